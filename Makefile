@@ -1,0 +1,63 @@
+# azihsm top-level Makefile. `make help` lists the targets.
+#
+#   make run            boot a guest with the emulated HSM and show it working
+#   make shell          same guest, interactive shell
+#   make check          every test: host unit tests + guest tests (KERNEL=6.1|6.12)
+#
+# Outputs go to build/; the QEMU tree and guest kernels are cached in
+# $(AZIHSM_CACHE) (default /var/cache/azihsm), keyed by their inputs.
+
+KERNEL ?= 6.1
+export AZIHSM_CACHE ?= /var/cache/azihsm
+BUILD := $(CURDIR)/build
+CC ?= gcc
+
+.PHONY: all help setup qemu kernel module lib host-tests guest-tests \
+	run shell check check-host check-guest style sparse clean
+
+all: lib host-tests
+
+help:
+	@sed -n 's/^#   //p' Makefile
+
+setup:
+	@scripts/setup
+
+qemu: setup
+	@scripts/build-qemu
+
+kernel: setup
+	@scripts/guest-kernel $(KERNEL)
+
+module: setup
+	@scripts/build-module $(KERNEL)
+
+lib: setup
+	@$(MAKE) --no-print-directory -C lib BUILD=$(BUILD)
+
+host-tests: lib
+	@$(MAKE) --no-print-directory -C tests/host BUILD=$(BUILD)
+
+guest-tests: lib
+	@$(MAKE) --no-print-directory -C tests/guest BUILD=$(BUILD)
+
+run: qemu kernel module lib
+	@scripts/demo $(KERNEL)
+
+shell: qemu kernel module lib guest-tests
+	@scripts/vm-run --kernel $(KERNEL) --interactive
+
+check: setup
+	@tests/run --kernel $(KERNEL)
+
+check-host: host-tests
+	@tests/run --host-only
+
+style:
+	@scripts/check-style
+
+sparse: setup
+	@scripts/build-module $(KERNEL) C=1
+
+clean:
+	rm -rf $(BUILD)
