@@ -17,6 +17,11 @@
  *             the encoder pads so the data starts 4-byte aligned in the
  *             buffer; the decoder accepts pad 0..3 and requires zeros.
  * Each field has one type: a u32 field is always encoded 0x1A.
+ *
+ * Return values: every decoder call and both *_finish calls return 0 (or 1
+ * where said) on success and -MBOR_ERR_* on failure. Errors are sticky:
+ * after the first one every later call fails the same way, so a caller may
+ * check once at the end.
  */
 #ifndef AZIHSM_MBOR_H
 #define AZIHSM_MBOR_H
