@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * azihsm firmware core internals: controller, queues, workers.
+ * Only the firmware core sources and the host unit tests include this.
+ */
+#ifndef HSM_CTRL_INT_H
+#define HSM_CTRL_INT_H
+
+#include <pthread.h>
+
+#include "azihsm/hw.h"
+#include "hsm_ctrl.h"
+#include "hsm_fw.h"
+
+enum hsm_queue_kind {
+	HSM_Q_ADMIN,
+	HSM_Q_HSM,	/* control path: 64-byte SQE, 16-byte CQE */
+	HSM_Q_AES,	/* fast path: 128-byte SQE, 64-byte CQE */
+};
+
+struct hsm_cq {
+	bool created;
+	enum hsm_queue_kind kind;
+	uint16_t qid;
+	uint64_t base;
+	uint32_t entries;
+	uint32_t tail;		/* next slot the device writes */
+	uint32_t head;		/* last value from the head doorbell */
+	bool phase;		/* phase the device writes on this pass */
+	bool ien;
+	uint16_t vector;
+	unsigned int sq_refs;
+};
+
+struct hsm_sq {
+	bool created;
+	enum hsm_queue_kind kind;
+	uint16_t qid;
+	uint64_t base;
+	uint32_t entries;
+	uint32_t head;		/* next entry the device reads */
+	uint32_t tail;		/* last value from the tail doorbell */
+	struct hsm_cq *cq;
+	bool stop;		/* worker must exit */
+	bool thread_live;
+	pthread_t thread;
+	pthread_cond_t wake;	/* doorbell written or stop set */
+	struct hsm_ctrl *ctrl;
+};
+
+/* Slots: 0 = admin, 1..15 = HSM qid 1..15, 16..31 = AES qid 256..271 */
+#define HSM_QSLOTS (1 + AZIHSM_HSM_QUEUES_MAX + AZIHSM_AES_QUEUES_MAX)
+
+struct hsm_ctrl {
+	struct hsm_ctrl_config cfg;
+	char serial[33], fw_rev[33], model[33];
+	const struct hsm_host_ops *ops;
+	void *opaque;
+	struct hsm_fw *fw;
+
+	pthread_mutex_t lock;	/* everything below */
+	pthread_cond_t cq_space; /* a CQ head doorbell moved */
+	uint32_t cc;
+	uint32_t csts;
+	uint32_t aqa;
+	uint64_t asq;
+	uint64_t acq;
+	bool running;		/* enabled and not being torn down */
+	unsigned int hsm_granted;
+	unsigned int aes_granted;
+	uint32_t gcm_workaround;
+	struct hsm_sq sq[HSM_QSLOTS];
+	struct hsm_cq cq[HSM_QSLOTS];
+};
+
+/* hsm_ctrl.c */
+void hsm_ctrl_guest_error(struct hsm_ctrl *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Marks the controller fatal (CSTS.CFS) and stops command processing. */
+void hsm_ctrl_fatal(struct hsm_ctrl *c, const char *why);
+/* qid -> slot index, or -1. Does not check that the queue exists. */
+int hsm_qid_slot(uint16_t qid, enum hsm_queue_kind *kind);
+
+/* hsm_queue.c: queue lifecycle and the worker loop. Lock held unless noted. */
+int hsm_sq_start(struct hsm_ctrl *c, struct hsm_sq *sq);
+/* Stops and joins every worker; drops all queues. Lock NOT held. */
+void hsm_queues_teardown(struct hsm_ctrl *c);
+/* Detach one SQ (lock held), then join it (lock NOT held). */
+pthread_t hsm_sq_detach(struct hsm_ctrl *c, struct hsm_sq *sq, bool *joinable);
+
+/* hsm_dma.c: PRP transfers. 0 or an AZIHSM_SC_* status. */
+uint16_t hsm_prp_read(struct hsm_ctrl *c, uint64_t prp1, uint64_t prp2,
+		      void *buf, size_t len);
+uint16_t hsm_prp_write(struct hsm_ctrl *c, uint64_t prp1, uint64_t prp2,
+		       const void *buf, size_t len);
+
+/* hsm_admin.c: one admin command; fills cqe result/status. Lock NOT held. */
+void hsm_admin_execute(struct hsm_ctrl *c, const struct azihsm_admin_sqe *sqe,
+		       uint32_t *result, uint16_t *status);
+
+/* hsm_io.c: one HSM / AES command. Lock NOT held. */
+void hsm_io_execute_hsm(struct hsm_ctrl *c, const struct azihsm_hsm_sqe *sqe,
+			struct azihsm_hsm_cqe *cqe);
+void hsm_io_execute_aes(struct hsm_ctrl *c, const struct azihsm_aes_sqe *sqe,
+			struct azihsm_aes_cqe *cqe);
+
+#endif /* HSM_CTRL_INT_H */

@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * azihsm firmware: decodes an MBOR request, runs the service, encodes the
+ * response. Every request is answered with a response header, so the host
+ * always learns why a request failed; only a response buffer too small for
+ * even the header yields a completion error.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "azihsm/hw.h"
+#include "azihsm/msg.h"
+#include "hsm_fw.h"
+
+struct hsm_fw {
+	char serial[33];
+	char fw_rev[33];
+	struct hsm_drbg *drbg;
+	bool error_state;	/* self-test failed: refuse every service */
+};
+
+struct fw_req {
+	struct hsm_fw *fw;
+	struct mbor_dec *d;	/* at the data map, or NULL if none */
+	struct mbor_enc *e;	/* write exactly one data map */
+	bool fips_approved;	/* set by a service that used approved crypto */
+};
+
+typedef uint32_t (*fw_service)(struct fw_req *r);
+
+/* A request data map with no fields (or none at all). */
+static uint32_t fw_expect_empty(struct fw_req *r)
+{
+	struct mbor_map m;
+	uint8_t id;
+
+	if (!r->d)
+		return AZIHSM_STATUS_SUCCESS;
+	if (mbor_dec_map(r->d, &m) || mbor_dec_next(r->d, &m, &id) != 0)
+		return AZIHSM_STATUS_MALFORMED;
+	return AZIHSM_STATUS_SUCCESS;
+}
+
+static uint32_t fw_get_api_rev(struct fw_req *r)
+{
+	const struct azihsm_api_rev rev = {
+		AZIHSM_API_REV_MAJOR, AZIHSM_API_REV_MINOR
+	};
+	uint32_t st = fw_expect_empty(r);
+
+	if (st)
+		return st;
+	mbor_enc_map(r->e, 2);
+	mbor_enc_key(r->e, AZIHSM_APIREV_MIN);
+	azihsm_msg_enc_rev(r->e, &rev);
+	mbor_enc_key(r->e, AZIHSM_APIREV_MAX);
+	azihsm_msg_enc_rev(r->e, &rev);
+	return AZIHSM_STATUS_SUCCESS;
+}
+
+static uint32_t fw_get_device_info(struct fw_req *r)
+{
+	uint32_t st = fw_expect_empty(r);
+
+	if (st)
+		return st;
+	mbor_enc_map(r->e, 5);
+	mbor_enc_key(r->e, AZIHSM_DEVINFO_KIND);
+	mbor_enc_u32(r->e, AZIHSM_DEVICE_KIND_VIRTUAL);
+	mbor_enc_key(r->e, AZIHSM_DEVINFO_TABLES);
+	mbor_enc_u32(r->e, 1);
+	/* An emulation is not a validated module: never claim FIPS mode. */
+	mbor_enc_key(r->e, AZIHSM_DEVINFO_FIPS);
+	mbor_enc_bool(r->e, false);
+	mbor_enc_key(r->e, AZIHSM_DEVINFO_SERIAL);
+	mbor_enc_bytes(r->e, r->fw->serial, strlen(r->fw->serial));
+	mbor_enc_key(r->e, AZIHSM_DEVINFO_FW_REV);
+	mbor_enc_bytes(r->e, r->fw->fw_rev, strlen(r->fw->fw_rev));
+	return AZIHSM_STATUS_SUCCESS;
+}
+
+static uint32_t fw_get_random(struct fw_req *r)
+{
+	struct mbor_map m;
+	uint16_t len = 0;
+	bool have_len = false;
+	uint8_t *dst;
+	uint8_t id;
+	int ret;
+
+	if (!r->d || mbor_dec_map(r->d, &m))
+		return AZIHSM_STATUS_MALFORMED;
+	while ((ret = mbor_dec_next(r->d, &m, &id)) == 1) {
+		if (id != AZIHSM_RANDOM_LEN || mbor_dec_u16(r->d, &len))
+			return AZIHSM_STATUS_MALFORMED;
+		have_len = true;
+	}
+	if (ret < 0 || !have_len)
+		return AZIHSM_STATUS_MALFORMED;
+	if (len == 0 || len > AZIHSM_RANDOM_MAX)
+		return AZIHSM_STATUS_INVALID_ARG;
+	mbor_enc_map(r->e, 1);
+	mbor_enc_key(r->e, AZIHSM_RANDOM_BYTES);
+	dst = mbor_enc_bytes_reserve(r->e, len);
+	if (!dst)
+		return AZIHSM_STATUS_RSP_TOO_LARGE;
+	if (hsm_drbg_generate(r->fw->drbg, dst, len)) {
+		OPENSSL_cleanse(dst, len);
+		r->fw->error_state = true;
+		return AZIHSM_STATUS_DRBG_FAILURE;
+	}
+	r->fips_approved = true;
+	return AZIHSM_STATUS_SUCCESS;
+}
+
+/*
+ * The services. fips_approved is a property of the service (it is reported
+ * in the response header, written before the service runs): true where the
+ * service's result comes from an approved algorithm.
+ */
+static const struct fw_op {
+	uint32_t opcode;
+	fw_service run;
+	bool fips_approved;
+} fw_ops[] = {
+	{ AZIHSM_OP_GET_API_REV, fw_get_api_rev, false },
+	{ AZIHSM_OP_GET_DEVICE_INFO, fw_get_device_info, false },
+	{ AZIHSM_OP_GET_RANDOM, fw_get_random, true },	/* SP 800-90A CTR-DRBG */
+};
+
+static const struct fw_op *fw_lookup(uint32_t opcode)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(fw_ops) / sizeof(fw_ops[0]); i++)
+		if (fw_ops[i].opcode == opcode)
+			return &fw_ops[i];
+	return NULL;
+}
+
+static bool fw_rev_supported(const struct azihsm_req_hdr *h)
+{
+	return !h->has_rev || (h->rev.major == AZIHSM_API_REV_MAJOR &&
+			       h->rev.minor <= AZIHSM_API_REV_MINOR);
+}
+
+/* Encode a header-only response; false if even that does not fit. */
+static bool fw_error_response(struct hsm_fw_cmd *cmd, const struct azihsm_req_hdr *req,
+			      uint32_t status)
+{
+	struct azihsm_rsp_hdr rsp = { .status = status };
+	struct mbor_enc e;
+
+	if (req) {
+		rsp.req = *req;
+		rsp.req.has_rev = false;
+	}
+	mbor_enc_init(&e, cmd->out, cmd->out_cap);
+	azihsm_msg_begin_response(&e, &rsp);
+	return mbor_enc_finish(&e, &cmd->out_len) == MBOR_OK;
+}
+
+uint16_t hsm_fw_execute(struct hsm_fw *fw, struct hsm_fw_cmd *cmd)
+{
+	struct azihsm_rsp_hdr rsp = { 0 };
+	struct azihsm_req_hdr req;
+	const struct fw_op *op = NULL;
+	struct mbor_dec d;
+	struct mbor_enc e;
+	struct fw_req r = { .fw = fw, .e = &e };
+	bool has_data;
+	uint32_t st;
+
+	cmd->out_len = 0;
+	mbor_dec_init(&d, cmd->in, cmd->in_len);
+	if (azihsm_msg_parse_request(&d, &req, &has_data))
+		return fw_error_response(cmd, NULL, AZIHSM_STATUS_MALFORMED) ?
+			AZIHSM_SC_SUCCESS : AZIHSM_SC_HSM_BUFFER_TOO_SMALL;
+
+	if (fw->error_state)
+		st = AZIHSM_STATUS_ERROR_STATE;
+	else if (!fw_rev_supported(&req))
+		st = AZIHSM_STATUS_UNSUPPORTED_REV;
+	else if (!(op = fw_lookup(req.opcode)))
+		st = AZIHSM_STATUS_UNKNOWN_OPCODE;
+	else
+		st = AZIHSM_STATUS_SUCCESS;
+
+	if (st == AZIHSM_STATUS_SUCCESS) {
+		rsp.req = req;
+		rsp.req.has_rev = false;
+		rsp.fips_approved = op->fips_approved;
+		mbor_enc_init(&e, cmd->out, cmd->out_cap);
+		azihsm_msg_begin_response(&e, &rsp);
+		r.d = has_data ? &d : NULL;
+		st = op->run(&r);
+		/* The request must have been consumed exactly. */
+		if (st == AZIHSM_STATUS_SUCCESS && mbor_dec_finish(&d))
+			st = AZIHSM_STATUS_MALFORMED;
+		if (st == AZIHSM_STATUS_SUCCESS && mbor_enc_finish(&e, &cmd->out_len))
+			st = AZIHSM_STATUS_RSP_TOO_LARGE;
+	}
+	if (st != AZIHSM_STATUS_SUCCESS) {
+		/* Nothing a failed service wrote may reach the host. */
+		OPENSSL_cleanse(cmd->out, cmd->out_cap);
+		return fw_error_response(cmd, &req, st) ?
+			AZIHSM_SC_SUCCESS : AZIHSM_SC_HSM_BUFFER_TOO_SMALL;
+	}
+	return AZIHSM_SC_SUCCESS;
+}
+
+void hsm_fw_flush_session(struct hsm_fw *fw, uint16_t session_id)
+{
+	/* No sessions yet: nothing is scoped to one. */
+	(void)fw;
+	(void)session_id;
+}
+
+static void fw_copy_id(char *dst, size_t cap, const char *src)
+{
+	snprintf(dst, cap, "%s", src ? src : "");
+}
+
+struct hsm_fw *hsm_fw_new(const struct hsm_fw_config *cfg)
+{
+	char pers[96];
+	struct hsm_fw *fw;
+
+	fw = calloc(1, sizeof(*fw));
+	if (!fw)
+		return NULL;
+	fw_copy_id(fw->serial, sizeof(fw->serial), cfg->serial);
+	fw_copy_id(fw->fw_rev, sizeof(fw->fw_rev), cfg->fw_rev);
+	snprintf(pers, sizeof(pers), "azihsm drbg %s", fw->serial);
+	fw->drbg = hsm_drbg_new(pers);
+	if (!fw->drbg) {
+		free(fw);
+		return NULL;
+	}
+	return fw;
+}
+
+void hsm_fw_free(struct hsm_fw *fw)
+{
+	if (!fw)
+		return;
+	hsm_drbg_free(fw->drbg);
+	free(fw);
+}

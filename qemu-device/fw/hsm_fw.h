@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * azihsm firmware: executes one MBOR HSM request and writes the response.
+ * Knows nothing of queues or DMA; hsm_io.c feeds it buffers.
+ */
+#ifndef HSM_FW_H
+#define HSM_FW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct hsm_fw;
+
+struct hsm_fw_config {
+	const char *serial;
+	const char *fw_rev;
+};
+
+struct hsm_fw_cmd {
+	const uint8_t *in;
+	size_t in_len;
+	uint8_t *out;
+	size_t out_cap;
+	size_t out_len;		/* set by hsm_fw_execute */
+	uint8_t session_flags;	/* AZIHSM_SESS_* from the SQE */
+	uint16_t session_id;
+};
+
+struct hsm_fw *hsm_fw_new(const struct hsm_fw_config *cfg);
+void hsm_fw_free(struct hsm_fw *fw);
+/* Returns an AZIHSM_SC_* completion status; HSM status is in the response. */
+uint16_t hsm_fw_execute(struct hsm_fw *fw, struct hsm_fw_cmd *cmd);
+/* Session file closed (SQE opc FLUSH_SESSION). */
+void hsm_fw_flush_session(struct hsm_fw *fw, uint16_t session_id);
+
+/* hsm_drbg.c: CTR-DRBG (AES-256) with a continuous output test. */
+struct hsm_drbg;
+struct hsm_drbg *hsm_drbg_new(const char *personalization);
+void hsm_drbg_free(struct hsm_drbg *d);
+/* 0 on success; -1 on failure (the module then enters its error state). */
+int hsm_drbg_generate(struct hsm_drbg *d, void *out, size_t len);
+
+#endif /* HSM_FW_H */

@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * I/O commands: an HSM (control-path) SQE carries an MBOR request in a PRP
+ * buffer and names a PRP buffer for the response; the firmware runs it.
+ * AES (fast-path) queues exist, but their commands are not served yet.
+ */
+#include <endian.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "hsm_ctrl_int.h"
+
+static uint16_t io_hsm_run(struct hsm_ctrl *c, const struct azihsm_hsm_sqe *sqe,
+			   uint32_t *byte_count)
+{
+	uint32_t dw0 = le32toh(sqe->dw0);
+	uint32_t src_len = le32toh(sqe->src_len);
+	uint32_t dst_len = le32toh(sqe->dst_len);
+	struct hsm_fw_cmd cmd = { 0 };
+	uint8_t *in = NULL, *out = NULL;
+	uint16_t sc;
+
+	if ((dw0 >> AZIHSM_HSQE_PSDT_SHIFT) & 3) {
+		hsm_ctrl_guest_error(c, "HSM SQE psdt %u: only PRP is supported",
+				     (dw0 >> AZIHSM_HSQE_PSDT_SHIFT) & 3);
+		return AZIHSM_SC_INVALID_FIELD;
+	}
+	if ((dw0 & AZIHSM_HSQE_OPC_MASK) == AZIHSM_HSQE_OPC_FLUSH_SESSION) {
+		hsm_fw_flush_session(c->fw, le16toh(sqe->session_id));
+		return AZIHSM_SC_SUCCESS;
+	}
+	if ((dw0 & AZIHSM_HSQE_OPC_MASK) != AZIHSM_HSQE_OPC_NORMAL) {
+		hsm_ctrl_guest_error(c, "HSM SQE opcode %u unknown",
+				     dw0 & AZIHSM_HSQE_OPC_MASK);
+		return AZIHSM_SC_INVALID_OPCODE;
+	}
+	if (!src_len || src_len > AZIHSM_HSM_BUF_MAX ||
+	    !dst_len || dst_len > AZIHSM_HSM_BUF_MAX) {
+		hsm_ctrl_guest_error(c, "HSM SQE lengths src %u dst %u out of range",
+				     src_len, dst_len);
+		return AZIHSM_SC_INVALID_FIELD;
+	}
+	in = malloc(src_len);
+	out = calloc(1, dst_len);
+	if (!in || !out) {
+		sc = AZIHSM_SC_INTERNAL;
+		goto out;
+	}
+	sc = hsm_prp_read(c, le64toh(sqe->src_prp1), le64toh(sqe->src_prp2), in, src_len);
+	if (sc)
+		goto out;
+	cmd.in = in;
+	cmd.in_len = src_len;
+	cmd.out = out;
+	cmd.out_cap = dst_len;
+	cmd.session_flags = sqe->flags;
+	cmd.session_id = le16toh(sqe->session_id);
+	sc = hsm_fw_execute(c->fw, &cmd);
+	if (sc)
+		goto out;
+	sc = hsm_prp_write(c, le64toh(sqe->dst_prp1), le64toh(sqe->dst_prp2),
+			   out, cmd.out_len);
+	if (!sc)
+		*byte_count = cmd.out_len;
+out:
+	/* Requests and responses will carry key material: wipe both. */
+	if (in)
+		OPENSSL_cleanse(in, src_len);
+	if (out)
+		OPENSSL_cleanse(out, dst_len);
+	free(in);
+	free(out);
+	return sc;
+}
+
+void hsm_io_execute_hsm(struct hsm_ctrl *c, const struct azihsm_hsm_sqe *sqe,
+			struct azihsm_hsm_cqe *cqe)
+{
+	uint32_t byte_count = 0;
+	uint16_t sc = io_hsm_run(c, sqe, &byte_count);
+
+	cqe->byte_count = htole16((uint16_t)byte_count);
+	/* Echo the session routing; sessions themselves come later. */
+	cqe->flags = sqe->flags & (AZIHSM_SESS_OP_MASK | AZIHSM_SESS_IN_SESSION);
+	cqe->session_id = sqe->session_id;
+	cqe->status = htole16((uint16_t)(sc << AZIHSM_CQE_STATUS_SHIFT));
+}
+
+void hsm_io_execute_aes(struct hsm_ctrl *c, const struct azihsm_aes_sqe *sqe,
+			struct azihsm_aes_cqe *cqe)
+{
+	hsm_ctrl_guest_error(c, "AES fast-path command 0x%x: not served yet",
+			     le16toh(sqe->attr));
+	cqe->attr = sqe->attr;
+	cqe->cmd_id = sqe->cmd_id;
+	cqe->status = htole16(AZIHSM_SC_INVALID_OPCODE << AZIHSM_CQE_STATUS_SHIFT);
+}
