@@ -53,7 +53,7 @@ struct azihsm_info {
 	struct azihsm_rev api_max;
 	uint32_t kind;		/* 1 virtual, 2 physical */
 	uint32_t tables;
-	bool fips_approved;
+	bool fips_mode;		/* device runs in FIPS mode (never, emulated) */
 	char ctrl_state[16];	/* sysfs: "ready", "resetting", "dead", ... */
 	uint32_t hsm_queues;
 	uint32_t aes_queues;
