@@ -2,7 +2,8 @@
 #
 #   make run            boot a guest with the emulated HSM and show it working
 #   make shell          same guest, interactive shell
-#   make check          every test: host unit tests + guest tests (KERNEL=6.1|6.12)
+#   make check          host unit tests + guest tests on one kernel (KERNEL=6.1|6.12)
+#   make check-all      every test, guest suite on both kernels (what CI runs)
 #
 # Outputs go to build/; the QEMU tree and guest kernels are cached in
 # $(AZIHSM_CACHE) (default /var/cache/azihsm), keyed by their inputs.
@@ -13,7 +14,7 @@ BUILD := $(CURDIR)/build
 CC ?= gcc
 
 .PHONY: all help setup qemu kernel module lib host-tests guest-tests \
-	run shell check check-host check-guest style sparse clean
+	run shell check check-all check-host style sparse clean
 
 all: lib host-tests
 
@@ -47,10 +48,13 @@ run: qemu kernel module lib
 shell: qemu kernel module lib guest-tests
 	@scripts/vm-run --kernel $(KERNEL) --interactive
 
-check: setup
+check:
 	@tests/run --kernel $(KERNEL)
 
-check-host: host-tests
+check-all:
+	@tests/run --kernel 6.1 --kernel 6.12
+
+check-host:
 	@tests/run --host-only
 
 style:
