@@ -1,0 +1,83 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# The driver comes and goes cleanly: three rmmod/modprobe cycles and three
+# sysfs unbind/bind cycles, each checking that /dev/azihsm0 and the class
+# directory disappear and come back, and that a command works afterwards.
+# Prints TAP; exits non-zero if any step failed. Any kernel warning on the
+# way is caught by vm-run's log scan.
+
+cd "$(dirname "$0")" || exit 1
+SMOKE=./hsm-smoke
+CYCLES=3
+PLAN=$((CYCLES * 2 * 3))
+n=0
+failed=0
+
+ok() {	# status description
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then
+		echo "ok $n $2"
+	else
+		echo "not ok $n $2"
+		failed=$((failed + 1))
+	fi
+}
+
+# wait_for present|absent PATH: up to 30 s (TCG probes slowly).
+wait_for() {
+	i=0
+	while [ $i -lt 300 ]; do
+		if [ "$1" = present ]; then
+			[ -e "$2" ] && return 0
+		else
+			[ -e "$2" ] || return 0
+		fi
+		usleep 100000
+		i=$((i + 1))
+	done
+	return 1
+}
+
+gone() {
+	wait_for absent /dev/azihsm0 && wait_for absent /sys/class/azihsm/azihsm0
+}
+
+back() {
+	wait_for present /dev/azihsm0 && $SMOKE
+}
+
+echo "TAP version 13"
+if ! [ -c /dev/azihsm0 ] || ! [ -x $SMOKE ]; then
+	echo "1..0 # SKIP driver not loaded or $SMOKE missing"
+	exit 4
+fi
+echo "1..$PLAN"
+
+pci=$(basename "$(readlink -f /sys/class/azihsm/azihsm0/device)")
+drv=/sys/bus/pci/drivers/azihsm
+echo "# device $pci"
+
+c=1
+while [ $c -le $CYCLES ]; do
+	rmmod azihsm
+	ok $? "rmmod azihsm (cycle $c)"
+	gone
+	ok $? "/dev/azihsm0 gone after rmmod (cycle $c)"
+	modprobe azihsm && back
+	ok $? "modprobe azihsm, device back and working (cycle $c)"
+	c=$((c + 1))
+done
+
+c=1
+while [ $c -le $CYCLES ]; do
+	echo "$pci" >$drv/unbind
+	ok $? "unbind $pci (cycle $c)"
+	gone
+	ok $? "/dev/azihsm0 gone after unbind (cycle $c)"
+	echo "$pci" >$drv/bind && back
+	ok $? "bind $pci, device back and working (cycle $c)"
+	c=$((c + 1))
+done
+
+[ $failed = 0 ]
