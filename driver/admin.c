@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * azihsm admin queue: one 4 KiB page for the SQ and one for the CQ,
+ * MSI-X vector 0, and one command in flight at a time. Admin commands
+ * are only sent while the controller is being brought up (probe, reset),
+ * so there is never a queue of them to manage.
+ */
+#include <linux/dma-mapping.h>
+#include <linux/interrupt.h>
+#include <linux/io.h>
+
+#include "azihsm.h"
+
+static irqreturn_t azihsm_admin_irq(int irq, void *data)
+{
+	struct azihsm_dev *hdev = data;
+	struct azihsm_admin_queue *aq = &hdev->admin;
+	struct azihsm_admin_cqe cqe;
+	bool handled = false;
+	u16 status;
+
+	spin_lock(&aq->lock);
+	for (;;) {
+		status = le16_to_cpu(READ_ONCE(aq->cq[aq->cq_head].status));
+		if ((status & AZIHSM_CQE_PHASE) != aq->cq_phase)
+			break;
+		/* Read the entry only after seeing its phase bit. */
+		dma_rmb();
+		cqe = aq->cq[aq->cq_head];
+		handled = true;
+		if (++aq->cq_head == AZIHSM_ADMIN_DEPTH) {
+			aq->cq_head = 0;
+			aq->cq_phase ^= 1;
+		}
+		if (!aq->waiting || le16_to_cpu(cqe.cid) != aq->wait_cid) {
+			dev_warn_ratelimited(hdev->dev,
+					     "unexpected admin completion, cid %u\n",
+					     le16_to_cpu(cqe.cid));
+			continue;
+		}
+		aq->status = (le16_to_cpu(cqe.status) >> AZIHSM_CQE_STATUS_SHIFT) &
+			     AZIHSM_CQE_STATUS_MASK;
+		aq->result = le32_to_cpu(cqe.result);
+		aq->waiting = false;
+		complete(&aq->done);
+	}
+	if (handled)
+		writel(aq->cq_head, hdev->db + AZIHSM_DB_CQ_HEAD(AZIHSM_QID_ADMIN));
+	spin_unlock(&aq->lock);
+	return handled ? IRQ_HANDLED : IRQ_NONE;
+}
+
+int azihsm_admin_alloc(struct azihsm_dev *hdev)
+{
+	struct azihsm_admin_queue *aq = &hdev->admin;
+	int ret;
+
+	aq->sq = dma_alloc_coherent(hdev->dev, AZIHSM_PAGE_SIZE, &aq->sq_dma,
+				    GFP_KERNEL);
+	aq->cq = dma_alloc_coherent(hdev->dev, AZIHSM_PAGE_SIZE, &aq->cq_dma,
+				    GFP_KERNEL);
+	if (!aq->sq || !aq->cq) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	ret = request_irq(pci_irq_vector(hdev->pdev, AZIHSM_MSIX_VEC_ADMIN),
+			  azihsm_admin_irq, 0, KBUILD_MODNAME "-admin", hdev);
+	if (ret) {
+		dev_err(hdev->dev, "cannot request the admin interrupt: %d\n", ret);
+		goto err_free;
+	}
+	return 0;
+
+err_free:
+	if (aq->cq)
+		dma_free_coherent(hdev->dev, AZIHSM_PAGE_SIZE, aq->cq, aq->cq_dma);
+	if (aq->sq)
+		dma_free_coherent(hdev->dev, AZIHSM_PAGE_SIZE, aq->sq, aq->sq_dma);
+	aq->sq = NULL;
+	aq->cq = NULL;
+	return ret;
+}
+
+/* Call with the controller disabled: it no longer touches the pages. */
+void azihsm_admin_free(struct azihsm_dev *hdev)
+{
+	struct azihsm_admin_queue *aq = &hdev->admin;
+
+	free_irq(pci_irq_vector(hdev->pdev, AZIHSM_MSIX_VEC_ADMIN), hdev);
+	dma_free_coherent(hdev->dev, AZIHSM_PAGE_SIZE, aq->cq, aq->cq_dma);
+	dma_free_coherent(hdev->dev, AZIHSM_PAGE_SIZE, aq->sq, aq->sq_dma);
+	aq->sq = NULL;
+	aq->cq = NULL;
+}
+
+/*
+ * Empty rings for a controller about to be enabled: its heads and tails
+ * start at 0 and its first pass over the CQ writes phase 1.
+ */
+void azihsm_admin_reset(struct azihsm_dev *hdev)
+{
+	struct azihsm_admin_queue *aq = &hdev->admin;
+
+	spin_lock_irq(&aq->lock);
+	memset(aq->sq, 0, AZIHSM_PAGE_SIZE);
+	memset(aq->cq, 0, AZIHSM_PAGE_SIZE);
+	aq->sq_tail = 0;
+	aq->cq_head = 0;
+	aq->cq_phase = 1;
+	aq->waiting = false;
+	spin_unlock_irq(&aq->lock);
+}
+
+/*
+ * Send one admin command and wait for it (admin_timeout_ms). Returns 0,
+ * -ETIMEDOUT, or -EIO when the device completed it with an error status.
+ * A timed-out command is left to the caller's recovery: the callers give
+ * up on the bring-up and disable the controller.
+ */
+int azihsm_admin_exec(struct azihsm_dev *hdev, struct azihsm_admin_sqe *sqe,
+		      u32 *result)
+{
+	struct azihsm_admin_queue *aq = &hdev->admin;
+	unsigned long left;
+	bool timed_out;
+	u16 status = 0;
+	u32 res = 0;
+
+	mutex_lock(&hdev->admin_mutex);
+	spin_lock_irq(&aq->lock);
+	aq->wait_cid = aq->next_cid++;
+	sqe->cid = cpu_to_le16(aq->wait_cid);
+	aq->sq[aq->sq_tail] = *sqe;
+	aq->sq_tail = (aq->sq_tail + 1) % AZIHSM_ADMIN_DEPTH;
+	aq->waiting = true;
+	reinit_completion(&aq->done);
+	/* writel orders the SQE write before the doorbell. */
+	writel(aq->sq_tail, hdev->db + AZIHSM_DB_SQ_TAIL(AZIHSM_QID_ADMIN));
+	spin_unlock_irq(&aq->lock);
+
+	left = wait_for_completion_timeout(&aq->done,
+					   msecs_to_jiffies(azihsm_admin_timeout_ms));
+
+	spin_lock_irq(&aq->lock);
+	timed_out = !left && aq->waiting;
+	aq->waiting = false;
+	if (!timed_out) {
+		status = aq->status;
+		res = aq->result;
+	}
+	spin_unlock_irq(&aq->lock);
+	mutex_unlock(&hdev->admin_mutex);
+
+	if (timed_out) {
+		dev_err(hdev->dev, "admin command %#x timed out after %u ms\n",
+			sqe->opc, azihsm_admin_timeout_ms);
+		return -ETIMEDOUT;
+	}
+	if (status) {
+		dev_err(hdev->dev, "admin command %#x failed: status %#x\n",
+			sqe->opc, status);
+		return -EIO;
+	}
+	if (result)
+		*result = res;
+	return 0;
+}

@@ -1,0 +1,254 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * azihsm driver internals: the per-device structure, the queues, and the
+ * functions the driver's files offer each other.
+ *
+ * Lifetime: struct azihsm_dev is reference counted (kref). The PCI device
+ * holds one reference from probe to remove, every open file holds one.
+ * Hardware resources (BARs, DMA memory, IRQs) live only from probe to
+ * remove; after remove, state is AZIHSM_STATE_GONE and every ioctl fails
+ * with -ENODEV without touching them.
+ *
+ * Locking, outermost first:
+ *   io_rwsem (read)  held by every command from queue choice to result,
+ *                    taken for write by a reset or remove to have the
+ *                    queues to itself.
+ *   admin_mutex      one admin command at a time.
+ *   lock             state and removing.
+ *   hsm_queue.lock   one ring and its slots; taken in the MSI-X handler.
+ *   admin.lock       the admin ring; taken in the MSI-X handler.
+ */
+#ifndef AZIHSM_DRV_H
+#define AZIHSM_DRV_H
+
+#include <linux/atomic.h>
+#include <linux/cdev.h>
+#include <linux/completion.h>
+#include <linux/hw_random.h>
+#include <linux/kref.h>
+#include <linux/mutex.h>
+#include <linux/pci.h>
+#include <linux/rwsem.h>
+#include <linux/spinlock.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+
+#include "azihsm/hw.h"
+#include "uapi/linux/azihsm.h"
+
+#define AZIHSM_DRV_VERSION	"0.1.0"
+
+#define AZIHSM_ADMIN_DEPTH	16	/* AQA 15/15: one 4 KiB page each */
+#define AZIHSM_MINORS		256
+#define AZIHSM_CMD_TIMEOUT_MAX_MS 60000	/* below the hung-task detector */
+#define AZIHSM_HEALTH_PERIOD_MS	2000
+
+enum azihsm_state {
+	AZIHSM_STATE_INITIALIZING,
+	AZIHSM_STATE_READY,
+	AZIHSM_STATE_RESETTING,
+	AZIHSM_STATE_DEAD,	/* re-init failed: every command fails fast */
+	AZIHSM_STATE_GONE,	/* removed: files still open, no hardware */
+};
+
+/* Module parameters (main.c). */
+extern unsigned int azihsm_hsm_queues;
+extern unsigned int azihsm_queue_depth;
+extern unsigned int azihsm_admin_timeout_ms;
+extern unsigned int azihsm_cmd_timeout_ms;
+
+struct azihsm_admin_queue {
+	spinlock_t lock;		/* ring and command state, vs. the IRQ */
+	struct azihsm_admin_sqe *sq;
+	struct azihsm_admin_cqe *cq;
+	dma_addr_t sq_dma;
+	dma_addr_t cq_dma;
+	u16 sq_tail;
+	u16 cq_head;
+	u8 cq_phase;
+	u16 next_cid;
+	/* The one command in flight. */
+	bool waiting;
+	u16 wait_cid;
+	u16 status;
+	u32 result;
+	struct completion done;
+};
+
+enum azihsm_slot_state {
+	AZIHSM_SLOT_FREE,
+	AZIHSM_SLOT_RESERVED,	/* owned by a submitter, not yet on the ring */
+	AZIHSM_SLOT_INFLIGHT,	/* the device owns the buffers */
+	AZIHSM_SLOT_DONE,	/* completed (or failed by reset), owner reads */
+	AZIHSM_SLOT_TIMED_OUT,	/* owner gave up; held until the queue dies */
+};
+
+/*
+ * One command context. Its index is the command id (cid). The bounce
+ * buffers are two physically contiguous 4 KiB pages each, so an SQE
+ * describes them with PRP1 and PRP2 and never a PRP list.
+ */
+struct azihsm_slot {
+	enum azihsm_slot_state state;
+	void *src;
+	void *dst;
+	dma_addr_t src_dma;
+	dma_addr_t dst_dma;
+	struct completion done;
+	struct azihsm_hsm_cqe cqe;	/* copy of the completion */
+	int result;			/* 0: device completed; else -errno */
+	u32 ext_status;			/* AZIHSM_EXT_* when result != 0 */
+};
+
+struct azihsm_hsm_queue {
+	struct azihsm_dev *dev;
+	spinlock_t lock;	/* ring, slots and stopped, vs. the IRQ */
+	u16 qid;
+	u16 vector;		/* MSI-X vector index */
+	u16 depth;		/* SQ and CQ entries */
+	u16 nslots;		/* depth - 1: the CQ can never overflow */
+	struct azihsm_hsm_sqe *sq;
+	struct azihsm_hsm_cqe *cq;
+	dma_addr_t sq_dma;
+	dma_addr_t cq_dma;
+	u16 sq_tail;
+	u16 sq_head;		/* last head the device reported */
+	u16 cq_head;
+	u8 cq_phase;
+	bool stopped;		/* reset/remove: nothing more goes on the ring */
+	bool irq_requested;
+	u16 nfree;
+	u16 nreserved;
+	u16 *free;		/* stack of free slot indices */
+	struct azihsm_slot *slots;
+	wait_queue_head_t slot_wq;
+	char irq_name[32];
+};
+
+struct azihsm_stats {
+	atomic64_t submitted;
+	atomic64_t completed;	/* the device posted a completion */
+	atomic64_t failed;	/* failed by a reset or removal instead */
+	atomic64_t timed_out;
+	atomic64_t resets;
+};
+
+/* Identity from Identify, sanitized to printable ASCII, NUL terminated. */
+struct azihsm_ident {
+	char serial[AZIHSM_DEV_INFO_SN_LEN];
+	char fw_rev[AZIHSM_DEV_INFO_FR_LEN];
+	char model[33];
+	u16 ctrl_id;
+	u16 hsm_queues_max;
+	u16 queue_entries_max;
+	u32 buf_max;		/* largest src/dst of one HSM command */
+};
+
+struct azihsm_dev {
+	struct kref kref;
+	struct pci_dev *pdev;	/* valid until remove */
+	struct device *dev;	/* &pdev->dev, for logging until remove */
+	char pci_name[AZIHSM_DEV_INFO_PCI_LEN];
+
+	void __iomem *ctrl;	/* BAR0 */
+	void __iomem *db;	/* BAR2 */
+	unsigned int nvec;	/* MSI-X vectors granted */
+	u64 cap;
+
+	spinlock_t lock;	/* state, removing, ident */
+	enum azihsm_state state;
+	bool removing;
+	wait_queue_head_t state_wq;
+
+	struct rw_semaphore io_rwsem;
+	struct mutex admin_mutex;	/* one admin command at a time */
+	struct azihsm_admin_queue admin;
+	unsigned int nr_hsm;
+	struct azihsm_hsm_queue *hsm[AZIHSM_HSM_QUEUES_MAX];
+	unsigned int nr_aes;	/* fast path: not implemented yet, always 0 */
+
+	struct azihsm_ident ident;
+	struct azihsm_stats stats;
+	struct work_struct reset_work;
+	struct delayed_work health_work;
+
+	struct hwrng hwrng;
+	char hwrng_name[40];
+	bool hwrng_registered;
+
+	int minor;
+	struct cdev *cdev;
+	struct device *class_dev;
+};
+
+/* One HSM command as the driver's users see it (kernel buffers). */
+struct azihsm_hsm_cmd {
+	const void *src;
+	u32 src_len;
+	void *dst;
+	u32 dst_len;
+	u8 session_flags;	/* AZIHSM_SESS_* */
+	u16 session_id;
+	unsigned int timeout_ms; /* 0: cmd_timeout_ms */
+	bool nowait;		/* fail with -EBUSY rather than wait for a slot */
+	/* Results. */
+	u16 status;		/* AZIHSM_SC_* from the completion */
+	u32 byte_count;
+	u32 ext_status;		/* AZIHSM_EXT_* */
+};
+
+/* main.c */
+void azihsm_dev_put(struct azihsm_dev *hdev);
+
+/* ctrl.c */
+int azihsm_ctrl_init(struct azihsm_dev *hdev);
+int azihsm_ctrl_disable(struct azihsm_dev *hdev);
+void azihsm_ctrl_start_monitor(struct azihsm_dev *hdev);
+void azihsm_ctrl_shutdown(struct azihsm_dev *hdev);
+void azihsm_ctrl_schedule_reset(struct azihsm_dev *hdev, const char *why);
+void azihsm_reset_work(struct work_struct *work);
+void azihsm_health_work(struct work_struct *work);
+const char *azihsm_state_name(enum azihsm_state state);
+void azihsm_ident_get(struct azihsm_dev *hdev, struct azihsm_ident *ident);
+
+/* admin.c */
+int azihsm_admin_alloc(struct azihsm_dev *hdev);
+void azihsm_admin_free(struct azihsm_dev *hdev);
+void azihsm_admin_reset(struct azihsm_dev *hdev);
+int azihsm_admin_exec(struct azihsm_dev *hdev, struct azihsm_admin_sqe *sqe,
+		      u32 *result);
+
+/* queue.c */
+int azihsm_hsm_queue_create(struct azihsm_dev *hdev, unsigned int index,
+			    u16 depth);
+void azihsm_hsm_queues_stop(struct azihsm_dev *hdev);
+void azihsm_hsm_queues_fail(struct azihsm_dev *hdev, int err, u32 ext_status);
+void azihsm_hsm_queues_wake(struct azihsm_dev *hdev);
+void azihsm_hsm_queues_destroy(struct azihsm_dev *hdev);
+int azihsm_slot_get(struct azihsm_hsm_queue *q, bool nowait,
+		    struct azihsm_slot **slotp);
+void azihsm_slot_put(struct azihsm_hsm_queue *q, struct azihsm_slot *slot);
+int azihsm_slot_submit(struct azihsm_hsm_queue *q, struct azihsm_slot *slot,
+		       const struct azihsm_hsm_cmd *cmd);
+int azihsm_slot_wait(struct azihsm_hsm_queue *q, struct azihsm_slot *slot,
+		     unsigned int timeout_ms);
+
+/* hsm_cmd.c */
+int azihsm_hsm_exec(struct azihsm_dev *hdev, struct azihsm_hsm_cmd *cmd);
+int azihsm_get_random(struct azihsm_dev *hdev, void *buf, size_t len,
+		      bool nowait);
+
+/* cdev.c */
+int azihsm_chrdev_init(void);
+void azihsm_chrdev_exit(void);
+int azihsm_cdev_add(struct azihsm_dev *hdev);
+void azihsm_cdev_del(struct azihsm_dev *hdev);
+
+/* hwrng.c */
+int azihsm_hwrng_register(struct azihsm_dev *hdev);
+void azihsm_hwrng_unregister(struct azihsm_dev *hdev);
+
+/* sysfs.c */
+extern const struct attribute_group *azihsm_groups[];
+
+#endif /* AZIHSM_DRV_H */

@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * azihsm character device /dev/azihsm<N>: class "azihsm", open/release,
+ * and the ioctls AZIHSM_IOCTL_CMD and AZIHSM_IOCTL_DEV_INFO.
+ *
+ * Minor numbers come from an allocating xarray that also maps a minor to
+ * its device for open(), which takes a reference: a file outlives the
+ * device's removal and then fails every ioctl with -ENODEV.
+ */
+#include <linux/cdev.h>
+#include <linux/compat.h>
+#include <linux/fs.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/xarray.h>
+
+#include "azihsm.h"
+
+static dev_t azihsm_devt;
+static DEFINE_XARRAY_ALLOC(azihsm_minors);
+
+/*
+ * A static class with class_register() has the same API on 6.1 and 6.12
+ * (class_create() changed). No devnode(): devtmpfs then creates the node
+ * root-only, mode 0600, which is what an HSM wants.
+ */
+static struct class azihsm_class = {
+	.name = KBUILD_MODNAME,
+};
+
+/* The session flag bits of the ABI are the SQE's. */
+static_assert(AZIHSM_SESSION_OP_MASK == AZIHSM_SESS_OP_MASK);
+static_assert(AZIHSM_SESSION_OP_OPEN == AZIHSM_SESS_OP_OPEN);
+static_assert(AZIHSM_SESSION_OP_CLOSE == AZIHSM_SESS_OP_CLOSE);
+static_assert(AZIHSM_SESSION_OP_IN == AZIHSM_SESS_OP_IN);
+static_assert(AZIHSM_SESSION_ID_VALID == AZIHSM_SESS_IN_SESSION);
+#define AZIHSM_SESSION_FLAGS_VALID (AZIHSM_SESSION_OP_MASK | AZIHSM_SESSION_ID_VALID)
+
+static bool azihsm_zero(const void *p, size_t len)
+{
+	return !memchr_inv(p, 0, len);
+}
+
+static int azihsm_cmd_check(const struct azihsm_cmd *c)
+{
+	const struct azihsm_cmd_in *in = &c->in;
+
+	if (c->hdr.size != sizeof(*c) || c->hdr.flags)
+		return -EINVAL;
+	if (in->opc || in->cmdset || in->psdt || in->rsvd20 || in->rsvd36 ||
+	    in->rsvd49 || !azihsm_zero(in->rsvd13, sizeof(in->rsvd13)) ||
+	    !azihsm_zero(in->rsvd52, sizeof(in->rsvd52)))
+		return -EINVAL;
+	if (!in->src_len || in->src_len > AZIHSM_CMD_BUF_MAX ||
+	    !in->dst_len || in->dst_len > AZIHSM_CMD_BUF_MAX)
+		return -EINVAL;
+	if (in->session_flags & ~AZIHSM_SESSION_FLAGS_VALID)
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * The request and response go through kernel staging buffers, so no
+ * user page fault (or userfaultfd stall) can happen while a queue slot
+ * or io_rwsem is held.
+ */
+static long azihsm_ioctl_cmd(struct azihsm_dev *hdev, struct azihsm_cmd __user *uarg)
+{
+	struct azihsm_hsm_cmd hc = { };
+	struct azihsm_cmd c;
+	void *src = NULL, *dst = NULL;
+	long ret;
+
+	if (copy_from_user(&c, uarg, sizeof(c)))
+		return -EFAULT;
+	ret = azihsm_cmd_check(&c);
+	if (ret)
+		return ret;
+
+	src = kmalloc(c.in.src_len, GFP_KERNEL);
+	dst = kmalloc(c.in.dst_len, GFP_KERNEL);
+	if (!src || !dst) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	if (copy_from_user(src, u64_to_user_ptr(c.in.src_buf), c.in.src_len)) {
+		ret = -EFAULT;
+		goto out;
+	}
+	hc.src = src;
+	hc.src_len = c.in.src_len;
+	hc.dst = dst;
+	hc.dst_len = c.in.dst_len;
+	hc.session_flags = c.in.session_flags;
+	hc.session_id = c.in.session_id;
+	hc.timeout_ms = c.hdr.timeout_ms;
+	ret = azihsm_hsm_exec(hdev, &hc);
+	if (ret == -ERESTARTSYS || ret == -EBUSY)
+		goto out;
+
+	if (!ret && hc.byte_count &&
+	    copy_to_user(u64_to_user_ptr(c.in.dst_buf), dst, hc.byte_count)) {
+		ret = -EFAULT;
+		goto out;
+	}
+	memset(&c.out, 0, sizeof(c.out));
+	c.out.ctxt = c.in.ctxt;
+	c.out.status = hc.status;
+	c.out.byte_count = hc.byte_count;
+	c.out.ext_status = hc.ext_status;
+	if (copy_to_user(&uarg->out, &c.out, sizeof(c.out)))
+		ret = -EFAULT;
+out:
+	kfree_sensitive(src);
+	kfree_sensitive(dst);
+	return ret;
+}
+
+static long azihsm_ioctl_dev_info(struct azihsm_dev *hdev,
+				  struct azihsm_dev_info __user *uarg)
+{
+	struct azihsm_dev_info *info;
+	struct azihsm_ident ident;
+	u32 argsz;
+	long ret;
+
+	if (get_user(argsz, &uarg->argsz))
+		return -EFAULT;
+	if (argsz < sizeof(*info))
+		return -EINVAL;
+	if (READ_ONCE(hdev->state) == AZIHSM_STATE_GONE)
+		return -ENODEV;
+
+	info = kzalloc(sizeof(*info), GFP_KERNEL);
+	if (!info)
+		return -ENOMEM;
+	azihsm_ident_get(hdev, &ident);
+	info->argsz = sizeof(*info);
+	info->id = ident.ctrl_id;
+	strscpy(info->pci_info, hdev->pci_name, sizeof(info->pci_info));
+	strscpy(info->serial_num, ident.serial, sizeof(info->serial_num));
+	/* The published ABI has room for 4 characters of model only. */
+	strscpy(info->model_num, ident.model, sizeof(info->model_num));
+	strscpy(info->firmware_rev, ident.fw_rev, sizeof(info->firmware_rev));
+	strscpy(info->driver_rev, AZIHSM_DRV_VERSION, sizeof(info->driver_rev));
+	ret = azihsm_get_random(hdev, info->device_entropy,
+				sizeof(info->device_entropy), false);
+	if (!ret && copy_to_user(uarg, info, sizeof(*info)))
+		ret = -EFAULT;
+	kfree_sensitive(info);
+	return ret;
+}
+
+static long azihsm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct azihsm_dev *hdev = file->private_data;
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case AZIHSM_IOCTL_CMD:
+		return azihsm_ioctl_cmd(hdev, uarg);
+	case AZIHSM_IOCTL_DEV_INFO:
+		return azihsm_ioctl_dev_info(hdev, uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static int azihsm_open(struct inode *inode, struct file *file)
+{
+	struct azihsm_dev *hdev;
+
+	xa_lock(&azihsm_minors);
+	hdev = xa_load(&azihsm_minors, iminor(inode));
+	if (hdev)
+		kref_get(&hdev->kref);
+	xa_unlock(&azihsm_minors);
+	if (!hdev)
+		return -ENODEV;
+	file->private_data = hdev;
+	return stream_open(inode, file);
+}
+
+static int azihsm_release(struct inode *inode, struct file *file)
+{
+	azihsm_dev_put(file->private_data);
+	return 0;
+}
+
+static const struct file_operations azihsm_fops = {
+	.owner = THIS_MODULE,
+	.open = azihsm_open,
+	.release = azihsm_release,
+	.unlocked_ioctl = azihsm_ioctl,
+	/* The ABI has the same layout for 32-bit callers. */
+	.compat_ioctl = compat_ptr_ioctl,
+};
+
+/*
+ * Publish the device: minor, cdev, then the class device with its
+ * attributes (created together, before udev hears of it).
+ */
+int azihsm_cdev_add(struct azihsm_dev *hdev)
+{
+	u32 minor;
+	dev_t devt;
+	int ret;
+
+	ret = xa_alloc(&azihsm_minors, &minor, NULL,
+		       XA_LIMIT(0, AZIHSM_MINORS - 1), GFP_KERNEL);
+	if (ret) {
+		dev_err(hdev->dev, "no free minor: %d\n", ret);
+		return ret;
+	}
+	hdev->minor = minor;
+	devt = MKDEV(MAJOR(azihsm_devt), minor);
+
+	hdev->cdev = cdev_alloc();
+	if (!hdev->cdev) {
+		ret = -ENOMEM;
+		goto err_minor;
+	}
+	hdev->cdev->owner = THIS_MODULE;
+	hdev->cdev->ops = &azihsm_fops;
+	/* Reachable from open() from now on; the device is fully up. */
+	ret = xa_err(xa_store(&azihsm_minors, minor, hdev, GFP_KERNEL));
+	if (!ret)
+		ret = cdev_add(hdev->cdev, devt, 1);
+	if (ret) {
+		kobject_put(&hdev->cdev->kobj);
+		goto err_minor;
+	}
+	hdev->class_dev = device_create_with_groups(&azihsm_class, hdev->dev,
+						    devt, hdev, azihsm_groups,
+						    KBUILD_MODNAME "%u", minor);
+	if (IS_ERR(hdev->class_dev)) {
+		ret = PTR_ERR(hdev->class_dev);
+		goto err_cdev;
+	}
+	return 0;
+
+err_cdev:
+	cdev_del(hdev->cdev);
+err_minor:
+	xa_erase(&azihsm_minors, minor);
+	hdev->cdev = NULL;
+	hdev->class_dev = NULL;
+	hdev->minor = -1;
+	return ret;
+}
+
+void azihsm_cdev_del(struct azihsm_dev *hdev)
+{
+	/* New opens fail from here; open files keep their reference. */
+	xa_erase(&azihsm_minors, hdev->minor);
+	device_destroy(&azihsm_class, hdev->class_dev->devt);
+	cdev_del(hdev->cdev);
+	hdev->cdev = NULL;
+	hdev->class_dev = NULL;
+}
+
+int azihsm_chrdev_init(void)
+{
+	int ret;
+
+	ret = alloc_chrdev_region(&azihsm_devt, 0, AZIHSM_MINORS, KBUILD_MODNAME);
+	if (ret)
+		return ret;
+	ret = class_register(&azihsm_class);
+	if (ret)
+		unregister_chrdev_region(azihsm_devt, AZIHSM_MINORS);
+	return ret;
+}
+
+void azihsm_chrdev_exit(void)
+{
+	class_unregister(&azihsm_class);
+	unregister_chrdev_region(azihsm_devt, AZIHSM_MINORS);
+}

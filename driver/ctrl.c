@@ -1,0 +1,403 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * azihsm controller: enable/disable, the bring-up sequence, reset and
+ * the health monitor.
+ *
+ * Bring-up (probe and every reset), as the published driver does it:
+ * CC.EN=0 and wait RDY=0; AQA, ASQ, ACQ; CC.EN=1 and wait RDY=1 within
+ * (CAP.TO+1)*500 ms; Identify (CNS 1), checked; CC = AZIHSM_CC_IO_ENABLE;
+ * Set Features 0x07 for the HSM queue count, then a CQ and an SQ per
+ * granted queue; (AES fast-path queues: not yet); Get Features 0xC2.
+ *
+ * A reset tears everything down with the controller disabled (CC.EN=0
+ * ends all the device's queue activity and DMA) and runs the bring-up
+ * again. If that fails the device is "dead" until it is unbound.
+ */
+#include <linux/delay.h>
+#include <linux/dma-mapping.h>
+#include <linux/io-64-nonatomic-lo-hi.h>
+#include <linux/jiffies.h>
+#include <linux/string.h>
+
+#include "azihsm.h"
+
+const char *azihsm_state_name(enum azihsm_state state)
+{
+	switch (state) {
+	case AZIHSM_STATE_INITIALIZING:
+		return "initializing";
+	case AZIHSM_STATE_READY:
+		return "ready";
+	case AZIHSM_STATE_RESETTING:
+		return "resetting";
+	case AZIHSM_STATE_DEAD:
+	case AZIHSM_STATE_GONE:
+		break;
+	}
+	return "dead";
+}
+
+void azihsm_ident_get(struct azihsm_dev *hdev, struct azihsm_ident *ident)
+{
+	spin_lock_irq(&hdev->lock);
+	*ident = hdev->ident;
+	spin_unlock_irq(&hdev->lock);
+}
+
+static u32 azihsm_csts(struct azihsm_dev *hdev)
+{
+	return readl(hdev->ctrl + AZIHSM_REG_CSTS);
+}
+
+static unsigned int azihsm_ready_timeout_ms(struct azihsm_dev *hdev)
+{
+	return (((hdev->cap & AZIHSM_CAP_TO_MASK) >> AZIHSM_CAP_TO_SHIFT) + 1) * 500;
+}
+
+/* Wait for CSTS.RDY to become @rdy; a fatal or absent device fails early. */
+static int azihsm_wait_ready(struct azihsm_dev *hdev, bool rdy)
+{
+	unsigned long deadline = jiffies +
+		msecs_to_jiffies(azihsm_ready_timeout_ms(hdev));
+	u32 csts;
+
+	for (;;) {
+		csts = azihsm_csts(hdev);
+		if (csts == ~0u) {
+			dev_err(hdev->dev, "device not responding (CSTS all ones)\n");
+			return -ENODEV;
+		}
+		if (rdy && (csts & AZIHSM_CSTS_CFS)) {
+			dev_err(hdev->dev, "controller fatal status while enabling\n");
+			return -EIO;
+		}
+		if (!!(csts & AZIHSM_CSTS_RDY) == rdy)
+			return 0;
+		if (time_after(jiffies, deadline)) {
+			dev_err(hdev->dev, "CSTS.RDY did not become %d within %u ms (CSTS %#x)\n",
+				rdy, azihsm_ready_timeout_ms(hdev), csts);
+			return -ETIMEDOUT;
+		}
+		usleep_range(1000, 2000);
+	}
+}
+
+/*
+ * CC.EN=0: the controller deletes every queue and stops DMA. If it does
+ * not confirm, bus mastering is turned off so it cannot write into
+ * memory we are about to free.
+ */
+int azihsm_ctrl_disable(struct azihsm_dev *hdev)
+{
+	int ret;
+
+	writel(0, hdev->ctrl + AZIHSM_REG_CC);
+	ret = azihsm_wait_ready(hdev, false);
+	if (ret) {
+		dev_err(hdev->dev, "controller did not stop: disabling bus mastering\n");
+		pci_clear_master(hdev->pdev);
+	}
+	return ret;
+}
+
+static int azihsm_ctrl_enable(struct azihsm_dev *hdev)
+{
+	struct azihsm_admin_queue *aq = &hdev->admin;
+	u32 aqa;
+
+	pci_set_master(hdev->pdev);
+	azihsm_admin_reset(hdev);
+	aqa = (AZIHSM_ADMIN_DEPTH - 1) |
+	      ((AZIHSM_ADMIN_DEPTH - 1) << AZIHSM_AQA_ACQS_SHIFT);
+	writel(aqa, hdev->ctrl + AZIHSM_REG_AQA);
+	lo_hi_writeq(aq->sq_dma, hdev->ctrl + AZIHSM_REG_ASQ);
+	lo_hi_writeq(aq->cq_dma, hdev->ctrl + AZIHSM_REG_ACQ);
+	/* CSS 0, 4 KiB pages (MPS 0), round robin (AMS 0). */
+	writel(AZIHSM_CC_EN, hdev->ctrl + AZIHSM_REG_CC);
+	return azihsm_wait_ready(hdev, true);
+}
+
+/* Copy an ASCII, space-padded field: printable characters, no padding. */
+static void azihsm_copy_id(char *dst, size_t cap, const char *src, size_t len)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len && n + 1 < cap && src[i]; i++)
+		dst[n++] = (src[i] >= 0x20 && src[i] < 0x7f) ? src[i] : '?';
+	while (n && dst[n - 1] == ' ')
+		n--;
+	dst[n] = '\0';
+}
+
+static int azihsm_identify(struct azihsm_dev *hdev)
+{
+	struct azihsm_ident new = { }, *ident = &new;
+	struct azihsm_admin_sqe sqe = { .opc = AZIHSM_ADMIN_IDENTIFY };
+	struct azihsm_identify *id;
+	dma_addr_t id_dma;
+	int ret;
+
+	id = dma_alloc_coherent(hdev->dev, AZIHSM_PAGE_SIZE, &id_dma, GFP_KERNEL);
+	if (!id)
+		return -ENOMEM;
+	sqe.prp1 = cpu_to_le64(id_dma);
+	sqe.cdw10 = cpu_to_le32(AZIHSM_IDENTIFY_CNS_CTRL);
+	ret = azihsm_admin_exec(hdev, &sqe, NULL);
+	if (ret)
+		goto out;
+
+	ret = -ENODEV;
+	if (le16_to_cpu(id->vid) != AZIHSM_PCI_VENDOR_ID) {
+		dev_err(hdev->dev, "Identify: vendor %#x, not %#x\n",
+			le16_to_cpu(id->vid), AZIHSM_PCI_VENDOR_ID);
+		goto out;
+	}
+	if ((id->cp_sqes & 0xf) != AZIHSM_HSM_SQES ||
+	    (id->cp_cqes & 0xf) != AZIHSM_HSM_CQES ||
+	    (id->fp_sqes & 0xf) != AZIHSM_AES_SQES ||
+	    (id->fp_cqes & 0xf) != AZIHSM_AES_CQES) {
+		dev_err(hdev->dev, "Identify: unsupported queue entry sizes %#x/%#x/%#x/%#x\n",
+			id->cp_sqes, id->cp_cqes, id->fp_sqes, id->fp_cqes);
+		goto out;
+	}
+	azihsm_copy_id(ident->serial, sizeof(ident->serial), id->sn, sizeof(id->sn));
+	azihsm_copy_id(ident->fw_rev, sizeof(ident->fw_rev), id->fr, sizeof(id->fr));
+	azihsm_copy_id(ident->model, sizeof(ident->model), id->mn, sizeof(id->mn));
+	ident->ctrl_id = le16_to_cpu(id->ctrl_id);
+	ident->hsm_queues_max = le16_to_cpu(id->hsm_queues_max);
+	ident->queue_entries_max = le16_to_cpu(id->queue_entries_max);
+	ident->buf_max = le16_to_cpu(id->hsm_buf_max);
+	if (!ident->buf_max || ident->buf_max > AZIHSM_HSM_BUF_MAX)
+		ident->buf_max = AZIHSM_HSM_BUF_MAX;
+	/* sysfs and DEV_INFO may be reading it: see azihsm_ident_get(). */
+	spin_lock_irq(&hdev->lock);
+	hdev->ident = new;
+	spin_unlock_irq(&hdev->lock);
+	ret = 0;
+out:
+	dma_free_coherent(hdev->dev, AZIHSM_PAGE_SIZE, id, id_dma);
+	return ret;
+}
+
+static int azihsm_set_queue_count(struct azihsm_dev *hdev, u8 fid,
+				  unsigned int want, unsigned int *granted)
+{
+	struct azihsm_admin_sqe sqe = { .opc = AZIHSM_ADMIN_SET_FEATURES };
+	u32 res;
+	int ret;
+
+	sqe.cdw10 = cpu_to_le32(fid);
+	sqe.cdw11 = cpu_to_le32((want - 1) | ((want - 1) << 16));
+	ret = azihsm_admin_exec(hdev, &sqe, &res);
+	if (ret)
+		return ret;
+	/* Zero-based SQ count in the low half, CQ count in the high half. */
+	*granted = min3(want, (res & 0xffff) + 1, (res >> 16) + 1);
+	return 0;
+}
+
+static unsigned int azihsm_hsm_queues_wanted(struct azihsm_dev *hdev)
+{
+	unsigned int n = azihsm_hsm_queues ? azihsm_hsm_queues : num_online_cpus();
+
+	n = min_t(unsigned int, n, AZIHSM_HSM_QUEUES_MAX);
+	n = min(n, hdev->nvec - AZIHSM_MSIX_VEC_HSM_FIRST);
+	if (hdev->ident.hsm_queues_max)
+		n = min(n, (unsigned int)hdev->ident.hsm_queues_max);
+	return max(n, 1u);
+}
+
+static u16 azihsm_hsm_queue_depth(struct azihsm_dev *hdev)
+{
+	unsigned int depth = azihsm_queue_depth;
+	unsigned int limit = (hdev->cap & AZIHSM_CAP_MQES_MASK) + 1;
+
+	if (hdev->ident.queue_entries_max)
+		limit = min(limit, (unsigned int)hdev->ident.queue_entries_max);
+	limit = min_t(unsigned int, limit, AZIHSM_QUEUE_ENTRIES_MAX);
+	return clamp(depth, 2u, limit);
+}
+
+static int azihsm_hsm_queues_setup(struct azihsm_dev *hdev)
+{
+	unsigned int want = azihsm_hsm_queues_wanted(hdev), granted, i;
+	u16 depth = azihsm_hsm_queue_depth(hdev);
+	int ret;
+
+	ret = azihsm_set_queue_count(hdev, AZIHSM_FEAT_HSM_QUEUES, want, &granted);
+	if (ret)
+		return ret;
+	for (i = 0; i < granted; i++) {
+		ret = azihsm_hsm_queue_create(hdev, i, depth);
+		if (ret)
+			return ret;
+		hdev->nr_hsm = i + 1;
+	}
+	return 0;
+}
+
+/*
+ * Hook for the AES fast path (Set Features 0xC1, then CQ/SQ pairs on
+ * vectors 16..31). Not implemented yet: no AES queues are created.
+ */
+static int azihsm_aes_queues_setup(struct azihsm_dev *hdev)
+{
+	hdev->nr_aes = 0;
+	return 0;
+}
+
+/* Optional: older firmware may not know the feature. */
+static void azihsm_get_gcm_workaround(struct azihsm_dev *hdev)
+{
+	struct azihsm_admin_sqe sqe = { .opc = AZIHSM_ADMIN_GET_FEATURES };
+	u32 res;
+
+	sqe.cdw10 = cpu_to_le32(AZIHSM_FEAT_AES_GCM_WORKAROUND);
+	if (!azihsm_admin_exec(hdev, &sqe, &res))
+		dev_dbg(hdev->dev, "AES-GCM workaround: %u\n", res & 1);
+}
+
+/*
+ * Bring the controller up from whatever state it is in. Called with no
+ * HSM queues. On failure the controller is left disabled, no queues.
+ */
+int azihsm_ctrl_init(struct azihsm_dev *hdev)
+{
+	int ret;
+
+	hdev->cap = lo_hi_readq(hdev->ctrl + AZIHSM_REG_CAP);
+	if (hdev->cap == ~0ull) {
+		dev_err(hdev->dev, "device not responding (CAP all ones)\n");
+		return -ENODEV;
+	}
+	ret = azihsm_ctrl_disable(hdev);
+	if (ret)
+		return ret;
+	ret = azihsm_ctrl_enable(hdev);
+	if (ret)
+		goto err_disable;
+	ret = azihsm_identify(hdev);
+	if (ret)
+		goto err_disable;
+	writel(AZIHSM_CC_IO_ENABLE, hdev->ctrl + AZIHSM_REG_CC);
+	ret = azihsm_hsm_queues_setup(hdev);
+	if (ret)
+		goto err_disable;
+	ret = azihsm_aes_queues_setup(hdev);
+	if (ret)
+		goto err_disable;
+	azihsm_get_gcm_workaround(hdev);
+	return 0;
+
+err_disable:
+	azihsm_ctrl_disable(hdev);
+	azihsm_hsm_queues_destroy(hdev);
+	return ret;
+}
+
+void azihsm_ctrl_schedule_reset(struct azihsm_dev *hdev, const char *why)
+{
+	unsigned long flags;
+	bool queue = false;
+
+	spin_lock_irqsave(&hdev->lock, flags);
+	if (hdev->state == AZIHSM_STATE_READY && !hdev->removing) {
+		hdev->state = AZIHSM_STATE_RESETTING;
+		queue = true;
+	}
+	spin_unlock_irqrestore(&hdev->lock, flags);
+	if (!queue)
+		return;
+	dev_warn(hdev->dev, "%s: resetting the controller\n", why);
+	/* Slot waiters must let go of io_rwsem for the reset to proceed. */
+	azihsm_hsm_queues_wake(hdev);
+	queue_work(system_long_wq, &hdev->reset_work);
+}
+
+void azihsm_reset_work(struct work_struct *work)
+{
+	struct azihsm_dev *hdev = container_of(work, struct azihsm_dev, reset_work);
+	enum azihsm_state state;
+	int ret;
+
+	atomic64_inc(&hdev->stats.resets);
+	/* Nothing new goes on a ring, the device stops, in-flight fails. */
+	azihsm_hsm_queues_stop(hdev);
+	azihsm_ctrl_disable(hdev);
+	azihsm_hsm_queues_fail(hdev, -EIO, AZIHSM_EXT_RESET);
+
+	down_write(&hdev->io_rwsem);
+	azihsm_hsm_queues_destroy(hdev);
+	ret = azihsm_ctrl_init(hdev);
+	state = ret ? AZIHSM_STATE_DEAD : AZIHSM_STATE_READY;
+	spin_lock_irq(&hdev->lock);
+	hdev->state = state;
+	spin_unlock_irq(&hdev->lock);
+	up_write(&hdev->io_rwsem);
+	wake_up_all(&hdev->state_wq);
+
+	if (ret)
+		dev_err(hdev->dev, "reset failed (%d): device is dead until rebound\n",
+			ret);
+	else
+		dev_info(hdev->dev, "reset done, %u HSM queues\n", hdev->nr_hsm);
+}
+
+void azihsm_health_work(struct work_struct *work)
+{
+	struct azihsm_dev *hdev = container_of(to_delayed_work(work),
+					       struct azihsm_dev, health_work);
+	enum azihsm_state state;
+	bool removing;
+	u32 csts;
+
+	spin_lock_irq(&hdev->lock);
+	state = hdev->state;
+	removing = hdev->removing;
+	spin_unlock_irq(&hdev->lock);
+	if (removing || state == AZIHSM_STATE_DEAD)
+		return;
+
+	if (state == AZIHSM_STATE_READY) {
+		csts = azihsm_csts(hdev);
+		if (csts == ~0u)
+			azihsm_ctrl_schedule_reset(hdev, "device not responding");
+		else if (csts & AZIHSM_CSTS_CFS)
+			azihsm_ctrl_schedule_reset(hdev, "controller fatal status");
+	}
+	schedule_delayed_work(&hdev->health_work,
+			      msecs_to_jiffies(AZIHSM_HEALTH_PERIOD_MS));
+}
+
+void azihsm_ctrl_start_monitor(struct azihsm_dev *hdev)
+{
+	schedule_delayed_work(&hdev->health_work,
+			      msecs_to_jiffies(AZIHSM_HEALTH_PERIOD_MS));
+}
+
+/*
+ * Remove: no more resets, no new commands; commands already on a ring
+ * finish (or time out), then the controller is disabled and the queues
+ * freed. Open files keep the structure; their ioctls get -ENODEV.
+ */
+void azihsm_ctrl_shutdown(struct azihsm_dev *hdev)
+{
+	spin_lock_irq(&hdev->lock);
+	hdev->removing = true;
+	spin_unlock_irq(&hdev->lock);
+	cancel_delayed_work_sync(&hdev->health_work);
+	cancel_work_sync(&hdev->reset_work);
+
+	spin_lock_irq(&hdev->lock);
+	hdev->state = AZIHSM_STATE_GONE;
+	spin_unlock_irq(&hdev->lock);
+	wake_up_all(&hdev->state_wq);
+	azihsm_hsm_queues_wake(hdev);
+
+	down_write(&hdev->io_rwsem);
+	azihsm_hsm_queues_stop(hdev);
+	azihsm_ctrl_disable(hdev);
+	azihsm_hsm_queues_fail(hdev, -ENODEV, AZIHSM_EXT_RESET);
+	azihsm_hsm_queues_destroy(hdev);
+	up_write(&hdev->io_rwsem);
+}

@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * azihsm sysfs attributes of /sys/class/azihsm/azihsm<N>: identity,
+ * state, queue counts and command counters. All read-only; the group is
+ * passed to device_create_with_groups() so the attributes exist before
+ * udev is told about the device.
+ */
+#include <linux/device.h>
+#include <linux/sysfs.h>
+
+#include "azihsm.h"
+
+static struct azihsm_dev *to_azihsm(struct device *dev)
+{
+	return dev_get_drvdata(dev);
+}
+
+static ssize_t serial_show(struct device *dev, struct device_attribute *attr,
+			   char *buf)
+{
+	struct azihsm_ident ident;
+
+	azihsm_ident_get(to_azihsm(dev), &ident);
+	return sysfs_emit(buf, "%s\n", ident.serial);
+}
+static DEVICE_ATTR_RO(serial);
+
+static ssize_t firmware_rev_show(struct device *dev,
+				 struct device_attribute *attr, char *buf)
+{
+	struct azihsm_ident ident;
+
+	azihsm_ident_get(to_azihsm(dev), &ident);
+	return sysfs_emit(buf, "%s\n", ident.fw_rev);
+}
+static DEVICE_ATTR_RO(firmware_rev);
+
+static ssize_t model_show(struct device *dev, struct device_attribute *attr,
+			  char *buf)
+{
+	struct azihsm_ident ident;
+
+	azihsm_ident_get(to_azihsm(dev), &ident);
+	return sysfs_emit(buf, "%s\n", ident.model);
+}
+static DEVICE_ATTR_RO(model);
+
+static ssize_t ctrl_state_show(struct device *dev,
+			       struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%s\n",
+			  azihsm_state_name(READ_ONCE(to_azihsm(dev)->state)));
+}
+static DEVICE_ATTR_RO(ctrl_state);
+
+static ssize_t hsm_queues_show(struct device *dev,
+			       struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(to_azihsm(dev)->nr_hsm));
+}
+static DEVICE_ATTR_RO(hsm_queues);
+
+static ssize_t aes_queues_show(struct device *dev,
+			       struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(to_azihsm(dev)->nr_aes));
+}
+static DEVICE_ATTR_RO(aes_queues);
+
+#define AZIHSM_COUNTER_ATTR(name, field)				\
+static ssize_t name##_show(struct device *dev,				\
+			   struct device_attribute *attr, char *buf)	\
+{									\
+	return sysfs_emit(buf, "%lld\n",				\
+			  atomic64_read(&to_azihsm(dev)->stats.field));	\
+}									\
+static DEVICE_ATTR_RO(name)
+
+AZIHSM_COUNTER_ATTR(cmds_submitted, submitted);
+AZIHSM_COUNTER_ATTR(cmds_completed, completed);
+AZIHSM_COUNTER_ATTR(cmds_failed, failed);
+AZIHSM_COUNTER_ATTR(cmds_timed_out, timed_out);
+AZIHSM_COUNTER_ATTR(resets, resets);
+
+static struct attribute *azihsm_attrs[] = {
+	&dev_attr_serial.attr,
+	&dev_attr_firmware_rev.attr,
+	&dev_attr_model.attr,
+	&dev_attr_ctrl_state.attr,
+	&dev_attr_hsm_queues.attr,
+	&dev_attr_aes_queues.attr,
+	&dev_attr_cmds_submitted.attr,
+	&dev_attr_cmds_completed.attr,
+	&dev_attr_cmds_failed.attr,
+	&dev_attr_cmds_timed_out.attr,
+	&dev_attr_resets.attr,
+	NULL
+};
+
+static const struct attribute_group azihsm_group = {
+	.attrs = azihsm_attrs,
+};
+
+const struct attribute_group *azihsm_groups[] = {
+	&azihsm_group,
+	NULL
+};
