@@ -237,7 +237,10 @@ int azihsm_hsm_queue_create(struct azihsm_dev *hdev, unsigned int index,
 	return 0;
 
 err_free:
-	/* The caller disables the controller before anything reuses memory. */
+	/*
+	 * The device may already know the CQ: leave the queue in hsm[] for
+	 * the caller's teardown, which frees it after disabling the controller.
+	 */
 	hdev->hsm[index] = q;
 	return ret;
 }
