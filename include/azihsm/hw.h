@@ -30,7 +30,7 @@
 #define AZIHSM_PCI_REVISION		0x01
 #define AZIHSM_BAR_CTRL			0	/* controller registers */
 #define AZIHSM_BAR_DB			2	/* doorbells */
-#define AZIHSM_BAR_RSVD			4	/* present, unused */
+#define AZIHSM_BAR_RSVD			4	/* MSI-X table (0x000) and PBA (0x800) */
 #define AZIHSM_BAR_SIZE			4096
 #define AZIHSM_MSIX_VECTORS		32
 #define AZIHSM_MSIX_VEC_ADMIN		0
