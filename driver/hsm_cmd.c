@@ -144,29 +144,17 @@ static int azihsm_parse_random(const u8 *rsp, size_t rsp_len, void *buf,
 {
 	struct azihsm_rsp_hdr hdr;
 	struct mbor_dec d;
-	struct mbor_map m;
-	const u8 *data = NULL;
-	size_t data_len = 0;
+	const u8 *data;
+	size_t data_len;
 	bool has_data;
-	u8 id;
-	int ret;
 
 	mbor_dec_init(&d, rsp, rsp_len);
 	if (azihsm_msg_parse_response(&d, &hdr, &has_data))
 		return -EBADMSG;
 	if (hdr.status != AZIHSM_STATUS_SUCCESS)
 		return -EIO;
-	if (!has_data || mbor_dec_map(&d, &m))
-		return -EBADMSG;
-	while ((ret = mbor_dec_next(&d, &m, &id)) == 1) {
-		if (id == AZIHSM_RANDOM_BYTES)
-			ret = mbor_dec_bytes(&d, &data, &data_len);
-		else
-			ret = mbor_dec_skip(&d);
-		if (ret)
-			return -EBADMSG;
-	}
-	if (ret < 0 || mbor_dec_finish(&d) || !data || data_len != len)
+	if (!has_data || azihsm_msg_random_data(&d, &data, &data_len) ||
+	    data_len != len)
 		return -EBADMSG;
 	memcpy(buf, data, len);
 	return 0;
@@ -179,7 +167,6 @@ static int azihsm_parse_random(const u8 *rsp, size_t rsp_len, void *buf,
 int azihsm_get_random(struct azihsm_dev *hdev, void *buf, size_t len,
 		      bool nowait)
 {
-	struct azihsm_req_hdr req = { .opcode = AZIHSM_OP_GET_RANDOM };
 	struct azihsm_hsm_cmd cmd = { .nowait = nowait };
 	u8 src[32];
 	struct mbor_enc e;
@@ -190,10 +177,7 @@ int azihsm_get_random(struct azihsm_dev *hdev, void *buf, size_t len,
 	if (!len || len > AZIHSM_RANDOM_MAX)
 		return -EINVAL;
 	mbor_enc_init(&e, src, sizeof(src));
-	azihsm_msg_begin_request(&e, &req);
-	mbor_enc_map(&e, 1);
-	mbor_enc_key(&e, AZIHSM_RANDOM_LEN);
-	mbor_enc_u16(&e, len);
+	azihsm_msg_random_request(&e, len);
 	if (mbor_enc_finish(&e, &src_len))
 		return -EINVAL;
 

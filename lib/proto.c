@@ -25,14 +25,10 @@ size_t proto_req_empty(uint8_t *buf, size_t cap, uint32_t opcode)
 
 size_t proto_req_random(uint8_t *buf, size_t cap, uint16_t len)
 {
-	struct azihsm_req_hdr h = { .opcode = AZIHSM_OP_GET_RANDOM };
 	struct mbor_enc e;
 
 	mbor_enc_init(&e, buf, cap);
-	azihsm_msg_begin_request(&e, &h);
-	mbor_enc_map(&e, 1);
-	mbor_enc_key(&e, AZIHSM_RANDOM_LEN);
-	mbor_enc_u16(&e, len);
+	azihsm_msg_random_request(&e, len);
 	return req_finish(&e);
 }
 
@@ -137,20 +133,10 @@ int proto_parse_devinfo(struct mbor_dec *d, struct proto_devinfo *info)
 
 int proto_parse_random(struct mbor_dec *d, void *out, size_t want)
 {
-	struct mbor_map m;
-	const uint8_t *p = NULL;
-	size_t len = 0;
-	uint8_t id;
-	int ret;
+	const uint8_t *p;
+	size_t len;
 
-	ret = mbor_dec_map(d, &m);
-	while (!ret && (ret = mbor_dec_next(d, &m, &id)) == 1) {
-		if (id == AZIHSM_RANDOM_BYTES)
-			ret = mbor_dec_bytes(d, &p, &len);
-		else
-			ret = mbor_dec_skip(d);
-	}
-	if (dec_done(d, ret) || !p || len != want)
+	if (azihsm_msg_random_data(d, &p, &len) || len != want)
 		return -EPROTO;
 	memcpy(out, p, len);
 	return 0;

@@ -135,6 +135,14 @@ int azihsm_msg_parse_response(struct mbor_dec *d, struct azihsm_rsp_hdr *h, bool
 void azihsm_msg_enc_rev(struct mbor_enc *e, const struct azihsm_api_rev *r);
 int azihsm_msg_dec_rev(struct mbor_dec *d, struct azihsm_api_rev *r);
 
+/*
+ * GetRandom (azihsm): write the whole request for @len bytes; decode the
+ * response's data map, pointing *data into the decoder's buffer. Every
+ * host-side caller (driver hwrng, library) uses these two.
+ */
+void azihsm_msg_random_request(struct mbor_enc *e, uint16_t len);
+int azihsm_msg_random_data(struct mbor_dec *d, const uint8_t **data, size_t *len);
+
 const char *azihsm_status_name(uint32_t status);
 
 #endif /* AZIHSM_MSG_H */

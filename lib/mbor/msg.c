@@ -181,6 +181,39 @@ int azihsm_msg_parse_response(struct mbor_dec *d, struct azihsm_rsp_hdr *h, bool
 	return dec_msg(d, &h->req, h, has_data);
 }
 
+void azihsm_msg_random_request(struct mbor_enc *e, uint16_t len)
+{
+	const struct azihsm_req_hdr h = { .opcode = AZIHSM_OP_GET_RANDOM };
+
+	azihsm_msg_begin_request(e, &h);
+	mbor_enc_map(e, 1);
+	mbor_enc_key(e, AZIHSM_RANDOM_LEN);
+	mbor_enc_u16(e, len);
+}
+
+int azihsm_msg_random_data(struct mbor_dec *d, const uint8_t **data, size_t *len)
+{
+	struct mbor_map m;
+	bool seen = false;
+	uint8_t id;
+	int ret;
+
+	ret = mbor_dec_map(d, &m);
+	while (!ret && (ret = mbor_dec_next(d, &m, &id)) == 1) {
+		if (id == AZIHSM_RANDOM_BYTES) {
+			ret = mbor_dec_bytes(d, data, len);
+			seen = true;
+		} else {
+			ret = mbor_dec_skip(d);	/* newer firmware: ignore */
+		}
+	}
+	if (!ret)
+		ret = mbor_dec_finish(d);
+	if (!ret && !seen)
+		ret = -MBOR_ERR_MISSING;
+	return ret;
+}
+
 const char *azihsm_status_name(uint32_t status)
 {
 	switch (status) {
