@@ -538,6 +538,8 @@ struct hsm_state *hsm_state_open(const char *path, enum hsm_state_status *status
 	char *dir = NULL;
 	int err;
 
+	if (status)
+		*status = HSM_STATE_IO;
 	if (!path || !status)
 		return NULL;
 	s = calloc(1, sizeof(*s));

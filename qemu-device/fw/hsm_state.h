@@ -39,7 +39,8 @@ struct hsm_state;
  * directory), creating @path.nv with a fresh device secret if neither file
  * exists. *@status says what was found. On anything but OK/EMPTY the store
  * is still returned, so the device can report why, but it refuses commits
- * and has no image. NULL only when out of memory or @path/@status is NULL.
+ * and has no image. NULL only when out of memory or @path/@status is NULL
+ * (*@status then says io).
  */
 struct hsm_state *hsm_state_open(const char *path, enum hsm_state_status *status);
 void hsm_state_close(struct hsm_state *s);
