@@ -1,0 +1,1235 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The key vault of one partition (see hsm_vault.h for the API).
+ *
+ * Keys live in an array of slots, at most max_keys of them. A slot holds a
+ * live key or a deleted one still borrowed through hsm_vault_with_key():
+ * such a key is "dead" (invisible to lookups, its label free) but keeps its
+ * slot and id until the last borrower returns, and is then cleansed and
+ * freed. Ids come from a cursor running over 1..0xfffe that skips every id
+ * held by a slot, so an id is never handed out while a key still uses it.
+ *
+ * Masked blob (hsm_vault_mask / hsm_vault_unmask), all fields single bytes:
+ *
+ *   0  magic "AZHSMMK1"            8
+ *   8  version (1)                 1
+ *   9  key type                    1
+ *  10  usage bits                  1
+ *  11  origin flags                1
+ *  12  label length L (0..128)     1
+ *  13  label                       L
+ *      IV (random)                16
+ *      ciphertext                  C  AES-256-CBC, PKCS#7 padding, of the
+ *                                     material: private keys as PKCS#8 DER
+ *                                     (PrivateKeyInfo), secret keys raw.
+ *                                     C is a non-zero multiple of 16.
+ *      tag                        48  HMAC-SHA384 over every byte before it
+ *
+ * Encrypt-then-MAC with the two halves of struct hsm_masking_key. Unmask
+ * checks lengths, magic and version, then the tag (CRYPTO_memcmp), and only
+ * then decrypts and parses; any failure leaves the vault unchanged.
+ *
+ * Serialized image of the persistent keys (owner 0), integers little-endian:
+ *
+ *   0  magic "AZHSMVK1"            8
+ *   8  version (1)               u16
+ *  10  next id (1..0xfffe)       u16  the id allocation cursor
+ *  12  key count N               u16  <= the vault's max_keys
+ *  14  N records, in id order:
+ *        id (1..0xfffe, unique)  u16
+ *        type                     u8
+ *        usage                    u8
+ *        origin                   u8
+ *        label length L (<=128)   u8
+ *        label                     L  unique among labelled keys
+ *        material length M       u32  1..HSM_MATERIAL_MAX
+ *        material                  M  as in the masked blob (before encryption)
+ *
+ * The image must be consumed exactly (no trailing bytes). It holds plaintext
+ * key material: hsm_state seals it, hsm_vault_image_free() cleanses it.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+
+#include "hsm_vault.h"
+
+#define BLOB_MAGIC	"AZHSMMK1"
+#define IMAGE_MAGIC	"AZHSMVK1"
+#define MAGIC_LEN	8
+#define BLOB_VERSION	1
+#define IMAGE_VERSION	1
+#define BLOB_HDR	13	/* magic + version, type, usage, origin, label length */
+#define BLOB_IV		16
+#define BLOB_TAG	48
+#define IMAGE_HDR	14
+#define REC_HDR		6	/* id, type, usage, origin, label length */
+#define HSM_MATERIAL_MAX 8192	/* PKCS#8 of RSA-4096 is about 2.4 KiB */
+
+enum key_kind { KIND_AES, KIND_EC, KIND_RSA, KIND_HMAC };
+
+#define USE_AES		(HSM_USAGE_ENCRYPT | HSM_USAGE_DECRYPT | HSM_USAGE_UNWRAP)
+#define USE_BULK	(HSM_USAGE_ENCRYPT | HSM_USAGE_DECRYPT)
+#define USE_EC		(HSM_USAGE_SIGN | HSM_USAGE_VERIFY | HSM_USAGE_DERIVE)
+#define USE_RSA		(HSM_USAGE_SIGN | HSM_USAGE_VERIFY | HSM_USAGE_ENCRYPT | \
+			 HSM_USAGE_DECRYPT | HSM_USAGE_UNWRAP)
+#define USE_HMAC	(HSM_USAGE_SIGN | HSM_USAGE_VERIFY | HSM_USAGE_DERIVE)
+
+static const struct type_info {
+	enum hsm_key_type type;
+	enum key_kind kind;
+	size_t len;		/* AES key / generated HMAC key bytes */
+	const char *group;	/* EC */
+	unsigned int bits;	/* RSA */
+	uint32_t usages;
+} type_table[] = {
+	{ HSM_KEY_AES128, KIND_AES, 16, NULL, 0, USE_AES },
+	{ HSM_KEY_AES192, KIND_AES, 24, NULL, 0, USE_AES },
+	{ HSM_KEY_AES256, KIND_AES, 32, NULL, 0, USE_AES },
+	{ HSM_KEY_AES256_XTS, KIND_AES, 64, NULL, 0, USE_BULK },
+	{ HSM_KEY_AES256_GCM, KIND_AES, 32, NULL, 0, USE_BULK },
+	{ HSM_KEY_EC_P256, KIND_EC, 0, "prime256v1", 0, USE_EC },
+	{ HSM_KEY_EC_P384, KIND_EC, 0, "secp384r1", 0, USE_EC },
+	{ HSM_KEY_EC_P521, KIND_EC, 0, "secp521r1", 0, USE_EC },
+	{ HSM_KEY_RSA2048, KIND_RSA, 0, NULL, 2048, USE_RSA },
+	{ HSM_KEY_RSA3072, KIND_RSA, 0, NULL, 3072, USE_RSA },
+	{ HSM_KEY_RSA4096, KIND_RSA, 0, NULL, 4096, USE_RSA },
+	{ HSM_KEY_HMAC_SHA256, KIND_HMAC, 32, NULL, 0, USE_HMAC },
+	{ HSM_KEY_HMAC_SHA384, KIND_HMAC, 48, NULL, 0, USE_HMAC },
+	{ HSM_KEY_HMAC_SHA512, KIND_HMAC, 64, NULL, 0, USE_HMAC },
+};
+
+struct hsm_key {
+	uint16_t id;
+	uint16_t owner;
+	enum hsm_key_type type;
+	uint32_t usage;
+	uint8_t origin;
+	uint8_t label_len;
+	uint8_t label[HSM_KEY_LABEL_MAX];
+	EVP_PKEY *pkey;		/* EC / RSA */
+	uint8_t *secret;	/* AES / HMAC */
+	size_t secret_len;
+	unsigned int refs;	/* active borrowers */
+	bool dead;		/* deleted, freed when refs drops to 0 */
+};
+
+struct hsm_vault {
+	pthread_mutex_t lock;
+	unsigned int max;
+	unsigned int nslots;
+	struct hsm_key **slots;
+	uint16_t next_id;
+};
+
+static const struct type_info *type_info(enum hsm_key_type type)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(type_table) / sizeof(type_table[0]); i++)
+		if (type_table[i].type == type)
+			return &type_table[i];
+	return NULL;
+}
+
+bool hsm_key_type_valid(enum hsm_key_type type)
+{
+	return type_info(type) != NULL;
+}
+
+bool hsm_key_type_asymmetric(enum hsm_key_type type)
+{
+	const struct type_info *ti = type_info(type);
+
+	return ti && (ti->kind == KIND_EC || ti->kind == KIND_RSA);
+}
+
+uint32_t hsm_key_type_usages(enum hsm_key_type type)
+{
+	const struct type_info *ti = type_info(type);
+
+	return ti ? ti->usages : 0;
+}
+
+const char *hsm_vault_strerror(int status)
+{
+	switch (status) {
+	case HSM_VAULT_OK: return "success";
+	case HSM_VAULT_INVALID_ARG: return "invalid argument";
+	case HSM_VAULT_BAD_TYPE: return "unknown key type";
+	case HSM_VAULT_BAD_USAGE: return "key usage not allowed for this key type";
+	case HSM_VAULT_FULL: return "vault full";
+	case HSM_VAULT_NO_IDS: return "no free key id";
+	case HSM_VAULT_NOT_FOUND: return "no such key";
+	case HSM_VAULT_LABEL_EXISTS: return "label already in use";
+	case HSM_VAULT_USAGE_DENIED: return "key usage does not permit the operation";
+	case HSM_VAULT_NOT_ASYMMETRIC: return "not an asymmetric key";
+	case HSM_VAULT_BUFFER_SMALL: return "buffer too small";
+	case HSM_VAULT_BAD_MATERIAL: return "key material does not match the key type";
+	case HSM_VAULT_PCT_FAILED: return "pairwise consistency test failed";
+	case HSM_VAULT_BAD_BLOB: return "masked key blob malformed or not authentic";
+	case HSM_VAULT_BAD_IMAGE: return "key image malformed";
+	case HSM_VAULT_NOT_EMPTY: return "vault not empty";
+	case HSM_VAULT_CRYPTO: return "cryptographic library failure";
+	case HSM_VAULT_NOMEM: return "out of memory";
+	}
+	return "unknown status";
+}
+
+/* ---- key objects ---------------------------------------------------- */
+
+static void key_free(struct hsm_key *k)
+{
+	if (!k)
+		return;
+	EVP_PKEY_free(k->pkey);
+	if (k->secret)
+		OPENSSL_clear_free(k->secret, k->secret_len);
+	OPENSSL_cleanse(k, sizeof(*k));
+	free(k);
+}
+
+static int check_spec(const struct hsm_key_spec *s)
+{
+	const struct type_info *ti;
+
+	if (!s || s->label_len > HSM_KEY_LABEL_MAX || (s->label_len && !s->label))
+		return HSM_VAULT_INVALID_ARG;
+	ti = type_info(s->type);
+	if (!ti)
+		return HSM_VAULT_BAD_TYPE;
+	if (!s->usage || (s->usage & ~ti->usages))
+		return HSM_VAULT_BAD_USAGE;
+	return HSM_VAULT_OK;
+}
+
+static struct hsm_key *key_new(const struct hsm_key_spec *s, uint8_t origin)
+{
+	struct hsm_key *k = calloc(1, sizeof(*k));
+
+	if (!k)
+		return NULL;
+	k->type = s->type;
+	k->usage = s->usage;
+	k->owner = s->owner;
+	k->origin = origin;
+	k->label_len = (uint8_t)s->label_len;
+	if (s->label_len)
+		memcpy(k->label, s->label, s->label_len);
+	return k;
+}
+
+/* Does @len bytes of secret fit @ti? */
+static bool secret_len_ok(const struct type_info *ti, size_t len)
+{
+	if (ti->kind == KIND_HMAC)
+		return len >= HSM_HMAC_KEY_MIN && len <= HSM_HMAC_KEY_MAX;
+	return ti->kind == KIND_AES && len == ti->len;
+}
+
+static int key_set_secret(struct hsm_key *k, const struct type_info *ti, const uint8_t *s,
+			  size_t len)
+{
+	if (!secret_len_ok(ti, len))
+		return HSM_VAULT_BAD_MATERIAL;
+	/* XTS: two independent keys; equal halves defeat the mode. */
+	if (ti->type == HSM_KEY_AES256_XTS && !CRYPTO_memcmp(s, s + 32, 32))
+		return HSM_VAULT_BAD_MATERIAL;
+	k->secret = OPENSSL_malloc(len);
+	if (!k->secret)
+		return HSM_VAULT_NOMEM;
+	memcpy(k->secret, s, len);
+	k->secret_len = len;
+	return HSM_VAULT_OK;
+}
+
+static bool pkey_has_param(const EVP_PKEY *pk, const char *name)
+{
+	BIGNUM *bn = NULL;
+	bool ok = EVP_PKEY_get_bn_param(pk, name, &bn) == 1;
+
+	BN_clear_free(bn);
+	return ok;
+}
+
+/* Is @pk a private key of exactly type @ti? */
+static bool pkey_matches(const struct type_info *ti, const EVP_PKEY *pk)
+{
+	char group[32];
+	size_t glen = 0;
+
+	if (ti->kind == KIND_EC) {
+		if (!EVP_PKEY_is_a(pk, "EC") ||
+		    !EVP_PKEY_get_group_name(pk, group, sizeof(group), &glen) ||
+		    strcmp(group, ti->group))
+			return false;
+		return pkey_has_param(pk, OSSL_PKEY_PARAM_PRIV_KEY);
+	}
+	if (ti->kind == KIND_RSA) {
+		if (EVP_PKEY_get_base_id(pk) != EVP_PKEY_RSA ||
+		    EVP_PKEY_get_bits(pk) != (int)ti->bits)
+			return false;
+		return pkey_has_param(pk, OSSL_PKEY_PARAM_RSA_D);
+	}
+	return false;
+}
+
+/*
+ * Pairwise consistency test: sign a fixed message with the private key and
+ * verify it with the public key (ECDSA / RSA PKCS#1 v1.5, SHA-256).
+ */
+static int pairwise_test(EVP_PKEY *pk)
+{
+	static const unsigned char msg[] = "azihsm pairwise consistency test";
+	unsigned char sig[1024];
+	size_t siglen = sizeof(sig);
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	int ret = HSM_VAULT_PCT_FAILED;
+
+	if (!c)
+		return HSM_VAULT_NOMEM;
+	if (EVP_DigestSignInit_ex(c, NULL, "SHA256", NULL, NULL, pk, NULL) != 1 ||
+	    EVP_DigestSign(c, sig, &siglen, msg, sizeof(msg)) != 1)
+		goto out;
+	EVP_MD_CTX_reset(c);
+	if (EVP_DigestVerifyInit_ex(c, NULL, "SHA256", NULL, NULL, pk, NULL) == 1 &&
+	    EVP_DigestVerify(c, sig, siglen, msg, sizeof(msg)) == 1)
+		ret = HSM_VAULT_OK;
+out:
+	EVP_MD_CTX_free(c);
+	return ret;
+}
+
+/* Material as stored in blobs and images; free with OPENSSL_clear_free. */
+static int material_encode(const struct hsm_key *k, uint8_t **out, size_t *len)
+{
+	PKCS8_PRIV_KEY_INFO *p8;
+	unsigned char *der = NULL;
+	int n;
+
+	if (k->secret) {
+		*out = OPENSSL_malloc(k->secret_len);
+		if (!*out)
+			return HSM_VAULT_NOMEM;
+		memcpy(*out, k->secret, k->secret_len);
+		*len = k->secret_len;
+		return HSM_VAULT_OK;
+	}
+	p8 = EVP_PKEY2PKCS8(k->pkey);
+	if (!p8)
+		return HSM_VAULT_CRYPTO;
+	n = i2d_PKCS8_PRIV_KEY_INFO(p8, &der);
+	PKCS8_PRIV_KEY_INFO_free(p8);
+	if (n <= 0 || n > HSM_MATERIAL_MAX) {
+		if (n > 0)
+			OPENSSL_clear_free(der, n);
+		return HSM_VAULT_CRYPTO;
+	}
+	*out = der;
+	*len = (size_t)n;
+	return HSM_VAULT_OK;
+}
+
+/* Parse stored material into @k (type already set). */
+static int material_decode(struct hsm_key *k, const uint8_t *m, size_t len)
+{
+	const struct type_info *ti = type_info(k->type);
+	const unsigned char *p = m;
+	PKCS8_PRIV_KEY_INFO *p8;
+	EVP_PKEY *pk;
+
+	if (!ti || !len || len > HSM_MATERIAL_MAX)
+		return HSM_VAULT_BAD_MATERIAL;
+	if (ti->kind == KIND_AES || ti->kind == KIND_HMAC)
+		return key_set_secret(k, ti, m, len);
+	p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)len);
+	if (!p8)
+		return HSM_VAULT_BAD_MATERIAL;
+	if (p != m + len) {
+		PKCS8_PRIV_KEY_INFO_free(p8);
+		return HSM_VAULT_BAD_MATERIAL;
+	}
+	pk = EVP_PKCS82PKEY(p8);
+	PKCS8_PRIV_KEY_INFO_free(p8);
+	if (!pk || !pkey_matches(ti, pk)) {
+		EVP_PKEY_free(pk);
+		return HSM_VAULT_BAD_MATERIAL;
+	}
+	k->pkey = pk;
+	return HSM_VAULT_OK;
+}
+
+/* ---- the slot table (called with the lock held) --------------------- */
+
+static struct hsm_key *find_live(struct hsm_vault *v, uint16_t id)
+{
+	unsigned int i;
+
+	for (i = 0; i < v->nslots; i++)
+		if (v->slots[i]->id == id && !v->slots[i]->dead)
+			return v->slots[i];
+	return NULL;
+}
+
+static struct hsm_key *find_label(struct hsm_vault *v, const uint8_t *label, size_t len)
+{
+	unsigned int i;
+
+	if (!len)
+		return NULL;
+	for (i = 0; i < v->nslots; i++) {
+		struct hsm_key *k = v->slots[i];
+
+		if (!k->dead && k->label_len == len && !memcmp(k->label, label, len))
+			return k;
+	}
+	return NULL;
+}
+
+static bool id_held(struct hsm_vault *v, uint16_t id)
+{
+	unsigned int i;
+
+	for (i = 0; i < v->nslots; i++)
+		if (v->slots[i]->id == id)
+			return true;
+	return false;
+}
+
+static void slot_remove(struct hsm_vault *v, unsigned int i)
+{
+	key_free(v->slots[i]);
+	memmove(&v->slots[i], &v->slots[i + 1], (v->nslots - i - 1) * sizeof(v->slots[0]));
+	v->nslots--;
+}
+
+static void slot_remove_key(struct hsm_vault *v, struct hsm_key *k)
+{
+	unsigned int i;
+
+	for (i = 0; i < v->nslots; i++) {
+		if (v->slots[i] == k) {
+			slot_remove(v, i);
+			return;
+		}
+	}
+}
+
+/* Delete a live key now, or when its last borrower returns. */
+static void key_drop(struct hsm_vault *v, struct hsm_key *k)
+{
+	if (k->refs)
+		k->dead = true;
+	else
+		slot_remove_key(v, k);
+}
+
+/* Store @k with a fresh id; on failure the caller still owns @k. */
+static int insert_locked(struct hsm_vault *v, struct hsm_key *k, uint16_t *id)
+{
+	unsigned int n;
+
+	if (v->nslots >= v->max)
+		return HSM_VAULT_FULL;
+	if (find_label(v, k->label, k->label_len))
+		return HSM_VAULT_LABEL_EXISTS;
+	for (n = 0; n < HSM_KEY_ID_MAX; n++) {
+		uint16_t cand = v->next_id;
+
+		v->next_id = cand >= HSM_KEY_ID_MAX ? HSM_KEY_ID_MIN : cand + 1;
+		if (!id_held(v, cand)) {
+			k->id = cand;
+			v->slots[v->nslots++] = k;
+			if (id)
+				*id = cand;
+			return HSM_VAULT_OK;
+		}
+	}
+	return HSM_VAULT_NO_IDS;
+}
+
+static int insert(struct hsm_vault *v, struct hsm_key *k, uint16_t *id)
+{
+	int ret;
+
+	pthread_mutex_lock(&v->lock);
+	ret = insert_locked(v, k, id);
+	pthread_mutex_unlock(&v->lock);
+	if (ret)
+		key_free(k);
+	return ret;
+}
+
+/* Quick refusal before slow work (the insert checks again). */
+static int precheck(struct hsm_vault *v, const struct hsm_key_spec *s)
+{
+	int ret = HSM_VAULT_OK;
+
+	pthread_mutex_lock(&v->lock);
+	if (v->nslots >= v->max)
+		ret = HSM_VAULT_FULL;
+	else if (find_label(v, s->label, s->label_len))
+		ret = HSM_VAULT_LABEL_EXISTS;
+	pthread_mutex_unlock(&v->lock);
+	return ret;
+}
+
+static void key_put(struct hsm_vault *v, struct hsm_key *k)
+{
+	pthread_mutex_lock(&v->lock);
+	if (!--k->refs && k->dead)
+		slot_remove_key(v, k);
+	pthread_mutex_unlock(&v->lock);
+}
+
+static void attr_fill(const struct hsm_key *k, struct hsm_key_attr *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->id = k->id;
+	a->owner = k->owner;
+	a->type = k->type;
+	a->usage = k->usage;
+	a->origin = k->origin;
+	a->label_len = k->label_len;
+	memcpy(a->label, k->label, k->label_len);
+}
+
+/* ---- vault ---------------------------------------------------------- */
+
+struct hsm_vault *hsm_vault_new(unsigned int max_keys)
+{
+	struct hsm_vault *v;
+
+	if (!max_keys)
+		max_keys = HSM_VAULT_DEFAULT_MAX;
+	if (max_keys > HSM_KEY_ID_MAX)
+		return NULL;
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return NULL;
+	v->slots = calloc(max_keys, sizeof(v->slots[0]));
+	if (!v->slots) {
+		free(v);
+		return NULL;
+	}
+	v->max = max_keys;
+	v->next_id = HSM_KEY_ID_MIN;
+	pthread_mutex_init(&v->lock, NULL);
+	return v;
+}
+
+void hsm_vault_free(struct hsm_vault *v)
+{
+	unsigned int i;
+
+	if (!v)
+		return;
+	for (i = 0; i < v->nslots; i++)
+		key_free(v->slots[i]);
+	free(v->slots);
+	pthread_mutex_destroy(&v->lock);
+	free(v);
+}
+
+static int generate_pkey(const struct type_info *ti, EVP_PKEY **out)
+{
+	EVP_PKEY *pk;
+	int ret;
+
+	if (ti->kind == KIND_EC)
+		pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", ti->group);
+	else
+		pk = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)ti->bits);
+	if (!pk)
+		return HSM_VAULT_CRYPTO;
+	ret = pairwise_test(pk);
+	if (ret) {
+		EVP_PKEY_free(pk);
+		return ret;
+	}
+	*out = pk;
+	return HSM_VAULT_OK;
+}
+
+static int generate_secret(const struct type_info *ti, struct hsm_key *k)
+{
+	uint8_t buf[64];
+	int ret;
+
+	do {
+		if (RAND_priv_bytes(buf, (int)ti->len) != 1) {
+			ret = HSM_VAULT_CRYPTO;
+			goto out;
+		}
+		ret = key_set_secret(k, ti, buf, ti->len);
+	} while (ret == HSM_VAULT_BAD_MATERIAL);	/* XTS halves equal: redraw */
+out:
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return ret;
+}
+
+int hsm_vault_generate(struct hsm_vault *v, const struct hsm_key_spec *spec, uint16_t *id)
+{
+	const struct type_info *ti;
+	struct hsm_key *k;
+	int ret;
+
+	if (!v)
+		return HSM_VAULT_INVALID_ARG;
+	ret = check_spec(spec);
+	if (ret)
+		return ret;
+	ret = precheck(v, spec);
+	if (ret)
+		return ret;
+	ti = type_info(spec->type);
+	k = key_new(spec, HSM_ORIGIN_GENERATED);
+	if (!k)
+		return HSM_VAULT_NOMEM;
+	if (ti->kind == KIND_EC || ti->kind == KIND_RSA)
+		ret = generate_pkey(ti, &k->pkey);
+	else
+		ret = generate_secret(ti, k);
+	if (ret) {
+		key_free(k);
+		return ret;
+	}
+	return insert(v, k, id);
+}
+
+static uint8_t import_origin(const struct hsm_key_spec *s)
+{
+	return s->origin ? s->origin : HSM_ORIGIN_IMPORTED;
+}
+
+static bool import_origin_ok(const struct hsm_key_spec *s)
+{
+	return !s->origin || s->origin == HSM_ORIGIN_IMPORTED || s->origin == HSM_ORIGIN_DERIVED;
+}
+
+int hsm_vault_import_secret(struct hsm_vault *v, const struct hsm_key_spec *spec,
+			    const void *secret, size_t len, uint16_t *id)
+{
+	const struct type_info *ti;
+	struct hsm_key *k;
+	int ret;
+
+	if (!v || !secret)
+		return HSM_VAULT_INVALID_ARG;
+	ret = check_spec(spec);
+	if (ret)
+		return ret;
+	if (!import_origin_ok(spec))
+		return HSM_VAULT_INVALID_ARG;
+	ti = type_info(spec->type);
+	if (ti->kind != KIND_AES && ti->kind != KIND_HMAC)
+		return HSM_VAULT_BAD_MATERIAL;
+	k = key_new(spec, import_origin(spec));
+	if (!k)
+		return HSM_VAULT_NOMEM;
+	ret = key_set_secret(k, ti, secret, len);
+	if (ret) {
+		key_free(k);
+		return ret;
+	}
+	return insert(v, k, id);
+}
+
+int hsm_vault_import_pkey(struct hsm_vault *v, const struct hsm_key_spec *spec,
+			  EVP_PKEY *pkey, uint16_t *id)
+{
+	const struct type_info *ti;
+	struct hsm_key *k;
+	int ret;
+
+	if (!v || !pkey)
+		return HSM_VAULT_INVALID_ARG;
+	ret = check_spec(spec);
+	if (ret)
+		return ret;
+	if (!import_origin_ok(spec))
+		return HSM_VAULT_INVALID_ARG;
+	ti = type_info(spec->type);
+	if (!pkey_matches(ti, pkey))
+		return HSM_VAULT_BAD_MATERIAL;
+	ret = pairwise_test(pkey);
+	if (ret)
+		return ret;
+	k = key_new(spec, import_origin(spec));
+	if (!k)
+		return HSM_VAULT_NOMEM;
+	k->pkey = EVP_PKEY_dup(pkey);
+	if (!k->pkey) {
+		key_free(k);
+		return HSM_VAULT_CRYPTO;
+	}
+	return insert(v, k, id);
+}
+
+int hsm_vault_delete(struct hsm_vault *v, uint16_t id)
+{
+	struct hsm_key *k;
+	int ret = HSM_VAULT_NOT_FOUND;
+
+	if (!v)
+		return HSM_VAULT_INVALID_ARG;
+	pthread_mutex_lock(&v->lock);
+	k = find_live(v, id);
+	if (k) {
+		key_drop(v, k);
+		ret = HSM_VAULT_OK;
+	}
+	pthread_mutex_unlock(&v->lock);
+	return ret;
+}
+
+unsigned int hsm_vault_delete_owner(struct hsm_vault *v, uint16_t owner)
+{
+	unsigned int i = 0, n = 0;
+
+	if (!v || !owner)
+		return 0;
+	pthread_mutex_lock(&v->lock);
+	while (i < v->nslots) {
+		struct hsm_key *k = v->slots[i];
+
+		if (k->dead || k->owner != owner) {
+			i++;
+			continue;
+		}
+		n++;
+		if (k->refs) {
+			k->dead = true;
+			i++;
+		} else {
+			slot_remove(v, i);
+		}
+	}
+	pthread_mutex_unlock(&v->lock);
+	return n;
+}
+
+int hsm_vault_get_attr(struct hsm_vault *v, uint16_t id, struct hsm_key_attr *attr)
+{
+	struct hsm_key *k;
+	int ret = HSM_VAULT_NOT_FOUND;
+
+	if (!v || !attr)
+		return HSM_VAULT_INVALID_ARG;
+	pthread_mutex_lock(&v->lock);
+	k = find_live(v, id);
+	if (k) {
+		attr_fill(k, attr);
+		ret = HSM_VAULT_OK;
+	}
+	pthread_mutex_unlock(&v->lock);
+	return ret;
+}
+
+int hsm_vault_find_label(struct hsm_vault *v, const void *label, size_t len, uint16_t *id)
+{
+	struct hsm_key *k;
+	int ret = HSM_VAULT_NOT_FOUND;
+
+	if (!v || !label || !id || !len || len > HSM_KEY_LABEL_MAX)
+		return HSM_VAULT_INVALID_ARG;
+	pthread_mutex_lock(&v->lock);
+	k = find_label(v, label, len);
+	if (k) {
+		*id = k->id;
+		ret = HSM_VAULT_OK;
+	}
+	pthread_mutex_unlock(&v->lock);
+	return ret;
+}
+
+static int key_cmp_id(const void *a, const void *b)
+{
+	const struct hsm_key *x = *(struct hsm_key *const *)a;
+	const struct hsm_key *y = *(struct hsm_key *const *)b;
+
+	return (int)x->id - (int)y->id;
+}
+
+/* Live keys (of @owner only when @only_persistent) sorted by id; lock held. */
+static unsigned int collect_locked(struct hsm_vault *v, struct hsm_key **out,
+				   bool only_persistent)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < v->nslots; i++) {
+		struct hsm_key *k = v->slots[i];
+
+		if (k->dead || (only_persistent && k->owner))
+			continue;
+		out[n++] = k;
+	}
+	qsort(out, n, sizeof(out[0]), key_cmp_id);
+	return n;
+}
+
+unsigned int hsm_vault_list(struct hsm_vault *v, struct hsm_key_attr *out, unsigned int cap)
+{
+	struct hsm_key **keys;
+	unsigned int i, n;
+
+	if (!v)
+		return 0;
+	keys = calloc(v->max, sizeof(keys[0]));
+	if (!keys)
+		return 0;
+	pthread_mutex_lock(&v->lock);
+	n = collect_locked(v, keys, false);
+	for (i = 0; out && i < n && i < cap; i++)
+		attr_fill(keys[i], &out[i]);
+	pthread_mutex_unlock(&v->lock);
+	free(keys);
+	return n;
+}
+
+unsigned int hsm_vault_count(struct hsm_vault *v)
+{
+	unsigned int i, n = 0;
+
+	if (!v)
+		return 0;
+	pthread_mutex_lock(&v->lock);
+	for (i = 0; i < v->nslots; i++)
+		n += !v->slots[i]->dead;
+	pthread_mutex_unlock(&v->lock);
+	return n;
+}
+
+int hsm_vault_export_public(struct hsm_vault *v, uint16_t id, uint8_t *out, size_t cap,
+			    size_t *len)
+{
+	struct hsm_key *k;
+	unsigned char *p = out;
+	int n, ret;
+
+	if (!v || !len)
+		return HSM_VAULT_INVALID_ARG;
+	pthread_mutex_lock(&v->lock);
+	k = find_live(v, id);
+	if (!k) {
+		ret = HSM_VAULT_NOT_FOUND;
+		goto out;
+	}
+	if (!k->pkey) {
+		ret = HSM_VAULT_NOT_ASYMMETRIC;
+		goto out;
+	}
+	n = i2d_PUBKEY(k->pkey, NULL);
+	if (n <= 0) {
+		ret = HSM_VAULT_CRYPTO;
+		goto out;
+	}
+	*len = (size_t)n;
+	if (!out || cap < (size_t)n) {
+		ret = HSM_VAULT_BUFFER_SMALL;
+		goto out;
+	}
+	ret = i2d_PUBKEY(k->pkey, &p) == n ? HSM_VAULT_OK : HSM_VAULT_CRYPTO;
+out:
+	pthread_mutex_unlock(&v->lock);
+	return ret;
+}
+
+/* Take a reference on live key @id, checking @need; NULL + *ret on refusal. */
+static struct hsm_key *key_get(struct hsm_vault *v, uint16_t id, uint32_t need, int *ret)
+{
+	struct hsm_key *k;
+
+	pthread_mutex_lock(&v->lock);
+	k = find_live(v, id);
+	if (!k) {
+		*ret = HSM_VAULT_NOT_FOUND;
+	} else if ((k->usage & need) != need) {
+		*ret = HSM_VAULT_USAGE_DENIED;
+		k = NULL;
+	} else {
+		k->refs++;
+		*ret = HSM_VAULT_OK;
+	}
+	pthread_mutex_unlock(&v->lock);
+	return k;
+}
+
+int hsm_vault_with_key(struct hsm_vault *v, uint16_t id, uint32_t need, hsm_key_fn fn,
+		       void *ctx)
+{
+	struct hsm_key_ref ref;
+	struct hsm_key *k;
+	int ret;
+
+	if (!v || !fn || !need || (need & ~HSM_USAGE_ALL))
+		return HSM_VAULT_INVALID_ARG;
+	k = key_get(v, id, need, &ret);
+	if (!k)
+		return ret;
+	/* Material is immutable once stored: no lock needed to read it. */
+	ref = (struct hsm_key_ref){
+		.id = k->id, .owner = k->owner, .type = k->type, .usage = k->usage,
+		.pkey = k->pkey, .secret = k->secret, .secret_len = k->secret_len,
+	};
+	fn(&ref, ctx);
+	key_put(v, k);
+	return HSM_VAULT_OK;
+}
+
+/* ---- masked blobs --------------------------------------------------- */
+
+int hsm_masking_key_generate(struct hsm_masking_key *mk)
+{
+	if (!mk)
+		return HSM_VAULT_INVALID_ARG;
+	if (RAND_priv_bytes(mk->enc, sizeof(mk->enc)) != 1 ||
+	    RAND_priv_bytes(mk->mac, sizeof(mk->mac)) != 1) {
+		OPENSSL_cleanse(mk, sizeof(*mk));
+		return HSM_VAULT_CRYPTO;
+	}
+	return HSM_VAULT_OK;
+}
+
+static int blob_tag(const struct hsm_masking_key *mk, const uint8_t *data, size_t len,
+		    uint8_t tag[BLOB_TAG])
+{
+	size_t tlen = 0;
+
+	if (!EVP_Q_mac(NULL, "HMAC", NULL, "SHA384", NULL, mk->mac, sizeof(mk->mac), data, len,
+		       tag, BLOB_TAG, &tlen) || tlen != BLOB_TAG)
+		return HSM_VAULT_CRYPTO;
+	return HSM_VAULT_OK;
+}
+
+/* AES-256-CBC with PKCS#7; @out has room for len + 16 bytes. */
+static int blob_cipher(const struct hsm_masking_key *mk, const uint8_t *iv, bool enc,
+		       const uint8_t *in, size_t len, uint8_t *out, size_t *out_len)
+{
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	int n1 = 0, n2 = 0, ok;
+
+	if (!c)
+		return HSM_VAULT_NOMEM;
+	ok = EVP_CipherInit_ex(c, EVP_aes_256_cbc(), NULL, mk->enc, iv, enc) == 1 &&
+	     EVP_CipherUpdate(c, out, &n1, in, (int)len) == 1 &&
+	     EVP_CipherFinal_ex(c, out + n1, &n2) == 1;
+	EVP_CIPHER_CTX_free(c);
+	if (!ok)
+		return enc ? HSM_VAULT_CRYPTO : HSM_VAULT_BAD_BLOB;
+	*out_len = (size_t)n1 + (size_t)n2;
+	return HSM_VAULT_OK;
+}
+
+int hsm_vault_mask(struct hsm_vault *v, uint16_t id, const struct hsm_masking_key *mk,
+		   uint8_t *out, size_t cap, size_t *len)
+{
+	uint8_t *mat = NULL;
+	size_t mlen = 0, clen, need, pos, ctlen = 0;
+	struct hsm_key *k;
+	int ret;
+
+	if (!v || !mk || !len)
+		return HSM_VAULT_INVALID_ARG;
+	/* Any usage: masking is how every key leaves the vault. */
+	k = key_get(v, id, 0, &ret);
+	if (!k)
+		return ret;
+	ret = material_encode(k, &mat, &mlen);
+	if (ret)
+		goto done;
+	clen = (mlen / 16 + 1) * 16;
+	need = BLOB_HDR + k->label_len + BLOB_IV + clen + BLOB_TAG;
+	*len = need;
+	if (!out || cap < need) {
+		ret = HSM_VAULT_BUFFER_SMALL;
+		goto done;
+	}
+	memcpy(out, BLOB_MAGIC, MAGIC_LEN);
+	out[8] = BLOB_VERSION;
+	out[9] = (uint8_t)k->type;
+	out[10] = (uint8_t)k->usage;
+	out[11] = k->origin;
+	out[12] = k->label_len;
+	memcpy(out + BLOB_HDR, k->label, k->label_len);
+	pos = BLOB_HDR + k->label_len;
+	if (RAND_bytes(out + pos, BLOB_IV) != 1) {
+		ret = HSM_VAULT_CRYPTO;
+		goto fail;
+	}
+	ret = blob_cipher(mk, out + pos, true, mat, mlen, out + pos + BLOB_IV, &ctlen);
+	if (ret)
+		goto fail;
+	if (ctlen != clen) {
+		ret = HSM_VAULT_CRYPTO;
+		goto fail;
+	}
+	pos += BLOB_IV + clen;
+	ret = blob_tag(mk, out, pos, out + pos);
+	if (!ret)
+		goto done;
+fail:
+	OPENSSL_cleanse(out, need);
+	*len = 0;
+done:
+	if (mat)
+		OPENSSL_clear_free(mat, mlen);
+	key_put(v, k);
+	return ret;
+}
+
+int hsm_vault_unmask(struct hsm_vault *v, const struct hsm_masking_key *mk,
+		     const uint8_t *blob, size_t len, uint16_t owner, uint16_t *new_id)
+{
+	struct hsm_key_spec spec = { 0 };
+	uint8_t tag[BLOB_TAG], *pt = NULL;
+	size_t hdr, clen, ptlen = 0;
+	const uint8_t *iv, *ct;
+	struct hsm_key *k;
+	int ret;
+
+	if (!v || !mk || !blob)
+		return HSM_VAULT_INVALID_ARG;
+	/* Lengths, magic and version, then the tag, and only then the rest. */
+	if (len < BLOB_HDR + BLOB_IV + 16 + BLOB_TAG ||
+	    memcmp(blob, BLOB_MAGIC, MAGIC_LEN) || blob[8] != BLOB_VERSION ||
+	    blob[12] > HSM_KEY_LABEL_MAX)
+		return HSM_VAULT_BAD_BLOB;
+	hdr = BLOB_HDR + blob[12];
+	if (len < hdr + BLOB_IV + 16 + BLOB_TAG)
+		return HSM_VAULT_BAD_BLOB;
+	clen = len - hdr - BLOB_IV - BLOB_TAG;
+	if (clen % 16 || clen > HSM_MATERIAL_MAX + 16)
+		return HSM_VAULT_BAD_BLOB;
+	ret = blob_tag(mk, blob, len - BLOB_TAG, tag);
+	if (ret)
+		return ret;
+	if (CRYPTO_memcmp(tag, blob + len - BLOB_TAG, BLOB_TAG))
+		return HSM_VAULT_BAD_BLOB;
+
+	spec.type = blob[9];
+	spec.usage = blob[10];
+	spec.owner = owner;
+	spec.label = blob + BLOB_HDR;
+	spec.label_len = blob[12];
+	ret = check_spec(&spec);
+	if (ret)
+		return ret == HSM_VAULT_INVALID_ARG ? HSM_VAULT_BAD_BLOB : ret;
+	if (blob[11] & ~HSM_ORIGIN_ALL)
+		return HSM_VAULT_BAD_BLOB;
+	k = key_new(&spec, blob[11] | HSM_ORIGIN_UNMASKED);
+	if (!k)
+		return HSM_VAULT_NOMEM;
+	iv = blob + hdr;
+	ct = iv + BLOB_IV;
+	pt = OPENSSL_malloc(clen + 16);
+	if (!pt) {
+		ret = HSM_VAULT_NOMEM;
+		goto fail;
+	}
+	ret = blob_cipher(mk, iv, false, ct, clen, pt, &ptlen);
+	if (!ret && material_decode(k, pt, ptlen))
+		ret = HSM_VAULT_BAD_BLOB;
+	OPENSSL_clear_free(pt, clen + 16);
+	if (ret)
+		goto fail;
+	return insert(v, k, new_id);
+fail:
+	key_free(k);
+	return ret;
+}
+
+/* ---- serialization of persistent keys ------------------------------- */
+
+static void put_le16(uint8_t *p, uint16_t x)
+{
+	p[0] = (uint8_t)x;
+	p[1] = (uint8_t)(x >> 8);
+}
+
+static void put_le32(uint8_t *p, uint32_t x)
+{
+	put_le16(p, (uint16_t)x);
+	put_le16(p + 2, (uint16_t)(x >> 16));
+}
+
+static uint16_t get_le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static uint32_t get_le32(const uint8_t *p)
+{
+	return get_le16(p) | (uint32_t)get_le16(p + 2) << 16;
+}
+
+void hsm_vault_image_free(uint8_t *image, size_t len)
+{
+	if (image)
+		OPENSSL_clear_free(image, len);
+}
+
+int hsm_vault_serialize(struct hsm_vault *v, uint8_t **image, size_t *len)
+{
+	struct hsm_key **keys = NULL;
+	uint8_t **mat = NULL, *img = NULL, *p;
+	size_t *mlen = NULL, total = IMAGE_HDR;
+	unsigned int i, n = 0;
+	int ret = HSM_VAULT_NOMEM;
+
+	if (!v || !image || !len)
+		return HSM_VAULT_INVALID_ARG;
+	*image = NULL;
+	*len = 0;
+	keys = calloc(v->max, sizeof(keys[0]));
+	mat = calloc(v->max, sizeof(mat[0]));
+	mlen = calloc(v->max, sizeof(mlen[0]));
+	if (!keys || !mat || !mlen)
+		goto out;
+	pthread_mutex_lock(&v->lock);
+	n = collect_locked(v, keys, true);
+	for (i = 0; i < n; i++) {
+		ret = material_encode(keys[i], &mat[i], &mlen[i]);
+		if (ret)
+			break;
+		total += REC_HDR + keys[i]->label_len + 4 + mlen[i];
+	}
+	if (i < n)
+		goto unlock;
+	img = OPENSSL_malloc(total);
+	if (!img) {
+		ret = HSM_VAULT_NOMEM;
+		goto unlock;
+	}
+	memcpy(img, IMAGE_MAGIC, MAGIC_LEN);
+	put_le16(img + 8, IMAGE_VERSION);
+	put_le16(img + 10, v->next_id);
+	put_le16(img + 12, (uint16_t)n);
+	p = img + IMAGE_HDR;
+	for (i = 0; i < n; i++) {
+		const struct hsm_key *k = keys[i];
+
+		put_le16(p, k->id);
+		p[2] = (uint8_t)k->type;
+		p[3] = (uint8_t)k->usage;
+		p[4] = k->origin;
+		p[5] = k->label_len;
+		memcpy(p + REC_HDR, k->label, k->label_len);
+		p += REC_HDR + k->label_len;
+		put_le32(p, (uint32_t)mlen[i]);
+		memcpy(p + 4, mat[i], mlen[i]);
+		p += 4 + mlen[i];
+	}
+	*image = img;
+	*len = total;
+	ret = HSM_VAULT_OK;
+unlock:
+	pthread_mutex_unlock(&v->lock);
+out:
+	for (i = 0; mat && i < n; i++)
+		if (mat[i])
+			OPENSSL_clear_free(mat[i], mlen[i]);
+	free(keys);
+	free(mat);
+	free(mlen);
+	return ret;
+}
+
+/* Parse one record at *pos into a new key; advances *pos. */
+static int parse_record(const uint8_t *img, size_t len, size_t *pos, struct hsm_key **out)
+{
+	struct hsm_key_spec spec = { 0 };
+	const uint8_t *r = img + *pos;
+	size_t left = len - *pos, mlen;
+	struct hsm_key *k;
+	uint16_t id;
+	int ret;
+
+	if (left < REC_HDR)
+		return HSM_VAULT_BAD_IMAGE;
+	id = get_le16(r);
+	if (id < HSM_KEY_ID_MIN || id > HSM_KEY_ID_MAX || r[5] > HSM_KEY_LABEL_MAX ||
+	    (r[4] & ~HSM_ORIGIN_ALL) || left - REC_HDR < (size_t)r[5] + 4)
+		return HSM_VAULT_BAD_IMAGE;
+	spec.type = r[2];
+	spec.usage = r[3];
+	spec.label = r + REC_HDR;
+	spec.label_len = r[5];
+	ret = check_spec(&spec);
+	if (ret)
+		return ret;
+	mlen = get_le32(r + REC_HDR + r[5]);
+	left -= REC_HDR + r[5] + 4;
+	if (!mlen || mlen > HSM_MATERIAL_MAX || mlen > left)
+		return HSM_VAULT_BAD_IMAGE;
+	k = key_new(&spec, r[4]);
+	if (!k)
+		return HSM_VAULT_NOMEM;
+	k->id = id;
+	ret = material_decode(k, r + REC_HDR + r[5] + 4, mlen);
+	if (ret) {
+		key_free(k);
+		return ret;
+	}
+	*pos += REC_HDR + r[5] + 4 + mlen;
+	*out = k;
+	return HSM_VAULT_OK;
+}
+
+int hsm_vault_deserialize(struct hsm_vault *v, const uint8_t *img, size_t len)
+{
+	struct hsm_key **keys;
+	unsigned int i, j, n;
+	size_t pos = IMAGE_HDR;
+	uint16_t next_id;
+	int ret = HSM_VAULT_OK;
+
+	if (!v || !img)
+		return HSM_VAULT_INVALID_ARG;
+	if (hsm_vault_count(v))
+		return HSM_VAULT_NOT_EMPTY;
+	if (len < IMAGE_HDR || memcmp(img, IMAGE_MAGIC, MAGIC_LEN) ||
+	    get_le16(img + 8) != IMAGE_VERSION)
+		return HSM_VAULT_BAD_IMAGE;
+	next_id = get_le16(img + 10);
+	n = get_le16(img + 12);
+	if (next_id < HSM_KEY_ID_MIN || next_id > HSM_KEY_ID_MAX || n > v->max)
+		return HSM_VAULT_BAD_IMAGE;
+	keys = calloc(n ? n : 1, sizeof(keys[0]));
+	if (!keys)
+		return HSM_VAULT_NOMEM;
+	for (i = 0; i < n && !ret; i++) {
+		ret = parse_record(img, len, &pos, &keys[i]);
+		for (j = 0; !ret && j < i; j++) {
+			if (keys[j]->id == keys[i]->id ||
+			    (keys[i]->label_len && keys[j]->label_len == keys[i]->label_len &&
+			     !memcmp(keys[j]->label, keys[i]->label, keys[i]->label_len)))
+				ret = HSM_VAULT_BAD_IMAGE;
+		}
+	}
+	if (!ret && pos != len)
+		ret = HSM_VAULT_BAD_IMAGE;
+	if (!ret) {
+		pthread_mutex_lock(&v->lock);
+		if (v->nslots) {
+			ret = HSM_VAULT_NOT_EMPTY;
+		} else {
+			for (i = 0; i < n; i++)
+				v->slots[i] = keys[i];
+			v->nslots = n;
+			v->next_id = next_id;
+		}
+		pthread_mutex_unlock(&v->lock);
+	}
+	if (ret)
+		for (i = 0; i < n; i++)
+			key_free(keys[i]);
+	free(keys);
+	return ret;
+}

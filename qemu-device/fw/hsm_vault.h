@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * azihsm firmware: the key vault of one partition.
+ *
+ * Key objects (id, type, usage, label, owner, origin, material) with
+ * generate / import / delete / lookup / list, public export of asymmetric
+ * keys, masked blobs (the only way key material leaves the vault) and the
+ * serialization of persistent keys for the sealed partition image.
+ *
+ * Plain C + OpenSSL 3, no QEMU types. Every function is thread-safe (one
+ * mutex per vault). Material is borrowed by the operations module through
+ * hsm_vault_with_key(), which holds a reference: a key deleted while it is
+ * borrowed disappears from lookups at once and is freed (and cleansed) when
+ * the last borrower returns; its id is not reused before that.
+ *
+ * Formats: see the comment at the top of hsm_vault.c and the "Keys" section
+ * of Documentation/hsm-design.md.
+ */
+#ifndef HSM_VAULT_H
+#define HSM_VAULT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#define HSM_VAULT_DEFAULT_MAX	256
+#define HSM_KEY_ID_MIN		1
+#define HSM_KEY_ID_MAX		0xfffe
+#define HSM_KEY_LABEL_MAX	128
+#define HSM_HMAC_KEY_MIN	16	/* imported HMAC secrets: 16..128 bytes */
+#define HSM_HMAC_KEY_MAX	128
+
+/* Values are stored in masked blobs and images: never renumber. */
+enum hsm_key_type {
+	HSM_KEY_NONE = 0,
+	HSM_KEY_AES128 = 0x01,
+	HSM_KEY_AES192 = 0x02,
+	HSM_KEY_AES256 = 0x03,
+	HSM_KEY_AES256_XTS = 0x04,	/* 64 bytes: two AES-256 keys */
+	HSM_KEY_AES256_GCM = 0x05,
+	HSM_KEY_EC_P256 = 0x10,
+	HSM_KEY_EC_P384 = 0x11,
+	HSM_KEY_EC_P521 = 0x12,
+	HSM_KEY_RSA2048 = 0x20,
+	HSM_KEY_RSA3072 = 0x21,
+	HSM_KEY_RSA4096 = 0x22,
+	HSM_KEY_HMAC_SHA256 = 0x30,
+	HSM_KEY_HMAC_SHA384 = 0x31,
+	HSM_KEY_HMAC_SHA512 = 0x32,
+};
+
+/* Usage bits (stored). */
+#define HSM_USAGE_SIGN		0x01
+#define HSM_USAGE_VERIFY	0x02
+#define HSM_USAGE_ENCRYPT	0x04
+#define HSM_USAGE_DECRYPT	0x08
+#define HSM_USAGE_UNWRAP	0x10
+#define HSM_USAGE_DERIVE	0x20
+#define HSM_USAGE_ALL		0x3f
+
+/* Origin flags (stored). */
+#define HSM_ORIGIN_GENERATED	0x01
+#define HSM_ORIGIN_IMPORTED	0x02
+#define HSM_ORIGIN_DERIVED	0x04
+#define HSM_ORIGIN_UNMASKED	0x08
+#define HSM_ORIGIN_ALL		0x0f
+
+/* Status codes: 0 is success, every refusal has its own code. */
+enum hsm_vault_status {
+	HSM_VAULT_OK = 0,
+	HSM_VAULT_INVALID_ARG,		/* NULL pointer, bad owner/flags, label too long */
+	HSM_VAULT_BAD_TYPE,		/* unknown key type */
+	HSM_VAULT_BAD_USAGE,		/* usage empty, unknown or meaningless for the type */
+	HSM_VAULT_FULL,			/* the vault holds its maximum of keys */
+	HSM_VAULT_NO_IDS,		/* every key id is in use */
+	HSM_VAULT_NOT_FOUND,		/* no live key with that id / label */
+	HSM_VAULT_LABEL_EXISTS,		/* another key has that label */
+	HSM_VAULT_USAGE_DENIED,		/* the key lacks the usage the operation needs */
+	HSM_VAULT_NOT_ASYMMETRIC,	/* public export of a secret key */
+	HSM_VAULT_BUFFER_SMALL,		/* output buffer too small (*len = needed) */
+	HSM_VAULT_BAD_MATERIAL,		/* key material does not fit the type */
+	HSM_VAULT_PCT_FAILED,		/* pairwise consistency test failed */
+	HSM_VAULT_BAD_BLOB,		/* masked blob malformed or not authentic */
+	HSM_VAULT_BAD_IMAGE,		/* serialized image malformed */
+	HSM_VAULT_NOT_EMPTY,		/* deserialize into a vault that holds keys */
+	HSM_VAULT_CRYPTO,		/* OpenSSL failure (RNG, keygen, cipher) */
+	HSM_VAULT_NOMEM,
+};
+
+struct hsm_vault;
+
+/* What a new key is: type, usage, owner (0 = persistent), label, origin. */
+struct hsm_key_spec {
+	enum hsm_key_type type;
+	uint32_t usage;
+	uint16_t owner;
+	/* Imports only: HSM_ORIGIN_IMPORTED (the default when 0) or _DERIVED. */
+	uint8_t origin;
+	const uint8_t *label;	/* may be NULL when label_len is 0 */
+	size_t label_len;	/* 0..HSM_KEY_LABEL_MAX */
+};
+
+/* Attributes of a key: everything but the material. */
+struct hsm_key_attr {
+	uint16_t id;
+	uint16_t owner;
+	enum hsm_key_type type;
+	uint32_t usage;
+	uint8_t origin;
+	uint8_t label_len;
+	uint8_t label[HSM_KEY_LABEL_MAX];
+};
+
+/*
+ * Material lent to a hsm_vault_with_key() callback. Valid only during the
+ * callback; never free, modify or keep a pointer to it.
+ */
+struct hsm_key_ref {
+	uint16_t id;
+	uint16_t owner;
+	enum hsm_key_type type;
+	uint32_t usage;
+	EVP_PKEY *pkey;		/* EC / RSA key pair, else NULL */
+	const uint8_t *secret;	/* AES / HMAC secret, else NULL */
+	size_t secret_len;
+};
+
+typedef void (*hsm_key_fn)(const struct hsm_key_ref *key, void *ctx);
+
+/* Partition masking key: AES-256 key + HMAC-SHA384 key. */
+struct hsm_masking_key {
+	uint8_t enc[32];
+	uint8_t mac[48];
+};
+
+/* @max_keys 0 means HSM_VAULT_DEFAULT_MAX. NULL on failure. */
+struct hsm_vault *hsm_vault_new(unsigned int max_keys);
+/* Frees and cleanses every key. No borrower may be active. */
+void hsm_vault_free(struct hsm_vault *v);
+const char *hsm_vault_strerror(int status);
+
+/* Key type helpers. */
+bool hsm_key_type_valid(enum hsm_key_type type);
+bool hsm_key_type_asymmetric(enum hsm_key_type type);
+/* Usage bits that make sense for @type (0 for an unknown type). */
+uint32_t hsm_key_type_usages(enum hsm_key_type type);
+
+/*
+ * Generate a key. AES/HMAC from RAND_priv_bytes; EC/RSA with EVP_PKEY_keygen
+ * followed by a pairwise consistency test (sign/verify) before storing.
+ * Origin is HSM_ORIGIN_GENERATED (spec->origin ignored).
+ */
+int hsm_vault_generate(struct hsm_vault *v, const struct hsm_key_spec *spec, uint16_t *id);
+/*
+ * Import an AES/HMAC secret. The vault keeps its own copy; the caller's is
+ * neither kept nor cleansed. Lengths: the AES size of the type (XTS: 64,
+ * two different halves), HMAC 16..128 bytes.
+ */
+int hsm_vault_import_secret(struct hsm_vault *v, const struct hsm_key_spec *spec,
+			    const void *secret, size_t len, uint16_t *id);
+/*
+ * Import an EC/RSA private key that must match spec->type (curve / modulus
+ * size). The vault stores its own copy (EVP_PKEY_dup) after a pairwise
+ * consistency test; the caller still owns and frees @pkey.
+ */
+int hsm_vault_import_pkey(struct hsm_vault *v, const struct hsm_key_spec *spec,
+			  EVP_PKEY *pkey, uint16_t *id);
+
+int hsm_vault_delete(struct hsm_vault *v, uint16_t id);
+/* Drop every key of session @owner (!= 0). Returns how many were dropped. */
+unsigned int hsm_vault_delete_owner(struct hsm_vault *v, uint16_t owner);
+
+int hsm_vault_get_attr(struct hsm_vault *v, uint16_t id, struct hsm_key_attr *attr);
+int hsm_vault_find_label(struct hsm_vault *v, const void *label, size_t len, uint16_t *id);
+/* Attributes of up to @cap live keys in id order; returns the live key count. */
+unsigned int hsm_vault_list(struct hsm_vault *v, struct hsm_key_attr *out, unsigned int cap);
+unsigned int hsm_vault_count(struct hsm_vault *v);
+
+/*
+ * DER SubjectPublicKeyInfo of an EC/RSA key; secret keys are refused
+ * (HSM_VAULT_NOT_ASYMMETRIC). With a too small @cap (or NULL @out):
+ * HSM_VAULT_BUFFER_SMALL and *len = the size needed.
+ */
+int hsm_vault_export_public(struct hsm_vault *v, uint16_t id, uint8_t *out, size_t cap,
+			    size_t *len);
+
+/*
+ * Borrow key @id for an operation that needs every bit of @need (non-zero):
+ * runs @fn(key, @ctx) once and returns HSM_VAULT_OK, or returns a refusal
+ * (NOT_FOUND, USAGE_DENIED, INVALID_ARG) without running it. The vault lock
+ * is not held during @fn (it may call other vault functions, even delete
+ * this key); a reference keeps the material alive until @fn returns.
+ */
+int hsm_vault_with_key(struct hsm_vault *v, uint16_t id, uint32_t need, hsm_key_fn fn,
+		       void *ctx);
+
+/* Masked blobs. */
+int hsm_masking_key_generate(struct hsm_masking_key *mk);
+/* Same BUFFER_SMALL convention as hsm_vault_export_public. */
+int hsm_vault_mask(struct hsm_vault *v, uint16_t id, const struct hsm_masking_key *mk,
+		   uint8_t *out, size_t cap, size_t *len);
+/*
+ * Authenticate and decrypt a blob, store the key for @owner (0 = persistent)
+ * with origin | HSM_ORIGIN_UNMASKED. A refused blob leaves the vault unchanged.
+ */
+int hsm_vault_unmask(struct hsm_vault *v, const struct hsm_masking_key *mk,
+		     const uint8_t *blob, size_t len, uint16_t owner, uint16_t *new_id);
+
+/*
+ * Persistent keys (owner 0) as one byte image, allocated here: it holds
+ * plaintext key material, release it with hsm_vault_image_free().
+ */
+int hsm_vault_serialize(struct hsm_vault *v, uint8_t **image, size_t *len);
+void hsm_vault_image_free(uint8_t *image, size_t len);
+/*
+ * Load an image into an empty vault (HSM_VAULT_NOT_EMPTY otherwise). The
+ * whole image is checked first: a malformed one is refused (BAD_IMAGE,
+ * BAD_TYPE, ...) and the vault stays empty.
+ */
+int hsm_vault_deserialize(struct hsm_vault *v, const uint8_t *image, size_t len);
+
+#endif /* HSM_VAULT_H */

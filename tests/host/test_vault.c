@@ -1,0 +1,808 @@
+// SPDX-License-Identifier: MIT
+/*
+ * hsm_vault on the host: key generation and import for every type, public
+ * export and signatures cross-checked with OpenSSL, usage enforcement,
+ * labels, capacity, ids, deletion, masked blobs (round trip, every bit
+ * flipped, truncations, wrong masking key) and the persistent-key image.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
+#include <openssl/x509.h>
+
+#include "hsm_vault.h"
+#include "tap.h"
+
+#define SIGN_MSG "message signed with a borrowed key"
+
+static struct hsm_key_spec spec(enum hsm_key_type type, uint32_t usage, uint16_t owner,
+				const char *label)
+{
+	return (struct hsm_key_spec){
+		.type = type, .usage = usage, .owner = owner,
+		.label = (const uint8_t *)label, .label_len = label ? strlen(label) : 0,
+	};
+}
+
+static int gen(struct hsm_vault *v, enum hsm_key_type type, uint32_t usage, uint16_t owner,
+	       const char *label, uint16_t *id)
+{
+	struct hsm_key_spec s = spec(type, usage, owner, label);
+
+	return hsm_vault_generate(v, &s, id);
+}
+
+static int import_aes(struct hsm_vault *v, uint16_t owner, const char *label, uint8_t fill,
+		      uint16_t *id)
+{
+	struct hsm_key_spec s = spec(HSM_KEY_AES256, HSM_USAGE_ENCRYPT | HSM_USAGE_DECRYPT,
+				     owner, label);
+	uint8_t key[32];
+
+	memset(key, fill, sizeof(key));
+	return hsm_vault_import_secret(v, &s, key, sizeof(key), id);
+}
+
+/* ---- callbacks ------------------------------------------------------ */
+
+struct sign_ctx {
+	int calls;
+	int ok;
+	unsigned char sig[1024];
+	size_t siglen;
+	/* optional: delete the borrowed key first */
+	struct hsm_vault *v;
+	int del_ret, del2_ret, attr_ret;
+};
+
+static void sign_cb(const struct hsm_key_ref *k, void *p)
+{
+	struct sign_ctx *c = p;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	struct hsm_key_attr a;
+
+	c->calls++;
+	if (c->v) {
+		c->del_ret = hsm_vault_delete(c->v, k->id);
+		c->del2_ret = hsm_vault_delete(c->v, k->id);
+		c->attr_ret = hsm_vault_get_attr(c->v, k->id, &a);
+	}
+	c->siglen = sizeof(c->sig);
+	c->ok = k->pkey && md &&
+		EVP_DigestSignInit_ex(md, NULL, "SHA256", NULL, NULL, k->pkey, NULL) == 1 &&
+		EVP_DigestSign(md, c->sig, &c->siglen, (const unsigned char *)SIGN_MSG,
+			       strlen(SIGN_MSG)) == 1;
+	EVP_MD_CTX_free(md);
+}
+
+struct secret_ctx {
+	int calls;
+	uint8_t secret[HSM_HMAC_KEY_MAX];
+	size_t len;
+	enum hsm_key_type type;
+};
+
+static void secret_cb(const struct hsm_key_ref *k, void *p)
+{
+	struct secret_ctx *c = p;
+
+	c->calls++;
+	c->type = k->type;
+	c->len = k->secret ? k->secret_len : 0;
+	if (k->secret && k->secret_len <= sizeof(c->secret))
+		memcpy(c->secret, k->secret, k->secret_len);
+}
+
+static void count_cb(const struct hsm_key_ref *k, void *p)
+{
+	(void)k;
+	(*(int *)p)++;
+}
+
+/* ---- OpenSSL cross-checks ------------------------------------------- */
+
+static EVP_PKEY *public_of(struct hsm_vault *v, uint16_t id)
+{
+	uint8_t der[2048];
+	const unsigned char *p = der;
+	size_t len = 0;
+	EVP_PKEY *pk;
+
+	if (hsm_vault_export_public(v, id, der, sizeof(der), &len))
+		return NULL;
+	pk = d2i_PUBKEY(NULL, &p, (long)len);
+	if (pk && p != der + len) {
+		EVP_PKEY_free(pk);
+		return NULL;
+	}
+	return pk;
+}
+
+static int verify(EVP_PKEY *pub, const unsigned char *sig, size_t siglen, const char *msg)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	int ok = md &&
+		 EVP_DigestVerifyInit_ex(md, NULL, "SHA256", NULL, NULL, pub, NULL) == 1 &&
+		 EVP_DigestVerify(md, sig, siglen, (const unsigned char *)msg,
+				  strlen(msg)) == 1;
+
+	EVP_MD_CTX_free(md);
+	return ok;
+}
+
+/* Sign through the accessor, verify with the exported public key. */
+static int signs_as(struct hsm_vault *v, uint16_t id, EVP_PKEY *pub)
+{
+	struct sign_ctx c = { 0 };
+
+	if (hsm_vault_with_key(v, id, HSM_USAGE_SIGN, sign_cb, &c) || c.calls != 1 || !c.ok)
+		return 0;
+	return verify(pub, c.sig, c.siglen, SIGN_MSG);
+}
+
+static bool attr_eq(const struct hsm_key_attr *a, const struct hsm_key_attr *b)
+{
+	return a->id == b->id && a->owner == b->owner && a->type == b->type &&
+	       a->usage == b->usage && a->origin == b->origin && a->label_len == b->label_len &&
+	       !memcmp(a->label, b->label, a->label_len);
+}
+
+/* ---- tests ---------------------------------------------------------- */
+
+static const struct {
+	enum hsm_key_type type;
+	uint32_t usage;
+	const char *group;
+	int bits;
+	size_t secret_len;
+} types[] = {
+	{ HSM_KEY_AES128, HSM_USAGE_ENCRYPT | HSM_USAGE_DECRYPT, NULL, 0, 16 },
+	{ HSM_KEY_AES192, HSM_USAGE_ENCRYPT | HSM_USAGE_DECRYPT, NULL, 0, 24 },
+	{ HSM_KEY_AES256, HSM_USAGE_UNWRAP, NULL, 0, 32 },
+	{ HSM_KEY_AES256_XTS, HSM_USAGE_ENCRYPT | HSM_USAGE_DECRYPT, NULL, 0, 64 },
+	{ HSM_KEY_AES256_GCM, HSM_USAGE_ENCRYPT | HSM_USAGE_DECRYPT, NULL, 0, 32 },
+	{ HSM_KEY_EC_P256, HSM_USAGE_SIGN | HSM_USAGE_VERIFY, "prime256v1", 256, 0 },
+	{ HSM_KEY_EC_P384, HSM_USAGE_SIGN | HSM_USAGE_DERIVE, "secp384r1", 384, 0 },
+	{ HSM_KEY_EC_P521, HSM_USAGE_SIGN, "secp521r1", 521, 0 },
+	{ HSM_KEY_RSA2048, HSM_USAGE_SIGN | HSM_USAGE_DECRYPT, NULL, 2048, 0 },
+	{ HSM_KEY_RSA3072, HSM_USAGE_SIGN | HSM_USAGE_UNWRAP, NULL, 3072, 0 },
+	{ HSM_KEY_RSA4096, HSM_USAGE_SIGN, NULL, 4096, 0 },
+	{ HSM_KEY_HMAC_SHA256, HSM_USAGE_SIGN | HSM_USAGE_VERIFY, NULL, 0, 32 },
+	{ HSM_KEY_HMAC_SHA384, HSM_USAGE_DERIVE, NULL, 0, 48 },
+	{ HSM_KEY_HMAC_SHA512, HSM_USAGE_SIGN, NULL, 0, 64 },
+};
+#define NTYPES (sizeof(types) / sizeof(types[0]))
+
+static void test_generate_all(void)
+{
+	struct hsm_vault *v = hsm_vault_new(0);
+	uint16_t ids[NTYPES];
+	unsigned int i;
+
+	for (i = 0; i < NTYPES; i++) {
+		struct hsm_key_attr a;
+		uint8_t der[2048];
+		size_t len = 0;
+		int st;
+
+		st = gen(v, types[i].type, types[i].usage, 0, NULL, &ids[i]);
+		tap_eq(st, HSM_VAULT_OK, "generate type 0x%02x", types[i].type);
+		tap_ok(!hsm_vault_get_attr(v, ids[i], &a) && a.type == types[i].type &&
+		       a.usage == types[i].usage && a.origin == HSM_ORIGIN_GENERATED &&
+		       a.owner == 0 && a.label_len == 0 && a.id == ids[i],
+		       "type 0x%02x: attributes", types[i].type);
+		st = hsm_vault_export_public(v, ids[i], der, sizeof(der), &len);
+		if (types[i].secret_len) {
+			struct secret_ctx c = { 0 };
+
+			tap_eq(st, HSM_VAULT_NOT_ASYMMETRIC,
+			       "type 0x%02x: public export of a secret key refused", types[i].type);
+			tap_ok(!hsm_vault_with_key(v, ids[i], types[i].usage, secret_cb, &c) &&
+			       c.calls == 1 && c.len == types[i].secret_len &&
+			       c.type == types[i].type,
+			       "type 0x%02x: %zu-byte secret", types[i].type, types[i].secret_len);
+			if (types[i].type == HSM_KEY_AES256_XTS)
+				tap_ok(memcmp(c.secret, c.secret + 32, 32) != 0,
+				       "XTS halves differ");
+		} else {
+			EVP_PKEY *pub = public_of(v, ids[i]);
+			char group[32] = "";
+			size_t glen;
+
+			tap_ok(!st && pub != NULL, "type 0x%02x: public DER parses (d2i_PUBKEY)",
+			       types[i].type);
+			if (types[i].group)
+				tap_ok(pub && EVP_PKEY_is_a(pub, "EC") &&
+				       EVP_PKEY_get_group_name(pub, group, sizeof(group), &glen) &&
+				       !strcmp(group, types[i].group),
+				       "type 0x%02x: curve %s", types[i].type, types[i].group);
+			else
+				tap_ok(pub && EVP_PKEY_is_a(pub, "RSA") &&
+				       EVP_PKEY_get_bits(pub) == types[i].bits,
+				       "type 0x%02x: RSA-%d", types[i].type, types[i].bits);
+			tap_ok(pub && signs_as(v, ids[i], pub),
+			       "type 0x%02x: signature by borrowed key verifies with exported key",
+			       types[i].type);
+			EVP_PKEY_free(pub);
+		}
+	}
+	for (i = 1; i < NTYPES; i++)
+		if (ids[i] == ids[0])
+			break;
+	tap_ok(hsm_vault_count(v) == NTYPES && i == NTYPES, "all %zu types stored, distinct ids",
+	       NTYPES);
+	hsm_vault_free(v);
+}
+
+static void test_usage(void)
+{
+	struct hsm_vault *v = hsm_vault_new(0);
+	struct sign_ctx c = { 0 };
+	struct sign_ctx wrong = { 0 };
+	EVP_PKEY *pub;
+	uint16_t id, x;
+	char label[130];
+	int n = 0;
+
+	gen(v, HSM_KEY_EC_P256, HSM_USAGE_SIGN, 0, NULL, &id);
+	tap_eq(hsm_vault_with_key(v, id, HSM_USAGE_DERIVE, sign_cb, &c), HSM_VAULT_USAGE_DENIED,
+	       "sign-only key: derive refused");
+	tap_eq(hsm_vault_with_key(v, id, HSM_USAGE_SIGN | HSM_USAGE_VERIFY, sign_cb, &c),
+	       HSM_VAULT_USAGE_DENIED, "sign-only key: sign+verify refused");
+	tap_eq(c.calls, 0, "callback never ran on refusal");
+	tap_eq(hsm_vault_with_key(v, id, 0, sign_cb, &c), HSM_VAULT_INVALID_ARG,
+	       "no usage requested: refused");
+	tap_eq(hsm_vault_with_key(v, 999, HSM_USAGE_SIGN, sign_cb, &c), HSM_VAULT_NOT_FOUND,
+	       "unknown id: not found");
+	pub = public_of(v, id);
+	tap_ok(signs_as(v, id, pub), "sign-only key: sign allowed, verifies");
+	/* negative control: the signature does not verify another message */
+	hsm_vault_with_key(v, id, HSM_USAGE_SIGN, sign_cb, &wrong);
+	tap_ok(!verify(pub, wrong.sig, wrong.siglen, "another message"),
+	       "signature does not verify another message");
+	EVP_PKEY_free(pub);
+
+	gen(v, HSM_KEY_AES128, HSM_USAGE_ENCRYPT, 0, NULL, &x);
+	tap_eq(hsm_vault_with_key(v, x, HSM_USAGE_DECRYPT, count_cb, &n), HSM_VAULT_USAGE_DENIED,
+	       "encrypt-only AES key: decrypt refused");
+	tap_ok(!hsm_vault_with_key(v, x, HSM_USAGE_ENCRYPT, count_cb, &n) && n == 1,
+	       "encrypt-only AES key: encrypt allowed");
+
+	tap_eq(gen(v, HSM_KEY_AES256, HSM_USAGE_SIGN, 0, NULL, &x), HSM_VAULT_BAD_USAGE,
+	       "AES + sign refused");
+	tap_eq(gen(v, HSM_KEY_AES256_XTS, HSM_USAGE_UNWRAP, 0, NULL, &x), HSM_VAULT_BAD_USAGE,
+	       "XTS + unwrap refused");
+	tap_eq(gen(v, HSM_KEY_EC_P256, HSM_USAGE_ENCRYPT, 0, NULL, &x), HSM_VAULT_BAD_USAGE,
+	       "EC + encrypt refused");
+	tap_eq(gen(v, HSM_KEY_RSA2048, HSM_USAGE_DERIVE, 0, NULL, &x), HSM_VAULT_BAD_USAGE,
+	       "RSA + derive refused");
+	tap_eq(gen(v, HSM_KEY_HMAC_SHA256, HSM_USAGE_DECRYPT, 0, NULL, &x), HSM_VAULT_BAD_USAGE,
+	       "HMAC + decrypt refused");
+	tap_eq(gen(v, HSM_KEY_AES128, 0, 0, NULL, &x), HSM_VAULT_BAD_USAGE, "no usage refused");
+	tap_eq(gen(v, HSM_KEY_AES128, 0x40 | HSM_USAGE_ENCRYPT, 0, NULL, &x), HSM_VAULT_BAD_USAGE,
+	       "unknown usage bit refused");
+	tap_eq(gen(v, (enum hsm_key_type)0x99, HSM_USAGE_SIGN, 0, NULL, &x), HSM_VAULT_BAD_TYPE,
+	       "unknown type refused");
+	memset(label, 'l', sizeof(label));
+	label[129] = 0;
+	tap_eq(gen(v, HSM_KEY_AES128, HSM_USAGE_ENCRYPT, 0, label, &x), HSM_VAULT_INVALID_ARG,
+	       "129-byte label refused");
+	tap_eq(hsm_vault_count(v), 2, "refusals stored nothing");
+	tap_ok(strstr(hsm_vault_strerror(HSM_VAULT_FULL), "full") &&
+	       strstr(hsm_vault_strerror(HSM_VAULT_BAD_USAGE), "usage"),
+	       "status strings name the refusal");
+	hsm_vault_free(v);
+}
+
+static void test_labels(void)
+{
+	struct hsm_vault *v = hsm_vault_new(0);
+	uint16_t a, b, c, found = 0;
+	char l128[129];
+	struct hsm_key_attr at;
+
+	tap_eq(gen(v, HSM_KEY_AES128, HSM_USAGE_ENCRYPT, 0, "alpha", &a), HSM_VAULT_OK,
+	       "key labelled alpha");
+	tap_eq(gen(v, HSM_KEY_HMAC_SHA256, HSM_USAGE_SIGN, 3, "alpha", &b),
+	       HSM_VAULT_LABEL_EXISTS, "second alpha refused (even for a session)");
+	tap_eq(import_aes(v, 0, "alpha", 1, &b), HSM_VAULT_LABEL_EXISTS,
+	       "import with label alpha refused");
+	tap_eq(gen(v, HSM_KEY_AES128, HSM_USAGE_ENCRYPT, 0, "alph", &b), HSM_VAULT_OK,
+	       "prefix label is another label");
+	tap_eq(gen(v, HSM_KEY_AES128, HSM_USAGE_ENCRYPT, 0, NULL, &c), HSM_VAULT_OK,
+	       "unlabelled key 1");
+	tap_eq(gen(v, HSM_KEY_AES128, HSM_USAGE_ENCRYPT, 0, NULL, &c), HSM_VAULT_OK,
+	       "unlabelled key 2 (no label is not a label)");
+	tap_ok(!hsm_vault_find_label(v, "alpha", 5, &found) && found == a, "find alpha");
+	tap_ok(!hsm_vault_find_label(v, "alph", 4, &found) && found == b, "find alph");
+	tap_eq(hsm_vault_find_label(v, "beta", 4, &found), HSM_VAULT_NOT_FOUND, "beta not found");
+	memset(l128, 0x80, 128);
+	l128[128] = 0;
+	tap_eq(gen(v, HSM_KEY_AES128, HSM_USAGE_ENCRYPT, 0, l128, &c), HSM_VAULT_OK,
+	       "128-byte binary label accepted");
+	tap_ok(!hsm_vault_get_attr(v, c, &at) && at.label_len == 128 &&
+	       !memcmp(at.label, l128, 128), "label kept in the attributes");
+	tap_ok(!hsm_vault_find_label(v, l128, 128, &found) && found == c, "find 128-byte label");
+	hsm_vault_delete(v, a);
+	tap_eq(hsm_vault_find_label(v, "alpha", 5, &found), HSM_VAULT_NOT_FOUND,
+	       "deleted key's label gone");
+	tap_eq(gen(v, HSM_KEY_AES128, HSM_USAGE_ENCRYPT, 0, "alpha", &a), HSM_VAULT_OK,
+	       "label free again after delete");
+	hsm_vault_free(v);
+}
+
+static void test_capacity(void)
+{
+	struct hsm_vault *v = hsm_vault_new(0);
+	struct hsm_key_attr *list = calloc(300, sizeof(*list));
+	struct hsm_masking_key mk;
+	uint8_t blob[256];
+	size_t blen = 0;
+	unsigned int i, ok = 0, sorted = 1, n;
+	uint16_t id, first = 0;
+
+	hsm_masking_key_generate(&mk);
+	for (i = 0; i < 256; i++) {
+		ok += !import_aes(v, (uint16_t)(i % 3), NULL, (uint8_t)i, &id);
+		if (!i)
+			first = id;
+	}
+	tap_eq(ok, 256, "256 keys fit in a default vault");
+	hsm_vault_mask(v, first, &mk, blob, sizeof(blob), &blen);
+	tap_eq(import_aes(v, 0, NULL, 1, &id), HSM_VAULT_FULL, "257th import: vault full");
+	tap_eq(gen(v, HSM_KEY_EC_P256, HSM_USAGE_SIGN, 0, NULL, &id), HSM_VAULT_FULL,
+	       "257th generate: vault full");
+	tap_eq(hsm_vault_unmask(v, &mk, blob, blen, 0, &id), HSM_VAULT_FULL,
+	       "257th unmask: vault full");
+	n = hsm_vault_list(v, list, 300);
+	for (i = 1; i < n; i++)
+		sorted &= list[i - 1].id < list[i].id;
+	tap_ok(n == 256 && sorted && list[0].id == 1 && list[255].id == 256,
+	       "list: 256 attributes in id order");
+	hsm_vault_delete(v, 100);
+	tap_eq(import_aes(v, 0, NULL, 1, &id), HSM_VAULT_OK, "after a delete one fits again");
+	tap_ok(id == 257, "and gets a fresh id (257), not the deleted 100");
+	free(list);
+	hsm_vault_free(v);
+
+	v = hsm_vault_new(3);
+	for (i = 0; i < 3; i++)
+		import_aes(v, 0, NULL, 1, &id);
+	tap_eq(import_aes(v, 0, NULL, 1, &id), HSM_VAULT_FULL, "max 3: 4th refused");
+	hsm_vault_free(v);
+}
+
+static void test_ids(void)
+{
+	struct hsm_vault *v = hsm_vault_new(4);
+	uint16_t keep, id = 0, prev;
+	unsigned int i, clash = 0, wrapped = 0;
+
+	import_aes(v, 0, NULL, 1, &keep);
+	tap_eq(keep, 1, "first id is 1");
+	/* Run the id cursor twice round 1..0xfffe: the live id 1 is never reissued. */
+	prev = keep;
+	for (i = 0; i < 2 * 0xfffe; i++) {
+		if (import_aes(v, 0, NULL, 2, &id))
+			break;
+		clash += id == keep || id == 0 || id == 0xffff;
+		wrapped += id < prev;
+		prev = id;
+		hsm_vault_delete(v, id);
+	}
+	tap_eq(i, 2 * 0xfffe, "%u create/delete cycles", 2 * 0xfffe);
+	tap_eq(clash, 0, "the live id, 0 and 0xffff never issued");
+	tap_eq(wrapped, 2, "cursor wrapped twice");
+	tap_ok(!hsm_vault_get_attr(v, keep, &(struct hsm_key_attr){ 0 }), "key 1 still there");
+	hsm_vault_free(v);
+}
+
+static void test_delete(void)
+{
+	struct hsm_vault *v = hsm_vault_new(0);
+	struct sign_ctx c = { 0 };
+	uint16_t ids[6], id, p;
+	struct hsm_key_attr a;
+	EVP_PKEY *pub;
+	unsigned int i;
+	int n = 0;
+
+	for (i = 0; i < 3; i++)
+		import_aes(v, 7, NULL, (uint8_t)i, &ids[i]);
+	import_aes(v, 8, NULL, 9, &ids[3]);
+	gen(v, HSM_KEY_EC_P256, HSM_USAGE_SIGN, 8, "s8", &ids[4]);
+	import_aes(v, 0, NULL, 5, &p);
+	tap_eq(hsm_vault_delete_owner(v, 7), 3, "delete owner 7: three keys");
+	tap_eq(hsm_vault_get_attr(v, ids[1], &a), HSM_VAULT_NOT_FOUND, "owner 7 key gone");
+	tap_ok(!hsm_vault_get_attr(v, ids[3], &a) && a.owner == 8, "owner 8 keys stay");
+	tap_eq(hsm_vault_delete_owner(v, 0), 0, "delete owner 0 drops nothing");
+	tap_eq(hsm_vault_count(v), 3, "three keys left");
+	tap_eq(hsm_vault_delete_owner(v, 8), 2, "delete owner 8: two keys");
+	tap_eq(hsm_vault_find_label(v, "s8", 2, &id), HSM_VAULT_NOT_FOUND,
+	       "session key label gone with it");
+	tap_eq(hsm_vault_delete(v, p), HSM_VAULT_OK, "delete by id");
+	tap_eq(hsm_vault_delete(v, p), HSM_VAULT_NOT_FOUND, "second delete: not found");
+	tap_eq(hsm_vault_with_key(v, p, HSM_USAGE_ENCRYPT, count_cb, &n), HSM_VAULT_NOT_FOUND,
+	       "deleted key cannot be borrowed");
+	tap_eq(hsm_vault_count(v), 0, "vault empty");
+
+	/* Deleting a key while it is borrowed: material stays valid until return. */
+	gen(v, HSM_KEY_EC_P384, HSM_USAGE_SIGN, 0, "busy", &id);
+	pub = public_of(v, id);
+	c.v = v;
+	tap_eq(hsm_vault_with_key(v, id, HSM_USAGE_SIGN, sign_cb, &c), HSM_VAULT_OK,
+	       "borrow a key");
+	tap_ok(c.del_ret == HSM_VAULT_OK && c.del2_ret == HSM_VAULT_NOT_FOUND &&
+	       c.attr_ret == HSM_VAULT_NOT_FOUND, "deleted inside the callback: gone at once");
+	tap_ok(c.ok && verify(pub, c.sig, c.siglen, SIGN_MSG),
+	       "the borrowed material still signed correctly after the delete");
+	tap_eq(hsm_vault_count(v), 0, "freed after the borrower returned");
+	tap_eq(gen(v, HSM_KEY_AES128, HSM_USAGE_ENCRYPT, 0, "busy", &p), HSM_VAULT_OK,
+	       "its label is free");
+	EVP_PKEY_free(pub);
+	hsm_vault_free(v);
+}
+
+static void test_import(void)
+{
+	struct hsm_vault *v = hsm_vault_new(0);
+	struct hsm_key_spec s = spec(HSM_KEY_AES128, HSM_USAGE_ENCRYPT, 4, NULL);
+	uint8_t key[129], xts[64];
+	struct secret_ctx c = { 0 };
+	struct hsm_key_attr a;
+	EVP_PKEY *ext, *other, *pubonly, *mixed = NULL;
+	uint8_t der[256];
+	unsigned char *dp = der;
+	const unsigned char *cdp = der;
+	uint16_t id;
+	int dlen;
+
+	memset(key, 0x5a, sizeof(key));
+	tap_eq(hsm_vault_import_secret(v, &s, key, 15, &id), HSM_VAULT_BAD_MATERIAL,
+	       "AES-128 with 15 bytes refused");
+	tap_eq(hsm_vault_import_secret(v, &s, key, 16, &id), HSM_VAULT_OK, "AES-128 imported");
+	memset(key, 0xa5, 16);	/* the caller's copy changes: the vault's must not */
+	tap_ok(!hsm_vault_with_key(v, id, HSM_USAGE_ENCRYPT, secret_cb, &c) && c.len == 16 &&
+	       c.secret[0] == 0x5a && c.secret[15] == 0x5a, "vault kept its own copy");
+	tap_ok(!hsm_vault_get_attr(v, id, &a) && a.origin == HSM_ORIGIN_IMPORTED && a.owner == 4,
+	       "origin imported, owner 4");
+	s.origin = HSM_ORIGIN_DERIVED;
+	s.type = HSM_KEY_HMAC_SHA384;
+	s.usage = HSM_USAGE_SIGN;
+	tap_eq(hsm_vault_import_secret(v, &s, key, 15, &id), HSM_VAULT_BAD_MATERIAL,
+	       "HMAC with 15 bytes refused");
+	tap_eq(hsm_vault_import_secret(v, &s, key, 129, &id), HSM_VAULT_BAD_MATERIAL,
+	       "HMAC with 129 bytes refused");
+	tap_eq(hsm_vault_import_secret(v, &s, key, 20, &id), HSM_VAULT_OK, "HMAC with 20 bytes");
+	tap_ok(!hsm_vault_get_attr(v, id, &a) && a.origin == HSM_ORIGIN_DERIVED,
+	       "origin derived");
+	s.origin = HSM_ORIGIN_UNMASKED;
+	tap_eq(hsm_vault_import_secret(v, &s, key, 20, &id), HSM_VAULT_INVALID_ARG,
+	       "import claiming origin unmasked refused");
+	s.origin = 0;
+	s.type = HSM_KEY_AES256_XTS;
+	s.usage = HSM_USAGE_ENCRYPT;
+	memset(xts, 7, sizeof(xts));
+	tap_eq(hsm_vault_import_secret(v, &s, xts, 64, &id), HSM_VAULT_BAD_MATERIAL,
+	       "XTS with equal halves refused");
+	xts[63] = 8;
+	tap_eq(hsm_vault_import_secret(v, &s, xts, 64, &id), HSM_VAULT_OK, "XTS imported");
+	s.type = HSM_KEY_EC_P256;
+	s.usage = HSM_USAGE_SIGN;
+	tap_eq(hsm_vault_import_secret(v, &s, key, 32, &id), HSM_VAULT_BAD_MATERIAL,
+	       "raw secret for an EC type refused");
+
+	ext = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	other = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	s.type = HSM_KEY_EC_P384;
+	tap_eq(hsm_vault_import_pkey(v, &s, ext, &id), HSM_VAULT_BAD_MATERIAL,
+	       "P-256 key imported as P-384 refused");
+	s.type = HSM_KEY_RSA2048;
+	tap_eq(hsm_vault_import_pkey(v, &s, ext, &id), HSM_VAULT_BAD_MATERIAL,
+	       "EC key imported as RSA refused");
+	s.type = HSM_KEY_EC_P256;
+	tap_eq(hsm_vault_import_pkey(v, &s, ext, &id), HSM_VAULT_OK, "P-256 key imported");
+	tap_ok(signs_as(v, id, ext), "imported key signs, verifies with the caller's key");
+	tap_ok(!hsm_vault_get_attr(v, id, &a) && a.origin == HSM_ORIGIN_IMPORTED,
+	       "origin imported");
+
+	dlen = i2d_PUBKEY(ext, &dp);
+	pubonly = d2i_PUBKEY(NULL, &cdp, dlen);
+	tap_eq(hsm_vault_import_pkey(v, &s, pubonly, &id), HSM_VAULT_BAD_MATERIAL,
+	       "public-only key refused");
+
+	/* private scalar of one key with the public point of another */
+	{
+		BIGNUM *priv = NULL;
+		uint8_t pub[80];
+		size_t plen = 0;
+		OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+		OSSL_PARAM *params = NULL;
+		EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+
+		EVP_PKEY_get_bn_param(ext, OSSL_PKEY_PARAM_PRIV_KEY, &priv);
+		EVP_PKEY_get_octet_string_param(other, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub),
+						&plen);
+		OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0);
+		OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, priv);
+		OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, plen);
+		params = OSSL_PARAM_BLD_to_param(bld);
+		if (EVP_PKEY_fromdata_init(pc) == 1)
+			EVP_PKEY_fromdata(pc, &mixed, EVP_PKEY_KEYPAIR, params);
+		tap_ok(mixed != NULL, "mismatched key pair built");
+		tap_eq(hsm_vault_import_pkey(v, &s, mixed, &id), HSM_VAULT_PCT_FAILED,
+		       "mismatched key pair fails the pairwise consistency test");
+		OSSL_PARAM_free(params);
+		OSSL_PARAM_BLD_free(bld);
+		EVP_PKEY_CTX_free(pc);
+		BN_clear_free(priv);
+	}
+	tap_eq(hsm_vault_count(v), 4, "only the four good imports stored");
+	EVP_PKEY_free(mixed);
+	EVP_PKEY_free(pubonly);
+	EVP_PKEY_free(other);
+	EVP_PKEY_free(ext);
+	hsm_vault_free(v);
+}
+
+static void test_mask(void)
+{
+	struct hsm_vault *v = hsm_vault_new(0), *v2 = hsm_vault_new(0);
+	struct hsm_masking_key mk, mk2;
+	uint8_t blob[4096], bad[4096], aes[32];
+	size_t len = 0, alen = 0, need = 0;
+	struct secret_ctx c = { 0 }, c2 = { 0 };
+	struct hsm_key_attr a, b;
+	uint16_t ec, rsa, ak, id, id2;
+	EVP_PKEY *pub;
+	unsigned int bit, refused = 0, n;
+	int st;
+
+	tap_eq(hsm_masking_key_generate(&mk), HSM_VAULT_OK, "masking key generated");
+	hsm_masking_key_generate(&mk2);
+	tap_ok(memcmp(&mk, &mk2, sizeof(mk)) != 0, "two masking keys differ");
+
+	gen(v, HSM_KEY_EC_P384, HSM_USAGE_SIGN | HSM_USAGE_DERIVE, 0, "ec-key", &ec);
+	tap_eq(hsm_vault_mask(v, ec, &mk, NULL, 0, &need), HSM_VAULT_BUFFER_SMALL,
+	       "mask size query");
+	tap_eq(hsm_vault_mask(v, ec, &mk, blob, need - 1, &len), HSM_VAULT_BUFFER_SMALL,
+	       "mask into a short buffer refused");
+	tap_eq(hsm_vault_mask(v, ec, &mk, blob, sizeof(blob), &len), HSM_VAULT_OK, "mask EC P-384");
+	tap_ok(len == need && !memcmp(blob, "AZHSMMK1", 8) && blob[8] == 1 &&
+	       blob[9] == HSM_KEY_EC_P384 && blob[12] == 6 && !memcmp(blob + 13, "ec-key", 6),
+	       "blob header: magic, version, type, label");
+	tap_ok((len - 13 - 6 - 16 - 48) % 16 == 0, "ciphertext is whole AES blocks");
+	tap_eq(hsm_vault_unmask(v, &mk, blob, len, 0, &id), HSM_VAULT_LABEL_EXISTS,
+	       "unmask into the same vault: label exists");
+	tap_eq(hsm_vault_unmask(v2, &mk, blob, len, 9, &id), HSM_VAULT_OK,
+	       "unmask into another vault");
+	hsm_vault_get_attr(v, ec, &a);
+	hsm_vault_get_attr(v2, id, &b);
+	tap_ok(b.type == a.type && b.usage == a.usage && b.label_len == 6 &&
+	       !memcmp(b.label, "ec-key", 6) && b.owner == 9 &&
+	       b.origin == (HSM_ORIGIN_GENERATED | HSM_ORIGIN_UNMASKED),
+	       "unmasked attributes: type, usage, label, owner 9, origin generated+unmasked");
+	pub = public_of(v, ec);
+	tap_ok(signs_as(v2, id, pub), "unmasked EC key signs, verifies with the original public key");
+	EVP_PKEY_free(pub);
+
+	gen(v, HSM_KEY_RSA2048, HSM_USAGE_SIGN, 0, NULL, &rsa);
+	st = hsm_vault_mask(v, rsa, &mk, blob, sizeof(blob), &len);
+	tap_ok(!st && !hsm_vault_unmask(v2, &mk, blob, len, 0, &id), "RSA-2048 mask/unmask");
+	pub = public_of(v, rsa);
+	tap_ok(signs_as(v2, id, pub), "unmasked RSA key signs, verifies with the original key");
+	EVP_PKEY_free(pub);
+
+	/* AES key blob: round trip, then every bit flipped. */
+	gen(v, HSM_KEY_AES256, HSM_USAGE_ENCRYPT, 0, "aes1", &ak);
+	tap_eq(hsm_vault_mask(v, ak, &mk, aes, sizeof(aes), &alen), HSM_VAULT_BUFFER_SMALL,
+	       "AES blob does not fit 32 bytes");
+	tap_eq(hsm_vault_mask(v, ak, &mk, blob, sizeof(blob), &len), HSM_VAULT_OK, "mask AES-256");
+	tap_eq(len, 13 + 4 + 16 + 48 + 48, "AES-256 blob: 129 bytes");
+	n = hsm_vault_count(v2);
+	for (bit = 0; bit < len * 8; bit++) {
+		memcpy(bad, blob, len);
+		bad[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		refused += hsm_vault_unmask(v2, &mk, bad, len, 0, &id2) != HSM_VAULT_OK;
+	}
+	tap_eq(refused, len * 8, "all %zu single-bit flips refused", len * 8);
+	for (refused = 0, alen = 0; alen < len; alen++)
+		refused += hsm_vault_unmask(v2, &mk, blob, alen, 0, &id2) != HSM_VAULT_OK;
+	tap_eq(refused, len, "all %zu truncations refused", len);
+	memcpy(bad, blob, len);
+	bad[len] = 0;
+	tap_eq(hsm_vault_unmask(v2, &mk, bad, len + 1, 0, &id2), HSM_VAULT_BAD_BLOB,
+	       "one extra byte refused");
+	tap_eq(hsm_vault_unmask(v2, &mk2, blob, len, 0, &id2), HSM_VAULT_BAD_BLOB,
+	       "another masking key refused");
+	tap_eq(hsm_vault_count(v2), n, "refused blobs left the vault unchanged");
+	tap_eq(hsm_vault_unmask(v2, &mk, blob, len, 0, &id2), HSM_VAULT_OK,
+	       "the intact AES blob unmasks");
+	hsm_vault_with_key(v, ak, HSM_USAGE_ENCRYPT, secret_cb, &c);
+	hsm_vault_with_key(v2, id2, HSM_USAGE_ENCRYPT, secret_cb, &c2);
+	tap_ok(c.len == 32 && c2.len == 32 && !memcmp(c.secret, c2.secret, 32),
+	       "unmasked AES secret equals the original");
+	hsm_vault_free(v);
+	hsm_vault_free(v2);
+}
+
+static void test_image(void)
+{
+	struct hsm_vault *v = hsm_vault_new(0), *v2 = hsm_vault_new(0), *v3;
+	struct hsm_key_attr la[16], lb[16];
+	struct secret_ctx c = { 0 }, c2 = { 0 };
+	uint8_t *img = NULL, *bad;
+	size_t len = 0, pos, recs[16], lpos[16], mpos[16];
+	uint16_t ec, rsa, aes, sess[2], id;
+	unsigned int n, n2, i, bit, refused, flips, nrec;
+	EVP_PKEY *pub;
+	bool same = true;
+
+	gen(v, HSM_KEY_AES256, HSM_USAGE_ENCRYPT | HSM_USAGE_DECRYPT, 0, "disk", &aes);
+	gen(v, HSM_KEY_EC_P256, HSM_USAGE_SIGN, 0, "signer", &ec);
+	gen(v, HSM_KEY_HMAC_SHA384, HSM_USAGE_SIGN, 5, "session-mac", &sess[0]);
+	gen(v, HSM_KEY_RSA2048, HSM_USAGE_SIGN | HSM_USAGE_UNWRAP, 0, NULL, &rsa);
+	gen(v, HSM_KEY_AES128, HSM_USAGE_ENCRYPT, 6, NULL, &sess[1]);
+	gen(v, HSM_KEY_AES256_XTS, HSM_USAGE_ENCRYPT, 0, NULL, &id);
+	gen(v, HSM_KEY_HMAC_SHA512, HSM_USAGE_DERIVE, 0, "kdf", &id);
+	tap_eq(hsm_vault_delete(v, 0), HSM_VAULT_NOT_FOUND, "id 0 never exists");
+
+	tap_eq(hsm_vault_serialize(v, &img, &len), HSM_VAULT_OK, "serialize");
+	tap_ok(img && len > 14 && !memcmp(img, "AZHSMVK1", 8) && img[12] == 5 && img[13] == 0,
+	       "image header: magic, 5 persistent keys");
+	tap_eq(hsm_vault_deserialize(v2, img, len), HSM_VAULT_OK, "deserialize into a fresh vault");
+	n = hsm_vault_list(v, la, 16);
+	n2 = hsm_vault_list(v2, lb, 16);
+	for (i = 0, pos = 0; i < n; i++) {
+		if (la[i].owner)
+			continue;
+		same &= pos < n2 && attr_eq(&la[i], &lb[pos]);
+		pos++;
+	}
+	tap_ok(n == 7 && n2 == 5 && pos == 5 && same,
+	       "same ids and attributes for the 5 persistent keys");
+	tap_ok(hsm_vault_get_attr(v2, sess[0], la) == HSM_VAULT_NOT_FOUND &&
+	       hsm_vault_get_attr(v2, sess[1], la) == HSM_VAULT_NOT_FOUND &&
+	       hsm_vault_find_label(v2, "session-mac", 11, &id) == HSM_VAULT_NOT_FOUND,
+	       "session keys not serialized");
+	pub = public_of(v, ec);
+	tap_ok(signs_as(v2, ec, pub), "restored EC key signs, verifies with the original key");
+	EVP_PKEY_free(pub);
+	pub = public_of(v, rsa);
+	tap_ok(signs_as(v2, rsa, pub), "restored RSA key signs, verifies with the original key");
+	EVP_PKEY_free(pub);
+	hsm_vault_with_key(v, aes, HSM_USAGE_DECRYPT, secret_cb, &c);
+	hsm_vault_with_key(v2, aes, HSM_USAGE_DECRYPT, secret_cb, &c2);
+	tap_ok(c.len == 32 && c2.len == 32 && !memcmp(c.secret, c2.secret, 32),
+	       "restored AES secret equals the original");
+	tap_eq(hsm_vault_deserialize(v2, img, len), HSM_VAULT_NOT_EMPTY,
+	       "deserialize into a vault with keys refused");
+	tap_ok(!import_aes(v2, 0, NULL, 1, &id) && id > sess[1], "id cursor restored: new id %u", id);
+
+	/* Walk the records ourselves to find the length fields. */
+	for (pos = 14, nrec = 0; pos < len && nrec < 16; nrec++) {
+		uint32_t m;
+
+		recs[nrec] = pos;
+		lpos[nrec] = pos + 5;
+		mpos[nrec] = pos + 6 + img[pos + 5];
+		m = img[mpos[nrec]] | img[mpos[nrec] + 1] << 8 | img[mpos[nrec] + 2] << 16 |
+		    (uint32_t)img[mpos[nrec] + 3] << 24;
+		pos = mpos[nrec] + 4 + m;
+	}
+	tap_ok(nrec == 5 && pos == len, "image walks as 5 records");
+
+	v3 = hsm_vault_new(0);
+	bad = malloc(len + 1);
+	for (refused = 0, i = 0; i < len; i++)
+		refused += hsm_vault_deserialize(v3, img, i) != HSM_VAULT_OK;
+	tap_eq(refused, len, "all %zu truncations refused", len);
+	memcpy(bad, img, len);
+	bad[len] = 0;
+	tap_eq(hsm_vault_deserialize(v3, bad, len + 1), HSM_VAULT_BAD_IMAGE,
+	       "trailing byte refused");
+	for (refused = 0, flips = 0, bit = 0; bit < 16; bit++, flips++) {
+		memcpy(bad, img, len);
+		bad[12 + bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		refused += hsm_vault_deserialize(v3, bad, len) != HSM_VAULT_OK;
+	}
+	for (i = 0; i < nrec; i++) {
+		for (bit = 0; bit < 8; bit++, flips++) {
+			memcpy(bad, img, len);
+			bad[lpos[i]] ^= (uint8_t)(1u << bit);
+			refused += hsm_vault_deserialize(v3, bad, len) != HSM_VAULT_OK;
+		}
+		for (bit = 0; bit < 32; bit++, flips++) {
+			memcpy(bad, img, len);
+			bad[mpos[i] + bit / 8] ^= (uint8_t)(1u << (bit % 8));
+			refused += hsm_vault_deserialize(v3, bad, len) != HSM_VAULT_OK;
+		}
+	}
+	tap_eq(refused, flips, "all %u bit flips in count/label/material lengths refused", flips);
+	memcpy(bad, img, len);
+	bad[0] ^= 1;
+	tap_eq(hsm_vault_deserialize(v3, bad, len), HSM_VAULT_BAD_IMAGE, "bad magic refused");
+	memcpy(bad, img, len);
+	bad[recs[1]] = img[recs[0]];
+	bad[recs[1] + 1] = img[recs[0] + 1];
+	tap_eq(hsm_vault_deserialize(v3, bad, len), HSM_VAULT_BAD_IMAGE, "duplicate id refused");
+	memcpy(bad, img, len);
+	bad[recs[0] + 2] = 0x99;
+	tap_eq(hsm_vault_deserialize(v3, bad, len), HSM_VAULT_BAD_TYPE, "unknown type refused");
+	memcpy(bad, img, len);
+	bad[recs[0] + 3] = HSM_USAGE_SIGN;	/* record 0 is the AES key */
+	tap_eq(hsm_vault_deserialize(v3, bad, len), HSM_VAULT_BAD_USAGE,
+	       "usage invalid for the type refused");
+	memcpy(bad, img, len);
+	bad[recs[1] + 2] = HSM_KEY_EC_P384;	/* record 1 is the P-256 key */
+	tap_eq(hsm_vault_deserialize(v3, bad, len), HSM_VAULT_BAD_MATERIAL,
+	       "P-256 material under a P-384 type refused");
+	memcpy(bad, img, len);
+	bad[recs[0]] = 0;
+	bad[recs[0] + 1] = 0;
+	tap_eq(hsm_vault_deserialize(v3, bad, len), HSM_VAULT_BAD_IMAGE, "id 0 refused");
+	tap_eq(hsm_vault_count(v3), 0, "refused images left the vault empty");
+	tap_eq(hsm_vault_deserialize(v3, img, len), HSM_VAULT_OK, "the intact image still loads");
+	tap_eq(hsm_vault_count(v3), 5, "with its 5 keys");
+	free(bad);
+	hsm_vault_image_free(img, len);
+
+	tap_ok(!hsm_vault_serialize(v3, &img, &len) && len > 14 && img[12] == 5,
+	       "the reloaded vault serializes its 5 keys again");
+	hsm_vault_image_free(img, len);
+	hsm_vault_free(v3);
+	hsm_vault_free(v);
+	hsm_vault_free(v2);
+}
+
+static void *thread_fn(void *p)
+{
+	struct hsm_vault *v = p;
+	uintptr_t ok = 0;
+	uint16_t id;
+	int i;
+
+	for (i = 0; i < 100; i++)
+		ok += !import_aes(v, 1, NULL, (uint8_t)i, &id);
+	return (void *)ok;
+}
+
+static void test_threads(void)
+{
+	struct hsm_vault *v = hsm_vault_new(0);
+	struct hsm_key_attr list[256];
+	pthread_t t[2];
+	void *r[2];
+	unsigned int i, n, distinct = 1;
+
+	pthread_create(&t[0], NULL, thread_fn, v);
+	pthread_create(&t[1], NULL, thread_fn, v);
+	pthread_join(t[0], &r[0]);
+	pthread_join(t[1], &r[1]);
+	n = hsm_vault_list(v, list, 256);
+	for (i = 1; i < n; i++)
+		distinct &= list[i].id != list[i - 1].id;
+	tap_ok((uintptr_t)r[0] + (uintptr_t)r[1] == 200 && n == 200 && distinct,
+	       "two threads import 100 keys each: 200 distinct ids");
+	tap_eq(hsm_vault_delete_owner(v, 1), 200, "all dropped by owner");
+	hsm_vault_free(v);
+}
+
+int main(void)
+{
+	test_generate_all();
+	test_usage();
+	test_labels();
+	test_capacity();
+	test_ids();
+	test_delete();
+	test_import();
+	test_mask();
+	test_image();
+	test_threads();
+	return tap_done();
+}
