@@ -127,6 +127,10 @@ enum azihsm_sc {
 	AZIHSM_SC_DATA_XFER_ERROR	= 0x004,	/* DMA outside RAM, bad PRP/SGL */
 	AZIHSM_SC_INTERNAL		= 0x006,
 	AZIHSM_SC_ABORTED_SQ_DELETION	= 0x008,
+	AZIHSM_SC_SGL_SEGMENT_INVALID	= 0x00d,	/* segment list bad: size, alignment, chain */
+	AZIHSM_SC_SGL_TOO_MANY		= 0x00e,	/* more segments/extents than allowed */
+	AZIHSM_SC_SGL_LENGTH_INVALID	= 0x00f,	/* zero data length, or sum != command length */
+	AZIHSM_SC_SGL_TYPE_INVALID	= 0x011,	/* descriptor type not data/segment/last */
 	AZIHSM_SC_INVALID_CQ		= 0x101,
 	AZIHSM_SC_INVALID_QID		= 0x102,
 	AZIHSM_SC_INVALID_QSIZE		= 0x103,
