@@ -587,7 +587,8 @@ static void test_mask(void)
 	       b.origin == (HSM_ORIGIN_GENERATED | HSM_ORIGIN_UNMASKED),
 	       "unmasked attributes: type, usage, label, owner 9, origin generated+unmasked");
 	pub = public_of(v, ec);
-	tap_ok(signs_as(v2, id, pub), "unmasked EC key signs, verifies with the original public key");
+	tap_ok(signs_as(v2, id, pub),
+	       "unmasked EC key signs, verifies with the original public key");
 	EVP_PKEY_free(pub);
 
 	gen(v, HSM_KEY_RSA2048, HSM_USAGE_SIGN, 0, NULL, &rsa);
@@ -681,7 +682,8 @@ static void test_image(void)
 	       "restored AES secret equals the original");
 	tap_eq(hsm_vault_deserialize(v2, img, len), HSM_VAULT_NOT_EMPTY,
 	       "deserialize into a vault with keys refused");
-	tap_ok(!import_aes(v2, 0, NULL, 1, &id) && id > sess[1], "id cursor restored: new id %u", id);
+	tap_ok(!import_aes(v2, 0, NULL, 1, &id) && id > sess[1],
+	       "id cursor restored: new id %u after the session keys' ids", id);
 
 	/* Walk the records ourselves to find the length fields. */
 	for (pos = 14, nrec = 0; pos < len && nrec < 16; nrec++) {
