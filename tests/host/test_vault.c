@@ -6,6 +6,7 @@
  * flipped, truncations, wrong masking key) and the persistent-key image.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -794,6 +795,63 @@ static void test_threads(void)
 	hsm_vault_free(v);
 }
 
+/* One thread creates and deletes keys, the other borrows them meanwhile. */
+struct race {
+	struct hsm_vault *v;
+	uint16_t id;		/* __atomic: the key the borrower should try */
+	int done;		/* __atomic */
+	unsigned int borrowed, gone, torn;
+};
+
+static void race_cb(const struct hsm_key_ref *k, void *p)
+{
+	struct race *r = p;
+	size_t i;
+
+	r->borrowed++;
+	for (i = 0; i < k->secret_len; i++)
+		r->torn += k->secret[i] != k->secret[0] || !k->secret[i];
+}
+
+static void *race_borrower(void *p)
+{
+	struct race *r = p;
+
+	while (!__atomic_load_n(&r->done, __ATOMIC_ACQUIRE)) {
+		uint16_t id = __atomic_load_n(&r->id, __ATOMIC_ACQUIRE);
+
+		if (hsm_vault_with_key(r->v, id, HSM_USAGE_ENCRYPT, race_cb, r))
+			r->gone++;
+	}
+	return NULL;
+}
+
+static void test_race(void)
+{
+	struct race r = { .v = hsm_vault_new(0) };
+	unsigned int i, created = 0;
+	pthread_t t;
+	uint16_t id;
+
+	pthread_create(&t, NULL, race_borrower, &r);
+	for (i = 0; i < 20000; i++) {
+		if (import_aes(r.v, 0, NULL, (uint8_t)(i % 255 + 1), &id))
+			continue;
+		created++;
+		__atomic_store_n(&r.id, id, __ATOMIC_RELEASE);
+		sched_yield();	/* give the borrower a chance at this key */
+		hsm_vault_delete(r.v, id);
+	}
+	__atomic_store_n(&r.done, 1, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	tap_eq(created, 20000, "20000 keys created and deleted under a concurrent borrower");
+	tap_ok(r.borrowed + r.gone > 0 && r.torn == 0,
+	       "borrower saw intact material every time (%u borrowed, %u already gone)",
+	       r.borrowed, r.gone);
+	tap_eq(hsm_vault_count(r.v), 0, "vault empty afterwards");
+	hsm_vault_free(r.v);
+}
+
 int main(void)
 {
 	test_generate_all();
@@ -806,5 +864,6 @@ int main(void)
 	test_mask();
 	test_image();
 	test_threads();
+	test_race();
 	return tap_done();
 }
