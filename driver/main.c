@@ -197,6 +197,18 @@ static void azihsm_remove(struct pci_dev *pdev)
 	azihsm_dev_put(hdev);
 }
 
+/*
+ * Power-off, reboot and kexec: take the device down as remove does, so the
+ * controller is disabled and no DMA is in flight when firmware or the next
+ * kernel takes over. Every guest of the test harness powers off through
+ * here.
+ */
+static void azihsm_shutdown(struct pci_dev *pdev)
+{
+	if (pci_get_drvdata(pdev))
+		azihsm_remove(pdev);
+}
+
 static const struct pci_device_id azihsm_pci_ids[] = {
 	{ PCI_DEVICE(AZIHSM_PCI_VENDOR_ID, AZIHSM_PCI_DEVICE_ID) },
 	{ }
@@ -208,6 +220,7 @@ static struct pci_driver azihsm_pci_driver = {
 	.id_table = azihsm_pci_ids,
 	.probe = azihsm_probe,
 	.remove = azihsm_remove,
+	.shutdown = azihsm_shutdown,
 };
 
 static int __init azihsm_init(void)
