@@ -140,6 +140,8 @@ enum azihsm_sc {
 	AZIHSM_SC_HSM_BAD_REQUEST	= 0x1c0,	/* MBOR header unreadable */
 	AZIHSM_SC_HSM_BUFFER_TOO_SMALL	= 0x1c1,	/* dst_len too small */
 	AZIHSM_SC_HSM_DEVICE_ERROR	= 0x1c2,	/* firmware in error state */
+	AZIHSM_SC_AES_TAG_MISMATCH	= 0x1c3,	/* GCM decrypt: tag not authentic */
+	AZIHSM_SC_AES_KEY_INVALID	= 0x1c4,	/* AES key unknown, unusable or not ours */
 };
 
 /* ---- admin queue -------------------------------------------------------- */
@@ -286,11 +288,25 @@ struct azihsm_hsm_cqe {
 #define AZIHSM_AES_ATTR_DECRYPT		(1u << 0)
 #define AZIHSM_AES_ATTR_PSDT_SGL	(1u << 2)
 #define AZIHSM_AES_ATTR_CMD_TYPE_SHIFT	3
+#define AZIHSM_AES_ATTR_CMD_TYPE_MASK	(7u << 3)
 #define AZIHSM_AES_ATTR_CMD_TYPE_AES	5
 #define AZIHSM_AES_ATTR_CIPHER_SHIFT	8
+#define AZIHSM_AES_ATTR_CIPHER_MASK	(3u << 8)	/* 2 and 3 are refused */
 #define AZIHSM_AES_CIPHER_GCM		0
 #define AZIHSM_AES_CIPHER_XTS		1
 #define AZIHSM_AES_ATTR_DUL_SHIFT	14	/* XTS data unit: 0 512, 1 4096, 2 8192 */
+#define AZIHSM_AES_ATTR_DUL_MASK	(3u << 14)
+#define AZIHSM_AES_DUL_512		0
+#define AZIHSM_AES_DUL_4096		1
+#define AZIHSM_AES_DUL_8192		2
+/* Bits 1, 6, 7 and 10..13 are reserved: must be zero. */
+#define AZIHSM_AES_ATTR_KNOWN						\
+	(AZIHSM_AES_ATTR_DECRYPT | AZIHSM_AES_ATTR_PSDT_SGL |		\
+	 AZIHSM_AES_ATTR_CMD_TYPE_MASK | AZIHSM_AES_ATTR_CIPHER_MASK |	\
+	 AZIHSM_AES_ATTR_DUL_MASK)
+#define AZIHSM_AES_GCM_IV_LEN		12
+#define AZIHSM_AES_GCM_TAG_LEN		16
+#define AZIHSM_AES_XTS_TWEAK_LEN	16
 #define AZIHSM_AES_FRAME_TYPE		1
 
 #define AZIHSM_SGL_TYPE_DATA		0

@@ -14,11 +14,13 @@
 #include "azihsm/hw.h"
 #include "azihsm/msg.h"
 #include "hsm_fw.h"
+#include "hsm_vault.h"
 
 struct hsm_fw {
 	char serial[33];
 	char fw_rev[33];
 	struct hsm_drbg *drbg;
+	struct hsm_vault *vault;	/* the partition's keys */
 	bool error_state;	/* self-test failed: refuse every service */
 };
 
@@ -236,8 +238,9 @@ struct hsm_fw *hsm_fw_new(const struct hsm_fw_config *cfg)
 	fw_copy_id(fw->fw_rev, sizeof(fw->fw_rev), cfg->fw_rev);
 	snprintf(pers, sizeof(pers), "azihsm drbg %s", fw->serial);
 	fw->drbg = hsm_drbg_new(pers);
-	if (!fw->drbg) {
-		free(fw);
+	fw->vault = hsm_vault_new(HSM_VAULT_DEFAULT_MAX);
+	if (!fw->drbg || !fw->vault) {
+		hsm_fw_free(fw);
 		return NULL;
 	}
 	return fw;
@@ -248,5 +251,16 @@ void hsm_fw_free(struct hsm_fw *fw)
 	if (!fw)
 		return;
 	hsm_drbg_free(fw->drbg);
+	hsm_vault_free(fw->vault);
 	free(fw);
+}
+
+struct hsm_vault *hsm_fw_vault(struct hsm_fw *fw)
+{
+	return fw->vault;
+}
+
+bool hsm_fw_in_error_state(struct hsm_fw *fw)
+{
+	return __atomic_load_n(&fw->error_state, __ATOMIC_RELAXED);
 }

@@ -33,6 +33,10 @@ void hsm_fw_free(struct hsm_fw *fw);
 uint16_t hsm_fw_execute(struct hsm_fw *fw, struct hsm_fw_cmd *cmd);
 /* Session file closed (SQE opc FLUSH_SESSION). */
 void hsm_fw_flush_session(struct hsm_fw *fw, uint16_t session_id);
+/* The partition's key vault (hsm_vault.h); lives as long as @fw. */
+struct hsm_vault *hsm_fw_vault(struct hsm_fw *fw);
+/* A failed self-test put the module in its error state: refuse every service. */
+bool hsm_fw_in_error_state(struct hsm_fw *fw);
 
 /* hsm_drbg.c: CTR-DRBG (AES-256) with a continuous output test. */
 struct hsm_drbg;

@@ -2,7 +2,7 @@
 /*
  * I/O commands: an HSM (control-path) SQE carries an MBOR request in a PRP
  * buffer and names a PRP buffer for the response; the firmware runs it.
- * AES (fast-path) queues exist, but their commands are not served yet.
+ * AES (fast-path) commands are served by hsm_aes.c (hsm_io_execute_aes).
  */
 #include <endian.h>
 #include <stdlib.h>
@@ -86,14 +86,4 @@ void hsm_io_execute_hsm(struct hsm_ctrl *c, const struct azihsm_hsm_sqe *sqe,
 	cqe->flags = sqe->flags & (AZIHSM_SESS_OP_MASK | AZIHSM_SESS_IN_SESSION);
 	cqe->session_id = sqe->session_id;
 	cqe->status = htole16((uint16_t)(sc << AZIHSM_CQE_STATUS_SHIFT));
-}
-
-void hsm_io_execute_aes(struct hsm_ctrl *c, const struct azihsm_aes_sqe *sqe,
-			struct azihsm_aes_cqe *cqe)
-{
-	hsm_ctrl_guest_error(c, "AES fast-path command 0x%x: not served yet",
-			     le16toh(sqe->attr));
-	cqe->attr = sqe->attr;
-	cqe->cmd_id = sqe->cmd_id;
-	cqe->status = htole16(AZIHSM_SC_INVALID_OPCODE << AZIHSM_CQE_STATUS_SHIFT);
 }

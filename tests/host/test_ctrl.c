@@ -429,7 +429,7 @@ static void test_aes_queue(struct fake_guest *g)
 	tap_ok(!fg_reap(g, &q, &cqe, 5000, true) && le16toh(cqe.cmd_id) == 77 &&
 	       le16toh(cqe.sq_id) == 256 && le16toh(cqe.sq_head) == 1 &&
 	       (le16toh(cqe.status) >> 1) == AZIHSM_SC_INVALID_OPCODE,
-	       "AES command completes (64-byte CQE) with INVALID_OPCODE until served");
+	       "AES SQE with cmd_type 0 completes (64-byte CQE) with INVALID_OPCODE");
 }
 
 static void test_reset_paths(struct fake_guest *g)

@@ -1,0 +1,373 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * AES fast path: one 128-byte AES SQE is one AES-256-XTS or AES-256-GCM
+ * operation on data described by two SGLs, with a key the guest names by
+ * id (raw keys never travel on this path). Documentation/device.md,
+ * section 10, is the contract; in short:
+ *
+ *  - attr: cmd_type 5, PSDT SGL, cipher 0 (GCM) or 1 (XTS), reserved bits
+ *    zero; frame_type 1; src_len and dst_len at most 1 MiB.
+ *  - XTS: key_id1 names an AES256_XTS key (key_id2 is 0 or key_id1); the
+ *    data is split into data units of 512/4096/8192 bytes (attr bits
+ *    14-15), the SQE tweak is the first unit's and each next unit's is the
+ *    previous + 1 (128-bit little endian); a final short unit of >= 16
+ *    bytes uses ciphertext stealing. dst_len == src_len.
+ *  - GCM: key_id names an AES256_GCM or AES256 key; src holds the AAD
+ *    (aad_len bytes, padded to aad_len_aligned = round_up(aad_len, 16))
+ *    followed by the text; dst receives the text only. Encrypt returns the
+ *    tag in the CQE, decrypt checks the SQE tag (AES_TAG_MISMATCH, nothing
+ *    written, on a mismatch).
+ *  - a key must be persistent (owner 0) or belong to the SQE's session.
+ *
+ * Data is gathered into a private buffer, transformed into a second one
+ * and scattered, so an in-place request (dst SGL == src SGL) just works
+ * and the guest cannot change the input under the cipher. Both buffers
+ * are cleansed before they are freed.
+ */
+#include <endian.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "hsm_ctrl_int.h"
+#include "hsm_sgl.h"
+#include "hsm_vault.h"
+
+#define AES_BLOCK	16
+#define AES256_KEY	32
+
+/* One command after validation, and what the key callback produces. */
+struct aes_job {
+	struct hsm_ctrl *c;
+	unsigned int cipher;		/* AZIHSM_AES_CIPHER_* */
+	bool decrypt;
+	uint16_t session_id;
+	uint32_t key_id;
+	uint32_t du;			/* XTS data unit bytes */
+	uint32_t src_len, dst_len;
+	uint32_t aad_len, aad_skip;	/* GCM: AAD bytes, bytes before the text */
+	uint8_t iv[AZIHSM_AES_XTS_TWEAK_LEN];	/* XTS tweak or GCM IV (12) */
+	uint8_t tag[AZIHSM_AES_GCM_TAG_LEN];	/* GCM: in (decrypt) / out (encrypt) */
+	const uint8_t *in;		/* text: src_len - aad_skip bytes */
+	const uint8_t *aad;
+	uint8_t *out;			/* dst_len bytes */
+	uint16_t sc;			/* set by the key callback */
+};
+
+static const uint32_t aes_du_bytes[] = { 512, 4096, 8192 };
+
+static uint16_t aes_parse_xts(struct hsm_ctrl *c, const struct azihsm_aes_sqe *sqe,
+			      uint16_t attr, struct aes_job *j)
+{
+	unsigned int dul = (attr & AZIHSM_AES_ATTR_DUL_MASK) >> AZIHSM_AES_ATTR_DUL_SHIFT;
+	uint32_t key2 = le32toh(sqe->xts.key_id2), tail;
+
+	if (dul >= sizeof(aes_du_bytes) / sizeof(aes_du_bytes[0])) {
+		hsm_ctrl_guest_error(c, "AES XTS data-unit length code %u invalid", dul);
+		return AZIHSM_SC_INVALID_FIELD;
+	}
+	j->du = aes_du_bytes[dul];
+	if (j->dst_len != j->src_len) {
+		hsm_ctrl_guest_error(c, "AES XTS src_len %u != dst_len %u",
+				     j->src_len, j->dst_len);
+		return AZIHSM_SC_INVALID_FIELD;
+	}
+	tail = j->src_len % j->du;
+	if (tail && tail < AES_BLOCK) {
+		hsm_ctrl_guest_error(c, "AES XTS: a data unit of %u bytes (under 16)", tail);
+		return AZIHSM_SC_INVALID_FIELD;
+	}
+	j->key_id = le32toh(sqe->xts.key_id1);
+	/* One vault key holds both halves: key_id2 may only repeat key_id1. */
+	if (key2 && key2 != j->key_id) {
+		hsm_ctrl_guest_error(c, "AES XTS key_id2 %u: must be 0 or key_id1 (%u)",
+				     key2, j->key_id);
+		return AZIHSM_SC_INVALID_FIELD;
+	}
+	memcpy(j->iv, sqe->xts.tweak, AZIHSM_AES_XTS_TWEAK_LEN);
+	return AZIHSM_SC_SUCCESS;
+}
+
+static uint16_t aes_parse_gcm(struct hsm_ctrl *c, const struct azihsm_aes_sqe *sqe,
+			      uint16_t attr, struct aes_job *j)
+{
+	uint32_t aligned = le32toh(sqe->gcm.aad_len_aligned);
+
+	if (attr & AZIHSM_AES_ATTR_DUL_MASK) {
+		hsm_ctrl_guest_error(c, "AES GCM with a data-unit length code");
+		return AZIHSM_SC_INVALID_FIELD;
+	}
+	j->aad_len = le32toh(sqe->gcm.aad_len);
+	if (j->aad_len > j->src_len || aligned > j->src_len ||
+	    aligned != ((j->aad_len + AES_BLOCK - 1) & ~(uint32_t)(AES_BLOCK - 1))) {
+		hsm_ctrl_guest_error(c, "AES GCM aad_len %u aligned %u src_len %u: the AAD "
+				     "must be padded to 16 bytes and fit in src",
+				     j->aad_len, aligned, j->src_len);
+		return AZIHSM_SC_INVALID_FIELD;
+	}
+	j->aad_skip = aligned;
+	if (j->dst_len != j->src_len - aligned) {
+		hsm_ctrl_guest_error(c, "AES GCM dst_len %u: must be src_len - aligned AAD (%u)",
+				     j->dst_len, j->src_len - aligned);
+		return AZIHSM_SC_INVALID_FIELD;
+	}
+	j->key_id = le32toh(sqe->gcm.key_id);
+	memcpy(j->iv, sqe->gcm.iv, AZIHSM_AES_GCM_IV_LEN);
+	memcpy(j->tag, sqe->gcm.tag, AZIHSM_AES_GCM_TAG_LEN);
+	return AZIHSM_SC_SUCCESS;
+}
+
+/* Check everything the SQE says before touching guest memory or keys. */
+static uint16_t aes_parse(struct hsm_ctrl *c, const struct azihsm_aes_sqe *sqe,
+			  struct aes_job *j)
+{
+	uint16_t attr = le16toh(sqe->attr);
+	unsigned int type = (attr & AZIHSM_AES_ATTR_CMD_TYPE_MASK) >>
+			    AZIHSM_AES_ATTR_CMD_TYPE_SHIFT;
+
+	if (type != AZIHSM_AES_ATTR_CMD_TYPE_AES) {
+		hsm_ctrl_guest_error(c, "AES SQE cmd_type %u: only 5 (AES) is served", type);
+		return AZIHSM_SC_INVALID_OPCODE;
+	}
+	if (!(attr & AZIHSM_AES_ATTR_PSDT_SGL)) {
+		hsm_ctrl_guest_error(c, "AES SQE psdt PRP: only SGL is supported");
+		return AZIHSM_SC_INVALID_FIELD;
+	}
+	if (attr & ~AZIHSM_AES_ATTR_KNOWN) {
+		hsm_ctrl_guest_error(c, "AES SQE attr 0x%x: reserved bits set", attr);
+		return AZIHSM_SC_INVALID_FIELD;
+	}
+	j->cipher = (attr & AZIHSM_AES_ATTR_CIPHER_MASK) >> AZIHSM_AES_ATTR_CIPHER_SHIFT;
+	if (j->cipher != AZIHSM_AES_CIPHER_GCM && j->cipher != AZIHSM_AES_CIPHER_XTS) {
+		hsm_ctrl_guest_error(c, "AES SQE cipher %u unknown", j->cipher);
+		return AZIHSM_SC_INVALID_FIELD;
+	}
+	if (le32toh(sqe->frame_type) != AZIHSM_AES_FRAME_TYPE) {
+		hsm_ctrl_guest_error(c, "AES SQE frame_type %u: must be 1",
+				     le32toh(sqe->frame_type));
+		return AZIHSM_SC_INVALID_FIELD;
+	}
+	j->decrypt = attr & AZIHSM_AES_ATTR_DECRYPT;
+	j->session_id = le16toh(sqe->session_id);
+	j->src_len = le32toh(sqe->src_len);
+	j->dst_len = le32toh(sqe->dst_len);
+	if (!j->src_len || j->src_len > HSM_SGL_BYTES_MAX || j->dst_len > HSM_SGL_BYTES_MAX) {
+		hsm_ctrl_guest_error(c, "AES SQE lengths src %u dst %u out of range",
+				     j->src_len, j->dst_len);
+		return AZIHSM_SC_INVALID_FIELD;
+	}
+	if (j->cipher == AZIHSM_AES_CIPHER_XTS)
+		return aes_parse_xts(c, sqe, attr, j);
+	return aes_parse_gcm(c, sqe, attr, j);
+}
+
+/* The next data unit's tweak: + 1 as a 128-bit little-endian integer. */
+static void aes_tweak_inc(uint8_t t[AZIHSM_AES_XTS_TWEAK_LEN])
+{
+	unsigned int i;
+
+	for (i = 0; i < AZIHSM_AES_XTS_TWEAK_LEN; i++)
+		if (++t[i])
+			break;
+}
+
+static uint16_t aes_xts(struct aes_job *j, const uint8_t *key)
+{
+	uint8_t tweak[AZIHSM_AES_XTS_TWEAK_LEN];
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	uint16_t sc = AZIHSM_SC_INTERNAL;
+	uint32_t off, unit;
+	int outl;
+
+	if (!ctx)
+		return AZIHSM_SC_INTERNAL;
+	memcpy(tweak, j->iv, sizeof(tweak));
+	if (EVP_CipherInit_ex(ctx, EVP_aes_256_xts(), NULL, key, NULL, !j->decrypt) != 1)
+		goto out;
+	for (off = 0; off < j->src_len; off += unit) {
+		unit = j->src_len - off < j->du ? j->src_len - off : j->du;
+		if (EVP_CipherInit_ex(ctx, NULL, NULL, NULL, tweak, -1) != 1 ||
+		    EVP_CipherUpdate(ctx, j->out + off, &outl, j->in + off, (int)unit) != 1 ||
+		    outl != (int)unit)
+			goto out;
+		aes_tweak_inc(tweak);
+	}
+	sc = AZIHSM_SC_SUCCESS;
+out:
+	if (sc)
+		hsm_ctrl_guest_error(j->c, "AES XTS: cipher failure");
+	EVP_CIPHER_CTX_free(ctx);	/* cleanses the key schedule */
+	OPENSSL_cleanse(tweak, sizeof(tweak));
+	return sc;
+}
+
+static uint16_t aes_gcm(struct aes_job *j, const uint8_t *key)
+{
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	uint16_t sc = AZIHSM_SC_INTERNAL;
+	int outl = 0, fin = 0;
+
+	if (!ctx)
+		return AZIHSM_SC_INTERNAL;
+	if (EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL, !j->decrypt) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, AZIHSM_AES_GCM_IV_LEN, NULL) != 1 ||
+	    EVP_CipherInit_ex(ctx, NULL, NULL, key, j->iv, -1) != 1)
+		goto out;
+	if (j->aad_len && EVP_CipherUpdate(ctx, NULL, &outl, j->aad, (int)j->aad_len) != 1)
+		goto out;
+	outl = 0;
+	if (j->dst_len &&
+	    EVP_CipherUpdate(ctx, j->out, &outl, j->in, (int)j->dst_len) != 1)
+		goto out;
+	if (j->decrypt) {
+		if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, AZIHSM_AES_GCM_TAG_LEN,
+					j->tag) != 1)
+			goto out;
+		if (EVP_CipherFinal_ex(ctx, j->out + outl, &fin) != 1) {
+			hsm_ctrl_guest_error(j->c, "AES GCM decrypt: tag mismatch");
+			sc = AZIHSM_SC_AES_TAG_MISMATCH;
+			goto out;
+		}
+	} else if (EVP_CipherFinal_ex(ctx, j->out + outl, &fin) != 1 ||
+		   EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, AZIHSM_AES_GCM_TAG_LEN,
+				       j->tag) != 1) {
+		goto out;
+	}
+	if ((uint32_t)(outl + fin) != j->dst_len)
+		goto out;
+	sc = AZIHSM_SC_SUCCESS;
+out:
+	if (sc == AZIHSM_SC_INTERNAL)
+		hsm_ctrl_guest_error(j->c, "AES GCM: cipher failure");
+	EVP_CIPHER_CTX_free(ctx);
+	return sc;
+}
+
+/* Runs with the key borrowed from the vault; material is valid only here. */
+static void aes_with_key(const struct hsm_key_ref *key, void *ctx)
+{
+	struct aes_job *j = ctx;
+	bool xts = j->cipher == AZIHSM_AES_CIPHER_XTS;
+
+	j->sc = AZIHSM_SC_AES_KEY_INVALID;
+	if (key->owner && key->owner != j->session_id) {
+		hsm_ctrl_guest_error(j->c, "AES key %u belongs to another session", j->key_id);
+		return;
+	}
+	if (!key->secret ||
+	    (xts && (key->type != HSM_KEY_AES256_XTS || key->secret_len != 2 * AES256_KEY)) ||
+	    (!xts && ((key->type != HSM_KEY_AES256_GCM && key->type != HSM_KEY_AES256) ||
+		      key->secret_len != AES256_KEY))) {
+		hsm_ctrl_guest_error(j->c, "AES key %u: type %u is not an AES-256 %s key",
+				     j->key_id, key->type, xts ? "XTS" : "GCM");
+		return;
+	}
+	/* Import refuses such keys; never run XTS with equal halves anyway. */
+	if (xts && !CRYPTO_memcmp(key->secret, key->secret + AES256_KEY, AES256_KEY)) {
+		hsm_ctrl_guest_error(j->c, "AES XTS key %u: both halves equal", j->key_id);
+		return;
+	}
+	j->sc = xts ? aes_xts(j, key->secret) : aes_gcm(j, key->secret);
+}
+
+static uint16_t aes_run_key(struct hsm_ctrl *c, struct aes_job *j)
+{
+	uint32_t need = j->decrypt ? HSM_USAGE_DECRYPT : HSM_USAGE_ENCRYPT;
+	int ret;
+
+	if (j->key_id < HSM_KEY_ID_MIN || j->key_id > HSM_KEY_ID_MAX) {
+		hsm_ctrl_guest_error(c, "AES key id %u out of range", j->key_id);
+		return AZIHSM_SC_AES_KEY_INVALID;
+	}
+	j->sc = AZIHSM_SC_INTERNAL;
+	ret = hsm_vault_with_key(hsm_fw_vault(c->fw), (uint16_t)j->key_id, need,
+				 aes_with_key, j);
+	switch (ret) {
+	case HSM_VAULT_OK:
+		return j->sc;
+	case HSM_VAULT_NOT_FOUND:
+	case HSM_VAULT_USAGE_DENIED:
+		hsm_ctrl_guest_error(c, "AES key %u: %s", j->key_id, hsm_vault_strerror(ret));
+		return AZIHSM_SC_AES_KEY_INVALID;
+	default:
+		hsm_ctrl_guest_error(c, "AES key %u: %s", j->key_id, hsm_vault_strerror(ret));
+		return AZIHSM_SC_INTERNAL;
+	}
+}
+
+/* Returns the status; *written = bytes scattered to dst on success. */
+static uint16_t aes_run(struct hsm_ctrl *c, struct aes_job *j, const struct azihsm_aes_sqe *sqe,
+			uint32_t *written)
+{
+	struct hsm_sgl *src = NULL, *dst = NULL;
+	uint8_t *in = NULL, *out = NULL;
+	uint16_t sc;
+
+	sc = aes_parse(c, sqe, j);
+	if (sc)
+		return sc;
+	src = malloc(sizeof(*src));
+	dst = malloc(sizeof(*dst));
+	in = malloc(j->src_len);
+	out = malloc(j->dst_len ? j->dst_len : 1);
+	if (!src || !dst || !in || !out) {
+		sc = AZIHSM_SC_INTERNAL;
+		goto out;
+	}
+	sc = hsm_sgl_walk(c, &sqe->src, j->src_len, src);
+	/* GCM with AAD only (GMAC): dst_len 0, the dst descriptor is unused. */
+	if (!sc && j->dst_len)
+		sc = hsm_sgl_walk(c, &sqe->dst, j->dst_len, dst);
+	if (!sc)
+		sc = hsm_sgl_read(c, src, in);
+	if (sc)
+		goto out;
+	j->aad = in;
+	j->in = in + j->aad_skip;
+	j->out = out;
+	sc = aes_run_key(c, j);
+	if (!sc && j->dst_len)
+		sc = hsm_sgl_write(c, dst, out);
+	if (!sc)
+		*written = j->dst_len;
+out:
+	if (in)
+		OPENSSL_cleanse(in, j->src_len);
+	if (out)
+		OPENSSL_cleanse(out, j->dst_len ? j->dst_len : 1);
+	free(in);
+	free(out);
+	free(src);
+	free(dst);
+	return sc;
+}
+
+void hsm_io_execute_aes(struct hsm_ctrl *c, const struct azihsm_aes_sqe *sqe,
+			struct azihsm_aes_cqe *cqe)
+{
+	struct aes_job j = { .c = c };
+	uint32_t written = 0;
+	uint16_t sc;
+
+	if (hsm_fw_in_error_state(c->fw))
+		sc = AZIHSM_SC_HSM_DEVICE_ERROR;
+	else
+		sc = aes_run(c, &j, sqe, &written);
+
+	cqe->attr = sqe->attr;
+	cqe->cmd_id = sqe->cmd_id;
+	if (!sc) {
+		/* AES-256 in XTS or GCM mode: approved algorithms. */
+		cqe->fips_approved = htole32(1);
+		cqe->len = htole32(written);
+		if (j.cipher == AZIHSM_AES_CIPHER_GCM) {
+			memcpy(cqe->iv, j.iv, AZIHSM_AES_GCM_IV_LEN);
+			if (!j.decrypt)
+				memcpy(cqe->tag, j.tag, AZIHSM_AES_GCM_TAG_LEN);
+		}
+	}
+	OPENSSL_cleanse(&j, sizeof(j));
+	cqe->status = htole16((uint16_t)(sc << AZIHSM_CQE_STATUS_SHIFT));
+}

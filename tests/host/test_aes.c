@@ -1,0 +1,683 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The AES fast path (qemu-device/fw/hsm_aes.c) end to end through a fake
+ * guest: a real controller, an AES queue pair created with admin commands,
+ * real 128-byte SQEs and 64-byte CQEs, keys imported into the firmware's
+ * vault. Results are compared with OpenSSL run independently here (XTS one
+ * data unit at a time, with tweaks computed with 128-bit arithmetic).
+ */
+#include <endian.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "fake_guest.h"
+#include "hsm_ctrl_int.h"
+#include "hsm_sgl.h"
+#include "hsm_vault.h"
+#include "tap.h"
+
+#define LISTS	(FG_RAM_BASE + 0x40000)		/* 64 pages of segment lists */
+#define SRC	(FG_RAM_BASE + 0x100000)	/* flat buffers, 1 MiB each */
+#define DST	(FG_RAM_BASE + 0x200000)
+#define SCAT	(FG_RAM_BASE + 0x300000)	/* scattered pieces */
+#define BIG	(64 * 1024)
+
+static const struct hsm_ctrl_config cfg = {
+	.serial = "AES", .fw_rev = "1", .model = "T",
+	.hsm_queues_max = 1, .aes_queues_max = 1,
+};
+
+static struct fake_guest g;
+static struct fg_queue q;
+static struct hsm_vault *vault;
+static uint16_t next_cid;
+
+/* Keys and their vault ids. */
+static uint8_t xts_key[64], gcm_key[32];
+static uint16_t kid_xts, kid_xts_enc_only, kid_xts_sess5, kid_gcm, kid_aes256;
+
+static uint8_t plain[BIG], ref[BIG], got[BIG], back[BIG];
+
+static struct azihsm_sgl_desc desc(uint64_t addr, uint32_t len, unsigned int type)
+{
+	struct azihsm_sgl_desc d = { 0 };
+
+	d.addr = htole64(addr);
+	d.len = htole32(len);
+	d.type = (uint8_t)(type << 4);
+	return d;
+}
+
+static struct azihsm_sgl_desc flat(uint64_t addr, uint32_t len)
+{
+	return desc(addr, len, AZIHSM_SGL_TYPE_DATA);
+}
+
+static uint16_t attr(bool dec, unsigned int cipher, unsigned int dul)
+{
+	return (uint16_t)((dec ? AZIHSM_AES_ATTR_DECRYPT : 0) | AZIHSM_AES_ATTR_PSDT_SGL |
+			  (AZIHSM_AES_ATTR_CMD_TYPE_AES << AZIHSM_AES_ATTR_CMD_TYPE_SHIFT) |
+			  (cipher << AZIHSM_AES_ATTR_CIPHER_SHIFT) |
+			  (dul << AZIHSM_AES_ATTR_DUL_SHIFT));
+}
+
+static void xts_sqe(struct azihsm_aes_sqe *s, bool dec, unsigned int dul, uint32_t key,
+		    const uint8_t tweak[16], uint32_t len, struct azihsm_sgl_desc src,
+		    struct azihsm_sgl_desc dst)
+{
+	memset(s, 0, sizeof(*s));
+	s->attr = htole16(attr(dec, AZIHSM_AES_CIPHER_XTS, dul));
+	s->src_len = htole32(len);
+	s->dst_len = htole32(len);
+	s->src = src;
+	s->dst = dst;
+	s->frame_type = htole32(AZIHSM_AES_FRAME_TYPE);
+	s->xts.key_id1 = htole32(key);
+	memcpy(s->xts.tweak, tweak, 16);
+}
+
+static void gcm_sqe(struct azihsm_aes_sqe *s, bool dec, uint32_t key, const uint8_t iv[12],
+		    uint32_t aad_len, uint32_t src_len, uint32_t dst_len,
+		    struct azihsm_sgl_desc src, struct azihsm_sgl_desc dst)
+{
+	memset(s, 0, sizeof(*s));
+	s->attr = htole16(attr(dec, AZIHSM_AES_CIPHER_GCM, 0));
+	s->src_len = htole32(src_len);
+	s->dst_len = htole32(dst_len);
+	s->src = src;
+	s->dst = dst;
+	s->frame_type = htole32(AZIHSM_AES_FRAME_TYPE);
+	s->gcm.key_id = htole32(key);
+	s->gcm.aad_len = htole32(aad_len);
+	s->gcm.aad_len_aligned = htole32((aad_len + 15) & ~15u);
+	memcpy(s->gcm.iv, iv, 12);
+}
+
+/* Submit one SQE, reap its CQE; returns the status, or -1 on timeout. */
+static int submit(struct azihsm_aes_sqe *sqe, struct azihsm_aes_cqe *cqe)
+{
+	sqe->cmd_id = htole16(++next_cid);
+	fg_push(&g, &q, sqe);
+	fg_ring(&g, &q);
+	memset(cqe, 0, sizeof(*cqe));
+	if (fg_reap(&g, &q, cqe, 10000, true))
+		return -1;
+	if (le16toh(cqe->cmd_id) != next_cid || cqe->attr != sqe->attr ||
+	    le16toh(cqe->sq_id) != q.qid)
+		return -2;
+	return le16toh(cqe->status) >> AZIHSM_CQE_STATUS_SHIFT;
+}
+
+/* A refused command: the status, nothing written, no length, not approved. */
+static void refused(struct azihsm_aes_sqe *sqe, int want, const char *what)
+{
+	struct azihsm_aes_cqe cqe;
+	uint8_t pat[64], now[64];
+	uint32_t dst_len = le32toh(sqe->dst_len);
+	int sc;
+
+	memset(pat, 0xa5, sizeof(pat));
+	if (dst_len && le64toh(sqe->dst.addr) == DST)
+		fg_write(&g, DST, pat, sizeof(pat));
+	sc = submit(sqe, &cqe);
+	tap_eq(sc, want, "refused: %s", what);
+	if (dst_len && le64toh(sqe->dst.addr) == DST) {
+		fg_read(&g, DST, now, sizeof(now));
+		tap_ok(!memcmp(now, pat, sizeof(now)) && !cqe.len && !cqe.fips_approved,
+		       "  %s: dst untouched, len 0, not approved", what);
+	}
+}
+
+/* ---- independent references ---------------------------------------- */
+
+static void tweak_add(const uint8_t t0[16], uint64_t k, uint8_t out[16])
+{
+	unsigned __int128 t = 0;
+	int i;
+
+	for (i = 15; i >= 0; i--)
+		t = (t << 8) | t0[i];
+	t += k;
+	for (i = 0; i < 16; i++)
+		out[i] = (uint8_t)(t >> (8 * i));
+}
+
+static void ref_xts(const uint8_t key[64], const uint8_t t0[16], uint32_t du,
+		    const uint8_t *in, uint32_t len, uint8_t *out, int enc)
+{
+	uint32_t off, n;
+	uint64_t k = 0;
+
+	for (off = 0; off < len; off += n, k++) {
+		EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+		uint8_t t[16];
+		int outl = 0;
+
+		n = len - off < du ? len - off : du;
+		tweak_add(t0, k, t);
+		if (!ctx || EVP_CipherInit_ex(ctx, EVP_aes_256_xts(), NULL, key, t, enc) != 1 ||
+		    EVP_CipherUpdate(ctx, out + off, &outl, in + off, (int)n) != 1 ||
+		    outl != (int)n) {
+			printf("Bail out! reference XTS failed\n");
+			exit(1);
+		}
+		EVP_CIPHER_CTX_free(ctx);
+	}
+}
+
+static void ref_gcm_enc(const uint8_t key[32], const uint8_t iv[12], const uint8_t *aad,
+			uint32_t aad_len, const uint8_t *in, uint32_t len, uint8_t *out,
+			uint8_t tag[16])
+{
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	int outl = 0, fin = 0;
+
+	if (!ctx || EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, iv) != 1 ||
+	    (aad_len && EVP_EncryptUpdate(ctx, NULL, &outl, aad, (int)aad_len) != 1) ||
+	    (len && EVP_EncryptUpdate(ctx, out, &outl, in, (int)len) != 1) ||
+	    EVP_EncryptFinal_ex(ctx, out + (len ? outl : 0), &fin) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, tag) != 1) {
+		printf("Bail out! reference GCM failed\n");
+		exit(1);
+	}
+	EVP_CIPHER_CTX_free(ctx);
+}
+
+/* ---- scattered buffers ---------------------------------------------- */
+
+struct pieces {
+	uint64_t addr[1024];
+	uint32_t len[1024];
+	unsigned int n;
+};
+
+/*
+ * Describe @len bytes as pieces of awkward sizes at odd addresses from
+ * @area, listed @per_list to a segment list in consecutive pages from
+ * @lists, chained. Copies @data into the pieces when non-NULL.
+ */
+static struct azihsm_sgl_desc scatter(uint64_t area, uint64_t lists, const uint8_t *data,
+				      uint32_t len, unsigned int per_list, struct pieces *p)
+{
+	static const uint32_t sizes[] = { 1, 17, 300, 4096, 511, 5, 2000, 15, 3333 };
+	struct azihsm_sgl_desc l[256];
+	uint64_t at = area + 3;
+	uint32_t off = 0;
+	unsigned int i, nlists, li;
+
+	for (p->n = 0; off < len; p->n++) {
+		uint32_t n = sizes[p->n % (sizeof(sizes) / sizeof(sizes[0]))];
+
+		if (n > len - off)
+			n = len - off;
+		p->addr[p->n] = at;
+		p->len[p->n] = n;
+		if (data)
+			fg_write(&g, at, data + off, n);
+		off += n;
+		at += n + 5;	/* gaps keep every piece at its own odd offset */
+	}
+	nlists = (p->n + per_list - 1) / per_list;
+	for (li = 0; li < nlists; li++) {
+		unsigned int first = li * per_list, cnt = p->n - first, next_cnt;
+
+		if (cnt > per_list)
+			cnt = per_list;
+		for (i = 0; i < cnt; i++)
+			l[i] = flat(p->addr[first + i], p->len[first + i]);
+		if (li + 1 < nlists) {
+			next_cnt = p->n - first - cnt;
+			if (next_cnt > per_list)
+				next_cnt = per_list;
+			l[cnt++] = desc(lists + (li + 1) * 4096ull, next_cnt * 16 +
+					(li + 2 < nlists ? 16 : 0),
+					li + 2 < nlists ? AZIHSM_SGL_TYPE_SEGMENT :
+							  AZIHSM_SGL_TYPE_LAST_SEGMENT);
+		}
+		fg_write(&g, lists + li * 4096ull, l, cnt * 16);
+	}
+	i = p->n < per_list ? p->n : per_list;
+	return desc(lists, i * 16 + (nlists > 1 ? 16 : 0),
+		    nlists > 1 ? AZIHSM_SGL_TYPE_SEGMENT : AZIHSM_SGL_TYPE_LAST_SEGMENT);
+}
+
+static void gather(const struct pieces *p, uint8_t *out)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->n; i++) {
+		fg_read(&g, p->addr[i], out, p->len[i]);
+		out += p->len[i];
+	}
+}
+
+/* ---- tests ---------------------------------------------------------- */
+
+static int setup(void)
+{
+	struct hsm_key_spec spec = { .type = HSM_KEY_AES256_XTS,
+				     .usage = HSM_USAGE_ENCRYPT | HSM_USAGE_DECRYPT };
+	uint8_t same[64];
+	uint16_t id;
+	uint32_t res;
+	unsigned int i;
+
+	if (fg_init(&g, &cfg))
+		return -1;
+	fg_enable(&g, 8);
+	hsm_ctrl_reg_write(g.ctrl, AZIHSM_REG_CC, AZIHSM_CC_IO_ENABLE, 4);
+	tap_eq(fg_admin(&g, AZIHSM_ADMIN_SET_FEATURES, AZIHSM_FEAT_AES_QUEUES, 0, 0, 0, &res), 0,
+	       "set features: 1 AES queue");
+	tap_eq(fg_admin(&g, AZIHSM_ADMIN_CREATE_CQ, 256 | (31u << 16),
+			AZIHSM_CREATE_PC | AZIHSM_CREATE_CQ_IEN | (16u << 16), FG_AES_CQ, 0, NULL),
+	       0, "create AES CQ 256");
+	tap_eq(fg_admin(&g, AZIHSM_ADMIN_CREATE_SQ, 256 | (31u << 16),
+			AZIHSM_CREATE_PC | (256u << 16), FG_AES_SQ, 0, NULL), 0, "create AES SQ 256");
+	fg_queue_setup(&q, 256, FG_AES_SQ, FG_AES_CQ, 32, 32, 128, 64);
+
+	for (i = 0; i < sizeof(xts_key); i++)
+		xts_key[i] = (uint8_t)(i * 13 + 1);
+	for (i = 0; i < sizeof(gcm_key); i++)
+		gcm_key[i] = (uint8_t)(i * 29 + 7);
+	for (i = 0; i < sizeof(plain); i++)
+		plain[i] = (uint8_t)(i * 31 + (i >> 8));
+
+	vault = hsm_fw_vault(g.ctrl->fw);
+	tap_ok(vault != NULL, "the firmware has a key vault");
+	tap_eq(hsm_vault_import_secret(vault, &spec, xts_key, 64, &kid_xts), 0,
+	       "import XTS key (encrypt + decrypt)");
+	spec.usage = HSM_USAGE_ENCRYPT;
+	tap_eq(hsm_vault_import_secret(vault, &spec, xts_key, 64, &kid_xts_enc_only), 0,
+	       "import XTS key (encrypt only)");
+	spec.usage = HSM_USAGE_ENCRYPT | HSM_USAGE_DECRYPT;
+	spec.owner = 5;
+	tap_eq(hsm_vault_import_secret(vault, &spec, xts_key, 64, &kid_xts_sess5), 0,
+	       "import XTS key of session 5");
+	spec.owner = 0;
+	memcpy(same, xts_key, 32);
+	memcpy(same + 32, xts_key, 32);
+	tap_eq(hsm_vault_import_secret(vault, &spec, same, 64, &id), HSM_VAULT_BAD_MATERIAL,
+	       "XTS key with equal halves refused at import");
+	spec.type = HSM_KEY_AES256_GCM;
+	tap_eq(hsm_vault_import_secret(vault, &spec, gcm_key, 32, &kid_gcm), 0,
+	       "import GCM key");
+	spec.type = HSM_KEY_AES256;
+	tap_eq(hsm_vault_import_secret(vault, &spec, gcm_key, 32, &kid_aes256), 0,
+	       "import plain AES-256 key");
+	return 0;
+}
+
+static void test_xts_sizes(void)
+{
+	/* Low 64 bits near overflow: the unit tweaks carry into byte 8. */
+	static const uint8_t tweak[16] = { 0xf0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+					   0x12, 0x34 };
+	static const uint32_t lens[] = { 512, 4096, 8192, BIG };
+	static const uint32_t dus[] = { 512, 4096, 8192 };
+	struct azihsm_aes_sqe sqe;
+	struct azihsm_aes_cqe cqe;
+	unsigned int d, i;
+
+	fg_write(&g, SRC, plain, BIG);
+	for (d = 0; d < 3; d++) {
+		for (i = 0; i < 4; i++) {
+			uint32_t len = lens[i];
+			int sc;
+
+			xts_sqe(&sqe, false, d, kid_xts, tweak, len, flat(SRC, len), flat(DST, len));
+			sc = submit(&sqe, &cqe);
+			ref_xts(xts_key, tweak, dus[d], plain, len, ref, 1);
+			fg_read(&g, DST, got, len);
+			tap_ok(sc == 0 && le32toh(cqe.len) == len && le32toh(cqe.fips_approved) == 1 &&
+			       !memcmp(got, ref, len),
+			       "XTS encrypt %u bytes, data unit %u: matches OpenSSL per unit",
+			       len, dus[d]);
+
+			xts_sqe(&sqe, true, d, kid_xts, tweak, len, flat(DST, len),
+				flat(SRC + 0x80000, len));
+			sc = submit(&sqe, &cqe);
+			fg_read(&g, SRC + 0x80000, back, len);
+			tap_ok(sc == 0 && le32toh(cqe.len) == len && !memcmp(back, plain, len),
+			       "XTS decrypt %u bytes, data unit %u: round trip", len, dus[d]);
+		}
+	}
+}
+
+static void test_xts_cts(void)
+{
+	static const uint8_t tweak[16] = { 7 };
+	struct azihsm_aes_sqe sqe;
+	struct azihsm_aes_cqe cqe;
+	int sc;
+
+	fg_write(&g, SRC, plain, BIG);
+	/* 520 bytes in a 4096-byte unit: one unit, ciphertext stealing. */
+	xts_sqe(&sqe, false, AZIHSM_AES_DUL_4096, kid_xts, tweak, 520, flat(SRC, 520),
+		flat(DST, 520));
+	sc = submit(&sqe, &cqe);
+	ref_xts(xts_key, tweak, 4096, plain, 520, ref, 1);
+	fg_read(&g, DST, got, 520);
+	tap_ok(sc == 0 && le32toh(cqe.len) == 520 && !memcmp(got, ref, 520),
+	       "XTS 520 bytes (CTS) matches OpenSSL");
+	xts_sqe(&sqe, true, AZIHSM_AES_DUL_4096, kid_xts, tweak, 520, flat(DST, 520),
+		flat(DST + 4096, 520));
+	sc = submit(&sqe, &cqe);
+	fg_read(&g, DST + 4096, back, 520);
+	tap_ok(sc == 0 && !memcmp(back, plain, 520), "XTS 520 bytes (CTS) round trip");
+
+	/* 1000 bytes in 512-byte units: a full unit and a short one of 488. */
+	xts_sqe(&sqe, false, AZIHSM_AES_DUL_512, kid_xts, tweak, 1000, flat(SRC, 1000),
+		flat(DST, 1000));
+	sc = submit(&sqe, &cqe);
+	ref_xts(xts_key, tweak, 512, plain, 1000, ref, 1);
+	fg_read(&g, DST, got, 1000);
+	tap_ok(sc == 0 && !memcmp(got, ref, 1000),
+	       "XTS 1000 bytes in 512-byte units (final unit 488, CTS) matches OpenSSL");
+
+	/* A final unit under 16 bytes cannot be stolen from. */
+	xts_sqe(&sqe, false, AZIHSM_AES_DUL_512, kid_xts, tweak, 520, flat(SRC, 520),
+		flat(DST, 520));
+	refused(&sqe, AZIHSM_SC_INVALID_FIELD, "XTS 520 bytes in 512-byte units (final unit 8)");
+	xts_sqe(&sqe, false, AZIHSM_AES_DUL_512, kid_xts, tweak, 15, flat(SRC, 15),
+		flat(DST, 15));
+	refused(&sqe, AZIHSM_SC_INVALID_FIELD, "XTS 15 bytes");
+	xts_sqe(&sqe, false, AZIHSM_AES_DUL_512, kid_xts, tweak, 16, flat(SRC, 16),
+		flat(DST, 16));
+	sc = submit(&sqe, &cqe);
+	ref_xts(xts_key, tweak, 512, plain, 16, ref, 1);
+	fg_read(&g, DST, got, 16);
+	tap_ok(sc == 0 && !memcmp(got, ref, 16), "XTS 16 bytes (one block)");
+}
+
+static void test_xts_scattered(void)
+{
+	static const uint8_t tweak[16] = { 0x55, 0xaa, 1, 2, 3 };
+	static struct pieces ps, pd;
+	struct azihsm_sgl_desc s, d;
+	struct azihsm_aes_sqe sqe;
+	struct azihsm_aes_cqe cqe;
+	int sc;
+
+	ref_xts(xts_key, tweak, 4096, plain, BIG, ref, 1);
+
+	s = scatter(SCAT, LISTS, plain, BIG, 12, &ps);
+	d = scatter(SCAT + 0x40000, LISTS + 16 * 4096, NULL, BIG, 7, &pd);
+	tap_ok(ps.n > 40 && pd.n == ps.n, "64 KiB in %u pieces, %u and %u per list", ps.n, 12, 7);
+	xts_sqe(&sqe, false, AZIHSM_AES_DUL_4096, kid_xts, tweak, BIG, s, d);
+	sc = submit(&sqe, &cqe);
+	gather(&pd, got);
+	tap_ok(sc == 0 && le32toh(cqe.len) == BIG && !memcmp(got, ref, BIG),
+	       "scattered src and dst (segment chains, odd offsets) = flat result");
+
+	/* Scattered ciphertext back to a flat buffer. */
+	xts_sqe(&sqe, true, AZIHSM_AES_DUL_4096, kid_xts, tweak, BIG, d, flat(DST, BIG));
+	sc = submit(&sqe, &cqe);
+	fg_read(&g, DST, back, BIG);
+	tap_ok(sc == 0 && !memcmp(back, plain, BIG), "scattered ciphertext decrypts to flat");
+
+	/* In place: the same SGL for src and dst. */
+	xts_sqe(&sqe, false, AZIHSM_AES_DUL_4096, kid_xts, tweak, BIG, s, s);
+	sc = submit(&sqe, &cqe);
+	gather(&ps, got);
+	tap_ok(sc == 0 && !memcmp(got, ref, BIG), "in place (src SGL == dst SGL), scattered");
+	fg_write(&g, SRC, plain, BIG);
+	xts_sqe(&sqe, false, AZIHSM_AES_DUL_4096, kid_xts, tweak, BIG, flat(SRC, BIG),
+		flat(SRC, BIG));
+	sc = submit(&sqe, &cqe);
+	fg_read(&g, SRC, got, BIG);
+	tap_ok(sc == 0 && !memcmp(got, ref, BIG), "in place, flat");
+	fg_write(&g, SRC, plain, BIG);
+}
+
+static void test_xts_keys(void)
+{
+	static const uint8_t tweak[16] = { 1 };
+	struct azihsm_aes_sqe sqe;
+	struct azihsm_aes_cqe cqe;
+	int sc;
+
+	fg_write(&g, SRC, plain, 4096);
+	ref_xts(xts_key, tweak, 512, plain, 4096, ref, 1);
+
+	xts_sqe(&sqe, false, 0, kid_xts, tweak, 4096, flat(SRC, 4096), flat(DST, 4096));
+	sqe.xts.key_id2 = htole32(kid_xts);
+	sc = submit(&sqe, &cqe);
+	fg_read(&g, DST, got, 4096);
+	tap_ok(sc == 0 && !memcmp(got, ref, 4096), "key_id2 == key_id1 accepted");
+	sqe.xts.key_id2 = htole32(kid_xts_enc_only);
+	refused(&sqe, AZIHSM_SC_INVALID_FIELD, "key_id2 naming another key");
+
+	xts_sqe(&sqe, false, 0, 0xbeef, tweak, 4096, flat(SRC, 4096), flat(DST, 4096));
+	refused(&sqe, AZIHSM_SC_AES_KEY_INVALID, "unknown key id");
+	xts_sqe(&sqe, false, 0, 0, tweak, 4096, flat(SRC, 4096), flat(DST, 4096));
+	refused(&sqe, AZIHSM_SC_AES_KEY_INVALID, "key id 0");
+	xts_sqe(&sqe, false, 0, 0x10000 | kid_xts, tweak, 4096, flat(SRC, 4096),
+		flat(DST, 4096));
+	refused(&sqe, AZIHSM_SC_AES_KEY_INVALID, "key id over 16 bits");
+
+	xts_sqe(&sqe, false, 0, kid_xts_enc_only, tweak, 4096, flat(SRC, 4096),
+		flat(DST, 4096));
+	sc = submit(&sqe, &cqe);
+	tap_eq(sc, 0, "encrypt-only key encrypts");
+	xts_sqe(&sqe, true, 0, kid_xts_enc_only, tweak, 4096, flat(SRC, 4096),
+		flat(DST, 4096));
+	refused(&sqe, AZIHSM_SC_AES_KEY_INVALID, "decrypt with an encrypt-only key");
+
+	xts_sqe(&sqe, false, 0, kid_xts_sess5, tweak, 4096, flat(SRC, 4096), flat(DST, 4096));
+	refused(&sqe, AZIHSM_SC_AES_KEY_INVALID, "session 5's key without a session");
+	sqe.session_id = htole16(6);
+	refused(&sqe, AZIHSM_SC_AES_KEY_INVALID, "session 5's key from session 6");
+	sqe.session_id = htole16(5);
+	sc = submit(&sqe, &cqe);
+	fg_read(&g, DST, got, 4096);
+	tap_ok(sc == 0 && !memcmp(got, ref, 4096), "session 5's key from session 5");
+	xts_sqe(&sqe, false, 0, kid_xts, tweak, 4096, flat(SRC, 4096), flat(DST, 4096));
+	sqe.session_id = htole16(9);
+	tap_eq(submit(&sqe, &cqe), 0, "a persistent key from any session");
+
+	xts_sqe(&sqe, false, 0, kid_gcm, tweak, 4096, flat(SRC, 4096), flat(DST, 4096));
+	refused(&sqe, AZIHSM_SC_AES_KEY_INVALID, "XTS with a GCM key");
+	xts_sqe(&sqe, false, 0, kid_aes256, tweak, 4096, flat(SRC, 4096), flat(DST, 4096));
+	refused(&sqe, AZIHSM_SC_AES_KEY_INVALID, "XTS with a plain AES-256 key");
+}
+
+static void test_gcm(void)
+{
+	static const uint8_t iv[12] = { 0xca, 0xfe, 0xba, 0xbe, 1, 2, 3, 4, 5, 6, 7, 8 };
+	const uint32_t aad = 20, aligned = 32, len = 1000;
+	uint8_t tag[16], srcbuf[aligned + len];
+	struct azihsm_aes_sqe sqe;
+	struct azihsm_aes_cqe cqe;
+	uint8_t pat[1024];
+	int sc;
+
+	/* src = AAD (20 bytes), 12 bytes of padding, 1000 bytes of text. */
+	memcpy(srcbuf, plain + 5000, aad);
+	memset(srcbuf + aad, 0xee, aligned - aad);
+	memcpy(srcbuf + aligned, plain, len);
+	fg_write(&g, SRC, srcbuf, sizeof(srcbuf));
+	ref_gcm_enc(gcm_key, iv, srcbuf, aad, plain, len, ref, tag);
+
+	gcm_sqe(&sqe, false, kid_gcm, iv, aad, aligned + len, len, flat(SRC, aligned + len),
+		flat(DST, len));
+	sc = submit(&sqe, &cqe);
+	fg_read(&g, DST, got, len);
+	tap_ok(sc == 0 && le32toh(cqe.len) == len && le32toh(cqe.fips_approved) == 1,
+	       "GCM encrypt 20 B AAD + 1000 B: success, len, approved");
+	tap_ok(!memcmp(got, ref, len), "GCM ciphertext matches OpenSSL");
+	tap_ok(!memcmp(cqe.tag, tag, 16), "GCM tag in the CQE matches OpenSSL");
+	tap_ok(!memcmp(cqe.iv, iv, 12), "GCM IV echoed in the CQE");
+
+	/* Padding bytes are not authenticated. */
+	memset(srcbuf + aad, 0, aligned - aad);
+	fg_write(&g, SRC, srcbuf, aligned);
+	sc = submit(&sqe, &cqe);
+	tap_ok(sc == 0 && !memcmp(cqe.tag, tag, 16), "AAD padding bytes are not authenticated");
+
+	/* The plain AES-256 key type works for GCM too. */
+	gcm_sqe(&sqe, false, kid_aes256, iv, aad, aligned + len, len, flat(SRC, aligned + len),
+		flat(DST, len));
+	sc = submit(&sqe, &cqe);
+	tap_ok(sc == 0 && !memcmp(cqe.tag, tag, 16), "GCM with an AES256 key");
+
+	/* Decrypt: AAD + ciphertext in src, tag in the SQE. */
+	memcpy(srcbuf + aligned, ref, len);
+	fg_write(&g, SRC, srcbuf, sizeof(srcbuf));
+	gcm_sqe(&sqe, true, kid_gcm, iv, aad, aligned + len, len, flat(SRC, aligned + len),
+		flat(DST, len));
+	memcpy(sqe.gcm.tag, tag, 16);
+	sc = submit(&sqe, &cqe);
+	fg_read(&g, DST, got, len);
+	tap_ok(sc == 0 && le32toh(cqe.len) == len && !memcmp(got, plain, len),
+	       "GCM decrypt with the right tag: plaintext");
+
+	memset(pat, 0xa5, sizeof(pat));
+	fg_write(&g, DST, pat, sizeof(pat));
+	sqe.gcm.tag[7] ^= 0x10;
+	sc = submit(&sqe, &cqe);
+	fg_read(&g, DST, got, sizeof(pat));
+	tap_eq(sc, AZIHSM_SC_AES_TAG_MISMATCH, "GCM decrypt with a flipped tag bit: TAG_MISMATCH");
+	tap_ok(!memcmp(got, pat, sizeof(pat)) && !cqe.len && !cqe.fips_approved,
+	       "  nothing written, len 0, not approved");
+	sqe.gcm.tag[7] ^= 0x10;
+	srcbuf[3] ^= 1;
+	fg_write(&g, SRC, srcbuf, sizeof(srcbuf));
+	sc = submit(&sqe, &cqe);
+	tap_eq(sc, AZIHSM_SC_AES_TAG_MISMATCH, "GCM decrypt with altered AAD: TAG_MISMATCH");
+	srcbuf[3] ^= 1;
+
+	/* No AAD at all. */
+	fg_write(&g, SRC, plain, len);
+	ref_gcm_enc(gcm_key, iv, NULL, 0, plain, len, ref, tag);
+	gcm_sqe(&sqe, false, kid_gcm, iv, 0, len, len, flat(SRC, len), flat(DST, len));
+	sc = submit(&sqe, &cqe);
+	fg_read(&g, DST, got, len);
+	tap_ok(sc == 0 && !memcmp(got, ref, len) && !memcmp(cqe.tag, tag, 16),
+	       "GCM without AAD matches OpenSSL");
+
+	/* AAD only (GMAC): dst_len 0, the dst descriptor is not used. */
+	fg_write(&g, SRC, plain, 48);
+	ref_gcm_enc(gcm_key, iv, plain, 48, NULL, 0, ref, tag);
+	gcm_sqe(&sqe, false, kid_gcm, iv, 48, 48, 0, flat(SRC, 48), desc(0, 0, 0xf));
+	sc = submit(&sqe, &cqe);
+	tap_ok(sc == 0 && !cqe.len && !memcmp(cqe.tag, tag, 16), "GCM AAD only (GMAC)");
+
+	/* Refusals particular to GCM. */
+	gcm_sqe(&sqe, false, kid_gcm, iv, aad, aligned + len, len, flat(SRC, aligned + len),
+		flat(DST, len));
+	sqe.gcm.aad_len_aligned = htole32(aad);
+	refused(&sqe, AZIHSM_SC_INVALID_FIELD, "GCM aligned AAD length not rounded up to 16");
+	gcm_sqe(&sqe, false, kid_gcm, iv, aad, aligned + len, len + 1, flat(SRC, aligned + len),
+		flat(DST, len + 1));
+	refused(&sqe, AZIHSM_SC_INVALID_FIELD, "GCM dst_len != src_len - aligned AAD");
+	gcm_sqe(&sqe, false, kid_gcm, iv, 40, 32, 0, flat(SRC, 32), flat(DST, 0));
+	refused(&sqe, AZIHSM_SC_INVALID_FIELD, "GCM AAD longer than src");
+	gcm_sqe(&sqe, false, kid_gcm, iv, aad, aligned + len, len, flat(SRC, aligned + len),
+		flat(DST, len));
+	sqe.attr = htole16(le16toh(sqe.attr) | (1u << AZIHSM_AES_ATTR_DUL_SHIFT));
+	refused(&sqe, AZIHSM_SC_INVALID_FIELD, "GCM with a data-unit code");
+	gcm_sqe(&sqe, false, kid_xts, iv, aad, aligned + len, len, flat(SRC, aligned + len),
+		flat(DST, len));
+	refused(&sqe, AZIHSM_SC_AES_KEY_INVALID, "GCM with an XTS key");
+}
+
+static void test_refusals(void)
+{
+	static const uint8_t tweak[16];
+	struct azihsm_aes_sqe sqe;
+	uint16_t a;
+
+#define BASE() xts_sqe(&sqe, false, 0, kid_xts, tweak, 512, flat(SRC, 512), flat(DST, 512))
+	BASE();
+	a = le16toh(sqe.attr);
+	sqe.attr = htole16((uint16_t)((a & ~AZIHSM_AES_ATTR_CMD_TYPE_MASK) |
+				      (4u << AZIHSM_AES_ATTR_CMD_TYPE_SHIFT)));
+	refused(&sqe, AZIHSM_SC_INVALID_OPCODE, "cmd_type 4");
+	BASE();
+	sqe.attr = htole16(a & ~AZIHSM_AES_ATTR_PSDT_SGL);
+	refused(&sqe, AZIHSM_SC_INVALID_FIELD, "psdt PRP");
+	BASE();
+	sqe.attr = htole16((uint16_t)((a & ~AZIHSM_AES_ATTR_CIPHER_MASK) |
+				      (2u << AZIHSM_AES_ATTR_CIPHER_SHIFT)));
+	refused(&sqe, AZIHSM_SC_INVALID_FIELD, "cipher 2");
+	BASE();
+	sqe.attr = htole16((uint16_t)(a | AZIHSM_AES_ATTR_CIPHER_MASK));
+	refused(&sqe, AZIHSM_SC_INVALID_FIELD, "cipher 3");
+	BASE();
+	sqe.attr = htole16((uint16_t)(a | AZIHSM_AES_ATTR_DUL_MASK));
+	refused(&sqe, AZIHSM_SC_INVALID_FIELD, "data-unit code 3");
+	BASE();
+	sqe.attr = htole16((uint16_t)(a | (1u << 1)));
+	refused(&sqe, AZIHSM_SC_INVALID_FIELD, "reserved attr bit 1");
+	BASE();
+	sqe.attr = htole16((uint16_t)(a | (1u << 12)));
+	refused(&sqe, AZIHSM_SC_INVALID_FIELD, "reserved attr bit 12");
+	BASE();
+	sqe.frame_type = 0;
+	refused(&sqe, AZIHSM_SC_INVALID_FIELD, "frame_type 0");
+	BASE();
+	sqe.dst_len = htole32(496);
+	sqe.dst = flat(DST, 496);
+	refused(&sqe, AZIHSM_SC_INVALID_FIELD, "XTS src_len != dst_len");
+	xts_sqe(&sqe, false, 0, kid_xts, tweak, HSM_SGL_BYTES_MAX + 512,
+		flat(SRC, HSM_SGL_BYTES_MAX + 512), flat(DST, HSM_SGL_BYTES_MAX + 512));
+	refused(&sqe, AZIHSM_SC_INVALID_FIELD, "length over 1 MiB");
+	BASE();
+	sqe.dst.type = 1 << 4;
+	refused(&sqe, AZIHSM_SC_SGL_TYPE_INVALID, "dst SGL descriptor of type 1");
+	BASE();
+	sqe.src = flat(SRC, 256);
+	refused(&sqe, AZIHSM_SC_SGL_LENGTH_INVALID, "src SGL shorter than src_len");
+	BASE();
+	sqe.dst = flat(0xfee00000ull, 512);
+	refused(&sqe, AZIHSM_SC_DATA_XFER_ERROR, "dst outside guest RAM");
+#undef BASE
+}
+
+/* Several commands in flight on one queue complete in order. */
+static void test_batch(void)
+{
+	static const uint8_t tweak[16] = { 9 };
+	struct azihsm_aes_sqe sqe;
+	struct azihsm_aes_cqe cqe;
+	unsigned int i, ok = 0;
+
+	fg_write(&g, SRC, plain, BIG);
+	for (i = 0; i < 16; i++) {
+		xts_sqe(&sqe, false, 0, kid_xts, tweak, 4096, flat(SRC + i * 4096ull, 4096),
+			flat(DST + i * 4096ull, 4096));
+		sqe.cmd_id = htole16((uint16_t)(1000 + i));
+		fg_push(&g, &q, &sqe);
+	}
+	fg_ring(&g, &q);
+	for (i = 0; i < 16; i++)
+		ok += !fg_reap(&g, &q, &cqe, 10000, true) &&
+		      le16toh(cqe.cmd_id) == 1000 + i &&
+		      !(le16toh(cqe.status) >> AZIHSM_CQE_STATUS_SHIFT);
+	tap_eq(ok, 16, "16 commands in one doorbell: 16 successful completions in order");
+	for (i = 0, ok = 0; i < 16; i++) {
+		ref_xts(xts_key, tweak, 512, plain + i * 4096, 4096, ref, 1);
+		fg_read(&g, DST + i * 4096ull, got, 4096);
+		ok += !memcmp(got, ref, 4096);
+	}
+	tap_eq(ok, 16, "  each one's output correct");
+}
+
+int main(void)
+{
+	if (setup()) {
+		printf("Bail out! cannot create the controller\n");
+		return 1;
+	}
+	test_xts_sizes();
+	test_xts_cts();
+	test_xts_scattered();
+	test_xts_keys();
+	test_gcm();
+	test_refusals();
+	test_batch();
+	fg_fini(&g);
+	return tap_done();
+}
