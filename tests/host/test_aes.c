@@ -23,14 +23,16 @@
 #define DST	(FG_RAM_BASE + 0x200000)
 #define SCAT	(FG_RAM_BASE + 0x300000)	/* scattered pieces */
 #define BIG	(64 * 1024)
+#define AES_SQ2	(FG_RAM_BASE + 0x34000)
+#define AES_CQ2	(FG_RAM_BASE + 0x36000)
 
 static const struct hsm_ctrl_config cfg = {
 	.serial = "AES", .fw_rev = "1", .model = "T",
-	.hsm_queues_max = 1, .aes_queues_max = 1,
+	.hsm_queues_max = 1, .aes_queues_max = 2,
 };
 
 static struct fake_guest g;
-static struct fg_queue q;
+static struct fg_queue q, q2;	/* AES queues 256 and 257 */
 static struct hsm_vault *vault;
 static uint16_t next_cid;
 
@@ -268,14 +270,20 @@ static int setup(void)
 		return -1;
 	fg_enable(&g, 8);
 	hsm_ctrl_reg_write(g.ctrl, AZIHSM_REG_CC, AZIHSM_CC_IO_ENABLE, 4);
-	tap_eq(fg_admin(&g, AZIHSM_ADMIN_SET_FEATURES, AZIHSM_FEAT_AES_QUEUES, 0, 0, 0, &res), 0,
-	       "set features: 1 AES queue");
+	tap_eq(fg_admin(&g, AZIHSM_ADMIN_SET_FEATURES, AZIHSM_FEAT_AES_QUEUES, 1 | (1u << 16), 0, 0,
+			&res), 0, "set features: 2 AES queues");
 	tap_eq(fg_admin(&g, AZIHSM_ADMIN_CREATE_CQ, 256 | (31u << 16),
 			AZIHSM_CREATE_PC | AZIHSM_CREATE_CQ_IEN | (16u << 16), FG_AES_CQ, 0, NULL),
 	       0, "create AES CQ 256");
 	tap_eq(fg_admin(&g, AZIHSM_ADMIN_CREATE_SQ, 256 | (31u << 16),
 			AZIHSM_CREATE_PC | (256u << 16), FG_AES_SQ, 0, NULL), 0, "create AES SQ 256");
 	fg_queue_setup(&q, 256, FG_AES_SQ, FG_AES_CQ, 32, 32, 128, 64);
+	tap_eq(fg_admin(&g, AZIHSM_ADMIN_CREATE_CQ, 257 | (31u << 16),
+			AZIHSM_CREATE_PC | AZIHSM_CREATE_CQ_IEN | (17u << 16), AES_CQ2, 0, NULL),
+	       0, "create AES CQ 257");
+	tap_eq(fg_admin(&g, AZIHSM_ADMIN_CREATE_SQ, 257 | (31u << 16),
+			AZIHSM_CREATE_PC | (257u << 16), AES_SQ2, 0, NULL), 0, "create AES SQ 257");
+	fg_queue_setup(&q2, 257, AES_SQ2, AES_CQ2, 32, 32, 128, 64);
 
 	for (i = 0; i < sizeof(xts_key); i++)
 		xts_key[i] = (uint8_t)(i * 13 + 1);
@@ -665,6 +673,62 @@ static void test_batch(void)
 	tap_eq(ok, 16, "  each one's output correct");
 }
 
+/* Both queues busy at once, XTS on one and GCM on the other. */
+static void test_two_queues(void)
+{
+	static const uint8_t tweak[16] = { 3 }, iv[12] = { 4 };
+	struct azihsm_aes_sqe sqe;
+	struct azihsm_aes_cqe cqe;
+	uint8_t tag[16];
+	unsigned int i, ok1 = 0, ok2 = 0;
+
+	fg_write(&g, SRC, plain, BIG);
+	for (i = 0; i < 24; i++) {
+		xts_sqe(&sqe, false, 0, kid_xts, tweak, 1024, flat(SRC + i * 1024ull, 1024),
+			flat(DST + i * 1024ull, 1024));
+		sqe.cmd_id = htole16((uint16_t)(2000 + i));
+		fg_push(&g, &q, &sqe);
+		gcm_sqe(&sqe, false, kid_gcm, iv, 0, 1024, 1024, flat(SRC + i * 1024ull, 1024),
+			flat(DST + 0x80000 + i * 1024ull, 1024));
+		sqe.cmd_id = htole16((uint16_t)(3000 + i));
+		fg_push(&g, &q2, &sqe);
+	}
+	fg_ring(&g, &q);
+	fg_ring(&g, &q2);
+	for (i = 0; i < 24; i++) {
+		ok1 += !fg_reap(&g, &q, &cqe, 10000, true) && le16toh(cqe.cmd_id) == 2000 + i &&
+		       !(le16toh(cqe.status) >> AZIHSM_CQE_STATUS_SHIFT);
+		ok2 += !fg_reap(&g, &q2, &cqe, 10000, true) && le16toh(cqe.cmd_id) == 3000 + i &&
+		       !(le16toh(cqe.status) >> AZIHSM_CQE_STATUS_SHIFT);
+	}
+	tap_ok(ok1 == 24 && ok2 == 24, "two AES queues busy at once: 24 + 24 completions");
+	for (i = 0, ok1 = 0, ok2 = 0; i < 24; i++) {
+		ref_xts(xts_key, tweak, 512, plain + i * 1024, 1024, ref, 1);
+		fg_read(&g, DST + i * 1024ull, got, 1024);
+		ok1 += !memcmp(got, ref, 1024);
+		ref_gcm_enc(gcm_key, iv, NULL, 0, plain + i * 1024, 1024, ref, tag);
+		fg_read(&g, DST + 0x80000 + i * 1024ull, got, 1024);
+		ok2 += !memcmp(got, ref, 1024);
+	}
+	tap_ok(ok1 == 24 && ok2 == 24, "  every output correct");
+}
+
+/* A deleted key is gone for the fast path at once. */
+static void test_deleted_key(void)
+{
+	static const uint8_t tweak[16];
+	struct hsm_key_spec spec = { .type = HSM_KEY_AES256_XTS, .usage = HSM_USAGE_ENCRYPT };
+	struct azihsm_aes_sqe sqe;
+	struct azihsm_aes_cqe cqe;
+	uint16_t id;
+
+	tap_eq(hsm_vault_import_secret(vault, &spec, xts_key, 64, &id), 0, "import a spare key");
+	xts_sqe(&sqe, false, 0, id, tweak, 512, flat(SRC, 512), flat(DST, 512));
+	tap_eq(submit(&sqe, &cqe), 0, "the spare key works");
+	tap_eq(hsm_vault_delete(vault, id), 0, "delete it");
+	refused(&sqe, AZIHSM_SC_AES_KEY_INVALID, "a deleted key");
+}
+
 int main(void)
 {
 	if (setup()) {
@@ -678,6 +742,8 @@ int main(void)
 	test_gcm();
 	test_refusals();
 	test_batch();
+	test_two_queues();
+	test_deleted_key();
 	fg_fini(&g);
 	return tap_done();
 }
