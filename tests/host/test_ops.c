@@ -1204,6 +1204,117 @@ static void test_ecdh(struct hsm_vault *v, uint16_t hmac_key)
 		hsm_vault_delete(v, ids[i]);
 }
 
+/* ---- 4. CKM_RSA_AES_KEY_WRAP unwrap --------------------------------------- */
+
+/* Build RSA-OAEP(eph) || AES-KWP_eph(target) with OpenSSL alone. */
+static size_t rsa_aes_wrap(EVP_PKEY *pub, int hash, const uint8_t *label, size_t llen,
+			   const uint8_t *eph, size_t elen, const uint8_t *target, size_t tlen,
+			   uint8_t *out)
+{
+	static const char *const kwp_names[] = { "AES-128-WRAP-PAD", "AES-192-WRAP-PAD",
+						 "AES-256-WRAP-PAD" };
+	size_t n = oaep_encrypt(pub, hash, label, llen, eph, elen, out);
+	int w;
+
+	if (!n)
+		return 0;
+	if (elen != 16 && elen != 24 && elen != 32)
+		elen = 32;	/* wrap with the first 32 bytes: a malformed blob on purpose */
+	w = evp_crypt(kwp_names[elen / 8 - 2], eph, NULL, 1, target, tlen, out + n);
+	return w > 0 ? n + (size_t)w : 0;
+}
+
+static void test_rsa_aes_unwrap(struct hsm_vault *v)
+{
+	EVP_PKEY *pub = public_of(v, rsa2048);
+	EVP_PKEY *ec = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	PKCS8_PRIV_KEY_INFO *p8 = EVP_PKEY2PKCS8(ec);
+	const uint8_t label[] = "rsa-aes label";
+	uint8_t eph[40], secret[48], *der = NULL, *blob = malloc(4096), *out = malloc(4096);
+	const unsigned char *dp;
+	struct call c;
+	size_t blen;
+	int dlen = i2d_PKCS8_PRIV_KEY_INFO(p8, &der);
+	uint16_t id = 0, aes_unwrap;
+
+	RAND_bytes(eph, sizeof(eph));
+	RAND_bytes(secret, sizeof(secret));
+
+	/* a 48-byte secret under an AES-256 ephemeral key, SHA-256, no label */
+	blen = rsa_aes_wrap(pub, HSM_HASH_SHA256, NULL, 0, eph, 32, secret, 48, blob);
+	c = (struct call){ .op = OP_RSA_AES_UNWRAP, .hash = HSM_HASH_SHA256, .in = blob,
+			   .inlen = blen, .out = out, .cap = 4096 };
+	tap_ok(blen == 256 + 56 && run(v, rsa2048, HSM_USAGE_UNWRAP, &c) == HSM_OPS_OK &&
+	       c.fips && c.len == 48 && !memcmp(out, secret, 48),
+	       "RSA-AES unwrap: 48-byte secret (AES-256 ephemeral, SHA-256), fips");
+	c.cap = 47;
+	tap_ok(run(v, rsa2048, HSM_USAGE_UNWRAP, &c) == HSM_OPS_BUFFER_SMALL && c.len == 48,
+	       "RSA-AES unwrap: small buffer, *len = 48");
+	c.cap = 4096;
+	blob[blen - 1] ^= 1;
+	tap_eq(run(v, rsa2048, HSM_USAGE_UNWRAP, &c), HSM_OPS_UNWRAP_FAILED,
+	       "RSA-AES unwrap: flipped bit in the KWP part");
+	blob[blen - 1] ^= 1;
+	blob[10] ^= 1;
+	tap_eq(run(v, rsa2048, HSM_USAGE_UNWRAP, &c), HSM_OPS_DECRYPT_FAILED,
+	       "RSA-AES unwrap: flipped bit in the OAEP part");
+	blob[10] ^= 1;
+	c.inlen = 256 + 8;
+	tap_eq(run(v, rsa2048, HSM_USAGE_UNWRAP, &c), HSM_OPS_BAD_LENGTH,
+	       "RSA-AES unwrap: too short for OAEP + KWP");
+	c.inlen = blen - 4;
+	tap_eq(run(v, rsa2048, HSM_USAGE_UNWRAP, &c), HSM_OPS_BAD_LENGTH,
+	       "RSA-AES unwrap: KWP part not a multiple of 8");
+
+	/* PKCS#8 of an EC P-384 key under an AES-128 ephemeral key, SHA-384 + label */
+	blen = rsa_aes_wrap(pub, HSM_HASH_SHA384, label, sizeof(label), eph, 16, der,
+			    (size_t)dlen, blob);
+	c = (struct call){ .op = OP_RSA_AES_UNWRAP, .hash = HSM_HASH_SHA384, .a = label,
+			   .alen = sizeof(label), .in = blob, .inlen = blen, .out = out,
+			   .cap = 4096 };
+	tap_ok(dlen > 0 && blen && run(v, rsa2048, HSM_USAGE_UNWRAP, &c) == HSM_OPS_OK &&
+	       c.len == (size_t)dlen && !memcmp(out, der, (size_t)dlen),
+	       "RSA-AES unwrap: PKCS#8 EC P-384 key (AES-128 ephemeral, SHA-384, label)");
+	{
+		/* the service layer's next step: parse and import into the vault */
+		struct hsm_key_spec s = spec(HSM_KEY_EC_P384, HSM_USAGE_SIGN);
+		EVP_PKEY *k;
+
+		dp = out;
+		k = d2i_AutoPrivateKey(NULL, &dp, (long)c.len);
+		tap_ok(k && EVP_PKEY_eq(k, ec) == 1 && !hsm_vault_import_pkey(v, &s, k, &id),
+		       "RSA-AES unwrap: unwrapped PKCS#8 is the key, imports into the vault");
+		EVP_PKEY_free(k);
+		hsm_vault_delete(v, id);
+	}
+	c.alen = 0;
+	tap_eq(run(v, rsa2048, HSM_USAGE_UNWRAP, &c), HSM_OPS_DECRYPT_FAILED,
+	       "RSA-AES unwrap: missing label refused");
+	c.alen = sizeof(label);
+	c.hash = HSM_HASH_SHA256;
+	tap_eq(run(v, rsa2048, HSM_USAGE_UNWRAP, &c), HSM_OPS_DECRYPT_FAILED,
+	       "RSA-AES unwrap: other OAEP hash refused");
+
+	/* a 20-byte "ephemeral key" is not an AES key */
+	blen = rsa_aes_wrap(pub, HSM_HASH_SHA256, NULL, 0, eph, 20, secret, 32, blob);
+	c = (struct call){ .op = OP_RSA_AES_UNWRAP, .hash = HSM_HASH_SHA256, .in = blob,
+			   .inlen = blen, .out = out, .cap = 4096 };
+	tap_eq(run(v, rsa2048, HSM_USAGE_UNWRAP, &c), HSM_OPS_UNWRAP_FAILED,
+	       "RSA-AES unwrap: 20-byte ephemeral key refused");
+	RAND_bytes(eph, 32);
+	aes_unwrap = import(v, HSM_KEY_AES256, HSM_USAGE_UNWRAP, eph, 32);
+	tap_eq(run(v, aes_unwrap, HSM_USAGE_UNWRAP, &c), HSM_OPS_WRONG_KEY_TYPE,
+	       "RSA-AES unwrap with an AES key: wrong key type");
+	hsm_vault_delete(v, aes_unwrap);
+
+	OPENSSL_free(der);
+	PKCS8_PRIV_KEY_INFO_free(p8);
+	EVP_PKEY_free(ec);
+	EVP_PKEY_free(pub);
+	free(blob);
+	free(out);
+}
+
 int main(void)
 {
 	struct hsm_vault *v = hsm_vault_new(0);
@@ -1233,6 +1344,7 @@ int main(void)
 	test_hkdf(v, aes);
 	test_kbkdf(v, aes);
 	test_ecdh(v, hmac_key);
+	test_rsa_aes_unwrap(v);
 
 	hsm_vault_free(v);
 	return tap_done();
