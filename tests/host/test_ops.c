@@ -1315,6 +1315,73 @@ static void test_rsa_aes_unwrap(struct hsm_vault *v)
 	free(out);
 }
 
+/* One RSA-4096 key (slow keygen): the 512-byte buffers at their limit. */
+static void test_rsa4096(struct hsm_vault *v)
+{
+	uint16_t id = gen(v, HSM_KEY_RSA4096, HSM_USAGE_SIGN | HSM_USAGE_DECRYPT);
+	EVP_PKEY *pub = public_of(v, id);
+	uint8_t d[64], sig[512], pt[64], ct[512], out[512], back[512];
+	struct call c;
+	size_t dlen, ctlen;
+
+	digest_of(HSM_HASH_SHA512, "RSA-4096", d, &dlen);
+	c = (struct call){ .op = OP_RSA_SIGN, .pad = HSM_RSA_PSS, .hash = HSM_HASH_SHA512,
+			   .in = d, .inlen = dlen, .out = sig, .cap = sizeof(sig) };
+	tap_ok(id && run(v, id, HSM_USAGE_SIGN, &c) == HSM_OPS_OK && c.len == 512 &&
+	       verify_digest(pub, HSM_RSA_PSS, HSM_HASH_SHA512, d, dlen, sig, 512),
+	       "RSA-4096 PSS SHA-512 signature verifies");
+	RAND_bytes(pt, sizeof(pt));
+	ctlen = oaep_encrypt(pub, HSM_HASH_SHA512, NULL, 0, pt, sizeof(pt), ct);
+	c = (struct call){ .op = OP_OAEP, .hash = HSM_HASH_SHA512, .in = ct, .inlen = ctlen,
+			   .out = out, .cap = sizeof(out) };
+	tap_ok(ctlen == 512 && run(v, id, HSM_USAGE_DECRYPT, &c) == HSM_OPS_OK &&
+	       c.len == sizeof(pt) && !memcmp(out, pt, sizeof(pt)),
+	       "RSA-4096 OAEP SHA-512 decrypts");
+	ct[0] = 0;
+	c = (struct call){ .op = OP_RSA_PRIV, .in = ct, .inlen = 512, .out = out,
+			   .cap = sizeof(out) };
+	tap_ok(run(v, id, HSM_USAGE_DECRYPT, &c) == HSM_OPS_OK && c.len == 512, "RSA-4096 raw");
+	c.op = OP_RSA_PUB;
+	c.in = out;
+	c.out = back;
+	tap_ok(run(v, id, HSM_USAGE_DECRYPT, &c) == HSM_OPS_OK && !memcmp(back, ct, 512),
+	       "RSA-4096 raw public undoes raw private");
+	EVP_PKEY_free(pub);
+	hsm_vault_delete(v, id);
+}
+
+/* AES outputs may be the input buffer itself. */
+static void test_in_place(struct hsm_vault *v)
+{
+	uint8_t k[64], iv[16], pt[100], buf[100], ref[100];
+	struct call c;
+	uint16_t gid, xid;
+
+	RAND_bytes(k, sizeof(k));
+	RAND_bytes(iv, sizeof(iv));
+	RAND_bytes(pt, sizeof(pt));
+	gid = import(v, HSM_KEY_AES256_GCM, HSM_USAGE_ENCRYPT | HSM_USAGE_DECRYPT, k, 32);
+	xid = import(v, HSM_KEY_AES256_XTS, HSM_USAGE_ENCRYPT | HSM_USAGE_DECRYPT, k, 64);
+	memcpy(buf, pt, sizeof(pt));
+	c = (struct call){ .op = OP_GCM_ENC, .iv = iv, .ivlen = 12, .in = buf, .inlen = 100,
+			   .out = buf, .cap = 100 };
+	tap_ok(run(v, gid, HSM_USAGE_ENCRYPT, &c) == HSM_OPS_OK, "GCM encrypt in place");
+	c.op = OP_GCM_DEC;
+	tap_ok(run(v, gid, HSM_USAGE_DECRYPT, &c) == HSM_OPS_OK && !memcmp(buf, pt, 100),
+	       "GCM decrypt in place");
+	memcpy(buf, pt, sizeof(pt));
+	c = (struct call){ .op = OP_XTS, .enc = true, .iv = iv, .in = buf, .inlen = 100,
+			   .out = buf, .cap = 100 };
+	tap_ok(run(v, xid, HSM_USAGE_ENCRYPT, &c) == HSM_OPS_OK &&
+	       evp_crypt("AES-256-XTS", k, iv, 1, pt, 100, ref) == 100 &&
+	       !memcmp(buf, ref, 100), "XTS encrypt in place = EVP");
+	c.enc = false;
+	tap_ok(run(v, xid, HSM_USAGE_DECRYPT, &c) == HSM_OPS_OK && !memcmp(buf, pt, 100),
+	       "XTS decrypt in place");
+	hsm_vault_delete(v, gid);
+	hsm_vault_delete(v, xid);
+}
+
 int main(void)
 {
 	struct hsm_vault *v = hsm_vault_new(0);
@@ -1345,6 +1412,8 @@ int main(void)
 	test_kbkdf(v, aes);
 	test_ecdh(v, hmac_key);
 	test_rsa_aes_unwrap(v);
+	test_in_place(v);
+	test_rsa4096(v);
 
 	hsm_vault_free(v);
 	return tap_done();
