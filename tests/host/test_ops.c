@@ -790,11 +790,49 @@ static void test_xts(struct hsm_vault *v, uint16_t aes256)
 	unsigned int i;
 	uint16_t id;
 
-	/*
-	 * No IEEE 1619 vector typed in here (not sure enough of the bytes from
-	 * memory): XTS is compared with an independent EVP AES-256-XTS run, both
-	 * ways, including ciphertext stealing lengths.
-	 */
+	/* IEEE 1619-2007 XTS-AES-256 vector 10: data unit 0xff, 512 bytes 00..ff 00..ff */
+	{
+		static const char *const ctx10 =
+			"1c3b3a102f770386e4836c99e370cf9bea00803f5e482357a4ae12d414a3e63b"
+			"5d31e276f8fe4a8d66b317f9ac683f44680a86ac35adfc3345befecb4bb188fd"
+			"5776926c49a3095eb108fd1098baec70aaa66999a72a82f27d848b21d4a741b0"
+			"c5cd4d5fff9dac89aeba122961d03a757123e9870f8acf1000020887891429ca"
+			"2a3e7a7d7df7b10355165c8b9a6d0a7de8b062c4500dc4cd120c0f7418dae3d0"
+			"b5781c34803fa75421c790dfe1de1834f280d7667b327f6c8cd7557e12ac3a0f"
+			"93ec05c52e0493ef31a12d3d9260f79a289d6a379bc70c50841473d1a8cc81ec"
+			"583e9645e07b8d9670655ba5bbcfecc6dc3966380ad8fecb17b6ba02469a020a"
+			"84e18e8f84252070c13e9f1f289be54fbc481457778f616015e1327a02b140f1"
+			"505eb309326d68378f8374595c849d84f4c333ec4423885143cb47bd71c5edae"
+			"9be69a2ffeceb1bec9de244fbe15992b11b77c040f12bd8f6a975a44a0f90c29"
+			"a9abc3d4d893927284c58754cce294529f8614dcd2aba991925fedc4ae74ffac"
+			"6e333b93eb4aff0479da9a410e4450e0dd7ae4c6e2910900575da401fc07059f"
+			"645e8b7e9bfdef33943054ff84011493c27b3429eaedb4ed5376441a77ed4385"
+			"1ad77f16f541dfd269d50d6a5f14fb0aab1cbb4c1550be97f7ab4066193c4caa"
+			"773dad38014bd2092fa755c824bb5e54c4f36ffda9fcea70b9c6e693e148c151";
+		uint8_t *exp = malloc(512);
+		struct call c = { .op = OP_XTS, .enc = true, .iv = tw, .in = pt, .inlen = 512,
+				  .out = ct, .cap = 5000 };
+		size_t n;
+
+		unhex("2718281828459045235360287471352662497757247093699959574966967627"
+		      "3141592653589793238462643383279502884197169399375105820974944592", k);
+		memset(tw, 0, sizeof(tw));
+		tw[0] = 0xff;
+		for (i = 0; i < 512; i++)
+			pt[i] = (uint8_t)i;
+		n = unhex(ctx10, exp);
+		id = import(v, HSM_KEY_AES256_XTS, HSM_USAGE_ENCRYPT | HSM_USAGE_DECRYPT, k, 64);
+		tap_ok(n == 512 && run(v, id, HSM_USAGE_ENCRYPT, &c) == HSM_OPS_OK && c.fips &&
+		       !memcmp(ct, exp, 512), "XTS IEEE 1619 vector 10 (AES-256): encrypt, fips");
+		c.enc = false;
+		c.in = exp;
+		c.out = out;
+		tap_ok(run(v, id, HSM_USAGE_DECRYPT, &c) == HSM_OPS_OK && !memcmp(out, pt, 512),
+		       "XTS IEEE 1619 vector 10: decrypt");
+		hsm_vault_delete(v, id);
+		free(exp);
+	}
+	/* other lengths (stealing included) against an independent EVP run */
 	RAND_bytes(k, sizeof(k));
 	id = import(v, HSM_KEY_AES256_XTS, HSM_USAGE_ENCRYPT | HSM_USAGE_DECRYPT, k, 64);
 	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
