@@ -8,6 +8,7 @@
  * EVP, HMAC / HKDF / KBKDF, ECDH against the peer's EVP_PKEY_derive,
  * CKM_RSA_AES_KEY_WRAP unwrap, and each refusal's own status.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1421,6 +1422,61 @@ static void test_in_place(struct hsm_vault *v)
 	hsm_vault_delete(v, xid);
 }
 
+/* Two threads sharing the same borrowed keys: operations keep no shared state. */
+struct worker {
+	struct hsm_vault *v;
+	uint16_t ec, rsa;
+	EVP_PKEY *ec_pub;
+	int good;
+};
+
+static void *worker_fn(void *p)
+{
+	struct worker *w = p;
+	int i;
+
+	for (i = 0; i < 20; i++) {
+		uint8_t d[32], sig[80], m[256], s[256], back[256];
+		struct call c = { .op = OP_ECDSA, .hash = HSM_HASH_SHA256, .in = d, .inlen = 32,
+				  .out = sig, .cap = sizeof(sig) };
+
+		RAND_bytes(d, sizeof(d));
+		if (run(w->v, w->ec, HSM_USAGE_SIGN, &c) == HSM_OPS_OK &&
+		    verify_digest(w->ec_pub, 0, HSM_HASH_SHA256, d, 32, sig, c.len))
+			w->good++;
+		RAND_bytes(m, sizeof(m));
+		m[0] = 0;
+		c = (struct call){ .op = OP_RSA_PRIV, .in = m, .inlen = 256, .out = s,
+				   .cap = 256 };
+		if (run(w->v, w->rsa, HSM_USAGE_DECRYPT, &c) != HSM_OPS_OK)
+			continue;
+		c = (struct call){ .op = OP_RSA_PUB, .in = s, .inlen = 256, .out = back,
+				   .cap = 256 };
+		if (run(w->v, w->rsa, HSM_USAGE_DECRYPT, &c) == HSM_OPS_OK &&
+		    !memcmp(back, m, 256))
+			w->good++;
+	}
+	return NULL;
+}
+
+static void test_threads(struct hsm_vault *v, uint16_t ec)
+{
+	struct worker w[2];
+	pthread_t t[2];
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		w[i] = (struct worker){ .v = v, .ec = ec, .rsa = rsa2048,
+					.ec_pub = public_of(v, ec) };
+		pthread_create(&t[i], NULL, worker_fn, &w[i]);
+	}
+	for (i = 0; i < 2; i++) {
+		pthread_join(t[i], NULL);
+		tap_eq(w[i].good, 40, "thread %d: 20 ECDSA + 20 raw RSA on shared keys correct", i);
+		EVP_PKEY_free(w[i].ec_pub);
+	}
+}
+
 int main(void)
 {
 	struct hsm_vault *v = hsm_vault_new(0);
@@ -1453,6 +1509,7 @@ int main(void)
 	test_rsa_aes_unwrap(v);
 	test_in_place(v);
 	test_rsa4096(v);
+	test_threads(v, ec);
 
 	hsm_vault_free(v);
 	return tap_done();
