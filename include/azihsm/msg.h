@@ -71,6 +71,25 @@ enum azihsm_status {
 #define AZIHSM_DEVICE_KIND_VIRTUAL	1
 #define AZIHSM_DEVICE_KIND_PHYSICAL	2
 
+/*
+ * GetDeviceInfo field 6: what became of the partition's stored state at
+ * start (the device's `state` property). From TRUNCATED on the module is
+ * in its error state: it answers GetApiRev and GetDeviceInfo only, and
+ * never writes the file.
+ */
+enum azihsm_persist {
+	AZIHSM_PERSIST_VOLATILE = 0,	/* no state file configured */
+	AZIHSM_PERSIST_LOADED = 1,	/* sealed image loaded */
+	AZIHSM_PERSIST_CREATED = 2,	/* no file yet: a fresh partition was stored */
+	AZIHSM_PERSIST_TRUNCATED = 3,	/* file shorter than a header and a tag */
+	AZIHSM_PERSIST_CORRUPT = 4,	/* not authentic, or damaged */
+	AZIHSM_PERSIST_ROLLED_BACK = 5,	/* older than the device's counter */
+	AZIHSM_PERSIST_FOREIGN = 6,	/* sealed by another device */
+	AZIHSM_PERSIST_NV_CORRUPT = 7,	/* the device's NV file is damaged */
+	AZIHSM_PERSIST_IO = 8,		/* cannot read or write the files */
+	AZIHSM_PERSIST_BAD_IMAGE = 9,	/* authentic, but its content unreadable */
+};
+
 /* GetRandom: at most this many bytes per command (fits one response). */
 #define AZIHSM_RANDOM_MAX		4096
 
@@ -94,6 +113,8 @@ enum azihsm_status {
 #define AZIHSM_DEVINFO_FIPS		3	/* bool */
 #define AZIHSM_DEVINFO_SERIAL		4	/* bytes */
 #define AZIHSM_DEVINFO_FW_REV		5	/* bytes */
+#define AZIHSM_DEVINFO_PERSIST		6	/* u32, enum azihsm_persist */
+#define AZIHSM_DEVINFO_ERROR_STATE	7	/* bool: module refuses services */
 /* GetRandom request data: { 1: length u16 }; response: { 1: bytes } */
 #define AZIHSM_RANDOM_LEN		1
 #define AZIHSM_RANDOM_BYTES		1
@@ -144,5 +165,7 @@ void azihsm_msg_random_request(struct mbor_enc *e, uint16_t len);
 int azihsm_msg_random_data(struct mbor_dec *d, const uint8_t **data, size_t *len);
 
 const char *azihsm_status_name(uint32_t status);
+/* "volatile", "loaded", "created", "truncated", "corrupt", "rolled-back", ... */
+const char *azihsm_persist_name(uint32_t persist);
 
 #endif /* AZIHSM_MSG_H */

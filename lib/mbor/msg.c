@@ -238,3 +238,30 @@ const char *azihsm_status_name(uint32_t status)
 	}
 	return "UNKNOWN_STATUS";
 }
+
+const char *azihsm_persist_name(uint32_t persist)
+{
+	switch (persist) {
+	case AZIHSM_PERSIST_VOLATILE:
+		return "volatile";
+	case AZIHSM_PERSIST_LOADED:
+		return "loaded";
+	case AZIHSM_PERSIST_CREATED:
+		return "created";
+	case AZIHSM_PERSIST_TRUNCATED:
+		return "truncated";
+	case AZIHSM_PERSIST_CORRUPT:
+		return "corrupt";
+	case AZIHSM_PERSIST_ROLLED_BACK:
+		return "rolled-back";
+	case AZIHSM_PERSIST_FOREIGN:
+		return "foreign";
+	case AZIHSM_PERSIST_NV_CORRUPT:
+		return "nv-corrupt";
+	case AZIHSM_PERSIST_IO:
+		return "io-error";
+	case AZIHSM_PERSIST_BAD_IMAGE:
+		return "bad-image";
+	}
+	return "unknown";
+}

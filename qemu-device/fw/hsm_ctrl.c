@@ -345,6 +345,7 @@ struct hsm_ctrl *hsm_ctrl_new(const struct hsm_ctrl_config *cfg,
 	c->opaque = opaque;
 	fwc.serial = c->serial;
 	fwc.fw_rev = c->fw_rev;
+	fwc.state_path = cfg->state_path;
 	c->fw = hsm_fw_new(&fwc);
 	if (!c->fw) {
 		free(c);

@@ -14,6 +14,7 @@
 #include "azihsm/hw.h"
 #include "azihsm/msg.h"
 #include "hsm_fw.h"
+#include "hsm_partition.h"
 #include "hsm_vault.h"
 
 struct hsm_fw {
@@ -21,7 +22,12 @@ struct hsm_fw {
 	char fw_rev[33];
 	struct hsm_drbg *drbg;
 	struct hsm_vault *vault;	/* the partition's keys */
-	bool error_state;	/* self-test failed: refuse every service */
+	struct hsm_partition *part;	/* its stored state */
+	/*
+	 * Error state: a failed self-test, or stored state that could not be
+	 * used. Only the services marked allowed_in_error answer.
+	 */
+	bool error_state;
 };
 
 struct fw_req {
@@ -69,7 +75,7 @@ static uint32_t fw_get_device_info(struct fw_req *r)
 
 	if (st)
 		return st;
-	mbor_enc_map(r->e, 5);
+	mbor_enc_map(r->e, 7);
 	mbor_enc_key(r->e, AZIHSM_DEVINFO_KIND);
 	mbor_enc_u32(r->e, AZIHSM_DEVICE_KIND_VIRTUAL);
 	mbor_enc_key(r->e, AZIHSM_DEVINFO_TABLES);
@@ -81,6 +87,10 @@ static uint32_t fw_get_device_info(struct fw_req *r)
 	mbor_enc_bytes(r->e, r->fw->serial, strlen(r->fw->serial));
 	mbor_enc_key(r->e, AZIHSM_DEVINFO_FW_REV);
 	mbor_enc_bytes(r->e, r->fw->fw_rev, strlen(r->fw->fw_rev));
+	mbor_enc_key(r->e, AZIHSM_DEVINFO_PERSIST);
+	mbor_enc_u32(r->e, hsm_partition_status(r->fw->part));
+	mbor_enc_key(r->e, AZIHSM_DEVINFO_ERROR_STATE);
+	mbor_enc_bool(r->e, hsm_fw_in_error_state(r->fw));
 	return AZIHSM_STATUS_SUCCESS;
 }
 
@@ -127,10 +137,11 @@ static const struct fw_op {
 	uint32_t opcode;
 	fw_service run;
 	bool fips_approved;
+	bool allowed_in_error;	/* answers in the error state, to say why */
 } fw_ops[] = {
-	{ AZIHSM_OP_GET_API_REV, fw_get_api_rev, false },
-	{ AZIHSM_OP_GET_DEVICE_INFO, fw_get_device_info, false },
-	{ AZIHSM_OP_GET_RANDOM, fw_get_random, true },	/* SP 800-90A CTR-DRBG */
+	{ AZIHSM_OP_GET_API_REV, fw_get_api_rev, false, true },
+	{ AZIHSM_OP_GET_DEVICE_INFO, fw_get_device_info, false, true },
+	{ AZIHSM_OP_GET_RANDOM, fw_get_random, true, false },	/* SP 800-90A CTR-DRBG */
 };
 
 static const struct fw_op *fw_lookup(uint32_t opcode)
@@ -182,11 +193,12 @@ uint16_t hsm_fw_execute(struct hsm_fw *fw, struct hsm_fw_cmd *cmd)
 		return fw_error_response(cmd, NULL, AZIHSM_STATUS_MALFORMED) ?
 			AZIHSM_SC_SUCCESS : AZIHSM_SC_HSM_BUFFER_TOO_SMALL;
 
-	if (fw->error_state)
+	op = fw_lookup(req.opcode);
+	if (hsm_fw_in_error_state(fw) && !(op && op->allowed_in_error))
 		st = AZIHSM_STATUS_ERROR_STATE;
 	else if (!fw_rev_supported(&req))
 		st = AZIHSM_STATUS_UNSUPPORTED_REV;
-	else if (!(op = fw_lookup(req.opcode)))
+	else if (!op)
 		st = AZIHSM_STATUS_UNKNOWN_OPCODE;
 	else
 		st = AZIHSM_STATUS_SUCCESS;
@@ -239,10 +251,14 @@ struct hsm_fw *hsm_fw_new(const struct hsm_fw_config *cfg)
 	snprintf(pers, sizeof(pers), "azihsm drbg %s", fw->serial);
 	fw->drbg = hsm_drbg_new(pers);
 	fw->vault = hsm_vault_new(HSM_VAULT_DEFAULT_MAX);
-	if (!fw->drbg || !fw->vault) {
+	if (fw->vault)
+		fw->part = hsm_partition_open(cfg->state_path, fw->vault);
+	if (!fw->drbg || !fw->vault || !fw->part) {
 		hsm_fw_free(fw);
 		return NULL;
 	}
+	if (hsm_partition_failed(fw->part))
+		fw->error_state = true;
 	return fw;
 }
 
@@ -251,8 +267,14 @@ void hsm_fw_free(struct hsm_fw *fw)
 	if (!fw)
 		return;
 	hsm_drbg_free(fw->drbg);
+	hsm_partition_close(fw->part);
 	hsm_vault_free(fw->vault);
 	free(fw);
+}
+
+int hsm_fw_commit(struct hsm_fw *fw)
+{
+	return hsm_partition_commit(fw->part);
 }
 
 struct hsm_vault *hsm_fw_vault(struct hsm_fw *fw)

@@ -15,6 +15,7 @@ struct hsm_fw;
 struct hsm_fw_config {
 	const char *serial;
 	const char *fw_rev;
+	const char *state_path;	/* sealed partition state; NULL: volatile */
 };
 
 struct hsm_fw_cmd {
@@ -33,9 +34,18 @@ void hsm_fw_free(struct hsm_fw *fw);
 uint16_t hsm_fw_execute(struct hsm_fw *fw, struct hsm_fw_cmd *cmd);
 /* Session file closed (SQE opc FLUSH_SESSION). */
 void hsm_fw_flush_session(struct hsm_fw *fw, uint16_t session_id);
+/*
+ * Store the partition's persistent state now (masking key, persistent
+ * keys); returns once it is durable. Services that change persistent
+ * state call it before they answer. 0, or -1 (the change is not stored).
+ */
+int hsm_fw_commit(struct hsm_fw *fw);
 /* The partition's key vault (hsm_vault.h); lives as long as @fw. */
 struct hsm_vault *hsm_fw_vault(struct hsm_fw *fw);
-/* A failed self-test put the module in its error state: refuse every service. */
+/*
+ * The module is in its error state (failed self-test, or stored state that
+ * could not be used): it answers GetApiRev and GetDeviceInfo only.
+ */
 bool hsm_fw_in_error_state(struct hsm_fw *fw);
 
 /* hsm_drbg.c: CTR-DRBG (AES-256) with a continuous output test. */

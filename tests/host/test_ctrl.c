@@ -196,8 +196,8 @@ static void test_hsm_commands(struct fake_guest *g)
 	tap_eq(fg_hsm(g, req, len, 0, rsp, sizeof(rsp), &rlen), 0, "GetDeviceInfo completes");
 	tap_eq(rsp_status(rsp, rlen, &d, NULL), 0, "GetDeviceInfo success");
 	{
-		uint32_t kind = 0, tables = 0;
-		bool fipsmode = true, serial_ok = false, fw_ok = false;
+		uint32_t kind = 0, tables = 0, persist = 99;
+		bool fipsmode = true, serial_ok = false, fw_ok = false, err_state = true;
 
 		mbor_dec_map(&d, &m);
 		while (mbor_dec_next(&d, &m, &id) == 1) {
@@ -211,7 +211,15 @@ static void test_hsm_commands(struct fake_guest *g)
 				serial_ok = plen == strlen(SERIAL) && !memcmp(p, SERIAL, plen);
 			else if (id == AZIHSM_DEVINFO_FW_REV && !mbor_dec_bytes(&d, &p, &plen))
 				fw_ok = plen == strlen(FW_REV) && !memcmp(p, FW_REV, plen);
+			else if (id == AZIHSM_DEVINFO_PERSIST)
+				mbor_dec_u32(&d, &persist);
+			else if (id == AZIHSM_DEVINFO_ERROR_STATE)
+				mbor_dec_bool(&d, &err_state);
+			else
+				mbor_dec_skip(&d);
 		}
+		tap_ok(persist == AZIHSM_PERSIST_VOLATILE && !err_state,
+		       "device info: volatile partition (no state file), not in error state");
 		tap_ok(kind == AZIHSM_DEVICE_KIND_VIRTUAL && tables == 1 && !fipsmode,
 		       "device info: virtual, 1 table, not FIPS mode");
 		tap_ok(serial_ok && fw_ok, "device info carries serial and fw-rev");
