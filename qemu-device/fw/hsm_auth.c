@@ -1,0 +1,907 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Roles, credentials, PIN lockout and sessions of one partition (see
+ * hsm_auth.h for the API, hsm_auth_client.h for the credential message).
+ *
+ * Stored PIN = PBKDF2-HMAC-SHA256(password = pin[16], salt[16] random per
+ * credential, iterations), 32 bytes. PBKDF2 rather than scrypt: it is the
+ * SP 800-132 approved password KDF, available in OpenSSL's FIPS provider;
+ * the PIN is only a second factor behind the sealed channel and the
+ * lockout delays, so memory hardness buys little here.
+ *
+ * Serialized persistent part, integers little-endian:
+ *
+ *   0  magic "AZHSMAU1"             8
+ *   8  version (1)                u16
+ *  10  record count (2)           u16
+ *  12  record length (82)         u16
+ *  14  2 records, officer then user:
+ *        role (1 officer, 2 user)  u8
+ *        flags                     u8  bit 0 must-change; other bits 0
+ *        id                        16
+ *        salt                      16
+ *        PBKDF2 iterations        u32  HSM_AUTH_PBKDF2_MIN..MAX
+ *        PIN hash                  32
+ *        consecutive failures     u32
+ *        last failure             u64  ms since the Unix epoch (CLOCK_REALTIME),
+ *                                      0 = none
+ *
+ * Exactly 178 bytes; anything else, another magic, version, count, record
+ * length, role order, flag bit or iteration count out of range is refused.
+ *
+ * Clocks: nonce expiry uses the monotonic clock (immune to clock changes,
+ * need not survive a restart); the lockout wait is measured from the
+ * persisted last-failure time on the real-time clock, so it survives a
+ * restart. If the real-time clock is found before the last failure (set
+ * back), the last failure is moved to now: the wait restarts, it is never
+ * shortened by a clock change.
+ *
+ * Locking: one mutex guards everything, including PBKDF2 and ECDH, so the
+ * lockout check, the PIN check and the counting are one atomic step.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+
+#include "hsm_auth.h"
+
+#define IMAGE_MAGIC	"AZHSMAU1"
+#define MAGIC_LEN	8
+#define IMAGE_VERSION	1
+#define IMAGE_HDR	14
+#define IMAGE_RECS	2
+#define REC_LEN		82
+#define IMAGE_LEN	(IMAGE_HDR + IMAGE_RECS * REC_LEN)
+#define FLAG_MUST_CHANGE 0x01
+#define NROLES		2
+
+struct cred {
+	uint8_t id[HSM_AUTH_ID_LEN];
+	uint8_t salt[HSM_AUTH_SALT_LEN];
+	uint8_t hash[HSM_AUTH_HASH_LEN];
+	uint32_t iter;
+	bool must_change;
+	uint32_t failures;
+	uint64_t last_fail;	/* ms, real-time clock */
+};
+
+struct session {
+	uint16_t id;		/* 0: free slot */
+	uint8_t role;
+};
+
+struct nonce_ent {
+	uint8_t nonce[HSM_AUTH_NONCE_LEN];
+	uint64_t expires;	/* ms, monotonic clock */
+	bool live;
+};
+
+struct hsm_auth {
+	pthread_mutex_t lock;
+	struct hsm_auth_config cfg;
+	struct cred cred[NROLES];
+	struct session sess[HSM_AUTH_MAX_SESSIONS];
+	uint16_t next_sid;
+	struct nonce_ent nonces[HSM_AUTH_NONCES];
+	EVP_PKEY *dev;
+	uint8_t dev_pub[HSM_AUTH_PUB_MAX];
+	size_t dev_pub_len;
+	uint64_t persist_gen;
+};
+
+static const char *const status_str[] = {
+	[HSM_AUTH_OK] = "ok",
+	[HSM_AUTH_INVALID_ARG] = "invalid argument",
+	[HSM_AUTH_NO_SESSION] = "no such session",
+	[HSM_AUTH_WRONG_ROLE] = "wrong role",
+	[HSM_AUTH_MUST_CHANGE_PIN] = "must change PIN",
+	[HSM_AUTH_BAD_NONCE] = "bad nonce",
+	[HSM_AUTH_BAD_PEER] = "bad host key",
+	[HSM_AUTH_BAD_MESSAGE] = "bad message",
+	[HSM_AUTH_BAD_CREDENTIAL] = "bad credential",
+	[HSM_AUTH_LOCKED_OUT] = "locked out",
+	[HSM_AUTH_SESSIONS_FULL] = "too many sessions",
+	[HSM_AUTH_WEAK_PIN] = "weak PIN",
+	[HSM_AUTH_BUFFER_SMALL] = "buffer too small",
+	[HSM_AUTH_BAD_IMAGE] = "bad image",
+	[HSM_AUTH_BUSY] = "sessions open",
+	[HSM_AUTH_CRYPTO] = "crypto failure",
+	[HSM_AUTH_NOMEM] = "out of memory",
+};
+
+const char *hsm_auth_strerror(int status)
+{
+	if (status < 0 || (size_t)status >= sizeof(status_str) / sizeof(status_str[0]) ||
+	    !status_str[status])
+		return "unknown";
+	return status_str[status];
+}
+
+/* ---- helpers --------------------------------------------------------- */
+
+static uint64_t default_clock(void *ctx, enum hsm_auth_clock which)
+{
+	struct timespec ts;
+
+	(void)ctx;
+	if (clock_gettime(which == HSM_AUTH_CLOCK_REAL ? CLOCK_REALTIME : CLOCK_MONOTONIC, &ts))
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t now_ms(struct hsm_auth *a, enum hsm_auth_clock which)
+{
+	return a->cfg.clock(a->cfg.clock_ctx, which);
+}
+
+static bool role_valid(unsigned int role)
+{
+	return role == HSM_ROLE_OFFICER || role == HSM_ROLE_USER;
+}
+
+static struct cred *cred_of(struct hsm_auth *a, unsigned int role)
+{
+	return &a->cred[role - 1];
+}
+
+static const uint8_t *default_id(unsigned int role)
+{
+	return (const uint8_t *)(role == HSM_ROLE_OFFICER ? HSM_AUTH_DEFAULT_OFFICER_ID :
+							    HSM_AUTH_DEFAULT_USER_ID);
+}
+
+static const uint8_t *default_pin(unsigned int role)
+{
+	return (const uint8_t *)(role == HSM_ROLE_OFFICER ? HSM_AUTH_DEFAULT_OFFICER_PIN :
+							    HSM_AUTH_DEFAULT_USER_PIN);
+}
+
+static int pin_hash(const uint8_t pin[HSM_AUTH_PIN_LEN], const uint8_t salt[HSM_AUTH_SALT_LEN],
+		    uint32_t iter, uint8_t out[HSM_AUTH_HASH_LEN])
+{
+	OSSL_PARAM params[5];
+	EVP_KDF_CTX *kctx;
+	EVP_KDF *kdf;
+	int ok;
+
+	kdf = EVP_KDF_fetch(NULL, "PBKDF2", NULL);
+	kctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+	EVP_KDF_free(kdf);
+	if (!kctx)
+		return HSM_AUTH_CRYPTO;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD, (void *)pin,
+						      HSM_AUTH_PIN_LEN);
+	params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt,
+						      HSM_AUTH_SALT_LEN);
+	params[3] = OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_ITER, &iter);
+	params[4] = OSSL_PARAM_construct_end();
+	ok = EVP_KDF_derive(kctx, out, HSM_AUTH_HASH_LEN, params) == 1;
+	EVP_KDF_CTX_free(kctx);
+	if (!ok)
+		OPENSSL_cleanse(out, HSM_AUTH_HASH_LEN);
+	return ok ? HSM_AUTH_OK : HSM_AUTH_CRYPTO;
+}
+
+/* A new credential record (fresh salt) for @id / @pin into @c. */
+static int cred_set(struct cred *c, const uint8_t *id, const uint8_t *pin, uint32_t iter)
+{
+	struct cred n = { .iter = iter };
+	int ret;
+
+	memcpy(n.id, id, HSM_AUTH_ID_LEN);
+	if (RAND_bytes(n.salt, sizeof(n.salt)) != 1)
+		return HSM_AUTH_CRYPTO;
+	ret = pin_hash(pin, n.salt, iter, n.hash);
+	if (ret)
+		return ret;
+	/* Keep lockout state and flags; the caller sets them. */
+	n.must_change = c->must_change;
+	n.failures = c->failures;
+	n.last_fail = c->last_fail;
+	*c = n;
+	OPENSSL_cleanse(&n, sizeof(n));
+	return HSM_AUTH_OK;
+}
+
+/* Default credentials for both roles into @creds. */
+static int defaults(struct cred creds[NROLES], uint32_t iter)
+{
+	unsigned int r;
+	int ret;
+
+	memset(creds, 0, NROLES * sizeof(*creds));
+	for (r = HSM_ROLE_OFFICER; r <= HSM_ROLE_USER; r++) {
+		ret = cred_set(&creds[r - 1], default_id(r), default_pin(r), iter);
+		if (ret)
+			return ret;
+		creds[r - 1].must_change = true;
+	}
+	return HSM_AUTH_OK;
+}
+
+static int new_device_key(struct hsm_auth *a)
+{
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", HSM_AUTH_CURVE);
+	unsigned char *der = NULL;
+	int len;
+
+	if (!k)
+		return HSM_AUTH_CRYPTO;
+	len = i2d_PUBKEY(k, &der);
+	if (len <= 0 || (size_t)len > sizeof(a->dev_pub)) {
+		OPENSSL_free(der);
+		EVP_PKEY_free(k);
+		return HSM_AUTH_CRYPTO;
+	}
+	EVP_PKEY_free(a->dev);
+	a->dev = k;
+	memcpy(a->dev_pub, der, (size_t)len);
+	a->dev_pub_len = (size_t)len;
+	OPENSSL_free(der);
+	return HSM_AUTH_OK;
+}
+
+static void forget_nonces(struct hsm_auth *a)
+{
+	OPENSSL_cleanse(a->nonces, sizeof(a->nonces));
+}
+
+static void drop_sessions(struct hsm_auth *a, uint16_t *gone, unsigned int *n_gone)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < HSM_AUTH_MAX_SESSIONS; i++) {
+		if (!a->sess[i].id)
+			continue;
+		if (gone)
+			gone[n] = a->sess[i].id;
+		n++;
+		a->sess[i].id = 0;
+	}
+	if (n_gone)
+		*n_gone = n;
+}
+
+static struct session *find_session(struct hsm_auth *a, uint16_t id)
+{
+	unsigned int i;
+
+	if (!id)
+		return NULL;
+	for (i = 0; i < HSM_AUTH_MAX_SESSIONS; i++)
+		if (a->sess[i].id == id)
+			return &a->sess[i];
+	return NULL;
+}
+
+/* ---- lifetime -------------------------------------------------------- */
+
+struct hsm_auth *hsm_auth_new(const struct hsm_auth_config *cfg)
+{
+	struct hsm_auth *a;
+
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return NULL;
+	pthread_mutex_init(&a->lock, NULL);
+	if (cfg)
+		a->cfg = *cfg;
+	if (!a->cfg.clock)
+		a->cfg.clock = default_clock;
+	if (!a->cfg.pbkdf2_iter)
+		a->cfg.pbkdf2_iter = HSM_AUTH_PBKDF2_ITER;
+	a->next_sid = 1;
+	if (a->cfg.pbkdf2_iter < HSM_AUTH_PBKDF2_MIN || a->cfg.pbkdf2_iter > HSM_AUTH_PBKDF2_MAX ||
+	    defaults(a->cred, a->cfg.pbkdf2_iter) || new_device_key(a)) {
+		hsm_auth_free(a);
+		return NULL;
+	}
+	return a;
+}
+
+void hsm_auth_free(struct hsm_auth *a)
+{
+	if (!a)
+		return;
+	EVP_PKEY_free(a->dev);
+	pthread_mutex_destroy(&a->lock);
+	OPENSSL_clear_free(a, sizeof(*a));
+}
+
+int hsm_auth_reset(struct hsm_auth *a, uint16_t *gone, unsigned int *n_gone)
+{
+	int ret;
+
+	if (n_gone)
+		*n_gone = 0;
+	if (!a)
+		return HSM_AUTH_INVALID_ARG;
+	pthread_mutex_lock(&a->lock);
+	drop_sessions(a, gone, n_gone);
+	forget_nonces(a);
+	ret = new_device_key(a);
+	pthread_mutex_unlock(&a->lock);
+	return ret;
+}
+
+int hsm_auth_zeroize(struct hsm_auth *a, uint16_t *gone, unsigned int *n_gone)
+{
+	struct cred fresh[NROLES];
+	int ret;
+
+	if (n_gone)
+		*n_gone = 0;
+	if (!a)
+		return HSM_AUTH_INVALID_ARG;
+	pthread_mutex_lock(&a->lock);
+	ret = defaults(fresh, a->cfg.pbkdf2_iter);
+	if (!ret) {
+		memcpy(a->cred, fresh, sizeof(fresh));
+		a->persist_gen++;
+		drop_sessions(a, gone, n_gone);
+		forget_nonces(a);
+		ret = new_device_key(a);
+	}
+	OPENSSL_cleanse(fresh, sizeof(fresh));
+	pthread_mutex_unlock(&a->lock);
+	return ret;
+}
+
+/* ---- key and nonce --------------------------------------------------- */
+
+int hsm_auth_session_key(struct hsm_auth *a, uint8_t *pub, size_t cap, size_t *pub_len,
+			 uint8_t nonce[HSM_AUTH_NONCE_LEN])
+{
+	struct nonce_ent *slot = NULL;
+	uint64_t now;
+	unsigned int i;
+	int ret = HSM_AUTH_OK;
+
+	if (!a || !pub_len || !nonce)
+		return HSM_AUTH_INVALID_ARG;
+	pthread_mutex_lock(&a->lock);
+	*pub_len = a->dev_pub_len;
+	if (!pub || cap < a->dev_pub_len) {
+		ret = HSM_AUTH_BUFFER_SMALL;
+		goto out;
+	}
+	now = now_ms(a, HSM_AUTH_CLOCK_MONO);
+	for (i = 0; i < HSM_AUTH_NONCES; i++) {
+		struct nonce_ent *e = &a->nonces[i];
+
+		if (!e->live || e->expires <= now) {
+			slot = e;
+			break;
+		}
+		if (!slot || e->expires < slot->expires)
+			slot = e;
+	}
+	if (RAND_bytes(slot->nonce, HSM_AUTH_NONCE_LEN) != 1) {
+		slot->live = false;
+		ret = HSM_AUTH_CRYPTO;
+		goto out;
+	}
+	slot->expires = now + HSM_AUTH_NONCE_TTL_MS;
+	slot->live = true;
+	memcpy(nonce, slot->nonce, HSM_AUTH_NONCE_LEN);
+	memcpy(pub, a->dev_pub, a->dev_pub_len);
+out:
+	pthread_mutex_unlock(&a->lock);
+	return ret;
+}
+
+/* Find and consume an outstanding nonce. */
+static bool take_nonce(struct hsm_auth *a, const uint8_t *nonce)
+{
+	uint64_t now = now_ms(a, HSM_AUTH_CLOCK_MONO);
+	unsigned int i;
+
+	for (i = 0; i < HSM_AUTH_NONCES; i++) {
+		struct nonce_ent *e = &a->nonces[i];
+
+		if (!e->live || CRYPTO_memcmp(e->nonce, nonce, HSM_AUTH_NONCE_LEN))
+			continue;
+		e->live = false;
+		return e->expires > now;
+	}
+	return false;
+}
+
+/* A whole-buffer DER SPKI of a valid P-384 point, or NULL. */
+static EVP_PKEY *host_key(const uint8_t *der, size_t len)
+{
+	const unsigned char *p = der;
+	EVP_PKEY_CTX *pctx = NULL;
+	EVP_PKEY *pk;
+	char group[32];
+
+	if (!len || len > HSM_AUTH_PUB_MAX)
+		return NULL;
+	pk = d2i_PUBKEY(NULL, &p, (long)len);
+	if (!pk)
+		return NULL;
+	if (p != der + len || EVP_PKEY_get_base_id(pk) != EVP_PKEY_EC ||
+	    !EVP_PKEY_get_group_name(pk, group, sizeof(group), NULL) ||
+	    strcmp(group, "secp384r1"))
+		goto bad;
+	pctx = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL);
+	if (!pctx || EVP_PKEY_public_check(pctx) != 1)
+		goto bad;
+	EVP_PKEY_CTX_free(pctx);
+	return pk;
+bad:
+	EVP_PKEY_CTX_free(pctx);
+	EVP_PKEY_free(pk);
+	return NULL;
+}
+
+/*
+ * Nonce, host key, decryption and role byte of a sealed message (lock
+ * held). The plaintext goes to @pt (cleansed by the caller).
+ */
+static int unseal(struct hsm_auth *a, enum hsm_auth_msg_kind kind, const uint8_t *host_pub,
+		  size_t host_pub_len, const uint8_t *nonce, const uint8_t *ct, size_t ct_len,
+		  const uint8_t *tag, uint8_t *pt)
+{
+	uint8_t z[HSM_AUTH_SECRET_LEN], key[HSM_AUTH_KEY_LEN], iv[HSM_AUTH_IV_LEN];
+	const char *label = kind == HSM_AUTH_MSG_OPEN ? HSM_AUTH_AAD_OPEN : HSM_AUTH_AAD_CHPIN;
+	EVP_PKEY_CTX *dctx = NULL;
+	EVP_CIPHER_CTX *c = NULL;
+	EVP_PKEY *peer;
+	size_t zlen = sizeof(z);
+	int n, ret = HSM_AUTH_CRYPTO;
+
+	if (!take_nonce(a, nonce))
+		return HSM_AUTH_BAD_NONCE;
+	peer = host_key(host_pub, host_pub_len);
+	if (!peer)
+		return HSM_AUTH_BAD_PEER;
+	dctx = EVP_PKEY_CTX_new_from_pkey(NULL, a->dev, NULL);
+	if (!dctx || EVP_PKEY_derive_init(dctx) != 1 ||
+	    EVP_PKEY_derive_set_peer(dctx, peer) != 1 ||
+	    EVP_PKEY_derive(dctx, z, &zlen) != 1 || zlen != sizeof(z))
+		goto out;
+	if (hsm_auth_kdf(z, nonce, key, iv))
+		goto out;
+	c = EVP_CIPHER_CTX_new();
+	if (!c || EVP_DecryptInit_ex2(c, EVP_aes_256_gcm(), key, iv, NULL) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, HSM_AUTH_TAG_LEN, (void *)tag) != 1 ||
+	    EVP_DecryptUpdate(c, NULL, &n, (const unsigned char *)label,
+			      (int)strlen(label)) != 1 ||
+	    EVP_DecryptUpdate(c, NULL, &n, nonce, HSM_AUTH_NONCE_LEN) != 1 ||
+	    EVP_DecryptUpdate(c, pt, &n, ct, (int)ct_len) != 1 || (size_t)n != ct_len)
+		goto out;
+	if (EVP_DecryptFinal_ex(c, pt + n, &n) != 1) {
+		OPENSSL_cleanse(pt, ct_len);
+		ret = HSM_AUTH_BAD_MESSAGE;
+		goto out;
+	}
+	ret = role_valid(pt[0]) ? HSM_AUTH_OK : HSM_AUTH_BAD_MESSAGE;
+out:
+	OPENSSL_cleanse(z, sizeof(z));
+	OPENSSL_cleanse(key, sizeof(key));
+	OPENSSL_cleanse(iv, sizeof(iv));
+	EVP_CIPHER_CTX_free(c);
+	EVP_PKEY_CTX_free(dctx);
+	EVP_PKEY_free(peer);
+	return ret;
+}
+
+/* ---- lockout --------------------------------------------------------- */
+
+static uint64_t delay_ms(uint32_t failures)
+{
+	uint32_t k;
+
+	if (failures < HSM_AUTH_FREE_TRIES)
+		return 0;
+	k = failures - HSM_AUTH_FREE_TRIES;
+	if (k >= 12 || (1u << k) > HSM_AUTH_DELAY_MAX_S)
+		return (uint64_t)HSM_AUTH_DELAY_MAX_S * 1000;
+	return (uint64_t)(1u << k) * 1000;
+}
+
+/* Milliseconds @c must still wait (lock held). */
+static uint64_t wait_left(struct hsm_auth *a, struct cred *c)
+{
+	uint64_t d = delay_ms(c->failures), now;
+
+	if (!d)
+		return 0;
+	now = now_ms(a, HSM_AUTH_CLOCK_REAL);
+	if (now < c->last_fail) {
+		/* Clock set back: restart the wait from now. */
+		c->last_fail = now;
+		a->persist_gen++;
+	}
+	return now - c->last_fail >= d ? 0 : d - (now - c->last_fail);
+}
+
+/* Check id and PIN of @role, counting a failure (lock held, not locked out). */
+static int verify(struct hsm_auth *a, unsigned int role, const uint8_t *id, const uint8_t *pin)
+{
+	struct cred *c = cred_of(a, role);
+	uint8_t h[HSM_AUTH_HASH_LEN];
+	int ret, bad;
+
+	ret = pin_hash(pin, c->salt, c->iter, h);
+	if (ret)
+		return ret;
+	bad = CRYPTO_memcmp(id, c->id, HSM_AUTH_ID_LEN) | CRYPTO_memcmp(h, c->hash, sizeof(h));
+	OPENSSL_cleanse(h, sizeof(h));
+	if (bad) {
+		if (c->failures < UINT32_MAX)
+			c->failures++;
+		c->last_fail = now_ms(a, HSM_AUTH_CLOCK_REAL);
+		a->persist_gen++;
+		return HSM_AUTH_BAD_CREDENTIAL;
+	}
+	if (c->failures || c->last_fail) {
+		c->failures = 0;
+		c->last_fail = 0;
+		a->persist_gen++;
+	}
+	return HSM_AUTH_OK;
+}
+
+/* ---- sessions -------------------------------------------------------- */
+
+int hsm_auth_open_session(struct hsm_auth *a, const uint8_t *host_pub, size_t host_pub_len,
+			  const uint8_t nonce[HSM_AUTH_NONCE_LEN], const uint8_t *ct,
+			  size_t ct_len, const uint8_t tag[HSM_AUTH_TAG_LEN],
+			  uint16_t *session_id, enum hsm_auth_role *role)
+{
+	uint8_t pt[HSM_AUTH_PT_MAX];
+	struct session *s = NULL;
+	unsigned int i, r;
+	int ret;
+
+	if (!a || !host_pub || !nonce || !ct || !tag || !session_id ||
+	    ct_len != HSM_AUTH_OPEN_PT_LEN)
+		return HSM_AUTH_INVALID_ARG;
+	pthread_mutex_lock(&a->lock);
+	ret = unseal(a, HSM_AUTH_MSG_OPEN, host_pub, host_pub_len, nonce, ct, ct_len, tag, pt);
+	if (ret)
+		goto out;
+	r = pt[0];
+	for (i = 0; i < HSM_AUTH_MAX_SESSIONS && !s; i++)
+		if (!a->sess[i].id)
+			s = &a->sess[i];
+	if (!s) {
+		ret = HSM_AUTH_SESSIONS_FULL;
+		goto out;
+	}
+	if (wait_left(a, cred_of(a, r))) {
+		ret = HSM_AUTH_LOCKED_OUT;
+		goto out;
+	}
+	ret = verify(a, r, pt + 1, pt + 1 + HSM_AUTH_ID_LEN);
+	if (ret)
+		goto out;
+	/* A free slot means fewer than 2^16 - 1 ids are live: this ends. */
+	while (!a->next_sid || find_session(a, a->next_sid))
+		a->next_sid++;
+	s->id = a->next_sid++;
+	s->role = (uint8_t)r;
+	*session_id = s->id;
+	if (role)
+		*role = (enum hsm_auth_role)r;
+out:
+	OPENSSL_cleanse(pt, sizeof(pt));
+	pthread_mutex_unlock(&a->lock);
+	return ret;
+}
+
+int hsm_auth_change_pin(struct hsm_auth *a, uint16_t session_id, const uint8_t *host_pub,
+			size_t host_pub_len, const uint8_t nonce[HSM_AUTH_NONCE_LEN],
+			const uint8_t *ct, size_t ct_len, const uint8_t tag[HSM_AUTH_TAG_LEN])
+{
+	const uint8_t *id, *pin, *new_pin;
+	uint8_t pt[HSM_AUTH_PT_MAX];
+	struct session *s;
+	struct cred *c;
+	unsigned int r;
+	int ret;
+
+	if (!a || !host_pub || !nonce || !ct || !tag || ct_len != HSM_AUTH_CHPIN_PT_LEN)
+		return HSM_AUTH_INVALID_ARG;
+	pthread_mutex_lock(&a->lock);
+	s = find_session(a, session_id);
+	if (!s) {
+		ret = HSM_AUTH_NO_SESSION;
+		goto out;
+	}
+	ret = unseal(a, HSM_AUTH_MSG_CHPIN, host_pub, host_pub_len, nonce, ct, ct_len, tag, pt);
+	if (ret)
+		goto out;
+	r = pt[0];
+	id = pt + 1;
+	pin = id + HSM_AUTH_ID_LEN;
+	new_pin = pin + HSM_AUTH_PIN_LEN;
+	if (r != s->role) {
+		ret = HSM_AUTH_WRONG_ROLE;
+		goto out;
+	}
+	c = cred_of(a, r);
+	if (wait_left(a, c)) {
+		ret = HSM_AUTH_LOCKED_OUT;
+		goto out;
+	}
+	ret = verify(a, r, id, pin);
+	if (ret)
+		goto out;
+	if (!CRYPTO_memcmp(new_pin, pin, HSM_AUTH_PIN_LEN) ||
+	    !CRYPTO_memcmp(new_pin, default_pin(r), HSM_AUTH_PIN_LEN)) {
+		ret = HSM_AUTH_WEAK_PIN;
+		goto out;
+	}
+	ret = cred_set(c, c->id, new_pin, a->cfg.pbkdf2_iter);
+	if (ret)
+		goto out;
+	c->must_change = false;
+	a->persist_gen++;
+out:
+	OPENSSL_cleanse(pt, sizeof(pt));
+	pthread_mutex_unlock(&a->lock);
+	return ret;
+}
+
+int hsm_auth_close_session(struct hsm_auth *a, uint16_t session_id)
+{
+	struct session *s;
+	int ret = HSM_AUTH_NO_SESSION;
+
+	if (!a)
+		return HSM_AUTH_INVALID_ARG;
+	pthread_mutex_lock(&a->lock);
+	s = find_session(a, session_id);
+	if (s) {
+		s->id = 0;
+		s->role = 0;
+		ret = HSM_AUTH_OK;
+	}
+	pthread_mutex_unlock(&a->lock);
+	return ret;
+}
+
+int hsm_auth_flush(struct hsm_auth *a, uint16_t session_id)
+{
+	return hsm_auth_close_session(a, session_id);
+}
+
+/* Roles allowed for each op class: bit (1 << role). */
+#define O_ (1u << HSM_ROLE_OFFICER)
+#define U_ (1u << HSM_ROLE_USER)
+static const unsigned int op_roles[] = {
+	[HSM_OP_INFO] = O_ | U_,
+	[HSM_OP_USE_KEY] = O_ | U_,
+	[HSM_OP_SESSION_KEYS] = O_ | U_,
+	[HSM_OP_MANAGE_KEYS] = O_,
+	[HSM_OP_BACKUP] = O_,
+	[HSM_OP_MANAGE_USERS] = O_,
+	[HSM_OP_ZEROIZE] = O_,
+	[HSM_OP_CHANGE_OWN_PIN] = O_ | U_,
+};
+
+int hsm_auth_check(struct hsm_auth *a, uint16_t session_id, enum hsm_auth_op op)
+{
+	struct session *s;
+	int ret;
+
+	if (!a)
+		return HSM_AUTH_INVALID_ARG;
+	pthread_mutex_lock(&a->lock);
+	s = find_session(a, session_id);
+	if (!s)
+		ret = HSM_AUTH_NO_SESSION;
+	else if ((unsigned int)op >= sizeof(op_roles) / sizeof(op_roles[0]) || !op_roles[op])
+		ret = HSM_AUTH_INVALID_ARG;
+	else if (op != HSM_OP_CHANGE_OWN_PIN && cred_of(a, s->role)->must_change)
+		ret = HSM_AUTH_MUST_CHANGE_PIN;
+	else if (!(op_roles[op] & (1u << s->role)))
+		ret = HSM_AUTH_WRONG_ROLE;
+	else
+		ret = HSM_AUTH_OK;
+	pthread_mutex_unlock(&a->lock);
+	return ret;
+}
+
+int hsm_auth_session_role(struct hsm_auth *a, uint16_t session_id, enum hsm_auth_role *role)
+{
+	struct session *s;
+	int ret = HSM_AUTH_NO_SESSION;
+
+	if (!a || !role)
+		return HSM_AUTH_INVALID_ARG;
+	pthread_mutex_lock(&a->lock);
+	s = find_session(a, session_id);
+	if (s) {
+		*role = (enum hsm_auth_role)s->role;
+		ret = HSM_AUTH_OK;
+	}
+	pthread_mutex_unlock(&a->lock);
+	return ret;
+}
+
+unsigned int hsm_auth_session_count(struct hsm_auth *a)
+{
+	unsigned int i, n = 0;
+
+	if (!a)
+		return 0;
+	pthread_mutex_lock(&a->lock);
+	for (i = 0; i < HSM_AUTH_MAX_SESSIONS; i++)
+		n += a->sess[i].id != 0;
+	pthread_mutex_unlock(&a->lock);
+	return n;
+}
+
+int hsm_auth_lockout(struct hsm_auth *a, enum hsm_auth_role role, uint32_t *failures,
+		     uint64_t *wait_ms)
+{
+	struct cred *c;
+
+	if (!a || !role_valid(role))
+		return HSM_AUTH_INVALID_ARG;
+	pthread_mutex_lock(&a->lock);
+	c = cred_of(a, role);
+	if (failures)
+		*failures = c->failures;
+	if (wait_ms)
+		*wait_ms = wait_left(a, c);
+	pthread_mutex_unlock(&a->lock);
+	return HSM_AUTH_OK;
+}
+
+bool hsm_auth_must_change(struct hsm_auth *a, enum hsm_auth_role role)
+{
+	bool r;
+
+	if (!a || !role_valid(role))
+		return false;
+	pthread_mutex_lock(&a->lock);
+	r = cred_of(a, role)->must_change;
+	pthread_mutex_unlock(&a->lock);
+	return r;
+}
+
+uint64_t hsm_auth_persist_gen(struct hsm_auth *a)
+{
+	uint64_t g;
+
+	if (!a)
+		return 0;
+	pthread_mutex_lock(&a->lock);
+	g = a->persist_gen;
+	pthread_mutex_unlock(&a->lock);
+	return g;
+}
+
+/* ---- serialization --------------------------------------------------- */
+
+static void put_le16(uint8_t *p, uint16_t x)
+{
+	p[0] = (uint8_t)x;
+	p[1] = (uint8_t)(x >> 8);
+}
+
+static void put_le32(uint8_t *p, uint32_t x)
+{
+	put_le16(p, (uint16_t)x);
+	put_le16(p + 2, (uint16_t)(x >> 16));
+}
+
+static void put_le64(uint8_t *p, uint64_t x)
+{
+	put_le32(p, (uint32_t)x);
+	put_le32(p + 4, (uint32_t)(x >> 32));
+}
+
+static uint16_t get_le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static uint32_t get_le32(const uint8_t *p)
+{
+	return get_le16(p) | (uint32_t)get_le16(p + 2) << 16;
+}
+
+static uint64_t get_le64(const uint8_t *p)
+{
+	return get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
+}
+
+void hsm_auth_image_free(uint8_t *image, size_t len)
+{
+	if (image)
+		OPENSSL_clear_free(image, len);
+}
+
+int hsm_auth_serialize(struct hsm_auth *a, uint8_t **image, size_t *len)
+{
+	unsigned int r;
+	uint8_t *img, *p;
+
+	if (!a || !image || !len)
+		return HSM_AUTH_INVALID_ARG;
+	img = OPENSSL_zalloc(IMAGE_LEN);
+	if (!img)
+		return HSM_AUTH_NOMEM;
+	memcpy(img, IMAGE_MAGIC, MAGIC_LEN);
+	put_le16(img + 8, IMAGE_VERSION);
+	put_le16(img + 10, IMAGE_RECS);
+	put_le16(img + 12, REC_LEN);
+	pthread_mutex_lock(&a->lock);
+	for (r = HSM_ROLE_OFFICER, p = img + IMAGE_HDR; r <= HSM_ROLE_USER; r++, p += REC_LEN) {
+		const struct cred *c = cred_of(a, r);
+
+		p[0] = (uint8_t)r;
+		p[1] = c->must_change ? FLAG_MUST_CHANGE : 0;
+		memcpy(p + 2, c->id, HSM_AUTH_ID_LEN);
+		memcpy(p + 18, c->salt, HSM_AUTH_SALT_LEN);
+		put_le32(p + 34, c->iter);
+		memcpy(p + 38, c->hash, HSM_AUTH_HASH_LEN);
+		put_le32(p + 70, c->failures);
+		put_le64(p + 74, c->last_fail);
+	}
+	pthread_mutex_unlock(&a->lock);
+	*image = img;
+	*len = IMAGE_LEN;
+	return HSM_AUTH_OK;
+}
+
+int hsm_auth_deserialize(struct hsm_auth *a, const uint8_t *img, size_t len)
+{
+	struct cred creds[NROLES];
+	const uint8_t *p;
+	unsigned int r, i;
+	int ret = HSM_AUTH_BAD_IMAGE;
+
+	if (!a || !img)
+		return HSM_AUTH_INVALID_ARG;
+	memset(creds, 0, sizeof(creds));
+	if (len != IMAGE_LEN || memcmp(img, IMAGE_MAGIC, MAGIC_LEN) ||
+	    get_le16(img + 8) != IMAGE_VERSION || get_le16(img + 10) != IMAGE_RECS ||
+	    get_le16(img + 12) != REC_LEN)
+		return HSM_AUTH_BAD_IMAGE;
+	for (r = HSM_ROLE_OFFICER, p = img + IMAGE_HDR; r <= HSM_ROLE_USER; r++, p += REC_LEN) {
+		struct cred *c = &creds[r - 1];
+
+		if (p[0] != r || (p[1] & ~FLAG_MUST_CHANGE))
+			goto out;
+		c->must_change = p[1] & FLAG_MUST_CHANGE;
+		memcpy(c->id, p + 2, HSM_AUTH_ID_LEN);
+		memcpy(c->salt, p + 18, HSM_AUTH_SALT_LEN);
+		c->iter = get_le32(p + 34);
+		if (c->iter < HSM_AUTH_PBKDF2_MIN || c->iter > HSM_AUTH_PBKDF2_MAX)
+			goto out;
+		memcpy(c->hash, p + 38, HSM_AUTH_HASH_LEN);
+		c->failures = get_le32(p + 70);
+		c->last_fail = get_le64(p + 74);
+	}
+	pthread_mutex_lock(&a->lock);
+	for (i = 0; i < HSM_AUTH_MAX_SESSIONS; i++)
+		if (a->sess[i].id)
+			break;
+	if (i < HSM_AUTH_MAX_SESSIONS) {
+		ret = HSM_AUTH_BUSY;
+	} else {
+		memcpy(a->cred, creds, sizeof(creds));
+		ret = HSM_AUTH_OK;
+	}
+	pthread_mutex_unlock(&a->lock);
+out:
+	OPENSSL_cleanse(creds, sizeof(creds));
+	return ret;
+}

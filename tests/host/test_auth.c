@@ -1,0 +1,825 @@
+// SPDX-License-Identifier: MIT
+/*
+ * hsm_auth on the host: default credentials and must-change, PIN change,
+ * lockout timing on a fake clock (and across a serialize/deserialize
+ * "restart"), the session table, flush, nonce replay/expiry, tampered
+ * messages, role checks, the authorization matrix, malformed images, and
+ * the credential message format rebuilt with raw OpenSSL calls.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+
+#include "hsm_auth.h"
+#include "hsm_auth_client.h"
+#include "tap.h"
+
+#define OFF HSM_ROLE_OFFICER
+#define USR HSM_ROLE_USER
+
+static const uint8_t *OFF_ID = (const uint8_t *)HSM_AUTH_DEFAULT_OFFICER_ID;
+static const uint8_t *OFF_PIN0 = (const uint8_t *)HSM_AUTH_DEFAULT_OFFICER_PIN;
+static const uint8_t *USR_ID = (const uint8_t *)HSM_AUTH_DEFAULT_USER_ID;
+static const uint8_t *USR_PIN0 = (const uint8_t *)HSM_AUTH_DEFAULT_USER_PIN;
+static const uint8_t *OFF_PIN1 = (const uint8_t *)"officer new PIN!";
+static const uint8_t *USR_PIN1 = (const uint8_t *)"user's new PIN#1";
+static const uint8_t *BAD_PIN = (const uint8_t *)"not the PIN 0000";
+
+/* ---- fake clock ------------------------------------------------------ */
+
+struct fake_clock {
+	uint64_t mono, real;
+};
+
+static uint64_t fake_now(void *ctx, enum hsm_auth_clock which)
+{
+	struct fake_clock *c = ctx;
+
+	return which == HSM_AUTH_CLOCK_REAL ? c->real : c->mono;
+}
+
+static void advance(struct fake_clock *c, uint64_t ms)
+{
+	c->mono += ms;
+	c->real += ms;
+}
+
+static struct hsm_auth *new_auth(struct fake_clock *clk)
+{
+	struct hsm_auth_config cfg = { .clock = fake_now, .clock_ctx = clk };
+
+	return hsm_auth_new(&cfg);
+}
+
+/* ---- message helpers ------------------------------------------------- */
+
+struct msg {
+	uint8_t nonce[HSM_AUTH_NONCE_LEN];
+	struct hsm_auth_sealed s;
+};
+
+/* Fetch key + nonce and seal through the host-side helper. */
+static int seal(struct hsm_auth *a, enum hsm_auth_msg_kind kind, uint8_t role,
+		const uint8_t *id, const uint8_t *pin, const uint8_t *new_pin, struct msg *m)
+{
+	uint8_t pub[HSM_AUTH_PUB_MAX];
+	size_t len = 0;
+	int ret;
+
+	ret = hsm_auth_session_key(a, pub, sizeof(pub), &len, m->nonce);
+	if (ret)
+		return -1000 - ret;
+	return hsm_auth_client_seal(pub, len, m->nonce, kind, role, id, pin, new_pin, &m->s);
+}
+
+static int send_open(struct hsm_auth *a, const struct msg *m, uint16_t *sid,
+		     enum hsm_auth_role *role)
+{
+	return hsm_auth_open_session(a, m->s.host_pub, m->s.host_pub_len, m->nonce, m->s.ct,
+				     m->s.ct_len, m->s.tag, sid, role);
+}
+
+static int send_chpin(struct hsm_auth *a, uint16_t sid, const struct msg *m)
+{
+	return hsm_auth_change_pin(a, sid, m->s.host_pub, m->s.host_pub_len, m->nonce, m->s.ct,
+				   m->s.ct_len, m->s.tag);
+}
+
+static int open_as(struct hsm_auth *a, uint8_t role, const uint8_t *id, const uint8_t *pin,
+		   uint16_t *sid)
+{
+	enum hsm_auth_role r = 0;
+	uint16_t dummy;
+	struct msg m;
+	int ret;
+
+	if (seal(a, HSM_AUTH_MSG_OPEN, role, id, pin, NULL, &m))
+		return -1;
+	ret = send_open(a, &m, sid ? sid : &dummy, &r);
+	if (!ret && r != role)
+		return -2;
+	return ret;
+}
+
+static int chpin_as(struct hsm_auth *a, uint16_t sid, uint8_t role, const uint8_t *id,
+		    const uint8_t *pin, const uint8_t *new_pin)
+{
+	struct msg m;
+
+	if (seal(a, HSM_AUTH_MSG_CHPIN, role, id, pin, new_pin, &m))
+		return -1;
+	return send_chpin(a, sid, &m);
+}
+
+static uint32_t failures(struct hsm_auth *a, enum hsm_auth_role role)
+{
+	uint32_t f = 0xdead;
+
+	hsm_auth_lockout(a, role, &f, NULL);
+	return f;
+}
+
+static uint64_t wait_of(struct hsm_auth *a, enum hsm_auth_role role)
+{
+	uint64_t w = 0xdead;
+
+	hsm_auth_lockout(a, role, NULL, &w);
+	return w;
+}
+
+/* Change both default PINs (opens and closes one session per role). */
+static int change_both(struct hsm_auth *a)
+{
+	uint16_t so, su;
+
+	if (open_as(a, OFF, OFF_ID, OFF_PIN0, &so) || open_as(a, USR, USR_ID, USR_PIN0, &su))
+		return -1;
+	if (chpin_as(a, so, OFF, OFF_ID, OFF_PIN0, OFF_PIN1) ||
+	    chpin_as(a, su, USR, USR_ID, USR_PIN0, USR_PIN1))
+		return -2;
+	hsm_auth_close_session(a, so);
+	hsm_auth_close_session(a, su);
+	return 0;
+}
+
+/* ---- independent construction with raw OpenSSL calls ----------------- */
+
+/*
+ * Builds the message as the design document describes it, without the
+ * helper: ECDH by EVP_PKEY_derive, HKDF through the EVP_PKEY HKDF
+ * interface, AES-256-GCM with AAD = label || nonce as one buffer.
+ */
+static int raw_seal(const uint8_t *dev_der, size_t dev_len, const uint8_t *nonce,
+		    const char *aad_label, const uint8_t *pt, size_t pt_len,
+		    struct hsm_auth_sealed *out)
+{
+	const unsigned char *p = dev_der;
+	EVP_PKEY *dev = d2i_PUBKEY(NULL, &p, (long)dev_len);
+	EVP_PKEY *host = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	EVP_PKEY_CTX *d = NULL, *h = NULL;
+	EVP_CIPHER_CTX *c = NULL;
+	uint8_t z[48], okm[44], aad[64];
+	size_t zlen = sizeof(z), okmlen = sizeof(okm), alen = strlen(aad_label);
+	unsigned char *der = NULL;
+	int n, dl, ok = 0;
+
+	memcpy(aad, aad_label, alen);
+	memcpy(aad + alen, nonce, 32);
+	if (!dev || !host)
+		goto out;
+	d = EVP_PKEY_CTX_new(host, NULL);
+	if (!d || EVP_PKEY_derive_init(d) != 1 || EVP_PKEY_derive_set_peer(d, dev) != 1 ||
+	    EVP_PKEY_derive(d, z, &zlen) != 1 || zlen != 48)
+		goto out;
+	h = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, NULL);
+	if (!h || EVP_PKEY_derive_init(h) != 1 || EVP_PKEY_CTX_set_hkdf_md(h, EVP_sha384()) != 1 ||
+	    EVP_PKEY_CTX_set1_hkdf_salt(h, nonce, 32) != 1 ||
+	    EVP_PKEY_CTX_set1_hkdf_key(h, z, 48) != 1 ||
+	    EVP_PKEY_CTX_add1_hkdf_info(h, (const unsigned char *)"azihsm credential v1", 20) != 1 ||
+	    EVP_PKEY_derive(h, okm, &okmlen) != 1 || okmlen != 44)
+		goto out;
+	c = EVP_CIPHER_CTX_new();
+	if (!c || EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, okm, okm + 32) != 1 ||
+	    EVP_EncryptUpdate(c, NULL, &n, aad, (int)(alen + 32)) != 1 ||
+	    EVP_EncryptUpdate(c, out->ct, &n, pt, (int)pt_len) != 1 ||
+	    EVP_EncryptFinal_ex(c, out->ct + n, &n) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, out->tag) != 1)
+		goto out;
+	dl = i2d_PUBKEY(host, &der);
+	if (dl <= 0 || dl > (int)sizeof(out->host_pub))
+		goto out;
+	memcpy(out->host_pub, der, (size_t)dl);
+	out->host_pub_len = (size_t)dl;
+	out->ct_len = pt_len;
+	ok = 1;
+out:
+	OPENSSL_free(der);
+	EVP_CIPHER_CTX_free(c);
+	EVP_PKEY_CTX_free(h);
+	EVP_PKEY_CTX_free(d);
+	EVP_PKEY_free(host);
+	EVP_PKEY_free(dev);
+	return ok;
+}
+
+static int raw_open(struct hsm_auth *a, const char *label, uint8_t role, const uint8_t *id,
+		    const uint8_t *pin, uint16_t *sid)
+{
+	uint8_t pub[HSM_AUTH_PUB_MAX], pt[33];
+	size_t len;
+	struct msg m;
+	uint16_t dummy;
+
+	if (hsm_auth_session_key(a, pub, sizeof(pub), &len, m.nonce))
+		return -1;
+	pt[0] = role;
+	memcpy(pt + 1, id, 16);
+	memcpy(pt + 17, pin, 16);
+	if (!raw_seal(pub, len, m.nonce, label, pt, sizeof(pt), &m.s))
+		return -2;
+	return send_open(a, &m, sid ? sid : &dummy, NULL);
+}
+
+/* ---- tests ----------------------------------------------------------- */
+
+static const enum hsm_auth_op all_ops[] = {
+	HSM_OP_INFO, HSM_OP_USE_KEY, HSM_OP_SESSION_KEYS, HSM_OP_MANAGE_KEYS,
+	HSM_OP_BACKUP, HSM_OP_MANAGE_USERS, HSM_OP_ZEROIZE, HSM_OP_CHANGE_OWN_PIN,
+};
+#define NOPS (sizeof(all_ops) / sizeof(all_ops[0]))
+
+static void test_defaults(void)
+{
+	struct fake_clock clk = { 1000, 1700000000000ull };
+	struct hsm_auth *a = new_auth(&clk);
+	enum hsm_auth_role role = 0;
+	uint16_t so = 0, su = 0;
+	unsigned int i, refused = 0;
+
+	tap_ok(a != NULL, "defaults: partition created");
+	tap_ok(hsm_auth_must_change(a, OFF) && hsm_auth_must_change(a, USR),
+	       "defaults: both roles must change their PIN");
+	tap_eq(open_as(a, OFF, OFF_ID, OFF_PIN0, &so), HSM_AUTH_OK,
+	       "defaults: officer opens with the default credential");
+	tap_ok(so != 0, "defaults: session id non-zero (%u)", so);
+	tap_eq(hsm_auth_session_role(a, so, &role), HSM_AUTH_OK, "defaults: session known");
+	tap_eq(role, OFF, "defaults: session role officer");
+	tap_eq(open_as(a, USR, USR_ID, USR_PIN0, &su), HSM_AUTH_OK,
+	       "defaults: user opens with the default credential");
+	for (i = 0; i < NOPS; i++) {
+		if (all_ops[i] == HSM_OP_CHANGE_OWN_PIN)
+			continue;
+		refused += hsm_auth_check(a, so, all_ops[i]) == HSM_AUTH_MUST_CHANGE_PIN;
+		refused += hsm_auth_check(a, su, all_ops[i]) == HSM_AUTH_MUST_CHANGE_PIN;
+	}
+	tap_eq(refused, 2 * (NOPS - 1), "defaults: every op but ChangePin is MUST_CHANGE_PIN");
+	tap_eq(hsm_auth_check(a, so, HSM_OP_CHANGE_OWN_PIN), HSM_AUTH_OK,
+	       "defaults: officer may change its PIN");
+	tap_eq(hsm_auth_check(a, su, HSM_OP_CHANGE_OWN_PIN), HSM_AUTH_OK,
+	       "defaults: user may change its PIN");
+	tap_eq(hsm_auth_check(a, so, HSM_OP_USE_KEY), HSM_AUTH_MUST_CHANGE_PIN,
+	       "defaults: officer USE_KEY refused");
+	hsm_auth_free(a);
+}
+
+static void test_change_pin(void)
+{
+	struct fake_clock clk = { 1000, 1700000000000ull };
+	struct hsm_auth *a = new_auth(&clk);
+	uint16_t so = 0, s2 = 0, su = 0;
+	uint64_t g;
+
+	open_as(a, OFF, OFF_ID, OFF_PIN0, &so);
+	tap_eq(chpin_as(a, so, OFF, OFF_ID, OFF_PIN0, OFF_PIN0), HSM_AUTH_WEAK_PIN,
+	       "chpin: new PIN = current PIN refused");
+	tap_eq(chpin_as(a, so, OFF, OFF_ID, BAD_PIN, OFF_PIN1), HSM_AUTH_BAD_CREDENTIAL,
+	       "chpin: wrong current PIN refused");
+	tap_eq(failures(a, OFF), 1, "chpin: wrong current PIN counted");
+	tap_eq(chpin_as(a, so, USR, USR_ID, USR_PIN0, USR_PIN1), HSM_AUTH_WRONG_ROLE,
+	       "chpin: user credential in an officer session refused");
+	tap_ok(hsm_auth_must_change(a, USR), "chpin: the user's PIN is unchanged");
+	g = hsm_auth_persist_gen(a);
+	tap_eq(chpin_as(a, so, OFF, OFF_ID, OFF_PIN0, OFF_PIN1), HSM_AUTH_OK,
+	       "chpin: officer changes its PIN");
+	tap_ok(hsm_auth_persist_gen(a) > g, "chpin: persistent part changed");
+	tap_eq(failures(a, OFF), 0, "chpin: success resets the counter");
+	tap_ok(!hsm_auth_must_change(a, OFF), "chpin: must-change cleared");
+	tap_eq(hsm_auth_check(a, so, HSM_OP_USE_KEY), HSM_AUTH_OK,
+	       "chpin: the same session may now use keys");
+	tap_eq(open_as(a, OFF, OFF_ID, OFF_PIN0, &s2), HSM_AUTH_BAD_CREDENTIAL,
+	       "chpin: old PIN refused");
+	tap_eq(open_as(a, OFF, OFF_ID, OFF_PIN1, &s2), HSM_AUTH_OK, "chpin: new PIN accepted");
+	tap_eq(hsm_auth_check(a, s2, HSM_OP_ZEROIZE), HSM_AUTH_OK,
+	       "chpin: new session fully authorized");
+	tap_eq(chpin_as(a, s2, OFF, OFF_ID, OFF_PIN1, OFF_PIN0), HSM_AUTH_WEAK_PIN,
+	       "chpin: back to the default PIN refused");
+	tap_eq(chpin_as(a, 0x7777, OFF, OFF_ID, OFF_PIN1, OFF_PIN0), HSM_AUTH_NO_SESSION,
+	       "chpin: unknown session");
+	open_as(a, USR, USR_ID, USR_PIN0, &su);
+	tap_eq(hsm_auth_check(a, su, HSM_OP_USE_KEY), HSM_AUTH_MUST_CHANGE_PIN,
+	       "chpin: the user still must change");
+	hsm_auth_free(a);
+}
+
+static void test_lockout(void)
+{
+	struct fake_clock clk = { 1000, 1700000000000ull };
+	struct hsm_auth *a = new_auth(&clk);
+	uint16_t s;
+	int i, ok;
+
+	for (i = 1; i <= 3; i++) {
+		tap_eq(open_as(a, USR, USR_ID, BAD_PIN, &s), HSM_AUTH_BAD_CREDENTIAL,
+		       "lockout: wrong PIN %d refused", i);
+		tap_eq(failures(a, USR), i, "lockout: %d failures counted", i);
+	}
+	tap_eq(failures(a, OFF), 0, "lockout: the officer's counter untouched");
+	tap_eq(wait_of(a, USR), 1000, "lockout: after 3 failures wait 1 s");
+	tap_eq(open_as(a, USR, USR_ID, USR_PIN0, &s), HSM_AUTH_LOCKED_OUT,
+	       "lockout: correct PIN during the wait refused");
+	tap_eq(failures(a, USR), 3, "lockout: refused attempt not counted");
+	advance(&clk, 999);
+	tap_eq(open_as(a, USR, USR_ID, BAD_PIN, &s), HSM_AUTH_LOCKED_OUT,
+	       "lockout: wrong PIN 1 ms before the end refused unchecked");
+	tap_eq(failures(a, USR), 3, "lockout: still 3 failures");
+	tap_eq(open_as(a, OFF, OFF_ID, OFF_PIN0, &s), HSM_AUTH_OK,
+	       "lockout: the other role is not locked");
+	hsm_auth_close_session(a, s);
+	advance(&clk, 1);
+	tap_eq(open_as(a, USR, USR_ID, BAD_PIN, &s), HSM_AUTH_BAD_CREDENTIAL,
+	       "lockout: wrong PIN after the wait checked");
+	tap_eq(failures(a, USR), 4, "lockout: 4 failures");
+	tap_eq(wait_of(a, USR), 2000, "lockout: after 4 failures wait 2 s");
+	advance(&clk, 1999);
+	tap_eq(open_as(a, USR, USR_ID, USR_PIN0, &s), HSM_AUTH_LOCKED_OUT,
+	       "lockout: 1 ms early refused");
+	advance(&clk, 1);
+	tap_eq(open_as(a, USR, USR_ID, USR_PIN0, &s), HSM_AUTH_OK,
+	       "lockout: correct PIN after the wait accepted");
+	tap_eq(failures(a, USR), 0, "lockout: success resets the counter");
+	tap_eq(wait_of(a, USR), 0, "lockout: no wait after success");
+	hsm_auth_close_session(a, s);
+
+	/* Growth and cap: 2^(f-3) s up to one hour. */
+	ok = 1;
+	for (i = 1; i <= 20; i++) {
+		uint64_t want = i < 3 ? 0 : (i - 3 >= 12 ? 3600000 : (1ull << (i - 3)) * 1000);
+
+		if (want > 3600000)
+			want = 3600000;
+		advance(&clk, wait_of(a, USR));
+		if (open_as(a, USR, USR_ID, BAD_PIN, &s) != HSM_AUTH_BAD_CREDENTIAL ||
+		    wait_of(a, USR) != want) {
+			ok = 0;
+			printf("# failure %d: wait %llu want %llu\n", i,
+			       (unsigned long long)wait_of(a, USR), (unsigned long long)want);
+		}
+	}
+	tap_ok(ok, "lockout: waits 0,0,1,2,4,..,2048,3600,3600.. s for 20 failures");
+	tap_eq(wait_of(a, USR), 3600000, "lockout: capped at one hour");
+
+	/* The real-time clock set back restarts the wait, never shortens it. */
+	clk.real -= 10 * 3600000ull;
+	tap_eq(wait_of(a, USR), 3600000, "lockout: clock set back: full wait again");
+	advance(&clk, 3600000);
+	tap_eq(open_as(a, USR, USR_ID, USR_PIN0, &s), HSM_AUTH_OK,
+	       "lockout: after the restarted wait the PIN works");
+	hsm_auth_free(a);
+}
+
+static void test_restart(void)
+{
+	struct fake_clock clk = { 1000, 1700000000000ull };
+	struct hsm_auth *a = new_auth(&clk), *b;
+	uint8_t *img = NULL;
+	size_t len = 0;
+	uint16_t s, so;
+	int i;
+
+	tap_eq(change_both(a), 0, "restart: both PINs changed");
+	for (i = 0; i < 4; i++)
+		advance(&clk, wait_of(a, OFF)), open_as(a, OFF, OFF_ID, BAD_PIN, &s);
+	tap_eq(failures(a, OFF), 4, "restart: officer has 4 failures");
+	advance(&clk, 500);
+	tap_eq(hsm_auth_serialize(a, &img, &len), HSM_AUTH_OK, "restart: serialize");
+	tap_eq(len, 178, "restart: image is 178 bytes");
+	hsm_auth_free(a);
+
+	clk.mono = 5;	/* a new boot: the monotonic clock starts over */
+	b = new_auth(&clk);
+	tap_eq(hsm_auth_deserialize(b, img, len), HSM_AUTH_OK, "restart: deserialize");
+	tap_eq(failures(b, OFF), 4, "restart: 4 failures survive");
+	tap_eq(wait_of(b, OFF), 1500, "restart: the wait goes on from the last failure");
+	tap_eq(open_as(b, OFF, OFF_ID, OFF_PIN1, &s), HSM_AUTH_LOCKED_OUT,
+	       "restart: still locked out");
+	tap_ok(!hsm_auth_must_change(b, OFF) && !hsm_auth_must_change(b, USR),
+	       "restart: must-change flags survive");
+	tap_eq(open_as(b, USR, USR_ID, USR_PIN0, &s), HSM_AUTH_BAD_CREDENTIAL,
+	       "restart: old user PIN refused");
+	tap_eq(open_as(b, USR, USR_ID, USR_PIN1, &s), HSM_AUTH_OK,
+	       "restart: changed user PIN survives");
+	tap_eq(hsm_auth_deserialize(b, img, len), HSM_AUTH_BUSY,
+	       "restart: deserialize with a session open refused");
+	advance(&clk, 1500);
+	tap_eq(open_as(b, OFF, OFF_ID, OFF_PIN1, &so), HSM_AUTH_OK,
+	       "restart: after the wait the officer opens");
+	tap_eq(failures(b, OFF), 0, "restart: counter reset");
+	hsm_auth_image_free(img, len);
+	hsm_auth_free(b);
+}
+
+static void test_sessions(void)
+{
+	struct fake_clock clk = { 1000, 1700000000000ull };
+	struct hsm_auth *a = new_auth(&clk);
+	uint16_t ids[HSM_AUTH_MAX_SESSIONS], s = 0, gone[HSM_AUTH_MAX_SESSIONS];
+	unsigned int i, j, n = 99;
+	int ok = 1, distinct = 1;
+
+	for (i = 0; i < HSM_AUTH_MAX_SESSIONS; i++) {
+		ok &= open_as(a, i & 1 ? USR : OFF, i & 1 ? USR_ID : OFF_ID,
+			      i & 1 ? USR_PIN0 : OFF_PIN0, &ids[i]) == HSM_AUTH_OK;
+		for (j = 0; j < i; j++)
+			distinct &= ids[i] != ids[j] && ids[i];
+	}
+	tap_ok(ok, "sessions: 8 sessions open");
+	tap_ok(distinct, "sessions: 8 distinct non-zero ids");
+	tap_eq(hsm_auth_session_count(a), 8, "sessions: count 8");
+	tap_eq(open_as(a, OFF, OFF_ID, OFF_PIN0, &s), HSM_AUTH_SESSIONS_FULL,
+	       "sessions: 9th refused");
+	tap_eq(open_as(a, OFF, OFF_ID, BAD_PIN, &s), HSM_AUTH_SESSIONS_FULL,
+	       "sessions: 9th with a wrong PIN refused before the PIN check");
+	tap_eq(failures(a, OFF), 0, "sessions: ... and not counted");
+	tap_eq(hsm_auth_close_session(a, ids[3]), HSM_AUTH_OK, "sessions: close one");
+	tap_eq(hsm_auth_close_session(a, ids[3]), HSM_AUTH_NO_SESSION,
+	       "sessions: closing it again: no session");
+	tap_eq(hsm_auth_check(a, ids[3], HSM_OP_CHANGE_OWN_PIN), HSM_AUTH_NO_SESSION,
+	       "sessions: closed id no longer authorized");
+	tap_eq(open_as(a, OFF, OFF_ID, OFF_PIN0, &s), HSM_AUTH_OK,
+	       "sessions: a slot is free again");
+	tap_ok(s != ids[3] && s > ids[7], "sessions: the closed id is not reused (%u)", s);
+	tap_eq(hsm_auth_flush(a, ids[5]), HSM_AUTH_OK, "sessions: flush");
+	tap_eq(hsm_auth_check(a, ids[5], HSM_OP_CHANGE_OWN_PIN), HSM_AUTH_NO_SESSION,
+	       "sessions: flushed session gone");
+	tap_eq(hsm_auth_session_count(a), 7, "sessions: count 7 after flush");
+	tap_eq(hsm_auth_flush(a, ids[5]), HSM_AUTH_NO_SESSION, "sessions: flush again");
+	tap_eq(hsm_auth_flush(a, 0), HSM_AUTH_NO_SESSION, "sessions: id 0 is never a session");
+	tap_eq(hsm_auth_reset(a, gone, &n), HSM_AUTH_OK, "sessions: reset");
+	tap_eq(n, 7, "sessions: reset reports 7 sessions gone");
+	ok = 1;
+	for (i = 0; i < n; i++)
+		ok &= gone[i] != 0 && gone[i] != ids[3] && gone[i] != ids[5];
+	tap_ok(ok, "sessions: reported ids are the live ones");
+	tap_eq(hsm_auth_session_count(a), 0, "sessions: none after reset");
+	hsm_auth_free(a);
+}
+
+static void test_nonces(void)
+{
+	struct fake_clock clk = { 1000, 1700000000000ull };
+	struct hsm_auth *a = new_auth(&clk);
+	struct msg m, m2, first;
+	uint8_t pub[HSM_AUTH_PUB_MAX], pub2[HSM_AUTH_PUB_MAX], nonce[32];
+	size_t len, len2;
+	uint16_t s;
+	int i;
+
+	tap_eq(seal(a, HSM_AUTH_MSG_OPEN, OFF, OFF_ID, OFF_PIN0, NULL, &m), 0, "nonce: sealed");
+	tap_eq(send_open(a, &m, &s, NULL), HSM_AUTH_OK, "nonce: open");
+	tap_eq(send_open(a, &m, &s, NULL), HSM_AUTH_BAD_NONCE, "nonce: replayed message refused");
+	tap_eq(hsm_auth_session_count(a), 1, "nonce: replay opened nothing");
+
+	/* Sealed to a nonce never issued. */
+	hsm_auth_session_key(a, pub, sizeof(pub), &len, nonce);
+	RAND_bytes(nonce, sizeof(nonce));
+	hsm_auth_client_seal(pub, len, nonce, HSM_AUTH_MSG_OPEN, OFF, OFF_ID, OFF_PIN0, NULL,
+			     &m.s);
+	memcpy(m.nonce, nonce, sizeof(nonce));
+	tap_eq(send_open(a, &m, &s, NULL), HSM_AUTH_BAD_NONCE, "nonce: unknown nonce refused");
+
+	/* Expired. */
+	seal(a, HSM_AUTH_MSG_OPEN, OFF, OFF_ID, OFF_PIN0, NULL, &m);
+	seal(a, HSM_AUTH_MSG_OPEN, OFF, OFF_ID, OFF_PIN0, NULL, &m2);
+	advance(&clk, HSM_AUTH_NONCE_TTL_MS - 1);
+	tap_eq(send_open(a, &m2, &s, NULL), HSM_AUTH_OK, "nonce: 1 ms before expiry accepted");
+	advance(&clk, 1);
+	tap_eq(send_open(a, &m, &s, NULL), HSM_AUTH_BAD_NONCE, "nonce: expired nonce refused");
+
+	/* Table overflow: the oldest is forgotten. */
+	seal(a, HSM_AUTH_MSG_OPEN, OFF, OFF_ID, OFF_PIN0, NULL, &first);
+	advance(&clk, 1);
+	seal(a, HSM_AUTH_MSG_OPEN, OFF, OFF_ID, OFF_PIN0, NULL, &m2);
+	for (i = 0; i < HSM_AUTH_NONCES - 1; i++) {
+		advance(&clk, 1);
+		hsm_auth_session_key(a, pub2, sizeof(pub2), &len2, nonce);
+	}
+	tap_eq(send_open(a, &first, &s, NULL), HSM_AUTH_BAD_NONCE,
+	       "nonce: 17th nonce evicted the oldest");
+	tap_eq(send_open(a, &m2, &s, NULL), HSM_AUTH_OK, "nonce: the second oldest still works");
+
+	/* A reset makes a new device key and forgets the nonces. */
+	seal(a, HSM_AUTH_MSG_OPEN, OFF, OFF_ID, OFF_PIN0, NULL, &m);
+	hsm_auth_reset(a, NULL, NULL);
+	hsm_auth_session_key(a, pub2, sizeof(pub2), &len2, nonce);
+	tap_ok(len2 != len || memcmp(pub, pub2, len), "nonce: reset regenerated the device key");
+	tap_eq(send_open(a, &m, &s, NULL), HSM_AUTH_BAD_NONCE,
+	       "nonce: message from before the reset refused");
+	tap_eq(hsm_auth_session_key(a, pub2, 10, &len2, nonce), HSM_AUTH_BUFFER_SMALL,
+	       "nonce: small key buffer");
+	tap_eq(len2, 120, "nonce: P-384 SPKI is 120 bytes");
+	hsm_auth_free(a);
+}
+
+static void test_tamper(void)
+{
+	struct fake_clock clk = { 1000, 1700000000000ull };
+	struct hsm_auth *a = new_auth(&clk);
+	struct msg m, other;
+	EVP_PKEY *p256;
+	unsigned char *der = NULL;
+	uint16_t s;
+	int dl;
+
+	seal(a, HSM_AUTH_MSG_OPEN, OFF, OFF_ID, OFF_PIN0, NULL, &m);
+	m.s.ct[20] ^= 0x04;
+	tap_eq(send_open(a, &m, &s, NULL), HSM_AUTH_BAD_MESSAGE, "tamper: ciphertext bit");
+	seal(a, HSM_AUTH_MSG_OPEN, OFF, OFF_ID, OFF_PIN0, NULL, &m);
+	m.s.tag[15] ^= 0x80;
+	tap_eq(send_open(a, &m, &s, NULL), HSM_AUTH_BAD_MESSAGE, "tamper: tag bit");
+	tap_eq(raw_open(a, "azihsm-chpin", OFF, OFF_ID, OFF_PIN0, NULL), HSM_AUTH_BAD_MESSAGE,
+	       "tamper: AAD label of ChangePin in an open message");
+	tap_eq(raw_open(a, "azihsm-opem", OFF, OFF_ID, OFF_PIN0, NULL), HSM_AUTH_BAD_MESSAGE,
+	       "tamper: AAD label altered");
+	/* Nonce in the AAD: seal under one nonce, send with another outstanding one. */
+	seal(a, HSM_AUTH_MSG_OPEN, OFF, OFF_ID, OFF_PIN0, NULL, &m);
+	seal(a, HSM_AUTH_MSG_OPEN, OFF, OFF_ID, OFF_PIN0, NULL, &other);
+	memcpy(m.nonce, other.nonce, sizeof(m.nonce));
+	tap_eq(send_open(a, &m, &s, NULL), HSM_AUTH_BAD_MESSAGE,
+	       "tamper: message moved to another outstanding nonce");
+	/* Another valid host key: ECDH gives another key. */
+	seal(a, HSM_AUTH_MSG_OPEN, OFF, OFF_ID, OFF_PIN0, NULL, &m);
+	seal(a, HSM_AUTH_MSG_OPEN, OFF, OFF_ID, OFF_PIN0, NULL, &other);
+	memcpy(m.s.host_pub, other.s.host_pub, other.s.host_pub_len);
+	tap_eq(send_open(a, &m, &s, NULL), HSM_AUTH_BAD_MESSAGE, "tamper: host key swapped");
+	seal(a, HSM_AUTH_MSG_OPEN, OFF, OFF_ID, OFF_PIN0, NULL, &m);
+	m.s.host_pub[m.s.host_pub_len - 1] ^= 0x01;
+	tap_eq(send_open(a, &m, &s, NULL), HSM_AUTH_BAD_PEER, "tamper: host point off the curve");
+	seal(a, HSM_AUTH_MSG_OPEN, OFF, OFF_ID, OFF_PIN0, NULL, &m);
+	m.s.host_pub_len--;
+	tap_eq(send_open(a, &m, &s, NULL), HSM_AUTH_BAD_PEER, "tamper: host key truncated");
+	seal(a, HSM_AUTH_MSG_OPEN, OFF, OFF_ID, OFF_PIN0, NULL, &m);
+	p256 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	dl = i2d_PUBKEY(p256, &der);
+	memcpy(m.s.host_pub, der, (size_t)dl);
+	m.s.host_pub_len = (size_t)dl;
+	tap_eq(send_open(a, &m, &s, NULL), HSM_AUTH_BAD_PEER, "tamper: P-256 host key");
+	OPENSSL_free(der);
+	EVP_PKEY_free(p256);
+	seal(a, HSM_AUTH_MSG_OPEN, OFF, OFF_ID, OFF_PIN0, NULL, &m);
+	tap_eq(hsm_auth_open_session(a, m.s.host_pub, m.s.host_pub_len, m.nonce, m.s.ct, 32,
+				     m.s.tag, &s, NULL),
+	       HSM_AUTH_INVALID_ARG, "tamper: short ciphertext");
+	tap_eq(send_open(a, &m, &s, NULL), HSM_AUTH_OK,
+	       "tamper: a wrong length does not consume the nonce");
+	tap_eq(failures(a, OFF), 0, "tamper: no refused message counted as a PIN attempt");
+	tap_eq(hsm_auth_session_count(a), 1, "tamper: only the intact message opened");
+	hsm_auth_free(a);
+}
+
+static void test_roles(void)
+{
+	struct fake_clock clk = { 1000, 1700000000000ull };
+	struct hsm_auth *a = new_auth(&clk);
+	static const int want_user[] = {
+		[HSM_OP_INFO] = HSM_AUTH_OK,
+		[HSM_OP_USE_KEY] = HSM_AUTH_OK,
+		[HSM_OP_SESSION_KEYS] = HSM_AUTH_OK,
+		[HSM_OP_MANAGE_KEYS] = HSM_AUTH_WRONG_ROLE,
+		[HSM_OP_BACKUP] = HSM_AUTH_WRONG_ROLE,
+		[HSM_OP_MANAGE_USERS] = HSM_AUTH_WRONG_ROLE,
+		[HSM_OP_ZEROIZE] = HSM_AUTH_WRONG_ROLE,
+		[HSM_OP_CHANGE_OWN_PIN] = HSM_AUTH_OK,
+	};
+	uint16_t so, su;
+	unsigned int i;
+
+	tap_eq(open_as(a, USR, OFF_ID, OFF_PIN0, &su), HSM_AUTH_BAD_CREDENTIAL,
+	       "roles: officer credential under the user role refused");
+	tap_eq(failures(a, USR), 1, "roles: counted against the user role");
+	tap_eq(failures(a, OFF), 0, "roles: not against the officer");
+	tap_eq(open_as(a, OFF, USR_ID, USR_PIN0, &so), HSM_AUTH_BAD_CREDENTIAL,
+	       "roles: user credential under the officer role refused");
+	tap_eq(open_as(a, OFF, USR_ID, OFF_PIN0, &so), HSM_AUTH_BAD_CREDENTIAL,
+	       "roles: officer PIN with the user id refused");
+	tap_eq(raw_open(a, HSM_AUTH_AAD_OPEN, 3, OFF_ID, OFF_PIN0, NULL), HSM_AUTH_BAD_MESSAGE,
+	       "roles: role byte 3 refused");
+	tap_eq(raw_open(a, HSM_AUTH_AAD_OPEN, 0, OFF_ID, OFF_PIN0, NULL), HSM_AUTH_BAD_MESSAGE,
+	       "roles: role byte 0 refused");
+	tap_eq(change_both(a), 0, "roles: both PINs changed");
+	open_as(a, OFF, OFF_ID, OFF_PIN1, &so);
+	open_as(a, USR, USR_ID, USR_PIN1, &su);
+	for (i = 0; i < NOPS; i++) {
+		enum hsm_auth_op op = all_ops[i];
+
+		tap_eq(hsm_auth_check(a, so, op), HSM_AUTH_OK, "roles: officer may do op %d", op);
+		tap_eq(hsm_auth_check(a, su, op), want_user[op], "roles: user op %d -> %s", op,
+		       hsm_auth_strerror(want_user[op]));
+	}
+	tap_eq(hsm_auth_check(a, so, 0), HSM_AUTH_INVALID_ARG, "roles: op 0 unknown");
+	tap_eq(hsm_auth_check(a, so, 99), HSM_AUTH_INVALID_ARG, "roles: op 99 unknown");
+	tap_eq(hsm_auth_check(a, 0x4242, HSM_OP_INFO), HSM_AUTH_NO_SESSION, "roles: no session");
+	hsm_auth_free(a);
+}
+
+/* The message format, built without the helper, opens a session. */
+static void test_raw_format(void)
+{
+	struct fake_clock clk = { 1000, 1700000000000ull };
+	struct hsm_auth *a = new_auth(&clk);
+	uint8_t pub[HSM_AUTH_PUB_MAX], pt[49];
+	struct msg m;
+	size_t len;
+	uint16_t s = 0, su = 0;
+
+	tap_eq(raw_open(a, "azihsm-open", OFF, OFF_ID, OFF_PIN0, &s), HSM_AUTH_OK,
+	       "raw: independently built open message accepted");
+	tap_ok(s != 0, "raw: session %u", s);
+	tap_eq(raw_open(a, "azihsm-open", USR, USR_ID, USR_PIN0, &su), HSM_AUTH_OK,
+	       "raw: user open accepted");
+	hsm_auth_session_key(a, pub, sizeof(pub), &len, m.nonce);
+	pt[0] = USR;
+	memcpy(pt + 1, USR_ID, 16);
+	memcpy(pt + 17, USR_PIN0, 16);
+	memcpy(pt + 33, USR_PIN1, 16);
+	tap_ok(raw_seal(pub, len, m.nonce, "azihsm-chpin", pt, sizeof(pt), &m.s),
+	       "raw: change-PIN message built");
+	tap_eq(send_chpin(a, su, &m), HSM_AUTH_OK, "raw: independently built ChangePin accepted");
+	tap_eq(open_as(a, USR, USR_ID, USR_PIN1, NULL), HSM_AUTH_OK,
+	       "raw: the new PIN from the raw message works");
+	tap_eq(hsm_auth_client_seal(pub, len - 1, m.nonce, HSM_AUTH_MSG_OPEN, OFF, OFF_ID,
+				    OFF_PIN0, NULL, &m.s),
+	       -EBADMSG, "raw: helper refuses a truncated device key");
+	tap_eq(hsm_auth_client_seal(pub, len, m.nonce, HSM_AUTH_MSG_CHPIN, OFF, OFF_ID,
+				    OFF_PIN0, NULL, &m.s),
+	       -EINVAL, "raw: helper needs a new PIN for ChangePin");
+	hsm_auth_free(a);
+}
+
+static void test_image(void)
+{
+	struct fake_clock clk = { 1000, 1700000000000ull };
+	struct hsm_auth *a = new_auth(&clk);
+	uint8_t *img = NULL, *ref = NULL, *after = NULL, *buf;
+	size_t len = 0, rlen, alen, cut, bit;
+	int all, same = 1;
+	uint16_t s;
+
+	change_both(a);
+	open_as(a, USR, USR_ID, BAD_PIN, &s);
+	hsm_auth_serialize(a, &ref, &rlen);
+	hsm_auth_free(a);
+
+	/* A target partition in another state: refused images leave it alone. */
+	a = new_auth(&clk);
+	hsm_auth_serialize(a, &img, &len);
+	buf = malloc(rlen + 1);
+
+	all = 1;
+	for (cut = 0; cut < rlen; cut++) {
+		memcpy(buf, ref, cut);
+		all &= hsm_auth_deserialize(a, buf, cut) == HSM_AUTH_BAD_IMAGE;
+	}
+	tap_ok(all, "image: every truncation (0..%zu) refused", rlen - 1);
+	memcpy(buf, ref, rlen);
+	buf[rlen] = 0;
+	tap_eq(hsm_auth_deserialize(a, buf, rlen + 1), HSM_AUTH_BAD_IMAGE,
+	       "image: trailing byte refused");
+
+	/* Every bit of the header (magic, version, count, record length). */
+	all = 1;
+	for (bit = 0; bit < 14 * 8; bit++) {
+		memcpy(buf, ref, rlen);
+		buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		all &= hsm_auth_deserialize(a, buf, rlen) == HSM_AUTH_BAD_IMAGE;
+	}
+	tap_ok(all, "image: every header bit flip refused");
+	/* Role and flags bytes of both records. */
+	all = 1;
+	for (bit = 0; bit < 16; bit++) {
+		size_t rec;
+
+		if (bit == 8)	/* the must-change flag itself */
+			continue;
+		for (rec = 0; rec < 2; rec++) {
+			memcpy(buf, ref, rlen);
+			buf[14 + rec * 82 + bit / 8] ^= (uint8_t)(1u << (bit % 8));
+			all &= hsm_auth_deserialize(a, buf, rlen) == HSM_AUTH_BAD_IMAGE;
+		}
+	}
+	tap_ok(all, "image: every role/flags bit flip refused (must-change bit aside)");
+	memcpy(buf, ref, rlen);
+	buf[14 + 34] = 0xe7, buf[14 + 35] = 0x03, buf[14 + 36] = 0, buf[14 + 37] = 0;
+	tap_eq(hsm_auth_deserialize(a, buf, rlen), HSM_AUTH_BAD_IMAGE,
+	       "image: 999 iterations refused");
+	memcpy(buf, ref, rlen);
+	buf[14 + 82 + 37] = 0x80;
+	tap_eq(hsm_auth_deserialize(a, buf, rlen), HSM_AUTH_BAD_IMAGE,
+	       "image: huge iteration count refused");
+	memcpy(buf, ref, rlen);
+	memcpy(buf + 14, ref + 14 + 82, 82);
+	memcpy(buf + 14 + 82, ref + 14, 82);
+	tap_eq(hsm_auth_deserialize(a, buf, rlen), HSM_AUTH_BAD_IMAGE,
+	       "image: records swapped refused");
+	tap_eq(hsm_auth_deserialize(a, NULL, rlen), HSM_AUTH_INVALID_ARG, "image: NULL");
+
+	hsm_auth_serialize(a, &after, &alen);
+	same = alen == len && !memcmp(after, img, len);
+	tap_ok(same, "image: refused images changed nothing");
+	tap_ok(hsm_auth_must_change(a, OFF) && failures(a, USR) == 0,
+	       "image: still the fresh partition");
+	tap_eq(hsm_auth_deserialize(a, ref, rlen), HSM_AUTH_OK, "image: the intact image loads");
+	tap_eq(failures(a, USR), 1, "image: its failure count came along");
+	tap_eq(open_as(a, OFF, OFF_ID, OFF_PIN1, &s), HSM_AUTH_OK,
+	       "image: its officer PIN works");
+	hsm_auth_image_free(img, len);
+	hsm_auth_image_free(after, alen);
+	hsm_auth_image_free(ref, rlen);
+	free(buf);
+	hsm_auth_free(a);
+}
+
+static void test_zeroize(void)
+{
+	struct fake_clock clk = { 1000, 1700000000000ull };
+	struct hsm_auth *a = new_auth(&clk);
+	uint16_t s, gone[HSM_AUTH_MAX_SESSIONS];
+	unsigned int n = 0;
+
+	change_both(a);
+	open_as(a, USR, USR_ID, BAD_PIN, &s);
+	open_as(a, OFF, OFF_ID, OFF_PIN1, &s);
+	tap_eq(hsm_auth_zeroize(a, gone, &n), HSM_AUTH_OK, "zeroize");
+	tap_ok(n == 1 && gone[0] == s, "zeroize: the open session reported gone");
+	tap_ok(hsm_auth_must_change(a, OFF) && hsm_auth_must_change(a, USR),
+	       "zeroize: default credentials back");
+	tap_eq(failures(a, USR), 0, "zeroize: counters cleared");
+	tap_eq(open_as(a, OFF, OFF_ID, OFF_PIN1, &s), HSM_AUTH_BAD_CREDENTIAL,
+	       "zeroize: the changed PIN is gone");
+	tap_eq(open_as(a, OFF, OFF_ID, OFF_PIN0, &s), HSM_AUTH_OK, "zeroize: default PIN opens");
+	hsm_auth_free(a);
+}
+
+/* Threads opening and closing sessions at once: never more than 8, no loss. */
+struct thr {
+	struct hsm_auth *a;
+	int opened, full, other;
+};
+
+static void *thr_fn(void *p)
+{
+	struct thr *t = p;
+	uint16_t s;
+	int i, r;
+
+	for (i = 0; i < 6; i++) {
+		r = open_as(t->a, USR, USR_ID, USR_PIN0, &s);
+		if (r == HSM_AUTH_OK) {
+			t->opened++;
+			if (hsm_auth_session_count(t->a) > HSM_AUTH_MAX_SESSIONS ||
+			    hsm_auth_close_session(t->a, s) != HSM_AUTH_OK)
+				t->other++;
+		} else if (r == HSM_AUTH_SESSIONS_FULL) {
+			t->full++;
+		} else {
+			t->other++;
+		}
+	}
+	return NULL;
+}
+
+static void test_threads(void)
+{
+	struct hsm_auth *a = hsm_auth_new(NULL);	/* real clocks */
+	struct thr t[4];
+	pthread_t th[4];
+	int i, opened = 0, other = 0;
+
+	for (i = 0; i < 4; i++) {
+		t[i] = (struct thr){ .a = a };
+		pthread_create(&th[i], NULL, thr_fn, &t[i]);
+	}
+	for (i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		opened += t[i].opened;
+		other += t[i].other;
+	}
+	tap_eq(opened, 24, "threads: 4 x 6 open/close all succeeded");
+	tap_eq(other, 0, "threads: no unexpected status");
+	tap_eq(hsm_auth_session_count(a), 0, "threads: no session left");
+	hsm_auth_free(a);
+}
+
+int main(void)
+{
+	test_defaults();
+	test_change_pin();
+	test_lockout();
+	test_restart();
+	test_sessions();
+	test_nonces();
+	test_tamper();
+	test_roles();
+	test_raw_format();
+	test_image();
+	test_zeroize();
+	test_threads();
+	return tap_done();
+}
