@@ -146,6 +146,14 @@ static long azihsm_ioctl_dev_info(struct azihsm_dev *hdev,
 	strscpy(info->driver_rev, AZIHSM_DRV_VERSION, sizeof(info->driver_rev));
 	ret = azihsm_get_random(hdev, info->device_entropy,
 				sizeof(info->device_entropy), false);
+	/*
+	 * A device in its error state refuses GetRandom (-EIO) but must still
+	 * be identifiable, to say why: the entropy is then all zero.
+	 */
+	if (ret == -EIO) {
+		memset(info->device_entropy, 0, sizeof(info->device_entropy));
+		ret = 0;
+	}
 	if (!ret && copy_to_user(uarg, info, sizeof(*info)))
 		ret = -EFAULT;
 	kfree_sensitive(info);

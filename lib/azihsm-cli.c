@@ -121,6 +121,8 @@ static int cmd_info(struct cli *cli, int argc, char **argv)
 		json_str("kind", kind_name(in.kind), false);
 		json_u32("tables", in.tables, false);
 		printf("  \"fips_mode\": %s,\n", in.fips_mode ? "true" : "false");
+		json_str("partition_state", in.partition_state, false);
+		printf("  \"error_state\": %s,\n", in.error_state ? "true" : "false");
 		json_str("ctrl_state", in.ctrl_state, false);
 		json_u32("hsm_queues", in.hsm_queues, false);
 		json_u32("aes_queues", in.aes_queues, true);
@@ -137,6 +139,8 @@ static int cmd_info(struct cli *cli, int argc, char **argv)
 	       in.tables, in.fips_mode ? "on" : "off");
 	printf("controller:    %s, %u HSM queue(s), %u AES queue(s)\n", in.ctrl_state,
 	       in.hsm_queues, in.aes_queues);
+	printf("partition:     %s%s\n", in.partition_state,
+	       in.error_state ? " (ERROR STATE: services refused)" : "");
 	return 0;
 }
 

@@ -67,6 +67,9 @@ int azihsm_get_info(struct azihsm_dev *dev, struct azihsm_info *info)
 	info->kind = pd.kind;
 	info->tables = pd.tables;
 	info->fips_mode = pd.fips;
+	snprintf(info->partition_state, sizeof(info->partition_state), "%s",
+		 azihsm_persist_name(pd.persist));
+	info->error_state = pd.error_state;
 
 	if (lib_sysfs_read(dev, "ctrl_state", info->ctrl_state, sizeof(info->ctrl_state)))
 		snprintf(info->ctrl_state, sizeof(info->ctrl_state), "unknown");

@@ -123,6 +123,12 @@ int proto_parse_devinfo(struct mbor_dec *d, struct proto_devinfo *info)
 			if (!ret)
 				copy_str(info->fw_rev, sizeof(info->fw_rev), p, len);
 			break;
+		case AZIHSM_DEVINFO_PERSIST:
+			ret = mbor_dec_u32(d, &info->persist);
+			break;
+		case AZIHSM_DEVINFO_ERROR_STATE:
+			ret = mbor_dec_bool(d, &info->error_state);
+			break;
 		default:
 			ret = mbor_dec_skip(d);	/* newer firmware: ignore */
 			break;

@@ -18,6 +18,8 @@ struct proto_devinfo {
 	bool fips;
 	char serial[33];
 	char fw_rev[33];
+	uint32_t persist;	/* enum azihsm_persist */
+	bool error_state;
 };
 
 /* Build a request; returns its length, or 0 if @cap is too small. */

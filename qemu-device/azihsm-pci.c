@@ -72,6 +72,7 @@ struct AzihsmState {
     /* properties */
     char *serial;
     char *fw_rev;
+    char *state;        /* sealed partition state file (and state.nv) */
     char *model;
     uint32_t hsm_queues;
     uint32_t aes_queues;
@@ -418,6 +419,7 @@ static void azihsm_realize(PCIDevice *pdev, Error **errp)
         .ctrl_id = pdev->devfn,
         .hsm_queues_max = s->hsm_queues,
         .aes_queues_max = s->aes_queues,
+        .state_path = s->state,
     };
     s->ctrl = hsm_ctrl_new(&cfg, &azihsm_host_ops, s);
     if (!s->ctrl) {
@@ -487,6 +489,7 @@ static Property azihsm_properties[] = {
     DEFINE_PROP_STRING("serial", AzihsmState, serial),
     DEFINE_PROP_STRING("fw-rev", AzihsmState, fw_rev),
     DEFINE_PROP_STRING("model", AzihsmState, model),
+    DEFINE_PROP_STRING("state", AzihsmState, state),
     DEFINE_PROP_UINT32("hsm-queues", AzihsmState, hsm_queues,
                        AZIHSM_HSM_QUEUES_MAX),
     DEFINE_PROP_UINT32("aes-queues", AzihsmState, aes_queues,

@@ -54,6 +54,15 @@ struct azihsm_info {
 	uint32_t kind;		/* 1 virtual, 2 physical */
 	uint32_t tables;
 	bool fips_mode;		/* device runs in FIPS mode (never, emulated) */
+	/*
+	 * What became of the partition's stored state: "volatile" (none
+	 * configured), "loaded", "created", or why it could not be used:
+	 * "truncated", "corrupt", "rolled-back", "foreign", "nv-corrupt",
+	 * "io-error", "bad-image". In those cases error_state is set and the
+	 * device refuses every service but info.
+	 */
+	char partition_state[16];
+	bool error_state;
 	char ctrl_state[16];	/* sysfs: "ready", "resetting", "dead", ... */
 	uint32_t hsm_queues;
 	uint32_t aes_queues;

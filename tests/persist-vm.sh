@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Sealed partition state through the whole stack: QEMU's `state=` property,
+# the firmware, the driver, libazihsm and `azihsm info`. Boots a guest four
+# times on one state file (created, loaded, corrupted, restored) and prints
+# TAP. The file's damage is done here on the host, between boots, as a
+# user's disk or a careless copy would do it.
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+kernel=${1:-6.1}
+dir=$(mktemp -d /tmp/azihsm-persist.XXXXXX)
+trap 'rm -rf "$dir"' EXIT
+state=$dir/partition
+n=0 failed=0
+
+ok() {	# condition-status description
+	n=$((n + 1))
+	if [[ $1 == 0 ]]; then
+		echo "ok $n - $2"
+	else
+		echo "not ok $n - $2"
+		failed=$((failed + 1))
+	fi
+}
+
+# boot CMD...: run CMD in a guest on the state file; output in $out.
+boot() {
+	out=$("$top/scripts/vm-run" --kernel "$kernel" --state "$state" -- "$@" 2>"$dir/err")
+	rc=$?
+	[[ $rc == 0 || $rc == 1 ]] || sed 's/^/#   /' "$dir/err"
+	return $rc
+}
+
+json_field() {	# key: the value of "key" in $out
+	sed -n "s/^ *\"$1\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}$/\1/p" <<<"$out"
+}
+
+boot azihsm info --json
+ok $? "first boot: azihsm info works"
+[[ $(json_field partition_state) == created ]]
+ok $? "first boot: a fresh partition is created ($(json_field partition_state))"
+[[ -s $state && -s $state.nv ]]
+ok $? "state file and NV file exist on the host"
+
+boot azihsm info --json
+[[ $(json_field partition_state) == loaded && $(json_field error_state) == false ]]
+ok $? "second boot: the partition is loaded ($(json_field partition_state))"
+
+cp "$state" "$dir/good"
+size=$(stat -c %s "$state")
+printf '\x5a' | dd of="$state" bs=1 seek=$((size / 2)) conv=notrunc status=none
+before=$(sha256sum <"$state")
+boot sh -c 'azihsm info --json; azihsm random 16 && echo RANDOM-WORKED'
+[[ $(json_field partition_state) == corrupt && $(json_field error_state) == true ]]
+ok $? "corrupted file: the device says corrupt and is in its error state"
+! grep -q RANDOM-WORKED <<<"$out"
+ok $? "corrupted file: services are refused"
+grep -q ERROR_STATE <<<"$out"
+ok $? "corrupted file: the CLI names the reason (ERROR_STATE)"
+[[ $(sha256sum <"$state") == "$before" ]]
+ok $? "corrupted file: left exactly as it was"
+
+cp "$dir/good" "$state"
+boot sh -c 'azihsm info --json; azihsm random 16 >/dev/null && echo RANDOM-WORKED'
+[[ $(json_field partition_state) == loaded ]] && grep -q RANDOM-WORKED <<<"$out"
+ok $? "good file restored: loaded and working again"
+
+echo "1..$n"
+[[ $failed == 0 ]]
