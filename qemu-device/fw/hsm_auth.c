@@ -300,7 +300,7 @@ struct hsm_auth *hsm_auth_new(const struct hsm_auth_config *cfg)
 		a->cfg.clock = default_clock;
 	if (!a->cfg.pbkdf2_iter)
 		a->cfg.pbkdf2_iter = HSM_AUTH_PBKDF2_ITER;
-	a->next_sid = 1;
+	a->next_sid = a->cfg.first_session_id ? a->cfg.first_session_id : 1;
 	if (a->cfg.pbkdf2_iter < HSM_AUTH_PBKDF2_MIN || a->cfg.pbkdf2_iter > HSM_AUTH_PBKDF2_MAX ||
 	    defaults(a->cred, a->cfg.pbkdf2_iter) || new_device_key(a)) {
 		hsm_auth_free(a);

@@ -111,6 +111,8 @@ struct hsm_auth_config {
 	void *clock_ctx;
 	/* PBKDF2 iterations for new PINs; 0 = HSM_AUTH_PBKDF2_ITER. */
 	unsigned int pbkdf2_iter;
+	/* Where the session id cursor starts; 0 = 1 (tests use it to wrap). */
+	uint16_t first_session_id;
 };
 
 struct hsm_auth;

@@ -183,7 +183,8 @@ static int raw_seal(const uint8_t *dev_der, size_t dev_len, const uint8_t *nonce
 	if (!h || EVP_PKEY_derive_init(h) != 1 || EVP_PKEY_CTX_set_hkdf_md(h, EVP_sha384()) != 1 ||
 	    EVP_PKEY_CTX_set1_hkdf_salt(h, nonce, 32) != 1 ||
 	    EVP_PKEY_CTX_set1_hkdf_key(h, z, 48) != 1 ||
-	    EVP_PKEY_CTX_add1_hkdf_info(h, (const unsigned char *)"azihsm credential v1", 20) != 1 ||
+	    EVP_PKEY_CTX_add1_hkdf_info(h, (const unsigned char *)"azihsm credential v1",
+					20) != 1 ||
 	    EVP_PKEY_derive(h, okm, &okmlen) != 1 || okmlen != 44)
 		goto out;
 	c = EVP_CIPHER_CTX_new();
@@ -459,6 +460,26 @@ static void test_sessions(void)
 		ok &= gone[i] != 0 && gone[i] != ids[3] && gone[i] != ids[5];
 	tap_ok(ok, "sessions: reported ids are the live ones");
 	tap_eq(hsm_auth_session_count(a), 0, "sessions: none after reset");
+	hsm_auth_free(a);
+}
+
+static void test_session_ids(void)
+{
+	struct fake_clock clk = { 1000, 1700000000000ull };
+	struct hsm_auth_config cfg = {
+		.clock = fake_now, .clock_ctx = &clk, .first_session_id = 0xfffe,
+	};
+	struct hsm_auth *a = hsm_auth_new(&cfg);
+	uint16_t s1 = 0, s2 = 0, s3 = 0, s4 = 0;
+
+	open_as(a, OFF, OFF_ID, OFF_PIN0, &s1);
+	open_as(a, OFF, OFF_ID, OFF_PIN0, &s2);
+	open_as(a, OFF, OFF_ID, OFF_PIN0, &s3);
+	tap_ok(s1 == 0xfffe && s2 == 0xffff && s3 == 1,
+	       "ids: 0xfffe, 0xffff, then wrap to 1 skipping 0 (%#x %#x %#x)", s1, s2, s3);
+	hsm_auth_close_session(a, s3);
+	open_as(a, OFF, OFF_ID, OFF_PIN0, &s4);
+	tap_eq(s4, 2, "ids: the cursor moves on past a closed id");
 	hsm_auth_free(a);
 }
 
@@ -814,6 +835,7 @@ int main(void)
 	test_lockout();
 	test_restart();
 	test_sessions();
+	test_session_ids();
 	test_nonces();
 	test_tamper();
 	test_roles();
