@@ -315,7 +315,8 @@ void hsm_auth_free(struct hsm_auth *a)
 		return;
 	EVP_PKEY_free(a->dev);
 	pthread_mutex_destroy(&a->lock);
-	OPENSSL_clear_free(a, sizeof(*a));
+	OPENSSL_cleanse(a, sizeof(*a));
+	free(a);
 }
 
 int hsm_auth_reset(struct hsm_auth *a, uint16_t *gone, unsigned int *n_gone)

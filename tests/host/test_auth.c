@@ -376,6 +376,39 @@ static void test_lockout(void)
 	hsm_auth_free(a);
 }
 
+/* ChangePin is a PIN attempt too: same lockout, same counting. */
+static void test_chpin_lockout(void)
+{
+	struct fake_clock clk = { 1000, 1700000000000ull };
+	struct hsm_auth *a = new_auth(&clk);
+	uint16_t su = 0, s;
+	uint64_t g;
+	int i;
+
+	open_as(a, USR, USR_ID, USR_PIN0, &su);
+	for (i = 0; i < 3; i++) {
+		g = hsm_auth_persist_gen(a);
+		open_as(a, USR, USR_ID, BAD_PIN, &s);
+		tap_ok(hsm_auth_persist_gen(a) > g, "chpin lockout: failure %d bumps persist gen",
+		       i + 1);
+	}
+	g = hsm_auth_persist_gen(a);
+	tap_eq(chpin_as(a, su, USR, USR_ID, USR_PIN0, USR_PIN1), HSM_AUTH_LOCKED_OUT,
+	       "chpin lockout: ChangePin during the wait refused");
+	tap_eq(failures(a, USR), 3, "chpin lockout: not counted");
+	tap_eq(hsm_auth_persist_gen(a), g, "chpin lockout: persistent part untouched");
+	advance(&clk, 1000);
+	tap_eq(chpin_as(a, su, USR, USR_ID, BAD_PIN, USR_PIN1), HSM_AUTH_BAD_CREDENTIAL,
+	       "chpin lockout: wrong current PIN after the wait counted");
+	tap_eq(failures(a, USR), 4, "chpin lockout: 4 failures");
+	advance(&clk, 2000);
+	tap_eq(chpin_as(a, su, USR, USR_ID, USR_PIN0, USR_PIN1), HSM_AUTH_OK,
+	       "chpin lockout: right PIN after the wait changes it");
+	tap_eq(failures(a, USR), 0, "chpin lockout: counter reset");
+	tap_ok(hsm_auth_persist_gen(a) > g, "chpin lockout: persist gen bumped");
+	hsm_auth_free(a);
+}
+
 static void test_restart(void)
 {
 	struct fake_clock clk = { 1000, 1700000000000ull };
@@ -386,8 +419,10 @@ static void test_restart(void)
 	int i;
 
 	tap_eq(change_both(a), 0, "restart: both PINs changed");
-	for (i = 0; i < 4; i++)
-		advance(&clk, wait_of(a, OFF)), open_as(a, OFF, OFF_ID, BAD_PIN, &s);
+	for (i = 0; i < 4; i++) {
+		advance(&clk, wait_of(a, OFF));
+		open_as(a, OFF, OFF_ID, BAD_PIN, &s);
+	}
 	tap_eq(failures(a, OFF), 4, "restart: officer has 4 failures");
 	advance(&clk, 500);
 	tap_eq(hsm_auth_serialize(a, &img, &len), HSM_AUTH_OK, "restart: serialize");
@@ -727,7 +762,7 @@ static void test_image(void)
 	}
 	tap_ok(all, "image: every role/flags bit flip refused (must-change bit aside)");
 	memcpy(buf, ref, rlen);
-	buf[14 + 34] = 0xe7, buf[14 + 35] = 0x03, buf[14 + 36] = 0, buf[14 + 37] = 0;
+	memcpy(buf + 14 + 34, "\xe7\x03\x00\x00", 4);	/* 999 */
 	tap_eq(hsm_auth_deserialize(a, buf, rlen), HSM_AUTH_BAD_IMAGE,
 	       "image: 999 iterations refused");
 	memcpy(buf, ref, rlen);
@@ -833,6 +868,7 @@ int main(void)
 	test_defaults();
 	test_change_pin();
 	test_lockout();
+	test_chpin_lockout();
 	test_restart();
 	test_sessions();
 	test_session_ids();
