@@ -77,6 +77,7 @@ struct cred {
 struct session {
 	uint16_t id;		/* 0: free slot */
 	uint8_t role;
+	bool restricted;	/* opened with a must-change credential */
 };
 
 struct nonce_ent {
@@ -594,6 +595,7 @@ int hsm_auth_open_session(struct hsm_auth *a, const uint8_t *host_pub, size_t ho
 		a->next_sid++;
 	s->id = a->next_sid++;
 	s->role = (uint8_t)r;
+	s->restricted = cred_of(a, r)->must_change;
 	*session_id = s->id;
 	if (role)
 		*role = (enum hsm_auth_role)r;
@@ -650,6 +652,7 @@ int hsm_auth_change_pin(struct hsm_auth *a, uint16_t session_id, const uint8_t *
 	if (ret)
 		goto out;
 	c->must_change = false;
+	s->restricted = false;
 	a->persist_gen++;
 out:
 	OPENSSL_cleanse(pt, sizeof(pt));
@@ -667,8 +670,7 @@ int hsm_auth_close_session(struct hsm_auth *a, uint16_t session_id)
 	pthread_mutex_lock(&a->lock);
 	s = find_session(a, session_id);
 	if (s) {
-		s->id = 0;
-		s->role = 0;
+		memset(s, 0, sizeof(*s));
 		ret = HSM_AUTH_OK;
 	}
 	pthread_mutex_unlock(&a->lock);
@@ -707,7 +709,7 @@ int hsm_auth_check(struct hsm_auth *a, uint16_t session_id, enum hsm_auth_op op)
 		ret = HSM_AUTH_NO_SESSION;
 	else if ((unsigned int)op >= sizeof(op_roles) / sizeof(op_roles[0]) || !op_roles[op])
 		ret = HSM_AUTH_INVALID_ARG;
-	else if (op != HSM_OP_CHANGE_OWN_PIN && cred_of(a, s->role)->must_change)
+	else if (op != HSM_OP_CHANGE_OWN_PIN && s->restricted)
 		ret = HSM_AUTH_MUST_CHANGE_PIN;
 	else if (!(op_roles[op] & (1u << s->role)))
 		ret = HSM_AUTH_WRONG_ROLE;

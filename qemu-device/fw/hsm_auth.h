@@ -187,8 +187,10 @@ int hsm_auth_flush(struct hsm_auth *a, uint16_t session_id);
 
 /*
  * May session @session_id do @op? OK, NO_SESSION, INVALID_ARG (unknown
- * op), MUST_CHANGE_PIN (the role still has its default credential and @op
- * is not CHANGE_OWN_PIN), WRONG_ROLE.
+ * op), MUST_CHANGE_PIN (the session was opened with a must-change default
+ * credential and has not changed the PIN itself, and @op is not
+ * CHANGE_OWN_PIN), WRONG_ROLE. A PIN change in another session does not
+ * lift the restriction: the session only ever proved the public default.
  */
 int hsm_auth_check(struct hsm_auth *a, uint16_t session_id, enum hsm_auth_op op);
 

@@ -308,6 +308,24 @@ static void test_change_pin(void)
 	tap_eq(hsm_auth_check(a, su, HSM_OP_USE_KEY), HSM_AUTH_MUST_CHANGE_PIN,
 	       "chpin: the user still must change");
 	hsm_auth_free(a);
+
+	/* A second session opened with the default is not promoted by the change. */
+	a = new_auth(&clk);
+	open_as(a, OFF, OFF_ID, OFF_PIN0, &so);
+	open_as(a, OFF, OFF_ID, OFF_PIN0, &s2);
+	tap_eq(chpin_as(a, so, OFF, OFF_ID, OFF_PIN0, OFF_PIN1), HSM_AUTH_OK,
+	       "chpin: officer changes its PIN in the first of two default sessions");
+	tap_eq(hsm_auth_check(a, so, HSM_OP_ZEROIZE), HSM_AUTH_OK,
+	       "chpin: the changing session is promoted");
+	tap_eq(hsm_auth_check(a, s2, HSM_OP_ZEROIZE), HSM_AUTH_MUST_CHANGE_PIN,
+	       "chpin: the other default session stays restricted");
+	tap_eq(chpin_as(a, s2, OFF, OFF_ID, OFF_PIN0, OFF_PIN1), HSM_AUTH_BAD_CREDENTIAL,
+	       "chpin: it cannot change with the old default");
+	tap_eq(chpin_as(a, s2, OFF, OFF_ID, OFF_PIN1, BAD_PIN), HSM_AUTH_OK,
+	       "chpin: with the current PIN it can");
+	tap_eq(hsm_auth_check(a, s2, HSM_OP_ZEROIZE), HSM_AUTH_OK,
+	       "chpin: and is then promoted");
+	hsm_auth_free(a);
 }
 
 static void test_lockout(void)
