@@ -643,6 +643,12 @@ int hsm_ops_aes_xts(const struct hsm_key_ref *key, bool encrypt, const uint8_t t
 		return HSM_OPS_INVALID_ARG;
 	if (key->type != HSM_KEY_AES256_XTS || !key->secret || key->secret_len != 64)
 		return HSM_OPS_WRONG_KEY_TYPE;
+	/*
+	 * Equal halves defeat the mode (IEEE 1619, FIPS 140-3 IG C.I: check
+	 * before use). The vault refuses such keys; this guards every caller.
+	 */
+	if (!CRYPTO_memcmp(key->secret, key->secret + 32, 32))
+		return HSM_OPS_WRONG_KEY_TYPE;
 	if (len < HSM_AES_BLOCK || len > HSM_OPS_MAX_DATA)
 		return HSM_OPS_BAD_LENGTH;
 	if (!out || cap < len)

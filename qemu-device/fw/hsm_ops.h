@@ -129,8 +129,8 @@ int hsm_ops_aes_gcm_decrypt(const struct hsm_key_ref *key, const uint8_t *iv, si
 			    bool *fips_approved);
 
 /*
- * AES-256-XTS (key type AES256_XTS) of one data unit: @len >= 16, ciphertext
- * stealing for non-multiples of 16; output @len bytes.
+ * AES-256-XTS (key type AES256_XTS, halves different) of one data unit:
+ * @len >= 16, ciphertext stealing for non-multiples of 16; output @len bytes.
  */
 int hsm_ops_aes_xts(const struct hsm_key_ref *key, bool encrypt, const uint8_t tweak[16],
 		    const uint8_t *in, size_t len, uint8_t *out, size_t cap,

@@ -868,6 +868,20 @@ static void test_xts(struct hsm_vault *v, uint16_t aes256)
 		tap_eq(run(v, aes256, HSM_USAGE_ENCRYPT, &c), HSM_OPS_WRONG_KEY_TYPE,
 		       "XTS with a plain AES-256 key: wrong key type");
 	}
+	{
+		/* The vault refuses equal halves, so build the borrowed key by hand. */
+		uint8_t same[64];
+		struct hsm_key_ref ref = { .id = 1, .type = HSM_KEY_AES256_XTS,
+					   .usage = HSM_USAGE_ENCRYPT, .secret = same,
+					   .secret_len = sizeof(same) };
+		bool fips = true;
+
+		memcpy(same, k, 32);
+		memcpy(same + 32, k, 32);
+		tap_ok(hsm_ops_aes_xts(&ref, true, tw, pt, 32, ct, 5000, &fips) ==
+		       HSM_OPS_WRONG_KEY_TYPE && !fips,
+		       "XTS with equal key halves: wrong key type, not approved");
+	}
 	hsm_vault_delete(v, id);
 	free(pt);
 	free(ct);
