@@ -12,7 +12,7 @@
  *    14-15), the SQE tweak is the first unit's and each next unit's is the
  *    previous + 1 (128-bit little endian); a final short unit of >= 16
  *    bytes uses ciphertext stealing. dst_len == src_len.
- *  - GCM: key_id names an AES256_GCM or AES256 key; src holds the AAD
+ *  - GCM: key_id names an AES256_GCM key; src holds the AAD
  *    (aad_len bytes, padded to aad_len_aligned = round_up(aad_len, 16))
  *    followed by the text; dst receives the text only. Encrypt returns the
  *    tag in the CQE, decrypt checks the SQE tag (AES_TAG_MISMATCH, nothing
@@ -23,20 +23,27 @@
  * and scattered, so an in-place request (dst SGL == src SGL) just works
  * and the guest cannot change the input under the cipher. Both buffers
  * are cleansed before they are freed.
+ *
+ * This file is the queue side only (SQE checks, SGLs, key lookup, owner
+ * and usage, data units and tweaks, the CQE). The ciphers, the key type
+ * rules (which key fits which mode, XTS halves different) and the FIPS
+ * flag are hsm_ops': hsm_ops_aes_xts once per data unit and
+ * hsm_ops_aes_gcm_encrypt / _decrypt, with statuses mapped by aes_status().
  */
 #include <endian.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include "hsm_ctrl_int.h"
+#include "hsm_ops.h"
 #include "hsm_sgl.h"
 #include "hsm_vault.h"
 
-#define AES_BLOCK	16
-#define AES256_KEY	32
+_Static_assert(AZIHSM_AES_XTS_TWEAK_LEN == HSM_XTS_TWEAK_LEN, "XTS tweak size");
+_Static_assert(AZIHSM_AES_GCM_IV_LEN == HSM_GCM_IV_LEN, "GCM IV size");
+_Static_assert(AZIHSM_AES_GCM_TAG_LEN == HSM_GCM_TAG_LEN, "GCM tag size");
 
 /* One command after validation, and what the key callback produces. */
 struct aes_job {
@@ -53,6 +60,7 @@ struct aes_job {
 	const uint8_t *in;		/* text: src_len - aad_skip bytes */
 	const uint8_t *aad;
 	uint8_t *out;			/* dst_len bytes */
+	bool fips;			/* set by the key callback: hsm_ops' flag */
 	uint16_t sc;			/* set by the key callback */
 };
 
@@ -75,7 +83,7 @@ static uint16_t aes_parse_xts(struct hsm_ctrl *c, const struct azihsm_aes_sqe *s
 		return AZIHSM_SC_INVALID_FIELD;
 	}
 	tail = j->src_len % j->du;
-	if (tail && tail < AES_BLOCK) {
+	if (tail && tail < HSM_AES_BLOCK) {
 		hsm_ctrl_guest_error(c, "AES XTS: a data unit of %u bytes (under 16)", tail);
 		return AZIHSM_SC_INVALID_FIELD;
 	}
@@ -101,7 +109,7 @@ static uint16_t aes_parse_gcm(struct hsm_ctrl *c, const struct azihsm_aes_sqe *s
 	}
 	j->aad_len = le32toh(sqe->gcm.aad_len);
 	if (j->aad_len > j->src_len || aligned > j->src_len ||
-	    aligned != ((j->aad_len + AES_BLOCK - 1) & ~(uint32_t)(AES_BLOCK - 1))) {
+	    aligned != ((j->aad_len + HSM_AES_BLOCK - 1) & ~(uint32_t)(HSM_AES_BLOCK - 1))) {
 		hsm_ctrl_guest_error(c, "AES GCM aad_len %u aligned %u src_len %u: the AAD "
 				     "must be padded to 16 bytes and fit in src",
 				     j->aad_len, aligned, j->src_len);
@@ -173,103 +181,78 @@ static void aes_tweak_inc(uint8_t t[AZIHSM_AES_XTS_TWEAK_LEN])
 			break;
 }
 
-static uint16_t aes_xts(struct aes_job *j, const uint8_t *key)
+/* One hsm_ops_aes_xts call per data unit, each with its own tweak. */
+static int aes_xts(struct aes_job *j, const struct hsm_key_ref *key)
 {
 	uint8_t tweak[AZIHSM_AES_XTS_TWEAK_LEN];
-	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-	uint16_t sc = AZIHSM_SC_INTERNAL;
 	uint32_t off, unit;
-	int outl;
+	bool fips;
+	int st = HSM_OPS_OK;
 
-	if (!ctx)
-		return AZIHSM_SC_INTERNAL;
 	memcpy(tweak, j->iv, sizeof(tweak));
-	if (EVP_CipherInit_ex(ctx, EVP_aes_256_xts(), NULL, key, NULL, !j->decrypt) != 1)
-		goto out;
-	for (off = 0; off < j->src_len; off += unit) {
+	for (off = 0; off < j->src_len && st == HSM_OPS_OK; off += unit) {
 		unit = j->src_len - off < j->du ? j->src_len - off : j->du;
-		if (EVP_CipherInit_ex(ctx, NULL, NULL, NULL, tweak, -1) != 1 ||
-		    EVP_CipherUpdate(ctx, j->out + off, &outl, j->in + off, (int)unit) != 1 ||
-		    outl != (int)unit)
-			goto out;
+		st = hsm_ops_aes_xts(key, !j->decrypt, tweak, j->in + off, unit, j->out + off,
+				     unit, &fips);
+		j->fips = j->fips && fips;
 		aes_tweak_inc(tweak);
 	}
-	sc = AZIHSM_SC_SUCCESS;
-out:
-	if (sc)
-		hsm_ctrl_guest_error(j->c, "AES XTS: cipher failure");
-	EVP_CIPHER_CTX_free(ctx);	/* cleanses the key schedule */
 	OPENSSL_cleanse(tweak, sizeof(tweak));
-	return sc;
+	return st;
 }
 
-static uint16_t aes_gcm(struct aes_job *j, const uint8_t *key)
+static int aes_gcm(struct aes_job *j, const struct hsm_key_ref *key)
 {
-	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-	uint16_t sc = AZIHSM_SC_INTERNAL;
-	int outl = 0, fin = 0;
+	bool fips;
+	int st;
 
-	if (!ctx)
+	if (j->decrypt)
+		st = hsm_ops_aes_gcm_decrypt(key, j->iv, AZIHSM_AES_GCM_IV_LEN, j->aad,
+					     j->aad_len, j->in, j->dst_len, j->tag, j->out,
+					     j->dst_len, &fips);
+	else
+		st = hsm_ops_aes_gcm_encrypt(key, j->iv, AZIHSM_AES_GCM_IV_LEN, j->aad,
+					     j->aad_len, j->in, j->dst_len, j->out, j->dst_len,
+					     j->tag, &fips);
+	j->fips = j->fips && fips;
+	return st;
+}
+
+/* hsm_ops status -> completion status (hsm_ops has checked the key type). */
+static uint16_t aes_status(struct aes_job *j, int st)
+{
+	const char *mode = j->cipher == AZIHSM_AES_CIPHER_XTS ? "XTS" : "GCM";
+
+	switch (st) {
+	case HSM_OPS_OK:
+		return AZIHSM_SC_SUCCESS;
+	case HSM_OPS_WRONG_KEY_TYPE:
+		hsm_ctrl_guest_error(j->c, "AES key %u cannot be used for AES-256-%s",
+				     j->key_id, mode);
+		return AZIHSM_SC_AES_KEY_INVALID;
+	case HSM_OPS_BAD_TAG:
+		hsm_ctrl_guest_error(j->c, "AES GCM decrypt: tag mismatch");
+		return AZIHSM_SC_AES_TAG_MISMATCH;
+	default:
+		/* every length and parameter was validated: a firmware failure */
+		hsm_ctrl_guest_error(j->c, "AES %s: %s", mode, hsm_ops_strerror(st));
 		return AZIHSM_SC_INTERNAL;
-	if (EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL, !j->decrypt) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, AZIHSM_AES_GCM_IV_LEN, NULL) != 1 ||
-	    EVP_CipherInit_ex(ctx, NULL, NULL, key, j->iv, -1) != 1)
-		goto out;
-	if (j->aad_len && EVP_CipherUpdate(ctx, NULL, &outl, j->aad, (int)j->aad_len) != 1)
-		goto out;
-	outl = 0;
-	if (j->dst_len &&
-	    EVP_CipherUpdate(ctx, j->out, &outl, j->in, (int)j->dst_len) != 1)
-		goto out;
-	if (j->decrypt) {
-		if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, AZIHSM_AES_GCM_TAG_LEN,
-					j->tag) != 1)
-			goto out;
-		if (EVP_CipherFinal_ex(ctx, j->out + outl, &fin) != 1) {
-			hsm_ctrl_guest_error(j->c, "AES GCM decrypt: tag mismatch");
-			sc = AZIHSM_SC_AES_TAG_MISMATCH;
-			goto out;
-		}
-	} else if (EVP_CipherFinal_ex(ctx, j->out + outl, &fin) != 1 ||
-		   EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, AZIHSM_AES_GCM_TAG_LEN,
-				       j->tag) != 1) {
-		goto out;
 	}
-	if ((uint32_t)(outl + fin) != j->dst_len)
-		goto out;
-	sc = AZIHSM_SC_SUCCESS;
-out:
-	if (sc == AZIHSM_SC_INTERNAL)
-		hsm_ctrl_guest_error(j->c, "AES GCM: cipher failure");
-	EVP_CIPHER_CTX_free(ctx);
-	return sc;
 }
 
 /* Runs with the key borrowed from the vault; material is valid only here. */
 static void aes_with_key(const struct hsm_key_ref *key, void *ctx)
 {
 	struct aes_job *j = ctx;
-	bool xts = j->cipher == AZIHSM_AES_CIPHER_XTS;
 
-	j->sc = AZIHSM_SC_AES_KEY_INVALID;
 	if (key->owner && key->owner != j->session_id) {
 		hsm_ctrl_guest_error(j->c, "AES key %u belongs to another session", j->key_id);
+		j->sc = AZIHSM_SC_AES_KEY_INVALID;
 		return;
 	}
-	if (!key->secret ||
-	    (xts && (key->type != HSM_KEY_AES256_XTS || key->secret_len != 2 * AES256_KEY)) ||
-	    (!xts && ((key->type != HSM_KEY_AES256_GCM && key->type != HSM_KEY_AES256) ||
-		      key->secret_len != AES256_KEY))) {
-		hsm_ctrl_guest_error(j->c, "AES key %u: type %u is not an AES-256 %s key",
-				     j->key_id, key->type, xts ? "XTS" : "GCM");
-		return;
-	}
-	/* Import refuses such keys; never run XTS with equal halves anyway. */
-	if (xts && !CRYPTO_memcmp(key->secret, key->secret + AES256_KEY, AES256_KEY)) {
-		hsm_ctrl_guest_error(j->c, "AES XTS key %u: both halves equal", j->key_id);
-		return;
-	}
-	j->sc = xts ? aes_xts(j, key->secret) : aes_gcm(j, key->secret);
+	j->fips = true;
+	j->sc = aes_status(j, j->cipher == AZIHSM_AES_CIPHER_XTS ? aes_xts(j, key) :
+								    aes_gcm(j, key));
 }
 
 static uint16_t aes_run_key(struct hsm_ctrl *c, struct aes_job *j)
@@ -359,8 +342,7 @@ void hsm_io_execute_aes(struct hsm_ctrl *c, const struct azihsm_aes_sqe *sqe,
 	cqe->attr = sqe->attr;
 	cqe->cmd_id = sqe->cmd_id;
 	if (!sc) {
-		/* AES-256 in XTS or GCM mode: approved algorithms. */
-		cqe->fips_approved = htole32(1);
+		cqe->fips_approved = htole32(j.fips ? 1 : 0);
 		cqe->len = htole32(written);
 		if (j.cipher == AZIHSM_AES_CIPHER_GCM) {
 			memcpy(cqe->iv, j.iv, AZIHSM_AES_GCM_IV_LEN);
