@@ -49,6 +49,9 @@ enum azihsm_op {
 
 	/* azihsm extensions: 4000..4999 */
 	AZIHSM_OP_GET_RANDOM		= 4001,
+	AZIHSM_OP_KEY_GENERATE		= 4010,	/* any key type */
+	AZIHSM_OP_KEY_LIST		= 4011,
+	AZIHSM_OP_KEY_PUBLIC		= 4012,
 };
 
 /* HSM status in the response header (0 = success). */
@@ -62,6 +65,21 @@ enum azihsm_status {
 	AZIHSM_STATUS_INTERNAL		= 0x1006,
 	AZIHSM_STATUS_DRBG_FAILURE	= 0x1007,
 	AZIHSM_STATUS_ERROR_STATE	= 0x1008, /* module in error state */
+	AZIHSM_STATUS_NO_SESSION	= 0x1010, /* session id missing or not open */
+	AZIHSM_STATUS_WRONG_ROLE	= 0x1011, /* the session's role may not do this */
+	AZIHSM_STATUS_MUST_CHANGE_PIN	= 0x1012, /* default credential: change it first */
+	AZIHSM_STATUS_BAD_CREDENTIAL	= 0x1013, /* wrong id or PIN */
+	AZIHSM_STATUS_LOCKED_OUT	= 0x1014, /* too many wrong PINs: wait */
+	AZIHSM_STATUS_SESSIONS_FULL	= 0x1015,
+	AZIHSM_STATUS_BAD_MESSAGE	= 0x1016, /* sealed credential does not open */
+	AZIHSM_STATUS_BAD_NONCE		= 0x1017, /* unknown, used or expired nonce */
+	AZIHSM_STATUS_WEAK_PIN		= 0x1018, /* new PIN = old or default */
+	AZIHSM_STATUS_KEY_NOT_FOUND	= 0x1020, /* no such key visible to the session */
+	AZIHSM_STATUS_KEY_USAGE		= 0x1021, /* the key lacks the usage */
+	AZIHSM_STATUS_KEY_TYPE		= 0x1022, /* wrong key type for the operation */
+	AZIHSM_STATUS_VAULT_FULL	= 0x1023,
+	AZIHSM_STATUS_LABEL_EXISTS	= 0x1024,
+	AZIHSM_STATUS_NOT_STORED	= 0x1025, /* persistent change could not be stored */
 };
 
 #define AZIHSM_API_REV_MAJOR		1
@@ -115,6 +133,81 @@ enum azihsm_persist {
 #define AZIHSM_DEVINFO_FW_REV		5	/* bytes */
 #define AZIHSM_DEVINFO_PERSIST		6	/* u32, enum azihsm_persist */
 #define AZIHSM_DEVINFO_ERROR_STATE	7	/* bool: module refuses services */
+/*
+ * Sessions (header field 3 names the session of every request below but
+ * GetSessionEncryptionKey and OpenSession). Credential messages are sealed
+ * as qemu-device/fw/hsm_auth_client.h describes.
+ *   GetSessionEncryptionKey 1103: {} -> { 1: device_pub bytes (DER SPKI
+ *       P-384), 2: nonce bytes (32) }
+ *   OpenSession 1104: { 1: host_pub bytes, 2: nonce bytes, 3: ciphertext
+ *       bytes, 4: tag bytes } -> { 1: session_id u16, 2: role u8,
+ *       3: must_change_pin bool }; the CQE's session_id carries it too
+ *   CloseSession 1105: {} -> {}
+ *   ChangePin 1106: as OpenSession's request -> {}
+ */
+#define AZIHSM_SESS_DEVICE_PUB		1
+#define AZIHSM_SESS_NONCE		2
+#define AZIHSM_SESS_HOST_PUB		1
+#define AZIHSM_SESS_MSG_NONCE		2
+#define AZIHSM_SESS_CIPHERTEXT		3
+#define AZIHSM_SESS_TAG			4
+#define AZIHSM_SESS_ID			1
+#define AZIHSM_SESS_ROLE		2
+#define AZIHSM_SESS_MUST_CHANGE		3
+
+/*
+ * Keys (types and usage bits: the hsm_key_type / HSM_USAGE_* values of
+ * qemu-device/fw/hsm_vault.h, repeated as AZIHSM_KEY_* below).
+ *   KeyGenerate 4010: { 1: type u8, 2: usage u32, 3: label bytes (opt),
+ *       4: persistent bool } -> { 1: key_id u16 }
+ *   OpenKey 1015: { 1: label bytes } -> { 1: key_id u16 }
+ *   DeleteKey 1014: { 1: key_id u16 } -> {}
+ *   KeyList 4011: {} -> { 1: count u16, 2: records bytes }, a record =
+ *       id u16 LE, type u8, usage u32 LE, persistent u8, label_len u8, label
+ *   KeyPublic 4012: { 1: key_id u16 } -> { 1: DER SPKI bytes }
+ *   EccSign 1062: { 1: key_id u16, 2: hash u8 (1 SHA-256, 2 SHA-384,
+ *       3 SHA-512), 3: digest bytes } -> { 1: signature bytes (DER) }
+ */
+#define AZIHSM_KEY_F_ID			1	/* key_id u16, in requests and answers */
+#define AZIHSM_KEY_F_TYPE		1	/* KeyGenerate */
+#define AZIHSM_KEY_F_USAGE		2
+#define AZIHSM_KEY_F_LABEL		3
+#define AZIHSM_KEY_F_PERSISTENT		4
+#define AZIHSM_KEY_F_OPEN_LABEL		1	/* OpenKey */
+#define AZIHSM_KEY_F_COUNT		1	/* KeyList */
+#define AZIHSM_KEY_F_RECORDS		2
+#define AZIHSM_KEY_F_DER		1	/* KeyPublic */
+#define AZIHSM_SIGN_F_KEY		1	/* EccSign */
+#define AZIHSM_SIGN_F_HASH		2
+#define AZIHSM_SIGN_F_DIGEST		3
+#define AZIHSM_SIGN_F_SIGNATURE		1
+#define AZIHSM_HASH_SHA256		1
+#define AZIHSM_HASH_SHA384		2
+#define AZIHSM_HASH_SHA512		3
+#define AZIHSM_KEY_LABEL_MAX		128
+
+/* Key types and usages on the wire (= hsm_vault.h values). */
+#define AZIHSM_KEY_AES128		0x01
+#define AZIHSM_KEY_AES192		0x02
+#define AZIHSM_KEY_AES256		0x03
+#define AZIHSM_KEY_AES256_XTS		0x04
+#define AZIHSM_KEY_AES256_GCM		0x05
+#define AZIHSM_KEY_EC_P256		0x10
+#define AZIHSM_KEY_EC_P384		0x11
+#define AZIHSM_KEY_EC_P521		0x12
+#define AZIHSM_KEY_RSA2048		0x20
+#define AZIHSM_KEY_RSA3072		0x21
+#define AZIHSM_KEY_RSA4096		0x22
+#define AZIHSM_KEY_HMAC_SHA256		0x30
+#define AZIHSM_KEY_HMAC_SHA384		0x31
+#define AZIHSM_KEY_HMAC_SHA512		0x32
+#define AZIHSM_USAGE_SIGN		0x01
+#define AZIHSM_USAGE_VERIFY		0x02
+#define AZIHSM_USAGE_ENCRYPT		0x04
+#define AZIHSM_USAGE_DECRYPT		0x08
+#define AZIHSM_USAGE_UNWRAP		0x10
+#define AZIHSM_USAGE_DERIVE		0x20
+
 /* GetRandom request data: { 1: length u16 }; response: { 1: bytes } */
 #define AZIHSM_RANDOM_LEN		1
 #define AZIHSM_RANDOM_BYTES		1
