@@ -183,6 +183,7 @@ struct azihsm_dev {
 
 /* One HSM command as the driver's users see it (kernel buffers). */
 struct azihsm_hsm_cmd {
+	u16 opc;		/* AZIHSM_HSQE_OPC_* (0: a command) */
 	const void *src;
 	u32 src_len;
 	void *dst;
@@ -195,6 +196,8 @@ struct azihsm_hsm_cmd {
 	u16 status;		/* AZIHSM_SC_* from the completion */
 	u32 byte_count;
 	u32 ext_status;		/* AZIHSM_EXT_* */
+	u8 cqe_flags;		/* AZIHSM_SESS_* the device answered */
+	u16 cqe_session_id;
 };
 
 /* main.c */
@@ -237,6 +240,9 @@ int azihsm_slot_wait(struct azihsm_hsm_queue *q, struct azihsm_slot *slot,
 int azihsm_hsm_exec(struct azihsm_dev *hdev, struct azihsm_hsm_cmd *cmd);
 int azihsm_get_random(struct azihsm_dev *hdev, void *buf, size_t len,
 		      bool nowait);
+
+/* hsm_cmd.c: tell the device a file that had @session_id open is gone. */
+void azihsm_flush_session(struct azihsm_dev *hdev, u16 session_id);
 
 /* cdev.c */
 int azihsm_chrdev_init(void);

@@ -37,6 +37,49 @@ static_assert(AZIHSM_SESSION_OP_IN == AZIHSM_SESS_OP_IN);
 static_assert(AZIHSM_SESSION_ID_VALID == AZIHSM_SESS_IN_SESSION);
 #define AZIHSM_SESSION_FLAGS_VALID (AZIHSM_SESSION_OP_MASK | AZIHSM_SESSION_ID_VALID)
 
+/*
+ * Per open file: the device sessions opened through it and not closed, so
+ * that closing the file (or the process dying) flushes them in the device,
+ * the published "flush session on close". A file holds at most as many
+ * sessions as a partition has.
+ */
+#define AZIHSM_FILE_SESSIONS	8
+
+struct azihsm_file {
+	struct azihsm_dev *hdev;
+	struct mutex lock;	/* sessions */
+	u16 sessions[AZIHSM_FILE_SESSIONS];
+	unsigned int nr_sessions;
+};
+
+static void azihsm_file_track(struct azihsm_file *f, const struct azihsm_hsm_cmd *hc)
+{
+	unsigned int i;
+
+	if (hc->status)
+		return;
+	mutex_lock(&f->lock);
+	switch (hc->cqe_flags & AZIHSM_SESS_OP_MASK) {
+	case AZIHSM_SESS_OP_OPEN:
+		/* The device marks a session it really opened as in-session. */
+		if ((hc->cqe_flags & AZIHSM_SESS_IN_SESSION) &&
+		    f->nr_sessions < AZIHSM_FILE_SESSIONS)
+			f->sessions[f->nr_sessions++] = hc->cqe_session_id;
+		break;
+	case AZIHSM_SESS_OP_CLOSE:
+		if (!(hc->cqe_flags & AZIHSM_SESS_SAFE_TO_CLOSE))
+			break;
+		for (i = 0; i < f->nr_sessions; i++) {
+			if (f->sessions[i] == hc->session_id) {
+				f->sessions[i] = f->sessions[--f->nr_sessions];
+				break;
+			}
+		}
+		break;
+	}
+	mutex_unlock(&f->lock);
+}
+
 static bool azihsm_zero(const void *p, size_t len)
 {
 	return !memchr_inv(p, 0, len);
@@ -65,8 +108,9 @@ static int azihsm_cmd_check(const struct azihsm_cmd *c)
  * user page fault (or userfaultfd stall) can happen while a queue slot
  * or io_rwsem is held.
  */
-static long azihsm_ioctl_cmd(struct azihsm_dev *hdev, struct azihsm_cmd __user *uarg)
+static long azihsm_ioctl_cmd(struct azihsm_file *f, struct azihsm_cmd __user *uarg)
 {
+	struct azihsm_dev *hdev = f->hdev;
 	struct azihsm_hsm_cmd hc = { };
 	struct azihsm_cmd c;
 	void *src = NULL, *dst = NULL;
@@ -98,6 +142,8 @@ static long azihsm_ioctl_cmd(struct azihsm_dev *hdev, struct azihsm_cmd __user *
 	ret = azihsm_hsm_exec(hdev, &hc);
 	if (ret == -ERESTARTSYS || ret == -EBUSY)
 		goto out;
+	if (!ret)
+		azihsm_file_track(f, &hc);
 
 	if (!ret && hc.byte_count &&
 	    copy_to_user(u64_to_user_ptr(c.in.dst_buf), dst, hc.byte_count)) {
@@ -162,14 +208,14 @@ static long azihsm_ioctl_dev_info(struct azihsm_dev *hdev,
 
 static long azihsm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
-	struct azihsm_dev *hdev = file->private_data;
+	struct azihsm_file *f = file->private_data;
 	void __user *uarg = (void __user *)arg;
 
 	switch (cmd) {
 	case AZIHSM_IOCTL_CMD:
-		return azihsm_ioctl_cmd(hdev, uarg);
+		return azihsm_ioctl_cmd(f, uarg);
 	case AZIHSM_IOCTL_DEV_INFO:
-		return azihsm_ioctl_dev_info(hdev, uarg);
+		return azihsm_ioctl_dev_info(f->hdev, uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -178,21 +224,37 @@ static long azihsm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 static int azihsm_open(struct inode *inode, struct file *file)
 {
 	struct azihsm_dev *hdev;
+	struct azihsm_file *f;
 
+	f = kzalloc(sizeof(*f), GFP_KERNEL);
+	if (!f)
+		return -ENOMEM;
 	xa_lock(&azihsm_minors);
 	hdev = xa_load(&azihsm_minors, iminor(inode));
 	if (hdev)
 		kref_get(&hdev->kref);
 	xa_unlock(&azihsm_minors);
-	if (!hdev)
+	if (!hdev) {
+		kfree(f);
 		return -ENODEV;
-	file->private_data = hdev;
+	}
+	f->hdev = hdev;
+	mutex_init(&f->lock);
+	file->private_data = f;
 	return stream_open(inode, file);
 }
 
 static int azihsm_release(struct inode *inode, struct file *file)
 {
-	azihsm_dev_put(file->private_data);
+	struct azihsm_file *f = file->private_data;
+	unsigned int i;
+
+	/* Sessions this file left open die with it, and their keys too. */
+	for (i = 0; i < f->nr_sessions; i++)
+		azihsm_flush_session(f->hdev, f->sessions[i]);
+	azihsm_dev_put(f->hdev);
+	mutex_destroy(&f->lock);
+	kfree(f);
 	return 0;
 }
 

@@ -121,6 +121,8 @@ int azihsm_hsm_exec(struct azihsm_dev *hdev, struct azihsm_hsm_cmd *cmd)
 		cmd->status = (le16_to_cpu(slot->cqe.status) >> AZIHSM_CQE_STATUS_SHIFT) &
 			      AZIHSM_CQE_STATUS_MASK;
 		cmd->byte_count = le16_to_cpu(slot->cqe.byte_count);
+		cmd->cqe_flags = slot->cqe.flags;
+		cmd->cqe_session_id = le16_to_cpu(slot->cqe.session_id);
 		if (cmd->byte_count > cmd->dst_len) {
 			dev_err_ratelimited(hdev->dev,
 					    "device wrote %u bytes into a %u byte buffer\n",
@@ -134,6 +136,31 @@ int azihsm_hsm_exec(struct azihsm_dev *hdev, struct azihsm_hsm_cmd *cmd)
 	azihsm_slot_put(q, slot);
 	up_read(&hdev->io_rwsem);
 	return ret;
+}
+
+/*
+ * The SQE flush-session opcode: the device closes @session_id and drops
+ * its keys. Carries no request; the PRP buffers are the slot's own, one
+ * byte long, never read. Best effort: a device that is gone or resetting
+ * has lost its sessions anyway.
+ */
+void azihsm_flush_session(struct azihsm_dev *hdev, u16 session_id)
+{
+	u8 dummy = 0;
+	struct azihsm_hsm_cmd cmd = {
+		.opc = AZIHSM_HSQE_OPC_FLUSH_SESSION,
+		.src = &dummy,
+		.src_len = 1,
+		.dst = &dummy,
+		.dst_len = 1,
+		.session_flags = AZIHSM_SESS_OP_CLOSE | AZIHSM_SESS_IN_SESSION,
+		.session_id = session_id,
+	};
+	int ret = azihsm_hsm_exec(hdev, &cmd);
+
+	if (ret || cmd.status)
+		dev_dbg(hdev->dev, "flush of session %u: %d, status %#x\n",
+			session_id, ret, cmd.status);
 }
 
 /* Response room for GetRandom beyond the bytes themselves. */

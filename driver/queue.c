@@ -395,7 +395,7 @@ int azihsm_slot_submit(struct azihsm_hsm_queue *q, struct azihsm_slot *slot,
 	}
 	sqe = &q->sq[q->sq_tail];
 	memset(sqe, 0, sizeof(*sqe));
-	sqe->dw0 = cpu_to_le32(AZIHSM_HSQE_OPC_NORMAL |
+	sqe->dw0 = cpu_to_le32((cmd->opc & AZIHSM_HSQE_OPC_MASK) |
 			       ((u32)cid << AZIHSM_HSQE_CID_SHIFT));
 	sqe->src_len = cpu_to_le32(cmd->src_len);
 	sqe->src_prp1 = cpu_to_le64(slot->src_dma);
