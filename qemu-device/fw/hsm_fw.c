@@ -13,43 +13,87 @@
 
 #include "azihsm/hw.h"
 #include "azihsm/msg.h"
-#include "hsm_fw.h"
-#include "hsm_partition.h"
-#include "hsm_vault.h"
+#include "hsm_fw_int.h"
 
-struct hsm_fw {
-	char serial[33];
-	char fw_rev[33];
-	struct hsm_drbg *drbg;
-	struct hsm_vault *vault;	/* the partition's keys */
-	struct hsm_partition *part;	/* its stored state */
-	/*
-	 * Error state: a failed self-test, or stored state that could not be
-	 * used. Only the services marked allowed_in_error answer.
-	 */
-	bool error_state;
-};
+/* MBOR encoding of the response header's fips_approved value. */
+#define FW_MBOR_FALSE	0x14
+#define FW_MBOR_TRUE	0x15
 
-struct fw_req {
-	struct hsm_fw *fw;
-	struct mbor_dec *d;	/* at the data map, or NULL if none */
-	struct mbor_enc *e;	/* write exactly one data map */
-	bool fips_approved;	/* set by a service that used approved crypto */
-};
+uint32_t fw_decode(struct fw_req *r, const struct fw_field *f, unsigned int n)
+{
+	struct mbor_map m;
+	unsigned int i = 0, k;
+	uint8_t id;
+	int ret;
 
-typedef uint32_t (*fw_service)(struct fw_req *r);
+	for (k = 0; k < n; k++)
+		if (f[k].present)
+			*f[k].present = false;
+	if (r->d) {
+		if (mbor_dec_map(r->d, &m))
+			return AZIHSM_STATUS_MALFORMED;
+		while ((ret = mbor_dec_next(r->d, &m, &id)) == 1) {
+			/* Ids ascend in both the map and @f. */
+			while (i < n && f[i].id < id) {
+				if (!f[i].optional)
+					return AZIHSM_STATUS_MALFORMED;
+				i++;
+			}
+			if (i == n || f[i].id != id)
+				return AZIHSM_STATUS_MALFORMED;
+			switch (f[i].type) {
+			case FW_U8:
+				ret = mbor_dec_u8(r->d, f[i].val);
+				break;
+			case FW_U16:
+				ret = mbor_dec_u16(r->d, f[i].val);
+				break;
+			case FW_U32:
+				ret = mbor_dec_u32(r->d, f[i].val);
+				break;
+			case FW_BOOL:
+				ret = mbor_dec_bool(r->d, f[i].val);
+				break;
+			case FW_BYTES: {
+				struct fw_bytes *b = f[i].val;
+
+				ret = mbor_dec_bytes(r->d, &b->p, &b->len);
+				break;
+			}
+			default:
+				ret = -1;
+			}
+			if (ret)
+				return AZIHSM_STATUS_MALFORMED;
+			if (f[i].present)
+				*f[i].present = true;
+			i++;
+		}
+		/* The data map ends the request: nothing may follow it. */
+		if (ret < 0 || mbor_dec_finish(r->d))
+			return AZIHSM_STATUS_MALFORMED;
+	}
+	for (; i < n; i++)
+		if (!f[i].optional)
+			return AZIHSM_STATUS_MALFORMED;
+	return AZIHSM_STATUS_SUCCESS;
+}
+
+bool fw_rsp_fits(const struct fw_req *r)
+{
+	return r->e->err == MBOR_OK;
+}
+
+void fw_drop_session(struct hsm_fw *fw, uint16_t sid)
+{
+	if (hsm_auth_flush(fw->auth, sid) == HSM_AUTH_OK)
+		hsm_vault_delete_owner(fw->vault, sid);
+}
 
 /* A request data map with no fields (or none at all). */
 static uint32_t fw_expect_empty(struct fw_req *r)
 {
-	struct mbor_map m;
-	uint8_t id;
-
-	if (!r->d)
-		return AZIHSM_STATUS_SUCCESS;
-	if (mbor_dec_map(r->d, &m) || mbor_dec_next(r->d, &m, &id) != 0)
-		return AZIHSM_STATUS_MALFORMED;
-	return AZIHSM_STATUS_SUCCESS;
+	return fw_decode(r, NULL, 0);
 }
 
 static uint32_t fw_get_api_rev(struct fw_req *r)
@@ -129,19 +173,32 @@ static uint32_t fw_get_random(struct fw_req *r)
 }
 
 /*
- * The services. fips_approved is a property of the service (it is reported
- * in the response header, written before the service runs): true where the
- * service's result comes from an approved algorithm.
+ * The services. fips_approved is the service's static flag for the
+ * response header: true where the service's result comes from an approved
+ * algorithm; a service whose answer depends on the key or parameters sets
+ * r->fips_approved itself. need_session: header field 3 must name an open
+ * session (else NO_SESSION); the service then checks its class.
  */
 static const struct fw_op {
 	uint32_t opcode;
 	fw_service run;
 	bool fips_approved;
 	bool allowed_in_error;	/* answers in the error state, to say why */
+	bool need_session;
 } fw_ops[] = {
-	{ AZIHSM_OP_GET_API_REV, fw_get_api_rev, false, true },
-	{ AZIHSM_OP_GET_DEVICE_INFO, fw_get_device_info, false, true },
-	{ AZIHSM_OP_GET_RANDOM, fw_get_random, true, false },	/* SP 800-90A CTR-DRBG */
+	{ AZIHSM_OP_GET_API_REV, fw_get_api_rev, false, true, false },
+	{ AZIHSM_OP_GET_DEVICE_INFO, fw_get_device_info, false, true, false },
+	{ AZIHSM_OP_DELETE_KEY, fw_svc_delete_key, false, false, true },
+	{ AZIHSM_OP_OPEN_KEY, fw_svc_open_key, false, false, true },
+	{ AZIHSM_OP_ECC_SIGN, fw_svc_ecc_sign, false, false, true },	/* set by hsm_ops */
+	{ AZIHSM_OP_GET_SESSION_ENC_KEY, fw_svc_session_key, false, false, false },
+	{ AZIHSM_OP_OPEN_SESSION, fw_svc_open_session, false, false, false },
+	{ AZIHSM_OP_CLOSE_SESSION, fw_svc_close_session, false, false, true },
+	{ AZIHSM_OP_CHANGE_PIN, fw_svc_change_pin, false, false, true },
+	{ AZIHSM_OP_GET_RANDOM, fw_get_random, true, false, false },	/* SP 800-90A CTR-DRBG */
+	{ AZIHSM_OP_KEY_GENERATE, fw_svc_key_generate, false, false, true },
+	{ AZIHSM_OP_KEY_LIST, fw_svc_key_list, false, false, true },
+	{ AZIHSM_OP_KEY_PUBLIC, fw_svc_key_public, false, false, true },
 };
 
 static const struct fw_op *fw_lookup(uint32_t opcode)
@@ -176,6 +233,33 @@ static bool fw_error_response(struct hsm_fw_cmd *cmd, const struct azihsm_req_hd
 	return mbor_enc_finish(&e, &cmd->out_len) == MBOR_OK;
 }
 
+/* Header field 3 names an open session. */
+static bool fw_session_open(struct hsm_fw *fw, const struct azihsm_req_hdr *req)
+{
+	enum hsm_auth_role role;
+
+	return req->has_session &&
+	       hsm_auth_session_role(fw->auth, req->session_id, &role) == HSM_AUTH_OK;
+}
+
+/* CQE session fields: echo the SQE's, or say what Open/CloseSession did. */
+static void fw_cqe_session(struct hsm_fw_cmd *cmd, const struct azihsm_req_hdr *req)
+{
+	cmd->cqe_session_flags = cmd->session_flags &
+				 (AZIHSM_SESS_OP_MASK | AZIHSM_SESS_IN_SESSION);
+	cmd->cqe_session_id = cmd->session_id;
+	if (!req)
+		return;
+	if (req->opcode == AZIHSM_OP_OPEN_SESSION) {
+		/* Until the service says otherwise: failed. */
+		cmd->cqe_session_flags = AZIHSM_SESS_OP_OPEN;
+		cmd->cqe_session_id = 0;
+	} else if (req->opcode == AZIHSM_OP_CLOSE_SESSION) {
+		cmd->cqe_session_flags = AZIHSM_SESS_OP_CLOSE;
+		cmd->cqe_session_id = req->has_session ? req->session_id : cmd->session_id;
+	}
+}
+
 uint16_t hsm_fw_execute(struct hsm_fw *fw, struct hsm_fw_cmd *cmd)
 {
 	struct azihsm_rsp_hdr rsp = { 0 };
@@ -183,15 +267,18 @@ uint16_t hsm_fw_execute(struct hsm_fw *fw, struct hsm_fw_cmd *cmd)
 	const struct fw_op *op = NULL;
 	struct mbor_dec d;
 	struct mbor_enc e;
-	struct fw_req r = { .fw = fw, .e = &e };
+	struct fw_req r = { .fw = fw, .e = &e, .cmd = cmd };
+	size_t fips_pos = 0;
 	bool has_data;
 	uint32_t st;
 
 	cmd->out_len = 0;
+	fw_cqe_session(cmd, NULL);
 	mbor_dec_init(&d, cmd->in, cmd->in_len);
 	if (azihsm_msg_parse_request(&d, &req, &has_data))
 		return fw_error_response(cmd, NULL, AZIHSM_STATUS_MALFORMED) ?
 			AZIHSM_SC_SUCCESS : AZIHSM_SC_HSM_BUFFER_TOO_SMALL;
+	fw_cqe_session(cmd, &req);
 
 	op = fw_lookup(req.opcode);
 	if (hsm_fw_in_error_state(fw) && !(op && op->allowed_in_error))
@@ -200,6 +287,8 @@ uint16_t hsm_fw_execute(struct hsm_fw *fw, struct hsm_fw_cmd *cmd)
 		st = AZIHSM_STATUS_UNSUPPORTED_REV;
 	else if (!op)
 		st = AZIHSM_STATUS_UNKNOWN_OPCODE;
+	else if (op->need_session && !fw_session_open(fw, &req))
+		st = AZIHSM_STATUS_NO_SESSION;
 	else
 		st = AZIHSM_STATUS_SUCCESS;
 
@@ -209,13 +298,27 @@ uint16_t hsm_fw_execute(struct hsm_fw *fw, struct hsm_fw_cmd *cmd)
 		rsp.fips_approved = op->fips_approved;
 		mbor_enc_init(&e, cmd->out, cmd->out_cap);
 		azihsm_msg_begin_response(&e, &rsp);
+		/* The header ends with fips_approved, then the data key (2 bytes). */
+		if (e.err == MBOR_OK && e.pos >= 3)
+			fips_pos = e.pos - 3;
 		r.d = has_data ? &d : NULL;
+		r.fips_approved = op->fips_approved;
+		r.has_session = req.has_session;
+		r.session_id = req.session_id;
 		st = op->run(&r);
 		/* The request must have been consumed exactly. */
 		if (st == AZIHSM_STATUS_SUCCESS && mbor_dec_finish(&d))
 			st = AZIHSM_STATUS_MALFORMED;
 		if (st == AZIHSM_STATUS_SUCCESS && mbor_enc_finish(&e, &cmd->out_len))
 			st = AZIHSM_STATUS_RSP_TOO_LARGE;
+		if (st == AZIHSM_STATUS_SUCCESS && r.fips_approved != op->fips_approved) {
+			if (!fips_pos || (cmd->out[fips_pos] != FW_MBOR_FALSE &&
+					  cmd->out[fips_pos] != FW_MBOR_TRUE))
+				st = AZIHSM_STATUS_INTERNAL;
+			else
+				cmd->out[fips_pos] = r.fips_approved ? FW_MBOR_TRUE :
+								       FW_MBOR_FALSE;
+		}
 	}
 	if (st != AZIHSM_STATUS_SUCCESS) {
 		/* Nothing a failed service wrote may reach the host. */
@@ -228,9 +331,7 @@ uint16_t hsm_fw_execute(struct hsm_fw *fw, struct hsm_fw_cmd *cmd)
 
 void hsm_fw_flush_session(struct hsm_fw *fw, uint16_t session_id)
 {
-	/* No sessions yet: nothing is scoped to one. */
-	(void)fw;
-	(void)session_id;
+	fw_drop_session(fw, session_id);
 }
 
 static void fw_copy_id(char *dst, size_t cap, const char *src)
@@ -251,9 +352,10 @@ struct hsm_fw *hsm_fw_new(const struct hsm_fw_config *cfg)
 	snprintf(pers, sizeof(pers), "azihsm drbg %s", fw->serial);
 	fw->drbg = hsm_drbg_new(pers);
 	fw->vault = hsm_vault_new(HSM_VAULT_DEFAULT_MAX);
-	if (fw->vault)
-		fw->part = hsm_partition_open(cfg->state_path, fw->vault);
-	if (!fw->drbg || !fw->vault || !fw->part) {
+	fw->auth = hsm_auth_new(cfg->auth);
+	if (fw->vault && fw->auth)
+		fw->part = hsm_partition_open(cfg->state_path, fw->vault, fw->auth);
+	if (!fw->drbg || !fw->vault || !fw->auth || !fw->part) {
 		hsm_fw_free(fw);
 		return NULL;
 	}
@@ -268,6 +370,7 @@ void hsm_fw_free(struct hsm_fw *fw)
 		return;
 	hsm_drbg_free(fw->drbg);
 	hsm_partition_close(fw->part);
+	hsm_auth_free(fw->auth);
 	hsm_vault_free(fw->vault);
 	free(fw);
 }
@@ -280,6 +383,11 @@ int hsm_fw_commit(struct hsm_fw *fw)
 struct hsm_vault *hsm_fw_vault(struct hsm_fw *fw)
 {
 	return fw->vault;
+}
+
+struct hsm_auth *hsm_fw_auth(struct hsm_fw *fw)
+{
+	return fw->auth;
 }
 
 bool hsm_fw_in_error_state(struct hsm_fw *fw)

@@ -11,11 +11,15 @@
 #include <stdint.h>
 
 struct hsm_fw;
+struct hsm_auth;
+struct hsm_auth_config;
 
 struct hsm_fw_config {
 	const char *serial;
 	const char *fw_rev;
 	const char *state_path;	/* sealed partition state; NULL: volatile */
+	/* Clock and PBKDF2 count of hsm_auth (tests); NULL: the defaults. */
+	const struct hsm_auth_config *auth;
 };
 
 struct hsm_fw_cmd {
@@ -26,22 +30,35 @@ struct hsm_fw_cmd {
 	size_t out_len;		/* set by hsm_fw_execute */
 	uint8_t session_flags;	/* AZIHSM_SESS_* from the SQE */
 	uint16_t session_id;
+	/*
+	 * Set by hsm_fw_execute for the CQE: the SQE's op and in_session bits
+	 * and session id echoed, except for OpenSession (OP_OPEN, plus
+	 * IN_SESSION and the new id on success, id 0 on failure) and
+	 * CloseSession (OP_CLOSE, plus SAFE_TO_CLOSE on success).
+	 */
+	uint8_t cqe_session_flags;
+	uint16_t cqe_session_id;
 };
 
 struct hsm_fw *hsm_fw_new(const struct hsm_fw_config *cfg);
 void hsm_fw_free(struct hsm_fw *fw);
 /* Returns an AZIHSM_SC_* completion status; HSM status is in the response. */
 uint16_t hsm_fw_execute(struct hsm_fw *fw, struct hsm_fw_cmd *cmd);
-/* Session file closed (SQE opc FLUSH_SESSION). */
+/*
+ * Session file closed (SQE opc FLUSH_SESSION): closes the session and
+ * drops its keys.
+ */
 void hsm_fw_flush_session(struct hsm_fw *fw, uint16_t session_id);
 /*
  * Store the partition's persistent state now (masking key, persistent
- * keys); returns once it is durable. Services that change persistent
+ * keys, credentials and lockout state); returns once it is durable. Services that change persistent
  * state call it before they answer. 0, or -1 (the change is not stored).
  */
 int hsm_fw_commit(struct hsm_fw *fw);
 /* The partition's key vault (hsm_vault.h); lives as long as @fw. */
 struct hsm_vault *hsm_fw_vault(struct hsm_fw *fw);
+/* The partition's credentials and sessions (hsm_auth.h); as long as @fw. */
+struct hsm_auth *hsm_fw_auth(struct hsm_fw *fw);
 /*
  * The module is in its error state (failed self-test, or stored state that
  * could not be used): it answers GetApiRev and GetDeviceInfo only.

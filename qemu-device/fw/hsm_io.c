@@ -12,8 +12,13 @@
 
 #include "hsm_ctrl_int.h"
 
+/*
+ * Runs one HSM SQE. *byte_count, *cqe_flags and *cqe_sid are for the CQE:
+ * the session fields are the SQE's echoed unless the firmware says what
+ * an Open/CloseSession did.
+ */
 static uint16_t io_hsm_run(struct hsm_ctrl *c, const struct azihsm_hsm_sqe *sqe,
-			   uint32_t *byte_count)
+			   uint32_t *byte_count, uint8_t *cqe_flags, uint16_t *cqe_sid)
 {
 	uint32_t dw0 = le32toh(sqe->dw0);
 	uint32_t src_len = le32toh(sqe->src_len);
@@ -58,6 +63,8 @@ static uint16_t io_hsm_run(struct hsm_ctrl *c, const struct azihsm_hsm_sqe *sqe,
 	cmd.session_flags = sqe->flags;
 	cmd.session_id = le16toh(sqe->session_id);
 	sc = hsm_fw_execute(c->fw, &cmd);
+	*cqe_flags = cmd.cqe_session_flags;
+	*cqe_sid = cmd.cqe_session_id;
 	if (sc)
 		goto out;
 	sc = hsm_prp_write(c, le64toh(sqe->dst_prp1), le64toh(sqe->dst_prp2),
@@ -78,12 +85,13 @@ out:
 void hsm_io_execute_hsm(struct hsm_ctrl *c, const struct azihsm_hsm_sqe *sqe,
 			struct azihsm_hsm_cqe *cqe)
 {
+	uint8_t flags = sqe->flags & (AZIHSM_SESS_OP_MASK | AZIHSM_SESS_IN_SESSION);
+	uint16_t sid = le16toh(sqe->session_id);
 	uint32_t byte_count = 0;
-	uint16_t sc = io_hsm_run(c, sqe, &byte_count);
+	uint16_t sc = io_hsm_run(c, sqe, &byte_count, &flags, &sid);
 
 	cqe->byte_count = htole16((uint16_t)byte_count);
-	/* Echo the session routing; sessions themselves come later. */
-	cqe->flags = sqe->flags & (AZIHSM_SESS_OP_MASK | AZIHSM_SESS_IN_SESSION);
-	cqe->session_id = sqe->session_id;
+	cqe->flags = flags;
+	cqe->session_id = htole16(sid);
 	cqe->status = htole16((uint16_t)(sc << AZIHSM_CQE_STATUS_SHIFT));
 }

@@ -12,17 +12,19 @@
 
 #include <openssl/crypto.h>
 
+#include "hsm_auth.h"
 #include "hsm_partition.h"
 #include "hsm_state.h"
 
 #define PI_MAGIC	"AZHSMPI1"
-#define PI_VERSION	1
+#define PI_VERSION	2
 #define PI_HDR_LEN	(8 + 2 + 32 + 48 + 4)
 
 struct hsm_partition {
 	pthread_mutex_t lock;	/* serialises commits */
 	struct hsm_state *store;	/* NULL: volatile */
 	struct hsm_vault *vault;
+	struct hsm_auth *auth;
 	struct hsm_masking_key mk;
 	enum azihsm_persist status;
 };
@@ -67,16 +69,25 @@ static uint32_t get_le32(const uint8_t *p)
 	return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-/* Parse @img into the (empty) vault and the masking key. */
+/*
+ * Parse @img into the (empty) vault, the credentials and the masking key.
+ * The credentials go first: hsm_auth_deserialize changes nothing when it
+ * refuses, and a refusal of either part fails the partition anyway.
+ */
 static int partition_parse(struct hsm_partition *p, const uint8_t *img, size_t len)
 {
-	uint32_t vlen;
+	size_t vlen, alen;
 
-	if (len < PI_HDR_LEN || memcmp(img, PI_MAGIC, 8) ||
+	if (len < PI_HDR_LEN + 4 || memcmp(img, PI_MAGIC, 8) ||
 	    (img[8] | img[9] << 8) != PI_VERSION)
 		return -1;
 	vlen = get_le32(img + PI_HDR_LEN - 4);
-	if (vlen != len - PI_HDR_LEN)
+	if (vlen > len - PI_HDR_LEN - 4)
+		return -1;
+	alen = get_le32(img + PI_HDR_LEN + vlen);
+	if (alen != len - PI_HDR_LEN - vlen - 4)
+		return -1;
+	if (hsm_auth_deserialize(p->auth, img + PI_HDR_LEN + vlen + 4, alen) != HSM_AUTH_OK)
 		return -1;
 	if (hsm_vault_deserialize(p->vault, img + PI_HDR_LEN, vlen) != HSM_VAULT_OK)
 		return -1;
@@ -87,26 +98,31 @@ static int partition_parse(struct hsm_partition *p, const uint8_t *img, size_t l
 
 static int partition_build(struct hsm_partition *p, uint8_t **out, size_t *out_len)
 {
-	uint8_t *vimg = NULL, *img;
-	size_t vlen = 0;
+	uint8_t *vimg = NULL, *aimg = NULL, *img = NULL;
+	size_t vlen = 0, alen = 0, len;
 
 	if (hsm_vault_serialize(p->vault, &vimg, &vlen) != HSM_VAULT_OK)
 		return -1;
-	img = malloc(PI_HDR_LEN + vlen);
-	if (!img) {
-		hsm_vault_image_free(vimg, vlen);
-		return -1;
-	}
+	if (hsm_auth_serialize(p->auth, &aimg, &alen) != HSM_AUTH_OK)
+		goto out;
+	len = PI_HDR_LEN + vlen + 4 + alen;
+	img = malloc(len);
+	if (!img)
+		goto out;
 	memcpy(img, PI_MAGIC, 8);
 	put_le16(img + 8, PI_VERSION);
 	memcpy(img + 10, p->mk.enc, sizeof(p->mk.enc));
 	memcpy(img + 42, p->mk.mac, sizeof(p->mk.mac));
 	put_le32(img + PI_HDR_LEN - 4, (uint32_t)vlen);
 	memcpy(img + PI_HDR_LEN, vimg, vlen);
-	hsm_vault_image_free(vimg, vlen);
+	put_le32(img + PI_HDR_LEN + vlen, (uint32_t)alen);
+	memcpy(img + PI_HDR_LEN + vlen + 4, aimg, alen);
 	*out = img;
-	*out_len = PI_HDR_LEN + vlen;
-	return 0;
+	*out_len = len;
+out:
+	hsm_vault_image_free(vimg, vlen);
+	hsm_auth_image_free(aimg, alen);
+	return img ? 0 : -1;
 }
 
 static int partition_commit_locked(struct hsm_partition *p)
@@ -123,7 +139,8 @@ static int partition_commit_locked(struct hsm_partition *p)
 	return ret;
 }
 
-struct hsm_partition *hsm_partition_open(const char *state_path, struct hsm_vault *vault)
+struct hsm_partition *hsm_partition_open(const char *state_path, struct hsm_vault *vault,
+					 struct hsm_auth *auth)
 {
 	enum hsm_state_status st;
 	struct hsm_partition *p;
@@ -135,6 +152,7 @@ struct hsm_partition *hsm_partition_open(const char *state_path, struct hsm_vaul
 		return NULL;
 	pthread_mutex_init(&p->lock, NULL);
 	p->vault = vault;
+	p->auth = auth;
 	if (!state_path) {
 		p->status = AZIHSM_PERSIST_VOLATILE;
 		if (hsm_masking_key_generate(&p->mk) != HSM_VAULT_OK)

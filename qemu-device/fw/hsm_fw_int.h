@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * azihsm firmware internals shared by the dispatcher (hsm_fw.c) and the
+ * services (hsm_svc_*.c): the firmware object, one request as a service
+ * sees it, strict request decoding and status mapping.
+ */
+#ifndef HSM_FW_INT_H
+#define HSM_FW_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "azihsm/msg.h"
+#include "hsm_auth.h"
+#include "hsm_fw.h"
+#include "hsm_partition.h"
+#include "hsm_vault.h"
+
+struct hsm_fw {
+	char serial[33];
+	char fw_rev[33];
+	struct hsm_drbg *drbg;
+	struct hsm_vault *vault;	/* the partition's keys */
+	struct hsm_auth *auth;		/* its credentials and sessions */
+	struct hsm_partition *part;	/* its stored state */
+	/*
+	 * Error state: a failed self-test, or stored state that could not be
+	 * used. Only the services marked allowed_in_error answer.
+	 */
+	bool error_state;
+};
+
+struct fw_req {
+	struct hsm_fw *fw;
+	struct mbor_dec *d;	/* at the data map, or NULL if none */
+	struct mbor_enc *e;	/* write exactly one data map */
+	/*
+	 * Response header's fips_approved: starts as the service's static
+	 * flag (fw_ops); a service may change it (patched in on success).
+	 */
+	bool fips_approved;
+	/* The header's session id; checked open for services that need one. */
+	bool has_session;
+	uint16_t session_id;
+	struct hsm_fw_cmd *cmd;	/* cqe_session_* for Open/CloseSession */
+};
+
+typedef uint32_t (*fw_service)(struct fw_req *r);
+
+/* One field of a request data map, for fw_decode(). */
+enum fw_type {
+	FW_U8,
+	FW_U16,
+	FW_U32,
+	FW_BOOL,
+	FW_BYTES,
+};
+
+struct fw_bytes {
+	const uint8_t *p;	/* into the request buffer */
+	size_t len;
+};
+
+struct fw_field {
+	uint8_t id;
+	enum fw_type type;
+	bool optional;
+	void *val;		/* uint8_t / uint16_t / uint32_t / bool / struct fw_bytes */
+	bool *present;		/* may be NULL */
+};
+
+/*
+ * Decode the request data map strictly: every field in @f (ascending ids)
+ * of its one type, required ones present, no other field, nothing after
+ * the map. MALFORMED otherwise; SUCCESS. No data map at all counts as an
+ * empty one. Values are not range-checked here.
+ */
+uint32_t fw_decode(struct fw_req *r, const struct fw_field *f, unsigned int n);
+/* True while the response written so far fits the output buffer. */
+bool fw_rsp_fits(const struct fw_req *r);
+/* Close session @sid (flush) and drop its keys. */
+void fw_drop_session(struct hsm_fw *fw, uint16_t sid);
+
+uint32_t fw_status_auth(int st);
+uint32_t fw_status_vault(int st);
+uint32_t fw_status_ops(int st);
+
+/* hsm_svc_session.c */
+uint32_t fw_svc_session_key(struct fw_req *r);
+uint32_t fw_svc_open_session(struct fw_req *r);
+uint32_t fw_svc_close_session(struct fw_req *r);
+uint32_t fw_svc_change_pin(struct fw_req *r);
+
+/* hsm_svc_keys.c */
+uint32_t fw_svc_key_generate(struct fw_req *r);
+uint32_t fw_svc_open_key(struct fw_req *r);
+uint32_t fw_svc_delete_key(struct fw_req *r);
+uint32_t fw_svc_key_list(struct fw_req *r);
+uint32_t fw_svc_key_public(struct fw_req *r);
+uint32_t fw_svc_ecc_sign(struct fw_req *r);
+
+#endif /* HSM_FW_INT_H */

@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * azihsm firmware services: sessions (GetSessionEncryptionKey 1103,
+ * OpenSession 1104, CloseSession 1105, ChangePin 1106) on top of hsm_auth.
+ * Request and response maps: include/azihsm/msg.h. Whenever the persistent
+ * part of hsm_auth changed (a counted PIN failure, a counter reset, a new
+ * PIN) the partition is committed before the answer; a failed commit is
+ * answered NOT_STORED.
+ */
+#include <string.h>
+
+#include "azihsm/hw.h"
+#include "hsm_fw_int.h"
+
+uint32_t fw_status_auth(int st)
+{
+	switch (st) {
+	case HSM_AUTH_OK:
+		return AZIHSM_STATUS_SUCCESS;
+	case HSM_AUTH_INVALID_ARG:
+		return AZIHSM_STATUS_INVALID_ARG;
+	case HSM_AUTH_NO_SESSION:
+		return AZIHSM_STATUS_NO_SESSION;
+	case HSM_AUTH_WRONG_ROLE:
+		return AZIHSM_STATUS_WRONG_ROLE;
+	case HSM_AUTH_MUST_CHANGE_PIN:
+		return AZIHSM_STATUS_MUST_CHANGE_PIN;
+	case HSM_AUTH_BAD_NONCE:
+		return AZIHSM_STATUS_BAD_NONCE;
+	case HSM_AUTH_BAD_PEER:		/* the host key: the message cannot open */
+	case HSM_AUTH_BAD_MESSAGE:
+		return AZIHSM_STATUS_BAD_MESSAGE;
+	case HSM_AUTH_BAD_CREDENTIAL:
+		return AZIHSM_STATUS_BAD_CREDENTIAL;
+	case HSM_AUTH_LOCKED_OUT:
+		return AZIHSM_STATUS_LOCKED_OUT;
+	case HSM_AUTH_SESSIONS_FULL:
+		return AZIHSM_STATUS_SESSIONS_FULL;
+	case HSM_AUTH_WEAK_PIN:
+		return AZIHSM_STATUS_WEAK_PIN;
+	}
+	return AZIHSM_STATUS_INTERNAL;
+}
+
+/* Commit if the credentials' persistent part moved since @gen0. */
+static uint32_t fw_auth_commit(struct fw_req *r, uint64_t gen0)
+{
+	if (hsm_auth_persist_gen(r->fw->auth) == gen0)
+		return AZIHSM_STATUS_SUCCESS;
+	return hsm_fw_commit(r->fw) ? AZIHSM_STATUS_NOT_STORED : AZIHSM_STATUS_SUCCESS;
+}
+
+/* A sealed credential message: { 1: host_pub, 2: nonce, 3: ct, 4: tag }. */
+struct fw_sealed {
+	struct fw_bytes pub, nonce, ct, tag;
+};
+
+static uint32_t fw_decode_sealed(struct fw_req *r, struct fw_sealed *m)
+{
+	const struct fw_field f[] = {
+		{ AZIHSM_SESS_HOST_PUB, FW_BYTES, false, &m->pub, NULL },
+		{ AZIHSM_SESS_MSG_NONCE, FW_BYTES, false, &m->nonce, NULL },
+		{ AZIHSM_SESS_CIPHERTEXT, FW_BYTES, false, &m->ct, NULL },
+		{ AZIHSM_SESS_TAG, FW_BYTES, false, &m->tag, NULL },
+	};
+	uint32_t st = fw_decode(r, f, sizeof(f) / sizeof(f[0]));
+
+	if (st)
+		return st;
+	if (!m->pub.len || m->pub.len > HSM_AUTH_PUB_MAX ||
+	    m->nonce.len != HSM_AUTH_NONCE_LEN || !m->ct.len ||
+	    m->ct.len > HSM_AUTH_PT_MAX || m->tag.len != HSM_AUTH_TAG_LEN)
+		return AZIHSM_STATUS_INVALID_ARG;
+	return AZIHSM_STATUS_SUCCESS;
+}
+
+uint32_t fw_svc_session_key(struct fw_req *r)
+{
+	uint8_t pub[HSM_AUTH_PUB_MAX], nonce[HSM_AUTH_NONCE_LEN];
+	size_t len = 0;
+	uint32_t st = fw_decode(r, NULL, 0);
+	int ret;
+
+	if (st)
+		return st;
+	ret = hsm_auth_session_key(r->fw->auth, pub, sizeof(pub), &len, nonce);
+	if (ret)
+		return fw_status_auth(ret);
+	mbor_enc_map(r->e, 2);
+	mbor_enc_key(r->e, AZIHSM_SESS_DEVICE_PUB);
+	mbor_enc_bytes(r->e, pub, len);
+	mbor_enc_key(r->e, AZIHSM_SESS_NONCE);
+	mbor_enc_bytes(r->e, nonce, sizeof(nonce));
+	return AZIHSM_STATUS_SUCCESS;
+}
+
+uint32_t fw_svc_open_session(struct fw_req *r)
+{
+	struct hsm_auth *a = r->fw->auth;
+	enum hsm_auth_role role = 0;
+	uint64_t gen0 = hsm_auth_persist_gen(a);
+	struct fw_sealed m;
+	uint16_t sid = 0;
+	bool must_change;
+	uint32_t st;
+	int ret;
+
+	st = fw_decode_sealed(r, &m);
+	if (st)
+		return st;
+	ret = hsm_auth_open_session(a, m.pub.p, m.pub.len, m.nonce.p, m.ct.p, m.ct.len,
+				    m.tag.p, &sid, &role);
+	/* A counted failure must be stored before it is reported. */
+	st = fw_auth_commit(r, gen0);
+	if (ret)
+		return st ? st : fw_status_auth(ret);
+	/* The session is restricted iff its role still had the default. */
+	must_change = hsm_auth_check(a, sid, HSM_OP_INFO) == HSM_AUTH_MUST_CHANGE_PIN;
+	mbor_enc_map(r->e, 3);
+	mbor_enc_key(r->e, AZIHSM_SESS_ID);
+	mbor_enc_u16(r->e, sid);
+	mbor_enc_key(r->e, AZIHSM_SESS_ROLE);
+	mbor_enc_u8(r->e, (uint8_t)role);
+	mbor_enc_key(r->e, AZIHSM_SESS_MUST_CHANGE);
+	mbor_enc_bool(r->e, must_change);
+	if (!st && !fw_rsp_fits(r))
+		st = AZIHSM_STATUS_RSP_TOO_LARGE;
+	if (st) {
+		/* Never leave open a session the host was not told of. */
+		fw_drop_session(r->fw, sid);
+		return st;
+	}
+	r->cmd->cqe_session_flags = AZIHSM_SESS_OP_OPEN | AZIHSM_SESS_IN_SESSION;
+	r->cmd->cqe_session_id = sid;
+	return AZIHSM_STATUS_SUCCESS;
+}
+
+uint32_t fw_svc_close_session(struct fw_req *r)
+{
+	uint32_t st = fw_decode(r, NULL, 0);
+	int ret;
+
+	if (st)
+		return st;
+	ret = hsm_auth_close_session(r->fw->auth, r->session_id);
+	if (ret)
+		return fw_status_auth(ret);
+	hsm_vault_delete_owner(r->fw->vault, r->session_id);
+	mbor_enc_map(r->e, 0);
+	r->cmd->cqe_session_flags = AZIHSM_SESS_OP_CLOSE | AZIHSM_SESS_SAFE_TO_CLOSE;
+	r->cmd->cqe_session_id = r->session_id;
+	return AZIHSM_STATUS_SUCCESS;
+}
+
+uint32_t fw_svc_change_pin(struct fw_req *r)
+{
+	struct hsm_auth *a = r->fw->auth;
+	uint64_t gen0 = hsm_auth_persist_gen(a);
+	struct fw_sealed m;
+	uint32_t st;
+	int ret;
+
+	st = fw_decode_sealed(r, &m);
+	if (st)
+		return st;
+	ret = hsm_auth_change_pin(a, r->session_id, m.pub.p, m.pub.len, m.nonce.p, m.ct.p,
+				  m.ct.len, m.tag.p);
+	st = fw_auth_commit(r, gen0);
+	if (st)
+		return st;
+	if (ret)
+		return fw_status_auth(ret);
+	mbor_enc_map(r->e, 0);
+	return AZIHSM_STATUS_SUCCESS;
+}

@@ -1,0 +1,846 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The session and key services through hsm_fw_execute with real MBOR
+ * requests: credentials sealed with hsm_auth_client_seal, default officer
+ * restricted to ChangePin, PIN change, persistent and session keys, public
+ * export and ECDSA signatures verified with OpenSSL, KeyList records,
+ * roles, session-key visibility, close and flush, lockout on a fake clock,
+ * the session table limit, the CQE session fields, strict decoding, and
+ * with a state file: what survives a restart and what a failed commit
+ * answers.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "azihsm/hw.h"
+#include "azihsm/msg.h"
+#include "hsm_auth.h"
+#include "hsm_auth_client.h"
+#include "hsm_fw.h"
+#include "hsm_vault.h"
+#include "tap.h"
+
+#define OFF HSM_ROLE_OFFICER
+#define USR HSM_ROLE_USER
+#define NOSESS (-1)
+
+static const uint8_t *OFF_ID = (const uint8_t *)HSM_AUTH_DEFAULT_OFFICER_ID;
+static const uint8_t *OFF_PIN0 = (const uint8_t *)HSM_AUTH_DEFAULT_OFFICER_PIN;
+static const uint8_t *USR_ID = (const uint8_t *)HSM_AUTH_DEFAULT_USER_ID;
+static const uint8_t *USR_PIN0 = (const uint8_t *)HSM_AUTH_DEFAULT_USER_PIN;
+static const uint8_t *OFF_PIN1 = (const uint8_t *)"officer new PIN!";
+static const uint8_t *USR_PIN1 = (const uint8_t *)"user's new PIN#1";
+static const uint8_t *BAD_PIN = (const uint8_t *)"not the PIN 0000";
+
+/* ---- fake clock ------------------------------------------------------ */
+
+static struct fake_clock {
+	uint64_t mono, real;
+} clk = { 1000, 1700000000000ull };
+
+static uint64_t fake_now(void *ctx, enum hsm_auth_clock which)
+{
+	struct fake_clock *c = ctx;
+
+	return which == HSM_AUTH_CLOCK_REAL ? c->real : c->mono;
+}
+
+static struct hsm_fw *start(const char *state)
+{
+	static const struct hsm_auth_config acfg = {
+		.clock = fake_now, .clock_ctx = &clk, .pbkdf2_iter = 1000,
+	};
+	const struct hsm_fw_config cfg = { .serial = "SVC-1", .fw_rev = "1",
+					   .state_path = state, .auth = &acfg };
+
+	return hsm_fw_new(&cfg);
+}
+
+/* ---- requests and responses ------------------------------------------ */
+
+struct rq {
+	uint8_t buf[4096];
+	struct mbor_enc e;
+};
+
+struct rsp {
+	uint8_t buf[8192];
+	size_t cap;		/* 0: sizeof(buf) */
+	struct hsm_fw_cmd cmd;
+	struct azihsm_rsp_hdr h;
+	bool has_data;
+};
+
+/* Header for @op in session @sid (NOSESS: none); the caller writes data. */
+static struct mbor_enc *rq_begin(struct rq *q, uint32_t op, int sid)
+{
+	struct azihsm_req_hdr h = { .opcode = op };
+
+	if (sid >= 0) {
+		h.has_session = true;
+		h.session_id = (uint16_t)sid;
+	}
+	mbor_enc_init(&q->e, q->buf, sizeof(q->buf));
+	azihsm_msg_begin_request(&q->e, &h);
+	return &q->e;
+}
+
+/* Execute; @extra bytes appended after the message. HSM status or -1. */
+static long rq_send_extra(struct hsm_fw *fw, struct rq *q, struct rsp *r, size_t extra)
+{
+	struct mbor_dec d;
+	size_t len;
+
+	if (mbor_enc_finish(&q->e, &len) || len + extra > sizeof(q->buf))
+		return -1;
+	memset(q->buf + len, 0, extra);
+	memset(&r->cmd, 0, sizeof(r->cmd));
+	r->cmd.in = q->buf;
+	r->cmd.in_len = len + extra;
+	r->cmd.out = r->buf;
+	r->cmd.out_cap = r->cap ? r->cap : sizeof(r->buf);
+	if (hsm_fw_execute(fw, &r->cmd))
+		return -1;
+	mbor_dec_init(&d, r->buf, r->cmd.out_len);
+	if (azihsm_msg_parse_response(&d, &r->h, &r->has_data))
+		return -1;
+	if (r->has_data && (mbor_dec_skip(&d) || mbor_dec_finish(&d)))
+		return -1;
+	return r->h.status;
+}
+
+static long rq_send(struct hsm_fw *fw, struct rq *q, struct rsp *r)
+{
+	return rq_send_extra(fw, q, r, 0);
+}
+
+/* Position a decoder on field @id of the response data; 0 or -1. */
+static int rsp_field(const struct rsp *r, uint8_t want, struct mbor_dec *d)
+{
+	struct azihsm_rsp_hdr h;
+	struct mbor_map m;
+	bool has_data;
+	uint8_t id;
+
+	mbor_dec_init(d, r->buf, r->cmd.out_len);
+	if (azihsm_msg_parse_response(d, &h, &has_data) || !has_data || mbor_dec_map(d, &m))
+		return -1;
+	while (mbor_dec_next(d, &m, &id) == 1) {
+		if (id == want)
+			return 0;
+		mbor_dec_skip(d);
+	}
+	return -1;
+}
+
+static long rsp_u16(const struct rsp *r, uint8_t id)
+{
+	struct mbor_dec d;
+	uint16_t v;
+
+	return rsp_field(r, id, &d) || mbor_dec_u16(&d, &v) ? -1 : v;
+}
+
+static long rsp_u8(const struct rsp *r, uint8_t id)
+{
+	struct mbor_dec d;
+	uint8_t v;
+
+	return rsp_field(r, id, &d) || mbor_dec_u8(&d, &v) ? -1 : v;
+}
+
+static long rsp_bool(const struct rsp *r, uint8_t id)
+{
+	struct mbor_dec d;
+	bool v;
+
+	return rsp_field(r, id, &d) || mbor_dec_bool(&d, &v) ? -1 : v;
+}
+
+static int rsp_bytes(const struct rsp *r, uint8_t id, const uint8_t **p, size_t *len)
+{
+	struct mbor_dec d;
+
+	return rsp_field(r, id, &d) || mbor_dec_bytes(&d, p, len) ? -1 : 0;
+}
+
+/* An empty-data request. */
+static long call0(struct hsm_fw *fw, uint32_t op, int sid, struct rsp *r)
+{
+	struct rq q;
+
+	mbor_enc_map(rq_begin(&q, op, sid), 0);
+	return rq_send(fw, &q, r);
+}
+
+/* A { 1: key_id } request (DeleteKey, KeyPublic). */
+static long call_id(struct hsm_fw *fw, uint32_t op, int sid, uint16_t id, struct rsp *r)
+{
+	struct rq q;
+	struct mbor_enc *e = rq_begin(&q, op, sid);
+
+	mbor_enc_map(e, 1);
+	mbor_enc_key(e, AZIHSM_KEY_F_ID);
+	mbor_enc_u16(e, id);
+	return rq_send(fw, &q, r);
+}
+
+/* ---- sessions -------------------------------------------------------- */
+
+/* Seal a credential message for the device's current key and a new nonce. */
+static long seal(struct hsm_fw *fw, enum hsm_auth_msg_kind kind, uint8_t role,
+		 const uint8_t *id, const uint8_t *pin, const uint8_t *new_pin,
+		 uint8_t nonce[HSM_AUTH_NONCE_LEN], struct hsm_auth_sealed *s)
+{
+	static struct rsp r;
+	const uint8_t *pub, *n;
+	size_t pub_len, n_len;
+	long st = call0(fw, AZIHSM_OP_GET_SESSION_ENC_KEY, NOSESS, &r);
+
+	if (st)
+		return st;
+	if (rsp_bytes(&r, AZIHSM_SESS_DEVICE_PUB, &pub, &pub_len) ||
+	    rsp_bytes(&r, AZIHSM_SESS_NONCE, &n, &n_len) || n_len != HSM_AUTH_NONCE_LEN)
+		return -2;
+	memcpy(nonce, n, n_len);
+	return hsm_auth_client_seal(pub, pub_len, nonce, kind, role, id, pin, new_pin, s) ?
+		-3 : 0;
+}
+
+static void enc_sealed(struct mbor_enc *e, const uint8_t *nonce,
+		       const struct hsm_auth_sealed *s, size_t nonce_len)
+{
+	mbor_enc_map(e, 4);
+	mbor_enc_key(e, AZIHSM_SESS_HOST_PUB);
+	mbor_enc_bytes(e, s->host_pub, s->host_pub_len);
+	mbor_enc_key(e, AZIHSM_SESS_MSG_NONCE);
+	mbor_enc_bytes(e, nonce, nonce_len);
+	mbor_enc_key(e, AZIHSM_SESS_CIPHERTEXT);
+	mbor_enc_bytes(e, s->ct, s->ct_len);
+	mbor_enc_key(e, AZIHSM_SESS_TAG);
+	mbor_enc_bytes(e, s->tag, sizeof(s->tag));
+}
+
+/* OpenSession; status, *sid (0 if none), *r holds the answer and CQE fields. */
+static long open_as(struct hsm_fw *fw, uint8_t role, const uint8_t *id, const uint8_t *pin,
+		    uint16_t *sid, struct rsp *r)
+{
+	static struct rsp local;
+	uint8_t nonce[HSM_AUTH_NONCE_LEN];
+	struct hsm_auth_sealed s;
+	struct rq q;
+	long st;
+
+	if (!r)
+		r = &local;
+	if (sid)
+		*sid = 0;
+	st = seal(fw, HSM_AUTH_MSG_OPEN, role, id, pin, NULL, nonce, &s);
+	if (st)
+		return st;
+	enc_sealed(rq_begin(&q, AZIHSM_OP_OPEN_SESSION, NOSESS), nonce, &s, sizeof(nonce));
+	st = rq_send(fw, &q, r);
+	if (!st && sid)
+		*sid = (uint16_t)rsp_u16(r, AZIHSM_SESS_ID);
+	return st;
+}
+
+static long chpin_as(struct hsm_fw *fw, uint16_t sid, uint8_t role, const uint8_t *id,
+		     const uint8_t *pin, const uint8_t *new_pin)
+{
+	static struct rsp r;
+	uint8_t nonce[HSM_AUTH_NONCE_LEN];
+	struct hsm_auth_sealed s;
+	struct rq q;
+	long st;
+
+	st = seal(fw, HSM_AUTH_MSG_CHPIN, role, id, pin, new_pin, nonce, &s);
+	if (st)
+		return st;
+	enc_sealed(rq_begin(&q, AZIHSM_OP_CHANGE_PIN, sid), nonce, &s, sizeof(nonce));
+	return rq_send(fw, &q, &r);
+}
+
+/* ---- keys ------------------------------------------------------------- */
+
+static long keygen(struct hsm_fw *fw, int sid, uint8_t type, uint32_t usage,
+		   const char *label, bool persistent, uint16_t *id)
+{
+	static struct rsp r;
+	struct rq q;
+	struct mbor_enc *e = rq_begin(&q, AZIHSM_OP_KEY_GENERATE, sid);
+	long st;
+
+	mbor_enc_map(e, label ? 4 : 3);
+	mbor_enc_key(e, AZIHSM_KEY_F_TYPE);
+	mbor_enc_u8(e, type);
+	mbor_enc_key(e, AZIHSM_KEY_F_USAGE);
+	mbor_enc_u32(e, usage);
+	if (label) {
+		mbor_enc_key(e, AZIHSM_KEY_F_LABEL);
+		mbor_enc_bytes(e, label, strlen(label));
+	}
+	mbor_enc_key(e, AZIHSM_KEY_F_PERSISTENT);
+	mbor_enc_bool(e, persistent);
+	st = rq_send(fw, &q, &r);
+	if (id)
+		*id = st ? 0 : (uint16_t)rsp_u16(&r, AZIHSM_KEY_F_ID);
+	return st;
+}
+
+static long open_key(struct hsm_fw *fw, int sid, const char *label, uint16_t *id)
+{
+	static struct rsp r;
+	struct rq q;
+	struct mbor_enc *e = rq_begin(&q, AZIHSM_OP_OPEN_KEY, sid);
+	long st;
+
+	mbor_enc_map(e, 1);
+	mbor_enc_key(e, AZIHSM_KEY_F_OPEN_LABEL);
+	mbor_enc_bytes(e, label, strlen(label));
+	st = rq_send(fw, &q, &r);
+	if (id)
+		*id = st ? 0 : (uint16_t)rsp_u16(&r, AZIHSM_KEY_F_ID);
+	return st;
+}
+
+/* KeyList: status; *count and the records copied to @rec. */
+static long key_list(struct hsm_fw *fw, int sid, long *count, uint8_t *rec, size_t *rec_len)
+{
+	static struct rsp r;
+	const uint8_t *p;
+	size_t len;
+	long st = call0(fw, AZIHSM_OP_KEY_LIST, sid, &r);
+
+	*count = -1;
+	if (st)
+		return st;
+	*count = rsp_u16(&r, AZIHSM_KEY_F_COUNT);
+	if (rsp_bytes(&r, AZIHSM_KEY_F_RECORDS, &p, &len))
+		return -2;
+	if (rec) {
+		memcpy(rec, p, len);
+		*rec_len = len;
+	}
+	return 0;
+}
+
+/* KeyPublic as an EVP_PKEY (NULL on any failure; *st the status). */
+static EVP_PKEY *key_public(struct hsm_fw *fw, int sid, uint16_t id, long *st)
+{
+	static struct rsp r;
+	const uint8_t *der;
+	size_t len;
+
+	*st = call_id(fw, AZIHSM_OP_KEY_PUBLIC, sid, id, &r);
+	if (*st || rsp_bytes(&r, AZIHSM_KEY_F_DER, &der, &len))
+		return NULL;
+	return d2i_PUBKEY(NULL, &der, (long)len);
+}
+
+/* EccSign of @digest; the signature into @sig. */
+static long ecc_sign(struct hsm_fw *fw, int sid, uint16_t id, uint8_t hash,
+		     const uint8_t *digest, size_t dlen, uint8_t *sig, size_t *sig_len,
+		     bool *fips)
+{
+	static struct rsp r;
+	struct rq q;
+	struct mbor_enc *e = rq_begin(&q, AZIHSM_OP_ECC_SIGN, sid);
+	const uint8_t *p;
+	long st;
+
+	mbor_enc_map(e, 3);
+	mbor_enc_key(e, AZIHSM_SIGN_F_KEY);
+	mbor_enc_u16(e, id);
+	mbor_enc_key(e, AZIHSM_SIGN_F_HASH);
+	mbor_enc_u8(e, hash);
+	mbor_enc_key(e, AZIHSM_SIGN_F_DIGEST);
+	mbor_enc_bytes(e, digest, dlen);
+	st = rq_send(fw, &q, &r);
+	if (fips)
+		*fips = r.h.fips_approved;
+	if (!st && sig) {
+		if (rsp_bytes(&r, AZIHSM_SIGN_F_SIGNATURE, &p, sig_len))
+			return -2;
+		memcpy(sig, p, *sig_len);
+	}
+	return st;
+}
+
+/* Sign SHA-384(@msg) on the device and verify with OpenSSL; 1 if verified. */
+static int sign_verifies(struct hsm_fw *fw, int sid, uint16_t id, const char *msg, bool *fips)
+{
+	uint8_t dg[48], sig[256];
+	unsigned int dl = 0;
+	size_t sl = 0;
+	EVP_MD_CTX *mc;
+	EVP_PKEY *pk;
+	long st;
+	int ok = 0;
+
+	EVP_Digest(msg, strlen(msg), dg, &dl, EVP_sha384(), NULL);
+	if (ecc_sign(fw, sid, id, AZIHSM_HASH_SHA384, dg, dl, sig, &sl, fips))
+		return 0;
+	pk = key_public(fw, sid, id, &st);
+	mc = EVP_MD_CTX_new();
+	if (pk && mc && EVP_DigestVerifyInit(mc, NULL, EVP_sha384(), NULL, pk) == 1 &&
+	    EVP_DigestVerify(mc, sig, sl, (const uint8_t *)msg, strlen(msg)) == 1)
+		ok = 1;
+	EVP_MD_CTX_free(mc);
+	EVP_PKEY_free(pk);
+	return ok;
+}
+
+static uint32_t failures(struct hsm_fw *fw, enum hsm_auth_role role)
+{
+	uint32_t f = 0xdead;
+
+	hsm_auth_lockout(hsm_fw_auth(fw), role, &f, NULL);
+	return f;
+}
+
+/* ---- the tests -------------------------------------------------------- */
+
+static uint16_t so, su;		/* officer and user sessions (PINs changed) */
+static uint16_t sig1;		/* persistent P-384 "sig1" */
+
+static void test_login(struct hsm_fw *fw)
+{
+	static struct rsp r;
+	const uint8_t *p;
+	size_t len;
+	uint16_t s0, dummy;
+
+	tap_eq(call0(fw, AZIHSM_OP_GET_SESSION_ENC_KEY, NOSESS, &r), 0,
+	       "GetSessionEncryptionKey needs no session");
+	tap_ok(!rsp_bytes(&r, AZIHSM_SESS_DEVICE_PUB, &p, &len) && len == 120 &&
+	       !rsp_bytes(&r, AZIHSM_SESS_NONCE, &p, &len) && len == 32,
+	       "answers a 120-byte P-384 SPKI and a 32-byte nonce");
+	tap_eq(call0(fw, AZIHSM_OP_KEY_LIST, NOSESS, &r), AZIHSM_STATUS_NO_SESSION,
+	       "KeyList without header session id: NO_SESSION");
+	tap_eq(call0(fw, AZIHSM_OP_KEY_LIST, 77, &r), AZIHSM_STATUS_NO_SESSION,
+	       "KeyList in a session never opened: NO_SESSION");
+	tap_eq(call0(fw, AZIHSM_OP_CLOSE_SESSION, 77, &r), AZIHSM_STATUS_NO_SESSION,
+	       "CloseSession of a session never opened: NO_SESSION");
+	tap_ok(r.cmd.cqe_session_flags == AZIHSM_SESS_OP_CLOSE,
+	       "  CQE: OP_CLOSE without SAFE_TO_CLOSE");
+
+	tap_eq(open_as(fw, OFF, OFF_ID, OFF_PIN0, &s0, &r), 0,
+	       "officer opens a session with the default credential");
+	tap_ok(s0 && rsp_u8(&r, AZIHSM_SESS_ROLE) == OFF &&
+	       rsp_bool(&r, AZIHSM_SESS_MUST_CHANGE) == 1,
+	       "  answer: its id, role officer, must_change true");
+	tap_ok(r.cmd.cqe_session_flags == (AZIHSM_SESS_OP_OPEN | AZIHSM_SESS_IN_SESSION) &&
+	       r.cmd.cqe_session_id == s0, "  CQE: OP_OPEN | IN_SESSION and the new id");
+	tap_eq(call0(fw, AZIHSM_OP_KEY_LIST, s0, &r), AZIHSM_STATUS_MUST_CHANGE_PIN,
+	       "  KeyList: MUST_CHANGE_PIN");
+	tap_eq(keygen(fw, s0, AZIHSM_KEY_EC_P256, AZIHSM_USAGE_SIGN, NULL, false, NULL),
+	       AZIHSM_STATUS_MUST_CHANGE_PIN, "  KeyGenerate: MUST_CHANGE_PIN");
+	tap_eq(open_key(fw, s0, "x", NULL), AZIHSM_STATUS_MUST_CHANGE_PIN,
+	       "  OpenKey: MUST_CHANGE_PIN");
+	tap_eq(call_id(fw, AZIHSM_OP_DELETE_KEY, s0, 1, &r), AZIHSM_STATUS_MUST_CHANGE_PIN,
+	       "  DeleteKey: MUST_CHANGE_PIN");
+	tap_eq(chpin_as(fw, s0, OFF, OFF_ID, OFF_PIN0, OFF_PIN0), AZIHSM_STATUS_WEAK_PIN,
+	       "  ChangePin to the default: WEAK_PIN");
+	tap_eq(chpin_as(fw, s0, OFF, OFF_ID, BAD_PIN, OFF_PIN1), AZIHSM_STATUS_BAD_CREDENTIAL,
+	       "  ChangePin with a wrong current PIN: BAD_CREDENTIAL");
+	tap_eq(failures(fw, OFF), 1, "  counted");
+	tap_eq(chpin_as(fw, s0, USR, USR_ID, USR_PIN0, USR_PIN1), AZIHSM_STATUS_WRONG_ROLE,
+	       "  ChangePin for the other role: WRONG_ROLE");
+	tap_eq(chpin_as(fw, s0, OFF, OFF_ID, OFF_PIN0, OFF_PIN1), 0, "  ChangePin: done");
+	tap_eq(failures(fw, OFF), 0, "  and the failure counter reset");
+	tap_eq(call0(fw, AZIHSM_OP_KEY_LIST, s0, &r), 0, "  KeyList now allowed");
+	tap_eq(call0(fw, AZIHSM_OP_CLOSE_SESSION, s0, &r), 0, "  CloseSession");
+	tap_ok(r.cmd.cqe_session_flags == (AZIHSM_SESS_OP_CLOSE | AZIHSM_SESS_SAFE_TO_CLOSE) &&
+	       r.cmd.cqe_session_id == s0, "  CQE: OP_CLOSE | SAFE_TO_CLOSE and its id");
+	tap_eq(call0(fw, AZIHSM_OP_KEY_LIST, s0, &r), AZIHSM_STATUS_NO_SESSION,
+	       "  closed: NO_SESSION");
+
+	tap_eq(open_as(fw, OFF, OFF_ID, OFF_PIN0, &dummy, &r), AZIHSM_STATUS_BAD_CREDENTIAL,
+	       "the default officer PIN is refused now");
+	tap_ok(r.cmd.cqe_session_flags == AZIHSM_SESS_OP_OPEN && r.cmd.cqe_session_id == 0,
+	       "  CQE: OP_OPEN without IN_SESSION, session id 0");
+	tap_eq(open_as(fw, OFF, OFF_ID, OFF_PIN1, &so, &r), 0, "the new officer PIN opens");
+	tap_ok(rsp_bool(&r, AZIHSM_SESS_MUST_CHANGE) == 0, "  must_change false");
+	tap_eq(open_as(fw, USR, USR_ID, USR_PIN0, &s0, NULL), 0, "user opens with the default");
+	tap_eq(chpin_as(fw, s0, USR, USR_ID, USR_PIN0, USR_PIN1), 0, "  and changes the PIN");
+	call0(fw, AZIHSM_OP_CLOSE_SESSION, s0, &r);
+	tap_eq(open_as(fw, USR, USR_ID, USR_PIN1, &su, NULL), 0, "user opens with the new PIN");
+}
+
+static void test_keys(struct hsm_fw *fw)
+{
+	static uint8_t rec[2048], want[64];
+	static struct rsp r;
+	uint16_t id, uid, uid2, hid, vid;
+	size_t rec_len = 0;
+	EVP_PKEY *pk;
+	long count, st;
+	bool fips = false;
+
+	tap_eq(keygen(fw, so, AZIHSM_KEY_EC_P384, AZIHSM_USAGE_SIGN, "sig1", true, &sig1), 0,
+	       "officer generates persistent P-384 \"sig1\" (sign)");
+	tap_ok(sig1 >= 1, "  with a key id (%u)", sig1);
+	tap_eq(keygen(fw, so, AZIHSM_KEY_EC_P256, AZIHSM_USAGE_SIGN, "sig1", true, NULL),
+	       AZIHSM_STATUS_LABEL_EXISTS, "  the label again: LABEL_EXISTS");
+	tap_eq(keygen(fw, so, AZIHSM_KEY_EC_P256, AZIHSM_USAGE_ENCRYPT, NULL, true, NULL),
+	       AZIHSM_STATUS_INVALID_ARG, "  EC with usage encrypt: INVALID_ARG");
+	tap_eq(keygen(fw, so, 0x99, AZIHSM_USAGE_SIGN, NULL, true, NULL),
+	       AZIHSM_STATUS_INVALID_ARG, "  unknown type: INVALID_ARG");
+	tap_eq(keygen(fw, so, AZIHSM_KEY_EC_P256, 0x40, NULL, true, NULL),
+	       AZIHSM_STATUS_INVALID_ARG, "  unknown usage bit: INVALID_ARG");
+	tap_eq(keygen(fw, so, AZIHSM_KEY_RSA2048, AZIHSM_USAGE_SIGN | AZIHSM_USAGE_DECRYPT,
+		      NULL, false, &id), 0, "  an RSA-2048 session key too");
+	tap_eq(call_id(fw, AZIHSM_OP_DELETE_KEY, so, id, &r), 0, "  DeleteKey of it");
+	tap_eq(call_id(fw, AZIHSM_OP_DELETE_KEY, so, id, &r), AZIHSM_STATUS_KEY_NOT_FOUND,
+	       "  and again: KEY_NOT_FOUND");
+
+	pk = key_public(fw, so, sig1, &st);
+	tap_ok(pk && EVP_PKEY_is_a(pk, "EC") && EVP_PKEY_get_bits(pk) == 384,
+	       "KeyPublic: DER SPKI of a P-384 key (d2i_PUBKEY)");
+	EVP_PKEY_free(pk);
+	tap_ok(sign_verifies(fw, so, sig1, "message one", &fips),
+	       "EccSign over SHA-384 verifies with EVP_DigestVerify");
+	tap_ok(fips, "  response header fips_approved true (from hsm_ops)");
+
+	tap_eq(key_list(fw, so, &count, rec, &rec_len), 0, "KeyList");
+	want[0] = (uint8_t)sig1;
+	want[1] = (uint8_t)(sig1 >> 8);
+	want[2] = AZIHSM_KEY_EC_P384;
+	memcpy(want + 3, "\x01\x00\x00\x00", 4);
+	want[7] = 1;
+	want[8] = 4;
+	memcpy(want + 9, "sig1", 4);
+	tap_ok(count == 1 && rec_len == 13 && !memcmp(rec, want, 13),
+	       "  one record: id LE, type 0x11, usage 1 LE, persistent 1, \"sig1\"");
+	tap_ok(!open_key(fw, so, "sig1", &id) && id == sig1, "OpenKey \"sig1\" gives its id");
+	tap_eq(open_key(fw, so, "nope", NULL), AZIHSM_STATUS_KEY_NOT_FOUND,
+	       "OpenKey of an unknown label: KEY_NOT_FOUND");
+
+	/* The user. */
+	tap_eq(keygen(fw, su, AZIHSM_KEY_EC_P256, AZIHSM_USAGE_SIGN, "u0", true, NULL),
+	       AZIHSM_STATUS_WRONG_ROLE, "user: persistent KeyGenerate is WRONG_ROLE");
+	tap_eq(keygen(fw, su, AZIHSM_KEY_EC_P384, AZIHSM_USAGE_SIGN, "u1", false, &uid), 0,
+	       "user: session key \"u1\"");
+	tap_ok(sign_verifies(fw, su, sig1, "user signs", NULL),
+	       "user signs with the persistent key (verified)");
+	tap_ok(sign_verifies(fw, su, uid, "user signs own", NULL),
+	       "user signs with the session key (verified)");
+	tap_eq(call_id(fw, AZIHSM_OP_DELETE_KEY, su, sig1, &r), AZIHSM_STATUS_WRONG_ROLE,
+	       "user: DeleteKey of a persistent key is WRONG_ROLE");
+	tap_eq(key_list(fw, su, &count, rec, &rec_len), 0, "user: KeyList");
+	tap_ok(count == 2 && rec_len == 13 + 11 && rec[13] == (uint8_t)uid &&
+	       rec[13 + 7] == 0 && rec[13 + 8] == 2 && !memcmp(rec + 13 + 9, "u1", 2),
+	       "  sees sig1 and its own u1 (persistent 0)");
+
+	/* Other sessions do not see it. */
+	tap_eq(key_list(fw, so, &count, NULL, NULL), 0, "officer: KeyList");
+	tap_eq(count, 1, "  does not list the user's session key");
+	tap_eq(open_key(fw, so, "u1", NULL), AZIHSM_STATUS_KEY_NOT_FOUND,
+	       "  OpenKey \"u1\": KEY_NOT_FOUND");
+	tap_eq(call_id(fw, AZIHSM_OP_KEY_PUBLIC, so, uid, &r), AZIHSM_STATUS_KEY_NOT_FOUND,
+	       "  KeyPublic: KEY_NOT_FOUND");
+	tap_eq(ecc_sign(fw, so, uid, AZIHSM_HASH_SHA256, want, 32, NULL, NULL, NULL),
+	       AZIHSM_STATUS_KEY_NOT_FOUND, "  EccSign: KEY_NOT_FOUND");
+	tap_eq(call_id(fw, AZIHSM_OP_DELETE_KEY, so, uid, &r), AZIHSM_STATUS_KEY_NOT_FOUND,
+	       "  DeleteKey: KEY_NOT_FOUND");
+	tap_eq(keygen(fw, so, AZIHSM_KEY_EC_P256, AZIHSM_USAGE_SIGN, "u1", false, NULL),
+	       AZIHSM_STATUS_LABEL_EXISTS, "  (labels are one name space: LABEL_EXISTS)");
+
+	/* EccSign refusals. */
+	tap_eq(keygen(fw, su, AZIHSM_KEY_HMAC_SHA256, AZIHSM_USAGE_SIGN, NULL, false, &hid), 0,
+	       "user: HMAC session key");
+	tap_eq(ecc_sign(fw, su, hid, AZIHSM_HASH_SHA256, want, 32, NULL, NULL, NULL),
+	       AZIHSM_STATUS_KEY_TYPE, "  EccSign with it: KEY_TYPE");
+	tap_eq(call_id(fw, AZIHSM_OP_KEY_PUBLIC, su, hid, &r), AZIHSM_STATUS_KEY_TYPE,
+	       "  KeyPublic of it: KEY_TYPE");
+	tap_eq(keygen(fw, su, AZIHSM_KEY_EC_P256, AZIHSM_USAGE_VERIFY, NULL, false, &vid), 0,
+	       "user: verify-only P-256 session key");
+	tap_eq(ecc_sign(fw, su, vid, AZIHSM_HASH_SHA256, want, 32, NULL, NULL, NULL),
+	       AZIHSM_STATUS_KEY_USAGE, "  EccSign with it: KEY_USAGE");
+	tap_eq(ecc_sign(fw, su, sig1, 4, want, 32, NULL, NULL, NULL),
+	       AZIHSM_STATUS_INVALID_ARG, "EccSign hash 4: INVALID_ARG");
+	tap_eq(ecc_sign(fw, su, sig1, AZIHSM_HASH_SHA384, want, 32, NULL, NULL, &fips),
+	       AZIHSM_STATUS_INVALID_ARG, "EccSign digest length not the hash's: INVALID_ARG");
+	tap_ok(!fips, "  fips_approved false on a refusal");
+	tap_eq(ecc_sign(fw, su, 0, AZIHSM_HASH_SHA256, want, 32, NULL, NULL, NULL),
+	       AZIHSM_STATUS_INVALID_ARG, "EccSign key id 0: INVALID_ARG");
+	tap_eq(ecc_sign(fw, su, 0x4000, AZIHSM_HASH_SHA256, want, 32, NULL, NULL, NULL),
+	       AZIHSM_STATUS_KEY_NOT_FOUND, "EccSign unknown key: KEY_NOT_FOUND");
+
+	/* CloseSession drops the session's keys. */
+	tap_eq(call0(fw, AZIHSM_OP_CLOSE_SESSION, su, &r), 0, "user: CloseSession");
+	tap_ok(hsm_vault_get_attr(hsm_fw_vault(fw), uid, &(struct hsm_key_attr){ 0 }) ==
+	       HSM_VAULT_NOT_FOUND &&
+	       hsm_vault_get_attr(hsm_fw_vault(fw), hid, &(struct hsm_key_attr){ 0 }) ==
+	       HSM_VAULT_NOT_FOUND, "  its session keys are gone from the vault");
+	tap_ok(!open_key(fw, so, "sig1", &id) && id == sig1, "  the persistent key stays");
+
+	/* So does the flush (SQE opcode 1). */
+	tap_eq(open_as(fw, USR, USR_ID, USR_PIN1, &su, NULL), 0, "user: new session");
+	tap_eq(keygen(fw, su, AZIHSM_KEY_EC_P256, AZIHSM_USAGE_SIGN, "u2", false, &uid2), 0,
+	       "  session key \"u2\"");
+	hsm_fw_flush_session(fw, su);
+	tap_eq(call0(fw, AZIHSM_OP_KEY_LIST, su, &r), AZIHSM_STATUS_NO_SESSION,
+	       "  after flush: the session is closed");
+	tap_ok(hsm_vault_get_attr(hsm_fw_vault(fw), uid2, &(struct hsm_key_attr){ 0 }) ==
+	       HSM_VAULT_NOT_FOUND, "  and its key gone");
+	tap_eq(open_key(fw, so, "u2", NULL), AZIHSM_STATUS_KEY_NOT_FOUND,
+	       "  its label is free: OpenKey finds nothing");
+	tap_eq(open_as(fw, USR, USR_ID, USR_PIN1, &su, NULL), 0, "user: new session again");
+}
+
+static void test_lockout_and_full(struct hsm_fw *fw)
+{
+	static struct rsp r;
+	uint16_t sids[HSM_AUTH_MAX_SESSIONS], s;
+	unsigned int n, i;
+
+	for (i = 0; i < 3; i++)
+		tap_eq(open_as(fw, USR, USR_ID, BAD_PIN, NULL, NULL),
+		       AZIHSM_STATUS_BAD_CREDENTIAL, "wrong user PIN %u: BAD_CREDENTIAL", i + 1);
+	tap_eq(failures(fw, USR), 3, "  3 failures counted");
+	tap_eq(open_as(fw, USR, USR_ID, USR_PIN1, NULL, NULL), AZIHSM_STATUS_LOCKED_OUT,
+	       "4th attempt, right PIN, during the wait: LOCKED_OUT");
+	tap_eq(failures(fw, USR), 3, "  not counted");
+	clk.real += 999;
+	clk.mono += 999;
+	tap_eq(open_as(fw, USR, USR_ID, USR_PIN1, NULL, NULL), AZIHSM_STATUS_LOCKED_OUT,
+	       "  999 ms later: still LOCKED_OUT");
+	clk.real += 1;
+	clk.mono += 1;
+	tap_eq(open_as(fw, USR, USR_ID, USR_PIN1, &s, NULL), 0, "  after 1 s: the right PIN opens");
+	tap_eq(failures(fw, USR), 0, "  counter reset");
+	call0(fw, AZIHSM_OP_CLOSE_SESSION, s, &r);
+
+	n = hsm_auth_session_count(hsm_fw_auth(fw));
+	for (i = 0; n < HSM_AUTH_MAX_SESSIONS; i++, n++)
+		if (open_as(fw, USR, USR_ID, USR_PIN1, &sids[i], NULL))
+			break;
+	tap_eq(hsm_auth_session_count(hsm_fw_auth(fw)), HSM_AUTH_MAX_SESSIONS,
+	       "8 sessions open");
+	tap_eq(open_as(fw, USR, USR_ID, USR_PIN1, &s, &r), AZIHSM_STATUS_SESSIONS_FULL,
+	       "the 9th: SESSIONS_FULL");
+	tap_ok(r.cmd.cqe_session_flags == AZIHSM_SESS_OP_OPEN && r.cmd.cqe_session_id == 0,
+	       "  CQE: OP_OPEN, no session");
+	while (i--)
+		call0(fw, AZIHSM_OP_CLOSE_SESSION, sids[i], &r);
+	tap_eq(hsm_auth_session_count(hsm_fw_auth(fw)), 2, "closed again (officer, user left)");
+}
+
+static void test_malformed(struct hsm_fw *fw)
+{
+	static struct rsp r;
+	uint8_t nonce[HSM_AUTH_NONCE_LEN], lbl[130];
+	struct hsm_auth_sealed s;
+	unsigned int keys = hsm_vault_count(hsm_fw_vault(fw)), n;
+	struct mbor_enc *e;
+	struct rq q;
+
+	e = rq_begin(&q, AZIHSM_OP_KEY_GENERATE, so);
+	mbor_enc_map(e, 2);
+	mbor_enc_key(e, AZIHSM_KEY_F_TYPE);
+	mbor_enc_u8(e, AZIHSM_KEY_EC_P256);
+	mbor_enc_key(e, AZIHSM_KEY_F_USAGE);
+	mbor_enc_u32(e, AZIHSM_USAGE_SIGN);
+	tap_eq(rq_send(fw, &q, &r), AZIHSM_STATUS_MALFORMED,
+	       "KeyGenerate without persistent: MALFORMED");
+
+	e = rq_begin(&q, AZIHSM_OP_KEY_GENERATE, so);
+	mbor_enc_map(e, 3);
+	mbor_enc_key(e, AZIHSM_KEY_F_TYPE);
+	mbor_enc_u16(e, AZIHSM_KEY_EC_P256);
+	mbor_enc_key(e, AZIHSM_KEY_F_USAGE);
+	mbor_enc_u32(e, AZIHSM_USAGE_SIGN);
+	mbor_enc_key(e, AZIHSM_KEY_F_PERSISTENT);
+	mbor_enc_bool(e, false);
+	tap_eq(rq_send(fw, &q, &r), AZIHSM_STATUS_MALFORMED,
+	       "KeyGenerate type as u16: MALFORMED");
+
+	e = rq_begin(&q, AZIHSM_OP_KEY_GENERATE, so);
+	mbor_enc_map(e, 4);
+	mbor_enc_key(e, AZIHSM_KEY_F_TYPE);
+	mbor_enc_u8(e, AZIHSM_KEY_EC_P256);
+	mbor_enc_key(e, AZIHSM_KEY_F_USAGE);
+	mbor_enc_u32(e, AZIHSM_USAGE_SIGN);
+	mbor_enc_key(e, AZIHSM_KEY_F_PERSISTENT);
+	mbor_enc_bool(e, false);
+	mbor_enc_key(e, 5);
+	mbor_enc_u8(e, 0);
+	tap_eq(rq_send(fw, &q, &r), AZIHSM_STATUS_MALFORMED,
+	       "KeyGenerate with an unknown field 5: MALFORMED");
+
+	e = rq_begin(&q, AZIHSM_OP_KEY_GENERATE, so);
+	mbor_enc_map(e, 3);
+	mbor_enc_key(e, AZIHSM_KEY_F_TYPE);
+	mbor_enc_u8(e, AZIHSM_KEY_EC_P256);
+	mbor_enc_key(e, AZIHSM_KEY_F_USAGE);
+	mbor_enc_u32(e, AZIHSM_USAGE_SIGN);
+	mbor_enc_key(e, AZIHSM_KEY_F_PERSISTENT);
+	mbor_enc_bool(e, false);
+	tap_eq(rq_send_extra(fw, &q, &r, 1), AZIHSM_STATUS_MALFORMED,
+	       "KeyGenerate with a trailing byte: MALFORMED");
+	tap_eq(hsm_vault_count(hsm_fw_vault(fw)), keys, "  and no key was made by any of them");
+
+	memset(lbl, 'a', sizeof(lbl));
+	lbl[129] = 0;
+	tap_eq(keygen(fw, so, AZIHSM_KEY_EC_P256, AZIHSM_USAGE_SIGN, (char *)lbl, false, NULL),
+	       AZIHSM_STATUS_INVALID_ARG, "KeyGenerate label of 129 bytes: INVALID_ARG");
+	lbl[128] = 0;
+	tap_eq(keygen(fw, so, AZIHSM_KEY_EC_P256, AZIHSM_USAGE_SIGN, (char *)lbl, false, NULL),
+	       0, "  128 bytes: accepted");
+	tap_eq(keygen(fw, so, AZIHSM_KEY_EC_P256, AZIHSM_USAGE_SIGN, "", false, NULL),
+	       AZIHSM_STATUS_INVALID_ARG, "  an empty label: INVALID_ARG");
+	tap_eq(open_key(fw, so, "", NULL), AZIHSM_STATUS_INVALID_ARG,
+	       "OpenKey with an empty label: INVALID_ARG");
+	tap_eq(call_id(fw, AZIHSM_OP_DELETE_KEY, so, 0xffff, &r), AZIHSM_STATUS_INVALID_ARG,
+	       "DeleteKey id 0xffff: INVALID_ARG");
+
+	e = rq_begin(&q, AZIHSM_OP_KEY_PUBLIC, so);
+	mbor_enc_map(e, 1);
+	mbor_enc_key(e, AZIHSM_KEY_F_ID);
+	mbor_enc_u32(e, sig1);
+	tap_eq(rq_send(fw, &q, &r), AZIHSM_STATUS_MALFORMED, "KeyPublic id as u32: MALFORMED");
+
+	e = rq_begin(&q, AZIHSM_OP_KEY_LIST, so);
+	mbor_enc_map(e, 1);
+	mbor_enc_key(e, 1);
+	mbor_enc_u8(e, 0);
+	tap_eq(rq_send(fw, &q, &r), AZIHSM_STATUS_MALFORMED, "KeyList with a field: MALFORMED");
+
+	e = rq_begin(&q, AZIHSM_OP_ECC_SIGN, so);
+	mbor_enc_map(e, 2);
+	mbor_enc_key(e, AZIHSM_SIGN_F_KEY);
+	mbor_enc_u16(e, sig1);
+	mbor_enc_key(e, AZIHSM_SIGN_F_HASH);
+	mbor_enc_u8(e, AZIHSM_HASH_SHA256);
+	tap_eq(rq_send(fw, &q, &r), AZIHSM_STATUS_MALFORMED,
+	       "EccSign without digest: MALFORMED");
+
+	n = hsm_auth_session_count(hsm_fw_auth(fw));
+	tap_eq(seal(fw, HSM_AUTH_MSG_OPEN, USR, USR_ID, USR_PIN1, NULL, nonce, &s), 0,
+	       "(sealed an open message)");
+	enc_sealed(rq_begin(&q, AZIHSM_OP_OPEN_SESSION, NOSESS), nonce, &s, 31);
+	tap_eq(rq_send(fw, &q, &r), AZIHSM_STATUS_INVALID_ARG,
+	       "OpenSession with a 31-byte nonce: INVALID_ARG");
+	enc_sealed(rq_begin(&q, AZIHSM_OP_OPEN_SESSION, NOSESS), nonce, &s, sizeof(nonce));
+	r.cap = 30;
+	tap_eq(rq_send(fw, &q, &r), AZIHSM_STATUS_RSP_TOO_LARGE,
+	       "OpenSession whose answer does not fit: RSP_TOO_LARGE");
+	r.cap = 0;
+	tap_eq(hsm_auth_session_count(hsm_fw_auth(fw)), n, "  and no session left open");
+	tap_ok(r.cmd.cqe_session_flags == AZIHSM_SESS_OP_OPEN && r.cmd.cqe_session_id == 0,
+	       "  CQE: OP_OPEN, no session");
+	enc_sealed(rq_begin(&q, AZIHSM_OP_OPEN_SESSION, NOSESS), nonce, &s, sizeof(nonce));
+	tap_eq(rq_send(fw, &q, &r), AZIHSM_STATUS_BAD_NONCE,
+	       "  the same message again: BAD_NONCE (one nonce, one try)");
+
+	e = rq_begin(&q, AZIHSM_OP_CLOSE_SESSION, so);
+	mbor_enc_map(e, 1);
+	mbor_enc_key(e, 1);
+	mbor_enc_u16(e, so);
+	tap_eq(rq_send(fw, &q, &r), AZIHSM_STATUS_MALFORMED,
+	       "CloseSession with a field: MALFORMED");
+	tap_eq(call0(fw, AZIHSM_OP_KEY_LIST, so, &r), 0, "  and the session is still open");
+}
+
+/* With a state file: what survives a restart, what a failed commit says. */
+static void test_persist(void)
+{
+	static struct rsp r;
+	char dir[64], path[128], cmd[160];
+	struct hsm_fw *fw;
+	uint16_t o, u, pid, sid, id;
+	long count;
+
+	snprintf(dir, sizeof(dir), "/tmp/azihsm-svc-XXXXXX");
+	if (!mkdtemp(dir)) {
+		tap_ok(0, "mkdtemp");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/partition", dir);
+	fw = start(path);
+	if (!tap_ok(fw != NULL, "state file: fresh partition"))
+		return;
+	tap_eq(open_as(fw, OFF, OFF_ID, OFF_PIN0, &o, NULL), 0,
+	       "  the fresh partition has the default officer credential");
+	tap_eq(chpin_as(fw, o, OFF, OFF_ID, OFF_PIN0, OFF_PIN1), 0, "  ChangePin");
+	tap_eq(keygen(fw, o, AZIHSM_KEY_EC_P256, AZIHSM_USAGE_SIGN, "p1", true, &pid), 0,
+	       "  persistent key \"p1\"");
+	tap_eq(keygen(fw, o, AZIHSM_KEY_EC_P256, AZIHSM_USAGE_SIGN, "s1", false, &sid), 0,
+	       "  session key \"s1\"");
+	tap_eq(open_as(fw, USR, USR_ID, BAD_PIN, NULL, NULL), AZIHSM_STATUS_BAD_CREDENTIAL,
+	       "  wrong user PIN 1");
+	tap_eq(open_as(fw, USR, USR_ID, BAD_PIN, NULL, NULL), AZIHSM_STATUS_BAD_CREDENTIAL,
+	       "  wrong user PIN 2");
+	hsm_fw_free(fw);	/* no close: a crash */
+
+	fw = start(path);
+	if (!tap_ok(fw != NULL, "restart"))
+		return;
+	tap_eq(failures(fw, USR), 2, "  the user's 2 failures survived");
+	tap_ok(hsm_auth_must_change(hsm_fw_auth(fw), USR) &&
+	       !hsm_auth_must_change(hsm_fw_auth(fw), OFF),
+	       "  the officer's PIN is changed, the user's still the default");
+	tap_eq(open_as(fw, OFF, OFF_ID, OFF_PIN0, NULL, NULL), AZIHSM_STATUS_BAD_CREDENTIAL,
+	       "  the default officer PIN is refused");
+	tap_eq(open_as(fw, OFF, OFF_ID, OFF_PIN1, &o, NULL), 0, "  the changed one opens");
+	tap_ok(!open_key(fw, o, "p1", &id) && id == pid, "  \"p1\" is back with its id");
+	tap_ok(sign_verifies(fw, o, pid, "after restart", NULL), "  and signs (verified)");
+	tap_eq(open_key(fw, o, "s1", NULL), AZIHSM_STATUS_KEY_NOT_FOUND,
+	       "  the session key \"s1\" is not");
+	tap_ok(!key_list(fw, o, &count, NULL, NULL) && count == 1, "  KeyList: one key");
+	tap_eq(open_as(fw, USR, USR_ID, BAD_PIN, NULL, NULL), AZIHSM_STATUS_BAD_CREDENTIAL,
+	       "  wrong user PIN 3");
+	hsm_fw_free(fw);
+
+	fw = start(path);
+	tap_eq(failures(fw, USR), 3, "restart: 3 failures");
+	tap_eq(open_as(fw, USR, USR_ID, USR_PIN0, NULL, NULL), AZIHSM_STATUS_LOCKED_OUT,
+	       "  the lockout wait survived the restart: LOCKED_OUT");
+	clk.real += 1000;
+	clk.mono += 1000;
+	tap_eq(open_as(fw, USR, USR_ID, USR_PIN0, &u, &r), 0, "  1 s later the default opens");
+	tap_eq(rsp_bool(&r, AZIHSM_SESS_MUST_CHANGE), 1, "  restricted (must change)");
+	tap_eq(open_as(fw, OFF, OFF_ID, OFF_PIN1, &o, NULL), 0, "  officer session");
+
+	/* The directory gone: every commit fails. */
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd))
+		printf("# could not remove %s\n", dir);
+	tap_eq(keygen(fw, o, AZIHSM_KEY_EC_P256, AZIHSM_USAGE_SIGN, "p2", true, NULL),
+	       AZIHSM_STATUS_NOT_STORED, "commit fails: persistent KeyGenerate NOT_STORED");
+	tap_eq(open_key(fw, o, "p2", NULL), AZIHSM_STATUS_KEY_NOT_FOUND,
+	       "  and the key was not kept");
+	tap_ok(!keygen(fw, o, AZIHSM_KEY_EC_P256, AZIHSM_USAGE_SIGN, "s2", false, NULL),
+	       "  a session key needs no commit");
+	tap_eq(call_id(fw, AZIHSM_OP_DELETE_KEY, o, pid, &r), AZIHSM_STATUS_NOT_STORED,
+	       "  DeleteKey of a persistent key: NOT_STORED");
+	tap_eq(chpin_as(fw, u, USR, USR_ID, USR_PIN0, USR_PIN1), AZIHSM_STATUS_NOT_STORED,
+	       "  ChangePin: NOT_STORED");
+	tap_eq(open_as(fw, OFF, OFF_ID, BAD_PIN, NULL, NULL), AZIHSM_STATUS_NOT_STORED,
+	       "  a counted wrong PIN: NOT_STORED");
+	hsm_fw_free(fw);
+}
+
+int main(void)
+{
+	struct hsm_fw *fw = start(NULL);
+
+	if (!fw) {
+		printf("Bail out! hsm_fw_new\n");
+		return 1;
+	}
+	test_login(fw);
+	test_keys(fw);
+	test_lockout_and_full(fw);
+	test_malformed(fw);
+	hsm_fw_free(fw);
+	test_persist();
+	return tap_done();
+}
