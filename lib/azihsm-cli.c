@@ -4,6 +4,7 @@
  *
  *   azihsm [--device PATH] info [--json]
  *   azihsm [--device PATH] random N [--hex|--raw]
+ *   azihsm [--device PATH] login | key ... | sign ...   (cli-key.c)
  */
 #include <errno.h>
 #include <getopt.h>
@@ -13,34 +14,67 @@
 #include <unistd.h>
 
 #include "azihsm/azihsm.h"
+#include "azihsm/msg.h"
+#include "cli.h"
 
 #define RANDOM_CLI_MAX (1u << 20)
 
-struct cli {
-	const char *device;
-	const char *prog;
-};
+/* A hint for the HSM statuses a user can act on. */
+static const char *status_hint(struct azihsm_last_status st)
+{
+	if (st.kind != AZIHSM_STATUS_KIND_HSM)
+		return NULL;
+	switch (st.code) {
+	case AZIHSM_STATUS_NO_SESSION:
+		return "the session is gone (closed, or the device was reset)";
+	case AZIHSM_STATUS_WRONG_ROLE:
+		return "this role may not do that; try the other --role";
+	case AZIHSM_STATUS_MUST_CHANGE_PIN:
+		return "the role still has its default PIN: run 'azihsm login --role ROLE "
+		       "--change-pin' first";
+	case AZIHSM_STATUS_BAD_CREDENTIAL:
+		return "wrong id or PIN";
+	case AZIHSM_STATUS_LOCKED_OUT:
+		return "too many wrong PINs: wait before the next try (the wait doubles "
+		       "with every failure)";
+	case AZIHSM_STATUS_SESSIONS_FULL:
+		return "all sessions of the device are in use";
+	case AZIHSM_STATUS_WEAK_PIN:
+		return "the new PIN must differ from the current and the default PIN";
+	case AZIHSM_STATUS_KEY_NOT_FOUND:
+		return "no such key in this session's view";
+	case AZIHSM_STATUS_KEY_USAGE:
+		return "the key was not generated with that --usage";
+	case AZIHSM_STATUS_KEY_TYPE:
+		return "the key's type does not fit this operation";
+	case AZIHSM_STATUS_VAULT_FULL:
+		return "the key vault is full: delete keys first";
+	case AZIHSM_STATUS_LABEL_EXISTS:
+		return "a key with that label exists already";
+	case AZIHSM_STATUS_NOT_STORED:
+		return "the device could not store the change; it was not made";
+	}
+	return NULL;
+}
 
-struct subcommand {
-	const char *name;
-	const char *usage;
-	const char *help;
-	int (*run)(struct cli *cli, int argc, char **argv);
-};
-
-static int fail(const struct cli *cli, const char *what, int err)
+int cli_fail(const struct cli *cli, const char *what, int err)
 {
 	struct azihsm_last_status st = azihsm_last_status(NULL);
+	const char *hint;
 
-	if (err == -EIO && st.kind != AZIHSM_STATUS_KIND_NONE)
+	if (err == -EIO && st.kind != AZIHSM_STATUS_KIND_NONE) {
 		fprintf(stderr, "%s: %s: %s (device status %s, 0x%x)\n", cli->prog, what,
 			azihsm_strerror(err), azihsm_status_str(st), st.code);
-	else
+		hint = status_hint(st);
+		if (hint)
+			fprintf(stderr, "%s: %s\n", cli->prog, hint);
+	} else {
 		fprintf(stderr, "%s: %s: %s\n", cli->prog, what, azihsm_strerror(err));
+	}
 	return 1;
 }
 
-static int open_dev(struct cli *cli, struct azihsm_dev **dev)
+int cli_open_dev(struct cli *cli, struct azihsm_dev **dev)
 {
 	const char *path = cli->device ? cli->device : AZIHSM_DEFAULT_DEVICE;
 	int ret = azihsm_open(path, dev);
@@ -49,9 +83,25 @@ static int open_dev(struct cli *cli, struct azihsm_dev **dev)
 		char what[128];
 
 		snprintf(what, sizeof(what), "cannot open %s", path);
-		return fail(cli, what, ret);
+		return cli_fail(cli, what, ret);
 	}
 	return 0;
+}
+
+void cli_json_bytes(FILE *f, const uint8_t *val, size_t len)
+{
+	size_t i;
+
+	fputc('"', f);
+	for (i = 0; i < len; i++) {
+		if (val[i] == '"' || val[i] == '\\')
+			fprintf(f, "\\%c", val[i]);
+		else if (val[i] < 0x20 || val[i] >= 0x7f)
+			fprintf(f, "\\u%04x", val[i]);
+		else
+			fputc(val[i], f);
+	}
+	fputc('"', f);
 }
 
 /* JSON string: our values are printable ASCII, but escape anyway. */
@@ -99,12 +149,12 @@ static int cmd_info(struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "%s info: unexpected argument '%s'\n", cli->prog, argv[optind]);
 		return 2;
 	}
-	if (open_dev(cli, &dev))
+	if (cli_open_dev(cli, &dev))
 		return 1;
 	ret = azihsm_get_info(dev, &in);
 	azihsm_close(dev);
 	if (ret)
-		return fail(cli, "info", ret);
+		return cli_fail(cli, "info", ret);
 	snprintf(rmin, sizeof(rmin), "%u.%u", in.api_min.major, in.api_min.minor);
 	snprintf(rmax, sizeof(rmax), "%u.%u", in.api_max.major, in.api_max.minor);
 	if (json) {
@@ -186,8 +236,8 @@ static int cmd_random(struct cli *cli, int argc, char **argv)
 	}
 	buf = malloc(n);
 	if (!buf)
-		return fail(cli, "random", -ENOMEM);
-	if (open_dev(cli, &dev)) {
+		return cli_fail(cli, "random", -ENOMEM);
+	if (cli_open_dev(cli, &dev)) {
 		free(buf);
 		return 1;
 	}
@@ -195,7 +245,7 @@ static int cmd_random(struct cli *cli, int argc, char **argv)
 	azihsm_close(dev);
 	if (ret) {
 		free(buf);
-		return fail(cli, "random", ret);
+		return cli_fail(cli, "random", ret);
 	}
 	if (raw) {
 		ret = fwrite(buf, 1, n, stdout) == n ? 0 : 1;
@@ -231,8 +281,42 @@ static void usage(FILE *f, const char *prog)
 	fprintf(f, "usage: %s [--device PATH] COMMAND [ARGS]\n\ncommands:\n", prog);
 	for (i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
 		fprintf(f, "  %s\n", subcommands[i].usage);
+	for (i = 0; i < cli_key_ncommands; i++)
+		fprintf(f, "  %s\n", cli_key_commands[i].usage);
 	fprintf(f, "\n  --device PATH  device node (default %s)\n"
-		"  %s COMMAND --help  help for one command\n", AZIHSM_DEFAULT_DEVICE, prog);
+		"  %s COMMAND --help  help for one command\n"
+		"\nCommands that log in read the PIN from --pin-file FILE (its first line) or\n"
+		"the environment variable AZIHSM_PIN, never from the command line.\n",
+		AZIHSM_DEFAULT_DEVICE, prog);
+}
+
+/* The command at argv[*i] (two words for "key ..."); advances *i to its last word. */
+static const struct subcommand *find_sub(int argc, char **argv, int *i)
+{
+	const struct subcommand *tabs[2] = { subcommands, cli_key_commands };
+	const size_t counts[2] = { sizeof(subcommands) / sizeof(subcommands[0]),
+				   cli_key_ncommands };
+	size_t t, k, n;
+
+	for (t = 0; t < 2; t++) {
+		for (k = 0; k < counts[t]; k++) {
+			const char *name = tabs[t][k].name;
+			const char *sp = strchr(name, ' ');
+
+			if (!sp) {
+				if (!strcmp(argv[*i], name))
+					return &tabs[t][k];
+				continue;
+			}
+			n = (size_t)(sp - name);
+			if (strlen(argv[*i]) == n && !strncmp(argv[*i], name, n) &&
+			    *i + 1 < argc && !strcmp(argv[*i + 1], sp + 1)) {
+				(*i)++;
+				return &tabs[t][k];
+			}
+		}
+	}
+	return NULL;
 }
 
 int main(int argc, char **argv)
@@ -240,7 +324,6 @@ int main(int argc, char **argv)
 	struct cli cli = { .prog = "azihsm" };
 	const struct subcommand *sub = NULL;
 	int i, first;
-	size_t k;
 
 	/* Global options come before the command; --device also after it. */
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
@@ -261,14 +344,17 @@ int main(int argc, char **argv)
 		usage(stderr, cli.prog);
 		return 2;
 	}
-	for (k = 0; k < sizeof(subcommands) / sizeof(subcommands[0]); k++)
-		if (!strcmp(argv[i], subcommands[k].name))
-			sub = &subcommands[k];
+	sub = find_sub(argc, argv, &i);
 	if (!sub) {
-		fprintf(stderr, "%s: unknown command '%s'\n", cli.prog, argv[i]);
+		if (!strcmp(argv[i], "key"))
+			fprintf(stderr, "%s: 'key' needs one of: generate list show public delete\n",
+				cli.prog);
+		else
+			fprintf(stderr, "%s: unknown command '%s'\n", cli.prog, argv[i]);
 		usage(stderr, cli.prog);
 		return 2;
 	}
+	cli.cmd = sub->name;
 	first = i;
 	/* Pull --device and --help out of the command's arguments. */
 	for (i = first + 1; i < argc; i++) {

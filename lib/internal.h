@@ -6,15 +6,47 @@
 #include "azihsm/azihsm.h"
 #include "azihsm/mbor.h"
 
-struct azihsm_dev {
-	int fd;
-	char path[64];
+#define LIB_HIDDEN __attribute__((visibility("hidden")))
+
+/* One command as the transport sees it (the ioctl's fields). */
+struct lib_xfer {
+	const void *req;
+	size_t req_len;
+	void *rsp;
+	size_t rsp_cap;
+	uint8_t session_flags;	/* AZIHSM_SESSION_OP_* | AZIHSM_SESSION_ID_VALID */
+	uint16_t session_id;
 };
 
+/*
+ * Internal transport hook: runs @x and returns the response length or a
+ * negative errno (setting the last status as azihsm_command does). The
+ * default is the driver's ioctl; host tests plug in the firmware core.
+ * Not part of the public API.
+ */
+typedef int (*lib_transport_fn)(void *ctx, struct lib_xfer *x);
+
+struct azihsm_dev {
+	int fd;			/* -1 with a test transport */
+	char path[64];
+	lib_transport_fn xfer;
+	void *xfer_ctx;
+};
+
+/* A handle without a device node whose commands go to @fn (host tests). */
+LIB_HIDDEN int lib_dev_open_transport(lib_transport_fn fn, void *ctx, struct azihsm_dev **out);
+
 void lib_set_status(enum azihsm_status_kind kind, uint32_t code);
+/* azihsm_command with session flags and id. */
+int lib_command(struct azihsm_dev *dev, const void *req, size_t req_len, void *rsp,
+		size_t rsp_cap, uint8_t session_flags, uint16_t session_id);
 /* Send @req, check the response header for @opcode, leave @d at data. */
 int lib_transact(struct azihsm_dev *dev, const uint8_t *req, size_t req_len,
 		 uint8_t *rsp, size_t rsp_cap, uint32_t opcode, struct mbor_dec *d);
+/* lib_transact with session flags and id. */
+int lib_transact_sess(struct azihsm_dev *dev, const uint8_t *req, size_t req_len,
+		      uint8_t *rsp, size_t rsp_cap, uint32_t opcode, uint8_t session_flags,
+		      uint16_t session_id, struct mbor_dec *d);
 int lib_sysfs_read(struct azihsm_dev *dev, const char *attr, char *buf, size_t cap);
 
 #endif

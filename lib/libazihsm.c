@@ -31,6 +31,8 @@ struct azihsm_last_status azihsm_last_status(const struct azihsm_dev *dev)
 	return last_status;
 }
 
+static int ioctl_xfer(void *ctx, struct lib_xfer *x);
+
 int azihsm_open(const char *path, struct azihsm_dev **out)
 {
 	struct azihsm_dev_info info = { .argsz = sizeof(info) };
@@ -46,6 +48,8 @@ int azihsm_open(const char *path, struct azihsm_dev **out)
 	if (!dev)
 		return -ENOMEM;
 	snprintf(dev->path, sizeof(dev->path), "%s", path);
+	dev->xfer = ioctl_xfer;
+	dev->xfer_ctx = dev;
 	dev->fd = open(path, O_RDWR | O_CLOEXEC);
 	if (dev->fd < 0) {
 		err = -errno;
@@ -67,26 +71,25 @@ void azihsm_close(struct azihsm_dev *dev)
 {
 	if (!dev)
 		return;
-	close(dev->fd);
+	if (dev->fd >= 0)
+		close(dev->fd);
 	free(dev);
 }
 
-int azihsm_command(struct azihsm_dev *dev, const void *req, size_t req_len,
-		   void *rsp, size_t rsp_cap)
+/* The default transport: the driver's command ioctl. */
+static int ioctl_xfer(void *ctx, struct lib_xfer *x)
 {
+	struct azihsm_dev *dev = ctx;
 	struct azihsm_cmd cmd;
 
-	lib_set_status(AZIHSM_STATUS_KIND_NONE, 0);
-	if (!dev || !req || !rsp || !req_len || req_len > AZIHSM_CMD_BUF_MAX || !rsp_cap)
-		return -EINVAL;
-	if (rsp_cap > AZIHSM_CMD_BUF_MAX)
-		rsp_cap = AZIHSM_CMD_BUF_MAX;
 	memset(&cmd, 0, sizeof(cmd));
 	cmd.hdr.size = sizeof(cmd);
-	cmd.in.src_len = (uint32_t)req_len;
-	cmd.in.src_buf = (uintptr_t)req;
-	cmd.in.dst_len = (uint32_t)rsp_cap;
-	cmd.in.dst_buf = (uintptr_t)rsp;
+	cmd.in.src_len = (uint32_t)x->req_len;
+	cmd.in.src_buf = (uintptr_t)x->req;
+	cmd.in.dst_len = (uint32_t)x->rsp_cap;
+	cmd.in.dst_buf = (uintptr_t)x->rsp;
+	cmd.in.session_flags = x->session_flags;
+	cmd.in.session_id = x->session_id;
 	if (ioctl(dev->fd, AZIHSM_IOCTL_CMD, &cmd) < 0) {
 		int err = -errno;
 
@@ -98,26 +101,77 @@ int azihsm_command(struct azihsm_dev *dev, const void *req, size_t req_len,
 		lib_set_status(AZIHSM_STATUS_KIND_COMPLETION, cmd.out.status);
 		return -EIO;
 	}
-	if (cmd.out.byte_count > rsp_cap)
+	if (cmd.out.byte_count > x->rsp_cap)
 		return -EPROTO;
 	return (int)cmd.out.byte_count;
 }
 
-int lib_transact(struct azihsm_dev *dev, const uint8_t *req, size_t req_len,
-		 uint8_t *rsp, size_t rsp_cap, uint32_t opcode, struct mbor_dec *d)
+int lib_dev_open_transport(lib_transport_fn fn, void *ctx, struct azihsm_dev **out)
+{
+	struct azihsm_dev *dev;
+
+	*out = NULL;
+	if (!fn)
+		return -EINVAL;
+	dev = calloc(1, sizeof(*dev));
+	if (!dev)
+		return -ENOMEM;
+	dev->fd = -1;
+	snprintf(dev->path, sizeof(dev->path), "(transport)");
+	dev->xfer = fn;
+	dev->xfer_ctx = ctx;
+	*out = dev;
+	return 0;
+}
+
+int lib_command(struct azihsm_dev *dev, const void *req, size_t req_len, void *rsp,
+		size_t rsp_cap, uint8_t session_flags, uint16_t session_id)
+{
+	struct lib_xfer x;
+	int n;
+
+	lib_set_status(AZIHSM_STATUS_KIND_NONE, 0);
+	if (!dev || !req || !rsp || !req_len || req_len > AZIHSM_CMD_BUF_MAX || !rsp_cap)
+		return -EINVAL;
+	if (rsp_cap > AZIHSM_CMD_BUF_MAX)
+		rsp_cap = AZIHSM_CMD_BUF_MAX;
+	x = (struct lib_xfer){ .req = req, .req_len = req_len, .rsp = rsp, .rsp_cap = rsp_cap,
+			       .session_flags = session_flags, .session_id = session_id };
+	n = dev->xfer(dev->xfer_ctx, &x);
+	if (n > (int)rsp_cap)
+		return -EPROTO;
+	return n;
+}
+
+int azihsm_command(struct azihsm_dev *dev, const void *req, size_t req_len,
+		   void *rsp, size_t rsp_cap)
+{
+	return lib_command(dev, req, req_len, rsp, rsp_cap, AZIHSM_SESSION_OP_NONE, 0);
+}
+
+int lib_transact_sess(struct azihsm_dev *dev, const uint8_t *req, size_t req_len,
+		      uint8_t *rsp, size_t rsp_cap, uint32_t opcode, uint8_t session_flags,
+		      uint16_t session_id, struct mbor_dec *d)
 {
 	uint32_t hsm_status;
 	int n, ret;
 
 	if (!req_len)
 		return -EINVAL;
-	n = azihsm_command(dev, req, req_len, rsp, rsp_cap);
+	n = lib_command(dev, req, req_len, rsp, rsp_cap, session_flags, session_id);
 	if (n < 0)
 		return n;
 	ret = proto_rsp_begin(d, rsp, (size_t)n, opcode, &hsm_status);
 	if (ret == -EIO)
 		lib_set_status(AZIHSM_STATUS_KIND_HSM, hsm_status);
 	return ret;
+}
+
+int lib_transact(struct azihsm_dev *dev, const uint8_t *req, size_t req_len,
+		 uint8_t *rsp, size_t rsp_cap, uint32_t opcode, struct mbor_dec *d)
+{
+	return lib_transact_sess(dev, req, req_len, rsp, rsp_cap, opcode,
+				 AZIHSM_SESSION_OP_NONE, 0, d);
 }
 
 int azihsm_get_api_rev(struct azihsm_dev *dev, struct azihsm_rev *min, struct azihsm_rev *max)
@@ -170,6 +224,10 @@ const char *azihsm_strerror(int err)
 		return "not an azihsm device";
 	case -ENODEV:
 		return "the device is gone";
+	case -ENOSPC:
+		return "the output buffer is too small";
+	case -ENOTRECOVERABLE:
+		return "local cryptography (OpenSSL) failed";
 	}
 	return strerror(err < 0 ? -err : err);
 }

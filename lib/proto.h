@@ -26,6 +26,40 @@ struct proto_devinfo {
 size_t proto_req_empty(uint8_t *buf, size_t cap, uint32_t opcode);
 size_t proto_req_random(uint8_t *buf, size_t cap, uint16_t len);
 
+/*
+ * Session and key requests (format: msg.h). @sid is the session id for
+ * header field 3. The sealed credential (@pub, @ct, @tag) comes from
+ * hsm_auth_client_seal; @nonce is the device's, 32 bytes.
+ */
+struct proto_sealed {
+	const uint8_t *host_pub;
+	size_t host_pub_len;
+	const uint8_t *nonce;	/* PROTO_NONCE_LEN bytes */
+	const uint8_t *ct;
+	size_t ct_len;
+	const uint8_t *tag;	/* PROTO_TAG_LEN bytes */
+};
+
+#define PROTO_NONCE_LEN		32
+#define PROTO_TAG_LEN		16
+#define PROTO_DEV_PUB_MAX	160
+
+size_t proto_req_open_session(uint8_t *buf, size_t cap, const struct proto_sealed *s);
+size_t proto_req_change_pin(uint8_t *buf, size_t cap, uint16_t sid,
+			    const struct proto_sealed *s);
+/* An in-session request with an empty data map (CloseSession, KeyList). */
+size_t proto_req_sess_empty(uint8_t *buf, size_t cap, uint32_t opcode, uint16_t sid);
+size_t proto_req_key_generate(uint8_t *buf, size_t cap, uint16_t sid, uint8_t type,
+			      uint32_t usage, const void *label, size_t label_len,
+			      bool persistent);
+size_t proto_req_key_open(uint8_t *buf, size_t cap, uint16_t sid, const void *label,
+			  size_t label_len);
+/* { 1: key_id }: DeleteKey, KeyPublic. */
+size_t proto_req_key_id(uint8_t *buf, size_t cap, uint32_t opcode, uint16_t sid,
+			uint16_t key_id);
+size_t proto_req_ecc_sign(uint8_t *buf, size_t cap, uint16_t sid, uint16_t key_id,
+			  uint8_t hash, const void *digest, size_t digest_len);
+
 /* Check the response header for @opcode; leaves @d at the data map. */
 int proto_rsp_begin(struct mbor_dec *d, const uint8_t *rsp, size_t len, uint32_t opcode,
 		    uint32_t *hsm_status);
@@ -33,5 +67,25 @@ int proto_parse_api_rev(struct mbor_dec *d, struct azihsm_rev *min, struct azihs
 int proto_parse_devinfo(struct mbor_dec *d, struct proto_devinfo *info);
 /* Exactly @want bytes or -EPROTO. */
 int proto_parse_random(struct mbor_dec *d, void *out, size_t want);
+
+/* GetSessionEncryptionKey: pointers into the response buffer. */
+int proto_parse_session_key(struct mbor_dec *d, const uint8_t **dev_pub, size_t *dev_pub_len,
+			    const uint8_t **nonce);
+int proto_parse_open_session(struct mbor_dec *d, uint16_t *sid, uint8_t *role,
+			     bool *must_change);
+/* A data map without required fields (CloseSession, ChangePin, DeleteKey). */
+int proto_parse_empty(struct mbor_dec *d);
+/* { 1: key_id } (KeyGenerate, OpenKey). */
+int proto_parse_key_id(struct mbor_dec *d, uint16_t *key_id);
+/*
+ * KeyList: count and exactly count packed records, nothing left over;
+ * labels at most AZIHSM_KEY_LABEL_MAX. Fills up to @cap entries, *count =
+ * all; -ENOSPC when more than @cap.
+ */
+int proto_parse_key_list(struct mbor_dec *d, struct azihsm_key_info *out, size_t cap,
+			 size_t *count);
+/* One required bytes field @field copied to @out: KeyPublic, EccSign. */
+int proto_parse_bytes(struct mbor_dec *d, uint8_t field, uint8_t *out, size_t cap,
+		      size_t *len);
 
 #endif

@@ -84,6 +84,149 @@ int azihsm_random(struct azihsm_dev *dev, void *buf, size_t len);
 int azihsm_command(struct azihsm_dev *dev, const void *req, size_t req_len,
 		   void *rsp, size_t rsp_cap);
 
+/*
+ * Sessions and roles (Documentation/hsm-design.md, "Sessions and roles").
+ *
+ * Every key service runs in a session: azihsm_login() authenticates a
+ * role and returns a session handle; azihsm_logout() closes it. A device
+ * holds at most 8 sessions. Closing the device handle (or the process
+ * exiting) closes its sessions too, and session (non-persistent) keys die
+ * with their session.
+ *
+ * Credentials: an id of 16 bytes and a PIN. The PIN is a C string of 1..16
+ * bytes, zero-padded to 16 on the wire (so it cannot contain a NUL byte);
+ * anything longer is -EINVAL. The library seals id and PIN to the device
+ * (ECDH P-384 + HKDF-SHA384 + AES-256-GCM, one fresh device nonce per
+ * message) and wipes every copy it made. A fresh partition has these
+ * default credentials, which must be changed before any other service:
+ *
+ *   officer: id "azihsm-officer" (zero-padded), PIN "CO-default-PIN-1"
+ *   user:    id "azihsm-user"    (zero-padded), PIN "CU-default-PIN-1"
+ */
+struct azihsm_session;
+
+enum azihsm_role {
+	AZIHSM_ROLE_OFFICER = 1,	/* Crypto Officer */
+	AZIHSM_ROLE_USER = 2,		/* Crypto User */
+};
+
+#define AZIHSM_ID_LEN			16
+#define AZIHSM_PIN_MAX			16
+#define AZIHSM_DEFAULT_OFFICER_ID	"azihsm-officer"
+#define AZIHSM_DEFAULT_USER_ID		"azihsm-user"
+
+/*
+ * Open a session for @role. @id: the 16-byte credential id, or NULL for
+ * the role's default id above. Errors: -EINVAL (bad role or PIN length),
+ * -EIO with azihsm_last_status() (HSM status) BAD_CREDENTIAL (wrong id or
+ * PIN), LOCKED_OUT (too many wrong PINs: wait), SESSIONS_FULL, ...;
+ * -EPROTO (an answer that does not decode, or a role other than asked).
+ * The session's must-change flag says whether only azihsm_change_pin()
+ * is allowed in it (default credentials).
+ */
+int azihsm_login(struct azihsm_dev *dev, enum azihsm_role role,
+		 const uint8_t id[AZIHSM_ID_LEN], const char *pin,
+		 struct azihsm_session **out);
+/*
+ * Close the session (CloseSession) and free the handle, whatever the
+ * device answers; returns that answer (0, or as above). NULL: no-op.
+ */
+int azihsm_logout(struct azihsm_session *sess);
+/* True while the session may only change its PIN (default credentials). */
+bool azihsm_session_must_change_pin(const struct azihsm_session *sess);
+enum azihsm_role azihsm_session_role(const struct azihsm_session *sess);
+uint16_t azihsm_session_id(const struct azihsm_session *sess);
+/*
+ * Replace the session role's PIN: @old_pin is the current one, @new_pin
+ * the new one (same 1..16 byte rule). HSM statuses: BAD_CREDENTIAL,
+ * WEAK_PIN (new = current or the default), LOCKED_OUT. On success the
+ * session is no longer restricted.
+ */
+int azihsm_change_pin(struct azihsm_session *sess, const char *old_pin, const char *new_pin);
+
+/* Key types and usages (the device's wire values). */
+enum azihsm_key_type {
+	AZIHSM_KEY_TYPE_AES128 = 0x01,
+	AZIHSM_KEY_TYPE_AES192 = 0x02,
+	AZIHSM_KEY_TYPE_AES256 = 0x03,
+	AZIHSM_KEY_TYPE_AES256_XTS = 0x04,	/* two AES-256 keys */
+	AZIHSM_KEY_TYPE_AES256_GCM = 0x05,
+	AZIHSM_KEY_TYPE_EC_P256 = 0x10,
+	AZIHSM_KEY_TYPE_EC_P384 = 0x11,
+	AZIHSM_KEY_TYPE_EC_P521 = 0x12,
+	AZIHSM_KEY_TYPE_RSA2048 = 0x20,
+	AZIHSM_KEY_TYPE_RSA3072 = 0x21,
+	AZIHSM_KEY_TYPE_RSA4096 = 0x22,
+	AZIHSM_KEY_TYPE_HMAC_SHA256 = 0x30,
+	AZIHSM_KEY_TYPE_HMAC_SHA384 = 0x31,
+	AZIHSM_KEY_TYPE_HMAC_SHA512 = 0x32,
+};
+
+#define AZIHSM_KEY_USE_SIGN		0x01u
+#define AZIHSM_KEY_USE_VERIFY		0x02u
+#define AZIHSM_KEY_USE_ENCRYPT		0x04u
+#define AZIHSM_KEY_USE_DECRYPT		0x08u
+#define AZIHSM_KEY_USE_UNWRAP		0x10u
+#define AZIHSM_KEY_USE_DERIVE		0x20u
+
+#define AZIHSM_LABEL_MAX		128
+
+enum azihsm_hash_alg {
+	AZIHSM_HASH_ALG_SHA256 = 1,
+	AZIHSM_HASH_ALG_SHA384 = 2,
+	AZIHSM_HASH_ALG_SHA512 = 3,
+};
+
+/* One key as azihsm_key_list() reports it. */
+struct azihsm_key_info {
+	uint16_t id;
+	uint8_t type;			/* enum azihsm_key_type */
+	uint32_t usage;			/* AZIHSM_KEY_USE_* */
+	bool persistent;		/* survives sessions and restarts */
+	uint8_t label_len;		/* 0: no label */
+	uint8_t label[AZIHSM_LABEL_MAX + 1];	/* label_len bytes, then a NUL */
+};
+
+/*
+ * Generate a key in the device. @label (0..128 bytes, any bytes; NULL
+ * with 0 for none) must be unique among the keys the session sees
+ * (LABEL_EXISTS). @persistent: an application key, stored (sealed) before
+ * the answer and kept across sessions and restarts (NOT_STORED if it could
+ * not be stored); otherwise a session key, gone at logout. The officer
+ * role may be refused (WRONG_ROLE) where the device reserves key use for
+ * users. *key_id: the key's id for the other calls.
+ */
+int azihsm_key_generate(struct azihsm_session *sess, enum azihsm_key_type type,
+			uint32_t usage, const void *label, size_t label_len, bool persistent,
+			uint16_t *key_id);
+/* Find a key by label (OpenKey): KEY_NOT_FOUND if none is visible. */
+int azihsm_key_open(struct azihsm_session *sess, const void *label, size_t label_len,
+		    uint16_t *key_id);
+int azihsm_key_delete(struct azihsm_session *sess, uint16_t key_id);
+/*
+ * The keys the session sees. Fills up to @cap entries of @out and sets
+ * *count to the number of keys; -ENOSPC (entries 0..cap-1 filled) when
+ * *count > @cap.
+ */
+int azihsm_key_list(struct azihsm_session *sess, struct azihsm_key_info *out, size_t cap,
+		    size_t *count);
+/*
+ * Public part of an EC or RSA key as DER SubjectPublicKeyInfo into @der
+ * (capacity @cap; 1024 bytes hold any supported key); *len its length.
+ * -ENOSPC if @cap is too small; KEY_TYPE for a secret key.
+ */
+int azihsm_key_public(struct azihsm_session *sess, uint16_t key_id, uint8_t *der,
+		      size_t cap, size_t *len);
+/*
+ * ECDSA signature over @digest (32/48/64 bytes for SHA-256/384/512, else
+ * -EINVAL) with EC key @key_id, as DER Ecdsa-Sig-Value into @sig (139
+ * bytes hold a P-521 signature); -ENOSPC if @cap is too small. HSM
+ * statuses: KEY_NOT_FOUND, KEY_USAGE (no sign usage), KEY_TYPE.
+ */
+int azihsm_ecdsa_sign(struct azihsm_session *sess, uint16_t key_id,
+		      enum azihsm_hash_alg hash, const void *digest, size_t digest_len,
+		      uint8_t *sig, size_t cap, size_t *sig_len);
+
 struct azihsm_last_status azihsm_last_status(const struct azihsm_dev *dev);
 /* Message for a negative errno returned by this library. */
 const char *azihsm_strerror(int err);
