@@ -216,6 +216,14 @@ int fg_admin(struct fake_guest *g, uint8_t opc, uint32_t cdw10, uint32_t cdw11,
 int fg_hsm(struct fake_guest *g, const void *req, uint32_t req_len, uint32_t src_off,
 	   void *rsp, uint32_t dst_len, uint32_t *rsp_len)
 {
+	struct fg_sess sess = { 0 };
+
+	return fg_hsm_sess(g, req, req_len, src_off, rsp, dst_len, rsp_len, &sess);
+}
+
+int fg_hsm_sess(struct fake_guest *g, const void *req, uint32_t req_len, uint32_t src_off,
+		void *rsp, uint32_t dst_len, uint32_t *rsp_len, struct fg_sess *sess)
+{
 	static uint16_t cid;
 	struct azihsm_hsm_sqe sqe = { 0 };
 	struct azihsm_hsm_cqe cqe;
@@ -231,6 +239,9 @@ int fg_hsm(struct fake_guest *g, const void *req, uint32_t req_len, uint32_t src
 	sqe.dst_len = htole32(dst_len);
 	sqe.dst_prp1 = htole64(FG_DST);
 	sqe.dst_prp2 = htole64(FG_DST + 4096);
+	sqe.dw0 |= htole32(sess->opc & AZIHSM_HSQE_OPC_MASK);
+	sqe.flags = sess->sqe_flags;
+	sqe.session_id = htole16(sess->sqe_sid);
 	fg_push(g, &g->io, &sqe);
 	fg_ring(g, &g->io);
 	if (fg_reap(g, &g->io, &cqe, 5000, true))
@@ -238,6 +249,8 @@ int fg_hsm(struct fake_guest *g, const void *req, uint32_t req_len, uint32_t src
 	if (le16toh(cqe.cid) != cid || le16toh(cqe.sq_id) != g->io.qid ||
 	    le16toh(cqe.sq_head) != g->io.sq_tail)
 		return -2;
+	sess->cqe_flags = cqe.flags;
+	sess->cqe_sid = le16toh(cqe.session_id);
 	*rsp_len = le16toh(cqe.byte_count);
 	if (*rsp_len && *rsp_len <= dst_len)
 		fg_read(g, FG_DST, rsp, *rsp_len);

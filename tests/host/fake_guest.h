@@ -76,5 +76,15 @@ int fg_admin(struct fake_guest *g, uint8_t opc, uint32_t cdw10, uint32_t cdw11,
  */
 int fg_hsm(struct fake_guest *g, const void *req, uint32_t req_len, uint32_t src_off,
 	   void *rsp, uint32_t dst_len, uint32_t *rsp_len);
+/* The same with the SQE's opcode and session fields, and the CQE's. */
+struct fg_sess {
+	uint16_t opc;		/* AZIHSM_HSQE_OPC_* */
+	uint8_t sqe_flags;
+	uint16_t sqe_sid;
+	uint8_t cqe_flags;	/* out */
+	uint16_t cqe_sid;	/* out */
+};
+int fg_hsm_sess(struct fake_guest *g, const void *req, uint32_t req_len, uint32_t src_off,
+		void *rsp, uint32_t dst_len, uint32_t *rsp_len, struct fg_sess *sess);
 
 #endif

@@ -5,8 +5,8 @@
  * restricted to ChangePin, PIN change, persistent and session keys, public
  * export and ECDSA signatures verified with OpenSSL, KeyList records,
  * roles, session-key visibility, close and flush, lockout on a fake clock,
- * the session table limit, the CQE session fields, strict decoding, and
- * with a state file: what survives a restart and what a failed commit
+ * the session table limit, the CQE session fields (also through a queue of
+ * the controller, fake_guest), strict decoding, and with a state file: what survives a restart and what a failed commit
  * answers.
  */
 #include <stdio.h>
@@ -19,6 +19,7 @@
 
 #include "azihsm/hw.h"
 #include "azihsm/msg.h"
+#include "fake_guest.h"
 #include "hsm_auth.h"
 #include "hsm_auth_client.h"
 #include "hsm_fw.h"
@@ -828,6 +829,125 @@ static void test_persist(void)
 	hsm_fw_free(fw);
 }
 
+/* Through the controller: the CQE's session fields as the driver sees them. */
+static long fg_send(struct fake_guest *g, struct rq *q, struct rsp *r, struct fg_sess *ss)
+{
+	struct mbor_dec d;
+	uint32_t rlen = 0;
+	size_t len;
+
+	memset(&r->cmd, 0, sizeof(r->cmd));
+	if (mbor_enc_finish(&q->e, &len) ||
+	    fg_hsm_sess(g, q->buf, (uint32_t)len, 0, r->buf, sizeof(r->buf), &rlen, ss))
+		return -1;
+	r->cmd.out_len = rlen;
+	mbor_dec_init(&d, r->buf, rlen);
+	if (azihsm_msg_parse_response(&d, &r->h, &r->has_data))
+		return -1;
+	return r->h.status;
+}
+
+static void test_queue(void)
+{
+	static const struct hsm_ctrl_config cfg = {
+		.serial = "SVC-Q", .fw_rev = "1", .model = "AZIHSM-TEST",
+		.hsm_queues_max = 1, .aes_queues_max = 0,
+	};
+	static struct rsp r;
+	static struct fake_guest g;
+	uint8_t nonce[HSM_AUTH_NONCE_LEN];
+	struct hsm_auth_sealed s;
+	const uint8_t *pub, *n;
+	size_t pub_len, n_len, len;
+	struct fg_sess ss;
+	uint32_t rlen;
+	uint16_t sid;
+	struct rq q;
+
+	if (!tap_ok(!fg_init(&g, &cfg), "controller with one HSM queue"))
+		return;
+	fg_enable(&g, 16);
+	hsm_ctrl_reg_write(g.ctrl, AZIHSM_REG_CC, AZIHSM_CC_IO_ENABLE, 4);
+	fg_admin(&g, AZIHSM_ADMIN_SET_FEATURES, AZIHSM_FEAT_HSM_QUEUES, 0, 0, 0, NULL);
+	fg_admin(&g, AZIHSM_ADMIN_CREATE_CQ, 1 | (63u << 16),
+		 AZIHSM_CREATE_PC | AZIHSM_CREATE_CQ_IEN | (1u << 16), FG_CQ1, 0, NULL);
+	fg_admin(&g, AZIHSM_ADMIN_CREATE_SQ, 1 | (63u << 16), AZIHSM_CREATE_PC | (1u << 16),
+		 FG_SQ1, 0, NULL);
+	fg_queue_setup(&g.io, 1, FG_SQ1, FG_CQ1, 64, 64, 64, 16);
+
+	ss = (struct fg_sess){ .sqe_flags = AZIHSM_SESS_OP_IN | AZIHSM_SESS_IN_SESSION,
+			       .sqe_sid = 0x1234 };
+	mbor_enc_map(rq_begin(&q, AZIHSM_OP_GET_API_REV, NOSESS), 0);
+	tap_eq(fg_send(&g, &q, &r, &ss), 0, "queue: GetApiRev");
+	tap_ok(ss.cqe_flags == (AZIHSM_SESS_OP_IN | AZIHSM_SESS_IN_SESSION) &&
+	       ss.cqe_sid == 0x1234, "  CQE echoes the SQE's session fields");
+
+	ss = (struct fg_sess){ .sqe_flags = AZIHSM_SESS_OP_OPEN, .sqe_sid = 0x1234 };
+	mbor_enc_map(rq_begin(&q, AZIHSM_OP_GET_SESSION_ENC_KEY, NOSESS), 0);
+	tap_eq(fg_send(&g, &q, &r, &ss), 0, "queue: GetSessionEncryptionKey");
+	if (rsp_bytes(&r, AZIHSM_SESS_DEVICE_PUB, &pub, &pub_len) ||
+	    rsp_bytes(&r, AZIHSM_SESS_NONCE, &n, &n_len) || n_len != sizeof(nonce))
+		pub_len = 0;
+	else
+		memcpy(nonce, n, sizeof(nonce));
+	tap_ok(pub_len && !hsm_auth_client_seal(pub, pub_len, nonce, HSM_AUTH_MSG_OPEN, OFF,
+						OFF_ID, OFF_PIN0, NULL, &s), "  sealed");
+	s.tag[0] ^= 1;
+	enc_sealed(rq_begin(&q, AZIHSM_OP_OPEN_SESSION, NOSESS), nonce, &s, sizeof(nonce));
+	tap_eq(fg_send(&g, &q, &r, &ss), AZIHSM_STATUS_BAD_MESSAGE,
+	       "queue: OpenSession with a tampered tag: BAD_MESSAGE");
+	tap_ok(ss.cqe_flags == AZIHSM_SESS_OP_OPEN && ss.cqe_sid == 0,
+	       "  CQE: OP_OPEN, session_id 0 (not the SQE's)");
+
+	mbor_enc_map(rq_begin(&q, AZIHSM_OP_GET_SESSION_ENC_KEY, NOSESS), 0);
+	fg_send(&g, &q, &r, &ss);
+	if (!rsp_bytes(&r, AZIHSM_SESS_DEVICE_PUB, &pub, &pub_len) &&
+	    !rsp_bytes(&r, AZIHSM_SESS_NONCE, &n, &n_len) && n_len == sizeof(nonce))
+		memcpy(nonce, n, sizeof(nonce));
+	hsm_auth_client_seal(pub, pub_len, nonce, HSM_AUTH_MSG_OPEN, OFF, OFF_ID, OFF_PIN0,
+			     NULL, &s);
+	enc_sealed(rq_begin(&q, AZIHSM_OP_OPEN_SESSION, NOSESS), nonce, &s, sizeof(nonce));
+	tap_eq(fg_send(&g, &q, &r, &ss), 0, "queue: OpenSession");
+	sid = (uint16_t)rsp_u16(&r, AZIHSM_SESS_ID);
+	tap_ok(sid && ss.cqe_flags == (AZIHSM_SESS_OP_OPEN | AZIHSM_SESS_IN_SESSION) &&
+	       ss.cqe_sid == sid, "  CQE: OP_OPEN | IN_SESSION, the new id (%u)", sid);
+
+	ss = (struct fg_sess){ .sqe_flags = AZIHSM_SESS_OP_CLOSE | AZIHSM_SESS_IN_SESSION,
+			       .sqe_sid = sid };
+	mbor_enc_map(rq_begin(&q, AZIHSM_OP_CLOSE_SESSION, sid), 0);
+	tap_eq(fg_send(&g, &q, &r, &ss), 0, "queue: CloseSession");
+	tap_ok(ss.cqe_flags == (AZIHSM_SESS_OP_CLOSE | AZIHSM_SESS_SAFE_TO_CLOSE) &&
+	       ss.cqe_sid == sid, "  CQE: OP_CLOSE | SAFE_TO_CLOSE, its id");
+	tap_eq(fg_send(&g, &q, &r, &ss), AZIHSM_STATUS_NO_SESSION, "  again: NO_SESSION");
+	tap_ok(ss.cqe_flags == AZIHSM_SESS_OP_CLOSE, "  CQE: OP_CLOSE only");
+
+	/* The flush SQE (opcode 1) closes a session the host left open. */
+	ss = (struct fg_sess){ .sqe_flags = AZIHSM_SESS_OP_OPEN };
+	mbor_enc_map(rq_begin(&q, AZIHSM_OP_GET_SESSION_ENC_KEY, NOSESS), 0);
+	fg_send(&g, &q, &r, &ss);
+	if (!rsp_bytes(&r, AZIHSM_SESS_DEVICE_PUB, &pub, &pub_len) &&
+	    !rsp_bytes(&r, AZIHSM_SESS_NONCE, &n, &n_len) && n_len == sizeof(nonce))
+		memcpy(nonce, n, sizeof(nonce));
+	hsm_auth_client_seal(pub, pub_len, nonce, HSM_AUTH_MSG_OPEN, OFF, OFF_ID, OFF_PIN0,
+			     NULL, &s);
+	enc_sealed(rq_begin(&q, AZIHSM_OP_OPEN_SESSION, NOSESS), nonce, &s, sizeof(nonce));
+	tap_eq(fg_send(&g, &q, &r, &ss), 0, "queue: another OpenSession");
+	sid = ss.cqe_sid;
+	ss = (struct fg_sess){ .opc = AZIHSM_HSQE_OPC_FLUSH_SESSION, .sqe_sid = sid };
+	mbor_enc_map(rq_begin(&q, AZIHSM_OP_GET_API_REV, NOSESS), 0);
+	mbor_enc_finish(&q.e, &len);
+	rlen = 99;
+	tap_ok(!fg_hsm_sess(&g, q.buf, (uint32_t)len, 0, r.buf, sizeof(r.buf), &rlen, &ss) &&
+	       rlen == 0, "queue: flush SQE completes with success, no response");
+	ss = (struct fg_sess){ .sqe_flags = AZIHSM_SESS_OP_IN | AZIHSM_SESS_IN_SESSION,
+			       .sqe_sid = sid };
+	mbor_enc_map(rq_begin(&q, AZIHSM_OP_CHANGE_PIN, sid), 0);
+	tap_eq(fg_send(&g, &q, &r, &ss), AZIHSM_STATUS_NO_SESSION,
+	       "  the flushed session is gone: NO_SESSION");
+	tap_eq(fg_guest_errors(&g), 0, "no guest errors");
+	fg_fini(&g);
+}
+
 int main(void)
 {
 	struct hsm_fw *fw = start(NULL);
@@ -842,5 +962,6 @@ int main(void)
 	test_malformed(fw);
 	hsm_fw_free(fw);
 	test_persist();
+	test_queue();
 	return tap_done();
 }
