@@ -272,6 +272,8 @@ void hsm_ctrl_doorbell_write(struct hsm_ctrl *c, uint64_t off, uint32_t val)
 void hsm_ctrl_reset(struct hsm_ctrl *c)
 {
 	hsm_queues_teardown(c);
+	/* The guest starts over: nobody is left to close its sessions. */
+	hsm_fw_reset_sessions(c->fw);
 	pthread_mutex_lock(&c->lock);
 	c->cc = 0;
 	c->csts = 0;

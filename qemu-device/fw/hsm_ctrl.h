@@ -54,7 +54,10 @@ uint64_t hsm_ctrl_reg_read(struct hsm_ctrl *c, uint64_t off, unsigned int size);
 void hsm_ctrl_reg_write(struct hsm_ctrl *c, uint64_t off, uint64_t val, unsigned int size);
 /* BAR2 access (4-byte doorbells). */
 void hsm_ctrl_doorbell_write(struct hsm_ctrl *c, uint64_t off, uint32_t val);
-/* PCI-level reset (FLR, system reset): as CC.EN=0 plus register defaults. */
+/*
+ * PCI-level reset (FLR, system reset): as CC.EN=0 plus register defaults;
+ * the firmware's sessions and session keys are dropped (hsm_fw_reset_sessions).
+ */
 void hsm_ctrl_reset(struct hsm_ctrl *c);
 /* Wait until every worker is idle (tests, migration-free shutdown). */
 void hsm_ctrl_quiesce(struct hsm_ctrl *c);

@@ -334,6 +334,17 @@ void hsm_fw_flush_session(struct hsm_fw *fw, uint16_t session_id)
 	fw_drop_session(fw, session_id);
 }
 
+void hsm_fw_reset_sessions(struct hsm_fw *fw)
+{
+	uint16_t gone[HSM_AUTH_MAX_SESSIONS];
+	unsigned int n = 0, i;
+
+	if (hsm_auth_reset(fw->auth, gone, &n) != HSM_AUTH_OK)
+		return;
+	for (i = 0; i < n; i++)
+		hsm_vault_delete_owner(fw->vault, gone[i]);
+}
+
 static void fw_copy_id(char *dst, size_t cap, const char *src)
 {
 	snprintf(dst, cap, "%s", src ? src : "");

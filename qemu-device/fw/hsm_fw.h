@@ -50,6 +50,12 @@ uint16_t hsm_fw_execute(struct hsm_fw *fw, struct hsm_fw_cmd *cmd);
  */
 void hsm_fw_flush_session(struct hsm_fw *fw, uint16_t session_id);
 /*
+ * PCI-level reset (FLR, system reset): every session is closed and its
+ * keys dropped, outstanding nonces are forgotten and the session
+ * encryption key is replaced. Stored state is untouched.
+ */
+void hsm_fw_reset_sessions(struct hsm_fw *fw);
+/*
  * Store the partition's persistent state now (masking key, persistent
  * keys, credentials and lockout state); returns once it is durable. Services that change persistent
  * state call it before they answer. 0, or -1 (the change is not stored).

@@ -21,6 +21,7 @@
 #include "azihsm/msg.h"
 #include "fake_guest.h"
 #include "hsm_auth.h"
+#include "hsm_ctrl_int.h"
 #include "hsm_auth_client.h"
 #include "hsm_fw.h"
 #include "hsm_vault.h"
@@ -945,6 +946,22 @@ static void test_queue(void)
 	tap_eq(fg_send(&g, &q, &r, &ss), AZIHSM_STATUS_NO_SESSION,
 	       "  the flushed session is gone: NO_SESSION");
 	tap_eq(fg_guest_errors(&g), 0, "no guest errors");
+
+	/* A PCI reset (VM reboot, FLR) leaves no session behind. */
+	ss = (struct fg_sess){ .sqe_flags = AZIHSM_SESS_OP_OPEN };
+	mbor_enc_map(rq_begin(&q, AZIHSM_OP_GET_SESSION_ENC_KEY, NOSESS), 0);
+	fg_send(&g, &q, &r, &ss);
+	if (!rsp_bytes(&r, AZIHSM_SESS_DEVICE_PUB, &pub, &pub_len) &&
+	    !rsp_bytes(&r, AZIHSM_SESS_NONCE, &n, &n_len) && n_len == sizeof(nonce))
+		memcpy(nonce, n, sizeof(nonce));
+	hsm_auth_client_seal(pub, pub_len, nonce, HSM_AUTH_MSG_OPEN, OFF, OFF_ID, OFF_PIN0,
+			     NULL, &s);
+	enc_sealed(rq_begin(&q, AZIHSM_OP_OPEN_SESSION, NOSESS), nonce, &s, sizeof(nonce));
+	tap_eq(fg_send(&g, &q, &r, &ss), 0, "queue: OpenSession before a reset");
+	tap_eq(hsm_auth_session_count(hsm_fw_auth(g.ctrl->fw)), 1, "  one session open");
+	hsm_ctrl_reset(g.ctrl);
+	tap_eq(hsm_auth_session_count(hsm_fw_auth(g.ctrl->fw)), 0,
+	       "hsm_ctrl_reset (PCI reset): no session left");
 	fg_fini(&g);
 }
 
