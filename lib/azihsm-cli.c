@@ -74,20 +74,6 @@ int cli_fail(const struct cli *cli, const char *what, int err)
 	return 1;
 }
 
-int cli_open_dev(struct cli *cli, struct azihsm_dev **dev)
-{
-	const char *path = cli->device ? cli->device : AZIHSM_DEFAULT_DEVICE;
-	int ret = azihsm_open(path, dev);
-
-	if (ret) {
-		char what[128];
-
-		snprintf(what, sizeof(what), "cannot open %s", path);
-		return cli_fail(cli, what, ret);
-	}
-	return 0;
-}
-
 void cli_json_bytes(FILE *f, const uint8_t *val, size_t len)
 {
 	size_t i;

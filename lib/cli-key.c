@@ -422,23 +422,34 @@ static void print_label_text(const uint8_t *l, size_t len)
 	}
 }
 
-static void print_usage_list(uint32_t usage, bool json)
+/* "sign,verify" (text) or "\"sign\", \"verify\"" (JSON); unknown bits as 0x.. */
+static void usage_str(uint32_t usage, bool json, char *buf, size_t cap)
 {
-	bool first = true;
-	size_t i;
+	const char *sep = json ? ", " : ",";
+	const char *q = json ? "\"" : "";
+	size_t i, off = 0;
 
+	buf[0] = '\0';
 	for (i = 0; i < ARRAY_LEN(usages); i++) {
 		if (!(usage & usages[i].bit))
 			continue;
-		printf(json ? "%s\"%s\"" : "%s%s", first ? "" : json ? ", " : ",", usages[i].name);
-		first = false;
+		off += (size_t)snprintf(buf + off, cap - off, "%s%s%s%s", off ? sep : "", q,
+					usages[i].name, q);
+		usage &= ~usages[i].bit;
 	}
-	usage &= ~(uint32_t)(AZIHSM_KEY_USE_SIGN | AZIHSM_KEY_USE_VERIFY | AZIHSM_KEY_USE_ENCRYPT |
-			     AZIHSM_KEY_USE_DECRYPT | AZIHSM_KEY_USE_UNWRAP | AZIHSM_KEY_USE_DERIVE);
 	if (usage)
-		printf(json ? "%s\"0x%x\"" : "%s0x%x", first ? "" : json ? ", " : ",", usage);
-	else if (first && !json)
-		printf("-");
+		off += (size_t)snprintf(buf + off, cap - off, "%s%s0x%x%s", off ? sep : "", q,
+					usage, q);
+	if (!off && !json)
+		snprintf(buf, cap, "-");
+}
+
+static void print_usage_list(uint32_t usage, bool json)
+{
+	char buf[128];
+
+	usage_str(usage, json, buf, sizeof(buf));
+	fputs(buf, stdout);
 }
 
 static void print_key_json(const struct azihsm_key_info *k, const char *indent, bool last)
@@ -457,11 +468,15 @@ static void print_key_json(const struct azihsm_key_info *k, const char *indent, 
 
 static void print_key_text(const struct azihsm_key_info *k)
 {
-	printf("%-6u %-12s %-10s ", k->id, type_name(k->type),
-	       k->persistent ? "persistent" : "session");
-	print_usage_list(k->usage, false);
-	printf(" ");
-	print_label_text(k->label, k->label_len);
+	char usage[128];
+
+	usage_str(k->usage, false, usage, sizeof(usage));
+	printf("%-6u %-12s %-10s %-20s ", k->id, type_name(k->type),
+	       k->persistent ? "persistent" : "session", usage);
+	if (k->label_len)
+		print_label_text(k->label, k->label_len);
+	else
+		printf("-");
 	printf("\n");
 }
 
@@ -578,7 +593,7 @@ static int cmd_key_list(struct cli *cli, int argc, char **argv)
 	} else if (!n) {
 		printf("no keys\n");
 	} else {
-		printf("%-6s %-12s %-10s %s %s\n", "ID", "TYPE", "KIND", "USAGE", "LABEL");
+		printf("%-6s %-12s %-10s %-20s %s\n", "ID", "TYPE", "KIND", "USAGE", "LABEL");
 		for (i = 0; i < n; i++)
 			print_key_text(&keys[i]);
 	}

@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The azihsm CLI on the firmware core, for tests/host/test_cli: replaces
+ * lib/cli-dev.c. Every run starts the firmware on the sealed partition
+ * file named by AZIHSM_TEST_STATE (so successive commands see one
+ * partition, as successive CLI runs see one device) and sends the
+ * library's commands to hsm_fw_execute through the internal transport.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "cli.h"
+#include "hsm_fw.h"
+#include "internal.h"
+
+static struct hsm_fw *fw;
+
+static void fw_stop(void)
+{
+	hsm_fw_free(fw);
+	fw = NULL;
+}
+
+static int fw_xfer(void *ctx, struct lib_xfer *x)
+{
+	struct hsm_fw_cmd cmd = {
+		.in = x->req, .in_len = x->req_len, .out = x->rsp, .out_cap = x->rsp_cap,
+		.session_flags = x->session_flags, .session_id = x->session_id,
+	};
+	uint16_t sc = hsm_fw_execute(ctx, &cmd);
+
+	if (sc) {
+		lib_set_status(AZIHSM_STATUS_KIND_COMPLETION, sc);
+		return -EIO;
+	}
+	return (int)cmd.out_len;
+}
+
+int cli_open_dev(struct cli *cli, struct azihsm_dev **dev)
+{
+	const struct hsm_fw_config cfg = { .serial = "CLITEST-1", .fw_rev = "2.0.1",
+					   .state_path = getenv("AZIHSM_TEST_STATE") };
+	int ret;
+
+	if (!cfg.state_path) {
+		fprintf(stderr, "%s: set AZIHSM_TEST_STATE to a partition file\n", cli->prog);
+		return 1;
+	}
+	if (!fw) {
+		fw = hsm_fw_new(&cfg);
+		if (!fw) {
+			fprintf(stderr, "%s: the firmware did not start\n", cli->prog);
+			return 1;
+		}
+		atexit(fw_stop);
+	}
+	ret = lib_dev_open_transport(fw_xfer, fw, dev);
+	return ret ? cli_fail(cli, "transport", ret) : 0;
+}
