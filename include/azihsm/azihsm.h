@@ -130,6 +130,8 @@ int azihsm_login(struct azihsm_dev *dev, enum azihsm_role role,
 /*
  * Close the session (CloseSession) and free the handle, whatever the
  * device answers; returns that answer (0, or as above). NULL: no-op.
+ * Call it before azihsm_close() of the session's device. A session handle
+ * may be used by several threads at once, but not during its logout.
  */
 int azihsm_logout(struct azihsm_session *sess);
 /* True while the session may only change its PIN (default credentials). */
