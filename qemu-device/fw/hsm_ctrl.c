@@ -327,7 +327,7 @@ static bool ctrl_id_ok(const char *s)
 struct hsm_ctrl *hsm_ctrl_new(const struct hsm_ctrl_config *cfg,
 			      const struct hsm_host_ops *ops, void *opaque)
 {
-	struct hsm_fw_config fwc;
+	struct hsm_fw_config fwc = { 0 };
 	struct hsm_ctrl *c;
 	unsigned int i;
 
