@@ -24,6 +24,7 @@
 #include "hsm_ctrl_int.h"
 #include "hsm_auth_client.h"
 #include "hsm_fw.h"
+#include "hsm_state.h"
 #include "hsm_vault.h"
 #include "tap.h"
 
@@ -830,6 +831,102 @@ static void test_persist(void)
 	hsm_fw_free(fw);
 }
 
+static long rsp_u32(const struct rsp *r, uint8_t id)
+{
+	struct mbor_dec d;
+	uint32_t v;
+
+	return rsp_field(r, id, &d) || mbor_dec_u32(&d, &v) ? -1 : (long)v;
+}
+
+/*
+ * Seal a hand-built partition image of @version (vault and credentials
+ * parts of fresh objects, @extra zero bytes after the credentials) into
+ * @path, start the firmware on it; GetDeviceInfo's persist value.
+ */
+static long start_on_image(const char *path, unsigned int version, size_t extra,
+			   struct hsm_fw **out)
+{
+	static struct rsp r;
+	struct hsm_vault *v = hsm_vault_new(0);
+	struct hsm_auth *a = hsm_auth_new(NULL);
+	uint8_t *vimg = NULL, *aimg = NULL, img[1024] = { 0 };
+	size_t vlen = 0, alen = 0, len;
+	enum hsm_state_status st;
+	struct hsm_state *s;
+	long persist = -1;
+
+	*out = NULL;
+	if (!v || !a || hsm_vault_serialize(v, &vimg, &vlen) ||
+	    hsm_auth_serialize(a, &aimg, &alen) || 98 + vlen + alen + extra > sizeof(img))
+		goto out;
+	memcpy(img, "AZHSMPI1", 8);
+	img[8] = (uint8_t)version;
+	/* 10..89: masking key, left zero. */
+	img[90] = (uint8_t)vlen;
+	memcpy(img + 94, vimg, vlen);
+	len = 94 + vlen;
+	if (version >= 2) {
+		img[len] = (uint8_t)alen;
+		memcpy(img + len + 4, aimg, alen);
+		len += 4 + alen + extra;
+	}
+	s = hsm_state_open(path, &st);
+	if (!s)
+		goto out;
+	if (hsm_state_commit(s, img, len)) {
+		hsm_state_close(s);
+		goto out;
+	}
+	hsm_state_close(s);
+	*out = start(path);
+	if (*out && !call0(*out, AZIHSM_OP_GET_DEVICE_INFO, NOSESS, &r))
+		persist = rsp_u32(&r, AZIHSM_DEVINFO_PERSIST);
+out:
+	hsm_vault_image_free(vimg, vlen);
+	hsm_auth_image_free(aimg, alen);
+	hsm_vault_free(v);
+	hsm_auth_free(a);
+	return persist;
+}
+
+static void test_image_versions(void)
+{
+	static struct rsp r;
+	char dir[64], path[128], cmd[160];
+	struct hsm_fw *fw;
+	uint16_t sid;
+
+	snprintf(dir, sizeof(dir), "/tmp/azihsm-svc-XXXXXX");
+	if (!mkdtemp(dir)) {
+		tap_ok(0, "mkdtemp");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/p1", dir);
+	tap_eq(start_on_image(path, 1, 0, &fw), AZIHSM_PERSIST_BAD_IMAGE,
+	       "image version 1 (no credentials part): bad-image");
+	tap_eq(call0(fw, AZIHSM_OP_GET_SESSION_ENC_KEY, NOSESS, &r), AZIHSM_STATUS_ERROR_STATE,
+	       "  error state");
+	hsm_fw_free(fw);
+	snprintf(path, sizeof(path), "%s/p2", dir);
+	tap_eq(start_on_image(path, 2, 1, &fw), AZIHSM_PERSIST_BAD_IMAGE,
+	       "version 2 with a byte after the credentials part: bad-image");
+	hsm_fw_free(fw);
+	snprintf(path, sizeof(path), "%s/p3", dir);
+	tap_eq(start_on_image(path, 3, 0, &fw), AZIHSM_PERSIST_BAD_IMAGE, "version 3: bad-image");
+	hsm_fw_free(fw);
+	snprintf(path, sizeof(path), "%s/p4", dir);
+	tap_eq(start_on_image(path, 2, 0, &fw), AZIHSM_PERSIST_LOADED,
+	       "a hand-built version 2 image loads");
+	tap_eq(open_as(fw, OFF, OFF_ID, OFF_PIN0, &sid, &r), 0,
+	       "  its default officer credential opens");
+	tap_eq(rsp_bool(&r, AZIHSM_SESS_MUST_CHANGE), 1, "  restricted");
+	hsm_fw_free(fw);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd))
+		printf("# could not remove %s\n", dir);
+}
+
 /* Through the controller: the CQE's session fields as the driver sees them. */
 static long fg_send(struct fake_guest *g, struct rq *q, struct rsp *r, struct fg_sess *ss)
 {
@@ -979,6 +1076,7 @@ int main(void)
 	test_malformed(fw);
 	hsm_fw_free(fw);
 	test_persist();
+	test_image_versions();
 	test_queue();
 	return tap_done();
 }
