@@ -11,6 +11,7 @@
  * the ioctl session flags of every step.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -268,6 +269,101 @@ static void test_parsers(void)
 	tap_eq(n, 0, "count 0");
 }
 
+/*
+ * Every parser over mutated and truncated answers: no crash, no read past
+ * the buffer (ASan), and anything accepted is within its limits.
+ */
+static uint32_t rng_state = 0x2545f491;
+
+static uint32_t rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 17;
+	rng_state ^= rng_state << 5;
+	return rng_state;
+}
+
+static void fill_sesskey(struct mbor_enc *e, const void *arg)
+{
+	static const uint8_t pub[120] = { 0x30, 0x76 }, nonce[32] = { 1 };
+
+	(void)arg;
+	mbor_enc_map(e, 2);
+	mbor_enc_key(e, AZIHSM_SESS_DEVICE_PUB);
+	mbor_enc_bytes(e, pub, sizeof(pub));
+	mbor_enc_key(e, AZIHSM_SESS_NONCE);
+	mbor_enc_bytes(e, nonce, sizeof(nonce));
+}
+
+static void fill_sig(struct mbor_enc *e, const void *arg)
+{
+	static const uint8_t sig[72] = { 0x30, 0x46 };
+
+	(void)arg;
+	mbor_enc_map(e, 1);
+	mbor_enc_key(e, AZIHSM_SIGN_F_SIGNATURE);
+	mbor_enc_bytes(e, sig, sizeof(sig));
+}
+
+static void test_mutations(void)
+{
+	static const uint8_t recs[] = {
+		0x03, 0x00, 0x11, 0x01, 0x00, 0x00, 0x00, 0x01, 0x04, 's', 'i', 'g', '1',
+		0x02, 0x01, 0x03, 0x0c, 0x00, 0x00, 0x00, 0x00, 0x00,
+	};
+	const struct list_arg la = { 2, recs, sizeof(recs), false };
+	uint8_t base[3][512], *buf, out[256];
+	size_t base_len[3], i, len, n, plen;
+	const uint32_t ops[3] = { AZIHSM_OP_KEY_LIST, AZIHSM_OP_GET_SESSION_ENC_KEY,
+				  AZIHSM_OP_ECC_SIGN };
+	struct azihsm_key_info k[4];
+	unsigned int accepted = 0, bad = 0;
+
+	base_len[0] = rsp_with(base[0], sizeof(base[0]), ops[0], fill_list, &la);
+	base_len[1] = rsp_with(base[1], sizeof(base[1]), ops[1], fill_sesskey, NULL);
+	base_len[2] = rsp_with(base[2], sizeof(base[2]), ops[2], fill_sig, NULL);
+	for (i = 0; i < 30000; i++) {
+		unsigned int b = rng() % 3, flips = 1 + rng() % 3, f;
+		struct mbor_dec d;
+		const uint8_t *p1, *p2;
+		uint16_t u16;
+		uint8_t u8;
+		bool flag;
+		uint32_t st;
+
+		len = base_len[b];
+		if (rng() % 4 == 0)
+			len = rng() % (len + 1);
+		buf = malloc(len ? len : 1);	/* exact size: ASan sees overreads */
+		memcpy(buf, base[b], len);
+		for (f = 0; f < flips && len; f++)
+			buf[rng() % len] ^= (uint8_t)(1u << (rng() % 8));
+		if (proto_rsp_begin(&d, buf, len, ops[b], &st) == 0) {
+			struct mbor_dec d0 = d;
+
+			if (b == 0 && proto_parse_key_list(&d, k, 4, &n) == 0) {
+				accepted++;
+				bad += n > 4 || k[0].label_len > AZIHSM_KEY_LABEL_MAX;
+			}
+			d = d0;
+			if (b == 1 && proto_parse_session_key(&d, &p1, &plen, &p2) == 0)
+				bad += plen == 0 || plen > PROTO_DEV_PUB_MAX;
+			d = d0;
+			if (b == 2 && proto_parse_bytes(&d, 1, out, sizeof(out), &plen) == 0)
+				bad += plen > sizeof(out);
+			d = d0;
+			proto_parse_open_session(&d, &u16, &u8, &flag);
+			d = d0;
+			proto_parse_key_id(&d, &u16);
+			d = d0;
+			proto_parse_empty(&d);
+		}
+		free(buf);
+	}
+	tap_ok(bad == 0, "30000 mutated answers: parsers stay in bounds (%u key lists accepted)",
+	       accepted);
+}
+
 /* --- part 2: the API through the firmware -------------------------------- */
 
 struct fw_link {
@@ -426,6 +522,7 @@ int main(void)
 
 	test_builders();
 	test_parsers();
+	test_mutations();
 
 	link.fw = hsm_fw_new(&cfg);
 	if (!link.fw) {
