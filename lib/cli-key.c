@@ -125,7 +125,7 @@ static int parse_u16(const char *s, uint16_t *out)
 	if (!*s || *s == '-' || *s == '+')
 		return -1;
 	errno = 0;
-	v = strtoul(s, &end, 0);
+	v = strtoul(s, &end, 10);
 	if (errno || *end || v > 0xffff)
 		return -1;
 	*out = (uint16_t)v;
