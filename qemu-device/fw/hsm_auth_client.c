@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
+// SPDX-License-Identifier: MIT
 /*
  * The credential message, host side (format: hsm_auth_client.h). OpenSSL 3
  * EVP only; every secret copy is cleansed before return.
