@@ -16,17 +16,8 @@ cleanup() {
 	rm -rf "$dir"
 }
 trap cleanup EXIT
-n=0 failed=0
-
-ok() {	# status description
-	n=$((n + 1))
-	if [[ $1 == 0 ]]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=$((failed + 1))
-	fi
-}
+# shellcheck source=tests/tap.sh
+. "$top/tests/tap.sh"
 
 mkdir -p "$dir/in"
 printf 'CO-default-PIN-1\n' >"$dir/in/pin.default"
@@ -74,5 +65,4 @@ done < <(grep '^ACK ' "$dir/loop.out")
 [[ $missing == 0 ]]
 ok $? "every acknowledged key is there ($acked acknowledged, $missing missing)"
 
-echo "1..$n"
-[[ $failed == 0 ]]
+tap_done

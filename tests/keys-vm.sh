@@ -11,17 +11,8 @@ kernel=${1:-6.1}
 dir=$(mktemp -d /tmp/azihsm-keys.XXXXXX)
 trap 'rm -rf "$dir"' EXIT
 state=$dir/partition
-n=0 failed=0
-
-ok() {	# status description
-	n=$((n + 1))
-	if [[ $1 == 0 ]]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=$((failed + 1))
-	fi
-}
+# shellcheck source=tests/tap.sh
+. "$top/tests/tap.sh"
 
 # guest SCRIPT: run a shell script in a guest on the state file, with
 # openssl and the files of $dir/in; its output in $out.
@@ -78,5 +69,4 @@ ok $? "boot 2: it still signs, verified with the public key exported in boot 1"
 ! grep -q 'OLD-PIN-WORKS\|WRONG-PIN-WORKS' <<<"$out"
 ok $? "boot 2: neither the default nor a wrong PIN opens a session"
 
-echo "1..$n"
-[[ $failed == 0 ]]
+tap_done

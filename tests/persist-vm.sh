@@ -11,17 +11,8 @@ kernel=${1:-6.1}
 dir=$(mktemp -d /tmp/azihsm-persist.XXXXXX)
 trap 'rm -rf "$dir"' EXIT
 state=$dir/partition
-n=0 failed=0
-
-ok() {	# condition-status description
-	n=$((n + 1))
-	if [[ $1 == 0 ]]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=$((failed + 1))
-	fi
-}
+# shellcheck source=tests/tap.sh
+. "$top/tests/tap.sh"
 
 # boot CMD...: run CMD in a guest on the state file; output in $out.
 boot() {
@@ -65,5 +56,4 @@ boot sh -c 'azihsm info --json; azihsm random 16 >/dev/null && echo RANDOM-WORKE
 [[ $(json_field partition_state) == loaded ]] && grep -q RANDOM-WORKED <<<"$out"
 ok $? "good file restored: loaded and working again"
 
-echo "1..$n"
-[[ $failed == 0 ]]
+tap_done

@@ -13,18 +13,9 @@ dir=$(mktemp -d /tmp/azihsm-cli.XXXXXX)
 trap 'rm -rf "$dir"' EXIT
 export AZIHSM_TEST_STATE=$dir/partition
 unset AZIHSM_PIN AZIHSM_NEW_PIN
-n=0 failed=0
-
-ok() {	# status description
-	n=$((n + 1))
-	if [[ $1 == 0 ]]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=$((failed + 1))
-		[[ -s $dir/err ]] && sed 's/^/#   /' "$dir/err"
-	fi
-}
+# shellcheck source=tests/tap.sh
+. "$here/tap.sh"	# installed beside it from tests/tap.sh
+tap_on_fail() { [[ -s $dir/err ]] && sed 's/^/#   /' "$dir/err"; }
 
 # run ARGS...: the CLI, stdout in $dir/out, stderr in $dir/err
 run() { "$cli" "$@" >"$dir/out" 2>"$dir/err"; }
@@ -119,5 +110,4 @@ ok $? "a usage error exits 2"
 "$cli" key public --help >"$dir/out" 2>&1 && grep -q -- '--out FILE' "$dir/out"
 ok $? "key public --help"
 
-echo "1..$n"
-[[ $failed == 0 ]]
+tap_done
