@@ -238,6 +238,19 @@ size_t proto_req_key_open(uint8_t *buf, size_t cap, uint16_t sid, const void *la
 	return req_finish(&e);
 }
 
+size_t proto_req_key_list(uint8_t *buf, size_t cap, uint16_t sid, uint16_t after)
+{
+	struct mbor_enc e;
+
+	begin_sess(&e, buf, cap, AZIHSM_OP_KEY_LIST, true, sid);
+	mbor_enc_map(&e, after ? 1 : 0);
+	if (after) {
+		mbor_enc_key(&e, AZIHSM_KEY_F_AFTER);
+		mbor_enc_u16(&e, after);
+	}
+	return req_finish(&e);
+}
+
 size_t proto_req_key_id(uint8_t *buf, size_t cap, uint32_t opcode, uint16_t sid,
 			uint16_t key_id)
 {
@@ -382,7 +395,7 @@ static uint32_t le32(const uint8_t *p)
 #define KEY_REC_FIXED	9
 
 int proto_parse_key_list(struct mbor_dec *d, struct azihsm_key_info *out, size_t cap,
-			 size_t *count)
+			 size_t *count, uint16_t *next)
 {
 	const uint8_t *rec = NULL;
 	size_t rec_len = 0, off = 0, i;
@@ -393,6 +406,7 @@ int proto_parse_key_list(struct mbor_dec *d, struct azihsm_key_info *out, size_t
 	int ret;
 
 	*count = 0;
+	*next = 0;
 	ret = mbor_dec_map(d, &m);
 	while (!ret && (ret = mbor_dec_next(d, &m, &id)) == 1) {
 		switch (id) {
@@ -402,6 +416,11 @@ int proto_parse_key_list(struct mbor_dec *d, struct azihsm_key_info *out, size_t
 		case AZIHSM_KEY_F_RECORDS:
 			ret = mbor_dec_bytes(d, &rec, &rec_len);
 			break;
+		case AZIHSM_KEY_F_NEXT:
+			ret = mbor_dec_u16(d, next);
+			if (!ret && !*next)
+				ret = -MBOR_ERR_VALUE;	/* 0 would restart the listing */
+			continue;
 		default:
 			ret = mbor_dec_skip(d);
 			continue;

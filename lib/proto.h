@@ -55,6 +55,8 @@ size_t proto_req_key_generate(uint8_t *buf, size_t cap, uint16_t sid, uint8_t ty
 size_t proto_req_key_open(uint8_t *buf, size_t cap, uint16_t sid, const void *label,
 			  size_t label_len);
 /* { 1: key_id }: DeleteKey, KeyPublic. */
+/* KeyList from the key after @after (0: the first). */
+size_t proto_req_key_list(uint8_t *buf, size_t cap, uint16_t sid, uint16_t after);
 size_t proto_req_key_id(uint8_t *buf, size_t cap, uint32_t opcode, uint16_t sid,
 			uint16_t key_id);
 size_t proto_req_ecc_sign(uint8_t *buf, size_t cap, uint16_t sid, uint16_t key_id,
@@ -82,8 +84,14 @@ int proto_parse_key_id(struct mbor_dec *d, uint16_t *key_id);
  * labels at most AZIHSM_KEY_LABEL_MAX. Fills up to @cap entries, *count =
  * all; -ENOSPC when more than @cap.
  */
+/*
+ * One KeyList page: fills out[0..cap) in order, sets *count to the
+ * records in this page and *next to the id to continue after (0: last
+ * page). -EPROTO unless every record is sound; -ENOSPC if the page holds
+ * more than @cap (out filled up to @cap).
+ */
 int proto_parse_key_list(struct mbor_dec *d, struct azihsm_key_info *out, size_t cap,
-			 size_t *count);
+			 size_t *count, uint16_t *next);
 /* One required bytes field @field copied to @out: KeyPublic, EccSign. */
 int proto_parse_bytes(struct mbor_dec *d, uint8_t field, uint8_t *out, size_t cap,
 		      size_t *len);

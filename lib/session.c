@@ -312,6 +312,8 @@ int azihsm_key_delete(struct azihsm_session *sess, uint16_t key_id)
 int azihsm_key_list(struct azihsm_session *sess, struct azihsm_key_info *out, size_t cap,
 		    size_t *count)
 {
+	uint16_t after = 0, next;
+	size_t total = 0, got;
 	uint8_t req[64];
 	uint8_t *rsp;
 	struct mbor_dec d;
@@ -325,12 +327,29 @@ int azihsm_key_list(struct azihsm_session *sess, struct azihsm_key_info *out, si
 	rsp = malloc(RSP_MAX);
 	if (!rsp)
 		return -ENOMEM;
-	len = proto_req_sess_empty(req, sizeof(req), AZIHSM_OP_KEY_LIST, sess->id);
-	ret = sess_transact(sess, req, len, rsp, RSP_MAX, AZIHSM_OP_KEY_LIST, &d);
-	if (!ret)
-		ret = proto_parse_key_list(&d, out, cap, count);
+	/* The device answers a page at a time, in id order. */
+	do {
+		size_t room = total < cap ? cap - total : 0;
+
+		len = proto_req_key_list(req, sizeof(req), sess->id, after);
+		ret = sess_transact(sess, req, len, rsp, RSP_MAX, AZIHSM_OP_KEY_LIST, &d);
+		if (!ret)
+			ret = proto_parse_key_list(&d, room ? out + total : NULL, room, &got,
+						   &next);
+		if (ret && ret != -ENOSPC)
+			break;
+		if (next && next <= after) {
+			ret = -EPROTO;	/* a device going backwards would loop */
+			break;
+		}
+		total += got;
+		after = next;
+	} while (next);
 	free(rsp);
-	return ret;
+	if (ret && ret != -ENOSPC)
+		return ret;
+	*count = total;
+	return total > cap ? -ENOSPC : 0;
 }
 
 int azihsm_key_public(struct azihsm_session *sess, uint16_t key_id, uint8_t *der,

@@ -162,8 +162,12 @@ enum azihsm_persist {
  *       4: persistent bool } -> { 1: key_id u16 }
  *   OpenKey 1015: { 1: label bytes } -> { 1: key_id u16 }
  *   DeleteKey 1014: { 1: key_id u16 } -> {}
- *   KeyList 4011: {} -> { 1: count u16, 2: records bytes }, a record =
- *       id u16 LE, type u8, usage u32 LE, persistent u8, label_len u8, label
+ *   KeyList 4011: { 1: after u16 (opt) } -> { 1: count u16, 2: records
+ *       bytes, 3: next u16 (opt) }: the visible keys with ids above
+ *       `after` (0 when absent), in id order, as many as fit the response;
+ *       `next` is present when more follow: ask again with after = next.
+ *       A record = id u16 LE, type u8, usage u32 LE, persistent u8,
+ *       label_len u8, label
  *   KeyPublic 4012: { 1: key_id u16 } -> { 1: DER SPKI bytes }
  *   EccSign 1062: { 1: key_id u16, 2: hash u8 (1 SHA-256, 2 SHA-384,
  *       3 SHA-512), 3: digest bytes } -> { 1: signature bytes (DER) }
@@ -174,8 +178,10 @@ enum azihsm_persist {
 #define AZIHSM_KEY_F_LABEL		3
 #define AZIHSM_KEY_F_PERSISTENT		4
 #define AZIHSM_KEY_F_OPEN_LABEL		1	/* OpenKey */
+#define AZIHSM_KEY_F_AFTER		1	/* KeyList request */
 #define AZIHSM_KEY_F_COUNT		1	/* KeyList */
 #define AZIHSM_KEY_F_RECORDS		2
+#define AZIHSM_KEY_F_NEXT		3
 #define AZIHSM_KEY_F_DER		1	/* KeyPublic */
 #define AZIHSM_SIGN_F_KEY		1	/* EccSign */
 #define AZIHSM_SIGN_F_HASH		2

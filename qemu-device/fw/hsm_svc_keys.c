@@ -244,15 +244,26 @@ uint32_t fw_svc_delete_key(struct fw_req *r)
 	return AZIHSM_STATUS_SUCCESS;
 }
 
+/*
+ * Room a KeyList answer keeps free after its records: the count and next
+ * fields, the bytes item's header and pad, and the closing of the maps.
+ */
+#define FW_KEY_LIST_SLACK	32
+
 uint32_t fw_svc_key_list(struct fw_req *r)
 {
+	uint16_t after = 0;
+	const struct fw_field f[] = {
+		{ AZIHSM_KEY_F_AFTER, FW_U16, true, &after, NULL },
+	};
 	struct hsm_key_attr *keys;
 	unsigned int n, cap, i, count = 0;
-	size_t len = 0;
+	size_t len = 0, budget;
+	bool more = false;
 	uint8_t *p;
 	uint32_t st;
 
-	st = fw_decode(r, NULL, 0);
+	st = fw_decode(r, f, 1);
 	if (st)
 		return st;
 	st = fw_check(r, HSM_OP_INFO);
@@ -269,17 +280,32 @@ uint32_t fw_svc_key_list(struct fw_req *r)
 		free(keys);	/* keys were added meanwhile: again */
 		cap = n + 8;
 	}
+	/* As many visible keys above @after as the response buffer holds. */
+	budget = r->e->cap - r->e->pos;
+	budget = budget > FW_KEY_LIST_SLACK ? budget - FW_KEY_LIST_SLACK : 0;
+	if (budget > MBOR_BYTES_MAX)
+		budget = MBOR_BYTES_MAX;
 	for (i = 0; i < n; i++) {
-		if (!fw_visible(r, keys[i].owner))
+		size_t rec = FW_KEY_REC_FIXED + keys[i].label_len;
+
+		if (keys[i].id <= after || !fw_visible(r, keys[i].owner))
 			continue;
+		if (len + rec > budget) {
+			more = true;
+			break;
+		}
 		keys[count++] = keys[i];
-		len += FW_KEY_REC_FIXED + keys[i].label_len;
+		len += rec;
 	}
-	mbor_enc_map(r->e, 2);
+	if (more && !count) {
+		free(keys);
+		return AZIHSM_STATUS_RSP_TOO_LARGE;	/* not even one record fits */
+	}
+	mbor_enc_map(r->e, more ? 3 : 2);
 	mbor_enc_key(r->e, AZIHSM_KEY_F_COUNT);
 	mbor_enc_u16(r->e, (uint16_t)count);
 	mbor_enc_key(r->e, AZIHSM_KEY_F_RECORDS);
-	p = len <= MBOR_BYTES_MAX ? mbor_enc_bytes_reserve(r->e, len) : NULL;
+	p = mbor_enc_bytes_reserve(r->e, len);
 	if (!p) {
 		free(keys);
 		return AZIHSM_STATUS_RSP_TOO_LARGE;
@@ -298,6 +324,10 @@ uint32_t fw_svc_key_list(struct fw_req *r)
 		p[8] = k->label_len;
 		memcpy(p + FW_KEY_REC_FIXED, k->label, k->label_len);
 		p += FW_KEY_REC_FIXED + k->label_len;
+	}
+	if (more) {
+		mbor_enc_key(r->e, AZIHSM_KEY_F_NEXT);
+		mbor_enc_u16(r->e, keys[count - 1].id);
 	}
 	free(keys);
 	return AZIHSM_STATUS_SUCCESS;

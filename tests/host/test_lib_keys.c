@@ -184,7 +184,9 @@ static int parse_list(const struct list_arg *a, struct azihsm_key_info *k, size_
 
 	if (proto_rsp_begin(&d, buf, len, AZIHSM_OP_KEY_LIST, &st))
 		return -1000;
-	return proto_parse_key_list(&d, k, cap, n);
+	uint16_t next;
+
+	return proto_parse_key_list(&d, k, cap, n, &next);
 }
 
 static void test_parsers(void)
@@ -341,7 +343,9 @@ static void test_mutations(void)
 		if (proto_rsp_begin(&d, buf, len, ops[b], &st) == 0) {
 			struct mbor_dec d0 = d;
 
-			if (b == 0 && proto_parse_key_list(&d, k, 4, &n) == 0) {
+			uint16_t next;
+
+			if (b == 0 && proto_parse_key_list(&d, k, 4, &n, &next) == 0) {
 				accepted++;
 				bad += n > 4 || k[0].label_len > AZIHSM_KEY_LABEL_MAX;
 			}
@@ -402,6 +406,40 @@ static uint32_t hsm_status(void)
 }
 
 #define IN_SESS (AZIHSM_SESSION_OP_IN | AZIHSM_SESSION_ID_VALID)
+
+/*
+ * A full partition: 256 keys with 128-byte labels do not fit one KeyList
+ * answer (8 KiB), so the library must page through them, in id order,
+ * and get every one exactly once.
+ */
+static void test_full_vault_listing(struct azihsm_session *s)
+{
+	static struct azihsm_key_info keys[300];
+	char label[AZIHSM_LABEL_MAX];
+	unsigned int made = 0, i, seen_ok = 1;
+	size_t n = 0;
+	uint16_t id;
+
+	for (i = 0; i < 256; i++) {
+		memset(label, 'a' + i % 26, sizeof(label));
+		snprintf(label, 8, "k%05u", i);	/* unique, rest is filler */
+		label[7] = '-';
+		if (azihsm_key_generate(s, AZIHSM_KEY_TYPE_AES256, AZIHSM_KEY_USE_ENCRYPT, label,
+					sizeof(label), false, &id))
+			break;
+		made++;
+	}
+	tap_eq(made, 256, "256 session keys with 128-byte labels fill the vault");
+	tap_eq(azihsm_key_list(s, keys, 300, &n), 0, "listing a full vault pages through it");
+	tap_eq(n, 256, "all 256 keys listed");
+	for (i = 0; i < n && i < 300; i++) {
+		if (keys[i].label_len != AZIHSM_LABEL_MAX || (i && keys[i].id <= keys[i - 1].id))
+			seen_ok = 0;
+	}
+	tap_ok(seen_ok, "in id order, each once, labels whole");
+	tap_eq(azihsm_key_list(s, keys, 100, &n), -ENOSPC, "a short array: -ENOSPC");
+	tap_eq(n, 256, "with the full count");
+}
 
 static void test_flow(struct fw_link *l, struct azihsm_dev *dev)
 {
@@ -504,6 +542,7 @@ static void test_flow(struct fw_link *l, struct azihsm_dev *dev)
 	       "the persistent key outlived its session");
 	tap_eq(azihsm_key_delete(s, kid), 0, "delete it");
 	tap_eq(azihsm_key_open(s, "sig1", 4, &kid2), -EIO, "gone after delete");
+	test_full_vault_listing(s);
 	tap_eq(azihsm_logout(s), 0, "logout");
 }
 
