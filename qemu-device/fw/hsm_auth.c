@@ -52,6 +52,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
+#include "hsm_bytes.h"
 #include "hsm_auth.h"
 
 #define IMAGE_MAGIC	"AZHSMAU1"
@@ -791,39 +792,6 @@ uint64_t hsm_auth_persist_gen(struct hsm_auth *a)
 }
 
 /* ---- serialization --------------------------------------------------- */
-
-static void put_le16(uint8_t *p, uint16_t x)
-{
-	p[0] = (uint8_t)x;
-	p[1] = (uint8_t)(x >> 8);
-}
-
-static void put_le32(uint8_t *p, uint32_t x)
-{
-	put_le16(p, (uint16_t)x);
-	put_le16(p + 2, (uint16_t)(x >> 16));
-}
-
-static void put_le64(uint8_t *p, uint64_t x)
-{
-	put_le32(p, (uint32_t)x);
-	put_le32(p + 4, (uint32_t)(x >> 32));
-}
-
-static uint16_t get_le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return get_le16(p) | (uint32_t)get_le16(p + 2) << 16;
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-	return get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
-}
 
 void hsm_auth_image_free(uint8_t *image, size_t len)
 {

@@ -12,6 +12,7 @@
 
 #include <openssl/crypto.h>
 
+#include "hsm_bytes.h"
 #include "hsm_auth.h"
 #include "hsm_partition.h"
 #include "hsm_state.h"
@@ -50,23 +51,6 @@ static enum azihsm_persist persist_from_state(enum hsm_state_status st)
 		break;
 	}
 	return AZIHSM_PERSIST_IO;
-}
-
-static void put_le16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 /*

@@ -62,6 +62,7 @@
 #include <openssl/kdf.h>
 #include <openssl/rand.h>
 
+#include "hsm_bytes.h"
 #include "hsm_state.h"
 
 #define NV_MAGIC	"AZHSMNV1"
@@ -121,36 +122,6 @@ const char *hsm_state_status_str(enum hsm_state_status st)
 	if ((unsigned int)st >= sizeof(status_names) / sizeof(status_names[0]))
 		return "unknown";
 	return status_names[st];
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	uint32_t v = 0;
-
-	for (int i = 3; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
 }
 
 /* CRC-32, reflected polynomial 0xedb88320; bitwise: the NV file is 52 bytes. */

@@ -58,6 +58,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
+#include "hsm_bytes.h"
 #include "hsm_vault.h"
 
 #define BLOB_MAGIC	"AZHSMMK1"
@@ -1046,28 +1047,6 @@ fail:
 }
 
 /* ---- serialization of persistent keys ------------------------------- */
-
-static void put_le16(uint8_t *p, uint16_t x)
-{
-	p[0] = (uint8_t)x;
-	p[1] = (uint8_t)(x >> 8);
-}
-
-static void put_le32(uint8_t *p, uint32_t x)
-{
-	put_le16(p, (uint16_t)x);
-	put_le16(p + 2, (uint16_t)(x >> 16));
-}
-
-static uint16_t get_le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return get_le16(p) | (uint32_t)get_le16(p + 2) << 16;
-}
 
 void hsm_vault_image_free(uint8_t *image, size_t len)
 {
