@@ -420,34 +420,6 @@ static bool take_nonce(struct hsm_auth *a, const uint8_t *nonce)
 	return false;
 }
 
-/* A whole-buffer DER SPKI of a valid P-384 point, or NULL. */
-static EVP_PKEY *host_key(const uint8_t *der, size_t len)
-{
-	const unsigned char *p = der;
-	EVP_PKEY_CTX *pctx = NULL;
-	EVP_PKEY *pk;
-	char group[32];
-
-	if (!len || len > HSM_AUTH_PUB_MAX)
-		return NULL;
-	pk = d2i_PUBKEY(NULL, &p, (long)len);
-	if (!pk)
-		return NULL;
-	if (p != der + len || EVP_PKEY_get_base_id(pk) != EVP_PKEY_EC ||
-	    !EVP_PKEY_get_group_name(pk, group, sizeof(group), NULL) ||
-	    strcmp(group, "secp384r1"))
-		goto bad;
-	pctx = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL);
-	if (!pctx || EVP_PKEY_public_check(pctx) != 1)
-		goto bad;
-	EVP_PKEY_CTX_free(pctx);
-	return pk;
-bad:
-	EVP_PKEY_CTX_free(pctx);
-	EVP_PKEY_free(pk);
-	return NULL;
-}
-
 /*
  * Nonce, host key, decryption and role byte of a sealed message (lock
  * held). The plaintext goes to @pt (cleansed by the caller).
@@ -456,25 +428,18 @@ static int unseal(struct hsm_auth *a, enum hsm_auth_msg_kind kind, const uint8_t
 		  size_t host_pub_len, const uint8_t *nonce, const uint8_t *ct, size_t ct_len,
 		  const uint8_t *tag, uint8_t *pt)
 {
-	uint8_t z[HSM_AUTH_SECRET_LEN], key[HSM_AUTH_KEY_LEN], iv[HSM_AUTH_IV_LEN];
+	uint8_t key[HSM_AUTH_KEY_LEN], iv[HSM_AUTH_IV_LEN];
 	const char *label = kind == HSM_AUTH_MSG_OPEN ? HSM_AUTH_AAD_OPEN : HSM_AUTH_AAD_CHPIN;
-	EVP_PKEY_CTX *dctx = NULL;
 	EVP_CIPHER_CTX *c = NULL;
 	EVP_PKEY *peer;
-	size_t zlen = sizeof(z);
 	int n, ret = HSM_AUTH_CRYPTO;
 
 	if (!take_nonce(a, nonce))
 		return HSM_AUTH_BAD_NONCE;
-	peer = host_key(host_pub, host_pub_len);
+	peer = hsm_auth_p384_pub(host_pub, host_pub_len);
 	if (!peer)
 		return HSM_AUTH_BAD_PEER;
-	dctx = EVP_PKEY_CTX_new_from_pkey(NULL, a->dev, NULL);
-	if (!dctx || EVP_PKEY_derive_init(dctx) != 1 ||
-	    EVP_PKEY_derive_set_peer(dctx, peer) != 1 ||
-	    EVP_PKEY_derive(dctx, z, &zlen) != 1 || zlen != sizeof(z))
-		goto out;
-	if (hsm_auth_kdf(z, nonce, key, iv))
+	if (hsm_auth_channel_keys(a->dev, peer, nonce, key, iv))
 		goto out;
 	c = EVP_CIPHER_CTX_new();
 	if (!c || EVP_DecryptInit_ex2(c, EVP_aes_256_gcm(), key, iv, NULL) != 1 ||
@@ -491,11 +456,9 @@ static int unseal(struct hsm_auth *a, enum hsm_auth_msg_kind kind, const uint8_t
 	}
 	ret = role_valid(pt[0]) ? HSM_AUTH_OK : HSM_AUTH_BAD_MESSAGE;
 out:
-	OPENSSL_cleanse(z, sizeof(z));
 	OPENSSL_cleanse(key, sizeof(key));
 	OPENSSL_cleanse(iv, sizeof(iv));
 	EVP_CIPHER_CTX_free(c);
-	EVP_PKEY_CTX_free(dctx);
 	EVP_PKEY_free(peer);
 	return ret;
 }

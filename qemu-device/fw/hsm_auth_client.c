@@ -47,8 +47,7 @@ int hsm_auth_kdf(const uint8_t z[HSM_AUTH_SECRET_LEN], const uint8_t nonce[HSM_A
 	return ret;
 }
 
-/* A whole-buffer DER SPKI of a valid P-384 point, or NULL. */
-static EVP_PKEY *p384_pub(const uint8_t *der, size_t len)
+EVP_PKEY *hsm_auth_p384_pub(const uint8_t *der, size_t len)
 {
 	const unsigned char *p = der;
 	EVP_PKEY_CTX *pctx = NULL;
@@ -75,27 +74,45 @@ bad:
 	return NULL;
 }
 
+int hsm_auth_channel_keys(EVP_PKEY *own, EVP_PKEY *peer,
+			  const uint8_t nonce[HSM_AUTH_NONCE_LEN],
+			  uint8_t key[HSM_AUTH_KEY_LEN], uint8_t iv[HSM_AUTH_IV_LEN])
+{
+	uint8_t z[HSM_AUTH_SECRET_LEN];
+	size_t zlen = sizeof(z);
+	EVP_PKEY_CTX *dctx;
+	int ret = -EIO;
+
+	dctx = EVP_PKEY_CTX_new_from_pkey(NULL, own, NULL);
+	if (dctx && EVP_PKEY_derive_init(dctx) == 1 &&
+	    EVP_PKEY_derive_set_peer(dctx, peer) == 1 &&
+	    EVP_PKEY_derive(dctx, z, &zlen) == 1 && zlen == sizeof(z))
+		ret = hsm_auth_kdf(z, nonce, key, iv);
+	OPENSSL_cleanse(z, sizeof(z));
+	EVP_PKEY_CTX_free(dctx);
+	return ret;
+}
+
 int hsm_auth_client_seal(const uint8_t *dev_pub, size_t dev_pub_len,
 			 const uint8_t nonce[HSM_AUTH_NONCE_LEN], enum hsm_auth_msg_kind kind,
 			 uint8_t role, const uint8_t id[HSM_AUTH_ID_LEN],
 			 const uint8_t pin[HSM_AUTH_PIN_LEN],
 			 const uint8_t *new_pin, struct hsm_auth_sealed *out)
 {
-	uint8_t z[HSM_AUTH_SECRET_LEN], key[HSM_AUTH_KEY_LEN], iv[HSM_AUTH_IV_LEN];
+	uint8_t key[HSM_AUTH_KEY_LEN], iv[HSM_AUTH_IV_LEN];
 	uint8_t pt[HSM_AUTH_PT_MAX];
 	EVP_PKEY *dev = NULL, *host = NULL;
-	EVP_PKEY_CTX *dctx = NULL;
 	EVP_CIPHER_CTX *c = NULL;
 	unsigned char *der = NULL;
 	const char *label;
-	size_t pt_len, zlen = sizeof(z);
+	size_t pt_len;
 	int der_len, n, ret = -EIO;
 
 	if (!dev_pub || !nonce || !id || !pin || !out ||
 	    (kind != HSM_AUTH_MSG_OPEN && kind != HSM_AUTH_MSG_CHPIN) ||
 	    (kind == HSM_AUTH_MSG_CHPIN && !new_pin))
 		return -EINVAL;
-	dev = p384_pub(dev_pub, dev_pub_len);
+	dev = hsm_auth_p384_pub(dev_pub, dev_pub_len);
 	if (!dev)
 		return -EBADMSG;
 	label = kind == HSM_AUTH_MSG_OPEN ? HSM_AUTH_AAD_OPEN : HSM_AUTH_AAD_CHPIN;
@@ -109,12 +126,7 @@ int hsm_auth_client_seal(const uint8_t *dev_pub, size_t dev_pub_len,
 	host = EVP_PKEY_Q_keygen(NULL, NULL, "EC", HSM_AUTH_CURVE);
 	if (!host)
 		goto out;
-	dctx = EVP_PKEY_CTX_new_from_pkey(NULL, host, NULL);
-	if (!dctx || EVP_PKEY_derive_init(dctx) != 1 ||
-	    EVP_PKEY_derive_set_peer(dctx, dev) != 1 ||
-	    EVP_PKEY_derive(dctx, z, &zlen) != 1 || zlen != sizeof(z))
-		goto out;
-	if (hsm_auth_kdf(z, nonce, key, iv))
+	if (hsm_auth_channel_keys(host, dev, nonce, key, iv))
 		goto out;
 	der_len = i2d_PUBKEY(host, &der);
 	if (der_len <= 0 || (size_t)der_len > sizeof(out->host_pub))
@@ -137,12 +149,10 @@ out:
 	if (ret && out)
 		OPENSSL_cleanse(out, sizeof(*out));
 	OPENSSL_cleanse(pt, sizeof(pt));
-	OPENSSL_cleanse(z, sizeof(z));
 	OPENSSL_cleanse(key, sizeof(key));
 	OPENSSL_cleanse(iv, sizeof(iv));
 	OPENSSL_free(der);
 	EVP_CIPHER_CTX_free(c);
-	EVP_PKEY_CTX_free(dctx);
 	EVP_PKEY_free(host);
 	EVP_PKEY_free(dev);
 	return ret;

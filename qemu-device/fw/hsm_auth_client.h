@@ -28,6 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/evp.h>
+
 #define HSM_AUTH_ID_LEN		16
 #define HSM_AUTH_PIN_LEN	16
 #define HSM_AUTH_NONCE_LEN	32
@@ -87,5 +89,16 @@ int hsm_auth_client_seal(const uint8_t *dev_pub, size_t dev_pub_len,
  */
 int hsm_auth_kdf(const uint8_t z[HSM_AUTH_SECRET_LEN], const uint8_t nonce[HSM_AUTH_NONCE_LEN],
 		 uint8_t key[HSM_AUTH_KEY_LEN], uint8_t iv[HSM_AUTH_IV_LEN]);
+
+/* A whole-buffer DER SPKI of a valid P-384 point (both ends check keys so). */
+EVP_PKEY *hsm_auth_p384_pub(const uint8_t *der, size_t len);
+
+/*
+ * Both ends' channel keys: ECDH of @own with @peer, then hsm_auth_kdf.
+ * The shared secret is cleansed. 0 or -EIO.
+ */
+int hsm_auth_channel_keys(EVP_PKEY *own, EVP_PKEY *peer,
+			  const uint8_t nonce[HSM_AUTH_NONCE_LEN],
+			  uint8_t key[HSM_AUTH_KEY_LEN], uint8_t iv[HSM_AUTH_IV_LEN]);
 
 #endif /* HSM_AUTH_CLIENT_H */
