@@ -52,6 +52,16 @@ enum azihsm_op {
 	AZIHSM_OP_KEY_GENERATE		= 4010,	/* any key type */
 	AZIHSM_OP_KEY_LIST		= 4011,
 	AZIHSM_OP_KEY_PUBLIC		= 4012,
+	AZIHSM_OP_KEY_IMPORT		= 4013,	/* kernel session: raw key */
+	AZIHSM_OP_KEY_EXPORT_MASKED	= 4014,
+	AZIHSM_OP_HASH			= 4021,	/* SHA-2 / HMAC, resumable */
+	AZIHSM_OP_RSA_PUBLIC		= 4022,	/* raw RSA with a given public key */
+	AZIHSM_OP_ECC_VERIFY		= 4023,	/* ECDSA with a given public key */
+	AZIHSM_OP_RSA_SIGN		= 4024,
+	AZIHSM_OP_RSA_DECRYPT		= 4025,	/* RSA-OAEP */
+	AZIHSM_OP_VERIFY		= 4026,	/* ECDSA / RSA with a vault key */
+	AZIHSM_OP_OPEN_KERNEL_SESSION	= 4030,	/* the driver's own session */
+	/* 4040..4059: credential management (officer) */
 };
 
 /* HSM status in the response header (0 = success). */
@@ -80,6 +90,9 @@ enum azihsm_status {
 	AZIHSM_STATUS_VAULT_FULL	= 0x1023,
 	AZIHSM_STATUS_LABEL_EXISTS	= 0x1024,
 	AZIHSM_STATUS_NOT_STORED	= 0x1025, /* persistent change could not be stored */
+	AZIHSM_STATUS_BAD_TAG		= 0x1026, /* GCM tag does not verify */
+	AZIHSM_STATUS_DECRYPT_FAILED	= 0x1027, /* OAEP / unwrap integrity */
+	AZIHSM_STATUS_BAD_BLOB		= 0x1028, /* masked blob malformed or not authentic */
 };
 
 #define AZIHSM_API_REV_MAJOR		1
@@ -213,6 +226,100 @@ enum azihsm_persist {
 #define AZIHSM_USAGE_DECRYPT		0x08
 #define AZIHSM_USAGE_UNWRAP		0x10
 #define AZIHSM_USAGE_DERIVE		0x20
+
+#define AZIHSM_KEY_AES128_XTS	0x06	/* 32 bytes: two AES-128 keys */
+
+/*
+ * Kernel session and crypto-API services (the driver's; design:
+ * Documentation/hsm-design.md "Kernel session"). Data limits: a request
+ * and its answer must fit the command buffers (GetDeviceInfo buf_max).
+ *
+ *   OpenKernelSession 4030: {} -> { 1: session_id u16 }. Role "kernel":
+ *       no credential; sees only its own session keys; not one of the 8
+ *       partition sessions; at most one open (a second open closes and
+ *       flushes the first). The driver refuses this opcode from userspace.
+ *   KeyImport 4013 (kernel session only): { 1: type u8, 2: usage u32,
+ *       3: material bytes } -> { 1: key_id u16, 2: masked blob bytes }.
+ *       Material: AES 16/24/32, AES*_XTS 32/64 (halves may be equal:
+ *       then not FIPS-approved), HMAC_* 1..1024 (longer than the block:
+ *       hashed first), RSA* = PKCS#1 RSAPrivateKey DER of 1024..4096 bits
+ *       (type RSA2048 for any size). The key is a session key of the
+ *       kernel session; the device cleanses its copy of the request.
+ *       The blob is sealed under the device's kernel masking key: random
+ *       per power-on, never stored, so it opens only on this device
+ *       until QEMU exits (across controller resets).
+ *   UnmaskKey 1107: { 1: blob bytes } -> { 1: key_id u16 }. A kernel
+ *       session opens kernel blobs, other sessions partition blobs
+ *       (KeyExportMasked); the key comes back as a session key with its
+ *       type and usage (a persistent key's blob too).
+ *   KeyExportMasked 4014: { 1: key_id u16 } -> { 1: blob bytes }.
+ *   AesEncryptDecrypt 1072: { 1: key_id u16, 2: mode u8 (AZIHSM_AES_*),
+ *       3: decrypt bool, 4: iv bytes (ECB: absent; CBC/CTR/XTS: 16;
+ *       GCM: 12), 5: data bytes, 6: aad bytes (GCM, opt), 7: tag bytes
+ *       (GCM decrypt: 4..16, the length checked), 8: tag_len u8 (GCM
+ *       encrypt, opt, 4..16, default 16) } -> { 1: data bytes, 2: iv_out
+ *       bytes (CBC/CTR: the IV for the next call), 3: tag bytes (GCM
+ *       encrypt) }. ECB/CBC: length a multiple of 16; CTR: any length,
+ *       128-bit big-endian counter; XTS: >= 16, one data unit; GCM: any.
+ *   Hash 4021: { 1: hash u8 (AZIHSM_HASH_*), 2: key_id u16 (opt: HMAC
+ *       with that key, its type's hash), 3: state bytes (opt: the
+ *       chaining value a previous call returned; absent = start), 4: data
+ *       bytes, 5: final bool, 6: done u64 (bytes hashed before `data`;
+ *       with a state only) } -> { 1: state bytes (not final: 32 or 64
+ *       bytes, data a multiple of the block size) | digest (final) }.
+ *       HMAC: the state is the inner hash's; the outer pad never leaves.
+ *   RsaModExp 1031: { 1: key_id u16, 2: input bytes (modulus size) } ->
+ *       { 1: output bytes (modulus size) }: input^d mod n.
+ *   RsaPublic 4022: { 1: public key bytes (PKCS#1 RSAPublicKey DER),
+ *       2: input bytes (<= modulus size) } -> { 1: output (modulus size) }
+ *   EccVerify 4023: { 1: curve u8 (AZIHSM_KEY_EC_*), 2: point bytes
+ *       (0x04 || X || Y), 3: digest bytes (1..64), 4: signature bytes
+ *       (DER ECDSA-Sig-Value) } -> { 1: valid bool }
+ */
+#define AZIHSM_AES_ECB			1
+#define AZIHSM_AES_CBC			2
+#define AZIHSM_AES_CTR			3
+#define AZIHSM_AES_XTS			4
+#define AZIHSM_AES_GCM			5
+#define AZIHSM_KSESS_F_ID		1
+#define AZIHSM_IMPORT_F_TYPE		1
+#define AZIHSM_IMPORT_F_USAGE		2
+#define AZIHSM_IMPORT_F_MATERIAL	3
+#define AZIHSM_IMPORT_F_KEY_ID		1	/* answer */
+#define AZIHSM_IMPORT_F_BLOB		2	/* answer */
+#define AZIHSM_UNMASK_F_BLOB		1
+#define AZIHSM_UNMASK_F_KEY_ID		1	/* answer */
+#define AZIHSM_MASK_F_KEY_ID		1
+#define AZIHSM_MASK_F_BLOB		1	/* answer */
+#define AZIHSM_AES_F_KEY_ID		1
+#define AZIHSM_AES_F_MODE		2
+#define AZIHSM_AES_F_DECRYPT		3
+#define AZIHSM_AES_F_IV			4
+#define AZIHSM_AES_F_DATA		5
+#define AZIHSM_AES_F_AAD		6
+#define AZIHSM_AES_F_TAG		7
+#define AZIHSM_AES_F_TAG_LEN		8
+#define AZIHSM_AES_F_OUT		1	/* answer */
+#define AZIHSM_AES_F_IV_OUT		2	/* answer */
+#define AZIHSM_AES_F_TAG_OUT		3	/* answer */
+#define AZIHSM_HASH_F_HASH		1
+#define AZIHSM_HASH_F_KEY_ID		2
+#define AZIHSM_HASH_F_STATE		3
+#define AZIHSM_HASH_F_DATA		4
+#define AZIHSM_HASH_F_FINAL		5
+#define AZIHSM_HASH_F_DONE		6
+#define AZIHSM_HASH_F_OUT		1	/* answer: state or digest */
+#define AZIHSM_MODEXP_F_KEY_ID		1
+#define AZIHSM_MODEXP_F_IN		2
+#define AZIHSM_MODEXP_F_OUT		1	/* answer */
+#define AZIHSM_RSAPUB_F_KEY		1
+#define AZIHSM_RSAPUB_F_IN		2
+#define AZIHSM_RSAPUB_F_OUT		1	/* answer */
+#define AZIHSM_ECCVER_F_CURVE		1
+#define AZIHSM_ECCVER_F_POINT		2
+#define AZIHSM_ECCVER_F_DIGEST		3
+#define AZIHSM_ECCVER_F_SIG		4
+#define AZIHSM_ECCVER_F_VALID		1	/* answer */
 
 /* GetRandom request data: { 1: length u16 }; response: { 1: bytes } */
 #define AZIHSM_RANDOM_LEN		1
