@@ -205,6 +205,89 @@ enum azihsm_persist {
 #define AZIHSM_HASH_SHA512		3
 #define AZIHSM_KEY_LABEL_MAX		128
 
+/*
+ * Vault operations (qemu-device/fw/hsm_svc_ops.c; design:
+ * Documentation/hsm-design.md "Vault operations"). Every one runs in a
+ * session on a key the session sees (KEY_NOT_FOUND otherwise), needs the
+ * key's usage (KEY_USAGE) and the USE_KEY class; hash u8 is AZIHSM_HASH_*.
+ * A request that makes a key carries fields 5..8 = type u8, usage u32,
+ * label bytes (opt, 1..128), persistent bool: a persistent result needs
+ * MANAGE_KEYS and is stored before the answer (NOT_STORED), a session key
+ * SESSION_KEYS; the answer is { 1: key_id u16 }.
+ *
+ *   RsaSign 4024: { 1: key_id u16, 2: hash u8, 3: padding u8
+ *       (AZIHSM_RSA_PAD_*), 4: digest bytes } -> { 1: signature bytes
+ *       (modulus size) }. Usage sign. PSS: MGF1 same hash, salt = digest
+ *       length.
+ *   RsaDecrypt 4025: { 1: key_id u16, 2: hash u8 (OAEP and MGF1),
+ *       3: ciphertext bytes (modulus size), 4: oaep_label bytes (opt) } ->
+ *       { 1: plaintext bytes }. Usage decrypt. DECRYPT_FAILED if the
+ *       padding does not check.
+ *   Verify 4026: { 1: key_id u16, 2: hash u8, 3: padding u8 (RSA only),
+ *       4: digest bytes, 5: signature bytes } -> { 1: valid bool }. ECDSA
+ *       (DER Ecdsa-Sig-Value) or RSA (PSS: any salt length) with the public
+ *       part of an EC / RSA key; usage verify. A signature that does not
+ *       verify is SUCCESS with valid false.
+ *   Hmac 1077: { 1: key_id u16, 2: data bytes } -> { 1: mac bytes }. An
+ *       HMAC key, its type's hash; usage sign.
+ *   EcdhKeyExchange 1074: { 1: key_id u16, 2: peer bytes (DER SPKI on the
+ *       key's curve), 5..8 } -> { 1: key_id u16 }. Usage derive. The
+ *       shared secret (the x coordinate, 32/48/66 bytes) never leaves the
+ *       device: it becomes the new key, whose type must be AZIHSM_KEY_HMAC_*
+ *       (to feed HkdfDerive / KbkdfDerive, or Hmac).
+ *   HkdfDerive 1075: { 1: key_id u16, 2: hash u8, 3: salt bytes (opt),
+ *       4: info bytes (opt), 5..8, 9: length u16 (opt) } -> { 1: key_id }
+ *   KbkdfDerive 1076: { 1: key_id u16, 2: hash u8, 3: kdf_label bytes
+ *       (opt), 4: context bytes (opt), 5..8, 9: length u16 (opt) } ->
+ *       { 1: key_id u16 }. SP 800-108 counter mode, HMAC-hash PRF.
+ *       Both: an HMAC key as input, usage derive; the output is the new
+ *       key's material: AES types their size (XTS 64), HMAC types
+ *       `length` bytes (16..128, default the type's hash size); `length`
+ *       is for HMAC types only. EC / RSA results are INVALID_ARG.
+ *   GetUnwrappingKey 1051: {} -> { 1: key_id u16, 2: public bytes (DER
+ *       SPKI) }. INFO class. The partition's unwrapping key: a persistent
+ *       RSA-2048 vault key labelled AZIHSM_UNWRAP_KEY_LABEL with usage
+ *       unwrap, made (and stored) by the first call; an officer may delete
+ *       it, the next call makes a new one. KEY_TYPE if another kind of key
+ *       holds the label.
+ *   RsaUnwrap 1035: { 1: key_id u16 (RSA, usage unwrap), 2: hash u8
+ *       (OAEP), 3: wrapped bytes, 4: oaep_label bytes (opt), 5..8 } ->
+ *       { 1: key_id u16 }. CKM_RSA_AES_KEY_WRAP: RSA-OAEP of an AES key
+ *       (16/24/32 bytes) || AES-KWP (RFC 5649) of the target under it. The
+ *       target: AES / HMAC secrets raw, EC / RSA keys PKCS#8 DER of the
+ *       type's curve / size. DECRYPT_FAILED if either layer does not
+ *       check; INVALID_ARG if the target does not fit the type.
+ */
+#define AZIHSM_OPS_F_KEY_ID		1
+#define AZIHSM_OPS_F_HASH		2
+#define AZIHSM_OPS_F_TYPE		5	/* the new key: 5..8 */
+#define AZIHSM_OPS_F_USAGE		6
+#define AZIHSM_OPS_F_LABEL		7
+#define AZIHSM_OPS_F_PERSISTENT		8
+#define AZIHSM_OPS_F_OUT		1	/* answer: signature, plaintext, mac */
+#define AZIHSM_OPS_F_NEW_KEY_ID		1	/* answer of a key-making request */
+#define AZIHSM_RSASIGN_F_PAD		3
+#define AZIHSM_RSASIGN_F_DIGEST		4
+#define AZIHSM_RSADEC_F_IN		3
+#define AZIHSM_RSADEC_F_OAEP_LABEL	4
+#define AZIHSM_VERIFY_F_PAD		3
+#define AZIHSM_VERIFY_F_DIGEST		4
+#define AZIHSM_VERIFY_F_SIG		5
+#define AZIHSM_VERIFY_F_VALID		1	/* answer */
+#define AZIHSM_HMAC_F_DATA		2
+#define AZIHSM_ECDH_F_PEER		2
+#define AZIHSM_KDF_F_SALT		3	/* HKDF salt, KBKDF label */
+#define AZIHSM_KDF_F_INFO		4	/* HKDF info, KBKDF context */
+#define AZIHSM_KDF_F_LENGTH		9
+#define AZIHSM_UNWRAP_F_IN		3
+#define AZIHSM_UNWRAP_F_OAEP_LABEL	4
+#define AZIHSM_UNWRAPKEY_F_ID		1	/* GetUnwrappingKey answer */
+#define AZIHSM_UNWRAPKEY_F_DER		2
+#define AZIHSM_RSA_PAD_PKCS1		1	/* RSASSA-PKCS1-v1_5 */
+#define AZIHSM_RSA_PAD_PSS		2	/* RSASSA-PSS */
+#define AZIHSM_KDF_LABEL_MAX		1024	/* salt, info, label, context */
+#define AZIHSM_UNWRAP_KEY_LABEL		"azihsm-unwrapping-key"
+
 /* Key types and usages on the wire (= hsm_vault.h values). */
 #define AZIHSM_KEY_AES128		0x01
 #define AZIHSM_KEY_AES192		0x02

@@ -190,7 +190,13 @@ static const struct fw_op {
 	{ AZIHSM_OP_GET_DEVICE_INFO, fw_get_device_info, false, true, false },
 	{ AZIHSM_OP_DELETE_KEY, fw_svc_delete_key, false, false, true },
 	{ AZIHSM_OP_OPEN_KEY, fw_svc_open_key, false, false, true },
+	{ AZIHSM_OP_RSA_UNWRAP, fw_svc_rsa_unwrap, false, false, true },	/* hsm_ops */
+	{ AZIHSM_OP_GET_UNWRAPPING_KEY, fw_svc_unwrapping_key, false, false, true },
 	{ AZIHSM_OP_ECC_SIGN, fw_svc_ecc_sign, false, false, true },	/* set by hsm_ops */
+	{ AZIHSM_OP_ECDH_KEY_EXCHANGE, fw_svc_ecdh, false, false, true },	/* hsm_ops */
+	{ AZIHSM_OP_HKDF_DERIVE, fw_svc_hkdf, false, false, true },	/* hsm_ops */
+	{ AZIHSM_OP_KBKDF_DERIVE, fw_svc_kbkdf, false, false, true },	/* hsm_ops */
+	{ AZIHSM_OP_HMAC, fw_svc_hmac, false, false, true },	/* hsm_ops */
 	{ AZIHSM_OP_GET_SESSION_ENC_KEY, fw_svc_session_key, false, false, false },
 	{ AZIHSM_OP_OPEN_SESSION, fw_svc_open_session, false, false, false },
 	{ AZIHSM_OP_CLOSE_SESSION, fw_svc_close_session, false, false, true },
@@ -199,6 +205,9 @@ static const struct fw_op {
 	{ AZIHSM_OP_KEY_GENERATE, fw_svc_key_generate, false, false, true },
 	{ AZIHSM_OP_KEY_LIST, fw_svc_key_list, false, false, true },
 	{ AZIHSM_OP_KEY_PUBLIC, fw_svc_key_public, false, false, true },
+	{ AZIHSM_OP_RSA_SIGN, fw_svc_rsa_sign, false, false, true },	/* hsm_ops */
+	{ AZIHSM_OP_RSA_DECRYPT, fw_svc_rsa_decrypt, false, false, true },	/* hsm_ops */
+	{ AZIHSM_OP_VERIFY, fw_svc_verify, false, false, true },	/* hsm_ops */
 };
 
 static const struct fw_op *fw_lookup(uint32_t opcode)

@@ -93,11 +93,30 @@ uint32_t fw_svc_close_session(struct fw_req *r);
 uint32_t fw_svc_change_pin(struct fw_req *r);
 
 /* hsm_svc_keys.c */
+/* Key ids a request may name. */
+bool fw_key_id_valid(uint16_t id);
+/* Does the request's session see a key of @owner (0 = persistent)? */
+bool fw_visible(const struct fw_req *r, uint16_t owner);
+/* Attributes of key @id if the session may see it, else KEY_NOT_FOUND. */
+uint32_t fw_visible_key(struct fw_req *r, uint16_t id, struct hsm_key_attr *attr);
+/* hsm_auth_check of the request's session for @op, as an HSM status. */
+uint32_t fw_check(struct fw_req *r, enum hsm_auth_op op);
 uint32_t fw_svc_key_generate(struct fw_req *r);
 uint32_t fw_svc_open_key(struct fw_req *r);
 uint32_t fw_svc_delete_key(struct fw_req *r);
 uint32_t fw_svc_key_list(struct fw_req *r);
 uint32_t fw_svc_key_public(struct fw_req *r);
 uint32_t fw_svc_ecc_sign(struct fw_req *r);
+
+/* hsm_svc_ops.c */
+uint32_t fw_svc_rsa_sign(struct fw_req *r);
+uint32_t fw_svc_rsa_decrypt(struct fw_req *r);
+uint32_t fw_svc_verify(struct fw_req *r);
+uint32_t fw_svc_hmac(struct fw_req *r);
+uint32_t fw_svc_ecdh(struct fw_req *r);
+uint32_t fw_svc_hkdf(struct fw_req *r);
+uint32_t fw_svc_kbkdf(struct fw_req *r);
+uint32_t fw_svc_unwrapping_key(struct fw_req *r);
+uint32_t fw_svc_rsa_unwrap(struct fw_req *r);
 
 #endif /* HSM_FW_INT_H */

@@ -12,6 +12,7 @@
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 #include <openssl/params.h>
@@ -220,6 +221,53 @@ int hsm_ops_rsa_sign(const struct hsm_key_ref *key, enum hsm_rsa_sig_pad pad,
 }
 
 /* OAEP decryption into @tmp (RSA_MAX_BYTES); *n = plaintext length. */
+int hsm_ops_verify(const struct hsm_key_ref *key, enum hsm_rsa_sig_pad pad,
+		   enum hsm_hash hash, const uint8_t *digest, size_t dlen, const uint8_t *sig,
+		   size_t sig_len, bool *valid, bool *fips_approved)
+{
+	EVP_PKEY_CTX *ctx;
+	bool rsa;
+	int st = HSM_OPS_CRYPTO;
+	int ret;
+
+	if (!fips_approved)
+		return HSM_OPS_INVALID_ARG;
+	*fips_approved = false;
+	if (!key || !digest || !valid || (sig_len && !sig))
+		return HSM_OPS_INVALID_ARG;
+	*valid = false;
+	rsa = key_is_rsa(key);
+	if (!rsa && !key_is_ec(key))
+		return HSM_OPS_WRONG_KEY_TYPE;
+	if (rsa && pad != HSM_RSA_PKCS1 && pad != HSM_RSA_PSS)
+		return HSM_OPS_BAD_PADDING_MODE;
+	if (!hash_md(hash))
+		return HSM_OPS_BAD_HASH;
+	if (dlen != hsm_hash_size(hash))
+		return HSM_OPS_BAD_DIGEST_LEN;
+	if (!sig_len || sig_len > RSA_MAX_BYTES)
+		return HSM_OPS_BAD_LENGTH;
+	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL);
+	if (!ctx)
+		return HSM_OPS_NOMEM;
+	if (EVP_PKEY_verify_init(ctx) == 1 &&
+	    EVP_PKEY_CTX_set_signature_md(ctx, hash_md(hash)) == 1 &&
+	    (!rsa || EVP_PKEY_CTX_set_rsa_padding(ctx, pad == HSM_RSA_PSS ?
+						  RSA_PKCS1_PSS_PADDING :
+						  RSA_PKCS1_PADDING) == 1) &&
+	    (!rsa || pad != HSM_RSA_PSS ||
+	     EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_AUTO) == 1)) {
+		/* 1 verified, 0 or < 0 a signature that does not verify or parse */
+		ret = EVP_PKEY_verify(ctx, sig, sig_len, digest, dlen);
+		*valid = ret == 1;
+		*fips_approved = true;
+		st = HSM_OPS_OK;
+	}
+	EVP_PKEY_CTX_free(ctx);
+	ERR_clear_error();
+	return st;
+}
+
 static int oaep_decrypt(EVP_PKEY *pkey, enum hsm_hash hash, const uint8_t *label,
 			size_t label_len, const uint8_t *in, size_t inlen, uint8_t *tmp,
 			size_t *n)

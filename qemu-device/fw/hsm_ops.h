@@ -83,6 +83,16 @@ int hsm_ops_rsa_sign(const struct hsm_key_ref *key, enum hsm_rsa_sig_pad pad,
 		     enum hsm_hash hash, const uint8_t *digest, size_t dlen, uint8_t *sig,
 		     size_t cap, size_t *len, bool *fips_approved);
 
+/*
+ * Verify a signature over a digest of @hash with the public part of an EC
+ * key (DER ECDSA-Sig-Value; @pad ignored) or an RSA key (@pad: PKCS#1 v1.5
+ * or PSS with any salt length). HSM_OPS_OK with *valid false when the
+ * signature does not verify (or does not parse).
+ */
+int hsm_ops_verify(const struct hsm_key_ref *key, enum hsm_rsa_sig_pad pad,
+		   enum hsm_hash hash, const uint8_t *digest, size_t dlen, const uint8_t *sig,
+		   size_t sig_len, bool *valid, bool *fips_approved);
+
 /* RSA-OAEP decryption (MGF1 same hash, optional label; @in = modulus size). */
 int hsm_ops_rsa_oaep_decrypt(const struct hsm_key_ref *key, enum hsm_hash hash,
 			     const uint8_t *label, size_t label_len, const uint8_t *in,

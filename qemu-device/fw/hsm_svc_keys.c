@@ -95,22 +95,25 @@ uint32_t fw_status_ops(int st)
 	case HSM_OPS_BAD_PEER:
 	case HSM_OPS_PEER_CURVE:
 		return AZIHSM_STATUS_INVALID_ARG;
+	case HSM_OPS_DECRYPT_FAILED:
+	case HSM_OPS_UNWRAP_FAILED:
+		return AZIHSM_STATUS_DECRYPT_FAILED;
 	}
 	return AZIHSM_STATUS_INTERNAL;
 }
 
-static bool fw_key_id_valid(uint16_t id)
+bool fw_key_id_valid(uint16_t id)
 {
 	return id >= HSM_KEY_ID_MIN && id <= HSM_KEY_ID_MAX;
 }
 
-static bool fw_visible(const struct fw_req *r, uint16_t owner)
+bool fw_visible(const struct fw_req *r, uint16_t owner)
 {
 	return owner == 0 || owner == r->session_id;
 }
 
 /* Attributes of key @id if the session may see it, else KEY_NOT_FOUND. */
-static uint32_t fw_visible_key(struct fw_req *r, uint16_t id, struct hsm_key_attr *attr)
+uint32_t fw_visible_key(struct fw_req *r, uint16_t id, struct hsm_key_attr *attr)
 {
 	if (hsm_vault_get_attr(r->fw->vault, id, attr) != HSM_VAULT_OK ||
 	    !fw_visible(r, attr->owner))
@@ -118,7 +121,7 @@ static uint32_t fw_visible_key(struct fw_req *r, uint16_t id, struct hsm_key_att
 	return AZIHSM_STATUS_SUCCESS;
 }
 
-static uint32_t fw_check(struct fw_req *r, enum hsm_auth_op op)
+uint32_t fw_check(struct fw_req *r, enum hsm_auth_op op)
 {
 	return fw_status_auth(hsm_auth_check(r->fw->auth, r->session_id, op));
 }
