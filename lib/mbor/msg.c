@@ -265,6 +265,12 @@ const char *azihsm_status_name(uint32_t status)
 		return "LABEL_EXISTS";
 	case AZIHSM_STATUS_NOT_STORED:
 		return "NOT_STORED";
+	case AZIHSM_STATUS_BAD_TAG:
+		return "BAD_TAG";
+	case AZIHSM_STATUS_DECRYPT_FAILED:
+		return "DECRYPT_FAILED";
+	case AZIHSM_STATUS_BAD_BLOB:
+		return "BAD_BLOB";
 	}
 	return "UNKNOWN_STATUS";
 }

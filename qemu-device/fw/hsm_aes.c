@@ -1,23 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * AES fast path: one 128-byte AES SQE is one AES-256-XTS or AES-256-GCM
+ * AES fast path: one 128-byte AES SQE is one AES-XTS or AES-GCM
  * operation on data described by two SGLs, with a key the guest names by
  * id (raw keys never travel on this path). Documentation/device.md,
  * section 10, is the contract; in short:
  *
  *  - attr: cmd_type 5, PSDT SGL, cipher 0 (GCM) or 1 (XTS), reserved bits
  *    zero; frame_type 1; src_len and dst_len at most 1 MiB.
- *  - XTS: key_id1 names an AES256_XTS key (key_id2 is 0 or key_id1); the
+ *  - XTS: key_id1 names an AES256_XTS or AES128_XTS key (key_id2 is 0 or
+ *    key_id1); the
  *    data is split into data units of 512/4096/8192 bytes (attr bits
  *    14-15), the SQE tweak is the first unit's and each next unit's is the
  *    previous + 1 (128-bit little endian); a final short unit of >= 16
  *    bytes uses ciphertext stealing. dst_len == src_len.
- *  - GCM: key_id names an AES256_GCM key; src holds the AAD
+ *  - GCM: key_id names an AES256_GCM or AES-128/192/256 key; src holds the AAD
  *    (aad_len bytes, padded to aad_len_aligned = round_up(aad_len, 16))
  *    followed by the text; dst receives the text only. Encrypt returns the
  *    tag in the CQE, decrypt checks the SQE tag (AES_TAG_MISMATCH, nothing
  *    written, on a mismatch).
- *  - a key must be persistent (owner 0) or belong to the SQE's session.
+ *  - a key must be persistent (owner 0) or belong to the SQE's session;
+ *    the kernel session may use its own keys only.
  *
  * Data is gathered into a private buffer, transformed into a second one
  * and scattered, so an in-place request (dst SGL == src SGL) just works
@@ -36,6 +38,7 @@
 
 #include <openssl/crypto.h>
 
+#include "hsm_auth.h"
 #include "hsm_ctrl_int.h"
 #include "hsm_ops.h"
 #include "hsm_sgl.h"
@@ -61,6 +64,7 @@ struct aes_job {
 	const uint8_t *aad;
 	uint8_t *out;			/* dst_len bytes */
 	bool fips;			/* set by the key callback: hsm_ops' flag */
+	bool kernel;			/* the SQE's session is the kernel session */
 	uint16_t sc;			/* set by the key callback */
 };
 
@@ -227,7 +231,7 @@ static uint16_t aes_status(struct aes_job *j, int st)
 	case HSM_OPS_OK:
 		return AZIHSM_SC_SUCCESS;
 	case HSM_OPS_WRONG_KEY_TYPE:
-		hsm_ctrl_guest_error(j->c, "AES key %u cannot be used for AES-256-%s",
+		hsm_ctrl_guest_error(j->c, "AES key %u cannot be used for AES-%s",
 				     j->key_id, mode);
 		return AZIHSM_SC_AES_KEY_INVALID;
 	case HSM_OPS_BAD_TAG:
@@ -250,6 +254,12 @@ static void aes_with_key(const struct hsm_key_ref *key, void *ctx)
 		j->sc = AZIHSM_SC_AES_KEY_INVALID;
 		return;
 	}
+	if (!key->owner && j->kernel) {
+		hsm_ctrl_guest_error(j->c, "AES key %u: persistent, the kernel session's SQE",
+				     j->key_id);
+		j->sc = AZIHSM_SC_AES_KEY_INVALID;
+		return;
+	}
 	j->fips = true;
 	j->sc = aes_status(j, j->cipher == AZIHSM_AES_CIPHER_XTS ? aes_xts(j, key) :
 								    aes_gcm(j, key));
@@ -258,12 +268,17 @@ static void aes_with_key(const struct hsm_key_ref *key, void *ctx)
 static uint16_t aes_run_key(struct hsm_ctrl *c, struct aes_job *j)
 {
 	uint32_t need = j->decrypt ? HSM_USAGE_DECRYPT : HSM_USAGE_ENCRYPT;
+	enum hsm_auth_role role;
 	int ret;
 
 	if (j->key_id < HSM_KEY_ID_MIN || j->key_id > HSM_KEY_ID_MAX) {
 		hsm_ctrl_guest_error(c, "AES key id %u out of range", j->key_id);
 		return AZIHSM_SC_AES_KEY_INVALID;
 	}
+	/* The kernel session never sees the persistent keys. */
+	j->kernel = hsm_auth_session_role(hsm_fw_auth(c->fw), j->session_id, &role) ==
+			    HSM_AUTH_OK &&
+		    role == HSM_ROLE_KERNEL;
 	j->sc = AZIHSM_SC_INTERNAL;
 	ret = hsm_vault_with_key(hsm_fw_vault(c->fw), (uint16_t)j->key_id, need,
 				 aes_with_key, j);

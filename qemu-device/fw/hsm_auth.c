@@ -92,6 +92,7 @@ struct hsm_auth {
 	struct hsm_auth_config cfg;
 	struct cred cred[NROLES];
 	struct session sess[HSM_AUTH_MAX_SESSIONS];
+	struct session kernel;	/* the kernel session (id 0: none) */
 	uint16_t next_sid;
 	struct nonce_ent nonces[HSM_AUTH_NONCES];
 	EVP_PKEY *dev;
@@ -270,6 +271,12 @@ static void drop_sessions(struct hsm_auth *a, uint16_t *gone, unsigned int *n_go
 		n++;
 		a->sess[i].id = 0;
 	}
+	if (a->kernel.id) {
+		if (gone)
+			gone[n] = a->kernel.id;
+		n++;
+		a->kernel.id = 0;
+	}
 	if (n_gone)
 		*n_gone = n;
 }
@@ -283,7 +290,17 @@ static struct session *find_session(struct hsm_auth *a, uint16_t id)
 	for (i = 0; i < HSM_AUTH_MAX_SESSIONS; i++)
 		if (a->sess[i].id == id)
 			return &a->sess[i];
+	if (a->kernel.id == id)
+		return &a->kernel;
 	return NULL;
+}
+
+/* The next free session id (lock held; fewer than 2^16 - 1 are live). */
+static uint16_t next_session_id(struct hsm_auth *a)
+{
+	while (!a->next_sid || find_session(a, a->next_sid))
+		a->next_sid++;
+	return a->next_sid++;
 }
 
 /* ---- lifetime -------------------------------------------------------- */
@@ -554,10 +571,7 @@ int hsm_auth_open_session(struct hsm_auth *a, const uint8_t *host_pub, size_t ho
 	ret = verify(a, r, pt + 1, pt + 1 + HSM_AUTH_ID_LEN);
 	if (ret)
 		goto out;
-	/* A free slot means fewer than 2^16 - 1 ids are live: this ends. */
-	while (!a->next_sid || find_session(a, a->next_sid))
-		a->next_sid++;
-	s->id = a->next_sid++;
+	s->id = next_session_id(a);
 	s->role = (uint8_t)r;
 	s->restricted = cred_of(a, r)->must_change;
 	*session_id = s->id;
@@ -624,6 +638,22 @@ out:
 	return ret;
 }
 
+int hsm_auth_open_kernel(struct hsm_auth *a, uint16_t *session_id, uint16_t *replaced)
+{
+	if (!a || !session_id)
+		return HSM_AUTH_INVALID_ARG;
+	pthread_mutex_lock(&a->lock);
+	if (replaced)
+		*replaced = a->kernel.id;
+	a->kernel.id = 0;
+	a->kernel.id = next_session_id(a);
+	a->kernel.role = HSM_ROLE_KERNEL;
+	a->kernel.restricted = false;
+	*session_id = a->kernel.id;
+	pthread_mutex_unlock(&a->lock);
+	return HSM_AUTH_OK;
+}
+
 int hsm_auth_close_session(struct hsm_auth *a, uint16_t session_id)
 {
 	struct session *s;
@@ -649,15 +679,17 @@ int hsm_auth_flush(struct hsm_auth *a, uint16_t session_id)
 /* Roles allowed for each op class: bit (1 << role). */
 #define O_ (1u << HSM_ROLE_OFFICER)
 #define U_ (1u << HSM_ROLE_USER)
+#define K_ (1u << HSM_ROLE_KERNEL)
 static const unsigned int op_roles[] = {
-	[HSM_OP_INFO] = O_ | U_,
-	[HSM_OP_USE_KEY] = O_ | U_,
-	[HSM_OP_SESSION_KEYS] = O_ | U_,
+	[HSM_OP_INFO] = O_ | U_ | K_,
+	[HSM_OP_USE_KEY] = O_ | U_ | K_,
+	[HSM_OP_SESSION_KEYS] = O_ | U_ | K_,
 	[HSM_OP_MANAGE_KEYS] = O_,
 	[HSM_OP_BACKUP] = O_,
 	[HSM_OP_MANAGE_USERS] = O_,
 	[HSM_OP_ZEROIZE] = O_,
 	[HSM_OP_CHANGE_OWN_PIN] = O_ | U_,
+	[HSM_OP_KERNEL_IMPORT] = K_,
 };
 
 int hsm_auth_check(struct hsm_auth *a, uint16_t session_id, enum hsm_auth_op op)

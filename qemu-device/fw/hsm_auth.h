@@ -11,7 +11,9 @@
  * ephemeral ECDH P-384 key under a single-use nonce (hsm_auth_client.h).
  * After three consecutive failures of a role, each further attempt must
  * wait 2^(failures-3) seconds (at most one hour) after the last failure.
- * At most HSM_AUTH_MAX_SESSIONS sessions are open at once.
+ * At most HSM_AUTH_MAX_SESSIONS sessions are open at once, plus at most
+ * one kernel session (role HSM_ROLE_KERNEL: the driver's own, opened
+ * without a credential, not counted among them).
  *
  * The persistent part (credentials, lockout state) goes into the partition
  * image with hsm_auth_serialize(); sessions, nonces and the device key do
@@ -33,6 +35,8 @@
 #include "hsm_auth_client.h"
 
 #define HSM_AUTH_MAX_SESSIONS	8
+/* Sessions a reset can close: the partition's and the kernel session. */
+#define HSM_AUTH_MAX_GONE	(HSM_AUTH_MAX_SESSIONS + 1)
 #define HSM_AUTH_NONCES		16		/* outstanding nonces */
 #define HSM_AUTH_NONCE_TTL_MS	60000u		/* a nonce expires after 60 s */
 #define HSM_AUTH_PBKDF2_ITER	10000u		/* default PBKDF2 iteration count */
@@ -83,6 +87,10 @@ enum hsm_auth_status {
  *   ZEROIZE         O    zeroize the partition
  *   CHANGE_OWN_PIN  O U  the only class allowed while the role's credential
  *                        is the default (must-change)
+ *   KERNEL_IMPORT       K  import raw key material as a session key (KeyImport)
+ *
+ * The kernel role (K) may do INFO, USE_KEY, SESSION_KEYS and KERNEL_IMPORT;
+ * the firmware hides the persistent keys from it.
  */
 enum hsm_auth_op {
 	HSM_OP_INFO = 1,
@@ -93,6 +101,7 @@ enum hsm_auth_op {
 	HSM_OP_MANAGE_USERS,
 	HSM_OP_ZEROIZE,
 	HSM_OP_CHANGE_OWN_PIN,
+	HSM_OP_KERNEL_IMPORT,
 };
 
 /* Which clock hsm_auth asks for. */
@@ -128,8 +137,9 @@ void hsm_auth_free(struct hsm_auth *a);
 const char *hsm_auth_strerror(int status);
 
 /*
- * Partition reset: closes every session (their ids in @gone, which holds
- * HSM_AUTH_MAX_SESSIONS entries, count in *@n_gone; both may be NULL),
+ * Partition reset: closes every session, the kernel session too (their ids
+ * in @gone, which holds HSM_AUTH_MAX_GONE entries, count in *@n_gone; both
+ * may be NULL),
  * forgets every nonce and makes a new device key. The persistent part is
  * kept.
  */
@@ -180,6 +190,14 @@ int hsm_auth_change_pin(struct hsm_auth *a, uint16_t session_id, const uint8_t *
 			size_t host_pub_len, const uint8_t nonce[HSM_AUTH_NONCE_LEN],
 			const uint8_t *ct, size_t ct_len, const uint8_t tag[HSM_AUTH_TAG_LEN]);
 
+/*
+ * Open the kernel session: no credential, no nonce, does not take one of
+ * the HSM_AUTH_MAX_SESSIONS slots. There is at most one: an open kernel
+ * session is closed first and its id given in *@replaced (else 0), for
+ * the caller to drop its keys.
+ */
+int hsm_auth_open_kernel(struct hsm_auth *a, uint16_t *session_id, uint16_t *replaced);
+
 /* CloseSession: OK or NO_SESSION. The caller drops the session's keys. */
 int hsm_auth_close_session(struct hsm_auth *a, uint16_t session_id);
 /* The SQE flush-session path (file closed): same as close. */
@@ -196,6 +214,7 @@ int hsm_auth_check(struct hsm_auth *a, uint16_t session_id, enum hsm_auth_op op)
 
 /* Role of an open session (OK) or NO_SESSION. */
 int hsm_auth_session_role(struct hsm_auth *a, uint16_t session_id, enum hsm_auth_role *role);
+/* Open partition sessions (the kernel session is not counted). */
 unsigned int hsm_auth_session_count(struct hsm_auth *a);
 
 /*

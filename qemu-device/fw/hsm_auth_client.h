@@ -50,6 +50,11 @@
 enum hsm_auth_role {
 	HSM_ROLE_OFFICER = 1,	/* Crypto Officer */
 	HSM_ROLE_USER = 2,	/* Crypto User */
+	/*
+	 * The driver's kernel session (hsm_auth_open_kernel): no credential,
+	 * never valid in a sealed message nor stored in the image.
+	 */
+	HSM_ROLE_KERNEL = 3,
 };
 
 /* Which message: selects the AAD label and the plaintext length. */

@@ -208,6 +208,11 @@ static const struct fw_op {
 	{ AZIHSM_OP_RSA_SIGN, fw_svc_rsa_sign, false, false, true },	/* hsm_ops */
 	{ AZIHSM_OP_RSA_DECRYPT, fw_svc_rsa_decrypt, false, false, true },	/* hsm_ops */
 	{ AZIHSM_OP_VERIFY, fw_svc_verify, false, false, true },	/* hsm_ops */
+	{ AZIHSM_OP_OPEN_KERNEL_SESSION, fw_svc_open_kernel, false, false, false },
+	{ AZIHSM_OP_KEY_IMPORT, fw_svc_key_import, false, false, true },
+	{ AZIHSM_OP_UNMASK_KEY, fw_svc_unmask_key, false, false, true },
+	{ AZIHSM_OP_KEY_EXPORT_MASKED, fw_svc_export_masked, false, false, true },
+	{ AZIHSM_OP_AES_ENCRYPT_DECRYPT, fw_svc_aes, false, false, true },	/* set by hsm_ops */
 };
 
 static const struct fw_op *fw_lookup(uint32_t opcode)
@@ -242,13 +247,17 @@ static bool fw_error_response(struct hsm_fw_cmd *cmd, const struct azihsm_req_hd
 	return mbor_enc_finish(&e, &cmd->out_len) == MBOR_OK;
 }
 
-/* Header field 3 names an open session. */
-static bool fw_session_open(struct hsm_fw *fw, const struct azihsm_req_hdr *req)
+/* Header field 3 names an open session; *@kernel: the kernel session. */
+static bool fw_session_open(struct hsm_fw *fw, const struct azihsm_req_hdr *req, bool *kernel)
 {
 	enum hsm_auth_role role;
 
-	return req->has_session &&
-	       hsm_auth_session_role(fw->auth, req->session_id, &role) == HSM_AUTH_OK;
+	*kernel = false;
+	if (!req->has_session ||
+	    hsm_auth_session_role(fw->auth, req->session_id, &role) != HSM_AUTH_OK)
+		return false;
+	*kernel = role == HSM_ROLE_KERNEL;
+	return true;
 }
 
 /* CQE session fields: echo the SQE's, or say what Open/CloseSession did. */
@@ -278,7 +287,7 @@ uint16_t hsm_fw_execute(struct hsm_fw *fw, struct hsm_fw_cmd *cmd)
 	struct mbor_enc e;
 	struct fw_req r = { .fw = fw, .e = &e, .cmd = cmd };
 	size_t fips_pos = 0;
-	bool has_data;
+	bool has_data, kernel = false;
 	uint32_t st;
 
 	cmd->out_len = 0;
@@ -296,7 +305,7 @@ uint16_t hsm_fw_execute(struct hsm_fw *fw, struct hsm_fw_cmd *cmd)
 		st = AZIHSM_STATUS_UNSUPPORTED_REV;
 	else if (!op)
 		st = AZIHSM_STATUS_UNKNOWN_OPCODE;
-	else if (op->need_session && !fw_session_open(fw, &req))
+	else if (op->need_session && !fw_session_open(fw, &req, &kernel))
 		st = AZIHSM_STATUS_NO_SESSION;
 	else
 		st = AZIHSM_STATUS_SUCCESS;
@@ -314,6 +323,7 @@ uint16_t hsm_fw_execute(struct hsm_fw *fw, struct hsm_fw_cmd *cmd)
 		r.fips_approved = op->fips_approved;
 		r.has_session = req.has_session;
 		r.session_id = req.session_id;
+		r.kernel = kernel;
 		st = op->run(&r);
 		/* The request must have been consumed exactly. */
 		if (st == AZIHSM_STATUS_SUCCESS && mbor_dec_finish(&d))
@@ -345,7 +355,7 @@ void hsm_fw_flush_session(struct hsm_fw *fw, uint16_t session_id)
 
 void hsm_fw_reset_sessions(struct hsm_fw *fw)
 {
-	uint16_t gone[HSM_AUTH_MAX_SESSIONS];
+	uint16_t gone[HSM_AUTH_MAX_GONE];
 	unsigned int n = 0, i;
 
 	if (hsm_auth_reset(fw->auth, gone, &n) != HSM_AUTH_OK)
@@ -373,6 +383,10 @@ struct hsm_fw *hsm_fw_new(const struct hsm_fw_config *cfg)
 	fw->drbg = hsm_drbg_new(pers);
 	fw->vault = hsm_vault_new(HSM_VAULT_DEFAULT_MAX);
 	fw->auth = hsm_auth_new(cfg->auth);
+	if (hsm_masking_key_generate(&fw->kernel_mk) != HSM_VAULT_OK) {
+		hsm_fw_free(fw);
+		return NULL;
+	}
 	if (fw->vault && fw->auth)
 		fw->part = hsm_partition_open(cfg->state_path, fw->vault, fw->auth);
 	if (!fw->drbg || !fw->vault || !fw->auth || !fw->part) {
@@ -392,6 +406,7 @@ void hsm_fw_free(struct hsm_fw *fw)
 	hsm_partition_close(fw->part);
 	hsm_auth_free(fw->auth);
 	hsm_vault_free(fw->vault);
+	OPENSSL_cleanse(fw, sizeof(*fw));
 	free(fw);
 }
 

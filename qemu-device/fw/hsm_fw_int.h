@@ -25,6 +25,12 @@ struct hsm_fw {
 	struct hsm_auth *auth;		/* its credentials and sessions */
 	struct hsm_partition *part;	/* its stored state */
 	/*
+	 * Kernel masking key: seals the kernel session's blobs. Random at
+	 * every start (hsm_fw_new), never stored: such a blob opens until the
+	 * process ends, across controller resets.
+	 */
+	struct hsm_masking_key kernel_mk;
+	/*
 	 * Error state: a failed self-test, or stored state that could not be
 	 * used. Only the services marked allowed_in_error answer.
 	 */
@@ -43,6 +49,11 @@ struct fw_req {
 	/* The header's session id; checked open for services that need one. */
 	bool has_session;
 	uint16_t session_id;
+	/*
+	 * The session is the kernel session: it sees its own session keys
+	 * only, never the persistent ones (fw_visible).
+	 */
+	bool kernel;
 	struct hsm_fw_cmd *cmd;	/* cqe_session_* for Open/CloseSession */
 };
 
@@ -95,7 +106,10 @@ uint32_t fw_svc_change_pin(struct fw_req *r);
 /* hsm_svc_keys.c */
 /* Key ids a request may name. */
 bool fw_key_id_valid(uint16_t id);
-/* Does the request's session see a key of @owner (0 = persistent)? */
+/*
+ * Does the request's session see a key of @owner (0 = persistent)? Its own
+ * session keys, and the persistent keys unless it is the kernel session.
+ */
 bool fw_visible(const struct fw_req *r, uint16_t owner);
 /* Attributes of key @id if the session may see it, else KEY_NOT_FOUND. */
 uint32_t fw_visible_key(struct fw_req *r, uint16_t id, struct hsm_key_attr *attr);
@@ -107,6 +121,13 @@ uint32_t fw_svc_delete_key(struct fw_req *r);
 uint32_t fw_svc_key_list(struct fw_req *r);
 uint32_t fw_svc_key_public(struct fw_req *r);
 uint32_t fw_svc_ecc_sign(struct fw_req *r);
+
+/* hsm_svc_kernel.c: kernel session, raw import, masked blobs, AES */
+uint32_t fw_svc_open_kernel(struct fw_req *r);
+uint32_t fw_svc_key_import(struct fw_req *r);
+uint32_t fw_svc_unmask_key(struct fw_req *r);
+uint32_t fw_svc_export_masked(struct fw_req *r);
+uint32_t fw_svc_aes(struct fw_req *r);
 
 /* hsm_svc_ops.c */
 uint32_t fw_svc_rsa_sign(struct fw_req *r);

@@ -127,9 +127,19 @@ static bool key_is_aes(const struct hsm_key_ref *key)
 
 static bool key_is_hmac(const struct hsm_key_ref *key)
 {
+	size_t min = key->origin & HSM_ORIGIN_KERNEL ? 1 : HSM_HMAC_KEY_MIN;
+
 	return (key->type == HSM_KEY_HMAC_SHA256 || key->type == HSM_KEY_HMAC_SHA384 ||
 		key->type == HSM_KEY_HMAC_SHA512) && key->secret &&
-	       key->secret_len >= HSM_HMAC_KEY_MIN && key->secret_len <= HSM_HMAC_KEY_MAX;
+	       key->secret_len >= min && key->secret_len <= HSM_HMAC_KEY_MAX;
+}
+
+/* An AES key GCM accepts: AES256_GCM or a plain AES-128/192/256 key. */
+static bool key_is_gcm(const struct hsm_key_ref *key)
+{
+	if (key->type == HSM_KEY_AES256_GCM)
+		return key->secret && key->secret_len == 32;
+	return key_is_aes(key);
 }
 
 /* ---- asymmetric ---------------------------------------------------- */
@@ -510,6 +520,7 @@ struct cipher_job {
 	uint8_t *out;
 	const uint8_t *tag_in;
 	uint8_t *tag_out;
+	size_t tag_len;		/* GCM: 0 = HSM_GCM_TAG_LEN */
 	int final_err;
 };
 
@@ -518,7 +529,7 @@ static int cipher_run(const struct cipher_job *j)
 	OSSL_PARAM params[2];
 	EVP_CIPHER_CTX *ctx;
 	EVP_CIPHER *c;
-	size_t ivl = j->iv_len;
+	size_t ivl = j->iv_len, tl = j->tag_len ? j->tag_len : HSM_GCM_TAG_LEN;
 	int outl = 0, fl = 0, st = HSM_OPS_CRYPTO;
 
 	c = EVP_CIPHER_fetch(NULL, j->name, NULL);
@@ -543,8 +554,7 @@ static int cipher_run(const struct cipher_job *j)
 		goto out;
 	if (j->tag_in) {
 		params[0] = OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG,
-							      (void *)j->tag_in,
-							      HSM_GCM_TAG_LEN);
+							      (void *)j->tag_in, tl);
 		if (EVP_CIPHER_CTX_set_params(ctx, params) != 1)
 			goto out;
 	}
@@ -556,7 +566,7 @@ static int cipher_run(const struct cipher_job *j)
 		goto out;
 	if (j->tag_out) {
 		params[0] = OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG,
-							      j->tag_out, HSM_GCM_TAG_LEN);
+							      j->tag_out, tl);
 		if (EVP_CIPHER_CTX_get_params(ctx, params) != 1)
 			goto out;
 	}
@@ -612,11 +622,103 @@ int hsm_ops_aes_cbc(const struct hsm_key_ref *key, bool encrypt, const uint8_t i
 	return HSM_OPS_OK;
 }
 
+int hsm_ops_aes_ecb(const struct hsm_key_ref *key, bool encrypt, const uint8_t *in, size_t len,
+		    uint8_t *out, size_t cap, bool *fips_approved)
+{
+	static const char *const names[] = { "AES-128-ECB", "AES-192-ECB", "AES-256-ECB" };
+	struct cipher_job j = { 0 };
+	int st;
+
+	if (!fips_approved)
+		return HSM_OPS_INVALID_ARG;
+	*fips_approved = false;
+	if (!key || !in)
+		return HSM_OPS_INVALID_ARG;
+	if (!key_is_aes(key))
+		return HSM_OPS_WRONG_KEY_TYPE;
+	if (!len || len % HSM_AES_BLOCK || len > HSM_OPS_MAX_DATA)
+		return HSM_OPS_BAD_LENGTH;
+	if (!out || cap < len)
+		return HSM_OPS_BUFFER_SMALL;
+	j.name = names[key->secret_len / 8 - 2];
+	j.k = key->secret;
+	j.encrypt = encrypt;
+	j.nopad = true;
+	j.in = in;
+	j.len = len;
+	j.out = out;
+	j.final_err = HSM_OPS_CRYPTO;
+	st = cipher_run(&j);
+	if (st != HSM_OPS_OK) {
+		OPENSSL_cleanse(out, len);
+		return st;
+	}
+	*fips_approved = true;
+	return HSM_OPS_OK;
+}
+
+/* @ctr + @n as 128-bit big-endian numbers, modulo 2^128. */
+static void ctr_add(uint8_t ctr[HSM_AES_BLOCK], uint64_t n)
+{
+	unsigned int carry = 0;
+	int i;
+
+	for (i = HSM_AES_BLOCK - 1; i >= 0; i--) {
+		unsigned int sum = ctr[i] + (unsigned int)(n & 0xff) + carry;
+
+		ctr[i] = (uint8_t)sum;
+		carry = sum >> 8;
+		n >>= 8;
+	}
+}
+
+int hsm_ops_aes_ctr(const struct hsm_key_ref *key, const uint8_t iv[16], const uint8_t *in,
+		    size_t len, uint8_t *out, size_t cap, uint8_t iv_out[16],
+		    bool *fips_approved)
+{
+	static const char *const names[] = { "AES-128-CTR", "AES-192-CTR", "AES-256-CTR" };
+	struct cipher_job j = { 0 };
+	uint8_t next[HSM_AES_BLOCK];
+	int st;
+
+	if (!fips_approved)
+		return HSM_OPS_INVALID_ARG;
+	*fips_approved = false;
+	if (!key || !iv || !in)
+		return HSM_OPS_INVALID_ARG;
+	if (!key_is_aes(key))
+		return HSM_OPS_WRONG_KEY_TYPE;
+	if (!len || len > HSM_OPS_MAX_DATA)
+		return HSM_OPS_BAD_LENGTH;
+	if (!out || cap < len)
+		return HSM_OPS_BUFFER_SMALL;
+	memcpy(next, iv, HSM_AES_BLOCK);
+	ctr_add(next, (len + HSM_AES_BLOCK - 1) / HSM_AES_BLOCK);
+	j.name = names[key->secret_len / 8 - 2];
+	j.k = key->secret;
+	j.iv = iv;
+	j.encrypt = true;
+	j.in = in;
+	j.len = len;
+	j.out = out;
+	j.final_err = HSM_OPS_CRYPTO;
+	st = cipher_run(&j);
+	if (st != HSM_OPS_OK) {
+		OPENSSL_cleanse(out, len);
+		return st;
+	}
+	if (iv_out)
+		memcpy(iv_out, next, HSM_AES_BLOCK);
+	*fips_approved = true;
+	return HSM_OPS_OK;
+}
+
 static int gcm(const struct hsm_key_ref *key, bool encrypt, const uint8_t *iv, size_t iv_len,
 	       const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len,
-	       const uint8_t *tag_in, uint8_t *tag_out, uint8_t *out, size_t cap,
-	       bool *fips_approved)
+	       const uint8_t *tag_in, uint8_t *tag_out, size_t tag_len, uint8_t *out,
+	       size_t cap, bool *fips_approved)
 {
+	static const char *const names[] = { "AES-128-GCM", "AES-192-GCM", "AES-256-GCM" };
 	struct cipher_job j = { 0 };
 	uint8_t dummy[1];
 	int st;
@@ -626,18 +728,21 @@ static int gcm(const struct hsm_key_ref *key, bool encrypt, const uint8_t *iv, s
 	*fips_approved = false;
 	if (!key || !iv || (aad_len && !aad) || (len && !in) || (!tag_in && !tag_out))
 		return HSM_OPS_INVALID_ARG;
-	if (key->type != HSM_KEY_AES256_GCM || !key->secret || key->secret_len != 32)
+	if (!key_is_gcm(key))
 		return HSM_OPS_WRONG_KEY_TYPE;
 	if (iv_len != HSM_GCM_IV_LEN)
 		return HSM_OPS_BAD_IV;
+	if (tag_len < HSM_GCM_TAG_MIN || tag_len > HSM_GCM_TAG_LEN)
+		return HSM_OPS_BAD_LENGTH;
 	if (len > HSM_OPS_MAX_DATA || aad_len > HSM_OPS_MAX_DATA)
 		return HSM_OPS_BAD_LENGTH;
 	if (len && (!out || cap < len))
 		return HSM_OPS_BUFFER_SMALL;
-	j.name = "AES-256-GCM";
+	j.name = names[key->secret_len / 8 - 2];
 	j.k = key->secret;
 	j.iv = iv;
 	j.iv_len = iv_len;
+	j.tag_len = tag_len;
 	j.encrypt = encrypt;
 	j.aad = aad;
 	j.aad_len = aad_len;
@@ -653,10 +758,11 @@ static int gcm(const struct hsm_key_ref *key, bool encrypt, const uint8_t *iv, s
 		if (len)
 			OPENSSL_cleanse(out, len);
 		if (tag_out)
-			OPENSSL_cleanse(tag_out, HSM_GCM_TAG_LEN);
+			OPENSSL_cleanse(tag_out, tag_len);
 		return st;
 	}
-	*fips_approved = true;
+	/* SP 800-38D: tags of 96..128 bits (shorter ones only with limits) */
+	*fips_approved = tag_len >= HSM_GCM_TAG_FIPS_MIN;
 	return HSM_OPS_OK;
 }
 
@@ -664,7 +770,35 @@ int hsm_ops_aes_gcm_encrypt(const struct hsm_key_ref *key, const uint8_t *iv, si
 			    const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len,
 			    uint8_t *out, size_t cap, uint8_t tag[16], bool *fips_approved)
 {
-	return gcm(key, true, iv, iv_len, aad, aad_len, in, len, NULL, tag, out, cap,
+	return gcm(key, true, iv, iv_len, aad, aad_len, in, len, NULL, tag, HSM_GCM_TAG_LEN,
+		   out, cap, fips_approved);
+}
+
+int hsm_ops_aes_gcm_encrypt_tag(const struct hsm_key_ref *key, const uint8_t *iv,
+				size_t iv_len, const uint8_t *aad, size_t aad_len,
+				const uint8_t *in, size_t len, uint8_t *out, size_t cap,
+				uint8_t *tag, size_t tag_len, bool *fips_approved)
+{
+	if (!tag) {
+		if (fips_approved)
+			*fips_approved = false;
+		return HSM_OPS_INVALID_ARG;
+	}
+	return gcm(key, true, iv, iv_len, aad, aad_len, in, len, NULL, tag, tag_len, out, cap,
+		   fips_approved);
+}
+
+int hsm_ops_aes_gcm_decrypt_tag(const struct hsm_key_ref *key, const uint8_t *iv,
+				size_t iv_len, const uint8_t *aad, size_t aad_len,
+				const uint8_t *in, size_t len, const uint8_t *tag,
+				size_t tag_len, uint8_t *out, size_t cap, bool *fips_approved)
+{
+	if (!tag) {
+		if (fips_approved)
+			*fips_approved = false;
+		return HSM_OPS_INVALID_ARG;
+	}
+	return gcm(key, false, iv, iv_len, aad, aad_len, in, len, tag, NULL, tag_len, out, cap,
 		   fips_approved);
 }
 
@@ -673,8 +807,98 @@ int hsm_ops_aes_gcm_decrypt(const struct hsm_key_ref *key, const uint8_t *iv, si
 			    const uint8_t tag[16], uint8_t *out, size_t cap,
 			    bool *fips_approved)
 {
-	return gcm(key, false, iv, iv_len, aad, aad_len, in, len, tag, NULL, out, cap,
-		   fips_approved);
+	return gcm(key, false, iv, iv_len, aad, aad_len, in, len, tag, NULL, HSM_GCM_TAG_LEN,
+		   out, cap, fips_approved);
+}
+
+/* Tweak times alpha in GF(2^128), little-endian (IEEE 1619). */
+static void xts_mul_alpha(uint8_t t[HSM_AES_BLOCK])
+{
+	unsigned int i, carry = 0, c;
+
+	for (i = 0; i < HSM_AES_BLOCK; i++) {
+		c = t[i] >> 7;
+		t[i] = (uint8_t)((t[i] << 1) | carry);
+		carry = c;
+	}
+	if (carry)
+		t[0] ^= 0x87;
+}
+
+/* One XTS block: out = C(in ^ t) ^ t with @ctx (AES-ECB, no padding). */
+static int xts_block(EVP_CIPHER_CTX *ctx, const uint8_t t[HSM_AES_BLOCK], const uint8_t *in,
+		     uint8_t *out)
+{
+	uint8_t b[HSM_AES_BLOCK];
+	unsigned int i;
+	int n = 0;
+
+	for (i = 0; i < HSM_AES_BLOCK; i++)
+		b[i] = in[i] ^ t[i];
+	if (EVP_CipherUpdate(ctx, b, &n, b, HSM_AES_BLOCK) != 1 || n != HSM_AES_BLOCK) {
+		OPENSSL_cleanse(b, sizeof(b));
+		return -1;
+	}
+	for (i = 0; i < HSM_AES_BLOCK; i++)
+		out[i] = b[i] ^ t[i];
+	OPENSSL_cleanse(b, sizeof(b));
+	return 0;
+}
+
+/*
+ * XTS built from AES-ECB, for the keys OpenSSL's XTS refuses (equal
+ * halves, kernel imports only): the same IEEE 1619 construction with
+ * ciphertext stealing. @klen is one half's size.
+ */
+static int xts_from_ecb(const uint8_t *k, size_t klen, bool encrypt, const uint8_t tweak[16],
+			const uint8_t *in, size_t len, uint8_t *out)
+{
+	const EVP_CIPHER *ecb = klen == 32 ? EVP_aes_256_ecb() : EVP_aes_128_ecb();
+	EVP_CIPHER_CTX *c1 = EVP_CIPHER_CTX_new(), *c2 = EVP_CIPHER_CTX_new();
+	uint8_t t[HSM_AES_BLOCK], t_last[HSM_AES_BLOCK], pp[HSM_AES_BLOCK], cc[HSM_AES_BLOCK];
+	size_t full = len / HSM_AES_BLOCK, r = len % HSM_AES_BLOCK, j, plain_blocks;
+	int n = 0, st = HSM_OPS_CRYPTO;
+
+	if (!c1 || !c2)
+		goto out;
+	if (EVP_CipherInit_ex(c1, ecb, NULL, k, NULL, encrypt) != 1 ||
+	    EVP_CIPHER_CTX_set_padding(c1, 0) != 1 ||
+	    EVP_CipherInit_ex(c2, ecb, NULL, k + klen, NULL, 1) != 1 ||
+	    EVP_CIPHER_CTX_set_padding(c2, 0) != 1)
+		goto out;
+	if (EVP_CipherUpdate(c2, t, &n, tweak, HSM_AES_BLOCK) != 1 || n != HSM_AES_BLOCK)
+		goto out;
+	/* With stealing, the last full block is handled with the tail. */
+	plain_blocks = r ? full - 1 : full;
+	for (j = 0; j < plain_blocks; j++) {
+		if (xts_block(c1, t, in + j * HSM_AES_BLOCK, out + j * HSM_AES_BLOCK))
+			goto out;
+		xts_mul_alpha(t);
+	}
+	if (r) {
+		const uint8_t *last = in + plain_blocks * HSM_AES_BLOCK;
+		uint8_t *olast = out + plain_blocks * HSM_AES_BLOCK;
+
+		memcpy(t_last, t, HSM_AES_BLOCK);
+		xts_mul_alpha(t_last);
+		/* encrypt: block m-1 with T(m-1); decrypt: with T(m) */
+		if (xts_block(c1, encrypt ? t : t_last, last, cc))
+			goto out;
+		memcpy(pp, last + HSM_AES_BLOCK, r);
+		memcpy(pp + r, cc + r, HSM_AES_BLOCK - r);
+		if (xts_block(c1, encrypt ? t_last : t, pp, olast))
+			goto out;
+		memcpy(olast + HSM_AES_BLOCK, cc, r);
+	}
+	st = HSM_OPS_OK;
+out:
+	OPENSSL_cleanse(t, sizeof(t));
+	OPENSSL_cleanse(t_last, sizeof(t_last));
+	OPENSSL_cleanse(pp, sizeof(pp));
+	OPENSSL_cleanse(cc, sizeof(cc));
+	EVP_CIPHER_CTX_free(c1);
+	EVP_CIPHER_CTX_free(c2);
+	return st;
 }
 
 int hsm_ops_aes_xts(const struct hsm_key_ref *key, bool encrypt, const uint8_t tweak[16],
@@ -682,6 +906,8 @@ int hsm_ops_aes_xts(const struct hsm_key_ref *key, bool encrypt, const uint8_t t
 		    bool *fips_approved)
 {
 	struct cipher_job j = { 0 };
+	size_t klen;
+	bool equal;
 	int st;
 
 	if (!fips_approved)
@@ -689,19 +915,30 @@ int hsm_ops_aes_xts(const struct hsm_key_ref *key, bool encrypt, const uint8_t t
 	*fips_approved = false;
 	if (!key || !tweak || !in)
 		return HSM_OPS_INVALID_ARG;
-	if (key->type != HSM_KEY_AES256_XTS || !key->secret || key->secret_len != 64)
+	klen = key->type == HSM_KEY_AES256_XTS ? 64 : key->type == HSM_KEY_AES128_XTS ? 32 : 0;
+	if (!klen || !key->secret || key->secret_len != klen)
 		return HSM_OPS_WRONG_KEY_TYPE;
 	/*
 	 * Equal halves defeat the mode (IEEE 1619, FIPS 140-3 IG C.I: check
-	 * before use). The vault refuses such keys; this guards every caller.
+	 * before use). The vault refuses such keys but for the kernel
+	 * session's imports (the crypto API's self-tests use them): those
+	 * work, never approved. This guards every caller.
 	 */
-	if (!CRYPTO_memcmp(key->secret, key->secret + 32, 32))
+	equal = !CRYPTO_memcmp(key->secret, key->secret + klen / 2, klen / 2);
+	if (equal && !(key->origin & HSM_ORIGIN_KERNEL))
 		return HSM_OPS_WRONG_KEY_TYPE;
 	if (len < HSM_AES_BLOCK || len > HSM_OPS_MAX_DATA)
 		return HSM_OPS_BAD_LENGTH;
 	if (!out || cap < len)
 		return HSM_OPS_BUFFER_SMALL;
-	j.name = "AES-256-XTS";
+	if (equal) {
+		/* OpenSSL's XTS refuses such keys: the same mode from AES-ECB */
+		st = xts_from_ecb(key->secret, klen / 2, encrypt, tweak, in, len, out);
+		if (st != HSM_OPS_OK)
+			OPENSSL_cleanse(out, len);
+		return st;
+	}
+	j.name = klen == 64 ? "AES-256-XTS" : "AES-128-XTS";
 	j.k = key->secret;
 	j.iv = tweak;
 	j.encrypt = encrypt;
@@ -714,7 +951,7 @@ int hsm_ops_aes_xts(const struct hsm_key_ref *key, bool encrypt, const uint8_t t
 		OPENSSL_cleanse(out, len);
 		return st;
 	}
-	*fips_approved = true;
+	*fips_approved = !equal;
 	return HSM_OPS_OK;
 }
 
@@ -852,7 +1089,8 @@ int hsm_ops_hmac(const struct hsm_key_ref *key, const uint8_t *data, size_t len,
 	    (!len || EVP_MAC_update(ctx, data, len) == 1) &&
 	    EVP_MAC_final(ctx, mac, &n, cap) == 1 && n == need) {
 		*mac_len = n;
-		*fips_approved = true;
+		/* SP 800-131A: HMAC keys of at least 112 bits */
+		*fips_approved = key->secret_len >= HSM_HMAC_KEY_FIPS_MIN;
 		st = HSM_OPS_OK;
 	}
 	EVP_MAC_CTX_free(ctx);

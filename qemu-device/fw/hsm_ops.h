@@ -61,6 +61,9 @@ enum hsm_rsa_sig_pad {
 #define HSM_AES_BLOCK		16
 #define HSM_GCM_IV_LEN		12
 #define HSM_GCM_TAG_LEN		16
+#define HSM_GCM_TAG_MIN		4	/* shortest tag of the _tag variants */
+#define HSM_GCM_TAG_FIPS_MIN	12	/* shorter tags: never approved */
+#define HSM_HMAC_KEY_FIPS_MIN	14	/* 112 bits (SP 800-131A) */
 #define HSM_XTS_TWEAK_LEN	16
 #define HSM_OPS_MAX_DATA	(16u << 20)	/* one AES call: at most 16 MiB */
 
@@ -128,7 +131,27 @@ int hsm_ops_aes_cbc(const struct hsm_key_ref *key, bool encrypt, const uint8_t i
 		    const uint8_t *in, size_t len, uint8_t *out, size_t cap,
 		    uint8_t iv_out[16], bool *fips_approved);
 
-/* AES-256-GCM (key type AES256_GCM), IV 12 bytes, tag 16 bytes; len may be 0. */
+/*
+ * AES-ECB without padding, AES-128/192/256 keys; @len a non-zero multiple
+ * of 16, output @len bytes.
+ */
+int hsm_ops_aes_ecb(const struct hsm_key_ref *key, bool encrypt, const uint8_t *in, size_t len,
+		    uint8_t *out, size_t cap, bool *fips_approved);
+
+/*
+ * AES-CTR (SP 800-38A, the whole 16-byte block a big-endian counter that
+ * wraps modulo 2^128), AES-128/192/256 keys; encryption and decryption are
+ * the same. @len >= 1, output @len bytes. @iv_out (may be NULL) gets the
+ * counter after the last block used, a partial last block counting whole.
+ */
+int hsm_ops_aes_ctr(const struct hsm_key_ref *key, const uint8_t iv[16], const uint8_t *in,
+		    size_t len, uint8_t *out, size_t cap, uint8_t iv_out[16],
+		    bool *fips_approved);
+
+/*
+ * AES-GCM, IV 12 bytes, tag 16 bytes; len may be 0. Keys: AES256_GCM and
+ * AES-128/192/256.
+ */
 int hsm_ops_aes_gcm_encrypt(const struct hsm_key_ref *key, const uint8_t *iv, size_t iv_len,
 			    const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len,
 			    uint8_t *out, size_t cap, uint8_t tag[16], bool *fips_approved);
@@ -139,8 +162,24 @@ int hsm_ops_aes_gcm_decrypt(const struct hsm_key_ref *key, const uint8_t *iv, si
 			    bool *fips_approved);
 
 /*
- * AES-256-XTS (key type AES256_XTS, halves different) of one data unit:
- * @len >= 16, ciphertext stealing for non-multiples of 16; output @len bytes.
+ * The same with a tag of @tag_len bytes (HSM_GCM_TAG_MIN..16): encrypt
+ * writes @tag_len bytes of tag, decrypt checks the @tag_len bytes given.
+ * Approved only with tags of HSM_GCM_TAG_FIPS_MIN bytes or more.
+ */
+int hsm_ops_aes_gcm_encrypt_tag(const struct hsm_key_ref *key, const uint8_t *iv,
+				size_t iv_len, const uint8_t *aad, size_t aad_len,
+				const uint8_t *in, size_t len, uint8_t *out, size_t cap,
+				uint8_t *tag, size_t tag_len, bool *fips_approved);
+int hsm_ops_aes_gcm_decrypt_tag(const struct hsm_key_ref *key, const uint8_t *iv,
+				size_t iv_len, const uint8_t *aad, size_t aad_len,
+				const uint8_t *in, size_t len, const uint8_t *tag,
+				size_t tag_len, uint8_t *out, size_t cap, bool *fips_approved);
+
+/*
+ * AES-XTS (key type AES256_XTS: 64 bytes, or AES128_XTS: 32 bytes; halves
+ * different, or equal in a HSM_ORIGIN_KERNEL key, then never approved) of
+ * one data unit: @len >= 16, ciphertext stealing for non-multiples of 16;
+ * output @len bytes.
  */
 int hsm_ops_aes_xts(const struct hsm_key_ref *key, bool encrypt, const uint8_t tweak[16],
 		    const uint8_t *in, size_t len, uint8_t *out, size_t cap,
@@ -158,7 +197,10 @@ int hsm_ops_aes_kwp_unwrap(const struct hsm_key_ref *key, const uint8_t *in, siz
 
 /* ---- MAC and key derivation ----------------------------------------- */
 
-/* HMAC with an HMAC key; the hash is the key type's. Output: hash size. */
+/*
+ * HMAC with an HMAC key; the hash is the key type's. Output: hash size.
+ * Approved with keys of HSM_HMAC_KEY_FIPS_MIN bytes or more.
+ */
 int hsm_ops_hmac(const struct hsm_key_ref *key, const uint8_t *data, size_t len,
 		 uint8_t *mac, size_t cap, size_t *mac_len, bool *fips_approved);
 

@@ -7,9 +7,9 @@
  *
  * Visibility: a session sees the persistent keys (owner 0) and its own
  * session keys (owner = its id); any other key is KEY_NOT_FOUND, exactly
- * as if it did not exist. Classes (hsm_auth_check): persistent keys are
- * made and deleted under MANAGE_KEYS, session keys under SESSION_KEYS;
- * OpenKey, KeyList and KeyPublic are INFO, EccSign USE_KEY. A persistent
+ * as if it did not exist; the kernel session sees its own keys only.
+ * Classes (hsm_auth_check): persistent keys are made and deleted under
+ * MANAGE_KEYS, session keys under SESSION_KEYS; OpenKey, KeyList and KeyPublic are INFO, EccSign USE_KEY. A persistent
  * change is committed before the answer; if that fails the answer is
  * NOT_STORED (a generated key is deleted again first).
  */
@@ -26,6 +26,7 @@ _Static_assert(AZIHSM_KEY_AES128 == HSM_KEY_AES128, "key type");
 _Static_assert(AZIHSM_KEY_AES192 == HSM_KEY_AES192, "key type");
 _Static_assert(AZIHSM_KEY_AES256 == HSM_KEY_AES256, "key type");
 _Static_assert(AZIHSM_KEY_AES256_XTS == HSM_KEY_AES256_XTS, "key type");
+_Static_assert(AZIHSM_KEY_AES128_XTS == HSM_KEY_AES128_XTS, "key type");
 _Static_assert(AZIHSM_KEY_AES256_GCM == HSM_KEY_AES256_GCM, "key type");
 _Static_assert(AZIHSM_KEY_EC_P256 == HSM_KEY_EC_P256, "key type");
 _Static_assert(AZIHSM_KEY_EC_P384 == HSM_KEY_EC_P384, "key type");
@@ -95,6 +96,8 @@ uint32_t fw_status_ops(int st)
 	case HSM_OPS_BAD_PEER:
 	case HSM_OPS_PEER_CURVE:
 		return AZIHSM_STATUS_INVALID_ARG;
+	case HSM_OPS_BAD_TAG:
+		return AZIHSM_STATUS_BAD_TAG;
 	case HSM_OPS_DECRYPT_FAILED:
 	case HSM_OPS_UNWRAP_FAILED:
 		return AZIHSM_STATUS_DECRYPT_FAILED;
@@ -109,7 +112,7 @@ bool fw_key_id_valid(uint16_t id)
 
 bool fw_visible(const struct fw_req *r, uint16_t owner)
 {
-	return owner == 0 || owner == r->session_id;
+	return owner == r->session_id || (owner == 0 && !r->kernel);
 }
 
 /* Attributes of key @id if the session may see it, else KEY_NOT_FOUND. */

@@ -95,6 +95,7 @@ static const struct type_info {
 	{ HSM_KEY_AES256, KIND_AES, 32, NULL, 0, USE_AES },
 	{ HSM_KEY_AES256_XTS, KIND_AES, 64, NULL, 0, USE_BULK },
 	{ HSM_KEY_AES256_GCM, KIND_AES, 32, NULL, 0, USE_BULK },
+	{ HSM_KEY_AES128_XTS, KIND_AES, 32, NULL, 0, USE_BULK },
 	{ HSM_KEY_EC_P256, KIND_EC, 0, "prime256v1", 0, USE_EC },
 	{ HSM_KEY_EC_P384, KIND_EC, 0, "secp384r1", 0, USE_EC },
 	{ HSM_KEY_EC_P521, KIND_EC, 0, "secp521r1", 0, USE_EC },
@@ -226,21 +227,28 @@ static struct hsm_key *key_new(const struct hsm_key_spec *s, uint8_t origin)
 	return k;
 }
 
-/* Does @len bytes of secret fit @ti? */
-static bool secret_len_ok(const struct type_info *ti, size_t len)
+/* Does @len bytes of secret fit @ti (@kernel: HSM_ORIGIN_KERNEL rules)? */
+static bool secret_len_ok(const struct type_info *ti, size_t len, bool kernel)
 {
 	if (ti->kind == KIND_HMAC)
-		return len >= HSM_HMAC_KEY_MIN && len <= HSM_HMAC_KEY_MAX;
+		return len >= (kernel ? 1 : HSM_HMAC_KEY_MIN) && len <= HSM_HMAC_KEY_MAX;
 	return ti->kind == KIND_AES && len == ti->len;
 }
 
 static int key_set_secret(struct hsm_key *k, const struct type_info *ti, const uint8_t *s,
 			  size_t len)
 {
-	if (!secret_len_ok(ti, len))
+	bool kernel = k->origin & HSM_ORIGIN_KERNEL;
+
+	if (!secret_len_ok(ti, len, kernel))
 		return HSM_VAULT_BAD_MATERIAL;
-	/* XTS: two independent keys; equal halves defeat the mode. */
-	if (ti->type == HSM_KEY_AES256_XTS && !CRYPTO_memcmp(s, s + 32, 32))
+	/*
+	 * XTS: two independent keys; equal halves defeat the mode. The kernel
+	 * session may hold such a key (the crypto API's self-tests use them):
+	 * hsm_ops then never calls its operations approved.
+	 */
+	if ((ti->type == HSM_KEY_AES256_XTS || ti->type == HSM_KEY_AES128_XTS) && !kernel &&
+	    !CRYPTO_memcmp(s, s + len / 2, len / 2))
 		return HSM_VAULT_BAD_MATERIAL;
 	k->secret = OPENSSL_malloc(len);
 	if (!k->secret)
@@ -259,9 +267,14 @@ static bool pkey_has_param(const EVP_PKEY *pk, const char *name)
 	return ok;
 }
 
-/* Is @pk a private key of exactly type @ti? */
-static bool pkey_matches(const struct type_info *ti, const EVP_PKEY *pk)
+/*
+ * Is @pk a private key of exactly type @ti? @kernel (HSM_ORIGIN_KERNEL):
+ * type RSA2048 stands for any modulus of 1024..4096 bits.
+ */
+static bool pkey_matches(const struct type_info *ti, const EVP_PKEY *pk, bool kernel)
 {
+	int bits;
+
 	char group[32];
 	size_t glen = 0;
 
@@ -273,9 +286,15 @@ static bool pkey_matches(const struct type_info *ti, const EVP_PKEY *pk)
 		return pkey_has_param(pk, OSSL_PKEY_PARAM_PRIV_KEY);
 	}
 	if (ti->kind == KIND_RSA) {
-		if (EVP_PKEY_get_base_id(pk) != EVP_PKEY_RSA ||
-		    EVP_PKEY_get_bits(pk) != (int)ti->bits)
+		if (EVP_PKEY_get_base_id(pk) != EVP_PKEY_RSA)
 			return false;
+		bits = EVP_PKEY_get_bits(pk);
+		if (kernel && ti->type == HSM_KEY_RSA2048) {
+			if (bits < HSM_RSA_KERNEL_MIN_BITS || bits > HSM_RSA_KERNEL_MAX_BITS)
+				return false;
+		} else if (bits != (int)ti->bits) {
+			return false;
+		}
 		return pkey_has_param(pk, OSSL_PKEY_PARAM_RSA_D);
 	}
 	return false;
@@ -358,7 +377,7 @@ static int material_decode(struct hsm_key *k, const uint8_t *m, size_t len)
 	}
 	pk = EVP_PKCS82PKEY(p8);
 	PKCS8_PRIV_KEY_INFO_free(p8);
-	if (!pk || !pkey_matches(ti, pk)) {
+	if (!pk || !pkey_matches(ti, pk, k->origin & HSM_ORIGIN_KERNEL)) {
 		EVP_PKEY_free(pk);
 		return HSM_VAULT_BAD_MATERIAL;
 	}
@@ -611,6 +630,8 @@ static uint8_t import_origin(const struct hsm_key_spec *s)
 
 static bool import_origin_ok(const struct hsm_key_spec *s)
 {
+	if (s->origin == (HSM_ORIGIN_IMPORTED | HSM_ORIGIN_KERNEL))
+		return s->owner != 0;
 	return !s->origin || s->origin == HSM_ORIGIN_IMPORTED || s->origin == HSM_ORIGIN_DERIVED;
 }
 
@@ -657,7 +678,7 @@ int hsm_vault_import_pkey(struct hsm_vault *v, const struct hsm_key_spec *spec,
 	if (!import_origin_ok(spec))
 		return HSM_VAULT_INVALID_ARG;
 	ti = type_info(spec->type);
-	if (!pkey_matches(ti, pkey))
+	if (!pkey_matches(ti, pkey, spec->origin & HSM_ORIGIN_KERNEL))
 		return HSM_VAULT_BAD_MATERIAL;
 	ret = pairwise_test(pkey);
 	if (ret)
@@ -877,7 +898,7 @@ int hsm_vault_with_key(struct hsm_vault *v, uint16_t id, uint32_t need, hsm_key_
 	/* Material is immutable once stored: no lock needed to read it. */
 	ref = (struct hsm_key_ref){
 		.id = k->id, .owner = k->owner, .type = k->type, .usage = k->usage,
-		.pkey = k->pkey, .secret = k->secret, .secret_len = k->secret_len,
+		.origin = k->origin, .pkey = k->pkey, .secret = k->secret, .secret_len = k->secret_len,
 	};
 	fn(&ref, ctx);
 	key_put(v, k);
@@ -1022,7 +1043,7 @@ int hsm_vault_unmask(struct hsm_vault *v, const struct hsm_masking_key *mk,
 	ret = check_spec(&spec);
 	if (ret)
 		return ret == HSM_VAULT_INVALID_ARG ? HSM_VAULT_BAD_BLOB : ret;
-	if (blob[11] & ~HSM_ORIGIN_ALL)
+	if ((blob[11] & ~HSM_ORIGIN_ALL) || ((blob[11] & HSM_ORIGIN_KERNEL) && !owner))
 		return HSM_VAULT_BAD_BLOB;
 	k = key_new(&spec, blob[11] | HSM_ORIGIN_UNMASKED);
 	if (!k)
@@ -1134,7 +1155,7 @@ static int parse_record(const uint8_t *img, size_t len, size_t *pos, struct hsm_
 		return HSM_VAULT_BAD_IMAGE;
 	id = get_le16(r);
 	if (id < HSM_KEY_ID_MIN || id > HSM_KEY_ID_MAX || r[5] > HSM_KEY_LABEL_MAX ||
-	    (r[4] & ~HSM_ORIGIN_ALL) || left - REC_HDR < (size_t)r[5] + 4)
+	    (r[4] & ~HSM_ORIGIN_ALL) || (r[4] & HSM_ORIGIN_KERNEL) || left - REC_HDR < (size_t)r[5] + 4)
 		return HSM_VAULT_BAD_IMAGE;
 	spec.type = r[2];
 	spec.usage = r[3];

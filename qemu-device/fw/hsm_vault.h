@@ -40,6 +40,7 @@ enum hsm_key_type {
 	HSM_KEY_AES256 = 0x03,
 	HSM_KEY_AES256_XTS = 0x04,	/* 64 bytes: two AES-256 keys */
 	HSM_KEY_AES256_GCM = 0x05,
+	HSM_KEY_AES128_XTS = 0x06,	/* 32 bytes: two AES-128 keys */
 	HSM_KEY_EC_P256 = 0x10,
 	HSM_KEY_EC_P384 = 0x11,
 	HSM_KEY_EC_P521 = 0x12,
@@ -65,7 +66,17 @@ enum hsm_key_type {
 #define HSM_ORIGIN_IMPORTED	0x02
 #define HSM_ORIGIN_DERIVED	0x04
 #define HSM_ORIGIN_UNMASKED	0x08
-#define HSM_ORIGIN_ALL		0x0f
+/*
+ * Imported raw by the kernel session (KeyImport), with the material rules
+ * of the Linux crypto API: HMAC secrets of 1..128 bytes, XTS halves that
+ * may be equal (every operation with such a key is then not approved),
+ * RSA keys of type RSA2048 with any modulus of 1024..4096 bits. Only for
+ * session keys (owner != 0): never in an image.
+ */
+#define HSM_ORIGIN_KERNEL	0x10
+#define HSM_ORIGIN_ALL		0x1f
+#define HSM_RSA_KERNEL_MIN_BITS	1024
+#define HSM_RSA_KERNEL_MAX_BITS	4096
 
 /* Status codes: 0 is success, every refusal has its own code. */
 enum hsm_vault_status {
@@ -96,7 +107,10 @@ struct hsm_key_spec {
 	enum hsm_key_type type;
 	uint32_t usage;
 	uint16_t owner;
-	/* Imports only: HSM_ORIGIN_IMPORTED (the default when 0) or _DERIVED. */
+	/*
+	 * Imports only: HSM_ORIGIN_IMPORTED (the default when 0) or _DERIVED,
+	 * or HSM_ORIGIN_IMPORTED | HSM_ORIGIN_KERNEL for a session key.
+	 */
 	uint8_t origin;
 	const uint8_t *label;	/* may be NULL when label_len is 0 */
 	size_t label_len;	/* 0..HSM_KEY_LABEL_MAX */
@@ -122,6 +136,7 @@ struct hsm_key_ref {
 	uint16_t owner;
 	enum hsm_key_type type;
 	uint32_t usage;
+	uint8_t origin;		/* HSM_ORIGIN_*: KERNEL relaxes the material rules */
 	EVP_PKEY *pkey;		/* EC / RSA key pair, else NULL */
 	const uint8_t *secret;	/* AES / HMAC secret, else NULL */
 	size_t secret_len;
@@ -155,8 +170,9 @@ uint32_t hsm_key_type_usages(enum hsm_key_type type);
 int hsm_vault_generate(struct hsm_vault *v, const struct hsm_key_spec *spec, uint16_t *id);
 /*
  * Import an AES/HMAC secret. The vault keeps its own copy; the caller's is
- * neither kept nor cleansed. Lengths: the AES size of the type (XTS: 64,
- * two different halves), HMAC 16..128 bytes.
+ * neither kept nor cleansed. Lengths: the AES size of the type (XTS: 64 or
+ * 32, two different halves), HMAC 16..128 bytes (HSM_ORIGIN_KERNEL: halves
+ * may be equal, HMAC 1..128).
  */
 int hsm_vault_import_secret(struct hsm_vault *v, const struct hsm_key_spec *spec,
 			    const void *secret, size_t len, uint16_t *id);

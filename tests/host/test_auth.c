@@ -474,7 +474,7 @@ static void test_sessions(void)
 {
 	struct fake_clock clk = { 1000, 1700000000000ull };
 	struct hsm_auth *a = new_auth(&clk);
-	uint16_t ids[HSM_AUTH_MAX_SESSIONS], s = 0, gone[HSM_AUTH_MAX_SESSIONS];
+	uint16_t ids[HSM_AUTH_MAX_SESSIONS], s = 0, gone[HSM_AUTH_MAX_GONE];
 	unsigned int i, j, n = 99;
 	int ok = 1, distinct = 1;
 
@@ -814,7 +814,7 @@ static void test_zeroize(void)
 {
 	struct fake_clock clk = { 1000, 1700000000000ull };
 	struct hsm_auth *a = new_auth(&clk);
-	uint16_t s, gone[HSM_AUTH_MAX_SESSIONS];
+	uint16_t s, gone[HSM_AUTH_MAX_GONE];
 	unsigned int n = 0;
 
 	change_both(a);

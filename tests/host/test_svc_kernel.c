@@ -1,0 +1,1165 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The kernel session and the crypto-API services through hsm_fw_execute
+ * with real MBOR requests: OpenKernelSession, KeyImport, UnmaskKey,
+ * KeyExportMasked, AesEncryptDecrypt (ECB, CBC, CTR, XTS, GCM), Hash
+ * (SHA-2 and HMAC, resumable), RsaModExp, RsaPublic and EccVerify. Every
+ * result is cross-checked with OpenSSL EVP; the negative cases cover
+ * strict decoding, lengths, roles, visibility between the kernel session
+ * and the partition's sessions, blob tampering and kinds, and what a
+ * controller reset drops and keeps.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+
+#include "azihsm/msg.h"
+#include "hsm_auth.h"
+#include "hsm_auth_client.h"
+#include "hsm_fw.h"
+#include "hsm_vault.h"
+#include "tap.h"
+
+#define NOSESS (-1)
+#define ABSENT (-1)
+
+static const uint8_t *OFF_ID = (const uint8_t *)HSM_AUTH_DEFAULT_OFFICER_ID;
+static const uint8_t *OFF_PIN0 = (const uint8_t *)HSM_AUTH_DEFAULT_OFFICER_PIN;
+static const uint8_t *USR_ID = (const uint8_t *)HSM_AUTH_DEFAULT_USER_ID;
+static const uint8_t *USR_PIN0 = (const uint8_t *)HSM_AUTH_DEFAULT_USER_PIN;
+static const uint8_t *OFF_PIN1 = (const uint8_t *)"officer new PIN!";
+static const uint8_t *USR_PIN1 = (const uint8_t *)"user's new PIN#1";
+
+static struct hsm_fw *start(void)
+{
+	static const struct hsm_auth_config acfg = { .pbkdf2_iter = 1000 };
+	const struct hsm_fw_config cfg = { .serial = "KSVC-1", .fw_rev = "1", .auth = &acfg };
+
+	return hsm_fw_new(&cfg);
+}
+
+/* ---- requests and responses ------------------------------------------ */
+
+struct rq {
+	uint8_t buf[8192];
+	struct mbor_enc e;
+};
+
+struct rsp {
+	uint8_t buf[8192];
+	struct hsm_fw_cmd cmd;
+	struct azihsm_rsp_hdr h;
+	bool has_data;
+};
+
+static struct mbor_enc *rq_begin(struct rq *q, uint32_t op, int sid)
+{
+	struct azihsm_req_hdr h = { .opcode = op };
+
+	if (sid >= 0) {
+		h.has_session = true;
+		h.session_id = (uint16_t)sid;
+	}
+	mbor_enc_init(&q->e, q->buf, sizeof(q->buf));
+	azihsm_msg_begin_request(&q->e, &h);
+	return &q->e;
+}
+
+/* Execute; HSM status or -1. */
+static long rq_send(struct hsm_fw *fw, struct rq *q, struct rsp *r)
+{
+	struct mbor_dec d;
+	size_t len;
+
+	if (mbor_enc_finish(&q->e, &len))
+		return -1;
+	memset(&r->cmd, 0, sizeof(r->cmd));
+	r->cmd.in = q->buf;
+	r->cmd.in_len = len;
+	r->cmd.out = r->buf;
+	r->cmd.out_cap = sizeof(r->buf);
+	if (hsm_fw_execute(fw, &r->cmd))
+		return -1;
+	mbor_dec_init(&d, r->buf, r->cmd.out_len);
+	if (azihsm_msg_parse_response(&d, &r->h, &r->has_data))
+		return -1;
+	if (r->has_data && (mbor_dec_skip(&d) || mbor_dec_finish(&d)))
+		return -1;
+	if (r->h.status && r->has_data)
+		return -1;	/* a failure never carries data */
+	return r->h.status;
+}
+
+static int rsp_field(const struct rsp *r, uint8_t want, struct mbor_dec *d)
+{
+	struct azihsm_rsp_hdr h;
+	struct mbor_map m;
+	bool has_data;
+	uint8_t id;
+
+	mbor_dec_init(d, r->buf, r->cmd.out_len);
+	if (azihsm_msg_parse_response(d, &h, &has_data) || !has_data || mbor_dec_map(d, &m))
+		return -1;
+	while (mbor_dec_next(d, &m, &id) == 1) {
+		if (id == want)
+			return 0;
+		mbor_dec_skip(d);
+	}
+	return -1;
+}
+
+static long rsp_u16(const struct rsp *r, uint8_t id)
+{
+	struct mbor_dec d;
+	uint16_t v;
+
+	return rsp_field(r, id, &d) || mbor_dec_u16(&d, &v) ? -1 : v;
+}
+
+static long rsp_bool(const struct rsp *r, uint8_t id)
+{
+	struct mbor_dec d;
+	bool v;
+
+	return rsp_field(r, id, &d) || mbor_dec_bool(&d, &v) ? -1 : v;
+}
+
+static int rsp_bytes(const struct rsp *r, uint8_t id, const uint8_t **p, size_t *len)
+{
+	struct mbor_dec d;
+
+	return rsp_field(r, id, &d) || mbor_dec_bytes(&d, p, len) ? -1 : 0;
+}
+
+static long call0(struct hsm_fw *fw, uint32_t op, int sid, struct rsp *r)
+{
+	struct rq q;
+
+	mbor_enc_map(rq_begin(&q, op, sid), 0);
+	return rq_send(fw, &q, r);
+}
+
+static long call_id(struct hsm_fw *fw, uint32_t op, int sid, uint16_t id, struct rsp *r)
+{
+	struct rq q;
+	struct mbor_enc *e = rq_begin(&q, op, sid);
+
+	mbor_enc_map(e, 1);
+	mbor_enc_key(e, 1);
+	mbor_enc_u16(e, id);
+	return rq_send(fw, &q, r);
+}
+
+/* ---- sessions -------------------------------------------------------- */
+
+static long seal(struct hsm_fw *fw, enum hsm_auth_msg_kind kind, uint8_t role,
+		 const uint8_t *id, const uint8_t *pin, const uint8_t *new_pin,
+		 uint8_t nonce[HSM_AUTH_NONCE_LEN], struct hsm_auth_sealed *s)
+{
+	static struct rsp r;
+	const uint8_t *pub, *n;
+	size_t pub_len, n_len;
+	long st = call0(fw, AZIHSM_OP_GET_SESSION_ENC_KEY, NOSESS, &r);
+
+	if (st)
+		return st;
+	if (rsp_bytes(&r, AZIHSM_SESS_DEVICE_PUB, &pub, &pub_len) ||
+	    rsp_bytes(&r, AZIHSM_SESS_NONCE, &n, &n_len) || n_len != HSM_AUTH_NONCE_LEN)
+		return -2;
+	memcpy(nonce, n, n_len);
+	return hsm_auth_client_seal(pub, pub_len, nonce, kind, role, id, pin, new_pin, s) ?
+		-3 : 0;
+}
+
+static long sealed_call(struct hsm_fw *fw, uint32_t op, int sid, enum hsm_auth_msg_kind kind,
+			uint8_t role, const uint8_t *id, const uint8_t *pin,
+			const uint8_t *new_pin, struct rsp *r)
+{
+	uint8_t nonce[HSM_AUTH_NONCE_LEN];
+	struct hsm_auth_sealed s;
+	struct mbor_enc *e;
+	struct rq q;
+	long st;
+
+	st = seal(fw, kind, role, id, pin, new_pin, nonce, &s);
+	if (st)
+		return st;
+	e = rq_begin(&q, op, sid);
+	mbor_enc_map(e, 4);
+	mbor_enc_key(e, AZIHSM_SESS_HOST_PUB);
+	mbor_enc_bytes(e, s.host_pub, s.host_pub_len);
+	mbor_enc_key(e, AZIHSM_SESS_MSG_NONCE);
+	mbor_enc_bytes(e, nonce, sizeof(nonce));
+	mbor_enc_key(e, AZIHSM_SESS_CIPHERTEXT);
+	mbor_enc_bytes(e, s.ct, s.ct_len);
+	mbor_enc_key(e, AZIHSM_SESS_TAG);
+	mbor_enc_bytes(e, s.tag, sizeof(s.tag));
+	return rq_send(fw, &q, r);
+}
+
+/* Open a session of @role with @pin; -1 on failure. */
+static long login(struct hsm_fw *fw, uint8_t role, const uint8_t *id, const uint8_t *pin)
+{
+	static struct rsp r;
+
+	if (sealed_call(fw, AZIHSM_OP_OPEN_SESSION, NOSESS, HSM_AUTH_MSG_OPEN, role, id, pin,
+			NULL, &r))
+		return -1;
+	return rsp_u16(&r, AZIHSM_SESS_ID);
+}
+
+/* First login of @role: open with the default PIN and change it. */
+static long first_login(struct hsm_fw *fw, uint8_t role, const uint8_t *id,
+			const uint8_t *pin0, const uint8_t *pin1)
+{
+	static struct rsp r;
+	long sid = login(fw, role, id, pin0);
+
+	if (sid < 0 || sealed_call(fw, AZIHSM_OP_CHANGE_PIN, (int)sid, HSM_AUTH_MSG_CHPIN, role,
+				   id, pin0, pin1, &r))
+		return -1;
+	return sid;
+}
+
+static long open_kernel(struct hsm_fw *fw)
+{
+	static struct rsp r;
+	long st = call0(fw, AZIHSM_OP_OPEN_KERNEL_SESSION, NOSESS, &r);
+
+	return st ? -st : rsp_u16(&r, AZIHSM_KSESS_F_ID);
+}
+
+/* ---- keys ------------------------------------------------------------- */
+
+static uint8_t last_blob[4096];
+static size_t last_blob_len;
+
+static long import(struct hsm_fw *fw, int sid, uint8_t type, uint32_t usage,
+		   const uint8_t *mat, size_t len, uint16_t *id)
+{
+	static struct rsp r;
+	const uint8_t *b;
+	struct rq q;
+	struct mbor_enc *e = rq_begin(&q, AZIHSM_OP_KEY_IMPORT, sid);
+	long st;
+
+	mbor_enc_map(e, 3);
+	mbor_enc_key(e, AZIHSM_IMPORT_F_TYPE);
+	mbor_enc_u8(e, type);
+	mbor_enc_key(e, AZIHSM_IMPORT_F_USAGE);
+	mbor_enc_u32(e, usage);
+	mbor_enc_key(e, AZIHSM_IMPORT_F_MATERIAL);
+	mbor_enc_bytes(e, mat, len);
+	st = rq_send(fw, &q, &r);
+	if (id)
+		*id = 0;
+	last_blob_len = 0;
+	if (st)
+		return st;
+	if (id)
+		*id = (uint16_t)rsp_u16(&r, AZIHSM_IMPORT_F_KEY_ID);
+	if (rsp_bytes(&r, AZIHSM_IMPORT_F_BLOB, &b, &last_blob_len) ||
+	    last_blob_len > sizeof(last_blob))
+		return -2;
+	memcpy(last_blob, b, last_blob_len);
+	return 0;
+}
+
+static long keygen(struct hsm_fw *fw, int sid, uint8_t type, uint32_t usage,
+		   const char *label, bool persistent, uint16_t *id)
+{
+	static struct rsp r;
+	struct rq q;
+	struct mbor_enc *e = rq_begin(&q, AZIHSM_OP_KEY_GENERATE, sid);
+	long st;
+
+	mbor_enc_map(e, label ? 4 : 3);
+	mbor_enc_key(e, AZIHSM_KEY_F_TYPE);
+	mbor_enc_u8(e, type);
+	mbor_enc_key(e, AZIHSM_KEY_F_USAGE);
+	mbor_enc_u32(e, usage);
+	if (label) {
+		mbor_enc_key(e, AZIHSM_KEY_F_LABEL);
+		mbor_enc_bytes(e, label, strlen(label));
+	}
+	mbor_enc_key(e, AZIHSM_KEY_F_PERSISTENT);
+	mbor_enc_bool(e, persistent);
+	st = rq_send(fw, &q, &r);
+	if (id)
+		*id = st ? 0 : (uint16_t)rsp_u16(&r, AZIHSM_KEY_F_ID);
+	return st;
+}
+
+static long unmask(struct hsm_fw *fw, int sid, const uint8_t *blob, size_t len, uint16_t *id)
+{
+	static struct rsp r;
+	struct rq q;
+	struct mbor_enc *e = rq_begin(&q, AZIHSM_OP_UNMASK_KEY, sid);
+	long st;
+
+	mbor_enc_map(e, 1);
+	mbor_enc_key(e, AZIHSM_UNMASK_F_BLOB);
+	mbor_enc_bytes(e, blob, len);
+	st = rq_send(fw, &q, &r);
+	if (id)
+		*id = st ? 0 : (uint16_t)rsp_u16(&r, AZIHSM_UNMASK_F_KEY_ID);
+	return st;
+}
+
+static long export_masked(struct hsm_fw *fw, int sid, uint16_t id, uint8_t *blob, size_t *len)
+{
+	static struct rsp r;
+	const uint8_t *b;
+	size_t n;
+	long st = call_id(fw, AZIHSM_OP_KEY_EXPORT_MASKED, sid, id, &r);
+
+	*len = 0;
+	if (st)
+		return st;
+	if (rsp_bytes(&r, AZIHSM_MASK_F_BLOB, &b, &n) || n > 4096)
+		return -2;
+	memcpy(blob, b, n);
+	*len = n;
+	return 0;
+}
+
+/* ---- AES ------------------------------------------------------------- */
+
+struct aes_call {
+	uint16_t key;
+	uint8_t mode;
+	bool decrypt;
+	const uint8_t *iv;	/* NULL: absent */
+	size_t iv_len;
+	const uint8_t *data;
+	size_t len;
+	const uint8_t *aad;	/* NULL: absent */
+	size_t aad_len;
+	const uint8_t *tag;	/* NULL: absent */
+	size_t tag_len;
+	int tag_len_field;	/* ABSENT or the value */
+	/* answer */
+	uint8_t out[4096];
+	size_t out_len;
+	uint8_t iv_out[16];
+	size_t iv_out_len;
+	uint8_t tag_out[16];
+	size_t tag_out_len;
+	bool fips;
+};
+
+static long aes(struct hsm_fw *fw, int sid, struct aes_call *c)
+{
+	static struct rsp r;
+	const uint8_t *p;
+	size_t n;
+	struct rq q;
+	struct mbor_enc *e = rq_begin(&q, AZIHSM_OP_AES_ENCRYPT_DECRYPT, sid);
+	long st;
+
+	mbor_enc_map(e, 4 + !!c->iv + !!c->aad + !!c->tag + (c->tag_len_field != ABSENT));
+	mbor_enc_key(e, AZIHSM_AES_F_KEY_ID);
+	mbor_enc_u16(e, c->key);
+	mbor_enc_key(e, AZIHSM_AES_F_MODE);
+	mbor_enc_u8(e, c->mode);
+	mbor_enc_key(e, AZIHSM_AES_F_DECRYPT);
+	mbor_enc_bool(e, c->decrypt);
+	if (c->iv) {
+		mbor_enc_key(e, AZIHSM_AES_F_IV);
+		mbor_enc_bytes(e, c->iv, c->iv_len);
+	}
+	mbor_enc_key(e, AZIHSM_AES_F_DATA);
+	mbor_enc_bytes(e, c->data, c->len);
+	if (c->aad) {
+		mbor_enc_key(e, AZIHSM_AES_F_AAD);
+		mbor_enc_bytes(e, c->aad, c->aad_len);
+	}
+	if (c->tag) {
+		mbor_enc_key(e, AZIHSM_AES_F_TAG);
+		mbor_enc_bytes(e, c->tag, c->tag_len);
+	}
+	if (c->tag_len_field != ABSENT) {
+		mbor_enc_key(e, AZIHSM_AES_F_TAG_LEN);
+		mbor_enc_u8(e, (uint8_t)c->tag_len_field);
+	}
+	st = rq_send(fw, &q, &r);
+	c->out_len = c->iv_out_len = c->tag_out_len = 0;
+	c->fips = r.h.fips_approved;
+	if (st)
+		return st;
+	if (rsp_bytes(&r, AZIHSM_AES_F_OUT, &p, &n) || n > sizeof(c->out))
+		return -2;
+	memcpy(c->out, p, n);
+	c->out_len = n;
+	if (!rsp_bytes(&r, AZIHSM_AES_F_IV_OUT, &p, &n) && n <= 16) {
+		memcpy(c->iv_out, p, n);
+		c->iv_out_len = n;
+	}
+	if (!rsp_bytes(&r, AZIHSM_AES_F_TAG_OUT, &p, &n) && n <= 16) {
+		memcpy(c->tag_out, p, n);
+		c->tag_out_len = n;
+	}
+	return 0;
+}
+
+/* EVP reference: one-shot cipher @name, no padding; GCM with @tag_len. */
+static int ref_cipher(const char *name, const uint8_t *key, const uint8_t *iv, size_t iv_len,
+		      bool enc, const uint8_t *aad, size_t aad_len, const uint8_t *in,
+		      size_t len, uint8_t *out, uint8_t *tag, size_t tag_len)
+{
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	EVP_CIPHER *c = EVP_CIPHER_fetch(NULL, name, NULL);
+	bool gcm = strstr(name, "GCM") != NULL;
+	int n = 0, f = 0, ok;
+
+	ok = ctx && c && EVP_CipherInit_ex2(ctx, c, NULL, NULL, enc, NULL) == 1 &&
+	     (!gcm || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, (int)iv_len, NULL) == 1) &&
+	     EVP_CipherInit_ex2(ctx, NULL, key, iv, enc, NULL) == 1 &&
+	     EVP_CIPHER_CTX_set_padding(ctx, 0) == 1 &&
+	     (!aad_len || EVP_CipherUpdate(ctx, NULL, &n, aad, (int)aad_len) == 1) &&
+	     (!len || EVP_CipherUpdate(ctx, out, &n, in, (int)len) == 1);
+	if (ok && gcm && !enc)
+		ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, (int)tag_len, (void *)tag) == 1;
+	if (!len)
+		n = 0;
+	ok = ok && EVP_CipherFinal_ex(ctx, out + n, &f) == 1;
+	if (ok && gcm && enc)
+		ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, (int)tag_len, tag) == 1;
+	EVP_CIPHER_CTX_free(ctx);
+	EVP_CIPHER_free(c);
+	return ok ? 0 : -1;
+}
+
+/*
+ * Test-side XTS encryption from AES-ECB (IEEE 1619 with ciphertext
+ * stealing), checked against EVP's XTS on distinct halves, then used for
+ * the equal-halves keys EVP refuses.
+ */
+static void ref_xts_enc(const uint8_t *k, size_t half, const uint8_t tw[16], const uint8_t *in,
+			size_t len, uint8_t *out)
+{
+	const char *ecb = half == 16 ? "AES-128-ECB" : "AES-256-ECB";
+	uint8_t t[16], x[16], y[16], last[16];
+	size_t m = len / 16, r = len % 16, j, i;
+
+	ref_cipher(ecb, k + half, NULL, 0, true, NULL, 0, tw, 16, t, NULL, 0);
+	for (j = 0; j < m; j++) {
+		for (i = 0; i < 16; i++)
+			x[i] = in[j * 16 + i] ^ t[i];
+		ref_cipher(ecb, k, NULL, 0, true, NULL, 0, x, 16, y, NULL, 0);
+		for (i = 0; i < 16; i++)
+			out[j * 16 + i] = y[i] ^ t[i];
+		/* t *= alpha */
+		{
+			unsigned int c = 0, n;
+
+			for (i = 0; i < 16; i++) {
+				n = t[i] >> 7;
+				t[i] = (uint8_t)(t[i] << 1 | c);
+				c = n;
+			}
+			if (c)
+				t[0] ^= 0x87;
+		}
+	}
+	if (r) {
+		/* steal: last full ciphertext block's head becomes the tail */
+		memcpy(last, in + m * 16, r);
+		memcpy(last + r, out + (m - 1) * 16 + r, 16 - r);
+		memcpy(out + m * 16, out + (m - 1) * 16, r);
+		for (i = 0; i < 16; i++)
+			x[i] = last[i] ^ t[i];
+		ref_cipher(ecb, k, NULL, 0, true, NULL, 0, x, 16, y, NULL, 0);
+		for (i = 0; i < 16; i++)
+			out[(m - 1) * 16 + i] = y[i] ^ t[i];
+	}
+}
+
+static void rnd(uint8_t *p, size_t n)
+{
+	RAND_bytes(p, (int)n);
+}
+
+/* ---- tests ----------------------------------------------------------- */
+
+static struct hsm_fw *fw;
+static long so, su, ks;		/* officer, user, kernel sessions */
+
+static void test_kernel_session(void)
+{
+	struct rsp r;
+	long k1, k2;
+	uint16_t id, pers;
+	long sids[8];
+	int i, n_ok = 0;
+
+	so = first_login(fw, HSM_ROLE_OFFICER, OFF_ID, OFF_PIN0, OFF_PIN1);
+	su = first_login(fw, HSM_ROLE_USER, USR_ID, USR_PIN0, USR_PIN1);
+	tap_ok(so > 0 && su > 0, "officer and user sessions open");
+
+	k1 = open_kernel(fw);
+	tap_ok(k1 > 0 && k1 != so && k1 != su, "OpenKernelSession: a new session id");
+	tap_eq(keygen(fw, (int)k1, AZIHSM_KEY_AES256, AZIHSM_USAGE_ENCRYPT, NULL, false, &id), 0,
+	       "kernel session generates a session key");
+	k2 = open_kernel(fw);
+	tap_ok(k2 > 0 && k2 != k1, "a second OpenKernelSession: another id");
+	tap_eq(call_id(fw, AZIHSM_OP_KEY_PUBLIC, (int)k1, id, &r), AZIHSM_STATUS_NO_SESSION,
+	       "the first kernel session is closed");
+	tap_eq(call_id(fw, AZIHSM_OP_DELETE_KEY, (int)k2, id, &r), AZIHSM_STATUS_KEY_NOT_FOUND,
+	       "and its key is gone");
+	tap_eq(call_id(fw, AZIHSM_OP_DELETE_KEY, (int)so, id, &r), AZIHSM_STATUS_KEY_NOT_FOUND,
+	       "  for the officer too");
+	ks = k2;
+
+	/* Request with data: MALFORMED; header session ignored. */
+	{
+		struct rq q;
+		struct mbor_enc *e = rq_begin(&q, AZIHSM_OP_OPEN_KERNEL_SESSION, NOSESS);
+
+		mbor_enc_map(e, 1);
+		mbor_enc_key(e, 1);
+		mbor_enc_u8(e, 1);
+		tap_eq(rq_send(fw, &q, &r), AZIHSM_STATUS_MALFORMED,
+		       "OpenKernelSession with a field: MALFORMED");
+	}
+
+	/* Not one of the 8 partition sessions. */
+	for (i = 0; i < 6; i++) {
+		sids[i] = login(fw, HSM_ROLE_USER, USR_ID, USR_PIN1);
+		n_ok += sids[i] > 0;
+	}
+	tap_eq(n_ok, 6, "8 partition sessions open beside the kernel session");
+	tap_eq(login(fw, HSM_ROLE_USER, USR_ID, USR_PIN1), -1, "a 9th is refused");
+	for (i = 0; i < 6; i++)
+		call0(fw, AZIHSM_OP_CLOSE_SESSION, (int)sids[i], &r);
+
+	/* Persistent keys are invisible to the kernel session. */
+	tap_eq(keygen(fw, (int)so, AZIHSM_KEY_AES256, AZIHSM_USAGE_ENCRYPT | AZIHSM_USAGE_DECRYPT,
+		      "pers-aes", true, &pers), 0, "officer makes persistent key pers-aes");
+	tap_eq(keygen(fw, (int)ks, AZIHSM_KEY_AES256, AZIHSM_USAGE_ENCRYPT, "k-pers", true, NULL),
+	       AZIHSM_STATUS_WRONG_ROLE, "kernel: KeyGenerate persistent is WRONG_ROLE");
+	{
+		struct rq q;
+		struct mbor_enc *e = rq_begin(&q, AZIHSM_OP_OPEN_KEY, (int)ks);
+
+		mbor_enc_map(e, 1);
+		mbor_enc_key(e, AZIHSM_KEY_F_OPEN_LABEL);
+		mbor_enc_bytes(e, "pers-aes", 8);
+		tap_eq(rq_send(fw, &q, &r), AZIHSM_STATUS_KEY_NOT_FOUND,
+		       "kernel: OpenKey of a persistent label is KEY_NOT_FOUND");
+	}
+	tap_eq(call_id(fw, AZIHSM_OP_DELETE_KEY, (int)ks, pers, &r), AZIHSM_STATUS_KEY_NOT_FOUND,
+	       "kernel: DeleteKey of a persistent key is KEY_NOT_FOUND");
+	tap_eq(call0(fw, AZIHSM_OP_KEY_LIST, (int)ks, &r), 0, "kernel: KeyList");
+	tap_eq(rsp_u16(&r, AZIHSM_KEY_F_COUNT), 0, "  lists no persistent key");
+	{
+		uint8_t blob[4096];
+		size_t bl;
+
+		tap_eq(export_masked(fw, (int)ks, pers, blob, &bl), AZIHSM_STATUS_KEY_NOT_FOUND,
+		       "kernel: KeyExportMasked of a persistent key is KEY_NOT_FOUND");
+	}
+	{
+		struct aes_call c = { .key = pers, .mode = AZIHSM_AES_ECB, .tag_len_field = ABSENT };
+		uint8_t d[16] = { 0 };
+
+		c.data = d;
+		c.len = 16;
+		tap_eq(aes(fw, (int)ks, &c), AZIHSM_STATUS_KEY_NOT_FOUND,
+		       "kernel: AES with a persistent key is KEY_NOT_FOUND");
+		tap_eq(aes(fw, (int)su, &c), 0, "the user may use it");
+	}
+}
+
+static uint16_t k_aes[3], k_gcm, k_xts128, k_xts256, k_xts_eq, k_enc_only;
+static uint8_t m_aes[3][32], m_gcm[32], m_xts128[32], m_xts256[64], m_xts_eq[64];
+
+static void test_import(void)
+{
+	static const uint8_t types[3] = { AZIHSM_KEY_AES128, AZIHSM_KEY_AES192, AZIHSM_KEY_AES256 };
+	const uint32_t ed = AZIHSM_USAGE_ENCRYPT | AZIHSM_USAGE_DECRYPT;
+	uint8_t big[2048];
+	struct rsp r;
+	uint16_t id;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		rnd(m_aes[i], sizeof(m_aes[i]));
+		tap_eq(import(fw, (int)ks, types[i], ed, m_aes[i], 16 + 8 * (size_t)i, &k_aes[i]), 0,
+		       "KeyImport AES-%d", 128 + 64 * i);
+		tap_ok(last_blob_len > 0, "  a masked blob comes back");
+	}
+	rnd(m_gcm, 32);
+	tap_eq(import(fw, (int)ks, AZIHSM_KEY_AES256_GCM, ed, m_gcm, 32, &k_gcm), 0,
+	       "KeyImport AES256_GCM");
+	rnd(m_xts128, 32);
+	tap_eq(import(fw, (int)ks, AZIHSM_KEY_AES128_XTS, ed, m_xts128, 32, &k_xts128), 0,
+	       "KeyImport AES128_XTS (32 bytes)");
+	rnd(m_xts256, 64);
+	tap_eq(import(fw, (int)ks, AZIHSM_KEY_AES256_XTS, ed, m_xts256, 64, &k_xts256), 0,
+	       "KeyImport AES256_XTS (64 bytes)");
+	memset(m_xts_eq, 0, 64);
+	tap_eq(import(fw, (int)ks, AZIHSM_KEY_AES256_XTS, ed, m_xts_eq, 64, &k_xts_eq), 0,
+	       "KeyImport AES256_XTS with equal (all-zero) halves");
+	tap_eq(import(fw, (int)ks, AZIHSM_KEY_AES128, AZIHSM_USAGE_ENCRYPT, m_aes[0], 16,
+		      &k_enc_only), 0, "KeyImport AES-128 encrypt only");
+
+	/* Wrong lengths and values. */
+	tap_eq(import(fw, (int)ks, AZIHSM_KEY_AES128, ed, m_aes[0], 15, NULL),
+	       AZIHSM_STATUS_INVALID_ARG, "AES-128 of 15 bytes: INVALID_ARG");
+	tap_eq(import(fw, (int)ks, AZIHSM_KEY_AES256, ed, m_aes[2], 24, NULL),
+	       AZIHSM_STATUS_INVALID_ARG, "AES-256 of 24 bytes: INVALID_ARG");
+	tap_eq(import(fw, (int)ks, AZIHSM_KEY_AES128_XTS, ed, m_xts256, 64, NULL),
+	       AZIHSM_STATUS_INVALID_ARG, "AES128_XTS of 64 bytes: INVALID_ARG");
+	tap_eq(import(fw, (int)ks, AZIHSM_KEY_AES128, ed, m_aes[0], 0, NULL),
+	       AZIHSM_STATUS_INVALID_ARG, "empty material: INVALID_ARG");
+	tap_eq(import(fw, (int)ks, 0x77, ed, m_aes[0], 16, NULL), AZIHSM_STATUS_INVALID_ARG,
+	       "unknown type: INVALID_ARG");
+	tap_eq(import(fw, (int)ks, AZIHSM_KEY_AES128, AZIHSM_USAGE_SIGN, m_aes[0], 16, NULL),
+	       AZIHSM_STATUS_INVALID_ARG, "AES with sign usage: INVALID_ARG");
+	tap_eq(import(fw, (int)ks, AZIHSM_KEY_AES128, 0, m_aes[0], 16, NULL),
+	       AZIHSM_STATUS_INVALID_ARG, "no usage: INVALID_ARG");
+	tap_eq(import(fw, (int)ks, AZIHSM_KEY_EC_P256, AZIHSM_USAGE_SIGN, m_aes[2], 32, NULL),
+	       AZIHSM_STATUS_INVALID_ARG, "EC type: INVALID_ARG");
+	memset(big, 0x41, sizeof(big));
+	tap_eq(import(fw, (int)ks, AZIHSM_KEY_RSA2048, AZIHSM_USAGE_DECRYPT, big, 300, NULL),
+	       AZIHSM_STATUS_INVALID_ARG, "RSA material not DER: INVALID_ARG");
+	tap_eq(import(fw, (int)ks, AZIHSM_KEY_HMAC_SHA256, AZIHSM_USAGE_SIGN, big, 1025, NULL),
+	       AZIHSM_STATUS_INVALID_ARG, "HMAC of 1025 bytes: INVALID_ARG");
+	tap_eq(import(fw, (int)ks, AZIHSM_KEY_HMAC_SHA256, AZIHSM_USAGE_SIGN, big, 0, NULL),
+	       AZIHSM_STATUS_INVALID_ARG, "HMAC of 0 bytes: INVALID_ARG");
+
+	/* Roles: only the kernel session imports. */
+	tap_eq(import(fw, (int)su, AZIHSM_KEY_AES128, ed, m_aes[0], 16, NULL),
+	       AZIHSM_STATUS_WRONG_ROLE, "user KeyImport: WRONG_ROLE");
+	tap_eq(import(fw, (int)so, AZIHSM_KEY_AES128, ed, m_aes[0], 16, NULL),
+	       AZIHSM_STATUS_WRONG_ROLE, "officer KeyImport: WRONG_ROLE");
+	tap_eq(import(fw, NOSESS, AZIHSM_KEY_AES128, ed, m_aes[0], 16, NULL),
+	       AZIHSM_STATUS_NO_SESSION, "KeyImport without a session: NO_SESSION");
+
+	/* Malformed: missing field, extra field, wrong type. */
+	{
+		struct rq q;
+		struct mbor_enc *e = rq_begin(&q, AZIHSM_OP_KEY_IMPORT, (int)ks);
+
+		mbor_enc_map(e, 2);
+		mbor_enc_key(e, AZIHSM_IMPORT_F_TYPE);
+		mbor_enc_u8(e, AZIHSM_KEY_AES128);
+		mbor_enc_key(e, AZIHSM_IMPORT_F_MATERIAL);
+		mbor_enc_bytes(e, m_aes[0], 16);
+		tap_eq(rq_send(fw, &q, &r), AZIHSM_STATUS_MALFORMED, "KeyImport without usage");
+		e = rq_begin(&q, AZIHSM_OP_KEY_IMPORT, (int)ks);
+		mbor_enc_map(e, 4);
+		mbor_enc_key(e, AZIHSM_IMPORT_F_TYPE);
+		mbor_enc_u8(e, AZIHSM_KEY_AES128);
+		mbor_enc_key(e, AZIHSM_IMPORT_F_USAGE);
+		mbor_enc_u32(e, ed);
+		mbor_enc_key(e, AZIHSM_IMPORT_F_MATERIAL);
+		mbor_enc_bytes(e, m_aes[0], 16);
+		mbor_enc_key(e, 4);
+		mbor_enc_u8(e, 0);
+		tap_eq(rq_send(fw, &q, &r), AZIHSM_STATUS_MALFORMED, "KeyImport with field 4");
+		e = rq_begin(&q, AZIHSM_OP_KEY_IMPORT, (int)ks);
+		mbor_enc_map(e, 3);
+		mbor_enc_key(e, AZIHSM_IMPORT_F_TYPE);
+		mbor_enc_u8(e, AZIHSM_KEY_AES128);
+		mbor_enc_key(e, AZIHSM_IMPORT_F_USAGE);
+		mbor_enc_u32(e, ed);
+		mbor_enc_key(e, AZIHSM_IMPORT_F_MATERIAL);
+		mbor_enc_u32(e, 5);
+		tap_eq(rq_send(fw, &q, &r), AZIHSM_STATUS_MALFORMED, "KeyImport material as u32");
+	}
+
+	/* The user session never sees kernel keys. */
+	tap_eq(call_id(fw, AZIHSM_OP_DELETE_KEY, (int)su, k_aes[0], &r),
+	       AZIHSM_STATUS_KEY_NOT_FOUND, "user: DeleteKey of a kernel key is KEY_NOT_FOUND");
+	{
+		struct aes_call c = { .key = k_aes[0], .mode = AZIHSM_AES_ECB,
+				      .tag_len_field = ABSENT };
+		uint8_t d[16] = { 0 };
+
+		c.data = d;
+		c.len = 16;
+		tap_eq(aes(fw, (int)su, &c), AZIHSM_STATUS_KEY_NOT_FOUND,
+		       "user: AES with a kernel key is KEY_NOT_FOUND");
+		c.key = k_enc_only;
+		c.decrypt = true;
+		tap_eq(aes(fw, (int)su, &c), AZIHSM_STATUS_KEY_NOT_FOUND,
+		       "user: decrypt with a kernel encrypt-only key is KEY_NOT_FOUND, not KEY_USAGE");
+	}
+	(void)id;
+}
+
+static void test_aes_modes(void)
+{
+	static const char *const ecb[3] = { "AES-128-ECB", "AES-192-ECB", "AES-256-ECB" };
+	static const char *const cbc[3] = { "AES-128-CBC", "AES-192-CBC", "AES-256-CBC" };
+	static const char *const ctr[3] = { "AES-128-CTR", "AES-192-CTR", "AES-256-CTR" };
+	static const char *const gcm[3] = { "AES-128-GCM", "AES-192-GCM", "AES-256-GCM" };
+	static const size_t lens[] = { 16, 32, 48, 160, 4000 };
+	static const size_t ctr_lens[] = { 1, 15, 16, 17, 33, 100, 4000 };
+	static struct aes_call c, d;
+	uint8_t data[4096], ref[4096], iv[16], tag[16];
+	size_t li;
+	int k, ok;
+
+	rnd(data, sizeof(data));
+	rnd(iv, sizeof(iv));
+	for (k = 0; k < 3; k++) {
+		/* ECB */
+		ok = 1;
+		for (li = 0; li < sizeof(lens) / sizeof(lens[0]); li++) {
+			memset(&c, 0, sizeof(c));
+			c.key = k_aes[k];
+			c.mode = AZIHSM_AES_ECB;
+			c.tag_len_field = ABSENT;
+			c.data = data;
+			c.len = lens[li];
+			ref_cipher(ecb[k], m_aes[k], NULL, 0, true, NULL, 0, data, lens[li], ref, NULL,
+				   0);
+			ok &= aes(fw, (int)ks, &c) == 0 && c.out_len == lens[li] &&
+			      !memcmp(c.out, ref, lens[li]) && c.fips && !c.iv_out_len;
+			d = c;
+			d.decrypt = true;
+			d.data = c.out;
+			ok &= aes(fw, (int)ks, &d) == 0 && !memcmp(d.out, data, lens[li]);
+		}
+		tap_ok(ok, "%s encrypt/decrypt match EVP, approved", ecb[k]);
+
+		/* CBC, chained over two calls */
+		ok = 1;
+		for (li = 0; li < sizeof(lens) / sizeof(lens[0]); li++) {
+			size_t n = lens[li], h = n > 16 ? (n / 32) * 16 : n;
+
+			ref_cipher(cbc[k], m_aes[k], iv, 16, true, NULL, 0, data, n, ref, NULL, 0);
+			memset(&c, 0, sizeof(c));
+			c.key = k_aes[k];
+			c.mode = AZIHSM_AES_CBC;
+			c.tag_len_field = ABSENT;
+			c.iv = iv;
+			c.iv_len = 16;
+			c.data = data;
+			c.len = h;
+			ok &= aes(fw, (int)ks, &c) == 0 && !memcmp(c.out, ref, h) &&
+			      c.iv_out_len == 16 && !memcmp(c.iv_out, ref + h - 16, 16);
+			if (h < n) {
+				memcpy(d.iv_out, c.iv_out, 16);
+				d = c;
+				d.iv = c.iv_out;
+				d.data = data + h;
+				d.len = n - h;
+				ok &= aes(fw, (int)ks, &d) == 0 && !memcmp(d.out, ref + h, n - h) &&
+				      !memcmp(d.iv_out, ref + n - 16, 16);
+			}
+			/* decrypt the whole in one call */
+			memset(&d, 0, sizeof(d));
+			d.key = k_aes[k];
+			d.mode = AZIHSM_AES_CBC;
+			d.decrypt = true;
+			d.tag_len_field = ABSENT;
+			d.iv = iv;
+			d.iv_len = 16;
+			d.data = ref;
+			d.len = n;
+			ok &= aes(fw, (int)ks, &d) == 0 && !memcmp(d.out, data, n) &&
+			      !memcmp(d.iv_out, ref + n - 16, 16) && d.fips;
+		}
+		tap_ok(ok, "%s chained encrypt, decrypt, iv_out = last ciphertext block", cbc[k]);
+
+		/* CTR, any length, iv_out = counter after the last (partial) block */
+		ok = 1;
+		for (li = 0; li < sizeof(ctr_lens) / sizeof(ctr_lens[0]); li++) {
+			size_t n = ctr_lens[li];
+
+			ref_cipher(ctr[k], m_aes[k], iv, 16, true, NULL, 0, data, n, ref, NULL, 0);
+			memset(&c, 0, sizeof(c));
+			c.key = k_aes[k];
+			c.mode = AZIHSM_AES_CTR;
+			c.decrypt = li & 1;	/* the same either way */
+			c.tag_len_field = ABSENT;
+			c.iv = iv;
+			c.iv_len = 16;
+			c.data = data;
+			c.len = n;
+			ok &= aes(fw, (int)ks, &c) == 0 && c.out_len == n && !memcmp(c.out, ref, n) &&
+			      c.iv_out_len == 16;
+			/* the next call from iv_out continues the stream */
+			if (n % 16 == 0 && n < 2000) {
+				d = c;
+				d.iv = c.iv_out;
+				d.data = data + n;
+				d.len = 16;
+				ref_cipher(ctr[k], m_aes[k], iv, 16, true, NULL, 0, data, n + 16, ref,
+					   NULL, 0);
+				ok &= aes(fw, (int)ks, &d) == 0 && !memcmp(d.out, ref + n, 16);
+			}
+		}
+		tap_ok(ok, "%s any length matches EVP; iv_out continues the stream", ctr[k]);
+
+		/* GCM with AAD and tags of 4..16 bytes */
+		ok = 1;
+		for (li = 4; li <= 16; li++) {
+			size_t n = li * 7;
+
+			rnd(tag, 16);
+			ref_cipher(gcm[k], m_aes[k], iv, 12, true, data + 3000, li * 3, data, n, ref,
+				   tag, li);
+			memset(&c, 0, sizeof(c));
+			c.key = k_aes[k];
+			c.mode = AZIHSM_AES_GCM;
+			c.iv = iv;
+			c.iv_len = 12;
+			c.aad = data + 3000;
+			c.aad_len = li * 3;
+			c.data = data;
+			c.len = n;
+			c.tag_len_field = li == 16 && k == 0 ? ABSENT : (int)li;
+			ok &= aes(fw, (int)ks, &c) == 0 && !memcmp(c.out, ref, n) &&
+			      c.tag_out_len == li && !memcmp(c.tag_out, tag, li) &&
+			      c.fips == (li >= 12) && !c.iv_out_len;
+			memset(&d, 0, sizeof(d));
+			d.key = k_aes[k];
+			d.mode = AZIHSM_AES_GCM;
+			d.decrypt = true;
+			d.tag_len_field = ABSENT;
+			d.iv = iv;
+			d.iv_len = 12;
+			d.aad = data + 3000;
+			d.aad_len = li * 3;
+			d.data = ref;
+			d.len = n;
+			d.tag = tag;
+			d.tag_len = li;
+			ok &= aes(fw, (int)ks, &d) == 0 && !memcmp(d.out, data, n) && !d.tag_out_len;
+			tag[0] ^= 1;
+			ok &= aes(fw, (int)ks, &d) == AZIHSM_STATUS_BAD_TAG;
+		}
+		tap_ok(ok, "%s with AAD, tags of 4..16 bytes: EVP's; flipped tag BAD_TAG", gcm[k]);
+	}
+
+	/* GCM with an AES256_GCM key, empty text (GMAC), no AAD */
+	memset(&c, 0, sizeof(c));
+	c.key = k_gcm;
+	c.mode = AZIHSM_AES_GCM;
+	c.iv = iv;
+	c.iv_len = 12;
+	c.tag_len_field = ABSENT;
+	c.data = data;
+	c.len = 0;
+	ref_cipher("AES-256-GCM", m_gcm, iv, 12, true, NULL, 0, data, 0, ref, tag, 16);
+	tap_ok(aes(fw, (int)ks, &c) == 0 && c.out_len == 0 && c.tag_out_len == 16 &&
+	       !memcmp(c.tag_out, tag, 16) && c.fips, "GCM AES256_GCM key, empty text: EVP's tag");
+
+	/* XTS, AES-128 and AES-256, ciphertext stealing */
+	{
+		static const size_t xl[] = { 16, 17, 31, 512, 1000, 4096 };
+		const struct { uint16_t key; const uint8_t *m; const char *name; bool fips; } xk[] = {
+			{ k_xts128, m_xts128, "AES-128-XTS", true },
+			{ k_xts256, m_xts256, "AES-256-XTS", true },
+		};
+		int x;
+
+		for (x = 0; x < 2; x++) {
+			ok = 1;
+			for (li = 0; li < sizeof(xl) / sizeof(xl[0]); li++) {
+				size_t n = xl[li];
+
+				ref_cipher(xk[x].name, xk[x].m, iv, 16, true, NULL, 0, data, n, ref,
+					   NULL, 0);
+				memset(&c, 0, sizeof(c));
+				c.key = xk[x].key;
+				c.mode = AZIHSM_AES_XTS;
+				c.tag_len_field = ABSENT;
+				c.iv = iv;
+				c.iv_len = 16;
+				c.data = data;
+				c.len = n;
+				ok &= aes(fw, (int)ks, &c) == 0 && !memcmp(c.out, ref, n) && c.fips &&
+				      !c.iv_out_len;
+				d = c;
+				d.decrypt = true;
+				d.data = ref;
+				ok &= aes(fw, (int)ks, &d) == 0 && !memcmp(d.out, data, n);
+			}
+			tap_ok(ok, "%s lengths 16..4096 match EVP both ways, approved", xk[x].name);
+		}
+		/* The test's own XTS agrees with EVP on distinct halves... */
+		ok = 1;
+		for (li = 0; li < sizeof(xl) / sizeof(xl[0]); li++) {
+			uint8_t mine[4096];
+
+			ref_cipher("AES-256-XTS", m_xts256, iv, 16, true, NULL, 0, data, xl[li], ref,
+				   NULL, 0);
+			ref_xts_enc(m_xts256, 32, iv, data, xl[li], mine);
+			ok &= !memcmp(mine, ref, xl[li]);
+			ref_cipher("AES-128-XTS", m_xts128, iv, 16, true, NULL, 0, data, xl[li], ref,
+				   NULL, 0);
+			ref_xts_enc(m_xts128, 16, iv, data, xl[li], mine);
+			ok &= !memcmp(mine, ref, xl[li]);
+		}
+		tap_ok(ok, "test reference XTS from ECB matches EVP (128 and 256)");
+		/* ...and checks equal halves, which EVP refuses. */
+		ok = 1;
+		for (li = 0; li < sizeof(xl) / sizeof(xl[0]); li++) {
+			memset(&c, 0, sizeof(c));
+			c.key = k_xts_eq;
+			c.mode = AZIHSM_AES_XTS;
+			c.tag_len_field = ABSENT;
+			c.iv = iv;
+			c.iv_len = 16;
+			c.data = data;
+			c.len = xl[li];
+			ref_xts_enc(m_xts_eq, 32, iv, data, xl[li], ref);
+			ok &= aes(fw, (int)ks, &c) == 0 && c.out_len == xl[li] &&
+			      !memcmp(c.out, ref, xl[li]) && !c.fips;
+			d = c;
+			d.decrypt = true;
+			d.data = c.out;
+			ok &= aes(fw, (int)ks, &d) == 0 && !memcmp(d.out, data, xl[li]) && !d.fips;
+		}
+		tap_ok(ok, "XTS with equal halves: matches the reference both ways, not approved");
+	}
+
+	/* Negative: lengths, fields, usage, key types. */
+	{
+		struct { uint8_t mode; const uint8_t *iv; size_t iv_len; size_t len; bool dec;
+			 const uint8_t *aad; const uint8_t *tag; size_t tag_len; int tlf;
+			 uint16_t key; long want; const char *what; } neg[] = {
+			{ AZIHSM_AES_ECB, NULL, 0, 15, 0, NULL, NULL, 0, ABSENT, k_aes[0],
+			  AZIHSM_STATUS_INVALID_ARG, "ECB of 15 bytes" },
+			{ AZIHSM_AES_ECB, iv, 16, 16, 0, NULL, NULL, 0, ABSENT, k_aes[0],
+			  AZIHSM_STATUS_INVALID_ARG, "ECB with an IV" },
+			{ AZIHSM_AES_CBC, NULL, 0, 16, 0, NULL, NULL, 0, ABSENT, k_aes[0],
+			  AZIHSM_STATUS_INVALID_ARG, "CBC without an IV" },
+			{ AZIHSM_AES_CBC, iv, 12, 16, 0, NULL, NULL, 0, ABSENT, k_aes[0],
+			  AZIHSM_STATUS_INVALID_ARG, "CBC with a 12-byte IV" },
+			{ AZIHSM_AES_CBC, iv, 16, 17, 0, NULL, NULL, 0, ABSENT, k_aes[0],
+			  AZIHSM_STATUS_INVALID_ARG, "CBC of 17 bytes" },
+			{ AZIHSM_AES_CBC, iv, 16, 16, 0, data, NULL, 0, ABSENT, k_aes[0],
+			  AZIHSM_STATUS_INVALID_ARG, "CBC with AAD" },
+			{ AZIHSM_AES_CTR, iv, 16, 16, 0, NULL, NULL, 0, 16, k_aes[0],
+			  AZIHSM_STATUS_INVALID_ARG, "CTR with tag_len" },
+			{ AZIHSM_AES_XTS, iv, 16, 15, 0, NULL, NULL, 0, ABSENT, k_xts256,
+			  AZIHSM_STATUS_INVALID_ARG, "XTS of 15 bytes" },
+			{ AZIHSM_AES_GCM, iv, 16, 16, 0, NULL, NULL, 0, ABSENT, k_aes[0],
+			  AZIHSM_STATUS_INVALID_ARG, "GCM with a 16-byte IV" },
+			{ AZIHSM_AES_GCM, iv, 12, 16, 0, NULL, NULL, 0, 3, k_aes[0],
+			  AZIHSM_STATUS_INVALID_ARG, "GCM tag_len 3" },
+			{ AZIHSM_AES_GCM, iv, 12, 16, 0, NULL, NULL, 0, 17, k_aes[0],
+			  AZIHSM_STATUS_INVALID_ARG, "GCM tag_len 17" },
+			{ AZIHSM_AES_GCM, iv, 12, 16, 1, NULL, NULL, 0, ABSENT, k_aes[0],
+			  AZIHSM_STATUS_INVALID_ARG, "GCM decrypt without a tag" },
+			{ AZIHSM_AES_GCM, iv, 12, 16, 1, NULL, tag, 3, ABSENT, k_aes[0],
+			  AZIHSM_STATUS_INVALID_ARG, "GCM decrypt with a 3-byte tag" },
+			{ AZIHSM_AES_GCM, iv, 12, 16, 1, NULL, tag, 16, 16, k_aes[0],
+			  AZIHSM_STATUS_INVALID_ARG, "GCM decrypt with tag_len" },
+			{ AZIHSM_AES_GCM, iv, 12, 16, 0, NULL, tag, 16, ABSENT, k_aes[0],
+			  AZIHSM_STATUS_INVALID_ARG, "GCM encrypt with a tag" },
+			{ 0, NULL, 0, 16, 0, NULL, NULL, 0, ABSENT, k_aes[0],
+			  AZIHSM_STATUS_INVALID_ARG, "mode 0" },
+			{ 6, iv, 16, 16, 0, NULL, NULL, 0, ABSENT, k_aes[0],
+			  AZIHSM_STATUS_INVALID_ARG, "mode 6" },
+			{ AZIHSM_AES_ECB, NULL, 0, 16, 1, NULL, NULL, 0, ABSENT, k_enc_only,
+			  AZIHSM_STATUS_KEY_USAGE, "decrypt with an encrypt-only key" },
+			{ AZIHSM_AES_XTS, iv, 16, 16, 0, NULL, NULL, 0, ABSENT, k_aes[2],
+			  AZIHSM_STATUS_KEY_TYPE, "XTS with a plain AES key" },
+			{ AZIHSM_AES_CBC, iv, 16, 16, 0, NULL, NULL, 0, ABSENT, k_xts256,
+			  AZIHSM_STATUS_KEY_TYPE, "CBC with an XTS key" },
+			{ AZIHSM_AES_GCM, iv, 12, 16, 0, NULL, NULL, 0, ABSENT, k_xts128,
+			  AZIHSM_STATUS_KEY_TYPE, "GCM with an XTS key" },
+			{ AZIHSM_AES_ECB, NULL, 0, 16, 0, NULL, NULL, 0, ABSENT, 0,
+			  AZIHSM_STATUS_INVALID_ARG, "key id 0" },
+			{ AZIHSM_AES_ECB, NULL, 0, 16, 0, NULL, NULL, 0, ABSENT, 0xfff0,
+			  AZIHSM_STATUS_KEY_NOT_FOUND, "unknown key id" },
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof(neg) / sizeof(neg[0]); i++) {
+			memset(&c, 0, sizeof(c));
+			c.key = neg[i].key;
+			c.mode = neg[i].mode;
+			c.decrypt = neg[i].dec;
+			c.iv = neg[i].iv;
+			c.iv_len = neg[i].iv_len;
+			c.data = data;
+			c.len = neg[i].len;
+			c.aad = neg[i].aad;
+			c.aad_len = neg[i].aad ? 5 : 0;
+			c.tag = neg[i].tag;
+			c.tag_len = neg[i].tag_len;
+			c.tag_len_field = neg[i].tlf;
+			tap_eq(aes(fw, (int)ks, &c), neg[i].want, "AES refused: %s", neg[i].what);
+		}
+	}
+	/* Zero-length ECB/CBC/CTR: empty answers, the IV unchanged. */
+	memset(&c, 0, sizeof(c));
+	c.key = k_aes[1];
+	c.mode = AZIHSM_AES_CTR;
+	c.tag_len_field = ABSENT;
+	c.iv = iv;
+	c.iv_len = 16;
+	c.data = data;
+	tap_ok(aes(fw, (int)ks, &c) == 0 && !c.out_len && c.iv_out_len == 16 &&
+	       !memcmp(c.iv_out, iv, 16), "CTR of 0 bytes: empty, iv_out = iv");
+	c.mode = AZIHSM_AES_XTS;
+	c.key = k_xts128;
+	tap_eq(aes(fw, (int)ks, &c), AZIHSM_STATUS_INVALID_ARG, "XTS of 0 bytes: INVALID_ARG");
+	/* CTR counter wraps at 2^128 */
+	{
+		uint8_t top[16], ref2[64];
+
+		memset(top, 0xff, 16);
+		top[15] = 0xfe;
+		memset(&c, 0, sizeof(c));
+		c.key = k_aes[0];
+		c.mode = AZIHSM_AES_CTR;
+		c.tag_len_field = ABSENT;
+		c.iv = top;
+		c.iv_len = 16;
+		c.data = data;
+		c.len = 40;
+		ref_cipher("AES-128-CTR", m_aes[0], top, 16, true, NULL, 0, data, 40, ref2, NULL, 0);
+		tap_ok(aes(fw, (int)ks, &c) == 0 && !memcmp(c.out, ref2, 40) && c.iv_out[15] == 1 &&
+		       c.iv_out[0] == 0 && c.iv_out[14] == 0, "CTR wraps at 2^128: iv_out = 1");
+	}
+}
+
+static void test_blobs(void)
+{
+	static const char *const cbc = "AES-256-CBC";
+	uint8_t blob[4096], blob_u[4096], data[64], iv[16], ref[64];
+	size_t bl, blu;
+	uint16_t id, id2, ukey;
+	struct aes_call c;
+	struct rsp r;
+
+	rnd(data, sizeof(data));
+	rnd(iv, sizeof(iv));
+	tap_eq(export_masked(fw, (int)ks, k_aes[2], blob, &bl), 0, "kernel: KeyExportMasked");
+	tap_eq(unmask(fw, (int)ks, blob, bl, &id), 0, "kernel: UnmaskKey of its blob");
+	ref_cipher(cbc, m_aes[2], iv, 16, true, NULL, 0, data, 64, ref, NULL, 0);
+	memset(&c, 0, sizeof(c));
+	c.key = id;
+	c.mode = AZIHSM_AES_CBC;
+	c.tag_len_field = ABSENT;
+	c.iv = iv;
+	c.iv_len = 16;
+	c.data = data;
+	c.len = 64;
+	tap_ok(aes(fw, (int)ks, &c) == 0 && !memcmp(c.out, ref, 64),
+	       "  the unmasked key encrypts like the original");
+	tap_eq(unmask(fw, (int)su, blob, bl, NULL), AZIHSM_STATUS_BAD_BLOB,
+	       "a kernel blob on a user session: BAD_BLOB");
+	blob[bl / 2] ^= 0x10;
+	tap_eq(unmask(fw, (int)ks, blob, bl, NULL), AZIHSM_STATUS_BAD_BLOB,
+	       "a flipped bit: BAD_BLOB");
+	blob[bl / 2] ^= 0x10;
+	blob[bl - 1] ^= 0x80;
+	tap_eq(unmask(fw, (int)ks, blob, bl, NULL), AZIHSM_STATUS_BAD_BLOB,
+	       "a flipped tag bit: BAD_BLOB");
+	blob[bl - 1] ^= 0x80;
+	tap_eq(unmask(fw, (int)ks, blob, bl - 1, NULL), AZIHSM_STATUS_BAD_BLOB,
+	       "a truncated blob: BAD_BLOB");
+	tap_eq(unmask(fw, (int)ks, blob, 0, NULL), AZIHSM_STATUS_BAD_BLOB, "an empty blob: BAD_BLOB");
+
+	/* User session: partition blobs. */
+	tap_eq(keygen(fw, (int)su, AZIHSM_KEY_AES128, AZIHSM_USAGE_ENCRYPT, NULL, false, &ukey), 0,
+	       "user generates a session key");
+	tap_eq(export_masked(fw, (int)su, ukey, blob_u, &blu), 0, "user: KeyExportMasked");
+	tap_eq(unmask(fw, (int)su, blob_u, blu, &id2), 0, "user: UnmaskKey of the partition blob");
+	tap_ok(id2 != ukey, "  a new key id");
+	tap_eq(unmask(fw, (int)ks, blob_u, blu, NULL), AZIHSM_STATUS_BAD_BLOB,
+	       "a partition blob on the kernel session: BAD_BLOB");
+	tap_eq(export_masked(fw, (int)su, k_aes[0], blob, &bl), AZIHSM_STATUS_KEY_NOT_FOUND,
+	       "user: KeyExportMasked of a kernel key is KEY_NOT_FOUND");
+	tap_eq(export_masked(fw, (int)ks, ukey, blob, &bl), AZIHSM_STATUS_KEY_NOT_FOUND,
+	       "kernel: KeyExportMasked of a user key is KEY_NOT_FOUND");
+	tap_eq(export_masked(fw, (int)so, ukey, blob, &bl), AZIHSM_STATUS_KEY_NOT_FOUND,
+	       "officer: KeyExportMasked of the user's session key is KEY_NOT_FOUND");
+	tap_eq(call_id(fw, AZIHSM_OP_KEY_EXPORT_MASKED, (int)ks, 0, &r), AZIHSM_STATUS_INVALID_ARG,
+	       "KeyExportMasked of key id 0: INVALID_ARG");
+	tap_eq(call0(fw, AZIHSM_OP_KEY_EXPORT_MASKED, (int)ks, &r), AZIHSM_STATUS_MALFORMED,
+	       "KeyExportMasked without a key id: MALFORMED");
+	tap_eq(call0(fw, AZIHSM_OP_UNMASK_KEY, (int)ks, &r), AZIHSM_STATUS_MALFORMED,
+	       "UnmaskKey without a blob: MALFORMED");
+	{
+		uint16_t pid;
+
+		tap_eq(keygen(fw, (int)so, AZIHSM_KEY_AES192, AZIHSM_USAGE_ENCRYPT, NULL, true, &pid),
+		       0, "officer: a persistent key without a label");
+		tap_eq(export_masked(fw, (int)su, pid, blob, &bl), AZIHSM_STATUS_WRONG_ROLE,
+		       "user: KeyExportMasked of a persistent key is WRONG_ROLE");
+		tap_eq(export_masked(fw, (int)so, pid, blob, &bl), 0,
+		       "officer: KeyExportMasked of a persistent key");
+		tap_eq(unmask(fw, (int)su, blob, bl, &id2), 0,
+		       "user: UnmaskKey of it gives a session key");
+		tap_eq(call_id(fw, AZIHSM_OP_DELETE_KEY, (int)su, id2, &r), 0,
+		       "  which the user may delete");
+	}
+}
+
+static void test_reset(void)
+{
+	uint8_t blob[4096], data[32], iv[16];
+	size_t bl;
+	uint16_t id, id2;
+	struct aes_call c, c2;
+	struct rsp r;
+	long k;
+
+	rnd(data, sizeof(data));
+	rnd(iv, sizeof(iv));
+	tap_eq(import(fw, (int)ks, AZIHSM_KEY_AES256, AZIHSM_USAGE_ENCRYPT, m_aes[2], 32, &id), 0,
+	       "import before the reset");
+	memcpy(blob, last_blob, last_blob_len);
+	bl = last_blob_len;
+	memset(&c, 0, sizeof(c));
+	c.key = id;
+	c.mode = AZIHSM_AES_CBC;
+	c.tag_len_field = ABSENT;
+	c.iv = iv;
+	c.iv_len = 16;
+	c.data = data;
+	c.len = 32;
+	tap_eq(aes(fw, (int)ks, &c), 0, "encrypt before the reset");
+	hsm_fw_reset_sessions(fw);
+	tap_eq(aes(fw, (int)ks, &c), AZIHSM_STATUS_NO_SESSION, "after a reset the kernel session is gone");
+	k = open_kernel(fw);
+	tap_ok(k > 0, "a new kernel session");
+	c2 = c;
+	tap_eq(aes(fw, (int)k, &c2), AZIHSM_STATUS_KEY_NOT_FOUND, "the old key is gone");
+	tap_eq(unmask(fw, (int)k, blob, bl, &id2), 0, "the blob re-enters");
+	c2.key = id2;
+	tap_ok(aes(fw, (int)k, &c2) == 0 && c2.out_len == 32 && !memcmp(c2.out, c.out, 32),
+	       "  and the key gives the same ciphertext");
+	hsm_fw_flush_session(fw, (uint16_t)k);
+	tap_eq(call0(fw, AZIHSM_OP_KEY_LIST, (int)k, &r), AZIHSM_STATUS_NO_SESSION,
+	       "flush closes the kernel session");
+	ks = open_kernel(fw);
+	tap_eq(call0(fw, AZIHSM_OP_KEY_LIST, (int)ks, &r), 0, "a fresh kernel session");
+	tap_eq(rsp_u16(&r, AZIHSM_KEY_F_COUNT), 0, "  with no keys");
+}
+
+int main(void)
+{
+	fw = start();
+	if (!fw) {
+		printf("Bail out! firmware did not start\n");
+		return 1;
+	}
+	test_kernel_session();
+	test_import();
+	test_aes_modes();
+	test_blobs();
+	test_reset();
+	(void)rsp_bool;
+	hsm_fw_free(fw);
+	return tap_done();
+}
