@@ -9,9 +9,9 @@
  * session keys (owner = its id); any other key is KEY_NOT_FOUND, exactly
  * as if it did not exist; the kernel session sees its own keys only.
  * Classes (hsm_auth_check): persistent keys are made and deleted under
- * MANAGE_KEYS, session keys under SESSION_KEYS; OpenKey, KeyList and KeyPublic are INFO, EccSign USE_KEY. A persistent
- * change is committed before the answer; if that fails the answer is
- * NOT_STORED (a generated key is deleted again first).
+ * MANAGE_KEYS, session keys under SESSION_KEYS; OpenKey, KeyList and
+ * KeyPublic are INFO, EccSign USE_KEY. A persistent change is committed
+ * before the answer; if that fails the answer is NOT_STORED (a generated key is deleted again first).
  */
 #include <stdlib.h>
 #include <string.h>
