@@ -5,6 +5,7 @@
  *   azihsm [--device PATH] info [--json]
  *   azihsm [--device PATH] random N [--hex|--raw]
  *   azihsm [--device PATH] login | key ... | sign ...   (cli-key.c)
+ *   azihsm crypto list | crypto priority ...              (cli-crypto.c)
  */
 #include <errno.h>
 #include <getopt.h>
@@ -269,6 +270,8 @@ static void usage(FILE *f, const char *prog)
 		fprintf(f, "  %s\n", subcommands[i].usage);
 	for (i = 0; i < cli_key_ncommands; i++)
 		fprintf(f, "  %s\n", cli_key_commands[i].usage);
+	for (i = 0; i < cli_crypto_ncommands; i++)
+		fprintf(f, "  %s\n", cli_crypto_commands[i].usage);
 	fprintf(f, "\n  --device PATH  device node (default %s)\n"
 		"  %s COMMAND --help  help for one command\n"
 		"\nCommands that log in read the PIN from --pin-file FILE (its first line) or\n"
@@ -279,12 +282,13 @@ static void usage(FILE *f, const char *prog)
 /* The command at argv[*i] (two words for "key ..."); advances *i to its last word. */
 static const struct subcommand *find_sub(int argc, char **argv, int *i)
 {
-	const struct subcommand *tabs[2] = { subcommands, cli_key_commands };
-	const size_t counts[2] = { sizeof(subcommands) / sizeof(subcommands[0]),
-				   cli_key_ncommands };
+	const struct subcommand *tabs[3] = { subcommands, cli_key_commands,
+					     cli_crypto_commands };
+	const size_t counts[3] = { sizeof(subcommands) / sizeof(subcommands[0]),
+				   cli_key_ncommands, cli_crypto_ncommands };
 	size_t t, k, n;
 
-	for (t = 0; t < 2; t++) {
+	for (t = 0; t < 3; t++) {
 		for (k = 0; k < counts[t]; k++) {
 			const char *name = tabs[t][k].name;
 			const char *sp = strchr(name, ' ');
@@ -335,6 +339,8 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[i], "key"))
 			fprintf(stderr, "%s: 'key' needs one of: generate list show public delete\n",
 				cli.prog);
+		else if (!strcmp(argv[i], "crypto"))
+			fprintf(stderr, "%s: 'crypto' needs one of: list priority\n", cli.prog);
 		else
 			fprintf(stderr, "%s: unknown command '%s'\n", cli.prog, argv[i]);
 		usage(stderr, cli.prog);

@@ -33,4 +33,37 @@ void cli_json_bytes(FILE *f, const uint8_t *val, size_t len);
 extern const struct subcommand cli_key_commands[];
 extern const size_t cli_key_ncommands;
 
+/* cli-crypto.c: crypto list, crypto priority (/proc/crypto, NETLINK_CRYPTO) */
+extern const struct subcommand cli_crypto_commands[];
+extern const size_t cli_crypto_ncommands;
+
+/* One /proc/crypto entry. */
+struct cli_crypto_alg {
+	char name[128];		/* CRYPTO_MAX_ALG_NAME */
+	char driver[128];
+	char module[64];
+	char type[32];
+	char selftest[16];	/* "unknown" when the entry has no selftest line */
+	uint32_t priority;
+	bool has_priority;
+	bool internal;
+	int winner;		/* index of the entry the kernel selects for this name, or -1 */
+};
+
+/*
+ * Parse /proc/crypto text: 0 with a malloc'ed array (free it), or -EINVAL
+ * (with a message on stderr), -ENOMEM, -EIO. Marks the winners.
+ */
+int cli_crypto_parse(FILE *f, struct cli_crypto_alg **algs, size_t *n);
+/* Set each entry's winner: highest priority of its name and kind, not internal. */
+void cli_crypto_mark_winners(struct cli_crypto_alg *algs, size_t n);
+/* "hash" for shash/ahash, "skcipher" for skcipher/lskcipher, else @type. */
+const char *cli_crypto_kind(const char *type);
+/* The driver name ends in _azihsm. */
+bool cli_crypto_is_ours(const struct cli_crypto_alg *a);
+/* /proc/crypto, or $AZIHSM_PROC_CRYPTO. */
+const char *cli_crypto_proc_path(void);
+/* CRYPTO_MSG_UPDATEALG: 0 or -errno (-EPROTONOSUPPORT: no crypto_user). */
+int cli_crypto_set_priority(const char *driver, uint32_t priority);
+
 #endif

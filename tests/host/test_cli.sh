@@ -110,4 +110,35 @@ ok $? "a usage error exits 2"
 "$cli" key public --help >"$dir/out" 2>&1 && grep -q -- '--out FILE' "$dir/out"
 ok $? "key public --help"
 
+# crypto list / priority: no device; /proc/crypto replaced by the sample.
+AZIHSM_PROC_CRYPTO=$here/proc-crypto.txt run crypto list
+[[ $? == 0 ]] && [[ $(grep -c '_azihsm ' "$dir/out") == 5 ]] &&
+	grep -Eq '^sha256_azihsm +sha256 +ahash +50 passed +no: sha256-avx2 \(170\)$' "$dir/out" &&
+	grep -Eq '^ctr_aes_azihsm +ctr\(aes\) +skcipher +300 passed +yes$' "$dir/out" &&
+	! grep -q 'aesni' <(cut -c1-28 "$dir/out")
+ok $? "crypto list: our five, sha256_azihsm loses to sha256-avx2, ctr_aes_azihsm selected"
+AZIHSM_PROC_CRYPTO=$here/proc-crypto.txt run crypto list --all --json
+[[ $? == 0 ]] && python3 -c '
+import json, sys
+a = json.load(open(sys.argv[1]))
+assert len(a) == 15, len(a)
+x = {e["driver"]: e for e in a}
+assert x["xts_aes_azihsm"]["selected_driver"] == "xts-aes-aesni"
+assert x["xts_aes_azihsm"]["selected"] is False
+assert x["__xts-aes-aesni"]["internal"] is True
+assert x["ecdsa_nist_p256_azihsm"]["selected"] is True
+assert x["gcm_aes_azihsm"]["selftest"] == "unknown"
+' "$dir/out" 2>"$dir/err"
+ok $? "crypto list --all --json: 15 entries, valid JSON, the right choices"
+printf 'name : x\ndriver y\n' >"$dir/bad-crypto"
+AZIHSM_PROC_CRYPTO=$dir/bad-crypto run crypto list
+[[ $? == 1 ]] && grep -q "line 2: cannot parse 'driver y'" "$dir/err"
+ok $? "crypto list on a malformed file: exit 1, names the line"
+run crypto priority no_such_driver_azihsm_test 5
+[[ $? == 1 ]] && grep -Eq 'load the crypto_user module|no algorithm with driver name|not permitted: .*CAP_NET_ADMIN' "$dir/err"
+ok $? "crypto priority of an unknown driver: exit 1, a clear reason ($(head -c 60 "$dir/err"))"
+run crypto priority sha256_azihsm -3
+[[ $? == 2 ]] && grep -q 'priority must be a number' "$dir/err"
+ok $? "crypto priority with a negative number: usage error"
+
 tap_done
