@@ -51,6 +51,9 @@ uint32_t fw_decode(struct fw_req *r, const struct fw_field *f, unsigned int n)
 			case FW_U32:
 				ret = mbor_dec_u32(r->d, f[i].val);
 				break;
+			case FW_U64:
+				ret = mbor_dec_u64(r->d, f[i].val);
+				break;
 			case FW_BOOL:
 				ret = mbor_dec_bool(r->d, f[i].val);
 				break;
@@ -213,6 +216,10 @@ static const struct fw_op {
 	{ AZIHSM_OP_UNMASK_KEY, fw_svc_unmask_key, false, false, true },
 	{ AZIHSM_OP_KEY_EXPORT_MASKED, fw_svc_export_masked, false, false, true },
 	{ AZIHSM_OP_AES_ENCRYPT_DECRYPT, fw_svc_aes, false, false, true },	/* set by hsm_ops */
+	{ AZIHSM_OP_HASH, fw_svc_hash, false, false, true },	/* set by the service */
+	{ AZIHSM_OP_RSA_MOD_EXP, fw_svc_rsa_mod_exp, false, false, true },	/* raw RSA */
+	{ AZIHSM_OP_RSA_PUBLIC, fw_svc_rsa_public, false, false, true },	/* raw RSA */
+	{ AZIHSM_OP_ECC_VERIFY, fw_svc_ecc_verify, false, false, true },	/* set by the service */
 };
 
 static const struct fw_op *fw_lookup(uint32_t opcode)

@@ -64,6 +64,7 @@ enum fw_type {
 	FW_U8,
 	FW_U16,
 	FW_U32,
+	FW_U64,
 	FW_BOOL,
 	FW_BYTES,
 };
@@ -77,7 +78,7 @@ struct fw_field {
 	uint8_t id;
 	enum fw_type type;
 	bool optional;
-	void *val;		/* uint8_t / uint16_t / uint32_t / bool / struct fw_bytes */
+	void *val;		/* uint8_t .. uint64_t / bool / struct fw_bytes */
 	bool *present;		/* may be NULL */
 };
 
@@ -128,6 +129,12 @@ uint32_t fw_svc_key_import(struct fw_req *r);
 uint32_t fw_svc_unmask_key(struct fw_req *r);
 uint32_t fw_svc_export_masked(struct fw_req *r);
 uint32_t fw_svc_aes(struct fw_req *r);
+
+/* hsm_svc_crypto.c: Hash, RsaModExp, RsaPublic, EccVerify */
+uint32_t fw_svc_hash(struct fw_req *r);
+uint32_t fw_svc_rsa_mod_exp(struct fw_req *r);
+uint32_t fw_svc_rsa_public(struct fw_req *r);
+uint32_t fw_svc_ecc_verify(struct fw_req *r);
 
 /* hsm_svc_ops.c */
 uint32_t fw_svc_rsa_sign(struct fw_req *r);

@@ -1105,6 +1105,540 @@ static void test_blobs(void)
 	}
 }
 
+/* ---- Hash ------------------------------------------------------------ */
+
+struct hash_call {
+	uint8_t hash;
+	int key;		/* ABSENT or the key id */
+	const uint8_t *state;	/* NULL: absent */
+	size_t state_len;
+	const uint8_t *data;
+	size_t len;
+	bool final;
+	long long done;		/* ABSENT or the value */
+	uint8_t out[64];
+	size_t out_len;
+	bool fips;
+};
+
+static long hash_call(struct hsm_fw *fw, int sid, struct hash_call *c)
+{
+	static struct rsp r;
+	const uint8_t *p;
+	size_t n;
+	struct rq q;
+	struct mbor_enc *e = rq_begin(&q, AZIHSM_OP_HASH, sid);
+	long st;
+
+	mbor_enc_map(e, 3 + (c->key != ABSENT) + !!c->state + (c->done != ABSENT));
+	mbor_enc_key(e, AZIHSM_HASH_F_HASH);
+	mbor_enc_u8(e, c->hash);
+	if (c->key != ABSENT) {
+		mbor_enc_key(e, AZIHSM_HASH_F_KEY_ID);
+		mbor_enc_u16(e, (uint16_t)c->key);
+	}
+	if (c->state) {
+		mbor_enc_key(e, AZIHSM_HASH_F_STATE);
+		mbor_enc_bytes(e, c->state, c->state_len);
+	}
+	mbor_enc_key(e, AZIHSM_HASH_F_DATA);
+	mbor_enc_bytes(e, c->data, c->len);
+	mbor_enc_key(e, AZIHSM_HASH_F_FINAL);
+	mbor_enc_bool(e, c->final);
+	if (c->done != ABSENT) {
+		mbor_enc_key(e, AZIHSM_HASH_F_DONE);
+		mbor_enc_u64(e, (uint64_t)c->done);
+	}
+	st = rq_send(fw, &q, &r);
+	c->out_len = 0;
+	c->fips = r.h.fips_approved;
+	if (st)
+		return st;
+	if (rsp_bytes(&r, AZIHSM_HASH_F_OUT, &p, &n) || n > sizeof(c->out))
+		return -2;
+	memcpy(c->out, p, n);
+	c->out_len = n;
+	return 0;
+}
+
+/*
+ * Hash @len bytes of @data on the device in calls of @step bytes (a block
+ * multiple; 0: one call), the state carried by the test; the result in
+ * @out. 0 or the failing status.
+ */
+static long hash_split(int sid, uint8_t hash, int key, const uint8_t *data, size_t len,
+		       size_t step, uint8_t *out, size_t *out_len, bool *fips)
+{
+	struct hash_call c = { .hash = hash, .key = key, .done = ABSENT };
+	uint8_t st[64];
+	size_t off = 0, st_len = 0;
+	long ret;
+
+	while (step && len - off > step) {
+		c.data = data + off;
+		c.len = step;
+		c.final = false;
+		c.state = off ? st : NULL;
+		c.state_len = st_len;
+		c.done = off ? (long long)off : ABSENT;
+		ret = hash_call(fw, sid, &c);
+		if (ret)
+			return ret;
+		memcpy(st, c.out, c.out_len);
+		st_len = c.out_len;
+		off += step;
+	}
+	c.data = data + off;
+	c.len = len - off;
+	c.final = true;
+	c.state = off ? st : NULL;
+	c.state_len = st_len;
+	c.done = off ? (long long)off : ABSENT;
+	ret = hash_call(fw, sid, &c);
+	if (ret)
+		return ret;
+	memcpy(out, c.out, c.out_len);
+	*out_len = c.out_len;
+	*fips = c.fips;
+	return 0;
+}
+
+static const char *const md_names[] = { NULL, "SHA256", "SHA384", "SHA512" };
+
+static void test_hash(void)
+{
+	static const size_t lens[] = { 0, 1, 55, 56, 63, 64, 65, 111, 112, 119, 127, 128, 129,
+				       191, 192, 255, 256, 257, 383, 384, 1000, 2048 };
+	static const size_t keylens[] = { 1, 13, 14, 16, 32, 48, 64, 65, 100, 128, 129, 200,
+					  1024 };
+	static const uint8_t htypes[] = { 0, AZIHSM_KEY_HMAC_SHA256, AZIHSM_KEY_HMAC_SHA384,
+					  AZIHSM_KEY_HMAC_SHA512 };
+	uint8_t data[2048], key[1024], out[64], ref[64];
+	size_t li, ki, ol, step, bs;
+	uint16_t kid;
+	bool fips;
+	int h, ok, n;
+
+	rnd(data, sizeof(data));
+	rnd(key, sizeof(key));
+	for (h = 1; h <= 3; h++) {
+		bs = h == 1 ? 64 : 128;
+		ok = 1;
+		n = 0;
+		for (li = 0; li < sizeof(lens) / sizeof(lens[0]); li++) {
+			unsigned int mdl = 0;
+
+			EVP_Digest(data, lens[li], ref, &mdl, EVP_get_digestbyname(md_names[h]),
+				   NULL);
+			for (step = 0; step <= lens[li] + bs; step += bs) {
+				fips = false;
+				ok &= hash_split((int)ks, (uint8_t)h, ABSENT, data, lens[li], step, out,
+						 &ol, &fips) == 0 &&
+				      ol == mdl && !memcmp(out, ref, mdl) && fips;
+				n++;
+				if (step >= 3 * bs)
+					step += 2 * bs;	/* sparser for long data */
+			}
+		}
+		tap_ok(ok, "%s: %d length/split combinations match EVP, approved", md_names[h], n);
+
+		/* the state after whole blocks is the bare chaining value */
+		{
+			struct hash_call c = { .hash = (uint8_t)h, .key = ABSENT, .done = ABSENT,
+					       .data = data, .len = 0 };
+
+			c.final = false;
+			tap_ok(hash_call(fw, (int)ks, &c) == 0 &&
+			       c.out_len == (h == 1 ? 32u : 64u),
+			       "%s: a start with no data gives the IV's %zu-byte state", md_names[h],
+			       c.out_len);
+		}
+
+		/* HMAC, kernel-imported keys of 1..1024 bytes */
+		ok = 1;
+		n = 0;
+		for (ki = 0; ki < sizeof(keylens) / sizeof(keylens[0]); ki++) {
+			if (import(fw, (int)ks, htypes[h], AZIHSM_USAGE_SIGN, key, keylens[ki], &kid)) {
+				ok = 0;
+				continue;
+			}
+			for (li = 0; li < sizeof(lens) / sizeof(lens[0]); li += 3) {
+				size_t mlen = 0;
+
+				EVP_Q_mac(NULL, "HMAC", NULL, md_names[h], NULL, key, keylens[ki],
+					  data, lens[li], ref, sizeof(ref), &mlen);
+				for (step = 0; step <= lens[li] + bs; step += 2 * bs) {
+					bool want = keylens[ki] >= 14;
+
+					ok &= hash_split((int)ks, (uint8_t)h, kid, data, lens[li], step,
+							 out, &ol, &fips) == 0 &&
+					      ol == mlen && !memcmp(out, ref, mlen) && fips == want;
+					n++;
+				}
+			}
+		}
+		tap_ok(ok, "HMAC-%s: keys of 1..1024 bytes, %d length/split combinations match "
+		       "EVP; approved from 112-bit keys", md_names[h], n);
+	}
+
+	/* negatives */
+	{
+		uint8_t st[64] = { 0 };
+		uint16_t hk, hk_nosign, aes_k;
+		struct hash_call c;
+		struct rsp r;
+		const struct { uint8_t hash; int key; int state_len; long long done; size_t len;
+			       bool final; long want; const char *what; } neg[] = {
+			{ 0, ABSENT, -1, ABSENT, 0, true, AZIHSM_STATUS_INVALID_ARG, "hash 0" },
+			{ 4, ABSENT, -1, ABSENT, 0, true, AZIHSM_STATUS_INVALID_ARG, "hash 4" },
+			{ 1, ABSENT, -1, ABSENT, 63, false, AZIHSM_STATUS_INVALID_ARG,
+			  "not final, 63 bytes" },
+			{ 2, ABSENT, -1, ABSENT, 64, false, AZIHSM_STATUS_INVALID_ARG,
+			  "SHA-384 not final, 64 bytes" },
+			{ 1, ABSENT, 32, ABSENT, 0, true, AZIHSM_STATUS_INVALID_ARG,
+			  "state without done" },
+			{ 1, ABSENT, -1, 64, 0, true, AZIHSM_STATUS_INVALID_ARG, "done without state" },
+			{ 1, ABSENT, 32, 63, 0, true, AZIHSM_STATUS_INVALID_ARG,
+			  "done not a block multiple" },
+			{ 1, ABSENT, 31, 64, 0, true, AZIHSM_STATUS_INVALID_ARG, "31-byte state" },
+			{ 2, ABSENT, 48, 128, 0, true, AZIHSM_STATUS_INVALID_ARG,
+			  "48-byte SHA-384 state (the state is 64)" },
+			{ 1, 0, -1, ABSENT, 0, true, AZIHSM_STATUS_INVALID_ARG, "key id 0" },
+			{ 1, 0xfff0, -1, ABSENT, 0, true, AZIHSM_STATUS_KEY_NOT_FOUND,
+			  "unknown key" },
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof(neg) / sizeof(neg[0]); i++) {
+			memset(&c, 0, sizeof(c));
+			c.hash = neg[i].hash;
+			c.key = neg[i].key;
+			c.state = neg[i].state_len >= 0 ? st : NULL;
+			c.state_len = neg[i].state_len >= 0 ? (size_t)neg[i].state_len : 0;
+			c.done = neg[i].done;
+			c.data = data;
+			c.len = neg[i].len;
+			c.final = neg[i].final;
+			tap_eq(hash_call(fw, (int)ks, &c), neg[i].want, "Hash refused: %s",
+			       neg[i].what);
+		}
+		import(fw, (int)ks, AZIHSM_KEY_HMAC_SHA256, AZIHSM_USAGE_SIGN, key, 32, &hk);
+		import(fw, (int)ks, AZIHSM_KEY_HMAC_SHA256, AZIHSM_USAGE_VERIFY, key, 32,
+		       &hk_nosign);
+		import(fw, (int)ks, AZIHSM_KEY_AES256, AZIHSM_USAGE_ENCRYPT, key, 32, &aes_k);
+		memset(&c, 0, sizeof(c));
+		c.data = data;
+		c.final = true;
+		c.done = ABSENT;
+		c.hash = AZIHSM_HASH_SHA384;
+		c.key = hk;
+		tap_eq(hash_call(fw, (int)ks, &c), AZIHSM_STATUS_KEY_TYPE,
+		       "HMAC-SHA256 key with hash SHA-384: KEY_TYPE");
+		c.hash = AZIHSM_HASH_SHA256;
+		c.key = aes_k;
+		tap_eq(hash_call(fw, (int)ks, &c), AZIHSM_STATUS_KEY_USAGE,
+		       "an AES key (no sign usage): KEY_USAGE");
+		c.key = hk_nosign;
+		tap_eq(hash_call(fw, (int)ks, &c), AZIHSM_STATUS_KEY_USAGE,
+		       "an HMAC key without sign usage: KEY_USAGE");
+		c.key = hk;
+		tap_eq(hash_call(fw, (int)su, &c), AZIHSM_STATUS_KEY_NOT_FOUND,
+		       "user: HMAC with a kernel key is KEY_NOT_FOUND");
+		c.key = hk_nosign;
+		tap_eq(hash_call(fw, (int)su, &c), AZIHSM_STATUS_KEY_NOT_FOUND,
+		       "user: a kernel key without the usage is KEY_NOT_FOUND too");
+		c.key = ABSENT;
+		tap_eq(hash_call(fw, (int)su, &c), 0, "user: a plain hash");
+		tap_eq(hash_call(fw, NOSESS, &c), AZIHSM_STATUS_NO_SESSION,
+		       "Hash without a session: NO_SESSION");
+		{
+			struct rq q;
+			struct mbor_enc *e = rq_begin(&q, AZIHSM_OP_HASH, (int)ks);
+
+			mbor_enc_map(e, 2);
+			mbor_enc_key(e, AZIHSM_HASH_F_HASH);
+			mbor_enc_u8(e, 1);
+			mbor_enc_key(e, AZIHSM_HASH_F_DATA);
+			mbor_enc_bytes(e, data, 3);
+			tap_eq(rq_send(fw, &q, &r), AZIHSM_STATUS_MALFORMED,
+			       "Hash without final: MALFORMED");
+		}
+	}
+}
+
+/* ---- RSA ------------------------------------------------------------- */
+
+static EVP_PKEY *rsa_gen(unsigned int bits)
+{
+	return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits);
+}
+
+static size_t der_priv(EVP_PKEY *pk, uint8_t *buf)
+{
+	unsigned char *p = buf;
+
+	return (size_t)i2d_PrivateKey(pk, &p);	/* RSA: PKCS#1 RSAPrivateKey */
+}
+
+static size_t der_pub(EVP_PKEY *pk, uint8_t *buf)
+{
+	unsigned char *p = buf;
+
+	return (size_t)i2d_PublicKey(pk, &p);	/* RSA: PKCS#1 RSAPublicKey */
+}
+
+static int ref_rsa_raw(EVP_PKEY *pk, bool priv, const uint8_t *in, size_t len, uint8_t *out)
+{
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL);
+	size_t ol = 512;
+	int ok;
+
+	ok = c && (priv ? EVP_PKEY_decrypt_init(c) : EVP_PKEY_encrypt_init(c)) == 1 &&
+	     EVP_PKEY_CTX_set_rsa_padding(c, RSA_NO_PADDING) == 1 &&
+	     (priv ? EVP_PKEY_decrypt(c, out, &ol, in, len) :
+		     EVP_PKEY_encrypt(c, out, &ol, in, len)) == 1;
+	EVP_PKEY_CTX_free(c);
+	return ok ? (int)ol : -1;
+}
+
+static long modexp(int sid, uint16_t id, const uint8_t *in, size_t len, uint8_t *out,
+		   size_t *olen, bool *fips)
+{
+	static struct rsp r;
+	const uint8_t *p;
+	struct rq q;
+	struct mbor_enc *e = rq_begin(&q, AZIHSM_OP_RSA_MOD_EXP, sid);
+	long st;
+
+	mbor_enc_map(e, 2);
+	mbor_enc_key(e, AZIHSM_MODEXP_F_KEY_ID);
+	mbor_enc_u16(e, id);
+	mbor_enc_key(e, AZIHSM_MODEXP_F_IN);
+	mbor_enc_bytes(e, in, len);
+	st = rq_send(fw, &q, &r);
+	*olen = 0;
+	*fips = r.h.fips_approved;
+	if (st)
+		return st;
+	if (rsp_bytes(&r, AZIHSM_MODEXP_F_OUT, &p, olen) || *olen > 512)
+		return -2;
+	memcpy(out, p, *olen);
+	return 0;
+}
+
+static long rsapub(int sid, const uint8_t *der, size_t dlen, const uint8_t *in, size_t len,
+		   uint8_t *out, size_t *olen, bool *fips)
+{
+	static struct rsp r;
+	const uint8_t *p;
+	struct rq q;
+	struct mbor_enc *e = rq_begin(&q, AZIHSM_OP_RSA_PUBLIC, sid);
+	long st;
+
+	mbor_enc_map(e, 2);
+	mbor_enc_key(e, AZIHSM_RSAPUB_F_KEY);
+	mbor_enc_bytes(e, der, dlen);
+	mbor_enc_key(e, AZIHSM_RSAPUB_F_IN);
+	mbor_enc_bytes(e, in, len);
+	st = rq_send(fw, &q, &r);
+	*olen = 0;
+	*fips = r.h.fips_approved;
+	if (st)
+		return st;
+	if (rsp_bytes(&r, AZIHSM_RSAPUB_F_OUT, &p, olen) || *olen > 512)
+		return -2;
+	memcpy(out, p, *olen);
+	return 0;
+}
+
+static void test_rsa(void)
+{
+	static const unsigned int sizes[] = { 1024, 1536, 2048, 4096 };
+	uint8_t der[4096], pub[1024], x[512], y[512], ref[512], back[512];
+	size_t i, dl, pl, ol, bl, m;
+	uint16_t id;
+	bool fips;
+	int ok;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		EVP_PKEY *pk = rsa_gen(sizes[i]);
+
+		m = sizes[i] / 8;
+		dl = der_priv(pk, der);
+		pl = der_pub(pk, pub);
+		tap_eq(import(fw, (int)ks, AZIHSM_KEY_RSA2048,
+			      AZIHSM_USAGE_DECRYPT | AZIHSM_USAGE_SIGN, der, dl, &id), 0,
+		       "KeyImport RSA-%u PKCS#1 DER as type RSA2048", sizes[i]);
+		rnd(x, m);
+		x[0] &= 0x7f;	/* below n */
+		ok = ref_rsa_raw(pk, true, x, m, ref) == (int)m &&
+		     modexp((int)ks, id, x, m, y, &ol, &fips) == 0 && ol == m &&
+		     !memcmp(y, ref, m) && !fips;
+		tap_ok(ok, "RsaModExp RSA-%u: x^d mod n is EVP's, not approved", sizes[i]);
+		ok = rsapub((int)ks, pub, pl, y, m, back, &bl, &fips) == 0 && bl == m &&
+		     !memcmp(back, x, m) && !fips;
+		tap_ok(ok, "RsaPublic RSA-%u: (x^d)^e mod n = x, not approved", sizes[i]);
+		/* short input: left-padded */
+		ok = ref_rsa_raw(pk, false, (uint8_t[512]){ 0 }, m, ref) == (int)m;
+		memset(back, 0, m);
+		back[m - 1] = 2;
+		ok &= ref_rsa_raw(pk, false, back, m, ref) == (int)m &&
+		      rsapub((int)ks, pub, pl, (const uint8_t *)"\x02", 1, y, &ol, &fips) == 0 &&
+		      ol == m && !memcmp(y, ref, m);
+		tap_ok(ok, "RsaPublic RSA-%u: a 1-byte input is left-padded", sizes[i]);
+		if (i == 2) {
+			uint8_t n[512];
+			BIGNUM *bn = NULL;
+
+			EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_N, &bn);
+			BN_bn2binpad(bn, n, (int)m);
+			BN_free(bn);
+			tap_eq(modexp((int)ks, id, n, m, y, &ol, &fips), AZIHSM_STATUS_INVALID_ARG,
+			       "RsaModExp input = n: INVALID_ARG");
+			tap_eq(modexp((int)ks, id, x, m - 1, y, &ol, &fips),
+			       AZIHSM_STATUS_INVALID_ARG, "RsaModExp input one byte short: INVALID_ARG");
+			tap_eq(rsapub((int)ks, pub, pl, n, m, y, &ol, &fips),
+			       AZIHSM_STATUS_INVALID_ARG, "RsaPublic input = n: INVALID_ARG");
+			memset(back, 1, m + 1);
+			tap_eq(rsapub((int)ks, pub, pl, back, m + 1, y, &ol, &fips),
+			       AZIHSM_STATUS_INVALID_ARG, "RsaPublic input longer than n: INVALID_ARG");
+			tap_eq(rsapub((int)ks, pub, pl - 1, x, 4, y, &ol, &fips),
+			       AZIHSM_STATUS_INVALID_ARG, "RsaPublic truncated DER: INVALID_ARG");
+			pub[pl] = 0;
+			tap_eq(rsapub((int)ks, pub, pl + 1, x, 4, y, &ol, &fips),
+			       AZIHSM_STATUS_INVALID_ARG, "RsaPublic DER + a byte: INVALID_ARG");
+			tap_eq(rsapub((int)ks, der, dl, x, 4, y, &ol, &fips),
+			       AZIHSM_STATUS_INVALID_ARG, "RsaPublic with a private key DER: INVALID_ARG");
+			tap_eq(modexp((int)su, id, x, m, y, &ol, &fips), AZIHSM_STATUS_KEY_NOT_FOUND,
+			       "user: RsaModExp with a kernel key is KEY_NOT_FOUND");
+			tap_eq(rsapub((int)su, pub, pl, x, m, y, &ol, &fips), 0,
+			       "user: RsaPublic");
+			der[dl] = 0;
+			tap_eq(import(fw, (int)ks, AZIHSM_KEY_RSA2048, AZIHSM_USAGE_DECRYPT, der,
+				      dl + 1, NULL), AZIHSM_STATUS_INVALID_ARG,
+			       "KeyImport RSA DER + a byte: INVALID_ARG");
+			tap_eq(import(fw, (int)ks, AZIHSM_KEY_RSA3072, AZIHSM_USAGE_DECRYPT, der, dl,
+				      NULL), AZIHSM_STATUS_INVALID_ARG,
+			       "KeyImport a 2048-bit key as RSA3072: INVALID_ARG");
+			tap_eq(import(fw, (int)ks, AZIHSM_KEY_RSA2048, AZIHSM_USAGE_VERIFY, der, dl,
+				      &id), 0, "KeyImport RSA with verify usage only");
+			tap_eq(modexp((int)ks, id, x, m, y, &ol, &fips), AZIHSM_STATUS_KEY_USAGE,
+			       "RsaModExp without sign or decrypt usage: KEY_USAGE");
+			tap_eq(import(fw, (int)ks, AZIHSM_KEY_RSA2048, AZIHSM_USAGE_SIGN, der, dl,
+				      &id), 0, "KeyImport RSA with sign usage only");
+			tap_eq(modexp((int)ks, id, x, m, y, &ol, &fips), 0,
+			       "RsaModExp with sign usage");
+			tap_eq(modexp((int)ks, k_aes[0], x, m, y, &ol, &fips), AZIHSM_STATUS_KEY_TYPE,
+			       "RsaModExp with an AES key: KEY_TYPE");
+		}
+		EVP_PKEY_free(pk);
+	}
+	{
+		EVP_PKEY *pk = rsa_gen(512);
+
+		dl = der_priv(pk, der);
+		tap_eq(import(fw, (int)ks, AZIHSM_KEY_RSA2048, AZIHSM_USAGE_DECRYPT, der, dl, NULL),
+		       AZIHSM_STATUS_INVALID_ARG, "KeyImport RSA-512: INVALID_ARG");
+		EVP_PKEY_free(pk);
+	}
+}
+
+/* ---- EccVerify ------------------------------------------------------- */
+
+static long eccverify(int sid, uint8_t curve, const uint8_t *pt, size_t pl, const uint8_t *dg,
+		      size_t dl, const uint8_t *sig, size_t sl, long *valid, bool *fips)
+{
+	static struct rsp r;
+	struct rq q;
+	struct mbor_enc *e = rq_begin(&q, AZIHSM_OP_ECC_VERIFY, sid);
+	long st;
+
+	mbor_enc_map(e, 4);
+	mbor_enc_key(e, AZIHSM_ECCVER_F_CURVE);
+	mbor_enc_u8(e, curve);
+	mbor_enc_key(e, AZIHSM_ECCVER_F_POINT);
+	mbor_enc_bytes(e, pt, pl);
+	mbor_enc_key(e, AZIHSM_ECCVER_F_DIGEST);
+	mbor_enc_bytes(e, dg, dl);
+	mbor_enc_key(e, AZIHSM_ECCVER_F_SIG);
+	mbor_enc_bytes(e, sig, sl);
+	st = rq_send(fw, &q, &r);
+	*valid = st ? -1 : rsp_bool(&r, AZIHSM_ECCVER_F_VALID);
+	*fips = r.h.fips_approved;
+	return st;
+}
+
+static void test_ecc(void)
+{
+	static const struct { uint8_t curve; const char *name; size_t dlen; } cv[] = {
+		{ AZIHSM_KEY_EC_P256, "P-256", 32 },
+		{ AZIHSM_KEY_EC_P384, "P-384", 48 },
+		{ AZIHSM_KEY_EC_P521, "P-521", 64 },
+	};
+	uint8_t pt[200], dg[64], sig[200];
+	size_t i, pl, sl;
+	long valid;
+	bool fips;
+
+	for (i = 0; i < 3; i++) {
+		EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", cv[i].name);
+		EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL);
+		size_t dls[] = { cv[i].dlen, 20, 1, 64 };
+		size_t d;
+
+		EVP_PKEY_get_octet_string_param(pk, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pt,
+						sizeof(pt), &pl);
+		EVP_PKEY_sign_init(c);
+		for (d = 0; d < 4; d++) {
+			rnd(dg, sizeof(dg));
+			sl = sizeof(sig);
+			EVP_PKEY_sign(c, sig, &sl, dg, dls[d]);
+			tap_ok(eccverify((int)ks, cv[i].curve, pt, pl, dg, dls[d], sig, sl, &valid,
+					 &fips) == 0 && valid == 1 &&
+			       fips == (dls[d] == 32 || dls[d] == 48 || dls[d] == 64),
+			       "EccVerify %s, %zu-byte digest: valid (EVP's signature)", cv[i].name,
+			       dls[d]);
+		}
+		dg[0] ^= 1;
+		tap_ok(eccverify((int)ks, cv[i].curve, pt, pl, dg, 64, sig, sl, &valid, &fips) == 0 &&
+		       valid == 0, "EccVerify %s, another digest: not valid", cv[i].name);
+		dg[0] ^= 1;
+		sig[sl / 2] ^= 0x40;
+		tap_ok(eccverify((int)ks, cv[i].curve, pt, pl, dg, 64, sig, sl, &valid, &fips) == 0 &&
+		       valid == 0, "EccVerify %s, a flipped signature bit: not valid", cv[i].name);
+		tap_ok(eccverify((int)ks, cv[i].curve, pt, pl, dg, 64, (const uint8_t *)"\x30\x02",
+				 2, &valid, &fips) == 0 && valid == 0,
+		       "EccVerify %s, a malformed signature: not valid", cv[i].name);
+		tap_ok(eccverify((int)ks, cv[i].curve, pt, pl, dg, 64, sig, 0, &valid, &fips) == 0 &&
+		       valid == 0, "EccVerify %s, an empty signature: not valid", cv[i].name);
+		pt[pl - 1] ^= 1;
+		tap_eq(eccverify((int)ks, cv[i].curve, pt, pl, dg, 64, sig, sl, &valid, &fips),
+		       AZIHSM_STATUS_INVALID_ARG, "EccVerify %s, a point off the curve: INVALID_ARG",
+		       cv[i].name);
+		pt[pl - 1] ^= 1;
+		tap_eq(eccverify((int)ks, cv[(i + 1) % 3].curve, pt, pl, dg, 64, sig, sl, &valid,
+				 &fips), AZIHSM_STATUS_INVALID_ARG,
+		       "EccVerify %s point named another curve: INVALID_ARG", cv[i].name);
+		pt[0] = 0x02;
+		tap_eq(eccverify((int)ks, cv[i].curve, pt, pl, dg, 64, sig, sl, &valid, &fips),
+		       AZIHSM_STATUS_INVALID_ARG, "EccVerify %s, prefix 02: INVALID_ARG", cv[i].name);
+		pt[0] = 0x04;
+		tap_eq(eccverify((int)ks, cv[i].curve, pt, pl - 1, dg, 64, sig, sl, &valid, &fips),
+		       AZIHSM_STATUS_INVALID_ARG, "EccVerify %s, short point: INVALID_ARG", cv[i].name);
+		tap_eq(eccverify((int)ks, cv[i].curve, pt, pl, dg, 0, sig, sl, &valid, &fips),
+		       AZIHSM_STATUS_INVALID_ARG, "EccVerify %s, empty digest: INVALID_ARG", cv[i].name);
+		tap_eq(eccverify((int)ks, cv[i].curve, pt, pl, (uint8_t[65]){ 0 }, 65, sig, sl, &valid,
+				 &fips), AZIHSM_STATUS_INVALID_ARG,
+		       "EccVerify %s, 65-byte digest: INVALID_ARG", cv[i].name);
+		EVP_PKEY_CTX_free(c);
+		EVP_PKEY_free(pk);
+	}
+	tap_eq(eccverify((int)su, 0x13, pt, 65, dg, 32, sig, 8, &valid, &fips),
+	       AZIHSM_STATUS_INVALID_ARG, "EccVerify curve 0x13: INVALID_ARG");
+	tap_eq(eccverify(NOSESS, AZIHSM_KEY_EC_P256, pt, 65, dg, 32, sig, 8, &valid, &fips),
+	       AZIHSM_STATUS_NO_SESSION, "EccVerify without a session: NO_SESSION");
+}
+
 static void test_reset(void)
 {
 	uint8_t blob[4096], data[32], iv[16];
@@ -1158,8 +1692,10 @@ int main(void)
 	test_import();
 	test_aes_modes();
 	test_blobs();
+	test_hash();
+	test_rsa();
+	test_ecc();
 	test_reset();
-	(void)rsp_bool;
 	hsm_fw_free(fw);
 	return tap_done();
 }
