@@ -47,6 +47,11 @@ int lib_transact(struct azihsm_dev *dev, const uint8_t *req, size_t req_len,
 int lib_transact_sess(struct azihsm_dev *dev, const uint8_t *req, size_t req_len,
 		      uint8_t *rsp, size_t rsp_cap, uint32_t opcode, uint8_t session_flags,
 		      uint16_t session_id, struct mbor_dec *d);
+/* The fips_approved flag of the calling thread's last lib_transact answer. */
+bool lib_last_fips(void);
+/* lib_transact in session @sess (its id in the ioctl); -EINVAL for @len 0. */
+int lib_sess_transact(struct azihsm_session *sess, const uint8_t *req, size_t len,
+		      uint8_t *rsp, size_t cap, uint32_t opcode, struct mbor_dec *d);
 int lib_sysfs_read(struct azihsm_dev *dev, const char *attr, char *buf, size_t cap);
 
 #endif

@@ -18,6 +18,13 @@
 
 /* Per thread, so concurrent users of one handle each see their own. */
 static _Thread_local struct azihsm_last_status last_status;
+/* The fips_approved flag of this thread's last successful answer. */
+static _Thread_local bool last_fips;
+
+bool lib_last_fips(void)
+{
+	return last_fips;
+}
 
 void lib_set_status(enum azihsm_status_kind kind, uint32_t code)
 {
@@ -158,10 +165,11 @@ int lib_transact_sess(struct azihsm_dev *dev, const uint8_t *req, size_t req_len
 
 	if (!req_len)
 		return -EINVAL;
+	last_fips = false;
 	n = lib_command(dev, req, req_len, rsp, rsp_cap, session_flags, session_id);
 	if (n < 0)
 		return n;
-	ret = proto_rsp_begin(d, rsp, (size_t)n, opcode, &hsm_status);
+	ret = proto_rsp_begin_fips(d, rsp, (size_t)n, opcode, &hsm_status, &last_fips);
 	if (ret == -EIO)
 		lib_set_status(AZIHSM_STATUS_KIND_HSM, hsm_status);
 	return ret;

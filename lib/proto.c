@@ -32,13 +32,15 @@ size_t proto_req_random(uint8_t *buf, size_t cap, uint16_t len)
 	return req_finish(&e);
 }
 
-int proto_rsp_begin(struct mbor_dec *d, const uint8_t *rsp, size_t len, uint32_t opcode,
-		    uint32_t *hsm_status)
+int proto_rsp_begin_fips(struct mbor_dec *d, const uint8_t *rsp, size_t len, uint32_t opcode,
+			 uint32_t *hsm_status, bool *fips_approved)
 {
 	struct azihsm_rsp_hdr h;
 	bool has_data;
 
 	*hsm_status = 0;
+	if (fips_approved)
+		*fips_approved = false;
 	mbor_dec_init(d, rsp, len);
 	if (azihsm_msg_parse_response(d, &h, &has_data))
 		return -EPROTO;
@@ -48,7 +50,15 @@ int proto_rsp_begin(struct mbor_dec *d, const uint8_t *rsp, size_t len, uint32_t
 	}
 	if (!has_data || h.req.opcode != opcode)
 		return -EPROTO;
+	if (fips_approved)
+		*fips_approved = h.fips_approved;
 	return 0;
+}
+
+int proto_rsp_begin(struct mbor_dec *d, const uint8_t *rsp, size_t len, uint32_t opcode,
+		    uint32_t *hsm_status)
+{
+	return proto_rsp_begin_fips(d, rsp, len, opcode, hsm_status, NULL);
 }
 
 static int dec_done(struct mbor_dec *d, int ret)
@@ -281,6 +291,50 @@ size_t proto_req_ecc_sign(uint8_t *buf, size_t cap, uint16_t sid, uint16_t key_i
 	return req_finish(&e);
 }
 
+size_t proto_req_fields(uint8_t *buf, size_t cap, uint32_t opcode, uint16_t sid,
+			const struct proto_field *f, size_t n)
+{
+	struct mbor_enc e;
+	size_t i, count = 0;
+	int last = -1;
+
+	for (i = 0; i < n; i++) {
+		if (f[i].skip)
+			continue;
+		if ((int)f[i].id <= last || (f[i].type == PROTO_BYTES && f[i].len && !f[i].p))
+			return 0;
+		last = f[i].id;
+		count++;
+	}
+	begin_sess(&e, buf, cap, opcode, true, sid);
+	mbor_enc_map(&e, count);
+	for (i = 0; i < n; i++) {
+		if (f[i].skip)
+			continue;
+		mbor_enc_key(&e, f[i].id);
+		switch (f[i].type) {
+		case PROTO_U8:
+			mbor_enc_u8(&e, (uint8_t)f[i].val);
+			break;
+		case PROTO_U16:
+			mbor_enc_u16(&e, (uint16_t)f[i].val);
+			break;
+		case PROTO_U32:
+			mbor_enc_u32(&e, f[i].val);
+			break;
+		case PROTO_BOOL:
+			mbor_enc_bool(&e, f[i].val != 0);
+			break;
+		case PROTO_BYTES:
+			mbor_enc_bytes(&e, f[i].p, f[i].len);
+			break;
+		default:
+			return 0;
+		}
+	}
+	return req_finish(&e);
+}
+
 /*
  * Response data maps: known fields by type, unknown ones skipped (newer
  * firmware), required ones checked, nothing after the map.
@@ -486,5 +540,58 @@ int proto_parse_bytes(struct mbor_dec *d, uint8_t field, uint8_t *out, size_t ca
 	if (n > cap)
 		return -ENOSPC;
 	memcpy(out, p, n);
+	return 0;
+}
+
+int proto_parse_bool(struct mbor_dec *d, uint8_t field, bool *val)
+{
+	struct mbor_map m;
+	bool seen = false;
+	uint8_t id;
+	int ret;
+
+	ret = mbor_dec_map(d, &m);
+	while (!ret && (ret = mbor_dec_next(d, &m, &id)) == 1) {
+		if (id == field) {
+			ret = mbor_dec_bool(d, val);
+			seen = true;
+		} else {
+			ret = mbor_dec_skip(d);
+		}
+	}
+	if (dec_done(d, ret) || !seen)
+		return -EPROTO;
+	return 0;
+}
+
+int proto_parse_unwrapping_key(struct mbor_dec *d, uint16_t *key_id, uint8_t *der, size_t cap,
+			       size_t *len)
+{
+	const uint8_t *p = NULL;
+	struct mbor_map m;
+	size_t n = 0;
+	bool seen_id = false, seen_der = false;
+	uint8_t id;
+	int ret;
+
+	*len = 0;
+	ret = mbor_dec_map(d, &m);
+	while (!ret && (ret = mbor_dec_next(d, &m, &id)) == 1) {
+		if (id == AZIHSM_UNWRAPKEY_F_ID) {
+			ret = mbor_dec_u16(d, key_id);
+			seen_id = true;
+		} else if (id == AZIHSM_UNWRAPKEY_F_DER) {
+			ret = mbor_dec_bytes(d, &p, &n);
+			seen_der = true;
+		} else {
+			ret = mbor_dec_skip(d);
+		}
+	}
+	if (dec_done(d, ret) || !seen_id || !seen_der || !n)
+		return -EPROTO;
+	*len = n;
+	if (n > cap)
+		return -ENOSPC;
+	memcpy(der, p, n);
 	return 0;
 }

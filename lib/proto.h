@@ -65,6 +65,34 @@ size_t proto_req_ecc_sign(uint8_t *buf, size_t cap, uint16_t sid, uint16_t key_i
 /* Check the response header for @opcode; leaves @d at the data map. */
 int proto_rsp_begin(struct mbor_dec *d, const uint8_t *rsp, size_t len, uint32_t opcode,
 		    uint32_t *hsm_status);
+/* The same, and *fips_approved (may be NULL) = the header's flag. */
+int proto_rsp_begin_fips(struct mbor_dec *d, const uint8_t *rsp, size_t len, uint32_t opcode,
+			 uint32_t *hsm_status, bool *fips_approved);
+
+/*
+ * A request as a list of fields (the vault operations, msg.h "Vault
+ * operations"): in ascending id order; fields with @skip set are left
+ * out (absent optional fields).
+ */
+enum proto_ftype { PROTO_U8, PROTO_U16, PROTO_U32, PROTO_BOOL, PROTO_BYTES };
+
+struct proto_field {
+	uint8_t id;
+	enum proto_ftype type;
+	bool skip;
+	uint32_t val;		/* U8, U16, U32, BOOL */
+	const void *p;		/* BYTES */
+	size_t len;
+};
+
+/* An in-session request of @opcode with the fields @f; 0 if it does not fit. */
+size_t proto_req_fields(uint8_t *buf, size_t cap, uint32_t opcode, uint16_t sid,
+			const struct proto_field *f, size_t n);
+/* One required bool field @field (Verify's valid). */
+int proto_parse_bool(struct mbor_dec *d, uint8_t field, bool *val);
+/* GetUnwrappingKey: the key id and the DER SPKI copied to @der. */
+int proto_parse_unwrapping_key(struct mbor_dec *d, uint16_t *key_id, uint8_t *der, size_t cap,
+			       size_t *len);
 int proto_parse_api_rev(struct mbor_dec *d, struct azihsm_rev *min, struct azihsm_rev *max);
 int proto_parse_devinfo(struct mbor_dec *d, struct proto_devinfo *info);
 /* Exactly @want bytes or -EPROTO. */

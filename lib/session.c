@@ -254,8 +254,8 @@ uint16_t azihsm_session_id(const struct azihsm_session *sess)
 }
 
 /* Send an in-session request built into @req (length @len; 0 = did not fit). */
-static int sess_transact(struct azihsm_session *sess, const uint8_t *req, size_t len,
-			 uint8_t *rsp, size_t cap, uint32_t opcode, struct mbor_dec *d)
+int lib_sess_transact(struct azihsm_session *sess, const uint8_t *req, size_t len,
+		      uint8_t *rsp, size_t cap, uint32_t opcode, struct mbor_dec *d)
 {
 	if (!len)
 		return -EINVAL;
@@ -276,7 +276,7 @@ int azihsm_key_generate(struct azihsm_session *sess, enum azihsm_key_type type,
 		return -EINVAL;
 	len = proto_req_key_generate(req, sizeof(req), sess->id, (uint8_t)type, usage, label,
 				     label_len, persistent);
-	ret = sess_transact(sess, req, len, rsp, sizeof(rsp), AZIHSM_OP_KEY_GENERATE, &d);
+	ret = lib_sess_transact(sess, req, len, rsp, sizeof(rsp), AZIHSM_OP_KEY_GENERATE, &d);
 	return ret ? ret : proto_parse_key_id(&d, key_id);
 }
 
@@ -291,7 +291,7 @@ int azihsm_key_open(struct azihsm_session *sess, const void *label, size_t label
 	if (!sess || !key_id || !label || !label_len || label_len > AZIHSM_LABEL_MAX)
 		return -EINVAL;
 	len = proto_req_key_open(req, sizeof(req), sess->id, label, label_len);
-	ret = sess_transact(sess, req, len, rsp, sizeof(rsp), AZIHSM_OP_OPEN_KEY, &d);
+	ret = lib_sess_transact(sess, req, len, rsp, sizeof(rsp), AZIHSM_OP_OPEN_KEY, &d);
 	return ret ? ret : proto_parse_key_id(&d, key_id);
 }
 
@@ -305,7 +305,7 @@ int azihsm_key_delete(struct azihsm_session *sess, uint16_t key_id)
 	if (!sess)
 		return -EINVAL;
 	len = proto_req_key_id(req, sizeof(req), AZIHSM_OP_DELETE_KEY, sess->id, key_id);
-	ret = sess_transact(sess, req, len, rsp, sizeof(rsp), AZIHSM_OP_DELETE_KEY, &d);
+	ret = lib_sess_transact(sess, req, len, rsp, sizeof(rsp), AZIHSM_OP_DELETE_KEY, &d);
 	return ret ? ret : proto_parse_empty(&d);
 }
 
@@ -332,7 +332,7 @@ int azihsm_key_list(struct azihsm_session *sess, struct azihsm_key_info *out, si
 		size_t room = total < cap ? cap - total : 0;
 
 		len = proto_req_key_list(req, sizeof(req), sess->id, after);
-		ret = sess_transact(sess, req, len, rsp, RSP_MAX, AZIHSM_OP_KEY_LIST, &d);
+		ret = lib_sess_transact(sess, req, len, rsp, RSP_MAX, AZIHSM_OP_KEY_LIST, &d);
 		if (!ret)
 			ret = proto_parse_key_list(&d, room ? out + total : NULL, room, &got,
 						   &next);
@@ -369,7 +369,7 @@ int azihsm_key_public(struct azihsm_session *sess, uint16_t key_id, uint8_t *der
 	if (!rsp)
 		return -ENOMEM;
 	rlen = proto_req_key_id(req, sizeof(req), AZIHSM_OP_KEY_PUBLIC, sess->id, key_id);
-	ret = sess_transact(sess, req, rlen, rsp, RSP_MAX, AZIHSM_OP_KEY_PUBLIC, &d);
+	ret = lib_sess_transact(sess, req, rlen, rsp, RSP_MAX, AZIHSM_OP_KEY_PUBLIC, &d);
 	if (!ret)
 		ret = proto_parse_bytes(&d, AZIHSM_KEY_F_DER, der, cap, len);
 	free(rsp);
@@ -404,7 +404,7 @@ int azihsm_ecdsa_sign(struct azihsm_session *sess, uint16_t key_id,
 		return -EINVAL;
 	len = proto_req_ecc_sign(req, sizeof(req), sess->id, key_id, (uint8_t)hash, digest,
 				 digest_len);
-	ret = sess_transact(sess, req, len, rsp, sizeof(rsp), AZIHSM_OP_ECC_SIGN, &d);
+	ret = lib_sess_transact(sess, req, len, rsp, sizeof(rsp), AZIHSM_OP_ECC_SIGN, &d);
 	if (!ret)
 		ret = proto_parse_bytes(&d, AZIHSM_SIGN_F_SIGNATURE, sig, cap, sig_len);
 	return ret;

@@ -229,6 +229,94 @@ int azihsm_ecdsa_sign(struct azihsm_session *sess, uint16_t key_id,
 		      enum azihsm_hash_alg hash, const void *digest, size_t digest_len,
 		      uint8_t *sig, size_t cap, size_t *sig_len);
 
+/*
+ * Operations with vault keys (Documentation/library.md, "Operations").
+ * Each takes @fips_approved (may be NULL): set to the answer's
+ * FIPS-approved flag. HSM statuses common to all: KEY_NOT_FOUND (no such
+ * key visible to the session), KEY_USAGE (the key lacks the usage the
+ * operation needs), KEY_TYPE (wrong kind of key), INVALID_ARG, and for a
+ * new persistent key WRONG_ROLE (users make session keys only), NOT_STORED,
+ * LABEL_EXISTS. Digests must have the hash's length (else -EINVAL).
+ */
+enum azihsm_rsa_padding {
+	AZIHSM_RSA_PADDING_PKCS1 = 1,	/* RSASSA-PKCS1-v1_5 */
+	AZIHSM_RSA_PADDING_PSS = 2,	/* RSASSA-PSS, MGF1 same hash, salt = hash length */
+};
+
+/* The new key that ECDH, HKDF, KBKDF and unwrap make (it stays in the device). */
+struct azihsm_new_key {
+	enum azihsm_key_type type;
+	uint32_t usage;			/* AZIHSM_KEY_USE_* */
+	const void *label;		/* 0..128 bytes; NULL with 0 for none */
+	size_t label_len;
+	bool persistent;		/* else a session key */
+};
+
+/* RSA signature (usage sign) of @digest into @sig (the modulus size, <= 512). */
+int azihsm_rsa_sign(struct azihsm_session *sess, uint16_t key_id, enum azihsm_hash_alg hash,
+		    enum azihsm_rsa_padding pad, const void *digest, size_t digest_len,
+		    uint8_t *sig, size_t cap, size_t *sig_len, bool *fips_approved);
+/*
+ * Verify @sig over @digest with the public part of an EC key (ECDSA, DER
+ * signature; @pad ignored, pass 0) or an RSA key (@pad; PSS with any salt
+ * length); usage verify. *valid: the verdict (a bad signature is not an
+ * error).
+ */
+int azihsm_verify(struct azihsm_session *sess, uint16_t key_id, enum azihsm_hash_alg hash,
+		  enum azihsm_rsa_padding pad, const void *digest, size_t digest_len,
+		  const void *sig, size_t sig_len, bool *valid, bool *fips_approved);
+/*
+ * RSA-OAEP decryption (usage decrypt; @hash for OAEP and MGF1, optional
+ * @label) of a modulus-size @ct into @out; DECRYPT_FAILED if it does not
+ * decode.
+ */
+int azihsm_rsa_decrypt(struct azihsm_session *sess, uint16_t key_id, enum azihsm_hash_alg hash,
+		       const void *label, size_t label_len, const void *ct, size_t ct_len,
+		       uint8_t *out, size_t cap, size_t *out_len, bool *fips_approved);
+/* HMAC (usage sign) with an HMAC key, its type's hash; @mac holds 64 bytes. */
+int azihsm_hmac(struct azihsm_session *sess, uint16_t key_id, const void *data, size_t len,
+		uint8_t *mac, size_t cap, size_t *mac_len, bool *fips_approved);
+/*
+ * ECDH of EC key @key_id (usage derive) with @peer (DER SPKI on the same
+ * curve). The shared secret stays in the device as the new key @nk, which
+ * must be an HMAC type: feed it to azihsm_hkdf / azihsm_kbkdf (usage
+ * derive) or use it with azihsm_hmac (usage sign). *new_id: its id.
+ */
+int azihsm_ecdh(struct azihsm_session *sess, uint16_t key_id, const void *peer,
+		size_t peer_len, const struct azihsm_new_key *nk, uint16_t *new_id,
+		bool *fips_approved);
+/*
+ * HKDF (RFC 5869; @salt, @info optional, <= 1024 bytes) or SP 800-108
+ * counter-mode KBKDF with HMAC (@label, @context) from HMAC key @key_id
+ * (usage derive) into the new key @nk: AES types get their size, HMAC
+ * types @length bytes (16..128; 0: the type's hash size; other types: 0).
+ */
+int azihsm_hkdf(struct azihsm_session *sess, uint16_t key_id, enum azihsm_hash_alg hash,
+		const void *salt, size_t salt_len, const void *info, size_t info_len,
+		const struct azihsm_new_key *nk, size_t length, uint16_t *new_id,
+		bool *fips_approved);
+int azihsm_kbkdf(struct azihsm_session *sess, uint16_t key_id, enum azihsm_hash_alg hash,
+		 const void *label, size_t label_len, const void *context, size_t context_len,
+		 const struct azihsm_new_key *nk, size_t length, uint16_t *new_id,
+		 bool *fips_approved);
+/*
+ * The partition's unwrapping key (RSA-2048, usage unwrap only; made by the
+ * first call and stored): its key id and DER SPKI (1024 bytes suffice).
+ */
+int azihsm_unwrapping_key(struct azihsm_session *sess, uint16_t *key_id, uint8_t *der,
+			  size_t cap, size_t *len);
+/*
+ * Unwrap a CKM_RSA_AES_KEY_WRAP blob (RSA-OAEP(@hash, @oaep_label) of an
+ * AES key || AES-KWP of the target) with RSA key @key_id (usage unwrap,
+ * e.g. the unwrapping key) into the new key @nk. Target: AES / HMAC
+ * secrets raw, EC / RSA keys PKCS#8 DER. DECRYPT_FAILED if the blob does
+ * not open, INVALID_ARG if the target does not fit @nk's type.
+ */
+int azihsm_rsa_unwrap(struct azihsm_session *sess, uint16_t key_id, enum azihsm_hash_alg hash,
+		      const void *oaep_label, size_t oaep_label_len, const void *wrapped,
+		      size_t wrapped_len, const struct azihsm_new_key *nk, uint16_t *new_id,
+		      bool *fips_approved);
+
 struct azihsm_last_status azihsm_last_status(const struct azihsm_dev *dev);
 /* Message for a negative errno returned by this library. */
 const char *azihsm_strerror(int err);

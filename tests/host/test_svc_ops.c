@@ -30,6 +30,7 @@
 #include "hsm_auth.h"
 #include "hsm_auth_client.h"
 #include "hsm_fw.h"
+#include "ossl_ref.h"
 #include "tap.h"
 
 #define NOSESS (-1)
@@ -249,13 +250,6 @@ static long keygen(struct hsm_fw *fw, int sid, uint8_t type, uint32_t usage,
 	return st;
 }
 
-static EVP_PKEY *d2i_pub(const uint8_t *der, size_t len)
-{
-	const uint8_t *p = der;
-
-	return len ? d2i_PUBKEY(NULL, &p, (long)len) : NULL;
-}
-
 static EVP_PKEY *key_public(struct hsm_fw *fw, int sid, uint16_t id)
 {
 	const struct fld f[] = { U16(AZIHSM_KEY_F_ID, id) };
@@ -264,7 +258,7 @@ static EVP_PKEY *key_public(struct hsm_fw *fw, int sid, uint16_t id)
 
 	if (call(fw, AZIHSM_OP_KEY_PUBLIC, sid, f, 1, &r))
 		return NULL;
-	return d2i_pub(der, rsp_bytes(&r, AZIHSM_KEY_F_DER, der, sizeof(der)));
+	return ref_d2i_pub(der, rsp_bytes(&r, AZIHSM_KEY_F_DER, der, sizeof(der)));
 }
 
 static long key_count(struct hsm_fw *fw, int sid)
@@ -424,168 +418,9 @@ static long unwrapping_key(struct hsm_fw *fw, int sid, uint16_t *id, EVP_PKEY **
 
 	*id = st ? 0 : (uint16_t)rsp_u16(&r, AZIHSM_UNWRAPKEY_F_ID);
 	if (pub)
-		*pub = st ? NULL : d2i_pub(der, rsp_bytes(&r, AZIHSM_UNWRAPKEY_F_DER, der,
+		*pub = st ? NULL : ref_d2i_pub(der, rsp_bytes(&r, AZIHSM_UNWRAPKEY_F_DER, der,
 							  sizeof(der)));
 	return st;
-}
-
-/* ---- OpenSSL on its own ------------------------------------------------ */
-
-static const EVP_MD *md_of(uint8_t hash)
-{
-	return hash == AZIHSM_HASH_SHA256 ? EVP_sha256() :
-	       hash == AZIHSM_HASH_SHA384 ? EVP_sha384() : EVP_sha512();
-}
-
-static size_t digest(uint8_t hash, const char *msg, uint8_t *dg)
-{
-	unsigned int n = 0;
-
-	EVP_Digest(msg, strlen(msg), dg, &n, md_of(hash), NULL);
-	return n;
-}
-
-/* OpenSSL's verdict on @sig over @dg (RSA @pad, PSS salt = digest length). */
-static int ossl_verify(EVP_PKEY *pk, uint8_t hash, int pad, const uint8_t *dg, size_t dlen,
-		       const uint8_t *sig, size_t sl)
-{
-	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(pk, NULL);
-	int ok = 0;
-
-	if (c && EVP_PKEY_verify_init(c) == 1 &&
-	    EVP_PKEY_CTX_set_signature_md(c, md_of(hash)) == 1 &&
-	    (pad < 0 || (EVP_PKEY_CTX_set_rsa_padding(c, pad == AZIHSM_RSA_PAD_PSS ?
-						      RSA_PKCS1_PSS_PADDING :
-						      RSA_PKCS1_PADDING) == 1 &&
-			 (pad != AZIHSM_RSA_PAD_PSS ||
-			  EVP_PKEY_CTX_set_rsa_pss_saltlen(c, RSA_PSS_SALTLEN_DIGEST) == 1))))
-		ok = EVP_PKEY_verify(c, sig, sl, dg, dlen) == 1;
-	EVP_PKEY_CTX_free(c);
-	return ok;
-}
-
-static size_t ossl_hmac(uint8_t hash, const uint8_t *key, size_t klen, const char *msg,
-			uint8_t *mac)
-{
-	unsigned int n = 0;
-
-	HMAC(md_of(hash), key, (int)klen, (const uint8_t *)msg, strlen(msg), mac, &n);
-	return n;
-}
-
-static const char *md_name(uint8_t hash)
-{
-	return hash == AZIHSM_HASH_SHA256 ? "SHA256" :
-	       hash == AZIHSM_HASH_SHA384 ? "SHA384" : "SHA512";
-}
-
-/* HKDF or KBKDF (counter, HMAC) in OpenSSL; 0 or -1. */
-static int ossl_kdf(bool kb, uint8_t hash, const uint8_t *key, size_t klen, const char *a,
-		    const char *b, uint8_t *out, size_t len)
-{
-	OSSL_PARAM p[8], *q = p;
-	EVP_KDF *k = EVP_KDF_fetch(NULL, kb ? "KBKDF" : "HKDF", NULL);
-	EVP_KDF_CTX *c = k ? EVP_KDF_CTX_new(k) : NULL;
-	int ret;
-
-	if (kb) {
-		*q++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_MODE, "counter", 0);
-		*q++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_MAC, "HMAC", 0);
-	}
-	*q++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)md_name(hash), 0);
-	*q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)key, klen);
-	if (a)
-		*q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)a, strlen(a));
-	if (b)
-		*q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)b, strlen(b));
-	*q = OSSL_PARAM_construct_end();
-	ret = c && EVP_KDF_derive(c, out, len, p) == 1 ? 0 : -1;
-	EVP_KDF_CTX_free(c);
-	EVP_KDF_free(k);
-	return ret;
-}
-
-static EVP_PKEY *ossl_keygen(const char *alg, const char *curve, unsigned int bits)
-{
-	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, alg, NULL);
-	EVP_PKEY *pk = NULL;
-
-	if (c && EVP_PKEY_keygen_init(c) == 1 &&
-	    (!curve || EVP_PKEY_CTX_set_group_name(c, curve) == 1) &&
-	    (!bits || EVP_PKEY_CTX_set_rsa_keygen_bits(c, bits) == 1))
-		EVP_PKEY_keygen(c, &pk);
-	EVP_PKEY_CTX_free(c);
-	return pk;
-}
-
-static size_t spki(EVP_PKEY *pk, uint8_t *out)
-{
-	uint8_t *p = out;
-	int n = i2d_PUBKEY(pk, &p);
-
-	return n > 0 ? (size_t)n : 0;
-}
-
-static size_t ossl_ecdh(EVP_PKEY *ours, EVP_PKEY *peer, uint8_t *z)
-{
-	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(ours, NULL);
-	size_t n = 132;
-
-	if (!c || EVP_PKEY_derive_init(c) != 1 || EVP_PKEY_derive_set_peer(c, peer) != 1 ||
-	    EVP_PKEY_derive(c, z, &n) != 1)
-		n = 0;
-	EVP_PKEY_CTX_free(c);
-	return n;
-}
-
-static size_t oaep_encrypt(EVP_PKEY *pub, uint8_t hash, const char *label, const uint8_t *in,
-			   size_t len, uint8_t *out)
-{
-	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(pub, NULL);
-	size_t n = 512;
-
-	if (!c || EVP_PKEY_encrypt_init(c) != 1 ||
-	    EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_OAEP_PADDING) != 1 ||
-	    EVP_PKEY_CTX_set_rsa_oaep_md(c, md_of(hash)) != 1 ||
-	    EVP_PKEY_CTX_set_rsa_mgf1_md(c, md_of(hash)) != 1 ||
-	    (label && EVP_PKEY_CTX_set0_rsa_oaep_label(c, OPENSSL_memdup(label, strlen(label)),
-						       (int)strlen(label)) != 1) ||
-	    EVP_PKEY_encrypt(c, out, &n, in, len) != 1)
-		n = 0;
-	EVP_PKEY_CTX_free(c);
-	return n;
-}
-
-/* CKM_RSA_AES_KEY_WRAP of @target to @pub with an AES-256 ephemeral key. */
-static size_t wrap(EVP_PKEY *pub, uint8_t hash, const char *label, const uint8_t *target,
-		   size_t tlen, uint8_t *out)
-{
-	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-	uint8_t eph[32];
-	size_t n;
-	int a = 0, b = 0;
-
-	RAND_bytes(eph, sizeof(eph));
-	n = oaep_encrypt(pub, hash, label, eph, sizeof(eph), out);
-	EVP_CIPHER_CTX_set_flags(c, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
-	if (!n || EVP_EncryptInit_ex(c, EVP_aes_256_wrap_pad(), NULL, eph, NULL) != 1 ||
-	    EVP_EncryptUpdate(c, out + n, &a, target, (int)tlen) != 1 ||
-	    EVP_EncryptFinal_ex(c, out + n + a, &b) != 1)
-		n = 0;
-	else
-		n += (size_t)(a + b);
-	EVP_CIPHER_CTX_free(c);
-	return n;
-}
-
-static size_t pkcs8(EVP_PKEY *pk, uint8_t *out)
-{
-	PKCS8_PRIV_KEY_INFO *p8 = EVP_PKEY2PKCS8(pk);
-	uint8_t *p = out;
-	int n = p8 ? i2d_PKCS8_PRIV_KEY_INFO(p8, &p) : 0;
-
-	PKCS8_PRIV_KEY_INFO_free(p8);
-	return n > 0 ? (size_t)n : 0;
 }
 
 /* ---- the tests -------------------------------------------------------- */
@@ -630,11 +465,11 @@ static void test_rsa_sign_verify(struct hsm_fw *fw)
 		for (i = 0; i < 3; i++) {
 			const char *pn = pad == AZIHSM_RSA_PAD_PSS ? "PSS" : "PKCS#1 v1.5";
 
-			dl = digest(hashes[i], "sign me", dg);
+			dl = ref_digest(hashes[i], "sign me", dg);
 			tap_eq(rsa_sign(fw, su, rsa1, hashes[i], (uint8_t)pad, dg, dl, sig, &sl,
 					&fips), 0, "RsaSign %s hash %u (user)", pn, hashes[i]);
 			tap_ok(sl == 256 && fips, "  256 bytes, FIPS-approved");
-			tap_ok(ossl_verify(pk, hashes[i], (int)pad, dg, dl, sig, sl),
+			tap_ok(ref_verify(pk, hashes[i], (int)pad, dg, dl, sig, sl),
 			       "  OpenSSL verifies it with the exported key");
 			tap_eq(verify(fw, su, rsa1, hashes[i], (int)pad, dg, dl, sig, sl, &valid,
 				      &fips), 0, "  Verify in the device");
@@ -644,7 +479,7 @@ static void test_rsa_sign_verify(struct hsm_fw *fw)
 			tap_eq(valid, 0, "  a flipped bit: not valid");
 		}
 	}
-	dl = digest(AZIHSM_HASH_SHA256, "sign me", dg);
+	dl = ref_digest(AZIHSM_HASH_SHA256, "sign me", dg);
 	tap_eq(rsa_sign(fw, su, rsa1, AZIHSM_HASH_SHA256, 3, dg, dl, sig, &sl, NULL),
 	       AZIHSM_STATUS_INVALID_ARG, "RsaSign padding 3: INVALID_ARG");
 	tap_eq(rsa_sign(fw, su, rsa1, 4, AZIHSM_RSA_PAD_PSS, dg, dl, sig, &sl, NULL),
@@ -665,7 +500,7 @@ static void test_rsa_decrypt(struct hsm_fw *fw)
 	size_t n, m;
 	uint16_t nodec;
 
-	n = oaep_encrypt(pk, AZIHSM_HASH_SHA256, "lbl", (const uint8_t *)msg, strlen(msg), ct);
+	n = ref_oaep_encrypt(pk, AZIHSM_HASH_SHA256, "lbl", (const uint8_t *)msg, strlen(msg), ct);
 	{
 		const struct fld f[] = {
 			U16(AZIHSM_OPS_F_KEY_ID, rsa1), U8(AZIHSM_OPS_F_HASH, AZIHSM_HASH_SHA256),
@@ -690,7 +525,7 @@ static void test_rsa_decrypt(struct hsm_fw *fw)
 		tap_eq(call(fw, AZIHSM_OP_RSA_DECRYPT, su, h, NF(h), &r),
 		       AZIHSM_STATUS_DECRYPT_FAILED, "  another hash: DECRYPT_FAILED");
 	}
-	n = oaep_encrypt(pk, AZIHSM_HASH_SHA512, NULL, (const uint8_t *)msg, strlen(msg), ct);
+	n = ref_oaep_encrypt(pk, AZIHSM_HASH_SHA512, NULL, (const uint8_t *)msg, strlen(msg), ct);
 	{
 		const struct fld f[] = {
 			U16(AZIHSM_OPS_F_KEY_ID, rsa1), U8(AZIHSM_OPS_F_HASH, AZIHSM_HASH_SHA512),
@@ -734,7 +569,7 @@ static void test_ecdsa_verify(struct hsm_fw *fw)
 
 	tap_eq(keygen(fw, su, AZIHSM_KEY_EC_P256, AZIHSM_USAGE_SIGN | AZIHSM_USAGE_VERIFY, NULL,
 		      false, &ec1), 0, "user: session P-256 key (sign, verify)");
-	dl = digest(AZIHSM_HASH_SHA256, "ecdsa", dg);
+	dl = ref_digest(AZIHSM_HASH_SHA256, "ecdsa", dg);
 	tap_eq(ecc_sign(fw, su, ec1, AZIHSM_HASH_SHA256, dg, dl, sig, &sl), 0, "EccSign");
 	tap_eq(verify(fw, su, ec1, AZIHSM_HASH_SHA256, -1, dg, dl, sig, sl, &valid, &fips), 0,
 	       "Verify ECDSA");
@@ -758,7 +593,7 @@ static void test_ecdh_kdf(struct hsm_fw *fw)
 	uint8_t peer_der[256], bad_der[256], z[132], k[128], mac[64], want[64];
 	size_t plen, blen, zl, ml, wl;
 	uint16_t ec, h, kb, aes, signonly, tmp;
-	EVP_PKEY *peer = ossl_keygen("EC", "P-384", 0), *other = ossl_keygen("EC", "P-256", 0);
+	EVP_PKEY *peer = ref_keygen("EC", "P-384", 0), *other = ref_keygen("EC", "P-256", 0);
 	EVP_PKEY *pub;
 	long n0;
 	bool fips = false;
@@ -766,16 +601,16 @@ static void test_ecdh_kdf(struct hsm_fw *fw)
 	tap_eq(keygen(fw, su, AZIHSM_KEY_EC_P384, AZIHSM_USAGE_DERIVE, NULL, false, &ec), 0,
 	       "user: session P-384 key (derive)");
 	pub = key_public(fw, su, ec);
-	plen = spki(peer, peer_der);
-	blen = spki(other, bad_der);
-	zl = ossl_ecdh(peer, pub, z);
+	plen = ref_spki(peer, peer_der);
+	blen = ref_spki(other, bad_der);
+	zl = ref_ecdh(peer, pub, z);
 	tap_ok(zl == 48, "OpenSSL's ECDH with the device's public key: 48 bytes");
 	tap_eq(ecdh(fw, su, ec, peer_der, plen, AZIHSM_KEY_HMAC_SHA384,
 		    AZIHSM_USAGE_SIGN | AZIHSM_USAGE_DERIVE, "ecdh1", false, &e_hmac, &fips), 0,
 	       "EcdhKeyExchange -> session HMAC-SHA384 key");
 	tap_ok(e_hmac && fips, "  a new key id, FIPS-approved");
 	tap_eq(hmac(fw, su, e_hmac, msg, strlen(msg), mac, &ml, &fips), 0, "Hmac with it");
-	wl = ossl_hmac(AZIHSM_HASH_SHA384, z, zl, msg, want);
+	wl = ref_hmac(AZIHSM_HASH_SHA384, z, zl, msg, want);
 	tap_ok(ml == 48 && ml == wl && !memcmp(mac, want, ml) && fips,
 	       "  = HMAC-SHA384 keyed with OpenSSL's ECDH secret (FIPS-approved)");
 
@@ -784,8 +619,8 @@ static void test_ecdh_kdf(struct hsm_fw *fw)
 	       "HkdfDerive SHA-256 -> HMAC-SHA256 key");
 	tap_ok(fips, "  FIPS-approved");
 	hmac(fw, su, h, msg, strlen(msg), mac, &ml, NULL);
-	ossl_kdf(false, AZIHSM_HASH_SHA256, z, zl, "salt", "info", k, 32);
-	wl = ossl_hmac(AZIHSM_HASH_SHA256, k, 32, msg, want);
+	ref_kdf(false, AZIHSM_HASH_SHA256, z, zl, "salt", "info", k, 32);
+	wl = ref_hmac(AZIHSM_HASH_SHA256, k, 32, msg, want);
 	tap_ok(ml == 32 && ml == wl && !memcmp(mac, want, ml),
 	       "  its HMAC = OpenSSL's with OpenSSL's HKDF of the ECDH secret");
 
@@ -793,8 +628,8 @@ static void test_ecdh_kdf(struct hsm_fw *fw)
 		   AZIHSM_KEY_HMAC_SHA512, AZIHSM_USAGE_SIGN, "kb1", false, 40, &kb, &fips), 0,
 	       "KbkdfDerive SHA-384 -> 40-byte HMAC-SHA512 key");
 	hmac(fw, su, kb, msg, strlen(msg), mac, &ml, NULL);
-	ossl_kdf(true, AZIHSM_HASH_SHA384, z, zl, "label", "context", k, 40);
-	wl = ossl_hmac(AZIHSM_HASH_SHA512, k, 40, msg, want);
+	ref_kdf(true, AZIHSM_HASH_SHA384, z, zl, "label", "context", k, 40);
+	wl = ref_hmac(AZIHSM_HASH_SHA512, k, 40, msg, want);
 	tap_ok(ml == 64 && ml == wl && !memcmp(mac, want, ml) && fips,
 	       "  its HMAC = OpenSSL's with OpenSSL's KBKDF of the ECDH secret");
 	tap_eq(kdf(fw, AZIHSM_OP_KBKDF_DERIVE, su, e_hmac, AZIHSM_HASH_SHA512, NULL, NULL,
@@ -863,8 +698,8 @@ static void test_unwrap(struct hsm_fw *fw)
 	static uint8_t blob[4096], target[3000];
 	uint8_t secret[32], dg[64], sig[1024], mac[64], want[64];
 	const char *msg = "unwrapped";
-	EVP_PKEY *upub = NULL, *upub2 = NULL, *ec = ossl_keygen("EC", "P-256", 0);
-	EVP_PKEY *rsa = ossl_keygen("RSA", NULL, 2048);
+	EVP_PKEY *upub = NULL, *upub2 = NULL, *ec = ref_keygen("EC", "P-256", 0);
+	EVP_PKEY *rsa = ref_keygen("RSA", NULL, 2048);
 	uint16_t uk = 0, uk2 = 0, k, tmp;
 	size_t bl, tl, dl, sl, ml, wl;
 	struct rsp r;
@@ -879,24 +714,24 @@ static void test_unwrap(struct hsm_fw *fw)
 
 	/* a secret */
 	RAND_bytes(secret, sizeof(secret));
-	bl = wrap(upub, AZIHSM_HASH_SHA256, NULL, secret, sizeof(secret), blob);
+	bl = ref_wrap(upub, AZIHSM_HASH_SHA256, NULL, secret, sizeof(secret), blob);
 	tap_eq(unwrap(fw, su, uk, AZIHSM_HASH_SHA256, blob, bl, NULL, AZIHSM_KEY_HMAC_SHA256,
 		      AZIHSM_USAGE_SIGN, "uw-hmac", false, &k, &fips), 0,
 	       "RsaUnwrap of OpenSSL's wrap of a 32-byte secret -> HMAC-SHA256 key");
 	tap_ok(fips, "  FIPS-approved");
 	hmac(fw, su, k, msg, strlen(msg), mac, &ml, NULL);
-	wl = ossl_hmac(AZIHSM_HASH_SHA256, secret, sizeof(secret), msg, want);
+	wl = ref_hmac(AZIHSM_HASH_SHA256, secret, sizeof(secret), msg, want);
 	tap_ok(ml == wl && !memcmp(mac, want, ml), "  its HMAC is OpenSSL's with the secret");
 
 	/* an EC key, OAEP label and SHA-384 */
-	tl = pkcs8(ec, target);
-	bl = wrap(upub, AZIHSM_HASH_SHA384, "wrap label", target, tl, blob);
+	tl = ref_pkcs8(ec, target);
+	bl = ref_wrap(upub, AZIHSM_HASH_SHA384, "wrap label", target, tl, blob);
 	tap_eq(unwrap(fw, su, uk, AZIHSM_HASH_SHA384, blob, bl, "wrap label", AZIHSM_KEY_EC_P256,
 		      AZIHSM_USAGE_SIGN, NULL, false, &k, NULL), 0,
 	       "RsaUnwrap of a P-256 PKCS#8 (OAEP SHA-384, label)");
-	dl = digest(AZIHSM_HASH_SHA256, msg, dg);
+	dl = ref_digest(AZIHSM_HASH_SHA256, msg, dg);
 	tap_ok(!ecc_sign(fw, su, k, AZIHSM_HASH_SHA256, dg, dl, sig, &sl) &&
-	       ossl_verify(ec, AZIHSM_HASH_SHA256, -1, dg, dl, sig, sl),
+	       ref_verify(ec, AZIHSM_HASH_SHA256, -1, dg, dl, sig, sl),
 	       "  it signs; OpenSSL verifies with the original public key");
 	n0 = key_count(fw, su);
 	tap_eq(unwrap(fw, su, uk, AZIHSM_HASH_SHA384, blob, bl, "other", AZIHSM_KEY_EC_P256,
@@ -930,14 +765,14 @@ static void test_unwrap(struct hsm_fw *fw)
 	tap_eq(key_count(fw, su), n0, "  none of these left a key behind");
 
 	/* an RSA key, persistent (officer) */
-	tl = pkcs8(rsa, target);
-	bl = wrap(upub, AZIHSM_HASH_SHA256, NULL, target, tl, blob);
+	tl = ref_pkcs8(rsa, target);
+	bl = ref_wrap(upub, AZIHSM_HASH_SHA256, NULL, target, tl, blob);
 	tap_eq(unwrap(fw, so, uk, AZIHSM_HASH_SHA256, blob, bl, NULL, AZIHSM_KEY_RSA2048,
 		      AZIHSM_USAGE_SIGN, "uw-rsa", true, &k, NULL), 0,
 	       "officer: RsaUnwrap of an RSA-2048 PKCS#8 into a persistent key");
-	dl = digest(AZIHSM_HASH_SHA384, msg, dg);
+	dl = ref_digest(AZIHSM_HASH_SHA384, msg, dg);
 	tap_ok(!rsa_sign(fw, su, k, AZIHSM_HASH_SHA384, AZIHSM_RSA_PAD_PSS, dg, dl, sig, &sl,
-			 NULL) && ossl_verify(rsa, AZIHSM_HASH_SHA384, AZIHSM_RSA_PAD_PSS, dg, dl,
+			 NULL) && ref_verify(rsa, AZIHSM_HASH_SHA384, AZIHSM_RSA_PAD_PSS, dg, dl,
 					      sig, sl),
 	       "  the user signs with it (PSS); OpenSSL verifies with the original key");
 
@@ -1115,7 +950,7 @@ static void test_persist(void)
 	const struct hsm_fw_config cfg = { .serial = "OPS-1", .fw_rev = "1", .state_path = path,
 					   .auth = &acfg };
 	const char *msg = "persist";
-	EVP_PKEY *peer = ossl_keygen("EC", "P-256", 0), *pub, *up1 = NULL, *up2 = NULL;
+	EVP_PKEY *peer = ref_keygen("EC", "P-256", 0), *pub, *up1 = NULL, *up2 = NULL;
 	uint8_t der[256], mac1[64], mac2[64];
 	uint16_t s = 0, ec, h, uk1, uk2, h2;
 	size_t dl, m1 = 0, m2 = 0;
@@ -1131,7 +966,7 @@ static void test_persist(void)
 	tap_eq(keygen(fw, s, AZIHSM_KEY_EC_P256, AZIHSM_USAGE_DERIVE, NULL, false, &ec), 0,
 	       "state file: officer session P-256 key");
 	pub = key_public(fw, s, ec);
-	dl = spki(peer, der);
+	dl = ref_spki(peer, der);
 	tap_eq(ecdh(fw, s, ec, der, dl, AZIHSM_KEY_HMAC_SHA256, AZIHSM_USAGE_SIGN, "kept", true, &h,
 		    NULL), 0, "ECDH into a persistent HMAC key");
 	hmac(fw, s, h, msg, strlen(msg), mac1, &m1, NULL);

@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: MIT
+/*
+ * libazihsm: operations with vault keys (msg.h "Vault operations"):
+ * RSA sign / OAEP decrypt, verify, HMAC, and ECDH / HKDF / KBKDF / unwrap,
+ * whose results are new keys that stay in the device.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/azihsm.h>
+
+#include "internal.h"
+#include "proto.h"
+
+#define REQ_MAX		AZIHSM_CMD_BUF_MAX
+#define RSP_SMALL	1024	/* key ids, signatures, MACs, plaintexts of <= 512 bytes */
+
+#define F_U8(i, v)	{ .id = (i), .type = PROTO_U8, .val = (v) }
+#define F_U16(i, v)	{ .id = (i), .type = PROTO_U16, .val = (v) }
+#define F_U32(i, v)	{ .id = (i), .type = PROTO_U32, .val = (v) }
+#define F_BOOL(i, v)	{ .id = (i), .type = PROTO_BOOL, .val = (v) }
+#define F_BYTES(i, b, l) { .id = (i), .type = PROTO_BYTES, .p = (b), .len = (l) }
+/* An optional bytes field: absent when @l is 0. */
+#define F_OPT(i, b, l)	{ .id = (i), .type = PROTO_BYTES, .p = (b), .len = (l), .skip = !(l) }
+#define NF(a)		(sizeof(a) / sizeof((a)[0]))
+
+static size_t hash_len(enum azihsm_hash_alg hash)
+{
+	switch (hash) {
+	case AZIHSM_HASH_ALG_SHA256:
+		return 32;
+	case AZIHSM_HASH_ALG_SHA384:
+		return 48;
+	case AZIHSM_HASH_ALG_SHA512:
+		return 64;
+	}
+	return 0;
+}
+
+/*
+ * Build the request from @f, send it, leave @d at the answer's data map
+ * (in @rsp, @cap bytes) and report the FIPS flag.
+ */
+static int run(struct azihsm_session *sess, uint32_t opcode, const struct proto_field *f,
+	       size_t n, uint8_t *rsp, size_t cap, struct mbor_dec *d, bool *fips)
+{
+	uint8_t *req;
+	size_t len;
+	int ret;
+
+	if (fips)
+		*fips = false;
+	req = malloc(REQ_MAX);
+	if (!req)
+		return -ENOMEM;
+	len = proto_req_fields(req, REQ_MAX, opcode, azihsm_session_id(sess), f, n);
+	ret = len ? lib_sess_transact(sess, req, len, rsp, cap, opcode, d) : -EINVAL;
+	/* Requests may carry secrets' ciphertexts and labels: wipe anyway. */
+	memset(req, 0, REQ_MAX);
+	free(req);
+	if (!ret && fips)
+		*fips = lib_last_fips();
+	return ret;
+}
+
+/* A request answered with one bytes field @field, copied to @out. */
+static int run_bytes(struct azihsm_session *sess, uint32_t opcode, const struct proto_field *f,
+		     size_t n, uint8_t field, uint8_t *out, size_t cap, size_t *len, bool *fips)
+{
+	uint8_t rsp[RSP_SMALL];
+	struct mbor_dec d;
+	int ret;
+
+	ret = run(sess, opcode, f, n, rsp, sizeof(rsp), &d, fips);
+	if (!ret)
+		ret = proto_parse_bytes(&d, field, out, cap, len);
+	memset(rsp, 0, sizeof(rsp));	/* may be a plaintext */
+	if (ret && fips)
+		*fips = false;
+	return ret;
+}
+
+/* A request that makes a key: { 1: new key id }. */
+static int run_new_key(struct azihsm_session *sess, uint32_t opcode,
+		       const struct proto_field *f, size_t n, uint16_t *new_id, bool *fips)
+{
+	uint8_t rsp[RSP_SMALL];
+	struct mbor_dec d;
+	int ret;
+
+	ret = run(sess, opcode, f, n, rsp, sizeof(rsp), &d, fips);
+	if (!ret)
+		ret = proto_parse_key_id(&d, new_id);
+	if (ret && fips)
+		*fips = false;
+	return ret;
+}
+
+static bool new_key_ok(const struct azihsm_new_key *nk)
+{
+	return nk && (unsigned int)nk->type <= 0xff && nk->label_len <= AZIHSM_LABEL_MAX &&
+	       (!nk->label_len || nk->label);
+}
+
+/* Fields 5..8 of a key-making request into @f. */
+static void new_key_fields(struct proto_field *f, const struct azihsm_new_key *nk)
+{
+	f[0] = (struct proto_field)F_U8(AZIHSM_OPS_F_TYPE, (uint8_t)nk->type);
+	f[1] = (struct proto_field)F_U32(AZIHSM_OPS_F_USAGE, nk->usage);
+	f[2] = (struct proto_field)F_OPT(AZIHSM_OPS_F_LABEL, nk->label, nk->label_len);
+	f[3] = (struct proto_field)F_BOOL(AZIHSM_OPS_F_PERSISTENT, nk->persistent);
+}
+
+int azihsm_rsa_sign(struct azihsm_session *sess, uint16_t key_id, enum azihsm_hash_alg hash,
+		    enum azihsm_rsa_padding pad, const void *digest, size_t digest_len,
+		    uint8_t *sig, size_t cap, size_t *sig_len, bool *fips_approved)
+{
+	const struct proto_field f[] = {
+		F_U16(AZIHSM_OPS_F_KEY_ID, key_id), F_U8(AZIHSM_OPS_F_HASH, (uint8_t)hash),
+		F_U8(AZIHSM_RSASIGN_F_PAD, (uint8_t)pad),
+		F_BYTES(AZIHSM_RSASIGN_F_DIGEST, digest, digest_len),
+	};
+
+	if (sig_len)
+		*sig_len = 0;
+	if (!sess || !digest || !hash_len(hash) || digest_len != hash_len(hash) || !sig ||
+	    !sig_len || (pad != AZIHSM_RSA_PADDING_PKCS1 && pad != AZIHSM_RSA_PADDING_PSS))
+		return -EINVAL;
+	return run_bytes(sess, AZIHSM_OP_RSA_SIGN, f, NF(f), AZIHSM_OPS_F_OUT, sig, cap, sig_len,
+			 fips_approved);
+}
+
+int azihsm_verify(struct azihsm_session *sess, uint16_t key_id, enum azihsm_hash_alg hash,
+		  enum azihsm_rsa_padding pad, const void *digest, size_t digest_len,
+		  const void *sig, size_t sig_len, bool *valid, bool *fips_approved)
+{
+	const struct proto_field f[] = {
+		F_U16(AZIHSM_OPS_F_KEY_ID, key_id), F_U8(AZIHSM_OPS_F_HASH, (uint8_t)hash),
+		{ .id = AZIHSM_VERIFY_F_PAD, .type = PROTO_U8, .val = (uint8_t)pad, .skip = !pad },
+		F_BYTES(AZIHSM_VERIFY_F_DIGEST, digest, digest_len),
+		F_BYTES(AZIHSM_VERIFY_F_SIG, sig, sig_len),
+	};
+	uint8_t rsp[RSP_SMALL];
+	struct mbor_dec d;
+	int ret;
+
+	if (valid)
+		*valid = false;
+	if (!sess || !digest || !hash_len(hash) || digest_len != hash_len(hash) || !sig ||
+	    !sig_len || !valid || (unsigned int)pad > AZIHSM_RSA_PADDING_PSS)
+		return -EINVAL;
+	ret = run(sess, AZIHSM_OP_VERIFY, f, NF(f), rsp, sizeof(rsp), &d, fips_approved);
+	if (!ret)
+		ret = proto_parse_bool(&d, AZIHSM_VERIFY_F_VALID, valid);
+	if (ret) {
+		*valid = false;
+		if (fips_approved)
+			*fips_approved = false;
+	}
+	return ret;
+}
+
+int azihsm_rsa_decrypt(struct azihsm_session *sess, uint16_t key_id, enum azihsm_hash_alg hash,
+		       const void *label, size_t label_len, const void *ct, size_t ct_len,
+		       uint8_t *out, size_t cap, size_t *out_len, bool *fips_approved)
+{
+	const struct proto_field f[] = {
+		F_U16(AZIHSM_OPS_F_KEY_ID, key_id), F_U8(AZIHSM_OPS_F_HASH, (uint8_t)hash),
+		F_BYTES(AZIHSM_RSADEC_F_IN, ct, ct_len),
+		F_OPT(AZIHSM_RSADEC_F_OAEP_LABEL, label, label_len),
+	};
+
+	if (out_len)
+		*out_len = 0;
+	if (!sess || !hash_len(hash) || !ct || !ct_len || (label_len && !label) ||
+	    label_len > AZIHSM_KDF_LABEL_MAX || !out || !out_len)
+		return -EINVAL;
+	return run_bytes(sess, AZIHSM_OP_RSA_DECRYPT, f, NF(f), AZIHSM_OPS_F_OUT, out, cap,
+			 out_len, fips_approved);
+}
+
+int azihsm_hmac(struct azihsm_session *sess, uint16_t key_id, const void *data, size_t len,
+		uint8_t *mac, size_t cap, size_t *mac_len, bool *fips_approved)
+{
+	static const uint8_t none;
+	const struct proto_field f[] = {
+		F_U16(AZIHSM_OPS_F_KEY_ID, key_id),
+		F_BYTES(AZIHSM_HMAC_F_DATA, len ? data : &none, len),
+	};
+
+	if (mac_len)
+		*mac_len = 0;
+	if (!sess || (len && !data) || !mac || !mac_len)
+		return -EINVAL;
+	return run_bytes(sess, AZIHSM_OP_HMAC, f, NF(f), AZIHSM_OPS_F_OUT, mac, cap, mac_len,
+			 fips_approved);
+}
+
+int azihsm_ecdh(struct azihsm_session *sess, uint16_t key_id, const void *peer,
+		size_t peer_len, const struct azihsm_new_key *nk, uint16_t *new_id,
+		bool *fips_approved)
+{
+	struct proto_field f[6] = {
+		F_U16(AZIHSM_OPS_F_KEY_ID, key_id), F_BYTES(AZIHSM_ECDH_F_PEER, peer, peer_len),
+	};
+
+	if (!sess || !peer || !peer_len || !new_key_ok(nk) || !new_id)
+		return -EINVAL;
+	new_key_fields(f + 2, nk);
+	return run_new_key(sess, AZIHSM_OP_ECDH_KEY_EXCHANGE, f, NF(f), new_id, fips_approved);
+}
+
+static int kdf(struct azihsm_session *sess, uint32_t opcode, uint16_t key_id,
+	       enum azihsm_hash_alg hash, const void *a, size_t a_len, const void *b,
+	       size_t b_len, const struct azihsm_new_key *nk, size_t length, uint16_t *new_id,
+	       bool *fips_approved)
+{
+	struct proto_field f[9] = {
+		F_U16(AZIHSM_OPS_F_KEY_ID, key_id), F_U8(AZIHSM_OPS_F_HASH, (uint8_t)hash),
+		F_OPT(AZIHSM_KDF_F_SALT, a, a_len), F_OPT(AZIHSM_KDF_F_INFO, b, b_len),
+	};
+
+	if (!sess || !hash_len(hash) || (a_len && !a) || (b_len && !b) ||
+	    a_len > AZIHSM_KDF_LABEL_MAX || b_len > AZIHSM_KDF_LABEL_MAX || !new_key_ok(nk) ||
+	    length > 0xffff || !new_id)
+		return -EINVAL;
+	new_key_fields(f + 4, nk);
+	f[8] = (struct proto_field){ .id = AZIHSM_KDF_F_LENGTH, .type = PROTO_U16,
+				     .val = (uint16_t)length, .skip = !length };
+	return run_new_key(sess, opcode, f, NF(f), new_id, fips_approved);
+}
+
+int azihsm_hkdf(struct azihsm_session *sess, uint16_t key_id, enum azihsm_hash_alg hash,
+		const void *salt, size_t salt_len, const void *info, size_t info_len,
+		const struct azihsm_new_key *nk, size_t length, uint16_t *new_id,
+		bool *fips_approved)
+{
+	return kdf(sess, AZIHSM_OP_HKDF_DERIVE, key_id, hash, salt, salt_len, info, info_len, nk,
+		   length, new_id, fips_approved);
+}
+
+int azihsm_kbkdf(struct azihsm_session *sess, uint16_t key_id, enum azihsm_hash_alg hash,
+		 const void *label, size_t label_len, const void *context, size_t context_len,
+		 const struct azihsm_new_key *nk, size_t length, uint16_t *new_id,
+		 bool *fips_approved)
+{
+	return kdf(sess, AZIHSM_OP_KBKDF_DERIVE, key_id, hash, label, label_len, context,
+		   context_len, nk, length, new_id, fips_approved);
+}
+
+int azihsm_unwrapping_key(struct azihsm_session *sess, uint16_t *key_id, uint8_t *der,
+			  size_t cap, size_t *len)
+{
+	uint8_t rsp[2048];
+	struct mbor_dec d;
+	int ret;
+
+	if (len)
+		*len = 0;
+	if (!sess || !key_id || !der || !len)
+		return -EINVAL;
+	ret = run(sess, AZIHSM_OP_GET_UNWRAPPING_KEY, NULL, 0, rsp, sizeof(rsp), &d, NULL);
+	return ret ? ret : proto_parse_unwrapping_key(&d, key_id, der, cap, len);
+}
+
+int azihsm_rsa_unwrap(struct azihsm_session *sess, uint16_t key_id, enum azihsm_hash_alg hash,
+		      const void *oaep_label, size_t oaep_label_len, const void *wrapped,
+		      size_t wrapped_len, const struct azihsm_new_key *nk, uint16_t *new_id,
+		      bool *fips_approved)
+{
+	struct proto_field f[8] = {
+		F_U16(AZIHSM_OPS_F_KEY_ID, key_id), F_U8(AZIHSM_OPS_F_HASH, (uint8_t)hash),
+		F_BYTES(AZIHSM_UNWRAP_F_IN, wrapped, wrapped_len),
+		F_OPT(AZIHSM_UNWRAP_F_OAEP_LABEL, oaep_label, oaep_label_len),
+	};
+
+	if (!sess || !hash_len(hash) || !wrapped || !wrapped_len ||
+	    (oaep_label_len && !oaep_label) || oaep_label_len > AZIHSM_KDF_LABEL_MAX ||
+	    !new_key_ok(nk) || !new_id)
+		return -EINVAL;
+	new_key_fields(f + 4, nk);
+	return run_new_key(sess, AZIHSM_OP_RSA_UNWRAP, f, NF(f), new_id, fips_approved);
+}
