@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 
 #include "fake_guest.h"
+#include "hsm_auth.h"
 #include "hsm_ctrl_int.h"
 #include "hsm_sgl.h"
 #include "hsm_vault.h"
@@ -732,6 +733,89 @@ static void test_deleted_key(void)
 	refused(&sqe, AZIHSM_SC_AES_KEY_INVALID, "a deleted key");
 }
 
+/*
+ * Key types the kernel session brought: AES128_XTS for XTS, plain
+ * AES-128/192 keys for GCM; and the kernel session's SQEs never reach a
+ * persistent key.
+ */
+static void test_more_key_types(void)
+{
+	static const uint8_t iv[12] = { 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 0xaa, 0xbb };
+	const struct hsm_key_spec spec = { .type = HSM_KEY_AES128_XTS,
+					   .usage = HSM_USAGE_ENCRYPT | HSM_USAGE_DECRYPT };
+	struct hsm_key_spec s2 = spec;
+	uint8_t tweak[16] = { 3 }, t[16], tag[16];
+	struct azihsm_aes_sqe sqe;
+	struct azihsm_aes_cqe cqe;
+	uint16_t k128x, k128, k192, kk, ksid = 0, old = 0;
+	uint32_t off, len = 2048;
+	int sc, outl, fin, ok = 1;
+	uint64_t unit;
+
+	tap_eq(hsm_vault_import_secret(vault, &spec, xts_key, 32, &k128x), 0,
+	       "import AES128_XTS key (32 bytes)");
+	xts_sqe(&sqe, false, AZIHSM_AES_DUL_512, k128x, tweak, len, flat(SRC, len),
+		flat(DST, len));
+	fg_write(&g, SRC, plain, len);
+	sc = submit(&sqe, &cqe);
+	fg_read(&g, DST, got, len);
+	for (off = 0, unit = 0; off < len; off += 512, unit++) {
+		EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+
+		tweak_add(tweak, unit, t);
+		ok &= ctx && EVP_EncryptInit_ex(ctx, EVP_aes_128_xts(), NULL, xts_key, t) == 1 &&
+		      EVP_EncryptUpdate(ctx, ref + off, &outl, plain + off, 512) == 1;
+		EVP_CIPHER_CTX_free(ctx);
+	}
+	tap_ok(sc == 0 && ok && !memcmp(got, ref, len) && le32toh(cqe.fips_approved) == 1,
+	       "AES-128-XTS fast path, 4 data units: OpenSSL's, approved");
+
+	s2.type = HSM_KEY_AES128;
+	tap_eq(hsm_vault_import_secret(vault, &s2, gcm_key, 16, &k128), 0, "import AES-128 key");
+	s2.type = HSM_KEY_AES192;
+	tap_eq(hsm_vault_import_secret(vault, &s2, gcm_key, 24, &k192), 0, "import AES-192 key");
+	{
+		const EVP_CIPHER *ciphers[2] = { EVP_aes_128_gcm(), EVP_aes_192_gcm() };
+		const uint16_t keys[2] = { k128, k192 };
+		int i;
+
+		for (i = 0; i < 2; i++) {
+			EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+
+			outl = fin = 0;
+			ok = ctx && EVP_EncryptInit_ex(ctx, ciphers[i], NULL, gcm_key, iv) == 1 &&
+			     EVP_EncryptUpdate(ctx, ref, &outl, plain, 500) == 1 &&
+			     EVP_EncryptFinal_ex(ctx, ref + outl, &fin) == 1 &&
+			     EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, tag) == 1;
+			EVP_CIPHER_CTX_free(ctx);
+			gcm_sqe(&sqe, false, keys[i], iv, 0, 500, 500, flat(SRC, 500),
+				flat(DST, 500));
+			sc = submit(&sqe, &cqe);
+			fg_read(&g, DST, got, 500);
+			tap_ok(ok && sc == 0 && !memcmp(got, ref, 500) && !memcmp(cqe.tag, tag, 16),
+			       "GCM fast path with a plain AES-%d key: OpenSSL's", 128 + 64 * i);
+		}
+	}
+
+	tap_eq(hsm_auth_open_kernel(hsm_fw_auth(g.ctrl->fw), &ksid, &old), 0,
+	       "open the kernel session");
+	xts_sqe(&sqe, false, 0, kid_xts, tweak, 512, flat(SRC, 512), flat(DST, 512));
+	sqe.session_id = htole16(ksid);
+	refused(&sqe, AZIHSM_SC_AES_KEY_INVALID, "a persistent key from the kernel session");
+	s2.type = HSM_KEY_AES256_XTS;
+	s2.owner = ksid;
+	tap_eq(hsm_vault_import_secret(vault, &s2, xts_key, 64, &kk), 0,
+	       "import an XTS key of the kernel session");
+	xts_sqe(&sqe, false, 0, kk, tweak, 512, flat(SRC, 512), flat(DST, 512));
+	sqe.session_id = htole16(ksid);
+	tap_eq(submit(&sqe, &cqe), 0, "the kernel session uses its own key");
+	sqe.session_id = htole16(5);
+	refused(&sqe, AZIHSM_SC_AES_KEY_INVALID, "the kernel session's key from session 5");
+	hsm_fw_flush_session(g.ctrl->fw, ksid);
+	sqe.session_id = htole16(ksid);
+	refused(&sqe, AZIHSM_SC_AES_KEY_INVALID, "the kernel session's key after its flush");
+}
+
 int main(void)
 {
 	if (setup()) {
@@ -747,6 +831,7 @@ int main(void)
 	test_batch();
 	test_two_queues();
 	test_deleted_key();
+	test_more_key_types();
 	fg_fini(&g);
 	return tap_done();
 }
