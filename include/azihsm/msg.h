@@ -321,12 +321,19 @@ enum azihsm_persist {
  *       no credential; sees only its own session keys; not one of the 8
  *       partition sessions; at most one open (a second open closes and
  *       flushes the first). The driver refuses this opcode from userspace.
- *   KeyImport 4013 (kernel session only): { 1: type u8, 2: usage u32,
- *       3: material bytes } -> { 1: key_id u16, 2: masked blob bytes }.
- *       Material: AES 16/24/32, AES*_XTS 32/64 (halves may be equal:
- *       then not FIPS-approved), HMAC_* 1..1024 (longer than the block:
- *       hashed first), RSA* = PKCS#1 RSAPrivateKey DER of 1024..4096 bits
- *       (type RSA2048 for any size). The key is a session key of the
+ *       The CQE's session fields echo the SQE (no OP_OPEN): the id is in
+ *       the answer only; FLUSH_SESSION / reset close it like any session.
+ *   KeyImport 4013 (kernel session only, else WRONG_ROLE): { 1: type u8,
+ *       2: usage u32, 3: material bytes } -> { 1: key_id u16, 2: masked
+ *       blob bytes }. Usage: non-empty, allowed for the type (as
+ *       KeyGenerate). Material: AES 16/24/32 (also AES256_GCM 32),
+ *       AES*_XTS 32/64 (halves may be equal: then no operation with the
+ *       key is FIPS-approved), HMAC_* 1..1024 (longer than the hash's
+ *       block: hashed first; shorter than 14 bytes: not approved), RSA* =
+ *       PKCS#1 RSAPrivateKey DER, nothing after it: type RSA2048 takes any
+ *       modulus of 1024..4096 bits (the vault keeps type RSA2048, the size
+ *       is the key's), RSA3072 / RSA4096 exactly that size. EC types and
+ *       wrong lengths: INVALID_ARG. The key is a session key of the
  *       kernel session; the device cleanses its copy of the request.
  *       The blob is sealed under the device's kernel masking key: random
  *       per power-on, never stored, so it opens only on this device
@@ -334,8 +341,12 @@ enum azihsm_persist {
  *   UnmaskKey 1107: { 1: blob bytes } -> { 1: key_id u16 }. A kernel
  *       session opens kernel blobs, other sessions partition blobs
  *       (KeyExportMasked); the key comes back as a session key with its
- *       type and usage (a persistent key's blob too).
- *   KeyExportMasked 4014: { 1: key_id u16 } -> { 1: blob bytes }.
+ *       type, usage and label (a persistent key's blob too: LABEL_EXISTS
+ *       while a key with that label lives). Damaged, truncated or the
+ *       other kind of blob: BAD_BLOB.
+ *   KeyExportMasked 4014: { 1: key_id u16 } -> { 1: blob bytes }. A
+ *       session key of the session (SESSION_KEYS), or a persistent key
+ *       (officer only: BACKUP, else WRONG_ROLE).
  *   AesEncryptDecrypt 1072: { 1: key_id u16, 2: mode u8 (AZIHSM_AES_*),
  *       3: decrypt bool, 4: iv bytes (ECB: absent; CBC/CTR/XTS: 16;
  *       GCM: 12), 5: data bytes, 6: aad bytes (GCM, opt), 7: tag bytes
@@ -344,6 +355,13 @@ enum azihsm_persist {
  *       bytes (CBC/CTR: the IV for the next call), 3: tag bytes (GCM
  *       encrypt) }. ECB/CBC: length a multiple of 16; CTR: any length,
  *       128-bit big-endian counter; XTS: >= 16, one data unit; GCM: any.
+ *       ECB/CBC/CTR of 0 bytes: empty data, iv_out = iv. A field the mode
+ *       does not take (an IV for ECB, AAD or tags outside GCM): INVALID_ARG.
+ *       Keys: ECB/CBC/CTR AES128/192/256; XTS AES128_XTS / AES256_XTS;
+ *       GCM AES256_GCM or AES128/192/256 (else KEY_TYPE); usage encrypt
+ *       or decrypt (CTR too, by the decrypt flag). GCM tag mismatch:
+ *       BAD_TAG. Approved: all but XTS with equal halves and GCM tags
+ *       under 12 bytes.
  *   Hash 4021: { 1: hash u8 (AZIHSM_HASH_*), 2: key_id u16 (opt: HMAC
  *       with that key, its type's hash), 3: state bytes (opt: the
  *       chaining value a previous call returned; absent = start), 4: data
@@ -351,13 +369,26 @@ enum azihsm_persist {
  *       with a state only) } -> { 1: state bytes (not final: 32 or 64
  *       bytes, data a multiple of the block size) | digest (final) }.
  *       HMAC: the state is the inner hash's; the outer pad never leaves.
+ *       The state is H0..H7 as big-endian words (SHA-256 32 bytes,
+ *       SHA-384 and SHA-512 64 bytes: all eight words). `done` is present
+ *       exactly when the state is, a multiple of the block (64 / 128), and
+ *       counts message bytes only (for HMAC the device adds its key^ipad
+ *       block). HMAC key: type HMAC_* of the same hash (else KEY_TYPE),
+ *       usage sign.
  *   RsaModExp 1031: { 1: key_id u16, 2: input bytes (modulus size) } ->
- *       { 1: output bytes (modulus size) }: input^d mod n.
- *   RsaPublic 4022: { 1: public key bytes (PKCS#1 RSAPublicKey DER),
- *       2: input bytes (<= modulus size) } -> { 1: output (modulus size) }
+ *       { 1: output bytes (modulus size) }: input^d mod n. The key needs
+ *       the sign or the decrypt usage (either); input >= n or of another
+ *       length: INVALID_ARG. Never FIPS-approved (raw RSA).
+ *   RsaPublic 4022: { 1: public key bytes (PKCS#1 RSAPublicKey DER,
+ *       512..4096 bits), 2: input bytes (1..modulus size, left-padded
+ *       with zeros, < n) } -> { 1: output (modulus size) }. Not approved.
  *   EccVerify 4023: { 1: curve u8 (AZIHSM_KEY_EC_*), 2: point bytes
  *       (0x04 || X || Y), 3: digest bytes (1..64), 4: signature bytes
- *       (DER ECDSA-Sig-Value) } -> { 1: valid bool }
+ *       (DER ECDSA-Sig-Value) } -> { 1: valid bool }. A point not on the
+ *       curve or of the wrong length: INVALID_ARG; a malformed signature:
+ *       valid = false. Approved for digests of 28, 32, 48 or 64 bytes.
+ *   Hash, RsaPublic and EccVerify need a session (any role; Hash without
+ *   a key INFO, the others USE_KEY).
  */
 #define AZIHSM_AES_ECB			1
 #define AZIHSM_AES_CBC			2
