@@ -282,3 +282,122 @@ int azihsm_rsa_unwrap(struct azihsm_session *sess, uint16_t key_id, enum azihsm_
 	new_key_fields(f + 4, nk);
 	return run_new_key(sess, AZIHSM_OP_RSA_UNWRAP, f, NF(f), new_id, fips_approved);
 }
+
+int azihsm_aes_crypt(struct azihsm_session *sess, uint16_t key_id,
+		     const struct azihsm_aes_params *p, const void *in, size_t len, uint8_t *out,
+		     size_t cap, size_t *out_len, bool *fips_approved)
+{
+	static const uint8_t none;
+	bool gcm = p && p->mode == AZIHSM_AES_MODE_GCM;
+	const struct proto_field f[] = {
+		F_U16(AZIHSM_AES_F_KEY_ID, key_id),
+		F_U8(AZIHSM_AES_F_MODE, p ? (uint8_t)p->mode : 0),
+		F_BOOL(AZIHSM_AES_F_DECRYPT, p && p->decrypt),
+		F_OPT(AZIHSM_AES_F_IV, p ? p->iv : NULL, p ? p->iv_len : 0),
+		F_BYTES(AZIHSM_AES_F_DATA, len ? in : &none, len),
+		F_OPT(AZIHSM_AES_F_AAD, gcm ? p->aad : NULL, gcm ? p->aad_len : 0),
+		F_OPT(AZIHSM_AES_F_TAG, gcm && p->decrypt ? p->tag : NULL,
+		      gcm && p->decrypt ? p->tag_len : 0),
+		{ .id = AZIHSM_AES_F_TAG_LEN, .type = PROTO_U8,
+		  .val = p ? (uint8_t)p->tag_len : 0,
+		  .skip = !gcm || p->decrypt || !p->tag_len },
+	};
+	const uint8_t *q;
+	struct mbor_map m;
+	struct mbor_dec d;
+	uint8_t *rsp, id;
+	size_t n = 0, tl = 0;
+	bool seen = false;
+	int ret;
+
+	if (out_len)
+		*out_len = 0;
+	if (!sess || !p || p->mode < AZIHSM_AES_MODE_ECB || p->mode > AZIHSM_AES_MODE_GCM ||
+	    (len && !in) || !out || !out_len || cap < len || len > AZIHSM_CMD_BUF_MAX - 256 ||
+	    (p->iv_len && !p->iv) || (p->aad_len && !p->aad) ||
+	    (gcm && (!p->tag || (p->decrypt ? p->tag_len < 4 : p->tag_len && p->tag_len < 4) ||
+		     p->tag_len > 16)))
+		return -EINVAL;
+	rsp = malloc(AZIHSM_CMD_BUF_MAX);
+	if (!rsp)
+		return -ENOMEM;
+	ret = run(sess, AZIHSM_OP_AES_ENCRYPT_DECRYPT, f, NF(f), rsp, AZIHSM_CMD_BUF_MAX, &d,
+		  fips_approved);
+	if (!ret)
+		ret = mbor_dec_map(&d, &m) ? -EPROTO : 0;
+	while (!ret && (ret = mbor_dec_next(&d, &m, &id)) == 1) {
+		ret = 0;
+		if (id == AZIHSM_AES_F_OUT) {
+			ret = mbor_dec_bytes(&d, &q, &n);
+			if (!ret && n != len)
+				ret = -EPROTO;
+			if (!ret)
+				memcpy(out, q, n);
+			seen = !ret;
+		} else if (id == AZIHSM_AES_F_IV_OUT) {
+			ret = mbor_dec_bytes(&d, &q, &tl);
+			if (!ret && (tl != 16 ||
+				     (p->mode != AZIHSM_AES_MODE_CBC && p->mode != AZIHSM_AES_MODE_CTR)))
+				ret = -EPROTO;
+			if (!ret && p->iv_out)
+				memcpy(p->iv_out, q, 16);
+		} else if (id == AZIHSM_AES_F_TAG_OUT) {
+			ret = mbor_dec_bytes(&d, &q, &tl);
+			if (!ret && (!gcm || p->decrypt || tl != (p->tag_len ? p->tag_len : 16)))
+				ret = -EPROTO;
+			if (!ret)
+				memcpy(p->tag, q, tl);
+		} else {
+			ret = mbor_dec_skip(&d);
+		}
+		if (ret)
+			ret = ret < 0 ? ret : -EPROTO;
+	}
+	if (ret < 0 || mbor_dec_finish(&d) || !seen) {
+		if (ret >= 0)
+			ret = -EPROTO;
+	} else {
+		ret = 0;
+		*out_len = n;
+	}
+	memset(rsp, 0, AZIHSM_CMD_BUF_MAX);	/* plaintext */
+	free(rsp);
+	if (ret) {
+		memset(out, 0, cap < len ? cap : len);
+		if (fips_approved)
+			*fips_approved = false;
+	}
+	return ret;
+}
+
+int azihsm_key_export_masked(struct azihsm_session *sess, uint16_t key_id, uint8_t *blob,
+			     size_t cap, size_t *len)
+{
+	const struct proto_field f[] = { F_U16(AZIHSM_MASK_F_KEY_ID, key_id) };
+	struct mbor_dec d;
+	uint8_t *rsp;
+	int ret;
+
+	if (len)
+		*len = 0;
+	if (!sess || !blob || !len)
+		return -EINVAL;
+	rsp = malloc(AZIHSM_CMD_BUF_MAX);
+	if (!rsp)
+		return -ENOMEM;
+	ret = run(sess, AZIHSM_OP_KEY_EXPORT_MASKED, f, NF(f), rsp, AZIHSM_CMD_BUF_MAX, &d, NULL);
+	if (!ret)
+		ret = proto_parse_bytes(&d, AZIHSM_MASK_F_BLOB, blob, cap, len);
+	free(rsp);
+	return ret;
+}
+
+int azihsm_key_unmask(struct azihsm_session *sess, const void *blob, size_t len,
+		      uint16_t *key_id)
+{
+	const struct proto_field f[] = { F_BYTES(AZIHSM_UNMASK_F_BLOB, blob, len) };
+
+	if (!sess || !blob || !len || !key_id)
+		return -EINVAL;
+	return run_new_key(sess, AZIHSM_OP_UNMASK_KEY, f, NF(f), key_id, NULL);
+}

@@ -317,6 +317,54 @@ int azihsm_rsa_unwrap(struct azihsm_session *sess, uint16_t key_id, enum azihsm_
 		      size_t wrapped_len, const struct azihsm_new_key *nk, uint16_t *new_id,
 		      bool *fips_approved);
 
+/* AES modes of azihsm_aes_crypt (the device's wire values). */
+enum azihsm_aes_mode {
+	AZIHSM_AES_MODE_ECB = 1,
+	AZIHSM_AES_MODE_CBC = 2,	/* no padding */
+	AZIHSM_AES_MODE_CTR = 3,	/* 128-bit big-endian counter */
+	AZIHSM_AES_MODE_XTS = 4,	/* one data unit, the IV is the tweak */
+	AZIHSM_AES_MODE_GCM = 5,
+};
+
+struct azihsm_aes_params {
+	enum azihsm_aes_mode mode;
+	bool decrypt;
+	const uint8_t *iv;	/* ECB: NULL; CBC / CTR / XTS: 16 bytes; GCM: 12 */
+	size_t iv_len;
+	const uint8_t *aad;	/* GCM, optional */
+	size_t aad_len;
+	/*
+	 * GCM: decrypt: the tag to check (@tag_len 4..16); encrypt: where the
+	 * tag goes, @tag_len bytes (4..16; 0 means 16).
+	 */
+	uint8_t *tag;
+	size_t tag_len;
+	/* CBC / CTR: the IV for the next call (16 bytes), may be NULL. */
+	uint8_t *iv_out;
+};
+
+/*
+ * AES with key @key_id (usage encrypt or decrypt) of @len bytes of @in into
+ * @out (@cap >= @len). One call is at most one command buffer: @len up to
+ * about 8000 bytes (-EINVAL beyond). ECB / CBC: a multiple of 16; XTS:
+ * >= 16; chain CBC / CTR calls with iv_out. BAD_TAG: a GCM tag that does
+ * not verify (nothing is written).
+ */
+int azihsm_aes_crypt(struct azihsm_session *sess, uint16_t key_id,
+		     const struct azihsm_aes_params *p, const void *in, size_t len, uint8_t *out,
+		     size_t cap, size_t *out_len, bool *fips_approved);
+/*
+ * The key as a masked blob (encrypted and authenticated under the
+ * partition's masking key; opens only in this partition). A persistent
+ * key needs the officer (BACKUP class), a session key its session. -ENOSPC
+ * if @cap is too small (RSA-4096 blobs are about 2.5 KiB).
+ */
+int azihsm_key_export_masked(struct azihsm_session *sess, uint16_t key_id, uint8_t *blob,
+			     size_t cap, size_t *len);
+/* Re-enter a masked blob as a session key with its type and usage; BAD_BLOB if damaged. */
+int azihsm_key_unmask(struct azihsm_session *sess, const void *blob, size_t len,
+		      uint16_t *key_id);
+
 struct azihsm_last_status azihsm_last_status(const struct azihsm_dev *dev);
 /* Message for a negative errno returned by this library. */
 const char *azihsm_strerror(int err);

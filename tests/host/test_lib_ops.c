@@ -3,7 +3,8 @@
  * libazihsm's vault operations (lib/ops.c) through the library's internal
  * transport into the firmware core: the generic request builder against
  * hand-checked bytes, then RSA sign / verify / OAEP decrypt, ECDH + HMAC +
- * HKDF + KBKDF and the unwrapping key + unwrap, every result checked with
+ * HKDF + KBKDF, the unwrapping key + unwrap, AES modes, masked export and
+ * unmask, every result checked with
  * OpenSSL (ossl_ref.c), the FIPS flag reported, and the argument checks
  * that send nothing.
  */
@@ -197,6 +198,61 @@ static void test_flow(struct fw_link *l, struct azihsm_dev *dev)
 	tap_eq(azihsm_rsa_unwrap(o, uk, AZIHSM_HASH_ALG_SHA256, NULL, 0, blob, bl, &nk, &w, NULL),
 	       -EIO, "a damaged blob: -EIO");
 	tap_eq(hsm_status(), AZIHSM_STATUS_DECRYPT_FAILED, "  DECRYPT_FAILED");
+
+	/* AES (1072), masked export (4014) and unmask (1107) */
+	{
+		uint8_t akey[32], iv[16] = { 1, 2, 3 }, data[48], c1[48], c2[48], ref[64], tag[16];
+		uint8_t mblob[512], iv_next[16];
+		struct azihsm_aes_params ap = { .mode = AZIHSM_AES_MODE_CBC, .iv = iv, .iv_len = 16,
+						.iv_out = iv_next };
+		EVP_CIPHER_CTX *cc = EVP_CIPHER_CTX_new();
+		uint16_t ak = 0, ak2 = 0;
+		size_t got = 0, mlen = 0;
+		int a = 0, b = 0;
+
+		RAND_bytes(akey, sizeof(akey));
+		RAND_bytes(data, sizeof(data));
+		bl = ref_wrap(upub, AZIHSM_HASH_SHA256, NULL, akey, sizeof(akey), blob);
+		nk = (struct azihsm_new_key){ AZIHSM_KEY_TYPE_AES256,
+					      AZIHSM_KEY_USE_ENCRYPT | AZIHSM_KEY_USE_DECRYPT, NULL,
+					      0, false };
+		tap_eq(azihsm_rsa_unwrap(u, uk, AZIHSM_HASH_ALG_SHA256, NULL, 0, blob, bl, &nk, &ak,
+					 NULL), 0, "unwrap a known AES-256 key (session, no label)");
+		tap_eq(azihsm_aes_crypt(u, ak, &ap, data, 32, c1, sizeof(c1), &got, &fips), 0,
+		       "azihsm_aes_crypt CBC, 32 bytes");
+		ap.iv = iv_next;
+		tap_eq(azihsm_aes_crypt(u, ak, &ap, data + 32, 16, c1 + 32, 16, &got, NULL), 0,
+		       "  chained with iv_out, 16 more");
+		EVP_EncryptInit_ex(cc, EVP_aes_256_cbc(), NULL, akey, iv);
+		EVP_CIPHER_CTX_set_padding(cc, 0);
+		EVP_EncryptUpdate(cc, ref, &a, data, 48);
+		EVP_EncryptFinal_ex(cc, ref + a, &b);
+		tap_ok(a + b == 48 && !memcmp(c1, ref, 48) && fips,
+		       "  = OpenSSL's AES-256-CBC of the 48 bytes, FIPS-approved");
+		ap = (struct azihsm_aes_params){ .mode = AZIHSM_AES_MODE_GCM, .iv = iv, .iv_len = 12,
+						 .aad = (const uint8_t *)"aad", .aad_len = 3,
+						 .tag = tag, .tag_len = 16 };
+		tap_eq(azihsm_aes_crypt(u, ak, &ap, data, 48, c2, sizeof(c2), &got, NULL), 0,
+		       "azihsm_aes_crypt GCM encrypt");
+		ap.decrypt = true;
+		tap_ok(!azihsm_aes_crypt(u, ak, &ap, c2, 48, c1, sizeof(c1), &got, NULL) &&
+		       !memcmp(c1, data, 48), "  GCM decrypt: the plaintext");
+		tag[0] ^= 1;
+		tap_eq(azihsm_aes_crypt(u, ak, &ap, c2, 48, c1, sizeof(c1), &got, NULL), -EIO,
+		       "  a damaged tag: -EIO");
+		tap_eq(hsm_status(), AZIHSM_STATUS_BAD_TAG, "  BAD_TAG");
+		tap_eq(azihsm_key_export_masked(u, ak, mblob, sizeof(mblob), &mlen), 0,
+		       "azihsm_key_export_masked of the session key");
+		tap_eq(azihsm_key_unmask(u, mblob, mlen, &ak2), 0, "azihsm_key_unmask");
+		ap = (struct azihsm_aes_params){ .mode = AZIHSM_AES_MODE_CBC, .iv = iv, .iv_len = 16 };
+		tap_ok(ak2 && ak2 != ak &&
+		       !azihsm_aes_crypt(u, ak2, &ap, data, 48, c1, sizeof(c1), &got, NULL) &&
+		       !memcmp(c1, ref, 48), "  the unmasked key encrypts as the original");
+		mblob[mlen / 2] ^= 0x10;
+		tap_eq(azihsm_key_unmask(u, mblob, mlen, &ak2), -EIO, "a damaged blob: -EIO");
+		tap_eq(hsm_status(), AZIHSM_STATUS_BAD_BLOB, "  BAD_BLOB");
+		EVP_CIPHER_CTX_free(cc);
+	}
 
 	/* arguments refused before anything is sent */
 	calls = l->calls;
