@@ -270,6 +270,8 @@ static void usage(FILE *f, const char *prog)
 		fprintf(f, "  %s\n", subcommands[i].usage);
 	for (i = 0; i < cli_key_ncommands; i++)
 		fprintf(f, "  %s\n", cli_key_commands[i].usage);
+	for (i = 0; i < cli_ops_ncommands; i++)
+		fprintf(f, "  %s\n", cli_ops_commands[i].usage);
 	for (i = 0; i < cli_crypto_ncommands; i++)
 		fprintf(f, "  %s\n", cli_crypto_commands[i].usage);
 	fprintf(f, "\n  --device PATH  device node (default %s)\n"
@@ -282,13 +284,13 @@ static void usage(FILE *f, const char *prog)
 /* The command at argv[*i] (two words for "key ..."); advances *i to its last word. */
 static const struct subcommand *find_sub(int argc, char **argv, int *i)
 {
-	const struct subcommand *tabs[3] = { subcommands, cli_key_commands,
-					     cli_crypto_commands };
-	const size_t counts[3] = { sizeof(subcommands) / sizeof(subcommands[0]),
-				   cli_key_ncommands, cli_crypto_ncommands };
+	const struct subcommand *tabs[] = { subcommands, cli_key_commands, cli_ops_commands,
+					    cli_crypto_commands };
+	const size_t counts[] = { sizeof(subcommands) / sizeof(subcommands[0]),
+				  cli_key_ncommands, cli_ops_ncommands, cli_crypto_ncommands };
 	size_t t, k, n;
 
-	for (t = 0; t < 3; t++) {
+	for (t = 0; t < sizeof(tabs) / sizeof(tabs[0]); t++) {
 		for (k = 0; k < counts[t]; k++) {
 			const char *name = tabs[t][k].name;
 			const char *sp = strchr(name, ' ');

@@ -29,9 +29,12 @@ int cli_open_dev(struct cli *cli, struct azihsm_dev **dev);
 /* A JSON string value with escapes; @len bytes of @val (any bytes). */
 void cli_json_bytes(FILE *f, const uint8_t *val, size_t len);
 
-/* cli-key.c: login, key ..., sign */
+/* cli-key.c: login, key generate|list|show|public|delete */
 extern const struct subcommand cli_key_commands[];
 extern const size_t cli_key_ncommands;
+/* cli-ops.c: sign, verify, encrypt, decrypt, hmac, ecdh, derive, key unwrap, ... */
+extern const struct subcommand cli_ops_commands[];
+extern const size_t cli_ops_ncommands;
 
 /* cli-crypto.c: crypto list, crypto priority (/proc/crypto, NETLINK_CRYPTO) */
 extern const struct subcommand cli_crypto_commands[];

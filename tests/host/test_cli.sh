@@ -110,6 +110,174 @@ ok $? "a usage error exits 2"
 "$cli" key public --help >"$dir/out" 2>&1 && grep -q -- '--out FILE' "$dir/out"
 ok $? "key public --help"
 
+# ---- operations (cli-ops.c), every result checked with the openssl command ----
+hex() { xxd -p "$1" | tr -d '\n'; }
+# wrap KEYFILE OUT: CKM_RSA_AES_KEY_WRAP to the unwrapping key (OAEP-SHA256)
+wrap() {
+	head -c 32 /dev/urandom >"$dir/eph"
+	openssl pkeyutl -encrypt -pubin -inkey "$dir/uk.pem" -pkeyopt rsa_padding_mode:oaep \
+		-pkeyopt rsa_oaep_md:sha256 -pkeyopt rsa_mgf1_md:sha256 -in "$dir/eph" \
+		-out "$dir/w1" 2>/dev/null &&
+	openssl enc -id-aes256-wrap-pad -K "$(hex "$dir/eph")" -iv A65959A6 -in "$1" \
+		-out "$dir/w2" 2>/dev/null && cat "$dir/w1" "$dir/w2" >"$2"
+}
+head -c 3008 /dev/urandom >"$dir/data"
+
+run key generate "${co[@]}" --type rsa-2048 --label rsa1 --usage sign,verify,decrypt --persistent
+ok $? "key generate rsa-2048 rsa1"
+run key public "${co[@]}" --label rsa1 --out "$dir/rsa1.pem"
+ok $? "key public rsa1"
+run sign "${co[@]}" --label rsa1 --alg rsa-pss-sha256 --in "$dir/msg" --out "$dir/pss.sig"
+ok $? "sign --alg rsa-pss-sha256"
+openssl dgst -sha256 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:digest \
+	-verify "$dir/rsa1.pem" -signature "$dir/pss.sig" "$dir/msg" 2>/dev/null | grep -q '^Verified OK$'
+ok $? "openssl verifies the PSS signature"
+run sign "${co[@]}" --label rsa1 --alg rsa-pkcs1-sha384 --in "$dir/msg" --json
+python3 -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["fips_approved"] is True and j["alg"] == "rsa-pkcs1-sha384"
+open(sys.argv[2], "wb").write(bytes.fromhex(j["signature"]))
+' "$dir/out" "$dir/p1.sig" 2>"$dir/err" &&
+	openssl dgst -sha384 -verify "$dir/rsa1.pem" -signature "$dir/p1.sig" "$dir/msg" >/dev/null 2>&1
+ok $? "sign --json (rsa-pkcs1-sha384): fips_approved true, the signature verifies with openssl"
+run verify "${co[@]}" --label rsa1 --alg rsa-pss-sha256 --sig "$dir/pss.sig" --in "$dir/msg"
+[[ $? == 0 ]] && grep -q '^Verified OK$' "$dir/out"
+ok $? "verify in the device: Verified OK, exit 0"
+printf 'another message\n' >"$dir/msg2"
+run verify "${co[@]}" --label rsa1 --alg rsa-pss-sha256 --sig "$dir/pss.sig" --in "$dir/msg2" --json
+[[ $? == 1 ]] && grep -q '"valid": false' "$dir/out" && grep -q '"fips_approved": true' "$dir/out"
+ok $? "verify of another message: valid false, exit 1 (--json)"
+printf 'the OAEP secret' >"$dir/secret"
+openssl pkeyutl -encrypt -pubin -inkey "$dir/rsa1.pem" -pkeyopt rsa_padding_mode:oaep \
+	-pkeyopt rsa_oaep_md:sha256 -pkeyopt rsa_mgf1_md:sha256 -in "$dir/secret" -out "$dir/oaep"
+run decrypt "${co[@]}" --label rsa1 --alg rsa-oaep-sha256 --in "$dir/oaep" --out "$dir/dec"
+[[ $? == 0 ]] && cmp -s "$dir/dec" "$dir/secret"
+ok $? "decrypt --alg rsa-oaep-sha256 of openssl's ciphertext"
+run decrypt "${co[@]}" --label rsa1 --alg rsa-oaep-sha384 --in "$dir/oaep"
+[[ $? == 1 ]] && grep -q 'DECRYPT_FAILED' "$dir/err"
+ok $? "with the wrong OAEP hash: exit 1, DECRYPT_FAILED"
+
+run unwrapping-key "${co[@]}" --out "$dir/uk.pem"
+[[ $? == 0 ]] && openssl pkey -pubin -in "$dir/uk.pem" -noout -text 2>/dev/null | grep -q '2048 bit'
+ok $? "unwrapping-key: an RSA-2048 PEM public key"
+run unwrapping-key "${co[@]}" --json
+grep -q '"spki_der": "30' "$dir/out"
+ok $? "unwrapping-key --json"
+head -c 32 /dev/urandom >"$dir/aes.key"
+wrap "$dir/aes.key" "$dir/aes.wrapped"
+ok $? "openssl wraps a known AES-256 key (OAEP + AES-KWP)"
+run key unwrap "${co[@]}" --in "$dir/aes.wrapped" --type aes-256 --usage encrypt,decrypt \
+	--label aesk --persistent --json
+[[ $? == 0 ]] && grep -q '"fips_approved": true' "$dir/out"
+ok $? "key unwrap into persistent aes-256 'aesk'"
+iv=000102030405060708090a0b0c0d0e0f
+run encrypt "${co[@]}" --label aesk --mode cbc --iv $iv --in "$dir/data" --out "$dir/cbc"
+openssl enc -aes-256-cbc -nopad -K "$(hex "$dir/aes.key")" -iv $iv -in "$dir/data" |
+	cmp -s - "$dir/cbc"
+ok $? "encrypt --mode cbc (3008 bytes, chunked) = openssl enc -aes-256-cbc"
+openssl enc -aes-256-ctr -K "$(hex "$dir/aes.key")" -iv $iv -in "$dir/data" -out "$dir/ctr.ossl"
+"$cli" decrypt "${co[@]}" --label aesk --mode ctr --iv $iv <"$dir/ctr.ossl" >"$dir/ctr.dec" 2>"$dir/err"
+[[ $? == 0 ]] && cmp -s "$dir/ctr.dec" "$dir/data"
+ok $? "decrypt --mode ctr of openssl's ciphertext (stdin to stdout)"
+head -c 1000 "$dir/data" >"$dir/small"
+run encrypt "${co[@]}" --label aesk --mode gcm --iv 00112233445566778899aabb --aad hdr \
+	--in "$dir/small" --out "$dir/gcm"
+[[ $? == 0 ]] && [[ $(stat -c %s "$dir/gcm") == 1016 ]]
+ok $? "encrypt --mode gcm: ciphertext and 16-byte tag"
+run decrypt "${co[@]}" --label aesk --mode gcm --iv 00112233445566778899aabb --aad hdr \
+	--in "$dir/gcm" --out "$dir/gcm.dec"
+[[ $? == 0 ]] && cmp -s "$dir/gcm.dec" "$dir/small"
+ok $? "decrypt --mode gcm: the plaintext"
+run decrypt "${co[@]}" --label aesk --mode gcm --iv 00112233445566778899aabb --aad HDR \
+	--in "$dir/gcm"
+[[ $? == 1 ]] && grep -q 'BAD_TAG' "$dir/err"
+ok $? "decrypt --mode gcm with other AAD: exit 1, BAD_TAG"
+run encrypt "${co[@]}" --label aesk --mode cbc --in "$dir/small"
+[[ $? == 2 ]] && grep -q 'needs --iv of 16 bytes' "$dir/err"
+ok $? "encrypt --mode cbc without --iv: usage error"
+cp "$dir/aes.wrapped" "$dir/bad.wrapped"
+printf '\x01' | dd of="$dir/bad.wrapped" bs=1 seek=280 conv=notrunc status=none
+run key unwrap "${co[@]}" --in "$dir/bad.wrapped" --type aes-256 --usage encrypt --label bad
+[[ $? == 1 ]] && grep -q 'DECRYPT_FAILED' "$dir/err"
+ok $? "key unwrap of a damaged blob: exit 1, DECRYPT_FAILED"
+
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$dir/ec.key" 2>/dev/null
+openssl pkcs8 -topk8 -nocrypt -in "$dir/ec.key" -outform DER -out "$dir/ec.p8"
+openssl pkey -in "$dir/ec.key" -pubout -out "$dir/ec.pub" 2>/dev/null
+wrap "$dir/ec.p8" "$dir/ec.wrapped"
+run key unwrap "${co[@]}" --in "$dir/ec.wrapped" --type ec-p256 --usage sign --label eck --persistent
+ok $? "key unwrap of openssl's P-256 key (PKCS#8)"
+run sign "${co[@]}" --label eck --alg ecdsa-sha256 --in "$dir/msg" --out "$dir/eck.sig"
+openssl dgst -sha256 -verify "$dir/ec.pub" -signature "$dir/eck.sig" "$dir/msg" >/dev/null 2>&1
+ok $? "it signs; openssl verifies with the original public key"
+
+head -c 32 /dev/urandom >"$dir/hmac.key"
+wrap "$dir/hmac.key" "$dir/hmac.wrapped"
+run key unwrap "${co[@]}" --in "$dir/hmac.wrapped" --type hmac-sha256 --usage sign --label hk \
+	--persistent
+ok $? "key unwrap of an HMAC secret"
+run hmac "${co[@]}" --label hk --in "$dir/data" --out "$dir/mac"
+openssl dgst -sha256 -mac HMAC -macopt hexkey:"$(hex "$dir/hmac.key")" -binary "$dir/data" |
+	cmp -s - "$dir/mac"
+ok $? "hmac = openssl dgst -mac HMAC with the secret"
+run hmac "${co[@]}" --label aesk --in "$dir/msg"
+[[ $? == 1 ]] && grep -q 'KEY_USAGE\|KEY_TYPE' "$dir/err"
+ok $? "hmac with an AES key: exit 1"
+
+run key generate "${co[@]}" --type ec-p384 --label dh --usage derive --persistent
+run key public "${co[@]}" --label dh --out "$dir/dh.pem"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out "$dir/peer.key" 2>/dev/null
+openssl pkey -in "$dir/peer.key" -pubout -out "$dir/peer.pem" 2>/dev/null
+openssl pkeyutl -derive -inkey "$dir/peer.key" -peerkey "$dir/dh.pem" -out "$dir/z" 2>/dev/null
+run ecdh "${co[@]}" --label dh --peer "$dir/peer.pem" --type hmac-sha384 --usage sign,derive \
+	--new-label z1 --persistent --json
+[[ $? == 0 ]] && grep -q '"fips_approved": true' "$dir/out"
+ok $? "ecdh with openssl's peer key into a persistent HMAC key"
+run hmac "${co[@]}" --label z1 --in "$dir/msg" --out "$dir/zmac"
+openssl dgst -sha384 -mac HMAC -macopt hexkey:"$(hex "$dir/z")" -binary "$dir/msg" |
+	cmp -s - "$dir/zmac"
+ok $? "its HMAC = openssl's HMAC keyed with openssl's ECDH secret"
+run derive "${co[@]}" --label z1 --kdf hkdf --hash sha256 --salt NaCl --info ctx \
+	--type hmac-sha256 --usage sign --new-label h1 --persistent
+ok $? "derive --kdf hkdf into a persistent HMAC key"
+run hmac "${co[@]}" --label h1 --in "$dir/msg" --out "$dir/hmac1"
+k=$(openssl kdf -keylen 32 -kdfopt digest:SHA256 -kdfopt hexkey:"$(hex "$dir/z")" \
+	-kdfopt salt:NaCl -kdfopt info:ctx HKDF | tr -d ':\n')
+openssl dgst -sha256 -mac HMAC -macopt hexkey:"$k" -binary "$dir/msg" | cmp -s - "$dir/hmac1"
+ok $? "its HMAC = openssl's with openssl kdf HKDF of the ECDH secret"
+run derive "${co[@]}" --label z1 --kdf kbkdf --hash sha384 --salt lbl --info ctx \
+	--type hmac-sha512 --length 40 --usage sign --new-label kb1 --persistent
+ok $? "derive --kdf kbkdf (40-byte HMAC-SHA512 key)"
+run hmac "${co[@]}" --label kb1 --in "$dir/msg" --out "$dir/kbmac"
+k=$(openssl kdf -keylen 40 -kdfopt mode:counter -kdfopt mac:HMAC -kdfopt digest:SHA384 \
+	-kdfopt hexkey:"$(hex "$dir/z")" -kdfopt salt:lbl -kdfopt info:ctx KBKDF | tr -d ':\n')
+openssl dgst -sha512 -mac HMAC -macopt hexkey:"$k" -binary "$dir/msg" | cmp -s - "$dir/kbmac"
+ok $? "its HMAC = openssl's with openssl kdf KBKDF"
+run derive "${co[@]}" --label z1 --kdf hkdf --hash md5 --type aes-256 --usage encrypt
+[[ $? == 2 ]]
+ok $? "derive --hash md5: usage error"
+
+run key export-masked "${co[@]}" --label aesk --out "$dir/aesk.blob"
+ok $? "key export-masked aesk"
+# An unmasked key keeps its label, so the original must be gone first.
+run key delete "${co[@]}" --label aesk
+ok $? "key delete aesk"
+run encrypt "${co[@]}" --masked "$dir/aesk.blob" --mode cbc --iv $iv --in "$dir/data" \
+	--out "$dir/cbc2"
+[[ $? == 0 ]] && cmp -s "$dir/cbc" "$dir/cbc2"
+ok $? "encrypt --masked blob: the same ciphertext as the key itself"
+run key unmask "${co[@]}" --in "$dir/aesk.blob" --json
+[[ $? == 0 ]] && grep -q '"type": "aes-256"' "$dir/out"
+ok $? "key unmask --json: an aes-256 key"
+printf '\x80' | dd of="$dir/aesk.blob" bs=1 seek=40 conv=notrunc status=none
+run key unmask "${co[@]}" --in "$dir/aesk.blob"
+[[ $? == 1 ]] && grep -q 'BAD_BLOB' "$dir/err"
+ok $? "a masked blob with a flipped bit: exit 1, BAD_BLOB"
+run sign "${co[@]}" --label rsa1 --masked "$dir/aesk.blob" --alg rsa-pss-sha256 --in "$dir/msg"
+[[ $? == 2 ]]
+ok $? "two key selectors: usage error"
+
 # crypto list / priority: no device; /proc/crypto replaced by the sample.
 AZIHSM_PROC_CRYPTO=$here/proc-crypto.txt run crypto list
 [[ $? == 0 ]] && [[ $(grep -c '_azihsm ' "$dir/out") == 5 ]] &&
