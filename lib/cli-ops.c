@@ -137,10 +137,7 @@ static int cmd_sign(struct cli *cli, int argc, char **argv)
 				      &sig_len, &fips);
 	else
 		ret = azihsm_ecdsa_sign(x.sess, id, a->hash, digest, dlen, sig, sizeof(sig),
-					&sig_len);
-	/* EccSign answers carry the flag too, but the older call does not report it. */
-	if (!ret && !a->rsa)
-		fips = true;
+					&sig_len, &fips);
 	ret = ctx_close(cli, &x, ret ? cli_fail(cli, "sign", ret) : 0);
 	if (ret)
 		return ret;

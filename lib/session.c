@@ -378,7 +378,7 @@ int azihsm_key_public(struct azihsm_session *sess, uint16_t key_id, uint8_t *der
 
 int azihsm_ecdsa_sign(struct azihsm_session *sess, uint16_t key_id,
 		      enum azihsm_hash_alg hash, const void *digest, size_t digest_len,
-		      uint8_t *sig, size_t cap, size_t *sig_len)
+		      uint8_t *sig, size_t cap, size_t *sig_len, bool *fips_approved)
 {
 	uint8_t req[256], rsp[512];
 	struct mbor_dec d;
@@ -387,6 +387,8 @@ int azihsm_ecdsa_sign(struct azihsm_session *sess, uint16_t key_id,
 
 	if (sig_len)
 		*sig_len = 0;
+	if (fips_approved)
+		*fips_approved = false;
 	switch (hash) {
 	case AZIHSM_HASH_ALG_SHA256:
 		want = 32;
@@ -407,5 +409,7 @@ int azihsm_ecdsa_sign(struct azihsm_session *sess, uint16_t key_id,
 	ret = lib_sess_transact(sess, req, len, rsp, sizeof(rsp), AZIHSM_OP_ECC_SIGN, &d);
 	if (!ret)
 		ret = proto_parse_bytes(&d, AZIHSM_SIGN_F_SIGNATURE, sig, cap, sig_len);
+	if (!ret && fips_approved)
+		*fips_approved = lib_last_fips();
 	return ret;
 }

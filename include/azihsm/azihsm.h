@@ -224,10 +224,11 @@ int azihsm_key_public(struct azihsm_session *sess, uint16_t key_id, uint8_t *der
  * -EINVAL) with EC key @key_id, as DER Ecdsa-Sig-Value into @sig (139
  * bytes hold a P-521 signature); -ENOSPC if @cap is too small. HSM
  * statuses: KEY_NOT_FOUND, KEY_USAGE (no sign usage), KEY_TYPE.
+ * *fips_approved (may be NULL): the answer's FIPS-approved flag.
  */
 int azihsm_ecdsa_sign(struct azihsm_session *sess, uint16_t key_id,
 		      enum azihsm_hash_alg hash, const void *digest, size_t digest_len,
-		      uint8_t *sig, size_t cap, size_t *sig_len);
+		      uint8_t *sig, size_t cap, size_t *sig_len, bool *fips_approved);
 
 /*
  * Operations with vault keys (Documentation/library.md, "Operations").

@@ -69,6 +69,9 @@ ok $? "sign from stdin to stdout (ecdsa-sha256)"
 openssl dgst -sha256 -verify "$dir/sig1.pem" -signature "$dir/msg256.sig" "$dir/msg" \
 	>/dev/null 2>&1
 ok $? "that verifies too"
+run sign "${co[@]}" --label sig1 --alg ecdsa-sha256 --in "$dir/msg" --json
+grep -q '"fips_approved": true' "$dir/out"
+ok $? "sign --json (ECDSA): the device's fips_approved flag"
 
 run key list "${co[@]}" --json
 ok $? "key list --json"

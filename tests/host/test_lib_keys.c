@@ -455,6 +455,7 @@ static void test_flow(struct fw_link *l, struct azihsm_dev *dev)
 	EVP_PKEY_CTX *vctx = NULL;
 	EVP_PKEY *pk = NULL;
 	char group[32] = "";
+	bool fips = false;
 	int ret;
 
 	ret = azihsm_login(dev, AZIHSM_ROLE_OFFICER, NULL, "CO-default-PIN-1", &s);
@@ -514,11 +515,12 @@ static void test_flow(struct fw_link *l, struct azihsm_dev *dev)
 
 	EVP_Digest(msg, strlen(msg), digest, &dlen, EVP_sha384(), NULL);
 	tap_eq(azihsm_ecdsa_sign(s, kid, AZIHSM_HASH_ALG_SHA384, digest, 32, sig, sizeof(sig),
-				 &sig_len), -EINVAL, "a 32-byte digest for SHA-384: -EINVAL");
+				 &sig_len, NULL), -EINVAL, "a 32-byte digest for SHA-384: -EINVAL");
 	ret = azihsm_ecdsa_sign(s, kid, AZIHSM_HASH_ALG_SHA384, digest, dlen, sig, sizeof(sig),
-				&sig_len);
+				&sig_len, &fips);
 	if (!tap_eq(ret, 0, "ECDSA-SHA384 sign"))
 		printf("#   status %s\n", azihsm_status_str(azihsm_last_status(NULL)));
+	tap_ok(fips, "the answer is FIPS-approved");
 	vctx = pk ? EVP_PKEY_CTX_new(pk, NULL) : NULL;
 	tap_ok(vctx && EVP_PKEY_verify_init(vctx) == 1 &&
 	       EVP_PKEY_verify(vctx, sig, sig_len, digest, dlen) == 1,
