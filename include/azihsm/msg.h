@@ -351,17 +351,31 @@ enum azihsm_persist {
  *       3: decrypt bool, 4: iv bytes (ECB: absent; CBC/CTR/XTS: 16;
  *       GCM: 12), 5: data bytes, 6: aad bytes (GCM, opt), 7: tag bytes
  *       (GCM decrypt: 4..16, the length checked), 8: tag_len u8 (GCM
- *       encrypt, opt, 4..16, default 16) } -> { 1: data bytes, 2: iv_out
+ *       encrypt, opt, 4..16, default 16), 9: xts_block u32 (XTS, opt,
+ *       default 0) } -> { 1: data bytes, 2: iv_out
  *       bytes (CBC/CTR: the IV for the next call), 3: tag bytes (GCM
  *       encrypt) }. ECB/CBC: length a multiple of 16; CTR: any length,
- *       128-bit big-endian counter; XTS: >= 16, one data unit; GCM: any.
+ *       128-bit big-endian counter; XTS: >= 16, one data unit or a slice
+ *       of one; GCM: any.
+ *       xts_block splits one XTS data unit (one tweak) over several calls:
+ *       the data starts xts_block 16-byte blocks into the unit, so its
+ *       first block's tweak is E_K2(iv) * alpha^xts_block (GF(2^128),
+ *       IEEE 1619 little-endian) and the blocks go on from there. Every
+ *       slice but the unit's last must be a multiple of 16 bytes (the
+ *       device cannot tell: it treats a slice that is not as ending the
+ *       unit, with ciphertext stealing, exactly as a whole unit); each
+ *       slice >= 16 bytes. xts_block * 16 + data length <= 2^24 (16 MiB,
+ *       the SP 800-38E limit of 2^20 blocks per unit), else INVALID_ARG;
+ *       xts_block in another mode: INVALID_ARG. The slices' outputs
+ *       concatenated equal the whole unit's XTS, bit for bit.
  *       ECB/CBC/CTR of 0 bytes: empty data, iv_out = iv. A field the mode
  *       does not take (an IV for ECB, AAD or tags outside GCM): INVALID_ARG.
  *       Keys: ECB/CBC/CTR AES128/192/256; XTS AES128_XTS / AES256_XTS;
  *       GCM AES256_GCM or AES128/192/256 (else KEY_TYPE); usage encrypt
  *       or decrypt (CTR too, by the decrypt flag). GCM tag mismatch:
  *       BAD_TAG. Approved: all but XTS with equal halves and GCM tags
- *       under 12 bytes.
+ *       under 12 bytes (an XTS slice at any xts_block is XTS-AES of its
+ *       unit: approved as the whole unit would be).
  *   Hash 4021: { 1: hash u8 (AZIHSM_HASH_*), 2: key_id u16 (opt: HMAC
  *       with that key, its type's hash), 3: state bytes (opt: the
  *       chaining value a previous call returned; absent = start), 4: data
@@ -413,6 +427,7 @@ enum azihsm_persist {
 #define AZIHSM_AES_F_AAD		6
 #define AZIHSM_AES_F_TAG		7
 #define AZIHSM_AES_F_TAG_LEN		8
+#define AZIHSM_AES_F_XTS_BLOCK		9
 #define AZIHSM_AES_F_OUT		1	/* answer */
 #define AZIHSM_AES_F_IV_OUT		2	/* answer */
 #define AZIHSM_AES_F_TAG_OUT		3	/* answer */

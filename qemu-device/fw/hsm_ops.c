@@ -825,6 +825,48 @@ static void xts_mul_alpha(uint8_t t[HSM_AES_BLOCK])
 		t[0] ^= 0x87;
 }
 
+/*
+ * t *= alpha^n in GF(2^128), same convention: alpha^n by square and
+ * multiply (n <= 2^20 here, so at most 21 squarings), then one product.
+ * Only bits of the public alpha^n steer branches; the tweak's bits do not.
+ */
+static void xts_gf_mul(uint8_t a[HSM_AES_BLOCK], const uint8_t b[HSM_AES_BLOCK])
+{
+	uint8_t r[HSM_AES_BLOCK] = { 0 }, m, carry;
+	unsigned int i, j;
+
+	for (i = 0; i < 8 * HSM_AES_BLOCK; i++) {
+		/* r ^= a when bit i of b is set, without branching on a */
+		m = (uint8_t)-((b[i / 8] >> (i % 8)) & 1);
+		for (j = 0; j < HSM_AES_BLOCK; j++)
+			r[j] ^= a[j] & m;
+		carry = (uint8_t)-(a[HSM_AES_BLOCK - 1] >> 7);
+		for (j = HSM_AES_BLOCK - 1; j > 0; j--)
+			a[j] = (uint8_t)((a[j] << 1) | (a[j - 1] >> 7));
+		a[0] = (uint8_t)((a[0] << 1) ^ (carry & 0x87));
+	}
+	memcpy(a, r, HSM_AES_BLOCK);
+	OPENSSL_cleanse(r, sizeof(r));
+}
+
+static void xts_mul_alpha_pow(uint8_t t[HSM_AES_BLOCK], uint64_t n)
+{
+	uint8_t p[HSM_AES_BLOCK] = { 1 }, sq[HSM_AES_BLOCK] = { 2 }, tmp[HSM_AES_BLOCK];
+
+	if (!n)
+		return;
+	/* p = alpha^n, sq = alpha^(2^k) */
+	for (; n; n >>= 1) {
+		if (n & 1)
+			xts_gf_mul(p, sq);
+		if (n > 1) {
+			memcpy(tmp, sq, sizeof(tmp));
+			xts_gf_mul(sq, tmp);
+		}
+	}
+	xts_gf_mul(t, p);
+}
+
 /* One XTS block: out = C(in ^ t) ^ t with @ctx (AES-ECB, no padding). */
 static int xts_block(EVP_CIPHER_CTX *ctx, const uint8_t t[HSM_AES_BLOCK], const uint8_t *in,
 		     uint8_t *out)
@@ -847,11 +889,12 @@ static int xts_block(EVP_CIPHER_CTX *ctx, const uint8_t t[HSM_AES_BLOCK], const 
 
 /*
  * XTS built from AES-ECB, for the keys OpenSSL's XTS refuses (equal
- * halves, kernel imports only): the same IEEE 1619 construction with
- * ciphertext stealing. @klen is one half's size.
+ * halves, kernel imports only) and for data starting @start blocks into
+ * its data unit (OpenSSL's XTS always starts at block 0): the same IEEE
+ * 1619 construction with ciphertext stealing. @klen is one half's size.
  */
 static int xts_from_ecb(const uint8_t *k, size_t klen, bool encrypt, const uint8_t tweak[16],
-			const uint8_t *in, size_t len, uint8_t *out)
+			uint64_t start, const uint8_t *in, size_t len, uint8_t *out)
 {
 	const EVP_CIPHER *ecb = klen == 32 ? EVP_aes_256_ecb() : EVP_aes_128_ecb();
 	EVP_CIPHER_CTX *c1 = EVP_CIPHER_CTX_new(), *c2 = EVP_CIPHER_CTX_new();
@@ -868,6 +911,7 @@ static int xts_from_ecb(const uint8_t *k, size_t klen, bool encrypt, const uint8
 		goto out;
 	if (EVP_CipherUpdate(c2, t, &n, tweak, HSM_AES_BLOCK) != 1 || n != HSM_AES_BLOCK)
 		goto out;
+	xts_mul_alpha_pow(t, start);
 	/* With stealing, the last full block is handled with the tail. */
 	plain_blocks = r ? full - 1 : full;
 	for (j = 0; j < plain_blocks; j++) {
@@ -901,9 +945,9 @@ out:
 	return st;
 }
 
-int hsm_ops_aes_xts(const struct hsm_key_ref *key, bool encrypt, const uint8_t tweak[16],
-		    const uint8_t *in, size_t len, uint8_t *out, size_t cap,
-		    bool *fips_approved)
+int hsm_ops_aes_xts_at(const struct hsm_key_ref *key, bool encrypt, const uint8_t tweak[16],
+		       uint64_t start_block, const uint8_t *in, size_t len, uint8_t *out,
+		       size_t cap, bool *fips_approved)
 {
 	struct cipher_job j = { 0 };
 	size_t klen;
@@ -927,16 +971,27 @@ int hsm_ops_aes_xts(const struct hsm_key_ref *key, bool encrypt, const uint8_t t
 	equal = !CRYPTO_memcmp(key->secret, key->secret + klen / 2, klen / 2);
 	if (equal && !(key->origin & HSM_ORIGIN_KERNEL))
 		return HSM_OPS_WRONG_KEY_TYPE;
-	if (len < HSM_AES_BLOCK || len > HSM_OPS_MAX_DATA)
+	if (len < HSM_AES_BLOCK || len > HSM_OPS_MAX_DATA ||
+	    start_block > HSM_XTS_UNIT_MAX / HSM_AES_BLOCK ||
+	    start_block * HSM_AES_BLOCK + len > HSM_XTS_UNIT_MAX)
 		return HSM_OPS_BAD_LENGTH;
 	if (!out || cap < len)
 		return HSM_OPS_BUFFER_SMALL;
-	if (equal) {
-		/* OpenSSL's XTS refuses such keys: the same mode from AES-ECB */
-		st = xts_from_ecb(key->secret, klen / 2, encrypt, tweak, in, len, out);
-		if (st != HSM_OPS_OK)
+	if (equal || start_block) {
+		/*
+		 * OpenSSL's XTS refuses equal halves and always starts at
+		 * block 0: the same mode from AES-ECB. With distinct halves
+		 * the output is, bit for bit, the matching slice of XTS-AES
+		 * of the whole unit (SP 800-38E, unit <= 2^20 blocks), so it
+		 * stays approved.
+		 */
+		st = xts_from_ecb(key->secret, klen / 2, encrypt, tweak, start_block, in, len, out);
+		if (st != HSM_OPS_OK) {
 			OPENSSL_cleanse(out, len);
-		return st;
+			return st;
+		}
+		*fips_approved = !equal;
+		return HSM_OPS_OK;
 	}
 	j.name = klen == 64 ? "AES-256-XTS" : "AES-128-XTS";
 	j.k = key->secret;
@@ -951,8 +1006,15 @@ int hsm_ops_aes_xts(const struct hsm_key_ref *key, bool encrypt, const uint8_t t
 		OPENSSL_cleanse(out, len);
 		return st;
 	}
-	*fips_approved = !equal;
+	*fips_approved = true;
 	return HSM_OPS_OK;
+}
+
+int hsm_ops_aes_xts(const struct hsm_key_ref *key, bool encrypt, const uint8_t tweak[16],
+		    const uint8_t *in, size_t len, uint8_t *out, size_t cap,
+		    bool *fips_approved)
+{
+	return hsm_ops_aes_xts_at(key, encrypt, tweak, 0, in, len, out, cap, fips_approved);
 }
 
 /* KWP with a raw AES key; unwrap output goes through a cleansed buffer. */

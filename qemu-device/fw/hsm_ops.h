@@ -65,6 +65,7 @@ enum hsm_rsa_sig_pad {
 #define HSM_GCM_TAG_FIPS_MIN	12	/* shorter tags: never approved */
 #define HSM_HMAC_KEY_FIPS_MIN	14	/* 112 bits (SP 800-131A) */
 #define HSM_XTS_TWEAK_LEN	16
+#define HSM_XTS_UNIT_MAX	(1u << 24)	/* XTS data unit: 2^20 blocks (SP 800-38E) */
 #define HSM_OPS_MAX_DATA	(16u << 20)	/* one AES call: at most 16 MiB */
 
 const char *hsm_ops_strerror(int status);
@@ -184,6 +185,20 @@ int hsm_ops_aes_gcm_decrypt_tag(const struct hsm_key_ref *key, const uint8_t *iv
 int hsm_ops_aes_xts(const struct hsm_key_ref *key, bool encrypt, const uint8_t tweak[16],
 		    const uint8_t *in, size_t len, uint8_t *out, size_t cap,
 		    bool *fips_approved);
+
+/*
+ * The same for a slice of a data unit that starts @start_block 16-byte
+ * blocks into it: the first block's tweak is E_K2(tweak) * alpha^start_block
+ * (GF(2^128), IEEE 1619 little-endian), so slices of 16-byte multiples
+ * followed by a last slice of >= 16 bytes (stealing if not a multiple)
+ * give exactly the whole unit's XTS. start_block * 16 + @len at most
+ * HSM_XTS_UNIT_MAX (else BAD_LENGTH). start_block 0 is hsm_ops_aes_xts;
+ * other offsets use an AES-ECB construction, approved like the whole unit
+ * (distinct halves).
+ */
+int hsm_ops_aes_xts_at(const struct hsm_key_ref *key, bool encrypt, const uint8_t tweak[16],
+		       uint64_t start_block, const uint8_t *in, size_t len, uint8_t *out,
+		       size_t cap, bool *fips_approved);
 
 /*
  * AES key wrap with padding (RFC 5649 / SP 800-38F KWP), AES-128/192/256

@@ -289,6 +289,7 @@ struct fw_aes_ctx {
 	bool decrypt;
 	struct fw_bytes iv, data, aad, tag;
 	uint8_t tag_len;
+	uint32_t xts_block;	/* XTS: 16-byte blocks into the data unit */
 	uint8_t *out;		/* data.len bytes in the response */
 	uint8_t iv_out[HSM_AES_BLOCK];
 	uint8_t tag_out[HSM_GCM_TAG_LEN];
@@ -310,7 +311,8 @@ static int fw_aes_run(const struct hsm_key_ref *key, struct fw_aes_ctx *c, const
 	case AZIHSM_AES_CTR:
 		return hsm_ops_aes_ctr(key, c->iv.p, in, len, out, len, c->iv_out, &c->fips);
 	case AZIHSM_AES_XTS:
-		return hsm_ops_aes_xts(key, enc, c->iv.p, in, len, out, len, &c->fips);
+		return hsm_ops_aes_xts_at(key, enc, c->iv.p, c->xts_block, in, len, out, len,
+					  &c->fips);
 	default:
 		if (c->decrypt)
 			return hsm_ops_aes_gcm_decrypt_tag(key, c->iv.p, c->iv.len, c->aad.p,
@@ -349,9 +351,16 @@ static void fw_aes_fn(const struct hsm_key_ref *key, void *ctx)
 
 /* Field presence and lengths of one AES request, by mode. */
 static uint32_t fw_aes_check(const struct fw_aes_ctx *c, bool has_iv, bool has_aad,
-			     bool has_tag, bool has_tag_len)
+			     bool has_tag, bool has_tag_len, bool has_xts_block)
 {
 	size_t n = c->data.len;
+
+	/* xts_block: XTS only; the slice must end within one data unit. */
+	if (has_xts_block && c->mode != AZIHSM_AES_XTS)
+		return AZIHSM_STATUS_INVALID_ARG;
+	if (c->mode == AZIHSM_AES_XTS &&
+	    (uint64_t)c->xts_block * HSM_AES_BLOCK + n > HSM_XTS_UNIT_MAX)
+		return AZIHSM_STATUS_INVALID_ARG;
 
 	switch (c->mode) {
 	case AZIHSM_AES_ECB:
@@ -393,6 +402,7 @@ uint32_t fw_svc_aes(struct fw_req *r)
 	struct fw_aes_ctx c = { .r = r, .tag_len = HSM_GCM_TAG_LEN,
 				.st = AZIHSM_STATUS_INTERNAL };
 	bool has_iv = false, has_aad = false, has_tag = false, has_tag_len = false;
+	bool has_xts_block = false;
 	uint16_t id = 0;
 	const struct fw_field f[] = {
 		{ AZIHSM_AES_F_KEY_ID, FW_U16, false, &id, NULL },
@@ -403,6 +413,7 @@ uint32_t fw_svc_aes(struct fw_req *r)
 		{ AZIHSM_AES_F_AAD, FW_BYTES, true, &c.aad, &has_aad },
 		{ AZIHSM_AES_F_TAG, FW_BYTES, true, &c.tag, &has_tag },
 		{ AZIHSM_AES_F_TAG_LEN, FW_U8, true, &c.tag_len, &has_tag_len },
+		{ AZIHSM_AES_F_XTS_BLOCK, FW_U32, true, &c.xts_block, &has_xts_block },
 	};
 	bool gcm_enc, chain;
 	uint32_t st;
@@ -413,7 +424,7 @@ uint32_t fw_svc_aes(struct fw_req *r)
 		return st;
 	if (!fw_key_id_valid(id))
 		return AZIHSM_STATUS_INVALID_ARG;
-	st = fw_aes_check(&c, has_iv, has_aad, has_tag, has_tag_len);
+	st = fw_aes_check(&c, has_iv, has_aad, has_tag, has_tag_len, has_xts_block);
 	if (st)
 		return st;
 	st = fw_check(r, HSM_OP_USE_KEY);

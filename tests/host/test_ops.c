@@ -882,6 +882,39 @@ static void test_xts(struct hsm_vault *v, uint16_t aes256)
 		       HSM_OPS_WRONG_KEY_TYPE && !fips,
 		       "XTS with equal key halves: wrong key type, not approved");
 	}
+	{
+		/*
+		 * Slices at a start block: the pieces of a 1000-byte unit
+		 * (split 400 + 16 + 584, stealing in the last) equal the
+		 * whole unit's EVP XTS; the 2^20-block bound.
+		 */
+		uint8_t kk[64], whole[1000], part[1000];
+		struct hsm_key_ref ref = { .id = 1, .type = HSM_KEY_AES256_XTS,
+					   .usage = HSM_USAGE_ENCRYPT, .secret = kk,
+					   .secret_len = sizeof(kk) };
+		bool fips = false, f1 = false, f2 = false, f3 = false;
+		int ok;
+
+		RAND_bytes(kk, sizeof(kk));
+		ok = hsm_ops_aes_xts(&ref, true, tw, pt, 1000, whole, 1000, &fips) == HSM_OPS_OK &&
+		     hsm_ops_aes_xts_at(&ref, true, tw, 0, pt, 400, part, 400, &f1) == HSM_OPS_OK &&
+		     hsm_ops_aes_xts_at(&ref, true, tw, 25, pt + 400, 16, part + 400, 16, &f2) ==
+			     HSM_OPS_OK &&
+		     hsm_ops_aes_xts_at(&ref, true, tw, 26, pt + 416, 584, part + 416, 584, &f3) ==
+			     HSM_OPS_OK;
+		tap_ok(ok && !memcmp(whole, part, 1000) && fips && f1 && f2 && f3,
+		       "XTS slices at start blocks 0, 25, 26 equal the whole unit, approved");
+		ok = hsm_ops_aes_xts_at(&ref, false, tw, 26, whole + 416, 584, part, 584, &f3) ==
+			     HSM_OPS_OK && !memcmp(part, pt + 416, 584);
+		tap_ok(ok, "XTS slice at block 26 decrypts (with stealing)");
+		tap_eq(hsm_ops_aes_xts_at(&ref, true, tw, (1u << 20) - 1, pt, 16, part, 16, &f1),
+		       HSM_OPS_OK, "XTS slice ending at 2^20 blocks: accepted");
+		tap_eq(hsm_ops_aes_xts_at(&ref, true, tw, (1u << 20) - 1, pt, 17, part, 17, &f1),
+		       HSM_OPS_BAD_LENGTH, "XTS slice one byte past 2^20 blocks: BAD_LENGTH");
+		tap_eq(hsm_ops_aes_xts_at(&ref, true, tw, UINT64_MAX, pt, 16, part, 16, &f1),
+		       HSM_OPS_BAD_LENGTH, "XTS start block 2^64-1: BAD_LENGTH (no wrap)");
+		OPENSSL_cleanse(kk, sizeof(kk));
+	}
 	hsm_vault_delete(v, id);
 	free(pt);
 	free(ct);

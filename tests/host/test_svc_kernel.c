@@ -345,6 +345,8 @@ struct aes_call {
 	const uint8_t *tag;	/* NULL: absent */
 	size_t tag_len;
 	int tag_len_field;	/* ABSENT or the value */
+	bool has_xts_block;
+	uint32_t xts_block;
 	/* answer */
 	uint8_t out[4096];
 	size_t out_len;
@@ -364,7 +366,8 @@ static long aes(struct hsm_fw *fw, int sid, struct aes_call *c)
 	struct mbor_enc *e = rq_begin(&q, AZIHSM_OP_AES_ENCRYPT_DECRYPT, sid);
 	long st;
 
-	mbor_enc_map(e, 4 + !!c->iv + !!c->aad + !!c->tag + (c->tag_len_field != ABSENT));
+	mbor_enc_map(e, 4 + !!c->iv + !!c->aad + !!c->tag + (c->tag_len_field != ABSENT) +
+			    c->has_xts_block);
 	mbor_enc_key(e, AZIHSM_AES_F_KEY_ID);
 	mbor_enc_u16(e, c->key);
 	mbor_enc_key(e, AZIHSM_AES_F_MODE);
@@ -388,6 +391,10 @@ static long aes(struct hsm_fw *fw, int sid, struct aes_call *c)
 	if (c->tag_len_field != ABSENT) {
 		mbor_enc_key(e, AZIHSM_AES_F_TAG_LEN);
 		mbor_enc_u8(e, (uint8_t)c->tag_len_field);
+	}
+	if (c->has_xts_block) {
+		mbor_enc_key(e, AZIHSM_AES_F_XTS_BLOCK);
+		mbor_enc_u32(e, c->xts_block);
 	}
 	st = rq_send(fw, &q, &r);
 	c->out_len = c->iv_out_len = c->tag_out_len = 0;
@@ -442,32 +449,37 @@ static int ref_cipher(const char *name, const uint8_t *key, const uint8_t *iv, s
  * stealing), checked against EVP's XTS on distinct halves, then used for
  * the equal-halves keys EVP refuses.
  */
-static void ref_xts_enc(const uint8_t *k, size_t half, const uint8_t tw[16], const uint8_t *in,
-			size_t len, uint8_t *out)
+static void ref_mul_alpha(uint8_t t[16])
+{
+	unsigned int c = 0, n, i;
+
+	for (i = 0; i < 16; i++) {
+		n = t[i] >> 7;
+		t[i] = (uint8_t)(t[i] << 1 | c);
+		c = n;
+	}
+	if (c)
+		t[0] ^= 0x87;
+}
+
+/* ... of data starting @start blocks into the unit (tweak doubled @start times) */
+static void ref_xts_enc_at(const uint8_t *k, size_t half, const uint8_t tw[16], uint32_t start,
+			   const uint8_t *in, size_t len, uint8_t *out)
 {
 	const char *ecb = half == 16 ? "AES-128-ECB" : "AES-256-ECB";
 	uint8_t t[16], x[16], y[16], last[16];
 	size_t m = len / 16, r = len % 16, j, i;
 
 	ref_cipher(ecb, k + half, NULL, 0, true, NULL, 0, tw, 16, t, NULL, 0);
+	for (j = 0; j < start; j++)
+		ref_mul_alpha(t);
 	for (j = 0; j < m; j++) {
 		for (i = 0; i < 16; i++)
 			x[i] = in[j * 16 + i] ^ t[i];
 		ref_cipher(ecb, k, NULL, 0, true, NULL, 0, x, 16, y, NULL, 0);
 		for (i = 0; i < 16; i++)
 			out[j * 16 + i] = y[i] ^ t[i];
-		/* t *= alpha */
-		{
-			unsigned int c = 0, n;
-
-			for (i = 0; i < 16; i++) {
-				n = t[i] >> 7;
-				t[i] = (uint8_t)(t[i] << 1 | c);
-				c = n;
-			}
-			if (c)
-				t[0] ^= 0x87;
-		}
+		ref_mul_alpha(t);
 	}
 	if (r) {
 		/* steal: last full ciphertext block's head becomes the tail */
@@ -482,9 +494,23 @@ static void ref_xts_enc(const uint8_t *k, size_t half, const uint8_t tw[16], con
 	}
 }
 
+static void ref_xts_enc(const uint8_t *k, size_t half, const uint8_t tw[16], const uint8_t *in,
+			size_t len, uint8_t *out)
+{
+	ref_xts_enc_at(k, half, tw, 0, in, len, out);
+}
+
 static void rnd(uint8_t *p, size_t n)
 {
 	RAND_bytes(p, (int)n);
+}
+
+static uint32_t rnd_u32(void)
+{
+	uint32_t v = 0;
+
+	rnd((uint8_t *)&v, sizeof(v));
+	return v;
 }
 
 /* ---- tests ----------------------------------------------------------- */
@@ -1028,6 +1054,231 @@ static void test_aes_modes(void)
 		ref_cipher("AES-128-CTR", m_aes[0], top, 16, true, NULL, 0, data, 40, ref2, NULL, 0);
 		tap_ok(aes(fw, (int)ks, &c) == 0 && !memcmp(c.out, ref2, 40) && c.iv_out[15] == 1 &&
 		       c.iv_out[0] == 0 && c.iv_out[14] == 0, "CTR wraps at 2^128: iv_out = 1");
+	}
+}
+
+/*
+ * One XTS data unit through AesEncryptDecrypt in random slices (each but
+ * the last a multiple of 16, <= 4096 bytes, the last >= 16), xts_block set
+ * per slice; the slices' outputs concatenated into @out. 0 or a status.
+ */
+static long xts_sliced(uint16_t key, bool decrypt, const uint8_t iv[16], const uint8_t *in,
+		       size_t n, uint8_t *out, bool *all_fips, size_t *calls)
+{
+	static struct aes_call c;
+	size_t off = 0, rem, cl, maxc;
+	long st;
+
+	*all_fips = true;
+	*calls = 0;
+	while (off < n) {
+		rem = n - off;
+		if (rem <= 4096 && (rem < 32 || rnd_u32() % 3 == 0)) {
+			cl = rem;
+		} else {
+			maxc = rem - 16 < 4096 ? (rem - 16) / 16 * 16 : 4096;
+			cl = 16 * (1 + rnd_u32() % (maxc / 16));
+		}
+		memset(&c, 0, sizeof(c));
+		c.key = key;
+		c.mode = AZIHSM_AES_XTS;
+		c.decrypt = decrypt;
+		c.tag_len_field = ABSENT;
+		c.iv = iv;
+		c.iv_len = 16;
+		c.data = in + off;
+		c.len = cl;
+		/* block 0 sometimes as an explicit 0, sometimes absent */
+		c.has_xts_block = off || (rnd_u32() & 1);
+		c.xts_block = (uint32_t)(off / 16);
+		st = aes(fw, (int)ks, &c);
+		if (st)
+			return st;
+		if (c.out_len != cl)
+			return -3;
+		memcpy(out + off, c.out, cl);
+		*all_fips &= c.fips;
+		off += cl;
+		++*calls;
+	}
+	return 0;
+}
+
+static void test_xts_slices(void)
+{
+	enum { NMAX = 40000 };
+	static uint8_t pt[NMAX], ct[NMAX], ref[NMAX], back[NMAX];
+	static const size_t fixed[] = { 16, 17, 31, 32, 33, 4095, 4096, 4097, 4111, 8192,
+					39999, 40000 };
+	const uint32_t ed = AZIHSM_USAGE_ENCRYPT | AZIHSM_USAGE_DECRYPT;
+	static struct aes_call c;
+	uint8_t iv[16], km[64], one[32], t1[32];
+	size_t calls, total_calls, units, li, n;
+	bool fips;
+	int x, ki, ok, multi;
+
+	for (x = 0; x < 2; x++) {
+		size_t klen = x ? 64 : 32;
+		uint8_t type = x ? AZIHSM_KEY_AES256_XTS : AZIHSM_KEY_AES128_XTS;
+		const char *name = x ? "AES-256-XTS" : "AES-128-XTS";
+
+		ok = 1;
+		multi = 0;
+		units = total_calls = 0;
+		for (ki = 0; ki < 3; ki++) {
+			uint16_t id = 0;
+
+			rnd(km, klen);
+			if (import(fw, (int)ks, type, ed, km, klen, &id)) {
+				ok = 0;
+				break;
+			}
+			for (li = 0; li < sizeof(fixed) / sizeof(fixed[0]) + 12; li++) {
+				long e1, e2;
+				bool f2;
+
+				n = li < sizeof(fixed) / sizeof(fixed[0]) ? fixed[li] :
+									    16 + rnd_u32() % (NMAX - 15);
+				rnd(iv, 16);
+				rnd(pt, n);
+				if (ref_cipher(name, km, iv, 16, true, NULL, 0, pt, n, ref, NULL, 0)) {
+					ok = 0;
+					continue;
+				}
+				e1 = xts_sliced(id, false, iv, pt, n, ct, &fips, &calls);
+				multi += calls > 1;
+				total_calls += calls;
+				e2 = xts_sliced(id, true, iv, ref, n, back, &f2, &calls);
+				total_calls += calls;
+				units++;
+				if (e1 || e2 || memcmp(ct, ref, n) || memcmp(back, pt, n) || !fips ||
+				    !f2) {
+					printf("# %s unit of %zu bytes: enc %ld dec %ld\n", name, n, e1,
+						 e2);
+					ok = 0;
+				}
+			}
+			call_id(fw, AZIHSM_OP_DELETE_KEY, (int)ks, id, &(struct rsp){ 0 });
+		}
+		tap_ok(ok && multi > 0,
+		       "%s: %zu random units of 16..40000 bytes, sliced (%zu commands) with xts_block, "
+		       "match EVP's whole-unit XTS both ways, approved", name, units, total_calls);
+	}
+
+	/* Equal halves (ECB construction for every slice): reference, not approved */
+	ok = 1;
+	for (li = 0; li < 6; li++) {
+		bool f2;
+		long e1, e2;
+
+		n = li ? 16 + rnd_u32() % (NMAX - 15) : 4097;
+		rnd(iv, 16);
+		rnd(pt, n);
+		ref_xts_enc(m_xts_eq, 32, iv, pt, n, ref);
+		e1 = xts_sliced(k_xts_eq, false, iv, pt, n, ct, &fips, &calls);
+		e2 = xts_sliced(k_xts_eq, true, iv, ref, n, back, &f2, &calls);
+		ok &= !e1 && !e2 && !memcmp(ct, ref, n) && !memcmp(back, pt, n) && !fips && !f2;
+	}
+	tap_ok(ok, "XTS equal halves sliced with xts_block: match the reference, not approved");
+
+	/* Far into a unit: the tweak's alpha power against 2^20 doublings. */
+	rnd(iv, 16);
+	rnd(one, sizeof(one));
+	{
+		const struct { uint16_t key; const uint8_t *m; size_t half; } fk[] = {
+			{ k_xts128, m_xts128, 16 }, { k_xts256, m_xts256, 32 },
+		};
+		const struct { uint32_t blk; size_t len; } at[] = {
+			{ (1u << 20) - 1, 16 }, { (1u << 20) - 2, 32 }, { (1u << 20) - 2, 31 },
+			{ 0x5a5a5, 17 }, { 1, 16 }, { 255, 32 },
+		};
+		size_t i;
+
+		ok = 1;
+		for (x = 0; x < 2; x++) {
+			for (i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+				memset(&c, 0, sizeof(c));
+				c.key = fk[x].key;
+				c.mode = AZIHSM_AES_XTS;
+				c.tag_len_field = ABSENT;
+				c.iv = iv;
+				c.iv_len = 16;
+				c.data = one;
+				c.len = at[i].len;
+				c.has_xts_block = true;
+				c.xts_block = at[i].blk;
+				ref_xts_enc_at(fk[x].m, fk[x].half, iv, at[i].blk, one, at[i].len, t1);
+				if (aes(fw, (int)ks, &c) || c.out_len != at[i].len ||
+				    memcmp(c.out, t1, at[i].len) || !c.fips) {
+					printf("# xts_block %u len %zu key %d\n", at[i].blk, at[i].len,
+						 x);
+					ok = 0;
+					continue;
+				}
+				c.decrypt = true;
+				memcpy(t1, c.out, at[i].len);
+				c.data = t1;
+				ok &= aes(fw, (int)ks, &c) == 0 && !memcmp(c.out, one, at[i].len);
+			}
+		}
+		tap_ok(ok, "xts_block up to 2^20-1 (unit end at 16 MiB): matches the reference "
+		       "(tweak doubled xts_block times), both ways");
+	}
+
+	/* Negatives */
+	{
+		const struct { uint8_t mode; uint16_t key; size_t iv_len; uint32_t blk; size_t len;
+			       const char *what; } neg[] = {
+			{ AZIHSM_AES_ECB, 0, 0, 1, 16, "xts_block with ECB" },
+			{ AZIHSM_AES_CBC, 0, 16, 0, 16, "xts_block 0 with CBC" },
+			{ AZIHSM_AES_CTR, 0, 16, 2, 16, "xts_block with CTR" },
+			{ AZIHSM_AES_GCM, 0, 12, 1, 16, "xts_block with GCM" },
+			{ AZIHSM_AES_XTS, 1, 16, 1u << 20, 16, "xts_block 2^20 (past 16 MiB)" },
+			{ AZIHSM_AES_XTS, 1, 16, (1u << 20) - 1, 17,
+			  "xts_block 2^20-1 with 17 bytes (one past 16 MiB)" },
+			{ AZIHSM_AES_XTS, 1, 16, (1u << 20) - 1, 32, "xts_block 2^20-1 with 32 bytes" },
+			{ AZIHSM_AES_XTS, 1, 16, 0xffffffffu, 16, "xts_block 0xffffffff" },
+			{ AZIHSM_AES_XTS, 1, 16, 0x10000000u, 16, "xts_block 2^28 (wraps * 16)" },
+			{ AZIHSM_AES_XTS, 1, 16, 5, 15, "xts_block 5 with 15 bytes" },
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof(neg) / sizeof(neg[0]); i++) {
+			memset(&c, 0, sizeof(c));
+			c.key = neg[i].key ? k_xts256 : k_aes[0];
+			c.mode = neg[i].mode;
+			c.tag_len_field = ABSENT;
+			c.iv = neg[i].iv_len ? iv : NULL;
+			c.iv_len = neg[i].iv_len;
+			c.data = one;
+			c.len = neg[i].len;
+			c.has_xts_block = true;
+			c.xts_block = neg[i].blk;
+			tap_eq(aes(fw, (int)ks, &c), AZIHSM_STATUS_INVALID_ARG, "AES refused: %s",
+			       neg[i].what);
+		}
+		/* xts_block of the wrong MBOR type */
+		{
+			struct rq q;
+			struct rsp r;
+			struct mbor_enc *e = rq_begin(&q, AZIHSM_OP_AES_ENCRYPT_DECRYPT, (int)ks);
+
+			mbor_enc_map(e, 6);
+			mbor_enc_key(e, AZIHSM_AES_F_KEY_ID);
+			mbor_enc_u16(e, k_xts256);
+			mbor_enc_key(e, AZIHSM_AES_F_MODE);
+			mbor_enc_u8(e, AZIHSM_AES_XTS);
+			mbor_enc_key(e, AZIHSM_AES_F_DECRYPT);
+			mbor_enc_bool(e, false);
+			mbor_enc_key(e, AZIHSM_AES_F_IV);
+			mbor_enc_bytes(e, iv, 16);
+			mbor_enc_key(e, AZIHSM_AES_F_DATA);
+			mbor_enc_bytes(e, one, 16);
+			mbor_enc_key(e, AZIHSM_AES_F_XTS_BLOCK);
+			mbor_enc_bytes(e, iv, 4);
+			tap_eq(rq_send(fw, &q, &r), AZIHSM_STATUS_MALFORMED,
+			       "xts_block as bytes: MALFORMED");
+		}
 	}
 }
 
@@ -1691,6 +1942,7 @@ int main(void)
 	test_kernel_session();
 	test_import();
 	test_aes_modes();
+	test_xts_slices();
 	test_blobs();
 	test_hash();
 	test_rsa();
