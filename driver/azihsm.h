@@ -133,6 +133,15 @@ struct azihsm_stats {
 	atomic64_t resets;
 };
 
+/* The driver's own device session (ksession.c). */
+struct azihsm_ksession {
+	struct rw_semaphore rwsem;	/* read: using key ids; write: changes */
+	bool open;
+	u16 id;
+	s64 gen;			/* stats.resets when opened */
+	struct list_head keys;		/* struct azihsm_kkey */
+};
+
 /* Identity from Identify, sanitized to printable ASCII, NUL terminated. */
 struct azihsm_ident {
 	char serial[AZIHSM_DEV_INFO_SN_LEN];
@@ -176,6 +185,14 @@ struct azihsm_dev {
 	char hwrng_name[40];
 	bool hwrng_registered;
 
+	/* Crypto API (kcrypto.c, ksession.c). */
+	struct azihsm_ksession ksess;
+	spinlock_t kc_lock;		/* kc_inflight, kc_backlog */
+	unsigned int kc_inflight;
+	struct list_head kc_backlog;
+	struct list_head kc_node;	/* in the list of crypto devices */
+	bool kc_listed;
+
 	int minor;
 	struct cdev *cdev;
 	struct device *class_dev;
@@ -192,6 +209,16 @@ struct azihsm_hsm_cmd {
 	u16 session_id;
 	unsigned int timeout_ms; /* 0: cmd_timeout_ms */
 	bool nowait;		/* fail with -EBUSY rather than wait for a slot */
+	/*
+	 * In place instead of src/dst (both NULL then): @build writes the
+	 * request into the slot's buffer (at most @cap bytes) and returns
+	 * its length or -errno; @parse reads the response where the device
+	 * wrote it (called only when the device completed the command).
+	 * Saves two copies and a buffer on the crypto path.
+	 */
+	int (*build)(void *ctx, void *buf, u32 cap);
+	int (*parse)(void *ctx, const void *rsp, u32 len);
+	void *ctx;
 	/* Results. */
 	u16 status;		/* AZIHSM_SC_* from the completion */
 	u32 byte_count;

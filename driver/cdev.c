@@ -16,6 +16,7 @@
 #include <linux/xarray.h>
 
 #include "azihsm.h"
+#include "kcrypto.h"
 
 static dev_t azihsm_devt;
 static DEFINE_XARRAY_ALLOC(azihsm_minors);
@@ -104,6 +105,31 @@ static int azihsm_cmd_check(const struct azihsm_cmd *c)
 }
 
 /*
+ * The kernel session belongs to the driver (Documentation/driver.md):
+ * userspace may neither open one nor name it, in the request header or
+ * in the SQE. A request whose header does not decode goes on: the device
+ * answers it MALFORMED.
+ */
+static int azihsm_cmd_allowed(struct azihsm_dev *hdev, const struct azihsm_cmd *c,
+			      const void *src)
+{
+	struct azihsm_req_hdr hdr;
+	struct mbor_dec d;
+	bool has_data;
+
+	if ((c->in.session_flags & AZIHSM_SESS_IN_SESSION) &&
+	    azihsm_ksess_is(hdev, c->in.session_id))
+		return -EPERM;
+	mbor_dec_init(&d, src, c->in.src_len);
+	if (azihsm_msg_parse_request(&d, &hdr, &has_data))
+		return 0;
+	if (hdr.opcode == AZIHSM_OP_OPEN_KERNEL_SESSION ||
+	    (hdr.has_session && azihsm_ksess_is(hdev, hdr.session_id)))
+		return -EPERM;
+	return 0;
+}
+
+/*
  * The request and response go through kernel staging buffers, so no
  * user page fault (or userfaultfd stall) can happen while a queue slot
  * or io_rwsem is held.
@@ -132,6 +158,9 @@ static long azihsm_ioctl_cmd(struct azihsm_file *f, struct azihsm_cmd __user *ua
 		ret = -EFAULT;
 		goto out;
 	}
+	ret = azihsm_cmd_allowed(hdev, &c, src);
+	if (ret)
+		goto out;
 	hc.src = src;
 	hc.src_len = c.in.src_len;
 	hc.dst = dst;

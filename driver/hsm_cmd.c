@@ -61,6 +61,24 @@ static unsigned int azihsm_timeout_ms(const struct azihsm_hsm_cmd *cmd)
 	return clamp(ms, 1u, (unsigned int)AZIHSM_CMD_TIMEOUT_MAX_MS);
 }
 
+/* Put the request into the slot: a copy, or built in place. */
+static int azihsm_slot_fill(struct azihsm_slot *slot, struct azihsm_hsm_cmd *cmd)
+{
+	int len;
+
+	if (!cmd->build) {
+		memcpy(slot->src, cmd->src, cmd->src_len);
+		return 0;
+	}
+	len = cmd->build(cmd->ctx, slot->src, cmd->src_len);
+	if (len < 0)
+		return len;
+	if (!len || len > cmd->src_len)
+		return -EINVAL;
+	cmd->src_len = len;
+	return 0;
+}
+
 /*
  * Run @cmd. Returns 0 when the device completed it (cmd->status holds
  * its completion status, cmd->byte_count the response length, at most
@@ -77,14 +95,24 @@ int azihsm_hsm_exec(struct azihsm_dev *hdev, struct azihsm_hsm_cmd *cmd)
 	cmd->status = 0;
 	cmd->byte_count = 0;
 	cmd->ext_status = AZIHSM_EXT_OK;
-	if (!cmd->src_len || !cmd->dst_len)
+	if (cmd->build) {
+		if (!cmd->parse)
+			return -EINVAL;
+		cmd->src_len = AZIHSM_HSM_BUF_MAX;
+		cmd->dst_len = AZIHSM_HSM_BUF_MAX;
+	} else if (!cmd->src_len || !cmd->dst_len) {
 		return -EINVAL;
+	}
 
 	for (;;) {
 		ret = azihsm_io_enter(hdev, cmd->nowait, &cmd->ext_status);
 		if (ret)
 			return ret;
 		/* Identify runs only with io_rwsem held for write. */
+		if (cmd->build) {
+			cmd->src_len = hdev->ident.buf_max;
+			cmd->dst_len = hdev->ident.buf_max;
+		}
 		if (cmd->src_len > hdev->ident.buf_max ||
 		    cmd->dst_len > hdev->ident.buf_max) {
 			up_read(&hdev->io_rwsem);
@@ -93,8 +121,9 @@ int azihsm_hsm_exec(struct azihsm_dev *hdev, struct azihsm_hsm_cmd *cmd)
 		q = azihsm_pick_queue(hdev);
 		ret = azihsm_slot_get(q, cmd->nowait, &slot);
 		if (ret == 0) {
-			memcpy(slot->src, cmd->src, cmd->src_len);
-			ret = azihsm_slot_submit(q, slot, cmd);
+			ret = azihsm_slot_fill(slot, cmd);
+			if (ret == 0)
+				ret = azihsm_slot_submit(q, slot, cmd);
 			if (ret == 0)
 				break;
 			azihsm_slot_put(q, slot);
@@ -129,6 +158,8 @@ int azihsm_hsm_exec(struct azihsm_dev *hdev, struct azihsm_hsm_cmd *cmd)
 					    cmd->byte_count, cmd->dst_len);
 			cmd->byte_count = 0;
 			ret = -EIO;
+		} else if (cmd->parse) {
+			ret = cmd->parse(cmd->ctx, slot->dst, cmd->byte_count);
 		} else {
 			memcpy(cmd->dst, slot->dst, cmd->byte_count);
 		}

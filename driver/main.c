@@ -9,6 +9,7 @@
 #include <linux/slab.h>
 
 #include "azihsm.h"
+#include "kcrypto.h"
 
 unsigned int azihsm_hsm_queues;
 module_param_named(hsm_queues, azihsm_hsm_queues, uint, 0444);
@@ -65,6 +66,7 @@ static struct azihsm_dev *azihsm_dev_alloc(struct pci_dev *pdev)
 	atomic64_set(&hdev->stats.timed_out, 0);
 	atomic64_set(&hdev->stats.resets, 0);
 	hdev->minor = -1;
+	azihsm_ksess_init(hdev);
 	return hdev;
 }
 
@@ -164,6 +166,7 @@ static int azihsm_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	dev_info(&pdev->dev, "azihsm%d: serial %s, firmware %s, %u HSM queues of %u entries\n",
 		 hdev->minor, hdev->ident.serial, hdev->ident.fw_rev,
 		 hdev->nr_hsm, hdev->nr_hsm ? hdev->hsm[0]->depth : 0);
+	azihsm_kc_add_device(hdev);
 	return 0;
 
 err_hwrng:
@@ -187,6 +190,7 @@ static void azihsm_remove(struct pci_dev *pdev)
 {
 	struct azihsm_dev *hdev = pci_get_drvdata(pdev);
 
+	azihsm_kc_del_device(hdev);
 	azihsm_cdev_del(hdev);
 	azihsm_hwrng_unregister(hdev);
 	azihsm_ctrl_shutdown(hdev);
@@ -227,12 +231,21 @@ static int __init azihsm_init(void)
 {
 	int ret;
 
-	ret = azihsm_chrdev_init();
+	ret = azihsm_kc_init();
 	if (ret)
 		return ret;
+	ret = azihsm_chrdev_init();
+	if (ret)
+		goto err_kc;
 	ret = pci_register_driver(&azihsm_pci_driver);
 	if (ret)
-		azihsm_chrdev_exit();
+		goto err_chrdev;
+	return 0;
+
+err_chrdev:
+	azihsm_chrdev_exit();
+err_kc:
+	azihsm_kc_exit();
 	return ret;
 }
 
@@ -240,6 +253,7 @@ static void __exit azihsm_exit(void)
 {
 	pci_unregister_driver(&azihsm_pci_driver);
 	azihsm_chrdev_exit();
+	azihsm_kc_exit();
 }
 
 module_init(azihsm_init);

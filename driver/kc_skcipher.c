@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * skcipher ecb(aes), cbc(aes), ctr(aes), xts(aes) on AesEncryptDecrypt
+ * 1072. Long requests go in chunks of AZIHSM_KC_CHUNK bytes, chained by
+ * the IV the device returns (CBC, CTR); an XTS request is one data unit
+ * and must fit one command. The output IV of CBC and CTR is the device's.
+ */
+#include <crypto/aes.h>
+#include <crypto/internal/skcipher.h>
+#include <crypto/scatterwalk.h>
+#include <crypto/xts.h>
+#include <linux/module.h>
+#include <linux/scatterlist.h>
+
+#include "kcrypto.h"
+
+struct azihsm_sk_req {
+	struct azihsm_kc_req base;	/* first */
+	struct skcipher_request *req;
+	u8 mode;			/* AZIHSM_AES_* */
+	bool decrypt;
+	u8 iv[AES_BLOCK_SIZE];
+	unsigned int off, len;		/* the chunk in flight */
+};
+
+static int azihsm_sk_cmd_req(struct mbor_enc *e, struct azihsm_kcmd *kc)
+{
+	struct azihsm_sk_req *r = kc->ctx;
+	struct skcipher_request *req = r->req;
+	u8 *p;
+
+	mbor_enc_map(e, r->mode == AZIHSM_AES_ECB ? 4 : 5);
+	mbor_enc_key(e, AZIHSM_AES_F_KEY_ID);
+	mbor_enc_u16(e, kc->key_id);
+	mbor_enc_key(e, AZIHSM_AES_F_MODE);
+	mbor_enc_u8(e, r->mode);
+	mbor_enc_key(e, AZIHSM_AES_F_DECRYPT);
+	mbor_enc_bool(e, r->decrypt);
+	if (r->mode != AZIHSM_AES_ECB) {
+		mbor_enc_key(e, AZIHSM_AES_F_IV);
+		mbor_enc_bytes(e, r->iv, AES_BLOCK_SIZE);
+	}
+	mbor_enc_key(e, AZIHSM_AES_F_DATA);
+	p = mbor_enc_bytes_reserve(e, r->len);
+	if (!p)
+		return -EMSGSIZE;
+	if (sg_pcopy_to_buffer(req->src, sg_nents(req->src), p, r->len, r->off) != r->len)
+		return -EINVAL;
+	return 0;
+}
+
+static int azihsm_sk_cmd_rsp(struct mbor_dec *d, struct azihsm_kcmd *kc)
+{
+	struct azihsm_sk_req *r = kc->ctx;
+	struct skcipher_request *req = r->req;
+	struct azihsm_kbytes out = { }, iv = { };
+	const struct azihsm_kfield f[] = {
+		{ AZIHSM_AES_F_OUT, AZIHSM_KF_BYTES, false, &out },
+		{ AZIHSM_AES_F_IV_OUT, AZIHSM_KF_BYTES, true, &iv },
+	};
+	int ret = azihsm_kdec(d, f, ARRAY_SIZE(f));
+
+	if (ret)
+		return ret;
+	if (out.len != r->len)
+		return -EBADMSG;
+	if (r->mode == AZIHSM_AES_CBC || r->mode == AZIHSM_AES_CTR) {
+		if (iv.len != AES_BLOCK_SIZE)
+			return -EBADMSG;
+		memcpy(r->iv, iv.p, AES_BLOCK_SIZE);
+	}
+	if (sg_pcopy_from_buffer(req->dst, sg_nents(req->dst), out.p, r->len, r->off) != r->len)
+		return -EINVAL;
+	return 0;
+}
+
+static int azihsm_sk_run(struct azihsm_kc_req *base)
+{
+	struct azihsm_sk_req *r = container_of(base, struct azihsm_sk_req, base);
+	struct skcipher_request *req = r->req;
+	struct azihsm_kc_tfm *t = crypto_skcipher_ctx(crypto_skcipher_reqtfm(req));
+	struct azihsm_kcmd kc = {
+		.opcode = AZIHSM_OP_AES_ENCRYPT_DECRYPT,
+		.req = azihsm_sk_cmd_req,
+		.rsp = azihsm_sk_cmd_rsp,
+		.ctx = r,
+	};
+	int ret;
+
+	for (r->off = 0; r->off < req->cryptlen; r->off += r->len) {
+		r->len = min_t(unsigned int, req->cryptlen - r->off, AZIHSM_KC_CHUNK);
+		ret = azihsm_kkey_run(t->hdev, &t->key, &kc);
+		if (ret)
+			return ret;
+	}
+	if (r->mode == AZIHSM_AES_CBC || r->mode == AZIHSM_AES_CTR)
+		memcpy(req->iv, r->iv, AES_BLOCK_SIZE);
+	memzero_explicit(r->iv, sizeof(r->iv));
+	return 0;
+}
+
+static int azihsm_sk_crypt(struct skcipher_request *req, u8 mode, bool decrypt)
+{
+	struct azihsm_kc_tfm *t = crypto_skcipher_ctx(crypto_skcipher_reqtfm(req));
+	struct azihsm_sk_req *r = skcipher_request_ctx(req);
+
+	switch (mode) {
+	case AZIHSM_AES_ECB:
+	case AZIHSM_AES_CBC:
+		if (!IS_ALIGNED(req->cryptlen, AES_BLOCK_SIZE))
+			return -EINVAL;
+		break;
+	case AZIHSM_AES_XTS:
+		/* One data unit, one command (Documentation/driver.md). */
+		if (req->cryptlen < AES_BLOCK_SIZE || req->cryptlen > AZIHSM_KC_CHUNK)
+			return -EINVAL;
+		break;
+	}
+	if (!req->cryptlen)
+		return 0;
+	if (!t->key.id && !t->key.blob)
+		return -ENOKEY;
+	r->req = req;
+	r->mode = mode;
+	r->decrypt = decrypt;
+	if (mode != AZIHSM_AES_ECB)
+		memcpy(r->iv, req->iv, AES_BLOCK_SIZE);
+	return azihsm_kc_enqueue(t->hdev, &r->base, &req->base, azihsm_sk_run);
+}
+
+#define AZIHSM_SK_MODE(name, mode)						\
+static int azihsm_##name##_encrypt(struct skcipher_request *req)		\
+{										\
+	return azihsm_sk_crypt(req, mode, false);				\
+}										\
+static int azihsm_##name##_decrypt(struct skcipher_request *req)		\
+{										\
+	return azihsm_sk_crypt(req, mode, true);				\
+}
+
+AZIHSM_SK_MODE(ecb, AZIHSM_AES_ECB)
+AZIHSM_SK_MODE(cbc, AZIHSM_AES_CBC)
+AZIHSM_SK_MODE(ctr, AZIHSM_AES_CTR)
+AZIHSM_SK_MODE(xts, AZIHSM_AES_XTS)
+
+static int azihsm_sk_aes_type(unsigned int len)
+{
+	switch (len) {
+	case AES_KEYSIZE_128:
+		return AZIHSM_KEY_AES128;
+	case AES_KEYSIZE_192:
+		return AZIHSM_KEY_AES192;
+	case AES_KEYSIZE_256:
+		return AZIHSM_KEY_AES256;
+	}
+	return -EINVAL;
+}
+
+static int azihsm_sk_setkey(struct crypto_skcipher *tfm, const u8 *key, unsigned int len)
+{
+	int type = azihsm_sk_aes_type(len);
+
+	if (type < 0)
+		return type;
+	return azihsm_kc_setkey(crypto_skcipher_ctx(tfm), type,
+				AZIHSM_USAGE_ENCRYPT | AZIHSM_USAGE_DECRYPT, key, len);
+}
+
+static int azihsm_xts_setkey(struct crypto_skcipher *tfm, const u8 *key, unsigned int len)
+{
+	int ret = xts_verify_key(tfm, key, len);
+	u8 type;
+
+	if (ret)
+		return ret;
+	if (len == 2 * AES_KEYSIZE_128)
+		type = AZIHSM_KEY_AES128_XTS;
+	else if (len == 2 * AES_KEYSIZE_256)
+		type = AZIHSM_KEY_AES256_XTS;
+	else
+		return -EINVAL;	/* the device has no AES-192-XTS */
+	return azihsm_kc_setkey(crypto_skcipher_ctx(tfm), type,
+				AZIHSM_USAGE_ENCRYPT | AZIHSM_USAGE_DECRYPT, key, len);
+}
+
+static int azihsm_sk_init(struct crypto_skcipher *tfm)
+{
+	crypto_skcipher_set_reqsize(tfm, sizeof(struct azihsm_sk_req));
+	return azihsm_kc_tfm_init(crypto_skcipher_ctx(tfm));
+}
+
+static void azihsm_sk_exit(struct crypto_skcipher *tfm)
+{
+	azihsm_kc_tfm_exit(crypto_skcipher_ctx(tfm));
+}
+
+#define AZIHSM_SK_ALG(mode, setkeyfn, minkey, maxkey, ivlen, blk)		\
+	{									\
+		.setkey = setkeyfn,						\
+		.encrypt = azihsm_##mode##_encrypt,				\
+		.decrypt = azihsm_##mode##_decrypt,				\
+		.init = azihsm_sk_init,						\
+		.exit = azihsm_sk_exit,						\
+		.min_keysize = minkey,						\
+		.max_keysize = maxkey,						\
+		.ivsize = ivlen,						\
+		.chunksize = AES_BLOCK_SIZE,					\
+		.base.cra_blocksize = blk,					\
+	}
+
+static struct skcipher_alg azihsm_sk_algs[] = {
+	AZIHSM_SK_ALG(ecb, azihsm_sk_setkey, AES_MIN_KEY_SIZE, AES_MAX_KEY_SIZE, 0,
+		      AES_BLOCK_SIZE),
+	AZIHSM_SK_ALG(cbc, azihsm_sk_setkey, AES_MIN_KEY_SIZE, AES_MAX_KEY_SIZE,
+		      AES_BLOCK_SIZE, AES_BLOCK_SIZE),
+	AZIHSM_SK_ALG(ctr, azihsm_sk_setkey, AES_MIN_KEY_SIZE, AES_MAX_KEY_SIZE,
+		      AES_BLOCK_SIZE, 1),
+	AZIHSM_SK_ALG(xts, azihsm_xts_setkey, 2 * AES_MIN_KEY_SIZE,
+		      2 * AES_MAX_KEY_SIZE, AES_BLOCK_SIZE, AES_BLOCK_SIZE),
+};
+
+/* cra_name and cra_driver_name, in the order of azihsm_sk_algs. */
+static const char *const azihsm_sk_names[][2] = {
+	{ "ecb(aes)", "ecb_aes_azihsm" },
+	{ "cbc(aes)", "cbc_aes_azihsm" },
+	{ "ctr(aes)", "ctr_aes_azihsm" },
+	{ "xts(aes)", "xts_aes_azihsm" },
+};
+
+int azihsm_skcipher_register(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(azihsm_sk_algs); i++)
+		azihsm_kc_base(&azihsm_sk_algs[i].base, azihsm_sk_names[i][0],
+			       azihsm_sk_names[i][1],
+			       azihsm_sk_algs[i].base.cra_blocksize,
+			       sizeof(struct azihsm_kc_tfm));
+	return crypto_register_skciphers(azihsm_sk_algs, ARRAY_SIZE(azihsm_sk_algs));
+}
+
+void azihsm_skcipher_unregister(void)
+{
+	crypto_unregister_skciphers(azihsm_sk_algs, ARRAY_SIZE(azihsm_sk_algs));
+}

@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Crypto-API requests: every request of every algorithm runs in a worker
+ * of one workqueue (it sleeps for its device commands), at most
+ * crypto_depth per device at a time. A request beyond that is backlogged
+ * when the caller allows it (-EBUSY now, -EINPROGRESS when it starts) and
+ * refused with -ENOSPC otherwise, as crypto_enqueue_request() does. The
+ * request context holds everything a request needs: nothing is allocated
+ * on the request path.
+ *
+ * The algorithms are registered once, when the first device that has the
+ * kernel-session service is bound, and unregistered when the module goes
+ * (a transform holds the module). A transform is bound to one device at
+ * init (round robin over the bound ones); if that device goes, its
+ * requests fail with -ENODEV.
+ */
+#include <crypto/algapi.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/slab.h>
+
+#include "kcrypto.h"
+
+unsigned int azihsm_crypto_priority = 50;
+module_param_named(crypto_priority, azihsm_crypto_priority, uint, 0444);
+MODULE_PARM_DESC(crypto_priority,
+		 "Priority of the crypto-API algorithms (default 50: below the kernel's own implementations, so they are used by driver name only)");
+
+static unsigned int azihsm_crypto_depth = 128;
+module_param_named(crypto_depth, azihsm_crypto_depth, uint, 0444);
+MODULE_PARM_DESC(crypto_depth,
+		 "Crypto-API requests in flight per device before backlogging (default 128)");
+
+static bool azihsm_crypto_enable = true;
+module_param_named(crypto, azihsm_crypto_enable, bool, 0444);
+MODULE_PARM_DESC(crypto, "Register the crypto-API algorithms (default true)");
+
+static struct workqueue_struct *azihsm_kc_wq;
+static DEFINE_MUTEX(azihsm_kc_mutex);	/* the device list */
+static DEFINE_MUTEX(azihsm_kc_reg_mutex);	/* registration (runs self-tests) */
+static LIST_HEAD(azihsm_kc_devs);
+static unsigned int azihsm_kc_next;
+static bool azihsm_kc_registered;
+
+static void azihsm_kc_complete(struct azihsm_kc_req *r, int err)
+{
+	local_bh_disable();
+	crypto_request_complete(r->areq, err);
+	local_bh_enable();
+}
+
+static void azihsm_kc_work(struct work_struct *work)
+{
+	struct azihsm_kc_req *r = container_of(work, struct azihsm_kc_req, work);
+	struct azihsm_dev *hdev = r->hdev;
+	struct azihsm_kc_req *next = NULL;
+	int err = r->run(r);
+
+	spin_lock_bh(&hdev->kc_lock);
+	next = list_first_entry_or_null(&hdev->kc_backlog, struct azihsm_kc_req,
+					backlog);
+	if (next)
+		list_del(&next->backlog);
+	else
+		hdev->kc_inflight--;
+	spin_unlock_bh(&hdev->kc_lock);
+
+	/* @r may be freed once completed. */
+	azihsm_kc_complete(r, err);
+	if (next) {
+		azihsm_kc_complete(next, -EINPROGRESS);
+		queue_work(azihsm_kc_wq, &next->work);
+	}
+}
+
+int azihsm_kc_enqueue(struct azihsm_dev *hdev, struct azihsm_kc_req *r,
+		      struct crypto_async_request *areq,
+		      int (*run)(struct azihsm_kc_req *r))
+{
+	int ret = -EINPROGRESS;
+
+	INIT_WORK(&r->work, azihsm_kc_work);
+	r->areq = areq;
+	r->hdev = hdev;
+	r->run = run;
+
+	spin_lock_bh(&hdev->kc_lock);
+	if (hdev->kc_inflight < azihsm_crypto_depth) {
+		hdev->kc_inflight++;
+	} else if (areq->flags & CRYPTO_TFM_REQ_MAY_BACKLOG) {
+		list_add_tail(&r->backlog, &hdev->kc_backlog);
+		ret = -EBUSY;
+	} else {
+		ret = -ENOSPC;
+	}
+	spin_unlock_bh(&hdev->kc_lock);
+	if (ret == -EINPROGRESS)
+		queue_work(azihsm_kc_wq, &r->work);
+	return ret;
+}
+
+int azihsm_kc_tfm_init(struct azihsm_kc_tfm *t)
+{
+	struct azihsm_dev *hdev, *pick = NULL;
+	unsigned int n = 0, i = 0;
+
+	mutex_lock(&azihsm_kc_mutex);
+	list_for_each_entry(hdev, &azihsm_kc_devs, kc_node)
+		n++;
+	if (n) {
+		unsigned int want = azihsm_kc_next++ % n;
+
+		list_for_each_entry(hdev, &azihsm_kc_devs, kc_node) {
+			if (i++ == want) {
+				pick = hdev;
+				kref_get(&hdev->kref);
+				break;
+			}
+		}
+	}
+	mutex_unlock(&azihsm_kc_mutex);
+	if (!pick)
+		return -ENODEV;
+	t->hdev = pick;
+	memset(&t->key, 0, sizeof(t->key));
+	INIT_LIST_HEAD(&t->key.node);
+	return 0;
+}
+
+void azihsm_kc_tfm_exit(struct azihsm_kc_tfm *t)
+{
+	azihsm_kkey_release(t->hdev, &t->key);
+	azihsm_dev_put(t->hdev);
+	t->hdev = NULL;
+}
+
+int azihsm_kc_setkey(struct azihsm_kc_tfm *t, u8 type, u32 usage, const u8 *key,
+		     unsigned int len)
+{
+	return azihsm_kkey_import(t->hdev, &t->key, type, usage, key, len);
+}
+
+void azihsm_kc_base(struct crypto_alg *base, const char *name, const char *driver,
+		    unsigned int blocksize, unsigned int ctxsize)
+{
+	strscpy(base->cra_name, name, sizeof(base->cra_name));
+	strscpy(base->cra_driver_name, driver, sizeof(base->cra_driver_name));
+	base->cra_priority = azihsm_crypto_priority;
+	base->cra_flags = CRYPTO_ALG_ASYNC | CRYPTO_ALG_KERN_DRIVER_ONLY;
+	base->cra_blocksize = blocksize;
+	base->cra_ctxsize = ctxsize;
+	base->cra_module = THIS_MODULE;
+}
+
+/* Does the device offer the kernel session? Opens it as a side effect. */
+static bool azihsm_kc_capable(struct azihsm_dev *hdev)
+{
+	struct azihsm_kkey probe = { };
+	static const u8 zero[16];
+	int ret;
+
+	INIT_LIST_HEAD(&probe.node);
+	ret = azihsm_kkey_import(hdev, &probe, AZIHSM_KEY_AES128,
+				 AZIHSM_USAGE_ENCRYPT, zero, sizeof(zero));
+	azihsm_kkey_release(hdev, &probe);
+	if (ret)
+		dev_info(hdev->dev, "no crypto-API algorithms: kernel session refused (%d)\n",
+			 ret);
+	return !ret;
+}
+
+static int azihsm_kc_register(void)
+{
+	int ret;
+
+	ret = azihsm_skcipher_register();
+	if (ret)
+		return ret;
+	ret = azihsm_aead_register();
+	if (ret)
+		goto err_skcipher;
+	ret = azihsm_hash_register();
+	if (ret)
+		goto err_aead;
+	ret = azihsm_akcipher_register();
+	if (ret)
+		goto err_hash;
+	return 0;
+
+err_hash:
+	azihsm_hash_unregister();
+err_aead:
+	azihsm_aead_unregister();
+err_skcipher:
+	azihsm_skcipher_unregister();
+	return ret;
+}
+
+void azihsm_kc_add_device(struct azihsm_dev *hdev)
+{
+	int ret;
+
+	spin_lock_init(&hdev->kc_lock);
+	INIT_LIST_HEAD(&hdev->kc_backlog);
+	hdev->kc_inflight = 0;
+	if (!azihsm_crypto_enable || !azihsm_kc_capable(hdev))
+		return;
+
+	mutex_lock(&azihsm_kc_mutex);
+	list_add_tail(&hdev->kc_node, &azihsm_kc_devs);
+	hdev->kc_listed = true;
+	mutex_unlock(&azihsm_kc_mutex);
+
+	/* Registration runs the self-tests: they bind transforms to us. */
+	mutex_lock(&azihsm_kc_reg_mutex);
+	if (!azihsm_kc_registered) {
+		ret = azihsm_kc_register();
+		if (ret)
+			dev_err(hdev->dev, "crypto-API registration failed: %d\n", ret);
+		else
+			azihsm_kc_registered = true;
+	}
+	mutex_unlock(&azihsm_kc_reg_mutex);
+}
+
+void azihsm_kc_del_device(struct azihsm_dev *hdev)
+{
+	mutex_lock(&azihsm_kc_mutex);
+	if (hdev->kc_listed) {
+		list_del(&hdev->kc_node);
+		hdev->kc_listed = false;
+	}
+	mutex_unlock(&azihsm_kc_mutex);
+}
+
+int azihsm_kc_init(void)
+{
+	/* Reclaim-safe: dm-crypt writes pages back through us. */
+	azihsm_kc_wq = alloc_workqueue("azihsm_crypto", WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
+	return azihsm_kc_wq ? 0 : -ENOMEM;
+}
+
+void azihsm_kc_exit(void)
+{
+	/* No transform is left: each holds the module. */
+	if (azihsm_kc_registered) {
+		azihsm_akcipher_unregister();
+		azihsm_hash_unregister();
+		azihsm_aead_unregister();
+		azihsm_skcipher_unregister();
+		azihsm_kc_registered = false;
+	}
+	destroy_workqueue(azihsm_kc_wq);
+}

@@ -1,0 +1,452 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The kernel session: the driver's own device session, which holds the
+ * keys of crypto-API transforms (OpenKernelSession 4030, include/azihsm/
+ * msg.h). Opened on first use. A controller reset makes the device forget
+ * every session; the driver notices (stats.resets moved), opens a new one
+ * and re-enters each key from the masked blob KeyImport returned, so
+ * transforms keep working. The driver never keeps a raw key.
+ *
+ * Locking: ksess.rwsem is held for read by every command that uses a key
+ * id, for write while the session is (re)opened or the key list changes.
+ */
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "kcrypto.h"
+
+void azihsm_ksess_init(struct azihsm_dev *hdev)
+{
+	init_rwsem(&hdev->ksess.rwsem);
+	INIT_LIST_HEAD(&hdev->ksess.keys);
+}
+
+int azihsm_kstatus_errno(u32 status)
+{
+	switch (status) {
+	case AZIHSM_STATUS_SUCCESS:
+		return 0;
+	case AZIHSM_STATUS_NO_SESSION:
+	case AZIHSM_STATUS_KEY_NOT_FOUND:
+		return -ENOKEY;
+	case AZIHSM_STATUS_BAD_TAG:
+		return -EBADMSG;
+	case AZIHSM_STATUS_MALFORMED:
+	case AZIHSM_STATUS_INVALID_ARG:
+	case AZIHSM_STATUS_KEY_TYPE:
+		return -EINVAL;
+	case AZIHSM_STATUS_UNKNOWN_OPCODE:
+	case AZIHSM_STATUS_UNSUPPORTED_REV:
+		return -EOPNOTSUPP;
+	case AZIHSM_STATUS_KEY_USAGE:
+	case AZIHSM_STATUS_WRONG_ROLE:
+		return -EPERM;
+	case AZIHSM_STATUS_VAULT_FULL:
+	case AZIHSM_STATUS_SESSIONS_FULL:
+		return -ENOSPC;
+	case AZIHSM_STATUS_BAD_BLOB:
+		return -EKEYREJECTED;
+	}
+	return -EIO;
+}
+
+/* Decode a data map strictly: the fields of @f (ascending ids), no other. */
+int azihsm_kdec(struct mbor_dec *d, const struct azihsm_kfield *f, unsigned int n)
+{
+	struct azihsm_kbytes *b;
+	struct mbor_map m;
+	unsigned int i = 0;
+	u8 id;
+	int ret;
+
+	if (mbor_dec_map(d, &m))
+		return -EBADMSG;
+	while ((ret = mbor_dec_next(d, &m, &id)) == 1) {
+		while (i < n && f[i].id < id) {
+			if (!f[i].optional)
+				return -EBADMSG;
+			i++;
+		}
+		if (i == n || f[i].id != id)
+			return -EBADMSG;
+		switch (f[i].type) {
+		case AZIHSM_KF_U16:
+			ret = mbor_dec_u16(d, f[i].val);
+			break;
+		case AZIHSM_KF_BOOL:
+			ret = mbor_dec_bool(d, f[i].val);
+			break;
+		case AZIHSM_KF_BYTES:
+			b = f[i].val;
+			ret = mbor_dec_bytes(d, &b->p, &b->len);
+			break;
+		}
+		if (ret)
+			return -EBADMSG;
+		i++;
+	}
+	if (ret < 0)
+		return -EBADMSG;
+	for (; i < n; i++)
+		if (!f[i].optional)
+			return -EBADMSG;
+	return 0;
+}
+
+struct azihsm_kcall {
+	struct azihsm_kcmd *kc;
+	struct azihsm_req_hdr hdr;
+	int err;		/* from @rsp */
+};
+
+static int azihsm_kcall_build(void *ctx, void *buf, u32 cap)
+{
+	struct azihsm_kcall *c = ctx;
+	struct mbor_enc e;
+	size_t len;
+	int ret;
+
+	mbor_enc_init(&e, buf, cap);
+	azihsm_msg_begin_request(&e, &c->hdr);
+	if (c->kc->req) {
+		ret = c->kc->req(&e, c->kc);
+		if (ret)
+			return ret;
+	} else {
+		mbor_enc_map(&e, 0);
+	}
+	if (mbor_enc_finish(&e, &len))
+		return -EMSGSIZE;
+	return len;
+}
+
+static int azihsm_kcall_parse(void *ctx, const void *rsp, u32 len)
+{
+	struct azihsm_kcall *c = ctx;
+	struct azihsm_rsp_hdr hdr;
+	struct mbor_dec d;
+	bool has_data;
+
+	mbor_dec_init(&d, rsp, len);
+	if (azihsm_msg_parse_response(&d, &hdr, &has_data) ||
+	    hdr.req.opcode != c->hdr.opcode)
+		return -EBADMSG;
+	c->kc->status = hdr.status;
+	c->kc->fips = hdr.fips_approved;
+	if (hdr.status != AZIHSM_STATUS_SUCCESS)
+		return 0;
+	if (!has_data)
+		return -EBADMSG;
+	if (c->kc->rsp)
+		c->err = c->kc->rsp(&d, c->kc);
+	else
+		c->err = azihsm_kdec(&d, NULL, 0);
+	if (!c->err && mbor_dec_finish(&d))
+		c->err = -EBADMSG;
+	return 0;
+}
+
+/* Run @kc; in the kernel session when @in_session (caller holds rwsem). */
+int azihsm_kcmd_run(struct azihsm_dev *hdev, struct azihsm_kcmd *kc, bool in_session)
+{
+	struct azihsm_kcall c = { .kc = kc };
+	struct azihsm_hsm_cmd cmd = {
+		.build = azihsm_kcall_build,
+		.parse = azihsm_kcall_parse,
+		.ctx = &c,
+	};
+	int ret;
+
+	c.hdr.opcode = kc->opcode;
+	if (in_session) {
+		c.hdr.has_session = true;
+		c.hdr.session_id = hdev->ksess.id;
+		cmd.session_flags = AZIHSM_SESS_OP_IN | AZIHSM_SESS_IN_SESSION;
+		cmd.session_id = hdev->ksess.id;
+	}
+	kc->status = AZIHSM_STATUS_INTERNAL;
+	ret = azihsm_hsm_exec(hdev, &cmd);
+	if (ret)
+		return ret;
+	if (cmd.status) {
+		dev_err_ratelimited(hdev->dev, "kernel command %u: completion status %#x\n",
+				    kc->opcode, cmd.status);
+		return -EIO;
+	}
+	if (c.err)
+		return c.err;
+	return azihsm_kstatus_errno(kc->status);
+}
+
+static bool azihsm_ksess_current(struct azihsm_dev *hdev)
+{
+	return hdev->ksess.open &&
+	       hdev->ksess.gen == atomic64_read(&hdev->stats.resets);
+}
+
+bool azihsm_ksess_is(struct azihsm_dev *hdev, u16 session_id)
+{
+	bool ret;
+
+	down_read(&hdev->ksess.rwsem);
+	ret = hdev->ksess.open && hdev->ksess.id == session_id;
+	up_read(&hdev->ksess.rwsem);
+	return ret;
+}
+
+static int azihsm_ksess_open_rsp(struct mbor_dec *d, struct azihsm_kcmd *kc)
+{
+	const struct azihsm_kfield f[] = {
+		{ AZIHSM_KSESS_F_ID, AZIHSM_KF_U16, false, kc->ctx },
+	};
+
+	return azihsm_kdec(d, f, ARRAY_SIZE(f));
+}
+
+struct azihsm_unmask_ctx {
+	const struct azihsm_kkey *key;
+	u16 id;
+};
+
+static int azihsm_unmask_req(struct mbor_enc *e, struct azihsm_kcmd *kc)
+{
+	struct azihsm_unmask_ctx *u = kc->ctx;
+
+	mbor_enc_map(e, 1);
+	mbor_enc_key(e, AZIHSM_UNMASK_F_BLOB);
+	mbor_enc_bytes(e, u->key->blob, u->key->blob_len);
+	return 0;
+}
+
+static int azihsm_unmask_rsp(struct mbor_dec *d, struct azihsm_kcmd *kc)
+{
+	struct azihsm_unmask_ctx *u = kc->ctx;
+	const struct azihsm_kfield f[] = {
+		{ AZIHSM_UNMASK_F_KEY_ID, AZIHSM_KF_U16, false, &u->id },
+	};
+
+	return azihsm_kdec(d, f, ARRAY_SIZE(f));
+}
+
+/*
+ * (Re)open the kernel session and re-enter every key. rwsem held for
+ * write. A key that does not come back keeps id 0: its requests fail.
+ */
+static int azihsm_ksess_restore(struct azihsm_dev *hdev)
+{
+	struct azihsm_ksession *ks = &hdev->ksess;
+	struct azihsm_kcmd kc = {
+		.opcode = AZIHSM_OP_OPEN_KERNEL_SESSION,
+		.rsp = azihsm_ksess_open_rsp,
+	};
+	struct azihsm_unmask_ctx u;
+	struct azihsm_kkey *key;
+	bool reopen = ks->open;
+	s64 gen;
+	u16 id = 0;
+	int ret;
+
+	gen = atomic64_read(&hdev->stats.resets);
+	ks->open = false;
+	kc.ctx = &id;
+	ret = azihsm_kcmd_run(hdev, &kc, false);
+	if (ret) {
+		dev_err_ratelimited(hdev->dev, "cannot open the kernel session: %d (status %#x)\n",
+				    ret, kc.status);
+		return ret;
+	}
+	ks->id = id;
+	ks->gen = gen;
+	ks->open = true;
+
+	list_for_each_entry(key, &ks->keys, node) {
+		struct azihsm_kcmd um = {
+			.opcode = AZIHSM_OP_UNMASK_KEY,
+			.req = azihsm_unmask_req,
+			.rsp = azihsm_unmask_rsp,
+			.ctx = &u,
+		};
+
+		u.key = key;
+		u.id = 0;
+		key->id = 0;
+		ret = azihsm_kcmd_run(hdev, &um, true);
+		if (ret)
+			dev_err_ratelimited(hdev->dev, "key not re-entered: %d (status %#x)\n",
+					    ret, um.status);
+		else
+			key->id = u.id;
+	}
+	if (reopen)
+		dev_info(hdev->dev, "kernel session %u reopened after a reset\n", id);
+	return 0;
+}
+
+struct azihsm_import_ctx {
+	u8 type;
+	u32 usage;
+	const void *material;
+	unsigned int len;
+	u16 id;
+	u8 *blob;
+	u32 blob_len;
+};
+
+static int azihsm_import_req(struct mbor_enc *e, struct azihsm_kcmd *kc)
+{
+	struct azihsm_import_ctx *im = kc->ctx;
+
+	mbor_enc_map(e, 3);
+	mbor_enc_key(e, AZIHSM_IMPORT_F_TYPE);
+	mbor_enc_u8(e, im->type);
+	mbor_enc_key(e, AZIHSM_IMPORT_F_USAGE);
+	mbor_enc_u32(e, im->usage);
+	mbor_enc_key(e, AZIHSM_IMPORT_F_MATERIAL);
+	mbor_enc_bytes(e, im->material, im->len);
+	return 0;
+}
+
+static int azihsm_import_rsp(struct mbor_dec *d, struct azihsm_kcmd *kc)
+{
+	struct azihsm_import_ctx *im = kc->ctx;
+	struct azihsm_kbytes blob;
+	const struct azihsm_kfield f[] = {
+		{ AZIHSM_IMPORT_F_KEY_ID, AZIHSM_KF_U16, false, &im->id },
+		{ AZIHSM_IMPORT_F_BLOB, AZIHSM_KF_BYTES, false, &blob },
+	};
+	int ret = azihsm_kdec(d, f, ARRAY_SIZE(f));
+
+	if (ret)
+		return ret;
+	if (!blob.len)
+		return -EBADMSG;
+	im->blob = kmemdup(blob.p, blob.len, GFP_KERNEL);
+	if (!im->blob)
+		return -ENOMEM;
+	im->blob_len = blob.len;
+	return 0;
+}
+
+static int azihsm_delete_req(struct mbor_enc *e, struct azihsm_kcmd *kc)
+{
+	mbor_enc_map(e, 1);
+	mbor_enc_key(e, AZIHSM_KEY_F_ID);
+	mbor_enc_u16(e, *(u16 *)kc->ctx);
+	return 0;
+}
+
+static struct azihsm_kcmd azihsm_delete_cmd(u16 *id)
+{
+	return (struct azihsm_kcmd){
+		.opcode = AZIHSM_OP_DELETE_KEY,
+		.req = azihsm_delete_req,
+		.ctx = id,
+	};
+}
+
+/* Drop @key from the device and the list. rwsem held for write. */
+static void azihsm_kkey_drop(struct azihsm_dev *hdev, struct azihsm_kkey *key)
+{
+	if (!key->blob)
+		return;
+	if (key->id && azihsm_ksess_current(hdev)) {
+		struct azihsm_kcmd kc = azihsm_delete_cmd(&key->id);
+
+		azihsm_kcmd_run(hdev, &kc, true);
+	}
+	list_del(&key->node);
+	kfree_sensitive(key->blob);
+	key->blob = NULL;
+	key->blob_len = 0;
+	key->id = 0;
+}
+
+/*
+ * Import @material as a session key of the kernel session; a key @key
+ * held before is deleted. The caller cleanses @material.
+ */
+int azihsm_kkey_import(struct azihsm_dev *hdev, struct azihsm_kkey *key, u8 type,
+		       u32 usage, const void *material, unsigned int len)
+{
+	struct azihsm_import_ctx im = {
+		.type = type, .usage = usage, .material = material, .len = len,
+	};
+	struct azihsm_kcmd kc = {
+		.opcode = AZIHSM_OP_KEY_IMPORT,
+		.req = azihsm_import_req,
+		.rsp = azihsm_import_rsp,
+		.ctx = &im,
+	};
+	int ret = 0;
+
+	down_write(&hdev->ksess.rwsem);
+	azihsm_kkey_drop(hdev, key);
+	if (!azihsm_ksess_current(hdev))
+		ret = azihsm_ksess_restore(hdev);
+	if (!ret)
+		ret = azihsm_kcmd_run(hdev, &kc, true);
+	if (!ret) {
+		key->id = im.id;
+		key->type = type;
+		key->blob = im.blob;
+		key->blob_len = im.blob_len;
+		list_add(&key->node, &hdev->ksess.keys);
+	} else {
+		kfree_sensitive(im.blob);
+	}
+	up_write(&hdev->ksess.rwsem);
+	return ret;
+}
+
+void azihsm_kkey_release(struct azihsm_dev *hdev, struct azihsm_kkey *key)
+{
+	down_write(&hdev->ksess.rwsem);
+	azihsm_kkey_drop(hdev, key);
+	up_write(&hdev->ksess.rwsem);
+}
+
+/* Hold the session for read, reopened and restored first if a reset lost it. */
+static int azihsm_ksess_enter(struct azihsm_dev *hdev)
+{
+	int ret = 0;
+
+	down_read(&hdev->ksess.rwsem);
+	if (azihsm_ksess_current(hdev))
+		return 0;
+	up_read(&hdev->ksess.rwsem);
+	down_write(&hdev->ksess.rwsem);
+	if (!azihsm_ksess_current(hdev))
+		ret = azihsm_ksess_restore(hdev);
+	downgrade_write(&hdev->ksess.rwsem);
+	if (ret)
+		up_read(&hdev->ksess.rwsem);
+	return ret;
+}
+
+/*
+ * Run @kc in the kernel session with @key's current id (@key may be NULL
+ * for a command that uses no key). A command that a reset overtook (the
+ * session or key is gone, or the reset failed it) is run once more after
+ * the session is restored.
+ */
+int azihsm_kkey_run(struct azihsm_dev *hdev, struct azihsm_kkey *key,
+		    struct azihsm_kcmd *kc)
+{
+	int tries = 2, ret;
+	s64 gen;
+
+	do {
+		ret = azihsm_ksess_enter(hdev);
+		if (ret)
+			return ret;
+		gen = hdev->ksess.gen;
+		kc->key_id = key ? key->id : 0;
+		ret = (!key || kc->key_id) ? azihsm_kcmd_run(hdev, kc, true) : -ENOKEY;
+		up_read(&hdev->ksess.rwsem);
+		/* Only worth a retry if a reset happened meanwhile. */
+		if ((ret != -ENOKEY && ret != -EIO) ||
+		    atomic64_read(&hdev->stats.resets) == gen)
+			return ret;
+	} while (--tries);
+	return ret;
+}
