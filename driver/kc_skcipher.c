@@ -128,20 +128,45 @@ static int azihsm_sk_crypt(struct skcipher_request *req, u8 mode, bool decrypt)
 	return azihsm_kc_enqueue(t->hdev, &r->base, &req->base, azihsm_sk_run);
 }
 
-#define AZIHSM_SK_MODE(name, mode)						\
-static int azihsm_##name##_encrypt(struct skcipher_request *req)		\
-{										\
-	return azihsm_sk_crypt(req, mode, false);				\
-}										\
-static int azihsm_##name##_decrypt(struct skcipher_request *req)		\
-{										\
-	return azihsm_sk_crypt(req, mode, true);				\
+static int azihsm_ecb_encrypt(struct skcipher_request *req)
+{
+	return azihsm_sk_crypt(req, AZIHSM_AES_ECB, false);
 }
 
-AZIHSM_SK_MODE(ecb, AZIHSM_AES_ECB)
-AZIHSM_SK_MODE(cbc, AZIHSM_AES_CBC)
-AZIHSM_SK_MODE(ctr, AZIHSM_AES_CTR)
-AZIHSM_SK_MODE(xts, AZIHSM_AES_XTS)
+static int azihsm_ecb_decrypt(struct skcipher_request *req)
+{
+	return azihsm_sk_crypt(req, AZIHSM_AES_ECB, true);
+}
+
+static int azihsm_cbc_encrypt(struct skcipher_request *req)
+{
+	return azihsm_sk_crypt(req, AZIHSM_AES_CBC, false);
+}
+
+static int azihsm_cbc_decrypt(struct skcipher_request *req)
+{
+	return azihsm_sk_crypt(req, AZIHSM_AES_CBC, true);
+}
+
+static int azihsm_ctr_encrypt(struct skcipher_request *req)
+{
+	return azihsm_sk_crypt(req, AZIHSM_AES_CTR, false);
+}
+
+static int azihsm_ctr_decrypt(struct skcipher_request *req)
+{
+	return azihsm_sk_crypt(req, AZIHSM_AES_CTR, true);
+}
+
+static int azihsm_xts_encrypt(struct skcipher_request *req)
+{
+	return azihsm_sk_crypt(req, AZIHSM_AES_XTS, false);
+}
+
+static int azihsm_xts_decrypt(struct skcipher_request *req)
+{
+	return azihsm_sk_crypt(req, AZIHSM_AES_XTS, true);
+}
 
 static int azihsm_sk_aes_type(unsigned int len)
 {
