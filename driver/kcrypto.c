@@ -196,6 +196,26 @@ err_skcipher:
 	return ret;
 }
 
+/*
+ * Newer kernels run the self-tests asynchronously: wait for them (a
+ * lookup waits while an algorithm is being tested), so the probe ends
+ * with the results in /proc/crypto and no test runs into a removal.
+ */
+static void azihsm_kc_wait_tested(void)
+{
+	static const char *const names[] = {
+		"ecb_aes_azihsm", "cbc_aes_azihsm", "ctr_aes_azihsm", "xts_aes_azihsm",
+		"gcm_aes_azihsm", "rfc4106_gcm_aes_azihsm", "sha256_azihsm",
+		"sha384_azihsm", "sha512_azihsm", "hmac_sha256_azihsm",
+		"hmac_sha384_azihsm", "hmac_sha512_azihsm", "rsa_azihsm",
+		"ecdsa_nist_p256_azihsm", "ecdsa_nist_p384_azihsm",
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		crypto_has_alg(names[i], 0, 0);
+}
+
 void azihsm_kc_add_device(struct azihsm_dev *hdev)
 {
 	int ret;
@@ -221,6 +241,7 @@ void azihsm_kc_add_device(struct azihsm_dev *hdev)
 			azihsm_kc_registered = true;
 	}
 	mutex_unlock(&azihsm_kc_reg_mutex);
+	azihsm_kc_wait_tested();
 }
 
 void azihsm_kc_del_device(struct azihsm_dev *hdev)
