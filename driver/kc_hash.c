@@ -231,6 +231,17 @@ static int azihsm_hash_import(struct ahash_request *req, const void *in)
 
 static int azihsm_hmac_setkey(struct crypto_ahash *tfm, const u8 *key, unsigned int len)
 {
+	static const u8 zero;
+
+	/*
+	 * HMAC pads a short key with zeros to the block size, so the empty
+	 * key (HKDF's default salt) is the one-byte key 00: the device wants
+	 * at least one byte.
+	 */
+	if (!len) {
+		key = &zero;
+		len = 1;
+	}
 	return azihsm_kc_setkey(crypto_ahash_ctx(tfm), azihsm_hash_alg_of(tfm)->key_type,
 				AZIHSM_USAGE_SIGN | AZIHSM_USAGE_VERIFY, key, len);
 }
