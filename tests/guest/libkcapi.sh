@@ -30,7 +30,8 @@
 # PBKDF cases (4096 HMACs each) run only with AZIHSM_KCAPI_PBKDF=1.
 
 D=${AZIHSM_LIBKCAPI:-/usr/libexec/azihsm/libkcapi}
-KCAPI=$D/bin/kcapi
+# A call that hangs fails its case instead of the whole run.
+KCAPI="timeout 60 $D/bin/kcapi"
 T=$D/tools
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
@@ -183,6 +184,13 @@ while IFS='|' read -r cat id name drv f1 f2 f3 f4 f5 f6 f7 f8; do
 	ref=$(soft "$name")
 	for m in $(modes "$cat" | tr ',' ' '); do
 		mode=$(echo "$m" | tr '_' ' ')
+		# kcapi's stream mode (-s, -v) keeps a partial block waiting for
+		# more data (algif_skcipher processes whole chunks while more is
+		# announced): with a length that is not a block multiple it waits
+		# for ever, whatever the driver (the software ctr(aes) too).
+		if [ "$cat" = sym ] && [ $(( ${#f4} / 2 % 16 )) != 0 ]; then
+			case $mode in *-s*|*-v*) continue ;; esac
+		fi
 		got=$(run_case "$cat" "$mode" "$drv" "$f1" "$f2" "$f3" "$f4" "$f5" "$f6" "$f7" "$f8")
 		# test.sh compares a hash with its expected length
 		[ "$cat" = hash ] && got=$(echo "$got" | cut -c1-${#exp})
