@@ -2,9 +2,14 @@
 /*
  * skcipher ecb(aes), cbc(aes), ctr(aes), xts(aes) on AesEncryptDecrypt
  * 1072. Long requests go in chunks of AZIHSM_KC_CHUNK bytes, chained by
- * the IV the device returns (CBC, CTR); an XTS request is one data unit
- * and must fit one command. The output IV of CBC and CTR is the device's.
+ * the IV the device returns (CBC, CTR); an XTS request (one data unit,
+ * one tweak) goes in chunks that name the block they start at, the last
+ * one at least a block long (ciphertext stealing happens there). The
+ * output IV of CBC and CTR is the device's.
  */
+
+/* The device takes XTS units up to 16 MiB. */
+#define AZIHSM_KC_XTS_MAX	(16u << 20)
 #include <crypto/aes.h>
 #include <crypto/internal/skcipher.h>
 #include <crypto/scatterwalk.h>
@@ -29,7 +34,9 @@ static int azihsm_sk_cmd_req(struct mbor_enc *e, struct azihsm_kcmd *kc)
 	struct skcipher_request *req = r->req;
 	u8 *p;
 
-	mbor_enc_map(e, r->mode == AZIHSM_AES_ECB ? 4 : 5);
+	bool xts_on = r->mode == AZIHSM_AES_XTS && r->off;
+
+	mbor_enc_map(e, (r->mode == AZIHSM_AES_ECB ? 4 : 5) + (xts_on ? 1 : 0));
 	mbor_enc_key(e, AZIHSM_AES_F_KEY_ID);
 	mbor_enc_u16(e, kc->key_id);
 	mbor_enc_key(e, AZIHSM_AES_F_MODE);
@@ -46,6 +53,11 @@ static int azihsm_sk_cmd_req(struct mbor_enc *e, struct azihsm_kcmd *kc)
 		return -EMSGSIZE;
 	if (sg_pcopy_to_buffer(req->src, sg_nents(req->src), p, r->len, r->off) != r->len)
 		return -EINVAL;
+	if (xts_on) {
+		/* The unit goes on: this data starts at block off / 16. */
+		mbor_enc_key(e, AZIHSM_AES_F_XTS_BLOCK);
+		mbor_enc_u32(e, r->off / AES_BLOCK_SIZE);
+	}
 	return 0;
 }
 
@@ -89,6 +101,10 @@ static int azihsm_sk_run(struct azihsm_kc_req *base)
 
 	for (r->off = 0; r->off < req->cryptlen; r->off += r->len) {
 		r->len = min_t(unsigned int, req->cryptlen - r->off, AZIHSM_KC_CHUNK);
+		/* XTS: the last command of a unit needs a whole block or more. */
+		if (r->mode == AZIHSM_AES_XTS && req->cryptlen - r->off - r->len &&
+		    req->cryptlen - r->off - r->len < AES_BLOCK_SIZE)
+			r->len -= AES_BLOCK_SIZE;
 		ret = azihsm_kkey_run(t->hdev, &t->key, &kc);
 		if (ret)
 			return ret;
@@ -111,8 +127,8 @@ static int azihsm_sk_crypt(struct skcipher_request *req, u8 mode, bool decrypt)
 			return -EINVAL;
 		break;
 	case AZIHSM_AES_XTS:
-		/* One data unit, one command (Documentation/driver.md). */
-		if (req->cryptlen < AES_BLOCK_SIZE || req->cryptlen > AZIHSM_KC_CHUNK)
+		/* One data unit, in as many commands as it takes. */
+		if (req->cryptlen < AES_BLOCK_SIZE || req->cryptlen > AZIHSM_KC_XTS_MAX)
 			return -EINVAL;
 		break;
 	}
