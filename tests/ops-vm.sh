@@ -8,7 +8,14 @@
 # HMAC equal to openssl's, an EC key whose signature openssl verifies;
 # ECDH with a host peer key whose HMAC / HKDF results equal openssl's from
 # openssl's own ECDH secret; masked export and use; damaged blobs refused.
-# Needs scripts/vm-run (the lead runs the VMs). TAP.
+# Also: ECDSA P-256/384/521 keys generated in the device, verified by
+# openssl; AES-CTR and AES-GCM ciphertexts equal to OpenSSL's both ways
+# (GCM through scripts/libkcapi-evp.c, built here); a KBKDF-derived key
+# checked by HMAC against openssl kdf KBKDF; refusals of keys lacking the
+# usage (KEY_USAGE), of officer services to the user role (WRONG_ROLE),
+# and of every command with the right PIN during a lockout (LOCKED_OUT),
+# which ends after its wait. (Services with no session at all:
+# tests/guest/noauth.c in the guest suite.) Needs scripts/vm-run. TAP.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -55,6 +62,14 @@ azihsm key generate $A --type rsa-2048 --label rsa1 --usage sign,verify,decrypt 
 	echo GEN-RSA
 azihsm key generate $A --type ec-p384 --label dh --usage derive --persistent >/dev/null && echo GEN-DH
 azihsm key public $A --label rsa1 --out /tmp/rsa1.pem
+for c in 256:256 384:384 521:512; do
+	azihsm key generate $A --type ec-p${c%:*} --label ec${c%:*} --usage sign --persistent >/dev/null &&
+	azihsm key public $A --label ec${c%:*} --out /tmp/ec.pem &&
+	azihsm sign $A --label ec${c%:*} --alg ecdsa-sha${c#*:} --in msg --out /tmp/ec.sig &&
+	openssl pkey -pubin -in /tmp/ec.pem -noout -text | grep -q "P-${c%:*}" &&
+	openssl dgst -sha${c#*:} -verify /tmp/ec.pem -signature /tmp/ec.sig msg >/dev/null &&
+	echo ECDSA-${c%:*}-OK
+done
 azihsm sign $A --label rsa1 --alg rsa-pss-sha256 --in msg --out /tmp/pss.sig &&
 	openssl dgst -sha256 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:digest \
 		-verify /tmp/rsa1.pem -signature /tmp/pss.sig msg >/dev/null && echo PSS-OK
@@ -81,6 +96,8 @@ true
 ok $? "boot 1: the guest ran"
 said GEN-RSA && said GEN-DH
 ok $? "boot 1: persistent RSA-2048 and P-384 keys generated"
+said ECDSA-256-OK && said ECDSA-384-OK && said ECDSA-521-OK
+ok $? "boot 1: ECDSA P-256/SHA-256, P-384/SHA-384, P-521/SHA-512 keys made in the device: openssl verifies"
 said PSS-OK && said PKCS1-OK
 ok $? "boot 1: RSA-PSS and PKCS#1 v1.5 signatures verify with openssl"
 said VERIFY-OK && said VERIFY-BAD-REFUSED
@@ -111,6 +128,12 @@ printf '\x01' | dd of="$in/bad.wrapped" bs=1 seek=280 conv=notrunc status=none
 openssl enc -aes-256-cbc -nopad -K "$(hex "$dir/aes.key")" -iv $iv -in "$in/data" -out "$in/cbc.want"
 openssl dgst -sha256 -mac HMAC -macopt hexkey:"$(hex "$dir/hmac.key")" -binary "$in/data" \
 	>"$in/hmac.want"
+openssl enc -aes-256-ctr -K "$(hex "$dir/aes.key")" -iv $iv -in "$in/data" -out "$in/ctr.want"
+gcmiv=00112233445566778899aabb
+cc -std=c11 -O2 -Wall -Wextra -Werror -o "$dir/evp" "$top/scripts/libkcapi-evp.c" -lcrypto &&
+	"$dir/evp" aes-256-gcm e "$(hex "$dir/aes.key")" $gcmiv 686472 16 <"$in/data" >"$in/gcm.want" &&
+	[[ $(stat -c %s "$in/gcm.want") == 3024 ]]
+ok $? "host: openssl's AES-CTR and AES-GCM (ciphertext || tag) of the data"
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out "$dir/peer.key" 2>/dev/null
 openssl pkey -in "$dir/peer.key" -pubout -out "$in/peer.pem" 2>/dev/null
 openssl pkeyutl -derive -inkey "$dir/peer.key" -peerkey "$dir/dh.pem" -out "$dir/z"
@@ -118,6 +141,12 @@ openssl dgst -sha384 -mac HMAC -macopt hexkey:"$(hex "$dir/z")" -binary "$in/msg
 k=$(openssl kdf -keylen 32 -kdfopt digest:SHA256 -kdfopt hexkey:"$(hex "$dir/z")" \
 	-kdfopt salt:NaCl -kdfopt info:ctx HKDF | tr -d ':\n')
 openssl dgst -sha256 -mac HMAC -macopt hexkey:"$k" -binary "$in/msg" >"$in/hkdf.want"
+k=$(openssl kdf -keylen 40 -kdfopt mode:counter -kdfopt mac:HMAC -kdfopt digest:SHA384 \
+	-kdfopt hexkey:"$(hex "$dir/z")" -kdfopt salt:lbl -kdfopt info:ctx KBKDF | tr -d ':\n')
+openssl dgst -sha512 -mac HMAC -macopt hexkey:"$k" -binary "$in/msg" >"$in/kbkdf.want"
+printf 'CU-default-PIN-1\n' >"$in/pin.udefault"
+printf 'user-pin-000042\n' >"$in/pin.user"
+printf 'wrong-pin-000000\n' >"$in/pin.wrong"
 
 guest '
 cd /root/in
@@ -132,6 +161,14 @@ azihsm decrypt $A --label aesk --mode cbc --iv 000102030405060708090a0b0c0d0e0f 
 azihsm encrypt $A --label aesk --mode gcm --iv 00112233445566778899aabb --aad hdr --in msg --out /tmp/gcm &&
 	azihsm decrypt $A --label aesk --mode gcm --iv 00112233445566778899aabb --aad hdr --in /tmp/gcm --out /tmp/gcm.dec &&
 	cmp -s /tmp/gcm.dec msg && echo GCM-OK
+azihsm encrypt $A --label aesk --mode ctr --iv 000102030405060708090a0b0c0d0e0f --in data --out /tmp/ctr &&
+	cmp -s /tmp/ctr ctr.want &&
+	azihsm decrypt $A --label aesk --mode ctr --iv 000102030405060708090a0b0c0d0e0f --in ctr.want --out /tmp/ctr.dec &&
+	cmp -s /tmp/ctr.dec data && echo CTR-OK
+azihsm encrypt $A --label aesk --mode gcm --iv 00112233445566778899aabb --aad hdr --in data --out /tmp/gcm2 &&
+	cmp -s /tmp/gcm2 gcm.want && echo GCM-ENC-OSSL
+azihsm decrypt $A --label aesk --mode gcm --iv 00112233445566778899aabb --aad hdr --in gcm.want --out /tmp/gcm2.dec &&
+	cmp -s /tmp/gcm2.dec data && echo GCM-DEC-OSSL
 azihsm key unwrap $A --in bad.wrapped --type aes-256 --usage encrypt --label bad 2>&1 | grep -q DECRYPT_FAILED &&
 	echo BAD-WRAP-REFUSED
 azihsm key unwrap $A --in hmac.wrapped --type hmac-sha256 --usage sign --label hk --persistent >/dev/null &&
@@ -143,6 +180,49 @@ azihsm ecdh $A --label dh --peer peer.pem --type hmac-sha384 --usage sign,derive
 	azihsm hmac $A --label z1 --in msg --out /tmp/z && cmp -s /tmp/z z.want && echo ECDH-OK
 azihsm derive $A --label z1 --kdf hkdf --hash sha256 --salt NaCl --info ctx --type hmac-sha256 --usage sign --new-label h1 --persistent >/dev/null &&
 	azihsm hmac $A --label h1 --in msg --out /tmp/h && cmp -s /tmp/h hkdf.want && echo HKDF-OK
+azihsm derive $A --label z1 --kdf kbkdf --hash sha384 --salt lbl --info ctx --type hmac-sha512 --length 40 --usage sign --new-label kb1 --persistent >/dev/null &&
+	azihsm hmac $A --label kb1 --in msg --out /tmp/kb && cmp -s /tmp/kb kbkdf.want && echo KBKDF-OK
+# Keys lacking the usage.
+azihsm sign $A --label dh --alg ecdsa-sha384 --in msg 2>&1 >/dev/null | grep -q KEY_USAGE && echo USAGE-SIGN-REFUSED
+azihsm ecdh $A --label eck --peer peer.pem --type hmac-sha256 --usage sign 2>&1 >/dev/null | grep -q KEY_USAGE &&
+	echo USAGE-ECDH-REFUSED
+azihsm key generate $A --type aes-256 --label aenc --usage encrypt --persistent >/dev/null &&
+	azihsm encrypt $A --label aenc --mode cbc --iv 000102030405060708090a0b0c0d0e0f --in data --out /tmp/aenc &&
+	azihsm decrypt $A --label aenc --mode cbc --iv 000102030405060708090a0b0c0d0e0f --in /tmp/aenc 2>&1 >/dev/null |
+	grep -q KEY_USAGE && echo USAGE-DECRYPT-REFUSED
+azihsm derive $A --label hk --kdf hkdf --hash sha256 --type aes-256 --usage encrypt 2>&1 >/dev/null | grep -q KEY_USAGE &&
+	echo USAGE-DERIVE-REFUSED
+# The user role: uses keys, may not manage persistent ones or export.
+U="--role user --pin-file pin.user"
+azihsm login --role user --pin-file pin.udefault --new-pin-file pin.user --change-pin >/dev/null && echo USER-PIN
+azihsm sign $U --label rsa1 --alg rsa-pss-sha256 --in msg --out /tmp/u.sig &&
+	azihsm key public $U --label rsa1 --out /tmp/rsa1.pem &&
+	openssl dgst -sha256 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:digest \
+		-verify /tmp/rsa1.pem -signature /tmp/u.sig msg >/dev/null && echo USER-SIGNS
+azihsm key generate $U --type aes-256 --label ukey --usage encrypt --persistent 2>&1 >/dev/null |
+	grep -q WRONG_ROLE && echo ROLE-GEN-REFUSED
+azihsm key delete $U --label rsa1 2>&1 >/dev/null | grep -q WRONG_ROLE && echo ROLE-DEL-REFUSED
+azihsm key export-masked $U --label aesk --out /tmp/u.blob 2>&1 >/dev/null | grep -q WRONG_ROLE &&
+	echo ROLE-EXPORT-REFUSED
+# Lockout of the user role: 3 counted failures, then waits of 1, 2, 4, 8 s
+# after each further one; an attempt during a wait is refused unchecked.
+n=0
+for i in 1 2 3; do
+	azihsm key list --role user --pin-file pin.wrong 2>&1 >/dev/null | grep -q BAD_CREDENTIAL && n=$((n + 1))
+done
+for w in 2 3 5; do
+	sleep $w
+	azihsm key list --role user --pin-file pin.wrong 2>&1 >/dev/null | grep -q BAD_CREDENTIAL && n=$((n + 1))
+done
+echo "WRONG-COUNTED $n"
+l=0
+azihsm key list $U 2>&1 >/dev/null | grep -q LOCKED_OUT && l=$((l + 1))
+azihsm sign $U --label rsa1 --alg rsa-pss-sha256 --in msg 2>&1 >/dev/null | grep -q LOCKED_OUT && l=$((l + 1))
+azihsm hmac $U --label hk --in msg 2>&1 >/dev/null | grep -q LOCKED_OUT && l=$((l + 1))
+azihsm unwrapping-key $U 2>&1 >/dev/null | grep -q LOCKED_OUT && l=$((l + 1))
+echo "LOCKED $l"
+sleep 9
+azihsm sign $U --label rsa1 --alg rsa-pss-sha256 --in msg --out /tmp/u2.sig >/dev/null && echo USER-BACK
 azihsm key export-masked $A --label aesk --out /tmp/aesk.blob && azihsm key delete $A --label aesk >/dev/null &&
 	azihsm encrypt $A --masked /tmp/aesk.blob --mode cbc --iv 000102030405060708090a0b0c0d0e0f --in data --out /tmp/cbc2 &&
 	cmp -s /tmp/cbc2 cbc.want && echo MASKED-OK
@@ -157,6 +237,10 @@ said UNWRAP-AES && said CBC-OK && said CBC-DEC-OK
 ok $? "boot 2: the unwrapped AES key encrypts and decrypts CBC exactly as openssl enc with the host's key"
 said GCM-OK
 ok $? "boot 2: AES-GCM round trip"
+said CTR-OK
+ok $? "boot 2: AES-CTR: the device's ciphertext = openssl enc's; openssl's decrypts in the device"
+said GCM-ENC-OSSL && said GCM-DEC-OSSL
+ok $? "boot 2: AES-GCM with AAD: the device's ciphertext and tag = OpenSSL's; OpenSSL's decrypts in the device"
 said BAD-WRAP-REFUSED
 ok $? "boot 2: a damaged wrap blob: DECRYPT_FAILED"
 said HMAC-OK
@@ -167,6 +251,21 @@ said ECDH-OK
 ok $? "boot 2: ECDH with the host's peer key: HMAC = openssl's with openssl's ECDH secret"
 said HKDF-OK
 ok $? "boot 2: HKDF of the ECDH key: HMAC = openssl's from openssl kdf HKDF"
+said KBKDF-OK
+ok $? "boot 2: KBKDF (counter, HMAC-SHA384) of the ECDH key: HMAC = openssl's from openssl kdf KBKDF"
+said USAGE-SIGN-REFUSED && said USAGE-ECDH-REFUSED && said USAGE-DECRYPT-REFUSED &&
+	said USAGE-DERIVE-REFUSED
+ok $? "boot 2: sign with a derive key, ECDH with a sign key, decrypt with an encrypt key, derive with a sign key: KEY_USAGE"
+said USER-PIN && said USER-SIGNS
+ok $? "boot 2: the user role, after its PIN change, signs with the officer's key (openssl verifies)"
+said ROLE-GEN-REFUSED && said ROLE-DEL-REFUSED && said ROLE-EXPORT-REFUSED
+ok $? "boot 2: the user may not make or delete persistent keys nor export masked: WRONG_ROLE"
+said "WRONG-COUNTED 6"
+ok $? "boot 2: six wrong user PINs, each after the previous wait: BAD_CREDENTIAL"
+said "LOCKED 4"
+ok $? "boot 2: then the right PIN is refused for key list, sign, hmac, unwrapping-key: LOCKED_OUT"
+said USER-BACK
+ok $? "boot 2: after the wait the right PIN works again"
 said MASKED-OK
 ok $? "boot 2: masked export, delete, then encrypt --masked: openssl's ciphertext"
 said BAD-BLOB-REFUSED

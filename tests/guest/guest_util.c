@@ -66,6 +66,23 @@ int gt_req_empty(void *buf, size_t cap, uint32_t opcode)
 	return finish(&e);
 }
 
+int gt_req_sess_empty(void *buf, size_t cap, uint32_t opcode, uint16_t sid)
+{
+	struct azihsm_req_hdr h = {
+		.has_rev = true,
+		.rev = { AZIHSM_API_REV_MAJOR, AZIHSM_API_REV_MINOR },
+		.opcode = opcode,
+		.has_session = true,
+		.session_id = sid,
+	};
+	struct mbor_enc e;
+
+	mbor_enc_init(&e, buf, cap);
+	azihsm_msg_begin_request(&e, &h);
+	mbor_enc_map(&e, 0);
+	return finish(&e);
+}
+
 int gt_req_random(void *buf, size_t cap, uint32_t len)
 {
 	struct mbor_enc e;

@@ -30,6 +30,8 @@ int gt_ioctl_cmd(int fd, struct azihsm_cmd *c);
 /* Request builders: return the encoded length, or -ENOSPC. */
 int gt_req_empty(void *buf, size_t cap, uint32_t opcode);
 int gt_req_random(void *buf, size_t cap, uint32_t len);
+/* An empty data map with header field 3 = @sid (the ioctl's session flags stay 0). */
+int gt_req_sess_empty(void *buf, size_t cap, uint32_t opcode, uint16_t sid);
 
 /*
  * Parses a response header. Returns 0 and the HSM status in *status, or
