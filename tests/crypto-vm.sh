@@ -99,6 +99,17 @@ dmsetup table soft | sed "s/ [0-9a-f]\{64,\} / KEY /"
 same /dev/mapper/soft && echo "PLAIN-SOFTWARE-OK"
 $CS close soft
 
+say priority
+azihsm crypto priority xts_aes_azihsm 1000
+azihsm crypto list | grep -i xts || true
+before=$(refcnt xts_aes_azihsm)
+$CS open --type plain --cipher aes-xts-plain64 --key-size 512 --key-file xts.key \
+	--readonly /dev/vda pri
+echo "PRIORITY-REFCNT $before $(refcnt xts_aes_azihsm)"
+same /dev/mapper/pri && echo "PRIORITY-READ-OK"
+$CS close pri
+azihsm crypto priority xts_aes_azihsm 50
+
 say luks-format
 $CS luksFormat --type luks2 --cipher capi:xts_aes_azihsm-plain64 --key-size 512 \
 	--pbkdf pbkdf2 --pbkdf-force-iterations 1000 --key-file luks.pass /dev/vdb
@@ -125,6 +136,11 @@ grep -q '^KSESSION-REOPENED$' <<<"$out"
 ok $? "the driver reopened its kernel session and re-entered the key"
 grep -q '^PLAIN-SOFTWARE-OK$' <<<"$out"
 ok $? "the raw device decrypts with the kernel's software aes-xts-plain64: same $MIB MiB"
+read -r _ before after < <(grep '^PRIORITY-REFCNT ' <<<"$out")
+[[ -n ${after:-} && ${after:-0} -gt ${before:-0} ]]
+ok $? "after 'azihsm crypto priority xts_aes_azihsm 1000', plain aes-xts-plain64 picks xts_aes_azihsm (refcnt ${before:-?} -> ${after:-?})"
+grep -q '^PRIORITY-READ-OK$' <<<"$out"
+ok $? "plain aes-xts-plain64 on the raised xts_aes_azihsm reads the $MIB MiB back"
 grep -q '^LUKS-READBACK-OK$' <<<"$out"
 ok $? "LUKS2 on capi:xts_aes_azihsm-plain64: $MIB MiB written and read back equal"
 sum=$(sed -n 's/^DATASUM //p' <<<"$out")
