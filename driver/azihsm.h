@@ -94,6 +94,7 @@ struct azihsm_slot {
 	void *dst;
 	dma_addr_t src_dma;
 	dma_addr_t dst_dma;
+	u32 src_used;			/* request bytes in src (0: unknown) */
 	struct completion done;
 	struct azihsm_hsm_cqe cqe;	/* copy of the completion */
 	int result;			/* 0: device completed; else -errno */

@@ -68,14 +68,18 @@ static int azihsm_slot_fill(struct azihsm_slot *slot, struct azihsm_hsm_cmd *cmd
 
 	if (!cmd->build) {
 		memcpy(slot->src, cmd->src, cmd->src_len);
+		slot->src_used = cmd->src_len;
 		return 0;
 	}
+	/* A build that fails may have written anywhere: wipe it all. */
+	slot->src_used = 0;
 	len = cmd->build(cmd->ctx, slot->src, cmd->src_len);
 	if (len < 0)
 		return len;
 	if (!len || len > cmd->src_len)
 		return -EINVAL;
 	cmd->src_len = len;
+	slot->src_used = len;
 	return 0;
 }
 

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Crypto-API requests: every request of every algorithm runs in a worker
- * of one workqueue (it sleeps for its device commands), at most
- * crypto_depth per device at a time. A request beyond that is backlogged
+ * Crypto-API requests: a request whose caller may sleep runs in the
+ * caller's context; every other one runs in a worker of one workqueue (it
+ * sleeps for its device commands), at most crypto_depth per device at a
+ * time. A request beyond that is backlogged
  * when the caller allows it (-EBUSY now, -EINPROGRESS when it starts) and
  * refused with -ENOSPC otherwise, as crypto_enqueue_request() does. The
  * request context holds everything a request needs: nothing is allocated
@@ -83,6 +84,14 @@ int azihsm_kc_enqueue(struct azihsm_dev *hdev, struct azihsm_kc_req *r,
 	r->areq = areq;
 	r->hdev = hdev;
 	r->run = run;
+	/*
+	 * A caller that may sleep gets its request run right here: the
+	 * answer is the return value, and two context switches (to the
+	 * worker and back) are saved. Queue slots still bound what is in
+	 * flight on the device.
+	 */
+	if (areq->flags & CRYPTO_TFM_REQ_MAY_SLEEP)
+		return run(r);
 
 	spin_lock_bh(&hdev->kc_lock);
 	if (hdev->kc_inflight < azihsm_crypto_depth) {

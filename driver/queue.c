@@ -361,13 +361,22 @@ int azihsm_slot_get(struct azihsm_hsm_queue *q, bool nowait,
 	return err ? err : ret;
 }
 
-/* Give a slot back, its buffers wiped: later commands carry secrets. */
+/*
+ * Give a slot back, its buffers wiped: later commands carry secrets. Only
+ * what was used: the request's bytes, and the response's when the device
+ * completed the command (its byte_count); everything otherwise.
+ */
 void azihsm_slot_put(struct azihsm_hsm_queue *q, struct azihsm_slot *slot)
 {
 	u16 cid = slot - q->slots;
+	size_t dst_used = AZIHSM_HSM_BUF_MAX;
 
-	memzero_explicit(slot->src, AZIHSM_HSM_BUF_MAX);
-	memzero_explicit(slot->dst, AZIHSM_HSM_BUF_MAX);
+	if (slot->state == AZIHSM_SLOT_DONE && !slot->result)
+		dst_used = min_t(size_t, le16_to_cpu(slot->cqe.byte_count),
+				 AZIHSM_HSM_BUF_MAX);
+	memzero_explicit(slot->src, slot->src_used ? slot->src_used : AZIHSM_HSM_BUF_MAX);
+	memzero_explicit(slot->dst, dst_used);
+	slot->src_used = 0;
 	spin_lock_irq(&q->lock);
 	if (slot->state == AZIHSM_SLOT_RESERVED)
 		q->nreserved--;
