@@ -178,9 +178,34 @@ static bool azihsm_kc_capable(struct azihsm_dev *hdev)
 	return !ret;
 }
 
+/*
+ * The kernel instantiates a template (xts(aes) from xts and aes-generic,
+ * say) only when no algorithm of that name exists yet. Registered first,
+ * ours would be the only xts(aes) and win whatever its priority: so make
+ * sure the kernel's own implementation of every name is there before
+ * ours, and the low default priority really leaves it in charge. A name
+ * the kernel cannot provide (its module missing) is simply ours.
+ */
+static void azihsm_kc_software_first(void)
+{
+	static const char *const names[] = {
+		"ecb(aes)", "cbc(aes)", "ctr(aes)", "xts(aes)", "gcm(aes)",
+		"rfc4106(gcm(aes))", "sha256", "sha384", "sha512", "hmac(sha256)",
+		"hmac(sha384)", "hmac(sha512)", "rsa", "ecdsa-nist-p256",
+		"ecdsa-nist-p384",
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		crypto_has_alg(names[i], 0, 0);
+}
+
 static int azihsm_kc_register(void)
 {
 	int ret;
+
+	if (azihsm_crypto_priority < 100)
+		azihsm_kc_software_first();
 
 	ret = azihsm_skcipher_register();
 	if (ret)
