@@ -62,6 +62,8 @@ enum azihsm_op {
 	AZIHSM_OP_VERIFY		= 4026,	/* ECDSA / RSA with a vault key */
 	AZIHSM_OP_OPEN_KERNEL_SESSION	= 4030,	/* the driver's own session */
 	/* 4040..4059: credential management (officer) */
+	AZIHSM_OP_RESET_USER_CREDENTIAL	= 4040,
+	AZIHSM_OP_UNLOCK_USER		= 4041,
 };
 
 /* HSM status in the response header (0 = success). */
@@ -167,6 +169,25 @@ enum azihsm_persist {
 #define AZIHSM_SESS_ID			1
 #define AZIHSM_SESS_ROLE		2
 #define AZIHSM_SESS_MUST_CHANGE		3
+
+/*
+ * Credential management (design: Documentation/hsm-design.md "Sessions and
+ * roles"). In an officer session (the MANAGE_USERS class: a user session
+ * is WRONG_ROLE, an officer session still on its default PIN
+ * MUST_CHANGE_PIN, no session NO_SESSION). The change is committed before
+ * the answer; a failed commit is NOT_STORED.
+ *   ResetUserCredential 4040: { 1: host_pub bytes, 2: nonce bytes,
+ *       3: ciphertext bytes, 4: tag bytes } -> {}: as OpenSession's
+ *       request, sealed with the `azihsm-reset` label; the plaintext
+ *       role(1) = 2 (user) | id(16) | pin(16) is the user's new credential.
+ *       It replaces the user's id and PIN, flags them must-change (the
+ *       user's next session may only ChangePin) and clears the user's
+ *       failure counter. Target role not the user: WRONG_ROLE; the new PIN
+ *       = the user's default: WEAK_PIN.
+ *   UnlockUser 4041: {} -> {}: clears the user's failure counter and
+ *       lockout wait; PIN and must-change flag stay.
+ * The field ids are the AZIHSM_SESS_* ones of the sealed message below.
+ */
 
 /*
  * Keys (types and usage bits: the hsm_key_type / HSM_USAGE_* values of

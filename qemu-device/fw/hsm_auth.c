@@ -446,7 +446,7 @@ static int unseal(struct hsm_auth *a, enum hsm_auth_msg_kind kind, const uint8_t
 		  const uint8_t *tag, uint8_t *pt)
 {
 	uint8_t key[HSM_AUTH_KEY_LEN], iv[HSM_AUTH_IV_LEN];
-	const char *label = kind == HSM_AUTH_MSG_OPEN ? HSM_AUTH_AAD_OPEN : HSM_AUTH_AAD_CHPIN;
+	const char *label = hsm_auth_aad_label(kind);
 	EVP_CIPHER_CTX *c = NULL;
 	EVP_PKEY *peer;
 	int n, ret = HSM_AUTH_CRYPTO;
@@ -634,6 +634,86 @@ int hsm_auth_change_pin(struct hsm_auth *a, uint16_t session_id, const uint8_t *
 	a->persist_gen++;
 out:
 	OPENSSL_cleanse(pt, sizeof(pt));
+	pthread_mutex_unlock(&a->lock);
+	return ret;
+}
+
+/* An officer session not restricted to ChangePin (lock held). */
+static int officer_session(struct hsm_auth *a, uint16_t session_id)
+{
+	struct session *s = find_session(a, session_id);
+
+	if (!s)
+		return HSM_AUTH_NO_SESSION;
+	if (s->restricted)
+		return HSM_AUTH_MUST_CHANGE_PIN;
+	if (s->role != HSM_ROLE_OFFICER)
+		return HSM_AUTH_WRONG_ROLE;
+	return HSM_AUTH_OK;
+}
+
+/* Clear @c's lockout state, bumping the generation if it changes. */
+static void clear_lockout(struct hsm_auth *a, struct cred *c)
+{
+	if (c->failures || c->last_fail) {
+		c->failures = 0;
+		c->last_fail = 0;
+		a->persist_gen++;
+	}
+}
+
+int hsm_auth_reset_user(struct hsm_auth *a, uint16_t session_id, const uint8_t *host_pub,
+			size_t host_pub_len, const uint8_t nonce[HSM_AUTH_NONCE_LEN],
+			const uint8_t *ct, size_t ct_len, const uint8_t tag[HSM_AUTH_TAG_LEN])
+{
+	const uint8_t *id, *pin;
+	uint8_t pt[HSM_AUTH_PT_MAX];
+	struct cred *c;
+	int ret;
+
+	if (!a || !host_pub || !nonce || !ct || !tag || ct_len != HSM_AUTH_OPEN_PT_LEN)
+		return HSM_AUTH_INVALID_ARG;
+	pthread_mutex_lock(&a->lock);
+	ret = officer_session(a, session_id);
+	if (ret)
+		goto out;
+	ret = unseal(a, HSM_AUTH_MSG_RESET, host_pub, host_pub_len, nonce, ct, ct_len, tag, pt);
+	if (ret)
+		goto out;
+	id = pt + 1;
+	pin = id + HSM_AUTH_ID_LEN;
+	if (pt[0] != HSM_ROLE_USER) {
+		ret = HSM_AUTH_WRONG_ROLE;
+		goto out;
+	}
+	if (!CRYPTO_memcmp(pin, default_pin(HSM_ROLE_USER), HSM_AUTH_PIN_LEN)) {
+		ret = HSM_AUTH_WEAK_PIN;
+		goto out;
+	}
+	c = cred_of(a, HSM_ROLE_USER);
+	ret = cred_set(c, id, pin, a->cfg.pbkdf2_iter);
+	if (ret)
+		goto out;
+	c->must_change = true;
+	c->failures = 0;
+	c->last_fail = 0;
+	a->persist_gen++;
+out:
+	OPENSSL_cleanse(pt, sizeof(pt));
+	pthread_mutex_unlock(&a->lock);
+	return ret;
+}
+
+int hsm_auth_unlock_user(struct hsm_auth *a, uint16_t session_id)
+{
+	int ret;
+
+	if (!a)
+		return HSM_AUTH_INVALID_ARG;
+	pthread_mutex_lock(&a->lock);
+	ret = officer_session(a, session_id);
+	if (!ret)
+		clear_lockout(a, cred_of(a, HSM_ROLE_USER));
 	pthread_mutex_unlock(&a->lock);
 	return ret;
 }

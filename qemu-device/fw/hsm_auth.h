@@ -4,7 +4,8 @@
  * partition.
  *
  * Two roles, Crypto Officer and Crypto User, each with one credential
- * (id[16] + pin[16]). A fresh partition has the documented default
+ * (id[16] + pin[16]). The officer manages the user's credential
+ * (hsm_auth_reset_user, hsm_auth_unlock_user). A fresh partition has the documented default
  * credentials below, flagged must-change: a session opened with them may
  * only change its PIN. Stored PINs are PBKDF2-HMAC-SHA256 hashes with a
  * per-credential random salt. Credentials arrive sealed to the device's
@@ -191,6 +192,29 @@ int hsm_auth_change_pin(struct hsm_auth *a, uint16_t session_id, const uint8_t *
 			const uint8_t *ct, size_t ct_len, const uint8_t tag[HSM_AUTH_TAG_LEN]);
 
 /*
+ * ResetUserCredential in officer session @session_id with a sealed
+ * HSM_AUTH_MSG_RESET message carrying the user's new credential (role byte
+ * HSM_ROLE_USER, id, PIN). Order: arguments; the session exists
+ * (NO_SESSION), is not restricted (MUST_CHANGE_PIN) and is an officer's
+ * (WRONG_ROLE), the nonce not touched so far; nonce, peer, decryption and
+ * role byte as for open; the target role is the user (WRONG_ROLE); the new
+ * PIN is not the user's default (WEAK_PIN). Success stores the new id and
+ * PIN with a fresh salt, flags them must-change and clears the user's
+ * failure counter. The user's open sessions stay open.
+ */
+int hsm_auth_reset_user(struct hsm_auth *a, uint16_t session_id, const uint8_t *host_pub,
+			size_t host_pub_len, const uint8_t nonce[HSM_AUTH_NONCE_LEN],
+			const uint8_t *ct, size_t ct_len, const uint8_t tag[HSM_AUTH_TAG_LEN]);
+
+/*
+ * UnlockUser in officer session @session_id: the session checks as for
+ * hsm_auth_reset_user, then the user's failure counter and last failure are
+ * cleared (the PIN and must-change flag are kept). The persistent
+ * generation moves only if there was something to clear.
+ */
+int hsm_auth_unlock_user(struct hsm_auth *a, uint16_t session_id);
+
+/*
  * Open the kernel session: no credential, no nonce, does not take one of
  * the HSM_AUTH_MAX_SESSIONS slots. There is at most one: an open kernel
  * session is closed first and its id given in *@replaced (else 0), for
@@ -228,8 +252,8 @@ bool hsm_auth_must_change(struct hsm_auth *a, enum hsm_auth_role role);
 
 /*
  * Bumped every time the persistent part changes (a failure counted, a
- * counter reset, a PIN changed, zeroize, a lockout time moved because the
- * real-time clock went back). The firmware commits the partition image
+ * counter reset, a PIN changed or reset, an unlock, zeroize, a lockout
+ * time moved because the real-time clock went back). The firmware commits the partition image
  * when it changed, before answering the command, so a failure counted is
  * never lost to a restart.
  */

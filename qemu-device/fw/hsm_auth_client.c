@@ -93,6 +93,19 @@ int hsm_auth_channel_keys(EVP_PKEY *own, EVP_PKEY *peer,
 	return ret;
 }
 
+const char *hsm_auth_aad_label(enum hsm_auth_msg_kind kind)
+{
+	switch (kind) {
+	case HSM_AUTH_MSG_OPEN:
+		return HSM_AUTH_AAD_OPEN;
+	case HSM_AUTH_MSG_CHPIN:
+		return HSM_AUTH_AAD_CHPIN;
+	case HSM_AUTH_MSG_RESET:
+		return HSM_AUTH_AAD_RESET;
+	}
+	return NULL;
+}
+
 int hsm_auth_client_seal(const uint8_t *dev_pub, size_t dev_pub_len,
 			 const uint8_t nonce[HSM_AUTH_NONCE_LEN], enum hsm_auth_msg_kind kind,
 			 uint8_t role, const uint8_t id[HSM_AUTH_ID_LEN],
@@ -109,14 +122,15 @@ int hsm_auth_client_seal(const uint8_t *dev_pub, size_t dev_pub_len,
 	int der_len, n, ret = -EIO;
 
 	if (!dev_pub || !nonce || !id || !pin || !out ||
-	    (kind != HSM_AUTH_MSG_OPEN && kind != HSM_AUTH_MSG_CHPIN) ||
+	    (kind != HSM_AUTH_MSG_OPEN && kind != HSM_AUTH_MSG_CHPIN &&
+	     kind != HSM_AUTH_MSG_RESET) ||
 	    (kind == HSM_AUTH_MSG_CHPIN && !new_pin))
 		return -EINVAL;
 	dev = hsm_auth_p384_pub(dev_pub, dev_pub_len);
 	if (!dev)
 		return -EBADMSG;
-	label = kind == HSM_AUTH_MSG_OPEN ? HSM_AUTH_AAD_OPEN : HSM_AUTH_AAD_CHPIN;
-	pt_len = kind == HSM_AUTH_MSG_OPEN ? HSM_AUTH_OPEN_PT_LEN : HSM_AUTH_CHPIN_PT_LEN;
+	label = hsm_auth_aad_label(kind);
+	pt_len = kind == HSM_AUTH_MSG_CHPIN ? HSM_AUTH_CHPIN_PT_LEN : HSM_AUTH_OPEN_PT_LEN;
 	pt[0] = role;
 	memcpy(pt + 1, id, HSM_AUTH_ID_LEN);
 	memcpy(pt + 1 + HSM_AUTH_ID_LEN, pin, HSM_AUTH_PIN_LEN);

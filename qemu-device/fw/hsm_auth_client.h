@@ -13,8 +13,14 @@
  *   ct | tag = AES-256-GCM(key, iv, AAD, plaintext), 16-byte tag
  *   AAD      = "azihsm-open" | nonce     (open session, 11 + 32 bytes)
  *              "azihsm-chpin" | nonce    (change PIN,   12 + 32 bytes)
+ *              "azihsm-reset" | nonce    (reset a credential, 12 + 32 bytes)
  *   plaintext = role(1) | id(16) | pin(16)                 open: 33 bytes
  *               role(1) | id(16) | pin(16) | new_pin(16)   chpin: 49 bytes
+ *               role(1) | id(16) | pin(16)                 reset: 33 bytes
+ *
+ * A reset message (ResetUserCredential, sent in an officer session) carries
+ * the credential the officer gives the target role: its role byte is the
+ * target's (the Crypto User), id and pin are the new ones.
  *
  * The message sent is: host public key (DER SPKI), nonce, ciphertext, tag.
  * Labels are ASCII without a terminating NUL.
@@ -44,6 +50,7 @@
 #define HSM_AUTH_HKDF_INFO	"azihsm credential v1"
 #define HSM_AUTH_AAD_OPEN	"azihsm-open"
 #define HSM_AUTH_AAD_CHPIN	"azihsm-chpin"
+#define HSM_AUTH_AAD_RESET	"azihsm-reset"
 #define HSM_AUTH_CURVE		"P-384"
 
 /* Role byte of the plaintext (also stored in the partition image). */
@@ -61,6 +68,7 @@ enum hsm_auth_role {
 enum hsm_auth_msg_kind {
 	HSM_AUTH_MSG_OPEN = 1,
 	HSM_AUTH_MSG_CHPIN = 2,
+	HSM_AUTH_MSG_RESET = 3,	/* plaintext as OPEN's: the new credential */
 };
 
 /* A sealed credential message, as the host sends it. */
@@ -74,8 +82,8 @@ struct hsm_auth_sealed {
 
 /*
  * Seal @role / @id / @pin (and @new_pin for HSM_AUTH_MSG_CHPIN; ignored and
- * may be NULL for OPEN) to the device key @dev_pub (DER SPKI, P-384) under
- * @nonce. A fresh host key pair is made for every call and freed; the
+ * may be NULL for OPEN and RESET) to the device key @dev_pub (DER SPKI,
+ * P-384) under @nonce. A fresh host key pair is made for every call and freed; the
  * shared secret, derived key and plaintext are cleansed. 0 on success,
  * -EINVAL (NULL argument, unknown kind), -EBADMSG (@dev_pub not a valid
  * P-384 SPKI, or trailing bytes), -ENOMEM, -EIO (OpenSSL failure).
@@ -86,6 +94,9 @@ int hsm_auth_client_seal(const uint8_t *dev_pub, size_t dev_pub_len,
 			 uint8_t role, const uint8_t id[HSM_AUTH_ID_LEN],
 			 const uint8_t pin[HSM_AUTH_PIN_LEN],
 			 const uint8_t *new_pin, struct hsm_auth_sealed *out);
+
+/* The AAD label of @kind (NULL for an unknown kind). */
+const char *hsm_auth_aad_label(enum hsm_auth_msg_kind kind);
 
 /*
  * The key schedule shared by both ends: HKDF-SHA384 of the ECDH secret

@@ -204,6 +204,8 @@ static const struct fw_op {
 	{ AZIHSM_OP_OPEN_SESSION, fw_svc_open_session, false, false, false },
 	{ AZIHSM_OP_CLOSE_SESSION, fw_svc_close_session, false, false, true },
 	{ AZIHSM_OP_CHANGE_PIN, fw_svc_change_pin, false, false, true },
+	{ AZIHSM_OP_RESET_USER_CREDENTIAL, fw_svc_reset_user, false, false, true },
+	{ AZIHSM_OP_UNLOCK_USER, fw_svc_unlock_user, false, false, true },
 	{ AZIHSM_OP_GET_RANDOM, fw_get_random, true, false, false },	/* SP 800-90A CTR-DRBG */
 	{ AZIHSM_OP_KEY_GENERATE, fw_svc_key_generate, false, false, true },
 	{ AZIHSM_OP_KEY_LIST, fw_svc_key_list, false, false, true },

@@ -103,6 +103,8 @@ uint32_t fw_svc_session_key(struct fw_req *r);
 uint32_t fw_svc_open_session(struct fw_req *r);
 uint32_t fw_svc_close_session(struct fw_req *r);
 uint32_t fw_svc_change_pin(struct fw_req *r);
+uint32_t fw_svc_reset_user(struct fw_req *r);
+uint32_t fw_svc_unlock_user(struct fw_req *r);
 
 /* hsm_svc_keys.c */
 /* Key ids a request may name. */

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * azihsm firmware services: sessions (GetSessionEncryptionKey 1103,
- * OpenSession 1104, CloseSession 1105, ChangePin 1106) on top of hsm_auth.
+ * OpenSession 1104, CloseSession 1105, ChangePin 1106) and credential
+ * management (ResetUserCredential 4040, UnlockUser 4041) on top of hsm_auth.
  * Request and response maps: include/azihsm/msg.h. Whenever the persistent
  * part of hsm_auth changed (a counted PIN failure, a counter reset, a new
  * PIN) the partition is committed before the answer; a failed commit is
@@ -165,6 +166,49 @@ uint32_t fw_svc_change_pin(struct fw_req *r)
 		return st;
 	ret = hsm_auth_change_pin(a, r->session_id, m.pub.p, m.pub.len, m.nonce.p, m.ct.p,
 				  m.ct.len, m.tag.p);
+	st = fw_auth_commit(r, gen0);
+	if (st)
+		return st;
+	if (ret)
+		return fw_status_auth(ret);
+	mbor_enc_map(r->e, 0);
+	return AZIHSM_STATUS_SUCCESS;
+}
+
+uint32_t fw_svc_reset_user(struct fw_req *r)
+{
+	struct hsm_auth *a = r->fw->auth;
+	uint64_t gen0 = hsm_auth_persist_gen(a);
+	struct fw_sealed m;
+	uint32_t st;
+	int ret;
+
+	st = fw_decode_sealed(r, &m);
+	if (!st)
+		st = fw_check(r, HSM_OP_MANAGE_USERS);
+	if (st)
+		return st;
+	ret = hsm_auth_reset_user(a, r->session_id, m.pub.p, m.pub.len, m.nonce.p, m.ct.p,
+				  m.ct.len, m.tag.p);
+	st = fw_auth_commit(r, gen0);
+	if (st)
+		return st;
+	if (ret)
+		return fw_status_auth(ret);
+	mbor_enc_map(r->e, 0);
+	return AZIHSM_STATUS_SUCCESS;
+}
+
+uint32_t fw_svc_unlock_user(struct fw_req *r)
+{
+	struct hsm_auth *a = r->fw->auth;
+	uint64_t gen0 = hsm_auth_persist_gen(a);
+	uint32_t st = fw_decode(r, NULL, 0);
+	int ret;
+
+	if (st)
+		return st;
+	ret = hsm_auth_unlock_user(a, r->session_id);
 	st = fw_auth_commit(r, gen0);
 	if (st)
 		return st;

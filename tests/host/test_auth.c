@@ -3,7 +3,8 @@
  * hsm_auth on the host: default credentials and must-change, PIN change,
  * lockout timing on a fake clock (and across a serialize/deserialize
  * "restart"), the session table, flush, nonce replay/expiry, tampered
- * messages, role checks, the authorization matrix, malformed images, and
+ * messages, role checks, the authorization matrix, the officer's reset and
+ * unlock of the user, malformed images, and
  * the credential message format rebuilt with raw OpenSSL calls.
  */
 #include <errno.h>
@@ -133,6 +134,23 @@ static uint64_t wait_of(struct hsm_auth *a, enum hsm_auth_role role)
 
 	hsm_auth_lockout(a, role, NULL, &w);
 	return w;
+}
+
+static int send_reset(struct hsm_auth *a, uint16_t sid, const struct msg *m)
+{
+	return hsm_auth_reset_user(a, sid, m->s.host_pub, m->s.host_pub_len, m->nonce, m->s.ct,
+				   m->s.ct_len, m->s.tag);
+}
+
+/* ResetUserCredential in @sid giving @role (the target) @id / @pin. */
+static int reset_as(struct hsm_auth *a, uint16_t sid, uint8_t role, const uint8_t *id,
+		    const uint8_t *pin)
+{
+	struct msg m;
+
+	if (seal(a, HSM_AUTH_MSG_RESET, role, id, pin, NULL, &m))
+		return -1;
+	return send_reset(a, sid, &m);
 }
 
 /* Change both default PINs (opens and closes one session per role). */
@@ -727,6 +745,146 @@ static void test_raw_format(void)
 	hsm_auth_free(a);
 }
 
+/* The officer manages the user: ResetUserCredential and UnlockUser. */
+static void test_manage_users(void)
+{
+	static const uint8_t *USR_PIN2 = (const uint8_t *)"officer-set PIN2";
+	static const uint8_t *USR_PIN3 = (const uint8_t *)"user picks PIN 3";
+	static const uint8_t *NEW_ID = (const uint8_t *)"alice\0\0\0\0\0\0\0\0\0\0\0";
+	struct fake_clock clk = { 1000, 1700000000000ull };
+	struct hsm_auth *a = new_auth(&clk), *b;
+	uint8_t pub[HSM_AUTH_PUB_MAX], pt[33], *img = NULL;
+	uint16_t so = 0, su = 0, sk = 0, s = 0;
+	size_t len = 0, ilen = 0;
+	struct msg m;
+	uint64_t g;
+	int i;
+
+	/* Who may: only a full officer session. */
+	open_as(a, OFF, OFF_ID, OFF_PIN0, &so);
+	open_as(a, USR, USR_ID, USR_PIN0, &su);
+	tap_eq(reset_as(a, so, USR, USR_ID, USR_PIN2), HSM_AUTH_MUST_CHANGE_PIN,
+	       "users: default officer may not reset the user");
+	tap_eq(hsm_auth_unlock_user(a, so), HSM_AUTH_MUST_CHANGE_PIN,
+	       "users: default officer may not unlock the user");
+	chpin_as(a, so, OFF, OFF_ID, OFF_PIN0, OFF_PIN1);
+	chpin_as(a, su, USR, USR_ID, USR_PIN0, USR_PIN1);
+	tap_eq(reset_as(a, su, USR, USR_ID, USR_PIN2), HSM_AUTH_WRONG_ROLE,
+	       "users: the user may not reset its own credential");
+	tap_eq(hsm_auth_unlock_user(a, su), HSM_AUTH_WRONG_ROLE, "users: the user may not unlock");
+	hsm_auth_open_kernel(a, &sk, NULL);
+	tap_eq(reset_as(a, sk, USR, USR_ID, USR_PIN2), HSM_AUTH_WRONG_ROLE,
+	       "users: the kernel session may not reset");
+	tap_eq(hsm_auth_unlock_user(a, sk), HSM_AUTH_WRONG_ROLE,
+	       "users: the kernel session may not unlock");
+	tap_eq(reset_as(a, 0x7777, USR, USR_ID, USR_PIN2), HSM_AUTH_NO_SESSION,
+	       "users: reset without a session");
+	tap_eq(hsm_auth_unlock_user(a, 0x7777), HSM_AUTH_NO_SESSION,
+	       "users: unlock without a session");
+	tap_eq(open_as(a, USR, USR_ID, USR_PIN1, &s), HSM_AUTH_OK,
+	       "users: refused requests changed nothing");
+	hsm_auth_close_session(a, s);
+
+	/* UnlockUser: counter and wait gone, PIN kept. */
+	for (i = 0; i < 5; i++) {
+		advance(&clk, wait_of(a, USR));
+		open_as(a, USR, USR_ID, BAD_PIN, NULL);
+	}
+	tap_eq(failures(a, USR), 5, "users: the user has 5 failures");
+	tap_eq(open_as(a, USR, USR_ID, USR_PIN1, &s), HSM_AUTH_LOCKED_OUT,
+	       "users: and is locked out");
+	g = hsm_auth_persist_gen(a);
+	tap_eq(hsm_auth_unlock_user(a, so), HSM_AUTH_OK, "users: officer unlocks the user");
+	tap_ok(hsm_auth_persist_gen(a) > g, "users: unlock changes the persistent part");
+	tap_eq(failures(a, USR), 0, "users: unlock clears the counter");
+	tap_eq(wait_of(a, USR), 0, "users: unlock clears the wait");
+	g = hsm_auth_persist_gen(a);
+	tap_eq(hsm_auth_unlock_user(a, so), HSM_AUTH_OK, "users: unlock again");
+	tap_eq(hsm_auth_persist_gen(a), g, "users: nothing to clear, nothing to store");
+	tap_eq(open_as(a, USR, USR_ID, USR_PIN1, &s), HSM_AUTH_OK,
+	       "users: after unlock the unchanged PIN works at once");
+	tap_eq(hsm_auth_check(a, s, HSM_OP_USE_KEY), HSM_AUTH_OK,
+	       "users: unlock does not flag must-change");
+	hsm_auth_close_session(a, s);
+
+	/* Bad reset messages. */
+	tap_eq(reset_as(a, so, OFF, OFF_ID, USR_PIN2), HSM_AUTH_WRONG_ROLE,
+	       "users: reset of the officer credential refused");
+	tap_eq(reset_as(a, so, USR, USR_ID, USR_PIN0), HSM_AUTH_WEAK_PIN,
+	       "users: reset to the user's default PIN refused");
+	seal(a, HSM_AUTH_MSG_CHPIN, USR, USR_ID, USR_PIN1, USR_PIN2, &m);
+	tap_eq(send_reset(a, so, &m), HSM_AUTH_INVALID_ARG,
+	       "users: a ChangePin message (49 bytes) is no reset");
+	seal(a, HSM_AUTH_MSG_OPEN, USR, USR_ID, USR_PIN2, NULL, &m);
+	tap_eq(send_reset(a, so, &m), HSM_AUTH_BAD_MESSAGE,
+	       "users: an open message (other AAD label) is no reset");
+	seal(a, HSM_AUTH_MSG_RESET, USR, USR_ID, USR_PIN2, NULL, &m);
+	tap_eq(send_open(a, &m, &s, NULL), HSM_AUTH_BAD_MESSAGE,
+	       "users: a reset message does not open a session");
+	seal(a, HSM_AUTH_MSG_RESET, USR, USR_ID, USR_PIN2, NULL, &m);
+	tap_eq(send_reset(a, so, &m), HSM_AUTH_OK, "users: reset accepted once");
+	tap_eq(send_reset(a, so, &m), HSM_AUTH_BAD_NONCE, "users: replayed reset refused");
+	tap_eq(failures(a, USR), 0, "users: no failures charged by bad messages");
+
+	/* The reset itself: a failing user, then the officer resets. */
+	for (i = 0; i < 4; i++) {
+		advance(&clk, wait_of(a, USR));
+		open_as(a, USR, USR_ID, BAD_PIN, NULL);
+	}
+	tap_eq(failures(a, USR), 4, "users: the user has 4 failures again");
+	g = hsm_auth_persist_gen(a);
+	hsm_auth_session_key(a, pub, sizeof(pub), &len, m.nonce);
+	pt[0] = USR;
+	memcpy(pt + 1, USR_ID, 16);
+	memcpy(pt + 17, USR_PIN3, 16);
+	tap_ok(raw_seal(pub, len, m.nonce, "azihsm-reset", pt, sizeof(pt), &m.s),
+	       "users: reset message built with raw OpenSSL");
+	tap_eq(send_reset(a, so, &m), HSM_AUTH_OK,
+	       "users: independently built reset accepted");
+	tap_ok(hsm_auth_persist_gen(a) > g, "users: reset changes the persistent part");
+	tap_eq(failures(a, USR), 0, "users: reset clears the counter");
+	tap_eq(wait_of(a, USR), 0, "users: reset clears the wait");
+	tap_ok(hsm_auth_must_change(a, USR), "users: reset flags must-change");
+	tap_ok(!hsm_auth_must_change(a, OFF), "users: the officer's flag untouched");
+	tap_eq(open_as(a, USR, USR_ID, USR_PIN1, &s), HSM_AUTH_BAD_CREDENTIAL,
+	       "users: the old user PIN is refused");
+	tap_eq(open_as(a, USR, USR_ID, USR_PIN3, &s), HSM_AUTH_OK, "users: the new PIN opens");
+	tap_eq(hsm_auth_check(a, s, HSM_OP_USE_KEY), HSM_AUTH_MUST_CHANGE_PIN,
+	       "users: the new session may only change its PIN");
+	tap_eq(hsm_auth_check(a, su, HSM_OP_USE_KEY), HSM_AUTH_OK,
+	       "users: a user session open before the reset stays as it was");
+	tap_eq(chpin_as(a, s, USR, USR_ID, USR_PIN3, USR_PIN3), HSM_AUTH_WEAK_PIN,
+	       "users: keeping the officer-set PIN refused");
+	tap_eq(chpin_as(a, s, USR, USR_ID, USR_PIN3, USR_PIN1), HSM_AUTH_OK,
+	       "users: the user changes the officer-set PIN");
+	tap_eq(hsm_auth_check(a, s, HSM_OP_USE_KEY), HSM_AUTH_OK,
+	       "users: then the session is fully authorized");
+	tap_ok(!hsm_auth_must_change(a, USR), "users: must-change cleared");
+	hsm_auth_close_session(a, s);
+
+	/* A new id with the reset, kept across a restart. */
+	tap_eq(reset_as(a, so, USR, NEW_ID, USR_PIN2), HSM_AUTH_OK,
+	       "users: reset to a new id");
+	tap_eq(open_as(a, USR, USR_ID, USR_PIN2, &s), HSM_AUTH_BAD_CREDENTIAL,
+	       "users: the old id is refused");
+	tap_eq(hsm_auth_serialize(a, &img, &ilen), HSM_AUTH_OK, "users: serialize");
+	hsm_auth_free(a);
+	b = new_auth(&clk);
+	tap_eq(hsm_auth_deserialize(b, img, ilen), HSM_AUTH_OK, "users: deserialize");
+	hsm_auth_image_free(img, ilen);
+	tap_ok(hsm_auth_must_change(b, USR), "users: must-change survives a restart");
+	tap_eq(failures(b, USR), 1, "users: the one failure since the reset survives");
+	tap_eq(open_as(b, USR, USR_ID, USR_PIN2, &s), HSM_AUTH_BAD_CREDENTIAL,
+	       "users: after the restart the old id is refused");
+	tap_eq(open_as(b, USR, NEW_ID, USR_PIN2, &s), HSM_AUTH_OK,
+	       "users: after the restart the new id and PIN open");
+	tap_eq(hsm_auth_check(b, s, HSM_OP_INFO), HSM_AUTH_MUST_CHANGE_PIN,
+	       "users: restricted after the restart too");
+	tap_eq(chpin_as(b, s, USR, NEW_ID, USR_PIN2, USR_PIN3), HSM_AUTH_OK,
+	       "users: the user changes it under the new id");
+	hsm_auth_free(b);
+}
+
 static void test_image(void)
 {
 	struct fake_clock clk = { 1000, 1700000000000ull };
@@ -894,6 +1052,7 @@ int main(void)
 	test_tamper();
 	test_roles();
 	test_raw_format();
+	test_manage_users();
 	test_image();
 	test_zeroize();
 	test_threads();
