@@ -269,6 +269,26 @@ static long chpin_as(struct hsm_fw *fw, uint16_t sid, uint8_t role, const uint8_
 	return rq_send(fw, &q, &r);
 }
 
+/* ResetUserCredential in @sid (NOSESS: none) giving the user @id / @pin. */
+static long reset_user(struct hsm_fw *fw, int sid, uint8_t role, const uint8_t *id,
+		       const uint8_t *pin)
+{
+	static struct rsp r;
+	uint8_t nonce[HSM_AUTH_NONCE_LEN];
+	struct hsm_auth_sealed s;
+	struct rq q;
+	long st;
+
+	st = seal(fw, HSM_AUTH_MSG_RESET, role, id, pin, NULL, nonce, &s);
+	if (st)
+		return st;
+	enc_sealed(rq_begin(&q, AZIHSM_OP_RESET_USER_CREDENTIAL, sid), nonce, &s, sizeof(nonce));
+	st = rq_send(fw, &q, &r);
+	if (!st && (!r.has_data || r.cmd.out_len == 0))
+		return -4;
+	return st;
+}
+
 /* ---- keys ------------------------------------------------------------- */
 
 static long keygen(struct hsm_fw *fw, int sid, uint8_t type, uint32_t usage,
@@ -831,6 +851,110 @@ static void test_persist(void)
 	hsm_fw_free(fw);
 }
 
+/* Credential management (4040, 4041) through the service table, stored. */
+static void test_users(void)
+{
+	static const uint8_t *USR_PIN2 = (const uint8_t *)"officer-set PIN2";
+	static const uint8_t *USR_PIN3 = (const uint8_t *)"user picks PIN 3";
+	static struct rsp r;
+	char dir[64], path[128], cmd[160];
+	struct hsm_fw *fw;
+	uint16_t o = 0, u = 0;
+	struct rq q;
+	int i;
+
+	snprintf(dir, sizeof(dir), "/tmp/azihsm-users-XXXXXX");
+	if (!mkdtemp(dir)) {
+		tap_ok(0, "mkdtemp");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/partition", dir);
+	fw = start(path);
+	if (!tap_ok(fw != NULL, "users: fresh partition with a state file"))
+		return;
+	tap_eq(reset_user(fw, NOSESS, USR, USR_ID, USR_PIN2), AZIHSM_STATUS_NO_SESSION,
+	       "users: ResetUserCredential without a session: NO_SESSION");
+	tap_eq(call0(fw, AZIHSM_OP_UNLOCK_USER, NOSESS, &r), AZIHSM_STATUS_NO_SESSION,
+	       "users: UnlockUser without a session: NO_SESSION");
+	tap_eq(call0(fw, AZIHSM_OP_UNLOCK_USER, 0x4242, &r), AZIHSM_STATUS_NO_SESSION,
+	       "users: UnlockUser naming a session not open: NO_SESSION");
+	open_as(fw, OFF, OFF_ID, OFF_PIN0, &o, NULL);
+	tap_eq(reset_user(fw, o, USR, USR_ID, USR_PIN2), AZIHSM_STATUS_MUST_CHANGE_PIN,
+	       "users: default officer: MUST_CHANGE_PIN");
+	tap_eq(call0(fw, AZIHSM_OP_UNLOCK_USER, o, &r), AZIHSM_STATUS_MUST_CHANGE_PIN,
+	       "users: default officer unlock: MUST_CHANGE_PIN");
+	tap_eq(chpin_as(fw, o, OFF, OFF_ID, OFF_PIN0, OFF_PIN1), 0, "users: officer ChangePin");
+	open_as(fw, USR, USR_ID, USR_PIN0, &u, NULL);
+	tap_eq(chpin_as(fw, u, USR, USR_ID, USR_PIN0, USR_PIN1), 0, "users: user ChangePin");
+	tap_eq(reset_user(fw, u, USR, USR_ID, USR_PIN2), AZIHSM_STATUS_WRONG_ROLE,
+	       "users: user session reset: WRONG_ROLE");
+	tap_eq(call0(fw, AZIHSM_OP_UNLOCK_USER, u, &r), AZIHSM_STATUS_WRONG_ROLE,
+	       "users: user session unlock: WRONG_ROLE");
+	tap_eq(reset_user(fw, o, OFF, OFF_ID, USR_PIN2), AZIHSM_STATUS_WRONG_ROLE,
+	       "users: a reset aimed at the officer: WRONG_ROLE");
+	tap_eq(reset_user(fw, o, USR, USR_ID, USR_PIN0), AZIHSM_STATUS_WEAK_PIN,
+	       "users: a reset to the user's default PIN: WEAK_PIN");
+	mbor_enc_map(rq_begin(&q, AZIHSM_OP_RESET_USER_CREDENTIAL, o), 0);
+	tap_eq(rq_send(fw, &q, &r), AZIHSM_STATUS_MALFORMED,
+	       "users: ResetUserCredential without the sealed fields: MALFORMED");
+	mbor_enc_map(rq_begin(&q, AZIHSM_OP_UNLOCK_USER, o), 1);
+	mbor_enc_key(&q.e, 1);
+	mbor_enc_u8(&q.e, 2);
+	tap_eq(rq_send(fw, &q, &r), AZIHSM_STATUS_MALFORMED,
+	       "users: UnlockUser with an unknown field: MALFORMED");
+
+	/* Lock the user out, unlock, restart. */
+	for (i = 0; i < 3; i++)
+		open_as(fw, USR, USR_ID, BAD_PIN, NULL, NULL);
+	tap_eq(open_as(fw, USR, USR_ID, USR_PIN1, NULL, NULL), AZIHSM_STATUS_LOCKED_OUT,
+	       "users: three wrong PINs: the user is LOCKED_OUT");
+	tap_eq(call0(fw, AZIHSM_OP_UNLOCK_USER, o, &r), 0, "users: the officer unlocks");
+	tap_ok(r.has_data, "users: UnlockUser answers an (empty) data map");
+	hsm_fw_free(fw);	/* a crash right after the answer */
+	fw = start(path);
+	if (!tap_ok(fw != NULL, "users: restart"))
+		return;
+	tap_eq(failures(fw, USR), 0, "users: the unlock was stored before the answer");
+	tap_eq(open_as(fw, USR, USR_ID, USR_PIN1, &u, NULL), 0,
+	       "users: the user's unchanged PIN opens at once");
+
+	/* Reset with failures pending, restart. */
+	open_as(fw, OFF, OFF_ID, OFF_PIN1, &o, NULL);
+	open_as(fw, USR, USR_ID, BAD_PIN, NULL, NULL);
+	open_as(fw, USR, USR_ID, BAD_PIN, NULL, NULL);
+	tap_eq(failures(fw, USR), 2, "users: two new failures");
+	tap_eq(reset_user(fw, o, USR, USR_ID, USR_PIN2), 0, "users: the officer resets the PIN");
+	hsm_fw_free(fw);
+	fw = start(path);
+	if (!tap_ok(fw != NULL, "users: restart after the reset"))
+		return;
+	tap_eq(failures(fw, USR), 0, "users: the reset cleared the failures (stored)");
+	tap_ok(hsm_auth_must_change(hsm_fw_auth(fw), USR), "users: must-change stored");
+	tap_eq(open_as(fw, USR, USR_ID, USR_PIN1, NULL, NULL), AZIHSM_STATUS_BAD_CREDENTIAL,
+	       "users: the user's old PIN is refused");
+	tap_eq(open_as(fw, USR, USR_ID, USR_PIN2, &u, &r), 0, "users: the officer-set PIN opens");
+	tap_eq(rsp_bool(&r, AZIHSM_SESS_MUST_CHANGE), 1, "users: the answer says must change");
+	tap_eq(call0(fw, AZIHSM_OP_KEY_LIST, u, &r), AZIHSM_STATUS_MUST_CHANGE_PIN,
+	       "users: KeyList refused before the change");
+	tap_eq(chpin_as(fw, u, USR, USR_ID, USR_PIN2, USR_PIN3), 0,
+	       "users: the user changes the officer-set PIN");
+	tap_eq(call0(fw, AZIHSM_OP_KEY_LIST, u, &r), 0, "users: then KeyList works");
+
+	/* The directory gone: nothing is acknowledged unstored. */
+	open_as(fw, OFF, OFF_ID, OFF_PIN1, &o, NULL);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd))
+		printf("# could not remove %s\n", dir);
+	tap_eq(reset_user(fw, o, USR, USR_ID, USR_PIN1), AZIHSM_STATUS_NOT_STORED,
+	       "users: commit fails: ResetUserCredential NOT_STORED");
+	open_as(fw, USR, USR_ID, BAD_PIN, NULL, NULL);
+	tap_eq(call0(fw, AZIHSM_OP_UNLOCK_USER, o, &r), AZIHSM_STATUS_NOT_STORED,
+	       "users: commit fails: UnlockUser with a failure to clear NOT_STORED");
+	tap_eq(call0(fw, AZIHSM_OP_UNLOCK_USER, o, &r), 0,
+	       "users: UnlockUser with nothing to clear needs no commit");
+	hsm_fw_free(fw);
+}
+
 static long rsp_u32(const struct rsp *r, uint8_t id)
 {
 	struct mbor_dec d;
@@ -1076,6 +1200,7 @@ int main(void)
 	test_malformed(fw);
 	hsm_fw_free(fw);
 	test_persist();
+	test_users();
 	test_image_versions();
 	test_queue();
 	return tap_done();
