@@ -4,7 +4,7 @@
  *
  *   azihsm [--device PATH] info [--json]
  *   azihsm [--device PATH] random N [--hex|--raw]
- *   azihsm [--device PATH] login | key ... | sign ...   (cli-key.c)
+ *   azihsm [--device PATH] login | key ... | user ... | sign ...   (cli-key.c)
  *   azihsm crypto list | crypto priority ...              (cli-crypto.c)
  */
 #include <errno.h>
@@ -341,6 +341,8 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[i], "key"))
 			fprintf(stderr, "%s: 'key' needs one of: generate list show public delete\n",
 				cli.prog);
+		else if (!strcmp(argv[i], "user"))
+			fprintf(stderr, "%s: 'user' needs one of: reset-pin unlock\n", cli.prog);
 		else if (!strcmp(argv[i], "crypto"))
 			fprintf(stderr, "%s: 'crypto' needs one of: list priority\n", cli.prog);
 		else

@@ -9,6 +9,8 @@
  *   azihsm key show --label L|--id N|--masked F [--json]
  *   azihsm key public --label L|--id N [--out FILE]
  *   azihsm key delete --label L|--id N
+ *   azihsm user reset-pin --new-pin-file F [--user-id STR] [--json]
+ *   azihsm user unlock [--json]
  *
  * Credentials and the options they share: cli-sess.c. Operations with keys
  * (sign, verify, encrypt, ...): cli-ops.c.
@@ -412,6 +414,112 @@ static int cmd_key_delete(struct cli *cli, int argc, char **argv)
 	return ret;
 }
 
+/* --- user ... (the officer manages the Crypto User) ---------------------- */
+
+/* Parse a user command's options; the role defaults to officer here. */
+static int user_cmd_begin(struct cli *cli, int argc, char **argv,
+			  const struct option *lopts, struct opts *o)
+{
+	int ret = parse_opts(cli, argc, argv, lopts, false, o);
+
+	if (ret)
+		return ret;
+	if (!o->has_role)
+		o->role = AZIHSM_ROLE_OFFICER;
+	return 0;
+}
+
+/* The id's bytes up to its zero padding. */
+static size_t id_len(const uint8_t id[AZIHSM_ID_LEN])
+{
+	size_t n = AZIHSM_ID_LEN;
+
+	while (n && !id[n - 1])
+		n--;
+	return n;
+}
+
+static int cmd_user_reset_pin(struct cli *cli, int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		CRED_OPTS,
+		{ "new-pin-file", required_argument, NULL, OPT_NEW_PIN_FILE },
+		{ "user-id", required_argument, NULL, OPT_USER_ID },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ NULL, 0, NULL, 0 }
+	};
+	char new_pin[PIN_BUF];
+	uint8_t uid[AZIHSM_ID_LEN];
+	struct opts o;
+	struct ctx x;
+	int ret;
+
+	ret = user_cmd_begin(cli, argc, argv, lopts, &o);
+	if (ret)
+		return ret;
+	if (o.has_user_id) {
+		memcpy(uid, o.user_id, sizeof(uid));
+	} else {
+		memset(uid, 0, sizeof(uid));
+		memcpy(uid, AZIHSM_DEFAULT_USER_ID, strlen(AZIHSM_DEFAULT_USER_ID));
+	}
+	/* The user's new PIN first, then the officer's (ctx_open). */
+	if (read_pin(cli, o.new_pin_file, "--new-pin-file", "AZIHSM_NEW_PIN", new_pin))
+		return 1;
+	ret = ctx_open(cli, &o, false, &x);
+	if (ret)
+		goto out;
+	ret = azihsm_user_reset_pin(x.sess, uid, new_pin);
+	ret = ctx_close(cli, &x, ret ? cli_fail(cli, "reset the user's PIN", ret) : 0);
+	if (ret)
+		goto out;
+	if (o.json) {
+		printf("{\n  \"user_id\": ");
+		cli_json_bytes(stdout, uid, id_len(uid));
+		printf(",\n  \"pin_reset\": true,\n  \"must_change_pin\": true\n}\n");
+	} else {
+		printf("user PIN reset: ok\n"
+		       "the user must change it at the next login (login --change-pin)\n");
+	}
+out:
+	explicit_bzero(new_pin, sizeof(new_pin));
+	return ret;
+}
+
+static int cmd_user_unlock(struct cli *cli, int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		CRED_OPTS,
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct opts o;
+	struct ctx x;
+	int ret;
+
+	ret = user_cmd_begin(cli, argc, argv, lopts, &o);
+	if (ret)
+		return ret;
+	ret = ctx_open(cli, &o, false, &x);
+	if (ret)
+		return ret;
+	ret = azihsm_user_unlock(x.sess);
+	ret = ctx_close(cli, &x, ret ? cli_fail(cli, "unlock the user", ret) : 0);
+	if (ret)
+		return ret;
+	if (o.json)
+		printf("{\n  \"unlocked\": true\n}\n");
+	else
+		printf("user unlocked: ok\n");
+	return 0;
+}
+
+#define USER_CRED_HELP \
+	"The officer logs in (--role defaults to officer here):\n" \
+	"  --role officer|user  the role to log in as (default officer)\n" \
+	"  --cred-id STR        the officer's credential id (default: the default id)\n" \
+	"  --pin-file FILE      the officer's PIN is FILE's first line (else env AZIHSM_PIN)\n"
+
 const struct subcommand cli_key_commands[] = {
 	{ "login", "login [--role officer|user] [--change-pin] [--json]",
 	  "Log in to check the credentials; with --change-pin replace the PIN.\n"
@@ -453,6 +561,22 @@ const struct subcommand cli_key_commands[] = {
 	{ "key delete", "key delete --label L|--id N",
 	  "Delete a key.\n" KEY_SEL_HELP CRED_HELP,
 	  cmd_key_delete },
+	{ "user reset-pin", "user reset-pin --new-pin-file FILE [--user-id STR] [--json]",
+	  "Give the Crypto User a new PIN (Crypto Officer only). It also clears the\n"
+	  "user's wrong-PIN count, and the user must change it at the next login.\n"
+	  USER_CRED_HELP
+	  "  --new-pin-file FILE  the user's new PIN is FILE's first line (else env\n"
+	  "                       AZIHSM_NEW_PIN); 1..16 bytes, not the default PIN\n"
+	  "  --user-id STR        the user's credential id from now on, 1..16 bytes\n"
+	  "                       (default: the default user id)\n"
+	  "  --json               machine-readable output\n",
+	  cmd_user_reset_pin },
+	{ "user unlock", "user unlock [--json]",
+	  "Clear the Crypto User's wrong-PIN count and lockout wait (Crypto Officer\n"
+	  "only); the user's PIN is kept.\n"
+	  USER_CRED_HELP
+	  "  --json               machine-readable output\n",
+	  cmd_user_unlock },
 };
 
 const size_t cli_key_ncommands = ARRAY_LEN(cli_key_commands);

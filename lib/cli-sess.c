@@ -119,6 +119,7 @@ int parse_opts(struct cli *cli, int argc, char **argv, const struct option *lopt
 				o->role = AZIHSM_ROLE_USER;
 			else
 				return usage_err(cli, "--role must be officer or user, not", optarg);
+			o->has_role = true;
 			break;
 		case OPT_ID:
 			if (!id_is_key) {
@@ -160,6 +161,16 @@ int parse_opts(struct cli *cli, int argc, char **argv, const struct option *lopt
 		case OPT_OAEP_LABEL: o->oaep_label = optarg; break;
 		case OPT_DER: o->der = true; break;
 		case OPT_UNWRAP_KEY: o->unwrap_key = optarg; break;
+		case OPT_USER_ID: {
+			size_t n = strlen(optarg);
+
+			if (!n || n > AZIHSM_ID_LEN)
+				return usage_err(cli, "--user-id must be 1..16 bytes:", optarg);
+			memset(o->user_id, 0, sizeof(o->user_id));
+			memcpy(o->user_id, optarg, n);
+			o->has_user_id = true;
+			break;
+		}
 		default:
 			fprintf(stderr, "%s %s: see '%s %s --help'\n", cli->prog, cli->cmd,
 				cli->prog, cli->cmd);

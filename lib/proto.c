@@ -202,6 +202,16 @@ size_t proto_req_change_pin(uint8_t *buf, size_t cap, uint16_t sid,
 	return req_finish(&e);
 }
 
+size_t proto_req_reset_user(uint8_t *buf, size_t cap, uint16_t sid,
+			    const struct proto_sealed *s)
+{
+	struct mbor_enc e;
+
+	begin_sess(&e, buf, cap, AZIHSM_OP_RESET_USER_CREDENTIAL, true, sid);
+	enc_sealed(&e, s);
+	return req_finish(&e);
+}
+
 size_t proto_req_sess_empty(uint8_t *buf, size_t cap, uint32_t opcode, uint16_t sid)
 {
 	struct mbor_enc e;

@@ -47,6 +47,8 @@ struct proto_sealed {
 size_t proto_req_open_session(uint8_t *buf, size_t cap, const struct proto_sealed *s);
 size_t proto_req_change_pin(uint8_t *buf, size_t cap, uint16_t sid,
 			    const struct proto_sealed *s);
+size_t proto_req_reset_user(uint8_t *buf, size_t cap, uint16_t sid,
+			    const struct proto_sealed *s);
 /* An in-session request with an empty data map (CloseSession, KeyList). */
 size_t proto_req_sess_empty(uint8_t *buf, size_t cap, uint32_t opcode, uint16_t sid);
 size_t proto_req_key_generate(uint8_t *buf, size_t cap, uint16_t sid, uint8_t type,

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * libazihsm sessions and keys: login (GetSessionEncryptionKey +
- * OpenSession with a sealed credential), ChangePin, logout, and the key
+ * OpenSession with a sealed credential), ChangePin, the officer's
+ * ResetUserCredential and UnlockUser, logout, and the key
  * services of a session. Wire format: include/azihsm/msg.h; credential
  * sealing: qemu-device/fw/hsm_auth_client.[ch], compiled into the library.
  */
@@ -88,7 +89,8 @@ static void default_id(enum azihsm_role role, uint8_t out[AZIHSM_ID_LEN])
 
 /*
  * GetSessionEncryptionKey, then seal the credential to the key it returned
- * and build the request (OpenSession or, with @sess, ChangePin) into @req.
+ * and build the request (OpenSession or, with @sess, ChangePin or
+ * ResetUserCredential, by @kind) into @req.
  * Returns the request length or a negative errno.
  */
 static int seal_request(struct azihsm_dev *dev, const struct azihsm_session *sess,
@@ -121,8 +123,12 @@ static int seal_request(struct azihsm_dev *dev, const struct azihsm_session *ses
 	ps = (struct proto_sealed){ .host_pub = sealed.host_pub,
 				    .host_pub_len = sealed.host_pub_len, .nonce = nonce,
 				    .ct = sealed.ct, .ct_len = sealed.ct_len, .tag = sealed.tag };
-	len = sess ? proto_req_change_pin(req, req_cap, sess->id, &ps) :
-		     proto_req_open_session(req, req_cap, &ps);
+	if (!sess)
+		len = proto_req_open_session(req, req_cap, &ps);
+	else if (kind == HSM_AUTH_MSG_RESET)
+		len = proto_req_reset_user(req, req_cap, sess->id, &ps);
+	else
+		len = proto_req_change_pin(req, req_cap, sess->id, &ps);
 	OPENSSL_cleanse(&sealed, sizeof(sealed));
 	return len ? (int)len : -EINVAL;
 }
@@ -217,6 +223,52 @@ out:
 	OPENSSL_cleanse(newb, sizeof(newb));
 	OPENSSL_cleanse(req, sizeof(req));
 	return ret;
+}
+
+int azihsm_user_reset_pin(struct azihsm_session *officer, const uint8_t id[AZIHSM_ID_LEN],
+			  const char *new_pin)
+{
+	uint8_t req[REQ_MAX], rsp[256], idb[AZIHSM_ID_LEN], newb[AZIHSM_PIN_MAX];
+	struct mbor_dec d;
+	int ret, len;
+
+	if (!officer)
+		return -EINVAL;
+	ret = pin_pad(new_pin, newb);
+	if (ret)
+		goto out;
+	if (id)
+		memcpy(idb, id, sizeof(idb));
+	else
+		default_id(AZIHSM_ROLE_USER, idb);
+	len = seal_request(officer->dev, officer, HSM_AUTH_MSG_RESET, HSM_ROLE_USER, idb, newb,
+			   NULL, req, sizeof(req));
+	if (len < 0) {
+		ret = len;
+		goto out;
+	}
+	ret = lib_transact_sess(officer->dev, req, (size_t)len, rsp, sizeof(rsp),
+				AZIHSM_OP_RESET_USER_CREDENTIAL, IN_SESSION, officer->id, &d);
+	if (!ret)
+		ret = proto_parse_empty(&d);
+out:
+	OPENSSL_cleanse(newb, sizeof(newb));
+	OPENSSL_cleanse(req, sizeof(req));
+	return ret;
+}
+
+int azihsm_user_unlock(struct azihsm_session *officer)
+{
+	uint8_t req[64], rsp[256];
+	struct mbor_dec d;
+	size_t len;
+	int ret;
+
+	if (!officer)
+		return -EINVAL;
+	len = proto_req_sess_empty(req, sizeof(req), AZIHSM_OP_UNLOCK_USER, officer->id);
+	ret = lib_sess_transact(officer, req, len, rsp, sizeof(rsp), AZIHSM_OP_UNLOCK_USER, &d);
+	return ret ? ret : proto_parse_empty(&d);
 }
 
 int azihsm_logout(struct azihsm_session *sess)

@@ -146,6 +146,26 @@ uint16_t azihsm_session_id(const struct azihsm_session *sess);
  */
 int azihsm_change_pin(struct azihsm_session *sess, const char *old_pin, const char *new_pin);
 
+/*
+ * Credential management, in a Crypto Officer session (@officer) whose own
+ * PIN is no longer the default. HSM statuses (-EIO): WRONG_ROLE (a user
+ * session), MUST_CHANGE_PIN (the officer's default PIN), NO_SESSION,
+ * NOT_STORED (the device could not store the change).
+ *
+ * azihsm_user_reset_pin: give the Crypto User the credential @id (16
+ * bytes, NULL: the default user id) / @new_pin (1..16 bytes), sealed to
+ * the device like a login. It clears the user's failure counter and is
+ * flagged must-change: the user's next session may only change the PIN.
+ * WEAK_PIN: @new_pin is the user's default PIN. Sessions the user already
+ * has stay open.
+ *
+ * azihsm_user_unlock: clear the Crypto User's failure counter and lockout
+ * wait; the PIN is kept.
+ */
+int azihsm_user_reset_pin(struct azihsm_session *officer, const uint8_t id[AZIHSM_ID_LEN],
+			  const char *new_pin);
+int azihsm_user_unlock(struct azihsm_session *officer);
+
 /* Key types and usages (the device's wire values). */
 enum azihsm_key_type {
 	AZIHSM_KEY_TYPE_AES128 = 0x01,
