@@ -31,8 +31,8 @@ static const char *status_hint(struct azihsm_last_status st)
 	case AZIHSM_STATUS_WRONG_ROLE:
 		return "this role may not do that; try the other --role";
 	case AZIHSM_STATUS_MUST_CHANGE_PIN:
-		return "the role still has its default PIN: run 'azihsm login --role ROLE "
-		       "--change-pin' first";
+		return "the role still has its default (or an officer-set) PIN: run "
+		       "'azihsm login --role ROLE --change-pin' first";
 	case AZIHSM_STATUS_BAD_CREDENTIAL:
 		return "wrong id or PIN";
 	case AZIHSM_STATUS_LOCKED_OUT:

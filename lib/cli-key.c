@@ -93,7 +93,7 @@ static int cmd_login(struct cli *cli, int argc, char **argv)
 			printf("PIN changed\n");
 		else if (must_change)
 			printf("PIN change required: the %s role still has its default PIN "
-			       "(use --change-pin)\n", role_name(o.role));
+			       "or one the officer set (use --change-pin)\n", role_name(o.role));
 		else
 			printf("PIN change required: no\n");
 	}

@@ -270,7 +270,8 @@ int ctx_open(struct cli *cli, const struct opts *o, bool allow_restricted,
 		return cli_fail(cli, what, ret);
 	}
 	if (!allow_restricted && azihsm_session_must_change_pin(x->sess)) {
-		fprintf(stderr, "%s: the %s role still has its default PIN; change it first:\n"
+		fprintf(stderr, "%s: the %s role still has its default PIN (or one the officer "
+			"set); change it first:\n"
 			"  %s login --role %s --change-pin --pin-file OLD --new-pin-file NEW\n",
 			cli->prog, role_name(o->role), cli->prog, role_name(o->role));
 		azihsm_logout(x->sess);

@@ -4,7 +4,8 @@
 # one process per command on one sealed partition file, as a script uses
 # it in the guest: change the default officer PIN, generate a persistent
 # P-384 key, export its public key, sign, verify with openssl, list,
-# show, delete; and the refusals. TAP.
+# show, delete; the officer resets and unlocks the user; and the refusals.
+# TAP.
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -31,7 +32,7 @@ ok $? "login with the default officer PIN"
 grep -q 'PIN change required: the officer role' "$dir/out"
 ok $? "it says the PIN must be changed"
 run key list --role officer --pin-file "$dir/pin.default"
-[[ $? == 1 ]] && grep -q 'default PIN; change it first' "$dir/err"
+[[ $? == 1 ]] && grep -q 'default PIN (or one the officer set); change it first' "$dir/err"
 ok $? "key list with the default PIN: refused, exit 1, says how to change it"
 run login --role officer --pin-file "$dir/pin.default" --change-pin
 [[ $? == 1 ]] && grep -q 'no PIN given: use --new-pin-file FILE or set AZIHSM_NEW_PIN' "$dir/err"
@@ -112,6 +113,82 @@ run key show --label
 ok $? "a usage error exits 2"
 "$cli" key public --help >"$dir/out" 2>&1 && grep -q -- '--out FILE' "$dir/out"
 ok $? "key public --help"
+
+# ---- the officer manages the user (user reset-pin, user unlock) ----
+printf 'CU-default-PIN-1\n' >"$dir/pin.udefault"
+printf 'user-pin-000001\n' >"$dir/pin.user1"
+printf 'officer-set-0002\n' >"$dir/pin.user2"
+printf 'user-pin-000003\n' >"$dir/pin.user3"
+cu=(--role user --pin-file "$dir/pin.user1")
+run login --role user --pin-file "$dir/pin.udefault" --change-pin --new-pin-file "$dir/pin.user1"
+ok $? "user: the user changes its default PIN"
+run user reset-pin "${cu[@]}" --new-pin-file "$dir/pin.user2"
+[[ $? == 1 ]] && grep -q 'WRONG_ROLE' "$dir/err"
+ok $? "user reset-pin in a user session: exit 1, WRONG_ROLE"
+run user unlock "${cu[@]}"
+[[ $? == 1 ]] && grep -q 'WRONG_ROLE' "$dir/err"
+ok $? "user unlock in a user session: exit 1, WRONG_ROLE"
+run user reset-pin "${co[@]}"
+[[ $? == 1 ]] && grep -q 'no PIN given: use --new-pin-file FILE or set AZIHSM_NEW_PIN' "$dir/err"
+ok $? "user reset-pin without a new PIN: refused with the way to give one"
+run user reset-pin "${co[@]}" --new-pin officer-set-0002
+[[ $? == 1 ]] && grep -q 'cannot read officer-set-0002' "$dir/err"
+ok $? "user reset-pin: a PIN on the command line is only ever a file name"
+printf 'CU-default-PIN-1\n' >"$dir/pin.weak"
+run user reset-pin "${co[@]}" --new-pin-file "$dir/pin.weak"
+[[ $? == 1 ]] && grep -q 'WEAK_PIN' "$dir/err"
+ok $? "user reset-pin to the user's default PIN: WEAK_PIN"
+run user reset-pin --pin-file "$dir/pin.officer" --new-pin-file "$dir/pin.user2" --json
+ok $? "user reset-pin as the officer (--role defaults to officer)"
+python3 -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j == {"user_id": "azihsm-user", "pin_reset": True, "must_change_pin": True}, j
+' "$dir/out" 2>"$dir/err"
+ok $? "user reset-pin --json: valid JSON, user_id, must_change_pin true"
+run login "${cu[@]}"
+[[ $? == 1 ]] && grep -q 'BAD_CREDENTIAL' "$dir/err"
+ok $? "the user's old PIN is refused"
+run login --role user --pin-file "$dir/pin.user2"
+ok $? "the officer-set PIN logs in"
+grep -q 'PIN change required: the user role' "$dir/out"
+ok $? "and must be changed"
+run key list --role user --pin-file "$dir/pin.user2"
+[[ $? == 1 ]] && grep -q 'change it first' "$dir/err"
+ok $? "key list with the officer-set PIN: refused until changed"
+AZIHSM_PIN=officer-set-0002 AZIHSM_NEW_PIN=user-pin-000003 run login --role user --change-pin
+ok $? "the user changes it (PINs from AZIHSM_PIN / AZIHSM_NEW_PIN)"
+cu=(--role user --pin-file "$dir/pin.user3")
+run key list "${cu[@]}"
+ok $? "then the user works"
+# Lock the user out: five counted wrong PINs (the wait is then 4 s).
+n=0
+for _ in $(seq 1 40); do
+	run login --role user --pin-file "$dir/pin.wrong"
+	if grep -q 'BAD_CREDENTIAL' "$dir/err"; then
+		n=$((n + 1))
+		[[ $n == 5 ]] && break
+	else
+		sleep 0.5
+	fi
+done
+[[ $n == 5 ]]
+ok $? "five wrong user PINs counted"
+run login "${cu[@]}"
+[[ $? == 1 ]] && grep -q 'LOCKED_OUT' "$dir/err"
+ok $? "the right PIN during the wait: LOCKED_OUT"
+run user unlock "${co[@]}" --json
+[[ $? == 0 ]] && python3 -c '
+import json, sys
+assert json.load(open(sys.argv[1])) == {"unlocked": True}
+' "$dir/out"
+ok $? "user unlock --json by the officer"
+run login "${cu[@]}" --json
+[[ $? == 0 ]] && grep -q '"must_change_pin": false' "$dir/out"
+ok $? "after the unlock the user's unchanged PIN logs in at once"
+run user unlock --pin-file "$dir/pin.officer"
+[[ $? == 0 ]] && grep -q '^user unlocked: ok$' "$dir/out"
+ok $? "user unlock with nothing to clear: ok"
 
 # ---- operations (cli-ops.c), every result checked with the openssl command ----
 hex() { xxd -p "$1" | tr -d '\n'; }
