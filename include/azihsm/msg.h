@@ -186,7 +186,7 @@ enum azihsm_persist {
  *       = the user's default: WEAK_PIN.
  *   UnlockUser 4041: {} -> {}: clears the user's failure counter and
  *       lockout wait; PIN and must-change flag stay.
- * The field ids are the AZIHSM_SESS_* ones of the sealed message below.
+ * Field ids: the AZIHSM_SESS_* ones of the sealed message (Sessions, above).
  */
 
 /*
