@@ -242,8 +242,13 @@ static bool azihsm_rsa_size_ok(const u8 *n, size_t len)
 	return len >= AZIHSM_RSA_MIN_BYTES && len <= AZIHSM_RSA_MAX_BYTES;
 }
 
-static int azihsm_rsa_set_pub_key(struct crypto_akcipher *tfm, const void *key,
-				  unsigned int keylen)
+/*
+ * One key setter for both halves: parse (PKCS#1 RSAPublicKey or
+ * RSAPrivateKey), send a size the device refuses to the software, keep
+ * the public part as DER, and import a private key into the device.
+ */
+static int azihsm_rsa_set_key(struct crypto_akcipher *tfm, const void *key,
+			      unsigned int keylen, bool private)
 {
 	struct azihsm_rsa_tfm *t = akcipher_tfm_ctx(tfm);
 	struct rsa_key raw = { };
@@ -252,33 +257,16 @@ static int azihsm_rsa_set_pub_key(struct crypto_akcipher *tfm, const void *key,
 	azihsm_kkey_release(t->kc.hdev, &t->kc.key);
 	t->has_priv = false;
 	t->n_size = 0;
-	ret = rsa_parse_pub_key(&raw, key, keylen);
+	ret = private ? rsa_parse_priv_key(&raw, key, keylen) :
+			rsa_parse_pub_key(&raw, key, keylen);
 	if (ret)
 		return ret;
 	t->use_soft = !azihsm_rsa_size_ok(raw.n, raw.n_sz);
 	if (t->use_soft)
-		return crypto_akcipher_set_pub_key(t->soft, key, keylen);
-	return azihsm_rsa_pub_der(t, raw.n, raw.n_sz, raw.e, raw.e_sz);
-}
-
-static int azihsm_rsa_set_priv_key(struct crypto_akcipher *tfm, const void *key,
-				   unsigned int keylen)
-{
-	struct azihsm_rsa_tfm *t = akcipher_tfm_ctx(tfm);
-	struct rsa_key raw = { };
-	int ret;
-
-	azihsm_kkey_release(t->kc.hdev, &t->kc.key);
-	t->has_priv = false;
-	t->n_size = 0;
-	ret = rsa_parse_priv_key(&raw, key, keylen);
-	if (ret)
-		return ret;
-	t->use_soft = !azihsm_rsa_size_ok(raw.n, raw.n_sz);
-	if (t->use_soft)
-		return crypto_akcipher_set_priv_key(t->soft, key, keylen);
+		return private ? crypto_akcipher_set_priv_key(t->soft, key, keylen) :
+				 crypto_akcipher_set_pub_key(t->soft, key, keylen);
 	ret = azihsm_rsa_pub_der(t, raw.n, raw.n_sz, raw.e, raw.e_sz);
-	if (ret)
+	if (ret || !private)
 		return ret;
 	ret = azihsm_kc_setkey(&t->kc, AZIHSM_KEY_RSA2048,
 			       AZIHSM_USAGE_DECRYPT | AZIHSM_USAGE_SIGN, key, keylen);
@@ -288,6 +276,18 @@ static int azihsm_rsa_set_priv_key(struct crypto_akcipher *tfm, const void *key,
 	}
 	t->has_priv = true;
 	return 0;
+}
+
+static int azihsm_rsa_set_pub_key(struct crypto_akcipher *tfm, const void *key,
+				  unsigned int keylen)
+{
+	return azihsm_rsa_set_key(tfm, key, keylen, false);
+}
+
+static int azihsm_rsa_set_priv_key(struct crypto_akcipher *tfm, const void *key,
+				   unsigned int keylen)
+{
+	return azihsm_rsa_set_key(tfm, key, keylen, true);
 }
 
 static unsigned int azihsm_rsa_max_size(struct crypto_akcipher *tfm)
