@@ -26,11 +26,11 @@
 #include "hsm_fw.h"
 #include "hsm_state.h"
 #include "hsm_vault.h"
+#include "svc_util.h"
 #include "tap.h"
 
 #define OFF HSM_ROLE_OFFICER
 #define USR HSM_ROLE_USER
-#define NOSESS (-1)
 
 static const uint8_t *OFF_ID = (const uint8_t *)HSM_AUTH_DEFAULT_OFFICER_ID;
 static const uint8_t *OFF_PIN0 = (const uint8_t *)HSM_AUTH_DEFAULT_OFFICER_PIN;
@@ -64,156 +64,7 @@ static struct hsm_fw *start(const char *state)
 	return hsm_fw_new(&cfg);
 }
 
-/* ---- requests and responses ------------------------------------------ */
-
-struct rq {
-	uint8_t buf[4096];
-	struct mbor_enc e;
-};
-
-struct rsp {
-	uint8_t buf[8192];
-	size_t cap;		/* 0: sizeof(buf) */
-	struct hsm_fw_cmd cmd;
-	struct azihsm_rsp_hdr h;
-	bool has_data;
-};
-
-/* Header for @op in session @sid (NOSESS: none); the caller writes data. */
-static struct mbor_enc *rq_begin(struct rq *q, uint32_t op, int sid)
-{
-	struct azihsm_req_hdr h = { .opcode = op };
-
-	if (sid >= 0) {
-		h.has_session = true;
-		h.session_id = (uint16_t)sid;
-	}
-	mbor_enc_init(&q->e, q->buf, sizeof(q->buf));
-	azihsm_msg_begin_request(&q->e, &h);
-	return &q->e;
-}
-
-/* Execute; @extra bytes appended after the message. HSM status or -1. */
-static long rq_send_extra(struct hsm_fw *fw, struct rq *q, struct rsp *r, size_t extra)
-{
-	struct mbor_dec d;
-	size_t len;
-
-	if (mbor_enc_finish(&q->e, &len) || len + extra > sizeof(q->buf))
-		return -1;
-	memset(q->buf + len, 0, extra);
-	memset(&r->cmd, 0, sizeof(r->cmd));
-	r->cmd.in = q->buf;
-	r->cmd.in_len = len + extra;
-	r->cmd.out = r->buf;
-	r->cmd.out_cap = r->cap ? r->cap : sizeof(r->buf);
-	if (hsm_fw_execute(fw, &r->cmd))
-		return -1;
-	mbor_dec_init(&d, r->buf, r->cmd.out_len);
-	if (azihsm_msg_parse_response(&d, &r->h, &r->has_data))
-		return -1;
-	if (r->has_data && (mbor_dec_skip(&d) || mbor_dec_finish(&d)))
-		return -1;
-	return r->h.status;
-}
-
-static long rq_send(struct hsm_fw *fw, struct rq *q, struct rsp *r)
-{
-	return rq_send_extra(fw, q, r, 0);
-}
-
-/* Position a decoder on field @id of the response data; 0 or -1. */
-static int rsp_field(const struct rsp *r, uint8_t want, struct mbor_dec *d)
-{
-	struct azihsm_rsp_hdr h;
-	struct mbor_map m;
-	bool has_data;
-	uint8_t id;
-
-	mbor_dec_init(d, r->buf, r->cmd.out_len);
-	if (azihsm_msg_parse_response(d, &h, &has_data) || !has_data || mbor_dec_map(d, &m))
-		return -1;
-	while (mbor_dec_next(d, &m, &id) == 1) {
-		if (id == want)
-			return 0;
-		mbor_dec_skip(d);
-	}
-	return -1;
-}
-
-static long rsp_u16(const struct rsp *r, uint8_t id)
-{
-	struct mbor_dec d;
-	uint16_t v;
-
-	return rsp_field(r, id, &d) || mbor_dec_u16(&d, &v) ? -1 : v;
-}
-
-static long rsp_u8(const struct rsp *r, uint8_t id)
-{
-	struct mbor_dec d;
-	uint8_t v;
-
-	return rsp_field(r, id, &d) || mbor_dec_u8(&d, &v) ? -1 : v;
-}
-
-static long rsp_bool(const struct rsp *r, uint8_t id)
-{
-	struct mbor_dec d;
-	bool v;
-
-	return rsp_field(r, id, &d) || mbor_dec_bool(&d, &v) ? -1 : v;
-}
-
-static int rsp_bytes(const struct rsp *r, uint8_t id, const uint8_t **p, size_t *len)
-{
-	struct mbor_dec d;
-
-	return rsp_field(r, id, &d) || mbor_dec_bytes(&d, p, len) ? -1 : 0;
-}
-
-/* An empty-data request. */
-static long call0(struct hsm_fw *fw, uint32_t op, int sid, struct rsp *r)
-{
-	struct rq q;
-
-	mbor_enc_map(rq_begin(&q, op, sid), 0);
-	return rq_send(fw, &q, r);
-}
-
-/* A { 1: key_id } request (DeleteKey, KeyPublic). */
-static long call_id(struct hsm_fw *fw, uint32_t op, int sid, uint16_t id, struct rsp *r)
-{
-	struct rq q;
-	struct mbor_enc *e = rq_begin(&q, op, sid);
-
-	mbor_enc_map(e, 1);
-	mbor_enc_key(e, AZIHSM_KEY_F_ID);
-	mbor_enc_u16(e, id);
-	return rq_send(fw, &q, r);
-}
-
 /* ---- sessions -------------------------------------------------------- */
-
-/* Seal a credential message for the device's current key and a new nonce. */
-static long seal(struct hsm_fw *fw, enum hsm_auth_msg_kind kind, uint8_t role,
-		 const uint8_t *id, const uint8_t *pin, const uint8_t *new_pin,
-		 uint8_t nonce[HSM_AUTH_NONCE_LEN], struct hsm_auth_sealed *s)
-{
-	static struct rsp r;
-	const uint8_t *pub, *n;
-	size_t pub_len, n_len;
-	long st = call0(fw, AZIHSM_OP_GET_SESSION_ENC_KEY, NOSESS, &r);
-
-	if (st)
-		return st;
-	if (rsp_bytes(&r, AZIHSM_SESS_DEVICE_PUB, &pub, &pub_len) ||
-	    rsp_bytes(&r, AZIHSM_SESS_NONCE, &n, &n_len) || n_len != HSM_AUTH_NONCE_LEN)
-		return -2;
-	memcpy(nonce, n, n_len);
-	return hsm_auth_client_seal(pub, pub_len, nonce, kind, role, id, pin, new_pin, s) ?
-		-3 : 0;
-}
 
 static void enc_sealed(struct mbor_enc *e, const uint8_t *nonce,
 		       const struct hsm_auth_sealed *s, size_t nonce_len)
@@ -706,7 +557,7 @@ static void test_malformed(struct hsm_fw *fw)
 	mbor_enc_u32(e, AZIHSM_USAGE_SIGN);
 	mbor_enc_key(e, AZIHSM_KEY_F_PERSISTENT);
 	mbor_enc_bool(e, false);
-	tap_eq(rq_send_extra(fw, &q, &r, 1), AZIHSM_STATUS_MALFORMED,
+	tap_eq(rq_send_ext(fw, &q, &r, 1, 0), AZIHSM_STATUS_MALFORMED,
 	       "KeyGenerate with a trailing byte: MALFORMED");
 	tap_eq(hsm_vault_count(hsm_fw_vault(fw)), keys, "  and no key was made by any of them");
 
@@ -752,10 +603,8 @@ static void test_malformed(struct hsm_fw *fw)
 	tap_eq(rq_send(fw, &q, &r), AZIHSM_STATUS_INVALID_ARG,
 	       "OpenSession with a 31-byte nonce: INVALID_ARG");
 	enc_sealed(rq_begin(&q, AZIHSM_OP_OPEN_SESSION, NOSESS), nonce, &s, sizeof(nonce));
-	r.cap = 30;
-	tap_eq(rq_send(fw, &q, &r), AZIHSM_STATUS_RSP_TOO_LARGE,
+	tap_eq(rq_send_ext(fw, &q, &r, 0, 30), AZIHSM_STATUS_RSP_TOO_LARGE,
 	       "OpenSession whose answer does not fit: RSP_TOO_LARGE");
-	r.cap = 0;
 	tap_eq(hsm_auth_session_count(hsm_fw_auth(fw)), n, "  and no session left open");
 	tap_ok(r.cmd.cqe_session_flags == AZIHSM_SESS_OP_OPEN && r.cmd.cqe_session_id == 0,
 	       "  CQE: OP_OPEN, no session");

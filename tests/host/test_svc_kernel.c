@@ -25,9 +25,9 @@
 #include "hsm_auth_client.h"
 #include "hsm_fw.h"
 #include "hsm_vault.h"
+#include "svc_util.h"
 #include "tap.h"
 
-#define NOSESS (-1)
 #define ABSENT (-1)
 
 static const uint8_t *OFF_ID = (const uint8_t *)HSM_AUTH_DEFAULT_OFFICER_ID;
@@ -45,138 +45,7 @@ static struct hsm_fw *start(void)
 	return hsm_fw_new(&cfg);
 }
 
-/* ---- requests and responses ------------------------------------------ */
-
-struct rq {
-	uint8_t buf[8192];
-	struct mbor_enc e;
-};
-
-struct rsp {
-	uint8_t buf[8192];
-	struct hsm_fw_cmd cmd;
-	struct azihsm_rsp_hdr h;
-	bool has_data;
-};
-
-static struct mbor_enc *rq_begin(struct rq *q, uint32_t op, int sid)
-{
-	struct azihsm_req_hdr h = { .opcode = op };
-
-	if (sid >= 0) {
-		h.has_session = true;
-		h.session_id = (uint16_t)sid;
-	}
-	mbor_enc_init(&q->e, q->buf, sizeof(q->buf));
-	azihsm_msg_begin_request(&q->e, &h);
-	return &q->e;
-}
-
-/* Execute; HSM status or -1. */
-static long rq_send(struct hsm_fw *fw, struct rq *q, struct rsp *r)
-{
-	struct mbor_dec d;
-	size_t len;
-
-	if (mbor_enc_finish(&q->e, &len))
-		return -1;
-	memset(&r->cmd, 0, sizeof(r->cmd));
-	r->cmd.in = q->buf;
-	r->cmd.in_len = len;
-	r->cmd.out = r->buf;
-	r->cmd.out_cap = sizeof(r->buf);
-	if (hsm_fw_execute(fw, &r->cmd))
-		return -1;
-	mbor_dec_init(&d, r->buf, r->cmd.out_len);
-	if (azihsm_msg_parse_response(&d, &r->h, &r->has_data))
-		return -1;
-	if (r->has_data && (mbor_dec_skip(&d) || mbor_dec_finish(&d)))
-		return -1;
-	if (r->h.status && r->has_data)
-		return -1;	/* a failure never carries data */
-	return r->h.status;
-}
-
-static int rsp_field(const struct rsp *r, uint8_t want, struct mbor_dec *d)
-{
-	struct azihsm_rsp_hdr h;
-	struct mbor_map m;
-	bool has_data;
-	uint8_t id;
-
-	mbor_dec_init(d, r->buf, r->cmd.out_len);
-	if (azihsm_msg_parse_response(d, &h, &has_data) || !has_data || mbor_dec_map(d, &m))
-		return -1;
-	while (mbor_dec_next(d, &m, &id) == 1) {
-		if (id == want)
-			return 0;
-		mbor_dec_skip(d);
-	}
-	return -1;
-}
-
-static long rsp_u16(const struct rsp *r, uint8_t id)
-{
-	struct mbor_dec d;
-	uint16_t v;
-
-	return rsp_field(r, id, &d) || mbor_dec_u16(&d, &v) ? -1 : v;
-}
-
-static long rsp_bool(const struct rsp *r, uint8_t id)
-{
-	struct mbor_dec d;
-	bool v;
-
-	return rsp_field(r, id, &d) || mbor_dec_bool(&d, &v) ? -1 : v;
-}
-
-static int rsp_bytes(const struct rsp *r, uint8_t id, const uint8_t **p, size_t *len)
-{
-	struct mbor_dec d;
-
-	return rsp_field(r, id, &d) || mbor_dec_bytes(&d, p, len) ? -1 : 0;
-}
-
-static long call0(struct hsm_fw *fw, uint32_t op, int sid, struct rsp *r)
-{
-	struct rq q;
-
-	mbor_enc_map(rq_begin(&q, op, sid), 0);
-	return rq_send(fw, &q, r);
-}
-
-static long call_id(struct hsm_fw *fw, uint32_t op, int sid, uint16_t id, struct rsp *r)
-{
-	struct rq q;
-	struct mbor_enc *e = rq_begin(&q, op, sid);
-
-	mbor_enc_map(e, 1);
-	mbor_enc_key(e, 1);
-	mbor_enc_u16(e, id);
-	return rq_send(fw, &q, r);
-}
-
 /* ---- sessions -------------------------------------------------------- */
-
-static long seal(struct hsm_fw *fw, enum hsm_auth_msg_kind kind, uint8_t role,
-		 const uint8_t *id, const uint8_t *pin, const uint8_t *new_pin,
-		 uint8_t nonce[HSM_AUTH_NONCE_LEN], struct hsm_auth_sealed *s)
-{
-	static struct rsp r;
-	const uint8_t *pub, *n;
-	size_t pub_len, n_len;
-	long st = call0(fw, AZIHSM_OP_GET_SESSION_ENC_KEY, NOSESS, &r);
-
-	if (st)
-		return st;
-	if (rsp_bytes(&r, AZIHSM_SESS_DEVICE_PUB, &pub, &pub_len) ||
-	    rsp_bytes(&r, AZIHSM_SESS_NONCE, &n, &n_len) || n_len != HSM_AUTH_NONCE_LEN)
-		return -2;
-	memcpy(nonce, n, n_len);
-	return hsm_auth_client_seal(pub, pub_len, nonce, kind, role, id, pin, new_pin, s) ?
-		-3 : 0;
-}
 
 static long sealed_call(struct hsm_fw *fw, uint32_t op, int sid, enum hsm_auth_msg_kind kind,
 			uint8_t role, const uint8_t *id, const uint8_t *pin,

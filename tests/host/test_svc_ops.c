@@ -31,9 +31,8 @@
 #include "hsm_auth_client.h"
 #include "hsm_fw.h"
 #include "ossl_ref.h"
+#include "svc_util.h"
 #include "tap.h"
-
-#define NOSESS (-1)
 
 /* ---- requests: a list of fields -------------------------------------- */
 
@@ -53,12 +52,6 @@ struct fld {
 #define BOOL(i, x)	{ (i), F_BOOL, (x), NULL, 0 }
 #define BYTES(i, b, l)	{ (i), F_BYTES, 0, (b), (l) }
 #define NF(a)		(sizeof(a) / sizeof((a)[0]))
-
-struct rsp {
-	uint8_t buf[8192];
-	size_t len;
-	struct azihsm_rsp_hdr h;
-};
 
 static uint8_t last_req[8192];
 static size_t last_req_len;
@@ -101,26 +94,6 @@ static size_t build(uint8_t *buf, size_t cap, uint32_t op, int sid, const struct
 	return mbor_enc_finish(&e, &len) ? 0 : len;
 }
 
-/* Execute @len bytes of @req; HSM status, or -1 if no answer decodes. */
-static long exec_raw(struct hsm_fw *fw, const uint8_t *req, size_t len, struct rsp *r)
-{
-	struct hsm_fw_cmd cmd = { 0 };
-	struct mbor_dec d;
-	bool has_data;
-
-	cmd.in = req;
-	cmd.in_len = len;
-	cmd.out = r->buf;
-	cmd.out_cap = sizeof(r->buf);
-	if (hsm_fw_execute(fw, &cmd))
-		return -1;
-	r->len = cmd.out_len;
-	mbor_dec_init(&d, r->buf, r->len);
-	if (azihsm_msg_parse_response(&d, &r->h, &has_data))
-		return -1;
-	return r->h.status;
-}
-
 static long call(struct hsm_fw *fw, uint32_t op, int sid, const struct fld *f, unsigned int n,
 		 struct rsp *r)
 {
@@ -131,51 +104,16 @@ static long call(struct hsm_fw *fw, uint32_t op, int sid, const struct fld *f, u
 	last_req_len = build(last_req, sizeof(last_req), op, sid, f, n);
 	if (!last_req_len)
 		return -1;
-	return exec_raw(fw, last_req, last_req_len, r);
+	return rsp_exec(fw, last_req, last_req_len, 0, r);
 }
 
-/* Field @want of the response data. */
-static int rsp_field(const struct rsp *r, uint8_t want, struct mbor_dec *d)
-{
-	struct azihsm_rsp_hdr h;
-	struct mbor_map m;
-	bool has_data;
-	uint8_t id;
-
-	mbor_dec_init(d, r->buf, r->len);
-	if (azihsm_msg_parse_response(d, &h, &has_data) || !has_data || mbor_dec_map(d, &m))
-		return -1;
-	while (mbor_dec_next(d, &m, &id) == 1) {
-		if (id == want)
-			return 0;
-		mbor_dec_skip(d);
-	}
-	return -1;
-}
-
-static long rsp_u16(const struct rsp *r, uint8_t id)
-{
-	struct mbor_dec d;
-	uint16_t v;
-
-	return rsp_field(r, id, &d) || mbor_dec_u16(&d, &v) ? -1 : v;
-}
-
-static long rsp_bool(const struct rsp *r, uint8_t id)
-{
-	struct mbor_dec d;
-	bool v;
-
-	return rsp_field(r, id, &d) || mbor_dec_bool(&d, &v) ? -1 : v;
-}
-
-static size_t rsp_bytes(const struct rsp *r, uint8_t id, uint8_t *out, size_t cap)
+/* Field @id copied to @out; its length, 0 if absent or longer than @cap. */
+static size_t rsp_copy(const struct rsp *r, uint8_t id, uint8_t *out, size_t cap)
 {
 	const uint8_t *p;
-	struct mbor_dec d;
 	size_t len;
 
-	if (rsp_field(r, id, &d) || mbor_dec_bytes(&d, &p, &len) || len > cap)
+	if (rsp_bytes(r, id, &p, &len) || len > cap)
 		return 0;
 	memcpy(out, p, len);
 	return len;
@@ -203,8 +141,8 @@ static long sealed(struct hsm_fw *fw, int sid, uint8_t role, const uint8_t *id,
 	st = call(fw, AZIHSM_OP_GET_SESSION_ENC_KEY, NOSESS, NULL, 0, &r);
 	if (st)
 		return st;
-	pub_len = rsp_bytes(&r, AZIHSM_SESS_DEVICE_PUB, pub, sizeof(pub));
-	nonce_len = rsp_bytes(&r, AZIHSM_SESS_NONCE, nonce, sizeof(nonce));
+	pub_len = rsp_copy(&r, AZIHSM_SESS_DEVICE_PUB, pub, sizeof(pub));
+	nonce_len = rsp_copy(&r, AZIHSM_SESS_NONCE, nonce, sizeof(nonce));
 	if (nonce_len != HSM_AUTH_NONCE_LEN ||
 	    hsm_auth_client_seal(pub, pub_len, nonce,
 				 new_pin ? HSM_AUTH_MSG_CHPIN : HSM_AUTH_MSG_OPEN, role, id, pin,
@@ -258,7 +196,7 @@ static EVP_PKEY *key_public(struct hsm_fw *fw, int sid, uint16_t id)
 
 	if (call(fw, AZIHSM_OP_KEY_PUBLIC, sid, f, 1, &r))
 		return NULL;
-	return ref_d2i_pub(der, rsp_bytes(&r, AZIHSM_KEY_F_DER, der, sizeof(der)));
+	return ref_d2i_pub(der, rsp_copy(&r, AZIHSM_KEY_F_DER, der, sizeof(der)));
 }
 
 static long key_count(struct hsm_fw *fw, int sid)
@@ -297,7 +235,7 @@ static long rsa_sign(struct hsm_fw *fw, int sid, uint16_t id, uint8_t hash, uint
 	if (fips)
 		*fips = r.h.fips_approved;
 	if (!st)
-		*sl = rsp_bytes(&r, AZIHSM_OPS_F_OUT, sig, 1024);
+		*sl = rsp_copy(&r, AZIHSM_OPS_F_OUT, sig, 1024);
 	return st;
 }
 
@@ -312,7 +250,7 @@ static long ecc_sign(struct hsm_fw *fw, int sid, uint16_t id, uint8_t hash, cons
 	long st = call(fw, AZIHSM_OP_ECC_SIGN, sid, f, NF(f), &r);
 
 	if (!st)
-		*sl = rsp_bytes(&r, AZIHSM_SIGN_F_SIGNATURE, sig, 256);
+		*sl = rsp_copy(&r, AZIHSM_SIGN_F_SIGNATURE, sig, 256);
 	return st;
 }
 
@@ -346,7 +284,7 @@ static long hmac(struct hsm_fw *fw, int sid, uint16_t id, const void *data, size
 
 	if (fips)
 		*fips = r.h.fips_approved;
-	*ml = st ? 0 : rsp_bytes(&r, AZIHSM_OPS_F_OUT, mac, 64);
+	*ml = st ? 0 : rsp_copy(&r, AZIHSM_OPS_F_OUT, mac, 64);
 	return st;
 }
 
@@ -418,8 +356,8 @@ static long unwrapping_key(struct hsm_fw *fw, int sid, uint16_t *id, EVP_PKEY **
 
 	*id = st ? 0 : (uint16_t)rsp_u16(&r, AZIHSM_UNWRAPKEY_F_ID);
 	if (pub)
-		*pub = st ? NULL : ref_d2i_pub(der, rsp_bytes(&r, AZIHSM_UNWRAPKEY_F_DER, der,
-							  sizeof(der)));
+		*pub = st ? NULL : ref_d2i_pub(der, rsp_copy(&r, AZIHSM_UNWRAPKEY_F_DER, der,
+							 sizeof(der)));
 	return st;
 }
 
@@ -517,7 +455,7 @@ static void test_rsa_decrypt(struct hsm_fw *fw)
 
 		tap_eq(call(fw, AZIHSM_OP_RSA_DECRYPT, su, f, NF(f), &r), 0,
 		       "RsaDecrypt of OpenSSL's OAEP-SHA256 ciphertext with a label");
-		m = rsp_bytes(&r, AZIHSM_OPS_F_OUT, pt, sizeof(pt));
+		m = rsp_copy(&r, AZIHSM_OPS_F_OUT, pt, sizeof(pt));
 		tap_ok(m == strlen(msg) && !memcmp(pt, msg, m) && r.h.fips_approved,
 		       "  the plaintext, FIPS-approved");
 		tap_eq(call(fw, AZIHSM_OP_RSA_DECRYPT, su, g, NF(g), &r),
@@ -538,7 +476,7 @@ static void test_rsa_decrypt(struct hsm_fw *fw)
 
 		tap_eq(call(fw, AZIHSM_OP_RSA_DECRYPT, so, f, NF(f), &r), 0,
 		       "RsaDecrypt OAEP-SHA512 without a label (officer)");
-		m = rsp_bytes(&r, AZIHSM_OPS_F_OUT, pt, sizeof(pt));
+		m = rsp_copy(&r, AZIHSM_OPS_F_OUT, pt, sizeof(pt));
 		tap_ok(m == strlen(msg) && !memcmp(pt, msg, m), "  the plaintext");
 		tap_ok(call(fw, AZIHSM_OP_RSA_DECRYPT, so, t, NF(t), &r) != 0,
 		       "  a ciphertext one byte short: refused");
@@ -889,17 +827,18 @@ static void test_refusals(struct hsm_fw *fw)
 
 	n = sample_requests(0, bufs, lens, ops);
 	for (i = 0, all = true; i < n; i++)
-		all &= lens[i] && exec_raw(fw, bufs[i], lens[i], &r) == AZIHSM_STATUS_NO_SESSION;
+		all &= lens[i] &&
+		       rsp_exec(fw, bufs[i], lens[i], 0, &r) == AZIHSM_STATUS_NO_SESSION;
 	tap_ok(all, "every service without a session (id 0): NO_SESSION");
 	n = sample_requests(0x7777, bufs, lens, ops);
 	for (i = 0, all = true; i < n; i++)
-		all &= exec_raw(fw, bufs[i], lens[i], &r) == AZIHSM_STATUS_NO_SESSION;
+		all &= rsp_exec(fw, bufs[i], lens[i], 0, &r) == AZIHSM_STATUS_NO_SESSION;
 	tap_ok(all, "every service in a session that is not open: NO_SESSION");
 	n = sample_requests(su, bufs, lens, ops);
 	/* Truncated: never an answer but a refusal, never a crash. */
 	for (i = 0, all = true; i < n; i++)
 		for (cut = 1; cut < lens[i]; cut++) {
-			long st = exec_raw(fw, bufs[i], lens[i] - cut, &r);
+			long st = rsp_exec(fw, bufs[i], lens[i] - cut, 0, &r);
 
 			if (st == 0 || st == -1) {
 				printf("# op %u cut %zu: %ld\n", ops[i], cut, st);
@@ -910,7 +849,7 @@ static void test_refusals(struct hsm_fw *fw)
 	for (i = 0, all = true; i < n; i++) {
 		memcpy(mut, bufs[i], lens[i]);
 		mut[lens[i]] = 0x00;	/* one byte after the message */
-		all &= exec_raw(fw, mut, lens[i] + 1, &r) == AZIHSM_STATUS_MALFORMED;
+		all &= rsp_exec(fw, mut, lens[i] + 1, 0, &r) == AZIHSM_STATUS_MALFORMED;
 	}
 	tap_ok(all, "every service with a byte after the request: MALFORMED");
 	tap_eq(key_count(fw, su), n0, "the refusals made no key");
@@ -919,7 +858,7 @@ static void test_refusals(struct hsm_fw *fw)
 		for (cut = 8; cut < lens[i] && cut < 80; cut++) {
 			memcpy(mut, bufs[i], lens[i]);
 			mut[cut] ^= 0xff;
-			all &= exec_raw(fw, mut, lens[i], &r) >= 0;
+			all &= rsp_exec(fw, mut, lens[i], 0, &r) >= 0;
 		}
 	tap_ok(all, "byte-flipped requests: always an answer");
 	{

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * MBOR requests through hsm_fw_execute and their answers, for the service
+ * tests (test_svc, test_svc_ops, test_svc_kernel): svc_util.c.
+ */
+#ifndef AZIHSM_SVC_UTIL_H
+#define AZIHSM_SVC_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "azihsm/msg.h"
+#include "hsm_auth_client.h"
+#include "hsm_fw.h"
+
+#define NOSESS (-1)	/* a request outside any session */
+
+struct rq {
+	uint8_t buf[8192];
+	struct mbor_enc e;
+};
+
+struct rsp {
+	uint8_t buf[8192];
+	struct hsm_fw_cmd cmd;
+	struct azihsm_rsp_hdr h;
+	bool has_data;
+};
+
+/* Header for @op in session @sid (NOSESS: none); the caller writes data. */
+struct mbor_enc *rq_begin(struct rq *q, uint32_t op, int sid);
+
+/*
+ * Execute @len bytes of @in with @out_cap bytes for the answer (0: all of
+ * r->buf) and decode the answer's header; HSM status, or -1 if the firmware
+ * fails or the header does not decode. The data is not looked at.
+ */
+long rsp_exec(struct hsm_fw *fw, const uint8_t *in, size_t len, size_t out_cap, struct rsp *r);
+
+/*
+ * Finish @q, append @extra zero bytes, execute (@out_cap as for rsp_exec);
+ * HSM status, or -1 unless the answer is a header and at most one data item
+ * with nothing after it, and a failure carries no data.
+ */
+long rq_send_ext(struct hsm_fw *fw, struct rq *q, struct rsp *r, size_t extra, size_t out_cap);
+long rq_send(struct hsm_fw *fw, struct rq *q, struct rsp *r);
+
+/* Position a decoder on field @want of the response data; 0 or -1. */
+int rsp_field(const struct rsp *r, uint8_t want, struct mbor_dec *d);
+/* Field @id as a number, or -1 if absent or of another type. */
+long rsp_u8(const struct rsp *r, uint8_t id);
+long rsp_u16(const struct rsp *r, uint8_t id);
+long rsp_bool(const struct rsp *r, uint8_t id);
+/* Field @id as a byte string pointing into r->buf; 0 or -1. */
+int rsp_bytes(const struct rsp *r, uint8_t id, const uint8_t **p, size_t *len);
+
+/* An empty-data request. */
+long call0(struct hsm_fw *fw, uint32_t op, int sid, struct rsp *r);
+/* A { 1: key_id } request (DeleteKey, KeyPublic, ...). */
+long call_id(struct hsm_fw *fw, uint32_t op, int sid, uint16_t id, struct rsp *r);
+
+/*
+ * Seal a credential message of @kind for the device's current key and a new
+ * nonce (GetSessionEncKey): 0, the HSM status of GetSessionEncKey, -2 if its
+ * answer lacks the key or nonce, -3 if sealing fails.
+ */
+long seal(struct hsm_fw *fw, enum hsm_auth_msg_kind kind, uint8_t role, const uint8_t *id,
+	  const uint8_t *pin, const uint8_t *new_pin, uint8_t nonce[HSM_AUTH_NONCE_LEN],
+	  struct hsm_auth_sealed *s);
+
+#endif
