@@ -16,7 +16,7 @@
 #include <linux/xarray.h>
 
 #include "azihsm.h"
-#include "kcrypto.h"
+#include "azihsm/msg.h"
 
 static dev_t azihsm_devt;
 static DEFINE_XARRAY_ALLOC(azihsm_minors);
@@ -50,8 +50,29 @@ struct azihsm_file {
 	struct azihsm_dev *hdev;
 	struct mutex lock;	/* sessions */
 	u16 sessions[AZIHSM_FILE_SESSIONS];
+	/* stats.resets when opened: a reset ends every session. */
+	s64 session_gen[AZIHSM_FILE_SESSIONS];
 	unsigned int nr_sessions;
 };
+
+/*
+ * Did this file open session @id (since the last reset)? Only then may
+ * its requests name it: a session is its opener's, however its id was
+ * learnt (Documentation/driver.md, "Sessions and closing a file").
+ */
+static bool azihsm_file_owns(struct azihsm_file *f, u16 id)
+{
+	s64 gen = atomic64_read(&f->hdev->stats.resets);
+	unsigned int i;
+	bool ret = false;
+
+	mutex_lock(&f->lock);
+	for (i = 0; i < f->nr_sessions; i++)
+		if (f->sessions[i] == id && f->session_gen[i] == gen)
+			ret = true;
+	mutex_unlock(&f->lock);
+	return ret;
+}
 
 static void azihsm_file_track(struct azihsm_file *f, const struct azihsm_hsm_cmd *hc)
 {
@@ -64,15 +85,20 @@ static void azihsm_file_track(struct azihsm_file *f, const struct azihsm_hsm_cmd
 	case AZIHSM_SESS_OP_OPEN:
 		/* The device marks a session it really opened as in-session. */
 		if ((hc->cqe_flags & AZIHSM_SESS_IN_SESSION) &&
-		    f->nr_sessions < AZIHSM_FILE_SESSIONS)
+		    f->nr_sessions < AZIHSM_FILE_SESSIONS) {
+			f->session_gen[f->nr_sessions] =
+				atomic64_read(&f->hdev->stats.resets);
 			f->sessions[f->nr_sessions++] = hc->cqe_session_id;
+		}
 		break;
 	case AZIHSM_SESS_OP_CLOSE:
 		if (!(hc->cqe_flags & AZIHSM_SESS_SAFE_TO_CLOSE))
 			break;
 		for (i = 0; i < f->nr_sessions; i++) {
 			if (f->sessions[i] == hc->session_id) {
-				f->sessions[i] = f->sessions[--f->nr_sessions];
+				f->nr_sessions--;
+				f->sessions[i] = f->sessions[f->nr_sessions];
+				f->session_gen[i] = f->session_gen[f->nr_sessions];
 				break;
 			}
 		}
@@ -105,12 +131,13 @@ static int azihsm_cmd_check(const struct azihsm_cmd *c)
 }
 
 /*
- * The kernel session belongs to the driver (Documentation/driver.md):
- * userspace may neither open one nor name it, in the request header or
- * in the SQE. A request whose header does not decode goes on: the device
+ * A file may name only the sessions it opened, in the request header or
+ * in the SQE; the kernel session belongs to the driver: userspace may
+ * neither open one nor name it (Documentation/driver.md). -EPERM
+ * otherwise. A request whose header does not decode goes on: the device
  * answers it MALFORMED.
  */
-static int azihsm_cmd_allowed(struct azihsm_dev *hdev, const struct azihsm_cmd *c,
+static int azihsm_cmd_allowed(struct azihsm_file *f, const struct azihsm_cmd *c,
 			      const void *src)
 {
 	struct azihsm_req_hdr hdr;
@@ -118,13 +145,13 @@ static int azihsm_cmd_allowed(struct azihsm_dev *hdev, const struct azihsm_cmd *
 	bool has_data;
 
 	if ((c->in.session_flags & AZIHSM_SESS_IN_SESSION) &&
-	    azihsm_ksess_is(hdev, c->in.session_id))
+	    !azihsm_file_owns(f, c->in.session_id))
 		return -EPERM;
 	mbor_dec_init(&d, src, c->in.src_len);
 	if (azihsm_msg_parse_request(&d, &hdr, &has_data))
 		return 0;
 	if (hdr.opcode == AZIHSM_OP_OPEN_KERNEL_SESSION ||
-	    (hdr.has_session && azihsm_ksess_is(hdev, hdr.session_id)))
+	    (hdr.has_session && !azihsm_file_owns(f, hdr.session_id)))
 		return -EPERM;
 	return 0;
 }
@@ -158,7 +185,7 @@ static long azihsm_ioctl_cmd(struct azihsm_file *f, struct azihsm_cmd __user *ua
 		ret = -EFAULT;
 		goto out;
 	}
-	ret = azihsm_cmd_allowed(hdev, &c, src);
+	ret = azihsm_cmd_allowed(f, &c, src);
 	if (ret)
 		goto out;
 	hc.src = src;

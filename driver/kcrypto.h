@@ -73,7 +73,6 @@ void azihsm_kkey_release(struct azihsm_dev *hdev, struct azihsm_kkey *key);
 int azihsm_kkey_run(struct azihsm_dev *hdev, struct azihsm_kkey *key,
 		    struct azihsm_kcmd *kc);
 int azihsm_kcmd_run(struct azihsm_dev *hdev, struct azihsm_kcmd *kc, bool in_session);
-bool azihsm_ksess_is(struct azihsm_dev *hdev, u16 session_id);
 
 /* kcrypto.c: every request goes through a worker that may sleep. */
 struct azihsm_kc_req {

@@ -184,16 +184,6 @@ static bool azihsm_ksess_current(struct azihsm_dev *hdev)
 	       hdev->ksess.gen == atomic64_read(&hdev->stats.resets);
 }
 
-bool azihsm_ksess_is(struct azihsm_dev *hdev, u16 session_id)
-{
-	bool ret;
-
-	down_read(&hdev->ksess.rwsem);
-	ret = hdev->ksess.open && hdev->ksess.id == session_id;
-	up_read(&hdev->ksess.rwsem);
-	return ret;
-}
-
 static int azihsm_ksess_open_rsp(struct mbor_dec *d, struct azihsm_kcmd *kc)
 {
 	const struct azihsm_kfield f[] = {

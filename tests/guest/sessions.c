@@ -89,4 +89,34 @@ TEST_F(sessions, left_open_by_dead_processes_are_flushed)
 		EXPECT_EQ(0, azihsm_logout(s[i]));
 }
 
+/*
+ * A session is its opener's: another open file (another process that
+ * learnt or guessed the id) cannot use it, in the header or in the SQE.
+ */
+TEST_F(sessions, another_files_session_is_refused)
+{
+	struct azihsm_session *s = NULL;
+	struct azihsm_cmd c;
+	uint32_t cq = 1, hsm = 0;
+	uint8_t req[64], rsp[256];
+	int fd, len;
+
+	ASSERT_EQ(0, login(self->dev, &s));
+	fd = gt_open();
+	ASSERT_LE(0, fd);
+	len = gt_req_sess_empty(req, sizeof(req), AZIHSM_OP_KEY_LIST, azihsm_session_id(s));
+	ASSERT_LT(0, len);
+	EXPECT_EQ(-EPERM, gt_roundtrip(fd, req, (size_t)len, &cq, &hsm));
+	/* The same id in the SQE's session fields. */
+	len = gt_req_empty(req, sizeof(req), AZIHSM_OP_GET_API_REV);
+	ASSERT_LT(0, len);
+	gt_cmd_init(&c, req, (size_t)len, rsp, sizeof(rsp));
+	c.in.session_flags = AZIHSM_SESSION_ID_VALID;
+	c.in.session_id = azihsm_session_id(s);
+	EXPECT_EQ(-EPERM, gt_ioctl_cmd(fd, &c));
+	close(fd);
+	/* Its opener still uses it. */
+	EXPECT_EQ(0, azihsm_logout(s));
+}
+
 TEST_HARNESS_MAIN
