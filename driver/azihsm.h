@@ -284,5 +284,7 @@ void azihsm_hwrng_unregister(struct azihsm_dev *hdev);
 
 /* sysfs.c */
 extern const struct attribute_group *azihsm_groups[];
+/* What became of the partition's stored state (GetDeviceInfo 6 and 7). */
+int azihsm_partition_state(struct azihsm_dev *hdev, u32 *persist, bool *error_state);
 
 #endif /* AZIHSM_DRV_H */

@@ -49,13 +49,13 @@ struct azihsm_kcmd {
 };
 
 /* One field of an answer's data map, for azihsm_kdec(). */
-enum azihsm_kfield_type { AZIHSM_KF_U16, AZIHSM_KF_BOOL, AZIHSM_KF_BYTES };
+enum azihsm_kfield_type { AZIHSM_KF_U16, AZIHSM_KF_U32, AZIHSM_KF_BOOL, AZIHSM_KF_BYTES };
 
 struct azihsm_kfield {
 	u8 id;
 	enum azihsm_kfield_type type;
 	bool optional;
-	void *val;		/* u16 / bool / struct azihsm_kbytes */
+	void *val;		/* u16 / u32 / bool / struct azihsm_kbytes */
 };
 
 struct azihsm_kbytes {

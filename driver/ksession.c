@@ -73,6 +73,9 @@ int azihsm_kdec(struct mbor_dec *d, const struct azihsm_kfield *f, unsigned int 
 		case AZIHSM_KF_U16:
 			ret = mbor_dec_u16(d, f[i].val);
 			break;
+		case AZIHSM_KF_U32:
+			ret = mbor_dec_u32(d, f[i].val);
+			break;
 		case AZIHSM_KF_BOOL:
 			ret = mbor_dec_bool(d, f[i].val);
 			break;

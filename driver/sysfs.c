@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * azihsm sysfs attributes of /sys/class/azihsm/azihsm<N>: identity,
- * state, queue counts and command counters. All read-only; the group is
+ * state, queue counts, command counters, and what became of the
+ * partition's stored state (asked of the device when read). All read-only; the group is
  * passed to device_create_with_groups() so the attributes exist before
  * udev is told about the device.
  */
@@ -9,6 +10,7 @@
 #include <linux/sysfs.h>
 
 #include "azihsm.h"
+#include "kcrypto.h"
 
 static struct azihsm_dev *to_azihsm(struct device *dev)
 {
@@ -67,6 +69,73 @@ static ssize_t aes_queues_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(aes_queues);
 
+struct azihsm_devinfo {
+	u32 kind, tables, persist;
+	bool fips, error_state;
+	struct azihsm_kbytes serial, fw_rev;
+};
+
+static int azihsm_devinfo_rsp(struct mbor_dec *d, struct azihsm_kcmd *kc)
+{
+	struct azihsm_devinfo *di = kc->ctx;
+	const struct azihsm_kfield f[] = {
+		{ AZIHSM_DEVINFO_KIND, AZIHSM_KF_U32, false, &di->kind },
+		{ AZIHSM_DEVINFO_TABLES, AZIHSM_KF_U32, false, &di->tables },
+		{ AZIHSM_DEVINFO_FIPS, AZIHSM_KF_BOOL, false, &di->fips },
+		{ AZIHSM_DEVINFO_SERIAL, AZIHSM_KF_BYTES, true, &di->serial },
+		{ AZIHSM_DEVINFO_FW_REV, AZIHSM_KF_BYTES, true, &di->fw_rev },
+		{ AZIHSM_DEVINFO_PERSIST, AZIHSM_KF_U32, false, &di->persist },
+		{ AZIHSM_DEVINFO_ERROR_STATE, AZIHSM_KF_BOOL, false, &di->error_state },
+	};
+
+	return azihsm_kdec(d, f, ARRAY_SIZE(f));
+}
+
+int azihsm_partition_state(struct azihsm_dev *hdev, u32 *persist, bool *error_state)
+{
+	struct azihsm_devinfo di = { };
+	struct azihsm_kcmd kc = {
+		.opcode = AZIHSM_OP_GET_DEVICE_INFO,
+		.rsp = azihsm_devinfo_rsp,
+		.ctx = &di,
+	};
+	int ret = azihsm_kcmd_run(hdev, &kc, false);
+
+	if (ret)
+		return ret;
+	*persist = di.persist;
+	*error_state = di.error_state;
+	return 0;
+}
+
+/* "loaded", "corrupt", ... (enum azihsm_persist, include/azihsm/msg.h). */
+static ssize_t partition_state_show(struct device *dev,
+				    struct device_attribute *attr, char *buf)
+{
+	u32 persist;
+	bool err;
+	int ret = azihsm_partition_state(to_azihsm(dev), &persist, &err);
+
+	if (ret)
+		return ret;
+	return sysfs_emit(buf, "%s\n", azihsm_persist_name(persist));
+}
+static DEVICE_ATTR_RO(partition_state);
+
+/* 1 when the module refuses services (failed self-test or unusable state). */
+static ssize_t error_state_show(struct device *dev,
+				struct device_attribute *attr, char *buf)
+{
+	u32 persist;
+	bool err;
+	int ret = azihsm_partition_state(to_azihsm(dev), &persist, &err);
+
+	if (ret)
+		return ret;
+	return sysfs_emit(buf, "%d\n", err);
+}
+static DEVICE_ATTR_RO(error_state);
+
 #define AZIHSM_COUNTER_ATTR(name, field)				\
 static ssize_t name##_show(struct device *dev,				\
 			   struct device_attribute *attr, char *buf)	\
@@ -83,6 +152,8 @@ AZIHSM_COUNTER_ATTR(cmds_timed_out, timed_out);
 AZIHSM_COUNTER_ATTR(resets, resets);
 
 static struct attribute *azihsm_attrs[] = {
+	&dev_attr_partition_state.attr,
+	&dev_attr_error_state.attr,
 	&dev_attr_serial.attr,
 	&dev_attr_firmware_rev.attr,
 	&dev_attr_model.attr,

@@ -41,9 +41,12 @@ cp "$state" "$dir/good"
 size=$(stat -c %s "$state")
 printf '\x5a' | dd of="$state" bs=1 seek=$((size / 2)) conv=notrunc status=none
 before=$(sha256sum <"$state")
-boot sh -c 'azihsm info --json; azihsm random 16 && echo RANDOM-WORKED'
+boot sh -c 'azihsm info --json; azihsm random 16 && echo RANDOM-WORKED
+echo "SYSFS $(cat /sys/class/azihsm/azihsm0/partition_state) $(cat /sys/class/azihsm/azihsm0/error_state)"'
 [[ $(json_field partition_state) == corrupt && $(json_field error_state) == true ]]
 ok $? "corrupted file: the device says corrupt and is in its error state"
+grep -q '^SYSFS corrupt 1$' <<<"$out"
+ok $? "corrupted file: sysfs says so too (partition_state corrupt, error_state 1)"
 ! grep -q RANDOM-WORKED <<<"$out"
 ok $? "corrupted file: services are refused"
 grep -q ERROR_STATE <<<"$out"
@@ -52,8 +55,10 @@ ok $? "corrupted file: the CLI names the reason (ERROR_STATE)"
 ok $? "corrupted file: left exactly as it was"
 
 cp "$dir/good" "$state"
-boot sh -c 'azihsm info --json; azihsm random 16 >/dev/null && echo RANDOM-WORKED'
-[[ $(json_field partition_state) == loaded ]] && grep -q RANDOM-WORKED <<<"$out"
+boot sh -c 'azihsm info --json; azihsm random 16 >/dev/null && echo RANDOM-WORKED
+echo "SYSFS $(cat /sys/class/azihsm/azihsm0/partition_state) $(cat /sys/class/azihsm/azihsm0/error_state)"'
+[[ $(json_field partition_state) == loaded ]] && grep -q RANDOM-WORKED <<<"$out" &&
+	grep -q '^SYSFS loaded 0$' <<<"$out"
 ok $? "good file restored: loaded and working again"
 
 tap_done
