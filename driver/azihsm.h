@@ -29,6 +29,7 @@
 #include <linux/mutex.h>
 #include <linux/pci.h>
 #include <linux/rwsem.h>
+#include <linux/scatterlist.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
@@ -56,6 +57,7 @@ extern unsigned int azihsm_hsm_queues;
 extern unsigned int azihsm_queue_depth;
 extern unsigned int azihsm_admin_timeout_ms;
 extern unsigned int azihsm_cmd_timeout_ms;
+extern unsigned int azihsm_aes_queues;
 
 struct azihsm_admin_queue {
 	spinlock_t lock;		/* ring and command state, vs. the IRQ */
@@ -126,7 +128,81 @@ struct azihsm_hsm_queue {
 	char irq_name[32];
 };
 
+/*
+ * One AES fast-path command (aes_queue.c). The caller fills @sqe except
+ * cmd_id and the two SGL descriptors, and says which bytes of its
+ * scatterlists the device reads and writes: src is the first @aad_len
+ * bytes of @src, @pad zero bytes, then @text_len bytes at @text_off; dst
+ * is @text_len bytes at @text_off of @dst (@dst may be @src). @done runs
+ * once, in process context: err 0 with the completion entry, -EBADMSG
+ * (GCM tag), -EIO (the device refused it), -EAGAIN (a reset overtook it:
+ * run it again on the control path) or -ENODEV (device removed).
+ */
+struct azihsm_aes_cmd {
+	struct azihsm_aes_sqe sqe;
+	struct scatterlist *src;
+	struct scatterlist *dst;
+	unsigned int aad_len;
+	unsigned int pad;
+	unsigned int text_off;
+	unsigned int text_len;
+	void (*done)(struct azihsm_aes_cmd *cmd, int err,
+		     const struct azihsm_aes_cqe *cqe);
+	/* Private to aes_queue.c. */
+	int src_mapped;
+	int dst_mapped;
+	int src_nents;
+	int dst_nents;
+};
+
+/* The attr bits every fast-path SQE of ours has: SGLs, an AES command. */
+#define AZIHSM_AES_ATTR_SGL_AES						\
+	(AZIHSM_AES_ATTR_PSDT_SGL |					\
+	 (AZIHSM_AES_ATTR_CMD_TYPE_AES << AZIHSM_AES_ATTR_CMD_TYPE_SHIFT))
+
+/* Scatterlist entries one fast-path command takes per side (and the pad). */
+#define AZIHSM_AES_SGL_MAX	32
+
+struct azihsm_aes_slot {
+	struct azihsm_aes_cmd *cmd;	/* NULL: free */
+	struct azihsm_sgl_desc *src_list;
+	struct azihsm_sgl_desc *dst_list;
+	dma_addr_t src_list_dma;
+	dma_addr_t dst_list_dma;
+	struct azihsm_aes_cqe cqe;
+	int result;
+	u16 next_done;			/* completion list, U16_MAX ends it */
+};
+
+struct azihsm_aes_queue {
+	struct azihsm_dev *dev;
+	spinlock_t lock;	/* ring, slots and stopped */
+	u16 qid;
+	u16 vector;
+	u16 depth;
+	u16 nslots;		/* depth - 1 */
+	struct azihsm_aes_sqe *sq;
+	struct azihsm_aes_cqe *cq;
+	dma_addr_t sq_dma;
+	dma_addr_t cq_dma;
+	void *lists;		/* per slot: src then dst descriptor list; pad */
+	dma_addr_t lists_dma;
+	size_t lists_size;
+	u16 sq_tail;
+	u16 sq_head;
+	u16 cq_head;
+	u8 cq_phase;
+	bool stopped;
+	bool irq_requested;
+	u16 nfree;
+	u16 *free;
+	struct azihsm_aes_slot *slots;
+	char irq_name[32];
+};
+
 struct azihsm_stats {
+	atomic64_t fast_submitted;	/* AES fast-path commands */
+	atomic64_t fast_completed;	/* ... the device completed */
 	atomic64_t submitted;
 	atomic64_t completed;	/* the device posted a completion */
 	atomic64_t failed;	/* failed by a reset or removal instead */
@@ -150,6 +226,7 @@ struct azihsm_ident {
 	char model[33];
 	u16 ctrl_id;
 	u16 hsm_queues_max;
+	u16 aes_queues_max;
 	u16 queue_entries_max;
 	u32 buf_max;		/* largest src/dst of one HSM command */
 };
@@ -175,7 +252,8 @@ struct azihsm_dev {
 	struct azihsm_admin_queue admin;
 	unsigned int nr_hsm;
 	struct azihsm_hsm_queue *hsm[AZIHSM_HSM_QUEUES_MAX];
-	unsigned int nr_aes;	/* fast path: not implemented yet, always 0 */
+	unsigned int nr_aes;	/* RCU: see aes_queue.c */
+	struct azihsm_aes_queue *aes[AZIHSM_AES_QUEUES_MAX];
 
 	struct azihsm_ident ident;
 	struct azihsm_stats stats;
@@ -263,6 +341,15 @@ int azihsm_slot_submit(struct azihsm_hsm_queue *q, struct azihsm_slot *slot,
 		       const struct azihsm_hsm_cmd *cmd);
 int azihsm_slot_wait(struct azihsm_hsm_queue *q, struct azihsm_slot *slot,
 		     unsigned int timeout_ms);
+
+/* aes_queue.c */
+int azihsm_aes_queue_create(struct azihsm_dev *hdev, unsigned int index,
+			    u16 depth);
+void azihsm_aes_queues_stop(struct azihsm_dev *hdev);
+void azihsm_aes_queues_fail(struct azihsm_dev *hdev, int err);
+void azihsm_aes_queues_destroy(struct azihsm_dev *hdev);
+int azihsm_aes_submit(struct azihsm_dev *hdev, struct azihsm_aes_cmd *cmd,
+		      s64 gen);
 
 /* hsm_cmd.c */
 int azihsm_hsm_exec(struct azihsm_dev *hdev, struct azihsm_hsm_cmd *cmd);

@@ -7,7 +7,8 @@
  * CC.EN=0 and wait RDY=0; AQA, ASQ, ACQ; CC.EN=1 and wait RDY=1 within
  * (CAP.TO+1)*500 ms; Identify (CNS 1), checked; CC = AZIHSM_CC_IO_ENABLE;
  * Set Features 0x07 for the HSM queue count, then a CQ and an SQ per
- * granted queue; (AES fast-path queues: not yet); Get Features 0xC2.
+ * granted queue; Set Features 0xC1 and a CQ and an SQ per AES fast-path
+ * queue (none if the device grants none); Get Features 0xC2.
  *
  * A reset tears everything down with the controller disabled (CC.EN=0
  * ends all the device's queue activity and DMA) and runs the bring-up
@@ -165,6 +166,7 @@ static int azihsm_identify(struct azihsm_dev *hdev)
 	azihsm_copy_id(ident->model, sizeof(ident->model), id->mn, sizeof(id->mn));
 	ident->ctrl_id = le16_to_cpu(id->ctrl_id);
 	ident->hsm_queues_max = le16_to_cpu(id->hsm_queues_max);
+	ident->aes_queues_max = le16_to_cpu(id->aes_queues_max);
 	ident->queue_entries_max = le16_to_cpu(id->queue_entries_max);
 	ident->buf_max = le16_to_cpu(id->hsm_buf_max);
 	if (!ident->buf_max || ident->buf_max > AZIHSM_HSM_BUF_MAX)
@@ -237,12 +239,39 @@ static int azihsm_hsm_queues_setup(struct azihsm_dev *hdev)
 }
 
 /*
- * Hook for the AES fast path (Set Features 0xC1, then CQ/SQ pairs on
- * vectors 16..31). Not implemented yet: no AES queues are created.
+ * AES fast path: one queue per online CPU (or aes_queues), at most what
+ * Identify, the vectors 16..31 we have and Set Features 0xC1 allow. A
+ * device without AES queues is fine: everything takes the control path.
  */
 static int azihsm_aes_queues_setup(struct azihsm_dev *hdev)
 {
+	unsigned int want = azihsm_aes_queues ? azihsm_aes_queues : num_online_cpus();
+	u16 depth = azihsm_hsm_queue_depth(hdev);
+	unsigned int granted, i;
+	int ret;
+
 	hdev->nr_aes = 0;
+	want = min_t(unsigned int, want, AZIHSM_AES_QUEUES_MAX);
+	want = min_t(unsigned int, want, hdev->ident.aes_queues_max);
+	if (hdev->nvec <= AZIHSM_MSIX_VEC_AES_FIRST)
+		want = 0;
+	else
+		want = min(want, hdev->nvec - AZIHSM_MSIX_VEC_AES_FIRST);
+	if (!want)
+		return 0;
+	ret = azihsm_set_queue_count(hdev, AZIHSM_FEAT_AES_QUEUES, want, &granted);
+	if (ret) {
+		dev_info(hdev->dev, "no AES queues (%d): control path only\n", ret);
+		return 0;
+	}
+	for (i = 0; i < granted; i++) {
+		ret = azihsm_aes_queue_create(hdev, i, depth);
+		if (ret)
+			return ret;
+	}
+	/* Submitters look at nr_aes first: the queues are ready now. */
+	smp_wmb();
+	WRITE_ONCE(hdev->nr_aes, granted);
 	return 0;
 }
 
@@ -291,6 +320,8 @@ int azihsm_ctrl_init(struct azihsm_dev *hdev)
 
 err_disable:
 	azihsm_ctrl_disable(hdev);
+	azihsm_aes_queues_fail(hdev, -EIO);
+	azihsm_aes_queues_destroy(hdev);
 	azihsm_hsm_queues_destroy(hdev);
 	return ret;
 }
@@ -323,10 +354,14 @@ void azihsm_reset_work(struct work_struct *work)
 	atomic64_inc(&hdev->stats.resets);
 	/* Nothing new goes on a ring, the device stops, in-flight fails. */
 	azihsm_hsm_queues_stop(hdev);
+	azihsm_aes_queues_stop(hdev);
 	azihsm_ctrl_disable(hdev);
 	azihsm_hsm_queues_fail(hdev, -EIO, AZIHSM_EXT_RESET);
+	/* Fast-path requests go again on the control path. */
+	azihsm_aes_queues_fail(hdev, -EAGAIN);
 
 	down_write(&hdev->io_rwsem);
+	azihsm_aes_queues_destroy(hdev);
 	azihsm_hsm_queues_destroy(hdev);
 	ret = azihsm_ctrl_init(hdev);
 	state = ret ? AZIHSM_STATE_DEAD : AZIHSM_STATE_READY;
@@ -340,7 +375,8 @@ void azihsm_reset_work(struct work_struct *work)
 		dev_err(hdev->dev, "reset failed (%d): device is dead until rebound\n",
 			ret);
 	else
-		dev_info(hdev->dev, "reset done, %u HSM queues\n", hdev->nr_hsm);
+		dev_info(hdev->dev, "reset done, %u HSM queues, %u AES queues\n",
+			 hdev->nr_hsm, hdev->nr_aes);
 }
 
 void azihsm_health_work(struct work_struct *work)
@@ -396,8 +432,11 @@ void azihsm_ctrl_shutdown(struct azihsm_dev *hdev)
 
 	down_write(&hdev->io_rwsem);
 	azihsm_hsm_queues_stop(hdev);
+	azihsm_aes_queues_stop(hdev);
 	azihsm_ctrl_disable(hdev);
 	azihsm_hsm_queues_fail(hdev, -ENODEV, AZIHSM_EXT_RESET);
+	azihsm_aes_queues_fail(hdev, -ENODEV);
+	azihsm_aes_queues_destroy(hdev);
 	azihsm_hsm_queues_destroy(hdev);
 	up_write(&hdev->io_rwsem);
 }

@@ -6,6 +6,12 @@
  * IPsec ESP): the key ends with a 4-byte salt, the nonce is salt || the
  * request's 8-byte IV, and the request's AAD ends with those 8 IV bytes,
  * which are not authenticated.
+ *
+ * A request with a 16-byte tag and at least one byte of AAD or text goes
+ * on the AES fast path instead when its scatterlists fit the SGLs
+ * (aes_queue.c) and the key's id is current; the AAD is padded to 16
+ * bytes there with a descriptor for zero bytes. One a reset overtakes
+ * there runs again here.
  */
 #include <crypto/aes.h>
 #include <crypto/gcm.h>
@@ -34,6 +40,7 @@ struct azihsm_aead_req {
 	unsigned int text_len;		/* without the tag */
 	unsigned int tag_len;
 	u8 tag[AES_BLOCK_SIZE];
+	struct azihsm_aes_cmd fast;
 };
 
 static int azihsm_aead_cmd_req(struct mbor_enc *e, struct azihsm_kcmd *kc)
@@ -98,6 +105,80 @@ static int azihsm_aead_cmd_rsp(struct mbor_dec *d, struct azihsm_kcmd *kc)
 	return 0;
 }
 
+/* Out of place: the AAD goes along to dst, as the software does. */
+static void azihsm_aead_copy_aad(struct aead_request *req)
+{
+	u8 buf[64];
+	unsigned int off, n;
+
+	if (req->src == req->dst || !req->assoclen)
+		return;
+	for (off = 0; off < req->assoclen; off += n) {
+		n = min_t(unsigned int, sizeof(buf), req->assoclen - off);
+		scatterwalk_map_and_copy(buf, req->src, off, n, 0);
+		scatterwalk_map_and_copy(buf, req->dst, off, n, 1);
+	}
+}
+
+static int azihsm_aead_run(struct azihsm_kc_req *base);
+
+static void azihsm_aead_fast_done(struct azihsm_aes_cmd *cmd, int err,
+				  const struct azihsm_aes_cqe *cqe)
+{
+	struct azihsm_aead_req *r = container_of(cmd, struct azihsm_aead_req, fast);
+	struct aead_request *req = r->req;
+	struct azihsm_kc_tfm *t = crypto_aead_ctx(crypto_aead_reqtfm(req));
+
+	memzero_explicit(cmd->sqe.gcm.iv, sizeof(cmd->sqe.gcm.iv));
+	if (err == -EAGAIN) {
+		azihsm_kc_retry(t->hdev, &r->base, &req->base, azihsm_aead_run);
+		return;
+	}
+	if (!err && !r->decrypt)
+		scatterwalk_map_and_copy((void *)cqe->tag, req->dst,
+					 r->text_off + r->text_len, AES_BLOCK_SIZE, 1);
+	memzero_explicit(r->nonce, sizeof(r->nonce));
+	azihsm_kc_fast_done(&req->base, err);
+}
+
+/* 0: on the fast path (-EINPROGRESS for the caller); else not taken. */
+static int azihsm_aead_fast(struct azihsm_kc_tfm *t, struct azihsm_aead_req *r)
+{
+	struct aead_request *req = r->req;
+	struct azihsm_aes_cmd *cmd = &r->fast;
+	unsigned int pad = -r->aad_len & (AES_BLOCK_SIZE - 1);
+	u16 sess, kid;
+	s64 gen;
+
+	if (r->tag_len != AES_BLOCK_SIZE || (!r->aad_len && !r->text_len))
+		return -EINVAL;
+	if (!azihsm_kkey_fast_ids(t->hdev, &t->key, &sess, &kid, &gen))
+		return -EAGAIN;
+	memset(&cmd->sqe, 0, sizeof(cmd->sqe));
+	cmd->sqe.attr = cpu_to_le16(AZIHSM_AES_ATTR_SGL_AES |
+				    (AZIHSM_AES_CIPHER_GCM << AZIHSM_AES_ATTR_CIPHER_SHIFT) |
+				    (r->decrypt ? AZIHSM_AES_ATTR_DECRYPT : 0));
+	cmd->sqe.session_id = cpu_to_le16(sess);
+	cmd->sqe.src_len = cpu_to_le32(r->aad_len + pad + r->text_len);
+	cmd->sqe.dst_len = cpu_to_le32(r->text_len);
+	cmd->sqe.frame_type = cpu_to_le32(AZIHSM_AES_FRAME_TYPE);
+	cmd->sqe.gcm.key_id = cpu_to_le32(kid);
+	cmd->sqe.gcm.aad_len = cpu_to_le32(r->aad_len);
+	cmd->sqe.gcm.aad_len_aligned = cpu_to_le32(r->aad_len + pad);
+	if (r->decrypt)
+		memcpy(cmd->sqe.gcm.tag, r->tag, AES_BLOCK_SIZE);
+	memcpy(cmd->sqe.gcm.iv, r->nonce, GCM_AES_IV_SIZE);
+	cmd->src = req->src;
+	cmd->dst = req->dst;
+	cmd->aad_len = r->aad_len;
+	cmd->pad = pad;
+	cmd->text_off = r->text_off;
+	cmd->text_len = r->text_len;
+	cmd->done = azihsm_aead_fast_done;
+	azihsm_aead_copy_aad(req);
+	return azihsm_aes_submit(t->hdev, cmd, gen);
+}
+
 static int azihsm_aead_run(struct azihsm_kc_req *base)
 {
 	struct azihsm_aead_req *r = container_of(base, struct azihsm_aead_req, base);
@@ -110,17 +191,7 @@ static int azihsm_aead_run(struct azihsm_kc_req *base)
 		.ctx = r,
 	};
 
-	/* Out of place: the AAD goes along to dst, as the software does. */
-	if (req->src != req->dst && req->assoclen) {
-		u8 buf[64];
-		unsigned int off, n;
-
-		for (off = 0; off < req->assoclen; off += n) {
-			n = min_t(unsigned int, sizeof(buf), req->assoclen - off);
-			scatterwalk_map_and_copy(buf, req->src, off, n, 0);
-			scatterwalk_map_and_copy(buf, req->dst, off, n, 1);
-		}
-	}
+	azihsm_aead_copy_aad(req);
 	return azihsm_kkey_run(t->hdev, &t->key, &kc);
 }
 
@@ -158,6 +229,8 @@ static int azihsm_aead_crypt(struct aead_request *req, bool decrypt)
 	if (decrypt)
 		scatterwalk_map_and_copy(r->tag, req->src, req->assoclen + r->text_len,
 					 authsize, 0);
+	if (!azihsm_aead_fast(&t->kc, r))
+		return -EINPROGRESS;
 	return azihsm_kc_enqueue(t->kc.hdev, &r->base, &req->base, azihsm_aead_run);
 }
 

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Crypto-API requests: a request whose caller may sleep runs in the
- * caller's context; every other one runs in a worker of one workqueue (it
- * sleeps for its device commands), at most crypto_depth per device at a
- * time. A request beyond that is backlogged
+ * Crypto-API requests. XTS and GCM requests the AES fast path can take
+ * go there (kc_skcipher.c, kc_aead.c, aes_queue.c) and complete from its
+ * interrupt thread. Of the others, a request whose caller may sleep runs
+ * in the caller's context; every other one runs in a worker of one
+ * workqueue (it sleeps for its device commands), at most crypto_depth per
+ * device at a time. A request beyond that is backlogged
  * when the caller allows it (-EBUSY now, -EINPROGRESS when it starts) and
  * refused with -ENOSPC otherwise, as crypto_enqueue_request() does. The
  * request context holds everything a request needs: nothing is allocated
@@ -106,6 +108,31 @@ int azihsm_kc_enqueue(struct azihsm_dev *hdev, struct azihsm_kc_req *r,
 	if (ret == -EINPROGRESS)
 		queue_work(azihsm_kc_wq, &r->work);
 	return ret;
+}
+
+/*
+ * A fast-path request a reset overtook (its caller already has
+ * -EINPROGRESS): run it again on the control path, in the worker. It is
+ * not backlogged: it was accepted before.
+ */
+void azihsm_kc_retry(struct azihsm_dev *hdev, struct azihsm_kc_req *r,
+		     struct crypto_async_request *areq,
+		     int (*run)(struct azihsm_kc_req *r))
+{
+	INIT_WORK(&r->work, azihsm_kc_work);
+	r->areq = areq;
+	r->hdev = hdev;
+	r->run = run;
+	spin_lock_bh(&hdev->kc_lock);
+	hdev->kc_inflight++;
+	spin_unlock_bh(&hdev->kc_lock);
+	queue_work(azihsm_kc_wq, &r->work);
+}
+
+/* Complete a fast-path request (bottom halves off: the caller's duty). */
+void azihsm_kc_fast_done(struct crypto_async_request *areq, int err)
+{
+	crypto_request_complete(areq, err);
 }
 
 int azihsm_kc_tfm_init(struct azihsm_kc_tfm *t)

@@ -73,6 +73,8 @@ void azihsm_kkey_release(struct azihsm_dev *hdev, struct azihsm_kkey *key);
 int azihsm_kkey_run(struct azihsm_dev *hdev, struct azihsm_kkey *key,
 		    struct azihsm_kcmd *kc);
 int azihsm_kcmd_run(struct azihsm_dev *hdev, struct azihsm_kcmd *kc, bool in_session);
+bool azihsm_kkey_fast_ids(struct azihsm_dev *hdev, struct azihsm_kkey *key,
+			  u16 *session_id, u16 *key_id, s64 *gen);
 
 /* kcrypto.c: every request goes through a worker that may sleep. */
 struct azihsm_kc_req {
@@ -93,6 +95,10 @@ extern unsigned int azihsm_crypto_priority;
 int azihsm_kc_enqueue(struct azihsm_dev *hdev, struct azihsm_kc_req *r,
 		      struct crypto_async_request *areq,
 		      int (*run)(struct azihsm_kc_req *r));
+void azihsm_kc_retry(struct azihsm_dev *hdev, struct azihsm_kc_req *r,
+		     struct crypto_async_request *areq,
+		     int (*run)(struct azihsm_kc_req *r));
+void azihsm_kc_fast_done(struct crypto_async_request *areq, int err);
 int azihsm_kc_tfm_init(struct azihsm_kc_tfm *t);
 void azihsm_kc_tfm_exit(struct azihsm_kc_tfm *t);
 /* Set the transform's key: any earlier one is deleted first. */

@@ -443,3 +443,26 @@ int azihsm_kkey_run(struct azihsm_dev *hdev, struct azihsm_kkey *key,
 	} while (--tries);
 	return ret;
 }
+
+/*
+ * For the AES fast path, which never sleeps: the kernel session's id,
+ * @key's current id and the reset generation they belong to. False when
+ * they are stale (a reset since: the control path restores them), being
+ * changed, or @key has none; the caller then uses the control path.
+ */
+bool azihsm_kkey_fast_ids(struct azihsm_dev *hdev, struct azihsm_kkey *key,
+			  u16 *session_id, u16 *key_id, s64 *gen)
+{
+	bool ok;
+
+	if (!down_read_trylock(&hdev->ksess.rwsem))
+		return false;
+	ok = azihsm_ksess_current(hdev) && key->id;
+	if (ok) {
+		*session_id = hdev->ksess.id;
+		*key_id = key->id;
+		*gen = hdev->ksess.gen;
+	}
+	up_read(&hdev->ksess.rwsem);
+	return ok;
+}

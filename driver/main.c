@@ -16,10 +16,15 @@ module_param_named(hsm_queues, azihsm_hsm_queues, uint, 0444);
 MODULE_PARM_DESC(hsm_queues,
 		 "HSM queues to request, 0 = one per online CPU (max 15)");
 
+unsigned int azihsm_aes_queues;
+module_param_named(aes_queues, azihsm_aes_queues, uint, 0444);
+MODULE_PARM_DESC(aes_queues,
+		 "AES fast-path queues to request, 0 = one per online CPU (max 16)");
+
 unsigned int azihsm_queue_depth = 64;
 module_param_named(queue_depth, azihsm_queue_depth, uint, 0444);
 MODULE_PARM_DESC(queue_depth,
-		 "Entries per HSM queue, 2..CAP.MQES+1 (default 64)");
+		 "Entries per HSM and AES queue, 2..CAP.MQES+1 (default 64)");
 
 unsigned int azihsm_admin_timeout_ms = 30000;
 module_param_named(admin_timeout_ms, azihsm_admin_timeout_ms, uint, 0644);
@@ -97,7 +102,7 @@ static int azihsm_map_bar(struct azihsm_dev *hdev, int bar, void __iomem **out)
 /*
  * Vector 0 serves the admin queue, vector 1 + i HSM queue i. Two vectors
  * are enough to run; each further vector allows one more HSM queue. The
- * AES fast path will use vectors 16..31, so all 32 are requested.
+ * AES fast path uses vectors 16..31, so all 32 are requested.
  */
 static int azihsm_alloc_vectors(struct azihsm_dev *hdev)
 {

@@ -150,6 +150,8 @@ AZIHSM_COUNTER_ATTR(cmds_completed, completed);
 AZIHSM_COUNTER_ATTR(cmds_failed, failed);
 AZIHSM_COUNTER_ATTR(cmds_timed_out, timed_out);
 AZIHSM_COUNTER_ATTR(resets, resets);
+AZIHSM_COUNTER_ATTR(fast_submitted, fast_submitted);
+AZIHSM_COUNTER_ATTR(fast_completed, fast_completed);
 
 static struct attribute *azihsm_attrs[] = {
 	&dev_attr_partition_state.attr,
@@ -165,6 +167,8 @@ static struct attribute *azihsm_attrs[] = {
 	&dev_attr_cmds_failed.attr,
 	&dev_attr_cmds_timed_out.attr,
 	&dev_attr_resets.attr,
+	&dev_attr_fast_submitted.attr,
+	&dev_attr_fast_completed.attr,
 	NULL
 };
 

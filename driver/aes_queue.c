@@ -1,0 +1,517 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * azihsm AES fast-path queues (Documentation/device.md, section 10): an
+ * SQ of 128-byte entries and a CQ of 64-byte entries per queue, one
+ * MSI-X vector from 16 on. An entry is one AES-XTS or AES-GCM operation
+ * on the caller's memory, described by SGLs built from its dma-mapped
+ * scatterlists; keys are named by id in the driver's kernel session.
+ *
+ * Each slot (cid) owns a preallocated piece of one coherent buffer: a
+ * descriptor list for src and one for dst (AZIHSM_AES_SGL_MAX entries
+ * each, within one page), so submitting allocates nothing. The end of
+ * the buffer holds 16 zero bytes, the GCM AAD padding.
+ *
+ * Completions run in the threaded interrupt handler (process context):
+ * it unmaps the scatterlists and calls the command's @done.
+ *
+ * Lifetime: submitters look up a queue under rcu_read_lock() and put an
+ * entry on the ring only under its lock with the queue not stopped. A
+ * reset or removal stops every queue, disables the controller, fails
+ * what is in flight, and destroys the queues after an RCU grace period.
+ */
+#include <linux/dma-mapping.h>
+#include <linux/interrupt.h>
+#include <linux/io.h>
+#include <linux/rcupdate.h>
+#include <linux/slab.h>
+#include <linux/smp.h>
+
+#include "azihsm.h"
+
+#define AZIHSM_AES_LIST_BYTES	(AZIHSM_AES_SGL_MAX * sizeof(struct azihsm_sgl_desc))
+#define AZIHSM_AES_SLOT_BYTES	(2 * AZIHSM_AES_LIST_BYTES)
+#define AZIHSM_AES_DONE_END	U16_MAX		/* ends a completion list */
+#define AZIHSM_AES_INFLIGHT	(U16_MAX - 1)	/* next_done of a slot on the ring */
+
+static_assert(AZIHSM_PAGE_SIZE % AZIHSM_AES_SLOT_BYTES == 0);
+
+static void azihsm_aes_unmap(struct azihsm_dev *hdev, struct azihsm_aes_cmd *cmd)
+{
+	if (cmd->src == cmd->dst) {
+		if (cmd->src_mapped)
+			dma_unmap_sg(hdev->dev, cmd->src, cmd->src_nents,
+				     DMA_BIDIRECTIONAL);
+	} else {
+		if (cmd->src_mapped)
+			dma_unmap_sg(hdev->dev, cmd->src, cmd->src_nents,
+				     DMA_TO_DEVICE);
+		if (cmd->dst_mapped)
+			dma_unmap_sg(hdev->dev, cmd->dst, cmd->dst_nents,
+				     DMA_FROM_DEVICE);
+	}
+	cmd->src_mapped = 0;
+	cmd->dst_mapped = 0;
+}
+
+static int azihsm_aes_errno(u16 sc)
+{
+	switch (sc) {
+	case AZIHSM_SC_SUCCESS:
+		return 0;
+	case AZIHSM_SC_AES_TAG_MISMATCH:
+		return -EBADMSG;
+	}
+	return -EIO;
+}
+
+/* Give the slot back; with q->lock held. */
+static void azihsm_aes_slot_free(struct azihsm_aes_queue *q,
+				 struct azihsm_aes_slot *slot)
+{
+	slot->cmd = NULL;
+	q->free[q->nfree++] = slot - q->slots;
+}
+
+/* Run the @done of each slot on the list, then free the slots. */
+static void azihsm_aes_finish(struct azihsm_aes_queue *q, u16 first)
+{
+	struct azihsm_dev *hdev = q->dev;
+	u16 cid = first;
+
+	while (cid != AZIHSM_AES_DONE_END) {
+		struct azihsm_aes_slot *slot = &q->slots[cid];
+		struct azihsm_aes_cmd *cmd = slot->cmd;
+		u16 next = slot->next_done;
+
+		azihsm_aes_unmap(hdev, cmd);
+		/* @cmd lives in the crypto request: done may free it. */
+		local_bh_disable();
+		cmd->done(cmd, slot->result, &slot->cqe);
+		local_bh_enable();
+		spin_lock_irq(&q->lock);
+		azihsm_aes_slot_free(q, slot);
+		spin_unlock_irq(&q->lock);
+		cid = next;
+	}
+}
+
+/* Harvest completions onto a list; with q->lock held. */
+static u16 azihsm_aes_process_cq(struct azihsm_aes_queue *q)
+{
+	struct azihsm_dev *hdev = q->dev;
+	u16 first = AZIHSM_AES_DONE_END, *tail = &first;
+	struct azihsm_aes_cqe *cqe;
+	struct azihsm_aes_slot *slot;
+	u16 status, cid, head;
+
+	for (;;) {
+		cqe = &q->cq[q->cq_head];
+		status = le16_to_cpu(READ_ONCE(cqe->status));
+		if ((status & AZIHSM_CQE_PHASE) != q->cq_phase)
+			break;
+		dma_rmb();
+		if (++q->cq_head == q->depth) {
+			q->cq_head = 0;
+			q->cq_phase ^= 1;
+		}
+		head = le16_to_cpu(cqe->sq_head);
+		if (head < q->depth)
+			q->sq_head = head;
+		cid = le16_to_cpu(cqe->cmd_id);
+		if (cid >= q->nslots || !q->slots[cid].cmd ||
+		    q->slots[cid].next_done != AZIHSM_AES_INFLIGHT) {
+			dev_warn_ratelimited(hdev->dev, "AES queue %u: unexpected completion, cid %u\n",
+					     q->qid, cid);
+			continue;
+		}
+		slot = &q->slots[cid];
+		slot->cqe = *cqe;
+		status = (status >> AZIHSM_CQE_STATUS_SHIFT) & AZIHSM_CQE_STATUS_MASK;
+		slot->result = azihsm_aes_errno(status);
+		if (slot->result && status != AZIHSM_SC_AES_TAG_MISMATCH)
+			dev_err_ratelimited(hdev->dev, "AES queue %u: completion status %#x\n",
+					    q->qid, status);
+		atomic64_inc(&hdev->stats.fast_completed);
+		slot->next_done = AZIHSM_AES_DONE_END;
+		*tail = cid;
+		tail = &slot->next_done;
+	}
+	return first;
+}
+
+static irqreturn_t azihsm_aes_irq(int irq, void *data)
+{
+	struct azihsm_aes_queue *q = data;
+	u16 first;
+
+	spin_lock_irq(&q->lock);
+	first = azihsm_aes_process_cq(q);
+	if (first != AZIHSM_AES_DONE_END && !q->stopped)
+		writel(q->cq_head, q->dev->db + AZIHSM_DB_CQ_HEAD(q->qid));
+	spin_unlock_irq(&q->lock);
+	if (first == AZIHSM_AES_DONE_END)
+		return IRQ_NONE;
+	azihsm_aes_finish(q, first);
+	return IRQ_HANDLED;
+}
+
+static void azihsm_aes_queue_free(struct azihsm_dev *hdev,
+				  struct azihsm_aes_queue *q)
+{
+	if (q->irq_requested)
+		free_irq(pci_irq_vector(hdev->pdev, q->vector), q);
+	if (q->lists)
+		dma_free_coherent(hdev->dev, q->lists_size, q->lists, q->lists_dma);
+	if (q->cq)
+		dma_free_coherent(hdev->dev, q->depth * sizeof(*q->cq), q->cq,
+				  q->cq_dma);
+	if (q->sq)
+		dma_free_coherent(hdev->dev, q->depth * sizeof(*q->sq), q->sq,
+				  q->sq_dma);
+	kfree(q->slots);
+	kfree(q->free);
+	kfree(q);
+}
+
+static struct azihsm_aes_queue *azihsm_aes_queue_alloc(struct azihsm_dev *hdev,
+						       unsigned int index,
+						       u16 depth)
+{
+	struct azihsm_aes_queue *q;
+	unsigned int i;
+
+	q = kzalloc(sizeof(*q), GFP_KERNEL);
+	if (!q)
+		return NULL;
+	q->dev = hdev;
+	spin_lock_init(&q->lock);
+	q->qid = AZIHSM_QID_AES_FIRST + index;
+	q->vector = AZIHSM_MSIX_VEC_AES_FIRST + index;
+	q->depth = depth;
+	q->nslots = depth - 1;
+	q->cq_phase = 1;
+	snprintf(q->irq_name, sizeof(q->irq_name), KBUILD_MODNAME "-aes%u", index);
+
+	q->sq = dma_alloc_coherent(hdev->dev, depth * sizeof(*q->sq), &q->sq_dma,
+				   GFP_KERNEL);
+	q->cq = dma_alloc_coherent(hdev->dev, depth * sizeof(*q->cq), &q->cq_dma,
+				   GFP_KERNEL);
+	/* Slot lists, then the 16-byte pad (zeroed by the allocator). */
+	q->lists_size = q->nslots * AZIHSM_AES_SLOT_BYTES + AZIHSM_AES_GCM_TAG_LEN;
+	q->lists = dma_alloc_coherent(hdev->dev, q->lists_size, &q->lists_dma,
+				      GFP_KERNEL);
+	q->slots = kcalloc(q->nslots, sizeof(*q->slots), GFP_KERNEL);
+	q->free = kcalloc(q->nslots, sizeof(*q->free), GFP_KERNEL);
+	if (!q->sq || !q->cq || !q->lists || !q->slots || !q->free) {
+		azihsm_aes_queue_free(hdev, q);
+		return NULL;
+	}
+	for (i = 0; i < q->nslots; i++) {
+		struct azihsm_aes_slot *slot = &q->slots[i];
+		size_t off = i * AZIHSM_AES_SLOT_BYTES;
+
+		slot->src_list = q->lists + off;
+		slot->src_list_dma = q->lists_dma + off;
+		slot->dst_list = q->lists + off + AZIHSM_AES_LIST_BYTES;
+		slot->dst_list_dma = q->lists_dma + off + AZIHSM_AES_LIST_BYTES;
+		q->free[q->nslots - 1 - i] = i;
+	}
+	q->nfree = q->nslots;
+	return q;
+}
+
+static dma_addr_t azihsm_aes_pad_dma(const struct azihsm_aes_queue *q)
+{
+	return q->lists_dma + q->nslots * AZIHSM_AES_SLOT_BYTES;
+}
+
+static int azihsm_aes_create_cq(struct azihsm_dev *hdev, struct azihsm_aes_queue *q)
+{
+	struct azihsm_admin_sqe sqe = { .opc = AZIHSM_ADMIN_CREATE_CQ };
+
+	sqe.prp1 = cpu_to_le64(q->cq_dma);
+	sqe.cdw10 = cpu_to_le32(q->qid | ((u32)(q->depth - 1) << 16));
+	sqe.cdw11 = cpu_to_le32(AZIHSM_CREATE_PC | AZIHSM_CREATE_CQ_IEN |
+				((u32)q->vector << 16));
+	return azihsm_admin_exec(hdev, &sqe, NULL);
+}
+
+static int azihsm_aes_create_sq(struct azihsm_dev *hdev, struct azihsm_aes_queue *q)
+{
+	struct azihsm_admin_sqe sqe = { .opc = AZIHSM_ADMIN_CREATE_SQ };
+
+	sqe.prp1 = cpu_to_le64(q->sq_dma);
+	sqe.cdw10 = cpu_to_le32(q->qid | ((u32)(q->depth - 1) << 16));
+	sqe.cdw11 = cpu_to_le32(AZIHSM_CREATE_PC | ((u32)q->qid << 16));
+	return azihsm_admin_exec(hdev, &sqe, NULL);
+}
+
+/* Allocate AES queue @index, hook its vector, create its CQ then SQ. */
+int azihsm_aes_queue_create(struct azihsm_dev *hdev, unsigned int index,
+			    u16 depth)
+{
+	struct azihsm_aes_queue *q;
+	int ret;
+
+	q = azihsm_aes_queue_alloc(hdev, index, depth);
+	if (!q) {
+		dev_err(hdev->dev, "no memory for AES queue %u\n", index);
+		return -ENOMEM;
+	}
+	ret = request_threaded_irq(pci_irq_vector(hdev->pdev, q->vector), NULL,
+				   azihsm_aes_irq, IRQF_ONESHOT, q->irq_name, q);
+	if (ret) {
+		dev_err(hdev->dev, "cannot request vector %u: %d\n", q->vector, ret);
+		goto out;
+	}
+	q->irq_requested = true;
+	ret = azihsm_aes_create_cq(hdev, q);
+	if (!ret)
+		ret = azihsm_aes_create_sq(hdev, q);
+out:
+	/* On failure too: the caller's teardown frees it, controller disabled. */
+	WRITE_ONCE(hdev->aes[index], q);
+	return ret;
+}
+
+void azihsm_aes_queues_stop(struct azihsm_dev *hdev)
+{
+	unsigned int i;
+
+	for (i = 0; i < AZIHSM_AES_QUEUES_MAX; i++) {
+		struct azihsm_aes_queue *q = hdev->aes[i];
+
+		if (!q)
+			continue;
+		spin_lock_irq(&q->lock);
+		q->stopped = true;
+		spin_unlock_irq(&q->lock);
+	}
+}
+
+/*
+ * With the controller disabled: take the completions it posted before it
+ * stopped, then fail every command still in flight with @err.
+ */
+void azihsm_aes_queues_fail(struct azihsm_dev *hdev, int err)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < AZIHSM_AES_QUEUES_MAX; i++) {
+		struct azihsm_aes_queue *q = hdev->aes[i];
+		u16 first, *tail;
+
+		if (!q)
+			continue;
+		if (q->irq_requested)
+			synchronize_irq(pci_irq_vector(hdev->pdev, q->vector));
+		spin_lock_irq(&q->lock);
+		first = azihsm_aes_process_cq(q);
+		for (tail = &first; *tail != AZIHSM_AES_DONE_END;
+		     tail = &q->slots[*tail].next_done)
+			;
+		for (j = 0; j < q->nslots; j++) {
+			struct azihsm_aes_slot *slot = &q->slots[j];
+
+			if (!slot->cmd || slot->next_done != AZIHSM_AES_INFLIGHT)
+				continue;
+			slot->result = err;
+			slot->next_done = AZIHSM_AES_DONE_END;
+			*tail = j;
+			tail = &slot->next_done;
+		}
+		spin_unlock_irq(&q->lock);
+		azihsm_aes_finish(q, first);
+	}
+}
+
+/* Free every AES queue: controller disabled, in-flight commands failed. */
+void azihsm_aes_queues_destroy(struct azihsm_dev *hdev)
+{
+	struct azihsm_aes_queue *gone[AZIHSM_AES_QUEUES_MAX];
+	unsigned int i;
+
+	WRITE_ONCE(hdev->nr_aes, 0);
+	for (i = 0; i < AZIHSM_AES_QUEUES_MAX; i++) {
+		gone[i] = hdev->aes[i];
+		WRITE_ONCE(hdev->aes[i], NULL);
+	}
+	/* Submitters that saw a queue are done with it after this. */
+	synchronize_rcu();
+	for (i = 0; i < AZIHSM_AES_QUEUES_MAX; i++)
+		if (gone[i])
+			azihsm_aes_queue_free(hdev, gone[i]);
+}
+
+/*
+ * Append the descriptors of @len bytes at @off of a mapped scatterlist.
+ * Returns the new count, or -E2BIG past @max.
+ */
+static int azihsm_aes_descs(struct scatterlist *sgl, int mapped, unsigned int off,
+			    unsigned int len, struct azihsm_sgl_desc *d, int n,
+			    int max)
+{
+	struct scatterlist *sg;
+	int i;
+
+	for_each_sg(sgl, sg, mapped, i) {
+		unsigned int seg = sg_dma_len(sg), take;
+
+		if (!len)
+			break;
+		if (off >= seg) {
+			off -= seg;
+			continue;
+		}
+		take = min(seg - off, len);
+		if (n == max)
+			return -E2BIG;
+		d[n].addr = cpu_to_le64(sg_dma_address(sg) + off);
+		d[n].len = cpu_to_le32(take);
+		memset(d[n].rsvd12, 0, sizeof(d[n].rsvd12));
+		d[n].type = AZIHSM_SGL_TYPE_DATA << 4;
+		n++;
+		len -= take;
+		off = 0;
+	}
+	return len ? -EINVAL : n;
+}
+
+/* The SQE's descriptor: the one data descriptor, or the list. */
+static void azihsm_aes_sqe_desc(struct azihsm_sgl_desc *out,
+				const struct azihsm_sgl_desc *list,
+				dma_addr_t list_dma, int n)
+{
+	if (n == 1) {
+		*out = list[0];
+		return;
+	}
+	memset(out, 0, sizeof(*out));
+	out->addr = cpu_to_le64(list_dma);
+	out->len = cpu_to_le32(n * sizeof(*list));
+	out->type = AZIHSM_SGL_TYPE_LAST_SEGMENT << 4;
+}
+
+static int azihsm_aes_map(struct azihsm_dev *hdev, struct azihsm_aes_cmd *cmd)
+{
+	unsigned int src_end = max(cmd->aad_len, cmd->text_off + cmd->text_len);
+	unsigned int dst_end = cmd->text_off + cmd->text_len;
+	bool inplace = cmd->src == cmd->dst;
+
+	cmd->src_mapped = 0;
+	cmd->dst_mapped = 0;
+	cmd->src_nents = sg_nents_for_len(cmd->src, src_end);
+	if (cmd->src_nents <= 0 || cmd->src_nents > AZIHSM_AES_SGL_MAX)
+		return -E2BIG;
+	if (cmd->text_len && !inplace) {
+		cmd->dst_nents = sg_nents_for_len(cmd->dst, dst_end);
+		if (cmd->dst_nents <= 0 || cmd->dst_nents > AZIHSM_AES_SGL_MAX)
+			return -E2BIG;
+	}
+	cmd->src_mapped = dma_map_sg(hdev->dev, cmd->src, cmd->src_nents,
+				     inplace ? DMA_BIDIRECTIONAL : DMA_TO_DEVICE);
+	if (!cmd->src_mapped)
+		return -ENOMEM;
+	if (cmd->text_len && !inplace) {
+		cmd->dst_mapped = dma_map_sg(hdev->dev, cmd->dst, cmd->dst_nents,
+					     DMA_FROM_DEVICE);
+		if (!cmd->dst_mapped) {
+			azihsm_aes_unmap(hdev, cmd);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* Build the slot's lists and the SQE's descriptors; with q->lock held. */
+static int azihsm_aes_build(struct azihsm_aes_queue *q, struct azihsm_aes_slot *slot,
+			    struct azihsm_aes_cmd *cmd, struct azihsm_aes_sqe *sqe)
+{
+	struct scatterlist *dst = cmd->src == cmd->dst ? cmd->src : cmd->dst;
+	int dst_mapped = cmd->src == cmd->dst ? cmd->src_mapped : cmd->dst_mapped;
+	struct azihsm_sgl_desc *d = slot->src_list;
+	int n = 0;
+
+	if (cmd->aad_len)
+		n = azihsm_aes_descs(cmd->src, cmd->src_mapped, 0, cmd->aad_len, d, n,
+				     AZIHSM_AES_SGL_MAX);
+	if (n >= 0 && cmd->pad) {
+		if (n == AZIHSM_AES_SGL_MAX)
+			return -E2BIG;
+		memset(&d[n], 0, sizeof(d[n]));
+		d[n].addr = cpu_to_le64(azihsm_aes_pad_dma(q));
+		d[n].len = cpu_to_le32(cmd->pad);
+		d[n].type = AZIHSM_SGL_TYPE_DATA << 4;
+		n++;
+	}
+	if (n >= 0 && cmd->text_len)
+		n = azihsm_aes_descs(cmd->src, cmd->src_mapped, cmd->text_off,
+				     cmd->text_len, d, n, AZIHSM_AES_SGL_MAX);
+	if (n <= 0)
+		return n ? n : -EINVAL;
+	azihsm_aes_sqe_desc(&sqe->src, d, slot->src_list_dma, n);
+
+	memset(&sqe->dst, 0, sizeof(sqe->dst));
+	if (!cmd->text_len)
+		return 0;
+	d = slot->dst_list;
+	n = azihsm_aes_descs(dst, dst_mapped, cmd->text_off, cmd->text_len, d, 0,
+			     AZIHSM_AES_SGL_MAX);
+	if (n <= 0)
+		return n ? n : -EINVAL;
+	azihsm_aes_sqe_desc(&sqe->dst, d, slot->dst_list_dma, n);
+	return 0;
+}
+
+/*
+ * Put @cmd on the calling CPU's AES queue. 0: @done will run. Otherwise
+ * nothing happened and the caller uses the control path: no AES queue, a
+ * reset since @gen (the session's key ids are stale), no free slot, or a
+ * request the SGLs cannot describe.
+ */
+int azihsm_aes_submit(struct azihsm_dev *hdev, struct azihsm_aes_cmd *cmd, s64 gen)
+{
+	struct azihsm_aes_queue *q;
+	struct azihsm_aes_slot *slot;
+	struct azihsm_aes_sqe *sqe;
+	unsigned int n;
+	unsigned long flags;
+	int ret;
+
+	if (!READ_ONCE(hdev->nr_aes))
+		return -EOPNOTSUPP;
+	ret = azihsm_aes_map(hdev, cmd);
+	if (ret)
+		return ret;
+	rcu_read_lock();
+	n = READ_ONCE(hdev->nr_aes);
+	q = n ? READ_ONCE(hdev->aes[raw_smp_processor_id() % n]) : NULL;
+	ret = -EAGAIN;
+	if (!q)
+		goto out;
+	spin_lock_irqsave(&q->lock, flags);
+	if (q->stopped || READ_ONCE(hdev->state) != AZIHSM_STATE_READY ||
+	    atomic64_read(&hdev->stats.resets) != gen || !q->nfree)
+		goto out_unlock;
+	slot = &q->slots[q->free[q->nfree - 1]];
+	sqe = &q->sq[q->sq_tail];
+	*sqe = cmd->sqe;
+	ret = azihsm_aes_build(q, slot, cmd, sqe);
+	if (ret)
+		goto out_unlock;
+	q->nfree--;
+	sqe->cmd_id = cpu_to_le16(slot - q->slots);
+	slot->cmd = cmd;
+	slot->next_done = AZIHSM_AES_INFLIGHT;	/* in flight */
+	q->sq_tail = (q->sq_tail + 1) % q->depth;
+	atomic64_inc(&hdev->stats.fast_submitted);
+	/* writel orders the lists and the SQE before the doorbell. */
+	writel(q->sq_tail, hdev->db + AZIHSM_DB_SQ_TAIL(q->qid));
+out_unlock:
+	spin_unlock_irqrestore(&q->lock, flags);
+out:
+	rcu_read_unlock();
+	if (ret)
+		azihsm_aes_unmap(hdev, cmd);
+	return ret;
+}
