@@ -165,3 +165,27 @@ int azihsm_admin_exec(struct azihsm_dev *hdev, struct azihsm_admin_sqe *sqe,
 		*result = res;
 	return 0;
 }
+
+/* Create I/O CQ @qid of @depth entries at @dma, interrupting on @vector. */
+int azihsm_admin_create_cq(struct azihsm_dev *hdev, u16 qid, u16 depth, u16 vector,
+			   dma_addr_t dma)
+{
+	struct azihsm_admin_sqe sqe = { .opc = AZIHSM_ADMIN_CREATE_CQ };
+
+	sqe.prp1 = cpu_to_le64(dma);
+	sqe.cdw10 = cpu_to_le32(qid | ((u32)(depth - 1) << 16));
+	sqe.cdw11 = cpu_to_le32(AZIHSM_CREATE_PC | AZIHSM_CREATE_CQ_IEN |
+				((u32)vector << 16));
+	return azihsm_admin_exec(hdev, &sqe, NULL);
+}
+
+/* Create I/O SQ @qid (priority 0), completing on the CQ of the same id. */
+int azihsm_admin_create_sq(struct azihsm_dev *hdev, u16 qid, u16 depth, dma_addr_t dma)
+{
+	struct azihsm_admin_sqe sqe = { .opc = AZIHSM_ADMIN_CREATE_SQ };
+
+	sqe.prp1 = cpu_to_le64(dma);
+	sqe.cdw10 = cpu_to_le32(qid | ((u32)(depth - 1) << 16));
+	sqe.cdw11 = cpu_to_le32(AZIHSM_CREATE_PC | ((u32)qid << 16));
+	return azihsm_admin_exec(hdev, &sqe, NULL);
+}

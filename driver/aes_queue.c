@@ -225,27 +225,6 @@ static dma_addr_t azihsm_aes_pad_dma(const struct azihsm_aes_queue *q)
 	return q->lists_dma + q->nslots * AZIHSM_AES_SLOT_BYTES;
 }
 
-static int azihsm_aes_create_cq(struct azihsm_dev *hdev, struct azihsm_aes_queue *q)
-{
-	struct azihsm_admin_sqe sqe = { .opc = AZIHSM_ADMIN_CREATE_CQ };
-
-	sqe.prp1 = cpu_to_le64(q->cq_dma);
-	sqe.cdw10 = cpu_to_le32(q->qid | ((u32)(q->depth - 1) << 16));
-	sqe.cdw11 = cpu_to_le32(AZIHSM_CREATE_PC | AZIHSM_CREATE_CQ_IEN |
-				((u32)q->vector << 16));
-	return azihsm_admin_exec(hdev, &sqe, NULL);
-}
-
-static int azihsm_aes_create_sq(struct azihsm_dev *hdev, struct azihsm_aes_queue *q)
-{
-	struct azihsm_admin_sqe sqe = { .opc = AZIHSM_ADMIN_CREATE_SQ };
-
-	sqe.prp1 = cpu_to_le64(q->sq_dma);
-	sqe.cdw10 = cpu_to_le32(q->qid | ((u32)(q->depth - 1) << 16));
-	sqe.cdw11 = cpu_to_le32(AZIHSM_CREATE_PC | ((u32)q->qid << 16));
-	return azihsm_admin_exec(hdev, &sqe, NULL);
-}
-
 /* Allocate AES queue @index, hook its vector, create its CQ then SQ. */
 int azihsm_aes_queue_create(struct azihsm_dev *hdev, unsigned int index,
 			    u16 depth)
@@ -265,9 +244,9 @@ int azihsm_aes_queue_create(struct azihsm_dev *hdev, unsigned int index,
 		goto out;
 	}
 	q->irq_requested = true;
-	ret = azihsm_aes_create_cq(hdev, q);
+	ret = azihsm_admin_create_cq(hdev, q->qid, q->depth, q->vector, q->cq_dma);
 	if (!ret)
-		ret = azihsm_aes_create_sq(hdev, q);
+		ret = azihsm_admin_create_sq(hdev, q->qid, q->depth, q->sq_dma);
 out:
 	/* On failure too: the caller's teardown frees it, controller disabled. */
 	WRITE_ONCE(hdev->aes[index], q);

@@ -326,6 +326,9 @@ void azihsm_admin_free(struct azihsm_dev *hdev);
 void azihsm_admin_reset(struct azihsm_dev *hdev);
 int azihsm_admin_exec(struct azihsm_dev *hdev, struct azihsm_admin_sqe *sqe,
 		      u32 *result);
+int azihsm_admin_create_cq(struct azihsm_dev *hdev, u16 qid, u16 depth, u16 vector,
+			   dma_addr_t dma);
+int azihsm_admin_create_sq(struct azihsm_dev *hdev, u16 qid, u16 depth, dma_addr_t dma);
 
 /* queue.c */
 int azihsm_hsm_queue_create(struct azihsm_dev *hdev, unsigned int index,

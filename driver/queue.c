@@ -186,28 +186,6 @@ err:
 	return NULL;
 }
 
-static int azihsm_create_cq(struct azihsm_dev *hdev, struct azihsm_hsm_queue *q)
-{
-	struct azihsm_admin_sqe sqe = { .opc = AZIHSM_ADMIN_CREATE_CQ };
-
-	sqe.prp1 = cpu_to_le64(q->cq_dma);
-	sqe.cdw10 = cpu_to_le32(q->qid | ((u32)(q->depth - 1) << 16));
-	sqe.cdw11 = cpu_to_le32(AZIHSM_CREATE_PC | AZIHSM_CREATE_CQ_IEN |
-				((u32)q->vector << 16));
-	return azihsm_admin_exec(hdev, &sqe, NULL);
-}
-
-static int azihsm_create_sq(struct azihsm_dev *hdev, struct azihsm_hsm_queue *q)
-{
-	struct azihsm_admin_sqe sqe = { .opc = AZIHSM_ADMIN_CREATE_SQ };
-
-	sqe.prp1 = cpu_to_le64(q->sq_dma);
-	sqe.cdw10 = cpu_to_le32(q->qid | ((u32)(q->depth - 1) << 16));
-	/* Priority 0; the SQ completes on the CQ of the same id. */
-	sqe.cdw11 = cpu_to_le32(AZIHSM_CREATE_PC | ((u32)q->qid << 16));
-	return azihsm_admin_exec(hdev, &sqe, NULL);
-}
-
 /* Allocate HSM queue @index, hook its vector, create its CQ then SQ. */
 int azihsm_hsm_queue_create(struct azihsm_dev *hdev, unsigned int index,
 			    u16 depth)
@@ -227,10 +205,10 @@ int azihsm_hsm_queue_create(struct azihsm_dev *hdev, unsigned int index,
 		goto err_free;
 	}
 	q->irq_requested = true;
-	ret = azihsm_create_cq(hdev, q);
+	ret = azihsm_admin_create_cq(hdev, q->qid, q->depth, q->vector, q->cq_dma);
 	if (ret)
 		goto err_free;
-	ret = azihsm_create_sq(hdev, q);
+	ret = azihsm_admin_create_sq(hdev, q->qid, q->depth, q->sq_dma);
 	if (ret)
 		goto err_free;
 	hdev->hsm[index] = q;
