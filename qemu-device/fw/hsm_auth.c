@@ -907,7 +907,8 @@ int hsm_auth_serialize(struct hsm_auth *a, uint8_t **image, size_t *len)
 	return HSM_AUTH_OK;
 }
 
-int hsm_auth_deserialize(struct hsm_auth *a, const uint8_t *img, size_t len)
+/* Credentials of @img into @a; with @sessions_ok also while sessions are open. */
+static int auth_load(struct hsm_auth *a, const uint8_t *img, size_t len, bool sessions_ok)
 {
 	struct cred creds[NROLES];
 	const uint8_t *p;
@@ -937,10 +938,10 @@ int hsm_auth_deserialize(struct hsm_auth *a, const uint8_t *img, size_t len)
 		c->last_fail = get_le64(p + 74);
 	}
 	pthread_mutex_lock(&a->lock);
-	for (i = 0; i < HSM_AUTH_MAX_SESSIONS; i++)
+	for (i = 0; !sessions_ok && i < HSM_AUTH_MAX_SESSIONS; i++)
 		if (a->sess[i].id)
 			break;
-	if (i < HSM_AUTH_MAX_SESSIONS) {
+	if (!sessions_ok && i < HSM_AUTH_MAX_SESSIONS) {
 		ret = HSM_AUTH_BUSY;
 	} else {
 		memcpy(a->cred, creds, sizeof(creds));
@@ -950,4 +951,14 @@ int hsm_auth_deserialize(struct hsm_auth *a, const uint8_t *img, size_t len)
 out:
 	OPENSSL_cleanse(creds, sizeof(creds));
 	return ret;
+}
+
+int hsm_auth_deserialize(struct hsm_auth *a, const uint8_t *img, size_t len)
+{
+	return auth_load(a, img, len, false);
+}
+
+int hsm_auth_restore(struct hsm_auth *a, const uint8_t *img, size_t len)
+{
+	return auth_load(a, img, len, true);
 }

@@ -270,5 +270,10 @@ void hsm_auth_image_free(uint8_t *image, size_t len);
  * a malformed image is BAD_IMAGE and changes nothing.
  */
 int hsm_auth_deserialize(struct hsm_auth *a, const uint8_t *image, size_t len);
+/*
+ * Put back a persistent part taken with hsm_auth_serialize while sessions
+ * stay open: the undo of a change that could not be stored.
+ */
+int hsm_auth_restore(struct hsm_auth *a, const uint8_t *image, size_t len);
 
 #endif /* HSM_AUTH_H */

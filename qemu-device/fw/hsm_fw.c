@@ -386,6 +386,7 @@ struct hsm_fw *hsm_fw_new(const struct hsm_fw_config *cfg)
 	fw = calloc(1, sizeof(*fw));
 	if (!fw)
 		return NULL;
+	pthread_mutex_init(&fw->persist_lock, NULL);
 	fw_copy_id(fw->serial, sizeof(fw->serial), cfg->serial);
 	fw_copy_id(fw->fw_rev, sizeof(fw->fw_rev), cfg->fw_rev);
 	snprintf(pers, sizeof(pers), "azihsm drbg %s", fw->serial);
@@ -415,13 +416,34 @@ void hsm_fw_free(struct hsm_fw *fw)
 	hsm_partition_close(fw->part);
 	hsm_auth_free(fw->auth);
 	hsm_vault_free(fw->vault);
+	pthread_mutex_destroy(&fw->persist_lock);
 	OPENSSL_cleanse(fw, sizeof(*fw));
 	free(fw);
 }
 
 int hsm_fw_commit(struct hsm_fw *fw)
 {
+	int ret;
+
+	pthread_mutex_lock(&fw->persist_lock);
+	ret = hsm_partition_commit(fw->part);
+	pthread_mutex_unlock(&fw->persist_lock);
+	return ret;
+}
+
+void fw_persist_begin(struct hsm_fw *fw)
+{
+	pthread_mutex_lock(&fw->persist_lock);
+}
+
+int fw_persist_commit(struct hsm_fw *fw)
+{
 	return hsm_partition_commit(fw->part);
+}
+
+void fw_persist_end(struct hsm_fw *fw)
+{
+	pthread_mutex_unlock(&fw->persist_lock);
 }
 
 struct hsm_vault *hsm_fw_vault(struct hsm_fw *fw)

@@ -7,6 +7,7 @@
 #ifndef HSM_FW_INT_H
 #define HSM_FW_INT_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -24,6 +25,12 @@ struct hsm_fw {
 	struct hsm_vault *vault;	/* the partition's keys */
 	struct hsm_auth *auth;		/* its credentials and sessions */
 	struct hsm_partition *part;	/* its stored state */
+	/*
+	 * Held from a persistent change to its commit by changes that are
+	 * undone when the commit fails (fw_persist_begin), and by every
+	 * commit, so no other commit stores such a change half-way.
+	 */
+	pthread_mutex_t persist_lock;
 	/*
 	 * Kernel masking key: seals the kernel session's blobs. Random at
 	 * every start (hsm_fw_new), never stored: such a blob opens until the
@@ -118,6 +125,15 @@ bool fw_visible(const struct fw_req *r, uint16_t owner);
 uint32_t fw_visible_key(struct fw_req *r, uint16_t id, struct hsm_key_attr *attr);
 /* hsm_auth_check of the request's session for @op, as an HSM status. */
 uint32_t fw_check(struct fw_req *r, enum hsm_auth_op op);
+
+/*
+ * A persistent change that is undone if it cannot be stored:
+ * fw_persist_begin() takes persist_lock, fw_persist_commit() stores the
+ * partition with it held (0 or -1), fw_persist_end() releases it.
+ */
+void fw_persist_begin(struct hsm_fw *fw);
+int fw_persist_commit(struct hsm_fw *fw);
+void fw_persist_end(struct hsm_fw *fw);
 uint32_t fw_svc_key_generate(struct fw_req *r);
 uint32_t fw_svc_open_key(struct fw_req *r);
 uint32_t fw_svc_delete_key(struct fw_req *r);

@@ -11,7 +11,8 @@
  * Classes (hsm_auth_check): persistent keys are made and deleted under
  * MANAGE_KEYS, session keys under SESSION_KEYS; OpenKey, KeyList and
  * KeyPublic are INFO, EccSign USE_KEY. A persistent change is committed
- * before the answer; if that fails the answer is NOT_STORED (a generated key is deleted again first).
+ * before the answer; if that fails the answer is NOT_STORED and nothing
+ * changed (a generated key is deleted again, a deleted one kept).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -241,11 +242,24 @@ uint32_t fw_svc_delete_key(struct fw_req *r)
 	st = fw_check(r, attr.owner ? HSM_OP_SESSION_KEYS : HSM_OP_MANAGE_KEYS);
 	if (st)
 		return st;
-	ret = hsm_vault_delete(r->fw->vault, id);
-	if (ret)
-		return fw_status_vault(ret);
-	if (!attr.owner && hsm_fw_commit(r->fw))
-		return AZIHSM_STATUS_NOT_STORED;
+	if (attr.owner) {
+		ret = hsm_vault_delete(r->fw->vault, id);
+		if (ret)
+			return fw_status_vault(ret);
+	} else {
+		/* Gone from memory only once it is gone from the stored state. */
+		fw_persist_begin(r->fw);
+		ret = hsm_vault_delete_begin(r->fw->vault, id);
+		if (!ret) {
+			st = fw_persist_commit(r->fw) ? AZIHSM_STATUS_NOT_STORED : 0;
+			hsm_vault_delete_end(r->fw->vault, id, st != 0);
+		}
+		fw_persist_end(r->fw);
+		if (ret)
+			return fw_status_vault(ret);
+		if (st)
+			return st;
+	}
 	mbor_enc_map(r->e, 0);
 	return AZIHSM_STATUS_SUCCESS;
 }

@@ -6,7 +6,8 @@
  * Request and response maps: include/azihsm/msg.h. Whenever the persistent
  * part of hsm_auth changed (a counted PIN failure, a counter reset, a new
  * PIN) the partition is committed before the answer; a failed commit is
- * answered NOT_STORED.
+ * answered NOT_STORED and the change is undone, except a counted PIN
+ * failure, which stays in effect (stricter) until the restart.
  */
 #include <string.h>
 
@@ -43,12 +44,44 @@ uint32_t fw_status_auth(int st)
 	return AZIHSM_STATUS_INTERNAL;
 }
 
-/* Commit if the credentials' persistent part moved since @gen0. */
-static uint32_t fw_auth_commit(struct fw_req *r, uint64_t gen0)
+/*
+ * One credential change: the persist lock held, a snapshot of the
+ * persistent part taken, so a change that cannot be stored is undone.
+ */
+struct fw_auth_txn {
+	uint64_t gen0;
+	uint8_t *snap;
+	size_t snap_len;
+};
+
+static uint32_t fw_auth_begin(struct fw_req *r, struct fw_auth_txn *t)
 {
-	if (hsm_auth_persist_gen(r->fw->auth) == gen0)
-		return AZIHSM_STATUS_SUCCESS;
-	return hsm_fw_commit(r->fw) ? AZIHSM_STATUS_NOT_STORED : AZIHSM_STATUS_SUCCESS;
+	fw_persist_begin(r->fw);
+	t->gen0 = hsm_auth_persist_gen(r->fw->auth);
+	if (hsm_auth_serialize(r->fw->auth, &t->snap, &t->snap_len)) {
+		fw_persist_end(r->fw);
+		return AZIHSM_STATUS_INTERNAL;
+	}
+	return AZIHSM_STATUS_SUCCESS;
+}
+
+/*
+ * Store the change if the persistent part moved; if that fails, put the
+ * snapshot back when @undo. Releases the lock. SUCCESS or NOT_STORED.
+ */
+static uint32_t fw_auth_end(struct fw_req *r, struct fw_auth_txn *t, bool undo)
+{
+	struct hsm_auth *a = r->fw->auth;
+	uint32_t st = AZIHSM_STATUS_SUCCESS;
+
+	if (hsm_auth_persist_gen(a) != t->gen0 && fw_persist_commit(r->fw)) {
+		st = AZIHSM_STATUS_NOT_STORED;
+		if (undo && hsm_auth_restore(a, t->snap, t->snap_len))
+			st = AZIHSM_STATUS_INTERNAL;
+	}
+	fw_persist_end(r->fw);
+	hsm_auth_image_free(t->snap, t->snap_len);
+	return st;
 }
 
 /* A sealed credential message: { 1: host_pub, 2: nonce, 3: ct, 4: tag }. */
@@ -99,7 +132,7 @@ uint32_t fw_svc_open_session(struct fw_req *r)
 {
 	struct hsm_auth *a = r->fw->auth;
 	enum hsm_auth_role role = 0;
-	uint64_t gen0 = hsm_auth_persist_gen(a);
+	struct fw_auth_txn t;
 	struct fw_sealed m;
 	uint16_t sid = 0;
 	bool must_change;
@@ -107,12 +140,17 @@ uint32_t fw_svc_open_session(struct fw_req *r)
 	int ret;
 
 	st = fw_decode_sealed(r, &m);
+	if (!st)
+		st = fw_auth_begin(r, &t);
 	if (st)
 		return st;
 	ret = hsm_auth_open_session(a, m.pub.p, m.pub.len, m.nonce.p, m.ct.p, m.ct.len,
 				    m.tag.p, &sid, &role);
-	/* A counted failure must be stored before it is reported. */
-	st = fw_auth_commit(r, gen0);
+	/*
+	 * A counted failure must be stored before it is reported; a reset
+	 * counter that cannot be stored is undone (the session is dropped).
+	 */
+	st = fw_auth_end(r, &t, !ret);
 	if (ret)
 		return st ? st : fw_status_auth(ret);
 	/* The session is restricted iff its role still had the default. */
@@ -156,17 +194,19 @@ uint32_t fw_svc_close_session(struct fw_req *r)
 uint32_t fw_svc_change_pin(struct fw_req *r)
 {
 	struct hsm_auth *a = r->fw->auth;
-	uint64_t gen0 = hsm_auth_persist_gen(a);
+	struct fw_auth_txn t;
 	struct fw_sealed m;
 	uint32_t st;
 	int ret;
 
 	st = fw_decode_sealed(r, &m);
+	if (!st)
+		st = fw_auth_begin(r, &t);
 	if (st)
 		return st;
 	ret = hsm_auth_change_pin(a, r->session_id, m.pub.p, m.pub.len, m.nonce.p, m.ct.p,
 				  m.ct.len, m.tag.p);
-	st = fw_auth_commit(r, gen0);
+	st = fw_auth_end(r, &t, !ret);
 	if (st)
 		return st;
 	if (ret)
@@ -178,7 +218,7 @@ uint32_t fw_svc_change_pin(struct fw_req *r)
 uint32_t fw_svc_reset_user(struct fw_req *r)
 {
 	struct hsm_auth *a = r->fw->auth;
-	uint64_t gen0 = hsm_auth_persist_gen(a);
+	struct fw_auth_txn t;
 	struct fw_sealed m;
 	uint32_t st;
 	int ret;
@@ -186,11 +226,13 @@ uint32_t fw_svc_reset_user(struct fw_req *r)
 	st = fw_decode_sealed(r, &m);
 	if (!st)
 		st = fw_check(r, HSM_OP_MANAGE_USERS);
+	if (!st)
+		st = fw_auth_begin(r, &t);
 	if (st)
 		return st;
 	ret = hsm_auth_reset_user(a, r->session_id, m.pub.p, m.pub.len, m.nonce.p, m.ct.p,
 				  m.ct.len, m.tag.p);
-	st = fw_auth_commit(r, gen0);
+	st = fw_auth_end(r, &t, !ret);
 	if (st)
 		return st;
 	if (ret)
@@ -202,14 +244,16 @@ uint32_t fw_svc_reset_user(struct fw_req *r)
 uint32_t fw_svc_unlock_user(struct fw_req *r)
 {
 	struct hsm_auth *a = r->fw->auth;
-	uint64_t gen0 = hsm_auth_persist_gen(a);
+	struct fw_auth_txn t;
 	uint32_t st = fw_decode(r, NULL, 0);
 	int ret;
 
+	if (!st)
+		st = fw_auth_begin(r, &t);
 	if (st)
 		return st;
 	ret = hsm_auth_unlock_user(a, r->session_id);
-	st = fw_auth_commit(r, gen0);
+	st = fw_auth_end(r, &t, !ret);
 	if (st)
 		return st;
 	if (ret)

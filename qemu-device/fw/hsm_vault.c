@@ -120,6 +120,11 @@ struct hsm_key {
 	size_t secret_len;
 	unsigned int refs;	/* active borrowers */
 	bool dead;		/* deleted, freed when refs drops to 0 */
+	/*
+	 * Deletion pending (hsm_vault_delete_begin): invisible to lookups,
+	 * lists and images, its label still taken, until delete_end.
+	 */
+	bool hidden;
 };
 
 struct hsm_vault {
@@ -392,7 +397,7 @@ static struct hsm_key *find_live(struct hsm_vault *v, uint16_t id)
 	unsigned int i;
 
 	for (i = 0; i < v->nslots; i++)
-		if (v->slots[i]->id == id && !v->slots[i]->dead)
+		if (v->slots[i]->id == id && !v->slots[i]->dead && !v->slots[i]->hidden)
 			return v->slots[i];
 	return NULL;
 }
@@ -711,6 +716,43 @@ int hsm_vault_delete(struct hsm_vault *v, uint16_t id)
 	return ret;
 }
 
+int hsm_vault_delete_begin(struct hsm_vault *v, uint16_t id)
+{
+	struct hsm_key *k;
+	int ret = HSM_VAULT_NOT_FOUND;
+
+	if (!v)
+		return HSM_VAULT_INVALID_ARG;
+	pthread_mutex_lock(&v->lock);
+	k = find_live(v, id);
+	if (k) {
+		k->hidden = true;
+		ret = HSM_VAULT_OK;
+	}
+	pthread_mutex_unlock(&v->lock);
+	return ret;
+}
+
+void hsm_vault_delete_end(struct hsm_vault *v, uint16_t id, bool keep)
+{
+	unsigned int i;
+
+	if (!v)
+		return;
+	pthread_mutex_lock(&v->lock);
+	for (i = 0; i < v->nslots; i++) {
+		struct hsm_key *k = v->slots[i];
+
+		if (k->id != id || !k->hidden)
+			continue;
+		k->hidden = false;
+		if (!keep)
+			key_drop(v, k);
+		break;
+	}
+	pthread_mutex_unlock(&v->lock);
+}
+
 unsigned int hsm_vault_delete_owner(struct hsm_vault *v, uint16_t owner)
 {
 	unsigned int i = 0, n = 0;
@@ -763,7 +805,7 @@ int hsm_vault_find_label(struct hsm_vault *v, const void *label, size_t len, uin
 		return HSM_VAULT_INVALID_ARG;
 	pthread_mutex_lock(&v->lock);
 	k = find_label(v, label, len);
-	if (k) {
+	if (k && !k->hidden) {
 		*id = k->id;
 		ret = HSM_VAULT_OK;
 	}
@@ -788,7 +830,7 @@ static unsigned int collect_locked(struct hsm_vault *v, struct hsm_key **out,
 	for (i = 0; i < v->nslots; i++) {
 		struct hsm_key *k = v->slots[i];
 
-		if (k->dead || (only_persistent && k->owner))
+		if (k->dead || k->hidden || (only_persistent && k->owner))
 			continue;
 		out[n++] = k;
 	}
@@ -823,7 +865,7 @@ unsigned int hsm_vault_count(struct hsm_vault *v)
 		return 0;
 	pthread_mutex_lock(&v->lock);
 	for (i = 0; i < v->nslots; i++)
-		n += !v->slots[i]->dead;
+		n += !v->slots[i]->dead && !v->slots[i]->hidden;
 	pthread_mutex_unlock(&v->lock);
 	return n;
 }

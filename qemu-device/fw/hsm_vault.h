@@ -185,6 +185,13 @@ int hsm_vault_import_pkey(struct hsm_vault *v, const struct hsm_key_spec *spec,
 			  EVP_PKEY *pkey, uint16_t *id);
 
 int hsm_vault_delete(struct hsm_vault *v, uint16_t id);
+/*
+ * A deletion that must be stored first: delete_begin hides key @id from
+ * lookups, lists and hsm_vault_serialize (its label stays taken);
+ * delete_end then drops it, or with @keep shows it again unchanged.
+ */
+int hsm_vault_delete_begin(struct hsm_vault *v, uint16_t id);
+void hsm_vault_delete_end(struct hsm_vault *v, uint16_t id, bool keep);
 /* Drop every key of session @owner (!= 0). Returns how many were dropped. */
 unsigned int hsm_vault_delete_owner(struct hsm_vault *v, uint16_t owner);
 

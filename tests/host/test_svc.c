@@ -693,8 +693,16 @@ static void test_persist(void)
 	       "  a session key needs no commit");
 	tap_eq(call_id(fw, AZIHSM_OP_DELETE_KEY, o, pid, &r), AZIHSM_STATUS_NOT_STORED,
 	       "  DeleteKey of a persistent key: NOT_STORED");
+	tap_ok(!open_key(fw, o, "p1", &id) && id == pid, "  and the key is kept (OpenKey)");
+	tap_ok(sign_verifies(fw, o, pid, "not deleted", NULL), "  and still signs (verified)");
+	tap_ok(!key_list(fw, o, &count, NULL, NULL) && count == 2,
+	       "  KeyList: it and the session key");
 	tap_eq(chpin_as(fw, u, USR, USR_ID, USR_PIN0, USR_PIN1), AZIHSM_STATUS_NOT_STORED,
 	       "  ChangePin: NOT_STORED");
+	tap_ok(hsm_auth_must_change(hsm_fw_auth(fw), USR),
+	       "  and undone: the user's PIN is still the default");
+	tap_eq(open_as(fw, USR, USR_ID, USR_PIN0, NULL, NULL), 0,
+	       "  the unchanged PIN still opens");
 	tap_eq(open_as(fw, OFF, OFF_ID, BAD_PIN, NULL, NULL), AZIHSM_STATUS_NOT_STORED,
 	       "  a counted wrong PIN: NOT_STORED");
 	hsm_fw_free(fw);
@@ -796,11 +804,18 @@ static void test_users(void)
 		printf("# could not remove %s\n", dir);
 	tap_eq(reset_user(fw, o, USR, USR_ID, USR_PIN1), AZIHSM_STATUS_NOT_STORED,
 	       "users: commit fails: ResetUserCredential NOT_STORED");
-	open_as(fw, USR, USR_ID, BAD_PIN, NULL, NULL);
-	tap_eq(call0(fw, AZIHSM_OP_UNLOCK_USER, o, &r), AZIHSM_STATUS_NOT_STORED,
-	       "users: commit fails: UnlockUser with a failure to clear NOT_STORED");
+	tap_ok(!hsm_auth_must_change(hsm_fw_auth(fw), USR),
+	       "users: and undone: no must-change");
+	tap_eq(open_as(fw, USR, USR_ID, USR_PIN3, NULL, NULL), 0,
+	       "users: the user's own PIN still opens");
 	tap_eq(call0(fw, AZIHSM_OP_UNLOCK_USER, o, &r), 0,
 	       "users: UnlockUser with nothing to clear needs no commit");
+	tap_eq(open_as(fw, USR, USR_ID, BAD_PIN, NULL, NULL), AZIHSM_STATUS_NOT_STORED,
+	       "users: a counted wrong PIN: NOT_STORED");
+	tap_eq(failures(fw, USR), 1, "users: and it stays counted (stricter)");
+	tap_eq(call0(fw, AZIHSM_OP_UNLOCK_USER, o, &r), AZIHSM_STATUS_NOT_STORED,
+	       "users: commit fails: UnlockUser with a failure to clear NOT_STORED");
+	tap_eq(failures(fw, USR), 1, "users: and undone: the failure still counted");
 	hsm_fw_free(fw);
 }
 

@@ -448,6 +448,48 @@ static void test_delete(void)
 	hsm_vault_free(v);
 }
 
+/* A deletion that waits for its commit: hidden, then dropped or kept. */
+static void test_delete_pending(void)
+{
+	struct hsm_vault *v = hsm_vault_new(0);
+	struct hsm_key_attr a[4];
+	uint8_t *img;
+	size_t len, len1;
+	uint16_t id, other, x;
+	int n = 0;
+
+	gen(v, HSM_KEY_EC_P256, HSM_USAGE_SIGN, 0, "pend", &id);
+	gen(v, HSM_KEY_AES256, HSM_USAGE_ENCRYPT, 0, "stay", &other);
+	hsm_vault_serialize(v, &img, &len1);
+	hsm_vault_image_free(img, len1);
+	tap_eq(hsm_vault_delete_begin(v, id), HSM_VAULT_OK, "pending: delete_begin");
+	tap_eq(hsm_vault_get_attr(v, id, &a[0]), HSM_VAULT_NOT_FOUND, "pending: attr not found");
+	tap_eq(hsm_vault_find_label(v, "pend", 4, &x), HSM_VAULT_NOT_FOUND,
+	       "pending: label lookup not found");
+	tap_eq(hsm_vault_with_key(v, id, HSM_USAGE_SIGN, count_cb, &n), HSM_VAULT_NOT_FOUND,
+	       "pending: cannot be borrowed");
+	tap_ok(hsm_vault_list(v, a, 4) == 1 && a[0].id == other && hsm_vault_count(v) == 1,
+	       "pending: not listed, not counted");
+	tap_eq(gen(v, HSM_KEY_AES128, HSM_USAGE_ENCRYPT, 0, "pend", &x), HSM_VAULT_LABEL_EXISTS,
+	       "pending: its label is still taken");
+	tap_ok(!hsm_vault_serialize(v, &img, &len) && len < len1, "pending: left out of the image");
+	hsm_vault_image_free(img, len);
+	tap_eq(hsm_vault_delete_begin(v, id), HSM_VAULT_NOT_FOUND, "pending: second begin refused");
+	hsm_vault_delete_end(v, id, true);
+	tap_ok(!hsm_vault_get_attr(v, id, &a[0]) && !hsm_vault_find_label(v, "pend", 4, &x) &&
+	       x == id && hsm_vault_count(v) == 2, "kept: back with its id and label");
+	tap_ok(!hsm_vault_serialize(v, &img, &len) && len == len1, "kept: in the image again");
+	hsm_vault_image_free(img, len);
+	hsm_vault_delete_begin(v, id);
+	hsm_vault_delete_end(v, id, false);
+	tap_eq(hsm_vault_get_attr(v, id, &a[0]), HSM_VAULT_NOT_FOUND, "dropped: gone");
+	tap_eq(gen(v, HSM_KEY_AES128, HSM_USAGE_ENCRYPT, 0, "pend", &x), HSM_VAULT_OK,
+	       "dropped: its label is free");
+	hsm_vault_delete_end(v, other, false);
+	tap_eq(hsm_vault_count(v), 2, "delete_end without begin changes nothing");
+	hsm_vault_free(v);
+}
+
 static void test_import(void)
 {
 	struct hsm_vault *v = hsm_vault_new(0);
@@ -860,6 +902,7 @@ int main(void)
 	test_capacity();
 	test_ids();
 	test_delete();
+	test_delete_pending();
 	test_import();
 	test_mask();
 	test_image();
