@@ -291,9 +291,10 @@ struct azihsm_hsm_cqe {
 #define AZIHSM_AES_ATTR_CMD_TYPE_MASK	(7u << 3)
 #define AZIHSM_AES_ATTR_CMD_TYPE_AES	5
 #define AZIHSM_AES_ATTR_CIPHER_SHIFT	8
-#define AZIHSM_AES_ATTR_CIPHER_MASK	(3u << 8)	/* 2 and 3 are refused */
+#define AZIHSM_AES_ATTR_CIPHER_MASK	(3u << 8)	/* 3 is refused */
 #define AZIHSM_AES_CIPHER_GCM		0
 #define AZIHSM_AES_CIPHER_XTS		1
+#define AZIHSM_AES_CIPHER_CBC		2	/* azihsm extension */
 #define AZIHSM_AES_ATTR_DUL_SHIFT	14	/* XTS data unit: 0 512, 1 4096, 2 8192 */
 #define AZIHSM_AES_ATTR_DUL_MASK	(3u << 14)
 #define AZIHSM_AES_DUL_512		0
@@ -307,6 +308,7 @@ struct azihsm_hsm_cqe {
 #define AZIHSM_AES_GCM_IV_LEN		12
 #define AZIHSM_AES_GCM_TAG_LEN		16
 #define AZIHSM_AES_XTS_TWEAK_LEN	16
+#define AZIHSM_AES_CBC_IV_LEN		16
 #define AZIHSM_AES_FRAME_TYPE		1
 
 #define AZIHSM_SGL_TYPE_DATA		0
@@ -346,6 +348,12 @@ struct azihsm_aes_sqe {
 			__le32	key_id2;	/* 72 */
 			__u8	tweak[16];	/* 76 */
 		} AZIHSM_PACKED xts;
+		/* azihsm extension: cipher 2 */
+		struct {
+			__le32	key_id;		/* 68 */
+			__le32	rsvd72;		/* 72: must be 0 */
+			__u8	iv[16];		/* 76 */
+		} AZIHSM_PACKED cbc;
 	};
 	__u8	rsvd108[20];
 } AZIHSM_PACKED;
@@ -355,7 +363,7 @@ struct azihsm_aes_cqe {
 	__le16	cmd_id;		/* 2 */
 	__u8	tag[16];	/* 4 */
 	__u8	iv[12];		/* 20 */
-	__u8	rsvd32[16];
+	__u8	cbc_iv[16];	/* 32: CBC output IV (azihsm extension) */
 	__le32	fips_approved;	/* 48 */
 	__le32	len;		/* 52 */
 	__le16	sq_head;	/* 56 */

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * AES fast path: one 128-byte AES SQE is one AES-XTS or AES-GCM
+ * AES fast path: one 128-byte AES SQE is one AES-XTS, AES-GCM or AES-CBC
  * operation on data described by two SGLs, with a key the guest names by
  * id (raw keys never travel on this path). Documentation/device.md,
  * section 10, is the contract; in short:
  *
- *  - attr: cmd_type 5, PSDT SGL, cipher 0 (GCM) or 1 (XTS), reserved bits
+ *  - attr: cmd_type 5, PSDT SGL, cipher 0 (GCM), 1 (XTS) or 2 (CBC, an
+ *    azihsm extension), reserved bits
  *    zero; frame_type 1; src_len and dst_len at most 1 MiB.
  *  - XTS: key_id1 names an AES256_XTS or AES128_XTS key (key_id2 is 0 or
  *    key_id1); the
@@ -18,6 +19,10 @@
  *    followed by the text; dst receives the text only. Encrypt returns the
  *    tag in the CQE, decrypt checks the SQE tag (AES_TAG_MISMATCH, nothing
  *    written, on a mismatch).
+ *  - CBC: key_id names an AES-128/192/256 key, the IV is at @76 (the XTS
+ *    tweak bytes), @72 must be 0, the data-unit code 0; src_len == dst_len,
+ *    a multiple of 16, no padding. The CQE's cbc_iv returns the output IV
+ *    (the last ciphertext block) so that a guest can chain requests.
  *  - a key must be persistent (owner 0) or belong to the SQE's session;
  *    the kernel session may use its own keys only.
  *
@@ -29,8 +34,8 @@
  * This file is the queue side only (SQE checks, SGLs, key lookup, owner
  * and usage, data units and tweaks, the CQE). The ciphers, the key type
  * rules (which key fits which mode, XTS halves different) and the FIPS
- * flag are hsm_ops': hsm_ops_aes_xts once per data unit and
- * hsm_ops_aes_gcm_encrypt / _decrypt, with statuses mapped by aes_status().
+ * flag are hsm_ops': hsm_ops_aes_xts once per data unit,
+ * hsm_ops_aes_gcm_encrypt / _decrypt and hsm_ops_aes_cbc, with statuses mapped by aes_status().
  */
 #include <endian.h>
 #include <stdlib.h>
@@ -47,6 +52,7 @@
 _Static_assert(AZIHSM_AES_XTS_TWEAK_LEN == HSM_XTS_TWEAK_LEN, "XTS tweak size");
 _Static_assert(AZIHSM_AES_GCM_IV_LEN == HSM_GCM_IV_LEN, "GCM IV size");
 _Static_assert(AZIHSM_AES_GCM_TAG_LEN == HSM_GCM_TAG_LEN, "GCM tag size");
+_Static_assert(AZIHSM_AES_CBC_IV_LEN == HSM_AES_BLOCK, "CBC IV size");
 
 /* One command after validation, and what the key callback produces. */
 struct aes_job {
@@ -58,7 +64,8 @@ struct aes_job {
 	uint32_t du;			/* XTS data unit bytes */
 	uint32_t src_len, dst_len;
 	uint32_t aad_len, aad_skip;	/* GCM: AAD bytes, bytes before the text */
-	uint8_t iv[AZIHSM_AES_XTS_TWEAK_LEN];	/* XTS tweak or GCM IV (12) */
+	uint8_t iv[AZIHSM_AES_XTS_TWEAK_LEN];	/* XTS tweak, CBC IV or GCM IV (12) */
+	uint8_t iv_out[AZIHSM_AES_CBC_IV_LEN];	/* CBC: the chaining value out */
 	uint8_t tag[AZIHSM_AES_GCM_TAG_LEN];	/* GCM: in (decrypt) / out (encrypt) */
 	const uint8_t *in;		/* text: src_len - aad_skip bytes */
 	const uint8_t *aad;
@@ -131,6 +138,27 @@ static uint16_t aes_parse_gcm(struct hsm_ctrl *c, const struct azihsm_aes_sqe *s
 	return AZIHSM_SC_SUCCESS;
 }
 
+static uint16_t aes_parse_cbc(struct hsm_ctrl *c, const struct azihsm_aes_sqe *sqe,
+			      uint16_t attr, struct aes_job *j)
+{
+	if (attr & AZIHSM_AES_ATTR_DUL_MASK) {
+		hsm_ctrl_guest_error(c, "AES CBC with a data-unit length code");
+		return AZIHSM_SC_INVALID_FIELD;
+	}
+	if (sqe->cbc.rsvd72) {
+		hsm_ctrl_guest_error(c, "AES CBC: bytes 72..75 must be 0");
+		return AZIHSM_SC_INVALID_FIELD;
+	}
+	if (j->dst_len != j->src_len || j->src_len % HSM_AES_BLOCK) {
+		hsm_ctrl_guest_error(c, "AES CBC src_len %u dst_len %u: must be equal "
+				     "multiples of 16", j->src_len, j->dst_len);
+		return AZIHSM_SC_INVALID_FIELD;
+	}
+	j->key_id = le32toh(sqe->cbc.key_id);
+	memcpy(j->iv, sqe->cbc.iv, AZIHSM_AES_CBC_IV_LEN);
+	return AZIHSM_SC_SUCCESS;
+}
+
 /* Check everything the SQE says before touching guest memory or keys. */
 static uint16_t aes_parse(struct hsm_ctrl *c, const struct azihsm_aes_sqe *sqe,
 			  struct aes_job *j)
@@ -152,7 +180,8 @@ static uint16_t aes_parse(struct hsm_ctrl *c, const struct azihsm_aes_sqe *sqe,
 		return AZIHSM_SC_INVALID_FIELD;
 	}
 	j->cipher = (attr & AZIHSM_AES_ATTR_CIPHER_MASK) >> AZIHSM_AES_ATTR_CIPHER_SHIFT;
-	if (j->cipher != AZIHSM_AES_CIPHER_GCM && j->cipher != AZIHSM_AES_CIPHER_XTS) {
+	if (j->cipher != AZIHSM_AES_CIPHER_GCM && j->cipher != AZIHSM_AES_CIPHER_XTS &&
+	    j->cipher != AZIHSM_AES_CIPHER_CBC) {
 		hsm_ctrl_guest_error(c, "AES SQE cipher %u unknown", j->cipher);
 		return AZIHSM_SC_INVALID_FIELD;
 	}
@@ -172,6 +201,8 @@ static uint16_t aes_parse(struct hsm_ctrl *c, const struct azihsm_aes_sqe *sqe,
 	}
 	if (j->cipher == AZIHSM_AES_CIPHER_XTS)
 		return aes_parse_xts(c, sqe, attr, j);
+	if (j->cipher == AZIHSM_AES_CIPHER_CBC)
+		return aes_parse_cbc(c, sqe, attr, j);
 	return aes_parse_gcm(c, sqe, attr, j);
 }
 
@@ -222,10 +253,22 @@ static int aes_gcm(struct aes_job *j, const struct hsm_key_ref *key)
 	return st;
 }
 
+static int aes_cbc(struct aes_job *j, const struct hsm_key_ref *key)
+{
+	bool fips;
+	int st;
+
+	st = hsm_ops_aes_cbc(key, !j->decrypt, j->iv, j->in, j->src_len, j->out, j->dst_len,
+			     j->iv_out, &fips);
+	j->fips = j->fips && fips;
+	return st;
+}
+
 /* hsm_ops status -> completion status (hsm_ops has checked the key type). */
 static uint16_t aes_status(struct aes_job *j, int st)
 {
-	const char *mode = j->cipher == AZIHSM_AES_CIPHER_XTS ? "XTS" : "GCM";
+	static const char *const modes[] = { "GCM", "XTS", "CBC" };
+	const char *mode = modes[j->cipher];
 
 	switch (st) {
 	case HSM_OPS_OK:
@@ -261,8 +304,12 @@ static void aes_with_key(const struct hsm_key_ref *key, void *ctx)
 		return;
 	}
 	j->fips = true;
-	j->sc = aes_status(j, j->cipher == AZIHSM_AES_CIPHER_XTS ? aes_xts(j, key) :
-								    aes_gcm(j, key));
+	if (j->cipher == AZIHSM_AES_CIPHER_XTS)
+		j->sc = aes_status(j, aes_xts(j, key));
+	else if (j->cipher == AZIHSM_AES_CIPHER_CBC)
+		j->sc = aes_status(j, aes_cbc(j, key));
+	else
+		j->sc = aes_status(j, aes_gcm(j, key));
 }
 
 static uint16_t aes_run_key(struct hsm_ctrl *c, struct aes_job *j)
@@ -363,6 +410,8 @@ void hsm_io_execute_aes(struct hsm_ctrl *c, const struct azihsm_aes_sqe *sqe,
 			memcpy(cqe->iv, j.iv, AZIHSM_AES_GCM_IV_LEN);
 			if (!j.decrypt)
 				memcpy(cqe->tag, j.tag, AZIHSM_AES_GCM_TAG_LEN);
+		} else if (j.cipher == AZIHSM_AES_CIPHER_CBC) {
+			memcpy(cqe->cbc_iv, j.iv_out, AZIHSM_AES_CBC_IV_LEN);
 		}
 	}
 	OPENSSL_cleanse(&j, sizeof(j));

@@ -4,7 +4,8 @@
  * guest: a real controller, an AES queue pair created with admin commands,
  * real 128-byte SQEs and 64-byte CQEs, keys imported into the firmware's
  * vault. Results are compared with OpenSSL run independently here (XTS one
- * data unit at a time, with tweaks computed with 128-bit arithmetic).
+ * data unit at a time, with tweaks computed with 128-bit arithmetic; CBC
+ * with EVP and padding off, the output IV taken from the reference).
  */
 #include <endian.h>
 #include <stdlib.h>
@@ -79,6 +80,20 @@ static void xts_sqe(struct azihsm_aes_sqe *s, bool dec, unsigned int dul, uint32
 	s->frame_type = htole32(AZIHSM_AES_FRAME_TYPE);
 	s->xts.key_id1 = htole32(key);
 	memcpy(s->xts.tweak, tweak, 16);
+}
+
+static void cbc_sqe(struct azihsm_aes_sqe *s, bool dec, uint32_t key, const uint8_t iv[16],
+		    uint32_t len, struct azihsm_sgl_desc src, struct azihsm_sgl_desc dst)
+{
+	memset(s, 0, sizeof(*s));
+	s->attr = htole16(attr(dec, AZIHSM_AES_CIPHER_CBC, 0));
+	s->src_len = htole32(len);
+	s->dst_len = htole32(len);
+	s->src = src;
+	s->dst = dst;
+	s->frame_type = htole32(AZIHSM_AES_FRAME_TYPE);
+	s->cbc.key_id = htole32(key);
+	memcpy(s->cbc.iv, iv, 16);
 }
 
 static void gcm_sqe(struct azihsm_aes_sqe *s, bool dec, uint32_t key, const uint8_t iv[12],
@@ -168,6 +183,25 @@ static void ref_xts(const uint8_t key[64], const uint8_t t0[16], uint32_t du,
 		}
 		EVP_CIPHER_CTX_free(ctx);
 	}
+}
+
+/* AES-n-CBC, no padding, key of @klen bytes. */
+static void ref_cbc(const uint8_t *key, unsigned int klen, const uint8_t iv[16],
+		    const uint8_t *in, uint32_t len, uint8_t *out, int enc)
+{
+	const EVP_CIPHER *c = klen == 16 ? EVP_aes_128_cbc() :
+			      klen == 24 ? EVP_aes_192_cbc() : EVP_aes_256_cbc();
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	int outl = 0, fin = 0;
+
+	if (!ctx || EVP_CipherInit_ex(ctx, c, NULL, key, iv, enc) != 1 ||
+	    EVP_CIPHER_CTX_set_padding(ctx, 0) != 1 ||
+	    EVP_CipherUpdate(ctx, out, &outl, in, (int)len) != 1 ||
+	    EVP_CipherFinal_ex(ctx, out + outl, &fin) != 1 || outl + fin != (int)len) {
+		printf("Bail out! reference CBC failed\n");
+		exit(1);
+	}
+	EVP_CIPHER_CTX_free(ctx);
 }
 
 static void ref_gcm_enc(const uint8_t key[32], const uint8_t iv[12], const uint8_t *aad,
@@ -611,10 +645,6 @@ static void test_refusals(void)
 	sqe.attr = htole16(a & ~AZIHSM_AES_ATTR_PSDT_SGL);
 	refused(&sqe, AZIHSM_SC_INVALID_FIELD, "psdt PRP");
 	BASE();
-	sqe.attr = htole16((uint16_t)((a & ~AZIHSM_AES_ATTR_CIPHER_MASK) |
-				      (2u << AZIHSM_AES_ATTR_CIPHER_SHIFT)));
-	refused(&sqe, AZIHSM_SC_INVALID_FIELD, "cipher 2");
-	BASE();
 	sqe.attr = htole16((uint16_t)(a | AZIHSM_AES_ATTR_CIPHER_MASK));
 	refused(&sqe, AZIHSM_SC_INVALID_FIELD, "cipher 3");
 	BASE();
@@ -646,6 +676,174 @@ static void test_refusals(void)
 	sqe.dst = flat(0xfee00000ull, 512);
 	refused(&sqe, AZIHSM_SC_DATA_XFER_ERROR, "dst outside guest RAM");
 #undef BASE
+}
+
+/* A refused CBC command: also no output IV in the CQE. */
+static void cbc_refused(struct azihsm_aes_sqe *sqe, int want, const char *what)
+{
+	static const uint8_t zero[16];
+	struct azihsm_aes_cqe cqe;
+	uint8_t pat[64], now[64];
+	int sc;
+
+	memset(pat, 0x5a, sizeof(pat));
+	fg_write(&g, DST, pat, sizeof(pat));
+	sc = submit(sqe, &cqe);
+	fg_read(&g, DST, now, sizeof(now));
+	tap_eq(sc, want, "CBC refused: %s", what);
+	tap_ok(!memcmp(now, pat, sizeof(now)) && !cqe.len && !cqe.fips_approved &&
+	       !memcmp(cqe.cbc_iv, zero, 16),
+	       "  %s: dst untouched, len 0, not approved, no output IV", what);
+}
+
+/* AES-CBC (cipher 2, the azihsm extension). */
+static void test_cbc(void)
+{
+	static const uint8_t iv[16] = { 0x10, 0x32, 0x54, 0x76, 0x98, 0xba, 0xdc, 0xfe,
+					1, 2, 3, 4, 5, 6, 7, 0x80 };
+	static const uint32_t lens[] = { 16, 512, 4096, BIG };
+	static struct pieces ps, pd;
+	struct hsm_key_spec spec = { .type = HSM_KEY_AES128,
+				     .usage = HSM_USAGE_ENCRYPT | HSM_USAGE_DECRYPT };
+	uint8_t key[32], ivo[16];
+	uint16_t kid[3], kid_enc_only, kid_s5;
+	struct azihsm_sgl_desc sd, dd;
+	struct azihsm_aes_sqe sqe;
+	struct azihsm_aes_cqe cqe;
+	unsigned int k, i;
+	int sc;
+
+	for (i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)(i * 71 + 3);
+	for (k = 0; k < 3; k++) {
+		spec.type = (enum hsm_key_type)(HSM_KEY_AES128 + k);
+		tap_eq(hsm_vault_import_secret(vault, &spec, key, 16 + 8 * k, &kid[k]), 0,
+		       "import AES-%u key for CBC", 128 + 64 * k);
+	}
+	spec.usage = HSM_USAGE_ENCRYPT;
+	tap_eq(hsm_vault_import_secret(vault, &spec, key, 32, &kid_enc_only), 0,
+	       "import AES-256 key, encrypt only");
+	spec.usage = HSM_USAGE_ENCRYPT | HSM_USAGE_DECRYPT;
+	spec.owner = 5;
+	tap_eq(hsm_vault_import_secret(vault, &spec, key, 32, &kid_s5), 0,
+	       "import AES-256 key of session 5");
+
+	fg_write(&g, SRC, plain, BIG);
+	for (k = 0; k < 3; k++) {
+		for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+			uint32_t len = lens[i];
+
+			ref_cbc(key, 16 + 8 * k, iv, plain, len, ref, 1);
+			cbc_sqe(&sqe, false, kid[k], iv, len, flat(SRC, len), flat(DST, len));
+			sc = submit(&sqe, &cqe);
+			fg_read(&g, DST, got, len);
+			tap_ok(sc == 0 && le32toh(cqe.len) == len &&
+			       le32toh(cqe.fips_approved) == 1 && !memcmp(got, ref, len),
+			       "CBC AES-%u encrypt %u bytes: matches OpenSSL, approved",
+			       128 + 64 * k, len);
+			tap_ok(!memcmp(cqe.cbc_iv, ref + len - 16, 16),
+			       "  output IV = last ciphertext block");
+
+			cbc_sqe(&sqe, true, kid[k], iv, len, flat(DST, len),
+				flat(SRC + 0x80000, len));
+			sc = submit(&sqe, &cqe);
+			fg_read(&g, SRC + 0x80000, back, len);
+			tap_ok(sc == 0 && le32toh(cqe.len) == len && !memcmp(back, plain, len) &&
+			       !memcmp(cqe.cbc_iv, ref + len - 16, 16),
+			       "CBC AES-%u decrypt %u bytes: plaintext, output IV = last "
+			       "ciphertext block", 128 + 64 * k, len);
+		}
+	}
+
+	/* Chaining: two requests joined by the CQE's IV = one request. */
+	ref_cbc(key, 32, iv, plain, 8192, ref, 1);
+	cbc_sqe(&sqe, false, kid[2], iv, 4096, flat(SRC, 4096), flat(DST, 4096));
+	sc = submit(&sqe, &cqe);
+	memcpy(ivo, cqe.cbc_iv, 16);
+	cbc_sqe(&sqe, false, kid[2], ivo, 4096, flat(SRC + 4096, 4096), flat(DST + 4096, 4096));
+	sc |= submit(&sqe, &cqe);
+	fg_read(&g, DST, got, 8192);
+	tap_ok(sc == 0 && !memcmp(got, ref, 8192) && !memcmp(cqe.cbc_iv, ref + 8192 - 16, 16),
+	       "CBC encrypt chained through the CQE IV = one 8 KiB request");
+	cbc_sqe(&sqe, true, kid[2], iv, 4096, flat(DST, 4096), flat(SRC + 0x80000, 4096));
+	sc = submit(&sqe, &cqe);
+	memcpy(ivo, cqe.cbc_iv, 16);
+	cbc_sqe(&sqe, true, kid[2], ivo, 4096, flat(DST + 4096, 4096),
+		flat(SRC + 0x81000, 4096));
+	sc |= submit(&sqe, &cqe);
+	fg_read(&g, SRC + 0x80000, back, 8192);
+	tap_ok(sc == 0 && !memcmp(back, plain, 8192), "CBC decrypt chained through the CQE IV");
+
+	/* In place (the decrypt IV out must be the input's last block). */
+	fg_write(&g, DST, ref, 4096);
+	cbc_sqe(&sqe, true, kid[2], iv, 4096, flat(DST, 4096), flat(DST, 4096));
+	sc = submit(&sqe, &cqe);
+	fg_read(&g, DST, back, 4096);
+	tap_ok(sc == 0 && !memcmp(back, plain, 4096) && !memcmp(cqe.cbc_iv, ref + 4080, 16),
+	       "CBC decrypt in place: plaintext and the ciphertext's last block as IV");
+
+	/* Scattered SGLs both ways. */
+	ref_cbc(key, 32, iv, plain, BIG, ref, 1);
+	sd = scatter(SCAT, LISTS, plain, BIG, 12, &ps);
+	dd = scatter(SCAT + 0x40000, LISTS + 16 * 4096, NULL, BIG, 7, &pd);
+	cbc_sqe(&sqe, false, kid[2], iv, BIG, sd, dd);
+	sc = submit(&sqe, &cqe);
+	gather(&pd, got);
+	tap_ok(sc == 0 && !memcmp(got, ref, BIG), "CBC scattered src and dst = OpenSSL");
+	cbc_sqe(&sqe, true, kid[2], iv, BIG, dd, flat(DST, BIG));
+	sc = submit(&sqe, &cqe);
+	fg_read(&g, DST, back, BIG);
+	tap_ok(sc == 0 && !memcmp(back, plain, BIG), "CBC scattered ciphertext decrypts to flat");
+
+	/* Refusals: lengths and fields. */
+	fg_write(&g, SRC, plain, 8192);
+	cbc_sqe(&sqe, false, kid[2], iv, 4095, flat(SRC, 4095), flat(DST, 4095));
+	cbc_refused(&sqe, AZIHSM_SC_INVALID_FIELD, "4095 bytes");
+	cbc_sqe(&sqe, false, kid[2], iv, 4104, flat(SRC, 4104), flat(DST, 4104));
+	cbc_refused(&sqe, AZIHSM_SC_INVALID_FIELD, "4104 bytes");
+	cbc_sqe(&sqe, true, kid[2], iv, 8, flat(SRC, 8), flat(DST, 8));
+	cbc_refused(&sqe, AZIHSM_SC_INVALID_FIELD, "decrypt 8 bytes");
+	cbc_sqe(&sqe, false, kid[2], iv, 0, flat(SRC, 0), flat(DST, 0));
+	cbc_refused(&sqe, AZIHSM_SC_INVALID_FIELD, "0 bytes");
+	cbc_sqe(&sqe, false, kid[2], iv, 4096, flat(SRC, 4096), flat(DST, 4096));
+	sqe.dst_len = htole32(4112);
+	sqe.dst = flat(DST, 4112);
+	cbc_refused(&sqe, AZIHSM_SC_INVALID_FIELD, "dst_len != src_len");
+	cbc_sqe(&sqe, false, kid[2], iv, 4096, flat(SRC, 4096), flat(DST, 4096));
+	sqe.cbc.rsvd72 = htole32(kid[2]);
+	cbc_refused(&sqe, AZIHSM_SC_INVALID_FIELD, "bytes 72..75 not 0");
+	cbc_sqe(&sqe, false, kid[2], iv, 4096, flat(SRC, 4096), flat(DST, 4096));
+	sqe.attr = htole16(le16toh(sqe.attr) | (1u << AZIHSM_AES_ATTR_DUL_SHIFT));
+	cbc_refused(&sqe, AZIHSM_SC_INVALID_FIELD, "a data-unit code");
+	cbc_sqe(&sqe, false, kid[2], iv, HSM_SGL_BYTES_MAX + 16, flat(SRC, HSM_SGL_BYTES_MAX + 16),
+		flat(DST, HSM_SGL_BYTES_MAX + 16));
+	cbc_refused(&sqe, AZIHSM_SC_INVALID_FIELD, "over 1 MiB");
+	cbc_sqe(&sqe, false, kid[2], iv, 4096, flat(SRC, 4096), flat(DST, 4096));
+	sqe.attr = htole16((uint16_t)(le16toh(sqe.attr) | AZIHSM_AES_ATTR_CIPHER_MASK));
+	cbc_refused(&sqe, AZIHSM_SC_INVALID_FIELD, "cipher 3 (still refused)");
+
+	/* Refusals: keys. */
+	cbc_sqe(&sqe, false, kid_xts, iv, 4096, flat(SRC, 4096), flat(DST, 4096));
+	cbc_refused(&sqe, AZIHSM_SC_AES_KEY_INVALID, "an XTS key");
+	cbc_sqe(&sqe, false, kid_gcm, iv, 4096, flat(SRC, 4096), flat(DST, 4096));
+	cbc_refused(&sqe, AZIHSM_SC_AES_KEY_INVALID, "an AES256_GCM key");
+	cbc_sqe(&sqe, false, 0xbeef, iv, 4096, flat(SRC, 4096), flat(DST, 4096));
+	cbc_refused(&sqe, AZIHSM_SC_AES_KEY_INVALID, "an unknown key id");
+	cbc_sqe(&sqe, false, kid_enc_only, iv, 4096, flat(SRC, 4096), flat(DST, 4096));
+	ref_cbc(key, 32, iv, plain, 4096, ref, 1);
+	sc = submit(&sqe, &cqe);
+	fg_read(&g, DST, got, 4096);
+	tap_ok(sc == 0 && !memcmp(got, ref, 4096), "encrypt-only key encrypts");
+	cbc_sqe(&sqe, true, kid_enc_only, iv, 4096, flat(SRC, 4096), flat(DST, 4096));
+	cbc_refused(&sqe, AZIHSM_SC_AES_KEY_INVALID, "decrypt with an encrypt-only key");
+	cbc_sqe(&sqe, false, kid_s5, iv, 4096, flat(SRC, 4096), flat(DST, 4096));
+	cbc_refused(&sqe, AZIHSM_SC_AES_KEY_INVALID, "session 5's key without a session");
+	sqe.session_id = htole16(6);
+	cbc_refused(&sqe, AZIHSM_SC_AES_KEY_INVALID, "session 5's key from session 6");
+	sqe.session_id = htole16(5);
+	sc = submit(&sqe, &cqe);
+	fg_read(&g, DST, got, 4096);
+	tap_ok(sc == 0 && !memcmp(got, ref, 4096), "session 5's key from session 5");
 }
 
 /* Several commands in flight on one queue complete in order. */
@@ -828,6 +1026,7 @@ int main(void)
 	test_xts_keys();
 	test_gcm();
 	test_refusals();
+	test_cbc();
 	test_batch();
 	test_two_queues();
 	test_deleted_key();
