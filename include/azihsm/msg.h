@@ -64,6 +64,7 @@ enum azihsm_op {
 	/* 4040..4059: credential management (officer) */
 	AZIHSM_OP_RESET_USER_CREDENTIAL	= 4040,
 	AZIHSM_OP_UNLOCK_USER		= 4041,
+	AZIHSM_OP_ZEROIZE_PARTITION	= 4042,
 };
 
 /* HSM status in the response header (0 = success). */
@@ -94,7 +95,10 @@ enum azihsm_status {
 	AZIHSM_STATUS_NOT_STORED	= 0x1025, /* persistent change could not be stored */
 	AZIHSM_STATUS_BAD_TAG		= 0x1026, /* GCM tag does not verify */
 	AZIHSM_STATUS_DECRYPT_FAILED	= 0x1027, /* OAEP / unwrap integrity */
-	AZIHSM_STATUS_BAD_BLOB		= 0x1028, /* masked blob malformed or not authentic */
+	AZIHSM_STATUS_BAD_BLOB		= 0x1028, /* masked / sealed blob malformed or not authentic */
+	AZIHSM_STATUS_BK3_EXISTS	= 0x1029, /* InitBk3: the partition has a BK3 */
+	AZIHSM_STATUS_NO_BK3		= 0x102a, /* GetSealedBk3: no BK3 yet (InitBk3) */
+	AZIHSM_STATUS_NOT_EMPTY		= 0x102b, /* SetSealedBk3: persistent keys present */
 };
 
 #define AZIHSM_API_REV_MAJOR		1
@@ -188,6 +192,33 @@ enum azihsm_persist {
  *       lockout wait; PIN and must-change flag stay.
  * Field ids: the AZIHSM_SESS_* ones of the sealed message (Sessions, above).
  */
+
+/*
+ * Zeroize and backup (design: Documentation/hsm-design.md "Zeroize" and
+ * "Backup"). Officer only (classes ZEROIZE / BACKUP: a user session is
+ * WRONG_ROLE, an officer on the default PIN MUST_CHANGE_PIN); a change is
+ * committed before the answer, a failed commit is NOT_STORED.
+ *   ZeroizePartition 4042: {} -> {}. Destroys every key (persistent and
+ *       session keys, the kernel session's too), the masking key (a new
+ *       one is made: blobs exported before no longer open, BAD_BLOB) and
+ *       the BK3; both roles get the default must-change credentials back
+ *       with no failures; every session is closed, the caller's too (the
+ *       CQE says OP_CLOSE for it). If the commit fails (NOT_STORED) the
+ *       keys are gone from the device but the state file may still hold
+ *       them: zeroize again.
+ *   InitBk3 1111: {} -> {}. Makes the partition's BK3 (48 random bytes);
+ *       BK3_EXISTS if it has one (only a zeroize removes it).
+ *   GetSealedBk3 1112: {} -> { 1: sealed bytes }: the backup blob (BK3
+ *       sealed to this device, the masking key wrapped under BK);
+ *       NO_BK3 before InitBk3.
+ *   SetSealedBk3 1113: { 1: sealed bytes } -> {}: installs the blob's BK3
+ *       and masking key. NOT_EMPTY while the partition holds persistent
+ *       keys; BAD_BLOB if it does not open on this device (another
+ *       device's, damaged, cut short): nothing changes.
+ */
+#define AZIHSM_BK3_F_SEALED		1
+#define AZIHSM_BK3_LEN			48
+#define AZIHSM_BK3_SEALED_MAX		512
 
 /*
  * Keys (types and usage bits: the hsm_key_type / HSM_USAGE_* values of
@@ -359,12 +390,14 @@ enum azihsm_persist {
  *       The blob is sealed under the device's kernel masking key: random
  *       per power-on, never stored, so it opens only on this device
  *       until QEMU exits (across controller resets).
- *   UnmaskKey 1107: { 1: blob bytes } -> { 1: key_id u16 }. A kernel
- *       session opens kernel blobs, other sessions partition blobs
- *       (KeyExportMasked); the key comes back as a session key with its
- *       type, usage and label (a persistent key's blob too: LABEL_EXISTS
- *       while a key with that label lives). Damaged, truncated or the
- *       other kind of blob: BAD_BLOB.
+ *   UnmaskKey 1107: { 1: blob bytes, 2: persistent bool (opt) } ->
+ *       { 1: key_id u16 }. A kernel session opens kernel blobs, other
+ *       sessions partition blobs (KeyExportMasked); the key comes back
+ *       with its type, usage and label (LABEL_EXISTS while a key with
+ *       that label lives), as a session key, or with persistent true as a
+ *       persistent key (MANAGE_KEYS: officer; stored before the answer,
+ *       NOT_STORED). Damaged, truncated or the other kind of blob:
+ *       BAD_BLOB.
  *   KeyExportMasked 4014: { 1: key_id u16 } -> { 1: blob bytes }. A
  *       session key of the session (SESSION_KEYS), or a persistent key
  *       (officer only: BACKUP, else WRONG_ROLE).
@@ -437,6 +470,7 @@ enum azihsm_persist {
 #define AZIHSM_IMPORT_F_KEY_ID		1	/* answer */
 #define AZIHSM_IMPORT_F_BLOB		2	/* answer */
 #define AZIHSM_UNMASK_F_BLOB		1
+#define AZIHSM_UNMASK_F_PERSISTENT	2
 #define AZIHSM_UNMASK_F_KEY_ID		1	/* answer */
 #define AZIHSM_MASK_F_KEY_ID		1
 #define AZIHSM_MASK_F_BLOB		1	/* answer */

@@ -271,6 +271,12 @@ const char *azihsm_status_name(uint32_t status)
 		return "DECRYPT_FAILED";
 	case AZIHSM_STATUS_BAD_BLOB:
 		return "BAD_BLOB";
+	case AZIHSM_STATUS_BK3_EXISTS:
+		return "BK3_EXISTS";
+	case AZIHSM_STATUS_NO_BK3:
+		return "NO_BK3";
+	case AZIHSM_STATUS_NOT_EMPTY:
+		return "NOT_EMPTY";
 	}
 	return "UNKNOWN_STATUS";
 }

@@ -206,6 +206,10 @@ static const struct fw_op {
 	{ AZIHSM_OP_CHANGE_PIN, fw_svc_change_pin, false, false, true },
 	{ AZIHSM_OP_RESET_USER_CREDENTIAL, fw_svc_reset_user, false, false, true },
 	{ AZIHSM_OP_UNLOCK_USER, fw_svc_unlock_user, false, false, true },
+	{ AZIHSM_OP_ZEROIZE_PARTITION, fw_svc_zeroize, false, false, true },
+	{ AZIHSM_OP_INIT_BK3, fw_svc_init_bk3, false, false, true },
+	{ AZIHSM_OP_GET_SEALED_BK3, fw_svc_get_sealed_bk3, false, false, true },
+	{ AZIHSM_OP_SET_SEALED_BK3, fw_svc_set_sealed_bk3, false, false, true },
 	{ AZIHSM_OP_GET_RANDOM, fw_get_random, true, false, false },	/* SP 800-90A CTR-DRBG */
 	{ AZIHSM_OP_KEY_GENERATE, fw_svc_key_generate, false, false, true },
 	{ AZIHSM_OP_KEY_LIST, fw_svc_key_list, false, false, true },
@@ -389,6 +393,7 @@ struct hsm_fw *hsm_fw_new(const struct hsm_fw_config *cfg)
 	pthread_mutex_init(&fw->persist_lock, NULL);
 	fw_copy_id(fw->serial, sizeof(fw->serial), cfg->serial);
 	fw_copy_id(fw->fw_rev, sizeof(fw->fw_rev), cfg->fw_rev);
+	pthread_mutex_init(&fw->kernel_mk_lock, NULL);
 	snprintf(pers, sizeof(pers), "azihsm drbg %s", fw->serial);
 	fw->drbg = hsm_drbg_new(pers);
 	fw->vault = hsm_vault_new(HSM_VAULT_DEFAULT_MAX);
@@ -417,6 +422,7 @@ void hsm_fw_free(struct hsm_fw *fw)
 	hsm_auth_free(fw->auth);
 	hsm_vault_free(fw->vault);
 	pthread_mutex_destroy(&fw->persist_lock);
+	pthread_mutex_destroy(&fw->kernel_mk_lock);
 	OPENSSL_cleanse(fw, sizeof(*fw));
 	free(fw);
 }

@@ -37,6 +37,7 @@ struct hsm_fw {
 	 * process ends, across controller resets.
 	 */
 	struct hsm_masking_key kernel_mk;
+	pthread_mutex_t kernel_mk_lock;	/* a zeroize replaces kernel_mk */
 	/*
 	 * Error state: a failed self-test, or stored state that could not be
 	 * used. Only the services marked allowed_in_error answer.
@@ -147,6 +148,14 @@ uint32_t fw_svc_key_import(struct fw_req *r);
 uint32_t fw_svc_unmask_key(struct fw_req *r);
 uint32_t fw_svc_export_masked(struct fw_req *r);
 uint32_t fw_svc_aes(struct fw_req *r);
+/* A copy of the masking key of the request's session kind (cleanse it). */
+void fw_masking_key(const struct fw_req *r, struct hsm_masking_key *out);
+
+/* hsm_svc_backup.c: ZeroizePartition, InitBk3, GetSealedBk3, SetSealedBk3 */
+uint32_t fw_svc_zeroize(struct fw_req *r);
+uint32_t fw_svc_init_bk3(struct fw_req *r);
+uint32_t fw_svc_get_sealed_bk3(struct fw_req *r);
+uint32_t fw_svc_set_sealed_bk3(struct fw_req *r);
 
 /* hsm_svc_crypto.c: Hash, RsaModExp, RsaPublic, EccVerify */
 uint32_t fw_svc_hash(struct fw_req *r);

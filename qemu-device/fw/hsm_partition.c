@@ -5,28 +5,72 @@
  * damaged, old or another device's is reported, never replaced: the
  * partition then refuses to commit, so the user's keys on disk survive
  * until someone deals with the file.
+ *
+ * Also the partition's backup secrets: the masking key, the BK3 and the
+ * sealed backup blob (GetSealedBk3 / SetSealedBk3), all integers
+ * little-endian:
+ *
+ *   off     len  field
+ *     0       8  magic "AZHSMBK3"
+ *     8       1  version (1)
+ *     9       2  W, wrapped masking key length u16 (88)
+ *    11       W  AES-256-KWP (RFC 5649) under BK of the masking key
+ *                (enc 32 || mac 48)
+ *  11+W      12  GCM nonce (random)
+ *  23+W      48  BK3, AES-256-GCM under the seal key
+ *  71+W      16  GCM tag; AAD = bytes 0 .. 11+W
+ *
+ *   BK       = SP 800-108 counter KBKDF, HMAC-SHA384, key BK3, label
+ *              "azihsm backup key", context "masking key wrap v1", 32 bytes
+ *   seal key = HKDF-SHA256(NV secret, info "azihsm bk3 seal v1") (a
+ *              volatile partition: random per start)
+ *
+ * Opening checks the length, magic, version and W, then the GCM tag, then
+ * the KWP integrity check; any failure is BAD_BLOB and changes nothing.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include "hsm_bytes.h"
 #include "hsm_auth.h"
+#include "hsm_ops.h"
 #include "hsm_partition.h"
 #include "hsm_state.h"
 
 #define PI_MAGIC	"AZHSMPI1"
-#define PI_VERSION	2
+#define PI_VERSION	3
+#define PI_VERSION_MIN	2	/* version 2: no backup part */
 #define PI_HDR_LEN	(8 + 2 + 32 + 48 + 4)
 
+#define BK_MAGIC	"AZHSMBK3"
+#define BK_VERSION	1
+#define BK_MK_LEN	80	/* enc || mac */
+#define BK_WRAP_LEN	(BK_MK_LEN + 8)
+#define BK_NONCE_LEN	12
+#define BK_TAG_LEN	16
+#define BK_AAD_LEN	(8 + 1 + 2 + BK_WRAP_LEN)
+#define BK_BLOB_LEN	(BK_AAD_LEN + BK_NONCE_LEN + HSM_BK3_LEN + BK_TAG_LEN)
+#define BK_KDF_LABEL	"azihsm backup key"
+#define BK_KDF_CONTEXT	"masking key wrap v1"
+#define BK_SEAL_INFO	"azihsm bk3 seal v1"
+
+_Static_assert(BK_BLOB_LEN == HSM_BK3_SEALED_LEN, "sealed BK3 length");
+
 struct hsm_partition {
-	pthread_mutex_t lock;	/* serialises commits */
+	pthread_mutex_t lock;	/* serialises commits; guards mk, bk3 */
 	struct hsm_state *store;	/* NULL: volatile */
 	struct hsm_vault *vault;
 	struct hsm_auth *auth;
 	struct hsm_masking_key mk;
+	bool has_bk3;
+	uint8_t bk3[HSM_BK3_LEN];
+	uint8_t vol_seal[32];	/* volatile partitions' seal key */
 	enum azihsm_persist status;
 };
 
@@ -60,23 +104,39 @@ static enum azihsm_persist persist_from_state(enum hsm_state_status st)
  */
 static int partition_parse(struct hsm_partition *p, const uint8_t *img, size_t len)
 {
-	size_t vlen, alen;
+	size_t vlen, alen, rest, blen = 0;
+	unsigned int version;
 
-	if (len < PI_HDR_LEN + 4 || memcmp(img, PI_MAGIC, 8) ||
-	    (img[8] | img[9] << 8) != PI_VERSION)
+	if (len < PI_HDR_LEN + 4 || memcmp(img, PI_MAGIC, 8))
+		return -1;
+	version = img[8] | img[9] << 8;
+	if (version < PI_VERSION_MIN || version > PI_VERSION)
 		return -1;
 	vlen = get_le32(img + PI_HDR_LEN - 4);
 	if (vlen > len - PI_HDR_LEN - 4)
 		return -1;
 	alen = get_le32(img + PI_HDR_LEN + vlen);
-	if (alen != len - PI_HDR_LEN - vlen - 4)
-		return -1;
+	rest = len - PI_HDR_LEN - vlen - 4;
+	if (version == 2) {
+		if (alen != rest)
+			return -1;
+	} else {
+		/* Version 3: then the backup part: length u32 (0 or 48), BK3. */
+		if (alen > rest || rest - alen < 4)
+			return -1;
+		blen = get_le32(img + PI_HDR_LEN + vlen + 4 + alen);
+		if (blen != rest - alen - 4 || (blen && blen != HSM_BK3_LEN))
+			return -1;
+	}
 	if (hsm_auth_deserialize(p->auth, img + PI_HDR_LEN + vlen + 4, alen) != HSM_AUTH_OK)
 		return -1;
 	if (hsm_vault_deserialize(p->vault, img + PI_HDR_LEN, vlen) != HSM_VAULT_OK)
 		return -1;
 	memcpy(p->mk.enc, img + 10, sizeof(p->mk.enc));
 	memcpy(p->mk.mac, img + 42, sizeof(p->mk.mac));
+	p->has_bk3 = blen != 0;
+	if (blen)
+		memcpy(p->bk3, img + len - blen, blen);
 	return 0;
 }
 
@@ -89,7 +149,7 @@ static int partition_build(struct hsm_partition *p, uint8_t **out, size_t *out_l
 		return -1;
 	if (hsm_auth_serialize(p->auth, &aimg, &alen) != HSM_AUTH_OK)
 		goto out;
-	len = PI_HDR_LEN + vlen + 4 + alen;
+	len = PI_HDR_LEN + vlen + 4 + alen + 4 + (p->has_bk3 ? HSM_BK3_LEN : 0);
 	img = malloc(len);
 	if (!img)
 		goto out;
@@ -101,6 +161,9 @@ static int partition_build(struct hsm_partition *p, uint8_t **out, size_t *out_l
 	memcpy(img + PI_HDR_LEN, vimg, vlen);
 	put_le32(img + PI_HDR_LEN + vlen, (uint32_t)alen);
 	memcpy(img + PI_HDR_LEN + vlen + 4, aimg, alen);
+	put_le32(img + PI_HDR_LEN + vlen + 4 + alen, p->has_bk3 ? HSM_BK3_LEN : 0);
+	if (p->has_bk3)
+		memcpy(img + len - HSM_BK3_LEN, p->bk3, HSM_BK3_LEN);
 	*out = img;
 	*out_len = len;
 out:
@@ -139,7 +202,8 @@ struct hsm_partition *hsm_partition_open(const char *state_path, struct hsm_vaul
 	p->auth = auth;
 	if (!state_path) {
 		p->status = AZIHSM_PERSIST_VOLATILE;
-		if (hsm_masking_key_generate(&p->mk) != HSM_VAULT_OK)
+		if (hsm_masking_key_generate(&p->mk) != HSM_VAULT_OK ||
+		    RAND_priv_bytes(p->vol_seal, sizeof(p->vol_seal)) != 1)
 			goto fail;
 		return p;
 	}
@@ -161,8 +225,11 @@ struct hsm_partition *hsm_partition_open(const char *state_path, struct hsm_vaul
 			hsm_state_free_image(img, len);
 		}
 	}
-	if (hsm_partition_failed(p))
+	if (hsm_partition_failed(p)) {
 		OPENSSL_cleanse(&p->mk, sizeof(p->mk));
+		OPENSSL_cleanse(p->bk3, sizeof(p->bk3));
+		p->has_bk3 = false;
+	}
 	return p;
 fail:
 	hsm_partition_close(p);
@@ -176,6 +243,8 @@ void hsm_partition_close(struct hsm_partition *p)
 	if (p->store)
 		hsm_state_close(p->store);
 	OPENSSL_cleanse(&p->mk, sizeof(p->mk));
+	OPENSSL_cleanse(p->bk3, sizeof(p->bk3));
+	OPENSSL_cleanse(p->vol_seal, sizeof(p->vol_seal));
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 }
@@ -190,9 +259,11 @@ bool hsm_partition_failed(const struct hsm_partition *p)
 	return p->status >= AZIHSM_PERSIST_TRUNCATED;
 }
 
-const struct hsm_masking_key *hsm_partition_masking_key(const struct hsm_partition *p)
+void hsm_partition_masking_key(struct hsm_partition *p, struct hsm_masking_key *out)
 {
-	return &p->mk;
+	pthread_mutex_lock(&p->lock);
+	*out = p->mk;
+	pthread_mutex_unlock(&p->lock);
 }
 
 int hsm_partition_commit(struct hsm_partition *p)
@@ -206,5 +277,209 @@ int hsm_partition_commit(struct hsm_partition *p)
 	pthread_mutex_lock(&p->lock);
 	ret = partition_commit_locked(p);
 	pthread_mutex_unlock(&p->lock);
+	return ret;
+}
+
+/* Volatile partitions "commit" without storing anything. */
+static int commit_locked(struct hsm_partition *p)
+{
+	if (hsm_partition_failed(p))
+		return -1;
+	return p->store ? partition_commit_locked(p) : 0;
+}
+
+int hsm_partition_zeroize(struct hsm_partition *p, const struct hsm_masking_key *mk)
+{
+	int ret;
+
+	pthread_mutex_lock(&p->lock);
+	p->mk = *mk;
+	OPENSSL_cleanse(p->bk3, sizeof(p->bk3));
+	p->has_bk3 = false;
+	ret = commit_locked(p) ? HSM_PART_NOT_STORED : HSM_PART_OK;
+	pthread_mutex_unlock(&p->lock);
+	return ret;
+}
+
+bool hsm_partition_has_bk3(struct hsm_partition *p)
+{
+	bool has;
+
+	pthread_mutex_lock(&p->lock);
+	has = p->has_bk3;
+	pthread_mutex_unlock(&p->lock);
+	return has;
+}
+
+int hsm_partition_init_bk3(struct hsm_partition *p)
+{
+	int ret = HSM_PART_OK;
+
+	pthread_mutex_lock(&p->lock);
+	if (p->has_bk3) {
+		ret = HSM_PART_BK3_EXISTS;
+	} else if (RAND_priv_bytes(p->bk3, sizeof(p->bk3)) != 1) {
+		ret = HSM_PART_CRYPTO;
+	} else {
+		p->has_bk3 = true;
+		if (commit_locked(p))
+			ret = HSM_PART_NOT_STORED;
+	}
+	if (ret && ret != HSM_PART_BK3_EXISTS) {
+		/* Never answer with a BK3 the file does not hold. */
+		OPENSSL_cleanse(p->bk3, sizeof(p->bk3));
+		p->has_bk3 = false;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return ret;
+}
+
+/* The key that seals BK3 to this device. */
+static int seal_key(struct hsm_partition *p, uint8_t key[32])
+{
+	if (!p->store) {
+		memcpy(key, p->vol_seal, 32);
+		return 0;
+	}
+	return hsm_state_derive_key(p->store, BK_SEAL_INFO, key, 32) ? -1 : 0;
+}
+
+/* BK = KBKDF-HMAC-SHA384(BK3, label, context), 32 bytes. */
+static int derive_bk(const uint8_t bk3[HSM_BK3_LEN], uint8_t bk[32])
+{
+	const struct hsm_key_ref kdk = {
+		.type = HSM_KEY_HMAC_SHA384, .secret = bk3, .secret_len = HSM_BK3_LEN,
+	};
+	bool fips;
+
+	return hsm_ops_kbkdf(&kdk, HSM_HASH_SHA384, (const uint8_t *)BK_KDF_LABEL,
+			     strlen(BK_KDF_LABEL), (const uint8_t *)BK_KDF_CONTEXT,
+			     strlen(BK_KDF_CONTEXT), bk, 32, &fips) ? -1 : 0;
+}
+
+/* AES-256-GCM of one HSM_BK3_LEN buffer; false: failed (or tag mismatch). */
+static bool bk3_gcm(const uint8_t key[32], bool enc, const uint8_t *nonce, const uint8_t *aad,
+		    const uint8_t *in, uint8_t *out, uint8_t *tag)
+{
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	int n = 0, ok;
+
+	if (!c)
+		return false;
+	ok = EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL, enc) == 1 &&
+	     EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, BK_NONCE_LEN, NULL) == 1 &&
+	     EVP_CipherInit_ex(c, NULL, NULL, key, nonce, enc) == 1 &&
+	     EVP_CipherUpdate(c, NULL, &n, aad, BK_AAD_LEN) == 1 &&
+	     EVP_CipherUpdate(c, out, &n, in, HSM_BK3_LEN) == 1 && n == HSM_BK3_LEN &&
+	     (enc || EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, BK_TAG_LEN, tag) == 1) &&
+	     EVP_CipherFinal_ex(c, out + n, &n) == 1 && n == 0 &&
+	     (!enc || EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, BK_TAG_LEN, tag) == 1);
+	EVP_CIPHER_CTX_free(c);
+	if (!ok)
+		OPENSSL_cleanse(out, HSM_BK3_LEN);
+	return ok;
+}
+
+int hsm_partition_sealed_bk3(struct hsm_partition *p, uint8_t *out, size_t cap, size_t *len)
+{
+	uint8_t key[32], bk[32], mk[BK_MK_LEN];
+	const struct hsm_key_ref kek = {
+		.type = HSM_KEY_AES256, .secret = bk, .secret_len = sizeof(bk),
+	};
+	size_t wlen = 0;
+	bool fips;
+	int ret = HSM_PART_CRYPTO;
+
+	*len = BK_BLOB_LEN;
+	if (!out || cap < BK_BLOB_LEN)
+		return HSM_PART_BUFFER_SMALL;
+	pthread_mutex_lock(&p->lock);
+	if (!p->has_bk3) {
+		ret = HSM_PART_NO_BK3;
+		goto out;
+	}
+	if (seal_key(p, key) || derive_bk(p->bk3, bk))
+		goto out;
+	memcpy(mk, p->mk.enc, 32);
+	memcpy(mk + 32, p->mk.mac, 48);
+	memcpy(out, BK_MAGIC, 8);
+	out[8] = BK_VERSION;
+	put_le16(out + 9, BK_WRAP_LEN);
+	if (hsm_ops_aes_kwp_wrap(&kek, mk, sizeof(mk), out + 11, BK_WRAP_LEN, &wlen, &fips) ||
+	    wlen != BK_WRAP_LEN)
+		goto out;
+	if (RAND_bytes(out + BK_AAD_LEN, BK_NONCE_LEN) != 1)
+		goto out;
+	if (!bk3_gcm(key, true, out + BK_AAD_LEN, out, p->bk3,
+		     out + BK_AAD_LEN + BK_NONCE_LEN,
+		     out + BK_AAD_LEN + BK_NONCE_LEN + HSM_BK3_LEN))
+		goto out;
+	ret = HSM_PART_OK;
+out:
+	pthread_mutex_unlock(&p->lock);
+	if (ret) {
+		OPENSSL_cleanse(out, BK_BLOB_LEN);
+		*len = 0;
+	}
+	OPENSSL_cleanse(key, sizeof(key));
+	OPENSSL_cleanse(bk, sizeof(bk));
+	OPENSSL_cleanse(mk, sizeof(mk));
+	return ret;
+}
+
+int hsm_partition_set_sealed_bk3(struct hsm_partition *p, const uint8_t *blob, size_t len)
+{
+	uint8_t key[32], bk[32], bk3[HSM_BK3_LEN], mk[BK_MK_LEN + 16], tag[BK_TAG_LEN];
+	const struct hsm_key_ref kek = {
+		.type = HSM_KEY_AES256, .secret = bk, .secret_len = sizeof(bk),
+	};
+	struct hsm_masking_key old_mk;
+	uint8_t old_bk3[HSM_BK3_LEN];
+	bool old_has, fips;
+	size_t mlen = 0;
+	int ret = HSM_PART_BAD_BLOB;
+
+	if (!blob || len != BK_BLOB_LEN || memcmp(blob, BK_MAGIC, 8) || blob[8] != BK_VERSION ||
+	    get_le16(blob + 9) != BK_WRAP_LEN)
+		return HSM_PART_BAD_BLOB;
+	pthread_mutex_lock(&p->lock);
+	if (seal_key(p, key)) {
+		ret = HSM_PART_CRYPTO;
+		goto out;
+	}
+	memcpy(tag, blob + BK_AAD_LEN + BK_NONCE_LEN + HSM_BK3_LEN, BK_TAG_LEN);
+	if (!bk3_gcm(key, false, blob + BK_AAD_LEN, blob, blob + BK_AAD_LEN + BK_NONCE_LEN, bk3,
+		     tag))
+		goto out;	/* another device's, or damaged */
+	if (derive_bk(bk3, bk)) {
+		ret = HSM_PART_CRYPTO;
+		goto out;
+	}
+	if (hsm_ops_aes_kwp_unwrap(&kek, blob + 11, BK_WRAP_LEN, mk, sizeof(mk), &mlen, &fips) ||
+	    mlen != BK_MK_LEN)
+		goto out;
+	old_mk = p->mk;
+	old_has = p->has_bk3;
+	memcpy(old_bk3, p->bk3, sizeof(old_bk3));
+	memcpy(p->mk.enc, mk, 32);
+	memcpy(p->mk.mac, mk + 32, 48);
+	memcpy(p->bk3, bk3, sizeof(bk3));
+	p->has_bk3 = true;
+	ret = HSM_PART_OK;
+	if (commit_locked(p)) {
+		/* What is not stored is not installed. */
+		p->mk = old_mk;
+		memcpy(p->bk3, old_bk3, sizeof(old_bk3));
+		p->has_bk3 = old_has;
+		ret = HSM_PART_NOT_STORED;
+	}
+	OPENSSL_cleanse(&old_mk, sizeof(old_mk));
+	OPENSSL_cleanse(old_bk3, sizeof(old_bk3));
+out:
+	pthread_mutex_unlock(&p->lock);
+	OPENSSL_cleanse(key, sizeof(key));
+	OPENSSL_cleanse(bk, sizeof(bk));
+	OPENSSL_cleanse(bk3, sizeof(bk3));
+	OPENSSL_cleanse(mk, sizeof(mk));
 	return ret;
 }

@@ -5,11 +5,17 @@
  * the device's `state` property. Without that property the partition is
  * volatile (new masking key every start, nothing stored).
  *
- * Image (little-endian): magic "AZHSMPI1" (8), version u16 (2),
+ * Image (little-endian): magic "AZHSMPI1" (8), version u16 (3),
  * masking key enc (32) + mac (48), vault image length u32, vault image
  * (hsm_vault_serialize), credentials image length u32, credentials image
- * (hsm_auth_serialize). Only version 2 is accepted (version 1, without
- * credentials, never left the tests).
+ * (hsm_auth_serialize), backup part length u32 (0: no BK3, or 48), BK3.
+ * Versions 2 (no backup part) and 3 load; commits write version 3
+ * (version 1, without credentials, never left the tests).
+ *
+ * Backup (design: Documentation/hsm-design.md "Backup"): the partition may
+ * hold a BK3 (48 random bytes); the sealed BK3 blob carries it, sealed to
+ * this device, and the masking key wrapped under a key derived from it.
+ * The blob's layout: the top of hsm_partition.c.
  */
 #ifndef HSM_PARTITION_H
 #define HSM_PARTITION_H
@@ -34,12 +40,51 @@ void hsm_partition_close(struct hsm_partition *p);
 /* enum azihsm_persist (include/azihsm/msg.h): the wire value. */
 enum azihsm_persist hsm_partition_status(const struct hsm_partition *p);
 bool hsm_partition_failed(const struct hsm_partition *p);
-/* The masking key for masked blobs. */
-const struct hsm_masking_key *hsm_partition_masking_key(const struct hsm_partition *p);
+/* A copy of the masking key for masked blobs (cleanse it after use). */
+void hsm_partition_masking_key(struct hsm_partition *p, struct hsm_masking_key *out);
 /*
  * Store the current persistent keys and credentials; returns only once durable (0), or
  * -1 (volatile partitions succeed without storing anything).
  */
 int hsm_partition_commit(struct hsm_partition *p);
+
+#define HSM_BK3_LEN		48
+#define HSM_BK3_SEALED_LEN	175	/* the sealed BK3 blob */
+
+enum hsm_part_status {
+	HSM_PART_OK = 0,
+	HSM_PART_NOT_STORED,	/* the commit failed */
+	HSM_PART_BK3_EXISTS,	/* InitBk3 on a partition with a BK3 */
+	HSM_PART_NO_BK3,	/* no BK3 to seal */
+	HSM_PART_BAD_BLOB,	/* the sealed blob does not open here */
+	HSM_PART_BUFFER_SMALL,	/* *len = the size needed */
+	HSM_PART_CRYPTO,	/* RNG, KDF or cipher failure */
+};
+
+/*
+ * Zeroize the partition's own secrets: masking key @mk (a new one the
+ * caller made), no BK3, then commit (the caller has emptied the vault and
+ * reset the credentials first). OK, or NOT_STORED (the new state holds
+ * in memory only).
+ */
+int hsm_partition_zeroize(struct hsm_partition *p, const struct hsm_masking_key *mk);
+bool hsm_partition_has_bk3(struct hsm_partition *p);
+/*
+ * Make a BK3 (48 random bytes) and commit: OK, BK3_EXISTS, CRYPTO,
+ * NOT_STORED (then there is no BK3).
+ */
+int hsm_partition_init_bk3(struct hsm_partition *p);
+/*
+ * The sealed BK3 blob (HSM_BK3_SEALED_LEN bytes) into @out: OK, NO_BK3,
+ * BUFFER_SMALL, CRYPTO (then nothing is written).
+ */
+int hsm_partition_sealed_bk3(struct hsm_partition *p, uint8_t *out, size_t cap, size_t *len);
+/*
+ * Open a sealed BK3 blob made on this device, install its BK3 and masking
+ * key and commit: OK, BAD_BLOB (not this device's, damaged, wrong
+ * length), NOT_STORED (the old BK3 and masking key stay), CRYPTO. Checking
+ * that the partition holds no persistent keys is the caller's business.
+ */
+int hsm_partition_set_sealed_bk3(struct hsm_partition *p, const uint8_t *blob, size_t len);
 
 #endif /* HSM_PARTITION_H */

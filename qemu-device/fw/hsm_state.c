@@ -678,3 +678,21 @@ uint64_t hsm_state_generation(const struct hsm_state *s)
 		return 0;
 	return __atomic_load_n(&s->gen, __ATOMIC_RELAXED);
 }
+
+int hsm_state_derive_key(struct hsm_state *s, const char *info, uint8_t *out, size_t len)
+{
+	int err = 0;
+
+	if (!s || !info || !out || !len || !strcmp(info, INFO_SEAL_KEY) ||
+	    !strcmp(info, INFO_FINGERPRINT))
+		return -EINVAL;
+	pthread_mutex_lock(&s->lock);
+	if (s->status != HSM_STATE_OK && s->status != HSM_STATE_EMPTY)
+		err = -EPERM;	/* the secret was cleansed */
+	else if (hkdf_sha256(s->secret, info, out, len))
+		err = -EIO;
+	pthread_mutex_unlock(&s->lock);
+	if (err)
+		OPENSSL_cleanse(out, len);
+	return err;
+}

@@ -68,6 +68,15 @@ int hsm_state_commit(struct hsm_state *s, const uint8_t *image, size_t len);
 /* Generation of the last committed image (0: none), as the NV file says. */
 uint64_t hsm_state_generation(const struct hsm_state *s);
 
+/*
+ * A key of @len bytes for another purpose bound to this device:
+ * HKDF-SHA256(device secret, no salt, info @info), @info a label of its
+ * own (not the state file's seal key or fingerprint: -EINVAL). Only this
+ * device's NV file yields it. -EPERM if the store is in an error state
+ * (its secret is gone); -EIO if the KDF fails.
+ */
+int hsm_state_derive_key(struct hsm_state *s, const char *info, uint8_t *out, size_t len);
+
 /* "ok", "empty", "truncated", "corrupt", "rolled back", "foreign", "nv corrupt", "io". */
 const char *hsm_state_status_str(enum hsm_state_status st);
 

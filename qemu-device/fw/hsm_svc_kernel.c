@@ -49,10 +49,15 @@ static uint32_t fw_status_import(int st)
 	return fw_status_vault(st);
 }
 
-/* The masking key of the request's session kind. */
-static const struct hsm_masking_key *fw_mk(const struct fw_req *r)
+void fw_masking_key(const struct fw_req *r, struct hsm_masking_key *out)
 {
-	return r->kernel ? &r->fw->kernel_mk : hsm_partition_masking_key(r->fw->part);
+	if (!r->kernel) {
+		hsm_partition_masking_key(r->fw->part, out);
+		return;
+	}
+	pthread_mutex_lock(&r->fw->kernel_mk_lock);
+	*out = r->fw->kernel_mk;
+	pthread_mutex_unlock(&r->fw->kernel_mk_lock);
 }
 
 uint32_t fw_svc_open_kernel(struct fw_req *r)
@@ -159,6 +164,7 @@ uint32_t fw_svc_key_import(struct fw_req *r)
 		{ AZIHSM_IMPORT_F_USAGE, FW_U32, false, &usage, NULL },
 		{ AZIHSM_IMPORT_F_MATERIAL, FW_BYTES, false, &m, NULL },
 	};
+	struct hsm_masking_key mk;
 	uint8_t *blob;
 	size_t len = 0;
 	uint16_t id = 0;
@@ -181,7 +187,8 @@ uint32_t fw_svc_key_import(struct fw_req *r)
 	st = fw_import_material(r, &spec, &m, &id);
 	if (st)
 		return st;
-	ret = hsm_vault_mask(r->fw->vault, id, &r->fw->kernel_mk, NULL, 0, &len);
+	fw_masking_key(r, &mk);	/* r->kernel: the kernel masking key */
+	ret = hsm_vault_mask(r->fw->vault, id, &mk, NULL, 0, &len);
 	if (ret != HSM_VAULT_BUFFER_SMALL) {
 		st = AZIHSM_STATUS_INTERNAL;
 		goto fail;
@@ -195,7 +202,7 @@ uint32_t fw_svc_key_import(struct fw_req *r)
 		st = AZIHSM_STATUS_RSP_TOO_LARGE;
 		goto fail;
 	}
-	ret = hsm_vault_mask(r->fw->vault, id, &r->fw->kernel_mk, blob, len, &len);
+	ret = hsm_vault_mask(r->fw->vault, id, &mk, blob, len, &len);
 	if (ret) {
 		st = fw_status_vault(ret);
 		goto fail;
@@ -205,8 +212,10 @@ uint32_t fw_svc_key_import(struct fw_req *r)
 		st = AZIHSM_STATUS_NO_SESSION;
 		goto fail;
 	}
+	OPENSSL_cleanse(&mk, sizeof(mk));
 	return AZIHSM_STATUS_SUCCESS;
 fail:
+	OPENSSL_cleanse(&mk, sizeof(mk));
 	hsm_vault_delete(r->fw->vault, id);
 	return st;
 }
@@ -214,32 +223,42 @@ fail:
 uint32_t fw_svc_unmask_key(struct fw_req *r)
 {
 	struct fw_bytes blob = { 0 };
+	bool persistent = false;
 	const struct fw_field f[] = {
 		{ AZIHSM_UNMASK_F_BLOB, FW_BYTES, false, &blob, NULL },
+		{ AZIHSM_UNMASK_F_PERSISTENT, FW_BOOL, true, &persistent, NULL },
 	};
+	struct hsm_masking_key mk;
+	enum hsm_auth_op op;
 	uint16_t id = 0;
 	uint32_t st;
 	int ret;
 
-	st = fw_decode(r, f, 1);
+	st = fw_decode(r, f, 2);
 	if (st)
 		return st;
 	if (!blob.len)
 		return AZIHSM_STATUS_BAD_BLOB;
-	st = fw_check(r, HSM_OP_SESSION_KEYS);
+	op = persistent ? HSM_OP_MANAGE_KEYS : HSM_OP_SESSION_KEYS;
+	st = fw_check(r, op);
 	if (st)
 		return st;
-	ret = hsm_vault_unmask(r->fw->vault, fw_mk(r), blob.p, blob.len, r->session_id, &id);
+	fw_masking_key(r, &mk);
+	ret = hsm_vault_unmask(r->fw->vault, &mk, blob.p, blob.len,
+			       persistent ? 0 : r->session_id, &id);
+	OPENSSL_cleanse(&mk, sizeof(mk));
 	if (ret)
 		return fw_status_import(ret);
 	mbor_enc_map(r->e, 1);
 	mbor_enc_key(r->e, AZIHSM_UNMASK_F_KEY_ID);
 	mbor_enc_u16(r->e, id);
 	st = fw_rsp_fits(r) ? AZIHSM_STATUS_SUCCESS : AZIHSM_STATUS_RSP_TOO_LARGE;
-	if (!st && hsm_auth_check(r->fw->auth, r->session_id, HSM_OP_SESSION_KEYS))
+	if (!st && persistent && hsm_fw_commit(r->fw))
+		st = AZIHSM_STATUS_NOT_STORED;
+	else if (!st && !persistent && hsm_auth_check(r->fw->auth, r->session_id, op))
 		st = AZIHSM_STATUS_NO_SESSION;
 	if (st)
-		hsm_vault_delete(r->fw->vault, id);
+		hsm_vault_delete(r->fw->vault, id);	/* nothing unstored acknowledged */
 	return st;
 }
 
@@ -249,6 +268,7 @@ uint32_t fw_svc_export_masked(struct fw_req *r)
 	const struct fw_field f[] = {
 		{ AZIHSM_MASK_F_KEY_ID, FW_U16, false, &id, NULL },
 	};
+	struct hsm_masking_key mk;
 	struct hsm_key_attr attr;
 	uint8_t *out;
 	size_t len = 0;
@@ -269,16 +289,24 @@ uint32_t fw_svc_export_masked(struct fw_req *r)
 	st = fw_check(r, attr.owner ? HSM_OP_SESSION_KEYS : HSM_OP_BACKUP);
 	if (st)
 		return st;
-	ret = hsm_vault_mask(r->fw->vault, id, fw_mk(r), NULL, 0, &len);
-	if (ret != HSM_VAULT_BUFFER_SMALL)
-		return fw_status_vault(ret);
+	fw_masking_key(r, &mk);
+	ret = hsm_vault_mask(r->fw->vault, id, &mk, NULL, 0, &len);
+	if (ret != HSM_VAULT_BUFFER_SMALL) {
+		st = fw_status_vault(ret);
+		goto out;
+	}
 	mbor_enc_map(r->e, 1);
 	mbor_enc_key(r->e, AZIHSM_MASK_F_BLOB);
 	out = mbor_enc_bytes_reserve(r->e, len);
-	if (!out)
-		return AZIHSM_STATUS_RSP_TOO_LARGE;
-	ret = hsm_vault_mask(r->fw->vault, id, fw_mk(r), out, len, &len);
-	return fw_status_vault(ret);
+	if (!out) {
+		st = AZIHSM_STATUS_RSP_TOO_LARGE;
+		goto out;
+	}
+	ret = hsm_vault_mask(r->fw->vault, id, &mk, out, len, &len);
+	st = fw_status_vault(ret);
+out:
+	OPENSSL_cleanse(&mk, sizeof(mk));
+	return st;
 }
 
 /* ---- AesEncryptDecrypt ----------------------------------------------- */

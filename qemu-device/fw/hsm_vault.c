@@ -779,6 +779,46 @@ unsigned int hsm_vault_delete_owner(struct hsm_vault *v, uint16_t owner)
 	return n;
 }
 
+unsigned int hsm_vault_delete_all(struct hsm_vault *v)
+{
+	unsigned int i = 0, n = 0;
+
+	if (!v)
+		return 0;
+	pthread_mutex_lock(&v->lock);
+	while (i < v->nslots) {
+		struct hsm_key *k = v->slots[i];
+
+		if (k->dead) {
+			i++;
+			continue;
+		}
+		n++;
+		if (k->refs) {
+			k->dead = true;
+			i++;
+		} else {
+			slot_remove(v, i);
+		}
+	}
+	pthread_mutex_unlock(&v->lock);
+	return n;
+}
+
+unsigned int hsm_vault_count_owner(struct hsm_vault *v, uint16_t owner)
+{
+	unsigned int i, n = 0;
+
+	if (!v)
+		return 0;
+	pthread_mutex_lock(&v->lock);
+	for (i = 0; i < v->nslots; i++)
+		if (!v->slots[i]->dead && v->slots[i]->owner == owner)
+			n++;
+	pthread_mutex_unlock(&v->lock);
+	return n;
+}
+
 int hsm_vault_get_attr(struct hsm_vault *v, uint16_t id, struct hsm_key_attr *attr)
 {
 	struct hsm_key *k;

@@ -194,6 +194,14 @@ int hsm_vault_delete_begin(struct hsm_vault *v, uint16_t id);
 void hsm_vault_delete_end(struct hsm_vault *v, uint16_t id, bool keep);
 /* Drop every key of session @owner (!= 0). Returns how many were dropped. */
 unsigned int hsm_vault_delete_owner(struct hsm_vault *v, uint16_t owner);
+/*
+ * Zeroize: drop every key, persistent and session (a borrowed one goes
+ * when its borrower returns); each is cleansed as it is freed. Returns how
+ * many were dropped.
+ */
+unsigned int hsm_vault_delete_all(struct hsm_vault *v);
+/* Live keys of @owner (0: the persistent keys). */
+unsigned int hsm_vault_count_owner(struct hsm_vault *v, uint16_t owner);
 
 int hsm_vault_get_attr(struct hsm_vault *v, uint16_t id, struct hsm_key_attr *attr);
 int hsm_vault_find_label(struct hsm_vault *v, const void *label, size_t len, uint16_t *id);

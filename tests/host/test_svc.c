@@ -846,7 +846,7 @@ static long start_on_image(const char *path, unsigned int version, size_t extra,
 
 	*out = NULL;
 	if (!v || !a || hsm_vault_serialize(v, &vimg, &vlen) ||
-	    hsm_auth_serialize(a, &aimg, &alen) || 98 + vlen + alen + extra > sizeof(img))
+	    hsm_auth_serialize(a, &aimg, &alen) || 102 + vlen + alen + extra > sizeof(img))
 		goto out;
 	memcpy(img, "AZHSMPI1", 8);
 	img[8] = (uint8_t)version;
@@ -857,7 +857,11 @@ static long start_on_image(const char *path, unsigned int version, size_t extra,
 	if (version >= 2) {
 		img[len] = (uint8_t)alen;
 		memcpy(img + len + 4, aimg, alen);
-		len += 4 + alen + extra;
+		len += 4 + alen;
+		/* Version 3: an empty backup part (length 0: no BK3). */
+		if (version == 3)
+			len += 4;
+		len += extra;
 	}
 	s = hsm_state_open(path, &st);
 	if (!s)
@@ -901,7 +905,15 @@ static void test_image_versions(void)
 	       "version 2 with a byte after the credentials part: bad-image");
 	hsm_fw_free(fw);
 	snprintf(path, sizeof(path), "%s/p3", dir);
-	tap_eq(start_on_image(path, 3, 0, &fw), AZIHSM_PERSIST_BAD_IMAGE, "version 3: bad-image");
+	tap_eq(start_on_image(path, 4, 0, &fw), AZIHSM_PERSIST_BAD_IMAGE, "version 4: bad-image");
+	hsm_fw_free(fw);
+	snprintf(path, sizeof(path), "%s/p5", dir);
+	tap_eq(start_on_image(path, 3, 1, &fw), AZIHSM_PERSIST_BAD_IMAGE,
+	       "version 3 with a byte after the backup part: bad-image");
+	hsm_fw_free(fw);
+	snprintf(path, sizeof(path), "%s/p6", dir);
+	tap_eq(start_on_image(path, 3, 0, &fw), AZIHSM_PERSIST_LOADED,
+	       "a hand-built version 3 image (no BK3) loads");
 	hsm_fw_free(fw);
 	snprintf(path, sizeof(path), "%s/p4", dir);
 	tap_eq(start_on_image(path, 2, 0, &fw), AZIHSM_PERSIST_LOADED,
