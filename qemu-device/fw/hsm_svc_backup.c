@@ -57,6 +57,7 @@ uint32_t fw_svc_zeroize(struct fw_req *r)
 		OPENSSL_cleanse(&mk, sizeof(mk));
 		return AZIHSM_STATUS_INTERNAL;
 	}
+	fw_persist_begin(r->fw);
 	ret = hsm_auth_zeroize(r->fw->auth, NULL, NULL);
 	/* Even if the device key could not be renewed: the keys go. */
 	hsm_vault_delete_all(r->fw->vault);
@@ -65,6 +66,7 @@ uint32_t fw_svc_zeroize(struct fw_req *r)
 	pthread_mutex_unlock(&r->fw->kernel_mk_lock);
 	OPENSSL_cleanse(&kmk, sizeof(kmk));
 	st = fw_status_part(hsm_partition_zeroize(r->fw->part, &mk));
+	fw_persist_end(r->fw);
 	OPENSSL_cleanse(&mk, sizeof(mk));
 	if (!st && ret)
 		st = fw_status_auth(ret);
@@ -83,8 +85,11 @@ uint32_t fw_svc_init_bk3(struct fw_req *r)
 
 	if (!st)
 		st = fw_check(r, HSM_OP_BACKUP);
-	if (!st)
-		st = fw_status_part(hsm_partition_init_bk3(r->fw->part));
+	if (st)
+		return st;
+	fw_persist_begin(r->fw);
+	st = fw_status_part(hsm_partition_init_bk3(r->fw->part));
+	fw_persist_end(r->fw);
 	if (st)
 		return st;
 	mbor_enc_map(r->e, 0);
@@ -124,10 +129,17 @@ uint32_t fw_svc_set_sealed_bk3(struct fw_req *r)
 		st = fw_check(r, HSM_OP_BACKUP);
 	if (st)
 		return st;
-	/* Keys masked under the current masking key must not be orphaned. */
+	/*
+	 * Keys masked under the current masking key must not be orphaned;
+	 * under the persist lock no persistent key appears meanwhile (those
+	 * are made and committed under it, or committed before answered).
+	 */
+	fw_persist_begin(r->fw);
 	if (hsm_vault_count_owner(r->fw->vault, 0))
-		return AZIHSM_STATUS_NOT_EMPTY;
-	st = fw_status_part(hsm_partition_set_sealed_bk3(r->fw->part, blob.p, blob.len));
+		st = AZIHSM_STATUS_NOT_EMPTY;
+	else
+		st = fw_status_part(hsm_partition_set_sealed_bk3(r->fw->part, blob.p, blob.len));
+	fw_persist_end(r->fw);
 	if (st)
 		return st;
 	mbor_enc_map(r->e, 0);

@@ -243,22 +243,30 @@ uint32_t fw_svc_unmask_key(struct fw_req *r)
 	st = fw_check(r, op);
 	if (st)
 		return st;
+	/* A persistent key: no other commit may store it before ours does. */
+	if (persistent)
+		fw_persist_begin(r->fw);
 	fw_masking_key(r, &mk);
 	ret = hsm_vault_unmask(r->fw->vault, &mk, blob.p, blob.len,
 			       persistent ? 0 : r->session_id, &id);
 	OPENSSL_cleanse(&mk, sizeof(mk));
-	if (ret)
-		return fw_status_import(ret);
+	if (ret) {
+		st = fw_status_import(ret);
+		goto out;
+	}
 	mbor_enc_map(r->e, 1);
 	mbor_enc_key(r->e, AZIHSM_UNMASK_F_KEY_ID);
 	mbor_enc_u16(r->e, id);
 	st = fw_rsp_fits(r) ? AZIHSM_STATUS_SUCCESS : AZIHSM_STATUS_RSP_TOO_LARGE;
-	if (!st && persistent && hsm_fw_commit(r->fw))
+	if (!st && persistent && fw_persist_commit(r->fw))
 		st = AZIHSM_STATUS_NOT_STORED;
 	else if (!st && !persistent && hsm_auth_check(r->fw->auth, r->session_id, op))
 		st = AZIHSM_STATUS_NO_SESSION;
 	if (st)
 		hsm_vault_delete(r->fw->vault, id);	/* nothing unstored acknowledged */
+out:
+	if (persistent)
+		fw_persist_end(r->fw);
 	return st;
 }
 

@@ -636,6 +636,7 @@ static void test_restore(struct hsm_fw **pfw)
 
 	/* Failed commits: nothing is acknowledged unstored. */
 	tap_eq(login(fw, OFF, OFF_PIN1, &o), 0, "officer session");
+	tap_eq(call_id(fw, AZIHSM_OP_DELETE_KEY, o, aes, &r), 0, "officer deletes aes1");
 	{
 		char cmd[160];
 
@@ -645,10 +646,11 @@ static void test_restore(struct hsm_fw **pfw)
 	}
 	tap_eq(call_id(fw, AZIHSM_OP_DELETE_KEY, o, ec, &r), AZIHSM_STATUS_NOT_STORED,
 	       "directory gone: DeleteKey NOT_STORED");
-	tap_eq(hsm_vault_count(hsm_fw_vault(fw)), 1, "  (ec1 is gone from the device)");
-	tap_eq(unmask(fw, o, sv.ec_blob, sv.ec_len, 1, NULL), AZIHSM_STATUS_NOT_STORED,
+	tap_eq(unmask(fw, o, sv.aes_blob, sv.aes_len, 1, NULL), AZIHSM_STATUS_NOT_STORED,
 	       "  UnmaskKey persistent: NOT_STORED");
 	tap_eq(hsm_vault_count(hsm_fw_vault(fw)), 1, "  and the unstored key is not kept");
+	tap_eq(call0(fw, AZIHSM_OP_INIT_BK3, o, &r), AZIHSM_STATUS_BK3_EXISTS,
+	       "  InitBk3: BK3_EXISTS");
 	tap_eq(call0(fw, AZIHSM_OP_ZEROIZE_PARTITION, o, &r), AZIHSM_STATUS_NOT_STORED,
 	       "  ZeroizePartition: NOT_STORED");
 	tap_eq(hsm_vault_count(hsm_fw_vault(fw)), 0, "  the keys are gone from the device anyway");
