@@ -191,73 +191,55 @@ uint32_t fw_svc_close_session(struct fw_req *r)
 	return AZIHSM_STATUS_SUCCESS;
 }
 
-uint32_t fw_svc_change_pin(struct fw_req *r)
+/* The credential changes: one transaction each (fw_auth_begin / _end). */
+enum fw_cred_change {
+	FW_CHANGE_PIN,		/* ChangePin: the session's own role */
+	FW_RESET_USER,		/* ResetUserCredential: the officer sets the user's */
+	FW_UNLOCK_USER,		/* UnlockUser: the officer clears the user's failures */
+};
+
+static uint32_t fw_cred_change(struct fw_req *r, enum fw_cred_change what)
 {
 	struct hsm_auth *a = r->fw->auth;
+	struct fw_sealed m = { 0 };
 	struct fw_auth_txn t;
-	struct fw_sealed m;
 	uint32_t st;
 	int ret;
 
-	st = fw_decode_sealed(r, &m);
-	if (!st)
-		st = fw_auth_begin(r, &t);
-	if (st)
-		return st;
-	ret = hsm_auth_change_pin(a, r->session_id, m.pub.p, m.pub.len, m.nonce.p, m.ct.p,
-				  m.ct.len, m.tag.p);
-	st = fw_auth_end(r, &t, !ret);
-	if (st)
-		return st;
-	if (ret)
-		return fw_status_auth(ret);
-	mbor_enc_map(r->e, 0);
-	return AZIHSM_STATUS_SUCCESS;
-}
-
-uint32_t fw_svc_reset_user(struct fw_req *r)
-{
-	struct hsm_auth *a = r->fw->auth;
-	struct fw_auth_txn t;
-	struct fw_sealed m;
-	uint32_t st;
-	int ret;
-
-	st = fw_decode_sealed(r, &m);
-	if (!st)
+	st = what == FW_UNLOCK_USER ? fw_decode(r, NULL, 0) : fw_decode_sealed(r, &m);
+	if (!st && what == FW_RESET_USER)
 		st = fw_check(r, HSM_OP_MANAGE_USERS);
 	if (!st)
 		st = fw_auth_begin(r, &t);
 	if (st)
 		return st;
-	ret = hsm_auth_reset_user(a, r->session_id, m.pub.p, m.pub.len, m.nonce.p, m.ct.p,
-				  m.ct.len, m.tag.p);
+	if (what == FW_CHANGE_PIN)
+		ret = hsm_auth_change_pin(a, r->session_id, m.pub.p, m.pub.len, m.nonce.p,
+					  m.ct.p, m.ct.len, m.tag.p);
+	else if (what == FW_RESET_USER)
+		ret = hsm_auth_reset_user(a, r->session_id, m.pub.p, m.pub.len, m.nonce.p,
+					  m.ct.p, m.ct.len, m.tag.p);
+	else
+		ret = hsm_auth_unlock_user(a, r->session_id);
 	st = fw_auth_end(r, &t, !ret);
-	if (st)
-		return st;
-	if (ret)
-		return fw_status_auth(ret);
-	mbor_enc_map(r->e, 0);
-	return AZIHSM_STATUS_SUCCESS;
+	if (!st && ret)
+		st = fw_status_auth(ret);
+	if (!st)
+		mbor_enc_map(r->e, 0);
+	return st;
+}
+
+uint32_t fw_svc_change_pin(struct fw_req *r)
+{
+	return fw_cred_change(r, FW_CHANGE_PIN);
+}
+
+uint32_t fw_svc_reset_user(struct fw_req *r)
+{
+	return fw_cred_change(r, FW_RESET_USER);
 }
 
 uint32_t fw_svc_unlock_user(struct fw_req *r)
 {
-	struct hsm_auth *a = r->fw->auth;
-	struct fw_auth_txn t;
-	uint32_t st = fw_decode(r, NULL, 0);
-	int ret;
-
-	if (!st)
-		st = fw_auth_begin(r, &t);
-	if (st)
-		return st;
-	ret = hsm_auth_unlock_user(a, r->session_id);
-	st = fw_auth_end(r, &t, !ret);
-	if (st)
-		return st;
-	if (ret)
-		return fw_status_auth(ret);
-	mbor_enc_map(r->e, 0);
-	return AZIHSM_STATUS_SUCCESS;
+	return fw_cred_change(r, FW_UNLOCK_USER);
 }

@@ -701,18 +701,10 @@ int hsm_vault_import_pkey(struct hsm_vault *v, const struct hsm_key_spec *spec,
 
 int hsm_vault_delete(struct hsm_vault *v, uint16_t id)
 {
-	struct hsm_key *k;
-	int ret = HSM_VAULT_NOT_FOUND;
+	int ret = hsm_vault_delete_begin(v, id);
 
-	if (!v)
-		return HSM_VAULT_INVALID_ARG;
-	pthread_mutex_lock(&v->lock);
-	k = find_live(v, id);
-	if (k) {
-		key_drop(v, k);
-		ret = HSM_VAULT_OK;
-	}
-	pthread_mutex_unlock(&v->lock);
+	if (!ret)
+		hsm_vault_delete_end(v, id, false);
 	return ret;
 }
 
