@@ -5,6 +5,7 @@
  *   azihsm [--device PATH] info [--json]
  *   azihsm [--device PATH] random N [--hex|--raw]
  *   azihsm [--device PATH] login | key ... | user ... | sign ...   (cli-key.c)
+ *   azihsm zeroize | backup create | backup restore ...  (cli-backup.c)
  *   azihsm crypto list | crypto priority ...              (cli-crypto.c)
  */
 #include <errno.h>
@@ -54,6 +55,15 @@ static const char *status_hint(struct azihsm_last_status st)
 		return "a key with that label exists already";
 	case AZIHSM_STATUS_NOT_STORED:
 		return "the device could not store the change; it was not made";
+	case AZIHSM_STATUS_BAD_BLOB:
+		return "the blob does not open here (damaged, another device's, or made "
+		       "before a zeroize)";
+	case AZIHSM_STATUS_BK3_EXISTS:
+		return "the partition has a BK3 already (only a zeroize removes it)";
+	case AZIHSM_STATUS_NO_BK3:
+		return "the partition has no BK3 yet (azihsm backup create makes one)";
+	case AZIHSM_STATUS_NOT_EMPTY:
+		return "the partition holds persistent keys: restore needs an empty one";
 	}
 	return NULL;
 }
@@ -272,6 +282,8 @@ static void usage(FILE *f, const char *prog)
 		fprintf(f, "  %s\n", cli_key_commands[i].usage);
 	for (i = 0; i < cli_ops_ncommands; i++)
 		fprintf(f, "  %s\n", cli_ops_commands[i].usage);
+	for (i = 0; i < cli_backup_ncommands; i++)
+		fprintf(f, "  %s\n", cli_backup_commands[i].usage);
 	for (i = 0; i < cli_crypto_ncommands; i++)
 		fprintf(f, "  %s\n", cli_crypto_commands[i].usage);
 	fprintf(f, "\n  --device PATH  device node (default %s)\n"
@@ -285,9 +297,10 @@ static void usage(FILE *f, const char *prog)
 static const struct subcommand *find_sub(int argc, char **argv, int *i)
 {
 	const struct subcommand *tabs[] = { subcommands, cli_key_commands, cli_ops_commands,
-					    cli_crypto_commands };
+					    cli_backup_commands, cli_crypto_commands };
 	const size_t counts[] = { sizeof(subcommands) / sizeof(subcommands[0]),
-				  cli_key_ncommands, cli_ops_ncommands, cli_crypto_ncommands };
+				  cli_key_ncommands, cli_ops_ncommands, cli_backup_ncommands,
+				  cli_crypto_ncommands };
 	size_t t, k, n;
 
 	for (t = 0; t < sizeof(tabs) / sizeof(tabs[0]); t++) {
@@ -343,6 +356,8 @@ int main(int argc, char **argv)
 				cli.prog);
 		else if (!strcmp(argv[i], "user"))
 			fprintf(stderr, "%s: 'user' needs one of: reset-pin unlock\n", cli.prog);
+		else if (!strcmp(argv[i], "backup"))
+			fprintf(stderr, "%s: 'backup' needs one of: create restore\n", cli.prog);
 		else if (!strcmp(argv[i], "crypto"))
 			fprintf(stderr, "%s: 'crypto' needs one of: list priority\n", cli.prog);
 		else

@@ -161,6 +161,7 @@ int parse_opts(struct cli *cli, int argc, char **argv, const struct option *lopt
 		case OPT_OAEP_LABEL: o->oaep_label = optarg; break;
 		case OPT_DER: o->der = true; break;
 		case OPT_UNWRAP_KEY: o->unwrap_key = optarg; break;
+		case OPT_YES: o->yes = true; break;
 		case OPT_USER_ID: {
 			size_t n = strlen(optarg);
 

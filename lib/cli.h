@@ -36,6 +36,10 @@ extern const size_t cli_key_ncommands;
 extern const struct subcommand cli_ops_commands[];
 extern const size_t cli_ops_ncommands;
 
+/* cli-backup.c: zeroize, backup create, backup restore */
+extern const struct subcommand cli_backup_commands[];
+extern const size_t cli_backup_ncommands;
+
 /* cli-crypto.c: crypto list, crypto priority (/proc/crypto, NETLINK_CRYPTO) */
 extern const struct subcommand cli_crypto_commands[];
 extern const size_t cli_crypto_ncommands;

@@ -2,7 +2,8 @@
 /*
  * libazihsm: operations with vault keys (msg.h "Vault operations"):
  * RSA sign / OAEP decrypt, verify, HMAC, and ECDH / HKDF / KBKDF / unwrap,
- * whose results are new keys that stay in the device.
+ * whose results are new keys that stay in the device; masked blobs and the
+ * backup commands (InitBk3, GetSealedBk3, SetSealedBk3).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -400,4 +401,67 @@ int azihsm_key_unmask(struct azihsm_session *sess, const void *blob, size_t len,
 	if (!sess || !blob || !len || !key_id)
 		return -EINVAL;
 	return run_new_key(sess, AZIHSM_OP_UNMASK_KEY, f, NF(f), key_id, NULL);
+}
+
+int azihsm_key_unmask_persistent(struct azihsm_session *officer, const void *blob, size_t len,
+				 uint16_t *key_id)
+{
+	const struct proto_field f[] = {
+		F_BYTES(AZIHSM_UNMASK_F_BLOB, blob, len),
+		F_BOOL(AZIHSM_UNMASK_F_PERSISTENT, 1),
+	};
+
+	if (!officer || !blob || !len || !key_id)
+		return -EINVAL;
+	return run_new_key(officer, AZIHSM_OP_UNMASK_KEY, f, NF(f), key_id, NULL);
+}
+
+/* ---- backup -------------------------------------------------------------- */
+
+/* An empty request answered by an empty data map. */
+static int run_empty(struct azihsm_session *sess, uint32_t opcode)
+{
+	uint8_t rsp[RSP_SMALL];
+	struct mbor_dec d;
+	int ret;
+
+	if (!sess)
+		return -EINVAL;
+	ret = run(sess, opcode, NULL, 0, rsp, sizeof(rsp), &d, NULL);
+	return ret ? ret : proto_parse_empty(&d);
+}
+
+int azihsm_bk3_init(struct azihsm_session *officer)
+{
+	return run_empty(officer, AZIHSM_OP_INIT_BK3);
+}
+
+int azihsm_bk3_get_sealed(struct azihsm_session *officer, uint8_t *blob, size_t cap,
+			  size_t *len)
+{
+	uint8_t rsp[RSP_SMALL];
+	struct mbor_dec d;
+	int ret;
+
+	if (len)
+		*len = 0;
+	if (!officer || !blob || !len)
+		return -EINVAL;
+	ret = run(officer, AZIHSM_OP_GET_SEALED_BK3, NULL, 0, rsp, sizeof(rsp), &d, NULL);
+	if (!ret)
+		ret = proto_parse_bytes(&d, AZIHSM_BK3_F_SEALED, blob, cap, len);
+	return ret;
+}
+
+int azihsm_bk3_set_sealed(struct azihsm_session *officer, const void *blob, size_t len)
+{
+	const struct proto_field f[] = { F_BYTES(AZIHSM_BK3_F_SEALED, blob, len) };
+	uint8_t rsp[RSP_SMALL];
+	struct mbor_dec d;
+	int ret;
+
+	if (!officer || !blob || !len || len > AZIHSM_BK3_SEALED_MAX)
+		return -EINVAL;
+	ret = run(officer, AZIHSM_OP_SET_SEALED_BK3, f, NF(f), rsp, sizeof(rsp), &d, NULL);
+	return ret ? ret : proto_parse_empty(&d);
 }

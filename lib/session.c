@@ -60,6 +60,7 @@ struct azihsm_session {
 	uint16_t id;
 	uint8_t role;
 	bool must_change;
+	bool closed;		/* the device closed it (zeroize): no CloseSession */
 	uint8_t cred_id[AZIHSM_ID_LEN];
 };
 
@@ -271,6 +272,29 @@ int azihsm_user_unlock(struct azihsm_session *officer)
 	return ret ? ret : proto_parse_empty(&d);
 }
 
+int azihsm_zeroize(struct azihsm_session *officer)
+{
+	uint8_t req[64], rsp[256];
+	struct azihsm_last_status st;
+	struct mbor_dec d;
+	size_t len;
+	int ret;
+
+	if (!officer || officer->closed)
+		return -EINVAL;
+	len = proto_req_sess_empty(req, sizeof(req), AZIHSM_OP_ZEROIZE_PARTITION, officer->id);
+	ret = lib_sess_transact(officer, req, len, rsp, sizeof(rsp), AZIHSM_OP_ZEROIZE_PARTITION,
+				&d);
+	if (!ret)
+		ret = proto_parse_empty(&d);
+	st = azihsm_last_status(NULL);
+	/* Past the role checks the device closes every session, this one too. */
+	if (!ret || (ret == -EIO && st.kind == AZIHSM_STATUS_KIND_HSM &&
+		     st.code == AZIHSM_STATUS_NOT_STORED))
+		officer->closed = true;
+	return ret;
+}
+
 int azihsm_logout(struct azihsm_session *sess)
 {
 	uint8_t req[64], rsp[256];
@@ -280,6 +304,11 @@ int azihsm_logout(struct azihsm_session *sess)
 
 	if (!sess)
 		return 0;
+	if (sess->closed) {
+		OPENSSL_cleanse(sess, sizeof(*sess));
+		free(sess);
+		return 0;
+	}
 	len = proto_req_sess_empty(req, sizeof(req), AZIHSM_OP_CLOSE_SESSION, sess->id);
 	ret = lib_transact_sess(sess->dev, req, len, rsp, sizeof(rsp), AZIHSM_OP_CLOSE_SESSION,
 				AZIHSM_SESSION_OP_CLOSE | AZIHSM_SESSION_ID_VALID, sess->id, &d);

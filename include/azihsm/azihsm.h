@@ -385,6 +385,48 @@ int azihsm_key_export_masked(struct azihsm_session *sess, uint16_t key_id, uint8
 /* Re-enter a masked blob as a session key with its type and usage; BAD_BLOB if damaged. */
 int azihsm_key_unmask(struct azihsm_session *sess, const void *blob, size_t len,
 		      uint16_t *key_id);
+/*
+ * Re-enter a masked blob as a persistent key with its type, usage and
+ * label (officer: MANAGE_KEYS), stored before the answer (NOT_STORED).
+ * LABEL_EXISTS while a key with its label lives; BAD_BLOB if damaged or
+ * made under another masking key (e.g. before a zeroize, until the
+ * backup's azihsm_bk3_set_sealed).
+ */
+int azihsm_key_unmask_persistent(struct azihsm_session *officer, const void *blob, size_t len,
+				 uint16_t *key_id);
+
+/*
+ * Zeroize and backup (Documentation/hsm-design.md, "Zeroize" and "Backup";
+ * Documentation/library.md, "Zeroize and backup"). All in a Crypto Officer
+ * session whose PIN is not the default (WRONG_ROLE, MUST_CHANGE_PIN as for
+ * credential management); every change is stored before the answer
+ * (NOT_STORED).
+ *
+ * azihsm_zeroize: destroy every key in the partition (persistent and
+ * session keys, all sessions'), its masking key (blobs made before no
+ * longer open) and its BK3; both roles get the default credentials back,
+ * must-change, with no failures; every session is closed, @officer's too:
+ * on success (and on NOT_STORED) @officer is dead, only azihsm_logout()
+ * it, which then just frees it and returns 0.
+ *
+ * azihsm_bk3_init: make the partition's BK3 (48 random bytes, inside the
+ * device); BK3_EXISTS if it has one (only a zeroize removes it).
+ * azihsm_bk3_get_sealed: the sealed BK3 blob into @blob (512 bytes hold
+ * it; it is 175 today; -ENOSPC if @cap is too small): the BK3
+ * sealed to this device and the masking key wrapped under a key derived
+ * from it. It opens only on the device that made it. NO_BK3 before
+ * azihsm_bk3_init.
+ * azihsm_bk3_set_sealed: install a sealed BK3 blob's BK3 and masking key,
+ * on a partition without persistent keys (NOT_EMPTY otherwise), e.g.
+ * right after a zeroize; then masked blobs made under that masking key
+ * open again (azihsm_key_unmask_persistent). BAD_BLOB: another device's,
+ * damaged or cut blob; nothing changed.
+ */
+int azihsm_zeroize(struct azihsm_session *officer);
+int azihsm_bk3_init(struct azihsm_session *officer);
+int azihsm_bk3_get_sealed(struct azihsm_session *officer, uint8_t *blob, size_t cap,
+			  size_t *len);
+int azihsm_bk3_set_sealed(struct azihsm_session *officer, const void *blob, size_t len);
 
 struct azihsm_last_status azihsm_last_status(const struct azihsm_dev *dev);
 /* Message for a negative errno returned by this library. */
