@@ -277,6 +277,91 @@ out:
 	EVP_PKEY_free(upub);
 }
 
+
+/*
+ * Zeroize and backup through the library (volatile firmware): the session
+ * handle after azihsm_zeroize, the BK3 calls, a persistent unmask, the
+ * statuses, and that no command is sent for a session the device closed.
+ */
+static void test_backup(struct fw_link *l, struct azihsm_dev *dev)
+{
+	struct azihsm_session *o = NULL, *u = NULL;
+	uint8_t sealed[512], blob[1024], small[16], ct[16], pt[16], out[16];
+	static const uint8_t iv[16];
+	struct azihsm_aes_params p = { .mode = AZIHSM_AES_MODE_CBC, .iv = iv, .iv_len = 16 };
+	struct azihsm_key_info keys[4];
+	size_t sl = 0, bl = 0, n = 0, len = 0;
+	uint16_t k = 0, k2 = 0;
+	unsigned int calls;
+
+	memset(pt, 0x42, sizeof(pt));
+	if (!tap_eq(azihsm_login(dev, AZIHSM_ROLE_OFFICER, NULL, "officer-pin-01", &o), 0,
+		    "backup: officer login") ||
+	    !tap_eq(azihsm_login(dev, AZIHSM_ROLE_USER, NULL, "user-pin-00001", &u), 0,
+		    "backup: user login"))
+		goto out;
+	tap_eq(azihsm_bk3_init(u), -EIO, "backup: azihsm_bk3_init as the user: -EIO");
+	tap_eq(hsm_status(), AZIHSM_STATUS_WRONG_ROLE, "  WRONG_ROLE");
+	tap_eq(azihsm_zeroize(u), -EIO, "backup: azihsm_zeroize as the user: -EIO");
+	tap_eq(hsm_status(), AZIHSM_STATUS_WRONG_ROLE, "  WRONG_ROLE");
+	tap_eq(azihsm_bk3_get_sealed(o, sealed, sizeof(sealed), &sl), -EIO,
+	       "backup: azihsm_bk3_get_sealed before init: -EIO");
+	tap_eq(hsm_status(), AZIHSM_STATUS_NO_BK3, "  NO_BK3");
+	tap_eq(azihsm_bk3_init(o), 0, "backup: azihsm_bk3_init");
+	tap_eq(azihsm_bk3_init(o), -EIO, "backup: again: -EIO");
+	tap_eq(hsm_status(), AZIHSM_STATUS_BK3_EXISTS, "  BK3_EXISTS");
+	tap_eq(azihsm_bk3_get_sealed(o, small, sizeof(small), &sl), -ENOSPC,
+	       "backup: azihsm_bk3_get_sealed into 16 bytes: -ENOSPC");
+	tap_eq(azihsm_bk3_get_sealed(o, sealed, sizeof(sealed), &sl), 0,
+	       "backup: azihsm_bk3_get_sealed");
+	tap_eq(sl, 175, "  175 bytes");
+	tap_eq(azihsm_key_generate(o, AZIHSM_KEY_TYPE_AES256,
+				   AZIHSM_KEY_USE_ENCRYPT | AZIHSM_KEY_USE_DECRYPT, "bk", 2, true, &k),
+	       0, "backup: a persistent AES key");
+	tap_eq(azihsm_aes_crypt(u, k, &p, pt, sizeof(pt), ct, sizeof(ct), &len, NULL), 0,
+	       "  it encrypts");
+	tap_eq(azihsm_key_export_masked(o, k, blob, sizeof(blob), &bl), 0, "  masked export");
+	tap_eq(azihsm_bk3_set_sealed(o, sealed, sl), -EIO,
+	       "backup: azihsm_bk3_set_sealed with a persistent key present: -EIO");
+	tap_eq(hsm_status(), AZIHSM_STATUS_NOT_EMPTY, "  NOT_EMPTY");
+	tap_eq(azihsm_bk3_set_sealed(o, sealed, 0), -EINVAL, "backup: an empty blob: -EINVAL");
+
+	tap_eq(azihsm_zeroize(o), 0, "backup: azihsm_zeroize");
+	calls = l->calls;
+	tap_eq(azihsm_logout(o), 0, "  then azihsm_logout of the dead handle: 0");
+	o = NULL;
+	tap_eq(l->calls, calls, "  without sending anything");
+	tap_eq(azihsm_key_list(u, keys, 4, &n), -EIO, "backup: the user's session is gone too");
+	tap_eq(hsm_status(), AZIHSM_STATUS_NO_SESSION, "  NO_SESSION");
+	azihsm_logout(u);
+	u = NULL;
+	if (!tap_eq(azihsm_login(dev, AZIHSM_ROLE_OFFICER, NULL, "CO-default-PIN-1", &o), 0,
+		    "backup: the default officer PIN again") ||
+	    !tap_ok(azihsm_session_must_change_pin(o), "  must change") ||
+	    !tap_eq(azihsm_change_pin(o, "CO-default-PIN-1", "officer-pin-02"), 0,
+		    "  changed"))
+		goto out;
+	tap_eq(azihsm_key_unmask_persistent(o, blob, bl, &k2), -EIO,
+	       "backup: the old blob before the restore: -EIO");
+	tap_eq(hsm_status(), AZIHSM_STATUS_BAD_BLOB, "  BAD_BLOB");
+	sealed[100] ^= 4;
+	tap_eq(azihsm_bk3_set_sealed(o, sealed, sl), -EIO, "backup: a flipped sealed BK3: -EIO");
+	tap_eq(hsm_status(), AZIHSM_STATUS_BAD_BLOB, "  BAD_BLOB");
+	sealed[100] ^= 4;
+	tap_eq(azihsm_bk3_set_sealed(o, sealed, sl), 0, "backup: azihsm_bk3_set_sealed");
+	tap_eq(azihsm_key_unmask_persistent(o, blob, bl, &k2), 0,
+	       "backup: azihsm_key_unmask_persistent");
+	tap_ok(!azihsm_key_list(o, keys, 4, &n) && n == 1 && keys[0].id == k2 &&
+	       keys[0].persistent && keys[0].label_len == 2 && !memcmp(keys[0].label, "bk", 2),
+	       "  a persistent key labelled bk");
+	p.decrypt = true;
+	tap_ok(!azihsm_aes_crypt(o, k2, &p, ct, sizeof(ct), out, sizeof(out), &len, NULL) &&
+	       !memcmp(out, pt, sizeof(pt)), "  it decrypts the old ciphertext");
+out:
+	azihsm_logout(o);
+	azihsm_logout(u);
+}
+
 int main(void)
 {
 	static const struct hsm_fw_config cfg = { .serial = "LIBOPS-1", .fw_rev = "2.0.1" };
@@ -291,6 +376,7 @@ int main(void)
 	}
 	tap_eq(lib_dev_open_transport(fw_xfer, &link, &dev), 0, "handle on the firmware core");
 	test_flow(&link, dev);
+	test_backup(&link, dev);
 	azihsm_close(dev);
 	hsm_fw_free(link.fw);
 	return tap_done();
