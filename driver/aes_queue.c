@@ -2,9 +2,10 @@
 /*
  * azihsm AES fast-path queues (Documentation/device.md, section 10): an
  * SQ of 128-byte entries and a CQ of 64-byte entries per queue, one
- * MSI-X vector from 16 on. An entry is one AES-XTS or AES-GCM operation
- * on the caller's memory, described by SGLs built from its dma-mapped
- * scatterlists; keys are named by id in the driver's kernel session.
+ * MSI-X vector from 16 on. An entry is one AES-XTS, AES-GCM or AES-CBC
+ * operation on the caller's memory, described by SGLs built from its
+ * dma-mapped scatterlists; keys are named by id in the driver's kernel
+ * session.
  *
  * Each slot (cid) owns a preallocated piece of one coherent buffer: a
  * descriptor list for src and one for dst (AZIHSM_AES_SGL_MAX entries

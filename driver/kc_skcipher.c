@@ -8,19 +8,23 @@
  * output IV of CBC and CTR is the device's.
  *
  * An XTS request of 16..8192 bytes goes on the AES fast path instead, as
- * one data unit (the smallest unit size that holds it), when its
- * scatterlists fit the SGLs (aes_queue.c) and the key's id is current;
- * one a reset overtakes there runs again here.
+ * one data unit (the smallest unit size that holds it), and so does a CBC
+ * request of up to 1 MiB (cipher 2, an azihsm extension; the CQE returns
+ * the output IV), when its scatterlists fit the SGLs (aes_queue.c) and
+ * the key's id is current; one a reset overtakes there runs again here.
  */
 
 /* The device takes XTS units up to 16 MiB. */
 #define AZIHSM_KC_XTS_MAX	(16u << 20)
+/* One fast-path command: at most 1 MiB (Documentation/device.md, 10). */
+#define AZIHSM_KC_FAST_MAX	SZ_1M
 #include <crypto/aes.h>
 #include <crypto/internal/skcipher.h>
 #include <crypto/scatterwalk.h>
 #include <crypto/xts.h>
 #include <linux/module.h>
 #include <linux/scatterlist.h>
+#include <linux/sizes.h>
 
 #include "kcrypto.h"
 
@@ -128,11 +132,16 @@ static void azihsm_sk_fast_done(struct azihsm_aes_cmd *cmd, int err,
 	struct skcipher_request *req = r->req;
 	struct azihsm_kc_tfm *t = crypto_skcipher_ctx(crypto_skcipher_reqtfm(req));
 
-	memzero_explicit(cmd->sqe.xts.tweak, sizeof(cmd->sqe.xts.tweak));
+	if (r->mode == AZIHSM_AES_CBC)
+		memzero_explicit(cmd->sqe.cbc.iv, sizeof(cmd->sqe.cbc.iv));
+	else
+		memzero_explicit(cmd->sqe.xts.tweak, sizeof(cmd->sqe.xts.tweak));
 	if (err == -EAGAIN) {
 		azihsm_kc_retry(t->hdev, &r->base, &req->base, azihsm_sk_run);
 		return;
 	}
+	if (!err && r->mode == AZIHSM_AES_CBC)
+		memcpy(req->iv, cqe->cbc_iv, AES_BLOCK_SIZE);
 	memzero_explicit(r->iv, sizeof(r->iv));
 	azihsm_kc_fast_done(&req->base, err);
 }
@@ -142,31 +151,40 @@ static int azihsm_sk_fast(struct azihsm_kc_tfm *t, struct azihsm_sk_req *r)
 {
 	struct skcipher_request *req = r->req;
 	struct azihsm_aes_cmd *cmd = &r->fast;
-	u16 sess, kid, dul;
+	u16 sess, kid, dul, attr;
 	s64 gen;
 
-	if (req->cryptlen > 8192)
+	if (req->cryptlen > (r->mode == AZIHSM_AES_XTS ? 8192 : AZIHSM_KC_FAST_MAX))
 		return -E2BIG;
 	if (!azihsm_kkey_fast_ids(t->hdev, &t->key, &sess, &kid, &gen))
 		return -EAGAIN;
-	/* One data unit: the device splits at the unit size. */
-	if (req->cryptlen <= 512)
-		dul = AZIHSM_AES_DUL_512;
-	else if (req->cryptlen <= 4096)
-		dul = AZIHSM_AES_DUL_4096;
-	else
-		dul = AZIHSM_AES_DUL_8192;
+	attr = AZIHSM_AES_ATTR_SGL_AES | (r->decrypt ? AZIHSM_AES_ATTR_DECRYPT : 0);
+	if (r->mode == AZIHSM_AES_CBC) {
+		attr |= AZIHSM_AES_CIPHER_CBC << AZIHSM_AES_ATTR_CIPHER_SHIFT;
+	} else {
+		/* One data unit: the device splits at the unit size. */
+		if (req->cryptlen <= 512)
+			dul = AZIHSM_AES_DUL_512;
+		else if (req->cryptlen <= 4096)
+			dul = AZIHSM_AES_DUL_4096;
+		else
+			dul = AZIHSM_AES_DUL_8192;
+		attr |= (AZIHSM_AES_CIPHER_XTS << AZIHSM_AES_ATTR_CIPHER_SHIFT) |
+			(dul << AZIHSM_AES_ATTR_DUL_SHIFT);
+	}
 	memset(&cmd->sqe, 0, sizeof(cmd->sqe));
-	cmd->sqe.attr = cpu_to_le16(AZIHSM_AES_ATTR_SGL_AES |
-				    (AZIHSM_AES_CIPHER_XTS << AZIHSM_AES_ATTR_CIPHER_SHIFT) |
-				    (dul << AZIHSM_AES_ATTR_DUL_SHIFT) |
-				    (r->decrypt ? AZIHSM_AES_ATTR_DECRYPT : 0));
+	cmd->sqe.attr = cpu_to_le16(attr);
 	cmd->sqe.session_id = cpu_to_le16(sess);
 	cmd->sqe.src_len = cpu_to_le32(req->cryptlen);
 	cmd->sqe.dst_len = cpu_to_le32(req->cryptlen);
 	cmd->sqe.frame_type = cpu_to_le32(AZIHSM_AES_FRAME_TYPE);
-	cmd->sqe.xts.key_id1 = cpu_to_le32(kid);
-	memcpy(cmd->sqe.xts.tweak, r->iv, AZIHSM_AES_XTS_TWEAK_LEN);
+	if (r->mode == AZIHSM_AES_CBC) {
+		cmd->sqe.cbc.key_id = cpu_to_le32(kid);
+		memcpy(cmd->sqe.cbc.iv, r->iv, AZIHSM_AES_CBC_IV_LEN);
+	} else {
+		cmd->sqe.xts.key_id1 = cpu_to_le32(kid);
+		memcpy(cmd->sqe.xts.tweak, r->iv, AZIHSM_AES_XTS_TWEAK_LEN);
+	}
 	cmd->src = req->src;
 	cmd->dst = req->dst;
 	cmd->aad_len = 0;
@@ -203,7 +221,7 @@ static int azihsm_sk_crypt(struct skcipher_request *req, u8 mode, bool decrypt)
 	r->decrypt = decrypt;
 	if (mode != AZIHSM_AES_ECB)
 		memcpy(r->iv, req->iv, AES_BLOCK_SIZE);
-	if (mode == AZIHSM_AES_XTS && !azihsm_sk_fast(t, r))
+	if ((mode == AZIHSM_AES_XTS || mode == AZIHSM_AES_CBC) && !azihsm_sk_fast(t, r))
 		return -EINPROGRESS;
 	return azihsm_kc_enqueue(t->hdev, &r->base, &req->base, azihsm_sk_run);
 }

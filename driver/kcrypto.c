@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Crypto-API requests. XTS and GCM requests the AES fast path can take
+ * Crypto-API requests. XTS, CBC and GCM requests the AES fast path can take
  * go there (kc_skcipher.c, kc_aead.c, aes_queue.c) and complete from its
  * interrupt thread. Of the others, a request whose caller may sleep runs
  * in the caller's context; every other one runs in a worker of one
