@@ -7,10 +7,16 @@
  *     requests complete;
  *  2. with MAY_BACKLOG: -EBUSY, then an -EINPROGRESS notification, then
  *     the result, every output equal to the software cbc(aes);
+ *     (1 and 2 give each request KC_SGS scatterlist entries, more than
+ *     one AES fast-path command takes, so they all use the control path
+ *     whose depth they fill);
  *  3. odd scatterlists: many 1..7-byte entries at odd offsets, out of
  *     place and in place, against the software (testmgr covers 1..8
  *     entries; this goes to 255);
- *  4. zero-length requests complete with 0.
+ *  4. zero-length requests complete with 0;
+ *  5. the AES fast path (one-entry scatterlists): a burst with
+ *     MAY_BACKLOG, and a 4 KiB message in two requests chained by the
+ *     output IV, encrypted then decrypted in place, against the software.
  *
  * Results go to the kernel log as "azihsm_kctest: ok N - ..." lines; the
  * module loads only when everything passed (-EINVAL otherwise), so a
@@ -26,6 +32,7 @@
 
 #define KC_REQS		64
 #define KC_LEN		4096
+#define KC_SGS		64	/* entries per burst request: over the fast path's 32 */
 
 static unsigned int kc_n, kc_failed;
 
@@ -39,7 +46,7 @@ static void kc_ok(bool pass, const char *what)
 
 struct kc_req {
 	struct skcipher_request *req;
-	struct scatterlist sg;
+	struct scatterlist sg[KC_SGS];
 	u8 *buf;
 	u8 iv[16];
 	int submit;		/* what encrypt returned */
@@ -111,11 +118,15 @@ static void kc_fill(u8 *buf, unsigned int len, unsigned int seed)
 		buf[i] = (u8)(i * 7 + seed * 13 + (i >> 8));
 }
 
-/* Submit KC_REQS requests at once; @flags 0 or MAY_BACKLOG. */
-static void kc_burst(struct crypto_skcipher *tfm, u32 flags, const char *name)
+/*
+ * Submit KC_REQS requests at once; @flags 0 or MAY_BACKLOG. @nsg entries
+ * per request: KC_SGS for the control path, 1 for the fast path.
+ */
+static void kc_burst(struct crypto_skcipher *tfm, u32 flags, unsigned int nsg,
+		     const char *name)
 {
 	struct kc_req *r;
-	unsigned int i, inprogress = 0, busy = 0, nospc = 0, other = 0;
+	unsigned int i, k, inprogress = 0, busy = 0, nospc = 0, other = 0;
 	unsigned int wrong = 0, notify_wrong = 0;
 	u8 *ref, iv[16];
 	char what[160];
@@ -132,9 +143,11 @@ static void kc_burst(struct crypto_skcipher *tfm, u32 flags, const char *name)
 		kc_fill(r[i].buf, KC_LEN, i);
 		memset(r[i].iv, i, sizeof(r[i].iv));
 		init_completion(&r[i].done);
-		sg_init_one(&r[i].sg, r[i].buf, KC_LEN);
+		sg_init_table(r[i].sg, nsg);
+		for (k = 0; k < nsg; k++)
+			sg_set_buf(&r[i].sg[k], r[i].buf + k * (KC_LEN / nsg), KC_LEN / nsg);
 		skcipher_request_set_callback(r[i].req, flags, KC_CB, &r[i]);
-		skcipher_request_set_crypt(r[i].req, &r[i].sg, &r[i].sg, KC_LEN, r[i].iv);
+		skcipher_request_set_crypt(r[i].req, r[i].sg, r[i].sg, KC_LEN, r[i].iv);
 	}
 	for (i = 0; i < KC_REQS; i++)
 		r[i].submit = crypto_skcipher_encrypt(r[i].req);
@@ -167,7 +180,9 @@ static void kc_burst(struct crypto_skcipher *tfm, u32 flags, const char *name)
 	snprintf(what, sizeof(what),
 		 "%s: %u requests: %u in progress, %u backlogged, %u refused -ENOSPC, %u other; %u wrong outputs, %u wrong notifications",
 		 name, KC_REQS, inprogress, busy, nospc, other, wrong, notify_wrong);
-	if (flags & CRYPTO_TFM_REQ_MAY_BACKLOG)
+	if (nsg == 1)	/* fast path; a request without a slot backlogs */
+		kc_ok(!nospc && !other && !wrong && !notify_wrong, what);
+	else if (flags & CRYPTO_TFM_REQ_MAY_BACKLOG)
 		kc_ok(busy > 0 && !nospc && !other && !wrong && !notify_wrong, what);
 	else
 		kc_ok(nospc > 0 && !busy && !other && !wrong && !notify_wrong &&
@@ -241,6 +256,55 @@ out:
 	kfree(flat);
 }
 
+/* One 2 KiB request, waited for; @iv updated by the driver. */
+static int kc_one(struct crypto_skcipher *tfm, bool enc, u8 *buf, u8 *iv)
+{
+	struct skcipher_request *req = skcipher_request_alloc(tfm, GFP_KERNEL);
+	DECLARE_CRYPTO_WAIT(wait);
+	struct scatterlist sg;
+	int ret;
+
+	if (!req)
+		return -ENOMEM;
+	sg_init_one(&sg, buf, KC_LEN / 2);
+	skcipher_request_set_callback(req, CRYPTO_TFM_REQ_MAY_BACKLOG, crypto_req_done, &wait);
+	skcipher_request_set_crypt(req, &sg, &sg, KC_LEN / 2, iv);
+	ret = crypto_wait_req(enc ? crypto_skcipher_encrypt(req) : crypto_skcipher_decrypt(req),
+			      &wait);
+	skcipher_request_free(req);
+	return ret;
+}
+
+/* 4 KiB as two requests chained by the output IV, both ways, in place. */
+static void kc_chain(struct crypto_skcipher *tfm)
+{
+	u8 *buf = kmalloc(KC_LEN, GFP_KERNEL), *ref = kmalloc(KC_LEN, GFP_KERNEL);
+	u8 iv0[16], iv[16];
+	bool enc_ok = false, dec_ok = false;
+
+	if (!buf || !ref)
+		goto out;
+	memset(iv0, 0xc3, sizeof(iv0));
+	kc_fill(buf, KC_LEN, 77);
+	kc_fill(ref, KC_LEN, 77);
+	memcpy(iv, iv0, sizeof(iv));
+	if (!kc_one(tfm, true, buf, iv) && !kc_one(tfm, true, buf + KC_LEN / 2, iv) &&
+	    !kc_soft_cbc(iv0, ref, KC_LEN))
+		enc_ok = !memcmp(buf, ref, KC_LEN) && !memcmp(iv, ref + KC_LEN - 16, 16);
+	memcpy(iv, iv0, sizeof(iv));
+	if (enc_ok && !kc_one(tfm, false, buf, iv) && !kc_one(tfm, false, buf + KC_LEN / 2, iv)) {
+		/* ref still holds the ciphertext */
+		dec_ok = !memcmp(iv, ref + KC_LEN - 16, 16);
+		kc_fill(ref, KC_LEN, 77);
+		dec_ok = dec_ok && !memcmp(buf, ref, KC_LEN);
+	}
+out:
+	kc_ok(enc_ok, "4 KiB encrypted as two chained 2 KiB requests (in place): as software, output IV = last ciphertext block");
+	kc_ok(dec_ok, "and decrypted the same way: the plaintext, output IV = last ciphertext block");
+	kfree(buf);
+	kfree(ref);
+}
+
 static void kc_zero(struct crypto_skcipher *tfm)
 {
 	struct skcipher_request *req = skcipher_request_alloc(tfm, GFP_KERNEL);
@@ -267,11 +331,13 @@ static int __init kc_init(void)
 		return -EINVAL;
 	}
 	kc_ok(!crypto_skcipher_setkey(tfm, kc_key, sizeof(kc_key)), "setkey");
-	kc_burst(tfm, 0, "without MAY_BACKLOG");
-	kc_burst(tfm, CRYPTO_TFM_REQ_MAY_BACKLOG, "with MAY_BACKLOG");
+	kc_burst(tfm, 0, KC_SGS, "without MAY_BACKLOG");
+	kc_burst(tfm, CRYPTO_TFM_REQ_MAY_BACKLOG, KC_SGS, "with MAY_BACKLOG");
 	kc_odd_sgl(tfm, false);
 	kc_odd_sgl(tfm, true);
 	kc_zero(tfm);
+	kc_burst(tfm, CRYPTO_TFM_REQ_MAY_BACKLOG, 1, "fast path, one entry each, with MAY_BACKLOG");
+	kc_chain(tfm);
 	crypto_free_skcipher(tfm);
 	pr_info("azihsm_kctest: 1..%u\n", kc_n);
 	return kc_failed ? -EINVAL : 0;
