@@ -1078,8 +1078,9 @@ out:
 	return st;
 }
 
-int hsm_ops_aes_kwp_wrap(const struct hsm_key_ref *key, const uint8_t *in, size_t len,
-			 uint8_t *out, size_t cap, size_t *olen, bool *fips_approved)
+/* AES-KWP with a vault AES key: the checks both directions share. */
+static int kwp_with_key(const struct hsm_key_ref *key, bool wrap, const uint8_t *in,
+			size_t len, uint8_t *out, size_t cap, size_t *olen, bool *fips_approved)
 {
 	int st;
 
@@ -1090,26 +1091,21 @@ int hsm_ops_aes_kwp_wrap(const struct hsm_key_ref *key, const uint8_t *in, size_
 		return HSM_OPS_INVALID_ARG;
 	if (!key_is_aes(key))
 		return HSM_OPS_WRONG_KEY_TYPE;
-	st = kwp(key->secret, key->secret_len, true, in, len, out, cap, olen);
+	st = kwp(key->secret, key->secret_len, wrap, in, len, out, cap, olen);
 	*fips_approved = st == HSM_OPS_OK;
 	return st;
+}
+
+int hsm_ops_aes_kwp_wrap(const struct hsm_key_ref *key, const uint8_t *in, size_t len,
+			 uint8_t *out, size_t cap, size_t *olen, bool *fips_approved)
+{
+	return kwp_with_key(key, true, in, len, out, cap, olen, fips_approved);
 }
 
 int hsm_ops_aes_kwp_unwrap(const struct hsm_key_ref *key, const uint8_t *in, size_t len,
 			   uint8_t *out, size_t cap, size_t *olen, bool *fips_approved)
 {
-	int st;
-
-	if (!fips_approved)
-		return HSM_OPS_INVALID_ARG;
-	*fips_approved = false;
-	if (!key || !in || !olen)
-		return HSM_OPS_INVALID_ARG;
-	if (!key_is_aes(key))
-		return HSM_OPS_WRONG_KEY_TYPE;
-	st = kwp(key->secret, key->secret_len, false, in, len, out, cap, olen);
-	*fips_approved = st == HSM_OPS_OK;
-	return st;
+	return kwp_with_key(key, false, in, len, out, cap, olen, fips_approved);
 }
 
 /* ---- MAC and key derivation ----------------------------------------- */
@@ -1179,76 +1175,63 @@ static int kdf_run(const char *alg, OSSL_PARAM *params, uint8_t *out, size_t out
 	return st;
 }
 
-int hsm_ops_hkdf(const struct hsm_key_ref *key, enum hsm_hash hash, const uint8_t *salt,
-		 size_t salt_len, const uint8_t *info, size_t info_len, uint8_t *out,
-		 size_t out_len, bool *fips_approved)
+/*
+ * HKDF (@kbkdf false: @a salt, @b info) or SP 800-108 counter KBKDF-HMAC
+ * (@a label, @b context; OpenSSL calls them "salt" and "info" too) keyed
+ * by HMAC-type key @key.
+ */
+static int kdf_with_key(const struct hsm_key_ref *key, bool kbkdf, enum hsm_hash hash,
+			const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len,
+			uint8_t *out, size_t out_len, bool *fips_approved)
 {
-	OSSL_PARAM params[5], *p = params;
+	OSSL_PARAM params[7], *p = params;
+	size_t max;
 	int st;
 
 	if (!fips_approved)
 		return HSM_OPS_INVALID_ARG;
 	*fips_approved = false;
-	if (!key || (salt_len && !salt) || (info_len && !info) || !out)
+	if (!key || (a_len && !a) || (b_len && !b) || !out)
 		return HSM_OPS_INVALID_ARG;
 	if (!key_is_hmac(key))
 		return HSM_OPS_WRONG_KEY_TYPE;
 	if (!hash_name(hash))
 		return HSM_OPS_BAD_HASH;
-	if (!out_len || out_len > 255 * hsm_hash_size(hash) || salt_len > 1024 ||
-	    info_len > 1024)
+	max = kbkdf ? HSM_KBKDF_MAX : 255 * hsm_hash_size(hash);
+	if (!out_len || out_len > max || a_len > 1024 || b_len > 1024)
 		return HSM_OPS_BAD_LENGTH;
+	if (kbkdf) {
+		*p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_MODE, (char *)"counter", 0);
+		*p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_MAC, (char *)"HMAC", 0);
+	}
 	*p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
 						(char *)hash_name(hash), 0);
 	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)key->secret,
 						 key->secret_len);
-	if (salt_len)
-		*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt,
-							 salt_len);
-	if (info_len)
-		*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info,
-							 info_len);
+	if (a_len)
+		*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)a, a_len);
+	if (b_len)
+		*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)b, b_len);
 	*p = OSSL_PARAM_construct_end();
-	st = kdf_run("HKDF", params, out, out_len);
+	st = kdf_run(kbkdf ? "KBKDF" : "HKDF", params, out, out_len);
 	*fips_approved = st == HSM_OPS_OK;
 	return st;
+}
+
+int hsm_ops_hkdf(const struct hsm_key_ref *key, enum hsm_hash hash, const uint8_t *salt,
+		 size_t salt_len, const uint8_t *info, size_t info_len, uint8_t *out,
+		 size_t out_len, bool *fips_approved)
+{
+	return kdf_with_key(key, false, hash, salt, salt_len, info, info_len, out, out_len,
+			    fips_approved);
 }
 
 int hsm_ops_kbkdf(const struct hsm_key_ref *key, enum hsm_hash hash, const uint8_t *label,
 		  size_t label_len, const uint8_t *context, size_t context_len, uint8_t *out,
 		  size_t out_len, bool *fips_approved)
 {
-	OSSL_PARAM params[7], *p = params;
-	int st;
-
-	if (!fips_approved)
-		return HSM_OPS_INVALID_ARG;
-	*fips_approved = false;
-	if (!key || (label_len && !label) || (context_len && !context) || !out)
-		return HSM_OPS_INVALID_ARG;
-	if (!key_is_hmac(key))
-		return HSM_OPS_WRONG_KEY_TYPE;
-	if (!hash_name(hash))
-		return HSM_OPS_BAD_HASH;
-	if (!out_len || out_len > HSM_KBKDF_MAX || label_len > 1024 || context_len > 1024)
-		return HSM_OPS_BAD_LENGTH;
-	*p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_MODE, (char *)"counter", 0);
-	*p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_MAC, (char *)"HMAC", 0);
-	*p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
-						(char *)hash_name(hash), 0);
-	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)key->secret,
-						 key->secret_len);
-	/* OpenSSL's KBKDF calls the label "salt" and the context "info" */
-	if (label_len)
-		*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)label,
-							 label_len);
-	if (context_len)
-		*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
-							 (void *)context, context_len);
-	*p = OSSL_PARAM_construct_end();
-	st = kdf_run("KBKDF", params, out, out_len);
-	*fips_approved = st == HSM_OPS_OK;
-	return st;
+	return kdf_with_key(key, true, hash, label, label_len, context, context_len, out,
+			    out_len, fips_approved);
 }
 
 /* ---- key unwrap ------------------------------------------------------ */
