@@ -214,6 +214,11 @@ struct azihsm_stats {
 struct azihsm_ksession {
 	struct rw_semaphore rwsem;	/* read: using key ids; write: changes */
 	bool open;
+	/*
+	 * The device said NO_SESSION to it without a reset (a zeroize closes
+	 * every session): reopen before the next use. Set under rwsem read.
+	 */
+	bool lost;
 	u16 id;
 	s64 gen;			/* stats.resets when opened */
 	struct list_head keys;		/* struct azihsm_kkey */

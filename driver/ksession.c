@@ -5,7 +5,10 @@
  * msg.h). Opened on first use. A controller reset makes the device forget
  * every session; the driver notices (stats.resets moved), opens a new one
  * and re-enters each key from the masked blob KeyImport returned, so
- * transforms keep working. The driver never keeps a raw key.
+ * transforms keep working. The driver never keeps a raw key. A zeroize
+ * closes the session without a reset: the first command that hears
+ * NO_SESSION marks it lost, and it is reopened the same way (the keys'
+ * blobs no longer open then: those transforms fail until a new setkey).
  *
  * Locking: ksess.rwsem is held for read by every command that uses a key
  * id, for write while the session is (re)opened or the key list changes.
@@ -178,12 +181,14 @@ int azihsm_kcmd_run(struct azihsm_dev *hdev, struct azihsm_kcmd *kc, bool in_ses
 	}
 	if (c.err)
 		return c.err;
+	if (in_session && kc->status == AZIHSM_STATUS_NO_SESSION)
+		WRITE_ONCE(hdev->ksess.lost, true);
 	return azihsm_kstatus_errno(kc->status);
 }
 
 static bool azihsm_ksess_current(struct azihsm_dev *hdev)
 {
-	return hdev->ksess.open &&
+	return hdev->ksess.open && !READ_ONCE(hdev->ksess.lost) &&
 	       hdev->ksess.gen == atomic64_read(&hdev->stats.resets);
 }
 
@@ -251,6 +256,7 @@ static int azihsm_ksess_restore(struct azihsm_dev *hdev)
 	ks->id = id;
 	ks->gen = gen;
 	ks->open = true;
+	WRITE_ONCE(ks->lost, false);
 
 	list_for_each_entry(key, &ks->keys, node) {
 		struct azihsm_kcmd um = {
@@ -271,7 +277,7 @@ static int azihsm_ksess_restore(struct azihsm_dev *hdev)
 			key->id = u.id;
 	}
 	if (reopen)
-		dev_info(hdev->dev, "kernel session %u reopened after a reset\n", id);
+		dev_info(hdev->dev, "kernel session %u reopened (reset or zeroize)\n", id);
 	return 0;
 }
 
@@ -378,6 +384,11 @@ int azihsm_kkey_import(struct azihsm_dev *hdev, struct azihsm_kkey *key, u8 type
 		ret = azihsm_ksess_restore(hdev);
 	if (!ret)
 		ret = azihsm_kcmd_run(hdev, &kc, true);
+	if (ret == -ENOKEY && READ_ONCE(hdev->ksess.lost)) {
+		ret = azihsm_ksess_restore(hdev);
+		if (!ret)
+			ret = azihsm_kcmd_run(hdev, &kc, true);
+	}
 	if (!ret) {
 		key->id = im.id;
 		key->type = type;
@@ -436,9 +447,10 @@ int azihsm_kkey_run(struct azihsm_dev *hdev, struct azihsm_kkey *key,
 		kc->key_id = key ? key->id : 0;
 		ret = (!key || kc->key_id) ? azihsm_kcmd_run(hdev, kc, true) : -ENOKEY;
 		up_read(&hdev->ksess.rwsem);
-		/* Only worth a retry if a reset happened meanwhile. */
+		/* Only worth a retry if a reset or a zeroize lost the session. */
 		if ((ret != -ENOKEY && ret != -EIO) ||
-		    atomic64_read(&hdev->stats.resets) == gen)
+		    (atomic64_read(&hdev->stats.resets) == gen &&
+		     !READ_ONCE(hdev->ksess.lost)))
 			return ret;
 	} while (--tries);
 	return ret;

@@ -5,7 +5,8 @@
 #   boot 1: persistent EC P-384 and AES-256 keys, a signature and an AES-CBC
 #   ciphertext, backup create, zeroize; then the keys are gone, both PINs
 #   refused, the default ones must be changed, the old masked blob is
-#   BAD_BLOB. The backup directory comes out to the host (tar, base64).
+#   BAD_BLOB; the driver's kernel session, which the zeroize closed, is
+#   reopened for a new crypto-API key (kcapi-enc). The backup directory comes out to the host (tar, base64).
 #   host: the signature checked with openssl; a copy of the backup with one
 #   bit of bk3.sealed flipped.
 #   boot 2: the zeroize survived the reboot (old PINs refused, no keys, the
@@ -30,7 +31,9 @@ mkdir -p "$in"
 guest() {
 	printf '%s\n' "$1" >"$in/script.sh"
 	out=$("$top/scripts/vm-run" --kernel "$kernel" --state "$state" \
-		--add /usr/bin/openssl --add "$in:/root/in" -- sh /root/in/script.sh 2>"$dir/err")
+		--module algif_skcipher --module crypto_user \
+		--add /usr/bin/openssl --add /usr/bin/kcapi-enc --add "$in:/root/in" \
+		-- sh /root/in/script.sh 2>"$dir/err")
 	local rc=$?
 	[[ $rc == 0 ]] || { sed 's/^/#   /' "$dir/err"; sed 's/^/#   | /' <<<"$out"; }
 	return $rc
@@ -84,6 +87,13 @@ azihsm login --role officer --pin-file pin.odefault --json | grep -q "\"must_cha
 	echo OFFICER-DEFAULT
 azihsm key list --role officer --pin-file pin.odefault 2>&1 | grep -q "change it first" &&
 	echo MUST-CHANGE
+# The zeroize closed the driver kernel session too: a new crypto-API key
+# must still work (the driver reopens the session), as the software AES.
+head -c 32 /dev/urandom >/tmp/k; head -c 4096 /dev/urandom >/tmp/m
+kcapi-enc -e -c cbc_aes_azihsm --keyfd 3 --iv $iv -i /tmp/m -o /tmp/c1 3</tmp/k &&
+	kcapi-enc -e -c "cbc(aes-generic)" --keyfd 3 --iv $iv -i /tmp/m -o /tmp/c2 3</tmp/k &&
+	[ -s /tmp/c1 ] && cmp -s /tmp/c1 /tmp/c2 && echo KCRYPTO-AFTER-ZEROIZE
+dmesg | grep -q "kernel session [0-9]* reopened" && echo KSESS-REOPENED
 true
 '
 ok $? "boot 1: the guest ran"
@@ -103,6 +113,8 @@ said OFFICER-PIN-GONE && said USER-PIN-GONE
 ok $? "boot 1: after it both PINs are refused (BAD_CREDENTIAL)"
 said OFFICER-DEFAULT && said MUST-CHANGE
 ok $? "boot 1: the default officer PIN opens and must be changed first"
+said KCRYPTO-AFTER-ZEROIZE && said KSESS-REOPENED
+ok $? "boot 1: after it the driver reopens its kernel session: cbc_aes_azihsm with a new key equals the software AES"
 
 block EC >"$in/ec.pem"
 block SIG | openssl base64 -d >"$dir/sig0"
