@@ -12,8 +12,10 @@
  * each, within one page), so submitting allocates nothing. The end of
  * the buffer holds 16 zero bytes, the GCM AAD padding.
  *
- * Completions run in the threaded interrupt handler (process context):
- * it unmaps the scatterlists and calls the command's @done.
+ * Completions run in the queue's tasklet, which the interrupt handler
+ * schedules (softirq context, on the CPU that took the interrupt, with no
+ * thread to wake): it harvests the CQ, unmaps the scatterlists and calls
+ * each command's @done, the context crypto-API callbacks expect.
  *
  * Lifetime: submitters look up a queue under rcu_read_lock() and put an
  * entry on the ring only under its lock with the queue not stopped. A
@@ -140,9 +142,10 @@ static u16 azihsm_aes_process_cq(struct azihsm_aes_queue *q)
 	return first;
 }
 
-static irqreturn_t azihsm_aes_irq(int irq, void *data)
+/* Softirq: harvest the CQ, ring its head doorbell, complete the commands. */
+static void azihsm_aes_tasklet(struct tasklet_struct *t)
 {
-	struct azihsm_aes_queue *q = data;
+	struct azihsm_aes_queue *q = from_tasklet(q, t, done_tasklet);
 	u16 first;
 
 	spin_lock_irq(&q->lock);
@@ -150,9 +153,15 @@ static irqreturn_t azihsm_aes_irq(int irq, void *data)
 	if (first != AZIHSM_AES_DONE_END && !q->stopped)
 		writel(q->cq_head, q->dev->db + AZIHSM_DB_CQ_HEAD(q->qid));
 	spin_unlock_irq(&q->lock);
-	if (first == AZIHSM_AES_DONE_END)
-		return IRQ_NONE;
 	azihsm_aes_finish(q, first);
+}
+
+/* The vector is the queue's own (MSI-X): hand over to the tasklet. */
+static irqreturn_t azihsm_aes_irq(int irq, void *data)
+{
+	struct azihsm_aes_queue *q = data;
+
+	tasklet_schedule(&q->done_tasklet);
 	return IRQ_HANDLED;
 }
 
@@ -161,6 +170,7 @@ static void azihsm_aes_queue_free(struct azihsm_dev *hdev,
 {
 	if (q->irq_requested)
 		free_irq(pci_irq_vector(hdev->pdev, q->vector), q);
+	tasklet_kill(&q->done_tasklet);
 	if (q->lists)
 		dma_free_coherent(hdev->dev, q->lists_size, q->lists, q->lists_dma);
 	if (q->cq)
@@ -186,6 +196,7 @@ static struct azihsm_aes_queue *azihsm_aes_queue_alloc(struct azihsm_dev *hdev,
 		return NULL;
 	q->dev = hdev;
 	spin_lock_init(&q->lock);
+	tasklet_setup(&q->done_tasklet, azihsm_aes_tasklet);
 	q->qid = AZIHSM_QID_AES_FIRST + index;
 	q->vector = AZIHSM_MSIX_VEC_AES_FIRST + index;
 	q->depth = depth;
@@ -238,8 +249,8 @@ int azihsm_aes_queue_create(struct azihsm_dev *hdev, unsigned int index,
 		dev_err(hdev->dev, "no memory for AES queue %u\n", index);
 		return -ENOMEM;
 	}
-	ret = request_threaded_irq(pci_irq_vector(hdev->pdev, q->vector), NULL,
-				   azihsm_aes_irq, IRQF_ONESHOT, q->irq_name, q);
+	ret = request_irq(pci_irq_vector(hdev->pdev, q->vector), azihsm_aes_irq, 0,
+			  q->irq_name, q);
 	if (ret) {
 		dev_err(hdev->dev, "cannot request vector %u: %d\n", q->vector, ret);
 		goto out;
@@ -285,6 +296,8 @@ void azihsm_aes_queues_fail(struct azihsm_dev *hdev, int err)
 			continue;
 		if (q->irq_requested)
 			synchronize_irq(pci_irq_vector(hdev->pdev, q->vector));
+		/* Waits for a running tasklet; a scheduled one runs after. */
+		tasklet_disable(&q->done_tasklet);
 		spin_lock_irq(&q->lock);
 		first = azihsm_aes_process_cq(q);
 		for (tail = &first; *tail != AZIHSM_AES_DONE_END;
@@ -302,6 +315,7 @@ void azihsm_aes_queues_fail(struct azihsm_dev *hdev, int err)
 		}
 		spin_unlock_irq(&q->lock);
 		azihsm_aes_finish(q, first);
+		tasklet_enable(&q->done_tasklet);
 	}
 }
 

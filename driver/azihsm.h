@@ -25,6 +25,7 @@
 #include <linux/cdev.h>
 #include <linux/completion.h>
 #include <linux/hw_random.h>
+#include <linux/interrupt.h>
 #include <linux/kref.h>
 #include <linux/mutex.h>
 #include <linux/pci.h>
@@ -134,7 +135,9 @@ struct azihsm_hsm_queue {
  * scatterlists the device reads and writes: src is the first @aad_len
  * bytes of @src, @pad zero bytes, then @text_len bytes at @text_off; dst
  * is @text_len bytes at @text_off of @dst (@dst may be @src). @done runs
- * once, in process context: err 0 with the completion entry, -EBADMSG
+ * once, in softirq context (the queue's completion tasklet) or, when a
+ * reset or removal fails it, in process context with bottom halves
+ * disabled: err 0 with the completion entry, -EBADMSG
  * (GCM tag), -EIO (the device refused it), -EAGAIN (a reset overtook it:
  * run it again on the control path) or -ENODEV (device removed).
  */
@@ -197,6 +200,7 @@ struct azihsm_aes_queue {
 	u16 nfree;
 	u16 *free;
 	struct azihsm_aes_slot *slots;
+	struct tasklet_struct done_tasklet;	/* completions, in softirq */
 	char irq_name[32];
 };
 

@@ -2,8 +2,8 @@
 /*
  * Crypto-API requests. XTS, CBC and GCM requests the AES fast path can take
  * go there (kc_skcipher.c, kc_aead.c, aes_queue.c) and complete from its
- * interrupt thread. Of the others, a request whose caller may sleep runs
- * in the caller's context; every other one runs in a worker of one
+ * completion tasklet (softirq). Of the others, a request whose caller may
+ * sleep runs in the caller's context; every other one runs in a worker of one
  * workqueue (it sleeps for its device commands), at most crypto_depth per
  * device at a time. A request beyond that is backlogged
  * when the caller allows it (-EBUSY now, -EINPROGRESS when it starts) and
