@@ -211,7 +211,7 @@ uint32_t fw_svc_open_key(struct fw_req *r)
 	st = fw_check(r, HSM_OP_INFO);
 	if (st)
 		return st;
-	if (hsm_vault_find_label(r->fw->vault, label.p, label.len, &id) != HSM_VAULT_OK)
+	if (hsm_vault_find_label(r->fw->vault, label.p, label.len, r->session_id, &id) != HSM_VAULT_OK)
 		return AZIHSM_STATUS_KEY_NOT_FOUND;
 	st = fw_visible_key(r, id, &attr);
 	if (st)

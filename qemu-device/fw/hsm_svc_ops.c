@@ -528,7 +528,7 @@ static uint32_t fw_unwrapping_key(struct fw_req *r, uint16_t *id)
 	int ret, tries;
 
 	for (tries = 0; tries < 2; tries++) {
-		if (hsm_vault_find_label(r->fw->vault, label, spec.label_len, id) == HSM_VAULT_OK) {
+		if (hsm_vault_find_label(r->fw->vault, label, spec.label_len, 0, id) == HSM_VAULT_OK) {
 			if (hsm_vault_get_attr(r->fw->vault, *id, &attr) != HSM_VAULT_OK)
 				continue;	/* deleted meanwhile */
 			return fw_is_unwrapping_key(&attr) ? AZIHSM_STATUS_SUCCESS :

@@ -402,7 +402,13 @@ static struct hsm_key *find_live(struct hsm_vault *v, uint16_t id)
 	return NULL;
 }
 
-static struct hsm_key *find_label(struct hsm_vault *v, const uint8_t *label, size_t len)
+/*
+ * The live key of @owner labelled @label. Labels are unique per owner: the
+ * persistent keys (owner 0) are one name space, each session's keys one
+ * more, so a label taken in one session says nothing about it to another.
+ */
+static struct hsm_key *find_label(struct hsm_vault *v, const uint8_t *label, size_t len,
+				  uint16_t owner)
 {
 	unsigned int i;
 
@@ -411,7 +417,8 @@ static struct hsm_key *find_label(struct hsm_vault *v, const uint8_t *label, siz
 	for (i = 0; i < v->nslots; i++) {
 		struct hsm_key *k = v->slots[i];
 
-		if (!k->dead && k->label_len == len && !memcmp(k->label, label, len))
+		if (!k->dead && k->owner == owner && k->label_len == len &&
+		    !memcmp(k->label, label, len))
 			return k;
 	}
 	return NULL;
@@ -462,7 +469,7 @@ static int insert_locked(struct hsm_vault *v, struct hsm_key *k, uint16_t *id)
 
 	if (v->nslots >= v->max)
 		return HSM_VAULT_FULL;
-	if (find_label(v, k->label, k->label_len))
+	if (find_label(v, k->label, k->label_len, k->owner))
 		return HSM_VAULT_LABEL_EXISTS;
 	for (n = 0; n < HSM_KEY_ID_MAX; n++) {
 		uint16_t cand = v->next_id;
@@ -499,7 +506,7 @@ static int precheck(struct hsm_vault *v, const struct hsm_key_spec *s)
 	pthread_mutex_lock(&v->lock);
 	if (v->nslots >= v->max)
 		ret = HSM_VAULT_FULL;
-	else if (find_label(v, s->label, s->label_len))
+	else if (find_label(v, s->label, s->label_len, s->owner))
 		ret = HSM_VAULT_LABEL_EXISTS;
 	pthread_mutex_unlock(&v->lock);
 	return ret;
@@ -828,7 +835,8 @@ int hsm_vault_get_attr(struct hsm_vault *v, uint16_t id, struct hsm_key_attr *at
 	return ret;
 }
 
-int hsm_vault_find_label(struct hsm_vault *v, const void *label, size_t len, uint16_t *id)
+int hsm_vault_find_label(struct hsm_vault *v, const void *label, size_t len, uint16_t owner,
+			 uint16_t *id)
 {
 	struct hsm_key *k;
 	int ret = HSM_VAULT_NOT_FOUND;
@@ -836,7 +844,9 @@ int hsm_vault_find_label(struct hsm_vault *v, const void *label, size_t len, uin
 	if (!v || !label || !id || !len || len > HSM_KEY_LABEL_MAX)
 		return HSM_VAULT_INVALID_ARG;
 	pthread_mutex_lock(&v->lock);
-	k = find_label(v, label, len);
+	k = owner ? find_label(v, label, len, owner) : NULL;
+	if (!k || k->hidden)
+		k = find_label(v, label, len, 0);
 	if (k && !k->hidden) {
 		*id = k->id;
 		ret = HSM_VAULT_OK;

@@ -87,7 +87,7 @@ enum hsm_vault_status {
 	HSM_VAULT_FULL,			/* the vault holds its maximum of keys */
 	HSM_VAULT_NO_IDS,		/* every key id is in use */
 	HSM_VAULT_NOT_FOUND,		/* no live key with that id / label */
-	HSM_VAULT_LABEL_EXISTS,		/* another key has that label */
+	HSM_VAULT_LABEL_EXISTS,		/* another key of the owner has that label */
 	HSM_VAULT_USAGE_DENIED,		/* the key lacks the usage the operation needs */
 	HSM_VAULT_NOT_ASYMMETRIC,	/* public export of a secret key */
 	HSM_VAULT_BUFFER_SMALL,		/* output buffer too small (*len = needed) */
@@ -204,7 +204,13 @@ unsigned int hsm_vault_delete_all(struct hsm_vault *v);
 unsigned int hsm_vault_count_owner(struct hsm_vault *v, uint16_t owner);
 
 int hsm_vault_get_attr(struct hsm_vault *v, uint16_t id, struct hsm_key_attr *attr);
-int hsm_vault_find_label(struct hsm_vault *v, const void *label, size_t len, uint16_t *id);
+/*
+ * Labels are unique per owner (the persistent keys, each session). Look
+ * @label up for session @owner: its own key first, else the persistent
+ * one; @owner 0: the persistent keys only.
+ */
+int hsm_vault_find_label(struct hsm_vault *v, const void *label, size_t len, uint16_t owner,
+			 uint16_t *id);
 /* Attributes of up to @cap live keys in id order; returns the live key count. */
 unsigned int hsm_vault_list(struct hsm_vault *v, struct hsm_key_attr *out, unsigned int cap);
 unsigned int hsm_vault_count(struct hsm_vault *v);

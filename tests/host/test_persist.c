@@ -172,7 +172,7 @@ int main(void)
 	fw = start(path);
 	tap_ok(fw && !devinfo(fw, &persist, &err) && persist == AZIHSM_PERSIST_LOADED && !err,
 	       "restart: partition loaded");
-	tap_ok(!hsm_vault_find_label(hsm_fw_vault(fw), "sig1", 4, &id2) && id2 == id,
+	tap_ok(!hsm_vault_find_label(hsm_fw_vault(fw), "sig1", 4, 0, &id2) && id2 == id,
 	       "the key is back under its label and id");
 	tap_ok(!hsm_vault_get_attr(hsm_fw_vault(fw), id, &attr) &&
 	       attr.type == HSM_KEY_EC_P256 && attr.usage == HSM_USAGE_SIGN,

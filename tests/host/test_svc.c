@@ -351,7 +351,7 @@ static void test_keys(struct hsm_fw *fw)
 {
 	static uint8_t rec[2048], want[64];
 	static struct rsp r;
-	uint16_t id, uid, uid2, hid, vid;
+	uint16_t id, id2, uid, uid2, hid, vid;
 	size_t rec_len = 0;
 	EVP_PKEY *pk;
 	long count, st;
@@ -423,8 +423,12 @@ static void test_keys(struct hsm_fw *fw)
 	       AZIHSM_STATUS_KEY_NOT_FOUND, "  EccSign: KEY_NOT_FOUND");
 	tap_eq(call_id(fw, AZIHSM_OP_DELETE_KEY, so, uid, &r), AZIHSM_STATUS_KEY_NOT_FOUND,
 	       "  DeleteKey: KEY_NOT_FOUND");
-	tap_eq(keygen(fw, so, AZIHSM_KEY_EC_P256, AZIHSM_USAGE_SIGN, "u1", false, NULL),
-	       AZIHSM_STATUS_LABEL_EXISTS, "  (labels are one name space: LABEL_EXISTS)");
+	tap_eq(keygen(fw, so, AZIHSM_KEY_EC_P256, AZIHSM_USAGE_SIGN, "u1", false, &id), 0,
+	       "  a session key \"u1\" of its own: allowed (labels are per session)");
+	tap_ok(!open_key(fw, so, "u1", &id2) && id2 == id && id != uid,
+	       "  OpenKey \"u1\" in each session finds its own");
+	tap_ok(!open_key(fw, su, "u1", &id2) && id2 == uid, "  (the user's too)");
+	tap_eq(call_id(fw, AZIHSM_OP_DELETE_KEY, so, id, &r), 0, "  deleted again");
 
 	/* EccSign refusals. */
 	tap_eq(keygen(fw, su, AZIHSM_KEY_HMAC_SHA256, AZIHSM_USAGE_SIGN, NULL, false, &hid), 0,

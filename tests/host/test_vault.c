@@ -308,8 +308,8 @@ static void test_labels(void)
 
 	tap_eq(gen(v, HSM_KEY_AES128, HSM_USAGE_ENCRYPT, 0, "alpha", &a), HSM_VAULT_OK,
 	       "key labelled alpha");
-	tap_eq(gen(v, HSM_KEY_HMAC_SHA256, HSM_USAGE_SIGN, 3, "alpha", &b),
-	       HSM_VAULT_LABEL_EXISTS, "second alpha refused (even for a session)");
+	tap_eq(gen(v, HSM_KEY_HMAC_SHA256, HSM_USAGE_SIGN, 0, "alpha", &b),
+	       HSM_VAULT_LABEL_EXISTS, "second persistent alpha refused");
 	tap_eq(import_aes(v, 0, "alpha", 1, &b), HSM_VAULT_LABEL_EXISTS,
 	       "import with label alpha refused");
 	tap_eq(gen(v, HSM_KEY_AES128, HSM_USAGE_ENCRYPT, 0, "alph", &b), HSM_VAULT_OK,
@@ -318,18 +318,48 @@ static void test_labels(void)
 	       "unlabelled key 1");
 	tap_eq(gen(v, HSM_KEY_AES128, HSM_USAGE_ENCRYPT, 0, NULL, &c), HSM_VAULT_OK,
 	       "unlabelled key 2 (no label is not a label)");
-	tap_ok(!hsm_vault_find_label(v, "alpha", 5, &found) && found == a, "find alpha");
-	tap_ok(!hsm_vault_find_label(v, "alph", 4, &found) && found == b, "find alph");
-	tap_eq(hsm_vault_find_label(v, "beta", 4, &found), HSM_VAULT_NOT_FOUND, "beta not found");
+	tap_ok(!hsm_vault_find_label(v, "alpha", 5, 0, &found) && found == a, "find alpha");
+	tap_ok(!hsm_vault_find_label(v, "alph", 4, 0, &found) && found == b, "find alph");
+	tap_eq(hsm_vault_find_label(v, "beta", 4, 0, &found), HSM_VAULT_NOT_FOUND, "beta not found");
 	memset(l128, 0x80, 128);
 	l128[128] = 0;
 	tap_eq(gen(v, HSM_KEY_AES128, HSM_USAGE_ENCRYPT, 0, l128, &c), HSM_VAULT_OK,
 	       "128-byte binary label accepted");
 	tap_ok(!hsm_vault_get_attr(v, c, &at) && at.label_len == 128 &&
 	       !memcmp(at.label, l128, 128), "label kept in the attributes");
-	tap_ok(!hsm_vault_find_label(v, l128, 128, &found) && found == c, "find 128-byte label");
+	tap_ok(!hsm_vault_find_label(v, l128, 128, 0, &found) && found == c, "find 128-byte label");
+
+	/* One name space per owner: the persistent keys, each session. */
+	tap_eq(gen(v, HSM_KEY_HMAC_SHA256, HSM_USAGE_SIGN, 3, "gamma", &b), HSM_VAULT_OK,
+	       "session 3: gamma");
+	tap_eq(gen(v, HSM_KEY_HMAC_SHA256, HSM_USAGE_SIGN, 3, "gamma", &c),
+	       HSM_VAULT_LABEL_EXISTS, "session 3: a second gamma refused");
+	tap_eq(gen(v, HSM_KEY_HMAC_SHA256, HSM_USAGE_SIGN, 4, "gamma", &c), HSM_VAULT_OK,
+	       "session 4: its own gamma (session 3's says nothing to it)");
+	tap_ok(!hsm_vault_find_label(v, "gamma", 5, 3, &found) && found == b &&
+	       !hsm_vault_find_label(v, "gamma", 5, 4, &found) && found == c,
+	       "each session finds its own gamma");
+	tap_eq(hsm_vault_find_label(v, "gamma", 5, 5, &found), HSM_VAULT_NOT_FOUND,
+	       "session 5 finds none");
+	tap_eq(hsm_vault_find_label(v, "gamma", 5, 0, &found), HSM_VAULT_NOT_FOUND,
+	       "not a persistent label");
+	tap_eq(gen(v, HSM_KEY_AES128, HSM_USAGE_ENCRYPT, 3, "alpha", &c), HSM_VAULT_OK,
+	       "session 3 may shadow the persistent alpha");
+	tap_ok(!hsm_vault_find_label(v, "alpha", 5, 3, &found) && found == c,
+	       "session 3 finds its own alpha first");
+	tap_ok(!hsm_vault_find_label(v, "alpha", 5, 4, &found) && found == a,
+	       "session 4 finds the persistent alpha");
+	tap_ok(!hsm_vault_find_label(v, "alpha", 5, 0, &found) && found == a,
+	       "owner 0: the persistent alpha");
+	tap_eq(gen(v, HSM_KEY_AES128, HSM_USAGE_ENCRYPT, 0, "gamma", &c), HSM_VAULT_OK,
+	       "a persistent gamma beside the session ones");
+	tap_ok(!hsm_vault_find_label(v, "gamma", 5, 3, &found) && found == b,
+	       "session 3 still finds its own gamma");
+	tap_ok(!hsm_vault_find_label(v, "gamma", 5, 5, &found) && found == c,
+	       "session 5 now finds the persistent gamma");
+	hsm_vault_delete_owner(v, 3);
 	hsm_vault_delete(v, a);
-	tap_eq(hsm_vault_find_label(v, "alpha", 5, &found), HSM_VAULT_NOT_FOUND,
+	tap_eq(hsm_vault_find_label(v, "alpha", 5, 0, &found), HSM_VAULT_NOT_FOUND,
 	       "deleted key's label gone");
 	tap_eq(gen(v, HSM_KEY_AES128, HSM_USAGE_ENCRYPT, 0, "alpha", &a), HSM_VAULT_OK,
 	       "label free again after delete");
@@ -423,7 +453,7 @@ static void test_delete(void)
 	tap_eq(hsm_vault_delete_owner(v, 0), 0, "delete owner 0 drops nothing");
 	tap_eq(hsm_vault_count(v), 3, "three keys left");
 	tap_eq(hsm_vault_delete_owner(v, 8), 2, "delete owner 8: two keys");
-	tap_eq(hsm_vault_find_label(v, "s8", 2, &id), HSM_VAULT_NOT_FOUND,
+	tap_eq(hsm_vault_find_label(v, "s8", 2, 8, &id), HSM_VAULT_NOT_FOUND,
 	       "session key label gone with it");
 	tap_eq(hsm_vault_delete(v, p), HSM_VAULT_OK, "delete by id");
 	tap_eq(hsm_vault_delete(v, p), HSM_VAULT_NOT_FOUND, "second delete: not found");
@@ -464,7 +494,7 @@ static void test_delete_pending(void)
 	hsm_vault_image_free(img, len1);
 	tap_eq(hsm_vault_delete_begin(v, id), HSM_VAULT_OK, "pending: delete_begin");
 	tap_eq(hsm_vault_get_attr(v, id, &a[0]), HSM_VAULT_NOT_FOUND, "pending: attr not found");
-	tap_eq(hsm_vault_find_label(v, "pend", 4, &x), HSM_VAULT_NOT_FOUND,
+	tap_eq(hsm_vault_find_label(v, "pend", 4, 0, &x), HSM_VAULT_NOT_FOUND,
 	       "pending: label lookup not found");
 	tap_eq(hsm_vault_with_key(v, id, HSM_USAGE_SIGN, count_cb, &n), HSM_VAULT_NOT_FOUND,
 	       "pending: cannot be borrowed");
@@ -476,7 +506,7 @@ static void test_delete_pending(void)
 	hsm_vault_image_free(img, len);
 	tap_eq(hsm_vault_delete_begin(v, id), HSM_VAULT_NOT_FOUND, "pending: second begin refused");
 	hsm_vault_delete_end(v, id, true);
-	tap_ok(!hsm_vault_get_attr(v, id, &a[0]) && !hsm_vault_find_label(v, "pend", 4, &x) &&
+	tap_ok(!hsm_vault_get_attr(v, id, &a[0]) && !hsm_vault_find_label(v, "pend", 4, 0, &x) &&
 	       x == id && hsm_vault_count(v) == 2, "kept: back with its id and label");
 	tap_ok(!hsm_vault_serialize(v, &img, &len) && len == len1, "kept: in the image again");
 	hsm_vault_image_free(img, len);
@@ -620,7 +650,10 @@ static void test_mask(void)
 	       "blob header: magic, version, type, label");
 	tap_ok((len - 13 - 6 - 16 - 48) % 16 == 0, "ciphertext is whole AES blocks");
 	tap_eq(hsm_vault_unmask(v, &mk, blob, len, 0, &id), HSM_VAULT_LABEL_EXISTS,
-	       "unmask into the same vault: label exists");
+	       "unmask into the same vault as persistent: label exists");
+	tap_eq(hsm_vault_unmask(v, &mk, blob, len, 9, &id), HSM_VAULT_OK,
+	       "as a session key beside the original: allowed (labels are per owner)");
+	hsm_vault_delete(v, id);
 	tap_eq(hsm_vault_unmask(v2, &mk, blob, len, 9, &id), HSM_VAULT_OK,
 	       "unmask into another vault");
 	hsm_vault_get_attr(v, ec, &a);
@@ -711,7 +744,7 @@ static void test_image(void)
 	       "same ids and attributes for the 5 persistent keys");
 	tap_ok(hsm_vault_get_attr(v2, sess[0], la) == HSM_VAULT_NOT_FOUND &&
 	       hsm_vault_get_attr(v2, sess[1], la) == HSM_VAULT_NOT_FOUND &&
-	       hsm_vault_find_label(v2, "session-mac", 11, &id) == HSM_VAULT_NOT_FOUND,
+	       hsm_vault_find_label(v2, "session-mac", 11, 5, &id) == HSM_VAULT_NOT_FOUND,
 	       "session keys not serialized");
 	pub = public_of(v, ec);
 	tap_ok(signs_as(v2, ec, pub), "restored EC key signs, verifies with the original key");
