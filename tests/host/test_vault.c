@@ -874,7 +874,7 @@ static void test_threads(void)
 struct race {
 	struct hsm_vault *v;
 	uint16_t id;		/* __atomic: the key the borrower should try */
-	int done;		/* __atomic */
+	int started, done;	/* __atomic */
 	unsigned int borrowed, gone, torn;
 };
 
@@ -892,6 +892,7 @@ static void *race_borrower(void *p)
 {
 	struct race *r = p;
 
+	__atomic_store_n(&r->started, 1, __ATOMIC_RELEASE);
 	while (!__atomic_load_n(&r->done, __ATOMIC_ACQUIRE)) {
 		uint16_t id = __atomic_load_n(&r->id, __ATOMIC_ACQUIRE);
 
@@ -909,6 +910,9 @@ static void test_race(void)
 	uint16_t id;
 
 	pthread_create(&t, NULL, race_borrower, &r);
+	/* On a loaded machine the thread may start late: the race needs it. */
+	while (!__atomic_load_n(&r.started, __ATOMIC_ACQUIRE))
+		sched_yield();
 	for (i = 0; i < 20000; i++) {
 		if (import_aes(r.v, 0, NULL, (uint8_t)(i % 255 + 1), &id))
 			continue;
