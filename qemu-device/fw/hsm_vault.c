@@ -752,17 +752,16 @@ void hsm_vault_delete_end(struct hsm_vault *v, uint16_t id, bool keep)
 	pthread_mutex_unlock(&v->lock);
 }
 
-unsigned int hsm_vault_delete_owner(struct hsm_vault *v, uint16_t owner)
+/* Drop every live key (@all) or every live key of @owner; how many. */
+static unsigned int delete_keys(struct hsm_vault *v, bool all, uint16_t owner)
 {
 	unsigned int i = 0, n = 0;
 
-	if (!v || !owner)
-		return 0;
 	pthread_mutex_lock(&v->lock);
 	while (i < v->nslots) {
 		struct hsm_key *k = v->slots[i];
 
-		if (k->dead || k->owner != owner) {
+		if (k->dead || (!all && k->owner != owner)) {
 			i++;
 			continue;
 		}
@@ -778,30 +777,14 @@ unsigned int hsm_vault_delete_owner(struct hsm_vault *v, uint16_t owner)
 	return n;
 }
 
+unsigned int hsm_vault_delete_owner(struct hsm_vault *v, uint16_t owner)
+{
+	return v && owner ? delete_keys(v, false, owner) : 0;
+}
+
 unsigned int hsm_vault_delete_all(struct hsm_vault *v)
 {
-	unsigned int i = 0, n = 0;
-
-	if (!v)
-		return 0;
-	pthread_mutex_lock(&v->lock);
-	while (i < v->nslots) {
-		struct hsm_key *k = v->slots[i];
-
-		if (k->dead) {
-			i++;
-			continue;
-		}
-		n++;
-		if (k->refs) {
-			k->dead = true;
-			i++;
-		} else {
-			slot_remove(v, i);
-		}
-	}
-	pthread_mutex_unlock(&v->lock);
-	return n;
+	return v ? delete_keys(v, true, 0) : 0;
 }
 
 unsigned int hsm_vault_count_owner(struct hsm_vault *v, uint16_t owner)
