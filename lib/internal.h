@@ -52,6 +52,8 @@ bool lib_last_fips(void);
 /* lib_transact in session @sess (its id in the ioctl); -EINVAL for @len 0. */
 int lib_sess_transact(struct azihsm_session *sess, const uint8_t *req, size_t len,
 		      uint8_t *rsp, size_t cap, uint32_t opcode, struct mbor_dec *d);
+/* @opcode with an empty data map in session @sess, answered by an empty one. */
+int lib_sess_call_empty(struct azihsm_session *sess, uint32_t opcode);
 int lib_sysfs_read(struct azihsm_dev *dev, const char *attr, char *buf, size_t cap);
 
 #endif

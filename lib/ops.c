@@ -418,22 +418,9 @@ int azihsm_key_unmask_persistent(struct azihsm_session *officer, const void *blo
 
 /* ---- backup -------------------------------------------------------------- */
 
-/* An empty request answered by an empty data map. */
-static int run_empty(struct azihsm_session *sess, uint32_t opcode)
-{
-	uint8_t rsp[RSP_SMALL];
-	struct mbor_dec d;
-	int ret;
-
-	if (!sess)
-		return -EINVAL;
-	ret = run(sess, opcode, NULL, 0, rsp, sizeof(rsp), &d, NULL);
-	return ret ? ret : proto_parse_empty(&d);
-}
-
 int azihsm_bk3_init(struct azihsm_session *officer)
 {
-	return run_empty(officer, AZIHSM_OP_INIT_BK3);
+	return lib_sess_call_empty(officer, AZIHSM_OP_INIT_BK3);
 }
 
 int azihsm_bk3_get_sealed(struct azihsm_session *officer, uint8_t *blob, size_t cap,

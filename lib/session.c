@@ -260,33 +260,17 @@ out:
 
 int azihsm_user_unlock(struct azihsm_session *officer)
 {
-	uint8_t req[64], rsp[256];
-	struct mbor_dec d;
-	size_t len;
-	int ret;
-
-	if (!officer)
-		return -EINVAL;
-	len = proto_req_sess_empty(req, sizeof(req), AZIHSM_OP_UNLOCK_USER, officer->id);
-	ret = lib_sess_transact(officer, req, len, rsp, sizeof(rsp), AZIHSM_OP_UNLOCK_USER, &d);
-	return ret ? ret : proto_parse_empty(&d);
+	return lib_sess_call_empty(officer, AZIHSM_OP_UNLOCK_USER);
 }
 
 int azihsm_zeroize(struct azihsm_session *officer)
 {
-	uint8_t req[64], rsp[256];
 	struct azihsm_last_status st;
-	struct mbor_dec d;
-	size_t len;
 	int ret;
 
 	if (!officer || officer->closed)
 		return -EINVAL;
-	len = proto_req_sess_empty(req, sizeof(req), AZIHSM_OP_ZEROIZE_PARTITION, officer->id);
-	ret = lib_sess_transact(officer, req, len, rsp, sizeof(rsp), AZIHSM_OP_ZEROIZE_PARTITION,
-				&d);
-	if (!ret)
-		ret = proto_parse_empty(&d);
+	ret = lib_sess_call_empty(officer, AZIHSM_OP_ZEROIZE_PARTITION);
 	st = azihsm_last_status(NULL);
 	/* Past the role checks the device closes every session, this one too. */
 	if (!ret || (ret == -EIO && st.kind == AZIHSM_STATUS_KIND_HSM &&
@@ -341,6 +325,20 @@ int lib_sess_transact(struct azihsm_session *sess, const uint8_t *req, size_t le
 	if (!len)
 		return -EINVAL;
 	return lib_transact_sess(sess->dev, req, len, rsp, cap, opcode, IN_SESSION, sess->id, d);
+}
+
+int lib_sess_call_empty(struct azihsm_session *sess, uint32_t opcode)
+{
+	uint8_t req[64], rsp[256];
+	struct mbor_dec d;
+	size_t len;
+	int ret;
+
+	if (!sess)
+		return -EINVAL;
+	len = proto_req_sess_empty(req, sizeof(req), opcode, sess->id);
+	ret = lib_sess_transact(sess, req, len, rsp, sizeof(rsp), opcode, &d);
+	return ret ? ret : proto_parse_empty(&d);
 }
 
 int azihsm_key_generate(struct azihsm_session *sess, enum azihsm_key_type type,
