@@ -266,26 +266,22 @@ void hsm_partition_masking_key(struct hsm_partition *p, struct hsm_masking_key *
 	pthread_mutex_unlock(&p->lock);
 }
 
-int hsm_partition_commit(struct hsm_partition *p)
-{
-	int ret;
-
-	if (hsm_partition_failed(p))
-		return -1;
-	if (!p->store)
-		return 0;
-	pthread_mutex_lock(&p->lock);
-	ret = partition_commit_locked(p);
-	pthread_mutex_unlock(&p->lock);
-	return ret;
-}
-
 /* Volatile partitions "commit" without storing anything. */
 static int commit_locked(struct hsm_partition *p)
 {
 	if (hsm_partition_failed(p))
 		return -1;
 	return p->store ? partition_commit_locked(p) : 0;
+}
+
+int hsm_partition_commit(struct hsm_partition *p)
+{
+	int ret;
+
+	pthread_mutex_lock(&p->lock);
+	ret = commit_locked(p);
+	pthread_mutex_unlock(&p->lock);
+	return ret;
 }
 
 int hsm_partition_zeroize(struct hsm_partition *p, const struct hsm_masking_key *mk)
