@@ -281,8 +281,51 @@ void azihsm_aes_queues_stop(struct azihsm_dev *hdev)
 }
 
 /*
+ * Could the device have written over the command's own input? True when
+ * the output overlaps the input in memory: the same scatterlist (in place)
+ * or two scatterlists naming the same pages, as dm-crypt's reads do. Only
+ * the physical ranges count, so the answer does not depend on how the
+ * caller built its lists.
+ */
+static bool azihsm_aes_overlaps(const struct azihsm_aes_cmd *cmd)
+{
+	struct scatterlist *s, *d;
+	int i, j;
+
+	if (!cmd->text_len)
+		return false;
+	if (cmd->src == cmd->dst)
+		return true;
+	for_each_sg(cmd->src, s, cmd->src_nents, i) {
+		phys_addr_t s0 = sg_phys(s), s1 = s0 + s->length;
+
+		for_each_sg(cmd->dst, d, cmd->dst_nents, j) {
+			phys_addr_t d0 = sg_phys(d), d1 = d0 + d->length;
+
+			if (s0 < d1 && d0 < s1)
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * What a command a reset or removal overtook gets: @err, except that a
+ * command whose output overlaps its input is never run again (issue 9:
+ * the device may have written part of the output already, so a replay
+ * would encrypt or decrypt data that is no longer the input): -EIO.
+ */
+static int azihsm_aes_fail_err(const struct azihsm_aes_cmd *cmd, int err)
+{
+	if (err == -EAGAIN && azihsm_aes_overlaps(cmd))
+		return -EIO;
+	return err;
+}
+
+/*
  * With the controller disabled: take the completions it posted before it
- * stopped, then fail every command still in flight with @err.
+ * stopped, then fail every command still in flight with @err (see
+ * azihsm_aes_fail_err()).
  */
 void azihsm_aes_queues_fail(struct azihsm_dev *hdev, int err)
 {
@@ -308,7 +351,7 @@ void azihsm_aes_queues_fail(struct azihsm_dev *hdev, int err)
 
 			if (!slot->cmd || slot->next_done != AZIHSM_AES_INFLIGHT)
 				continue;
-			slot->result = err;
+			slot->result = azihsm_aes_fail_err(slot->cmd, err);
 			slot->next_done = AZIHSM_AES_DONE_END;
 			*tail = j;
 			tail = &slot->next_done;
@@ -497,6 +540,9 @@ int azihsm_aes_submit(struct azihsm_dev *hdev, struct azihsm_aes_cmd *cmd, s64 g
 	sqe->cmd_id = cpu_to_le16(slot - q->slots);
 	slot->cmd = cmd;
 	slot->next_done = AZIHSM_AES_INFLIGHT;	/* in flight */
+	slot->deadline = jiffies +
+		msecs_to_jiffies(clamp(READ_ONCE(azihsm_cmd_timeout_ms), 1u,
+				       (unsigned int)AZIHSM_CMD_TIMEOUT_MAX_MS));
 	q->sq_tail = (q->sq_tail + 1) % q->depth;
 	atomic64_inc(&hdev->stats.fast_submitted);
 	/* writel orders the lists and the SQE before the doorbell. */
@@ -508,4 +554,37 @@ out:
 	if (ret)
 		azihsm_aes_unmap(hdev, cmd);
 	return ret;
+}
+
+/*
+ * The fast path's watchdog (issue 9: a command the device never completes
+ * must not hang its caller): true when a command has been in flight longer
+ * than cmd_timeout_ms. The health monitor asks every period and resets the
+ * controller then, which fails what is in flight.
+ */
+bool azihsm_aes_queues_expired(struct azihsm_dev *hdev)
+{
+	unsigned long flags, now = jiffies;
+	unsigned int i, j, n = 0;
+
+	rcu_read_lock();
+	for (i = 0; i < AZIHSM_AES_QUEUES_MAX; i++) {
+		struct azihsm_aes_queue *q = READ_ONCE(hdev->aes[i]);
+
+		if (!q)
+			continue;
+		spin_lock_irqsave(&q->lock, flags);
+		for (j = 0; j < q->nslots; j++) {
+			struct azihsm_aes_slot *slot = &q->slots[j];
+
+			if (slot->cmd && slot->next_done == AZIHSM_AES_INFLIGHT &&
+			    time_after(now, slot->deadline))
+				n++;
+		}
+		spin_unlock_irqrestore(&q->lock, flags);
+	}
+	rcu_read_unlock();
+	if (n)
+		atomic64_add(n, &hdev->stats.fast_timed_out);
+	return n;
 }

@@ -138,8 +138,10 @@ struct azihsm_hsm_queue {
  * once, in softirq context (the queue's completion tasklet) or, when a
  * reset or removal fails it, in process context with bottom halves
  * disabled: err 0 with the completion entry, -EBADMSG
- * (GCM tag), -EIO (the device refused it), -EAGAIN (a reset overtook it:
- * run it again on the control path) or -ENODEV (device removed).
+ * (GCM tag), -EIO (the device refused it, or a reset overtook it and its
+ * output overlaps its input: the device may have written part of it),
+ * -EAGAIN (a reset overtook it, output and input apart: run it again on
+ * the control path) or -ENODEV (device removed).
  */
 struct azihsm_aes_cmd {
 	struct azihsm_aes_sqe sqe;
@@ -175,6 +177,7 @@ struct azihsm_aes_slot {
 	struct azihsm_aes_cqe cqe;
 	int result;
 	u16 next_done;			/* completion list, U16_MAX ends it */
+	unsigned long deadline;		/* jiffies: in flight past it, reset */
 };
 
 struct azihsm_aes_queue {
@@ -207,6 +210,7 @@ struct azihsm_aes_queue {
 struct azihsm_stats {
 	atomic64_t fast_submitted;	/* AES fast-path commands */
 	atomic64_t fast_completed;	/* ... the device completed */
+	atomic64_t fast_timed_out;	/* ... found past their deadline */
 	atomic64_t submitted;
 	atomic64_t completed;	/* the device posted a completion */
 	atomic64_t failed;	/* failed by a reset or removal instead */
@@ -298,6 +302,11 @@ struct azihsm_hsm_cmd {
 	unsigned int timeout_ms; /* 0: cmd_timeout_ms */
 	bool nowait;		/* fail with -EBUSY rather than wait for a slot */
 	/*
+	 * Wait for a slot or a reset without a signal cutting it short: the
+	 * crypto API's callers (issue 9) cannot take -ERESTARTSYS.
+	 */
+	bool uninterruptible;
+	/*
 	 * In place instead of src/dst (both NULL then): @build writes the
 	 * request into the slot's buffer (at most @cap bytes) and returns
 	 * its length or -errno; @parse reads the response where the device
@@ -346,7 +355,7 @@ void azihsm_hsm_queues_stop(struct azihsm_dev *hdev);
 void azihsm_hsm_queues_fail(struct azihsm_dev *hdev, int err, u32 ext_status);
 void azihsm_hsm_queues_wake(struct azihsm_dev *hdev);
 void azihsm_hsm_queues_destroy(struct azihsm_dev *hdev);
-int azihsm_slot_get(struct azihsm_hsm_queue *q, bool nowait,
+int azihsm_slot_get(struct azihsm_hsm_queue *q, bool nowait, bool uninterruptible,
 		    struct azihsm_slot **slotp);
 void azihsm_slot_put(struct azihsm_hsm_queue *q, struct azihsm_slot *slot);
 int azihsm_slot_submit(struct azihsm_hsm_queue *q, struct azihsm_slot *slot,
@@ -362,6 +371,7 @@ void azihsm_aes_queues_fail(struct azihsm_dev *hdev, int err);
 void azihsm_aes_queues_destroy(struct azihsm_dev *hdev);
 int azihsm_aes_submit(struct azihsm_dev *hdev, struct azihsm_aes_cmd *cmd,
 		      s64 gen);
+bool azihsm_aes_queues_expired(struct azihsm_dev *hdev);
 
 /* hsm_cmd.c */
 int azihsm_hsm_exec(struct azihsm_dev *hdev, struct azihsm_hsm_cmd *cmd);

@@ -400,6 +400,8 @@ void azihsm_health_work(struct work_struct *work)
 			azihsm_ctrl_schedule_reset(hdev, "device not responding");
 		else if (csts & AZIHSM_CSTS_CFS)
 			azihsm_ctrl_schedule_reset(hdev, "controller fatal status");
+		else if (azihsm_aes_queues_expired(hdev))
+			azihsm_ctrl_schedule_reset(hdev, "AES command timed out");
 	}
 	schedule_delayed_work(&hdev->health_work,
 			      msecs_to_jiffies(AZIHSM_HEALTH_PERIOD_MS));

@@ -11,18 +11,30 @@
 #include "azihsm.h"
 #include "azihsm/msg.h"
 
+static bool azihsm_settled(struct azihsm_dev *hdev)
+{
+	enum azihsm_state state = READ_ONCE(hdev->state);
+
+	return state != AZIHSM_STATE_RESETTING && state != AZIHSM_STATE_INITIALIZING;
+}
+
 /*
  * Enter the I/O path: io_rwsem held for read and the device ready.
- * While a reset runs, wait for it (interruptibly) unless @nowait.
+ * While a reset runs, wait for it (interruptibly, unless the command is
+ * @uninterruptible) unless @nowait.
  */
-static int azihsm_io_enter(struct azihsm_dev *hdev, bool nowait, u32 *ext_status)
+static int azihsm_io_enter(struct azihsm_dev *hdev, const struct azihsm_hsm_cmd *cmd,
+			   u32 *ext_status)
 {
+	bool nowait = cmd->nowait;
 	enum azihsm_state state;
 
 	for (;;) {
 		if (nowait) {
 			if (!down_read_trylock(&hdev->io_rwsem))
 				return -EBUSY;
+		} else if (cmd->uninterruptible) {
+			down_read(&hdev->io_rwsem);
 		} else if (down_read_interruptible(&hdev->io_rwsem)) {
 			return -ERESTARTSYS;
 		}
@@ -41,9 +53,9 @@ static int azihsm_io_enter(struct azihsm_dev *hdev, bool nowait, u32 *ext_status
 		}
 		if (nowait)
 			return -EBUSY;
-		if (wait_event_interruptible(hdev->state_wq,
-					     READ_ONCE(hdev->state) != AZIHSM_STATE_RESETTING &&
-					     READ_ONCE(hdev->state) != AZIHSM_STATE_INITIALIZING))
+		if (cmd->uninterruptible)
+			wait_event(hdev->state_wq, azihsm_settled(hdev));
+		else if (wait_event_interruptible(hdev->state_wq, azihsm_settled(hdev)))
 			return -ERESTARTSYS;
 	}
 }
@@ -88,7 +100,8 @@ static int azihsm_slot_fill(struct azihsm_slot *slot, struct azihsm_hsm_cmd *cmd
  * its completion status, cmd->byte_count the response length, at most
  * dst_len); -ETIMEDOUT (the controller is then reset), -EIO when a reset
  * failed it or the device is dead, -ENODEV after removal, -ERESTARTSYS
- * if a signal came before the command was submitted, -EBUSY for @nowait.
+ * if a signal came before the command was submitted (never for an
+ * @uninterruptible one), -EBUSY for @nowait.
  */
 int azihsm_hsm_exec(struct azihsm_dev *hdev, struct azihsm_hsm_cmd *cmd)
 {
@@ -109,7 +122,7 @@ int azihsm_hsm_exec(struct azihsm_dev *hdev, struct azihsm_hsm_cmd *cmd)
 	}
 
 	for (;;) {
-		ret = azihsm_io_enter(hdev, cmd->nowait, &cmd->ext_status);
+		ret = azihsm_io_enter(hdev, cmd, &cmd->ext_status);
 		if (ret)
 			return ret;
 		/* Identify runs only with io_rwsem held for write. */
@@ -123,7 +136,7 @@ int azihsm_hsm_exec(struct azihsm_dev *hdev, struct azihsm_hsm_cmd *cmd)
 			return -E2BIG;
 		}
 		q = azihsm_pick_queue(hdev);
-		ret = azihsm_slot_get(q, cmd->nowait, &slot);
+		ret = azihsm_slot_get(q, cmd->nowait, cmd->uninterruptible, &slot);
 		if (ret == 0) {
 			ret = azihsm_slot_fill(slot, cmd);
 			if (ret == 0)

@@ -160,6 +160,8 @@ int azihsm_kcmd_run(struct azihsm_dev *hdev, struct azihsm_kcmd *kc, bool in_ses
 		.build = azihsm_kcall_build,
 		.parse = azihsm_kcall_parse,
 		.ctx = &c,
+		/* Crypto-API callers cannot take -ERESTARTSYS (issue 9). */
+		.uninterruptible = true,
 	};
 	int ret;
 

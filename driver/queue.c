@@ -322,20 +322,23 @@ static int azihsm_slot_try_get(struct azihsm_hsm_queue *q,
 }
 
 /*
- * Reserve a slot, waiting (interruptibly) while all are busy. Returns
- * -EAGAIN when the queue is being reset or removed: the caller lets go of
- * io_rwsem and starts over.
+ * Reserve a slot, waiting (interruptibly, unless @uninterruptible) while
+ * all are busy. Returns -EAGAIN when the queue is being reset or removed:
+ * the caller lets go of io_rwsem and starts over.
  */
-int azihsm_slot_get(struct azihsm_hsm_queue *q, bool nowait,
+int azihsm_slot_get(struct azihsm_hsm_queue *q, bool nowait, bool uninterruptible,
 		    struct azihsm_slot **slotp)
 {
-	int ret, err;
+	int ret, err = 0;
 
 	ret = azihsm_slot_try_get(q, slotp);
 	if (ret != -EBUSY || nowait)
 		return ret;
-	err = wait_event_interruptible(q->slot_wq,
-				       (ret = azihsm_slot_try_get(q, slotp)) != -EBUSY);
+	if (uninterruptible)
+		wait_event(q->slot_wq, (ret = azihsm_slot_try_get(q, slotp)) != -EBUSY);
+	else
+		err = wait_event_interruptible(q->slot_wq,
+					       (ret = azihsm_slot_try_get(q, slotp)) != -EBUSY);
 	return err ? err : ret;
 }
 

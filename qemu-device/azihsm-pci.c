@@ -76,6 +76,7 @@ struct AzihsmState {
     char *model;
     uint32_t hsm_queues;
     uint32_t aes_queues;
+    uint32_t fault_aes_stall;   /* test only: device.md, 11.1 */
 };
 
 QEMU_BUILD_BUG_ON(AZIHSM_MSIX_VECTORS > 32);    /* irq_pending is a u32 */
@@ -419,6 +420,7 @@ static void azihsm_realize(PCIDevice *pdev, Error **errp)
         .ctrl_id = pdev->devfn,
         .hsm_queues_max = s->hsm_queues,
         .aes_queues_max = s->aes_queues,
+        .fault_aes_stall = s->fault_aes_stall,
         .state_path = s->state,
     };
     s->ctrl = hsm_ctrl_new(&cfg, &azihsm_host_ops, s);
@@ -494,6 +496,8 @@ static Property azihsm_properties[] = {
                        AZIHSM_HSM_QUEUES_MAX),
     DEFINE_PROP_UINT32("aes-queues", AzihsmState, aes_queues,
                        AZIHSM_AES_QUEUES_MAX),
+    /* Test only, default off: Documentation/device.md. */
+    DEFINE_PROP_UINT32("fault-aes-stall", AzihsmState, fault_aes_stall, 0),
     DEFINE_PROP_END_OF_LIST(),
 };
 

@@ -93,6 +93,7 @@ static void ctrl_enable(struct hsm_ctrl *c)
 	sq->tail = 0;
 	sq->cq = cq;
 	c->running = true;
+	c->aes_fetched = 0;
 	if (hsm_sq_start(c, sq)) {
 		sq->cq = NULL;
 		hsm_ctrl_fatal(c, "cannot start the admin queue worker");

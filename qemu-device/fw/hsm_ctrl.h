@@ -42,6 +42,12 @@ struct hsm_ctrl_config {
 	uint16_t ctrl_id;
 	unsigned int hsm_queues_max;	/* 1..AZIHSM_HSM_QUEUES_MAX */
 	unsigned int aes_queues_max;	/* 0..AZIHSM_AES_QUEUES_MAX */
+	/*
+	 * Test only (device.md, "Test-only fault properties"); 0 = off: the
+	 * device takes the Nth AES fast-path command after each enable off
+	 * its ring and never completes it, as a hung device would.
+	 */
+	unsigned int fault_aes_stall;
 };
 
 /* NULL on failure (bad config, OpenSSL DRBG or self-test failure). */

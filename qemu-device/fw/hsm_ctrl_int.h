@@ -68,6 +68,7 @@ struct hsm_ctrl {
 	bool running;		/* enabled and not being torn down */
 	unsigned int hsm_granted;
 	unsigned int aes_granted;
+	unsigned int aes_fetched;	/* AES SQEs fetched since enable (fault_aes_stall) */
 	uint32_t gcm_workaround;
 	struct hsm_sq sq[HSM_QSLOTS];
 	struct hsm_cq cq[HSM_QSLOTS];

@@ -122,6 +122,12 @@ static void *sq_worker(void *arg)
 			break;
 		kind = sq->kind;
 		addr = sq->base + (uint64_t)sq->head * sqe_size(kind);
+		if (kind == HSM_Q_AES && c->cfg.fault_aes_stall &&
+		    ++c->aes_fetched == c->cfg.fault_aes_stall) {
+			/* Test-only fault: consumed, never completed. */
+			sq->head = (sq->head + 1) % sq->entries;
+			continue;
+		}
 		pthread_mutex_unlock(&c->lock);
 
 		memset(&sqe, 0, sizeof(sqe));
