@@ -23,9 +23,12 @@
  * failing run cannot go unnoticed. Load azihsm with a small crypto_depth
  * (the script uses 2) so that the queue fills.
  */
+#include <crypto/aead.h>
 #include <crypto/skcipher.h>
 #include <linux/completion.h>
+#include <linux/kthread.h>
 #include <linux/module.h>
+#include <linux/sched/signal.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
 #include <linux/version.h>
@@ -35,6 +38,10 @@
 #define KC_SGS		64	/* entries per burst request: over the fast path's 32 */
 
 static unsigned int kc_n, kc_failed;
+
+static bool fault;
+module_param(fault, bool, 0444);
+MODULE_PARM_DESC(fault, "Run the fault cases instead (device fault-aes-stall=1, tests/fault-vm.sh)");
 
 static void kc_ok(bool pass, const char *what)
 {
@@ -321,10 +328,382 @@ static void kc_zero(struct crypto_skcipher *tfm)
 	kc_ok(ret == 0, "a zero-length request completes with 0");
 }
 
+/*
+ * ---- fault mode (tests/fault-vm.sh): issue 9, items 1-3 ----
+ *
+ * The device runs with fault-aes-stall=1: the first AES fast-path command
+ * after each controller enable is never completed. The driver's watchdog
+ * must notice (cmd_timeout_ms, the script loads the driver with 1000) and
+ * reset the controller; the reset must fail an overtaken request whose
+ * output overlaps its input with -EIO (the device may have written part of
+ * it: a replay would encrypt the ciphertext) and run an out-of-place one
+ * again on the control path, with the right output. Right after a reset a
+ * request takes the control path (the key ids are stale), so each case
+ * first sends one request with more scatterlist entries than the fast
+ * path takes (control path, restores the session); the next fast-path
+ * request is then the first AES command after the enable, the one that
+ * stalls. Kernel self-tests are off (cryptomgr.notests=1) so that they
+ * send no AES command first.
+ */
+#define KF_LEN		1024
+#define KF_WAIT_MS	60000
+
+struct kf_req {
+	struct completion done;
+	int result;
+	struct completion *go;		/* completed with the request */
+};
+
+static void kf_cb(void *data, int err)
+{
+	struct kf_req *r = data;
+
+	if (err == -EINPROGRESS)
+		return;
+	r->result = err;
+	if (r->go)
+		complete(r->go);
+	complete(&r->done);
+}
+
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
+static void kf_cb_compat(struct crypto_async_request *areq, int err)
+{
+	kf_cb(areq->data, err);
+}
+#define KF_CB kf_cb_compat
+#else
+#define KF_CB kf_cb
+#endif
+
+/* Wait for @r; -ETIME when it never completes (no watchdog). */
+static int kf_wait(struct kf_req *r, int submitted)
+{
+	if (submitted != -EINPROGRESS && submitted != -EBUSY)
+		return submitted;
+	if (!wait_for_completion_timeout(&r->done, msecs_to_jiffies(KF_WAIT_MS)))
+		return -ETIME;
+	return r->result;
+}
+
+static struct crypto_skcipher *kf_warm_tfm;	/* cbc_aes_azihsm, kc_key */
+
+/* A cbc request over KC_SGS entries: always the control path. */
+static int kf_warm(void)
+{
+	struct skcipher_request *req = skcipher_request_alloc(kf_warm_tfm, GFP_KERNEL);
+	struct scatterlist *sg = kcalloc(KC_SGS, sizeof(*sg), GFP_KERNEL);
+	DECLARE_CRYPTO_WAIT(wait);
+	u8 *buf = kzalloc(KC_LEN, GFP_KERNEL), iv[16] = { };
+	unsigned int k;
+	int ret = -ENOMEM;
+
+	if (req && buf && sg) {
+		sg_init_table(sg, KC_SGS);
+		for (k = 0; k < KC_SGS; k++)
+			sg_set_buf(&sg[k], buf + k * (KC_LEN / KC_SGS), KC_LEN / KC_SGS);
+		skcipher_request_set_callback(req, CRYPTO_TFM_REQ_MAY_SLEEP, crypto_req_done,
+					      &wait);
+		skcipher_request_set_crypt(req, sg, sg, KC_LEN, iv);
+		ret = crypto_wait_req(crypto_skcipher_encrypt(req), &wait);
+	}
+	skcipher_request_free(req);
+	kfree(buf);
+	kfree(sg);
+	return ret;
+}
+
+/* Software reference of an skcipher (@name, synchronous). */
+static int kf_soft_sk(const char *name, const u8 *key, unsigned int klen, u8 *iv,
+		      u8 *buf, unsigned int len)
+{
+	struct crypto_skcipher *tfm = crypto_alloc_skcipher(name, 0, CRYPTO_ALG_ASYNC);
+	struct skcipher_request *req;
+	struct scatterlist sg;
+	DECLARE_CRYPTO_WAIT(wait);
+	int ret;
+
+	if (IS_ERR(tfm))
+		return PTR_ERR(tfm);
+	ret = crypto_skcipher_setkey(tfm, key, klen);
+	req = skcipher_request_alloc(tfm, GFP_KERNEL);
+	if (!ret && req) {
+		sg_init_one(&sg, buf, len);
+		skcipher_request_set_callback(req, 0, crypto_req_done, &wait);
+		skcipher_request_set_crypt(req, &sg, &sg, len, iv);
+		ret = crypto_wait_req(crypto_skcipher_encrypt(req), &wait);
+	} else if (!ret) {
+		ret = -ENOMEM;
+	}
+	skcipher_request_free(req);
+	crypto_free_skcipher(tfm);
+	return ret;
+}
+
+/*
+ * One stalled skcipher request: @inplace 0 = two buffers, 1 = one
+ * scatterlist, 2 = two scatterlists over the same buffer (dm-crypt's
+ * reads). In place it must fail -EIO; apart it must complete as software.
+ */
+static void kf_sk_case(const char *drv, const char *soft, const u8 *key,
+		       unsigned int klen, int inplace)
+{
+	struct crypto_skcipher *tfm = crypto_alloc_skcipher(drv, 0, 0);
+	struct skcipher_request *req = NULL;
+	struct scatterlist src, dst;
+	struct kf_req r = { };
+	u8 *in = kmalloc(KF_LEN, GFP_KERNEL), *out = kmalloc(KF_LEN, GFP_KERNEL);
+	u8 *ref = kmalloc(KF_LEN, GFP_KERNEL), iv[16], riv[16];
+	char what[200];
+	int ret = -ENOMEM;
+	bool pass = false;
+
+	if (IS_ERR(tfm)) {
+		snprintf(what, sizeof(what), "%s: allocate: %ld", drv, PTR_ERR(tfm));
+		kc_ok(false, what);
+		goto out_free;
+	}
+	req = skcipher_request_alloc(tfm, GFP_KERNEL);
+	if (!req || !in || !out || !ref)
+		goto out;
+	ret = crypto_skcipher_setkey(tfm, key, klen);
+	if (!ret)
+		ret = kf_warm();
+	if (ret)
+		goto out;
+	kc_fill(in, KF_LEN, klen);
+	memcpy(ref, in, KF_LEN);
+	memset(iv, 0x3c, sizeof(iv));
+	memcpy(riv, iv, sizeof(riv));
+	init_completion(&r.done);
+	sg_init_one(&src, in, KF_LEN);
+	sg_init_one(&dst, inplace ? in : out, KF_LEN);
+	skcipher_request_set_callback(req, CRYPTO_TFM_REQ_MAY_BACKLOG, KF_CB, &r);
+	skcipher_request_set_crypt(req, &src, inplace == 1 ? &src : &dst, KF_LEN, iv);
+	ret = kf_wait(&r, crypto_skcipher_encrypt(req));
+	if (inplace) {
+		pass = ret == -EIO;
+	} else {
+		pass = !ret && !kf_soft_sk(soft, key, klen, riv, ref, KF_LEN) &&
+		       !memcmp(out, ref, KF_LEN);
+	}
+out:
+	snprintf(what, sizeof(what),
+		 "issue 9: %s %s overtaken by the watchdog's reset: %s (got %d)", drv,
+		 inplace == 1 ? "in place" : inplace == 2 ? "in place, two lists over one buffer" :
+		 "out of place",
+		 inplace ? "-EIO, not replayed" : "replayed on the control path, output as software",
+		 ret);
+	kc_ok(pass, what);
+	skcipher_request_free(req);
+	crypto_free_skcipher(tfm);
+out_free:
+	kfree(in);
+	kfree(out);
+	kfree(ref);
+}
+
+/* A stalled gcm(aes) encryption; the reference is the kernel's own gcm(aes). */
+static void kf_gcm_case(bool inplace)
+{
+	struct crypto_aead *tfm = crypto_alloc_aead("gcm_aes_azihsm", 0, 0);
+	struct crypto_aead *soft = crypto_alloc_aead("gcm(aes)", 0, CRYPTO_ALG_ASYNC);
+	struct aead_request *req = NULL, *sreq = NULL;
+	enum { AAD = 16, TEXT = 512, ALL = AAD + TEXT + 16 };
+	struct scatterlist src, dst;
+	DECLARE_CRYPTO_WAIT(wait);
+	struct kf_req r = { };
+	u8 *in = kzalloc(ALL, GFP_KERNEL), *out = kzalloc(ALL, GFP_KERNEL);
+	u8 *ref = kzalloc(ALL, GFP_KERNEL), iv[12], riv[12];
+	char what[160];
+	int ret = -ENOMEM;
+	bool pass = false;
+
+	if (IS_ERR(tfm) || IS_ERR(soft)) {
+		ret = -ENOENT;
+		goto out;
+	}
+	req = aead_request_alloc(tfm, GFP_KERNEL);
+	sreq = aead_request_alloc(soft, GFP_KERNEL);
+	if (!req || !sreq || !in || !out || !ref)
+		goto out;
+	ret = crypto_aead_setkey(tfm, kc_key, sizeof(kc_key)) ?:
+	      crypto_aead_setauthsize(tfm, 16) ?:
+	      crypto_aead_setkey(soft, kc_key, sizeof(kc_key)) ?:
+	      crypto_aead_setauthsize(soft, 16) ?:
+	      kf_warm();
+	if (ret)
+		goto out;
+	kc_fill(in, AAD + TEXT, 5);
+	memcpy(ref, in, AAD + TEXT);
+	memset(iv, 0xa5, sizeof(iv));
+	memcpy(riv, iv, sizeof(riv));
+	init_completion(&r.done);
+	sg_init_one(&src, in, ALL);
+	sg_init_one(&dst, out, ALL);
+	aead_request_set_callback(req, CRYPTO_TFM_REQ_MAY_BACKLOG, KF_CB, &r);
+	aead_request_set_ad(req, AAD);
+	aead_request_set_crypt(req, &src, inplace ? &src : &dst, TEXT, iv);
+	ret = kf_wait(&r, crypto_aead_encrypt(req));
+	if (inplace) {
+		pass = ret == -EIO;
+	} else if (!ret) {
+		sg_init_one(&src, ref, ALL);
+		aead_request_set_callback(sreq, 0, crypto_req_done, &wait);
+		aead_request_set_ad(sreq, AAD);
+		aead_request_set_crypt(sreq, &src, &src, TEXT, riv);
+		pass = !crypto_wait_req(crypto_aead_encrypt(sreq), &wait) &&
+		       !memcmp(out, ref, ALL);
+	}
+out:
+	snprintf(what, sizeof(what),
+		 "issue 9: gcm_aes_azihsm %s overtaken by the watchdog's reset: %s (got %d)",
+		 inplace ? "in place" : "out of place",
+		 inplace ? "-EIO, not replayed" : "replayed, output and tag as software", ret);
+	kc_ok(pass, what);
+	aead_request_free(req);
+	aead_request_free(sreq);
+	if (!IS_ERR(tfm))
+		crypto_free_aead(tfm);
+	if (!IS_ERR(soft))
+		crypto_free_aead(soft);
+	kfree(in);
+	kfree(out);
+	kfree(ref);
+}
+
+/*
+ * Issue 9, item 3: a caller with a signal pending gets no -ERESTARTSYS
+ * from a crypto operation. The thread below is woken by the completion of
+ * a stalled request, that is inside the reset (its commands must wait for
+ * the reset to end); it has SIGUSR1 pending and sends a control-path
+ * request that may sleep.
+ */
+struct kf_sig {
+	struct crypto_skcipher *tfm;
+	bool pending;
+	int ret;
+	bool right;
+	struct completion go;
+	struct completion done;
+};
+
+static int kf_sig_thread(void *data)
+{
+	struct kf_sig *s = data;
+	struct skcipher_request *req = skcipher_request_alloc(s->tfm, GFP_KERNEL);
+	struct scatterlist *sg = kcalloc(KC_SGS, sizeof(*sg), GFP_KERNEL);
+	DECLARE_CRYPTO_WAIT(wait);
+	u8 *buf = kmalloc(KC_LEN, GFP_KERNEL), *ref = kmalloc(KC_LEN, GFP_KERNEL);
+	u8 iv[16], riv[16];
+	unsigned int k;
+
+	/* Until the stalled request completes: inside the reset. */
+	wait_for_completion(&s->go);
+	allow_signal(SIGUSR1);
+	send_sig(SIGUSR1, current, 0);
+	s->pending = signal_pending(current);
+	s->ret = -ENOMEM;
+	if (req && buf && ref && sg) {
+		kc_fill(buf, KC_LEN, 9);
+		memcpy(ref, buf, KC_LEN);
+		memset(iv, 0x11, sizeof(iv));
+		memcpy(riv, iv, sizeof(riv));
+		sg_init_table(sg, KC_SGS);
+		for (k = 0; k < KC_SGS; k++)
+			sg_set_buf(&sg[k], buf + k * (KC_LEN / KC_SGS), KC_LEN / KC_SGS);
+		skcipher_request_set_callback(req, CRYPTO_TFM_REQ_MAY_SLEEP, crypto_req_done,
+					      &wait);
+		skcipher_request_set_crypt(req, sg, sg, KC_LEN, iv);
+		s->ret = crypto_wait_req(crypto_skcipher_encrypt(req), &wait);
+		s->right = !s->ret && !kc_soft_cbc(riv, ref, KC_LEN) && !memcmp(buf, ref, KC_LEN);
+	}
+	flush_signals(current);
+	skcipher_request_free(req);
+	kfree(sg);
+	kfree(buf);
+	kfree(ref);
+	complete(&s->done);
+	return 0;
+}
+
+static void kf_signal_case(void)
+{
+	struct crypto_skcipher *tfm = crypto_alloc_skcipher("cbc_aes_azihsm", 0, 0);
+	struct skcipher_request *req = NULL;
+	struct kf_sig s = { };
+	struct kf_req r = { };
+	struct task_struct *t = NULL;
+	struct scatterlist sg;
+	u8 *buf = kzalloc(KF_LEN, GFP_KERNEL), iv[16] = { };
+	char what[200];
+	int ret = -ENOMEM;
+
+	init_completion(&s.go);
+	init_completion(&s.done);
+	init_completion(&r.done);
+	if (IS_ERR(tfm) || !buf)
+		goto out;
+	s.tfm = tfm;
+	req = skcipher_request_alloc(tfm, GFP_KERNEL);
+	if (!req || crypto_skcipher_setkey(tfm, kc_key, sizeof(kc_key)) || kf_warm())
+		goto out;
+	t = kthread_run(kf_sig_thread, &s, "azihsm_kf_sig");
+	if (IS_ERR(t)) {
+		t = NULL;
+		goto out;
+	}
+	r.go = &s.go;
+	sg_init_one(&sg, buf, KF_LEN);
+	skcipher_request_set_callback(req, CRYPTO_TFM_REQ_MAY_BACKLOG, KF_CB, &r);
+	skcipher_request_set_crypt(req, &sg, &sg, KF_LEN, iv);
+	ret = kf_wait(&r, crypto_skcipher_encrypt(req));
+	if (!wait_for_completion_timeout(&s.done, msecs_to_jiffies(KF_WAIT_MS)))
+		s.ret = -ETIME;
+out:
+	snprintf(what, sizeof(what),
+		 "issue 9: a request sent during the reset by a thread with a signal pending (%s) completes, no -ERESTARTSYS (stalled %d, got %d, output %s)",
+		 s.pending ? "yes" : "no", ret, s.ret, s.right ? "right" : "wrong");
+	kc_ok(t && s.pending && ret == -EIO && !s.ret && s.right, what);
+	if (t && !completion_done(&s.done)) {
+		/* The stalled request never completed: let the thread end. */
+		complete(&s.go);
+		wait_for_completion(&s.done);
+	}
+	skcipher_request_free(req);
+	if (!IS_ERR(tfm))
+		crypto_free_skcipher(tfm);
+	kfree(buf);
+}
+
+static const u8 kf_xts_key[32] = "azihsm-kctest-xts-key-two-halve";
+
+static int kc_fault(void)
+{
+	kf_warm_tfm = crypto_alloc_skcipher("cbc_aes_azihsm", 0, 0);
+	if (IS_ERR(kf_warm_tfm) || crypto_skcipher_setkey(kf_warm_tfm, kc_key, sizeof(kc_key))) {
+		kc_ok(false, "allocate and key cbc_aes_azihsm");
+		pr_info("azihsm_kctest: 1..%u\n", kc_n);
+		return -EINVAL;
+	}
+	kf_sk_case("cbc_aes_azihsm", "cbc(aes-generic)", kc_key, sizeof(kc_key), 1);
+	kf_sk_case("cbc_aes_azihsm", "cbc(aes-generic)", kc_key, sizeof(kc_key), 0);
+	kf_sk_case("xts_aes_azihsm", "xts(aes)", kf_xts_key, sizeof(kf_xts_key), 2);
+	kf_sk_case("xts_aes_azihsm", "xts(aes)", kf_xts_key, sizeof(kf_xts_key), 0);
+	kf_gcm_case(true);
+	kf_gcm_case(false);
+	kf_signal_case();
+	crypto_free_skcipher(kf_warm_tfm);
+	pr_info("azihsm_kctest: 1..%u\n", kc_n);
+	return kc_failed ? -EINVAL : 0;
+}
+
 static int __init kc_init(void)
 {
 	struct crypto_skcipher *tfm;
 
+	if (fault)
+		return kc_fault();
 	tfm = crypto_alloc_skcipher("cbc_aes_azihsm", 0, 0);
 	if (IS_ERR(tfm)) {
 		kc_ok(false, "allocate cbc_aes_azihsm");

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Issue 9, items 1-3: a device that never completes an AES fast-path
+# command. The guest boots with the test-only device property
+# fault-aes-stall=1 (Documentation/device.md: the first AES command after
+# each controller enable is never completed) and the kernel's crypto
+# self-tests off (they would be the first AES commands). The driver runs
+# with cmd_timeout_ms=1000; azihsm_kctest fault=1 (tests/kmod/kctest.c)
+# then sends requests that stall: the driver's fast-path watchdog must
+# reset the controller, an overtaken request whose output overlaps its
+# input must fail -EIO (not be replayed), an out-of-place one must be run
+# again with the right output, and a thread with a signal pending must not
+# get -ERESTARTSYS during the reset. TAP. Usage: tests/fault-vm.sh [6.1|6.12]
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+kernel=${1:-6.1}
+dir=$(mktemp -d /tmp/azihsm-fault.XXXXXX)
+trap 'rm -rf "$dir"' EXIT
+# shellcheck source=tests/tap.sh
+. "$top/tests/tap.sh"
+
+cat >"$dir/script.sh" <<'EOF'
+s=/sys/class/azihsm/azihsm0
+echo 1000 >/sys/module/azihsm/parameters/cmd_timeout_ms
+r0=$(cat $s/resets) t0=$(cat $s/fast_timed_out)
+modprobe azihsm_kctest fault=1
+echo "KCTEST-RC $?"
+dmesg | sed -n 's/.*azihsm_kctest: //p' | grep -v '^1\.\.' | sed 's/^/KC /'
+echo "RESETS $r0 $(cat $s/resets)"
+echo "FAST-TIMED-OUT $t0 $(cat $s/fast_timed_out)"
+echo "STATE $(cat $s/ctrl_state)"
+dmesg | grep -c "AES command timed out: resetting" | sed 's/^/WATCHDOG-LINES /'
+EOF
+
+out=$("$top/scripts/vm-run" --kernel "$kernel" --timeout 900 \
+	--module xts --module ecb --module gcm --module ghash_generic \
+	--qemu-arg -global --qemu-arg azihsm.fault-aes-stall=1 \
+	--append cryptomgr.notests=1 \
+	--add "$dir/script.sh:/root/script.sh" \
+	-- sh /root/script.sh 2>"$dir/err")
+rc=$?
+ok $rc "boot with fault-aes-stall=1, run azihsm_kctest fault=1 (vm-run exit $rc)"
+[[ $rc == 0 ]] || { sed 's/^/#   /' "$dir/err" | tail -30; sed 's/^/#   | /' <<<"$out" | tail -60; }
+
+# The module's own results, one TAP line each.
+n=0
+while IFS= read -r line; do
+	n=$((n + 1))
+	case $line in
+	"ok "*) ok 0 "kctest: ${line#ok [0-9]* - }" ;;
+	*) ok 1 "kctest: ${line#not ok [0-9]* - }" ;;
+	esac
+done < <(sed -n 's/^KC //p' <<<"$out")
+[[ $n -ge 7 ]]
+ok $? "kctest fault mode reported all its cases ($n)"
+grep -q '^KCTEST-RC 0$' <<<"$out"
+ok $? "azihsm_kctest fault=1 loaded (every case passed)"
+
+read -r _ t0 t1 < <(grep '^FAST-TIMED-OUT ' <<<"$out")
+[[ -n ${t1:-} && $((t1 - t0)) -ge 7 ]]
+ok $? "issue 9: the fast-path watchdog found every stalled command (fast_timed_out ${t0:-?} -> ${t1:-?})"
+read -r _ r0 r1 < <(grep '^RESETS ' <<<"$out")
+[[ -n ${r1:-} && $((r1 - r0)) -ge 7 ]]
+ok $? "issue 9: each stall reset the controller (resets ${r0:-?} -> ${r1:-?})"
+grep -q '^STATE ready$' <<<"$out"
+ok $? "the controller is ready afterwards"
+tap_done
