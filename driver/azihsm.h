@@ -307,6 +307,13 @@ struct azihsm_hsm_cmd {
 	 */
 	bool uninterruptible;
 	/*
+	 * Go to the device only while stats.resets is @gen (issue 9: the
+	 * sessions a command names belong to one controller; after a reset
+	 * their ids may be someone else's): else -EIO, ext_status RESET.
+	 */
+	bool gen_bound;
+	s64 gen;
+	/*
 	 * In place instead of src/dst (both NULL then): @build writes the
 	 * request into the slot's buffer (at most @cap bytes) and returns
 	 * its length or -errno; @parse reads the response where the device
@@ -322,6 +329,7 @@ struct azihsm_hsm_cmd {
 	u32 ext_status;		/* AZIHSM_EXT_* */
 	u8 cqe_flags;		/* AZIHSM_SESS_* the device answered */
 	u16 cqe_session_id;
+	s64 submit_gen;		/* stats.resets when it went on the ring */
 };
 
 /* main.c */
@@ -359,7 +367,7 @@ int azihsm_slot_get(struct azihsm_hsm_queue *q, bool nowait, bool uninterruptibl
 		    struct azihsm_slot **slotp);
 void azihsm_slot_put(struct azihsm_hsm_queue *q, struct azihsm_slot *slot);
 int azihsm_slot_submit(struct azihsm_hsm_queue *q, struct azihsm_slot *slot,
-		       const struct azihsm_hsm_cmd *cmd);
+		       struct azihsm_hsm_cmd *cmd);
 int azihsm_slot_wait(struct azihsm_hsm_queue *q, struct azihsm_slot *slot,
 		     unsigned int timeout_ms);
 
@@ -378,8 +386,11 @@ int azihsm_hsm_exec(struct azihsm_dev *hdev, struct azihsm_hsm_cmd *cmd);
 int azihsm_get_random(struct azihsm_dev *hdev, void *buf, size_t len,
 		      bool nowait);
 
-/* hsm_cmd.c: tell the device a file that had @session_id open is gone. */
-void azihsm_flush_session(struct azihsm_dev *hdev, u16 session_id);
+/*
+ * hsm_cmd.c: tell the device a file that had @session_id open (in reset
+ * generation @gen) is gone.
+ */
+void azihsm_flush_session(struct azihsm_dev *hdev, u16 session_id, s64 gen);
 
 /* cdev.c */
 int azihsm_chrdev_init(void);

@@ -55,14 +55,22 @@ struct azihsm_file {
 	unsigned int nr_sessions;
 };
 
-/*
- * Did this file open session @id (since the last reset)? Only then may
- * its requests name it: a session is its opener's, however its id was
- * learnt (Documentation/driver.md, "Sessions and closing a file").
- */
-static bool azihsm_file_owns(struct azihsm_file *f, u16 id)
+/* Forget entry @i; f->lock held. */
+static void azihsm_file_forget(struct azihsm_file *f, unsigned int i)
 {
-	s64 gen = atomic64_read(&f->hdev->stats.resets);
+	f->nr_sessions--;
+	f->sessions[i] = f->sessions[f->nr_sessions];
+	f->session_gen[i] = f->session_gen[f->nr_sessions];
+}
+
+/*
+ * Did this file open session @id in reset generation @gen (the current
+ * one)? Only then may its requests name it: a session is its opener's,
+ * however its id was learnt (Documentation/driver.md, "Sessions and
+ * closing a file").
+ */
+static bool azihsm_file_owns(struct azihsm_file *f, u16 id, s64 gen)
+{
 	unsigned int i;
 	bool ret = false;
 
@@ -74,20 +82,36 @@ static bool azihsm_file_owns(struct azihsm_file *f, u16 id)
 	return ret;
 }
 
+/*
+ * Follow the sessions the device says it opened and closed (issue 9): by
+ * the completion's session id, in the generation the command ran in.
+ * Entries of an older generation are dropped first: their sessions went
+ * with the controller, and they must not keep a new one out of the table.
+ */
 static void azihsm_file_track(struct azihsm_file *f, const struct azihsm_hsm_cmd *hc)
 {
+	s64 now = atomic64_read(&f->hdev->stats.resets);
 	unsigned int i;
 
 	if (hc->status)
 		return;
 	mutex_lock(&f->lock);
+	for (i = f->nr_sessions; i--;)
+		if (f->session_gen[i] != now)
+			azihsm_file_forget(f, i);
+	/* A reset since the command ran: what it opened or closed is gone. */
+	if (hc->submit_gen != now)
+		goto out;
 	switch (hc->cqe_flags & AZIHSM_SESS_OP_MASK) {
 	case AZIHSM_SESS_OP_OPEN:
 		/* The device marks a session it really opened as in-session. */
-		if ((hc->cqe_flags & AZIHSM_SESS_IN_SESSION) &&
-		    f->nr_sessions < AZIHSM_FILE_SESSIONS) {
-			f->session_gen[f->nr_sessions] =
-				atomic64_read(&f->hdev->stats.resets);
+		if (!(hc->cqe_flags & AZIHSM_SESS_IN_SESSION))
+			break;
+		for (i = 0; i < f->nr_sessions; i++)
+			if (f->sessions[i] == hc->cqe_session_id)
+				goto out;
+		if (f->nr_sessions < AZIHSM_FILE_SESSIONS) {
+			f->session_gen[f->nr_sessions] = now;
 			f->sessions[f->nr_sessions++] = hc->cqe_session_id;
 		}
 		break;
@@ -95,15 +119,14 @@ static void azihsm_file_track(struct azihsm_file *f, const struct azihsm_hsm_cmd
 		if (!(hc->cqe_flags & AZIHSM_SESS_SAFE_TO_CLOSE))
 			break;
 		for (i = 0; i < f->nr_sessions; i++) {
-			if (f->sessions[i] == hc->session_id) {
-				f->nr_sessions--;
-				f->sessions[i] = f->sessions[f->nr_sessions];
-				f->session_gen[i] = f->session_gen[f->nr_sessions];
+			if (f->sessions[i] == hc->cqe_session_id) {
+				azihsm_file_forget(f, i);
 				break;
 			}
 		}
 		break;
 	}
+out:
 	mutex_unlock(&f->lock);
 }
 
@@ -134,26 +157,32 @@ static int azihsm_cmd_check(const struct azihsm_cmd *c)
  * A file may name only the sessions it opened, in the request header or
  * in the SQE; the kernel session belongs to the driver: userspace may
  * neither open one nor name it (Documentation/driver.md). -EPERM
- * otherwise. A request whose header does not decode goes on: the device
- * answers it MALFORMED.
+ * otherwise, -EINVAL for a request whose header does not decode; 1 when
+ * it names a session of its own, 0 when it names none.
  */
 static int azihsm_cmd_allowed(struct azihsm_file *f, const struct azihsm_cmd *c,
-			      const void *src)
+			      const void *src, s64 gen)
 {
 	struct azihsm_req_hdr hdr;
 	struct mbor_dec d;
 	bool has_data;
 
-	if ((c->in.session_flags & AZIHSM_SESS_IN_SESSION) &&
-	    !azihsm_file_owns(f, c->in.session_id))
+	bool names = c->in.session_flags & AZIHSM_SESS_IN_SESSION;
+
+	if (names && !azihsm_file_owns(f, c->in.session_id, gen))
 		return -EPERM;
+	/*
+	 * Issue 9: what the driver cannot read it does not forward: its
+	 * checks above would be blind to it (the firmware parses the header
+	 * with the same code and would answer MALFORMED).
+	 */
 	mbor_dec_init(&d, src, c->in.src_len);
 	if (azihsm_msg_parse_request(&d, &hdr, &has_data))
-		return 0;
+		return -EINVAL;
 	if (hdr.opcode == AZIHSM_OP_OPEN_KERNEL_SESSION ||
-	    (hdr.has_session && !azihsm_file_owns(f, hdr.session_id)))
+	    (hdr.has_session && !azihsm_file_owns(f, hdr.session_id, gen)))
 		return -EPERM;
-	return 0;
+	return names || hdr.has_session;
 }
 
 /*
@@ -185,9 +214,15 @@ static long azihsm_ioctl_cmd(struct azihsm_file *f, struct azihsm_cmd __user *ua
 		ret = -EFAULT;
 		goto out;
 	}
-	ret = azihsm_cmd_allowed(f, &c, src);
-	if (ret)
+	/*
+	 * The sessions it names are checked in this reset generation and the
+	 * command goes to the device only in this one (issue 9).
+	 */
+	hc.gen = atomic64_read(&hdev->stats.resets);
+	ret = azihsm_cmd_allowed(f, &c, src, hc.gen);
+	if (ret < 0)
 		goto out;
+	hc.gen_bound = ret;
 	hc.src = src;
 	hc.src_len = c.in.src_len;
 	hc.dst = dst;
@@ -305,9 +340,14 @@ static int azihsm_release(struct inode *inode, struct file *file)
 	struct azihsm_file *f = file->private_data;
 	unsigned int i;
 
-	/* Sessions this file left open die with it, and their keys too. */
+	/*
+	 * Sessions this file left open die with it, and their keys too; only
+	 * those of the current controller (issue 9: an older id may be
+	 * another file's now).
+	 */
 	for (i = 0; i < f->nr_sessions; i++)
-		azihsm_flush_session(f->hdev, f->sessions[i]);
+		if (f->session_gen[i] == atomic64_read(&f->hdev->stats.resets))
+			azihsm_flush_session(f->hdev, f->sessions[i], f->session_gen[i]);
 	azihsm_dev_put(f->hdev);
 	mutex_destroy(&f->lock);
 	kfree(f);

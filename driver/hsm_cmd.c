@@ -146,6 +146,11 @@ int azihsm_hsm_exec(struct azihsm_dev *hdev, struct azihsm_hsm_cmd *cmd)
 			azihsm_slot_put(q, slot);
 		}
 		up_read(&hdev->io_rwsem);
+		if (ret == -ESTALE) {
+			/* Its sessions died with the controller they were on. */
+			cmd->ext_status = AZIHSM_EXT_RESET;
+			return -EIO;
+		}
 		if (ret != -EAGAIN)
 			return ret;
 		/* Stopped for a reset or removal before we submitted: retry. */
@@ -190,9 +195,9 @@ int azihsm_hsm_exec(struct azihsm_dev *hdev, struct azihsm_hsm_cmd *cmd)
  * The SQE flush-session opcode: the device closes @session_id and drops
  * its keys. Carries no request; the PRP buffers are the slot's own, one
  * byte long, never read. Best effort: a device that is gone or resetting
- * has lost its sessions anyway.
+ * has lost its sessions anyway; after a reset the id is not sent at all.
  */
-void azihsm_flush_session(struct azihsm_dev *hdev, u16 session_id)
+void azihsm_flush_session(struct azihsm_dev *hdev, u16 session_id, s64 gen)
 {
 	u8 dummy = 0;
 	struct azihsm_hsm_cmd cmd = {
@@ -203,6 +208,9 @@ void azihsm_flush_session(struct azihsm_dev *hdev, u16 session_id)
 		.dst_len = 1,
 		.session_flags = AZIHSM_SESS_OP_CLOSE | AZIHSM_SESS_IN_SESSION,
 		.session_id = session_id,
+		/* Never a session of a later controller that got the same id. */
+		.gen_bound = true,
+		.gen = gen,
 	};
 	int ret = azihsm_hsm_exec(hdev, &cmd);
 

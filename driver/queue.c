@@ -369,10 +369,11 @@ void azihsm_slot_put(struct azihsm_hsm_queue *q, struct azihsm_slot *slot)
 
 /*
  * Put a reserved slot's command on the SQ (its request is already in
- * slot->src) and ring the doorbell. -EAGAIN if the queue stopped.
+ * slot->src) and ring the doorbell. -EAGAIN if the queue stopped, -ESTALE
+ * if the command is bound to a reset generation that is over.
  */
 int azihsm_slot_submit(struct azihsm_hsm_queue *q, struct azihsm_slot *slot,
-		       const struct azihsm_hsm_cmd *cmd)
+		       struct azihsm_hsm_cmd *cmd)
 {
 	u16 cid = slot - q->slots;
 	struct azihsm_hsm_sqe *sqe;
@@ -381,6 +382,11 @@ int azihsm_slot_submit(struct azihsm_hsm_queue *q, struct azihsm_slot *slot,
 	spin_lock_irq(&q->lock);
 	if (q->stopped) {
 		ret = -EAGAIN;
+		goto out;
+	}
+	/* A reset counts itself before it stops the queues. */
+	if (cmd->gen_bound && atomic64_read(&q->dev->stats.resets) != cmd->gen) {
+		ret = -ESTALE;
 		goto out;
 	}
 	sqe = &q->sq[q->sq_tail];
@@ -400,6 +406,7 @@ int azihsm_slot_submit(struct azihsm_hsm_queue *q, struct azihsm_slot *slot,
 	slot->state = AZIHSM_SLOT_INFLIGHT;
 	q->nreserved--;
 	q->sq_tail = (q->sq_tail + 1) % q->depth;
+	cmd->submit_gen = atomic64_read(&q->dev->stats.resets);
 	atomic64_inc(&q->dev->stats.submitted);
 	/* writel orders the buffer and SQE writes before the doorbell. */
 	writel(q->sq_tail, q->dev->db + AZIHSM_DB_SQ_TAIL(q->qid));
