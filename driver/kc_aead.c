@@ -2,7 +2,9 @@
 /*
  * aead gcm(aes) and rfc4106(gcm(aes)) on AesEncryptDecrypt 1072 (mode
  * GCM). A GCM message cannot be split: AAD and text must fit one command
- * (AZIHSM_KC_CHUNK bytes together), else -EINVAL. rfc4106 (RFC 4106,
+ * (AZIHSM_KC_CHUNK bytes together); a longer one goes to the kernel's
+ * software gcm(aes) / rfc4106(gcm(aes)), allocated with the transform
+ * (CRYPTO_ALG_NEED_FALLBACK; without one it is refused with -EINVAL). rfc4106 (RFC 4106,
  * IPsec ESP): the key ends with a 4-byte salt, the nonce is salt || the
  * request's 8-byte IV, and the request's AAD ends with those 8 IV bytes,
  * which are not authenticated.
@@ -26,6 +28,7 @@
 
 struct azihsm_aead_tfm {
 	struct azihsm_kc_tfm kc;	/* first */
+	struct crypto_aead *soft;	/* beyond one command; or NULL */
 	u8 salt[AZIHSM_RFC4106_SALT];
 	bool rfc4106;
 };
@@ -41,7 +44,25 @@ struct azihsm_aead_req {
 	unsigned int tag_len;
 	u8 tag[AES_BLOCK_SIZE];
 	struct azihsm_aes_cmd fast;
+	/* the software fallback's request follows: keep last */
+	struct aead_request soft_req;
 };
+
+/* Hand @req to the software fallback, with the caller's callback. */
+static int azihsm_aead_soft(struct aead_request *req, bool decrypt)
+{
+	struct azihsm_aead_tfm *t = crypto_aead_ctx(crypto_aead_reqtfm(req));
+	struct azihsm_aead_req *r = aead_request_ctx(req);
+	struct aead_request *sub = &r->soft_req;
+
+	if (!t->soft)
+		return -EINVAL;
+	aead_request_set_tfm(sub, t->soft);
+	aead_request_set_callback(sub, req->base.flags, req->base.complete, req->base.data);
+	aead_request_set_crypt(sub, req->src, req->dst, req->cryptlen, req->iv);
+	aead_request_set_ad(sub, req->assoclen);
+	return decrypt ? crypto_aead_decrypt(sub) : crypto_aead_encrypt(sub);
+}
 
 static int azihsm_aead_cmd_req(struct mbor_enc *e, struct azihsm_kcmd *kc)
 {
@@ -224,8 +245,9 @@ static int azihsm_aead_crypt(struct aead_request *req, bool decrypt)
 		r->aad_len = req->assoclen;
 		memcpy(r->nonce, req->iv, GCM_AES_IV_SIZE);
 	}
+	/* Issue 9: longer than one command: the software, not -EINVAL. */
 	if ((u64)r->aad_len + r->text_len > AZIHSM_KC_CHUNK)
-		return -EINVAL;
+		return azihsm_aead_soft(req, decrypt);
 	if (decrypt)
 		scatterwalk_map_and_copy(r->tag, req->src, req->assoclen + r->text_len,
 					 authsize, 0);
@@ -265,9 +287,22 @@ static int azihsm_aead_key(struct azihsm_aead_tfm *t, const u8 *key, unsigned in
 				key, len);
 }
 
+/* The fallback gets the whole key (rfc4106: with its salt). */
+static int azihsm_aead_soft_key(struct crypto_aead *tfm, const u8 *key, unsigned int len)
+{
+	struct azihsm_aead_tfm *t = crypto_aead_ctx(tfm);
+
+	if (!t->soft)
+		return 0;
+	crypto_aead_clear_flags(t->soft, CRYPTO_TFM_REQ_MASK);
+	crypto_aead_set_flags(t->soft, crypto_aead_get_flags(tfm) & CRYPTO_TFM_REQ_MASK);
+	return crypto_aead_setkey(t->soft, key, len);
+}
+
 static int azihsm_gcm_setkey(struct crypto_aead *tfm, const u8 *key, unsigned int len)
 {
-	return azihsm_aead_key(crypto_aead_ctx(tfm), key, len);
+	return azihsm_aead_soft_key(tfm, key, len) ?:
+	       azihsm_aead_key(crypto_aead_ctx(tfm), key, len);
 }
 
 static int azihsm_rfc4106_setkey(struct crypto_aead *tfm, const u8 *key, unsigned int len)
@@ -277,6 +312,9 @@ static int azihsm_rfc4106_setkey(struct crypto_aead *tfm, const u8 *key, unsigne
 
 	if (len < AZIHSM_RFC4106_SALT)
 		return -EINVAL;
+	ret = azihsm_aead_soft_key(tfm, key, len);
+	if (ret)
+		return ret;
 	len -= AZIHSM_RFC4106_SALT;
 	ret = azihsm_aead_key(t, key, len);
 	if (!ret)
@@ -284,23 +322,42 @@ static int azihsm_rfc4106_setkey(struct crypto_aead *tfm, const u8 *key, unsigne
 	return ret;
 }
 
+static int azihsm_soft_authsize(struct crypto_aead *tfm, unsigned int authsize)
+{
+	struct azihsm_aead_tfm *t = crypto_aead_ctx(tfm);
+
+	return t->soft ? crypto_aead_setauthsize(t->soft, authsize) : 0;
+}
+
 static int azihsm_gcm_setauthsize(struct crypto_aead *tfm, unsigned int authsize)
 {
-	return crypto_gcm_check_authsize(authsize);
+	return crypto_gcm_check_authsize(authsize) ?: azihsm_soft_authsize(tfm, authsize);
 }
 
 static int azihsm_rfc4106_setauthsize(struct crypto_aead *tfm, unsigned int authsize)
 {
-	return crypto_rfc4106_check_authsize(authsize);
+	return crypto_rfc4106_check_authsize(authsize) ?: azihsm_soft_authsize(tfm, authsize);
 }
 
 static int azihsm_aead_init_common(struct crypto_aead *tfm, bool rfc4106)
 {
 	struct azihsm_aead_tfm *t = crypto_aead_ctx(tfm);
+	unsigned int reqsize = sizeof(struct azihsm_aead_req);
+	int ret;
 
-	crypto_aead_set_reqsize(tfm, sizeof(struct azihsm_aead_req));
+	/* Optional: a kernel without software GCM refuses long messages. */
+	t->soft = crypto_alloc_aead(rfc4106 ? "rfc4106(gcm(aes))" : "gcm(aes)", 0,
+				    CRYPTO_ALG_NEED_FALLBACK);
+	if (IS_ERR(t->soft))
+		t->soft = NULL;
+	else
+		reqsize += crypto_aead_reqsize(t->soft);
+	crypto_aead_set_reqsize(tfm, reqsize);
 	t->rfc4106 = rfc4106;
-	return azihsm_kc_tfm_init(&t->kc);
+	ret = azihsm_kc_tfm_init(&t->kc);
+	if (ret && t->soft)
+		crypto_free_aead(t->soft);
+	return ret;
 }
 
 static int azihsm_gcm_init(struct crypto_aead *tfm)
@@ -318,6 +375,8 @@ static void azihsm_aead_exit(struct crypto_aead *tfm)
 	struct azihsm_aead_tfm *t = crypto_aead_ctx(tfm);
 
 	azihsm_kc_tfm_exit(&t->kc);
+	if (t->soft)
+		crypto_free_aead(t->soft);
 	memzero_explicit(t->salt, sizeof(t->salt));
 }
 
@@ -351,6 +410,9 @@ int azihsm_aead_register(void)
 		       sizeof(struct azihsm_aead_tfm));
 	azihsm_kc_base(&azihsm_aead_algs[1].base, "rfc4106(gcm(aes))",
 		       "rfc4106_gcm_aes_azihsm", 1, sizeof(struct azihsm_aead_tfm));
+	/* Both have a software fallback: never be someone's fallback. */
+	azihsm_aead_algs[0].base.cra_flags |= CRYPTO_ALG_NEED_FALLBACK;
+	azihsm_aead_algs[1].base.cra_flags |= CRYPTO_ALG_NEED_FALLBACK;
 	return crypto_register_aeads(azihsm_aead_algs, ARRAY_SIZE(azihsm_aead_algs));
 }
 

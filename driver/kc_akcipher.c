@@ -302,7 +302,11 @@ static int azihsm_rsa_init(struct crypto_akcipher *tfm)
 	struct azihsm_rsa_tfm *t = akcipher_tfm_ctx(tfm);
 	int ret;
 
-	t->soft = crypto_alloc_akcipher("rsa", 0, CRYPTO_ALG_NEED_FALLBACK);
+	/*
+	 * Synchronous (issue 9): azihsm_rsa_crypt() reads the result length
+	 * from the sub-request as soon as the call returns.
+	 */
+	t->soft = crypto_alloc_akcipher("rsa", 0, CRYPTO_ALG_NEED_FALLBACK | CRYPTO_ALG_ASYNC);
 	if (IS_ERR(t->soft))
 		return PTR_ERR(t->soft);
 	akcipher_set_reqsize(tfm, sizeof(struct azihsm_ak_req) +

@@ -11,7 +11,12 @@
  * one data unit (the smallest unit size that holds it), and so does a CBC
  * request of up to 1 MiB (cipher 2, an azihsm extension; the CQE returns
  * the output IV), when its scatterlists fit the SGLs (aes_queue.c) and
- * the key's id is current; one a reset overtakes there runs again here.
+ * the key's id is current; one a reset overtakes there runs again here
+ * (unless its output overlaps its input: -EIO, see aes_queue.c).
+ *
+ * An XTS request longer than the device takes (16 MiB) goes to the
+ * kernel's software xts(aes), allocated with the transform
+ * (CRYPTO_ALG_NEED_FALLBACK); without one it is refused with -EINVAL.
  */
 
 /* The device takes XTS units up to 16 MiB. */
@@ -28,6 +33,11 @@
 
 #include "kcrypto.h"
 
+struct azihsm_sk_tfm {
+	struct azihsm_kc_tfm kc;	/* first */
+	struct crypto_skcipher *soft;	/* xts: beyond AZIHSM_KC_XTS_MAX; or NULL */
+};
+
 struct azihsm_sk_req {
 	struct azihsm_kc_req base;	/* first */
 	struct skcipher_request *req;
@@ -36,7 +46,25 @@ struct azihsm_sk_req {
 	u8 iv[AES_BLOCK_SIZE];
 	unsigned int off, len;		/* the chunk in flight */
 	struct azihsm_aes_cmd fast;
+	/* the software fallback's request follows: keep last */
+	struct skcipher_request soft_req;
 };
+
+/* Hand @req to the software fallback, with the caller's callback. */
+static int azihsm_sk_soft(struct skcipher_request *req, bool decrypt)
+{
+	struct azihsm_sk_tfm *t = crypto_skcipher_ctx(crypto_skcipher_reqtfm(req));
+	struct azihsm_sk_req *r = skcipher_request_ctx(req);
+	struct skcipher_request *sub = &r->soft_req;
+
+	if (!t->soft)
+		return -EINVAL;
+	skcipher_request_set_tfm(sub, t->soft);
+	skcipher_request_set_callback(sub, req->base.flags, req->base.complete,
+				      req->base.data);
+	skcipher_request_set_crypt(sub, req->src, req->dst, req->cryptlen, req->iv);
+	return decrypt ? crypto_skcipher_decrypt(sub) : crypto_skcipher_encrypt(sub);
+}
 
 static int azihsm_sk_cmd_req(struct mbor_enc *e, struct azihsm_kcmd *kc)
 {
@@ -208,8 +236,11 @@ static int azihsm_sk_crypt(struct skcipher_request *req, u8 mode, bool decrypt)
 		break;
 	case AZIHSM_AES_XTS:
 		/* One data unit, in as many commands as it takes. */
-		if (req->cryptlen < AES_BLOCK_SIZE || req->cryptlen > AZIHSM_KC_XTS_MAX)
+		if (req->cryptlen < AES_BLOCK_SIZE)
 			return -EINVAL;
+		/* Issue 9: beyond the device, the software rather than -EINVAL. */
+		if (req->cryptlen > AZIHSM_KC_XTS_MAX)
+			return azihsm_sk_soft(req, decrypt);
 		break;
 	}
 	if (!req->cryptlen)
@@ -292,6 +323,7 @@ static int azihsm_sk_setkey(struct crypto_skcipher *tfm, const u8 *key, unsigned
 static int azihsm_xts_setkey(struct crypto_skcipher *tfm, const u8 *key, unsigned int len)
 {
 	int ret = xts_verify_key(tfm, key, len);
+	struct azihsm_sk_tfm *t;
 	u8 type;
 
 	if (ret)
@@ -302,19 +334,48 @@ static int azihsm_xts_setkey(struct crypto_skcipher *tfm, const u8 *key, unsigne
 		type = AZIHSM_KEY_AES256_XTS;
 	else
 		return -EINVAL;	/* the device has no AES-192-XTS */
-	return azihsm_kc_setkey(crypto_skcipher_ctx(tfm), type,
-				AZIHSM_USAGE_ENCRYPT | AZIHSM_USAGE_DECRYPT, key, len);
+	t = crypto_skcipher_ctx(tfm);
+	if (t->soft) {
+		crypto_skcipher_clear_flags(t->soft, CRYPTO_TFM_REQ_MASK);
+		crypto_skcipher_set_flags(t->soft, crypto_skcipher_get_flags(tfm) &
+					  CRYPTO_TFM_REQ_MASK);
+		ret = crypto_skcipher_setkey(t->soft, key, len);
+		if (ret)
+			return ret;
+	}
+	return azihsm_kc_setkey(&t->kc, type, AZIHSM_USAGE_ENCRYPT | AZIHSM_USAGE_DECRYPT,
+				key, len);
 }
 
 static int azihsm_sk_init(struct crypto_skcipher *tfm)
 {
-	crypto_skcipher_set_reqsize(tfm, sizeof(struct azihsm_sk_req));
-	return azihsm_kc_tfm_init(crypto_skcipher_ctx(tfm));
+	struct azihsm_sk_tfm *t = crypto_skcipher_ctx(tfm);
+	unsigned int reqsize = sizeof(struct azihsm_sk_req);
+	int ret;
+
+	t->soft = NULL;
+	if (!strcmp(crypto_tfm_alg_name(crypto_skcipher_tfm(tfm)), "xts(aes)")) {
+		/* Optional: a kernel without software XTS refuses long requests. */
+		t->soft = crypto_alloc_skcipher("xts(aes)", 0, CRYPTO_ALG_NEED_FALLBACK);
+		if (IS_ERR(t->soft))
+			t->soft = NULL;
+		else
+			reqsize += crypto_skcipher_reqsize(t->soft);
+	}
+	crypto_skcipher_set_reqsize(tfm, reqsize);
+	ret = azihsm_kc_tfm_init(&t->kc);
+	if (ret && t->soft)
+		crypto_free_skcipher(t->soft);
+	return ret;
 }
 
 static void azihsm_sk_exit(struct crypto_skcipher *tfm)
 {
-	azihsm_kc_tfm_exit(crypto_skcipher_ctx(tfm));
+	struct azihsm_sk_tfm *t = crypto_skcipher_ctx(tfm);
+
+	azihsm_kc_tfm_exit(&t->kc);
+	if (t->soft)
+		crypto_free_skcipher(t->soft);
 }
 
 #define AZIHSM_SK_ALG(mode, setkeyfn, minkey, maxkey, ivlen, blk)		\
@@ -358,7 +419,10 @@ int azihsm_skcipher_register(void)
 		azihsm_kc_base(&azihsm_sk_algs[i].base, azihsm_sk_names[i][0],
 			       azihsm_sk_names[i][1],
 			       azihsm_sk_algs[i].base.cra_blocksize,
-			       sizeof(struct azihsm_kc_tfm));
+			       sizeof(struct azihsm_sk_tfm));
+	/* xts(aes) has a software fallback: never be someone's fallback. */
+	azihsm_sk_algs[ARRAY_SIZE(azihsm_sk_algs) - 1].base.cra_flags |=
+		CRYPTO_ALG_NEED_FALLBACK;
 	return crypto_register_skciphers(azihsm_sk_algs, ARRAY_SIZE(azihsm_sk_algs));
 }
 

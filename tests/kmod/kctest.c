@@ -31,6 +31,7 @@
 #include <linux/sched/signal.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
+#include <linux/vmalloc.h>
 #include <linux/version.h>
 
 #define KC_REQS		64
@@ -42,6 +43,10 @@ static unsigned int kc_n, kc_failed;
 static bool fault;
 module_param(fault, bool, 0444);
 MODULE_PARM_DESC(fault, "Run the fault cases instead (device fault-aes-stall=1, tests/fault-vm.sh)");
+
+static bool fallback;
+module_param(fallback, bool, 0444);
+MODULE_PARM_DESC(fallback, "Run the software-fallback cases instead (needs xts and gcm, tests/fault-vm.sh)");
 
 static void kc_ok(bool pass, const char *what)
 {
@@ -698,12 +703,171 @@ static int kc_fault(void)
 	return kc_failed ? -EINVAL : 0;
 }
 
+/*
+ * ---- fallback mode (tests/fault-vm.sh): issue 9, item 7 ----
+ * Requests beyond what the device takes go to the kernel's software
+ * instead of failing -EINVAL: a GCM message longer than one command and
+ * an XTS data unit over 16 MiB. Each is compared with the software.
+ */
+
+/* A scatterlist over vmalloc'ed @buf, a page an entry. */
+static int kb_vsg(u8 *buf, size_t len, struct sg_table *t)
+{
+	size_t n = DIV_ROUND_UP(len, PAGE_SIZE), i;
+	struct scatterlist *sg;
+	int ret = sg_alloc_table(t, n, GFP_KERNEL);
+
+	if (ret)
+		return ret;
+	for_each_sg(t->sgl, sg, n, i)
+		sg_set_page(sg, vmalloc_to_page(buf + i * PAGE_SIZE),
+			    min_t(size_t, PAGE_SIZE, len - i * PAGE_SIZE), 0);
+	return 0;
+}
+
+static int kb_sk(struct crypto_skcipher *tfm, struct scatterlist *sg, unsigned int len,
+		 u8 *iv)
+{
+	struct skcipher_request *req = skcipher_request_alloc(tfm, GFP_KERNEL);
+	DECLARE_CRYPTO_WAIT(wait);
+	int ret;
+
+	if (!req)
+		return -ENOMEM;
+	skcipher_request_set_callback(req, CRYPTO_TFM_REQ_MAY_BACKLOG, crypto_req_done, &wait);
+	skcipher_request_set_crypt(req, sg, sg, len, iv);
+	ret = crypto_wait_req(crypto_skcipher_encrypt(req), &wait);
+	skcipher_request_free(req);
+	return ret;
+}
+
+static void kb_xts_big(void)
+{
+	const unsigned int len = (16u << 20) + 512;
+	struct crypto_skcipher *tfm = crypto_alloc_skcipher("xts_aes_azihsm", 0, 0);
+	struct crypto_skcipher *soft = crypto_alloc_skcipher("xts(aes)", 0, CRYPTO_ALG_ASYNC);
+	struct sg_table a = { }, b = { };
+	u8 *x = vmalloc(len), *y = vmalloc(len), iv[16], iv2[16];
+	static const u8 key[32] = "azihsm-kctest-xts-key-two-halve";
+	char what[160];
+	int ret = -ENOMEM;
+	bool pass = false;
+
+	if (IS_ERR(tfm) || IS_ERR(soft)) {
+		ret = -ENOENT;
+		goto out;
+	}
+	if (!x || !y || kb_vsg(x, len, &a) || kb_vsg(y, len, &b))
+		goto out;
+	kc_fill(x, len, 3);
+	memcpy(y, x, len);
+	memset(iv, 0x77, sizeof(iv));
+	memcpy(iv2, iv, sizeof(iv));
+	ret = crypto_skcipher_setkey(tfm, key, sizeof(key)) ?:
+	      crypto_skcipher_setkey(soft, key, sizeof(key)) ?:
+	      kb_sk(tfm, a.sgl, len, iv);
+	if (!ret && !kb_sk(soft, b.sgl, len, iv2))
+		pass = !memcmp(x, y, len);
+out:
+	snprintf(what, sizeof(what),
+		 "issue 9: xts_aes_azihsm, one data unit of 16 MiB + 512 bytes (over the device's limit): the software's result, not -EINVAL (got %d)",
+		 ret);
+	kc_ok(pass, what);
+	sg_free_table(&a);
+	sg_free_table(&b);
+	vfree(x);
+	vfree(y);
+	if (!IS_ERR(tfm))
+		crypto_free_skcipher(tfm);
+	if (!IS_ERR(soft))
+		crypto_free_skcipher(soft);
+}
+
+static int kb_aead(struct crypto_aead *tfm, bool enc, struct scatterlist *src,
+		   struct scatterlist *dst, unsigned int ad, unsigned int len, u8 *iv)
+{
+	struct aead_request *req = aead_request_alloc(tfm, GFP_KERNEL);
+	DECLARE_CRYPTO_WAIT(wait);
+	int ret;
+
+	if (!req)
+		return -ENOMEM;
+	aead_request_set_callback(req, CRYPTO_TFM_REQ_MAY_BACKLOG, crypto_req_done, &wait);
+	aead_request_set_ad(req, ad);
+	aead_request_set_crypt(req, src, dst, len, iv);
+	ret = crypto_wait_req(enc ? crypto_aead_encrypt(req) : crypto_aead_decrypt(req), &wait);
+	aead_request_free(req);
+	return ret;
+}
+
+static void kb_gcm_big(void)
+{
+	enum { AAD = 20, TEXT = 16384, ALL = AAD + TEXT + 16 };
+	struct crypto_aead *tfm = crypto_alloc_aead("gcm_aes_azihsm", 0, 0);
+	struct crypto_aead *soft = crypto_alloc_aead("gcm(aes)", 0, CRYPTO_ALG_ASYNC);
+	struct scatterlist sin, sout, sref;
+	u8 *in = kzalloc(ALL, GFP_KERNEL), *out = kzalloc(ALL, GFP_KERNEL);
+	u8 *ref = kzalloc(ALL, GFP_KERNEL), iv[12];
+	int enc = -ENOMEM, dec = -ENOMEM;
+	bool same = false, back = false;
+	char what[200];
+
+	if (IS_ERR(tfm) || IS_ERR(soft)) {
+		enc = dec = -ENOENT;
+		goto out;
+	}
+	if (!in || !out || !ref)
+		goto out;
+	kc_fill(in, AAD + TEXT, 8);
+	memcpy(ref, in, AAD + TEXT);
+	sg_init_one(&sin, in, ALL);
+	sg_init_one(&sout, out, ALL);
+	sg_init_one(&sref, ref, ALL);
+	memset(iv, 0x42, sizeof(iv));
+	enc = crypto_aead_setkey(tfm, kc_key, sizeof(kc_key)) ?:
+	      crypto_aead_setauthsize(tfm, 16) ?:
+	      crypto_aead_setkey(soft, kc_key, sizeof(kc_key)) ?:
+	      crypto_aead_setauthsize(soft, 16) ?:
+	      kb_aead(tfm, true, &sin, &sout, AAD, TEXT, iv);
+	memset(iv, 0x42, sizeof(iv));
+	if (!enc && !kb_aead(soft, true, &sref, &sref, AAD, TEXT, iv))
+		same = !memcmp(out, ref, ALL);
+	memset(iv, 0x42, sizeof(iv));
+	if (same) {
+		/* And back, in place: the plaintext, the tag checked. */
+		dec = kb_aead(tfm, false, &sout, &sout, AAD, TEXT + 16, iv);
+		back = !dec && !memcmp(out, in, AAD + TEXT);
+	}
+out:
+	snprintf(what, sizeof(what),
+		 "issue 9: gcm_aes_azihsm, %u bytes of AAD and text (over one command): sealed as the software and opened again, not -EINVAL (enc %d, dec %d)",
+		 AAD + TEXT, enc, dec);
+	kc_ok(same && back, what);
+	kfree(in);
+	kfree(out);
+	kfree(ref);
+	if (!IS_ERR(tfm))
+		crypto_free_aead(tfm);
+	if (!IS_ERR(soft))
+		crypto_free_aead(soft);
+}
+
+static int kc_fallback(void)
+{
+	kb_gcm_big();
+	kb_xts_big();
+	pr_info("azihsm_kctest: 1..%u\n", kc_n);
+	return kc_failed ? -EINVAL : 0;
+}
+
 static int __init kc_init(void)
 {
 	struct crypto_skcipher *tfm;
 
 	if (fault)
 		return kc_fault();
+	if (fallback)
+		return kc_fallback();
 	tfm = crypto_alloc_skcipher("cbc_aes_azihsm", 0, 0);
 	if (IS_ERR(tfm)) {
 		kc_ok(false, "allocate cbc_aes_azihsm");
