@@ -11,11 +11,15 @@
  * request context holds everything a request needs: nothing is allocated
  * on the request path.
  *
- * The algorithms are registered once, when the first device that has the
- * kernel-session service is bound, and unregistered when the module goes
- * (a transform holds the module). A transform is bound to one device at
- * init (round robin over the bound ones); if that device goes, its
- * requests fail with -ENODEV.
+ * The algorithms are registered when the first device that has the
+ * kernel-session service is bound, and unregistered when the last one goes
+ * and no transform of ours is left (issue 9: with a raised priority, new
+ * users of xts(aes) then get the kernel's own, not -ENODEV); with
+ * transforms left, when the last of them is freed (a delayed work, so that
+ * the crypto API has dropped the transform's hold on the algorithm), or at
+ * module unload. A transform is bound to one device at init (round robin
+ * over the bound ones); if that device goes, its requests fail with
+ * -ENODEV.
  */
 #include <crypto/algapi.h>
 #include <linux/module.h>
@@ -43,7 +47,14 @@ static DEFINE_MUTEX(azihsm_kc_mutex);	/* the device list */
 static DEFINE_MUTEX(azihsm_kc_reg_mutex);	/* registration (runs self-tests) */
 static LIST_HEAD(azihsm_kc_devs);
 static unsigned int azihsm_kc_next;
-static bool azihsm_kc_registered;
+static unsigned int azihsm_kc_tfms;	/* transforms alive; azihsm_kc_mutex */
+static bool azihsm_kc_registered;	/* azihsm_kc_reg_mutex */
+
+static void azihsm_kc_unregister_all(void);
+static void azihsm_kc_unreg_work(struct work_struct *work);
+static DECLARE_DELAYED_WORK(azihsm_kc_unreg, azihsm_kc_unreg_work);
+/* After the last transform's exit: the crypto API then drops its hold. */
+#define AZIHSM_KC_UNREG_DELAY_MS	200
 
 static void azihsm_kc_complete(struct azihsm_kc_req *r, int err)
 {
@@ -154,6 +165,8 @@ int azihsm_kc_tfm_init(struct azihsm_kc_tfm *t)
 			}
 		}
 	}
+	if (pick)
+		azihsm_kc_tfms++;
 	mutex_unlock(&azihsm_kc_mutex);
 	if (!pick)
 		return -ENODEV;
@@ -165,9 +178,17 @@ int azihsm_kc_tfm_init(struct azihsm_kc_tfm *t)
 
 void azihsm_kc_tfm_exit(struct azihsm_kc_tfm *t)
 {
+	bool last;
+
 	azihsm_kkey_release(t->hdev, &t->key);
 	azihsm_dev_put(t->hdev);
 	t->hdev = NULL;
+	mutex_lock(&azihsm_kc_mutex);
+	last = !--azihsm_kc_tfms && list_empty(&azihsm_kc_devs);
+	mutex_unlock(&azihsm_kc_mutex);
+	if (last)
+		mod_delayed_work(system_wq, &azihsm_kc_unreg,
+				 msecs_to_jiffies(AZIHSM_KC_UNREG_DELAY_MS));
 }
 
 int azihsm_kc_setkey(struct azihsm_kc_tfm *t, u8 type, u32 usage, const u8 *key,
@@ -305,6 +326,31 @@ void azihsm_kc_add_device(struct azihsm_dev *hdev)
 	azihsm_kc_wait_tested();
 }
 
+/*
+ * No device and no transform: take the algorithms away. Under
+ * azihsm_kc_reg_mutex, so that a device being added cannot register in
+ * between; a transform can no longer be created (no device to bind to).
+ */
+static void azihsm_kc_unregister_idle(void)
+{
+	bool idle;
+
+	mutex_lock(&azihsm_kc_reg_mutex);
+	mutex_lock(&azihsm_kc_mutex);
+	idle = list_empty(&azihsm_kc_devs) && !azihsm_kc_tfms;
+	mutex_unlock(&azihsm_kc_mutex);
+	if (idle && azihsm_kc_registered) {
+		azihsm_kc_unregister_all();
+		azihsm_kc_registered = false;
+	}
+	mutex_unlock(&azihsm_kc_reg_mutex);
+}
+
+static void azihsm_kc_unreg_work(struct work_struct *work)
+{
+	azihsm_kc_unregister_idle();
+}
+
 void azihsm_kc_del_device(struct azihsm_dev *hdev)
 {
 	mutex_lock(&azihsm_kc_mutex);
@@ -313,6 +359,7 @@ void azihsm_kc_del_device(struct azihsm_dev *hdev)
 		hdev->kc_listed = false;
 	}
 	mutex_unlock(&azihsm_kc_mutex);
+	azihsm_kc_unregister_idle();
 }
 
 int azihsm_kc_init(void)
@@ -322,14 +369,20 @@ int azihsm_kc_init(void)
 	return azihsm_kc_wq ? 0 : -ENOMEM;
 }
 
+static void azihsm_kc_unregister_all(void)
+{
+	azihsm_akcipher_unregister();
+	azihsm_hash_unregister();
+	azihsm_aead_unregister();
+	azihsm_skcipher_unregister();
+}
+
 void azihsm_kc_exit(void)
 {
 	/* No transform is left: each holds the module. */
+	cancel_delayed_work_sync(&azihsm_kc_unreg);
 	if (azihsm_kc_registered) {
-		azihsm_akcipher_unregister();
-		azihsm_hash_unregister();
-		azihsm_aead_unregister();
-		azihsm_skcipher_unregister();
+		azihsm_kc_unregister_all();
 		azihsm_kc_registered = false;
 	}
 	destroy_workqueue(azihsm_kc_wq);

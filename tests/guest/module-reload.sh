@@ -4,13 +4,16 @@
 # The driver comes and goes cleanly: three rmmod/modprobe cycles and three
 # sysfs unbind/bind cycles, each checking that /dev/azihsm0 and the class
 # directory disappear and come back, and that a command works afterwards.
+# Issue 9, item 8: with no device left (and no transform), the crypto-API
+# algorithms are unregistered, so a raised priority cannot leave users of
+# cbc(aes) with -ENODEV; binding again brings them back.
 # Prints TAP; exits non-zero if any step failed. Any kernel warning on the
 # way is caught by vm-run's log scan.
 
 cd "$(dirname "$0")" || exit 1
 SMOKE=./hsm-smoke
 CYCLES=3
-PLAN=$((CYCLES * 2 * 3))
+PLAN=$((CYCLES * 2 * 3 + 2))
 n=0
 failed=0
 
@@ -79,5 +82,13 @@ while [ $c -le $CYCLES ]; do
 	ok $? "bind $pci, device back and working (cycle $c)"
 	c=$((c + 1))
 done
+
+registered() { grep -q '^driver *: cbc_aes_azihsm$' /proc/crypto; }
+echo "$pci" >$drv/unbind
+gone
+! registered
+ok $? "issue 9: no device left: the crypto-API algorithms are unregistered"
+echo "$pci" >$drv/bind && back && registered
+ok $? "bound again: the crypto-API algorithms are registered again"
 
 [ $failed = 0 ]
