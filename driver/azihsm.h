@@ -4,7 +4,8 @@
  * functions the driver's files offer each other.
  *
  * Lifetime: struct azihsm_dev is reference counted (kref). The PCI device
- * holds one reference from probe to remove, every open file holds one.
+ * holds one reference from probe to remove, every open file and crypto
+ * transform holds one; hdev holds a reference to the pci_dev.
  * Hardware resources (BARs, DMA memory, IRQs) live only from probe to
  * remove; after remove, state is AZIHSM_STATE_GONE and every ioctl fails
  * with -ENODEV without touching them.
@@ -246,8 +247,8 @@ struct azihsm_ident {
 
 struct azihsm_dev {
 	struct kref kref;
-	struct pci_dev *pdev;	/* valid until remove */
-	struct device *dev;	/* &pdev->dev, for logging until remove */
+	struct pci_dev *pdev;	/* pinned (pci_dev_get) until hdev is freed */
+	struct device *dev;	/* &pdev->dev: DMA until remove, logging always */
 	char pci_name[AZIHSM_DEV_INFO_PCI_LEN];
 
 	void __iomem *ctrl;	/* BAR0 */

@@ -396,9 +396,11 @@ void azihsm_health_work(struct work_struct *work)
 
 	if (state == AZIHSM_STATE_READY) {
 		csts = azihsm_csts(hdev);
-		if (csts == ~0u)
-			azihsm_ctrl_schedule_reset(hdev, "device not responding");
-		else if (csts & AZIHSM_CSTS_CFS)
+		if (csts == ~0u) {
+			/* Gone from the bus (surprise removal): remove() follows. */
+			if (pci_device_is_present(hdev->pdev))
+				azihsm_ctrl_schedule_reset(hdev, "device not responding");
+		} else if (csts & AZIHSM_CSTS_CFS)
 			azihsm_ctrl_schedule_reset(hdev, "controller fatal status");
 		else if (azihsm_aes_queues_expired(hdev))
 			azihsm_ctrl_schedule_reset(hdev, "AES command timed out");
@@ -415,8 +417,10 @@ void azihsm_ctrl_start_monitor(struct azihsm_dev *hdev)
 
 /*
  * Remove: no more resets, no new commands; commands already on a ring
- * finish (or time out), then the controller is disabled and the queues
- * freed. Open files keep the structure; their ioctls get -ENODEV.
+ * finish (or time out), unless the device is no longer there (surprise
+ * removal): then they fail at once. Then the controller is disabled and
+ * the queues freed. Open files keep the structure; their ioctls get
+ * -ENODEV.
  */
 void azihsm_ctrl_shutdown(struct azihsm_dev *hdev)
 {
@@ -431,6 +435,19 @@ void azihsm_ctrl_shutdown(struct azihsm_dev *hdev)
 	spin_unlock_irq(&hdev->lock);
 	wake_up_all(&hdev->state_wq);
 	azihsm_hsm_queues_wake(hdev);
+
+	/*
+	 * Surprise removal (issue 9): nothing on a ring will ever complete,
+	 * so fail it now instead of letting each command wait out its
+	 * timeout before the queues can go.
+	 */
+	if (!pci_device_is_present(hdev->pdev)) {
+		dev_warn(hdev->dev, "device gone: failing the commands in flight\n");
+		azihsm_hsm_queues_stop(hdev);
+		azihsm_aes_queues_stop(hdev);
+		azihsm_hsm_queues_fail(hdev, -ENODEV, AZIHSM_EXT_RESET);
+		azihsm_aes_queues_fail(hdev, -ENODEV);
+	}
 
 	down_write(&hdev->io_rwsem);
 	azihsm_hsm_queues_stop(hdev);

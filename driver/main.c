@@ -37,7 +37,10 @@ MODULE_PARM_DESC(cmd_timeout_ms,
 
 static void azihsm_dev_release(struct kref *kref)
 {
-	kfree(container_of(kref, struct azihsm_dev, kref));
+	struct azihsm_dev *hdev = container_of(kref, struct azihsm_dev, kref);
+
+	pci_dev_put(hdev->pdev);
+	kfree(hdev);
 }
 
 void azihsm_dev_put(struct azihsm_dev *hdev)
@@ -53,7 +56,8 @@ static struct azihsm_dev *azihsm_dev_alloc(struct pci_dev *pdev)
 	if (!hdev)
 		return NULL;
 	kref_init(&hdev->kref);
-	hdev->pdev = pdev;
+	/* Pinned as long as hdev lives (issue 9): hdev->dev logs after remove. */
+	hdev->pdev = pci_dev_get(pdev);
 	hdev->dev = &pdev->dev;
 	strscpy(hdev->pci_name, pci_name(pdev), sizeof(hdev->pci_name));
 	spin_lock_init(&hdev->lock);
