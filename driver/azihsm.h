@@ -28,6 +28,7 @@
 #include <linux/hw_random.h>
 #include <linux/interrupt.h>
 #include <linux/kref.h>
+#include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/pci.h>
 #include <linux/rwsem.h>
@@ -44,6 +45,23 @@
 #define AZIHSM_ADMIN_DEPTH	16	/* AQA 15/15: one 4 KiB page each */
 #define AZIHSM_MINORS		256
 #define AZIHSM_CMD_TIMEOUT_MAX_MS 60000	/* below the hung-task detector */
+#define AZIHSM_TIMEOUT_MIN_MS	100	/* floor of the timeout parameters */
+#define AZIHSM_CRYPTO_DEPTH_MAX	4096
+
+/*
+ * A uint module parameter that refuses values outside [lo, hi], at load
+ * and when written (issue 9): -EINVAL, the old value stays.
+ */
+#define AZIHSM_PARAM_RANGE(name, var, lo, hi, mode)				\
+static int azihsm_param_set_##name(const char *val, const struct kernel_param *kp) \
+{										\
+	return param_set_uint_minmax(val, kp, lo, hi);				\
+}										\
+static const struct kernel_param_ops azihsm_param_##name = {			\
+	.set = azihsm_param_set_##name,						\
+	.get = param_get_uint,							\
+};										\
+module_param_cb(name, &azihsm_param_##name, &var, mode)
 #define AZIHSM_HEALTH_PERIOD_MS	2000
 
 enum azihsm_state {

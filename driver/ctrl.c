@@ -209,6 +209,7 @@ static unsigned int azihsm_hsm_queues_wanted(struct azihsm_dev *hdev)
 	return max(n, 1u);
 }
 
+/* The queue depth, or 0 when the device allows fewer than 2 entries. */
 static u16 azihsm_hsm_queue_depth(struct azihsm_dev *hdev)
 {
 	unsigned int depth = azihsm_queue_depth;
@@ -217,6 +218,11 @@ static u16 azihsm_hsm_queue_depth(struct azihsm_dev *hdev)
 	if (hdev->ident.queue_entries_max)
 		limit = min(limit, (unsigned int)hdev->ident.queue_entries_max);
 	limit = min_t(unsigned int, limit, AZIHSM_QUEUE_ENTRIES_MAX);
+	if (limit < 2) {
+		/* Issue 9: a queue of 1 entry holds no command (depth - 1 slots). */
+		dev_err(hdev->dev, "device allows %u queue entries, at least 2 needed\n", limit);
+		return 0;
+	}
 	return clamp(depth, 2u, limit);
 }
 
@@ -226,6 +232,8 @@ static int azihsm_hsm_queues_setup(struct azihsm_dev *hdev)
 	u16 depth = azihsm_hsm_queue_depth(hdev);
 	int ret;
 
+	if (!depth)
+		return -ENODEV;
 	ret = azihsm_set_queue_count(hdev, AZIHSM_FEAT_HSM_QUEUES, want, &granted);
 	if (ret)
 		return ret;
@@ -250,6 +258,8 @@ static int azihsm_aes_queues_setup(struct azihsm_dev *hdev)
 	unsigned int granted, i;
 	int ret;
 
+	if (!depth)
+		return -ENODEV;
 	hdev->nr_aes = 0;
 	want = min_t(unsigned int, want, AZIHSM_AES_QUEUES_MAX);
 	want = min_t(unsigned int, want, hdev->ident.aes_queues_max);

@@ -33,10 +33,11 @@ module_param_named(crypto_priority, azihsm_crypto_priority, uint, 0444);
 MODULE_PARM_DESC(crypto_priority,
 		 "Priority of the crypto-API algorithms (default 50: below the kernel's own implementations, so they are used by driver name only)");
 
+/* 0 would backlog every request for ever: refused. */
 static unsigned int azihsm_crypto_depth = 128;
-module_param_named(crypto_depth, azihsm_crypto_depth, uint, 0444);
+AZIHSM_PARAM_RANGE(crypto_depth, azihsm_crypto_depth, 1, AZIHSM_CRYPTO_DEPTH_MAX, 0444);
 MODULE_PARM_DESC(crypto_depth,
-		 "Crypto-API requests in flight per device before backlogging (default 128)");
+		 "Crypto-API requests in flight per device before backlogging, 1..4096 (default 128)");
 
 static bool azihsm_crypto_enable = true;
 module_param_named(crypto, azihsm_crypto_enable, bool, 0444);

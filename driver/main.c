@@ -11,29 +11,32 @@
 #include "azihsm.h"
 #include "kcrypto.h"
 
+/* Each is range-checked: a value outside is refused with -EINVAL. */
 unsigned int azihsm_hsm_queues;
-module_param_named(hsm_queues, azihsm_hsm_queues, uint, 0444);
+AZIHSM_PARAM_RANGE(hsm_queues, azihsm_hsm_queues, 0, AZIHSM_HSM_QUEUES_MAX, 0444);
 MODULE_PARM_DESC(hsm_queues,
-		 "HSM queues to request, 0 = one per online CPU (max 15)");
+		 "HSM queues to request, 0..15, 0 = one per online CPU");
 
 unsigned int azihsm_aes_queues;
-module_param_named(aes_queues, azihsm_aes_queues, uint, 0444);
+AZIHSM_PARAM_RANGE(aes_queues, azihsm_aes_queues, 0, AZIHSM_AES_QUEUES_MAX, 0444);
 MODULE_PARM_DESC(aes_queues,
-		 "AES fast-path queues to request, 0 = one per online CPU (max 16)");
+		 "AES fast-path queues to request, 0..16, 0 = one per online CPU");
 
 unsigned int azihsm_queue_depth = 64;
-module_param_named(queue_depth, azihsm_queue_depth, uint, 0444);
+AZIHSM_PARAM_RANGE(queue_depth, azihsm_queue_depth, 2, AZIHSM_QUEUE_ENTRIES_MAX, 0444);
 MODULE_PARM_DESC(queue_depth,
-		 "Entries per HSM and AES queue, 2..CAP.MQES+1 (default 64)");
+		 "Entries per HSM and AES queue, 2..1024, at most CAP.MQES+1 used (default 64)");
 
 unsigned int azihsm_admin_timeout_ms = 30000;
-module_param_named(admin_timeout_ms, azihsm_admin_timeout_ms, uint, 0644);
-MODULE_PARM_DESC(admin_timeout_ms, "Admin command timeout in ms (default 30000)");
+AZIHSM_PARAM_RANGE(admin_timeout_ms, azihsm_admin_timeout_ms, AZIHSM_TIMEOUT_MIN_MS,
+		   AZIHSM_CMD_TIMEOUT_MAX_MS, 0644);
+MODULE_PARM_DESC(admin_timeout_ms, "Admin command timeout in ms, 100..60000 (default 30000)");
 
 unsigned int azihsm_cmd_timeout_ms = 6000;
-module_param_named(cmd_timeout_ms, azihsm_cmd_timeout_ms, uint, 0644);
+AZIHSM_PARAM_RANGE(cmd_timeout_ms, azihsm_cmd_timeout_ms, AZIHSM_TIMEOUT_MIN_MS,
+		   AZIHSM_CMD_TIMEOUT_MAX_MS, 0644);
 MODULE_PARM_DESC(cmd_timeout_ms,
-		 "HSM command timeout in ms, 1..60000 (default 6000)");
+		 "HSM and AES command timeout in ms, 100..60000 (default 6000)");
 
 static void azihsm_dev_release(struct kref *kref)
 {

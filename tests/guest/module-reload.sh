@@ -7,13 +7,16 @@
 # Issue 9, item 8: with no device left (and no transform), the crypto-API
 # algorithms are unregistered, so a raised priority cannot leave users of
 # cbc(aes) with -ENODEV; binding again brings them back.
+# Issue 9, item 9: module parameters out of range are refused, at load
+# (the module does not load) and when written at run time (the old value
+# stays).
 # Prints TAP; exits non-zero if any step failed. Any kernel warning on the
 # way is caught by vm-run's log scan.
 
 cd "$(dirname "$0")" || exit 1
 SMOKE=./hsm-smoke
 CYCLES=3
-PLAN=$((CYCLES * 2 * 3 + 2))
+PLAN=$((CYCLES * 2 * 3 + 2 + 6))
 n=0
 failed=0
 
@@ -90,5 +93,20 @@ gone
 ok $? "issue 9: no device left: the crypto-API algorithms are unregistered"
 echo "$pci" >$drv/bind && back && registered
 ok $? "bound again: the crypto-API algorithms are registered again"
+
+p=/sys/module/azihsm/parameters
+old=$(cat $p/cmd_timeout_ms)
+for v in 0 99 60001; do
+	if echo $v >$p/cmd_timeout_ms 2>/dev/null; then r=1; else r=0; fi
+	[ $r = 0 ] && [ "$(cat $p/cmd_timeout_ms)" = "$old" ]
+	ok $? "issue 9: cmd_timeout_ms=$v refused at run time, $old kept"
+done
+rmmod azihsm
+for a in crypto_depth=0 queue_depth=1; do
+	if modprobe azihsm $a 2>/dev/null; then r=1; rmmod azihsm; else r=0; fi
+	ok $r "issue 9: modprobe azihsm $a refused"
+done
+modprobe azihsm && back
+ok $? "modprobe azihsm with its defaults: device back and working"
 
 [ $failed = 0 ]
