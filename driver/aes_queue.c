@@ -237,13 +237,49 @@ static dma_addr_t azihsm_aes_pad_dma(const struct azihsm_aes_queue *q)
 	return q->lists_dma + q->nslots * AZIHSM_AES_SLOT_BYTES;
 }
 
-/* Allocate AES queue @index, hook its vector, create its CQ then SQ. */
+/*
+ * A queue kept across a reset (issue 9: no allocation in a reset): empty
+ * rings, every slot free. The reset failed every command first, so no
+ * slot holds one; a submitter that still finds the queue is turned away
+ * by the reset generation it read its key ids in.
+ */
+static void azihsm_aes_queue_recycle(struct azihsm_aes_queue *q)
+{
+	unsigned int i;
+
+	spin_lock_irq(&q->lock);
+	memset(q->sq, 0, q->depth * sizeof(*q->sq));
+	memset(q->cq, 0, q->depth * sizeof(*q->cq));
+	q->sq_tail = 0;
+	q->sq_head = 0;
+	q->cq_head = 0;
+	q->cq_phase = 1;
+	for (i = 0; i < q->nslots; i++) {
+		WARN_ON_ONCE(q->slots[i].cmd);
+		q->slots[i].cmd = NULL;
+		q->free[q->nslots - 1 - i] = i;
+	}
+	q->nfree = q->nslots;
+	q->stopped = false;
+	spin_unlock_irq(&q->lock);
+}
+
+/*
+ * AES queue @index: reuse the one of the same depth a reset left, or
+ * allocate it and hook its vector; then create its CQ then SQ.
+ */
 int azihsm_aes_queue_create(struct azihsm_dev *hdev, unsigned int index,
 			    u16 depth)
 {
-	struct azihsm_aes_queue *q;
+	struct azihsm_aes_queue *q = hdev->aes[index];
 	int ret;
 
+	if (q && q->depth == depth) {
+		azihsm_aes_queue_recycle(q);
+		goto create;
+	}
+	if (q)
+		azihsm_aes_queues_trim(hdev, index);
 	q = azihsm_aes_queue_alloc(hdev, index, depth);
 	if (!q) {
 		dev_err(hdev->dev, "no memory for AES queue %u\n", index);
@@ -256,6 +292,7 @@ int azihsm_aes_queue_create(struct azihsm_dev *hdev, unsigned int index,
 		goto out;
 	}
 	q->irq_requested = true;
+create:
 	ret = azihsm_admin_create_cq(hdev, q->qid, q->depth, q->vector, q->cq_dma);
 	if (!ret)
 		ret = azihsm_admin_create_sq(hdev, q->qid, q->depth, q->sq_dma);
@@ -362,22 +399,31 @@ void azihsm_aes_queues_fail(struct azihsm_dev *hdev, int err)
 	}
 }
 
-/* Free every AES queue: controller disabled, in-flight commands failed. */
-void azihsm_aes_queues_destroy(struct azihsm_dev *hdev)
+/*
+ * Free the AES queues from @first on (all of them: no fast path until
+ * the bring-up sets nr_aes again): controller disabled, in-flight
+ * commands failed.
+ */
+void azihsm_aes_queues_trim(struct azihsm_dev *hdev, unsigned int first)
 {
-	struct azihsm_aes_queue *gone[AZIHSM_AES_QUEUES_MAX];
+	struct azihsm_aes_queue *gone[AZIHSM_AES_QUEUES_MAX] = { };
 	unsigned int i;
 
 	WRITE_ONCE(hdev->nr_aes, 0);
-	for (i = 0; i < AZIHSM_AES_QUEUES_MAX; i++) {
+	for (i = first; i < AZIHSM_AES_QUEUES_MAX; i++) {
 		gone[i] = hdev->aes[i];
 		WRITE_ONCE(hdev->aes[i], NULL);
 	}
 	/* Submitters that saw a queue are done with it after this. */
 	synchronize_rcu();
-	for (i = 0; i < AZIHSM_AES_QUEUES_MAX; i++)
+	for (i = first; i < AZIHSM_AES_QUEUES_MAX; i++)
 		if (gone[i])
 			azihsm_aes_queue_free(hdev, gone[i]);
+}
+
+void azihsm_aes_queues_destroy(struct azihsm_dev *hdev)
+{
+	azihsm_aes_queues_trim(hdev, 0);
 }
 
 /*

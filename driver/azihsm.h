@@ -102,7 +102,7 @@ enum azihsm_slot_state {
 	AZIHSM_SLOT_RESERVED,	/* owned by a submitter, not yet on the ring */
 	AZIHSM_SLOT_INFLIGHT,	/* the device owns the buffers */
 	AZIHSM_SLOT_DONE,	/* completed (or failed by reset), owner reads */
-	AZIHSM_SLOT_TIMED_OUT,	/* owner gave up; held until the queue dies */
+	AZIHSM_SLOT_TIMED_OUT,	/* owner gave up; held until the next reset */
 };
 
 /*
@@ -353,6 +353,8 @@ struct azihsm_hsm_cmd {
 
 /* main.c */
 void azihsm_dev_put(struct azihsm_dev *hdev);
+/* Resets and the health monitor: WQ_MEM_RECLAIM, as dm-crypt may wait on them. */
+extern struct workqueue_struct *azihsm_wq;
 
 /* ctrl.c */
 int azihsm_ctrl_init(struct azihsm_dev *hdev);
@@ -382,6 +384,7 @@ void azihsm_hsm_queues_stop(struct azihsm_dev *hdev);
 void azihsm_hsm_queues_fail(struct azihsm_dev *hdev, int err, u32 ext_status);
 void azihsm_hsm_queues_wake(struct azihsm_dev *hdev);
 void azihsm_hsm_queues_destroy(struct azihsm_dev *hdev);
+void azihsm_hsm_queues_trim(struct azihsm_dev *hdev, unsigned int first);
 int azihsm_slot_get(struct azihsm_hsm_queue *q, bool nowait, bool uninterruptible,
 		    struct azihsm_slot **slotp);
 void azihsm_slot_put(struct azihsm_hsm_queue *q, struct azihsm_slot *slot);
@@ -396,6 +399,7 @@ int azihsm_aes_queue_create(struct azihsm_dev *hdev, unsigned int index,
 void azihsm_aes_queues_stop(struct azihsm_dev *hdev);
 void azihsm_aes_queues_fail(struct azihsm_dev *hdev, int err);
 void azihsm_aes_queues_destroy(struct azihsm_dev *hdev);
+void azihsm_aes_queues_trim(struct azihsm_dev *hdev, unsigned int first);
 int azihsm_aes_submit(struct azihsm_dev *hdev, struct azihsm_aes_cmd *cmd,
 		      s64 gen);
 bool azihsm_aes_queues_expired(struct azihsm_dev *hdev);

@@ -10,9 +10,10 @@
  * granted queue; Set Features 0xC1 and a CQ and an SQ per AES fast-path
  * queue (none if the device grants none); Get Features 0xC2.
  *
- * A reset tears everything down with the controller disabled (CC.EN=0
- * ends all the device's queue activity and DMA) and runs the bring-up
- * again. If that fails the device is "dead" until it is unbound.
+ * A reset stops everything with the controller disabled (CC.EN=0 ends all
+ * the device's queue activity and DMA) and runs the bring-up again on the
+ * same queue memory. If that fails the device is "dead" until it is
+ * unbound.
  */
 #include <linux/delay.h>
 #include <linux/dma-mapping.h>
@@ -241,8 +242,10 @@ static int azihsm_hsm_queues_setup(struct azihsm_dev *hdev)
 		ret = azihsm_hsm_queue_create(hdev, i, depth);
 		if (ret)
 			return ret;
-		hdev->nr_hsm = i + 1;
 	}
+	hdev->nr_hsm = granted;
+	/* Fewer than before a reset: the others go. */
+	azihsm_hsm_queues_trim(hdev, granted);
 	return 0;
 }
 
@@ -260,25 +263,31 @@ static int azihsm_aes_queues_setup(struct azihsm_dev *hdev)
 
 	if (!depth)
 		return -ENODEV;
-	hdev->nr_aes = 0;
 	want = min_t(unsigned int, want, AZIHSM_AES_QUEUES_MAX);
 	want = min_t(unsigned int, want, hdev->ident.aes_queues_max);
 	if (hdev->nvec <= AZIHSM_MSIX_VEC_AES_FIRST)
 		want = 0;
 	else
 		want = min(want, hdev->nvec - AZIHSM_MSIX_VEC_AES_FIRST);
-	if (!want)
-		return 0;
-	ret = azihsm_set_queue_count(hdev, AZIHSM_FEAT_AES_QUEUES, want, &granted);
-	if (ret) {
-		dev_info(hdev->dev, "no AES queues (%d): control path only\n", ret);
-		return 0;
+	granted = 0;
+	if (want) {
+		ret = azihsm_set_queue_count(hdev, AZIHSM_FEAT_AES_QUEUES, want, &granted);
+		if (ret) {
+			dev_info(hdev->dev, "no AES queues (%d): control path only\n", ret);
+			granted = 0;
+		}
 	}
 	for (i = 0; i < granted; i++) {
 		ret = azihsm_aes_queue_create(hdev, i, depth);
 		if (ret)
 			return ret;
 	}
+	/* Fewer than before a reset: the others go (an RCU grace period). */
+	for (i = granted; i < AZIHSM_AES_QUEUES_MAX; i++)
+		if (hdev->aes[i])
+			break;
+	if (i < AZIHSM_AES_QUEUES_MAX)
+		azihsm_aes_queues_trim(hdev, granted);
 	/* Submitters look at nr_aes first: the queues are ready now. */
 	smp_wmb();
 	WRITE_ONCE(hdev->nr_aes, granted);
@@ -352,9 +361,14 @@ void azihsm_ctrl_schedule_reset(struct azihsm_dev *hdev, const char *why)
 	dev_warn(hdev->dev, "%s: resetting the controller\n", why);
 	/* Slot waiters must let go of io_rwsem for the reset to proceed. */
 	azihsm_hsm_queues_wake(hdev);
-	queue_work(system_long_wq, &hdev->reset_work);
+	queue_work(azihsm_wq, &hdev->reset_work);
 }
 
+/*
+ * The reset runs on azihsm_wq (WQ_MEM_RECLAIM: dm-crypt may need it to
+ * write back) and allocates no queue memory: the bring-up reuses the
+ * queues it stopped (issue 9).
+ */
 void azihsm_reset_work(struct work_struct *work)
 {
 	struct azihsm_dev *hdev = container_of(work, struct azihsm_dev, reset_work);
@@ -367,12 +381,10 @@ void azihsm_reset_work(struct work_struct *work)
 	azihsm_aes_queues_stop(hdev);
 	azihsm_ctrl_disable(hdev);
 	azihsm_hsm_queues_fail(hdev, -EIO, AZIHSM_EXT_RESET);
-	/* Fast-path requests go again on the control path. */
+	/* Fast-path requests go again on the control path (unless in place). */
 	azihsm_aes_queues_fail(hdev, -EAGAIN);
 
 	down_write(&hdev->io_rwsem);
-	azihsm_aes_queues_destroy(hdev);
-	azihsm_hsm_queues_destroy(hdev);
 	ret = azihsm_ctrl_init(hdev);
 	state = ret ? AZIHSM_STATE_DEAD : AZIHSM_STATE_READY;
 	spin_lock_irq(&hdev->lock);
@@ -415,14 +427,14 @@ void azihsm_health_work(struct work_struct *work)
 		else if (azihsm_aes_queues_expired(hdev))
 			azihsm_ctrl_schedule_reset(hdev, "AES command timed out");
 	}
-	schedule_delayed_work(&hdev->health_work,
-			      msecs_to_jiffies(AZIHSM_HEALTH_PERIOD_MS));
+	queue_delayed_work(azihsm_wq, &hdev->health_work,
+			   msecs_to_jiffies(AZIHSM_HEALTH_PERIOD_MS));
 }
 
 void azihsm_ctrl_start_monitor(struct azihsm_dev *hdev)
 {
-	schedule_delayed_work(&hdev->health_work,
-			      msecs_to_jiffies(AZIHSM_HEALTH_PERIOD_MS));
+	queue_delayed_work(azihsm_wq, &hdev->health_work,
+			   msecs_to_jiffies(AZIHSM_HEALTH_PERIOD_MS));
 }
 
 /*

@@ -38,6 +38,8 @@ AZIHSM_PARAM_RANGE(cmd_timeout_ms, azihsm_cmd_timeout_ms, AZIHSM_TIMEOUT_MIN_MS,
 MODULE_PARM_DESC(cmd_timeout_ms,
 		 "HSM and AES command timeout in ms, 100..60000 (default 6000)");
 
+struct workqueue_struct *azihsm_wq;
+
 static void azihsm_dev_release(struct kref *kref)
 {
 	struct azihsm_dev *hdev = container_of(kref, struct azihsm_dev, kref);
@@ -243,9 +245,12 @@ static int __init azihsm_init(void)
 {
 	int ret;
 
+	azihsm_wq = alloc_workqueue(KBUILD_MODNAME, WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
+	if (!azihsm_wq)
+		return -ENOMEM;
 	ret = azihsm_kc_init();
 	if (ret)
-		return ret;
+		goto err_wq;
 	ret = azihsm_chrdev_init();
 	if (ret)
 		goto err_kc;
@@ -258,6 +263,8 @@ err_chrdev:
 	azihsm_chrdev_exit();
 err_kc:
 	azihsm_kc_exit();
+err_wq:
+	destroy_workqueue(azihsm_wq);
 	return ret;
 }
 
@@ -266,6 +273,7 @@ static void __exit azihsm_exit(void)
 	pci_unregister_driver(&azihsm_pci_driver);
 	azihsm_chrdev_exit();
 	azihsm_kc_exit();
+	destroy_workqueue(azihsm_wq);
 }
 
 module_init(azihsm_init);

@@ -186,13 +186,58 @@ err:
 	return NULL;
 }
 
-/* Allocate HSM queue @index, hook its vector, create its CQ then SQ. */
+/*
+ * A queue kept across a reset (issue 9: a reset may be what frees memory,
+ * so it allocates none): empty rings, every slot free and wiped. The
+ * controller is disabled and io_rwsem held for write, so no command owns a
+ * slot; a timed-out slot's buffers are the device's no more.
+ */
+static void azihsm_hsm_queue_recycle(struct azihsm_hsm_queue *q)
+{
+	unsigned int i;
+
+	spin_lock_irq(&q->lock);
+	memset(q->sq, 0, q->depth * sizeof(*q->sq));
+	memset(q->cq, 0, q->depth * sizeof(*q->cq));
+	q->sq_tail = 0;
+	q->sq_head = 0;
+	q->cq_head = 0;
+	q->cq_phase = 1;
+	q->nreserved = 0;
+	for (i = 0; i < q->nslots; i++) {
+		struct azihsm_slot *slot = &q->slots[i];
+
+		if (slot->state != AZIHSM_SLOT_FREE) {
+			memzero_explicit(slot->src, AZIHSM_HSM_BUF_MAX);
+			memzero_explicit(slot->dst, AZIHSM_HSM_BUF_MAX);
+			slot->state = AZIHSM_SLOT_FREE;
+		}
+		slot->src_used = 0;
+		q->free[q->nslots - 1 - i] = i;
+	}
+	q->nfree = q->nslots;
+	q->stopped = false;
+	spin_unlock_irq(&q->lock);
+}
+
+/*
+ * HSM queue @index: reuse the one of the same depth a reset left, or
+ * allocate it and hook its vector; then create its CQ then SQ.
+ */
 int azihsm_hsm_queue_create(struct azihsm_dev *hdev, unsigned int index,
 			    u16 depth)
 {
-	struct azihsm_hsm_queue *q;
+	struct azihsm_hsm_queue *q = hdev->hsm[index];
 	int ret;
 
+	if (q && q->depth == depth) {
+		azihsm_hsm_queue_recycle(q);
+		goto create;
+	}
+	if (q) {
+		azihsm_hsm_queue_free(hdev, q);
+		hdev->hsm[index] = NULL;
+	}
 	q = azihsm_hsm_queue_alloc(hdev, index, depth);
 	if (!q) {
 		dev_err(hdev->dev, "no memory for HSM queue %u\n", index);
@@ -205,6 +250,7 @@ int azihsm_hsm_queue_create(struct azihsm_dev *hdev, unsigned int index,
 		goto err_free;
 	}
 	q->irq_requested = true;
+create:
 	ret = azihsm_admin_create_cq(hdev, q->qid, q->depth, q->vector, q->cq_dma);
 	if (ret)
 		goto err_free;
@@ -283,20 +329,26 @@ void azihsm_hsm_queues_fail(struct azihsm_dev *hdev, int err, u32 ext_status)
 }
 
 /*
- * Free all HSM queues. Only with io_rwsem held for write (or during
- * bring-up) and the controller disabled: no submitter and no DMA left.
+ * Free the HSM queues from @first on. Only with io_rwsem held for write
+ * (or during bring-up) and the controller disabled: no submitter and no
+ * DMA left.
  */
-void azihsm_hsm_queues_destroy(struct azihsm_dev *hdev)
+void azihsm_hsm_queues_trim(struct azihsm_dev *hdev, unsigned int first)
 {
 	unsigned int i;
 
-	for (i = 0; i < AZIHSM_HSM_QUEUES_MAX; i++) {
+	for (i = first; i < AZIHSM_HSM_QUEUES_MAX; i++) {
 		if (!hdev->hsm[i])
 			continue;
 		azihsm_hsm_queue_free(hdev, hdev->hsm[i]);
 		hdev->hsm[i] = NULL;
 	}
-	hdev->nr_hsm = 0;
+	hdev->nr_hsm = min(hdev->nr_hsm, first);
+}
+
+void azihsm_hsm_queues_destroy(struct azihsm_dev *hdev)
+{
+	azihsm_hsm_queues_trim(hdev, 0);
 }
 
 /* 0 and a slot; -EAGAIN if the queue stopped; -EBUSY if none is free. */
@@ -418,7 +470,7 @@ out:
 /*
  * Wait for a submitted command. 0 with the slot DONE (slot->result tells
  * whether the device completed it), or -ETIMEDOUT: the slot then stays
- * TIMED_OUT, owned by no one, until the reset frees the queue.
+ * TIMED_OUT, owned by no one, until the reset recycles the queue.
  */
 int azihsm_slot_wait(struct azihsm_hsm_queue *q, struct azihsm_slot *slot,
 		     unsigned int timeout_ms)
