@@ -33,6 +33,7 @@
 #include <linux/pci.h>
 #include <linux/rwsem.h>
 #include <linux/scatterlist.h>
+#include <linux/seqlock.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
@@ -240,6 +241,14 @@ struct azihsm_stats {
 /* The driver's own device session (ksession.c). */
 struct azihsm_ksession {
 	struct rw_semaphore rwsem;	/* read: using key ids; write: changes */
+	/*
+	 * For the fast path, which may run in softirq (IPsec) and so takes no
+	 * rwsem: @busy is true while a writer holds rwsem, and every change
+	 * of @busy bumps @seq. A reader that sees @busy false in one @seq
+	 * window has a consistent open/id/gen and key ids (ksession.c).
+	 */
+	seqcount_t seq;
+	bool busy;
 	bool open;
 	/*
 	 * The device said NO_SESSION to it without a reset (a zeroize closes

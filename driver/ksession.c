@@ -11,7 +11,12 @@
  * blobs no longer open then: those transforms fail until a new setkey).
  *
  * Locking: ksess.rwsem is held for read by every command that uses a key
- * id, for write while the session is (re)opened or the key list changes.
+ * id, for write while the session is (re)opened or the key list changes
+ * (azihsm_ksess_lock()/_unlock(), which also raise and lower ksess.busy
+ * under ksess.seq). The AES fast path reads the ids without the rwsem
+ * (issue 9: its callers may be in softirq, where an rwsem, even a trylock,
+ * is not allowed): one ksess.seq window with busy clear, or it takes the
+ * control path.
  */
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -21,6 +26,7 @@
 void azihsm_ksess_init(struct azihsm_dev *hdev)
 {
 	init_rwsem(&hdev->ksess.rwsem);
+	seqcount_init(&hdev->ksess.seq);
 	INIT_LIST_HEAD(&hdev->ksess.keys);
 }
 
@@ -345,6 +351,28 @@ static struct azihsm_kcmd azihsm_delete_cmd(u16 *id)
 	};
 }
 
+static void azihsm_ksess_set_busy(struct azihsm_ksession *ks, bool busy)
+{
+	preempt_disable();
+	write_seqcount_begin(&ks->seq);
+	WRITE_ONCE(ks->busy, busy);
+	write_seqcount_end(&ks->seq);
+	preempt_enable();
+}
+
+/* rwsem for write; the fast path stays off until azihsm_ksess_unlock(). */
+static void azihsm_ksess_lock(struct azihsm_ksession *ks)
+{
+	down_write(&ks->rwsem);
+	azihsm_ksess_set_busy(ks, true);
+}
+
+static void azihsm_ksess_unlock(struct azihsm_ksession *ks)
+{
+	azihsm_ksess_set_busy(ks, false);
+	up_write(&ks->rwsem);
+}
+
 /* Drop @key from the device and the list. rwsem held for write. */
 static void azihsm_kkey_drop(struct azihsm_dev *hdev, struct azihsm_kkey *key)
 {
@@ -380,7 +408,7 @@ int azihsm_kkey_import(struct azihsm_dev *hdev, struct azihsm_kkey *key, u8 type
 	};
 	int ret = 0;
 
-	down_write(&hdev->ksess.rwsem);
+	azihsm_ksess_lock(&hdev->ksess);
 	azihsm_kkey_drop(hdev, key);
 	if (!azihsm_ksess_current(hdev))
 		ret = azihsm_ksess_restore(hdev);
@@ -400,15 +428,15 @@ int azihsm_kkey_import(struct azihsm_dev *hdev, struct azihsm_kkey *key, u8 type
 	} else {
 		kfree_sensitive(im.blob);
 	}
-	up_write(&hdev->ksess.rwsem);
+	azihsm_ksess_unlock(&hdev->ksess);
 	return ret;
 }
 
 void azihsm_kkey_release(struct azihsm_dev *hdev, struct azihsm_kkey *key)
 {
-	down_write(&hdev->ksess.rwsem);
+	azihsm_ksess_lock(&hdev->ksess);
 	azihsm_kkey_drop(hdev, key);
-	up_write(&hdev->ksess.rwsem);
+	azihsm_ksess_unlock(&hdev->ksess);
 }
 
 /* Hold the session for read, reopened and restored first if a reset lost it. */
@@ -420,9 +448,10 @@ static int azihsm_ksess_enter(struct azihsm_dev *hdev)
 	if (azihsm_ksess_current(hdev))
 		return 0;
 	up_read(&hdev->ksess.rwsem);
-	down_write(&hdev->ksess.rwsem);
+	azihsm_ksess_lock(&hdev->ksess);
 	if (!azihsm_ksess_current(hdev))
 		ret = azihsm_ksess_restore(hdev);
+	azihsm_ksess_set_busy(&hdev->ksess, false);
 	downgrade_write(&hdev->ksess.rwsem);
 	if (ret)
 		up_read(&hdev->ksess.rwsem);
@@ -467,16 +496,20 @@ int azihsm_kkey_run(struct azihsm_dev *hdev, struct azihsm_kkey *key,
 bool azihsm_kkey_fast_ids(struct azihsm_dev *hdev, struct azihsm_kkey *key,
 			  u16 *session_id, u16 *key_id, s64 *gen)
 {
+	struct azihsm_ksession *ks = &hdev->ksess;
+	unsigned int seq = raw_read_seqcount(&ks->seq);
 	bool ok;
 
-	if (!down_read_trylock(&hdev->ksess.rwsem))
+	if (seq & 1)
 		return false;
-	ok = azihsm_ksess_current(hdev) && key->id;
+	ok = !READ_ONCE(ks->busy) && azihsm_ksess_current(hdev) && key->id;
 	if (ok) {
-		*session_id = hdev->ksess.id;
+		*session_id = ks->id;
 		*key_id = key->id;
-		*gen = hdev->ksess.gen;
+		*gen = ks->gen;
 	}
-	up_read(&hdev->ksess.rwsem);
+	/* A writer came in between: the values may not belong together. */
+	if (read_seqcount_retry(&ks->seq, seq))
+		return false;
 	return ok;
 }

@@ -16,7 +16,8 @@
  *  4. zero-length requests complete with 0;
  *  5. the AES fast path (one-entry scatterlists): a burst with
  *     MAY_BACKLOG, and a 4 KiB message in two requests chained by the
- *     output IV, encrypted then decrypted in place, against the software.
+ *     output IV, encrypted then decrypted in place, against the software;
+ *  6. a request sent from softirq (a timer), as IPsec sends them.
  *
  * Results go to the kernel log as "azihsm_kctest: ok N - ..." lines; the
  * module loads only when everything passed (-EINVAL otherwise), so a
@@ -31,6 +32,7 @@
 #include <linux/sched/signal.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
+#include <linux/timer.h>
 #include <linux/vmalloc.h>
 #include <linux/version.h>
 
@@ -313,6 +315,68 @@ static void kc_chain(struct crypto_skcipher *tfm)
 out:
 	kc_ok(enc_ok, "4 KiB encrypted as two chained 2 KiB requests (in place): as software, output IV = last ciphertext block");
 	kc_ok(dec_ok, "and decrypted the same way: the plaintext, output IV = last ciphertext block");
+	kfree(buf);
+	kfree(ref);
+}
+
+/*
+ * Issue 9, item 12: a request sent from softirq (as IPsec does), here from
+ * a timer: the fast path reads the kernel session's ids without sleeping
+ * or taking an rwsem; the result must equal the software. (That no rwsem
+ * is taken there is for lockdep to prove; the guest kernels have none.)
+ */
+struct kc_soft_irq {
+	struct timer_list timer;
+	struct skcipher_request *req;
+	int submit;
+	bool in_softirq;
+};
+
+static void kc_timer_fn(struct timer_list *t)
+{
+	struct kc_soft_irq *s = from_timer(s, t, timer);
+
+	s->in_softirq = in_softirq();
+	s->submit = crypto_skcipher_encrypt(s->req);
+	if (s->submit != -EINPROGRESS && s->submit != -EBUSY)
+		kc_cb(s->req->base.data, s->submit);
+}
+
+static void kc_from_softirq(struct crypto_skcipher *tfm)
+{
+	struct kc_soft_irq s = { };
+	struct kc_req *r = kzalloc(sizeof(*r), GFP_KERNEL);
+	struct scatterlist sg;
+	u8 *buf = kmalloc(KC_LEN, GFP_KERNEL), *ref = kmalloc(KC_LEN, GFP_KERNEL);
+	u8 iv[16];
+	bool pass = false;
+	char what[160];
+
+	s.req = skcipher_request_alloc(tfm, GFP_KERNEL);
+	if (!buf || !ref || !s.req || !r)
+		goto out;
+	init_completion(&r->done);
+	kc_fill(buf, KC_LEN, 21);
+	memcpy(ref, buf, KC_LEN);
+	memset(r->iv, 0x2b, sizeof(r->iv));
+	memcpy(iv, r->iv, sizeof(iv));
+	sg_init_one(&sg, buf, KC_LEN);
+	skcipher_request_set_callback(s.req, 0, KC_CB, r);
+	skcipher_request_set_crypt(s.req, &sg, &sg, KC_LEN, r->iv);
+	timer_setup_on_stack(&s.timer, kc_timer_fn, 0);
+	mod_timer(&s.timer, jiffies + 1);
+	if (wait_for_completion_timeout(&r->done, msecs_to_jiffies(30000)))
+		pass = s.in_softirq && !r->result && !kc_soft_cbc(iv, ref, KC_LEN) &&
+		       !memcmp(buf, ref, KC_LEN);
+	del_timer_sync(&s.timer);
+	destroy_timer_on_stack(&s.timer);
+out:
+	snprintf(what, sizeof(what),
+		 "issue 9: a cbc request sent from softirq (a timer) completes as software (submit %d, result %d)",
+		 s.submit, r ? r->result : -ENOMEM);
+	kc_ok(pass, what);
+	skcipher_request_free(s.req);
+	kfree(r);
 	kfree(buf);
 	kfree(ref);
 }
@@ -881,6 +945,7 @@ static int __init kc_init(void)
 	kc_zero(tfm);
 	kc_burst(tfm, CRYPTO_TFM_REQ_MAY_BACKLOG, 1, "fast path, one entry each, with MAY_BACKLOG");
 	kc_chain(tfm);
+	kc_from_softirq(tfm);
 	crypto_free_skcipher(tfm);
 	pr_info("azihsm_kctest: 1..%u\n", kc_n);
 	return kc_failed ? -EINVAL : 0;
