@@ -62,7 +62,7 @@ static const struct kernel_param_ops azihsm_param_##name = {			\
 	.set = azihsm_param_set_##name,						\
 	.get = param_get_uint,							\
 };										\
-module_param_cb(name, &azihsm_param_##name, &var, mode)
+module_param_cb(name, &azihsm_param_##name, &(var), mode)
 #define AZIHSM_HEALTH_PERIOD_MS	2000
 
 enum azihsm_state {

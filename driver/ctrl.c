@@ -422,10 +422,11 @@ void azihsm_health_work(struct work_struct *work)
 			/* Gone from the bus (surprise removal): remove() follows. */
 			if (pci_device_is_present(hdev->pdev))
 				azihsm_ctrl_schedule_reset(hdev, "device not responding");
-		} else if (csts & AZIHSM_CSTS_CFS)
+		} else if (csts & AZIHSM_CSTS_CFS) {
 			azihsm_ctrl_schedule_reset(hdev, "controller fatal status");
-		else if (azihsm_aes_queues_expired(hdev))
+		} else if (azihsm_aes_queues_expired(hdev)) {
 			azihsm_ctrl_schedule_reset(hdev, "AES command timed out");
+		}
 	}
 	queue_delayed_work(azihsm_wq, &hdev->health_work,
 			   msecs_to_jiffies(AZIHSM_HEALTH_PERIOD_MS));
