@@ -1014,6 +1014,62 @@ static void test_more_key_types(void)
 	refused(&sqe, AZIHSM_SC_AES_KEY_INVALID, "the kernel session's key after its flush");
 }
 
+/*
+ * The test-only property fault_aes_stall (device.md): off by default (every
+ * command above completed); with N = 2 the second AES command after each
+ * enable is taken off the ring and never completed, the others complete
+ * (the next one reports the SQ head past both), and a new enable counts
+ * again from 1. The driver's watchdog test (tests/fault-vm.sh) relies on it.
+ */
+static void test_fault_stall(void)
+{
+	struct hsm_ctrl_config fcfg = cfg;
+	struct hsm_key_spec spec = { .type = HSM_KEY_AES256_XTS,
+				     .usage = HSM_USAGE_ENCRYPT | HSM_USAGE_DECRYPT };
+	static const uint8_t tweak[16] = { 3 };
+	struct azihsm_aes_sqe sqe;
+	struct azihsm_aes_cqe cqe;
+	unsigned int round;
+	uint16_t kid;
+	uint32_t res;
+
+	fcfg.fault_aes_stall = 2;
+	if (fg_init(&g, &fcfg)) {
+		tap_ok(false, "fault_aes_stall: controller");
+		return;
+	}
+	vault = hsm_fw_vault(g.ctrl->fw);
+	tap_eq(hsm_vault_import_secret(vault, &spec, xts_key, 64, &kid), 0,
+	       "fault_aes_stall=2: import an XTS key");
+	fg_write(&g, SRC, plain, 4096);
+	for (round = 0; round < 2; round++) {
+		static const uint8_t zero_cq[32 * 64];
+
+		/* A fresh CQ for the new enable: the device starts at phase 1 again. */
+		fg_write(&g, FG_AES_CQ, zero_cq, sizeof(zero_cq));
+		fg_enable(&g, 8);
+		hsm_ctrl_reg_write(g.ctrl, AZIHSM_REG_CC, AZIHSM_CC_IO_ENABLE, 4);
+		fg_admin(&g, AZIHSM_ADMIN_SET_FEATURES, AZIHSM_FEAT_AES_QUEUES, 0, 0, 0, &res);
+		fg_admin(&g, AZIHSM_ADMIN_CREATE_CQ, 256 | (31u << 16),
+			 AZIHSM_CREATE_PC | AZIHSM_CREATE_CQ_IEN | (16u << 16), FG_AES_CQ, 0, NULL);
+		fg_admin(&g, AZIHSM_ADMIN_CREATE_SQ, 256 | (31u << 16),
+			 AZIHSM_CREATE_PC | (256u << 16), FG_AES_SQ, 0, NULL);
+		fg_queue_setup(&q, 256, FG_AES_SQ, FG_AES_CQ, 32, 32, 128, 64);
+		xts_sqe(&sqe, false, 0, kid, tweak, 4096, flat(SRC, 4096), flat(DST, 4096));
+		tap_eq(submit(&sqe, &cqe), 0, "enable %u: the first AES command completes",
+		       round + 1);
+		sqe.cmd_id = htole16(++next_cid);
+		fg_push(&g, &q, &sqe);
+		fg_ring(&g, &q);
+		tap_eq(fg_reap(&g, &q, &cqe, 500, true), -1,
+		       "  the second is never completed (fault_aes_stall=2)");
+		tap_eq(submit(&sqe, &cqe), 0, "  the third completes");
+		tap_eq(le16toh(cqe.sq_head), 3, "  and reports the SQ head past all three");
+		fg_disable(&g);
+	}
+	fg_fini(&g);
+}
+
 int main(void)
 {
 	if (setup()) {
@@ -1032,5 +1088,6 @@ int main(void)
 	test_deleted_key();
 	test_more_key_types();
 	fg_fini(&g);
+	test_fault_stall();
 	return tap_done();
 }
