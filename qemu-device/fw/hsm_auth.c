@@ -770,7 +770,40 @@ static const unsigned int op_roles[] = {
 	[HSM_OP_ZEROIZE] = O_,
 	[HSM_OP_CHANGE_OWN_PIN] = O_ | U_,
 	[HSM_OP_KERNEL_IMPORT] = K_,
+	[HSM_OP_OWN_SESSION] = O_ | U_ | K_,
 };
+
+static const char *const op_names[] = {
+	[HSM_OP_INFO] = "INFO",
+	[HSM_OP_USE_KEY] = "USE_KEY",
+	[HSM_OP_SESSION_KEYS] = "SESSION_KEYS",
+	[HSM_OP_MANAGE_KEYS] = "MANAGE_KEYS",
+	[HSM_OP_BACKUP] = "BACKUP",
+	[HSM_OP_MANAGE_USERS] = "MANAGE_USERS",
+	[HSM_OP_ZEROIZE] = "ZEROIZE",
+	[HSM_OP_CHANGE_OWN_PIN] = "CHANGE_OWN_PIN",
+	[HSM_OP_KERNEL_IMPORT] = "KERNEL_IMPORT",
+	[HSM_OP_OWN_SESSION] = "OWN_SESSION",
+};
+
+unsigned int hsm_auth_op_roles(enum hsm_auth_op op)
+{
+	if ((unsigned int)op >= sizeof(op_roles) / sizeof(op_roles[0]))
+		return 0;
+	return op_roles[op];
+}
+
+bool hsm_auth_op_while_must_change(enum hsm_auth_op op)
+{
+	return op == HSM_OP_CHANGE_OWN_PIN || op == HSM_OP_OWN_SESSION;
+}
+
+const char *hsm_auth_op_name(enum hsm_auth_op op)
+{
+	if ((unsigned int)op >= sizeof(op_names) / sizeof(op_names[0]))
+		return NULL;
+	return op_names[op];
+}
 
 int hsm_auth_check(struct hsm_auth *a, uint16_t session_id, enum hsm_auth_op op)
 {
@@ -783,11 +816,11 @@ int hsm_auth_check(struct hsm_auth *a, uint16_t session_id, enum hsm_auth_op op)
 	s = find_session(a, session_id);
 	if (!s)
 		ret = HSM_AUTH_NO_SESSION;
-	else if ((unsigned int)op >= sizeof(op_roles) / sizeof(op_roles[0]) || !op_roles[op])
+	else if (!hsm_auth_op_roles(op))
 		ret = HSM_AUTH_INVALID_ARG;
-	else if (op != HSM_OP_CHANGE_OWN_PIN && s->restricted)
+	else if (!hsm_auth_op_while_must_change(op) && s->restricted)
 		ret = HSM_AUTH_MUST_CHANGE_PIN;
-	else if (!(op_roles[op] & (1u << s->role)))
+	else if (!(hsm_auth_op_roles(op) & (1u << s->role)))
 		ret = HSM_AUTH_WRONG_ROLE;
 	else
 		ret = HSM_AUTH_OK;

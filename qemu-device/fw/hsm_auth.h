@@ -89,9 +89,11 @@ enum hsm_auth_status {
  *   CHANGE_OWN_PIN  O U  the only class allowed while the role's credential
  *                        is the default (must-change)
  *   KERNEL_IMPORT       K  import raw key material as a session key (KeyImport)
+ *   OWN_SESSION     O U K  act on the session itself (CloseSession); also
+ *                        allowed while the credential must change
  *
- * The kernel role (K) may do INFO, USE_KEY, SESSION_KEYS and KERNEL_IMPORT;
- * the firmware hides the persistent keys from it.
+ * The kernel role (K) may do INFO, USE_KEY, SESSION_KEYS, KERNEL_IMPORT and
+ * OWN_SESSION; the firmware hides the persistent keys from it.
  */
 enum hsm_auth_op {
 	HSM_OP_INFO = 1,
@@ -103,7 +105,10 @@ enum hsm_auth_op {
 	HSM_OP_ZEROIZE,
 	HSM_OP_CHANGE_OWN_PIN,
 	HSM_OP_KERNEL_IMPORT,
+	HSM_OP_OWN_SESSION,
 };
+#define HSM_OP_FIRST	HSM_OP_INFO
+#define HSM_OP_LAST	HSM_OP_OWN_SESSION
 
 /* Which clock hsm_auth asks for. */
 enum hsm_auth_clock {
@@ -235,6 +240,15 @@ int hsm_auth_flush(struct hsm_auth *a, uint16_t session_id);
  * lift the restriction: the session only ever proved the public default.
  */
 int hsm_auth_check(struct hsm_auth *a, uint16_t session_id, enum hsm_auth_op op);
+/*
+ * The matrix itself, for the service table and its test: the roles that
+ * may do @op as a mask of (1 << HSM_ROLE_*) (0 for an unknown op), and
+ * whether a must-change session may. hsm_auth_check() decides with these.
+ */
+unsigned int hsm_auth_op_roles(enum hsm_auth_op op);
+bool hsm_auth_op_while_must_change(enum hsm_auth_op op);
+/* The class's name as the design document writes it ("USE_KEY"), or NULL. */
+const char *hsm_auth_op_name(enum hsm_auth_op op);
 
 /* Role of an open session (OK) or NO_SESSION. */
 int hsm_auth_session_role(struct hsm_auth *a, uint16_t session_id, enum hsm_auth_role *role);

@@ -180,53 +180,106 @@ static uint32_t fw_get_random(struct fw_req *r)
  * response header: true where the service's result comes from an approved
  * algorithm; a service whose answer depends on the key or parameters sets
  * r->fips_approved itself. need_session: header field 3 must name an open
- * session (else NO_SESSION); the service then checks its class.
+ * session (else NO_SESSION). cls: the authorization class (hsm_auth.h)
+ * that session must have, checked here for every service before it
+ * decodes anything (WRONG_ROLE, MUST_CHANGE_PIN); a service whose request
+ * asks for more (a persistent key: MANAGE_KEYS) checks that itself.
+ * Documentation/hsm-design.md "Service table" lists this table; test_roles
+ * keeps the two equal.
  */
+#define NONE	0	/* no session, no class */
 static const struct fw_op {
 	uint32_t opcode;
+	const char *name;
 	fw_service run;
 	bool fips_approved;
 	bool allowed_in_error;	/* answers in the error state, to say why */
 	bool need_session;
+	int cls;		/* enum hsm_auth_op, or NONE */
 } fw_ops[] = {
-	{ AZIHSM_OP_GET_API_REV, fw_get_api_rev, false, true, false },
-	{ AZIHSM_OP_GET_DEVICE_INFO, fw_get_device_info, false, true, false },
-	{ AZIHSM_OP_DELETE_KEY, fw_svc_delete_key, false, false, true },
-	{ AZIHSM_OP_OPEN_KEY, fw_svc_open_key, false, false, true },
-	{ AZIHSM_OP_RSA_UNWRAP, fw_svc_rsa_unwrap, false, false, true },	/* hsm_ops */
-	{ AZIHSM_OP_GET_UNWRAPPING_KEY, fw_svc_unwrapping_key, false, false, true },
-	{ AZIHSM_OP_ECC_SIGN, fw_svc_ecc_sign, false, false, true },	/* set by hsm_ops */
-	{ AZIHSM_OP_ECDH_KEY_EXCHANGE, fw_svc_ecdh, false, false, true },	/* hsm_ops */
-	{ AZIHSM_OP_HKDF_DERIVE, fw_svc_hkdf, false, false, true },	/* hsm_ops */
-	{ AZIHSM_OP_KBKDF_DERIVE, fw_svc_kbkdf, false, false, true },	/* hsm_ops */
-	{ AZIHSM_OP_HMAC, fw_svc_hmac, false, false, true },	/* hsm_ops */
-	{ AZIHSM_OP_GET_SESSION_ENC_KEY, fw_svc_session_key, false, false, false },
-	{ AZIHSM_OP_OPEN_SESSION, fw_svc_open_session, false, false, false },
-	{ AZIHSM_OP_CLOSE_SESSION, fw_svc_close_session, false, false, true },
-	{ AZIHSM_OP_CHANGE_PIN, fw_svc_change_pin, false, false, true },
-	{ AZIHSM_OP_RESET_USER_CREDENTIAL, fw_svc_reset_user, false, false, true },
-	{ AZIHSM_OP_UNLOCK_USER, fw_svc_unlock_user, false, false, true },
-	{ AZIHSM_OP_ZEROIZE_PARTITION, fw_svc_zeroize, false, false, true },
-	{ AZIHSM_OP_INIT_BK3, fw_svc_init_bk3, false, false, true },
-	{ AZIHSM_OP_GET_SEALED_BK3, fw_svc_get_sealed_bk3, false, false, true },
-	{ AZIHSM_OP_SET_SEALED_BK3, fw_svc_set_sealed_bk3, false, false, true },
-	{ AZIHSM_OP_GET_RANDOM, fw_get_random, true, false, false },	/* SP 800-90A CTR-DRBG */
-	{ AZIHSM_OP_KEY_GENERATE, fw_svc_key_generate, false, false, true },
-	{ AZIHSM_OP_KEY_LIST, fw_svc_key_list, false, false, true },
-	{ AZIHSM_OP_KEY_PUBLIC, fw_svc_key_public, false, false, true },
-	{ AZIHSM_OP_RSA_SIGN, fw_svc_rsa_sign, false, false, true },	/* hsm_ops */
-	{ AZIHSM_OP_RSA_DECRYPT, fw_svc_rsa_decrypt, false, false, true },	/* hsm_ops */
-	{ AZIHSM_OP_VERIFY, fw_svc_verify, false, false, true },	/* hsm_ops */
-	{ AZIHSM_OP_OPEN_KERNEL_SESSION, fw_svc_open_kernel, false, false, false },
-	{ AZIHSM_OP_KEY_IMPORT, fw_svc_key_import, false, false, true },
-	{ AZIHSM_OP_UNMASK_KEY, fw_svc_unmask_key, false, false, true },
-	{ AZIHSM_OP_KEY_EXPORT_MASKED, fw_svc_export_masked, false, false, true },
-	{ AZIHSM_OP_AES_ENCRYPT_DECRYPT, fw_svc_aes, false, false, true },	/* set by hsm_ops */
-	{ AZIHSM_OP_HASH, fw_svc_hash, false, false, true },	/* set by the service */
-	{ AZIHSM_OP_RSA_MOD_EXP, fw_svc_rsa_mod_exp, false, false, true },	/* raw RSA */
-	{ AZIHSM_OP_RSA_PUBLIC, fw_svc_rsa_public, false, false, true },	/* raw RSA */
-	{ AZIHSM_OP_ECC_VERIFY, fw_svc_ecc_verify, false, false, true },	/* set by the service */
+	{ AZIHSM_OP_GET_API_REV, "GetApiRev", fw_get_api_rev, false, true, false, NONE },
+	{ AZIHSM_OP_GET_DEVICE_INFO, "GetDeviceInfo", fw_get_device_info, false, true, false,
+	  NONE },
+	{ AZIHSM_OP_DELETE_KEY, "DeleteKey", fw_svc_delete_key, false, false, true,
+	  HSM_OP_SESSION_KEYS },
+	{ AZIHSM_OP_OPEN_KEY, "OpenKey", fw_svc_open_key, false, false, true, HSM_OP_INFO },
+	{ AZIHSM_OP_RSA_UNWRAP, "RsaUnwrap", fw_svc_rsa_unwrap, false, false, true,
+	  HSM_OP_USE_KEY },	/* hsm_ops */
+	{ AZIHSM_OP_GET_UNWRAPPING_KEY, "GetUnwrappingKey", fw_svc_unwrapping_key, false, false,
+	  true, HSM_OP_INFO },
+	{ AZIHSM_OP_ECC_SIGN, "EccSign", fw_svc_ecc_sign, false, false, true,
+	  HSM_OP_USE_KEY },	/* set by hsm_ops */
+	{ AZIHSM_OP_ECDH_KEY_EXCHANGE, "EcdhKeyExchange", fw_svc_ecdh, false, false, true,
+	  HSM_OP_USE_KEY },	/* hsm_ops */
+	{ AZIHSM_OP_HKDF_DERIVE, "HkdfDerive", fw_svc_hkdf, false, false, true,
+	  HSM_OP_USE_KEY },	/* hsm_ops */
+	{ AZIHSM_OP_KBKDF_DERIVE, "KbkdfDerive", fw_svc_kbkdf, false, false, true,
+	  HSM_OP_USE_KEY },	/* hsm_ops */
+	{ AZIHSM_OP_HMAC, "Hmac", fw_svc_hmac, false, false, true, HSM_OP_USE_KEY },
+	{ AZIHSM_OP_GET_SESSION_ENC_KEY, "GetSessionEncryptionKey", fw_svc_session_key, false,
+	  false, false, NONE },
+	{ AZIHSM_OP_OPEN_SESSION, "OpenSession", fw_svc_open_session, false, false, false,
+	  NONE },
+	{ AZIHSM_OP_CLOSE_SESSION, "CloseSession", fw_svc_close_session, false, false, true,
+	  HSM_OP_OWN_SESSION },
+	{ AZIHSM_OP_CHANGE_PIN, "ChangePin", fw_svc_change_pin, false, false, true,
+	  HSM_OP_CHANGE_OWN_PIN },
+	{ AZIHSM_OP_RESET_USER_CREDENTIAL, "ResetUserCredential", fw_svc_reset_user, false,
+	  false, true, HSM_OP_MANAGE_USERS },
+	{ AZIHSM_OP_UNLOCK_USER, "UnlockUser", fw_svc_unlock_user, false, false, true,
+	  HSM_OP_MANAGE_USERS },
+	{ AZIHSM_OP_ZEROIZE_PARTITION, "ZeroizePartition", fw_svc_zeroize, false, false, true,
+	  HSM_OP_ZEROIZE },
+	{ AZIHSM_OP_INIT_BK3, "InitBk3", fw_svc_init_bk3, false, false, true, HSM_OP_BACKUP },
+	{ AZIHSM_OP_GET_SEALED_BK3, "GetSealedBk3", fw_svc_get_sealed_bk3, false, false, true,
+	  HSM_OP_BACKUP },
+	{ AZIHSM_OP_SET_SEALED_BK3, "SetSealedBk3", fw_svc_set_sealed_bk3, false, false, true,
+	  HSM_OP_BACKUP },
+	{ AZIHSM_OP_GET_RANDOM, "GetRandom", fw_get_random, true, false, false,
+	  NONE },	/* SP 800-90A CTR-DRBG */
+	{ AZIHSM_OP_KEY_GENERATE, "KeyGenerate", fw_svc_key_generate, false, false, true,
+	  HSM_OP_SESSION_KEYS },
+	{ AZIHSM_OP_KEY_LIST, "KeyList", fw_svc_key_list, false, false, true, HSM_OP_INFO },
+	{ AZIHSM_OP_KEY_PUBLIC, "KeyPublic", fw_svc_key_public, false, false, true,
+	  HSM_OP_INFO },
+	{ AZIHSM_OP_RSA_SIGN, "RsaSign", fw_svc_rsa_sign, false, false, true,
+	  HSM_OP_USE_KEY },	/* hsm_ops */
+	{ AZIHSM_OP_RSA_DECRYPT, "RsaDecrypt", fw_svc_rsa_decrypt, false, false, true,
+	  HSM_OP_USE_KEY },	/* hsm_ops */
+	{ AZIHSM_OP_VERIFY, "Verify", fw_svc_verify, false, false, true,
+	  HSM_OP_USE_KEY },	/* hsm_ops */
+	{ AZIHSM_OP_OPEN_KERNEL_SESSION, "OpenKernelSession", fw_svc_open_kernel, false, false,
+	  false, NONE },
+	{ AZIHSM_OP_KEY_IMPORT, "KeyImport", fw_svc_key_import, false, false, true,
+	  HSM_OP_KERNEL_IMPORT },
+	{ AZIHSM_OP_UNMASK_KEY, "UnmaskKey", fw_svc_unmask_key, false, false, true,
+	  HSM_OP_SESSION_KEYS },
+	{ AZIHSM_OP_KEY_EXPORT_MASKED, "KeyExportMasked", fw_svc_export_masked, false, false,
+	  true, HSM_OP_INFO },
+	{ AZIHSM_OP_AES_ENCRYPT_DECRYPT, "AesEncryptDecrypt", fw_svc_aes, false, false, true,
+	  HSM_OP_USE_KEY },	/* set by hsm_ops */
+	{ AZIHSM_OP_HASH, "Hash", fw_svc_hash, false, false, true,
+	  HSM_OP_INFO },	/* set by the service */
+	{ AZIHSM_OP_RSA_MOD_EXP, "RsaModExp", fw_svc_rsa_mod_exp, false, false, true,
+	  HSM_OP_USE_KEY },	/* raw RSA */
+	{ AZIHSM_OP_RSA_PUBLIC, "RsaPublic", fw_svc_rsa_public, false, false, true,
+	  HSM_OP_USE_KEY },	/* raw RSA */
+	{ AZIHSM_OP_ECC_VERIFY, "EccVerify", fw_svc_ecc_verify, false, false, true,
+	  HSM_OP_USE_KEY },	/* set by the service */
 };
+
+bool hsm_fw_service_at(unsigned int i, struct hsm_fw_service *s)
+{
+	if (i >= sizeof(fw_ops) / sizeof(fw_ops[0]))
+		return false;
+	s->opcode = fw_ops[i].opcode;
+	s->name = fw_ops[i].name;
+	s->need_session = fw_ops[i].need_session;
+	s->cls = fw_ops[i].cls;
+	s->fips_approved = fw_ops[i].fips_approved;
+	s->allowed_in_error = fw_ops[i].allowed_in_error;
+	return true;
+}
 
 static const struct fw_op *fw_lookup(uint32_t opcode)
 {
@@ -320,6 +373,9 @@ uint16_t hsm_fw_execute(struct hsm_fw *fw, struct hsm_fw_cmd *cmd)
 		st = AZIHSM_STATUS_UNKNOWN_OPCODE;
 	else if (op->need_session && !fw_session_open(fw, &req, &kernel))
 		st = AZIHSM_STATUS_NO_SESSION;
+	else if (op->cls != NONE)
+		st = fw_status_auth(hsm_auth_check(fw->auth, req.session_id,
+						   (enum hsm_auth_op)op->cls));
 	else
 		st = AZIHSM_STATUS_SUCCESS;
 

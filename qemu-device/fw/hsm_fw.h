@@ -40,6 +40,22 @@ struct hsm_fw_cmd {
 	uint16_t cqe_session_id;
 };
 
+/* One service of the firmware's table (hsm_fw.c fw_ops). */
+struct hsm_fw_service {
+	uint32_t opcode;
+	const char *name;	/* as the published interface names it */
+	bool need_session;	/* header field 3 must name an open session */
+	int cls;		/* enum hsm_auth_op the session needs; 0: none */
+	bool fips_approved;	/* static response flag */
+	bool allowed_in_error;
+};
+
+/*
+ * Entry @i of the service table (for the role/service table test and the
+ * documents): false past the end.
+ */
+bool hsm_fw_service_at(unsigned int i, struct hsm_fw_service *s);
+
 struct hsm_fw *hsm_fw_new(const struct hsm_fw_config *cfg);
 void hsm_fw_free(struct hsm_fw *fw);
 /* Returns an AZIHSM_SC_* completion status; HSM status is in the response. */

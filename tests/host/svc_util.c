@@ -153,3 +153,46 @@ long seal(struct hsm_fw *fw, enum hsm_auth_msg_kind kind, uint8_t role, const ui
 	return hsm_auth_client_seal(pub, pub_len, nonce, kind, role, id, pin, new_pin, s) ?
 		-3 : 0;
 }
+
+long svc_send_sealed(struct hsm_fw *fw, uint32_t op, int sid, enum hsm_auth_msg_kind kind,
+		     uint8_t role, const uint8_t *id, const uint8_t *pin, const uint8_t *new_pin,
+		     struct rsp *r)
+{
+	uint8_t nonce[HSM_AUTH_NONCE_LEN];
+	struct hsm_auth_sealed s;
+	struct mbor_enc *e;
+	struct rq q;
+	long st = seal(fw, kind, role, id, pin, new_pin, nonce, &s);
+
+	if (st)
+		return st;
+	e = rq_begin(&q, op, sid);
+	mbor_enc_map(e, 4);
+	mbor_enc_key(e, AZIHSM_SESS_HOST_PUB);
+	mbor_enc_bytes(e, s.host_pub, s.host_pub_len);
+	mbor_enc_key(e, AZIHSM_SESS_MSG_NONCE);
+	mbor_enc_bytes(e, nonce, sizeof(nonce));
+	mbor_enc_key(e, AZIHSM_SESS_CIPHERTEXT);
+	mbor_enc_bytes(e, s.ct, s.ct_len);
+	mbor_enc_key(e, AZIHSM_SESS_TAG);
+	mbor_enc_bytes(e, s.tag, sizeof(s.tag));
+	return rq_send(fw, &q, r);
+}
+
+long svc_login(struct hsm_fw *fw, uint8_t role, const uint8_t *id, const uint8_t *pin)
+{
+	struct rsp r;
+	long st = svc_send_sealed(fw, AZIHSM_OP_OPEN_SESSION, NOSESS, HSM_AUTH_MSG_OPEN, role,
+				  id, pin, NULL, &r);
+
+	return st ? -st : rsp_u16(&r, AZIHSM_SESS_ID);
+}
+
+long svc_change_pin(struct hsm_fw *fw, uint16_t sid, uint8_t role, const uint8_t *id,
+		    const uint8_t *pin, const uint8_t *new_pin)
+{
+	struct rsp r;
+
+	return svc_send_sealed(fw, AZIHSM_OP_CHANGE_PIN, sid, HSM_AUTH_MSG_CHPIN, role, id, pin,
+			       new_pin, &r);
+}

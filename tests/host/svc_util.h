@@ -69,4 +69,18 @@ long seal(struct hsm_fw *fw, enum hsm_auth_msg_kind kind, uint8_t role, const ui
 	  const uint8_t *pin, const uint8_t *new_pin, uint8_t nonce[HSM_AUTH_NONCE_LEN],
 	  struct hsm_auth_sealed *s);
 
+/*
+ * Send a sealed credential message of @kind as request @op (OpenSession,
+ * ChangePin, ResetUserCredential) in session @sid: the HSM status, or as
+ * seal() for its own failures.
+ */
+long svc_send_sealed(struct hsm_fw *fw, uint32_t op, int sid, enum hsm_auth_msg_kind kind,
+		     uint8_t role, const uint8_t *id, const uint8_t *pin, const uint8_t *new_pin,
+		     struct rsp *r);
+/* OpenSession as @role: the new session id, or minus the HSM status. */
+long svc_login(struct hsm_fw *fw, uint8_t role, const uint8_t *id, const uint8_t *pin);
+/* ChangePin in @sid from @pin to @new_pin: the HSM status. */
+long svc_change_pin(struct hsm_fw *fw, uint16_t sid, uint8_t role, const uint8_t *id,
+		    const uint8_t *pin, const uint8_t *new_pin);
+
 #endif

@@ -510,8 +510,8 @@ static void test_zeroize(struct hsm_fw **pfw, uint16_t o, uint16_t u)
 	       "  the user's PIN is refused");
 	tap_eq(sealed(fw, 0, OFF, OFF_PIN0, NULL, &o2, &must), 0, "  the default officer PIN opens");
 	tap_ok(must, "  flagged must-change");
-	tap_eq(call0(fw, AZIHSM_OP_SET_SEALED_BK3, o2, &r), AZIHSM_STATUS_MALFORMED,
-	       "  SetSealedBk3 without the blob: MALFORMED");
+	tap_eq(call0(fw, AZIHSM_OP_SET_SEALED_BK3, o2, &r), AZIHSM_STATUS_MUST_CHANGE_PIN,
+	       "  SetSealedBk3 without the blob: the class is checked first");
 	tap_eq(set_sealed(fw, o2, sv.sealed, sv.sealed_len), AZIHSM_STATUS_MUST_CHANGE_PIN,
 	       "  SetSealedBk3 before the change: MUST_CHANGE_PIN");
 	tap_eq(sealed(fw, o2, OFF, OFF_PIN0, OFF_PIN1, NULL, NULL), 0, "  the officer changes it");
