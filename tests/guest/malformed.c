@@ -33,8 +33,6 @@
 #include "guest_util.h"
 #include "kselftest_harness.h"
 
-#define DEFAULT_PIN	"CO-default-PIN-1"
-#define TEST_PIN	"malformed-pin-01"
 #define MAX_REQ		4096
 #define MAX_CAPS	40
 
@@ -167,17 +165,9 @@ FIXTURE(mf) {
 
 FIXTURE_SETUP(mf)
 {
-	struct azihsm_session *s = NULL;
-	int ret;
-
 	ASSERT_EQ(0, azihsm_open(GT_DEV, &self->dev));
 	gdev = self->dev;
-	ret = azihsm_login(self->dev, AZIHSM_ROLE_OFFICER, NULL, DEFAULT_PIN, &s);
-	if (!ret) {
-		ASSERT_EQ(0, azihsm_change_pin(s, DEFAULT_PIN, TEST_PIN));
-		azihsm_logout(s);
-	}
-	ASSERT_EQ(0, azihsm_login(self->dev, AZIHSM_ROLE_OFFICER, NULL, TEST_PIN, &self->s))
+	ASSERT_EQ(0, gt_officer_login(self->dev, &self->s))
 		TH_LOG("officer login: %s", azihsm_status_str(azihsm_last_status(self->dev)));
 	self->fd = -1;
 }
