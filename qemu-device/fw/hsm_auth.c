@@ -94,6 +94,7 @@ struct hsm_auth {
 	struct cred cred[NROLES];
 	struct session sess[HSM_AUTH_MAX_SESSIONS];
 	struct session kernel;	/* the kernel session (id 0: none) */
+	uint16_t next_sid;	/* cfg.first_session_id: the counter */
 	struct nonce_ent nonces[HSM_AUTH_NONCES];
 	EVP_PKEY *dev;
 	uint8_t dev_pub[HSM_AUTH_PUB_MAX];
@@ -320,10 +321,10 @@ static int new_identity(struct hsm_auth *a, struct session *s)
 	uint16_t id, app;
 
 	do {
-		id = rand_u16();
-		if (!id)
+		id = a->cfg.first_session_id ? a->next_sid++ : rand_u16();
+		if (!id && !a->cfg.first_session_id)
 			return HSM_AUTH_CRYPTO;
-	} while (find_session(a, id));
+	} while (!id || find_session(a, id));
 	app = rand_u16();
 	if (!app)
 		return HSM_AUTH_CRYPTO;
@@ -348,6 +349,7 @@ struct hsm_auth *hsm_auth_new(const struct hsm_auth_config *cfg)
 		a->cfg.clock = default_clock;
 	if (!a->cfg.pbkdf2_iter)
 		a->cfg.pbkdf2_iter = HSM_AUTH_PBKDF2_ITER;
+	a->next_sid = a->cfg.first_session_id;
 	if (a->cfg.pbkdf2_iter < HSM_AUTH_PBKDF2_MIN || a->cfg.pbkdf2_iter > HSM_AUTH_PBKDF2_MAX ||
 	    defaults(a->cred, a->cfg.pbkdf2_iter) || new_device_key(a)) {
 		hsm_auth_free(a);

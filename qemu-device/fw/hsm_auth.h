@@ -122,6 +122,12 @@ struct hsm_auth_config {
 	void *clock_ctx;
 	/* PBKDF2 iterations for new PINs; 0 = HSM_AUTH_PBKDF2_ITER. */
 	unsigned int pbkdf2_iter;
+	/*
+	 * 0 (the device): session ids are random. Non-zero, for the fuzzer
+	 * only: ids count up from this value (skipping 0 and live ids), so
+	 * its inputs can name a session. short_app_ids are random either way.
+	 */
+	uint16_t first_session_id;
 };
 
 struct hsm_auth;
