@@ -348,33 +348,35 @@ static void aes_with_key(const struct hsm_key_ref *key, void *ctx)
 }
 
 /*
- * The vault refused the borrow for the usage: the rule decides what to
- * say, so another session's key is KEY_NOT_FOUND whatever its usage.
+ * May the SQE use its key? Before any guest memory is touched: the
+ * session is held (open, its short_app_id), then hsm_authz_use_key on the
+ * key's attributes. The same rule runs again on the borrowed key.
  */
-static uint16_t aes_usage_denied(struct hsm_ctrl *c, struct aes_job *j)
+static uint16_t aes_authorize(struct hsm_ctrl *c, struct aes_job *j)
 {
 	struct hsm_authz_key k;
 	struct hsm_key_attr a;
 	uint16_t sc;
 
-	if (hsm_vault_get_attr(hsm_fw_vault(c->fw), (uint16_t)j->key_id, &a))
-		return aes_refuse(j, AZIHSM_STATUS_KEY_NOT_FOUND, "no such key");
+	if (hsm_auth_session_held(hsm_fw_auth(c->fw), j->session_id, j->app_id, NULL) !=
+	    HSM_AUTH_OK)
+		return aes_refuse(j, AZIHSM_STATUS_NO_SESSION,
+				  "no such session (or not its short_app_id)");
+	if (j->key_id < HSM_KEY_ID_MIN || j->key_id > HSM_KEY_ID_MAX ||
+	    hsm_vault_get_attr(hsm_fw_vault(c->fw), (uint16_t)j->key_id, &a) != HSM_VAULT_OK) {
+		/* The session's checks first: a restricted one learns nothing. */
+		k = (struct hsm_authz_key){ .owner = j->session_id };
+		sc = aes_authz(j, hsm_authz_use_key(hsm_fw_auth(c->fw), j->session_id, &k, 0));
+		return sc ? sc : aes_refuse(j, AZIHSM_STATUS_KEY_NOT_FOUND, "no such key");
+	}
 	k = hsm_authz_of_attr(&a);
-	sc = aes_authz(j, hsm_authz_use_key(hsm_fw_auth(c->fw), j->session_id, &k, aes_need(j)));
-	return sc ? sc : aes_refuse(j, AZIHSM_STATUS_KEY_USAGE, "key lacks the usage");
+	return aes_authz(j, hsm_authz_use_key(hsm_fw_auth(c->fw), j->session_id, &k, aes_need(j)));
 }
 
 static uint16_t aes_run_key(struct hsm_ctrl *c, struct aes_job *j)
 {
 	int ret;
 
-	/* The SQE must name a session its sender holds (short_app_id). */
-	if (hsm_auth_session_held(hsm_fw_auth(c->fw), j->session_id, j->app_id, NULL) !=
-	    HSM_AUTH_OK)
-		return aes_refuse(j, AZIHSM_STATUS_NO_SESSION,
-				  "no such session (or not its short_app_id)");
-	if (j->key_id < HSM_KEY_ID_MIN || j->key_id > HSM_KEY_ID_MAX)
-		return aes_refuse(j, AZIHSM_STATUS_KEY_NOT_FOUND, "key id out of range");
 	j->sc = AZIHSM_SC_INTERNAL;
 	ret = hsm_vault_with_key(hsm_fw_vault(c->fw), (uint16_t)j->key_id, aes_need(j),
 				 aes_with_key, j);
@@ -382,9 +384,9 @@ static uint16_t aes_run_key(struct hsm_ctrl *c, struct aes_job *j)
 	case HSM_VAULT_OK:
 		return j->sc;
 	case HSM_VAULT_NOT_FOUND:
-		return aes_refuse(j, AZIHSM_STATUS_KEY_NOT_FOUND, "no such key");
 	case HSM_VAULT_USAGE_DENIED:
-		return aes_usage_denied(c, j);
+		/* Changed since aes_authorize (deleted, id taken again). */
+		return aes_refuse(j, AZIHSM_STATUS_KEY_NOT_FOUND, "no such key");
 	default:
 		hsm_ctrl_guest_error(c, "AES key %u: %s", j->key_id, hsm_vault_strerror(ret));
 		return AZIHSM_SC_INTERNAL;
@@ -400,6 +402,8 @@ static uint16_t aes_run(struct hsm_ctrl *c, struct aes_job *j, const struct azih
 	uint16_t sc;
 
 	sc = aes_parse(c, sqe, j);
+	if (!sc)
+		sc = aes_authorize(c, j);
 	if (sc)
 		return sc;
 	src = malloc(sizeof(*src));

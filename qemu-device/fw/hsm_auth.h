@@ -14,7 +14,9 @@
  * wait 2^(failures-3) seconds (at most one hour) after the last failure.
  * At most HSM_AUTH_MAX_SESSIONS sessions are open at once, plus at most
  * one kernel session (role HSM_ROLE_KERNEL: the driver's own, opened
- * without a credential, not counted among them).
+ * without a credential, not counted among them). Session ids are random
+ * and each session has a random short_app_id, which its holder sends with
+ * every request naming it (hsm_auth_session_held).
  *
  * The persistent part (credentials, lockout state) goes into the partition
  * image with hsm_auth_serialize(); sessions, nonces and the device key do
