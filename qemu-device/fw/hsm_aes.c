@@ -333,7 +333,14 @@ static void aes_with_key(const struct hsm_key_ref *key, void *ctx)
 	struct aes_job *j = ctx;
 	struct hsm_authz_key k = hsm_authz_of_ref(key);
 
-	/* The one rule, on the borrowed key itself: no window to change hands. */
+	/*
+	 * The one rule, on the borrowed key itself: no window for the key or
+	 * the session (closed, its id drawn again) to change hands.
+	 */
+	if (hsm_auth_session_held(hsm_fw_auth(j->c->fw), j->session_id, j->app_id, NULL)) {
+		j->sc = aes_refuse(j, AZIHSM_STATUS_NO_SESSION, "session closed meanwhile");
+		return;
+	}
 	j->sc = aes_authz(j, hsm_authz_use_key(hsm_fw_auth(j->c->fw), j->session_id, &k,
 					       aes_need(j)));
 	if (j->sc)
