@@ -224,6 +224,7 @@ struct azihsm_ksession {
 	 */
 	bool lost;
 	u16 id;
+	u16 app_id;			/* its short_app_id (OpenKernelSession CQE) */
 	s64 gen;			/* stats.resets when opened */
 	struct list_head keys;		/* struct azihsm_kkey */
 };
@@ -295,6 +296,7 @@ struct azihsm_hsm_cmd {
 	u32 dst_len;
 	u8 session_flags;	/* AZIHSM_SESS_* */
 	u16 session_id;
+	u16 short_app_id;	/* of the session named (SQE @50) */
 	unsigned int timeout_ms; /* 0: cmd_timeout_ms */
 	bool nowait;		/* fail with -EBUSY rather than wait for a slot */
 	/*
@@ -313,6 +315,7 @@ struct azihsm_hsm_cmd {
 	u32 ext_status;		/* AZIHSM_EXT_* */
 	u8 cqe_flags;		/* AZIHSM_SESS_* the device answered */
 	u16 cqe_session_id;
+	u16 cqe_short_app_id;	/* valid with AZIHSM_SESS_SHORT_APP_ID_VALID */
 };
 
 /* main.c */
@@ -369,7 +372,7 @@ int azihsm_get_random(struct azihsm_dev *hdev, void *buf, size_t len,
 		      bool nowait);
 
 /* hsm_cmd.c: tell the device a file that had @session_id open is gone. */
-void azihsm_flush_session(struct azihsm_dev *hdev, u16 session_id);
+void azihsm_flush_session(struct azihsm_dev *hdev, u16 session_id, u16 short_app_id);
 
 /* cdev.c */
 int azihsm_chrdev_init(void);

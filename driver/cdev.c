@@ -50,6 +50,8 @@ struct azihsm_file {
 	struct azihsm_dev *hdev;
 	struct mutex lock;	/* sessions */
 	u16 sessions[AZIHSM_FILE_SESSIONS];
+	/* Each one's short_app_id: every SQE naming it carries it. */
+	u16 app_ids[AZIHSM_FILE_SESSIONS];
 	/* stats.resets when opened: a reset ends every session. */
 	s64 session_gen[AZIHSM_FILE_SESSIONS];
 	unsigned int nr_sessions;
@@ -58,18 +60,23 @@ struct azihsm_file {
 /*
  * Did this file open session @id (since the last reset)? Only then may
  * its requests name it: a session is its opener's, however its id was
- * learnt (Documentation/driver.md, "Sessions and closing a file").
+ * learnt (Documentation/driver.md, "Sessions and closing a file"). Its
+ * short_app_id into @app_id (may be NULL).
  */
-static bool azihsm_file_owns(struct azihsm_file *f, u16 id)
+static bool azihsm_file_owns(struct azihsm_file *f, u16 id, u16 *app_id)
 {
 	s64 gen = atomic64_read(&f->hdev->stats.resets);
 	unsigned int i;
 	bool ret = false;
 
 	mutex_lock(&f->lock);
-	for (i = 0; i < f->nr_sessions; i++)
-		if (f->sessions[i] == id && f->session_gen[i] == gen)
+	for (i = 0; i < f->nr_sessions; i++) {
+		if (f->sessions[i] == id && f->session_gen[i] == gen) {
 			ret = true;
+			if (app_id)
+				*app_id = f->app_ids[i];
+		}
+	}
 	mutex_unlock(&f->lock);
 	return ret;
 }
@@ -88,6 +95,9 @@ static void azihsm_file_track(struct azihsm_file *f, const struct azihsm_hsm_cmd
 		    f->nr_sessions < AZIHSM_FILE_SESSIONS) {
 			f->session_gen[f->nr_sessions] =
 				atomic64_read(&f->hdev->stats.resets);
+			f->app_ids[f->nr_sessions] =
+				(hc->cqe_flags & AZIHSM_SESS_SHORT_APP_ID_VALID) ?
+				hc->cqe_short_app_id : 0;
 			f->sessions[f->nr_sessions++] = hc->cqe_session_id;
 		}
 		break;
@@ -98,6 +108,7 @@ static void azihsm_file_track(struct azihsm_file *f, const struct azihsm_hsm_cmd
 			if (f->sessions[i] == hc->session_id) {
 				f->nr_sessions--;
 				f->sessions[i] = f->sessions[f->nr_sessions];
+				f->app_ids[i] = f->app_ids[f->nr_sessions];
 				f->session_gen[i] = f->session_gen[f->nr_sessions];
 				break;
 			}
@@ -135,23 +146,26 @@ static int azihsm_cmd_check(const struct azihsm_cmd *c)
  * in the SQE; the kernel session belongs to the driver: userspace may
  * neither open one nor name it (Documentation/driver.md). -EPERM
  * otherwise. A request whose header does not decode goes on: the device
- * answers it MALFORMED.
+ * answers it MALFORMED. *@app_id: the short_app_id for the SQE, the one
+ * of the session the header names (the device checks that one), else of
+ * the SQE's session, else 0.
  */
 static int azihsm_cmd_allowed(struct azihsm_file *f, const struct azihsm_cmd *c,
-			      const void *src)
+			      const void *src, u16 *app_id)
 {
 	struct azihsm_req_hdr hdr;
 	struct mbor_dec d;
 	bool has_data;
 
+	*app_id = 0;
 	if ((c->in.session_flags & AZIHSM_SESS_IN_SESSION) &&
-	    !azihsm_file_owns(f, c->in.session_id))
+	    !azihsm_file_owns(f, c->in.session_id, app_id))
 		return -EPERM;
 	mbor_dec_init(&d, src, c->in.src_len);
 	if (azihsm_msg_parse_request(&d, &hdr, &has_data))
 		return 0;
 	if (hdr.opcode == AZIHSM_OP_OPEN_KERNEL_SESSION ||
-	    (hdr.has_session && !azihsm_file_owns(f, hdr.session_id)))
+	    (hdr.has_session && !azihsm_file_owns(f, hdr.session_id, app_id)))
 		return -EPERM;
 	return 0;
 }
@@ -185,7 +199,7 @@ static long azihsm_ioctl_cmd(struct azihsm_file *f, struct azihsm_cmd __user *ua
 		ret = -EFAULT;
 		goto out;
 	}
-	ret = azihsm_cmd_allowed(f, &c, src);
+	ret = azihsm_cmd_allowed(f, &c, src, &hc.short_app_id);
 	if (ret)
 		goto out;
 	hc.src = src;
@@ -307,7 +321,7 @@ static int azihsm_release(struct inode *inode, struct file *file)
 
 	/* Sessions this file left open die with it, and their keys too. */
 	for (i = 0; i < f->nr_sessions; i++)
-		azihsm_flush_session(f->hdev, f->sessions[i]);
+		azihsm_flush_session(f->hdev, f->sessions[i], f->app_ids[i]);
 	azihsm_dev_put(f->hdev);
 	mutex_destroy(&f->lock);
 	kfree(f);

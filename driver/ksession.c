@@ -49,6 +49,8 @@ int azihsm_kstatus_errno(u32 status)
 		return -ENOSPC;
 	case AZIHSM_STATUS_BAD_BLOB:
 		return -EKEYREJECTED;
+	case AZIHSM_STATUS_KERNEL_SESSION_OPEN:
+		return -EBUSY;
 	}
 	return -EIO;
 }
@@ -169,11 +171,15 @@ int azihsm_kcmd_run(struct azihsm_dev *hdev, struct azihsm_kcmd *kc, bool in_ses
 		c.hdr.session_id = hdev->ksess.id;
 		cmd.session_flags = AZIHSM_SESS_OP_IN | AZIHSM_SESS_IN_SESSION;
 		cmd.session_id = hdev->ksess.id;
+		cmd.short_app_id = hdev->ksess.app_id;
 	}
 	kc->status = AZIHSM_STATUS_INTERNAL;
+	kc->cqe_short_app_id = 0;
 	ret = azihsm_hsm_exec(hdev, &cmd);
 	if (ret)
 		return ret;
+	if (cmd.cqe_flags & AZIHSM_SESS_SHORT_APP_ID_VALID)
+		kc->cqe_short_app_id = cmd.cqe_short_app_id;
 	if (cmd.status) {
 		dev_err_ratelimited(hdev->dev, "kernel command %u: completion status %#x\n",
 				    kc->opcode, cmd.status);
@@ -254,6 +260,8 @@ static int azihsm_ksess_restore(struct azihsm_dev *hdev)
 		return ret;
 	}
 	ks->id = id;
+	/* Every SQE in the session carries it (device.md, section 6). */
+	ks->app_id = kc.cqe_short_app_id;
 	ks->gen = gen;
 	ks->open = true;
 	WRITE_ONCE(ks->lost, false);
@@ -463,7 +471,7 @@ int azihsm_kkey_run(struct azihsm_dev *hdev, struct azihsm_kkey *key,
  * changed, or @key has none; the caller then uses the control path.
  */
 bool azihsm_kkey_fast_ids(struct azihsm_dev *hdev, struct azihsm_kkey *key,
-			  u16 *session_id, u16 *key_id, s64 *gen)
+			  u16 *session_id, u16 *app_id, u16 *key_id, s64 *gen)
 {
 	bool ok;
 
@@ -472,6 +480,7 @@ bool azihsm_kkey_fast_ids(struct azihsm_dev *hdev, struct azihsm_kkey *key,
 	ok = azihsm_ksess_current(hdev) && key->id;
 	if (ok) {
 		*session_id = hdev->ksess.id;
+		*app_id = hdev->ksess.app_id;
 		*key_id = key->id;
 		*gen = hdev->ksess.gen;
 	}

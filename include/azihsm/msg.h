@@ -87,6 +87,7 @@ enum azihsm_status {
 	AZIHSM_STATUS_BAD_MESSAGE	= 0x1016, /* sealed credential does not open */
 	AZIHSM_STATUS_BAD_NONCE		= 0x1017, /* unknown, used or expired nonce */
 	AZIHSM_STATUS_WEAK_PIN		= 0x1018, /* new PIN = old or default */
+	AZIHSM_STATUS_KERNEL_SESSION_OPEN = 0x1019, /* OpenKernelSession: one is open */
 	AZIHSM_STATUS_KEY_NOT_FOUND	= 0x1020, /* no such key visible to the session */
 	AZIHSM_STATUS_KEY_USAGE		= 0x1021, /* the key lacks the usage */
 	AZIHSM_STATUS_KEY_TYPE		= 0x1022, /* wrong key type for the operation */
@@ -371,10 +372,13 @@ enum azihsm_persist {
  *
  *   OpenKernelSession 4030: {} -> { 1: session_id u16 }. Role "kernel":
  *       no credential; sees only its own session keys; not one of the 8
- *       partition sessions; at most one open (a second open closes and
- *       flushes the first). The driver refuses this opcode from userspace.
- *       The CQE's session fields echo the SQE (no OP_OPEN): the id is in
- *       the answer only; FLUSH_SESSION / reset close it like any session.
+ *       partition sessions; at most one open: only the first open after
+ *       a controller reset (CC.EN 1 -> 0, shutdown, NSSR), a PCI reset or
+ *       a zeroize succeeds, a second is KERNEL_SESSION_OPEN and changes
+ *       nothing. The driver refuses this opcode from userspace. The CQE
+ *       says OP_OPEN | IN_SESSION | SHORT_APP_ID_VALID with the id and its
+ *       short_app_id, as OpenSession's; FLUSH_SESSION (with that
+ *       short_app_id), CloseSession and resets close it.
  *   KeyImport 4013 (kernel session only, else WRONG_ROLE): { 1: type u8,
  *       2: usage u32, 3: material bytes } -> { 1: key_id u16, 2: masked
  *       blob bytes }. Usage: non-empty, allowed for the type (as

@@ -253,6 +253,8 @@ const char *azihsm_status_name(uint32_t status)
 		return "BAD_NONCE";
 	case AZIHSM_STATUS_WEAK_PIN:
 		return "WEAK_PIN";
+	case AZIHSM_STATUS_KERNEL_SESSION_OPEN:
+		return "KERNEL_SESSION_OPEN";
 	case AZIHSM_STATUS_KEY_NOT_FOUND:
 		return "KEY_NOT_FOUND";
 	case AZIHSM_STATUS_KEY_USAGE:

@@ -77,6 +77,7 @@ struct cred {
 
 struct session {
 	uint16_t id;		/* 0: free slot */
+	uint16_t app_id;	/* short_app_id: random, non-zero */
 	uint8_t role;
 	bool restricted;	/* opened with a must-change credential */
 };
@@ -93,7 +94,7 @@ struct hsm_auth {
 	struct cred cred[NROLES];
 	struct session sess[HSM_AUTH_MAX_SESSIONS];
 	struct session kernel;	/* the kernel session (id 0: none) */
-	uint16_t next_sid;
+	uint16_t next_sid;	/* cfg.first_session_id: the counter */
 	struct nonce_ent nonces[HSM_AUTH_NONCES];
 	EVP_PKEY *dev;
 	uint8_t dev_pub[HSM_AUTH_PUB_MAX];
@@ -119,6 +120,7 @@ static const char *const status_str[] = {
 	[HSM_AUTH_BUSY] = "sessions open",
 	[HSM_AUTH_CRYPTO] = "crypto failure",
 	[HSM_AUTH_NOMEM] = "out of memory",
+	[HSM_AUTH_KERNEL_OPEN] = "kernel session open",
 };
 
 const char *hsm_auth_strerror(int status)
@@ -295,12 +297,40 @@ static struct session *find_session(struct hsm_auth *a, uint16_t id)
 	return NULL;
 }
 
-/* The next free session id (lock held; fewer than 2^16 - 1 are live). */
-static uint16_t next_session_id(struct hsm_auth *a)
+/* A random non-zero u16 (RAND_priv_bytes); 0 if the generator fails. */
+static uint16_t rand_u16(void)
 {
-	while (!a->next_sid || find_session(a, a->next_sid))
-		a->next_sid++;
-	return a->next_sid++;
+	uint8_t b[2];
+	uint16_t v;
+
+	do {
+		if (RAND_priv_bytes(b, sizeof(b)) != 1)
+			return 0;
+		v = (uint16_t)(b[0] | b[1] << 8);
+	} while (!v);
+	return v;
+}
+
+/*
+ * Give @s a fresh identity (lock held): a random session id that is not
+ * live (ids are unguessable, never 0, never two sessions' at once) and a
+ * random non-zero short_app_id. CRYPTO if the generator fails.
+ */
+static int new_identity(struct hsm_auth *a, struct session *s)
+{
+	uint16_t id, app;
+
+	do {
+		id = a->cfg.first_session_id ? a->next_sid++ : rand_u16();
+		if (!id && !a->cfg.first_session_id)
+			return HSM_AUTH_CRYPTO;
+	} while (!id || find_session(a, id));
+	app = rand_u16();
+	if (!app)
+		return HSM_AUTH_CRYPTO;
+	s->id = id;
+	s->app_id = app;
+	return HSM_AUTH_OK;
 }
 
 /* ---- lifetime -------------------------------------------------------- */
@@ -319,7 +349,7 @@ struct hsm_auth *hsm_auth_new(const struct hsm_auth_config *cfg)
 		a->cfg.clock = default_clock;
 	if (!a->cfg.pbkdf2_iter)
 		a->cfg.pbkdf2_iter = HSM_AUTH_PBKDF2_ITER;
-	a->next_sid = a->cfg.first_session_id ? a->cfg.first_session_id : 1;
+	a->next_sid = a->cfg.first_session_id;
 	if (a->cfg.pbkdf2_iter < HSM_AUTH_PBKDF2_MIN || a->cfg.pbkdf2_iter > HSM_AUTH_PBKDF2_MAX ||
 	    defaults(a->cred, a->cfg.pbkdf2_iter) || new_device_key(a)) {
 		hsm_auth_free(a);
@@ -571,7 +601,9 @@ int hsm_auth_open_session(struct hsm_auth *a, const uint8_t *host_pub, size_t ho
 	ret = verify(a, r, pt + 1, pt + 1 + HSM_AUTH_ID_LEN);
 	if (ret)
 		goto out;
-	s->id = next_session_id(a);
+	ret = new_identity(a, s);
+	if (ret)
+		goto out;
 	s->role = (uint8_t)r;
 	s->restricted = cred_of(a, r)->must_change;
 	*session_id = s->id;
@@ -718,20 +750,41 @@ int hsm_auth_unlock_user(struct hsm_auth *a, uint16_t session_id)
 	return ret;
 }
 
-int hsm_auth_open_kernel(struct hsm_auth *a, uint16_t *session_id, uint16_t *replaced)
+int hsm_auth_open_kernel(struct hsm_auth *a, uint16_t *session_id, uint16_t *app_id)
 {
-	if (!a || !session_id)
+	int ret;
+
+	if (!a || !session_id || !app_id)
 		return HSM_AUTH_INVALID_ARG;
 	pthread_mutex_lock(&a->lock);
-	if (replaced)
-		*replaced = a->kernel.id;
-	a->kernel.id = 0;
-	a->kernel.id = next_session_id(a);
-	a->kernel.role = HSM_ROLE_KERNEL;
-	a->kernel.restricted = false;
-	*session_id = a->kernel.id;
+	if (a->kernel.id) {
+		ret = HSM_AUTH_KERNEL_OPEN;
+	} else {
+		ret = new_identity(a, &a->kernel);
+		if (!ret) {
+			a->kernel.role = HSM_ROLE_KERNEL;
+			a->kernel.restricted = false;
+			*session_id = a->kernel.id;
+			*app_id = a->kernel.app_id;
+		} else {
+			memset(&a->kernel, 0, sizeof(a->kernel));
+		}
+	}
 	pthread_mutex_unlock(&a->lock);
-	return HSM_AUTH_OK;
+	return ret;
+}
+
+uint16_t hsm_auth_close_kernel(struct hsm_auth *a)
+{
+	uint16_t id;
+
+	if (!a)
+		return 0;
+	pthread_mutex_lock(&a->lock);
+	id = a->kernel.id;
+	memset(&a->kernel, 0, sizeof(a->kernel));
+	pthread_mutex_unlock(&a->lock);
+	return id;
 }
 
 int hsm_auth_close_session(struct hsm_auth *a, uint16_t session_id)
@@ -751,9 +804,21 @@ int hsm_auth_close_session(struct hsm_auth *a, uint16_t session_id)
 	return ret;
 }
 
-int hsm_auth_flush(struct hsm_auth *a, uint16_t session_id)
+int hsm_auth_flush(struct hsm_auth *a, uint16_t session_id, uint16_t app_id)
 {
-	return hsm_auth_close_session(a, session_id);
+	struct session *s;
+	int ret = HSM_AUTH_NO_SESSION;
+
+	if (!a)
+		return HSM_AUTH_INVALID_ARG;
+	pthread_mutex_lock(&a->lock);
+	s = find_session(a, session_id);
+	if (s && s->app_id == app_id) {
+		memset(s, 0, sizeof(*s));
+		ret = HSM_AUTH_OK;
+	}
+	pthread_mutex_unlock(&a->lock);
+	return ret;
 }
 
 /* Roles allowed for each op class: bit (1 << role). */
@@ -839,6 +904,43 @@ int hsm_auth_session_role(struct hsm_auth *a, uint16_t session_id, enum hsm_auth
 	s = find_session(a, session_id);
 	if (s) {
 		*role = (enum hsm_auth_role)s->role;
+		ret = HSM_AUTH_OK;
+	}
+	pthread_mutex_unlock(&a->lock);
+	return ret;
+}
+
+int hsm_auth_session_held(struct hsm_auth *a, uint16_t session_id, uint16_t app_id,
+			  enum hsm_auth_role *role)
+{
+	struct session *s;
+	int ret = HSM_AUTH_NO_SESSION;
+
+	if (!a)
+		return HSM_AUTH_INVALID_ARG;
+	pthread_mutex_lock(&a->lock);
+	s = find_session(a, session_id);
+	/* A wrong short_app_id looks exactly like a session that is not open. */
+	if (s && s->app_id == app_id) {
+		if (role)
+			*role = (enum hsm_auth_role)s->role;
+		ret = HSM_AUTH_OK;
+	}
+	pthread_mutex_unlock(&a->lock);
+	return ret;
+}
+
+int hsm_auth_session_app_id(struct hsm_auth *a, uint16_t session_id, uint16_t *app_id)
+{
+	struct session *s;
+	int ret = HSM_AUTH_NO_SESSION;
+
+	if (!a || !app_id)
+		return HSM_AUTH_INVALID_ARG;
+	pthread_mutex_lock(&a->lock);
+	s = find_session(a, session_id);
+	if (s) {
+		*app_id = s->app_id;
 		ret = HSM_AUTH_OK;
 	}
 	pthread_mutex_unlock(&a->lock);

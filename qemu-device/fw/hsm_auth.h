@@ -14,7 +14,9 @@
  * wait 2^(failures-3) seconds (at most one hour) after the last failure.
  * At most HSM_AUTH_MAX_SESSIONS sessions are open at once, plus at most
  * one kernel session (role HSM_ROLE_KERNEL: the driver's own, opened
- * without a credential, not counted among them).
+ * without a credential, not counted among them). Session ids are random
+ * and each session has a random short_app_id, which its holder sends with
+ * every request naming it (hsm_auth_session_held).
  *
  * The persistent part (credentials, lockout state) goes into the partition
  * image with hsm_auth_serialize(); sessions, nonces and the device key do
@@ -73,6 +75,7 @@ enum hsm_auth_status {
 	HSM_AUTH_BUSY,			/* deserialize while sessions are open */
 	HSM_AUTH_CRYPTO,		/* OpenSSL failure */
 	HSM_AUTH_NOMEM,
+	HSM_AUTH_KERNEL_OPEN,		/* OpenKernelSession while one is open */
 };
 
 /*
@@ -126,7 +129,11 @@ struct hsm_auth_config {
 	void *clock_ctx;
 	/* PBKDF2 iterations for new PINs; 0 = HSM_AUTH_PBKDF2_ITER. */
 	unsigned int pbkdf2_iter;
-	/* Where the session id cursor starts; 0 = 1 (tests use it to wrap). */
+	/*
+	 * 0 (the device): session ids are random. Non-zero, for the fuzzer
+	 * only: ids count up from this value (skipping 0 and live ids), so
+	 * its inputs can name a session. short_app_ids are random either way.
+	 */
 	uint16_t first_session_id;
 };
 
@@ -221,16 +228,23 @@ int hsm_auth_unlock_user(struct hsm_auth *a, uint16_t session_id);
 
 /*
  * Open the kernel session: no credential, no nonce, does not take one of
- * the HSM_AUTH_MAX_SESSIONS slots. There is at most one: an open kernel
- * session is closed first and its id given in *@replaced (else 0), for
- * the caller to drop its keys.
+ * the HSM_AUTH_MAX_SESSIONS slots. There is at most one: while it is open
+ * another open is KERNEL_OPEN and changes nothing; it ends only by
+ * hsm_auth_close_kernel (a controller reset), hsm_auth_reset, zeroize,
+ * CloseSession or the flush. Gives its id and short_app_id.
  */
-int hsm_auth_open_kernel(struct hsm_auth *a, uint16_t *session_id, uint16_t *replaced);
+int hsm_auth_open_kernel(struct hsm_auth *a, uint16_t *session_id, uint16_t *app_id);
+/* Close the kernel session; its id (0: there was none), for its keys. */
+uint16_t hsm_auth_close_kernel(struct hsm_auth *a);
 
 /* CloseSession: OK or NO_SESSION. The caller drops the session's keys. */
 int hsm_auth_close_session(struct hsm_auth *a, uint16_t session_id);
-/* The SQE flush-session path (file closed): same as close. */
-int hsm_auth_flush(struct hsm_auth *a, uint16_t session_id);
+/*
+ * The SQE flush-session path (file closed): as close, but only by the
+ * holder: @app_id must be the session's short_app_id, else NO_SESSION and
+ * nothing changes.
+ */
+int hsm_auth_flush(struct hsm_auth *a, uint16_t session_id, uint16_t app_id);
 
 /*
  * May session @session_id do @op? OK, NO_SESSION, INVALID_ARG (unknown
@@ -252,6 +266,15 @@ const char *hsm_auth_op_name(enum hsm_auth_op op);
 
 /* Role of an open session (OK) or NO_SESSION. */
 int hsm_auth_session_role(struct hsm_auth *a, uint16_t session_id, enum hsm_auth_role *role);
+/*
+ * Does the sender hold session @session_id, i.e. name it with its
+ * short_app_id @app_id? OK (and its role in @role, which may be NULL) or
+ * NO_SESSION: a wrong @app_id is answered exactly like a closed session.
+ */
+int hsm_auth_session_held(struct hsm_auth *a, uint16_t session_id, uint16_t app_id,
+			  enum hsm_auth_role *role);
+/* The short_app_id of an open session (OK) or NO_SESSION. */
+int hsm_auth_session_app_id(struct hsm_auth *a, uint16_t session_id, uint16_t *app_id);
 /* Open partition sessions (the kernel session is not counted). */
 unsigned int hsm_auth_session_count(struct hsm_auth *a);
 

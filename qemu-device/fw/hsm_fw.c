@@ -89,7 +89,7 @@ bool fw_rsp_fits(const struct fw_req *r)
 
 void fw_drop_session(struct hsm_fw *fw, uint16_t sid)
 {
-	if (hsm_auth_flush(fw->auth, sid) == HSM_AUTH_OK)
+	if (hsm_auth_close_session(fw->auth, sid) == HSM_AUTH_OK)
 		hsm_vault_delete_owner(fw->vault, sid);
 }
 
@@ -313,14 +313,20 @@ static bool fw_error_response(struct hsm_fw_cmd *cmd, const struct azihsm_req_hd
 	return mbor_enc_finish(&e, &cmd->out_len) == MBOR_OK;
 }
 
-/* Header field 3 names an open session; *@kernel: the kernel session. */
-static bool fw_session_open(struct hsm_fw *fw, const struct azihsm_req_hdr *req, bool *kernel)
+/*
+ * Header field 3 names an open session and the SQE's short_app_id is the
+ * one the device gave it (a wrong one looks exactly like a closed
+ * session); *@kernel: the kernel session.
+ */
+static bool fw_session_open(struct hsm_fw *fw, const struct hsm_fw_cmd *cmd,
+			    const struct azihsm_req_hdr *req, bool *kernel)
 {
 	enum hsm_auth_role role;
 
 	*kernel = false;
 	if (!req->has_session ||
-	    hsm_auth_session_role(fw->auth, req->session_id, &role) != HSM_AUTH_OK)
+	    hsm_auth_session_held(fw->auth, req->session_id, cmd->short_app_id, &role) !=
+		    HSM_AUTH_OK)
 		return false;
 	*kernel = role == HSM_ROLE_KERNEL;
 	return true;
@@ -332,9 +338,11 @@ static void fw_cqe_session(struct hsm_fw_cmd *cmd, const struct azihsm_req_hdr *
 	cmd->cqe_session_flags = cmd->session_flags &
 				 (AZIHSM_SESS_OP_MASK | AZIHSM_SESS_IN_SESSION);
 	cmd->cqe_session_id = cmd->session_id;
+	cmd->cqe_short_app_id = 0;
 	if (!req)
 		return;
-	if (req->opcode == AZIHSM_OP_OPEN_SESSION) {
+	if (req->opcode == AZIHSM_OP_OPEN_SESSION ||
+	    req->opcode == AZIHSM_OP_OPEN_KERNEL_SESSION) {
 		/* Until the service says otherwise: failed. */
 		cmd->cqe_session_flags = AZIHSM_SESS_OP_OPEN;
 		cmd->cqe_session_id = 0;
@@ -371,7 +379,7 @@ uint16_t hsm_fw_execute(struct hsm_fw *fw, struct hsm_fw_cmd *cmd)
 		st = AZIHSM_STATUS_UNSUPPORTED_REV;
 	else if (!op)
 		st = AZIHSM_STATUS_UNKNOWN_OPCODE;
-	else if (op->need_session && !fw_session_open(fw, &req, &kernel))
+	else if (op->need_session && !fw_session_open(fw, cmd, &req, &kernel))
 		st = AZIHSM_STATUS_NO_SESSION;
 	else if (op->cls != NONE)
 		st = fw_status_auth(hsm_auth_check(fw->auth, req.session_id,
@@ -417,9 +425,18 @@ uint16_t hsm_fw_execute(struct hsm_fw *fw, struct hsm_fw_cmd *cmd)
 	return AZIHSM_SC_SUCCESS;
 }
 
-void hsm_fw_flush_session(struct hsm_fw *fw, uint16_t session_id)
+void hsm_fw_flush_session(struct hsm_fw *fw, uint16_t session_id, uint16_t short_app_id)
 {
-	fw_drop_session(fw, session_id);
+	if (hsm_auth_flush(fw->auth, session_id, short_app_id) == HSM_AUTH_OK)
+		hsm_vault_delete_owner(fw->vault, session_id);
+}
+
+void hsm_fw_reset_kernel_session(struct hsm_fw *fw)
+{
+	uint16_t id = hsm_auth_close_kernel(fw->auth);
+
+	if (id)
+		hsm_vault_delete_owner(fw->vault, id);
 }
 
 void hsm_fw_reset_sessions(struct hsm_fw *fw)

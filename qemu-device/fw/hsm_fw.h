@@ -31,13 +31,21 @@ struct hsm_fw_cmd {
 	uint8_t session_flags;	/* AZIHSM_SESS_* from the SQE */
 	uint16_t session_id;
 	/*
+	 * The SQE's short_app_id (@50): must be the one the device gave the
+	 * session the request names in header field 3, else NO_SESSION.
+	 */
+	uint16_t short_app_id;
+	/*
 	 * Set by hsm_fw_execute for the CQE: the SQE's op and in_session bits
-	 * and session id echoed, except for OpenSession (OP_OPEN, plus
-	 * IN_SESSION and the new id on success, id 0 on failure) and
-	 * CloseSession (OP_CLOSE, plus SAFE_TO_CLOSE on success).
+	 * and session id echoed, except for OpenSession and OpenKernelSession
+	 * (OP_OPEN, plus IN_SESSION | SHORT_APP_ID_VALID, the new id and its
+	 * short_app_id on success, id 0 on failure) and CloseSession
+	 * (OP_CLOSE, plus SAFE_TO_CLOSE on success). cqe_short_app_id is 0
+	 * unless SHORT_APP_ID_VALID.
 	 */
 	uint8_t cqe_session_flags;
 	uint16_t cqe_session_id;
+	uint16_t cqe_short_app_id;
 };
 
 /* One service of the firmware's table (hsm_fw.c fw_ops). */
@@ -62,9 +70,16 @@ void hsm_fw_free(struct hsm_fw *fw);
 uint16_t hsm_fw_execute(struct hsm_fw *fw, struct hsm_fw_cmd *cmd);
 /*
  * Session file closed (SQE opc FLUSH_SESSION): closes the session and
- * drops its keys.
+ * drops its keys, if @short_app_id is the session's; otherwise nothing
+ * happens (as for an id that is not open).
  */
-void hsm_fw_flush_session(struct hsm_fw *fw, uint16_t session_id);
+void hsm_fw_flush_session(struct hsm_fw *fw, uint16_t session_id, uint16_t short_app_id);
+/*
+ * Controller reset (CC.EN 1 -> 0, shutdown, NSSR): the kernel session is
+ * closed and its keys dropped (the driver that held it starts over and
+ * opens a new one); the partition's sessions stay.
+ */
+void hsm_fw_reset_kernel_session(struct hsm_fw *fw);
 /*
  * PCI-level reset (FLR, system reset): every session is closed and its
  * keys dropped, outstanding nonces are forgotten and the session

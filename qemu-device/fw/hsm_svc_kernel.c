@@ -7,8 +7,9 @@
  * Documentation/hsm-design.md.
  *
  * The kernel session (role HSM_ROLE_KERNEL) is the driver's: opened
- * without a credential, at most one (a second open closes the first and
- * drops its keys), not one of the partition's sessions. It sees its own
+ * without a credential, at most one (only the first open after a reset or
+ * zeroize succeeds: KERNEL_SESSION_OPEN), not one of the partition's
+ * sessions. It sees its own
  * session keys only (fw_visible). Only it may import raw key material
  * (class KERNEL_IMPORT); its blobs are sealed under the firmware's kernel
  * masking key (random per start, never stored), everyone else's under the
@@ -25,6 +26,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "azihsm/hw.h"
 #include "hsm_fw_int.h"
 #include "hsm_ops.h"
 
@@ -62,17 +64,16 @@ void fw_masking_key(const struct fw_req *r, struct hsm_masking_key *out)
 
 uint32_t fw_svc_open_kernel(struct fw_req *r)
 {
-	uint16_t sid = 0, old = 0;
+	uint16_t sid = 0, app = 0;
 	uint32_t st = fw_decode(r, NULL, 0);
 	int ret;
 
 	if (st)
 		return st;
-	ret = hsm_auth_open_kernel(r->fw->auth, &sid, &old);
+	/* Only the first after a reset: a second changes nothing. */
+	ret = hsm_auth_open_kernel(r->fw->auth, &sid, &app);
 	if (ret)
 		return fw_status_auth(ret);
-	if (old)
-		hsm_vault_delete_owner(r->fw->vault, old);
 	mbor_enc_map(r->e, 1);
 	mbor_enc_key(r->e, AZIHSM_KSESS_F_ID);
 	mbor_enc_u16(r->e, sid);
@@ -81,6 +82,10 @@ uint32_t fw_svc_open_kernel(struct fw_req *r)
 		fw_drop_session(r->fw, sid);
 		return AZIHSM_STATUS_RSP_TOO_LARGE;
 	}
+	r->cmd->cqe_session_flags = AZIHSM_SESS_OP_OPEN | AZIHSM_SESS_IN_SESSION |
+				    AZIHSM_SESS_SHORT_APP_ID_VALID;
+	r->cmd->cqe_session_id = sid;
+	r->cmd->cqe_short_app_id = app;
 	return AZIHSM_STATUS_SUCCESS;
 }
 
@@ -366,10 +371,9 @@ static void fw_aes_fn(const struct hsm_key_ref *key, void *ctx)
 	uint8_t blk[HSM_AES_BLOCK] = { 0 }, scratch[HSM_AES_BLOCK];
 	int st;
 
-	if (!fw_visible(c->r, key->owner)) {
-		c->st = AZIHSM_STATUS_KEY_NOT_FOUND;
+	c->st = fw_use_key_ref(c->r, key, c->decrypt ? HSM_USAGE_DECRYPT : HSM_USAGE_ENCRYPT);
+	if (c->st)
 		return;
-	}
 	if (!c->data.len && c->mode != AZIHSM_AES_GCM) {
 		/*
 		 * Nothing to transform: one block into scratch checks the
@@ -463,7 +467,8 @@ uint32_t fw_svc_aes(struct fw_req *r)
 	st = fw_aes_check(&c, has_iv, has_aad, has_tag, has_tag_len, has_xts_block);
 	if (st)
 		return st;
-	st = fw_check(r, HSM_OP_USE_KEY);
+	/* A key of another session is not found, whatever its usage. */
+	st = fw_use_key_check(r, id, c.decrypt ? HSM_USAGE_DECRYPT : HSM_USAGE_ENCRYPT, NULL);
 	if (st)
 		return st;
 	gcm_enc = c.mode == AZIHSM_AES_GCM && !c.decrypt;
@@ -475,11 +480,7 @@ uint32_t fw_svc_aes(struct fw_req *r)
 		return AZIHSM_STATUS_RSP_TOO_LARGE;
 	ret = hsm_vault_with_key(r->fw->vault, id,
 				 c.decrypt ? HSM_USAGE_DECRYPT : HSM_USAGE_ENCRYPT, fw_aes_fn, &c);
-	if (ret == HSM_VAULT_NOT_FOUND ||
-	    (ret == HSM_VAULT_USAGE_DENIED && fw_visible_key(r, id, &(struct hsm_key_attr){ 0 })))
-		st = AZIHSM_STATUS_KEY_NOT_FOUND;	/* another session's key */
-	else
-		st = ret ? fw_status_vault(ret) : c.st;
+	st = ret ? fw_status_vault(ret) : c.st;
 	if (!st) {
 		if (chain) {
 			mbor_enc_key(r->e, AZIHSM_AES_F_IV_OUT);

@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "azihsm/hw.h"
 #include "azihsm/msg.h"
 #include "hsm_auth_client.h"
 #include "hsm_fw.h"
@@ -23,24 +24,83 @@ struct mbor_enc *rq_begin(struct rq *q, uint32_t op, int sid)
 	return &q->e;
 }
 
-long rsp_exec(struct hsm_fw *fw, const uint8_t *in, size_t len, size_t out_cap, struct rsp *r)
+/*
+ * The short_app_ids the device handed out (OpenSession / OpenKernelSession
+ * CQE), per firmware and session id, as a driver records them.
+ */
+#define APP_IDS 64
+static struct {
+	const struct hsm_fw *fw;
+	uint16_t sid, app;
+} app_ids[APP_IDS];
+static unsigned int app_next;
+
+static void app_id_record(const struct hsm_fw *fw, uint16_t sid, uint16_t app)
 {
+	unsigned int i;
+
+	for (i = 0; i < APP_IDS; i++)
+		if (app_ids[i].fw == fw && app_ids[i].sid == sid)
+			break;
+	if (i == APP_IDS)
+		i = app_next++ % APP_IDS;
+	app_ids[i].fw = fw;
+	app_ids[i].sid = sid;
+	app_ids[i].app = app;
+}
+
+uint16_t svc_app_id(const struct hsm_fw *fw, uint16_t sid)
+{
+	unsigned int i;
+
+	for (i = 0; i < APP_IDS; i++)
+		if (app_ids[i].fw == fw && app_ids[i].sid == sid)
+			return app_ids[i].app;
+	return 0;
+}
+
+long rsp_exec_app(struct hsm_fw *fw, const uint8_t *in, size_t len, size_t out_cap, int app,
+		  struct rsp *r)
+{
+	struct azihsm_req_hdr h;
 	struct mbor_dec d;
+	bool has_data;
 
 	memset(&r->cmd, 0, sizeof(r->cmd));
 	r->cmd.in = in;
 	r->cmd.in_len = len;
 	r->cmd.out = r->buf;
 	r->cmd.out_cap = out_cap ? out_cap : sizeof(r->buf);
+	if (app >= 0) {
+		r->cmd.short_app_id = (uint16_t)app;
+	} else {
+		/* The holder's: the short_app_id of the header's session. */
+		mbor_dec_init(&d, in, len);
+		if (!azihsm_msg_parse_request(&d, &h, &has_data) && h.has_session)
+			r->cmd.short_app_id = svc_app_id(fw, h.session_id);
+	}
 	if (hsm_fw_execute(fw, &r->cmd))
 		return -1;
+	if (r->cmd.cqe_session_flags & AZIHSM_SESS_SHORT_APP_ID_VALID)
+		app_id_record(fw, r->cmd.cqe_session_id, r->cmd.cqe_short_app_id);
 	mbor_dec_init(&d, r->buf, r->cmd.out_len);
 	if (azihsm_msg_parse_response(&d, &r->h, &r->has_data))
 		return -1;
 	return r->h.status;
 }
 
-long rq_send_ext(struct hsm_fw *fw, struct rq *q, struct rsp *r, size_t extra, size_t out_cap)
+long rsp_exec(struct hsm_fw *fw, const uint8_t *in, size_t len, size_t out_cap, struct rsp *r)
+{
+	return rsp_exec_app(fw, in, len, out_cap, -1, r);
+}
+
+void svc_flush(struct hsm_fw *fw, uint16_t sid)
+{
+	hsm_fw_flush_session(fw, sid, svc_app_id(fw, sid));
+}
+
+static long rq_send_any(struct hsm_fw *fw, struct rq *q, struct rsp *r, size_t extra,
+			size_t out_cap, int app)
 {
 	struct azihsm_rsp_hdr h;
 	struct mbor_dec d;
@@ -50,7 +110,7 @@ long rq_send_ext(struct hsm_fw *fw, struct rq *q, struct rsp *r, size_t extra, s
 	if (mbor_enc_finish(&q->e, &len) || len + extra > sizeof(q->buf))
 		return -1;
 	memset(q->buf + len, 0, extra);
-	if (rsp_exec(fw, q->buf, len + extra, out_cap, r) < 0)
+	if (rsp_exec_app(fw, q->buf, len + extra, out_cap, app, r) < 0)
 		return -1;
 	mbor_dec_init(&d, r->buf, r->cmd.out_len);
 	if (azihsm_msg_parse_response(&d, &h, &has_data))
@@ -60,6 +120,16 @@ long rq_send_ext(struct hsm_fw *fw, struct rq *q, struct rsp *r, size_t extra, s
 	if (r->h.status && r->has_data)
 		return -1;	/* a failure never carries data */
 	return r->h.status;
+}
+
+long rq_send_ext(struct hsm_fw *fw, struct rq *q, struct rsp *r, size_t extra, size_t out_cap)
+{
+	return rq_send_any(fw, q, r, extra, out_cap, -1);
+}
+
+long rq_send_app(struct hsm_fw *fw, struct rq *q, struct rsp *r, uint16_t app)
+{
+	return rq_send_any(fw, q, r, 0, 0, app);
 }
 
 long rq_send(struct hsm_fw *fw, struct rq *q, struct rsp *r)

@@ -37,6 +37,17 @@ struct mbor_enc *rq_begin(struct rq *q, uint32_t op, int sid);
  * fails or the header does not decode. The data is not looked at.
  */
 long rsp_exec(struct hsm_fw *fw, const uint8_t *in, size_t len, size_t out_cap, struct rsp *r);
+/*
+ * As rsp_exec with the SQE's short_app_id @app (0..0xffff); rsp_exec (and
+ * @app -1) sends the holder's: the one the device gave the session named
+ * in the header, as recorded from the OpenSession / OpenKernelSession CQE.
+ */
+long rsp_exec_app(struct hsm_fw *fw, const uint8_t *in, size_t len, size_t out_cap, int app,
+		  struct rsp *r);
+/* The short_app_id recorded for session @sid of @fw (0: none). */
+uint16_t svc_app_id(const struct hsm_fw *fw, uint16_t sid);
+/* The flush SQE for @sid, sent by its holder (its short_app_id). */
+void svc_flush(struct hsm_fw *fw, uint16_t sid);
 
 /*
  * Finish @q, append @extra zero bytes, execute (@out_cap as for rsp_exec);
@@ -45,6 +56,8 @@ long rsp_exec(struct hsm_fw *fw, const uint8_t *in, size_t len, size_t out_cap, 
  */
 long rq_send_ext(struct hsm_fw *fw, struct rq *q, struct rsp *r, size_t extra, size_t out_cap);
 long rq_send(struct hsm_fw *fw, struct rq *q, struct rsp *r);
+/* rq_send with the SQE's short_app_id @app instead of the holder's. */
+long rq_send_app(struct hsm_fw *fw, struct rq *q, struct rsp *r, uint16_t app);
 
 /* Position a decoder on field @want of the response data; 0 or -1. */
 int rsp_field(const struct rsp *r, uint8_t want, struct mbor_dec *d);

@@ -492,7 +492,7 @@ static void test_sessions(void)
 {
 	struct fake_clock clk = { 1000, 1700000000000ull };
 	struct hsm_auth *a = new_auth(&clk);
-	uint16_t ids[HSM_AUTH_MAX_SESSIONS], s = 0, gone[HSM_AUTH_MAX_GONE];
+	uint16_t ids[HSM_AUTH_MAX_SESSIONS], s = 0, gone[HSM_AUTH_MAX_GONE], app;
 	unsigned int i, j, n = 99;
 	int ok = 1, distinct = 1;
 
@@ -517,13 +517,28 @@ static void test_sessions(void)
 	       "sessions: closed id no longer authorized");
 	tap_eq(open_as(a, OFF, OFF_ID, OFF_PIN0, &s), HSM_AUTH_OK,
 	       "sessions: a slot is free again");
-	tap_ok(s != ids[3] && s > ids[7], "sessions: the closed id is not reused (%u)", s);
-	tap_eq(hsm_auth_flush(a, ids[5]), HSM_AUTH_OK, "sessions: flush");
+	ok = s != 0;
+	for (i = 0; i < HSM_AUTH_MAX_SESSIONS; i++)
+		ok &= i == 3 || s != ids[i];
+	tap_ok(ok, "sessions: the new id is none of the live ones (%u)", s);
+	app = 0;
+	tap_eq(hsm_auth_session_app_id(a, ids[5], &app), HSM_AUTH_OK, "sessions: its short_app_id");
+	tap_eq(hsm_auth_flush(a, ids[5], (uint16_t)(app ^ 1)), HSM_AUTH_NO_SESSION,
+	       "issue 9: sessions: a flush with another short_app_id is refused");
+	tap_eq(hsm_auth_flush(a, ids[5], 0), HSM_AUTH_NO_SESSION,
+	       "issue 9: sessions: ... also with short_app_id 0");
+	tap_eq(hsm_auth_check(a, ids[5], HSM_OP_CHANGE_OWN_PIN), HSM_AUTH_OK,
+	       "issue 9: sessions: and the session stays open");
+	tap_eq(hsm_auth_session_held(a, ids[5], app, NULL), HSM_AUTH_OK,
+	       "sessions: held with its short_app_id");
+	tap_eq(hsm_auth_session_held(a, ids[5], (uint16_t)(app + 1), NULL), HSM_AUTH_NO_SESSION,
+	       "issue 9: sessions: not held with another: NO_SESSION");
+	tap_eq(hsm_auth_flush(a, ids[5], app), HSM_AUTH_OK, "sessions: flush by its holder");
 	tap_eq(hsm_auth_check(a, ids[5], HSM_OP_CHANGE_OWN_PIN), HSM_AUTH_NO_SESSION,
 	       "sessions: flushed session gone");
 	tap_eq(hsm_auth_session_count(a), 7, "sessions: count 7 after flush");
-	tap_eq(hsm_auth_flush(a, ids[5]), HSM_AUTH_NO_SESSION, "sessions: flush again");
-	tap_eq(hsm_auth_flush(a, 0), HSM_AUTH_NO_SESSION, "sessions: id 0 is never a session");
+	tap_eq(hsm_auth_flush(a, ids[5], app), HSM_AUTH_NO_SESSION, "sessions: flush again");
+	tap_eq(hsm_auth_flush(a, 0, 0), HSM_AUTH_NO_SESSION, "sessions: id 0 is never a session");
 	tap_eq(hsm_auth_reset(a, gone, &n), HSM_AUTH_OK, "sessions: reset");
 	tap_eq(n, 7, "sessions: reset reports 7 sessions gone");
 	ok = 1;
@@ -534,23 +549,54 @@ static void test_sessions(void)
 	hsm_auth_free(a);
 }
 
+/* issue 9: session ids and short_app_ids are random, not a counter. */
 static void test_session_ids(void)
 {
 	struct fake_clock clk = { 1000, 1700000000000ull };
-	struct hsm_auth_config cfg = {
-		.clock = fake_now, .clock_ctx = &clk, .first_session_id = 0xfffe,
-	};
-	struct hsm_auth *a = hsm_auth_new(&cfg);
-	uint16_t s1 = 0, s2 = 0, s3 = 0, s4 = 0;
+	struct hsm_auth *a = new_auth(&clk);
+	enum { N = 200 };
+	uint16_t sid[N], app[N], k1 = 0, k2 = 0, ka = 0, kb = 0;
+	unsigned int i, j, next = 0, same_app = 0, dup = 0;
+	int ok = 1;
+	enum hsm_auth_role role;
 
-	open_as(a, OFF, OFF_ID, OFF_PIN0, &s1);
-	open_as(a, OFF, OFF_ID, OFF_PIN0, &s2);
-	open_as(a, OFF, OFF_ID, OFF_PIN0, &s3);
-	tap_ok(s1 == 0xfffe && s2 == 0xffff && s3 == 1,
-	       "ids: 0xfffe, 0xffff, then wrap to 1 skipping 0 (%#x %#x %#x)", s1, s2, s3);
-	hsm_auth_close_session(a, s3);
-	open_as(a, OFF, OFF_ID, OFF_PIN0, &s4);
-	tap_eq(s4, 2, "ids: the cursor moves on past a closed id");
+	for (i = 0; i < N; i++) {
+		sid[i] = app[i] = 0;
+		ok &= open_as(a, OFF, OFF_ID, OFF_PIN0, &sid[i]) == HSM_AUTH_OK &&
+		      hsm_auth_session_app_id(a, sid[i], &app[i]) == HSM_AUTH_OK &&
+		      sid[i] && app[i];
+		hsm_auth_close_session(a, sid[i]);
+	}
+	tap_ok(ok, "issue 9: ids: %d sessions, each with a non-zero id and short_app_id", N);
+	for (i = 1; i < N; i++) {
+		next += sid[i] == (uint16_t)(sid[i - 1] + 1);
+		same_app += app[i] == app[i - 1];
+		for (j = 0; j < i; j++)
+			dup += sid[i] == sid[j];
+	}
+	/* A counter gives N - 1 successors; random ids about N / 65536. */
+	tap_ok(next <= 2, "issue 9: ids are not sequential (%u successors in %d)", next, N);
+	tap_ok(same_app <= 2, "issue 9: short_app_ids differ between sessions (%u)", same_app);
+	/* Birthday bound: about N^2 / 2^17 = 0.3 repeats expected. */
+	tap_ok(dup <= 5, "issue 9: ids spread over the 16-bit space (%u repeats)", dup);
+
+	/* The kernel session: once, until something closes it. */
+	tap_eq(hsm_auth_open_kernel(a, &k1, &ka), HSM_AUTH_OK, "kernel: open");
+	tap_ok(k1 && ka, "kernel: a non-zero id and short_app_id");
+	tap_eq(hsm_auth_open_kernel(a, &k2, &kb), HSM_AUTH_KERNEL_OPEN,
+	       "issue 9: kernel: a second open is KERNEL_OPEN");
+	tap_ok(!k2 && !kb && hsm_auth_session_held(a, k1, ka, &role) == HSM_AUTH_OK &&
+	       role == HSM_ROLE_KERNEL, "issue 9: kernel: ... and the first is untouched");
+	tap_eq(hsm_auth_close_kernel(a), k1, "kernel: a controller reset closes it");
+	tap_eq(hsm_auth_close_kernel(a), 0, "kernel: closing none: 0");
+	tap_eq(hsm_auth_open_kernel(a, &k2, &kb), HSM_AUTH_OK, "kernel: then an open succeeds");
+	tap_eq(hsm_auth_flush(a, k2, (uint16_t)(kb ^ 0x100)), HSM_AUTH_NO_SESSION,
+	       "issue 9: kernel: a flush with another short_app_id is refused");
+	tap_eq(hsm_auth_flush(a, k2, kb), HSM_AUTH_OK, "kernel: its holder's flush closes it");
+	tap_eq(hsm_auth_open_kernel(a, &k1, &ka), HSM_AUTH_OK, "kernel: and the next open works");
+	tap_eq(hsm_auth_zeroize(a, NULL, NULL), HSM_AUTH_OK, "kernel: zeroize");
+	tap_eq(hsm_auth_open_kernel(a, &k2, &kb), HSM_AUTH_OK,
+	       "kernel: after a zeroize an open succeeds");
 	hsm_auth_free(a);
 }
 
@@ -772,7 +818,7 @@ static void test_manage_users(void)
 	tap_eq(reset_as(a, su, USR, USR_ID, USR_PIN2), HSM_AUTH_WRONG_ROLE,
 	       "users: the user may not reset its own credential");
 	tap_eq(hsm_auth_unlock_user(a, su), HSM_AUTH_WRONG_ROLE, "users: the user may not unlock");
-	hsm_auth_open_kernel(a, &sk, NULL);
+	hsm_auth_open_kernel(a, &sk, &(uint16_t){ 0 });
 	tap_eq(reset_as(a, sk, USR, USR_ID, USR_PIN2), HSM_AUTH_WRONG_ROLE,
 	       "users: the kernel session may not reset");
 	tap_eq(hsm_auth_unlock_user(a, sk), HSM_AUTH_WRONG_ROLE,

@@ -19,6 +19,7 @@
 #include <linux/azihsm.h>
 
 #include "azihsm/azihsm.h"
+#include "drv_app_id.h"
 #include "hsm_fw.h"
 #include "internal.h"
 #include "ossl_ref.h"
@@ -40,7 +41,9 @@ static int fw_xfer(void *ctx, struct lib_xfer *x)
 	uint16_t sc;
 
 	l->calls++;
+	drv_app_fill(&cmd);
 	sc = hsm_fw_execute(l->fw, &cmd);
+	drv_app_record(&cmd);
 	if (sc) {
 		lib_set_status(AZIHSM_STATUS_KIND_COMPLETION, sc);
 		return -EIO;

@@ -288,7 +288,8 @@ static void test_login(struct hsm_fw *fw)
 	static struct rsp r;
 	const uint8_t *p;
 	size_t len;
-	uint16_t s0, dummy;
+	uint16_t s0, dummy, app;
+	struct rq q;
 
 	tap_eq(call0(fw, AZIHSM_OP_GET_SESSION_ENC_KEY, NOSESS, &r), 0,
 	       "GetSessionEncryptionKey needs no session");
@@ -309,8 +310,10 @@ static void test_login(struct hsm_fw *fw)
 	tap_ok(s0 && rsp_u8(&r, AZIHSM_SESS_ROLE) == OFF &&
 	       rsp_bool(&r, AZIHSM_SESS_MUST_CHANGE) == 1,
 	       "  answer: its id, role officer, must_change true");
-	tap_ok(r.cmd.cqe_session_flags == (AZIHSM_SESS_OP_OPEN | AZIHSM_SESS_IN_SESSION) &&
-	       r.cmd.cqe_session_id == s0, "  CQE: OP_OPEN | IN_SESSION and the new id");
+	tap_ok(r.cmd.cqe_session_flags == (AZIHSM_SESS_OP_OPEN | AZIHSM_SESS_IN_SESSION |
+					   AZIHSM_SESS_SHORT_APP_ID_VALID) &&
+	       r.cmd.cqe_session_id == s0 && r.cmd.cqe_short_app_id,
+	       "  CQE: OP_OPEN | IN_SESSION | SHORT_APP_ID_VALID, the new id, a short_app_id");
 	tap_eq(call0(fw, AZIHSM_OP_KEY_LIST, s0, &r), AZIHSM_STATUS_MUST_CHANGE_PIN,
 	       "  KeyList: MUST_CHANGE_PIN");
 	tap_eq(keygen(fw, s0, AZIHSM_KEY_EC_P256, AZIHSM_USAGE_SIGN, NULL, false, NULL),
@@ -329,6 +332,19 @@ static void test_login(struct hsm_fw *fw)
 	tap_eq(chpin_as(fw, s0, OFF, OFF_ID, OFF_PIN0, OFF_PIN1), 0, "  ChangePin: done");
 	tap_eq(failures(fw, OFF), 0, "  and the failure counter reset");
 	tap_eq(call0(fw, AZIHSM_OP_KEY_LIST, s0, &r), 0, "  KeyList now allowed");
+	app = svc_app_id(fw, s0);
+	mbor_enc_map(rq_begin(&q, AZIHSM_OP_KEY_LIST, s0), 0);
+	tap_eq(rq_send_app(fw, &q, &r, (uint16_t)(app ^ 0x8000)), AZIHSM_STATUS_NO_SESSION,
+	       "issue 9: KeyList naming the session with another short_app_id: NO_SESSION");
+	mbor_enc_map(rq_begin(&q, AZIHSM_OP_KEY_LIST, s0), 0);
+	tap_eq(rq_send_app(fw, &q, &r, 0), AZIHSM_STATUS_NO_SESSION,
+	       "issue 9: ... with short_app_id 0: NO_SESSION");
+	mbor_enc_map(rq_begin(&q, AZIHSM_OP_CLOSE_SESSION, s0), 0);
+	tap_eq(rq_send_app(fw, &q, &r, (uint16_t)(app + 1)), AZIHSM_STATUS_NO_SESSION,
+	       "issue 9: CloseSession of it with another short_app_id: NO_SESSION");
+	hsm_fw_flush_session(fw, s0, (uint16_t)(app - 1));
+	tap_eq(call0(fw, AZIHSM_OP_KEY_LIST, s0, &r), 0,
+	       "issue 9: a flush with another short_app_id leaves it open");
 	tap_eq(call0(fw, AZIHSM_OP_CLOSE_SESSION, s0, &r), 0, "  CloseSession");
 	tap_ok(r.cmd.cqe_session_flags == (AZIHSM_SESS_OP_CLOSE | AZIHSM_SESS_SAFE_TO_CLOSE) &&
 	       r.cmd.cqe_session_id == s0, "  CQE: OP_CLOSE | SAFE_TO_CLOSE and its id");
@@ -463,7 +479,7 @@ static void test_keys(struct hsm_fw *fw)
 	tap_eq(open_as(fw, USR, USR_ID, USR_PIN1, &su, NULL), 0, "user: new session");
 	tap_eq(keygen(fw, su, AZIHSM_KEY_EC_P256, AZIHSM_USAGE_SIGN, "u2", false, &uid2), 0,
 	       "  session key \"u2\"");
-	hsm_fw_flush_session(fw, su);
+	svc_flush(fw, su);
 	tap_eq(call0(fw, AZIHSM_OP_KEY_LIST, su, &r), AZIHSM_STATUS_NO_SESSION,
 	       "  after flush: the session is closed");
 	tap_ok(hsm_vault_get_attr(hsm_fw_vault(fw), uid2, &(struct hsm_key_attr){ 0 }) ==
@@ -963,7 +979,7 @@ static void test_queue(void)
 	size_t pub_len, n_len, len;
 	struct fg_sess ss;
 	uint32_t rlen;
-	uint16_t sid;
+	uint16_t sid, app;
 	struct rq q;
 
 	if (!tap_ok(!fg_init(&g, &cfg), "controller with one HSM queue"))
@@ -1011,13 +1027,37 @@ static void test_queue(void)
 	enc_sealed(rq_begin(&q, AZIHSM_OP_OPEN_SESSION, NOSESS), nonce, &s, sizeof(nonce));
 	tap_eq(fg_send(&g, &q, &r, &ss), 0, "queue: OpenSession");
 	sid = (uint16_t)rsp_u16(&r, AZIHSM_SESS_ID);
-	tap_ok(sid && ss.cqe_flags == (AZIHSM_SESS_OP_OPEN | AZIHSM_SESS_IN_SESSION) &&
-	       ss.cqe_sid == sid, "  CQE: OP_OPEN | IN_SESSION, the new id (%u)", sid);
+	app = ss.cqe_app;
+	tap_ok(sid && ss.cqe_flags == (AZIHSM_SESS_OP_OPEN | AZIHSM_SESS_IN_SESSION |
+				       AZIHSM_SESS_SHORT_APP_ID_VALID) &&
+	       ss.cqe_sid == sid && app,
+	       "  CQE: OP_OPEN | IN_SESSION | SHORT_APP_ID_VALID, the new id (%u), a "
+	       "short_app_id", sid);
+
+	/* issue 9: an in-session SQE without the holder's short_app_id. */
+	ss = (struct fg_sess){ .sqe_flags = AZIHSM_SESS_OP_CLOSE | AZIHSM_SESS_IN_SESSION,
+			       .sqe_sid = sid, .sqe_app = (uint16_t)(app ^ 1) };
+	mbor_enc_map(rq_begin(&q, AZIHSM_OP_CLOSE_SESSION, sid), 0);
+	tap_eq(fg_send(&g, &q, &r, &ss), AZIHSM_STATUS_NO_SESSION,
+	       "issue 9: CloseSession with another short_app_id: NO_SESSION");
+	ss.sqe_app = 0;
+	mbor_enc_map(rq_begin(&q, AZIHSM_OP_CLOSE_SESSION, sid), 0);
+	tap_eq(fg_send(&g, &q, &r, &ss), AZIHSM_STATUS_NO_SESSION,
+	       "issue 9: CloseSession with short_app_id 0: NO_SESSION");
+	tap_eq(hsm_auth_session_count(hsm_fw_auth(g.ctrl->fw)), 1, "  the session stays open");
+	ss = (struct fg_sess){ .opc = AZIHSM_HSQE_OPC_FLUSH_SESSION, .sqe_sid = sid,
+			       .sqe_app = (uint16_t)(app + 1) };
+	mbor_enc_map(rq_begin(&q, AZIHSM_OP_GET_API_REV, NOSESS), 0);
+	mbor_enc_finish(&q.e, &len);
+	tap_ok(!fg_hsm_sess(&g, q.buf, (uint32_t)len, 0, r.buf, sizeof(r.buf), &rlen, &ss),
+	       "issue 9: a flush SQE with another short_app_id completes ...");
+	tap_eq(hsm_auth_session_count(hsm_fw_auth(g.ctrl->fw)), 1,
+	       "  ... and does nothing: the session stays open");
 
 	ss = (struct fg_sess){ .sqe_flags = AZIHSM_SESS_OP_CLOSE | AZIHSM_SESS_IN_SESSION,
-			       .sqe_sid = sid };
+			       .sqe_sid = sid, .sqe_app = app };
 	mbor_enc_map(rq_begin(&q, AZIHSM_OP_CLOSE_SESSION, sid), 0);
-	tap_eq(fg_send(&g, &q, &r, &ss), 0, "queue: CloseSession");
+	tap_eq(fg_send(&g, &q, &r, &ss), 0, "queue: CloseSession with its short_app_id");
 	tap_ok(ss.cqe_flags == (AZIHSM_SESS_OP_CLOSE | AZIHSM_SESS_SAFE_TO_CLOSE) &&
 	       ss.cqe_sid == sid, "  CQE: OP_CLOSE | SAFE_TO_CLOSE, its id");
 	tap_eq(fg_send(&g, &q, &r, &ss), AZIHSM_STATUS_NO_SESSION, "  again: NO_SESSION");
@@ -1035,18 +1075,56 @@ static void test_queue(void)
 	enc_sealed(rq_begin(&q, AZIHSM_OP_OPEN_SESSION, NOSESS), nonce, &s, sizeof(nonce));
 	tap_eq(fg_send(&g, &q, &r, &ss), 0, "queue: another OpenSession");
 	sid = ss.cqe_sid;
-	ss = (struct fg_sess){ .opc = AZIHSM_HSQE_OPC_FLUSH_SESSION, .sqe_sid = sid };
+	app = ss.cqe_app;
+	ss = (struct fg_sess){ .opc = AZIHSM_HSQE_OPC_FLUSH_SESSION, .sqe_sid = sid,
+			       .sqe_app = app };
 	mbor_enc_map(rq_begin(&q, AZIHSM_OP_GET_API_REV, NOSESS), 0);
 	mbor_enc_finish(&q.e, &len);
 	rlen = 99;
 	tap_ok(!fg_hsm_sess(&g, q.buf, (uint32_t)len, 0, r.buf, sizeof(r.buf), &rlen, &ss) &&
 	       rlen == 0, "queue: flush SQE completes with success, no response");
 	ss = (struct fg_sess){ .sqe_flags = AZIHSM_SESS_OP_IN | AZIHSM_SESS_IN_SESSION,
-			       .sqe_sid = sid };
+			       .sqe_sid = sid, .sqe_app = app };
 	mbor_enc_map(rq_begin(&q, AZIHSM_OP_CHANGE_PIN, sid), 0);
 	tap_eq(fg_send(&g, &q, &r, &ss), AZIHSM_STATUS_NO_SESSION,
 	       "  the flushed session is gone: NO_SESSION");
 	tap_eq(fg_guest_errors(&g), 0, "no guest errors");
+
+	/* issue 9: the kernel session, once per reset; a controller reset ends it. */
+	ss = (struct fg_sess){ 0 };
+	mbor_enc_map(rq_begin(&q, AZIHSM_OP_OPEN_KERNEL_SESSION, NOSESS), 0);
+	tap_eq(fg_send(&g, &q, &r, &ss), 0, "queue: OpenKernelSession");
+	sid = (uint16_t)rsp_u16(&r, AZIHSM_KSESS_F_ID);
+	app = ss.cqe_app;
+	tap_ok(sid && ss.cqe_sid == sid && app &&
+	       ss.cqe_flags == (AZIHSM_SESS_OP_OPEN | AZIHSM_SESS_IN_SESSION |
+				AZIHSM_SESS_SHORT_APP_ID_VALID),
+	       "  CQE: OP_OPEN | IN_SESSION | SHORT_APP_ID_VALID, its id and short_app_id");
+	ss = (struct fg_sess){ 0 };
+	mbor_enc_map(rq_begin(&q, AZIHSM_OP_OPEN_KERNEL_SESSION, NOSESS), 0);
+	tap_eq(fg_send(&g, &q, &r, &ss), AZIHSM_STATUS_KERNEL_SESSION_OPEN,
+	       "issue 9: a second OpenKernelSession: KERNEL_SESSION_OPEN");
+	tap_ok(ss.cqe_flags == AZIHSM_SESS_OP_OPEN && !ss.cqe_sid && !ss.cqe_app,
+	       "  CQE: OP_OPEN, no id, no short_app_id");
+	ss = (struct fg_sess){ .sqe_flags = AZIHSM_SESS_OP_IN | AZIHSM_SESS_IN_SESSION,
+			       .sqe_sid = sid, .sqe_app = app };
+	mbor_enc_map(rq_begin(&q, AZIHSM_OP_KEY_LIST, sid), 0);
+	tap_eq(fg_send(&g, &q, &r, &ss), 0, "  the first one is untouched (KeyList in it)");
+	hsm_ctrl_reg_write(g.ctrl, AZIHSM_REG_CC, 0, 4);
+	tap_eq(hsm_auth_session_role(hsm_fw_auth(g.ctrl->fw), sid, &(enum hsm_auth_role){ 0 }),
+	       HSM_AUTH_NO_SESSION, "a controller reset (CC.EN = 0) closes the kernel session");
+	memset(g.ram + (FG_CQ1 - FG_RAM_BASE), 0, 64 * 16);	/* old phase bits */
+	fg_enable(&g, 16);
+	hsm_ctrl_reg_write(g.ctrl, AZIHSM_REG_CC, AZIHSM_CC_IO_ENABLE, 4);
+	fg_admin(&g, AZIHSM_ADMIN_SET_FEATURES, AZIHSM_FEAT_HSM_QUEUES, 0, 0, 0, NULL);
+	fg_admin(&g, AZIHSM_ADMIN_CREATE_CQ, 1 | (63u << 16),
+		 AZIHSM_CREATE_PC | AZIHSM_CREATE_CQ_IEN | (1u << 16), FG_CQ1, 0, NULL);
+	fg_admin(&g, AZIHSM_ADMIN_CREATE_SQ, 1 | (63u << 16), AZIHSM_CREATE_PC | (1u << 16),
+		 FG_SQ1, 0, NULL);
+	fg_queue_setup(&g.io, 1, FG_SQ1, FG_CQ1, 64, 64, 64, 16);
+	ss = (struct fg_sess){ 0 };
+	mbor_enc_map(rq_begin(&q, AZIHSM_OP_OPEN_KERNEL_SESSION, NOSESS), 0);
+	tap_eq(fg_send(&g, &q, &r, &ss), 0, "  after it the next OpenKernelSession succeeds");
 
 	/* A PCI reset (VM reboot, FLR) leaves no session behind. */
 	ss = (struct fg_sess){ .sqe_flags = AZIHSM_SESS_OP_OPEN };

@@ -394,6 +394,7 @@ static void test_kernel_session(void)
 	uint16_t id, pers;
 	long sids[8];
 	int i, n_ok = 0;
+	struct rq q;
 
 	so = first_login(fw, HSM_ROLE_OFFICER, OFF_ID, OFF_PIN0, OFF_PIN1);
 	su = first_login(fw, HSM_ROLE_USER, USR_ID, USR_PIN0, USR_PIN1);
@@ -404,11 +405,24 @@ static void test_kernel_session(void)
 	tap_eq(keygen(fw, (int)k1, AZIHSM_KEY_AES256, AZIHSM_USAGE_ENCRYPT, NULL, false, &id), 0,
 	       "kernel session generates a session key");
 	k2 = open_kernel(fw);
-	tap_ok(k2 > 0 && k2 != k1, "a second OpenKernelSession: another id");
+	tap_eq(k2, -AZIHSM_STATUS_KERNEL_SESSION_OPEN,
+	       "issue 9: a second OpenKernelSession: KERNEL_SESSION_OPEN");
+	tap_eq(call_id(fw, AZIHSM_OP_KEY_PUBLIC, (int)k1, id, &r), AZIHSM_STATUS_KEY_TYPE,
+	       "issue 9: the first kernel session is untouched (its key answers)");
+	mbor_enc_map(rq_begin(&q, AZIHSM_OP_KEY_LIST, (int)k1), 0);
+	tap_eq(rq_send_app(fw, &q, &r, (uint16_t)(svc_app_id(fw, (uint16_t)k1) ^ 0x4000)),
+	       AZIHSM_STATUS_NO_SESSION,
+	       "issue 9: the kernel session with another short_app_id: NO_SESSION");
+	hsm_fw_flush_session(fw, (uint16_t)k1, (uint16_t)(svc_app_id(fw, (uint16_t)k1) + 1));
+	tap_eq(call0(fw, AZIHSM_OP_KEY_LIST, (int)k1, &r), 0,
+	       "issue 9: a flush with another short_app_id leaves it open");
+	hsm_fw_reset_kernel_session(fw);
 	tap_eq(call_id(fw, AZIHSM_OP_KEY_PUBLIC, (int)k1, id, &r), AZIHSM_STATUS_NO_SESSION,
-	       "the first kernel session is closed");
+	       "a controller reset closes the kernel session");
+	k2 = open_kernel(fw);
+	tap_ok(k2 > 0, "after it a new OpenKernelSession succeeds");
 	tap_eq(call_id(fw, AZIHSM_OP_DELETE_KEY, (int)k2, id, &r), AZIHSM_STATUS_KEY_NOT_FOUND,
-	       "and its key is gone");
+	       "and the old session's key is gone");
 	tap_eq(call_id(fw, AZIHSM_OP_DELETE_KEY, (int)so, id, &r), AZIHSM_STATUS_KEY_NOT_FOUND,
 	       "  for the officer too");
 	ks = k2;
@@ -1793,7 +1807,7 @@ static void test_reset(void)
 	c2.key = id2;
 	tap_ok(aes(fw, (int)k, &c2) == 0 && c2.out_len == 32 && !memcmp(c2.out, c.out, 32),
 	       "  and the key gives the same ciphertext");
-	hsm_fw_flush_session(fw, (uint16_t)k);
+	svc_flush(fw, (uint16_t)k);
 	tap_eq(call0(fw, AZIHSM_OP_KEY_LIST, (int)k, &r), AZIHSM_STATUS_NO_SESSION,
 	       "flush closes the kernel session");
 	ks = open_kernel(fw);
