@@ -29,6 +29,8 @@ static uint32_t fw_status_part(int st)
 		return AZIHSM_STATUS_NO_BK3;
 	case HSM_PART_BAD_BLOB:
 		return AZIHSM_STATUS_BAD_BLOB;
+	case HSM_PART_NOT_EMPTY:
+		return AZIHSM_STATUS_NOT_EMPTY;
 	}
 	return AZIHSM_STATUS_INTERNAL;
 }
@@ -37,8 +39,9 @@ static uint32_t fw_status_part(int st)
  * Zeroize: the new masking keys are made first, so that a failing RNG
  * refuses the command before anything is destroyed. Then the credentials
  * go back to the defaults (closing every session), every key goes, the
- * masking keys are replaced, the BK3 dropped, and the partition is
- * committed.
+ * masking keys are replaced, the device moves to its next zeroize epoch
+ * (nothing sealed before opens again: sealed BK3 blobs, masked blobs, the
+ * state file), the BK3 is dropped, and the partition is committed.
  */
 uint32_t fw_svc_zeroize(struct fw_req *r)
 {
@@ -130,15 +133,13 @@ uint32_t fw_svc_set_sealed_bk3(struct fw_req *r)
 	if (st)
 		return st;
 	/*
-	 * Keys masked under the current masking key must not be orphaned;
-	 * under the persist lock no persistent key appears meanwhile (those
-	 * are made and committed under it, or committed before answered).
+	 * Keys masked under the current masking key must not be orphaned
+	 * (the partition checks, NOT_EMPTY); under the persist lock no
+	 * persistent key appears meanwhile (those are made and committed
+	 * under it, or committed before answered).
 	 */
 	fw_persist_begin(r->fw);
-	if (hsm_vault_count_owner(r->fw->vault, 0))
-		st = AZIHSM_STATUS_NOT_EMPTY;
-	else
-		st = fw_status_part(hsm_partition_set_sealed_bk3(r->fw->part, blob.p, blob.len));
+	st = fw_status_part(hsm_partition_set_sealed_bk3(r->fw->part, blob.p, blob.len));
 	fw_persist_end(r->fw);
 	if (st)
 		return st;
