@@ -61,13 +61,19 @@ uint32_t fw_svc_zeroize(struct fw_req *r)
 		return AZIHSM_STATUS_INTERNAL;
 	}
 	fw_persist_begin(r->fw);
-	ret = hsm_auth_zeroize(r->fw->auth, NULL, NULL);
-	/* Even if the device key could not be renewed: the keys go. */
-	hsm_vault_delete_all(r->fw->vault);
+	/*
+	 * The kernel masking key first: the kernel session needs no PIN, so
+	 * one opened while the sessions are being closed must not open an
+	 * old kernel blob. (A partition blob needs a session past ChangePin,
+	 * whose commit waits for the persist lock we hold.)
+	 */
 	pthread_mutex_lock(&r->fw->kernel_mk_lock);
 	r->fw->kernel_mk = kmk;
 	pthread_mutex_unlock(&r->fw->kernel_mk_lock);
 	OPENSSL_cleanse(&kmk, sizeof(kmk));
+	ret = hsm_auth_zeroize(r->fw->auth, NULL, NULL);
+	/* Even if the device key could not be renewed: the keys go. */
+	hsm_vault_delete_all(r->fw->vault);
 	st = fw_status_part(hsm_partition_zeroize(r->fw->part, &mk));
 	fw_persist_end(r->fw);
 	OPENSSL_cleanse(&mk, sizeof(mk));
