@@ -63,7 +63,12 @@ static const char *status_hint(struct azihsm_last_status st)
 	case AZIHSM_STATUS_NO_BK3:
 		return "the partition has no BK3 yet (azihsm backup create makes one)";
 	case AZIHSM_STATUS_NOT_EMPTY:
-		return "the partition holds persistent keys: restore needs an empty one";
+		return "the backup's masking key is not this partition's, whose persistent keys "
+		       "it would orphan";
+	case AZIHSM_STATUS_KEY_DELETED:
+		return "the blob's key was deleted from the partition; deletion is final";
+	case AZIHSM_STATUS_KEY_EXISTS:
+		return "the blob's key is still in the partition";
 	}
 	return NULL;
 }

@@ -7,8 +7,9 @@
 # AES-256 key || AES-KWP of the key or its PKCS#8 DER), so only the test
 # and the device know them. A guest unwraps them and uses each through
 # every path the CLI has (encrypt/decrypt CBC and GCM, HMAC, ECDSA and RSA
-# PSS / PKCS#1 signatures, RSA-OAEP decryption; masked export, delete,
-# `key unmask`, and operations with --masked), each result checked against
+# PSS / PKCS#1 signatures, RSA-OAEP decryption; masked export, `key
+# unmask`, operations with --masked, then delete, after which the blob is
+# KEY_DELETED: issue 9), each result checked against
 # OpenSSL with the host's keys. Then, with the guest still running, the
 # host saves all guest RAM through the QEMU monitor (QMP pmemsave) and scans
 # it at every byte offset for every 16-byte window of every secret (so a
@@ -144,10 +145,10 @@ azihsm sign $A --label rk --alg rsa-pss-sha256 --in msg --out /tmp/pss.sig &&
 	openssl dgst -sha256 -verify rsa.pub -signature /tmp/p1.sig msg >/dev/null && echo RSA-SIGN-LABEL
 azihsm decrypt $A --label rk --alg rsa-oaep-sha256 --in oaep.ct --out /tmp/oaep &&
 	cmp -s /tmp/oaep oaep.want && echo RSA-OAEP-LABEL
-# Masked export, delete, unmask (check), then every use with --masked.
+# Masked export, unmask (check), every use with --masked (the officer's
+# session copies of the live keys), then delete: the blob is refused.
 for k in aesk hk eck rk; do
 	azihsm key export-masked $A --label $k --out /tmp/$k.blob &&
-		azihsm key delete $A --label $k >/dev/null &&
 		azihsm key unmask $A --in /tmp/$k.blob >/dev/null && echo MASKED-$k
 done
 use "--masked /tmp/aesk.blob" MASKED
@@ -160,6 +161,10 @@ azihsm sign $A --masked /tmp/rk.blob --alg rsa-pss-sha256 --in msg --out /tmp/ps
 		-verify rsa.pub -signature /tmp/pss2.sig msg >/dev/null &&
 	azihsm decrypt $A --masked /tmp/rk.blob --alg rsa-oaep-sha256 --in oaep.ct --out /tmp/oaep2 &&
 	cmp -s /tmp/oaep2 oaep.want && echo RSA-MASKED
+for k in aesk hk eck rk; do
+	azihsm key delete $A --label $k >/dev/null &&
+		azihsm key unmask $A --in /tmp/$k.blob 2>&1 | grep -q KEY_DELETED && echo DELETED-$k
+done
 sync
 echo READY-FOR-DUMP
 # Wait (at most 5 minutes) for the host's line on the fourth serial port.
@@ -227,10 +232,12 @@ said AES-CBC-LABEL && said AES-GCM-LABEL && said HMAC-LABEL && said EC-LABEL &&
 	said RSA-SIGN-LABEL && said RSA-OAEP-LABEL
 ok $? "boot 2: each key used by label: AES-CBC = openssl's, GCM, HMAC = openssl's, ECDSA, RSA PSS/PKCS#1 verified, OAEP"
 said MASKED-aesk && said MASKED-hk && said MASKED-eck && said MASKED-rk
-ok $? "boot 2: each key exported masked, deleted and unmasked"
+ok $? "boot 2: each key exported masked and unmasked"
 said AES-CBC-MASKED && said AES-GCM-MASKED && said HMAC-MASKED && said EC-MASKED &&
 	said RSA-MASKED
 ok $? "boot 2: each key used from its masked blob"
+said DELETED-aesk && said DELETED-hk && said DELETED-eck && said DELETED-rk
+ok $? "boot 2: issue 9: each key deleted, then its blob is KEY_DELETED"
 
 # ---- the secrets, as scan strings ----------------------------------------
 # windows NAME FILE: every 16-byte window of FILE's bytes, and of them

@@ -223,9 +223,13 @@ azihsm unwrapping-key $U 2>&1 >/dev/null | grep -q LOCKED_OUT && l=$((l + 1))
 echo "LOCKED $l"
 sleep 9
 azihsm sign $U --label rsa1 --alg rsa-pss-sha256 --in msg --out /tmp/u2.sig >/dev/null && echo USER-BACK
-azihsm key export-masked $A --label aesk --out /tmp/aesk.blob && azihsm key delete $A --label aesk >/dev/null &&
+azihsm key export-masked $A --label aesk --out /tmp/aesk.blob &&
 	azihsm encrypt $A --masked /tmp/aesk.blob --mode cbc --iv 000102030405060708090a0b0c0d0e0f --in data --out /tmp/cbc2 &&
 	cmp -s /tmp/cbc2 cbc.want && echo MASKED-OK
+azihsm key unmask $U --in /tmp/aesk.blob 2>&1 | grep -q WRONG_ROLE && echo USER-UNMASK-REFUSED
+azihsm key delete $A --label aesk >/dev/null &&
+	azihsm encrypt $A --masked /tmp/aesk.blob --mode cbc --iv 000102030405060708090a0b0c0d0e0f --in data 2>&1 |
+	grep -q KEY_DELETED && echo DELETED-BLOB-REFUSED
 printf "\200" | dd of=/tmp/aesk.blob bs=1 seek=40 conv=notrunc 2>/dev/null
 azihsm key unmask $A --in /tmp/aesk.blob 2>&1 | grep -q BAD_BLOB && echo BAD-BLOB-REFUSED
 true
@@ -267,7 +271,11 @@ ok $? "boot 2: then the right PIN is refused for key list, sign, hmac, unwrappin
 said USER-BACK
 ok $? "boot 2: after the wait the right PIN works again"
 said MASKED-OK
-ok $? "boot 2: masked export, delete, then encrypt --masked: openssl's ciphertext"
+ok $? "boot 2: masked export, then encrypt --masked: openssl's ciphertext"
+said USER-UNMASK-REFUSED
+ok $? "boot 2: issue 9: the user may not unmask a persistent key's blob: WRONG_ROLE"
+said DELETED-BLOB-REFUSED
+ok $? "boot 2: issue 9: the key deleted, its blob is KEY_DELETED"
 said BAD-BLOB-REFUSED
 ok $? "boot 2: a masked blob with a flipped bit: BAD_BLOB"
 

@@ -277,6 +277,10 @@ const char *azihsm_status_name(uint32_t status)
 		return "BK3_EXISTS";
 	case AZIHSM_STATUS_NO_BK3:
 		return "NO_BK3";
+	case AZIHSM_STATUS_KEY_DELETED:
+		return "KEY_DELETED";
+	case AZIHSM_STATUS_KEY_EXISTS:
+		return "KEY_EXISTS";
 	case AZIHSM_STATUS_NOT_EMPTY:
 		return "NOT_EMPTY";
 	}

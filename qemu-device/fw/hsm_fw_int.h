@@ -162,8 +162,14 @@ uint32_t fw_svc_key_import(struct fw_req *r);
 uint32_t fw_svc_unmask_key(struct fw_req *r);
 uint32_t fw_svc_export_masked(struct fw_req *r);
 uint32_t fw_svc_aes(struct fw_req *r);
-/* A copy of the masking key of the request's session kind (cleanse it). */
-void fw_masking_key(const struct fw_req *r, struct hsm_masking_key *out);
+/*
+ * The key blobs of the request's session kind are sealed with: the kernel
+ * or the partition masking key, bound to the zeroize epoch (cleanse it).
+ * 0 or -1.
+ */
+int fw_masking_key(const struct fw_req *r, struct hsm_masking_key *out);
+/* The blob owner kind of the request's session (its role); 0 or -1. */
+int fw_blob_owner(const struct fw_req *r, enum hsm_blob_owner *kind);
 
 /* hsm_svc_backup.c: ZeroizePartition, InitBk3, GetSealedBk3, SetSealedBk3 */
 uint32_t fw_svc_zeroize(struct fw_req *r);

@@ -14,10 +14,15 @@
  * (class KERNEL_IMPORT); its blobs are sealed under the firmware's kernel
  * masking key (random per start, never stored), everyone else's under the
  * partition masking key, so a blob of one kind never opens in the other.
+ * Both are bound to the zeroize epoch (hsm_partition_blob_key), and every
+ * blob names who it is for (hsm_vault.h, enum hsm_blob_owner).
  *
- * Classes: UnmaskKey SESSION_KEYS; KeyExportMasked INFO to see the key,
- * then SESSION_KEYS for a session key or BACKUP (officer) for a
- * persistent one; AesEncryptDecrypt USE_KEY with the key's encrypt or
+ * Classes: UnmaskKey SESSION_KEYS (persistent: MANAGE_KEYS), then the
+ * vault's owner rules: a session key's blob back to the same role as a
+ * session key, a persistent key's blob to the officer only (a session
+ * copy while the key lives, never a deleted key); KeyExportMasked INFO to
+ * see the key, then SESSION_KEYS for a session key or BACKUP (officer) for
+ * a persistent one; AesEncryptDecrypt USE_KEY with the key's encrypt or
  * decrypt usage.
  */
 #include <string.h>
@@ -47,19 +52,43 @@ static uint32_t fw_status_import(int st)
 		return AZIHSM_STATUS_INVALID_ARG;
 	case HSM_VAULT_BAD_BLOB:
 		return AZIHSM_STATUS_BAD_BLOB;
+	case HSM_VAULT_WRONG_OWNER:
+		return AZIHSM_STATUS_WRONG_ROLE;
+	case HSM_VAULT_KEY_DELETED:
+		return AZIHSM_STATUS_KEY_DELETED;
+	case HSM_VAULT_KEY_EXISTS:
+		return AZIHSM_STATUS_KEY_EXISTS;
 	}
 	return fw_status_vault(st);
 }
 
-void fw_masking_key(const struct fw_req *r, struct hsm_masking_key *out)
+int fw_masking_key(const struct fw_req *r, struct hsm_masking_key *out)
 {
-	if (!r->kernel) {
-		hsm_partition_masking_key(r->fw->part, out);
-		return;
-	}
+	struct hsm_masking_key kmk;
+	int ret;
+
+	if (!r->kernel)
+		return hsm_partition_blob_key(r->fw->part, NULL, out);
 	pthread_mutex_lock(&r->fw->kernel_mk_lock);
-	*out = r->fw->kernel_mk;
+	kmk = r->fw->kernel_mk;
 	pthread_mutex_unlock(&r->fw->kernel_mk_lock);
+	ret = hsm_partition_blob_key(r->fw->part, &kmk, out);
+	OPENSSL_cleanse(&kmk, sizeof(kmk));
+	return ret;
+}
+
+int fw_blob_owner(const struct fw_req *r, enum hsm_blob_owner *kind)
+{
+	enum hsm_auth_role role;
+
+	if (r->kernel) {
+		*kind = HSM_BLOB_KERNEL;
+		return 0;
+	}
+	if (hsm_auth_session_role(r->fw->auth, r->session_id, &role))
+		return -1;
+	*kind = role == HSM_ROLE_OFFICER ? HSM_BLOB_OFFICER : HSM_BLOB_USER;
+	return 0;
 }
 
 uint32_t fw_svc_open_kernel(struct fw_req *r)
@@ -192,8 +221,12 @@ uint32_t fw_svc_key_import(struct fw_req *r)
 	st = fw_import_material(r, &spec, &m, &id);
 	if (st)
 		return st;
-	fw_masking_key(r, &mk);	/* r->kernel: the kernel masking key */
-	ret = hsm_vault_mask(r->fw->vault, id, &mk, NULL, 0, &len);
+	/* r->kernel: the kernel masking key */
+	if (fw_masking_key(r, &mk)) {
+		st = AZIHSM_STATUS_INTERNAL;
+		goto fail;
+	}
+	ret = hsm_vault_mask(r->fw->vault, id, &mk, HSM_BLOB_KERNEL, NULL, 0, &len);
 	if (ret != HSM_VAULT_BUFFER_SMALL) {
 		st = AZIHSM_STATUS_INTERNAL;
 		goto fail;
@@ -207,7 +240,7 @@ uint32_t fw_svc_key_import(struct fw_req *r)
 		st = AZIHSM_STATUS_RSP_TOO_LARGE;
 		goto fail;
 	}
-	ret = hsm_vault_mask(r->fw->vault, id, &mk, blob, len, &len);
+	ret = hsm_vault_mask(r->fw->vault, id, &mk, HSM_BLOB_KERNEL, blob, len, &len);
 	if (ret) {
 		st = fw_status_vault(ret);
 		goto fail;
@@ -234,6 +267,7 @@ uint32_t fw_svc_unmask_key(struct fw_req *r)
 		{ AZIHSM_UNMASK_F_PERSISTENT, FW_BOOL, true, &persistent, NULL },
 	};
 	struct hsm_masking_key mk;
+	enum hsm_blob_owner kind;
 	enum hsm_auth_op op;
 	uint16_t id = 0;
 	uint32_t st;
@@ -248,11 +282,16 @@ uint32_t fw_svc_unmask_key(struct fw_req *r)
 	st = fw_check(r, op);
 	if (st)
 		return st;
+	if (fw_blob_owner(r, &kind))
+		return AZIHSM_STATUS_NO_SESSION;
 	/* A persistent key: no other commit may store it before ours does. */
 	if (persistent)
 		fw_persist_begin(r->fw);
-	fw_masking_key(r, &mk);
-	ret = hsm_vault_unmask(r->fw->vault, &mk, blob.p, blob.len,
+	if (fw_masking_key(r, &mk)) {
+		st = AZIHSM_STATUS_INTERNAL;
+		goto out;
+	}
+	ret = hsm_vault_unmask(r->fw->vault, &mk, blob.p, blob.len, kind,
 			       persistent ? 0 : r->session_id, &id);
 	OPENSSL_cleanse(&mk, sizeof(mk));
 	if (ret) {
@@ -283,6 +322,7 @@ uint32_t fw_svc_export_masked(struct fw_req *r)
 	};
 	struct hsm_masking_key mk;
 	struct hsm_key_attr attr;
+	enum hsm_blob_owner kind;
 	uint8_t *out;
 	size_t len = 0;
 	uint32_t st;
@@ -302,8 +342,13 @@ uint32_t fw_svc_export_masked(struct fw_req *r)
 	st = fw_check(r, attr.owner ? HSM_OP_SESSION_KEYS : HSM_OP_BACKUP);
 	if (st)
 		return st;
-	fw_masking_key(r, &mk);
-	ret = hsm_vault_mask(r->fw->vault, id, &mk, NULL, 0, &len);
+	if (!attr.owner)
+		kind = HSM_BLOB_PERSISTENT;
+	else if (fw_blob_owner(r, &kind))
+		return AZIHSM_STATUS_NO_SESSION;
+	if (fw_masking_key(r, &mk))
+		return AZIHSM_STATUS_INTERNAL;
+	ret = hsm_vault_mask(r->fw->vault, id, &mk, kind, NULL, 0, &len);
 	if (ret != HSM_VAULT_BUFFER_SMALL) {
 		st = fw_status_vault(ret);
 		goto out;
@@ -315,7 +360,7 @@ uint32_t fw_svc_export_masked(struct fw_req *r)
 		st = AZIHSM_STATUS_RSP_TOO_LARGE;
 		goto out;
 	}
-	ret = hsm_vault_mask(r->fw->vault, id, &mk, out, len, &len);
+	ret = hsm_vault_mask(r->fw->vault, id, &mk, kind, out, len, &len);
 	st = fw_status_vault(ret);
 out:
 	OPENSSL_cleanse(&mk, sizeof(mk));

@@ -98,6 +98,9 @@ enum hsm_vault_status {
 	HSM_VAULT_NOT_EMPTY,		/* deserialize into a vault that holds keys */
 	HSM_VAULT_CRYPTO,		/* OpenSSL failure (RNG, keygen, cipher) */
 	HSM_VAULT_NOMEM,
+	HSM_VAULT_WRONG_OWNER,		/* unmask: the blob is another owner kind's */
+	HSM_VAULT_KEY_DELETED,		/* unmask: the blob's persistent key was deleted */
+	HSM_VAULT_KEY_EXISTS,		/* unmask persistent: its key is in the vault */
 };
 
 struct hsm_vault;
@@ -125,6 +128,11 @@ struct hsm_key_attr {
 	uint8_t origin;
 	uint8_t label_len;
 	uint8_t label[HSM_KEY_LABEL_MAX];
+	/*
+	 * A persistent key's serial (never given to another key of this
+	 * vault); its session copies carry it too; other session keys 0.
+	 */
+	uint64_t serial;
 };
 
 /*
@@ -184,11 +192,16 @@ int hsm_vault_import_secret(struct hsm_vault *v, const struct hsm_key_spec *spec
 int hsm_vault_import_pkey(struct hsm_vault *v, const struct hsm_key_spec *spec,
 			  EVP_PKEY *pkey, uint16_t *id);
 
+/*
+ * Deleting a persistent key also drops its session copies (keys unmasked
+ * from its blob, same serial): a deleted key does not live on.
+ */
 int hsm_vault_delete(struct hsm_vault *v, uint16_t id);
 /*
  * A deletion that must be stored first: delete_begin hides key @id from
  * lookups, lists and hsm_vault_serialize (its label stays taken);
- * delete_end then drops it, or with @keep shows it again unchanged.
+ * delete_end then drops it (and its session copies), or with @keep shows
+ * it again unchanged.
  */
 int hsm_vault_delete_begin(struct hsm_vault *v, uint16_t id);
 void hsm_vault_delete_end(struct hsm_vault *v, uint16_t id, bool keep);
@@ -233,17 +246,48 @@ int hsm_vault_export_public(struct hsm_vault *v, uint16_t id, uint8_t *out, size
 int hsm_vault_with_key(struct hsm_vault *v, uint16_t id, uint32_t need, hsm_key_fn fn,
 		       void *ctx);
 
-/* Masked blobs. */
-int hsm_masking_key_generate(struct hsm_masking_key *mk);
-/* Same BUFFER_SMALL convention as hsm_vault_export_public. */
-int hsm_vault_mask(struct hsm_vault *v, uint16_t id, const struct hsm_masking_key *mk,
-		   uint8_t *out, size_t cap, size_t *len);
 /*
- * Authenticate and decrypt a blob, store the key for @owner (0 = persistent)
- * with origin | HSM_ORIGIN_UNMASKED. A refused blob leaves the vault unchanged.
+ * Masked blobs. A blob names who it is for (stored: never renumber): a
+ * persistent key, or the role of the session that owned the session key.
+ */
+enum hsm_blob_owner {
+	HSM_BLOB_PERSISTENT = 0,
+	HSM_BLOB_OFFICER = 1,
+	HSM_BLOB_USER = 2,
+	HSM_BLOB_KERNEL = 3,
+};
+
+int hsm_masking_key_generate(struct hsm_masking_key *mk);
+/*
+ * The key blobs are actually sealed with: HKDF-SHA384(enc || mac, no
+ * salt, info "azihsm masking key v2" || @epoch u64 little-endian), 80
+ * bytes split as enc, mac. With the zeroize epoch folded in, no masking
+ * key of an earlier epoch (say, one a replayed backup brought back) opens
+ * a blob of this one.
+ */
+int hsm_masking_key_bind(const struct hsm_masking_key *mk, uint64_t epoch,
+			 struct hsm_masking_key *out);
+/*
+ * Mask key @id for @kind: HSM_BLOB_PERSISTENT for a persistent key, the
+ * owning session's role for a session key (else INVALID_ARG). Same
+ * BUFFER_SMALL convention as hsm_vault_export_public.
+ */
+int hsm_vault_mask(struct hsm_vault *v, uint16_t id, const struct hsm_masking_key *mk,
+		   enum hsm_blob_owner kind, uint8_t *out, size_t cap, size_t *len);
+/*
+ * Authenticate and decrypt a blob for a session of role @caller (officer,
+ * user or kernel) and store the key for @owner (0 = persistent) with
+ * origin | HSM_ORIGIN_UNMASKED. Who gets a blob back (else WRONG_OWNER):
+ * a session key's blob only a session of the same role, as a session key;
+ * a persistent key's blob only the officer: as a session copy while that
+ * key lives (same id and serial; the copy goes when the key is deleted),
+ * else KEY_DELETED; as a persistent key only if this vault never gave the
+ * key's serial (KEY_EXISTS while it lives, KEY_DELETED once deleted), with
+ * its id when free and its serial. A refused blob leaves the vault unchanged.
  */
 int hsm_vault_unmask(struct hsm_vault *v, const struct hsm_masking_key *mk,
-		     const uint8_t *blob, size_t len, uint16_t owner, uint16_t *new_id);
+		     const uint8_t *blob, size_t len, enum hsm_blob_owner caller, uint16_t owner,
+		     uint16_t *new_id);
 
 /*
  * Persistent keys (owner 0) as one byte image, allocated here: it holds

@@ -340,9 +340,7 @@ ok $? "derive --hash md5: usage error"
 
 run key export-masked "${co[@]}" --label aesk --out "$dir/aesk.blob"
 ok $? "key export-masked aesk"
-# An unmasked key keeps its label, so the original must be gone first.
-run key delete "${co[@]}" --label aesk
-ok $? "key delete aesk"
+# The officer's session copy beside the live key (labels are per owner).
 run encrypt "${co[@]}" --masked "$dir/aesk.blob" --mode cbc --iv $iv --in "$dir/data" \
 	--out "$dir/cbc2"
 [[ $? == 0 ]] && cmp -s "$dir/cbc" "$dir/cbc2"
@@ -350,6 +348,15 @@ ok $? "encrypt --masked blob: the same ciphertext as the key itself"
 run key unmask "${co[@]}" --in "$dir/aesk.blob" --json
 [[ $? == 0 ]] && grep -q '"type": "aes-256"' "$dir/out"
 ok $? "key unmask --json: an aes-256 key"
+run key unmask "${cu[@]}" --in "$dir/aesk.blob"
+[[ $? == 1 ]] && grep -q 'WRONG_ROLE' "$dir/err"
+ok $? "issue 9: the user may not unmask a persistent key's blob (WRONG_ROLE)"
+run key delete "${co[@]}" --label aesk
+ok $? "key delete aesk"
+run encrypt "${co[@]}" --masked "$dir/aesk.blob" --mode cbc --iv $iv --in "$dir/data" \
+	--out "$dir/cbc3"
+[[ $? == 1 ]] && grep -q 'KEY_DELETED' "$dir/err"
+ok $? "issue 9: after the delete its blob is KEY_DELETED (deletion is final)"
 printf '\x80' | dd of="$dir/aesk.blob" bs=1 seek=40 conv=notrunc status=none
 run key unmask "${co[@]}" --in "$dir/aesk.blob"
 [[ $? == 1 ]] && grep -q 'BAD_BLOB' "$dir/err"

@@ -283,8 +283,9 @@ out:
 
 /*
  * Zeroize and backup through the library (volatile firmware): the session
- * handle after azihsm_zeroize, the BK3 calls, a persistent unmask, the
- * statuses, and that no command is sent for a session the device closed.
+ * handle after azihsm_zeroize, the BK3 calls, the unmask rules of issue 9
+ * (KEY_EXISTS, KEY_DELETED, WRONG_ROLE; nothing of before a zeroize opens),
+ * and that no command is sent for a session the device closed.
  */
 static void test_backup(struct fw_link *l, struct azihsm_dev *dev)
 {
@@ -324,10 +325,29 @@ static void test_backup(struct fw_link *l, struct azihsm_dev *dev)
 	tap_eq(azihsm_aes_crypt(u, k, &p, pt, sizeof(pt), ct, sizeof(ct), &len, NULL), 0,
 	       "  it encrypts");
 	tap_eq(azihsm_key_export_masked(o, k, blob, sizeof(blob), &bl), 0, "  masked export");
-	tap_eq(azihsm_bk3_set_sealed(o, sealed, sl), -EIO,
-	       "backup: azihsm_bk3_set_sealed with a persistent key present: -EIO");
-	tap_eq(hsm_status(), AZIHSM_STATUS_NOT_EMPTY, "  NOT_EMPTY");
+	tap_eq(azihsm_bk3_set_sealed(o, sealed, sl), 0,
+	       "backup: azihsm_bk3_set_sealed in the same epoch over a persistent key: 0");
 	tap_eq(azihsm_bk3_set_sealed(o, sealed, 0), -EINVAL, "backup: an empty blob: -EINVAL");
+	tap_eq(azihsm_key_unmask_persistent(o, blob, bl, &k2), -EIO,
+	       "backup: azihsm_key_unmask_persistent of the live key: -EIO");
+	tap_eq(hsm_status(), AZIHSM_STATUS_KEY_EXISTS, "  KEY_EXISTS");
+	tap_eq(azihsm_key_unmask(u, blob, bl, &k2), -EIO,
+	       "issue 9: azihsm_key_unmask of a persistent key's blob as the user: -EIO");
+	tap_eq(hsm_status(), AZIHSM_STATUS_WRONG_ROLE, "  WRONG_ROLE");
+	tap_eq(azihsm_key_unmask(o, blob, bl, &k2), 0, "backup: the officer's session copy");
+	p.decrypt = true;
+	tap_ok(!azihsm_aes_crypt(o, k2, &p, ct, sizeof(ct), out, sizeof(out), &len, NULL) &&
+	       !memcmp(out, pt, sizeof(pt)), "  it decrypts the ciphertext");
+	tap_eq(azihsm_key_delete(o, k), 0, "backup: the officer deletes the key");
+	tap_eq(azihsm_aes_crypt(o, k2, &p, ct, sizeof(ct), out, sizeof(out), &len, NULL), -EIO,
+	       "issue 9: the copy went with it");
+	tap_eq(azihsm_key_unmask_persistent(o, blob, bl, &k2), -EIO,
+	       "issue 9: azihsm_key_unmask_persistent of the deleted key: -EIO");
+	tap_eq(hsm_status(), AZIHSM_STATUS_KEY_DELETED, "  KEY_DELETED");
+	tap_eq(azihsm_key_generate(o, AZIHSM_KEY_TYPE_AES256,
+				   AZIHSM_KEY_USE_ENCRYPT | AZIHSM_KEY_USE_DECRYPT, "bk2", 3, true, &k),
+	       0, "backup: another persistent AES key");
+	tap_eq(azihsm_key_export_masked(o, k, blob, sizeof(blob), &bl), 0, "  masked export");
 
 	tap_eq(azihsm_zeroize(o), 0, "backup: azihsm_zeroize");
 	calls = l->calls;
@@ -345,21 +365,16 @@ static void test_backup(struct fw_link *l, struct azihsm_dev *dev)
 		    "  changed"))
 		goto out;
 	tap_eq(azihsm_key_unmask_persistent(o, blob, bl, &k2), -EIO,
-	       "backup: the old blob before the restore: -EIO");
+	       "issue 9: the blob of before the zeroize: -EIO");
 	tap_eq(hsm_status(), AZIHSM_STATUS_BAD_BLOB, "  BAD_BLOB");
 	sealed[100] ^= 4;
 	tap_eq(azihsm_bk3_set_sealed(o, sealed, sl), -EIO, "backup: a flipped sealed BK3: -EIO");
 	tap_eq(hsm_status(), AZIHSM_STATUS_BAD_BLOB, "  BAD_BLOB");
 	sealed[100] ^= 4;
-	tap_eq(azihsm_bk3_set_sealed(o, sealed, sl), 0, "backup: azihsm_bk3_set_sealed");
-	tap_eq(azihsm_key_unmask_persistent(o, blob, bl, &k2), 0,
-	       "backup: azihsm_key_unmask_persistent");
-	tap_ok(!azihsm_key_list(o, keys, 4, &n) && n == 1 && keys[0].id == k2 &&
-	       keys[0].persistent && keys[0].label_len == 2 && !memcmp(keys[0].label, "bk", 2),
-	       "  a persistent key labelled bk");
-	p.decrypt = true;
-	tap_ok(!azihsm_aes_crypt(o, k2, &p, ct, sizeof(ct), out, sizeof(out), &len, NULL) &&
-	       !memcmp(out, pt, sizeof(pt)), "  it decrypts the old ciphertext");
+	tap_eq(azihsm_bk3_set_sealed(o, sealed, sl), -EIO,
+	       "issue 9: the sealed BK3 of before the zeroize: -EIO");
+	tap_eq(hsm_status(), AZIHSM_STATUS_BAD_BLOB, "  BAD_BLOB (zeroize is final)");
+	tap_ok(!azihsm_key_list(o, keys, 4, &n) && n == 0, "  and no key came back");
 out:
 	azihsm_logout(o);
 	azihsm_logout(u);

@@ -1232,10 +1232,14 @@ static void test_blobs(void)
 		       "user: KeyExportMasked of a persistent key is WRONG_ROLE");
 		tap_eq(export_masked(fw, (int)so, pid, blob, &bl), 0,
 		       "officer: KeyExportMasked of a persistent key");
-		tap_eq(unmask(fw, (int)su, blob, bl, &id2), 0,
-		       "user: UnmaskKey of it gives a session key");
-		tap_eq(call_id(fw, AZIHSM_OP_DELETE_KEY, (int)su, id2, &r), 0,
-		       "  which the user may delete");
+		tap_eq(unmask(fw, (int)su, blob, bl, &id2), AZIHSM_STATUS_WRONG_ROLE,
+		       "issue 9: user: UnmaskKey of a persistent key's blob: WRONG_ROLE");
+		tap_eq(unmask(fw, (int)so, blob, bl, &id2), 0,
+		       "officer: UnmaskKey of it gives a session copy");
+		tap_eq(call_id(fw, AZIHSM_OP_DELETE_KEY, (int)so, id2, &r), 0,
+		       "  which the officer may delete");
+		tap_eq(unmask(fw, (int)ks, blob, bl, &id2), AZIHSM_STATUS_BAD_BLOB,
+		       "  the kernel session: BAD_BLOB (another masking key)");
 	}
 }
 

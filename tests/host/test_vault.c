@@ -3,7 +3,8 @@
  * hsm_vault on the host: key generation and import for every type, public
  * export and signatures cross-checked with OpenSSL, usage enforcement,
  * labels, capacity, ids, deletion, masked blobs (round trip, every bit
- * flipped, truncations, wrong masking key) and the persistent-key image.
+ * flipped, truncations, wrong masking key, the owner rules and serials of
+ * issue 9, the epoch binding) and the persistent-key image.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -383,11 +384,11 @@ static void test_capacity(void)
 			first = id;
 	}
 	tap_eq(ok, 256, "256 keys fit in a default vault");
-	hsm_vault_mask(v, first, &mk, blob, sizeof(blob), &blen);
+	hsm_vault_mask(v, first, &mk, HSM_BLOB_PERSISTENT, blob, sizeof(blob), &blen);
 	tap_eq(import_aes(v, 0, NULL, 1, &id), HSM_VAULT_FULL, "257th import: vault full");
 	tap_eq(gen(v, HSM_KEY_EC_P256, HSM_USAGE_SIGN, 0, NULL, &id), HSM_VAULT_FULL,
 	       "257th generate: vault full");
-	tap_eq(hsm_vault_unmask(v, &mk, blob, blen, 0, &id), HSM_VAULT_FULL,
+	tap_eq(hsm_vault_unmask(v, &mk, blob, blen, HSM_BLOB_OFFICER, 3, &id), HSM_VAULT_FULL,
 	       "257th unmask: vault full");
 	n = hsm_vault_list(v, list, 300);
 	for (i = 1; i < n; i++)
@@ -625,12 +626,12 @@ static void test_import(void)
 static void test_mask(void)
 {
 	struct hsm_vault *v = hsm_vault_new(0), *v2 = hsm_vault_new(0);
-	struct hsm_masking_key mk, mk2;
-	uint8_t blob[4096], bad[4096], aes[32];
-	size_t len = 0, alen = 0, need = 0;
+	struct hsm_masking_key mk, mk2, b0, b1;
+	uint8_t blob[4096], bad[4096], aes[32], sblob[512];
+	size_t len = 0, alen = 0, need = 0, slen = 0;
 	struct secret_ctx c = { 0 }, c2 = { 0 };
 	struct hsm_key_attr a, b;
-	uint16_t ec, rsa, ak, id, id2;
+	uint16_t ec, rsa, ak, id, id2, sk, cp;
 	EVP_PKEY *pub;
 	unsigned int bit, refused = 0, n;
 	int st;
@@ -640,69 +641,138 @@ static void test_mask(void)
 	tap_ok(memcmp(&mk, &mk2, sizeof(mk)) != 0, "two masking keys differ");
 
 	gen(v, HSM_KEY_EC_P384, HSM_USAGE_SIGN | HSM_USAGE_DERIVE, 0, "ec-key", &ec);
-	tap_eq(hsm_vault_mask(v, ec, &mk, NULL, 0, &need), HSM_VAULT_BUFFER_SMALL,
-	       "mask size query");
-	tap_eq(hsm_vault_mask(v, ec, &mk, blob, need - 1, &len), HSM_VAULT_BUFFER_SMALL,
-	       "mask into a short buffer refused");
-	tap_eq(hsm_vault_mask(v, ec, &mk, blob, sizeof(blob), &len), HSM_VAULT_OK, "mask EC P-384");
-	tap_ok(len == need && !memcmp(blob, "AZHSMMK1", 8) && blob[8] == 1 &&
-	       blob[9] == HSM_KEY_EC_P384 && blob[12] == 6 && !memcmp(blob + 13, "ec-key", 6),
-	       "blob header: magic, version, type, label");
-	tap_ok((len - 13 - 6 - 16 - 48) % 16 == 0, "ciphertext is whole AES blocks");
-	tap_eq(hsm_vault_unmask(v, &mk, blob, len, 0, &id), HSM_VAULT_LABEL_EXISTS,
-	       "unmask into the same vault as persistent: label exists");
-	tap_eq(hsm_vault_unmask(v, &mk, blob, len, 9, &id), HSM_VAULT_OK,
-	       "as a session key beside the original: allowed (labels are per owner)");
-	hsm_vault_delete(v, id);
-	tap_eq(hsm_vault_unmask(v2, &mk, blob, len, 9, &id), HSM_VAULT_OK,
-	       "unmask into another vault");
 	hsm_vault_get_attr(v, ec, &a);
-	hsm_vault_get_attr(v2, id, &b);
-	tap_ok(b.type == a.type && b.usage == a.usage && b.label_len == 6 &&
-	       !memcmp(b.label, "ec-key", 6) && b.owner == 9 &&
-	       b.origin == (HSM_ORIGIN_GENERATED | HSM_ORIGIN_UNMASKED),
-	       "unmasked attributes: type, usage, label, owner 9, origin generated+unmasked");
+	tap_ok(a.serial != 0, "a persistent key has a serial");
+	tap_eq(hsm_vault_mask(v, ec, &mk, HSM_BLOB_PERSISTENT, NULL, 0, &need),
+	       HSM_VAULT_BUFFER_SMALL, "mask size query");
+	tap_eq(hsm_vault_mask(v, ec, &mk, HSM_BLOB_PERSISTENT, blob, need - 1, &len),
+	       HSM_VAULT_BUFFER_SMALL, "mask into a short buffer refused");
+	tap_eq(hsm_vault_mask(v, ec, &mk, HSM_BLOB_OFFICER, blob, sizeof(blob), &len),
+	       HSM_VAULT_INVALID_ARG, "a persistent key masked as a session key's: refused");
+	tap_eq(hsm_vault_mask(v, ec, &mk, HSM_BLOB_PERSISTENT, blob, sizeof(blob), &len),
+	       HSM_VAULT_OK, "mask EC P-384");
+	tap_ok(len == need && !memcmp(blob, "AZHSMMK1", 8) && blob[8] == 2 &&
+	       blob[9] == HSM_KEY_EC_P384 && blob[12] == HSM_BLOB_PERSISTENT &&
+	       (blob[13] | blob[14] << 8) == ec && blob[15] == (uint8_t)a.serial &&
+	       blob[23] == 6 && !memcmp(blob + 24, "ec-key", 6),
+	       "blob header: magic, version 2, type, owner kind, id, serial, label");
+	tap_ok((len - 24 - 6 - 16 - 48) % 16 == 0, "ciphertext is whole AES blocks");
+	tap_eq(hsm_vault_unmask(v, &mk, blob, len, HSM_BLOB_OFFICER, 0, &id), HSM_VAULT_KEY_EXISTS,
+	       "unmask into the same vault as persistent: its key is there (KEY_EXISTS)");
+	tap_eq(hsm_vault_unmask(v, &mk, blob, len, HSM_BLOB_USER, 9, &id), HSM_VAULT_WRONG_OWNER,
+	       "issue 9: a persistent key's blob for a user session: WRONG_OWNER");
+	tap_eq(hsm_vault_unmask(v, &mk, blob, len, HSM_BLOB_KERNEL, 9, &id),
+	       HSM_VAULT_WRONG_OWNER, "  for the kernel session: WRONG_OWNER");
+	tap_eq(hsm_vault_unmask(v, &mk, blob, len, HSM_BLOB_OFFICER, 9, &cp), HSM_VAULT_OK,
+	       "an officer's session copy beside the live key: allowed (labels are per owner)");
+	hsm_vault_get_attr(v, cp, &b);
+	tap_ok(b.owner == 9 && b.serial == a.serial, "  the copy carries the key's serial");
 	pub = public_of(v, ec);
-	tap_ok(signs_as(v2, id, pub),
-	       "unmasked EC key signs, verifies with the original public key");
+	tap_ok(signs_as(v, cp, pub), "  and signs as the key");
 	EVP_PKEY_free(pub);
 
+	/* Restore into a vault that never had the key: id and serial kept. */
+	tap_eq(hsm_vault_unmask(v2, &mk, blob, len, HSM_BLOB_OFFICER, 9, &id), HSM_VAULT_NOT_FOUND,
+	       "a session copy where the key is not: NOT_FOUND");
+	tap_eq(hsm_vault_unmask(v2, &mk, blob, len, HSM_BLOB_OFFICER, 0, &id), HSM_VAULT_OK,
+	       "restored as persistent where its serial was never given");
+	hsm_vault_get_attr(v2, id, &b);
+	tap_ok(id == ec && b.type == a.type && b.usage == a.usage && b.label_len == 6 &&
+	       !memcmp(b.label, "ec-key", 6) && b.owner == 0 && b.serial == a.serial &&
+	       b.origin == (HSM_ORIGIN_GENERATED | HSM_ORIGIN_UNMASKED),
+	       "  same id, type, usage, label, serial; origin generated+unmasked");
+	pub = public_of(v, ec);
+	tap_ok(signs_as(v2, id, pub), "  it signs, verifies with the original public key");
+	EVP_PKEY_free(pub);
+
+	/* issue 9: a deleted persistent key does not come back. */
+	tap_eq(hsm_vault_delete(v, ec), HSM_VAULT_OK, "delete the EC key");
+	tap_eq(hsm_vault_get_attr(v, cp, &b), HSM_VAULT_NOT_FOUND,
+	       "issue 9: its session copy went with it");
+	tap_eq(hsm_vault_unmask(v, &mk, blob, len, HSM_BLOB_OFFICER, 9, &id),
+	       HSM_VAULT_KEY_DELETED, "issue 9: its blob as a session key: KEY_DELETED");
+	tap_eq(hsm_vault_unmask(v, &mk, blob, len, HSM_BLOB_OFFICER, 0, &id),
+	       HSM_VAULT_KEY_DELETED, "issue 9: as a persistent key: KEY_DELETED");
+
 	gen(v, HSM_KEY_RSA2048, HSM_USAGE_SIGN, 0, NULL, &rsa);
-	st = hsm_vault_mask(v, rsa, &mk, blob, sizeof(blob), &len);
-	tap_ok(!st && !hsm_vault_unmask(v2, &mk, blob, len, 0, &id), "RSA-2048 mask/unmask");
+	st = hsm_vault_mask(v, rsa, &mk, HSM_BLOB_PERSISTENT, blob, sizeof(blob), &len);
+	tap_ok(!st && !hsm_vault_unmask(v2, &mk, blob, len, HSM_BLOB_OFFICER, 0, &id),
+	       "RSA-2048 mask/unmask");
 	pub = public_of(v, rsa);
 	tap_ok(signs_as(v2, id, pub), "unmasked RSA key signs, verifies with the original key");
 	EVP_PKEY_free(pub);
 
+	/* Session keys: back to the same role only, as session keys. */
+	gen(v, HSM_KEY_HMAC_SHA256, HSM_USAGE_SIGN, 5, "mine", &sk);
+	tap_eq(hsm_vault_mask(v, sk, &mk, HSM_BLOB_PERSISTENT, sblob, sizeof(sblob), &slen),
+	       HSM_VAULT_INVALID_ARG, "a session key masked as persistent: refused");
+	tap_eq(hsm_vault_mask(v, sk, &mk, HSM_BLOB_USER, sblob, sizeof(sblob), &slen), HSM_VAULT_OK,
+	       "a user session key masked");
+	tap_ok(sblob[12] == HSM_BLOB_USER && sblob[15] == 0, "  owner kind user, serial 0");
+	tap_eq(hsm_vault_unmask(v2, &mk, sblob, slen, HSM_BLOB_OFFICER, 7, &id),
+	       HSM_VAULT_WRONG_OWNER, "issue 9: a user's blob in an officer session: WRONG_OWNER");
+	tap_eq(hsm_vault_unmask(v2, &mk, sblob, slen, HSM_BLOB_KERNEL, 7, &id),
+	       HSM_VAULT_WRONG_OWNER, "  in the kernel session: WRONG_OWNER");
+	tap_eq(hsm_vault_unmask(v2, &mk, sblob, slen, HSM_BLOB_USER, 0, &id),
+	       HSM_VAULT_WRONG_OWNER, "  as a persistent key: WRONG_OWNER");
+	tap_eq(hsm_vault_unmask(v2, &mk, sblob, slen, HSM_BLOB_USER, 7, &id), HSM_VAULT_OK,
+	       "  in another user session: back as its session key");
+	tap_ok(!hsm_vault_get_attr(v2, id, &b) && b.owner == 7 && b.serial == 0, "  owner 7");
+	tap_eq(hsm_vault_unmask(v2, &mk, sblob, slen, HSM_BLOB_PERSISTENT, 7, &id),
+	       HSM_VAULT_INVALID_ARG, "no caller is of kind persistent");
+
+	/* Version 1 (unbound) and the epoch binding. */
+	memcpy(bad, sblob, slen);
+	bad[8] = 1;
+	tap_eq(hsm_vault_unmask(v2, &mk, bad, slen, HSM_BLOB_USER, 7, &id), HSM_VAULT_BAD_BLOB,
+	       "issue 9: a version-1 blob: BAD_BLOB");
+	tap_ok(!hsm_masking_key_bind(&mk, 0, &b0) && !hsm_masking_key_bind(&mk, 1, &b1) &&
+	       memcmp(&b0, &b1, sizeof(b0)) && memcmp(&b0, &mk, sizeof(b0)),
+	       "bound keys of epochs 0 and 1 differ (and from the masking key)");
+	hsm_vault_mask(v, sk, &b0, HSM_BLOB_USER, sblob, sizeof(sblob), &slen);
+	tap_eq(hsm_vault_unmask(v2, &b1, sblob, slen, HSM_BLOB_USER, 7, &id), HSM_VAULT_BAD_BLOB,
+	       "issue 9: a blob of epoch 0 under the epoch-1 key: BAD_BLOB");
+	tap_eq(hsm_vault_unmask(v2, &b0, sblob, slen, HSM_BLOB_USER, 8, &id), HSM_VAULT_OK,
+	       "  under the epoch-0 key: opens");
+
 	/* AES key blob: round trip, then every bit flipped. */
 	gen(v, HSM_KEY_AES256, HSM_USAGE_ENCRYPT, 0, "aes1", &ak);
-	tap_eq(hsm_vault_mask(v, ak, &mk, aes, sizeof(aes), &alen), HSM_VAULT_BUFFER_SMALL,
-	       "AES blob does not fit 32 bytes");
-	tap_eq(hsm_vault_mask(v, ak, &mk, blob, sizeof(blob), &len), HSM_VAULT_OK, "mask AES-256");
-	tap_eq(len, 13 + 4 + 16 + 48 + 48, "AES-256 blob: 129 bytes");
+	tap_eq(hsm_vault_mask(v, ak, &mk, HSM_BLOB_PERSISTENT, aes, sizeof(aes), &alen),
+	       HSM_VAULT_BUFFER_SMALL, "AES blob does not fit 32 bytes");
+	tap_eq(hsm_vault_mask(v, ak, &mk, HSM_BLOB_PERSISTENT, blob, sizeof(blob), &len),
+	       HSM_VAULT_OK, "mask AES-256");
+	tap_eq(len, 24 + 4 + 16 + 48 + 48, "AES-256 blob: 140 bytes");
 	n = hsm_vault_count(v2);
 	for (bit = 0; bit < len * 8; bit++) {
 		memcpy(bad, blob, len);
 		bad[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-		refused += hsm_vault_unmask(v2, &mk, bad, len, 0, &id2) != HSM_VAULT_OK;
+		refused += hsm_vault_unmask(v2, &mk, bad, len, HSM_BLOB_OFFICER, 0, &id2) !=
+			   HSM_VAULT_OK;
 	}
 	tap_eq(refused, len * 8, "all %zu single-bit flips refused", len * 8);
 	for (refused = 0, alen = 0; alen < len; alen++)
-		refused += hsm_vault_unmask(v2, &mk, blob, alen, 0, &id2) != HSM_VAULT_OK;
+		refused += hsm_vault_unmask(v2, &mk, blob, alen, HSM_BLOB_OFFICER, 0, &id2) !=
+			   HSM_VAULT_OK;
 	tap_eq(refused, len, "all %zu truncations refused", len);
 	memcpy(bad, blob, len);
 	bad[len] = 0;
-	tap_eq(hsm_vault_unmask(v2, &mk, bad, len + 1, 0, &id2), HSM_VAULT_BAD_BLOB,
-	       "one extra byte refused");
-	tap_eq(hsm_vault_unmask(v2, &mk2, blob, len, 0, &id2), HSM_VAULT_BAD_BLOB,
-	       "another masking key refused");
+	tap_eq(hsm_vault_unmask(v2, &mk, bad, len + 1, HSM_BLOB_OFFICER, 0, &id2),
+	       HSM_VAULT_BAD_BLOB, "one extra byte refused");
+	tap_eq(hsm_vault_unmask(v2, &mk2, blob, len, HSM_BLOB_OFFICER, 0, &id2),
+	       HSM_VAULT_BAD_BLOB, "another masking key refused");
 	tap_eq(hsm_vault_count(v2), n, "refused blobs left the vault unchanged");
-	tap_eq(hsm_vault_unmask(v2, &mk, blob, len, 0, &id2), HSM_VAULT_OK,
+	tap_eq(hsm_vault_unmask(v2, &mk, blob, len, HSM_BLOB_OFFICER, 0, &id2), HSM_VAULT_OK,
 	       "the intact AES blob unmasks");
 	hsm_vault_with_key(v, ak, HSM_USAGE_ENCRYPT, secret_cb, &c);
 	hsm_vault_with_key(v2, id2, HSM_USAGE_ENCRYPT, secret_cb, &c2);
 	tap_ok(c.len == 32 && c2.len == 32 && !memcmp(c.secret, c2.secret, 32),
 	       "unmasked AES secret equals the original");
+	hsm_vault_get_attr(v, ak, &a);
+	tap_ok(!gen(v2, HSM_KEY_AES128, HSM_USAGE_ENCRYPT, 0, NULL, &id2) &&
+	       !hsm_vault_get_attr(v2, id2, &b) && b.serial > a.serial,
+	       "a new key's serial is above every restored one");
+	OPENSSL_cleanse(&b0, sizeof(b0));
+	OPENSSL_cleanse(&b1, sizeof(b1));
 	hsm_vault_free(v);
 	hsm_vault_free(v2);
 }
@@ -729,8 +799,8 @@ static void test_image(void)
 	tap_eq(hsm_vault_delete(v, 0), HSM_VAULT_NOT_FOUND, "id 0 never exists");
 
 	tap_eq(hsm_vault_serialize(v, &img, &len), HSM_VAULT_OK, "serialize");
-	tap_ok(img && len > 14 && !memcmp(img, "AZHSMVK1", 8) && img[12] == 5 && img[13] == 0,
-	       "image header: magic, 5 persistent keys");
+	tap_ok(img && len > 22 && !memcmp(img, "AZHSMVK1", 8) && img[8] == 2 && img[12] == 5 &&
+	       img[13] == 0, "image header: magic, version 2, 5 persistent keys");
 	tap_eq(hsm_vault_deserialize(v2, img, len), HSM_VAULT_OK, "deserialize into a fresh vault");
 	n = hsm_vault_list(v, la, 16);
 	n2 = hsm_vault_list(v2, lb, 16);
@@ -762,12 +832,12 @@ static void test_image(void)
 	       "id cursor restored: new id %u after the session keys' ids", id);
 
 	/* Walk the records ourselves to find the length fields. */
-	for (pos = 14, nrec = 0; pos < len && nrec < 16; nrec++) {
+	for (pos = 22, nrec = 0; pos < len && nrec < 16; nrec++) {
 		uint32_t m;
 
 		recs[nrec] = pos;
-		lpos[nrec] = pos + 5;
-		mpos[nrec] = pos + 6 + img[pos + 5];
+		lpos[nrec] = pos + 13;
+		mpos[nrec] = pos + 14 + img[pos + 13];
 		m = img[mpos[nrec]] | img[mpos[nrec] + 1] << 8 | img[mpos[nrec] + 2] << 16 |
 		    (uint32_t)img[mpos[nrec] + 3] << 24;
 		pos = mpos[nrec] + 4 + m;
@@ -809,14 +879,24 @@ static void test_image(void)
 	bad[recs[1] + 1] = img[recs[0] + 1];
 	tap_eq(hsm_vault_deserialize(v3, bad, len), HSM_VAULT_BAD_IMAGE, "duplicate id refused");
 	memcpy(bad, img, len);
-	bad[recs[0] + 2] = 0x99;
+	bad[recs[0] + 10] = 0x99;
 	tap_eq(hsm_vault_deserialize(v3, bad, len), HSM_VAULT_BAD_TYPE, "unknown type refused");
 	memcpy(bad, img, len);
-	bad[recs[0] + 3] = HSM_USAGE_SIGN;	/* record 0 is the AES key */
+	bad[recs[0] + 11] = HSM_USAGE_SIGN;	/* record 0 is the AES key */
 	tap_eq(hsm_vault_deserialize(v3, bad, len), HSM_VAULT_BAD_USAGE,
 	       "usage invalid for the type refused");
 	memcpy(bad, img, len);
-	bad[recs[1] + 2] = HSM_KEY_EC_P384;	/* record 1 is the P-256 key */
+	memset(bad + recs[0] + 2, 0, 8);
+	tap_eq(hsm_vault_deserialize(v3, bad, len), HSM_VAULT_BAD_IMAGE, "serial 0 refused");
+	memcpy(bad, img, len);
+	memcpy(bad + recs[1] + 2, img + recs[0] + 2, 8);
+	tap_eq(hsm_vault_deserialize(v3, bad, len), HSM_VAULT_BAD_IMAGE, "duplicate serial refused");
+	memcpy(bad, img, len);
+	memcpy(bad + 14, img + recs[nrec - 1] + 2, 8);
+	tap_eq(hsm_vault_deserialize(v3, bad, len), HSM_VAULT_BAD_IMAGE,
+	       "next serial not above every serial: refused");
+	memcpy(bad, img, len);
+	bad[recs[1] + 10] = HSM_KEY_EC_P384;	/* record 1 is the P-256 key */
 	tap_eq(hsm_vault_deserialize(v3, bad, len), HSM_VAULT_BAD_MATERIAL,
 	       "P-256 material under a P-384 type refused");
 	memcpy(bad, img, len);
@@ -829,8 +909,40 @@ static void test_image(void)
 	free(bad);
 	hsm_vault_image_free(img, len);
 
-	tap_ok(!hsm_vault_serialize(v3, &img, &len) && len > 14 && img[12] == 5,
+	tap_ok(!hsm_vault_serialize(v3, &img, &len) && len > 22 && img[12] == 5,
 	       "the reloaded vault serializes its 5 keys again");
+
+	/* A version-1 image (no serials) still loads: serials 1..5. */
+	{
+		uint8_t *v1 = malloc(len);
+		size_t o = 14, p2 = 22;
+		struct hsm_vault *v4 = hsm_vault_new(0);
+		unsigned int k, good = 0;
+
+		memcpy(v1, img, 14);
+		v1[8] = 1;
+		for (k = 0; k < 5; k++) {
+			size_t rl = 14 + img[p2 + 13], ml;
+
+			ml = img[p2 + rl] | img[p2 + rl + 1] << 8 | img[p2 + rl + 2] << 16 |
+			     (size_t)img[p2 + rl + 3] << 24;
+			memcpy(v1 + o, img + p2, 2);
+			memcpy(v1 + o + 2, img + p2 + 10, rl - 10 + 4 + ml);
+			o += 2 + rl - 10 + 4 + ml;
+			p2 += rl + 4 + ml;
+		}
+		tap_eq(hsm_vault_deserialize(v4, v1, o), HSM_VAULT_OK,
+		       "a version-1 image (no serials) loads");
+		n = hsm_vault_list(v4, la, 16);
+		for (k = 0; k < n; k++)
+			good += la[k].serial == k + 1;
+		tap_ok(n == 5 && good == 5, "  its keys get the serials 1..5 in id order");
+		tap_ok(!gen(v4, HSM_KEY_AES128, HSM_USAGE_ENCRYPT, 0, NULL, &id) &&
+		       !hsm_vault_get_attr(v4, id, la) && la[0].serial == 6,
+		       "  and the next persistent key serial 6");
+		hsm_vault_free(v4);
+		free(v1);
+	}
 	hsm_vault_image_free(img, len);
 	hsm_vault_free(v3);
 	hsm_vault_free(v);
