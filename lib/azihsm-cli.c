@@ -51,6 +51,11 @@ static const char *status_hint(struct azihsm_last_status st)
 		return "the key's type does not fit this operation";
 	case AZIHSM_STATUS_VAULT_FULL:
 		return "the key vault is full: delete keys first";
+	case AZIHSM_STATUS_QUOTA:
+		return "this session holds as many keys as a session may: delete some first";
+	case AZIHSM_STATUS_PIN_LOCKED:
+		return "too many wrong PINs: the role is locked (the user: until the officer's "
+		       "'azihsm user unlock'; the officer: until a zeroize)";
 	case AZIHSM_STATUS_LABEL_EXISTS:
 		return "a key with that label exists already";
 	case AZIHSM_STATUS_NOT_STORED:

@@ -99,6 +99,8 @@ enum azihsm_status {
 	AZIHSM_STATUS_BK3_EXISTS	= 0x1029, /* InitBk3: the partition has a BK3 */
 	AZIHSM_STATUS_NO_BK3		= 0x102a, /* GetSealedBk3: no BK3 yet (InitBk3) */
 	AZIHSM_STATUS_NOT_EMPTY		= 0x102b, /* SetSealedBk3: persistent keys present */
+	AZIHSM_STATUS_QUOTA		= 0x1030, /* the session holds its quota of keys */
+	AZIHSM_STATUS_PIN_LOCKED	= 0x1031, /* too many wrong PINs: locked for good */
 };
 
 #define AZIHSM_API_REV_MAJOR		1
