@@ -31,6 +31,12 @@ struct hsm_fw_cmd {
 	uint8_t session_flags;	/* AZIHSM_SESS_* from the SQE */
 	uint16_t session_id;
 	/*
+	 * The HSM submission queue the command came on (1..AZIHSM_HSM_QUEUES_MAX;
+	 * 0 for callers without queues): GetSessionEncryptionKey keeps one nonce
+	 * table per queue.
+	 */
+	uint16_t sq_id;
+	/*
 	 * Set by hsm_fw_execute for the CQE: the SQE's op and in_session bits
 	 * and session id echoed, except for OpenSession (OP_OPEN, plus
 	 * IN_SESSION and the new id on success, id 0 on failure) and
