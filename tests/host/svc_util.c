@@ -18,6 +18,7 @@ struct mbor_enc *rq_begin(struct rq *q, uint32_t op, int sid)
 		h.has_session = true;
 		h.session_id = (uint16_t)sid;
 	}
+	q->sq_id = 0;
 	mbor_enc_init(&q->e, q->buf, sizeof(q->buf));
 	azihsm_msg_begin_request(&q->e, &h);
 	return &q->e;
@@ -25,9 +26,16 @@ struct mbor_enc *rq_begin(struct rq *q, uint32_t op, int sid)
 
 long rsp_exec(struct hsm_fw *fw, const uint8_t *in, size_t len, size_t out_cap, struct rsp *r)
 {
+	return rsp_exec_sq(fw, in, len, out_cap, 0, r);
+}
+
+long rsp_exec_sq(struct hsm_fw *fw, const uint8_t *in, size_t len, size_t out_cap,
+		 uint16_t sq_id, struct rsp *r)
+{
 	struct mbor_dec d;
 
 	memset(&r->cmd, 0, sizeof(r->cmd));
+	r->cmd.sq_id = sq_id;
 	r->cmd.in = in;
 	r->cmd.in_len = len;
 	r->cmd.out = r->buf;
@@ -50,7 +58,7 @@ long rq_send_ext(struct hsm_fw *fw, struct rq *q, struct rsp *r, size_t extra, s
 	if (mbor_enc_finish(&q->e, &len) || len + extra > sizeof(q->buf))
 		return -1;
 	memset(q->buf + len, 0, extra);
-	if (rsp_exec(fw, q->buf, len + extra, out_cap, r) < 0)
+	if (rsp_exec_sq(fw, q->buf, len + extra, out_cap, q->sq_id, r) < 0)
 		return -1;
 	mbor_dec_init(&d, r->buf, r->cmd.out_len);
 	if (azihsm_msg_parse_response(&d, &h, &has_data))

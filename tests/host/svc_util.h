@@ -19,6 +19,7 @@
 struct rq {
 	uint8_t buf[8192];
 	struct mbor_enc e;
+	uint16_t sq_id;		/* hsm_fw_cmd.sq_id (rq_begin: 0) */
 };
 
 struct rsp {
@@ -37,6 +38,9 @@ struct mbor_enc *rq_begin(struct rq *q, uint32_t op, int sid);
  * fails or the header does not decode. The data is not looked at.
  */
 long rsp_exec(struct hsm_fw *fw, const uint8_t *in, size_t len, size_t out_cap, struct rsp *r);
+/* rsp_exec as if it came on HSM submission queue @sq_id. */
+long rsp_exec_sq(struct hsm_fw *fw, const uint8_t *in, size_t len, size_t out_cap,
+		 uint16_t sq_id, struct rsp *r);
 
 /*
  * Finish @q, append @extra zero bytes, execute (@out_cap as for rsp_exec);
