@@ -42,7 +42,8 @@ static const char *status_hint(struct azihsm_last_status st)
 	case AZIHSM_STATUS_SESSIONS_FULL:
 		return "all sessions of the device are in use";
 	case AZIHSM_STATUS_WEAK_PIN:
-		return "the new PIN must differ from the current and the default PIN";
+		return "the new PIN is too weak: 8..16 characters, not one repeated, not a run "
+		       "like 12345678, not a default PIN or id, not the id, not the current PIN";
 	case AZIHSM_STATUS_KEY_NOT_FOUND:
 		return "no such key in this session's view";
 	case AZIHSM_STATUS_KEY_USAGE:
