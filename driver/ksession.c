@@ -45,6 +45,7 @@ int azihsm_kstatus_errno(u32 status)
 	case AZIHSM_STATUS_WRONG_ROLE:
 		return -EPERM;
 	case AZIHSM_STATUS_VAULT_FULL:
+	case AZIHSM_STATUS_QUOTA:	/* the kernel session's key quota */
 	case AZIHSM_STATUS_SESSIONS_FULL:
 		return -ENOSPC;
 	case AZIHSM_STATUS_BAD_BLOB:

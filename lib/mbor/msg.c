@@ -283,6 +283,10 @@ const char *azihsm_status_name(uint32_t status)
 		return "KEY_EXISTS";
 	case AZIHSM_STATUS_NOT_EMPTY:
 		return "NOT_EMPTY";
+	case AZIHSM_STATUS_QUOTA:
+		return "QUOTA";
+	case AZIHSM_STATUS_PIN_LOCKED:
+		return "PIN_LOCKED";
 	}
 	return "UNKNOWN_STATUS";
 }

@@ -95,7 +95,7 @@ struct hsm_auth {
 	struct session sess[HSM_AUTH_MAX_SESSIONS];
 	struct session kernel;	/* the kernel session (id 0: none) */
 	uint16_t next_sid;	/* cfg.first_session_id: the counter */
-	struct nonce_ent nonces[HSM_AUTH_NONCES];
+	struct nonce_ent nonces[HSM_AUTH_NONCE_QUEUES][HSM_AUTH_NONCES];
 	EVP_PKEY *dev;
 	uint8_t dev_pub[HSM_AUTH_PUB_MAX];
 	size_t dev_pub_len;
@@ -121,6 +121,7 @@ static const char *const status_str[] = {
 	[HSM_AUTH_CRYPTO] = "crypto failure",
 	[HSM_AUTH_NOMEM] = "out of memory",
 	[HSM_AUTH_KERNEL_OPEN] = "kernel session open",
+	[HSM_AUTH_PIN_LOCKED] = "locked: too many wrong PINs",
 };
 
 const char *hsm_auth_strerror(int status)
@@ -412,12 +413,18 @@ int hsm_auth_zeroize(struct hsm_auth *a, uint16_t *gone, unsigned int *n_gone)
 int hsm_auth_session_key(struct hsm_auth *a, uint8_t *pub, size_t cap, size_t *pub_len,
 			 uint8_t nonce[HSM_AUTH_NONCE_LEN])
 {
+	return hsm_auth_session_key_q(a, 0, pub, cap, pub_len, nonce);
+}
+
+int hsm_auth_session_key_q(struct hsm_auth *a, unsigned int queue, uint8_t *pub, size_t cap,
+			   size_t *pub_len, uint8_t nonce[HSM_AUTH_NONCE_LEN])
+{
 	struct nonce_ent *slot = NULL;
 	uint64_t now;
 	unsigned int i;
 	int ret = HSM_AUTH_OK;
 
-	if (!a || !pub_len || !nonce)
+	if (!a || !pub_len || !nonce || queue >= HSM_AUTH_NONCE_QUEUES)
 		return HSM_AUTH_INVALID_ARG;
 	pthread_mutex_lock(&a->lock);
 	*pub_len = a->dev_pub_len;
@@ -426,8 +433,9 @@ int hsm_auth_session_key(struct hsm_auth *a, uint8_t *pub, size_t cap, size_t *p
 		goto out;
 	}
 	now = now_ms(a, HSM_AUTH_CLOCK_MONO);
+	/* Only this queue's table: a flood on one queue evicts only its own. */
 	for (i = 0; i < HSM_AUTH_NONCES; i++) {
-		struct nonce_ent *e = &a->nonces[i];
+		struct nonce_ent *e = &a->nonces[queue][i];
 
 		if (!e->live || e->expires <= now) {
 			slot = e;
@@ -450,14 +458,14 @@ out:
 	return ret;
 }
 
-/* Find and consume an outstanding nonce. */
+/* Find and consume an outstanding nonce, issued on any queue. */
 static bool take_nonce(struct hsm_auth *a, const uint8_t *nonce)
 {
 	uint64_t now = now_ms(a, HSM_AUTH_CLOCK_MONO);
 	unsigned int i;
 
-	for (i = 0; i < HSM_AUTH_NONCES; i++) {
-		struct nonce_ent *e = &a->nonces[i];
+	for (i = 0; i < HSM_AUTH_NONCE_QUEUES * HSM_AUTH_NONCES; i++) {
+		struct nonce_ent *e = &a->nonces[i / HSM_AUTH_NONCES][i % HSM_AUTH_NONCES];
 
 		if (!e->live || CRYPTO_memcmp(e->nonce, nonce, HSM_AUTH_NONCE_LEN))
 			continue;
@@ -524,11 +532,19 @@ static uint64_t delay_ms(uint32_t failures)
 	return (uint64_t)(1u << k) * 1000;
 }
 
-/* Milliseconds @c must still wait (lock held). */
+/* HSM_AUTH_MAX_FAILURES reached: no attempt is checked any more. */
+static bool locked_for_good(const struct cred *c)
+{
+	return c->failures >= HSM_AUTH_MAX_FAILURES;
+}
+
+/* Milliseconds @c must still wait (lock held); UINT64_MAX: locked for good. */
 static uint64_t wait_left(struct hsm_auth *a, struct cred *c)
 {
 	uint64_t d = delay_ms(c->failures), now;
 
+	if (locked_for_good(c))
+		return UINT64_MAX;
 	if (!d)
 		return 0;
 	now = now_ms(a, HSM_AUTH_CLOCK_REAL);
@@ -538,6 +554,48 @@ static uint64_t wait_left(struct hsm_auth *a, struct cred *c)
 		a->persist_gen++;
 	}
 	return now - c->last_fail >= d ? 0 : d - (now - c->last_fail);
+}
+
+/* May @c be tried now? OK, PIN_LOCKED or LOCKED_OUT (lock held). */
+static int attempt_allowed(struct hsm_auth *a, struct cred *c)
+{
+	uint64_t w = wait_left(a, c);
+
+	if (w == UINT64_MAX)
+		return HSM_AUTH_PIN_LOCKED;
+	return w ? HSM_AUTH_LOCKED_OUT : HSM_AUTH_OK;
+}
+
+/* ---- PIN policy ------------------------------------------------------ */
+
+bool hsm_auth_pin_weak(const uint8_t pin[HSM_AUTH_PIN_LEN], const uint8_t id[HSM_AUTH_ID_LEN])
+{
+	const uint8_t *const known[] = {
+		(const uint8_t *)HSM_AUTH_DEFAULT_OFFICER_PIN,
+		(const uint8_t *)HSM_AUTH_DEFAULT_USER_PIN,
+		(const uint8_t *)HSM_AUTH_DEFAULT_OFFICER_ID,
+		(const uint8_t *)HSM_AUTH_DEFAULT_USER_ID,
+		id,
+	};
+	bool same = true, up = true, down = true;
+	size_t len = HSM_AUTH_PIN_LEN, i;
+
+	/* Trailing zero bytes are padding (a short text PIN). */
+	while (len && !pin[len - 1])
+		len--;
+	if (len < HSM_AUTH_PIN_MIN)
+		return true;
+	for (i = 1; i < len; i++) {
+		same &= pin[i] == pin[0];
+		up &= pin[i] == (uint8_t)(pin[i - 1] + 1);
+		down &= pin[i] == (uint8_t)(pin[i - 1] - 1);
+	}
+	if (same || up || down)
+		return true;
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (known[i] && !CRYPTO_memcmp(pin, known[i], HSM_AUTH_PIN_LEN))
+			return true;
+	return false;
 }
 
 /* Check id and PIN of @role, counting a failure (lock held, not locked out). */
@@ -594,10 +652,9 @@ int hsm_auth_open_session(struct hsm_auth *a, const uint8_t *host_pub, size_t ho
 		ret = HSM_AUTH_SESSIONS_FULL;
 		goto out;
 	}
-	if (wait_left(a, cred_of(a, r))) {
-		ret = HSM_AUTH_LOCKED_OUT;
+	ret = attempt_allowed(a, cred_of(a, r));
+	if (ret)
 		goto out;
-	}
 	ret = verify(a, r, pt + 1, pt + 1 + HSM_AUTH_ID_LEN);
 	if (ret)
 		goto out;
@@ -646,15 +703,14 @@ int hsm_auth_change_pin(struct hsm_auth *a, uint16_t session_id, const uint8_t *
 		goto out;
 	}
 	c = cred_of(a, r);
-	if (wait_left(a, c)) {
-		ret = HSM_AUTH_LOCKED_OUT;
+	ret = attempt_allowed(a, c);
+	if (ret)
 		goto out;
-	}
 	ret = verify(a, r, id, pin);
 	if (ret)
 		goto out;
 	if (!CRYPTO_memcmp(new_pin, pin, HSM_AUTH_PIN_LEN) ||
-	    !CRYPTO_memcmp(new_pin, default_pin(r), HSM_AUTH_PIN_LEN)) {
+	    hsm_auth_pin_weak(new_pin, c->id)) {
 		ret = HSM_AUTH_WEAK_PIN;
 		goto out;
 	}
@@ -718,7 +774,7 @@ int hsm_auth_reset_user(struct hsm_auth *a, uint16_t session_id, const uint8_t *
 		ret = HSM_AUTH_WRONG_ROLE;
 		goto out;
 	}
-	if (!CRYPTO_memcmp(pin, default_pin(HSM_ROLE_USER), HSM_AUTH_PIN_LEN)) {
+	if (hsm_auth_pin_weak(pin, id)) {
 		ret = HSM_AUTH_WEAK_PIN;
 		goto out;
 	}

@@ -11,7 +11,10 @@
  * per-credential random salt. Credentials arrive sealed to the device's
  * ephemeral ECDH P-384 key under a single-use nonce (hsm_auth_client.h).
  * After three consecutive failures of a role, each further attempt must
- * wait 2^(failures-3) seconds (at most one hour) after the last failure.
+ * wait 2^(failures-3) seconds after the last failure; after
+ * HSM_AUTH_MAX_FAILURES the role is locked for good (PIN_LOCKED): the user
+ * until the officer's UnlockUser or ResetUserCredential, the officer until a
+ * zeroize. New PINs must pass the PIN policy (hsm_auth_pin_weak).
  * At most HSM_AUTH_MAX_SESSIONS sessions are open at once, plus at most
  * one kernel session (role HSM_ROLE_KERNEL: the driver's own, opened
  * without a credential, not counted among them). Session ids are random
@@ -40,7 +43,13 @@
 #define HSM_AUTH_MAX_SESSIONS	8
 /* Sessions a reset can close: the partition's and the kernel session. */
 #define HSM_AUTH_MAX_GONE	(HSM_AUTH_MAX_SESSIONS + 1)
-#define HSM_AUTH_NONCES		16		/* outstanding nonces */
+#define HSM_AUTH_NONCES		16		/* outstanding nonces per queue */
+/*
+ * Nonce tables: one per HSM submission queue (ids 0..15; the device's HSM
+ * SQs are 1..AZIHSM_HSM_QUEUES_MAX), so GetSessionEncryptionKey on one
+ * queue never evicts a nonce handed out on another.
+ */
+#define HSM_AUTH_NONCE_QUEUES	16
 #define HSM_AUTH_NONCE_TTL_MS	60000u		/* a nonce expires after 60 s */
 #define HSM_AUTH_PBKDF2_ITER	10000u		/* default PBKDF2 iteration count */
 #define HSM_AUTH_PBKDF2_MIN	1000u		/* accepted range in images and config */
@@ -49,6 +58,10 @@
 #define HSM_AUTH_HASH_LEN	32
 #define HSM_AUTH_FREE_TRIES	3		/* failures before delays start */
 #define HSM_AUTH_DELAY_MAX_S	3600u		/* longest wait: one hour */
+/* Consecutive failures that lock a role for good (the waits before: 1..64 s). */
+#define HSM_AUTH_MAX_FAILURES	10u
+/* PIN policy: at least this many bytes before the trailing zero padding. */
+#define HSM_AUTH_PIN_MIN	8
 
 /* Default credentials of a fresh (or zeroized) partition: must be changed. */
 #define HSM_AUTH_DEFAULT_OFFICER_ID	"azihsm-officer\0\0"
@@ -69,13 +82,14 @@ enum hsm_auth_status {
 	HSM_AUTH_BAD_CREDENTIAL,	/* id or PIN wrong (a counted failure) */
 	HSM_AUTH_LOCKED_OUT,		/* role waiting after failures (not checked) */
 	HSM_AUTH_SESSIONS_FULL,		/* HSM_AUTH_MAX_SESSIONS already open */
-	HSM_AUTH_WEAK_PIN,		/* new PIN = current PIN or the role's default */
+	HSM_AUTH_WEAK_PIN,		/* new PIN fails the PIN policy (hsm_auth_pin_weak) */
 	HSM_AUTH_BUFFER_SMALL,		/* output too small, *len = needed */
 	HSM_AUTH_BAD_IMAGE,		/* serialized image malformed */
 	HSM_AUTH_BUSY,			/* deserialize while sessions are open */
 	HSM_AUTH_CRYPTO,		/* OpenSSL failure */
 	HSM_AUTH_NOMEM,
 	HSM_AUTH_KERNEL_OPEN,		/* OpenKernelSession while one is open */
+	HSM_AUTH_PIN_LOCKED,		/* HSM_AUTH_MAX_FAILURES reached: locked for good */
 };
 
 /*
@@ -167,11 +181,27 @@ int hsm_auth_zeroize(struct hsm_auth *a, uint16_t *gone, unsigned int *n_gone);
 /*
  * The device key (DER SPKI into @pub, *@pub_len; BUFFER_SMALL with the
  * size needed if @cap is too small, no nonce issued) and a fresh nonce,
- * outstanding for HSM_AUTH_NONCE_TTL_MS. With HSM_AUTH_NONCES outstanding,
- * the one that expires first is forgotten to make room.
+ * outstanding for HSM_AUTH_NONCE_TTL_MS, asked on submission queue @queue
+ * (< HSM_AUTH_NONCE_QUEUES, else INVALID_ARG). With HSM_AUTH_NONCES
+ * outstanding from that queue, its one that expires first is forgotten to
+ * make room; other queues' nonces are never touched. A nonce is accepted
+ * whichever queue the message then comes on.
  */
+int hsm_auth_session_key_q(struct hsm_auth *a, unsigned int queue, uint8_t *pub, size_t cap,
+			   size_t *pub_len, uint8_t nonce[HSM_AUTH_NONCE_LEN]);
+/* hsm_auth_session_key_q on queue 0. */
 int hsm_auth_session_key(struct hsm_auth *a, uint8_t *pub, size_t cap, size_t *pub_len,
 			 uint8_t nonce[HSM_AUTH_NONCE_LEN]);
+
+/*
+ * The PIN policy (issue 9), for a new PIN of @role whose credential id is
+ * @id: true (weak) if it has fewer than HSM_AUTH_PIN_MIN bytes before its
+ * trailing zero bytes (padding), is one byte repeated, is an ascending or
+ * descending run (each byte the previous one +1 / -1, "12345678",
+ * "hgfedcba"), or equals either role's default PIN, the default id of
+ * either role or @id (all 16 bytes).
+ */
+bool hsm_auth_pin_weak(const uint8_t pin[HSM_AUTH_PIN_LEN], const uint8_t id[HSM_AUTH_ID_LEN]);
 
 /*
  * OpenSession with a sealed HSM_AUTH_MSG_OPEN message. Checks, in order:
@@ -179,8 +209,9 @@ int hsm_auth_session_key(struct hsm_auth *a, uint8_t *pub, size_t cap, size_t *p
  * (BAD_NONCE), and from here on it is consumed whatever the outcome; the
  * host key (BAD_PEER); decryption and tag (BAD_MESSAGE: not a PIN attempt,
  * not counted); the role byte (BAD_MESSAGE); a free session slot
- * (SESSIONS_FULL); the role's lockout wait (LOCKED_OUT, not checked, not
- * counted); id and PIN (BAD_CREDENTIAL, counted). Success resets the
+ * (SESSIONS_FULL); the role locked for good (PIN_LOCKED) or its lockout
+ * wait (LOCKED_OUT), both not checked, not counted; id and PIN
+ * (BAD_CREDENTIAL, counted). Success resets the
  * role's failure counter and gives the new session's id and role.
  */
 int hsm_auth_open_session(struct hsm_auth *a, const uint8_t *host_pub, size_t host_pub_len,
@@ -193,9 +224,9 @@ int hsm_auth_open_session(struct hsm_auth *a, const uint8_t *host_pub, size_t ho
  * message carrying the current credential and the new PIN. Order:
  * arguments; the session exists (NO_SESSION, nonce not touched); nonce,
  * peer, decryption, role byte as for open; the message's role is the
- * session's (WRONG_ROLE, not counted); lockout; id and current PIN
- * (BAD_CREDENTIAL, counted); the new PIN differs from the current one and
- * from the role's default (WEAK_PIN; the credential was right, so the
+ * session's (WRONG_ROLE, not counted); PIN_LOCKED / lockout; id and current
+ * PIN (BAD_CREDENTIAL, counted); the new PIN differs from the current one
+ * and passes hsm_auth_pin_weak (WEAK_PIN; the credential was right, so the
  * counter is reset). Success stores the new PIN with a fresh salt and
  * clears the must-change flag.
  */
@@ -210,7 +241,7 @@ int hsm_auth_change_pin(struct hsm_auth *a, uint16_t session_id, const uint8_t *
  * (NO_SESSION), is not restricted (MUST_CHANGE_PIN) and is an officer's
  * (WRONG_ROLE), the nonce not touched so far; nonce, peer, decryption and
  * role byte as for open; the target role is the user (WRONG_ROLE); the new
- * PIN is not the user's default (WEAK_PIN). Success stores the new id and
+ * PIN passes hsm_auth_pin_weak with the new id (WEAK_PIN). Success stores the new id and
  * PIN with a fresh salt, flags them must-change and clears the user's
  * failure counter. The user's open sessions stay open.
  */
@@ -280,7 +311,8 @@ unsigned int hsm_auth_session_count(struct hsm_auth *a);
 
 /*
  * Lockout state of @role: consecutive failures and the milliseconds still
- * to wait before the next attempt is checked (0: may try now).
+ * to wait before the next attempt is checked (0: may try now; UINT64_MAX:
+ * locked for good, HSM_AUTH_MAX_FAILURES reached).
  */
 int hsm_auth_lockout(struct hsm_auth *a, enum hsm_auth_role role, uint32_t *failures,
 		     uint64_t *wait_ms);

@@ -450,6 +450,39 @@ void hsm_fw_reset_sessions(struct hsm_fw *fw)
 		hsm_vault_delete_owner(fw->vault, gone[i]);
 }
 
+/* Generated keys draw from the device's DRBG (issue 9: not the process RNG). */
+static int fw_key_rng(void *ctx, void *out, size_t len)
+{
+	struct hsm_fw *fw = ctx;
+
+	return hsm_drbg_generate(fw->drbg, out, len);
+}
+
+_Static_assert(HSM_AUTH_MAX_SESSIONS * HSM_VAULT_SESSION_KEYS + HSM_VAULT_KERNEL_KEYS +
+	       HSM_VAULT_RESERVED <= HSM_VAULT_DEFAULT_MAX,
+	       "session key quotas must leave the reserved slots free");
+
+/* Key quota of session @owner: the kernel session's or a partition session's. */
+static unsigned int fw_key_quota(void *ctx, uint16_t owner)
+{
+	struct hsm_fw *fw = ctx;
+	enum hsm_auth_role role;
+
+	if (hsm_auth_session_role(fw->auth, owner, &role) == HSM_AUTH_OK &&
+	    role == HSM_ROLE_KERNEL)
+		return HSM_VAULT_KERNEL_KEYS;
+	return HSM_VAULT_SESSION_KEYS;
+}
+
+/* The DRBG or a generated key's pairwise test failed: stop serving. */
+static void fw_key_fatal(void *ctx, int status)
+{
+	struct hsm_fw *fw = ctx;
+
+	(void)status;
+	__atomic_store_n(&fw->error_state, true, __ATOMIC_RELAXED);
+}
+
 static void fw_copy_id(char *dst, size_t cap, const char *src)
 {
 	snprintf(dst, cap, "%s", src ? src : "");
@@ -474,6 +507,20 @@ struct hsm_fw *hsm_fw_new(const struct hsm_fw_config *cfg)
 	if (hsm_masking_key_generate(&fw->kernel_mk) != HSM_VAULT_OK) {
 		hsm_fw_free(fw);
 		return NULL;
+	}
+	if (fw->vault) {
+		const struct hsm_vault_hooks hooks = {
+			.rng = fw_key_rng,
+			.owner_max = fw_key_quota,
+			.fatal = fw_key_fatal,
+			.ctx = fw,
+			.reserved = HSM_VAULT_RESERVED,
+		};
+
+		if (hsm_vault_set_hooks(fw->vault, &hooks)) {
+			hsm_fw_free(fw);
+			return NULL;
+		}
 	}
 	if (fw->vault && fw->auth)
 		fw->part = hsm_partition_open(cfg->state_path, fw->vault, fw->auth);
@@ -533,6 +580,11 @@ struct hsm_vault *hsm_fw_vault(struct hsm_fw *fw)
 struct hsm_auth *hsm_fw_auth(struct hsm_fw *fw)
 {
 	return fw->auth;
+}
+
+struct hsm_drbg *hsm_fw_drbg(struct hsm_fw *fw)
+{
+	return fw->drbg;
 }
 
 bool hsm_fw_in_error_state(struct hsm_fw *fw)

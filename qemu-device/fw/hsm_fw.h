@@ -36,6 +36,12 @@ struct hsm_fw_cmd {
 	 */
 	uint16_t short_app_id;
 	/*
+	 * The HSM submission queue the command came on (1..AZIHSM_HSM_QUEUES_MAX;
+	 * 0 for callers without queues): GetSessionEncryptionKey keeps one nonce
+	 * table per queue.
+	 */
+	uint16_t sq_id;
+	/*
 	 * Set by hsm_fw_execute for the CQE: the SQE's op and in_session bits
 	 * and session id echoed, except for OpenSession and OpenKernelSession
 	 * (OP_OPEN, plus IN_SESSION | SHORT_APP_ID_VALID, the new id and its
@@ -96,6 +102,8 @@ int hsm_fw_commit(struct hsm_fw *fw);
 struct hsm_vault *hsm_fw_vault(struct hsm_fw *fw);
 /* The partition's credentials and sessions (hsm_auth.h); as long as @fw. */
 struct hsm_auth *hsm_fw_auth(struct hsm_fw *fw);
+/* The device's DRBG (GetRandom and key generation); as long as @fw. */
+struct hsm_drbg *hsm_fw_drbg(struct hsm_fw *fw);
 /*
  * The module is in its error state (failed self-test, or stored state that
  * could not be used): it answers GetApiRev and GetDeviceInfo only.
@@ -108,5 +116,10 @@ struct hsm_drbg *hsm_drbg_new(const char *personalization);
 void hsm_drbg_free(struct hsm_drbg *d);
 /* 0 on success; -1 on failure (the module then enters its error state). */
 int hsm_drbg_generate(struct hsm_drbg *d, void *out, size_t len);
+/*
+ * Tests: make @d fail from now on, exactly as a failed continuous test or
+ * a failed EVP_RAND_generate does (the failure is sticky).
+ */
+void hsm_drbg_set_failed(struct hsm_drbg *d);
 
 #endif /* HSM_FW_H */

@@ -17,7 +17,7 @@
  * for the CQE: the session fields are the SQE's echoed (short_app_id 0)
  * unless the firmware says what an Open/CloseSession did.
  */
-static uint16_t io_hsm_run(struct hsm_ctrl *c, const struct azihsm_hsm_sqe *sqe,
+static uint16_t io_hsm_run(struct hsm_ctrl *c, uint16_t sq_id, const struct azihsm_hsm_sqe *sqe,
 			   uint32_t *byte_count, uint8_t *cqe_flags, uint16_t *cqe_sid,
 			   uint16_t *cqe_app)
 {
@@ -66,6 +66,7 @@ static uint16_t io_hsm_run(struct hsm_ctrl *c, const struct azihsm_hsm_sqe *sqe,
 	cmd.session_flags = sqe->flags;
 	cmd.session_id = le16toh(sqe->session_id);
 	cmd.short_app_id = le16toh(sqe->short_app_id);
+	cmd.sq_id = sq_id;
 	sc = hsm_fw_execute(c->fw, &cmd);
 	*cqe_flags = cmd.cqe_session_flags;
 	*cqe_sid = cmd.cqe_session_id;
@@ -87,14 +88,14 @@ out:
 	return sc;
 }
 
-void hsm_io_execute_hsm(struct hsm_ctrl *c, const struct azihsm_hsm_sqe *sqe,
+void hsm_io_execute_hsm(struct hsm_ctrl *c, uint16_t sq_id, const struct azihsm_hsm_sqe *sqe,
 			struct azihsm_hsm_cqe *cqe)
 {
 	uint8_t flags = sqe->flags & (AZIHSM_SESS_OP_MASK | AZIHSM_SESS_IN_SESSION);
 	uint16_t sid = le16toh(sqe->session_id);
 	uint32_t byte_count = 0;
 	uint16_t app = 0;
-	uint16_t sc = io_hsm_run(c, sqe, &byte_count, &flags, &sid, &app);
+	uint16_t sc = io_hsm_run(c, sq_id, sqe, &byte_count, &flags, &sid, &app);
 
 	cqe->byte_count = htole16((uint16_t)byte_count);
 	cqe->flags = flags;

@@ -77,6 +77,10 @@ uint32_t fw_status_vault(int st)
 		return AZIHSM_STATUS_KEY_USAGE;
 	case HSM_VAULT_NOT_ASYMMETRIC:
 		return AZIHSM_STATUS_KEY_TYPE;
+	case HSM_VAULT_QUOTA:
+		return AZIHSM_STATUS_QUOTA;
+	case HSM_VAULT_RNG:		/* the DRBG failed: error state entered */
+		return AZIHSM_STATUS_DRBG_FAILURE;
 	}
 	return AZIHSM_STATUS_INTERNAL;
 }

@@ -42,6 +42,8 @@ uint32_t fw_status_auth(int st)
 		return AZIHSM_STATUS_WEAK_PIN;
 	case HSM_AUTH_KERNEL_OPEN:
 		return AZIHSM_STATUS_KERNEL_SESSION_OPEN;
+	case HSM_AUTH_PIN_LOCKED:
+		return AZIHSM_STATUS_PIN_LOCKED;
 	}
 	return AZIHSM_STATUS_INTERNAL;
 }
@@ -110,6 +112,9 @@ static uint32_t fw_decode_sealed(struct fw_req *r, struct fw_sealed *m)
 	return AZIHSM_STATUS_SUCCESS;
 }
 
+_Static_assert(AZIHSM_QID_HSM_FIRST + AZIHSM_HSM_QUEUES_MAX <= HSM_AUTH_NONCE_QUEUES,
+	       "one nonce table per HSM submission queue");
+
 uint32_t fw_svc_session_key(struct fw_req *r)
 {
 	uint8_t pub[HSM_AUTH_PUB_MAX], nonce[HSM_AUTH_NONCE_LEN];
@@ -119,7 +124,8 @@ uint32_t fw_svc_session_key(struct fw_req *r)
 
 	if (st)
 		return st;
-	ret = hsm_auth_session_key(r->fw->auth, pub, sizeof(pub), &len, nonce);
+	/* One nonce table per HSM queue (issue 9: no cross-queue eviction). */
+	ret = hsm_auth_session_key_q(r->fw->auth, r->cmd->sq_id, pub, sizeof(pub), &len, nonce);
 	if (ret)
 		return fw_status_auth(ret);
 	mbor_enc_map(r->e, 2);

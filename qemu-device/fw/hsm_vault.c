@@ -62,15 +62,21 @@
  * The image must be consumed exactly (no trailing bytes). It holds plaintext
  * key material: hsm_state seals it, hsm_vault_image_free() cleanses it.
  */
+#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
+#include <openssl/objects.h>
+#include <openssl/param_build.h>
 #include <openssl/rand.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include "hsm_bytes.h"
@@ -163,6 +169,7 @@ struct hsm_vault {
 	struct hsm_key **slots;
 	uint16_t next_id;
 	uint64_t next_serial;	/* > every serial given so far */
+	struct hsm_vault_hooks hooks;
 };
 
 static const struct type_info *type_info(enum hsm_key_type type)
@@ -218,6 +225,8 @@ const char *hsm_vault_strerror(int status)
 	case HSM_VAULT_KEY_DELETED: return "the blob's persistent key was deleted";
 	case HSM_VAULT_KEY_EXISTS: return "the blob's persistent key is in the vault";
 	case HSM_VAULT_NOMEM: return "out of memory";
+	case HSM_VAULT_QUOTA: return "session key quota reached";
+	case HSM_VAULT_RNG: return "random source failed";
 	}
 	return "unknown status";
 }
@@ -495,6 +504,33 @@ static void key_drop(struct hsm_vault *v, struct hsm_key *k)
 		slot_remove_key(v, k);
 }
 
+/*
+ * Is there a slot for one more key of @owner? The vault's maximum, then,
+ * for a session key, the slots reserved for persistent keys and the
+ * session's own quota. Slots held by deleted keys still borrowed count:
+ * they are not free yet.
+ */
+static int room_locked(struct hsm_vault *v, uint16_t owner)
+{
+	unsigned int i, mine = 0, sessions = 0;
+
+	if (v->nslots >= v->max)
+		return HSM_VAULT_FULL;
+	if (!owner)
+		return HSM_VAULT_OK;
+	for (i = 0; i < v->nslots; i++) {
+		if (!v->slots[i]->owner)
+			continue;
+		sessions++;
+		mine += v->slots[i]->owner == owner;
+	}
+	if (sessions >= v->max - v->hooks.reserved)
+		return HSM_VAULT_QUOTA;
+	if (v->hooks.owner_max && mine >= v->hooks.owner_max(v->hooks.ctx, owner))
+		return HSM_VAULT_QUOTA;
+	return HSM_VAULT_OK;
+}
+
 static void place(struct hsm_vault *v, struct hsm_key *k, uint16_t id, uint16_t *out)
 {
 	k->id = id;
@@ -515,9 +551,10 @@ static void place(struct hsm_vault *v, struct hsm_key *k, uint16_t id, uint16_t 
 static int insert_locked(struct hsm_vault *v, struct hsm_key *k, uint16_t want, uint16_t *id)
 {
 	unsigned int n;
+	int ret = room_locked(v, k->owner);
 
-	if (v->nslots >= v->max)
-		return HSM_VAULT_FULL;
+	if (ret)
+		return ret;
 	if (find_label(v, k->label, k->label_len, k->owner))
 		return HSM_VAULT_LABEL_EXISTS;
 	if (want >= HSM_KEY_ID_MIN && want <= HSM_KEY_ID_MAX && !id_held(v, want)) {
@@ -551,12 +588,11 @@ static int insert(struct hsm_vault *v, struct hsm_key *k, uint16_t *id)
 /* Quick refusal before slow work (the insert checks again). */
 static int precheck(struct hsm_vault *v, const struct hsm_key_spec *s)
 {
-	int ret = HSM_VAULT_OK;
+	int ret;
 
 	pthread_mutex_lock(&v->lock);
-	if (v->nslots >= v->max)
-		ret = HSM_VAULT_FULL;
-	else if (find_label(v, s->label, s->label_len, s->owner))
+	ret = room_locked(v, s->owner);
+	if (!ret && find_label(v, s->label, s->label_len, s->owner))
 		ret = HSM_VAULT_LABEL_EXISTS;
 	pthread_mutex_unlock(&v->lock);
 	return ret;
@@ -608,6 +644,16 @@ struct hsm_vault *hsm_vault_new(unsigned int max_keys)
 	return v;
 }
 
+int hsm_vault_set_hooks(struct hsm_vault *v, const struct hsm_vault_hooks *h)
+{
+	if (!v || !h || h->reserved >= v->max)
+		return HSM_VAULT_INVALID_ARG;
+	pthread_mutex_lock(&v->lock);
+	v->hooks = *h;
+	pthread_mutex_unlock(&v->lock);
+	return HSM_VAULT_OK;
+}
+
 void hsm_vault_free(struct hsm_vault *v)
 {
 	unsigned int i;
@@ -621,17 +667,244 @@ void hsm_vault_free(struct hsm_vault *v)
 	free(v);
 }
 
-static int generate_pkey(const struct type_info *ti, EVP_PKEY **out)
+/* ---- key generation from the vault's random source ------------------ */
+
+/* @len random bytes from the vault's source: OK or HSM_VAULT_RNG. */
+static int vault_rng(struct hsm_vault *v, void *out, size_t len)
 {
-	EVP_PKEY *pk;
+	int ok;
+
+	if (v->hooks.rng)
+		ok = !v->hooks.rng(v->hooks.ctx, out, len);
+	else
+		ok = len <= INT_MAX && RAND_priv_bytes(out, (int)len) == 1;
+	return ok ? HSM_VAULT_OK : HSM_VAULT_RNG;
+}
+
+/* A uniformly random BIGNUM of @bits bits (top bits masked) into @bn. */
+static int rng_bn(struct hsm_vault *v, int bits, BIGNUM *bn)
+{
+	uint8_t buf[HSM_RSA_KERNEL_MAX_BITS / 8];
+	size_t n = ((size_t)bits + 7) / 8;
+	int ret;
+
+	if (n > sizeof(buf))
+		return HSM_VAULT_CRYPTO;
+	ret = vault_rng(v, buf, n);
+	if (!ret) {
+		if (bits % 8)
+			buf[0] &= (uint8_t)(0xff >> (8 - bits % 8));
+		if (!BN_bin2bn(buf, (int)n, bn))
+			ret = HSM_VAULT_CRYPTO;
+	}
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return ret;
+}
+
+/* Candidates a generation draws before giving up (a broken source). */
+#define GEN_TRIES	64
+
+/*
+ * EC key pair, FIPS 186-5 A.2.2 (rejection sampling): c = N random bits
+ * (N = bit length of the order n), drawn again while c > n - 2; d = c + 1,
+ * Q = d * G.
+ */
+static int generate_ec(struct hsm_vault *v, const struct type_info *ti, EVP_PKEY **out)
+{
+	int nid = OBJ_sn2nid(ti->group), ret = HSM_VAULT_CRYPTO, tries;
+	uint8_t pub[1 + 2 * 66];
+	OSSL_PARAM_BLD *bld = NULL;
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *pc = NULL;
+	EC_POINT *q = NULL;
+	EC_GROUP *g = NULL;
+	BIGNUM *d = NULL, *nm2 = NULL;
+	BN_CTX *bc = NULL;
+	size_t plen;
+
+	g = EC_GROUP_new_by_curve_name(nid);
+	bc = BN_CTX_secure_new();
+	d = BN_secure_new();
+	nm2 = BN_new();
+	if (!g || !bc || !d || !nm2 || !BN_copy(nm2, EC_GROUP_get0_order(g)) ||
+	    !BN_sub_word(nm2, 2))
+		goto out;
+	for (tries = 0;; tries++) {
+		if (tries == GEN_TRIES) {
+			ret = HSM_VAULT_RNG;
+			goto out;
+		}
+		ret = rng_bn(v, EC_GROUP_order_bits(g), d);
+		if (ret)
+			goto out;
+		ret = HSM_VAULT_CRYPTO;
+		if (BN_cmp(d, nm2) <= 0)
+			break;
+	}
+	q = EC_POINT_new(g);
+	if (!BN_add_word(d, 1) || !q || !EC_POINT_mul(g, q, d, NULL, NULL, bc))
+		goto out;
+	plen = EC_POINT_point2oct(g, q, POINT_CONVERSION_UNCOMPRESSED, pub, sizeof(pub), bc);
+	bld = OSSL_PARAM_BLD_new();
+	if (!plen || !bld ||
+	    !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, ti->group, 0) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d) ||
+	    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, plen))
+		goto out;
+	params = OSSL_PARAM_BLD_to_param(bld);
+	pc = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	if (params && pc && EVP_PKEY_fromdata_init(pc) == 1 &&
+	    EVP_PKEY_fromdata(pc, out, EVP_PKEY_KEYPAIR, params) == 1)
+		ret = HSM_VAULT_OK;
+out:
+	EVP_PKEY_CTX_free(pc);
+	OSSL_PARAM_free(params);	/* the secret BIGNUMs: in its cleared secure part */
+	OSSL_PARAM_BLD_free(bld);
+	EC_POINT_free(q);
+	BN_clear_free(d);
+	BN_free(nm2);
+	BN_CTX_free(bc);
+	EC_GROUP_free(g);
+	return ret;
+}
+
+/*
+ * One RSA prime of @bits bits, FIPS 186-5 A.1.3 (random probable primes):
+ * odd candidates from the random source with the two top bits set (so
+ * p >= sqrt(2) * 2^(bits - 1) and n has exactly 2 * bits bits), gcd(p - 1,
+ * e) = 1, |p - @other| > 2^(bits - 100) when @other is given, then
+ * Miller-Rabin (BN_check_prime). At most 5 * bits candidates.
+ */
+static int rsa_prime(struct hsm_vault *v, int bits, const BIGNUM *e, const BIGNUM *other,
+		     BIGNUM *p, BN_CTX *bc)
+{
+	BIGNUM *t;
+	int i, ret = HSM_VAULT_CRYPTO;
+
+	BN_CTX_start(bc);
+	t = BN_CTX_get(bc);
+	if (!t)
+		goto out;
+	for (i = 0; i < 5 * bits; i++) {
+		ret = rng_bn(v, bits, p);
+		if (ret)
+			goto out;
+		ret = HSM_VAULT_CRYPTO;
+		if (!BN_set_bit(p, bits - 1) || !BN_set_bit(p, bits - 2) || !BN_set_bit(p, 0))
+			goto out;
+		if (other) {
+			if (!BN_sub(t, p, other))
+				goto out;
+			BN_set_negative(t, 0);
+			if (BN_num_bits(t) <= bits - 100)
+				continue;
+		}
+		if (!BN_sub(t, p, BN_value_one()) || !BN_gcd(t, t, e, bc))
+			goto out;
+		if (!BN_is_one(t))
+			continue;
+		switch (BN_check_prime(p, bc, NULL)) {
+		case 1:
+			ret = HSM_VAULT_OK;
+			goto out;
+		case 0:
+			continue;
+		default:
+			goto out;
+		}
+	}
+	ret = HSM_VAULT_RNG;	/* no prime in 5 * bits draws: not a random source */
+out:
+	BN_CTX_end(bc);
+	return ret;
+}
+
+/*
+ * RSA key pair with e = 65537: p and q from rsa_prime, d = e^-1 mod
+ * lcm(p - 1, q - 1) (> 2^(nlen / 2), else new primes), CRT values.
+ */
+static int generate_rsa(struct hsm_vault *v, const struct type_info *ti, EVP_PKEY **out)
+{
+	BIGNUM *e, *p, *q, *n, *d, *dp, *dq, *qinv, *p1, *q1, *l;
+	int half = (int)ti->bits / 2, ret = HSM_VAULT_CRYPTO, tries;
+	OSSL_PARAM_BLD *bld = NULL;
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *pc = NULL;
+	BN_CTX *bc = BN_CTX_secure_new();
+
+	if (!bc)
+		return HSM_VAULT_NOMEM;
+	BN_CTX_start(bc);
+	e = BN_CTX_get(bc);
+	p = BN_CTX_get(bc);
+	q = BN_CTX_get(bc);
+	n = BN_CTX_get(bc);
+	d = BN_CTX_get(bc);
+	dp = BN_CTX_get(bc);
+	dq = BN_CTX_get(bc);
+	qinv = BN_CTX_get(bc);
+	p1 = BN_CTX_get(bc);
+	q1 = BN_CTX_get(bc);
+	l = BN_CTX_get(bc);
+	if (!l || !BN_set_word(e, RSA_F4))
+		goto out;
+	for (tries = 0; tries < 4; tries++) {
+		ret = rsa_prime(v, half, e, NULL, p, bc);
+		if (!ret)
+			ret = rsa_prime(v, half, e, p, q, bc);
+		if (ret)
+			goto out;
+		ret = HSM_VAULT_CRYPTO;
+		if (!BN_mul(n, p, q, bc) || !BN_sub(p1, p, BN_value_one()) ||
+		    !BN_sub(q1, q, BN_value_one()) || !BN_gcd(l, p1, q1, bc) ||
+		    !BN_div(l, NULL, p1, l, bc) || !BN_mul(l, l, q1, bc) ||
+		    !BN_mod_inverse(d, e, l, bc))
+			goto out;
+		if (BN_num_bits(d) > half)
+			break;
+	}
+	if (tries == 4 || BN_num_bits(n) != (int)ti->bits) {
+		ret = HSM_VAULT_RNG;
+		goto out;
+	}
+	if (!BN_mod(dp, d, p1, bc) || !BN_mod(dq, d, q1, bc) ||
+	    !BN_mod_inverse(qinv, q, p, bc))
+		goto out;
+	bld = OSSL_PARAM_BLD_new();
+	if (!bld || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_D, d) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_FACTOR1, p) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_FACTOR2, q) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_EXPONENT1, dp) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_EXPONENT2, dq) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_COEFFICIENT1, qinv))
+		goto out;
+	params = OSSL_PARAM_BLD_to_param(bld);
+	pc = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+	if (params && pc && EVP_PKEY_fromdata_init(pc) == 1 &&
+	    EVP_PKEY_fromdata(pc, out, EVP_PKEY_KEYPAIR, params) == 1)
+		ret = HSM_VAULT_OK;
+out:
+	EVP_PKEY_CTX_free(pc);
+	OSSL_PARAM_free(params);	/* the secret BIGNUMs: in its cleared secure part */
+	OSSL_PARAM_BLD_free(bld);
+	BN_CTX_end(bc);	/* BN_CTX_free clears every BIGNUM it handed out */
+	BN_CTX_free(bc);
+	return ret;
+}
+
+static int generate_pkey(struct hsm_vault *v, const struct type_info *ti, EVP_PKEY **out)
+{
+	EVP_PKEY *pk = NULL;
 	int ret;
 
 	if (ti->kind == KIND_EC)
-		pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", ti->group);
+		ret = generate_ec(v, ti, &pk);
 	else
-		pk = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)ti->bits);
-	if (!pk)
-		return HSM_VAULT_CRYPTO;
+		ret = generate_rsa(v, ti, &pk);
+	if (ret)
+		return ret;
 	ret = pairwise_test(pk);
 	if (ret) {
 		EVP_PKEY_free(pk);
@@ -641,19 +914,21 @@ static int generate_pkey(const struct type_info *ti, EVP_PKEY **out)
 	return HSM_VAULT_OK;
 }
 
-static int generate_secret(const struct type_info *ti, struct hsm_key *k)
+static int generate_secret(struct hsm_vault *v, const struct type_info *ti, struct hsm_key *k)
 {
 	uint8_t buf[64];
-	int ret;
+	int ret, tries = 0;
 
 	do {
-		if (RAND_priv_bytes(buf, (int)ti->len) != 1) {
-			ret = HSM_VAULT_CRYPTO;
-			goto out;
+		if (tries++ == GEN_TRIES) {
+			ret = HSM_VAULT_RNG;
+			break;
 		}
+		ret = vault_rng(v, buf, ti->len);
+		if (ret)
+			break;
 		ret = key_set_secret(k, ti, buf, ti->len);
 	} while (ret == HSM_VAULT_BAD_MATERIAL);	/* XTS halves equal: redraw */
-out:
 	OPENSSL_cleanse(buf, sizeof(buf));
 	return ret;
 }
@@ -677,11 +952,13 @@ int hsm_vault_generate(struct hsm_vault *v, const struct hsm_key_spec *spec, uin
 	if (!k)
 		return HSM_VAULT_NOMEM;
 	if (ti->kind == KIND_EC || ti->kind == KIND_RSA)
-		ret = generate_pkey(ti, &k->pkey);
+		ret = generate_pkey(v, ti, &k->pkey);
 	else
-		ret = generate_secret(ti, k);
+		ret = generate_secret(v, ti, k);
 	if (ret) {
 		key_free(k);
+		if ((ret == HSM_VAULT_RNG || ret == HSM_VAULT_PCT_FAILED) && v->hooks.fatal)
+			v->hooks.fatal(v->hooks.ctx, ret);
 		return ret;
 	}
 	return insert(v, k, id);

@@ -32,6 +32,18 @@
 #define HSM_HMAC_KEY_MIN	16	/* imported HMAC secrets: 16..128 bytes */
 #define HSM_HMAC_KEY_MAX	128
 
+/*
+ * Session-key limits the firmware sets on its vault (hsm_vault_set_hooks,
+ * hsm-design.md "Keys", issue 9): a partition session holds at most
+ * HSM_VAULT_SESSION_KEYS keys, the kernel session HSM_VAULT_KERNEL_KEYS, and
+ * session keys never take the last HSM_VAULT_RESERVED slots, which are kept
+ * for persistent keys. 8 sessions x 16 + 64 + 64 = 256: no session, nor all
+ * of them together, can fill the vault and lock the officer out.
+ */
+#define HSM_VAULT_SESSION_KEYS	16
+#define HSM_VAULT_KERNEL_KEYS	64
+#define HSM_VAULT_RESERVED	64
+
 /* Values are stored in masked blobs and images: never renumber. */
 enum hsm_key_type {
 	HSM_KEY_NONE = 0,
@@ -101,6 +113,9 @@ enum hsm_vault_status {
 	HSM_VAULT_WRONG_OWNER,		/* unmask: the blob is another owner kind's */
 	HSM_VAULT_KEY_DELETED,		/* unmask: the blob's persistent key was deleted */
 	HSM_VAULT_KEY_EXISTS,		/* unmask persistent: its key is in the vault */
+	HSM_VAULT_QUOTA,		/* the session holds its quota of keys, or session
+					 * keys would take a slot reserved for persistent ones */
+	HSM_VAULT_RNG,			/* the random source failed during key generation */
 };
 
 struct hsm_vault;
@@ -160,6 +175,36 @@ struct hsm_masking_key {
 
 /* @max_keys 0 means HSM_VAULT_DEFAULT_MAX. NULL on failure. */
 struct hsm_vault *hsm_vault_new(unsigned int max_keys);
+
+/*
+ * What the firmware plugs into its vault. Every member may be NULL / 0.
+ */
+struct hsm_vault_hooks {
+	/*
+	 * The random source of key generation (AES / HMAC secrets, EC private
+	 * scalars, RSA prime candidates): fill @len bytes, 0 or -1 (the
+	 * generation then fails with HSM_VAULT_RNG). NULL: RAND_priv_bytes.
+	 */
+	int (*rng)(void *ctx, void *out, size_t len);
+	/*
+	 * Most keys session @owner (!= 0) may hold; NULL: no per-session
+	 * limit. Called with the vault lock held: it must not call the vault.
+	 */
+	unsigned int (*owner_max)(void *ctx, uint16_t owner);
+	/*
+	 * Key generation failed in a way only a broken module explains: the
+	 * random source (HSM_VAULT_RNG) or the pairwise consistency test of a
+	 * generated key pair (HSM_VAULT_PCT_FAILED). The firmware enters its
+	 * error state.
+	 */
+	void (*fatal)(void *ctx, int status);
+	void *ctx;
+	/* Slots session keys (owner != 0) may never take; < max_keys. */
+	unsigned int reserved;
+};
+
+/* Install @h (copied); INVALID_ARG if reserved >= max_keys. */
+int hsm_vault_set_hooks(struct hsm_vault *v, const struct hsm_vault_hooks *h);
 /* Frees and cleanses every key. No borrower may be active. */
 void hsm_vault_free(struct hsm_vault *v);
 const char *hsm_vault_strerror(int status);
@@ -171,9 +216,12 @@ bool hsm_key_type_asymmetric(enum hsm_key_type type);
 uint32_t hsm_key_type_usages(enum hsm_key_type type);
 
 /*
- * Generate a key. AES/HMAC from RAND_priv_bytes; EC/RSA with EVP_PKEY_keygen
- * followed by a pairwise consistency test (sign/verify) before storing.
- * Origin is HSM_ORIGIN_GENERATED (spec->origin ignored).
+ * Generate a key from the vault's random source (hooks.rng): AES/HMAC
+ * secrets drawn directly, EC private keys by rejection sampling (FIPS 186-5
+ * A.2.2) and the public point computed, RSA primes from random candidates
+ * (FIPS 186-5 A.1.3); key pairs pass a pairwise consistency test
+ * (sign/verify) before they are stored. Origin is HSM_ORIGIN_GENERATED
+ * (spec->origin ignored).
  */
 int hsm_vault_generate(struct hsm_vault *v, const struct hsm_key_spec *spec, uint16_t *id);
 /*

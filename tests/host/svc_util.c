@@ -19,6 +19,7 @@ struct mbor_enc *rq_begin(struct rq *q, uint32_t op, int sid)
 		h.has_session = true;
 		h.session_id = (uint16_t)sid;
 	}
+	q->sq_id = 0;
 	mbor_enc_init(&q->e, q->buf, sizeof(q->buf));
 	azihsm_msg_begin_request(&q->e, &h);
 	return &q->e;
@@ -59,14 +60,16 @@ uint16_t svc_app_id(const struct hsm_fw *fw, uint16_t sid)
 	return 0;
 }
 
-long rsp_exec_app(struct hsm_fw *fw, const uint8_t *in, size_t len, size_t out_cap, int app,
-		  struct rsp *r)
+/* One command with short_app_id @app (-1: the holder's) on queue @sq_id. */
+static long rsp_exec_full(struct hsm_fw *fw, const uint8_t *in, size_t len, size_t out_cap,
+			  int app, uint16_t sq_id, struct rsp *r)
 {
 	struct azihsm_req_hdr h;
 	struct mbor_dec d;
 	bool has_data;
 
 	memset(&r->cmd, 0, sizeof(r->cmd));
+	r->cmd.sq_id = sq_id;
 	r->cmd.in = in;
 	r->cmd.in_len = len;
 	r->cmd.out = r->buf;
@@ -89,9 +92,21 @@ long rsp_exec_app(struct hsm_fw *fw, const uint8_t *in, size_t len, size_t out_c
 	return r->h.status;
 }
 
+long rsp_exec_app(struct hsm_fw *fw, const uint8_t *in, size_t len, size_t out_cap, int app,
+		  struct rsp *r)
+{
+	return rsp_exec_full(fw, in, len, out_cap, app, 0, r);
+}
+
+long rsp_exec_sq(struct hsm_fw *fw, const uint8_t *in, size_t len, size_t out_cap,
+		 uint16_t sq_id, struct rsp *r)
+{
+	return rsp_exec_full(fw, in, len, out_cap, -1, sq_id, r);
+}
+
 long rsp_exec(struct hsm_fw *fw, const uint8_t *in, size_t len, size_t out_cap, struct rsp *r)
 {
-	return rsp_exec_app(fw, in, len, out_cap, -1, r);
+	return rsp_exec_full(fw, in, len, out_cap, -1, 0, r);
 }
 
 void svc_flush(struct hsm_fw *fw, uint16_t sid)
@@ -110,7 +125,7 @@ static long rq_send_any(struct hsm_fw *fw, struct rq *q, struct rsp *r, size_t e
 	if (mbor_enc_finish(&q->e, &len) || len + extra > sizeof(q->buf))
 		return -1;
 	memset(q->buf + len, 0, extra);
-	if (rsp_exec_app(fw, q->buf, len + extra, out_cap, app, r) < 0)
+	if (rsp_exec_full(fw, q->buf, len + extra, out_cap, app, q->sq_id, r) < 0)
 		return -1;
 	mbor_dec_init(&d, r->buf, r->cmd.out_len);
 	if (azihsm_msg_parse_response(&d, &h, &has_data))

@@ -19,6 +19,7 @@
 struct rq {
 	uint8_t buf[8192];
 	struct mbor_enc e;
+	uint16_t sq_id;		/* hsm_fw_cmd.sq_id (rq_begin: 0) */
 };
 
 struct rsp {
@@ -48,6 +49,9 @@ long rsp_exec_app(struct hsm_fw *fw, const uint8_t *in, size_t len, size_t out_c
 uint16_t svc_app_id(const struct hsm_fw *fw, uint16_t sid);
 /* The flush SQE for @sid, sent by its holder (its short_app_id). */
 void svc_flush(struct hsm_fw *fw, uint16_t sid);
+/* rsp_exec as if it came on HSM submission queue @sq_id. */
+long rsp_exec_sq(struct hsm_fw *fw, const uint8_t *in, size_t len, size_t out_cap,
+		 uint16_t sq_id, struct rsp *r);
 
 /*
  * Finish @q, append @extra zero bytes, execute (@out_cap as for rsp_exec);

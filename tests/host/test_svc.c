@@ -1144,6 +1144,155 @@ static void test_queue(void)
 	fg_fini(&g);
 }
 
+
+/* ---- issue 9 ---------------------------------------------------------- */
+
+/* A fresh volatile firmware whose officer left its default PIN: *so. */
+static struct hsm_fw *start_officer(uint16_t *o)
+{
+	struct hsm_fw *f = start(NULL);
+
+	*o = 0;
+	if (f && (open_as(f, OFF, OFF_ID, OFF_PIN0, o, NULL) ||
+		  chpin_as(f, *o, OFF, OFF_ID, OFF_PIN0, OFF_PIN1)))
+		*o = 0;
+	return f;
+}
+
+/* GetSessionEncryptionKey on HSM queue @sq; HSM status. */
+static long session_key_on(struct hsm_fw *f, uint16_t sq)
+{
+	static struct rsp r;
+	struct rq q;
+
+	mbor_enc_map(rq_begin(&q, AZIHSM_OP_GET_SESSION_ENC_KEY, NOSESS), 0);
+	q.sq_id = sq;
+	return rq_send(f, &q, &r);
+}
+
+/* issue 9: a session (or all of them) cannot fill the vault. */
+static void test_issue9_quota(void)
+{
+	uint16_t o, u = 0, id;
+	struct hsm_fw *f = start_officer(&o);
+	unsigned int i, ok = 0;
+
+	for (i = 0; i < HSM_VAULT_SESSION_KEYS; i++)
+		ok += !keygen(f, o, AZIHSM_KEY_AES256, AZIHSM_USAGE_ENCRYPT, NULL, false, &id);
+	tap_eq(ok, HSM_VAULT_SESSION_KEYS, "issue 9: %u session keys made",
+	       HSM_VAULT_SESSION_KEYS);
+	tap_eq(keygen(f, o, AZIHSM_KEY_AES256, AZIHSM_USAGE_ENCRYPT, NULL, false, &id),
+	       AZIHSM_STATUS_QUOTA, "issue 9: one more session key: QUOTA");
+	tap_eq(keygen(f, o, AZIHSM_KEY_EC_P256, AZIHSM_USAGE_SIGN, "p1", true, &id), 0,
+	       "issue 9: the officer's persistent key still fits");
+	tap_eq(open_as(f, USR, USR_ID, USR_PIN0, &u, NULL), 0, "user opens");
+	tap_eq(chpin_as(f, u, USR, USR_ID, USR_PIN0, USR_PIN1), 0, "user leaves its default");
+	tap_eq(keygen(f, u, AZIHSM_KEY_AES128, AZIHSM_USAGE_ENCRYPT, NULL, false, &id), 0,
+	       "issue 9: another session has its own quota");
+	hsm_fw_free(f);
+}
+
+/* issue 9: GetSessionEncryptionKey floods evict only their own queue's nonces. */
+static void test_issue9_nonces(void)
+{
+	uint8_t nonce[HSM_AUTH_NONCE_LEN];
+	struct hsm_auth_sealed sl;
+	struct hsm_fw *f = start(NULL);
+	static struct rsp r;
+	struct rq q;
+	unsigned int i;
+	long st;
+
+	/* The victim's nonce comes from queue 0 (seal()). */
+	st = seal(f, HSM_AUTH_MSG_OPEN, OFF, OFF_ID, OFF_PIN0, NULL, nonce, &sl);
+	for (i = 0; i < 4 * HSM_AUTH_NONCES; i++)
+		st |= session_key_on(f, 1);
+	tap_eq(st, 0, "issue 9: %u GetSessionEncryptionKey on queue 1", 4 * HSM_AUTH_NONCES);
+	enc_sealed(rq_begin(&q, AZIHSM_OP_OPEN_SESSION, NOSESS), nonce, &sl, sizeof(nonce));
+	q.sq_id = 1;
+	tap_eq(rq_send(f, &q, &r), 0,
+	       "issue 9: the victim's nonce from queue 0 still opens (sent on queue 1)");
+	/* Same queue: the flood still evicts (documented limit). */
+	seal(f, HSM_AUTH_MSG_OPEN, OFF, OFF_ID, OFF_PIN0, NULL, nonce, &sl);
+	for (i = 0; i < HSM_AUTH_NONCES; i++)
+		session_key_on(f, 0);
+	enc_sealed(rq_begin(&q, AZIHSM_OP_OPEN_SESSION, NOSESS), nonce, &sl, sizeof(nonce));
+	tap_eq(rq_send(f, &q, &r), AZIHSM_STATUS_BAD_NONCE,
+	       "a flood on the same queue evicts its oldest nonce");
+	tap_eq(session_key_on(f, HSM_AUTH_NONCE_QUEUES), AZIHSM_STATUS_INVALID_ARG,
+	       "issue 9: a queue id past the nonce tables: INVALID_ARG");
+	hsm_fw_free(f);
+}
+
+/* issue 9: the PIN policy and the permanent lock through the services. */
+static void test_issue9_pins(void)
+{
+	static struct rsp r;
+	uint16_t o, u = 0;
+	struct hsm_fw *f = start_officer(&o);
+	unsigned int i, bad = 0;
+
+	tap_eq(open_as(f, USR, USR_ID, USR_PIN0, &u, NULL), 0, "user opens with the default");
+	tap_eq(chpin_as(f, u, USR, USR_ID, USR_PIN0, (const uint8_t *)"12345678\0\0\0\0\0\0\0\0"),
+	       AZIHSM_STATUS_WEAK_PIN, "issue 9: ChangePin to 12345678: WEAK_PIN");
+	tap_eq(chpin_as(f, u, USR, USR_ID, USR_PIN0, (const uint8_t *)"pin4\0\0\0\0\0\0\0\0\0\0\0\0"),
+	       AZIHSM_STATUS_WEAK_PIN, "issue 9: ChangePin to a 4-byte PIN: WEAK_PIN");
+	tap_eq(reset_user(f, o, USR, USR_ID, (const uint8_t *)"xxxxxxxxxxxxxxxx"),
+	       AZIHSM_STATUS_WEAK_PIN, "issue 9: ResetUserCredential to one byte x16: WEAK_PIN");
+	tap_eq(chpin_as(f, u, USR, USR_ID, USR_PIN0, USR_PIN1), 0, "a good PIN is taken");
+	call0(f, AZIHSM_OP_CLOSE_SESSION, u, &r);
+
+	/* The attack: guess until locked; waits are waited out. */
+	for (i = 0; i < HSM_AUTH_MAX_FAILURES; i++) {
+		uint64_t w = 0;
+
+		hsm_auth_lockout(hsm_fw_auth(f), USR, NULL, &w);
+		clk.real += w;
+		clk.mono += w;
+		bad += open_as(f, USR, USR_ID, BAD_PIN, NULL, NULL) == AZIHSM_STATUS_BAD_CREDENTIAL;
+	}
+	tap_eq(bad, HSM_AUTH_MAX_FAILURES, "issue 9: %u wrong PINs counted", HSM_AUTH_MAX_FAILURES);
+	clk.real += 7 * 24 * 3600000ull;
+	clk.mono += 7 * 24 * 3600000ull;
+	tap_eq(open_as(f, USR, USR_ID, USR_PIN1, NULL, NULL), AZIHSM_STATUS_PIN_LOCKED,
+	       "issue 9: a week later the right PIN: PIN_LOCKED");
+	tap_eq(call0(f, AZIHSM_OP_UNLOCK_USER, o, &r), 0, "issue 9: the officer's UnlockUser");
+	tap_eq(open_as(f, USR, USR_ID, USR_PIN1, NULL, NULL), 0, "issue 9: the user opens again");
+	hsm_fw_free(f);
+}
+
+/* issue 9: keys come from the DRBG; its failure stops the module. */
+static void test_issue9_drbg(void)
+{
+	static const struct {
+		uint8_t type;
+		uint32_t usage;
+		const char *name;
+	} kinds[] = {
+		{ AZIHSM_KEY_AES256, AZIHSM_USAGE_ENCRYPT, "AES-256" },
+		{ AZIHSM_KEY_EC_P384, AZIHSM_USAGE_SIGN, "P-384" },
+		{ AZIHSM_KEY_RSA2048, AZIHSM_USAGE_SIGN, "RSA-2048" },
+	};
+	static struct rsp r;
+	unsigned int i;
+	uint16_t o, id;
+
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		struct hsm_fw *f = start_officer(&o);
+
+		tap_eq(keygen(f, o, kinds[i].type, kinds[i].usage, NULL, false, &id), 0,
+		       "issue 9: %s generated from the DRBG", kinds[i].name);
+		hsm_drbg_set_failed(hsm_fw_drbg(f));
+		tap_eq(keygen(f, o, kinds[i].type, kinds[i].usage, NULL, false, &id),
+		       AZIHSM_STATUS_DRBG_FAILURE, "issue 9: %s with a failed DRBG: DRBG_FAILURE",
+		       kinds[i].name);
+		tap_ok(hsm_fw_in_error_state(f), "issue 9: the module is in its error state");
+		tap_eq(call0(f, AZIHSM_OP_KEY_LIST, o, &r), AZIHSM_STATUS_ERROR_STATE,
+		       "issue 9: then services answer ERROR_STATE");
+		hsm_fw_free(f);
+	}
+}
+
 int main(void)
 {
 	struct hsm_fw *fw = start(NULL);
@@ -1161,5 +1310,9 @@ int main(void)
 	test_users();
 	test_image_versions();
 	test_queue();
+	test_issue9_quota();
+	test_issue9_nonces();
+	test_issue9_pins();
+	test_issue9_drbg();
 	return tap_done();
 }

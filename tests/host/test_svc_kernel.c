@@ -1819,6 +1819,43 @@ static void test_reset(void)
 	tap_eq(rsp_u16(&r, AZIHSM_KEY_F_COUNT), 0, "  with no keys");
 }
 
+
+/*
+ * issue 9: the kernel session (one key per AF_ALG / crypto-API transform)
+ * holds at most HSM_VAULT_KERNEL_KEYS keys; a dropped key frees its place.
+ */
+static void test_kernel_quota(void)
+{
+	struct hsm_fw *f = start();
+	static struct rsp r;
+	static uint8_t blob[sizeof(last_blob)];
+	size_t blen = 0;
+	uint8_t mat[16];
+	unsigned int i, ok = 0;
+	uint16_t id = 0, last = 0;
+	long k = open_kernel(f);
+
+	for (i = 0; i < HSM_VAULT_KERNEL_KEYS; i++) {
+		memset(mat, (int)i, sizeof(mat));
+		if (!import(f, (int)k, AZIHSM_KEY_AES128, AZIHSM_USAGE_ENCRYPT, mat, 16, &id)) {
+			ok++;
+			last = id;
+			memcpy(blob, last_blob, last_blob_len);
+			blen = last_blob_len;
+		}
+	}
+	tap_eq(ok, HSM_VAULT_KERNEL_KEYS, "issue 9: the kernel session imports %u keys",
+	       HSM_VAULT_KERNEL_KEYS);
+	tap_eq(import(f, (int)k, AZIHSM_KEY_AES128, AZIHSM_USAGE_ENCRYPT, mat, 16, &id),
+	       AZIHSM_STATUS_QUOTA, "issue 9: one more KeyImport: QUOTA (the driver: -ENOSPC)");
+	tap_eq(unmask(f, (int)k, blob, blen, &id), AZIHSM_STATUS_QUOTA,
+	       "issue 9: one more UnmaskKey: QUOTA");
+	tap_eq(call_id(f, AZIHSM_OP_DELETE_KEY, (int)k, last, &r), 0, "a transform's key dropped");
+	tap_eq(import(f, (int)k, AZIHSM_KEY_AES128, AZIHSM_USAGE_ENCRYPT, mat, 16, &id), 0,
+	       "issue 9: the next setkey fits again");
+	hsm_fw_free(f);
+}
+
 int main(void)
 {
 	fw = start();
@@ -1836,5 +1873,6 @@ int main(void)
 	test_ecc();
 	test_reset();
 	hsm_fw_free(fw);
+	test_kernel_quota();
 	return tap_done();
 }

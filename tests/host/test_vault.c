@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
@@ -1043,6 +1044,276 @@ static void test_race(void)
 	hsm_vault_free(r.v);
 }
 
+
+/* ---- issue 9: session key quotas ----------------------------------- */
+
+#define KERNEL_OWNER 100
+
+static unsigned int quota_of(void *ctx, uint16_t owner)
+{
+	(void)ctx;
+	return owner == KERNEL_OWNER ? HSM_VAULT_KERNEL_KEYS : HSM_VAULT_SESSION_KEYS;
+}
+
+static void test_quota(void)
+{
+	const struct hsm_vault_hooks hooks = {
+		.owner_max = quota_of, .reserved = HSM_VAULT_RESERVED,
+	};
+	struct hsm_vault *v = hsm_vault_new(0);
+	struct hsm_masking_key mk;
+	uint8_t blob[256];
+	size_t blen = 0;
+	unsigned int i, ok;
+	uint16_t id, first = 0, owner;
+
+	tap_eq(hsm_vault_set_hooks(v, &(struct hsm_vault_hooks){ .reserved = 256 }),
+	       HSM_VAULT_INVALID_ARG, "issue 9: a reserve of every slot is refused");
+	tap_eq(hsm_vault_set_hooks(v, &hooks), HSM_VAULT_OK, "issue 9: quota hooks installed");
+	hsm_masking_key_generate(&mk);
+	/* The attack: one session tries to fill the vault. */
+	for (i = 0, ok = 0; i < 256; i++) {
+		if (import_aes(v, 1, NULL, (uint8_t)i, &id))
+			break;
+		if (!ok++)
+			first = id;
+	}
+	tap_eq(ok, HSM_VAULT_SESSION_KEYS, "issue 9: a session holds at most %u keys",
+	       HSM_VAULT_SESSION_KEYS);
+	tap_eq(import_aes(v, 1, NULL, 1, &id), HSM_VAULT_QUOTA,
+	       "issue 9: one more import is QUOTA");
+	tap_eq(gen(v, HSM_KEY_EC_P256, HSM_USAGE_SIGN, 1, NULL, &id), HSM_VAULT_QUOTA,
+	       "issue 9: one more generate is QUOTA");
+	hsm_vault_mask(v, first, &mk, HSM_BLOB_USER, blob, sizeof(blob), &blen);
+	tap_eq(hsm_vault_unmask(v, &mk, blob, blen, HSM_BLOB_USER, 1, &id), HSM_VAULT_QUOTA,
+	       "issue 9: one more unmask is QUOTA");
+	tap_eq(hsm_vault_count_owner(v, 1), HSM_VAULT_SESSION_KEYS,
+	       "issue 9: nothing was added by the refusals");
+	/* Every session and the kernel session at their quotas. */
+	for (owner = 2, ok = 0; owner <= 8; owner++)
+		for (i = 0; i < HSM_VAULT_SESSION_KEYS; i++)
+			ok += !import_aes(v, owner, NULL, (uint8_t)i, &id);
+	for (i = 0; i < HSM_VAULT_KERNEL_KEYS + 1; i++)
+		ok += !import_aes(v, KERNEL_OWNER, NULL, (uint8_t)i, &id);
+	tap_eq(ok, 7 * HSM_VAULT_SESSION_KEYS + HSM_VAULT_KERNEL_KEYS,
+	       "issue 9: the kernel session stops at %u keys", HSM_VAULT_KERNEL_KEYS);
+	tap_eq(import_aes(v, 9, NULL, 1, &id), HSM_VAULT_QUOTA,
+	       "issue 9: a session with no key may not take a reserved slot");
+	tap_eq(hsm_vault_count(v), 256 - HSM_VAULT_RESERVED, "issue 9: %u slots still free",
+	       HSM_VAULT_RESERVED);
+	/* The legitimate use: the officer's persistent keys still fit. */
+	for (i = 0, ok = 0; i < HSM_VAULT_RESERVED; i++)
+		ok += !import_aes(v, 0, NULL, (uint8_t)i, &id);
+	tap_eq(ok, HSM_VAULT_RESERVED, "issue 9: persistent keys take the reserved slots");
+	tap_eq(import_aes(v, 0, NULL, 1, &id), HSM_VAULT_FULL, "then the vault is full");
+	hsm_vault_delete(v, id);
+	hsm_vault_delete_owner(v, 2);
+	tap_eq(import_aes(v, 1, NULL, 1, &id), HSM_VAULT_QUOTA,
+	       "issue 9: a session at its quota stays there when others free slots");
+	tap_eq(import_aes(v, 3, NULL, 1, &id), HSM_VAULT_QUOTA,
+	       "issue 9: a full session stays full");
+	tap_eq(import_aes(v, 2, NULL, 1, &id), HSM_VAULT_OK,
+	       "a session whose keys were dropped makes keys again");
+	hsm_vault_free(v);
+}
+
+/* ---- issue 9: key generation from the vault's random source -------- */
+
+struct fake_rng {
+	uint8_t seed;		/* output: SHA-256(seed || counter) blocks */
+	uint32_t counter;
+	unsigned int calls;
+	unsigned int fail_after;	/* fail from this call on (0: never) */
+	const uint8_t *first;		/* optional: the first call's bytes */
+	size_t first_len;
+	bool stuck;			/* every byte 0xff */
+	int fatal_calls, fatal_status;
+};
+
+static int fake_rng_fn(void *ctx, void *out, size_t len)
+{
+	struct fake_rng *r = ctx;
+	uint8_t in[5], md[32];
+	uint8_t *o = out;
+
+	if (r->fail_after && r->calls >= r->fail_after)
+		return -1;
+	if (r->stuck) {
+		r->calls++;
+		memset(out, 0xff, len);
+		return 0;
+	}
+	if (!r->calls++ && r->first && r->first_len == len) {
+		memcpy(out, r->first, len);
+		return 0;
+	}
+	while (len) {
+		size_t n = len < sizeof(md) ? len : sizeof(md);
+
+		in[0] = r->seed;
+		memcpy(in + 1, &r->counter, 4);
+		r->counter++;
+		EVP_Digest(in, sizeof(in), md, NULL, EVP_sha256(), NULL);
+		memcpy(o, md, n);
+		o += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static void fake_fatal(void *ctx, int status)
+{
+	struct fake_rng *r = ctx;
+
+	r->fatal_calls++;
+	r->fatal_status = status;
+}
+
+static struct hsm_vault *rng_vault(struct fake_rng *r)
+{
+	const struct hsm_vault_hooks h = { .rng = fake_rng_fn, .fatal = fake_fatal, .ctx = r };
+	struct hsm_vault *v = hsm_vault_new(0);
+
+	hsm_vault_set_hooks(v, &h);
+	return v;
+}
+
+/* DER public key of @id, malloc'd. */
+static uint8_t *pub_der(struct hsm_vault *v, uint16_t id, size_t *len)
+{
+	uint8_t *p = malloc(1024);
+
+	*len = 0;
+	if (p && hsm_vault_export_public(v, id, p, 1024, len)) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+struct priv_ctx {
+	BIGNUM *d;
+};
+
+static void priv_cb(const struct hsm_key_ref *k, void *p)
+{
+	struct priv_ctx *c = p;
+
+	EVP_PKEY_get_bn_param(k->pkey, OSSL_PKEY_PARAM_PRIV_KEY, &c->d);
+}
+
+/* Same rng stream, same key: the key comes from the source and nothing else. */
+static bool same_pub(enum hsm_key_type type, uint32_t usage)
+{
+	struct fake_rng r1 = { .seed = 7 }, r2 = { .seed = 7 }, r3 = { .seed = 8 };
+	struct hsm_vault *v1 = rng_vault(&r1), *v2 = rng_vault(&r2), *v3 = rng_vault(&r3);
+	uint8_t *p1, *p2, *p3;
+	size_t l1, l2, l3;
+	uint16_t i1 = 0, i2 = 0, i3 = 0;
+	EVP_PKEY *pub2;
+	bool ok;
+
+	gen(v1, type, usage, 0, NULL, &i1);
+	gen(v2, type, usage, 0, NULL, &i2);
+	gen(v3, type, usage, 0, NULL, &i3);
+	p1 = pub_der(v1, i1, &l1);
+	p2 = pub_der(v2, i2, &l2);
+	p3 = pub_der(v3, i3, &l3);
+	pub2 = public_of(v2, i2);
+	ok = p1 && p2 && p3 && l1 == l2 && !memcmp(p1, p2, l1) &&
+	     (l1 != l3 || memcmp(p1, p3, l1)) && r1.calls && pub2 && signs_as(v1, i1, pub2);
+	EVP_PKEY_free(pub2);
+	free(p1);
+	free(p2);
+	free(p3);
+	hsm_vault_free(v1);
+	hsm_vault_free(v2);
+	hsm_vault_free(v3);
+	return ok;
+}
+
+static void test_rng(void)
+{
+	static const uint8_t n_p256[32] = {	/* the order of P-256 */
+		0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0xff, 0xff, 0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84,
+		0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+	};
+	struct fake_rng r = { .seed = 1 }, ref = { .seed = 1 };
+	struct secret_ctx sc = { 0 };
+	struct priv_ctx pc = { 0 };
+	uint8_t want[64], first[32];
+	struct hsm_vault *v = rng_vault(&r);
+	BIGNUM *expect;
+	uint16_t id = 0;
+
+	/* AES / HMAC: the secret is the source's output. */
+	fake_rng_fn(&ref, want, 32);
+	tap_eq(gen(v, HSM_KEY_AES256, HSM_USAGE_ENCRYPT, 0, NULL, &id), HSM_VAULT_OK,
+	       "issue 9: AES-256 generated from the vault's source");
+	hsm_vault_with_key(v, id, HSM_USAGE_ENCRYPT, secret_cb, &sc);
+	tap_ok(sc.len == 32 && !memcmp(sc.secret, want, 32),
+	       "issue 9: the AES key is the random source's output");
+	fake_rng_fn(&ref, want, 64);
+	gen(v, HSM_KEY_HMAC_SHA512, HSM_USAGE_SIGN, 0, NULL, &id);
+	memset(&sc, 0, sizeof(sc));
+	hsm_vault_with_key(v, id, HSM_USAGE_SIGN, secret_cb, &sc);
+	tap_ok(sc.len == 64 && !memcmp(sc.secret, want, 64),
+	       "issue 9: the HMAC key is the random source's output");
+	hsm_vault_free(v);
+
+	/* EC, FIPS 186-5 A.2.2: c > n - 2 is drawn again, then d = c + 1. */
+	memcpy(first, n_p256, 32);
+	first[31] -= 1;		/* n - 1 > n - 2: rejected */
+	r = (struct fake_rng){ .seed = 2, .first = first, .first_len = 32 };
+	ref = (struct fake_rng){ .seed = 2 };	/* the stream after the rejected draw */
+	v = rng_vault(&r);
+	tap_eq(gen(v, HSM_KEY_EC_P256, HSM_USAGE_SIGN, 0, NULL, &id), HSM_VAULT_OK,
+	       "issue 9: P-256 generated from the vault's source");
+	tap_eq(r.calls, 2, "issue 9: a candidate above n - 2 is drawn again");
+	hsm_vault_with_key(v, id, HSM_USAGE_SIGN, priv_cb, &pc);
+	fake_rng_fn(&ref, want, 32);
+	expect = BN_bin2bn(want, 32, NULL);
+	BN_add_word(expect, 1);
+	tap_ok(pc.d && !BN_cmp(pc.d, expect), "issue 9: the private scalar is c + 1");
+	BN_free(expect);
+	BN_clear_free(pc.d);
+	hsm_vault_free(v);
+
+	tap_ok(same_pub(HSM_KEY_EC_P384, HSM_USAGE_SIGN),
+	       "issue 9: P-384: same source, same key pair; another source, another one");
+	tap_ok(same_pub(HSM_KEY_EC_P521, HSM_USAGE_SIGN),
+	       "issue 9: P-521: same source, same key pair; another source, another one");
+	tap_ok(same_pub(HSM_KEY_RSA2048, HSM_USAGE_SIGN),
+	       "issue 9: RSA-2048: same source, same key pair; another source, another one");
+
+	/* A failing source: RNG, the fatal hook told, nothing stored. */
+	r = (struct fake_rng){ .seed = 3, .fail_after = 1 };
+	v = rng_vault(&r);
+	tap_eq(gen(v, HSM_KEY_AES128, HSM_USAGE_ENCRYPT, 0, NULL, &id), HSM_VAULT_OK,
+	       "first AES key made");
+	tap_eq(gen(v, HSM_KEY_AES128, HSM_USAGE_ENCRYPT, 0, NULL, &id), HSM_VAULT_RNG,
+	       "issue 9: AES with a failing source: RNG");
+	tap_eq(gen(v, HSM_KEY_EC_P256, HSM_USAGE_SIGN, 0, NULL, &id), HSM_VAULT_RNG,
+	       "issue 9: EC with a failing source: RNG");
+	tap_eq(gen(v, HSM_KEY_RSA2048, HSM_USAGE_SIGN, 0, NULL, &id), HSM_VAULT_RNG,
+	       "issue 9: RSA with a failing source: RNG");
+	tap_ok(r.fatal_calls == 3 && r.fatal_status == HSM_VAULT_RNG,
+	       "issue 9: each failure reported to the fatal hook");
+	tap_eq(hsm_vault_count(v), 1, "issue 9: no key stored by a failed generation");
+	tap_ok(strstr(hsm_vault_strerror(HSM_VAULT_RNG), "random") &&
+	       strstr(hsm_vault_strerror(HSM_VAULT_QUOTA), "quota"), "strerror of QUOTA, RNG");
+	hsm_vault_free(v);
+
+	/* A source stuck on all-ones never yields a P-256 scalar: RNG, not a hang. */
+	r = (struct fake_rng){ .stuck = true };
+	v = rng_vault(&r);
+	tap_eq(gen(v, HSM_KEY_EC_P256, HSM_USAGE_SIGN, 0, NULL, &id), HSM_VAULT_RNG,
+	       "issue 9: a stuck source: EC generation gives up with RNG");
+	tap_ok(r.fatal_calls == 1 && r.calls == 64, "issue 9: after 64 draws, reported as fatal");
+	hsm_vault_free(v);
+}
+
 int main(void)
 {
 	test_generate_all();
@@ -1057,5 +1328,7 @@ int main(void)
 	test_image();
 	test_threads();
 	test_race();
+	test_quota();
+	test_rng();
 	return tap_done();
 }
