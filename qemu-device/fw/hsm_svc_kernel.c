@@ -181,8 +181,7 @@ uint32_t fw_svc_key_import(struct fw_req *r)
 	spec.usage = usage;
 	spec.owner = r->session_id;
 	spec.origin = HSM_ORIGIN_IMPORTED | HSM_ORIGIN_KERNEL;
-	if (!hsm_key_type_valid(spec.type) || !usage ||
-	    (usage & ~hsm_key_type_usages(spec.type)))
+	if (!hsm_key_usage_ok(spec.type, usage))
 		return AZIHSM_STATUS_INVALID_ARG;
 	st = fw_import_material(r, &spec, &m, &id);
 	if (st)
