@@ -8,7 +8,11 @@
  *
  * Classes: a plain Hash INFO; HMAC, RsaModExp USE_KEY with a key the
  * session sees (HMAC: SIGN usage; RsaModExp: SIGN or DECRYPT usage, as
- * x^d mod n is both); RsaPublic and EccVerify USE_KEY (no secret in them,
+ * x^d mod n is both), and only in the kernel session (issue 9: officer and
+ * user sessions get WRONG_ROLE; a keyed Hash step returns the inner
+ * chaining value, which with the unpadded raw RSA private operation is
+ * for the kernel crypto API's own keys, never a partition key's service);
+ * RsaPublic and EccVerify USE_KEY (no secret in them,
  * but they are operations, not information). FIPS flags: SHA-2 approved;
  * HMAC approved with keys of 112 bits or more; raw RSA never (the padding
  * is the host's); ECDSA verification approved for digests of SHA-2 sizes
@@ -122,6 +126,9 @@ uint32_t fw_svc_hash(struct fw_req *r)
 	st = fw_check(r, has_key ? HSM_OP_USE_KEY : HSM_OP_INFO);
 	if (st)
 		return st;
+	/* issue 9: the keyed step's result is a raw inner HMAC state. */
+	if (has_key && !r->kernel)
+		return AZIHSM_STATUS_WRONG_ROLE;
 	if (has_key) {
 		ret = hsm_vault_with_key(r->fw->vault, id, HSM_USAGE_SIGN, fw_hmac_fn, &c);
 		if (ret == HSM_VAULT_USAGE_DENIED && fw_visible_key(r, id, &(struct hsm_key_attr){ 0 }))
@@ -184,6 +191,9 @@ uint32_t fw_svc_rsa_mod_exp(struct fw_req *r)
 	st = fw_check(r, HSM_OP_USE_KEY);
 	if (st)
 		return st;
+	/* issue 9: raw x^d mod n (no padding) is the kernel session's only. */
+	if (!r->kernel)
+		return AZIHSM_STATUS_WRONG_ROLE;
 	st = fw_visible_key(r, id, &attr);
 	if (st)
 		return st;

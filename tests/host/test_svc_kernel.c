@@ -1462,11 +1462,41 @@ static void test_hash(void)
 		tap_eq(hash_call(fw, (int)ks, &c), AZIHSM_STATUS_KEY_USAGE,
 		       "an HMAC key without sign usage: KEY_USAGE");
 		c.key = hk;
-		tap_eq(hash_call(fw, (int)su, &c), AZIHSM_STATUS_KEY_NOT_FOUND,
-		       "user: HMAC with a kernel key is KEY_NOT_FOUND");
+		tap_eq(hash_call(fw, (int)su, &c), AZIHSM_STATUS_WRONG_ROLE,
+		       "user: HMAC with a kernel key is WRONG_ROLE (keyed Hash: kernel only)");
 		c.key = hk_nosign;
-		tap_eq(hash_call(fw, (int)su, &c), AZIHSM_STATUS_KEY_NOT_FOUND,
-		       "user: a kernel key without the usage is KEY_NOT_FOUND too");
+		tap_eq(hash_call(fw, (int)su, &c), AZIHSM_STATUS_WRONG_ROLE,
+		       "user: a kernel key without the usage is WRONG_ROLE too");
+		{
+			/*
+			 * issue 9: a keyed Hash step answers the inner chaining
+			 * value H(key ^ ipad || data): the partition's sessions
+			 * never get it for their own HMAC keys.
+			 */
+			uint16_t uk = 0, ok_k = 0;
+
+			tap_eq(keygen(fw, (int)su, AZIHSM_KEY_HMAC_SHA256, AZIHSM_USAGE_SIGN, NULL,
+				      false, &uk), 0, "user: an HMAC-SHA256 session key (sign)");
+			tap_eq(keygen(fw, (int)so, AZIHSM_KEY_HMAC_SHA256, AZIHSM_USAGE_SIGN, NULL,
+				      false, &ok_k), 0, "officer: an HMAC-SHA256 session key (sign)");
+			c.final = false;
+			c.len = 0;
+			c.key = uk;
+			tap_eq(hash_call(fw, (int)su, &c), AZIHSM_STATUS_WRONG_ROLE,
+			       "issue 9: user: keyed Hash (inner HMAC state) of its own key: "
+			       "WRONG_ROLE");
+			tap_eq(c.out_len, 0, "  no state answered");
+			c.key = ok_k;
+			tap_eq(hash_call(fw, (int)so, &c), AZIHSM_STATUS_WRONG_ROLE,
+			       "issue 9: officer: keyed Hash of its own key: WRONG_ROLE");
+			c.final = true;
+			tap_eq(hash_call(fw, (int)so, &c), AZIHSM_STATUS_WRONG_ROLE,
+			       "  a final keyed Hash too");
+			c.key = hk;
+			tap_eq(hash_call(fw, (int)ks, &c), 0,
+			       "the kernel session's keyed Hash still works");
+			c.len = 3;
+		}
 		c.key = ABSENT;
 		tap_eq(hash_call(fw, (int)su, &c), 0, "user: a plain hash");
 		tap_eq(hash_call(fw, NOSESS, &c), AZIHSM_STATUS_NO_SESSION,
@@ -1587,8 +1617,11 @@ static void test_rsa(void)
 		dl = der_priv(pk, der);
 		pl = der_pub(pk, pub);
 		tap_eq(import(fw, (int)ks, AZIHSM_KEY_RSA2048,
-			      AZIHSM_USAGE_DECRYPT | AZIHSM_USAGE_SIGN, der, dl, &id), 0,
-		       "KeyImport RSA-%u PKCS#1 DER as type RSA2048", sizes[i]);
+			      AZIHSM_USAGE_DECRYPT | AZIHSM_USAGE_SIGN, der, dl, &id),
+		       AZIHSM_STATUS_INVALID_ARG,
+		       "issue 9: KeyImport RSA-%u with decrypt + sign: INVALID_ARG", sizes[i]);
+		tap_eq(import(fw, (int)ks, AZIHSM_KEY_RSA2048, AZIHSM_USAGE_DECRYPT, der, dl, &id),
+		       0, "KeyImport RSA-%u PKCS#1 DER as type RSA2048 (decrypt)", sizes[i]);
 		rnd(x, m);
 		x[0] &= 0x7f;	/* below n */
 		ok = ref_rsa_raw(pk, true, x, m, ref) == (int)m &&
@@ -1629,8 +1662,8 @@ static void test_rsa(void)
 			       AZIHSM_STATUS_INVALID_ARG, "RsaPublic DER + a byte: INVALID_ARG");
 			tap_eq(rsapub((int)ks, der, dl, x, 4, y, &ol, &fips),
 			       AZIHSM_STATUS_INVALID_ARG, "RsaPublic with a private key DER: INVALID_ARG");
-			tap_eq(modexp((int)su, id, x, m, y, &ol, &fips), AZIHSM_STATUS_KEY_NOT_FOUND,
-			       "user: RsaModExp with a kernel key is KEY_NOT_FOUND");
+			tap_eq(modexp((int)su, id, x, m, y, &ol, &fips), AZIHSM_STATUS_WRONG_ROLE,
+			       "user: RsaModExp with a kernel key is WRONG_ROLE");
 			tap_eq(rsapub((int)su, pub, pl, x, m, y, &ol, &fips), 0,
 			       "user: RsaPublic");
 			der[dl] = 0;
@@ -1650,6 +1683,29 @@ static void test_rsa(void)
 			       "RsaModExp with sign usage");
 			tap_eq(modexp((int)ks, k_aes[0], x, m, y, &ol, &fips), AZIHSM_STATUS_KEY_TYPE,
 			       "RsaModExp with an AES key: KEY_TYPE");
+		}
+		if (i == 2) {
+			/*
+			 * issue 9: raw x^d mod n is a decryption and a signing
+			 * oracle without padding: not for the partition's keys.
+			 */
+			uint16_t us = 0, ud = 0, op = 0;
+
+			tap_eq(keygen(fw, (int)su, AZIHSM_KEY_RSA2048, AZIHSM_USAGE_SIGN, NULL, false,
+				      &us), 0, "user: an RSA-2048 session key (sign)");
+			tap_eq(keygen(fw, (int)su, AZIHSM_KEY_RSA2048, AZIHSM_USAGE_DECRYPT, NULL,
+				      false, &ud), 0, "user: an RSA-2048 session key (decrypt)");
+			tap_eq(keygen(fw, (int)so, AZIHSM_KEY_RSA2048, AZIHSM_USAGE_DECRYPT, "modexp",
+				      true, &op), 0, "officer: a persistent RSA-2048 key (decrypt)");
+			tap_eq(modexp((int)su, us, x, m, y, &ol, &fips), AZIHSM_STATUS_WRONG_ROLE,
+			       "issue 9: user: RsaModExp with its own sign key: WRONG_ROLE");
+			tap_eq(modexp((int)su, ud, x, m, y, &ol, &fips), AZIHSM_STATUS_WRONG_ROLE,
+			       "issue 9: user: RsaModExp with its own decrypt key: WRONG_ROLE");
+			tap_eq(modexp((int)so, op, x, m, y, &ol, &fips), AZIHSM_STATUS_WRONG_ROLE,
+			       "issue 9: officer: RsaModExp with a persistent key: WRONG_ROLE");
+			tap_eq(ol, 0, "  nothing answered");
+			tap_eq(modexp((int)ks, id, x, m, y, &ol, &fips), 0,
+			       "the kernel session's RsaModExp still works");
 		}
 		EVP_PKEY_free(pk);
 	}
