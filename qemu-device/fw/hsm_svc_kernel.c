@@ -17,7 +17,7 @@
  * Classes: UnmaskKey SESSION_KEYS; KeyExportMasked INFO to see the key,
  * then SESSION_KEYS for a session key or BACKUP (officer) for a
  * persistent one; AesEncryptDecrypt USE_KEY with the key's encrypt or
- * decrypt usage.
+ * decrypt usage (CTR: both).
  */
 #include <string.h>
 
@@ -432,6 +432,18 @@ static uint32_t fw_aes_check(const struct fw_aes_ctx *c, bool has_iv, bool has_a
 						   AZIHSM_STATUS_SUCCESS;
 }
 
+/*
+ * The usage a request needs: decrypt or encrypt; CTR both, as its
+ * encryption is its decryption (issue 9: an encrypt-only key must not
+ * decrypt what it encrypted).
+ */
+static uint32_t fw_aes_need(const struct fw_aes_ctx *c)
+{
+	if (c->mode == AZIHSM_AES_CTR)
+		return HSM_USAGE_ENCRYPT | HSM_USAGE_DECRYPT;
+	return c->decrypt ? HSM_USAGE_DECRYPT : HSM_USAGE_ENCRYPT;
+}
+
 uint32_t fw_svc_aes(struct fw_req *r)
 {
 	struct fw_aes_ctx c = { .r = r, .tag_len = HSM_GCM_TAG_LEN,
@@ -472,8 +484,7 @@ uint32_t fw_svc_aes(struct fw_req *r)
 	c.out = mbor_enc_bytes_reserve(r->e, c.data.len);
 	if (!c.out || !fw_rsp_fits(r))
 		return AZIHSM_STATUS_RSP_TOO_LARGE;
-	ret = hsm_vault_with_key(r->fw->vault, id,
-				 c.decrypt ? HSM_USAGE_DECRYPT : HSM_USAGE_ENCRYPT, fw_aes_fn, &c);
+	ret = hsm_vault_with_key(r->fw->vault, id, fw_aes_need(&c), fw_aes_fn, &c);
 	if (ret == HSM_VAULT_NOT_FOUND ||
 	    (ret == HSM_VAULT_USAGE_DENIED && fw_visible_key(r, id, &(struct hsm_key_attr){ 0 })))
 		st = AZIHSM_STATUS_KEY_NOT_FOUND;	/* another session's key */
