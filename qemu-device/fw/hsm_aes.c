@@ -18,7 +18,9 @@
  *    (aad_len bytes, padded to aad_len_aligned = round_up(aad_len, 16))
  *    followed by the text; dst receives the text only. Encrypt returns the
  *    tag in the CQE, decrypt checks the SQE tag (AES_TAG_MISMATCH, nothing
- *    written, on a mismatch).
+ *    written, on a mismatch). Encryption IVs: the device draws them (the
+ *    CQE's iv) except for the kernel session, whose SQE IV is used and
+ *    whose encryption is then not approved.
  *  - CBC: key_id names an AES-128/192/256 key, the IV is at @76 (the XTS
  *    tweak bytes), @72 must be 0, the data-unit code 0; src_len == dst_len,
  *    a multiple of 16, no padding. The CQE's cbc_iv returns the output IV
@@ -304,12 +306,26 @@ static void aes_with_key(const struct hsm_key_ref *key, void *ctx)
 		return;
 	}
 	j->fips = true;
-	if (j->cipher == AZIHSM_AES_CIPHER_XTS)
+	if (j->cipher == AZIHSM_AES_CIPHER_XTS) {
 		j->sc = aes_status(j, aes_xts(j, key));
-	else if (j->cipher == AZIHSM_AES_CIPHER_CBC)
+	} else if (j->cipher == AZIHSM_AES_CIPHER_CBC) {
 		j->sc = aes_status(j, aes_cbc(j, key));
-	else
+	} else {
+		/*
+		 * issue 9, SP 800-38D 8.2.2: an encryption IV is the device's
+		 * own (the SQE's is ignored, the CQE returns the one used),
+		 * except for the kernel session, whose crypto-API callers
+		 * choose theirs: then nothing is approved.
+		 */
+		if (!j->decrypt && !j->kernel &&
+		    hsm_fw_random(j->c->fw, j->iv, AZIHSM_AES_GCM_IV_LEN)) {
+			j->sc = AZIHSM_SC_HSM_DEVICE_ERROR;
+			return;
+		}
 		j->sc = aes_status(j, aes_gcm(j, key));
+		if (!j->decrypt && j->kernel)
+			j->fips = false;
+	}
 }
 
 static uint16_t aes_run_key(struct hsm_ctrl *c, struct aes_job *j)

@@ -457,6 +457,16 @@ struct hsm_vault *hsm_fw_vault(struct hsm_fw *fw)
 	return fw->vault;
 }
 
+int hsm_fw_random(struct hsm_fw *fw, void *out, size_t len)
+{
+	if (hsm_drbg_generate(fw->drbg, out, len)) {
+		OPENSSL_cleanse(out, len);
+		fw->error_state = true;
+		return -1;
+	}
+	return 0;
+}
+
 struct hsm_auth *hsm_fw_auth(struct hsm_fw *fw)
 {
 	return fw->auth;

@@ -270,14 +270,23 @@ ok $? "decrypt --mode ctr of openssl's ciphertext (stdin to stdout)"
 head -c 1000 "$dir/data" >"$dir/small"
 run encrypt "${co[@]}" --label aesk --mode gcm --iv 00112233445566778899aabb --aad hdr \
 	--in "$dir/small" --out "$dir/gcm"
-[[ $? == 0 ]] && [[ $(stat -c %s "$dir/gcm") == 1016 ]]
-ok $? "encrypt --mode gcm: ciphertext and 16-byte tag"
-run decrypt "${co[@]}" --label aesk --mode gcm --iv 00112233445566778899aabb --aad hdr \
-	--in "$dir/gcm" --out "$dir/gcm.dec"
+[[ $? == 2 ]] && grep -q 'no --iv' "$dir/err"
+ok $? "issue 9: encrypt --mode gcm --iv: usage error (the device draws GCM IVs)"
+run encrypt "${co[@]}" --label aesk --mode gcm --aad hdr --in "$dir/small" --out "$dir/gcm"
+[[ $? == 0 ]] && [[ $(stat -c %s "$dir/gcm") == 1028 ]]
+ok $? "encrypt --mode gcm: 12-byte device IV, ciphertext and 16-byte tag"
+run encrypt "${co[@]}" --label aesk --mode gcm --aad hdr --in "$dir/small" --out "$dir/gcm2"
+[[ $? == 0 ]] && ! cmp -s <(head -c 12 "$dir/gcm") <(head -c 12 "$dir/gcm2")
+ok $? "issue 9: encrypt --mode gcm again: another IV"
+run decrypt "${co[@]}" --label aesk --mode gcm --aad hdr --in "$dir/gcm" --out "$dir/gcm.dec"
 [[ $? == 0 ]] && cmp -s "$dir/gcm.dec" "$dir/small"
-ok $? "decrypt --mode gcm: the plaintext"
-run decrypt "${co[@]}" --label aesk --mode gcm --iv 00112233445566778899aabb --aad HDR \
-	--in "$dir/gcm"
+ok $? "decrypt --mode gcm (the IV from the input): the plaintext"
+tail -c +13 "$dir/gcm" >"$dir/gcm.noiv"
+run decrypt "${co[@]}" --label aesk --mode gcm --iv "$(head -c 12 "$dir/gcm" | hex /dev/stdin)" \
+	--aad hdr --in "$dir/gcm.noiv" --out "$dir/gcm.dec2"
+[[ $? == 0 ]] && cmp -s "$dir/gcm.dec2" "$dir/small"
+ok $? "decrypt --mode gcm --iv (ciphertext || tag input): the plaintext"
+run decrypt "${co[@]}" --label aesk --mode gcm --aad HDR --in "$dir/gcm"
 [[ $? == 1 ]] && grep -q 'BAD_TAG' "$dir/err"
 ok $? "decrypt --mode gcm with other AAD: exit 1, BAD_TAG"
 run encrypt "${co[@]}" --label aesk --mode cbc --in "$dir/small"

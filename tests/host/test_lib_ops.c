@@ -216,7 +216,7 @@ static void test_flow(struct fw_link *l, struct azihsm_dev *dev)
 	/* AES (1072), masked export (4014) and unmask (1107) */
 	{
 		uint8_t akey[32], iv[16] = { 1, 2, 3 }, data[48], c1[48], c2[48], ref[64], tag[16];
-		uint8_t mblob[512], iv_next[16];
+		uint8_t mblob[512], iv_next[16], gcm_iv[12], gref[64];
 		struct azihsm_aes_params ap = { .mode = AZIHSM_AES_MODE_CBC, .iv = iv, .iv_len = 16,
 						.iv_out = iv_next };
 		EVP_CIPHER_CTX *cc = EVP_CIPHER_CTX_new();
@@ -245,9 +245,23 @@ static void test_flow(struct fw_link *l, struct azihsm_dev *dev)
 		       "  = OpenSSL's AES-256-CBC of the 48 bytes, FIPS-approved");
 		ap = (struct azihsm_aes_params){ .mode = AZIHSM_AES_MODE_GCM, .iv = iv, .iv_len = 12,
 						 .aad = (const uint8_t *)"aad", .aad_len = 3,
-						 .tag = tag, .tag_len = 16 };
-		tap_eq(azihsm_aes_crypt(u, ak, &ap, data, 48, c2, sizeof(c2), &got, NULL), 0,
+						 .tag = tag, .tag_len = 16, .iv_out = gcm_iv };
+		tap_eq(azihsm_aes_crypt(u, ak, &ap, data, 48, c2, sizeof(c2), &got, NULL), -EINVAL,
+		       "issue 9: azihsm_aes_crypt GCM encrypt with the caller's IV: -EINVAL");
+		ap.iv = NULL;
+		ap.iv_len = 0;
+		tap_eq(azihsm_aes_crypt(u, ak, &ap, data, 48, c2, sizeof(c2), &got, &fips), 0,
 		       "azihsm_aes_crypt GCM encrypt");
+		EVP_EncryptInit_ex(cc, EVP_aes_256_gcm(), NULL, akey, gcm_iv);
+		EVP_EncryptUpdate(cc, NULL, &a, (const uint8_t *)"aad", 3);
+		EVP_EncryptUpdate(cc, gref, &a, data, 48);
+		EVP_EncryptFinal_ex(cc, gref + a, &b);
+		EVP_CIPHER_CTX_ctrl(cc, EVP_CTRL_GCM_GET_TAG, 16, gref + 48);
+		tap_ok(fips && !memcmp(c2, gref, 48) && !memcmp(tag, gref + 48, 16),
+		       "  = OpenSSL's AES-256-GCM under the device's IV (iv_out), FIPS-approved");
+		ap.iv = gcm_iv;
+		ap.iv_len = 12;
+		ap.iv_out = NULL;
 		ap.decrypt = true;
 		tap_ok(!azihsm_aes_crypt(u, ak, &ap, c2, 48, c1, sizeof(c1), &got, NULL) &&
 		       !memcmp(c1, data, 48), "  GCM decrypt: the plaintext");

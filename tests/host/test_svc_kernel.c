@@ -717,8 +717,8 @@ static void test_aes_modes(void)
 			c.len = n;
 			c.tag_len_field = li == 16 && k == 0 ? ABSENT : (int)li;
 			ok &= aes(fw, (int)ks, &c) == 0 && !memcmp(c.out, ref, n) &&
-			      c.tag_out_len == li && !memcmp(c.tag_out, tag, li) &&
-			      c.fips == (li >= 12) && !c.iv_out_len;
+			      c.tag_out_len == li && !memcmp(c.tag_out, tag, li) && !c.fips &&
+			      c.iv_out_len == 12 && !memcmp(c.iv_out, iv, 12);
 			memset(&d, 0, sizeof(d));
 			d.key = k_aes[k];
 			d.mode = AZIHSM_AES_GCM;
@@ -732,11 +732,13 @@ static void test_aes_modes(void)
 			d.len = n;
 			d.tag = tag;
 			d.tag_len = li;
-			ok &= aes(fw, (int)ks, &d) == 0 && !memcmp(d.out, data, n) && !d.tag_out_len;
+			ok &= aes(fw, (int)ks, &d) == 0 && !memcmp(d.out, data, n) && !d.tag_out_len &&
+			      d.fips == (li >= 12);
 			tag[0] ^= 1;
 			ok &= aes(fw, (int)ks, &d) == AZIHSM_STATUS_BAD_TAG;
 		}
-		tap_ok(ok, "%s with AAD, tags of 4..16 bytes: EVP's; flipped tag BAD_TAG", gcm[k]);
+		tap_ok(ok, "%s with AAD, tags of 4..16 bytes: EVP's; the kernel's own IV: encrypt "
+			   "not approved (issue 9), echoed; flipped tag BAD_TAG", gcm[k]);
 	}
 
 	/* GCM with an AES256_GCM key, empty text (GMAC), no AAD */
@@ -750,7 +752,73 @@ static void test_aes_modes(void)
 	c.len = 0;
 	ref_cipher("AES-256-GCM", m_gcm, iv, 12, true, NULL, 0, data, 0, ref, tag, 16);
 	tap_ok(aes(fw, (int)ks, &c) == 0 && c.out_len == 0 && c.tag_out_len == 16 &&
-	       !memcmp(c.tag_out, tag, 16) && c.fips, "GCM AES256_GCM key, empty text: EVP's tag");
+	       !memcmp(c.tag_out, tag, 16) && !c.fips,
+	       "GCM AES256_GCM key, empty text: EVP's tag (the kernel's IV: not approved)");
+
+	/*
+	 * issue 9 (SP 800-38D 8.2.2): GCM encryption IVs are the device's.
+	 * The kernel session may leave the IV out and gets an approved
+	 * encryption under a device IV; the partition's sessions must.
+	 */
+	{
+		uint8_t iv1[12], ct[100], tg[16];
+		static struct rsp dr;
+		uint16_t uk = 0;
+
+		memset(&c, 0, sizeof(c));
+		c.key = k_gcm;
+		c.mode = AZIHSM_AES_GCM;
+		c.tag_len_field = ABSENT;
+		c.data = data;
+		c.len = 100;
+		tap_eq(aes(fw, (int)ks, &c), 0, "kernel session: GCM encrypt without an IV");
+		memcpy(iv1, c.iv_out, 12);
+		ref_cipher("AES-256-GCM", m_gcm, iv1, 12, true, NULL, 0, data, 100, ref, tag, 16);
+		tap_ok(c.iv_out_len == 12 && c.out_len == 100 && !memcmp(c.out, ref, 100) &&
+		       !memcmp(c.tag_out, tag, 16) && c.fips,
+		       "  EVP's under the device IV it answers, approved");
+		tap_eq(aes(fw, (int)ks, &c), 0, "  again");
+		tap_ok(c.iv_out_len == 12 && memcmp(c.iv_out, iv1, 12),
+		       "  another device IV");
+
+		tap_eq(keygen(fw, (int)su, AZIHSM_KEY_AES256,
+			      AZIHSM_USAGE_ENCRYPT | AZIHSM_USAGE_DECRYPT, NULL, false, &uk), 0,
+		       "user: an AES-256 session key");
+		c.key = uk;
+		c.iv = iv;
+		c.iv_len = 12;
+		tap_eq(aes(fw, (int)su, &c), AZIHSM_STATUS_INVALID_ARG,
+		       "issue 9: user: GCM encrypt with its own IV: INVALID_ARG");
+		c.iv = NULL;
+		c.iv_len = 0;
+		tap_eq(aes(fw, (int)su, &c), 0, "user: GCM encrypt without an IV");
+		memcpy(iv1, c.iv_out, 12);
+		memcpy(ct, c.out, 100);
+		memcpy(tg, c.tag_out, 16);
+		tap_ok(c.iv_out_len == 12 && c.tag_out_len == 16 && c.fips,
+		       "  a 12-byte device IV answered, approved");
+		tap_eq(aes(fw, (int)su, &c), 0, "  the same request again");
+		tap_ok(c.iv_out_len == 12 && memcmp(c.iv_out, iv1, 12) && memcmp(c.out, ct, 100),
+		       "  another IV, another ciphertext");
+		memset(&d, 0, sizeof(d));
+		d.key = uk;
+		d.mode = AZIHSM_AES_GCM;
+		d.decrypt = true;
+		d.tag_len_field = ABSENT;
+		d.iv = iv1;
+		d.iv_len = 12;
+		d.data = ct;
+		d.len = 100;
+		d.tag = tg;
+		d.tag_len = 16;
+		tap_ok(aes(fw, (int)su, &d) == 0 && !memcmp(d.out, data, 100) && d.fips,
+		       "  decrypt with the answered IV (the caller's on decrypt): the plaintext");
+		d.iv = NULL;
+		d.iv_len = 0;
+		tap_eq(aes(fw, (int)su, &d), AZIHSM_STATUS_INVALID_ARG,
+		       "  GCM decrypt without an IV: INVALID_ARG");
+		call_id(fw, AZIHSM_OP_DELETE_KEY, (int)su, uk, &dr);
+	}
 
 	/* XTS, AES-128 and AES-256, ciphertext stealing */
 	{
