@@ -230,6 +230,9 @@ enum azihsm_persist {
  * qemu-device/fw/hsm_vault.h, repeated as AZIHSM_KEY_* below).
  *   KeyGenerate 4010: { 1: type u8, 2: usage u32, 3: label bytes (opt),
  *       4: persistent bool } -> { 1: key_id u16 }
+ *   Every new key (generated, imported, derived, unwrapped, unmasked)
+ *   serves one purpose: RSA sign/verify, encrypt/decrypt or
+ *   encrypt/unwrap; HMAC sign/verify or derive; a mix is INVALID_ARG.
  *   OpenKey 1015: { 1: label bytes } -> { 1: key_id u16 }
  *   DeleteKey 1014: { 1: key_id u16 } -> {}
  *   KeyList 4011: { 1: after u16 (opt) } -> { 1: count u16, 2: records
@@ -304,9 +307,11 @@ enum azihsm_persist {
  *   GetUnwrappingKey 1051: {} -> { 1: key_id u16, 2: public bytes (DER
  *       SPKI) }. INFO class. The partition's unwrapping key: a persistent
  *       RSA-2048 vault key labelled AZIHSM_UNWRAP_KEY_LABEL with usage
- *       unwrap, made (and stored) by the first call; an officer may delete
- *       it, the next call makes a new one. KEY_TYPE if another kind of key
- *       holds the label.
+ *       unwrap. INFO creates nothing: an officer's call (MANAGE_KEYS)
+ *       makes (and stores) it if there is none; a user gets KEY_NOT_FOUND
+ *       until then, the kernel session always (a persistent key). An
+ *       officer may delete it, the officer's next call makes a new one.
+ *       KEY_TYPE if another kind of key holds the label.
  *   RsaUnwrap 1035: { 1: key_id u16 (RSA, usage unwrap), 2: hash u8
  *       (OAEP), 3: wrapped bytes, 4: oaep_label bytes (opt), 5..8 } ->
  *       { 1: key_id u16 }. CKM_RSA_AES_KEY_WRAP: RSA-OAEP of an AES key
@@ -411,12 +416,17 @@ enum azihsm_persist {
  *       (officer only: BACKUP, else WRONG_ROLE).
  *   AesEncryptDecrypt 1072: { 1: key_id u16, 2: mode u8 (AZIHSM_AES_*),
  *       3: decrypt bool, 4: iv bytes (ECB: absent; CBC/CTR/XTS: 16;
- *       GCM: 12), 5: data bytes, 6: aad bytes (GCM, opt), 7: tag bytes
- *       (GCM decrypt: 4..16, the length checked), 8: tag_len u8 (GCM
- *       encrypt, opt, 4..16, default 16), 9: xts_block u32 (XTS, opt,
- *       default 0) } -> { 1: data bytes, 2: iv_out
- *       bytes (CBC/CTR: the IV for the next call), 3: tag bytes (GCM
- *       encrypt) }. ECB/CBC: length a multiple of 16; CTR: any length,
+ *       GCM decrypt: 12; GCM encrypt: absent, except that the kernel
+ *       session may give 12), 5: data bytes, 6: aad bytes (GCM, opt),
+ *       7: tag bytes (GCM decrypt: 4..16, the length checked), 8: tag_len
+ *       u8 (GCM encrypt, opt, 4..16, default 16), 9: xts_block u32 (XTS,
+ *       opt, default 0) } -> { 1: data bytes, 2: iv_out bytes (CBC/CTR:
+ *       the IV for the next call; GCM encrypt: the 12-byte IV used),
+ *       3: tag bytes (GCM encrypt) }. GCM encryption IVs are drawn by the
+ *       device (SP 800-38D 8.2.2); one given by the kernel session (whose
+ *       crypto-API callers choose theirs) is used and the answer is then
+ *       not approved; one given by another session is INVALID_ARG.
+ *       ECB/CBC: length a multiple of 16; CTR: any length,
  *       128-bit big-endian counter; XTS: >= 16, one data unit or a slice
  *       of one; GCM: any.
  *       xts_block splits one XTS data unit (one tweak) over several calls:
@@ -434,10 +444,11 @@ enum azihsm_persist {
  *       does not take (an IV for ECB, AAD or tags outside GCM): INVALID_ARG.
  *       Keys: ECB/CBC/CTR AES128/192/256; XTS AES128_XTS / AES256_XTS;
  *       GCM AES256_GCM or AES128/192/256 (else KEY_TYPE); usage encrypt
- *       or decrypt (CTR too, by the decrypt flag). GCM tag mismatch:
- *       BAD_TAG. Approved: all but XTS with equal halves and GCM tags
- *       under 12 bytes (an XTS slice at any xts_block is XTS-AES of its
- *       unit: approved as the whole unit would be).
+ *       or decrypt by the decrypt flag, CTR both (its encryption is its
+ *       decryption). GCM tag mismatch: BAD_TAG. Approved: all but XTS
+ *       with equal halves, GCM tags under 12 bytes and GCM encryption
+ *       under the caller's IV (an XTS slice at any xts_block is XTS-AES
+ *       of its unit: approved as the whole unit would be).
  *   Hash 4021: { 1: hash u8 (AZIHSM_HASH_*), 2: key_id u16 (opt: HMAC
  *       with that key, its type's hash), 3: state bytes (opt: the
  *       chaining value a previous call returned; absent = start), 4: data
@@ -450,10 +461,13 @@ enum azihsm_persist {
  *       exactly when the state is, a multiple of the block (64 / 128), and
  *       counts message bytes only (for HMAC the device adds its key^ipad
  *       block). HMAC key: type HMAC_* of the same hash (else KEY_TYPE),
- *       usage sign.
+ *       usage sign; with a key the kernel session's only (the state is
+ *       the inner HMAC chaining value): others WRONG_ROLE.
  *   RsaModExp 1031: { 1: key_id u16, 2: input bytes (modulus size) } ->
- *       { 1: output bytes (modulus size) }: input^d mod n. The key needs
- *       the sign or the decrypt usage (either); input >= n or of another
+ *       { 1: output bytes (modulus size) }: input^d mod n. The kernel
+ *       session's only (officer and user: WRONG_ROLE: raw RSA without
+ *       padding is a decryption and signing oracle). The key needs the
+ *       sign or the decrypt usage (either); input >= n or of another
  *       length: INVALID_ARG. Never FIPS-approved (raw RSA).
  *   RsaPublic 4022: { 1: public key bytes (PKCS#1 RSAPublicKey DER,
  *       512..4096 bits), 2: input bytes (1..modulus size, left-padded

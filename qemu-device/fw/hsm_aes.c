@@ -18,7 +18,9 @@
  *    (aad_len bytes, padded to aad_len_aligned = round_up(aad_len, 16))
  *    followed by the text; dst receives the text only. Encrypt returns the
  *    tag in the CQE, decrypt checks the SQE tag (AES_TAG_MISMATCH, nothing
- *    written, on a mismatch).
+ *    written, on a mismatch). Encryption IVs: the device draws them (the
+ *    CQE's iv) except for the kernel session, whose SQE IV is used and
+ *    whose encryption is then not approved.
  *  - CBC: key_id names an AES-128/192/256 key, the IV is at @76 (the XTS
  *    tweak bytes), @72 must be 0, the data-unit code 0; src_len == dst_len,
  *    a multiple of 16, no padding. The CQE's cbc_iv returns the output IV
@@ -332,12 +334,13 @@ static void aes_with_key(const struct hsm_key_ref *key, void *ctx)
 {
 	struct aes_job *j = ctx;
 	struct hsm_authz_key k = hsm_authz_of_ref(key);
+	enum hsm_auth_role role = HSM_ROLE_OFFICER;
 
 	/*
 	 * The one rule, on the borrowed key itself: no window for the key or
 	 * the session (closed, its id drawn again) to change hands.
 	 */
-	if (hsm_auth_session_held(hsm_fw_auth(j->c->fw), j->session_id, j->app_id, NULL)) {
+	if (hsm_auth_session_held(hsm_fw_auth(j->c->fw), j->session_id, j->app_id, &role)) {
 		j->sc = aes_refuse(j, AZIHSM_STATUS_NO_SESSION, "session closed meanwhile");
 		return;
 	}
@@ -346,12 +349,26 @@ static void aes_with_key(const struct hsm_key_ref *key, void *ctx)
 	if (j->sc)
 		return;
 	j->fips = true;
-	if (j->cipher == AZIHSM_AES_CIPHER_XTS)
+	if (j->cipher == AZIHSM_AES_CIPHER_XTS) {
 		j->sc = aes_status(j, aes_xts(j, key));
-	else if (j->cipher == AZIHSM_AES_CIPHER_CBC)
+	} else if (j->cipher == AZIHSM_AES_CIPHER_CBC) {
 		j->sc = aes_status(j, aes_cbc(j, key));
-	else
+	} else {
+		/*
+		 * issue 9, SP 800-38D 8.2.2: an encryption IV is the device's
+		 * own (the SQE's is ignored, the CQE returns the one used),
+		 * except for the kernel session, whose crypto-API callers
+		 * choose theirs: then nothing is approved.
+		 */
+		if (!j->decrypt && role != HSM_ROLE_KERNEL &&
+		    hsm_fw_random(j->c->fw, j->iv, AZIHSM_AES_GCM_IV_LEN)) {
+			j->sc = AZIHSM_SC_HSM_DEVICE_ERROR;
+			return;
+		}
 		j->sc = aes_status(j, aes_gcm(j, key));
+		if (!j->decrypt && role == HSM_ROLE_KERNEL)
+			j->fips = false;
+	}
 }
 
 /*

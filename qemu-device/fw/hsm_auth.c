@@ -892,6 +892,7 @@ static const unsigned int op_roles[] = {
 	[HSM_OP_CHANGE_OWN_PIN] = O_ | U_,
 	[HSM_OP_KERNEL_IMPORT] = K_,
 	[HSM_OP_OWN_SESSION] = O_ | U_ | K_,
+	[HSM_OP_RAW_KEY] = K_,
 };
 
 static const char *const op_names[] = {
@@ -905,6 +906,7 @@ static const char *const op_names[] = {
 	[HSM_OP_CHANGE_OWN_PIN] = "CHANGE_OWN_PIN",
 	[HSM_OP_KERNEL_IMPORT] = "KERNEL_IMPORT",
 	[HSM_OP_OWN_SESSION] = "OWN_SESSION",
+	[HSM_OP_RAW_KEY] = "RAW_KEY",
 };
 
 unsigned int hsm_auth_op_roles(enum hsm_auth_op op)

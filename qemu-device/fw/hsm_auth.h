@@ -108,6 +108,8 @@ enum hsm_auth_status {
  *   KERNEL_IMPORT       K  import raw key material as a session key (KeyImport)
  *   OWN_SESSION     O U K  act on the session itself (CloseSession); also
  *                        allowed while the credential must change
+ *   RAW_KEY             K  unpadded private-key operations (RsaModExp):
+ *                        the crypto API's own keys only (issue 9)
  *
  * The kernel role (K) may do INFO, USE_KEY, SESSION_KEYS, KERNEL_IMPORT and
  * OWN_SESSION; the firmware hides the persistent keys from it.
@@ -123,9 +125,10 @@ enum hsm_auth_op {
 	HSM_OP_CHANGE_OWN_PIN,
 	HSM_OP_KERNEL_IMPORT,
 	HSM_OP_OWN_SESSION,
+	HSM_OP_RAW_KEY,
 };
 #define HSM_OP_FIRST	HSM_OP_INFO
-#define HSM_OP_LAST	HSM_OP_OWN_SESSION
+#define HSM_OP_LAST	HSM_OP_RAW_KEY
 
 /* Which clock hsm_auth asks for. */
 enum hsm_auth_clock {

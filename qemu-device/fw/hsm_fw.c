@@ -261,7 +261,7 @@ static const struct fw_op {
 	{ AZIHSM_OP_HASH, "Hash", fw_svc_hash, false, false, true,
 	  HSM_OP_INFO },	/* set by the service */
 	{ AZIHSM_OP_RSA_MOD_EXP, "RsaModExp", fw_svc_rsa_mod_exp, false, false, true,
-	  HSM_OP_USE_KEY },	/* raw RSA */
+	  HSM_OP_RAW_KEY },	/* raw RSA: the kernel session's keys only */
 	{ AZIHSM_OP_RSA_PUBLIC, "RsaPublic", fw_svc_rsa_public, false, false, true,
 	  HSM_OP_USE_KEY },	/* raw RSA */
 	{ AZIHSM_OP_ECC_VERIFY, "EccVerify", fw_svc_ecc_verify, false, false, true,
@@ -575,6 +575,16 @@ void fw_persist_end(struct hsm_fw *fw)
 struct hsm_vault *hsm_fw_vault(struct hsm_fw *fw)
 {
 	return fw->vault;
+}
+
+int hsm_fw_random(struct hsm_fw *fw, void *out, size_t len)
+{
+	if (hsm_drbg_generate(fw->drbg, out, len)) {
+		OPENSSL_cleanse(out, len);
+		fw->error_state = true;
+		return -1;
+	}
+	return 0;
 }
 
 struct hsm_auth *hsm_fw_auth(struct hsm_fw *fw)

@@ -100,6 +100,12 @@ void hsm_fw_reset_sessions(struct hsm_fw *fw);
 int hsm_fw_commit(struct hsm_fw *fw);
 /* The partition's key vault (hsm_vault.h); lives as long as @fw. */
 struct hsm_vault *hsm_fw_vault(struct hsm_fw *fw);
+/*
+ * @len bytes from the device's DRBG (the one GetRandom answers from), e.g.
+ * a GCM IV drawn inside the module. 0, or -1: the DRBG failed, the output
+ * is zeroed and the module is in its error state.
+ */
+int hsm_fw_random(struct hsm_fw *fw, void *out, size_t len);
 /* The partition's credentials and sessions (hsm_auth.h); as long as @fw. */
 struct hsm_auth *hsm_fw_auth(struct hsm_fw *fw);
 /* The device's DRBG (GetRandom and key generation); as long as @fw. */

@@ -8,7 +8,11 @@
  *
  * Classes: a plain Hash INFO; HMAC, RsaModExp USE_KEY with a key the
  * session sees (HMAC: SIGN usage; RsaModExp: SIGN or DECRYPT usage, as
- * x^d mod n is both); RsaPublic and EccVerify USE_KEY (no secret in them,
+ * x^d mod n is both), and only in the kernel session (issue 9: officer and
+ * user sessions get WRONG_ROLE; a keyed Hash step returns the inner
+ * chaining value, which with the unpadded raw RSA private operation is
+ * for the kernel crypto API's own keys, never a partition key's service);
+ * RsaPublic and EccVerify USE_KEY (no secret in them,
  * but they are operations, not information). FIPS flags: SHA-2 approved;
  * HMAC approved with keys of 112 bits or more; raw RSA never (the padding
  * is the host's); ECDSA verification approved for digests of SHA-2 sizes
@@ -118,6 +122,12 @@ uint32_t fw_svc_hash(struct fw_req *r)
 	if ((c.has_state && (c.state.len != hsm_hash_state_size(c.hash) || c.done % bs)) ||
 	    (!c.final && c.data.len % bs))
 		return AZIHSM_STATUS_INVALID_ARG;
+	/*
+	 * issue 9: the keyed step's result is a raw inner HMAC state: the
+	 * kernel session's only, refused before any key is looked up.
+	 */
+	if (has_key && !r->kernel)
+		return AZIHSM_STATUS_WRONG_ROLE;
 	/* A key of another session is not found, whatever its usage. */
 	st = has_key ? fw_use_key_check(r, id, HSM_USAGE_SIGN, NULL) : fw_check(r, HSM_OP_INFO);
 	if (st)
@@ -179,6 +189,10 @@ uint32_t fw_svc_rsa_mod_exp(struct fw_req *r)
 		return st;
 	if (!fw_key_id_valid(id) || !c.in.len || c.in.len > FW_RSA_MAX_BYTES)
 		return AZIHSM_STATUS_INVALID_ARG;
+	/*
+	 * issue 9: raw x^d mod n (no padding) is the kernel session's only:
+	 * its class, RAW_KEY, is checked by the dispatcher (hsm_fw.c).
+	 */
 	/* Class and visibility first (no usage yet: either one serves). */
 	st = fw_use_key_check(r, id, 0, &attr);
 	if (st)

@@ -23,7 +23,7 @@
  * copy while the key lives, never a deleted key); KeyExportMasked INFO to
  * see the key, then SESSION_KEYS for a session key or BACKUP (officer) for
  * a persistent one; AesEncryptDecrypt USE_KEY with the key's encrypt or
- * decrypt usage.
+ * decrypt usage (CTR: both).
  */
 #include <string.h>
 
@@ -215,8 +215,7 @@ uint32_t fw_svc_key_import(struct fw_req *r)
 	spec.usage = usage;
 	spec.owner = r->session_id;
 	spec.origin = HSM_ORIGIN_IMPORTED | HSM_ORIGIN_KERNEL;
-	if (!hsm_key_type_valid(spec.type) || !usage ||
-	    (usage & ~hsm_key_type_usages(spec.type)))
+	if (!hsm_key_usage_ok(spec.type, usage))
 		return AZIHSM_STATUS_INVALID_ARG;
 	st = fw_import_material(r, &spec, &m, &id);
 	if (st)
@@ -377,6 +376,7 @@ struct fw_aes_ctx {
 	uint8_t tag_len;
 	uint32_t xts_block;	/* XTS: 16-byte blocks into the data unit */
 	uint8_t *out;		/* data.len bytes in the response */
+	uint8_t gcm_iv[HSM_GCM_IV_LEN];	/* GCM encrypt: the IV drawn by the device */
 	uint8_t iv_out[HSM_AES_BLOCK];
 	uint8_t tag_out[HSM_GCM_TAG_LEN];
 	bool fips;
@@ -434,9 +434,13 @@ static void fw_aes_fn(const struct hsm_key_ref *key, void *ctx)
 	c->st = fw_status_ops(st);
 }
 
-/* Field presence and lengths of one AES request, by mode. */
-static uint32_t fw_aes_check(const struct fw_aes_ctx *c, bool has_iv, bool has_aad,
-			     bool has_tag, bool has_tag_len, bool has_xts_block)
+/*
+ * Field presence and lengths of one AES request, by mode. @kernel: the
+ * request is the kernel session's (the only one that may give a GCM
+ * encryption IV).
+ */
+static uint32_t fw_aes_check(const struct fw_aes_ctx *c, bool kernel, bool has_iv,
+			     bool has_aad, bool has_tag, bool has_tag_len, bool has_xts_block)
 {
 	size_t n = c->data.len;
 
@@ -463,7 +467,13 @@ static uint32_t fw_aes_check(const struct fw_aes_ctx *c, bool has_iv, bool has_a
 			return AZIHSM_STATUS_INVALID_ARG;
 		break;
 	case AZIHSM_AES_GCM:
-		if (!has_iv || c->iv.len != HSM_GCM_IV_LEN)
+		/*
+		 * issue 9, SP 800-38D 8.2.2: encryption IVs are drawn in the
+		 * device; only the kernel session (the crypto API's callers
+		 * choose their IVs) may give one, and then nothing is approved.
+		 */
+		if (has_iv ? c->iv.len != HSM_GCM_IV_LEN || (!c->decrypt && !kernel) :
+			     c->decrypt)
 			return AZIHSM_STATUS_INVALID_ARG;
 		if (c->decrypt) {
 			if (!has_tag || has_tag_len || c->tag.len < FW_GCM_TAG_MIN ||
@@ -480,6 +490,18 @@ static uint32_t fw_aes_check(const struct fw_aes_ctx *c, bool has_iv, bool has_a
 	/* AAD and tags are GCM's. */
 	return has_aad || has_tag || has_tag_len ? AZIHSM_STATUS_INVALID_ARG :
 						   AZIHSM_STATUS_SUCCESS;
+}
+
+/*
+ * The usage a request needs: decrypt or encrypt; CTR both, as its
+ * encryption is its decryption (issue 9: an encrypt-only key must not
+ * decrypt what it encrypted).
+ */
+static uint32_t fw_aes_need(const struct fw_aes_ctx *c)
+{
+	if (c->mode == AZIHSM_AES_CTR)
+		return HSM_USAGE_ENCRYPT | HSM_USAGE_DECRYPT;
+	return c->decrypt ? HSM_USAGE_DECRYPT : HSM_USAGE_ENCRYPT;
 }
 
 uint32_t fw_svc_aes(struct fw_req *r)
@@ -509,32 +531,40 @@ uint32_t fw_svc_aes(struct fw_req *r)
 		return st;
 	if (!fw_key_id_valid(id))
 		return AZIHSM_STATUS_INVALID_ARG;
-	st = fw_aes_check(&c, has_iv, has_aad, has_tag, has_tag_len, has_xts_block);
+	st = fw_aes_check(&c, r->kernel, has_iv, has_aad, has_tag, has_tag_len, has_xts_block);
 	if (st)
 		return st;
 	/* A key of another session is not found, whatever its usage. */
-	st = fw_use_key_check(r, id, c.decrypt ? HSM_USAGE_DECRYPT : HSM_USAGE_ENCRYPT, NULL);
+	st = fw_use_key_check(r, id, fw_aes_need(&c), NULL);
 	if (st)
 		return st;
 	gcm_enc = c.mode == AZIHSM_AES_GCM && !c.decrypt;
 	chain = c.mode == AZIHSM_AES_CBC || c.mode == AZIHSM_AES_CTR;
-	mbor_enc_map(r->e, gcm_enc || chain ? 2 : 1);
+	if (gcm_enc && !has_iv) {
+		if (hsm_fw_random(r->fw, c.gcm_iv, sizeof(c.gcm_iv)))
+			return AZIHSM_STATUS_DRBG_FAILURE;
+		c.iv.p = c.gcm_iv;
+		c.iv.len = sizeof(c.gcm_iv);
+	}
+	mbor_enc_map(r->e, gcm_enc ? 3 : chain ? 2 : 1);
 	mbor_enc_key(r->e, AZIHSM_AES_F_OUT);
 	c.out = mbor_enc_bytes_reserve(r->e, c.data.len);
 	if (!c.out || !fw_rsp_fits(r))
 		return AZIHSM_STATUS_RSP_TOO_LARGE;
-	ret = hsm_vault_with_key(r->fw->vault, id,
-				 c.decrypt ? HSM_USAGE_DECRYPT : HSM_USAGE_ENCRYPT, fw_aes_fn, &c);
+	ret = hsm_vault_with_key(r->fw->vault, id, fw_aes_need(&c), fw_aes_fn, &c);
 	st = ret ? fw_status_vault(ret) : c.st;
 	if (!st) {
 		if (chain) {
 			mbor_enc_key(r->e, AZIHSM_AES_F_IV_OUT);
 			mbor_enc_bytes(r->e, c.iv_out, sizeof(c.iv_out));
 		} else if (gcm_enc) {
+			mbor_enc_key(r->e, AZIHSM_AES_F_IV_OUT);
+			mbor_enc_bytes(r->e, c.iv.p, HSM_GCM_IV_LEN);
 			mbor_enc_key(r->e, AZIHSM_AES_F_TAG_OUT);
 			mbor_enc_bytes(r->e, c.tag_out, c.tag_len);
 		}
-		r->fips_approved = c.fips;
+		/* An IV from outside the module: never approved (IG C.H). */
+		r->fips_approved = c.fips && !(gcm_enc && has_iv);
 	}
 	OPENSSL_cleanse(&c, sizeof(c));
 	return st;

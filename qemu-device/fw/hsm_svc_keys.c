@@ -64,7 +64,7 @@ uint32_t fw_status_vault(int st)
 		return AZIHSM_STATUS_SUCCESS;
 	case HSM_VAULT_INVALID_ARG:
 	case HSM_VAULT_BAD_TYPE:	/* unknown type asked for */
-	case HSM_VAULT_BAD_USAGE:	/* usage empty or meaningless for the type */
+	case HSM_VAULT_BAD_USAGE:	/* usage empty, meaningless for the type, two purposes */
 		return AZIHSM_STATUS_INVALID_ARG;
 	case HSM_VAULT_FULL:
 	case HSM_VAULT_NO_IDS:

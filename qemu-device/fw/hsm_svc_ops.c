@@ -510,7 +510,13 @@ static bool fw_is_unwrapping_key(const struct hsm_key_attr *a)
 		a->type == HSM_KEY_RSA4096);
 }
 
-/* The partition's unwrapping key: found by its label, or made and stored. */
+/*
+ * The partition's unwrapping key: found by its label, or, for the officer
+ * only (MANAGE_KEYS), made and stored. issue 9: GetUnwrappingKey is of the
+ * INFO class and INFO creates nothing, so a user (or the kernel session,
+ * which never sees persistent keys) gets KEY_NOT_FOUND until the officer
+ * has asked once.
+ */
 static uint32_t fw_unwrapping_key(struct fw_req *r, uint16_t *id)
 {
 	static const char label[] = AZIHSM_UNWRAP_KEY_LABEL;
@@ -531,6 +537,8 @@ static uint32_t fw_unwrapping_key(struct fw_req *r, uint16_t *id)
 			return fw_is_unwrapping_key(&attr) ? AZIHSM_STATUS_SUCCESS :
 							     AZIHSM_STATUS_KEY_TYPE;
 		}
+		if (fw_check(r, HSM_OP_MANAGE_KEYS))
+			return AZIHSM_STATUS_KEY_NOT_FOUND;
 		ret = hsm_vault_generate(r->fw->vault, &spec, id);
 		if (ret == HSM_VAULT_LABEL_EXISTS)
 			continue;	/* another session made it meanwhile */
@@ -559,6 +567,8 @@ uint32_t fw_svc_unwrapping_key(struct fw_req *r)
 	st = fw_check(r, HSM_OP_INFO);
 	if (st)
 		return st;
+	if (r->kernel)
+		return AZIHSM_STATUS_KEY_NOT_FOUND;	/* a persistent key */
 	st = fw_unwrapping_key(r, &id);
 	if (st)
 		return st;

@@ -111,6 +111,22 @@ enum key_kind { KIND_AES, KIND_EC, KIND_RSA, KIND_HMAC };
 			 HSM_USAGE_DECRYPT | HSM_USAGE_UNWRAP)
 #define USE_HMAC	(HSM_USAGE_SIGN | HSM_USAGE_VERIFY | HSM_USAGE_DERIVE)
 
+/*
+ * One key, one purpose (SP 800-57 Part 1, 5.2; issue 9): a new key's usage
+ * must lie within one of its type's purposes. RSA: signatures, data
+ * encryption or key transport (the unwrapping side: never decrypt, so
+ * RsaDecrypt is no oracle for a wrap blob's ephemeral key). HMAC: MACs or
+ * key derivation (an Hmac over a KBKDF input block would return the
+ * derived key). A type without purposes (0 entries) takes any allowed mix.
+ */
+#define PURPOSE_SIG	(HSM_USAGE_SIGN | HSM_USAGE_VERIFY)
+#define PURPOSE_DATA	(HSM_USAGE_ENCRYPT | HSM_USAGE_DECRYPT)
+#define PURPOSE_WRAP	(HSM_USAGE_ENCRYPT | HSM_USAGE_UNWRAP)
+#define PURPOSE_KDF	HSM_USAGE_DERIVE
+#define PURPOSES_MAX	3
+static const uint32_t purposes_rsa[PURPOSES_MAX] = { PURPOSE_SIG, PURPOSE_DATA, PURPOSE_WRAP };
+static const uint32_t purposes_hmac[PURPOSES_MAX] = { PURPOSE_SIG, PURPOSE_KDF };
+
 static const struct type_info {
 	enum hsm_key_type type;
 	enum key_kind kind;
@@ -118,22 +134,23 @@ static const struct type_info {
 	const char *group;	/* EC */
 	unsigned int bits;	/* RSA */
 	uint32_t usages;
+	const uint32_t *purposes;	/* PURPOSES_MAX masks (0: unused), or NULL */
 } type_table[] = {
-	{ HSM_KEY_AES128, KIND_AES, 16, NULL, 0, USE_AES },
-	{ HSM_KEY_AES192, KIND_AES, 24, NULL, 0, USE_AES },
-	{ HSM_KEY_AES256, KIND_AES, 32, NULL, 0, USE_AES },
-	{ HSM_KEY_AES256_XTS, KIND_AES, 64, NULL, 0, USE_BULK },
-	{ HSM_KEY_AES256_GCM, KIND_AES, 32, NULL, 0, USE_BULK },
-	{ HSM_KEY_AES128_XTS, KIND_AES, 32, NULL, 0, USE_BULK },
-	{ HSM_KEY_EC_P256, KIND_EC, 0, "prime256v1", 0, USE_EC },
-	{ HSM_KEY_EC_P384, KIND_EC, 0, "secp384r1", 0, USE_EC },
-	{ HSM_KEY_EC_P521, KIND_EC, 0, "secp521r1", 0, USE_EC },
-	{ HSM_KEY_RSA2048, KIND_RSA, 0, NULL, 2048, USE_RSA },
-	{ HSM_KEY_RSA3072, KIND_RSA, 0, NULL, 3072, USE_RSA },
-	{ HSM_KEY_RSA4096, KIND_RSA, 0, NULL, 4096, USE_RSA },
-	{ HSM_KEY_HMAC_SHA256, KIND_HMAC, 32, NULL, 0, USE_HMAC },
-	{ HSM_KEY_HMAC_SHA384, KIND_HMAC, 48, NULL, 0, USE_HMAC },
-	{ HSM_KEY_HMAC_SHA512, KIND_HMAC, 64, NULL, 0, USE_HMAC },
+	{ HSM_KEY_AES128, KIND_AES, 16, NULL, 0, USE_AES, NULL },
+	{ HSM_KEY_AES192, KIND_AES, 24, NULL, 0, USE_AES, NULL },
+	{ HSM_KEY_AES256, KIND_AES, 32, NULL, 0, USE_AES, NULL },
+	{ HSM_KEY_AES256_XTS, KIND_AES, 64, NULL, 0, USE_BULK, NULL },
+	{ HSM_KEY_AES256_GCM, KIND_AES, 32, NULL, 0, USE_BULK, NULL },
+	{ HSM_KEY_AES128_XTS, KIND_AES, 32, NULL, 0, USE_BULK, NULL },
+	{ HSM_KEY_EC_P256, KIND_EC, 0, "prime256v1", 0, USE_EC, NULL },
+	{ HSM_KEY_EC_P384, KIND_EC, 0, "secp384r1", 0, USE_EC, NULL },
+	{ HSM_KEY_EC_P521, KIND_EC, 0, "secp521r1", 0, USE_EC, NULL },
+	{ HSM_KEY_RSA2048, KIND_RSA, 0, NULL, 2048, USE_RSA, purposes_rsa },
+	{ HSM_KEY_RSA3072, KIND_RSA, 0, NULL, 3072, USE_RSA, purposes_rsa },
+	{ HSM_KEY_RSA4096, KIND_RSA, 0, NULL, 4096, USE_RSA, purposes_rsa },
+	{ HSM_KEY_HMAC_SHA256, KIND_HMAC, 32, NULL, 0, USE_HMAC, purposes_hmac },
+	{ HSM_KEY_HMAC_SHA384, KIND_HMAC, 48, NULL, 0, USE_HMAC, purposes_hmac },
+	{ HSM_KEY_HMAC_SHA512, KIND_HMAC, 64, NULL, 0, USE_HMAC, purposes_hmac },
 };
 
 struct hsm_key {
@@ -201,6 +218,26 @@ uint32_t hsm_key_type_usages(enum hsm_key_type type)
 	return ti ? ti->usages : 0;
 }
 
+/* Does @usage (already within the type's usages) serve one purpose only? */
+static bool usage_one_purpose(const struct type_info *ti, uint32_t usage)
+{
+	unsigned int i;
+
+	if (!ti->purposes)
+		return true;
+	for (i = 0; i < PURPOSES_MAX; i++)
+		if (ti->purposes[i] && !(usage & ~ti->purposes[i]))
+			return true;
+	return false;
+}
+
+bool hsm_key_usage_ok(enum hsm_key_type type, uint32_t usage)
+{
+	const struct type_info *ti = type_info(type);
+
+	return ti && usage && !(usage & ~ti->usages) && usage_one_purpose(ti, usage);
+}
+
 const char *hsm_vault_strerror(int status)
 {
 	switch (status) {
@@ -244,7 +281,12 @@ static void key_free(struct hsm_key *k)
 	free(k);
 }
 
-static int check_spec(const struct hsm_key_spec *s)
+/*
+ * @stored: a key read back from an image, made before the one-purpose rule
+ * perhaps: only the type's usages are checked, so a partition keeps its
+ * keys. Every new key (generate, import, unmask) gets the full rule.
+ */
+static int check_spec(const struct hsm_key_spec *s, bool stored)
 {
 	const struct type_info *ti;
 
@@ -254,6 +296,8 @@ static int check_spec(const struct hsm_key_spec *s)
 	if (!ti)
 		return HSM_VAULT_BAD_TYPE;
 	if (!s->usage || (s->usage & ~ti->usages))
+		return HSM_VAULT_BAD_USAGE;
+	if (!stored && !usage_one_purpose(ti, s->usage))
 		return HSM_VAULT_BAD_USAGE;
 	return HSM_VAULT_OK;
 }
@@ -941,7 +985,7 @@ int hsm_vault_generate(struct hsm_vault *v, const struct hsm_key_spec *spec, uin
 
 	if (!v)
 		return HSM_VAULT_INVALID_ARG;
-	ret = check_spec(spec);
+	ret = check_spec(spec, false);
 	if (ret)
 		return ret;
 	ret = precheck(v, spec);
@@ -985,7 +1029,7 @@ int hsm_vault_import_secret(struct hsm_vault *v, const struct hsm_key_spec *spec
 
 	if (!v || !secret)
 		return HSM_VAULT_INVALID_ARG;
-	ret = check_spec(spec);
+	ret = check_spec(spec, false);
 	if (ret)
 		return ret;
 	if (!import_origin_ok(spec))
@@ -1013,7 +1057,7 @@ int hsm_vault_import_pkey(struct hsm_vault *v, const struct hsm_key_spec *spec,
 
 	if (!v || !pkey)
 		return HSM_VAULT_INVALID_ARG;
-	ret = check_spec(spec);
+	ret = check_spec(spec, false);
 	if (ret)
 		return ret;
 	if (!import_origin_ok(spec))
@@ -1557,7 +1601,7 @@ int hsm_vault_unmask(struct hsm_vault *v, const struct hsm_masking_key *mk,
 	spec.owner = owner;
 	spec.label = blob + BLOB_HDR;
 	spec.label_len = lablen;
-	ret = check_spec(&spec);
+	ret = check_spec(&spec, false);
 	if (ret)
 		return ret == HSM_VAULT_INVALID_ARG ? HSM_VAULT_BAD_BLOB : ret;
 	if ((blob[11] & ~HSM_ORIGIN_ALL) || ((blob[11] & HSM_ORIGIN_KERNEL) && !owner))
@@ -1699,7 +1743,7 @@ static int parse_record(const uint8_t *img, size_t len, size_t *pos, unsigned in
 	spec.usage = f[1];
 	spec.label = r + rh;
 	spec.label_len = f[3];
-	ret = check_spec(&spec);
+	ret = check_spec(&spec, true);
 	if (ret)
 		return ret;
 	mlen = get_le32(r + rh + f[3]);

@@ -95,7 +95,7 @@ enum hsm_vault_status {
 	HSM_VAULT_OK = 0,
 	HSM_VAULT_INVALID_ARG,		/* NULL pointer, bad owner/flags, label too long */
 	HSM_VAULT_BAD_TYPE,		/* unknown key type */
-	HSM_VAULT_BAD_USAGE,		/* usage empty, unknown or meaningless for the type */
+	HSM_VAULT_BAD_USAGE,		/* usage empty, unknown, meaningless for the type or mixing purposes */
 	HSM_VAULT_FULL,			/* the vault holds its maximum of keys */
 	HSM_VAULT_NO_IDS,		/* every key id is in use */
 	HSM_VAULT_NOT_FOUND,		/* no live key with that id / label */
@@ -214,6 +214,13 @@ bool hsm_key_type_valid(enum hsm_key_type type);
 bool hsm_key_type_asymmetric(enum hsm_key_type type);
 /* Usage bits that make sense for @type (0 for an unknown type). */
 uint32_t hsm_key_type_usages(enum hsm_key_type type);
+/*
+ * May a new key of @type have @usage? Not empty, within the type's usages
+ * and within one purpose (issue 9, SP 800-57): RSA sign/verify, or
+ * encrypt/decrypt, or encrypt/unwrap; HMAC sign/verify, or derive. What
+ * generate, import and unmask refuse as HSM_VAULT_BAD_USAGE.
+ */
+bool hsm_key_usage_ok(enum hsm_key_type type, uint32_t usage);
 
 /*
  * Generate a key from the vault's random source (hooks.rng): AES/HMAC

@@ -45,6 +45,12 @@ static uint16_t next_cid;
 /* Keys and their vault ids. */
 static uint8_t xts_key[64], gcm_key[32];
 static uint16_t kid_xts, kid_xts_enc_only, kid_xts_su, kid_gcm, kid_aes256;
+/*
+ * The kernel session and its GCM keys (the same material as kid_gcm and
+ * kid_aes256): only its SQEs bring their own GCM encryption IV (issue 9),
+ * so the known answers run there.
+ */
+static uint16_t ksid, kapp, kid_kgcm, kid_kaes256;
 
 /*
  * Sessions: so an officer and su, su2 users (PINs changed), sm a user
@@ -432,7 +438,26 @@ static int setup(void)
 	spec.type = HSM_KEY_AES256;
 	tap_eq(hsm_vault_import_secret(vault, &spec, gcm_key, 32, &kid_aes256), 0,
 	       "import plain AES-256 key");
+	tap_eq(hsm_auth_open_kernel(hsm_fw_auth(g.ctrl->fw), &ksid, &kapp), 0,
+	       "open the kernel session");
+	spec.owner = ksid;
+	spec.origin = HSM_ORIGIN_IMPORTED | HSM_ORIGIN_KERNEL;
+	tap_eq(hsm_vault_import_secret(vault, &spec, gcm_key, 32, &kid_kaes256), 0,
+	       "import plain AES-256 key of the kernel session");
+	spec.type = HSM_KEY_AES256_GCM;
+	tap_eq(hsm_vault_import_secret(vault, &spec, gcm_key, 32, &kid_kgcm), 0,
+	       "import GCM key of the kernel session");
 	return 0;
+}
+
+/* A GCM SQE of the kernel session. */
+static void kgcm_sqe(struct azihsm_aes_sqe *s, bool dec, uint32_t key, const uint8_t iv[12],
+		     uint32_t aad_len, uint32_t src_len, uint32_t dst_len,
+		     struct azihsm_sgl_desc src, struct azihsm_sgl_desc dst)
+{
+	gcm_sqe(s, dec, key, iv, aad_len, src_len, dst_len, src, dst);
+	s->session_id = htole16(ksid);
+	s->short_app_id = htole16(kapp);
 }
 
 static void test_xts_sizes(void)
@@ -627,15 +652,16 @@ static void test_gcm(void)
 	fg_write(&g, SRC, srcbuf, sizeof(srcbuf));
 	ref_gcm_enc(gcm_key, iv, srcbuf, aad, plain, len, ref, tag);
 
-	gcm_sqe(&sqe, false, kid_gcm, iv, aad, aligned + len, len, flat(SRC, aligned + len),
+	kgcm_sqe(&sqe, false, kid_kgcm, iv, aad, aligned + len, len, flat(SRC, aligned + len),
 		flat(DST, len));
 	sc = submit(&sqe, &cqe);
 	fg_read(&g, DST, got, len);
-	tap_ok(sc == 0 && le32toh(cqe.len) == len && le32toh(cqe.fips_approved) == 1,
-	       "GCM encrypt 20 B AAD + 1000 B: success, len, approved");
+	tap_ok(sc == 0 && le32toh(cqe.len) == len && le32toh(cqe.fips_approved) == 0,
+	       "kernel session: GCM encrypt 20 B AAD + 1000 B with its own IV: success, len, "
+	       "not approved (issue 9: IV from outside the module)");
 	tap_ok(!memcmp(got, ref, len), "GCM ciphertext matches OpenSSL");
 	tap_ok(!memcmp(cqe.tag, tag, 16), "GCM tag in the CQE matches OpenSSL");
-	tap_ok(!memcmp(cqe.iv, iv, 12), "GCM IV echoed in the CQE");
+	tap_ok(!memcmp(cqe.iv, iv, 12), "GCM IV (the kernel session's) echoed in the CQE");
 
 	/* Padding bytes are not authenticated. */
 	memset(srcbuf + aad, 0, aligned - aad);
@@ -644,24 +670,24 @@ static void test_gcm(void)
 	tap_ok(sc == 0 && !memcmp(cqe.tag, tag, 16), "AAD padding bytes are not authenticated");
 
 	/* GCM takes plain AES keys too (the same material: the same answer). */
-	gcm_sqe(&sqe, false, kid_aes256, iv, aad, aligned + len, len, flat(SRC, aligned + len),
+	kgcm_sqe(&sqe, false, kid_kaes256, iv, aad, aligned + len, len, flat(SRC, aligned + len),
 		flat(DST, len));
 	sc = submit(&sqe, &cqe);
 	fg_read(&g, DST, got, len);
-	tap_ok(sc == 0 && !memcmp(got, ref, len) && !memcmp(cqe.tag, tag, 16) &&
-	       le32toh(cqe.fips_approved) == 1,
+	tap_ok(sc == 0 && !memcmp(got, ref, len) && !memcmp(cqe.tag, tag, 16),
 	       "GCM with a plain AES-256 key of the same material: same ciphertext and tag");
 
 	/* Decrypt: AAD + ciphertext in src, tag in the SQE. */
 	memcpy(srcbuf + aligned, ref, len);
 	fg_write(&g, SRC, srcbuf, sizeof(srcbuf));
-	gcm_sqe(&sqe, true, kid_gcm, iv, aad, aligned + len, len, flat(SRC, aligned + len),
+	kgcm_sqe(&sqe, true, kid_kgcm, iv, aad, aligned + len, len, flat(SRC, aligned + len),
 		flat(DST, len));
 	memcpy(sqe.gcm.tag, tag, 16);
 	sc = submit(&sqe, &cqe);
 	fg_read(&g, DST, got, len);
-	tap_ok(sc == 0 && le32toh(cqe.len) == len && !memcmp(got, plain, len),
-	       "GCM decrypt with the right tag: plaintext");
+	tap_ok(sc == 0 && le32toh(cqe.len) == len && !memcmp(got, plain, len) &&
+	       le32toh(cqe.fips_approved) == 1,
+	       "GCM decrypt with the right tag: plaintext, approved");
 
 	memset(pat, 0xa5, sizeof(pat));
 	fg_write(&g, DST, pat, sizeof(pat));
@@ -681,7 +707,7 @@ static void test_gcm(void)
 	/* No AAD at all. */
 	fg_write(&g, SRC, plain, len);
 	ref_gcm_enc(gcm_key, iv, NULL, 0, plain, len, ref, tag);
-	gcm_sqe(&sqe, false, kid_gcm, iv, 0, len, len, flat(SRC, len), flat(DST, len));
+	kgcm_sqe(&sqe, false, kid_kgcm, iv, 0, len, len, flat(SRC, len), flat(DST, len));
 	sc = submit(&sqe, &cqe);
 	fg_read(&g, DST, got, len);
 	tap_ok(sc == 0 && !memcmp(got, ref, len) && !memcmp(cqe.tag, tag, 16),
@@ -690,9 +716,39 @@ static void test_gcm(void)
 	/* AAD only (GMAC): dst_len 0, the dst descriptor is not used. */
 	fg_write(&g, SRC, plain, 48);
 	ref_gcm_enc(gcm_key, iv, plain, 48, NULL, 0, ref, tag);
-	gcm_sqe(&sqe, false, kid_gcm, iv, 48, 48, 0, flat(SRC, 48), desc(0, 0, 0xf));
+	kgcm_sqe(&sqe, false, kid_kgcm, iv, 48, 48, 0, flat(SRC, 48), desc(0, 0, 0xf));
 	sc = submit(&sqe, &cqe);
 	tap_ok(sc == 0 && !cqe.len && !memcmp(cqe.tag, tag, 16), "GCM AAD only (GMAC)");
+
+	/*
+	 * issue 9 (SP 800-38D 8.2.2): a partition session's (here: no
+	 * session, persistent keys) encryption IV is drawn by the device:
+	 * the SQE's is ignored, the CQE carries the one used.
+	 */
+	{
+		uint8_t iv1[12];
+
+		fg_write(&g, SRC, plain, len);
+		gcm_sqe(&sqe, false, kid_gcm, iv, 0, len, len, flat(SRC, len), flat(DST, len));
+		sc = submit(&sqe, &cqe);
+		fg_read(&g, DST, got, len);
+		memcpy(iv1, cqe.iv, 12);
+		ref_gcm_enc(gcm_key, iv1, NULL, 0, plain, len, ref, tag);
+		tap_ok(sc == 0 && memcmp(iv1, iv, 12) && !memcmp(got, ref, len) &&
+		       !memcmp(cqe.tag, tag, 16) && le32toh(cqe.fips_approved) == 1,
+		       "issue 9: partition GCM encrypt: the SQE's IV ignored, the CQE's IV is the "
+		       "device's, OpenSSL's ciphertext and tag under it, approved");
+		sc = submit(&sqe, &cqe);
+		tap_ok(sc == 0 && memcmp(cqe.iv, iv1, 12) && memcmp(cqe.iv, iv, 12),
+		       "issue 9: the same SQE again: another device IV");
+		fg_write(&g, SRC, ref, len);
+		gcm_sqe(&sqe, true, kid_gcm, iv1, 0, len, len, flat(SRC, len), flat(DST, len));
+		memcpy(sqe.gcm.tag, tag, 16);
+		sc = submit(&sqe, &cqe);
+		fg_read(&g, DST, got, len);
+		tap_ok(sc == 0 && !memcmp(got, plain, len),
+		       "  decrypt with the CQE's IV (the caller's on decrypt): the plaintext");
+	}
 
 	/* Refusals particular to GCM. */
 	gcm_sqe(&sqe, false, kid_gcm, iv, aad, aligned + len, len, flat(SRC, aligned + len),
@@ -974,8 +1030,8 @@ static void test_two_queues(void)
 			flat(DST + i * 1024ull, 1024));
 		sqe.cmd_id = htole16((uint16_t)(2000 + i));
 		fg_push(&g, &q, &sqe);
-		gcm_sqe(&sqe, false, kid_gcm, iv, 0, 1024, 1024, flat(SRC + i * 1024ull, 1024),
-			flat(DST + 0x80000 + i * 1024ull, 1024));
+		kgcm_sqe(&sqe, false, kid_kgcm, iv, 0, 1024, 1024, flat(SRC + i * 1024ull, 1024),
+			 flat(DST + 0x80000 + i * 1024ull, 1024));
 		sqe.cmd_id = htole16((uint16_t)(3000 + i));
 		fg_push(&g, &q2, &sqe);
 	}
@@ -1029,7 +1085,7 @@ static void test_more_key_types(void)
 	uint8_t tweak[16] = { 3 }, t[16], tag[16];
 	struct azihsm_aes_sqe sqe;
 	struct azihsm_aes_cqe cqe;
-	uint16_t k128x, k128, k192, kk, ksid = 0, kapp = 0;
+	uint16_t k128x, k128, k192, kk;
 	uint32_t off, len = 2048;
 	int sc, outl, fin, ok = 1;
 	uint64_t unit;
@@ -1053,6 +1109,8 @@ static void test_more_key_types(void)
 	       "AES-128-XTS fast path, 4 data units: OpenSSL's, approved");
 
 	s2.type = HSM_KEY_AES128;
+	s2.owner = ksid;	/* GCM with its own IV: the kernel session */
+	s2.origin = HSM_ORIGIN_IMPORTED | HSM_ORIGIN_KERNEL;
 	tap_eq(hsm_vault_import_secret(vault, &s2, gcm_key, 16, &k128), 0, "import AES-128 key");
 	s2.type = HSM_KEY_AES192;
 	tap_eq(hsm_vault_import_secret(vault, &s2, gcm_key, 24, &k192), 0, "import AES-192 key");
@@ -1070,8 +1128,8 @@ static void test_more_key_types(void)
 			     EVP_EncryptFinal_ex(ctx, ref + outl, &fin) == 1 &&
 			     EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, tag) == 1;
 			EVP_CIPHER_CTX_free(ctx);
-			gcm_sqe(&sqe, false, keys[i], iv, 0, 500, 500, flat(SRC, 500),
-				flat(DST, 500));
+			kgcm_sqe(&sqe, false, keys[i], iv, 0, 500, 500, flat(SRC, 500),
+				 flat(DST, 500));
 			sc = submit(&sqe, &cqe);
 			fg_read(&g, DST, got, 500);
 			tap_ok(ok && sc == 0 && !memcmp(got, ref, 500) && !memcmp(cqe.tag, tag, 16),
@@ -1079,8 +1137,6 @@ static void test_more_key_types(void)
 		}
 	}
 
-	tap_eq(hsm_auth_open_kernel(hsm_fw_auth(g.ctrl->fw), &ksid, &kapp), 0,
-	       "open the kernel session");
 	xts_sqe(&sqe, false, 0, kid_xts, tweak, 512, flat(SRC, 512), flat(DST, 512));
 	in_session(&sqe, ksid);
 	refused(&sqe, AZIHSM_SC_AES_KEY_INVALID,

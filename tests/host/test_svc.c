@@ -385,7 +385,10 @@ static void test_keys(struct hsm_fw *fw)
 	tap_eq(keygen(fw, so, AZIHSM_KEY_EC_P256, 0x40, NULL, true, NULL),
 	       AZIHSM_STATUS_INVALID_ARG, "  unknown usage bit: INVALID_ARG");
 	tap_eq(keygen(fw, so, AZIHSM_KEY_RSA2048, AZIHSM_USAGE_SIGN | AZIHSM_USAGE_DECRYPT,
-		      NULL, false, &id), 0, "  an RSA-2048 session key too");
+		      NULL, false, &id), AZIHSM_STATUS_INVALID_ARG,
+	       "  issue 9: an RSA key to sign and decrypt: INVALID_ARG");
+	tap_eq(keygen(fw, so, AZIHSM_KEY_RSA2048, AZIHSM_USAGE_SIGN, NULL, false, &id), 0,
+	       "  an RSA-2048 session key too");
 	tap_eq(call_id(fw, AZIHSM_OP_DELETE_KEY, so, id, &r), 0, "  DeleteKey of it");
 	tap_eq(call_id(fw, AZIHSM_OP_DELETE_KEY, so, id, &r), AZIHSM_STATUS_KEY_NOT_FOUND,
 	       "  and again: KEY_NOT_FOUND");

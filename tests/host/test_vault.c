@@ -14,6 +14,7 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/param_build.h>
 #include <openssl/x509.h>
 
@@ -171,8 +172,8 @@ static const struct {
 	{ HSM_KEY_EC_P256, HSM_USAGE_SIGN | HSM_USAGE_VERIFY, "prime256v1", 256, 0 },
 	{ HSM_KEY_EC_P384, HSM_USAGE_SIGN | HSM_USAGE_DERIVE, "secp384r1", 384, 0 },
 	{ HSM_KEY_EC_P521, HSM_USAGE_SIGN, "secp521r1", 521, 0 },
-	{ HSM_KEY_RSA2048, HSM_USAGE_SIGN | HSM_USAGE_DECRYPT, NULL, 2048, 0 },
-	{ HSM_KEY_RSA3072, HSM_USAGE_SIGN | HSM_USAGE_UNWRAP, NULL, 3072, 0 },
+	{ HSM_KEY_RSA2048, HSM_USAGE_SIGN | HSM_USAGE_VERIFY, NULL, 2048, 0 },
+	{ HSM_KEY_RSA3072, HSM_USAGE_SIGN, NULL, 3072, 0 },
 	{ HSM_KEY_RSA4096, HSM_USAGE_SIGN, NULL, 4096, 0 },
 	{ HSM_KEY_HMAC_SHA256, HSM_USAGE_SIGN | HSM_USAGE_VERIFY, NULL, 0, 32 },
 	{ HSM_KEY_HMAC_SHA384, HSM_USAGE_DERIVE, NULL, 0, 48 },
@@ -778,6 +779,136 @@ static void test_mask(void)
 	hsm_vault_free(v2);
 }
 
+/*
+ * issue 9: one key, one purpose. An RSA key signs or decrypts or unwraps,
+ * an HMAC key MACs or derives; a mix is refused at every door a new key
+ * comes in by (generate, import, unmask), and the single-purpose keys
+ * still work.
+ */
+static void test_one_purpose(void)
+{
+	static const struct {
+		enum hsm_key_type type;
+		uint32_t usage;
+		bool ok;
+	} cases[] = {
+		{ HSM_KEY_RSA2048, HSM_USAGE_SIGN | HSM_USAGE_DECRYPT, false },
+		{ HSM_KEY_RSA2048, HSM_USAGE_VERIFY | HSM_USAGE_DECRYPT, false },
+		{ HSM_KEY_RSA3072, HSM_USAGE_SIGN | HSM_USAGE_UNWRAP, false },
+		{ HSM_KEY_RSA2048, HSM_USAGE_VERIFY | HSM_USAGE_UNWRAP, false },
+		{ HSM_KEY_RSA2048, HSM_USAGE_SIGN | HSM_USAGE_ENCRYPT, false },
+		{ HSM_KEY_RSA2048, HSM_USAGE_DECRYPT | HSM_USAGE_UNWRAP, false },
+		{ HSM_KEY_RSA2048, HSM_USAGE_ALL & ~HSM_USAGE_DERIVE, false },
+		{ HSM_KEY_HMAC_SHA256, HSM_USAGE_SIGN | HSM_USAGE_DERIVE, false },
+		{ HSM_KEY_HMAC_SHA384, HSM_USAGE_VERIFY | HSM_USAGE_DERIVE, false },
+		{ HSM_KEY_HMAC_SHA512, HSM_USAGE_SIGN | HSM_USAGE_VERIFY | HSM_USAGE_DERIVE, false },
+		{ HSM_KEY_RSA2048, HSM_USAGE_SIGN | HSM_USAGE_VERIFY, true },
+		{ HSM_KEY_RSA2048, HSM_USAGE_ENCRYPT | HSM_USAGE_DECRYPT, true },
+		{ HSM_KEY_RSA2048, HSM_USAGE_ENCRYPT | HSM_USAGE_UNWRAP, true },
+		{ HSM_KEY_RSA2048, HSM_USAGE_UNWRAP, true },
+		{ HSM_KEY_HMAC_SHA256, HSM_USAGE_SIGN | HSM_USAGE_VERIFY, true },
+		{ HSM_KEY_HMAC_SHA256, HSM_USAGE_DERIVE, true },
+		/* EC and AES keep their mixes */
+		{ HSM_KEY_EC_P256, HSM_USAGE_SIGN | HSM_USAGE_DERIVE, true },
+		{ HSM_KEY_AES256, HSM_USAGE_ENCRYPT | HSM_USAGE_UNWRAP, true },
+	};
+	struct hsm_vault *v = hsm_vault_new(0), *v2 = hsm_vault_new(0);
+	struct hsm_masking_key mk;
+	uint8_t secret[32], blob[4096], *img = NULL, *tag;
+	unsigned int i, bad_gen = 0, bad_imp = 0, good = 0, n;
+	unsigned int tag_len = 0;
+	struct hsm_key_spec s;
+	struct hsm_key_attr a;
+	struct sign_ctx c = { 0 };
+	EVP_PKEY *pk = NULL, *pub;
+	size_t len = 0;
+	uint16_t id, rsa, hm;
+
+	memset(secret, 0x3c, sizeof(secret));
+	pk = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bool asym = hsm_key_type_asymmetric(cases[i].type);
+		int g, im;
+
+		tap_eq(hsm_key_usage_ok(cases[i].type, cases[i].usage), cases[i].ok,
+		       "hsm_key_usage_ok(0x%02x, 0x%02x)", cases[i].type, cases[i].usage);
+		if (cases[i].type == HSM_KEY_RSA3072 || cases[i].type == HSM_KEY_EC_P256)
+			continue;	/* no slow key generation for the rest */
+		s = spec(cases[i].type, cases[i].usage, 0, NULL);
+		g = hsm_vault_generate(v, &s, &id);
+		s.owner = 7;
+		im = asym ? hsm_vault_import_pkey(v, &s, pk, &id) :
+			    hsm_vault_import_secret(v, &s, secret, sizeof(secret), &id);
+		if (cases[i].ok) {
+			good += g == HSM_VAULT_OK && im == HSM_VAULT_OK;
+		} else {
+			bad_gen += g == HSM_VAULT_BAD_USAGE;
+			bad_imp += im == HSM_VAULT_BAD_USAGE;
+		}
+	}
+	tap_eq(bad_gen, 9, "issue 9: every RSA / HMAC usage mix refused at generate (BAD_USAGE)");
+	tap_eq(bad_imp, 9, "issue 9: and at import (BAD_USAGE)");
+	tap_eq(good, 7, "single-purpose RSA / HMAC keys (and AES) generated and imported");
+	tap_eq(hsm_vault_count(v), 14, "the refusals stored nothing");
+
+	/* An authentic blob of a mixed key (made before the rule): refused. */
+	hsm_masking_key_generate(&mk);
+	s = spec(HSM_KEY_RSA2048, HSM_USAGE_SIGN, 7, "old-rsa");
+	hsm_vault_import_pkey(v, &s, pk, &rsa);
+	tap_eq(hsm_vault_mask(v, rsa, &mk, HSM_BLOB_USER, blob, sizeof(blob), &len), HSM_VAULT_OK,
+	       "mask a sign-only RSA session key of a user session");
+	blob[10] = HSM_USAGE_SIGN | HSM_USAGE_DECRYPT;
+	tag = HMAC(EVP_sha384(), mk.mac, sizeof(mk.mac), blob, len - 48, NULL, &tag_len);
+	memcpy(blob + len - 48, tag, 48);
+	n = hsm_vault_count(v2);
+	tap_eq(hsm_vault_unmask(v2, &mk, blob, len, HSM_BLOB_USER, 3, &id), HSM_VAULT_BAD_USAGE,
+	       "issue 9: an authentic blob of a sign+decrypt RSA key: unmask refused");
+	s = spec(HSM_KEY_HMAC_SHA256, HSM_USAGE_SIGN, 7, "old-mac");
+	hsm_vault_import_secret(v, &s, secret, sizeof(secret), &hm);
+	hsm_vault_mask(v, hm, &mk, HSM_BLOB_USER, blob, sizeof(blob), &len);
+	blob[10] = HSM_USAGE_SIGN | HSM_USAGE_DERIVE;
+	tag = HMAC(EVP_sha384(), mk.mac, sizeof(mk.mac), blob, len - 48, NULL, &tag_len);
+	memcpy(blob + len - 48, tag, 48);
+	tap_eq(hsm_vault_unmask(v2, &mk, blob, len, HSM_BLOB_USER, 3, &id), HSM_VAULT_BAD_USAGE,
+	       "issue 9: an authentic blob of a sign+derive HMAC key: unmask refused");
+	tap_eq(hsm_vault_count(v2), n, "  nothing unmasked");
+	blob[10] = HSM_USAGE_DERIVE;
+	tag = HMAC(EVP_sha384(), mk.mac, sizeof(mk.mac), blob, len - 48, NULL, &tag_len);
+	memcpy(blob + len - 48, tag, 48);
+	tap_eq(hsm_vault_unmask(v2, &mk, blob, len, HSM_BLOB_USER, 3, &id), HSM_VAULT_OK,
+	       "  the same blob with one purpose unmasks");
+
+	/*
+	 * A stored image keeps what it holds: a partition whose keys were
+	 * made before the rule still loads (documented), mixed usage and all.
+	 */
+	hsm_vault_free(v2);
+	v2 = hsm_vault_new(0);
+	hsm_vault_delete_owner(v, 7);
+	hsm_vault_free(v);
+	v = hsm_vault_new(0);
+	s = spec(HSM_KEY_RSA2048, HSM_USAGE_SIGN, 0, NULL);
+	hsm_vault_import_pkey(v, &s, pk, &rsa);
+	hsm_vault_serialize(v, &img, &len);
+	tap_ok(img && len > 33 && img[12] == 1 && img[33] == HSM_USAGE_SIGN,
+	       "an image of one sign-only RSA key");
+	if (img && len > 33)
+		img[33] = HSM_USAGE_SIGN | HSM_USAGE_DECRYPT;
+	tap_eq(hsm_vault_deserialize(v2, img, len), HSM_VAULT_OK,
+	       "an image holding a sign+decrypt RSA key (made before the rule) still loads");
+	tap_ok(!hsm_vault_get_attr(v2, rsa, &a) &&
+	       a.usage == (HSM_USAGE_SIGN | HSM_USAGE_DECRYPT), "  with its usage");
+	pub = public_of(v, rsa);
+	tap_ok(signs_as(v2, rsa, pub), "  and signs");
+	tap_eq(hsm_vault_with_key(v2, rsa, HSM_USAGE_SIGN, sign_cb, &c), HSM_VAULT_OK,
+	       "  (borrowed for sign)");
+	EVP_PKEY_free(pub);
+	hsm_vault_image_free(img, len);
+	EVP_PKEY_free(pk);
+	hsm_vault_free(v);
+	hsm_vault_free(v2);
+}
+
 static void test_image(void)
 {
 	struct hsm_vault *v = hsm_vault_new(0), *v2 = hsm_vault_new(0), *v3;
@@ -793,7 +924,7 @@ static void test_image(void)
 	gen(v, HSM_KEY_AES256, HSM_USAGE_ENCRYPT | HSM_USAGE_DECRYPT, 0, "disk", &aes);
 	gen(v, HSM_KEY_EC_P256, HSM_USAGE_SIGN, 0, "signer", &ec);
 	gen(v, HSM_KEY_HMAC_SHA384, HSM_USAGE_SIGN, 5, "session-mac", &sess[0]);
-	gen(v, HSM_KEY_RSA2048, HSM_USAGE_SIGN | HSM_USAGE_UNWRAP, 0, NULL, &rsa);
+	gen(v, HSM_KEY_RSA2048, HSM_USAGE_SIGN, 0, NULL, &rsa);
 	gen(v, HSM_KEY_AES128, HSM_USAGE_ENCRYPT, 6, NULL, &sess[1]);
 	gen(v, HSM_KEY_AES256_XTS, HSM_USAGE_ENCRYPT, 0, NULL, &id);
 	gen(v, HSM_KEY_HMAC_SHA512, HSM_USAGE_DERIVE, 0, "kdf", &id);
@@ -1325,6 +1456,7 @@ int main(void)
 	test_delete_pending();
 	test_import();
 	test_mask();
+	test_one_purpose();
 	test_image();
 	test_threads();
 	test_race();
