@@ -245,7 +245,7 @@ struct azihsm_ksession {
 	 * For the fast path, which may run in softirq (IPsec) and so takes no
 	 * rwsem: @busy is true while a writer holds rwsem, and every change
 	 * of @busy bumps @seq. A reader that sees @busy false in one @seq
-	 * window has a consistent open/id/gen and key ids (ksession.c).
+	 * window has a consistent open/id/app_id/gen and key ids (ksession.c).
 	 */
 	seqcount_t seq;
 	bool busy;
@@ -256,6 +256,7 @@ struct azihsm_ksession {
 	 */
 	bool lost;
 	u16 id;
+	u16 app_id;			/* its short_app_id (OpenKernelSession CQE) */
 	s64 gen;			/* stats.resets when opened */
 	struct list_head keys;		/* struct azihsm_kkey */
 };
@@ -327,6 +328,7 @@ struct azihsm_hsm_cmd {
 	u32 dst_len;
 	u8 session_flags;	/* AZIHSM_SESS_* */
 	u16 session_id;
+	u16 short_app_id;	/* of the session named (SQE @50) */
 	unsigned int timeout_ms; /* 0: cmd_timeout_ms */
 	bool nowait;		/* fail with -EBUSY rather than wait for a slot */
 	/*
@@ -357,6 +359,7 @@ struct azihsm_hsm_cmd {
 	u32 ext_status;		/* AZIHSM_EXT_* */
 	u8 cqe_flags;		/* AZIHSM_SESS_* the device answered */
 	u16 cqe_session_id;
+	u16 cqe_short_app_id;	/* valid with AZIHSM_SESS_SHORT_APP_ID_VALID */
 	s64 submit_gen;		/* stats.resets when it went on the ring */
 };
 
@@ -419,10 +422,11 @@ int azihsm_get_random(struct azihsm_dev *hdev, void *buf, size_t len,
 		      bool nowait);
 
 /*
- * hsm_cmd.c: tell the device a file that had @session_id open (in reset
- * generation @gen) is gone.
+ * hsm_cmd.c: tell the device a file that had @session_id (@short_app_id)
+ * open in reset generation @gen is gone.
  */
-void azihsm_flush_session(struct azihsm_dev *hdev, u16 session_id, s64 gen);
+void azihsm_flush_session(struct azihsm_dev *hdev, u16 session_id,
+			  u16 short_app_id, s64 gen);
 
 /* cdev.c */
 int azihsm_chrdev_init(void);

@@ -50,6 +50,8 @@ struct azihsm_file {
 	struct azihsm_dev *hdev;
 	struct mutex lock;	/* sessions */
 	u16 sessions[AZIHSM_FILE_SESSIONS];
+	/* Each one's short_app_id: every SQE naming it carries it. */
+	u16 app_ids[AZIHSM_FILE_SESSIONS];
 	/* stats.resets when opened: a reset ends every session. */
 	s64 session_gen[AZIHSM_FILE_SESSIONS];
 	unsigned int nr_sessions;
@@ -60,6 +62,7 @@ static void azihsm_file_forget(struct azihsm_file *f, unsigned int i)
 {
 	f->nr_sessions--;
 	f->sessions[i] = f->sessions[f->nr_sessions];
+	f->app_ids[i] = f->app_ids[f->nr_sessions];
 	f->session_gen[i] = f->session_gen[f->nr_sessions];
 }
 
@@ -67,17 +70,22 @@ static void azihsm_file_forget(struct azihsm_file *f, unsigned int i)
  * Did this file open session @id in reset generation @gen (the current
  * one)? Only then may its requests name it: a session is its opener's,
  * however its id was learnt (Documentation/driver.md, "Sessions and
- * closing a file").
+ * closing a file"). Its short_app_id into @app_id (may be NULL).
  */
-static bool azihsm_file_owns(struct azihsm_file *f, u16 id, s64 gen)
+static bool azihsm_file_owns(struct azihsm_file *f, u16 id, s64 gen,
+			     u16 *app_id)
 {
 	unsigned int i;
 	bool ret = false;
 
 	mutex_lock(&f->lock);
-	for (i = 0; i < f->nr_sessions; i++)
-		if (f->sessions[i] == id && f->session_gen[i] == gen)
+	for (i = 0; i < f->nr_sessions; i++) {
+		if (f->sessions[i] == id && f->session_gen[i] == gen) {
 			ret = true;
+			if (app_id)
+				*app_id = f->app_ids[i];
+		}
+	}
 	mutex_unlock(&f->lock);
 	return ret;
 }
@@ -92,6 +100,7 @@ static void azihsm_file_track(struct azihsm_file *f, const struct azihsm_hsm_cmd
 {
 	s64 now = atomic64_read(&f->hdev->stats.resets);
 	unsigned int i;
+	u16 app_id;
 
 	if (hc->status)
 		return;
@@ -107,11 +116,18 @@ static void azihsm_file_track(struct azihsm_file *f, const struct azihsm_hsm_cmd
 		/* The device marks a session it really opened as in-session. */
 		if (!(hc->cqe_flags & AZIHSM_SESS_IN_SESSION))
 			break;
-		for (i = 0; i < f->nr_sessions; i++)
-			if (f->sessions[i] == hc->cqe_session_id)
+		app_id = (hc->cqe_flags & AZIHSM_SESS_SHORT_APP_ID_VALID) ?
+			 hc->cqe_short_app_id : 0;
+		for (i = 0; i < f->nr_sessions; i++) {
+			if (f->sessions[i] == hc->cqe_session_id) {
+				/* Reopened under the same id: the new one's. */
+				f->app_ids[i] = app_id;
 				goto out;
+			}
+		}
 		if (f->nr_sessions < AZIHSM_FILE_SESSIONS) {
 			f->session_gen[f->nr_sessions] = now;
+			f->app_ids[f->nr_sessions] = app_id;
 			f->sessions[f->nr_sessions++] = hc->cqe_session_id;
 		}
 		break;
@@ -158,10 +174,12 @@ static int azihsm_cmd_check(const struct azihsm_cmd *c)
  * in the SQE; the kernel session belongs to the driver: userspace may
  * neither open one nor name it (Documentation/driver.md). -EPERM
  * otherwise, -EINVAL for a request whose header does not decode; 1 when
- * it names a session of its own, 0 when it names none.
+ * it names a session of its own, 0 when it names none. *@app_id: the
+ * short_app_id for the SQE, the one of the session the header names (the
+ * device checks that one), else of the SQE's session, else 0.
  */
 static int azihsm_cmd_allowed(struct azihsm_file *f, const struct azihsm_cmd *c,
-			      const void *src, s64 gen)
+			      const void *src, s64 gen, u16 *app_id)
 {
 	struct azihsm_req_hdr hdr;
 	struct mbor_dec d;
@@ -169,7 +187,8 @@ static int azihsm_cmd_allowed(struct azihsm_file *f, const struct azihsm_cmd *c,
 
 	bool names = c->in.session_flags & AZIHSM_SESS_IN_SESSION;
 
-	if (names && !azihsm_file_owns(f, c->in.session_id, gen))
+	*app_id = 0;
+	if (names && !azihsm_file_owns(f, c->in.session_id, gen, app_id))
 		return -EPERM;
 	/*
 	 * Issue 9: what the driver cannot read it does not forward: its
@@ -180,7 +199,8 @@ static int azihsm_cmd_allowed(struct azihsm_file *f, const struct azihsm_cmd *c,
 	if (azihsm_msg_parse_request(&d, &hdr, &has_data))
 		return -EINVAL;
 	if (hdr.opcode == AZIHSM_OP_OPEN_KERNEL_SESSION ||
-	    (hdr.has_session && !azihsm_file_owns(f, hdr.session_id, gen)))
+	    (hdr.has_session &&
+	     !azihsm_file_owns(f, hdr.session_id, gen, app_id)))
 		return -EPERM;
 	return names || hdr.has_session;
 }
@@ -219,7 +239,7 @@ static long azihsm_ioctl_cmd(struct azihsm_file *f, struct azihsm_cmd __user *ua
 	 * command goes to the device only in this one (issue 9).
 	 */
 	hc.gen = atomic64_read(&hdev->stats.resets);
-	ret = azihsm_cmd_allowed(f, &c, src, hc.gen);
+	ret = azihsm_cmd_allowed(f, &c, src, hc.gen, &hc.short_app_id);
 	if (ret < 0)
 		goto out;
 	hc.gen_bound = ret;
@@ -347,7 +367,8 @@ static int azihsm_release(struct inode *inode, struct file *file)
 	 */
 	for (i = 0; i < f->nr_sessions; i++)
 		if (f->session_gen[i] == atomic64_read(&f->hdev->stats.resets))
-			azihsm_flush_session(f->hdev, f->sessions[i], f->session_gen[i]);
+			azihsm_flush_session(f->hdev, f->sessions[i],
+					     f->app_ids[i], f->session_gen[i]);
 	azihsm_dev_put(f->hdev);
 	mutex_destroy(&f->lock);
 	kfree(f);

@@ -174,6 +174,7 @@ int azihsm_hsm_exec(struct azihsm_dev *hdev, struct azihsm_hsm_cmd *cmd)
 		cmd->byte_count = le16_to_cpu(slot->cqe.byte_count);
 		cmd->cqe_flags = slot->cqe.flags;
 		cmd->cqe_session_id = le16_to_cpu(slot->cqe.session_id);
+		cmd->cqe_short_app_id = le16_to_cpu(slot->cqe.short_app_id);
 		if (cmd->byte_count > cmd->dst_len) {
 			dev_err_ratelimited(hdev->dev,
 					    "device wrote %u bytes into a %u byte buffer\n",
@@ -193,11 +194,13 @@ int azihsm_hsm_exec(struct azihsm_dev *hdev, struct azihsm_hsm_cmd *cmd)
 
 /*
  * The SQE flush-session opcode: the device closes @session_id and drops
- * its keys. Carries no request; the PRP buffers are the slot's own, one
- * byte long, never read. Best effort: a device that is gone or resetting
- * has lost its sessions anyway; after a reset the id is not sent at all.
+ * its keys if @short_app_id is the one it gave the session. Carries no
+ * request; the PRP buffers are the slot's own, one byte long, never read.
+ * Best effort: a device that is gone or resetting has lost its sessions
+ * anyway; after a reset the id is not sent at all.
  */
-void azihsm_flush_session(struct azihsm_dev *hdev, u16 session_id, s64 gen)
+void azihsm_flush_session(struct azihsm_dev *hdev, u16 session_id,
+			  u16 short_app_id, s64 gen)
 {
 	u8 dummy = 0;
 	struct azihsm_hsm_cmd cmd = {
@@ -208,6 +211,7 @@ void azihsm_flush_session(struct azihsm_dev *hdev, u16 session_id, s64 gen)
 		.dst_len = 1,
 		.session_flags = AZIHSM_SESS_OP_CLOSE | AZIHSM_SESS_IN_SESSION,
 		.session_id = session_id,
+		.short_app_id = short_app_id,
 		/* Never a session of a later controller that got the same id. */
 		.gen_bound = true,
 		.gen = gen,

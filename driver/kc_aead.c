@@ -168,18 +168,19 @@ static int azihsm_aead_fast(struct azihsm_kc_tfm *t, struct azihsm_aead_req *r)
 	struct aead_request *req = r->req;
 	struct azihsm_aes_cmd *cmd = &r->fast;
 	unsigned int pad = -r->aad_len & (AES_BLOCK_SIZE - 1);
-	u16 sess, kid;
+	u16 sess, app, kid;
 	s64 gen;
 
 	if (r->tag_len != AES_BLOCK_SIZE || (!r->aad_len && !r->text_len))
 		return -EINVAL;
-	if (!azihsm_kkey_fast_ids(t->hdev, &t->key, &sess, &kid, &gen))
+	if (!azihsm_kkey_fast_ids(t->hdev, &t->key, &sess, &app, &kid, &gen))
 		return -EAGAIN;
 	memset(&cmd->sqe, 0, sizeof(cmd->sqe));
 	cmd->sqe.attr = cpu_to_le16(AZIHSM_AES_ATTR_SGL_AES |
 				    (AZIHSM_AES_CIPHER_GCM << AZIHSM_AES_ATTR_CIPHER_SHIFT) |
 				    (r->decrypt ? AZIHSM_AES_ATTR_DECRYPT : 0));
 	cmd->sqe.session_id = cpu_to_le16(sess);
+	cmd->sqe.short_app_id = cpu_to_le16(app);
 	cmd->sqe.src_len = cpu_to_le32(r->aad_len + pad + r->text_len);
 	cmd->sqe.dst_len = cpu_to_le32(r->text_len);
 	cmd->sqe.frame_type = cpu_to_le32(AZIHSM_AES_FRAME_TYPE);

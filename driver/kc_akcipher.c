@@ -268,8 +268,11 @@ static int azihsm_rsa_set_key(struct crypto_akcipher *tfm, const void *key,
 	ret = azihsm_rsa_pub_der(t, raw.n, raw.n_sz, raw.e, raw.e_sz);
 	if (ret || !private)
 		return ret;
-	ret = azihsm_kc_setkey(&t->kc, AZIHSM_KEY_RSA2048,
-			       AZIHSM_USAGE_DECRYPT | AZIHSM_USAGE_SIGN, key, keylen);
+	/*
+	 * One purpose per key: the raw private operation (RsaModExp) with
+	 * the decrypt usage; pkcs1pad's signing is the same operation.
+	 */
+	ret = azihsm_kc_setkey(&t->kc, AZIHSM_KEY_RSA2048, AZIHSM_USAGE_DECRYPT, key, keylen);
 	if (ret) {
 		t->n_size = 0;
 		return ret;

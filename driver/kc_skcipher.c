@@ -179,12 +179,12 @@ static int azihsm_sk_fast(struct azihsm_kc_tfm *t, struct azihsm_sk_req *r)
 {
 	struct skcipher_request *req = r->req;
 	struct azihsm_aes_cmd *cmd = &r->fast;
-	u16 sess, kid, dul, attr;
+	u16 sess, app, kid, dul, attr;
 	s64 gen;
 
 	if (req->cryptlen > (r->mode == AZIHSM_AES_XTS ? 8192 : AZIHSM_KC_FAST_MAX))
 		return -E2BIG;
-	if (!azihsm_kkey_fast_ids(t->hdev, &t->key, &sess, &kid, &gen))
+	if (!azihsm_kkey_fast_ids(t->hdev, &t->key, &sess, &app, &kid, &gen))
 		return -EAGAIN;
 	attr = AZIHSM_AES_ATTR_SGL_AES | (r->decrypt ? AZIHSM_AES_ATTR_DECRYPT : 0);
 	if (r->mode == AZIHSM_AES_CBC) {
@@ -203,6 +203,7 @@ static int azihsm_sk_fast(struct azihsm_kc_tfm *t, struct azihsm_sk_req *r)
 	memset(&cmd->sqe, 0, sizeof(cmd->sqe));
 	cmd->sqe.attr = cpu_to_le16(attr);
 	cmd->sqe.session_id = cpu_to_le16(sess);
+	cmd->sqe.short_app_id = cpu_to_le16(app);
 	cmd->sqe.src_len = cpu_to_le32(req->cryptlen);
 	cmd->sqe.dst_len = cpu_to_le32(req->cryptlen);
 	cmd->sqe.frame_type = cpu_to_le32(AZIHSM_AES_FRAME_TYPE);

@@ -46,6 +46,7 @@ struct azihsm_kcmd {
 	u16 key_id;		/* filled in by azihsm_kkey_run() */
 	u32 status;
 	bool fips;
+	u16 cqe_short_app_id;	/* the CQE's, when SHORT_APP_ID_VALID (else 0) */
 };
 
 /* One field of an answer's data map, for azihsm_kdec(). */
@@ -74,7 +75,7 @@ int azihsm_kkey_run(struct azihsm_dev *hdev, struct azihsm_kkey *key,
 		    struct azihsm_kcmd *kc);
 int azihsm_kcmd_run(struct azihsm_dev *hdev, struct azihsm_kcmd *kc, bool in_session);
 bool azihsm_kkey_fast_ids(struct azihsm_dev *hdev, struct azihsm_kkey *key,
-			  u16 *session_id, u16 *key_id, s64 *gen);
+			  u16 *session_id, u16 *app_id, u16 *key_id, s64 *gen);
 
 /* kcrypto.c: every request goes through a worker that may sleep. */
 struct azihsm_kc_req {

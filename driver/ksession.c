@@ -51,10 +51,13 @@ int azihsm_kstatus_errno(u32 status)
 	case AZIHSM_STATUS_WRONG_ROLE:
 		return -EPERM;
 	case AZIHSM_STATUS_VAULT_FULL:
+	case AZIHSM_STATUS_QUOTA:	/* the kernel session's key quota */
 	case AZIHSM_STATUS_SESSIONS_FULL:
 		return -ENOSPC;
 	case AZIHSM_STATUS_BAD_BLOB:
 		return -EKEYREJECTED;
+	case AZIHSM_STATUS_KERNEL_SESSION_OPEN:
+		return -EBUSY;
 	}
 	return -EIO;
 }
@@ -177,11 +180,15 @@ int azihsm_kcmd_run(struct azihsm_dev *hdev, struct azihsm_kcmd *kc, bool in_ses
 		c.hdr.session_id = hdev->ksess.id;
 		cmd.session_flags = AZIHSM_SESS_OP_IN | AZIHSM_SESS_IN_SESSION;
 		cmd.session_id = hdev->ksess.id;
+		cmd.short_app_id = hdev->ksess.app_id;
 	}
 	kc->status = AZIHSM_STATUS_INTERNAL;
+	kc->cqe_short_app_id = 0;
 	ret = azihsm_hsm_exec(hdev, &cmd);
 	if (ret)
 		return ret;
+	if (cmd.cqe_flags & AZIHSM_SESS_SHORT_APP_ID_VALID)
+		kc->cqe_short_app_id = cmd.cqe_short_app_id;
 	if (cmd.status) {
 		dev_err_ratelimited(hdev->dev, "kernel command %u: completion status %#x\n",
 				    kc->opcode, cmd.status);
@@ -262,6 +269,8 @@ static int azihsm_ksess_restore(struct azihsm_dev *hdev)
 		return ret;
 	}
 	ks->id = id;
+	/* Every SQE in the session carries it (device.md, section 6). */
+	ks->app_id = kc.cqe_short_app_id;
 	ks->gen = gen;
 	ks->open = true;
 	WRITE_ONCE(ks->lost, false);
@@ -494,7 +503,7 @@ int azihsm_kkey_run(struct azihsm_dev *hdev, struct azihsm_kkey *key,
  * changed, or @key has none; the caller then uses the control path.
  */
 bool azihsm_kkey_fast_ids(struct azihsm_dev *hdev, struct azihsm_kkey *key,
-			  u16 *session_id, u16 *key_id, s64 *gen)
+			  u16 *session_id, u16 *app_id, u16 *key_id, s64 *gen)
 {
 	struct azihsm_ksession *ks = &hdev->ksess;
 	unsigned int seq = raw_read_seqcount(&ks->seq);
@@ -505,6 +514,7 @@ bool azihsm_kkey_fast_ids(struct azihsm_dev *hdev, struct azihsm_kkey *key,
 	ok = !READ_ONCE(ks->busy) && azihsm_ksess_current(hdev) && key->id;
 	if (ok) {
 		*session_id = ks->id;
+		*app_id = ks->app_id;
 		*key_id = key->id;
 		*gen = ks->gen;
 	}

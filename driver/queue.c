@@ -453,6 +453,7 @@ int azihsm_slot_submit(struct azihsm_hsm_queue *q, struct azihsm_slot *slot,
 	sqe->dst_prp2 = cpu_to_le64(slot->dst_dma + AZIHSM_PAGE_SIZE);
 	sqe->flags = cmd->session_flags;
 	sqe->session_id = cpu_to_le16(cmd->session_id);
+	sqe->short_app_id = cpu_to_le16(cmd->short_app_id);
 
 	reinit_completion(&slot->done);
 	slot->state = AZIHSM_SLOT_INFLIGHT;

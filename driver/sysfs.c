@@ -2,7 +2,10 @@
 /*
  * azihsm sysfs attributes of /sys/class/azihsm/azihsm<N>: identity,
  * state, queue counts, command counters, and what became of the
- * partition's stored state (asked of the device when read). All read-only; the group is
+ * partition's stored state (asked of the device when read). All read-only; the
+ * two that send a command to the device at every read (partition_state,
+ * error_state) are root-only (0400), so an unprivileged reader cannot keep the
+ * device's queues busy (issue 9); the others are cached values. The group is
  * passed to device_create_with_groups() so the attributes exist before
  * udev is told about the device.
  */
@@ -120,7 +123,7 @@ static ssize_t partition_state_show(struct device *dev,
 		return ret;
 	return sysfs_emit(buf, "%s\n", azihsm_persist_name(persist));
 }
-static DEVICE_ATTR_RO(partition_state);
+static DEVICE_ATTR_ADMIN_RO(partition_state);
 
 /* 1 when the module refuses services (failed self-test or unusable state). */
 static ssize_t error_state_show(struct device *dev,
@@ -134,7 +137,7 @@ static ssize_t error_state_show(struct device *dev,
 		return ret;
 	return sysfs_emit(buf, "%d\n", err);
 }
-static DEVICE_ATTR_RO(error_state);
+static DEVICE_ATTR_ADMIN_RO(error_state);
 
 #define AZIHSM_COUNTER_ATTR(name, field)				\
 static ssize_t name##_show(struct device *dev,				\

@@ -42,7 +42,8 @@ static const char *status_hint(struct azihsm_last_status st)
 	case AZIHSM_STATUS_SESSIONS_FULL:
 		return "all sessions of the device are in use";
 	case AZIHSM_STATUS_WEAK_PIN:
-		return "the new PIN must differ from the current and the default PIN";
+		return "the new PIN is too weak: 8..16 characters, not one repeated, not a run "
+		       "like 12345678, not a default PIN or id, not the id, not the current PIN";
 	case AZIHSM_STATUS_KEY_NOT_FOUND:
 		return "no such key in this session's view";
 	case AZIHSM_STATUS_KEY_USAGE:
@@ -51,6 +52,11 @@ static const char *status_hint(struct azihsm_last_status st)
 		return "the key's type does not fit this operation";
 	case AZIHSM_STATUS_VAULT_FULL:
 		return "the key vault is full: delete keys first";
+	case AZIHSM_STATUS_QUOTA:
+		return "this session holds as many keys as a session may: delete some first";
+	case AZIHSM_STATUS_PIN_LOCKED:
+		return "too many wrong PINs: the role is locked (the user: until the officer's "
+		       "'azihsm user unlock'; the officer: until a zeroize)";
 	case AZIHSM_STATUS_LABEL_EXISTS:
 		return "a key with that label exists already";
 	case AZIHSM_STATUS_NOT_STORED:
@@ -63,7 +69,12 @@ static const char *status_hint(struct azihsm_last_status st)
 	case AZIHSM_STATUS_NO_BK3:
 		return "the partition has no BK3 yet (azihsm backup create makes one)";
 	case AZIHSM_STATUS_NOT_EMPTY:
-		return "the partition holds persistent keys: restore needs an empty one";
+		return "the backup's masking key is not this partition's, whose persistent keys "
+		       "it would orphan";
+	case AZIHSM_STATUS_KEY_DELETED:
+		return "the blob's key was deleted from the partition; deletion is final";
+	case AZIHSM_STATUS_KEY_EXISTS:
+		return "the blob's key is still in the partition";
 	}
 	return NULL;
 }

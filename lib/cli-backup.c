@@ -17,8 +17,11 @@
  *   key FILE ID TYPE LABEL-HEX|-       one line per key
  *
  * Everything in it is ciphertext that opens only in the device that made
- * it (its NV secret); restore installs the masking key (SetSealedBk3) and
- * brings every key back as a persistent key (UnmaskKey).
+ * it (its NV secret) and only until that device's next zeroize (its epoch:
+ * a zeroize is final). Restore installs the masking key (SetSealedBk3)
+ * and brings every key the partition lacks back as a persistent key
+ * (UnmaskKey); keys still there are reported present, keys deleted since
+ * are refused (KEY_DELETED: deletion is final).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -245,16 +248,21 @@ static int export_keys(struct cli *cli, struct ctx *x, const char *dir, struct b
 	return ret;
 }
 
-static void print_keys(const struct backup_key *bk, size_t n, const uint16_t *new_ids)
+/* Restore: what became of each key. */
+enum restored { KEY_FAILED, KEY_RESTORED, KEY_PRESENT };
+
+static void print_keys(const struct backup_key *bk, size_t n, const uint16_t *new_ids,
+		       const uint8_t *state)
 {
 	size_t i;
 
 	printf(",\n  \"keys\": [");
 	for (i = 0; i < n; i++) {
 		printf("%s\n    { \"id\": %u, ", i ? "," : "",
-		       new_ids ? new_ids[i] : bk[i].info.id);
+		       new_ids && state[i] == KEY_RESTORED ? new_ids[i] : bk[i].info.id);
 		if (new_ids)
-			printf("\"old_id\": %u, ", bk[i].info.id);
+			printf("\"old_id\": %u, \"restored\": %s, ", bk[i].info.id,
+			       state[i] == KEY_RESTORED ? "true" : "false");
 		printf("\"type\": \"%s\", \"label\": ", type_name(bk[i].info.type));
 		cli_json_bytes(stdout, bk[i].info.label, bk[i].info.label_len);
 		printf(", \"file\": \"%s\" }", bk[i].file);
@@ -322,7 +330,7 @@ static int cmd_backup_create(struct cli *cli, int argc, char **argv)
 		printf("{\n  \"dir\": ");
 		cli_json_bytes(stdout, (const uint8_t *)o.out, strlen(o.out));
 		printf(",\n  \"sealed_bk3\": \"" SEALED_NAME "\"");
-		print_keys(bk, nbk, NULL);
+		print_keys(bk, nbk, NULL, NULL);
 	} else {
 		printf("backup of %zu persistent key%s in %s (sealed BK3: %s/" SEALED_NAME ")\n",
 		       nbk, nbk == 1 ? "" : "s", o.out, o.out);
@@ -432,8 +440,8 @@ static int cmd_backup_restore(struct cli *cli, int argc, char **argv)
 	};
 	struct backup_key *bk = NULL;
 	uint16_t *new_ids = NULL;
-	uint8_t *sealed = NULL, *blob;
-	size_t slen = 0, nbk = 0, blen, i, failed = 0;
+	uint8_t *sealed = NULL, *blob, *state = NULL;
+	size_t slen = 0, nbk = 0, blen, i, failed = 0, present = 0;
 	struct opts o;
 	struct ctx x;
 	int ret;
@@ -445,7 +453,8 @@ static int cmd_backup_restore(struct cli *cli, int argc, char **argv)
 		return usage_err(cli, "--in DIR is required", NULL);
 	bk = calloc(KEYS_MAX, sizeof(*bk));
 	new_ids = calloc(KEYS_MAX, sizeof(*new_ids));
-	if (!bk || !new_ids) {
+	state = calloc(KEYS_MAX, 1);
+	if (!bk || !new_ids || !state) {
 		ret = cli_fail(cli, "backup restore", -ENOMEM);
 		goto out;
 	}
@@ -461,12 +470,10 @@ static int cmd_backup_restore(struct cli *cli, int argc, char **argv)
 	ret = azihsm_bk3_set_sealed(x.sess, sealed, slen);
 	if (ret) {
 		ret = cli_fail(cli, "SetSealedBk3", ret);
-		if (hsm_status_is(AZIHSM_STATUS_NOT_EMPTY))
-			fprintf(stderr, "%s: restore needs a partition without persistent keys "
-				"(after 'azihsm zeroize --yes')\n", cli->prog);
-		else if (hsm_status_is(AZIHSM_STATUS_BAD_BLOB))
+		if (hsm_status_is(AZIHSM_STATUS_BAD_BLOB))
 			fprintf(stderr, "%s: %s/" SEALED_NAME " does not open on this device "
-				"(another device's, or damaged)\n", cli->prog, o.in);
+				"(another device's, damaged, or made before a zeroize: a zeroize "
+				"is final)\n", cli->prog, o.in);
 	}
 	for (i = 0; !ret && i < nbk; i++) {
 		int r = read_file(cli, o.in, bk[i].file, CLI_BLOB_MAX, &blob, &blen);
@@ -474,7 +481,14 @@ static int cmd_backup_restore(struct cli *cli, int argc, char **argv)
 		if (!r) {
 			r = azihsm_key_unmask_persistent(x.sess, blob, blen, &new_ids[i]);
 			OPENSSL_clear_free(blob, CLI_BLOB_MAX + 1);
-			if (r) {
+			if (!r) {
+				state[i] = KEY_RESTORED;
+			} else if (r == -EIO && hsm_status_is(AZIHSM_STATUS_KEY_EXISTS)) {
+				/* Still in the partition: nothing to restore. */
+				state[i] = KEY_PRESENT;
+				present++;
+				r = 0;
+			} else {
 				char what[FILE_NAME_MAX + 32];
 
 				snprintf(what, sizeof(what), "restore %s", bk[i].file);
@@ -492,19 +506,26 @@ static int cmd_backup_restore(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (o.json) {
-		printf("{\n  \"restored\": %zu", nbk);
-		print_keys(bk, nbk, new_ids);
+		printf("{\n  \"restored\": %zu,\n  \"present\": %zu", nbk - present, present);
+		print_keys(bk, nbk, new_ids, state);
 	} else {
-		printf("masking key restored; %zu persistent key%s restored from %s\n", nbk,
-		       nbk == 1 ? "" : "s", o.in);
-		for (i = 0; i < nbk; i++)
-			printf("  key %u (was %u): %s %s\n", new_ids[i], bk[i].info.id,
-			       type_name(bk[i].info.type), bk[i].file);
+		printf("masking key restored; %zu persistent key%s restored from %s, %zu "
+		       "still present\n", nbk - present, nbk - present == 1 ? "" : "s", o.in,
+		       present);
+		for (i = 0; i < nbk; i++) {
+			if (state[i] == KEY_RESTORED)
+				printf("  key %u (was %u): %s %s\n", new_ids[i], bk[i].info.id,
+				       type_name(bk[i].info.type), bk[i].file);
+			else
+				printf("  key %u: %s %s (present)\n", bk[i].info.id,
+				       type_name(bk[i].info.type), bk[i].file);
+		}
 	}
 out:
 	free(sealed);
 	free(bk);
 	free(new_ids);
+	free(state);
 	return ret;
 }
 
@@ -517,8 +538,9 @@ out:
 const struct subcommand cli_backup_commands[] = {
 	{ "zeroize", "zeroize --yes [--json]",
 	  "Zeroize the partition (Crypto Officer): destroy every key (persistent and\n"
-	  "session keys), the masking key (masked blobs made before no longer open)\n"
-	  "and the BK3; both roles get their default credentials back and must change\n"
+	  "session keys), the masking key and the BK3, and move the device to its next\n"
+	  "epoch: nothing made before (masked blobs, backups) opens again; a zeroize\n"
+	  "is final. Both roles get their default credentials back and must change\n"
 	  "them; every session is closed. Stored before it is answered.\n"
 	  OFFICER_HELP
 	  "  --yes                required: confirms the destruction\n"
@@ -528,18 +550,22 @@ const struct subcommand cli_backup_commands[] = {
 	  "Back up the partition into DIR (created if missing; its files must not\n"
 	  "exist): the sealed BK3 (InitBk3 first if the partition has none), each\n"
 	  "persistent key as a masked blob (LABEL.masked or id-N.masked) and an\n"
-	  "index. It restores on this device only.\n"
+	  "index. It restores on this device only, and only until its next zeroize.\n"
 	  OFFICER_HELP
 	  "  --out DIR            the backup directory\n"
 	  "  --json               {dir, sealed_bk3, keys: [{id, type, label, file}]}\n",
 	  cmd_backup_create },
 	{ "backup restore", "backup restore --in DIR [--json]",
-	  "Restore a backup made on this device into a partition without persistent\n"
-	  "keys (e.g. after zeroize): the masking key from the sealed BK3\n"
-	  "(SetSealedBk3), then every key of the index as a persistent key again.\n"
+	  "Restore a backup made on this device since its last zeroize (a zeroize is\n"
+	  "final: an older backup is BAD_BLOB): the masking key from the sealed BK3\n"
+	  "(SetSealedBk3), then every key of the index the partition lacks as a\n"
+	  "persistent key again (e.g. after the host put back an earlier copy of the\n"
+	  "state files). Keys still there are reported present; a key deleted since\n"
+	  "the backup does not come back (KEY_DELETED: deletion is final).\n"
 	  OFFICER_HELP
 	  "  --in DIR             the backup directory\n"
-	  "  --json               {restored, keys: [{id, old_id, type, label, file}]}\n",
+	  "  --json               {restored, present, keys: [{id, old_id, restored, type,\n"
+	  "                       label, file}]}\n",
 	  cmd_backup_restore },
 };
 

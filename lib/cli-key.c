@@ -529,7 +529,11 @@ const struct subcommand cli_key_commands[] = {
 	  "  --change-pin         replace the PIN with the one from --new-pin-file\n"
 	  "  --new-pin-file FILE  the new PIN is FILE's first line (else env AZIHSM_NEW_PIN)\n"
 	  "  --json               machine-readable output\n"
-	  "PINs are 1..16 bytes. A fresh partition has default credentials (see\n"
+	  "PINs are 1..16 bytes; a new PIN needs 8..16 and may not be trivial\n"
+	  "(one character repeated, a run like 12345678 or hgfedcba, a default PIN\n"
+	  "or id, the credential's id, the current PIN). 10 wrong PINs in a row\n"
+	  "lock the role (the user until 'user unlock', the officer until a zeroize).\n"
+	  "A fresh partition has default credentials (see\n"
 	  "Documentation/hsm-design.md) that must be changed before any other use.\n",
 	  cmd_login },
 	{ "key generate",
@@ -566,14 +570,14 @@ const struct subcommand cli_key_commands[] = {
 	  "user's wrong-PIN count, and the user must change it at the next login.\n"
 	  USER_CRED_HELP
 	  "  --new-pin-file FILE  the user's new PIN is FILE's first line (else env\n"
-	  "                       AZIHSM_NEW_PIN); 1..16 bytes, not the default PIN\n"
+	  "                       AZIHSM_NEW_PIN); 8..16 bytes, not trivial (see login)\n"
 	  "  --user-id STR        the user's credential id from now on, 1..16 bytes\n"
 	  "                       (default: the default user id)\n"
 	  "  --json               machine-readable output\n",
 	  cmd_user_reset_pin },
 	{ "user unlock", "user unlock [--json]",
-	  "Clear the Crypto User's wrong-PIN count and lockout wait (Crypto Officer\n"
-	  "only); the user's PIN is kept.\n"
+	  "Clear the Crypto User's wrong-PIN count and lockout wait, also a lock\n"
+	  "after 10 wrong PINs (Crypto Officer only); the user's PIN is kept.\n"
 	  USER_CRED_HELP
 	  "  --json               machine-readable output\n",
 	  cmd_user_unlock },

@@ -9,6 +9,7 @@
  *   azihsm sign     --alg ALG [--in F] [--out F] [--json]
  *   azihsm verify   --alg ALG --sig F [--in F] [--json]
  *   azihsm encrypt  --mode ecb|cbc|ctr|xts|gcm [--iv HEX] [--aad STR] ...
+ *                   (gcm: no --iv; the output is the device's IV || ct || tag)
  *   azihsm decrypt  --mode ... | --alg rsa-oaep-sha256|384|512 [--oaep-label STR] ...
  *   azihsm hmac     [--in F] [--out F] [--json]
  *   azihsm ecdh     --peer F --type hmac-* --usage U [--new-label L] [--persistent]
@@ -230,12 +231,13 @@ static const struct { const char *name; enum azihsm_aes_mode mode; size_t iv; } 
 };
 
 #define GCM_TAG	16
+#define GCM_IV	12
 
 /* AES over all of @in: chunked for ECB / CBC / CTR, one call for XTS / GCM. */
 static int aes_run(struct cli *cli, struct ctx *x, uint16_t id, struct azihsm_aes_params *p,
 		   const uint8_t *in, size_t len, uint8_t *out, bool *fips)
 {
-	uint8_t iv[16];
+	uint8_t iv[16], *gcm_iv = p->iv_out;	/* GCM encrypt: the device's IV */
 	size_t off = 0, n, got;
 	bool one = p->mode == AZIHSM_AES_MODE_GCM || p->mode == AZIHSM_AES_MODE_XTS;
 	bool f = true;
@@ -251,7 +253,7 @@ static int aes_run(struct cli *cli, struct ctx *x, uint16_t id, struct azihsm_ae
 	do {
 		n = one || len - off <= CHUNK ? len - off : CHUNK;
 		p->iv = p->iv_len ? iv : NULL;
-		p->iv_out = iv;
+		p->iv_out = p->mode == AZIHSM_AES_MODE_GCM ? gcm_iv : iv;
 		ret = azihsm_aes_crypt(x->sess, id, p, in + off, n, out + off, n, &got, fips);
 		if (ret)
 			return cli_fail(cli, cli->cmd, ret);
@@ -276,8 +278,9 @@ static int cmd_crypt(struct cli *cli, int argc, char **argv, bool decrypt)
 	struct azihsm_aes_params p = { .decrypt = decrypt };
 	enum azihsm_hash_alg oaep = 0;
 	uint8_t iv[16], tag[GCM_TAG], *in = NULL, *out = NULL;
-	size_t i, iv_len = 0, len = 0, out_len = 0;
-	bool fips = false;
+	const uint8_t *text;
+	size_t i, iv_len = 0, len = 0, out_len = 0, skip = 0, pre = 0;
+	bool fips = false, gcm_enc = false, gcm_iv_in = false;
 	struct opts o;
 	struct ctx x;
 	uint16_t id;
@@ -301,8 +304,19 @@ static int cmd_crypt(struct cli *cli, int argc, char **argv, bool decrypt)
 		if (i == ARRAY_LEN(aes_modes))
 			return usage_err(cli, "unknown --mode", o.mode);
 		p.mode = aes_modes[i].mode;
-		if (aes_modes[i].iv && (!o.iv || hex_decode(o.iv, iv, sizeof(iv), &iv_len) ||
-					iv_len != aes_modes[i].iv)) {
+		/*
+		 * GCM encryption IVs are drawn in the device (issue 9): the
+		 * output is IV || ciphertext || tag, and decryption takes the
+		 * IV from the input unless --iv gives it.
+		 */
+		gcm_enc = p.mode == AZIHSM_AES_MODE_GCM && !decrypt;
+		gcm_iv_in = p.mode == AZIHSM_AES_MODE_GCM && decrypt && !o.iv;
+		if (gcm_enc && o.iv)
+			return usage_err(cli, "--mode gcm encryption takes no --iv: the device "
+					 "draws the IV (written before the ciphertext)", NULL);
+		if (aes_modes[i].iv && !gcm_enc && !gcm_iv_in &&
+		    (!o.iv || hex_decode(o.iv, iv, sizeof(iv), &iv_len) ||
+		     iv_len != aes_modes[i].iv)) {
 			fprintf(stderr, "%s %s: --mode %s needs --iv of %zu bytes in hex\n",
 				cli->prog, cli->cmd, o.mode, aes_modes[i].iv);
 			return 2;
@@ -313,30 +327,40 @@ static int cmd_crypt(struct cli *cli, int argc, char **argv, bool decrypt)
 			return usage_err(cli, "--aad is for --mode gcm", NULL);
 		if (o.oaep_label)
 			return usage_err(cli, "--oaep-label is for --alg rsa-oaep-*", NULL);
-		p.iv = iv;
+		p.iv = gcm_enc ? NULL : iv;
 		p.iv_len = iv_len;
+		p.iv_out = gcm_enc ? iv : NULL;
+		pre = gcm_enc ? GCM_IV : 0;
 	}
 	if (read_all(cli, o.in, o.alg ? 512 : DATA_MAX, &in, &len))
 		return 1;
-	out = malloc(len + GCM_TAG + 1);
+	out = malloc(len + GCM_IV + GCM_TAG + 1);
 	if (!out) {
 		OPENSSL_clear_free(in, len);
 		return cli_fail(cli, cli->cmd, -ENOMEM);
 	}
+	text = in;
 	if (p.mode == AZIHSM_AES_MODE_GCM) {
 		p.aad = (const uint8_t *)o.aad;
 		p.aad_len = o.aad ? strlen(o.aad) : 0;
 		p.tag = tag;
 		p.tag_len = GCM_TAG;
-		if (decrypt) {	/* input: ciphertext || tag */
-			if (len < GCM_TAG) {
-				fprintf(stderr, "%s: %s: GCM input shorter than its %d-byte tag\n",
-					cli->prog, cli->cmd, GCM_TAG);
+		if (decrypt) {	/* input: [IV ||] ciphertext || tag */
+			skip = gcm_iv_in ? GCM_IV : 0;
+			if (len < skip + GCM_TAG) {
+				fprintf(stderr, "%s: %s: GCM input shorter than its %s%d-byte tag\n",
+					cli->prog, cli->cmd, skip ? "12-byte IV and " : "", GCM_TAG);
 				ret = 1;
 				goto free;
 			}
-			len -= GCM_TAG;
-			memcpy(tag, in + len, GCM_TAG);
+			if (skip) {
+				memcpy(iv, in, GCM_IV);
+				p.iv = iv;
+				p.iv_len = GCM_IV;
+			}
+			text = in + skip;
+			len -= skip + GCM_TAG;
+			memcpy(tag, text + len, GCM_TAG);
 		}
 	}
 	if (begin_key(cli, &o, &x, &id)) {
@@ -350,11 +374,13 @@ static int cmd_crypt(struct cli *cli, int argc, char **argv, bool decrypt)
 		if (ret)
 			ret = cli_fail(cli, cli->cmd, ret);
 	} else {
-		ret = aes_run(cli, &x, id, &p, in, len, out, &fips);
+		ret = aes_run(cli, &x, id, &p, text, len, out + pre, &fips);
 		out_len = len;
-		if (!ret && p.mode == AZIHSM_AES_MODE_GCM && !decrypt) {
-			memcpy(out + len, tag, GCM_TAG);	/* output: ciphertext || tag */
-			out_len += GCM_TAG;
+		if (!ret && gcm_enc) {
+			/* output: IV || ciphertext || tag */
+			memcpy(out, iv, GCM_IV);
+			memcpy(out + pre + len, tag, GCM_TAG);
+			out_len += pre + GCM_TAG;
 		}
 	}
 	ret = ctx_close(cli, &x, ret);
@@ -377,8 +403,8 @@ static int cmd_crypt(struct cli *cli, int argc, char **argv, bool decrypt)
 		ret = write_all(cli, o.out, out, out_len);
 	}
 free:
-	OPENSSL_clear_free(in, len + (p.mode == AZIHSM_AES_MODE_GCM && decrypt ? GCM_TAG : 0));
-	OPENSSL_clear_free(out, len + GCM_TAG + 1);
+	OPENSSL_clear_free(in, len + (p.mode == AZIHSM_AES_MODE_GCM && decrypt ? skip + GCM_TAG : 0));
+	OPENSSL_clear_free(out, len + GCM_IV + GCM_TAG + 1);
 	return ret;
 }
 
@@ -807,21 +833,24 @@ const struct subcommand cli_ops_commands[] = {
 	  cmd_verify },
 	{ "encrypt", "encrypt --label L|--id N|--masked F --mode MODE [--iv HEX] [--aad STR] "
 	  "[--in F] [--out F] [--json]",
-	  "AES encryption in the device. GCM writes the ciphertext followed by the\n"
-	  "16-byte tag. ECB/CBC take whole 16-byte blocks (no padding).\n"
+	  "AES encryption in the device. GCM writes the 12-byte IV the device drew,\n"
+	  "the ciphertext and the 16-byte tag. ECB/CBC take whole 16-byte blocks (no\n"
+	  "padding).\n"
 	  KEY_SEL_HELP CRED_HELP
 	  "  --mode MODE          ecb, cbc, ctr, xts (one data unit) or gcm\n"
-	  "  --iv HEX             IV / tweak: 16 bytes (cbc, ctr, xts), 12 (gcm)\n"
+	  "  --iv HEX             IV / tweak: 16 bytes (cbc, ctr, xts); none for gcm\n"
 	  "  --aad STR            GCM additional authenticated data\n" IO_HELP,
 	  cmd_encrypt },
 	{ "decrypt", "decrypt --label L|--id N|--masked F --mode MODE|--alg rsa-oaep-H "
 	  "[--iv HEX] [--aad STR] [--oaep-label STR] [--in F] [--out F] [--json]",
-	  "AES decryption (GCM input: ciphertext || 16-byte tag) or RSA-OAEP\n"
-	  "decryption in the device.\n"
+	  "AES decryption (GCM input: 12-byte IV || ciphertext || 16-byte tag, as\n"
+	  "encrypt writes it, or ciphertext || tag with --iv) or RSA-OAEP decryption\n"
+	  "in the device.\n"
 	  KEY_SEL_HELP CRED_HELP
 	  "  --mode MODE          ecb, cbc, ctr, xts or gcm (as for encrypt)\n"
 	  "  --alg ALG            rsa-oaep-sha256, rsa-oaep-sha384 or rsa-oaep-sha512\n"
-	  "  --iv HEX, --aad STR  as for encrypt\n"
+	  "  --iv HEX             as for encrypt; gcm: 12 bytes, then not in the input\n"
+	  "  --aad STR            as for encrypt\n"
 	  "  --oaep-label STR     the OAEP label (default none)\n" IO_HELP,
 	  cmd_decrypt },
 	{ "hmac", "hmac --label L|--id N|--masked F [--in F] [--out F] [--json]",

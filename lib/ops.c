@@ -303,12 +303,14 @@ int azihsm_aes_crypt(struct azihsm_session *sess, uint16_t key_id,
 		  .val = p ? (uint8_t)p->tag_len : 0,
 		  .skip = !gcm || p->decrypt || !p->tag_len },
 	};
+	/* GCM encryption: the device draws the IV and answers it (issue 9). */
+	bool gcm_enc = gcm && !p->decrypt;
 	const uint8_t *q;
 	struct mbor_map m;
 	struct mbor_dec d;
 	uint8_t *rsp, id;
 	size_t n = 0, tl = 0;
-	bool seen = false;
+	bool seen = false, seen_iv = false;
 	int ret;
 
 	if (out_len)
@@ -317,7 +319,8 @@ int azihsm_aes_crypt(struct azihsm_session *sess, uint16_t key_id,
 	    (len && !in) || !out || !out_len || cap < len || len > AZIHSM_CMD_BUF_MAX - 256 ||
 	    (p->iv_len && !p->iv) || (p->aad_len && !p->aad) ||
 	    (gcm && (!p->tag || (p->decrypt ? p->tag_len < 4 : p->tag_len && p->tag_len < 4) ||
-		     p->tag_len > 16)))
+		     p->tag_len > 16)) ||
+	    (gcm_enc && (p->iv || p->iv_len || !p->iv_out)))
 		return -EINVAL;
 	rsp = malloc(AZIHSM_CMD_BUF_MAX);
 	if (!rsp)
@@ -337,11 +340,13 @@ int azihsm_aes_crypt(struct azihsm_session *sess, uint16_t key_id,
 			seen = !ret;
 		} else if (id == AZIHSM_AES_F_IV_OUT) {
 			ret = mbor_dec_bytes(&d, &q, &tl);
-			if (!ret && (tl != 16 ||
-				     (p->mode != AZIHSM_AES_MODE_CBC && p->mode != AZIHSM_AES_MODE_CTR)))
+			if (!ret && (gcm_enc ? tl != 12 :
+				     tl != 16 || (p->mode != AZIHSM_AES_MODE_CBC &&
+						  p->mode != AZIHSM_AES_MODE_CTR)))
 				ret = -EPROTO;
 			if (!ret && p->iv_out)
-				memcpy(p->iv_out, q, 16);
+				memcpy(p->iv_out, q, tl);
+			seen_iv = !ret;
 		} else if (id == AZIHSM_AES_F_TAG_OUT) {
 			ret = mbor_dec_bytes(&d, &q, &tl);
 			if (!ret && (!gcm || p->decrypt || tl != (p->tag_len ? p->tag_len : 16)))
@@ -354,7 +359,7 @@ int azihsm_aes_crypt(struct azihsm_session *sess, uint16_t key_id,
 		if (ret)
 			ret = ret < 0 ? ret : -EPROTO;
 	}
-	if (ret < 0 || mbor_dec_finish(&d) || !seen) {
+	if (ret < 0 || mbor_dec_finish(&d) || !seen || (gcm_enc && !seen_iv)) {
 		if (ret >= 0)
 			ret = -EPROTO;
 	} else {

@@ -7,8 +7,9 @@
 # AES-256 key || AES-KWP of the key or its PKCS#8 DER), so only the test
 # and the device know them. A guest unwraps them and uses each through
 # every path the CLI has (encrypt/decrypt CBC and GCM, HMAC, ECDSA and RSA
-# PSS / PKCS#1 signatures, RSA-OAEP decryption; masked export, delete,
-# `key unmask`, and operations with --masked), each result checked against
+# PSS / PKCS#1 signatures, RSA-OAEP decryption; masked export, `key
+# unmask`, operations with --masked, then delete, after which the blob is
+# KEY_DELETED: issue 9), each result checked against
 # OpenSSL with the host's keys. Then, with the guest still running, the
 # host saves all guest RAM through the QEMU monitor (QMP pmemsave) and scans
 # it at every byte offset for every 16-byte window of every secret (so a
@@ -114,7 +115,6 @@ cat >"$in/script.sh" <<'EOF'
 cd /root/in
 A="--role officer --pin-file pin.officer"
 IV=000102030405060708090a0b0c0d0e0f
-GIV=00112233445566778899aabb
 printf "$(cat canary.esc)" >/tmp/canary
 # (The canary lives in tmpfs; the shell below holds it too.)
 canary=$(od -An -tx1 /tmp/canary | tr -d " \n")
@@ -122,15 +122,16 @@ canary=$(od -An -tx1 /tmp/canary | tr -d " \n")
 azihsm key unwrap $A --in aes.wrapped --type aes-256 --usage encrypt,decrypt --label aesk --persistent >/dev/null &&
 	azihsm key unwrap $A --in hmac.wrapped --type hmac-sha256 --usage sign --label hk --persistent >/dev/null &&
 	azihsm key unwrap $A --in ec.wrapped --type ec-p256 --usage sign --label eck --persistent >/dev/null &&
-	azihsm key unwrap $A --in rsa.wrapped --type rsa-2048 --usage sign,decrypt --label rk --persistent >/dev/null &&
+	azihsm key unwrap $A --in rsa.wrapped --type rsa-2048 --usage sign --label rk --persistent >/dev/null &&
+	azihsm key unwrap $A --in rsa.wrapped --type rsa-2048 --usage decrypt --label rd --persistent >/dev/null &&
 	echo UNWRAPPED
 # use KEYARG: every operation with the key given as KEYARG; prints what worked
 use() {
 	azihsm encrypt $A $1 --mode cbc --iv $IV --in data --out /tmp/cbc && cmp -s /tmp/cbc cbc.want &&
 		azihsm decrypt $A $1 --mode cbc --iv $IV --in cbc.want --out /tmp/dec && cmp -s /tmp/dec data &&
 		echo AES-CBC-$2
-	azihsm encrypt $A $1 --mode gcm --iv $GIV --aad hdr --in msg --out /tmp/gcm &&
-		azihsm decrypt $A $1 --mode gcm --iv $GIV --aad hdr --in /tmp/gcm --out /tmp/gcm.dec &&
+	azihsm encrypt $A $1 --mode gcm --aad hdr --in msg --out /tmp/gcm &&
+		azihsm decrypt $A $1 --mode gcm --aad hdr --in /tmp/gcm --out /tmp/gcm.dec &&
 		cmp -s /tmp/gcm.dec msg && echo AES-GCM-$2
 }
 use "--label aesk" LABEL
@@ -142,12 +143,12 @@ azihsm sign $A --label rk --alg rsa-pss-sha256 --in msg --out /tmp/pss.sig &&
 		-verify rsa.pub -signature /tmp/pss.sig msg >/dev/null &&
 	azihsm sign $A --label rk --alg rsa-pkcs1-sha256 --in msg --out /tmp/p1.sig &&
 	openssl dgst -sha256 -verify rsa.pub -signature /tmp/p1.sig msg >/dev/null && echo RSA-SIGN-LABEL
-azihsm decrypt $A --label rk --alg rsa-oaep-sha256 --in oaep.ct --out /tmp/oaep &&
+azihsm decrypt $A --label rd --alg rsa-oaep-sha256 --in oaep.ct --out /tmp/oaep &&
 	cmp -s /tmp/oaep oaep.want && echo RSA-OAEP-LABEL
-# Masked export, delete, unmask (check), then every use with --masked.
-for k in aesk hk eck rk; do
+# Masked export, unmask (check), every use with --masked (the officer's
+# session copies of the live keys), then delete: the blob is refused.
+for k in aesk hk eck rk rd; do
 	azihsm key export-masked $A --label $k --out /tmp/$k.blob &&
-		azihsm key delete $A --label $k >/dev/null &&
 		azihsm key unmask $A --in /tmp/$k.blob >/dev/null && echo MASKED-$k
 done
 use "--masked /tmp/aesk.blob" MASKED
@@ -158,8 +159,12 @@ azihsm sign $A --masked /tmp/eck.blob --alg ecdsa-sha256 --in msg --out /tmp/ec2
 azihsm sign $A --masked /tmp/rk.blob --alg rsa-pss-sha256 --in msg --out /tmp/pss2.sig &&
 	openssl dgst -sha256 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:digest \
 		-verify rsa.pub -signature /tmp/pss2.sig msg >/dev/null &&
-	azihsm decrypt $A --masked /tmp/rk.blob --alg rsa-oaep-sha256 --in oaep.ct --out /tmp/oaep2 &&
+	azihsm decrypt $A --masked /tmp/rd.blob --alg rsa-oaep-sha256 --in oaep.ct --out /tmp/oaep2 &&
 	cmp -s /tmp/oaep2 oaep.want && echo RSA-MASKED
+for k in aesk hk eck rk rd; do
+	azihsm key delete $A --label $k >/dev/null &&
+		azihsm key unmask $A --in /tmp/$k.blob 2>&1 | grep -q KEY_DELETED && echo DELETED-$k
+done
 sync
 echo READY-FOR-DUMP
 # Wait (at most 5 minutes) for the host's line on the fourth serial port.
@@ -222,15 +227,18 @@ out=$(cat "$dir/out")
 [[ $rc == 0 ]] && said RESUMED && said CANARY-SET && said CANARY-KEPT
 okd $? "boot 2: the guest resumed after the dump and ended cleanly (exit $rc)" show_out
 said UNWRAPPED
-okd $? "boot 2: the four keys unwrapped" show_out
+okd $? "boot 2: the four keys unwrapped (the RSA key twice: sign, decrypt)" show_out
 said AES-CBC-LABEL && said AES-GCM-LABEL && said HMAC-LABEL && said EC-LABEL &&
 	said RSA-SIGN-LABEL && said RSA-OAEP-LABEL
 ok $? "boot 2: each key used by label: AES-CBC = openssl's, GCM, HMAC = openssl's, ECDSA, RSA PSS/PKCS#1 verified, OAEP"
-said MASKED-aesk && said MASKED-hk && said MASKED-eck && said MASKED-rk
-ok $? "boot 2: each key exported masked, deleted and unmasked"
+said MASKED-aesk && said MASKED-hk && said MASKED-eck && said MASKED-rk && said MASKED-rd
+ok $? "boot 2: each key exported masked and unmasked"
 said AES-CBC-MASKED && said AES-GCM-MASKED && said HMAC-MASKED && said EC-MASKED &&
 	said RSA-MASKED
 ok $? "boot 2: each key used from its masked blob"
+said DELETED-aesk && said DELETED-hk && said DELETED-eck && said DELETED-rk &&
+	said DELETED-rd
+ok $? "boot 2: issue 9: each key deleted, then its blob is KEY_DELETED"
 
 # ---- the secrets, as scan strings ----------------------------------------
 # windows NAME FILE: every 16-byte window of FILE's bytes, and of them

@@ -9,8 +9,9 @@
 # ECDH with a host peer key whose HMAC / HKDF results equal openssl's from
 # openssl's own ECDH secret; masked export and use; damaged blobs refused.
 # Also: ECDSA P-256/384/521 keys generated in the device, verified by
-# openssl; AES-CTR and AES-GCM ciphertexts equal to OpenSSL's both ways
-# (GCM through scripts/libkcapi-evp.c, built here); a KBKDF-derived key
+# openssl; AES-CTR ciphertexts equal to OpenSSL's both ways, AES-GCM ones
+# (under the IV the device drew) opened by OpenSSL and OpenSSL's opened in
+# the device (GCM through scripts/libkcapi-evp.c, built here); a KBKDF-derived key
 # checked by HMAC against openssl kdf KBKDF; refusals of keys lacking the
 # usage (KEY_USAGE), of officer services to the user role (WRONG_ROLE),
 # and of every command with the right PIN during a lockout (LOCKED_OUT),
@@ -58,7 +59,8 @@ guest '
 cd /root/in
 A="--role officer --pin-file pin.officer"
 azihsm login --role officer --pin-file pin.default --new-pin-file pin.officer --change-pin >/dev/null
-azihsm key generate $A --type rsa-2048 --label rsa1 --usage sign,verify,decrypt --persistent >/dev/null &&
+azihsm key generate $A --type rsa-2048 --label rsa1 --usage sign,verify --persistent >/dev/null &&
+	azihsm key generate $A --type rsa-2048 --label rsa1d --usage decrypt --persistent >/dev/null &&
 	echo GEN-RSA
 azihsm key generate $A --type ec-p384 --label dh --usage derive --persistent >/dev/null && echo GEN-DH
 azihsm key public $A --label rsa1 --out /tmp/rsa1.pem
@@ -82,9 +84,10 @@ azihsm verify $A --label rsa1 --alg rsa-pss-sha256 --sig /tmp/pss.sig --in /tmp/
 azihsm sign $A --label rsa1 --alg rsa-pss-sha256 --in msg --json | grep -q "\"fips_approved\": true" &&
 	echo FIPS-FLAG
 printf "OAEP secret" >/tmp/secret
-openssl pkeyutl -encrypt -pubin -inkey /tmp/rsa1.pem -pkeyopt rsa_padding_mode:oaep \
+azihsm key public $A --label rsa1d --out /tmp/rsa1d.pem
+openssl pkeyutl -encrypt -pubin -inkey /tmp/rsa1d.pem -pkeyopt rsa_padding_mode:oaep \
 	-pkeyopt rsa_oaep_md:sha256 -pkeyopt rsa_mgf1_md:sha256 -in /tmp/secret -out /tmp/ct
-azihsm decrypt $A --label rsa1 --alg rsa-oaep-sha256 --in /tmp/ct --out /tmp/pt &&
+azihsm decrypt $A --label rsa1d --alg rsa-oaep-sha256 --in /tmp/ct --out /tmp/pt &&
 	cmp -s /tmp/pt /tmp/secret && echo OAEP-OK
 azihsm unwrapping-key $A --out /tmp/uk.pem
 echo UK-BEGIN; cat /tmp/uk.pem; echo UK-END
@@ -158,15 +161,17 @@ azihsm encrypt $A --label aesk --mode cbc --iv 000102030405060708090a0b0c0d0e0f 
 	cmp -s /tmp/cbc cbc.want && echo CBC-OK
 azihsm decrypt $A --label aesk --mode cbc --iv 000102030405060708090a0b0c0d0e0f --in cbc.want --out /tmp/dec &&
 	cmp -s /tmp/dec data && echo CBC-DEC-OK
-azihsm encrypt $A --label aesk --mode gcm --iv 00112233445566778899aabb --aad hdr --in msg --out /tmp/gcm &&
-	azihsm decrypt $A --label aesk --mode gcm --iv 00112233445566778899aabb --aad hdr --in /tmp/gcm --out /tmp/gcm.dec &&
+azihsm encrypt $A --label aesk --mode gcm --aad hdr --in msg --out /tmp/gcm &&
+	azihsm decrypt $A --label aesk --mode gcm --aad hdr --in /tmp/gcm --out /tmp/gcm.dec &&
 	cmp -s /tmp/gcm.dec msg && echo GCM-OK
+azihsm encrypt $A --label aesk --mode gcm --iv 00112233445566778899aabb --in msg 2>/dev/null ||
+	echo GCM-IV-REFUSED
 azihsm encrypt $A --label aesk --mode ctr --iv 000102030405060708090a0b0c0d0e0f --in data --out /tmp/ctr &&
 	cmp -s /tmp/ctr ctr.want &&
 	azihsm decrypt $A --label aesk --mode ctr --iv 000102030405060708090a0b0c0d0e0f --in ctr.want --out /tmp/ctr.dec &&
 	cmp -s /tmp/ctr.dec data && echo CTR-OK
-azihsm encrypt $A --label aesk --mode gcm --iv 00112233445566778899aabb --aad hdr --in data --out /tmp/gcm2 &&
-	cmp -s /tmp/gcm2 gcm.want && echo GCM-ENC-OSSL
+azihsm encrypt $A --label aesk --mode gcm --aad hdr --in data --out /tmp/gcm2 &&
+	echo "GCM2 $(od -An -tx1 -v /tmp/gcm2 | tr -d " \n")"
 azihsm decrypt $A --label aesk --mode gcm --iv 00112233445566778899aabb --aad hdr --in gcm.want --out /tmp/gcm2.dec &&
 	cmp -s /tmp/gcm2.dec data && echo GCM-DEC-OSSL
 azihsm key unwrap $A --in bad.wrapped --type aes-256 --usage encrypt --label bad 2>&1 | grep -q DECRYPT_FAILED &&
@@ -176,8 +181,11 @@ azihsm key unwrap $A --in hmac.wrapped --type hmac-sha256 --usage sign --label h
 azihsm key unwrap $A --in ec.wrapped --type ec-p256 --usage sign --label eck --persistent >/dev/null &&
 	azihsm sign $A --label eck --alg ecdsa-sha256 --in msg --out /tmp/eck.sig &&
 	openssl dgst -sha256 -verify ec.pub -signature /tmp/eck.sig msg >/dev/null && echo EC-UNWRAP-OK
-azihsm ecdh $A --label dh --peer peer.pem --type hmac-sha384 --usage sign,derive --new-label z1 --persistent >/dev/null &&
-	azihsm hmac $A --label z1 --in msg --out /tmp/z && cmp -s /tmp/z z.want && echo ECDH-OK
+azihsm ecdh $A --label dh --peer peer.pem --type hmac-sha384 --usage sign,derive --new-label z1 2>&1 >/dev/null |
+	grep -q INVALID_ARG && echo ECDH-MIXED-REFUSED
+azihsm ecdh $A --label dh --peer peer.pem --type hmac-sha384 --usage derive --new-label z1 --persistent >/dev/null &&
+	azihsm ecdh $A --label dh --peer peer.pem --type hmac-sha384 --usage sign --new-label z1m --persistent >/dev/null &&
+	azihsm hmac $A --label z1m --in msg --out /tmp/z && cmp -s /tmp/z z.want && echo ECDH-OK
 azihsm derive $A --label z1 --kdf hkdf --hash sha256 --salt NaCl --info ctx --type hmac-sha256 --usage sign --new-label h1 --persistent >/dev/null &&
 	azihsm hmac $A --label h1 --in msg --out /tmp/h && cmp -s /tmp/h hkdf.want && echo HKDF-OK
 azihsm derive $A --label z1 --kdf kbkdf --hash sha384 --salt lbl --info ctx --type hmac-sha512 --length 40 --usage sign --new-label kb1 --persistent >/dev/null &&
@@ -223,9 +231,13 @@ azihsm unwrapping-key $U 2>&1 >/dev/null | grep -q LOCKED_OUT && l=$((l + 1))
 echo "LOCKED $l"
 sleep 9
 azihsm sign $U --label rsa1 --alg rsa-pss-sha256 --in msg --out /tmp/u2.sig >/dev/null && echo USER-BACK
-azihsm key export-masked $A --label aesk --out /tmp/aesk.blob && azihsm key delete $A --label aesk >/dev/null &&
+azihsm key export-masked $A --label aesk --out /tmp/aesk.blob &&
 	azihsm encrypt $A --masked /tmp/aesk.blob --mode cbc --iv 000102030405060708090a0b0c0d0e0f --in data --out /tmp/cbc2 &&
 	cmp -s /tmp/cbc2 cbc.want && echo MASKED-OK
+azihsm key unmask $U --in /tmp/aesk.blob 2>&1 | grep -q WRONG_ROLE && echo USER-UNMASK-REFUSED
+azihsm key delete $A --label aesk >/dev/null &&
+	azihsm encrypt $A --masked /tmp/aesk.blob --mode cbc --iv 000102030405060708090a0b0c0d0e0f --in data 2>&1 |
+	grep -q KEY_DELETED && echo DELETED-BLOB-REFUSED
 printf "\200" | dd of=/tmp/aesk.blob bs=1 seek=40 conv=notrunc 2>/dev/null
 azihsm key unmask $A --in /tmp/aesk.blob 2>&1 | grep -q BAD_BLOB && echo BAD-BLOB-REFUSED
 true
@@ -239,16 +251,22 @@ said GCM-OK
 ok $? "boot 2: AES-GCM round trip"
 said CTR-OK
 ok $? "boot 2: AES-CTR: the device's ciphertext = openssl enc's; openssl's decrypts in the device"
-said GCM-ENC-OSSL && said GCM-DEC-OSSL
-ok $? "boot 2: AES-GCM with AAD: the device's ciphertext and tag = OpenSSL's; OpenSSL's decrypts in the device"
+said GCM-IV-REFUSED
+ok $? "boot 2: issue 9: AES-GCM encryption with the caller's IV refused (the device draws it)"
+g=$(sed -n 's/^GCM2 //p' <<<"$out")
+[[ ${#g} == $(((12 + 3008 + 16) * 2)) ]] &&
+	printf '%s' "${g:24:6016}" | xxd -r -p |
+	"$dir/evp" aes-256-gcm d "$(hex "$dir/aes.key")" "${g:0:24}" 686472 "${g:6040:32}" |
+	cmp -s - "$in/data" && said GCM-DEC-OSSL
+ok $? "boot 2: AES-GCM with AAD: OpenSSL decrypts the device's IV || ciphertext || tag; OpenSSL's decrypts in the device"
 said BAD-WRAP-REFUSED
 ok $? "boot 2: a damaged wrap blob: DECRYPT_FAILED"
 said HMAC-OK
 ok $? "boot 2: HMAC with the unwrapped secret = openssl's"
 said EC-UNWRAP-OK
 ok $? "boot 2: the unwrapped EC key signs; openssl verifies with the host's public key"
-said ECDH-OK
-ok $? "boot 2: ECDH with the host's peer key: HMAC = openssl's with openssl's ECDH secret"
+said ECDH-OK && said ECDH-MIXED-REFUSED
+ok $? "boot 2: ECDH with the host's peer key: HMAC = openssl's with openssl's ECDH secret; issue 9: a sign+derive result refused"
 said HKDF-OK
 ok $? "boot 2: HKDF of the ECDH key: HMAC = openssl's from openssl kdf HKDF"
 said KBKDF-OK
@@ -267,7 +285,11 @@ ok $? "boot 2: then the right PIN is refused for key list, sign, hmac, unwrappin
 said USER-BACK
 ok $? "boot 2: after the wait the right PIN works again"
 said MASKED-OK
-ok $? "boot 2: masked export, delete, then encrypt --masked: openssl's ciphertext"
+ok $? "boot 2: masked export, then encrypt --masked: openssl's ciphertext"
+said USER-UNMASK-REFUSED
+ok $? "boot 2: issue 9: the user may not unmask a persistent key's blob: WRONG_ROLE"
+said DELETED-BLOB-REFUSED
+ok $? "boot 2: issue 9: the key deleted, its blob is KEY_DELETED"
 said BAD-BLOB-REFUSED
 ok $? "boot 2: a masked blob with a flipped bit: BAD_BLOB"
 

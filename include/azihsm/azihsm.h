@@ -350,7 +350,11 @@ enum azihsm_aes_mode {
 struct azihsm_aes_params {
 	enum azihsm_aes_mode mode;
 	bool decrypt;
-	const uint8_t *iv;	/* ECB: NULL; CBC / CTR / XTS: 16 bytes; GCM: 12 */
+	/*
+	 * ECB: NULL; CBC / CTR / XTS: 16 bytes; GCM decrypt: 12; GCM encrypt:
+	 * NULL (the device draws the IV, SP 800-38D 8.2.2: see @iv_out).
+	 */
+	const uint8_t *iv;
 	size_t iv_len;
 	const uint8_t *aad;	/* GCM, optional */
 	size_t aad_len;
@@ -360,7 +364,11 @@ struct azihsm_aes_params {
 	 */
 	uint8_t *tag;
 	size_t tag_len;
-	/* CBC / CTR: the IV for the next call (16 bytes), may be NULL. */
+	/*
+	 * CBC / CTR: the IV for the next call (16 bytes), may be NULL. GCM
+	 * encrypt: required, receives the 12-byte IV the device drew (keep it
+	 * with the ciphertext: decryption needs it).
+	 */
 	uint8_t *iv_out;
 };
 

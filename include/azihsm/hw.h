@@ -268,7 +268,13 @@ struct azihsm_hsm_sqe {
 	__u8	flags;		/* 44: AZIHSM_SESS_* */
 	__u8	rsvd45[3];
 	__le16	session_id;	/* 48 */
-	__u8	rsvd50[14];
+	/*
+	 * 50: azihsm extension (published: reserved): the short_app_id the
+	 * device gave the session named in-session (header field 3) or
+	 * flushed; Documentation/device.md, section 6.
+	 */
+	__le16	short_app_id;
+	__u8	rsvd52[12];
 } AZIHSM_PACKED;
 
 struct azihsm_hsm_cqe {
@@ -276,8 +282,11 @@ struct azihsm_hsm_cqe {
 	__u8	flags;		/* 2: AZIHSM_SESS_* */
 	__u8	rsvd3;
 	__le16	session_id;	/* 4 */
-	__u8	short_app_id;	/* 6 */
-	__u8	rsvd7;
+	/*
+	 * 6: short_app_id, valid with AZIHSM_SESS_SHORT_APP_ID_VALID. azihsm
+	 * extension: a little-endian u16 over the published u8 @6 and rsvd7.
+	 */
+	__le16	short_app_id;
 	__le16	sq_head;	/* 8 */
 	__le16	sq_id;		/* 10 */
 	__le16	cid;		/* 12 */
@@ -368,7 +377,12 @@ struct azihsm_aes_cqe {
 	__le32	len;		/* 52 */
 	__le16	sq_head;	/* 56 */
 	__le16	sq_id;		/* 58 */
-	__le16	err;		/* 60 */
+	/*
+	 * 60: with AES_KEY_INVALID, why (azihsm extension): the HSM status
+	 * (msg.h) NO_SESSION, MUST_CHANGE_PIN, WRONG_ROLE, KEY_NOT_FOUND,
+	 * KEY_USAGE or KEY_TYPE; otherwise 0.
+	 */
+	__le16	err;
 	__le16	status;		/* 62: bit 0 phase, bits 1..11 status */
 } AZIHSM_PACKED;
 

@@ -87,6 +87,7 @@ enum azihsm_status {
 	AZIHSM_STATUS_BAD_MESSAGE	= 0x1016, /* sealed credential does not open */
 	AZIHSM_STATUS_BAD_NONCE		= 0x1017, /* unknown, used or expired nonce */
 	AZIHSM_STATUS_WEAK_PIN		= 0x1018, /* new PIN = old or default */
+	AZIHSM_STATUS_KERNEL_SESSION_OPEN = 0x1019, /* OpenKernelSession: one is open */
 	AZIHSM_STATUS_KEY_NOT_FOUND	= 0x1020, /* no such key visible to the session */
 	AZIHSM_STATUS_KEY_USAGE		= 0x1021, /* the key lacks the usage */
 	AZIHSM_STATUS_KEY_TYPE		= 0x1022, /* wrong key type for the operation */
@@ -99,6 +100,10 @@ enum azihsm_status {
 	AZIHSM_STATUS_BK3_EXISTS	= 0x1029, /* InitBk3: the partition has a BK3 */
 	AZIHSM_STATUS_NO_BK3		= 0x102a, /* GetSealedBk3: no BK3 yet (InitBk3) */
 	AZIHSM_STATUS_NOT_EMPTY		= 0x102b, /* SetSealedBk3: persistent keys present */
+	AZIHSM_STATUS_KEY_DELETED	= 0x102e, /* UnmaskKey: the blob's persistent key was deleted */
+	AZIHSM_STATUS_KEY_EXISTS	= 0x102f, /* UnmaskKey persistent: its key is still there */
+	AZIHSM_STATUS_QUOTA		= 0x1030, /* the session holds its quota of keys */
+	AZIHSM_STATUS_PIN_LOCKED	= 0x1031, /* too many wrong PINs: locked for good */
 };
 
 #define AZIHSM_API_REV_MAJOR		1
@@ -225,6 +230,9 @@ enum azihsm_persist {
  * qemu-device/fw/hsm_vault.h, repeated as AZIHSM_KEY_* below).
  *   KeyGenerate 4010: { 1: type u8, 2: usage u32, 3: label bytes (opt),
  *       4: persistent bool } -> { 1: key_id u16 }
+ *   Every new key (generated, imported, derived, unwrapped, unmasked)
+ *   serves one purpose: RSA sign/verify, encrypt/decrypt or
+ *   encrypt/unwrap; HMAC sign/verify or derive; a mix is INVALID_ARG.
  *   OpenKey 1015: { 1: label bytes } -> { 1: key_id u16 }
  *   DeleteKey 1014: { 1: key_id u16 } -> {}
  *   KeyList 4011: { 1: after u16 (opt) } -> { 1: count u16, 2: records
@@ -299,9 +307,11 @@ enum azihsm_persist {
  *   GetUnwrappingKey 1051: {} -> { 1: key_id u16, 2: public bytes (DER
  *       SPKI) }. INFO class. The partition's unwrapping key: a persistent
  *       RSA-2048 vault key labelled AZIHSM_UNWRAP_KEY_LABEL with usage
- *       unwrap, made (and stored) by the first call; an officer may delete
- *       it, the next call makes a new one. KEY_TYPE if another kind of key
- *       holds the label.
+ *       unwrap. INFO creates nothing: an officer's call (MANAGE_KEYS)
+ *       makes (and stores) it if there is none; a user gets KEY_NOT_FOUND
+ *       until then, the kernel session always (a persistent key). An
+ *       officer may delete it, the officer's next call makes a new one.
+ *       KEY_TYPE if another kind of key holds the label.
  *   RsaUnwrap 1035: { 1: key_id u16 (RSA, usage unwrap), 2: hash u8
  *       (OAEP), 3: wrapped bytes, 4: oaep_label bytes (opt), 5..8 } ->
  *       { 1: key_id u16 }. CKM_RSA_AES_KEY_WRAP: RSA-OAEP of an AES key
@@ -371,10 +381,13 @@ enum azihsm_persist {
  *
  *   OpenKernelSession 4030: {} -> { 1: session_id u16 }. Role "kernel":
  *       no credential; sees only its own session keys; not one of the 8
- *       partition sessions; at most one open (a second open closes and
- *       flushes the first). The driver refuses this opcode from userspace.
- *       The CQE's session fields echo the SQE (no OP_OPEN): the id is in
- *       the answer only; FLUSH_SESSION / reset close it like any session.
+ *       partition sessions; at most one open: only the first open after
+ *       a controller reset (CC.EN 1 -> 0, shutdown, NSSR), a PCI reset or
+ *       a zeroize succeeds, a second is KERNEL_SESSION_OPEN and changes
+ *       nothing. The driver refuses this opcode from userspace. The CQE
+ *       says OP_OPEN | IN_SESSION | SHORT_APP_ID_VALID with the id and its
+ *       short_app_id, as OpenSession's; FLUSH_SESSION (with that
+ *       short_app_id), CloseSession and resets close it.
  *   KeyImport 4013 (kernel session only, else WRONG_ROLE): { 1: type u8,
  *       2: usage u32, 3: material bytes } -> { 1: key_id u16, 2: masked
  *       blob bytes }. Usage: non-empty, allowed for the type (as
@@ -403,12 +416,17 @@ enum azihsm_persist {
  *       (officer only: BACKUP, else WRONG_ROLE).
  *   AesEncryptDecrypt 1072: { 1: key_id u16, 2: mode u8 (AZIHSM_AES_*),
  *       3: decrypt bool, 4: iv bytes (ECB: absent; CBC/CTR/XTS: 16;
- *       GCM: 12), 5: data bytes, 6: aad bytes (GCM, opt), 7: tag bytes
- *       (GCM decrypt: 4..16, the length checked), 8: tag_len u8 (GCM
- *       encrypt, opt, 4..16, default 16), 9: xts_block u32 (XTS, opt,
- *       default 0) } -> { 1: data bytes, 2: iv_out
- *       bytes (CBC/CTR: the IV for the next call), 3: tag bytes (GCM
- *       encrypt) }. ECB/CBC: length a multiple of 16; CTR: any length,
+ *       GCM decrypt: 12; GCM encrypt: absent, except that the kernel
+ *       session may give 12), 5: data bytes, 6: aad bytes (GCM, opt),
+ *       7: tag bytes (GCM decrypt: 4..16, the length checked), 8: tag_len
+ *       u8 (GCM encrypt, opt, 4..16, default 16), 9: xts_block u32 (XTS,
+ *       opt, default 0) } -> { 1: data bytes, 2: iv_out bytes (CBC/CTR:
+ *       the IV for the next call; GCM encrypt: the 12-byte IV used),
+ *       3: tag bytes (GCM encrypt) }. GCM encryption IVs are drawn by the
+ *       device (SP 800-38D 8.2.2); one given by the kernel session (whose
+ *       crypto-API callers choose theirs) is used and the answer is then
+ *       not approved; one given by another session is INVALID_ARG.
+ *       ECB/CBC: length a multiple of 16; CTR: any length,
  *       128-bit big-endian counter; XTS: >= 16, one data unit or a slice
  *       of one; GCM: any.
  *       xts_block splits one XTS data unit (one tweak) over several calls:
@@ -426,10 +444,11 @@ enum azihsm_persist {
  *       does not take (an IV for ECB, AAD or tags outside GCM): INVALID_ARG.
  *       Keys: ECB/CBC/CTR AES128/192/256; XTS AES128_XTS / AES256_XTS;
  *       GCM AES256_GCM or AES128/192/256 (else KEY_TYPE); usage encrypt
- *       or decrypt (CTR too, by the decrypt flag). GCM tag mismatch:
- *       BAD_TAG. Approved: all but XTS with equal halves and GCM tags
- *       under 12 bytes (an XTS slice at any xts_block is XTS-AES of its
- *       unit: approved as the whole unit would be).
+ *       or decrypt by the decrypt flag, CTR both (its encryption is its
+ *       decryption). GCM tag mismatch: BAD_TAG. Approved: all but XTS
+ *       with equal halves, GCM tags under 12 bytes and GCM encryption
+ *       under the caller's IV (an XTS slice at any xts_block is XTS-AES
+ *       of its unit: approved as the whole unit would be).
  *   Hash 4021: { 1: hash u8 (AZIHSM_HASH_*), 2: key_id u16 (opt: HMAC
  *       with that key, its type's hash), 3: state bytes (opt: the
  *       chaining value a previous call returned; absent = start), 4: data
@@ -442,10 +461,13 @@ enum azihsm_persist {
  *       exactly when the state is, a multiple of the block (64 / 128), and
  *       counts message bytes only (for HMAC the device adds its key^ipad
  *       block). HMAC key: type HMAC_* of the same hash (else KEY_TYPE),
- *       usage sign.
+ *       usage sign; with a key the kernel session's only (the state is
+ *       the inner HMAC chaining value): others WRONG_ROLE.
  *   RsaModExp 1031: { 1: key_id u16, 2: input bytes (modulus size) } ->
- *       { 1: output bytes (modulus size) }: input^d mod n. The key needs
- *       the sign or the decrypt usage (either); input >= n or of another
+ *       { 1: output bytes (modulus size) }: input^d mod n. The kernel
+ *       session's only (officer and user: WRONG_ROLE: raw RSA without
+ *       padding is a decryption and signing oracle). The key needs the
+ *       sign or the decrypt usage (either); input >= n or of another
  *       length: INVALID_ARG. Never FIPS-approved (raw RSA).
  *   RsaPublic 4022: { 1: public key bytes (PKCS#1 RSAPublicKey DER,
  *       512..4096 bits), 2: input bytes (1..modulus size, left-padded

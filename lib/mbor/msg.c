@@ -253,6 +253,8 @@ const char *azihsm_status_name(uint32_t status)
 		return "BAD_NONCE";
 	case AZIHSM_STATUS_WEAK_PIN:
 		return "WEAK_PIN";
+	case AZIHSM_STATUS_KERNEL_SESSION_OPEN:
+		return "KERNEL_SESSION_OPEN";
 	case AZIHSM_STATUS_KEY_NOT_FOUND:
 		return "KEY_NOT_FOUND";
 	case AZIHSM_STATUS_KEY_USAGE:
@@ -275,8 +277,16 @@ const char *azihsm_status_name(uint32_t status)
 		return "BK3_EXISTS";
 	case AZIHSM_STATUS_NO_BK3:
 		return "NO_BK3";
+	case AZIHSM_STATUS_KEY_DELETED:
+		return "KEY_DELETED";
+	case AZIHSM_STATUS_KEY_EXISTS:
+		return "KEY_EXISTS";
 	case AZIHSM_STATUS_NOT_EMPTY:
 		return "NOT_EMPTY";
+	case AZIHSM_STATUS_QUOTA:
+		return "QUOTA";
+	case AZIHSM_STATUS_PIN_LOCKED:
+		return "PIN_LOCKED";
 	}
 	return "UNKNOWN_STATUS";
 }

@@ -18,13 +18,17 @@
  *    (aad_len bytes, padded to aad_len_aligned = round_up(aad_len, 16))
  *    followed by the text; dst receives the text only. Encrypt returns the
  *    tag in the CQE, decrypt checks the SQE tag (AES_TAG_MISMATCH, nothing
- *    written, on a mismatch).
+ *    written, on a mismatch). Encryption IVs: the device draws them (the
+ *    CQE's iv) except for the kernel session, whose SQE IV is used and
+ *    whose encryption is then not approved.
  *  - CBC: key_id names an AES-128/192/256 key, the IV is at @76 (the XTS
  *    tweak bytes), @72 must be 0, the data-unit code 0; src_len == dst_len,
  *    a multiple of 16, no padding. The CQE's cbc_iv returns the output IV
  *    (the last ciphertext block) so that a guest can chain requests.
- *  - a key must be persistent (owner 0) or belong to the SQE's session;
- *    the kernel session may use its own keys only.
+ *  - session_id must name an open session and short_app_id be the one
+ *    the device gave it; the key use is hsm_authz_use_key's decision (the
+ *    control path's rule: role, must-change, visibility, usage). Every
+ *    refusal is AES_KEY_INVALID with the reason in the CQE's err.
  *
  * Data is gathered into a private buffer, transformed into a second one
  * and scattered, so an in-place request (dst SGL == src SGL) just works
@@ -43,7 +47,9 @@
 
 #include <openssl/crypto.h>
 
+#include "azihsm/msg.h"
 #include "hsm_auth.h"
+#include "hsm_authz.h"
 #include "hsm_ctrl_int.h"
 #include "hsm_ops.h"
 #include "hsm_sgl.h"
@@ -60,6 +66,7 @@ struct aes_job {
 	unsigned int cipher;		/* AZIHSM_AES_CIPHER_* */
 	bool decrypt;
 	uint16_t session_id;
+	uint16_t app_id;		/* the SQE's short_app_id */
 	uint32_t key_id;
 	uint32_t du;			/* XTS data unit bytes */
 	uint32_t src_len, dst_len;
@@ -71,8 +78,8 @@ struct aes_job {
 	const uint8_t *aad;
 	uint8_t *out;			/* dst_len bytes */
 	bool fips;			/* set by the key callback: hsm_ops' flag */
-	bool kernel;			/* the SQE's session is the kernel session */
 	uint16_t sc;			/* set by the key callback */
+	uint16_t err;			/* AES_KEY_INVALID: why (an AZIHSM_STATUS_*) */
 };
 
 static const uint32_t aes_du_bytes[] = { 512, 4096, 8192 };
@@ -192,6 +199,7 @@ static uint16_t aes_parse(struct hsm_ctrl *c, const struct azihsm_aes_sqe *sqe,
 	}
 	j->decrypt = attr & AZIHSM_AES_ATTR_DECRYPT;
 	j->session_id = le16toh(sqe->session_id);
+	j->app_id = le16toh(sqe->short_app_id);
 	j->src_len = le32toh(sqe->src_len);
 	j->dst_len = le32toh(sqe->dst_len);
 	if (!j->src_len || j->src_len > HSM_SGL_BYTES_MAX || j->dst_len > HSM_SGL_BYTES_MAX) {
@@ -276,6 +284,7 @@ static uint16_t aes_status(struct aes_job *j, int st)
 	case HSM_OPS_WRONG_KEY_TYPE:
 		hsm_ctrl_guest_error(j->c, "AES key %u cannot be used for AES-%s",
 				     j->key_id, mode);
+		j->err = AZIHSM_STATUS_KEY_TYPE;
 		return AZIHSM_SC_AES_KEY_INVALID;
 	case HSM_OPS_BAD_TAG:
 		hsm_ctrl_guest_error(j->c, "AES GCM decrypt: tag mismatch");
@@ -287,55 +296,121 @@ static uint16_t aes_status(struct aes_job *j, int st)
 	}
 }
 
+/* An authorization refusal: AES_KEY_INVALID, the reason in err. */
+static uint16_t aes_refuse(struct aes_job *j, uint16_t err, const char *why)
+{
+	hsm_ctrl_guest_error(j->c, "AES key %u, session %u: %s", j->key_id, j->session_id, why);
+	j->err = err;
+	return AZIHSM_SC_AES_KEY_INVALID;
+}
+
+/* hsm_authz_use_key's answer as a completion (err: the HSM status). */
+static uint16_t aes_authz(struct aes_job *j, enum hsm_authz_status st)
+{
+	switch (st) {
+	case HSM_AUTHZ_OK:
+		return AZIHSM_SC_SUCCESS;
+	case HSM_AUTHZ_NO_SESSION:
+		return aes_refuse(j, AZIHSM_STATUS_NO_SESSION, "no such session");
+	case HSM_AUTHZ_MUST_CHANGE_PIN:
+		return aes_refuse(j, AZIHSM_STATUS_MUST_CHANGE_PIN, "session must change its PIN");
+	case HSM_AUTHZ_WRONG_ROLE:
+		return aes_refuse(j, AZIHSM_STATUS_WRONG_ROLE, "role may not use keys");
+	case HSM_AUTHZ_NOT_VISIBLE:
+		return aes_refuse(j, AZIHSM_STATUS_KEY_NOT_FOUND, "no such key");
+	case HSM_AUTHZ_USAGE:
+		return aes_refuse(j, AZIHSM_STATUS_KEY_USAGE, "key lacks the usage");
+	}
+	return AZIHSM_SC_INTERNAL;
+}
+
+static uint32_t aes_need(const struct aes_job *j)
+{
+	return j->decrypt ? HSM_USAGE_DECRYPT : HSM_USAGE_ENCRYPT;
+}
+
 /* Runs with the key borrowed from the vault; material is valid only here. */
 static void aes_with_key(const struct hsm_key_ref *key, void *ctx)
 {
 	struct aes_job *j = ctx;
+	struct hsm_authz_key k = hsm_authz_of_ref(key);
+	enum hsm_auth_role role = HSM_ROLE_OFFICER;
 
-	if (key->owner && key->owner != j->session_id) {
-		hsm_ctrl_guest_error(j->c, "AES key %u belongs to another session", j->key_id);
-		j->sc = AZIHSM_SC_AES_KEY_INVALID;
+	/*
+	 * The one rule, on the borrowed key itself: no window for the key or
+	 * the session (closed, its id drawn again) to change hands.
+	 */
+	if (hsm_auth_session_held(hsm_fw_auth(j->c->fw), j->session_id, j->app_id, &role)) {
+		j->sc = aes_refuse(j, AZIHSM_STATUS_NO_SESSION, "session closed meanwhile");
 		return;
 	}
-	if (!key->owner && j->kernel) {
-		hsm_ctrl_guest_error(j->c, "AES key %u: persistent, the kernel session's SQE",
-				     j->key_id);
-		j->sc = AZIHSM_SC_AES_KEY_INVALID;
+	j->sc = aes_authz(j, hsm_authz_use_key(hsm_fw_auth(j->c->fw), j->session_id, &k,
+					       aes_need(j)));
+	if (j->sc)
 		return;
-	}
 	j->fips = true;
-	if (j->cipher == AZIHSM_AES_CIPHER_XTS)
+	if (j->cipher == AZIHSM_AES_CIPHER_XTS) {
 		j->sc = aes_status(j, aes_xts(j, key));
-	else if (j->cipher == AZIHSM_AES_CIPHER_CBC)
+	} else if (j->cipher == AZIHSM_AES_CIPHER_CBC) {
 		j->sc = aes_status(j, aes_cbc(j, key));
-	else
+	} else {
+		/*
+		 * issue 9, SP 800-38D 8.2.2: an encryption IV is the device's
+		 * own (the SQE's is ignored, the CQE returns the one used),
+		 * except for the kernel session, whose crypto-API callers
+		 * choose theirs: then nothing is approved.
+		 */
+		if (!j->decrypt && role != HSM_ROLE_KERNEL &&
+		    hsm_fw_random(j->c->fw, j->iv, AZIHSM_AES_GCM_IV_LEN)) {
+			j->sc = AZIHSM_SC_HSM_DEVICE_ERROR;
+			return;
+		}
 		j->sc = aes_status(j, aes_gcm(j, key));
+		if (!j->decrypt && role == HSM_ROLE_KERNEL)
+			j->fips = false;
+	}
+}
+
+/*
+ * May the SQE use its key? Before any guest memory is touched: the
+ * session is held (open, its short_app_id), then hsm_authz_use_key on the
+ * key's attributes. The same rule runs again on the borrowed key.
+ */
+static uint16_t aes_authorize(struct hsm_ctrl *c, struct aes_job *j)
+{
+	struct hsm_authz_key k;
+	struct hsm_key_attr a;
+	uint16_t sc;
+
+	if (hsm_auth_session_held(hsm_fw_auth(c->fw), j->session_id, j->app_id, NULL) !=
+	    HSM_AUTH_OK)
+		return aes_refuse(j, AZIHSM_STATUS_NO_SESSION,
+				  "no such session (or not its short_app_id)");
+	if (j->key_id < HSM_KEY_ID_MIN || j->key_id > HSM_KEY_ID_MAX ||
+	    hsm_vault_get_attr(hsm_fw_vault(c->fw), (uint16_t)j->key_id, &a) != HSM_VAULT_OK) {
+		/* The session's checks first: a restricted one learns nothing. */
+		k = (struct hsm_authz_key){ .owner = j->session_id };
+		sc = aes_authz(j, hsm_authz_use_key(hsm_fw_auth(c->fw), j->session_id, &k, 0));
+		return sc ? sc : aes_refuse(j, AZIHSM_STATUS_KEY_NOT_FOUND, "no such key");
+	}
+	k = hsm_authz_of_attr(&a);
+	return aes_authz(j, hsm_authz_use_key(hsm_fw_auth(c->fw), j->session_id, &k, aes_need(j)));
 }
 
 static uint16_t aes_run_key(struct hsm_ctrl *c, struct aes_job *j)
 {
-	uint32_t need = j->decrypt ? HSM_USAGE_DECRYPT : HSM_USAGE_ENCRYPT;
-	enum hsm_auth_role role;
 	int ret;
 
-	if (j->key_id < HSM_KEY_ID_MIN || j->key_id > HSM_KEY_ID_MAX) {
-		hsm_ctrl_guest_error(c, "AES key id %u out of range", j->key_id);
-		return AZIHSM_SC_AES_KEY_INVALID;
-	}
-	/* The kernel session never sees the persistent keys. */
-	j->kernel = hsm_auth_session_role(hsm_fw_auth(c->fw), j->session_id, &role) ==
-			    HSM_AUTH_OK &&
-		    role == HSM_ROLE_KERNEL;
 	j->sc = AZIHSM_SC_INTERNAL;
-	ret = hsm_vault_with_key(hsm_fw_vault(c->fw), (uint16_t)j->key_id, need,
+	ret = hsm_vault_with_key(hsm_fw_vault(c->fw), (uint16_t)j->key_id, aes_need(j),
 				 aes_with_key, j);
 	switch (ret) {
 	case HSM_VAULT_OK:
 		return j->sc;
 	case HSM_VAULT_NOT_FOUND:
 	case HSM_VAULT_USAGE_DENIED:
-		hsm_ctrl_guest_error(c, "AES key %u: %s", j->key_id, hsm_vault_strerror(ret));
-		return AZIHSM_SC_AES_KEY_INVALID;
+		/* Changed since aes_authorize (deleted, id taken again). */
+		return aes_refuse(j, AZIHSM_STATUS_KEY_NOT_FOUND, "no such key");
 	default:
 		hsm_ctrl_guest_error(c, "AES key %u: %s", j->key_id, hsm_vault_strerror(ret));
 		return AZIHSM_SC_INTERNAL;
@@ -351,6 +426,8 @@ static uint16_t aes_run(struct hsm_ctrl *c, struct aes_job *j, const struct azih
 	uint16_t sc;
 
 	sc = aes_parse(c, sqe, j);
+	if (!sc)
+		sc = aes_authorize(c, j);
 	if (sc)
 		return sc;
 	src = malloc(sizeof(*src));
@@ -403,6 +480,8 @@ void hsm_io_execute_aes(struct hsm_ctrl *c, const struct azihsm_aes_sqe *sqe,
 
 	cqe->attr = sqe->attr;
 	cqe->cmd_id = sqe->cmd_id;
+	if (sc == AZIHSM_SC_AES_KEY_INVALID)
+		cqe->err = htole16(j.err);
 	if (!sc) {
 		cqe->fips_approved = htole32(j.fips ? 1 : 0);
 		cqe->len = htole32(written);

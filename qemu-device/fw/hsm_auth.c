@@ -77,6 +77,7 @@ struct cred {
 
 struct session {
 	uint16_t id;		/* 0: free slot */
+	uint16_t app_id;	/* short_app_id: random, non-zero */
 	uint8_t role;
 	bool restricted;	/* opened with a must-change credential */
 };
@@ -93,8 +94,8 @@ struct hsm_auth {
 	struct cred cred[NROLES];
 	struct session sess[HSM_AUTH_MAX_SESSIONS];
 	struct session kernel;	/* the kernel session (id 0: none) */
-	uint16_t next_sid;
-	struct nonce_ent nonces[HSM_AUTH_NONCES];
+	uint16_t next_sid;	/* cfg.first_session_id: the counter */
+	struct nonce_ent nonces[HSM_AUTH_NONCE_QUEUES][HSM_AUTH_NONCES];
 	EVP_PKEY *dev;
 	uint8_t dev_pub[HSM_AUTH_PUB_MAX];
 	size_t dev_pub_len;
@@ -119,6 +120,8 @@ static const char *const status_str[] = {
 	[HSM_AUTH_BUSY] = "sessions open",
 	[HSM_AUTH_CRYPTO] = "crypto failure",
 	[HSM_AUTH_NOMEM] = "out of memory",
+	[HSM_AUTH_KERNEL_OPEN] = "kernel session open",
+	[HSM_AUTH_PIN_LOCKED] = "locked: too many wrong PINs",
 };
 
 const char *hsm_auth_strerror(int status)
@@ -295,12 +298,40 @@ static struct session *find_session(struct hsm_auth *a, uint16_t id)
 	return NULL;
 }
 
-/* The next free session id (lock held; fewer than 2^16 - 1 are live). */
-static uint16_t next_session_id(struct hsm_auth *a)
+/* A random non-zero u16 (RAND_priv_bytes); 0 if the generator fails. */
+static uint16_t rand_u16(void)
 {
-	while (!a->next_sid || find_session(a, a->next_sid))
-		a->next_sid++;
-	return a->next_sid++;
+	uint8_t b[2];
+	uint16_t v;
+
+	do {
+		if (RAND_priv_bytes(b, sizeof(b)) != 1)
+			return 0;
+		v = (uint16_t)(b[0] | b[1] << 8);
+	} while (!v);
+	return v;
+}
+
+/*
+ * Give @s a fresh identity (lock held): a random session id that is not
+ * live (ids are unguessable, never 0, never two sessions' at once) and a
+ * random non-zero short_app_id. CRYPTO if the generator fails.
+ */
+static int new_identity(struct hsm_auth *a, struct session *s)
+{
+	uint16_t id, app;
+
+	do {
+		id = a->cfg.first_session_id ? a->next_sid++ : rand_u16();
+		if (!id && !a->cfg.first_session_id)
+			return HSM_AUTH_CRYPTO;
+	} while (!id || find_session(a, id));
+	app = rand_u16();
+	if (!app)
+		return HSM_AUTH_CRYPTO;
+	s->id = id;
+	s->app_id = app;
+	return HSM_AUTH_OK;
 }
 
 /* ---- lifetime -------------------------------------------------------- */
@@ -319,7 +350,7 @@ struct hsm_auth *hsm_auth_new(const struct hsm_auth_config *cfg)
 		a->cfg.clock = default_clock;
 	if (!a->cfg.pbkdf2_iter)
 		a->cfg.pbkdf2_iter = HSM_AUTH_PBKDF2_ITER;
-	a->next_sid = a->cfg.first_session_id ? a->cfg.first_session_id : 1;
+	a->next_sid = a->cfg.first_session_id;
 	if (a->cfg.pbkdf2_iter < HSM_AUTH_PBKDF2_MIN || a->cfg.pbkdf2_iter > HSM_AUTH_PBKDF2_MAX ||
 	    defaults(a->cred, a->cfg.pbkdf2_iter) || new_device_key(a)) {
 		hsm_auth_free(a);
@@ -382,12 +413,18 @@ int hsm_auth_zeroize(struct hsm_auth *a, uint16_t *gone, unsigned int *n_gone)
 int hsm_auth_session_key(struct hsm_auth *a, uint8_t *pub, size_t cap, size_t *pub_len,
 			 uint8_t nonce[HSM_AUTH_NONCE_LEN])
 {
+	return hsm_auth_session_key_q(a, 0, pub, cap, pub_len, nonce);
+}
+
+int hsm_auth_session_key_q(struct hsm_auth *a, unsigned int queue, uint8_t *pub, size_t cap,
+			   size_t *pub_len, uint8_t nonce[HSM_AUTH_NONCE_LEN])
+{
 	struct nonce_ent *slot = NULL;
 	uint64_t now;
 	unsigned int i;
 	int ret = HSM_AUTH_OK;
 
-	if (!a || !pub_len || !nonce)
+	if (!a || !pub_len || !nonce || queue >= HSM_AUTH_NONCE_QUEUES)
 		return HSM_AUTH_INVALID_ARG;
 	pthread_mutex_lock(&a->lock);
 	*pub_len = a->dev_pub_len;
@@ -396,8 +433,9 @@ int hsm_auth_session_key(struct hsm_auth *a, uint8_t *pub, size_t cap, size_t *p
 		goto out;
 	}
 	now = now_ms(a, HSM_AUTH_CLOCK_MONO);
+	/* Only this queue's table: a flood on one queue evicts only its own. */
 	for (i = 0; i < HSM_AUTH_NONCES; i++) {
-		struct nonce_ent *e = &a->nonces[i];
+		struct nonce_ent *e = &a->nonces[queue][i];
 
 		if (!e->live || e->expires <= now) {
 			slot = e;
@@ -420,14 +458,14 @@ out:
 	return ret;
 }
 
-/* Find and consume an outstanding nonce. */
+/* Find and consume an outstanding nonce, issued on any queue. */
 static bool take_nonce(struct hsm_auth *a, const uint8_t *nonce)
 {
 	uint64_t now = now_ms(a, HSM_AUTH_CLOCK_MONO);
 	unsigned int i;
 
-	for (i = 0; i < HSM_AUTH_NONCES; i++) {
-		struct nonce_ent *e = &a->nonces[i];
+	for (i = 0; i < HSM_AUTH_NONCE_QUEUES * HSM_AUTH_NONCES; i++) {
+		struct nonce_ent *e = &a->nonces[i / HSM_AUTH_NONCES][i % HSM_AUTH_NONCES];
 
 		if (!e->live || CRYPTO_memcmp(e->nonce, nonce, HSM_AUTH_NONCE_LEN))
 			continue;
@@ -494,11 +532,19 @@ static uint64_t delay_ms(uint32_t failures)
 	return (uint64_t)(1u << k) * 1000;
 }
 
-/* Milliseconds @c must still wait (lock held). */
+/* HSM_AUTH_MAX_FAILURES reached: no attempt is checked any more. */
+static bool locked_for_good(const struct cred *c)
+{
+	return c->failures >= HSM_AUTH_MAX_FAILURES;
+}
+
+/* Milliseconds @c must still wait (lock held); UINT64_MAX: locked for good. */
 static uint64_t wait_left(struct hsm_auth *a, struct cred *c)
 {
 	uint64_t d = delay_ms(c->failures), now;
 
+	if (locked_for_good(c))
+		return UINT64_MAX;
 	if (!d)
 		return 0;
 	now = now_ms(a, HSM_AUTH_CLOCK_REAL);
@@ -508,6 +554,48 @@ static uint64_t wait_left(struct hsm_auth *a, struct cred *c)
 		a->persist_gen++;
 	}
 	return now - c->last_fail >= d ? 0 : d - (now - c->last_fail);
+}
+
+/* May @c be tried now? OK, PIN_LOCKED or LOCKED_OUT (lock held). */
+static int attempt_allowed(struct hsm_auth *a, struct cred *c)
+{
+	uint64_t w = wait_left(a, c);
+
+	if (w == UINT64_MAX)
+		return HSM_AUTH_PIN_LOCKED;
+	return w ? HSM_AUTH_LOCKED_OUT : HSM_AUTH_OK;
+}
+
+/* ---- PIN policy ------------------------------------------------------ */
+
+bool hsm_auth_pin_weak(const uint8_t pin[HSM_AUTH_PIN_LEN], const uint8_t id[HSM_AUTH_ID_LEN])
+{
+	const uint8_t *const known[] = {
+		(const uint8_t *)HSM_AUTH_DEFAULT_OFFICER_PIN,
+		(const uint8_t *)HSM_AUTH_DEFAULT_USER_PIN,
+		(const uint8_t *)HSM_AUTH_DEFAULT_OFFICER_ID,
+		(const uint8_t *)HSM_AUTH_DEFAULT_USER_ID,
+		id,
+	};
+	bool same = true, up = true, down = true;
+	size_t len = HSM_AUTH_PIN_LEN, i;
+
+	/* Trailing zero bytes are padding (a short text PIN). */
+	while (len && !pin[len - 1])
+		len--;
+	if (len < HSM_AUTH_PIN_MIN)
+		return true;
+	for (i = 1; i < len; i++) {
+		same &= pin[i] == pin[0];
+		up &= pin[i] == (uint8_t)(pin[i - 1] + 1);
+		down &= pin[i] == (uint8_t)(pin[i - 1] - 1);
+	}
+	if (same || up || down)
+		return true;
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (known[i] && !CRYPTO_memcmp(pin, known[i], HSM_AUTH_PIN_LEN))
+			return true;
+	return false;
 }
 
 /* Check id and PIN of @role, counting a failure (lock held, not locked out). */
@@ -564,14 +652,15 @@ int hsm_auth_open_session(struct hsm_auth *a, const uint8_t *host_pub, size_t ho
 		ret = HSM_AUTH_SESSIONS_FULL;
 		goto out;
 	}
-	if (wait_left(a, cred_of(a, r))) {
-		ret = HSM_AUTH_LOCKED_OUT;
+	ret = attempt_allowed(a, cred_of(a, r));
+	if (ret)
 		goto out;
-	}
 	ret = verify(a, r, pt + 1, pt + 1 + HSM_AUTH_ID_LEN);
 	if (ret)
 		goto out;
-	s->id = next_session_id(a);
+	ret = new_identity(a, s);
+	if (ret)
+		goto out;
 	s->role = (uint8_t)r;
 	s->restricted = cred_of(a, r)->must_change;
 	*session_id = s->id;
@@ -614,15 +703,14 @@ int hsm_auth_change_pin(struct hsm_auth *a, uint16_t session_id, const uint8_t *
 		goto out;
 	}
 	c = cred_of(a, r);
-	if (wait_left(a, c)) {
-		ret = HSM_AUTH_LOCKED_OUT;
+	ret = attempt_allowed(a, c);
+	if (ret)
 		goto out;
-	}
 	ret = verify(a, r, id, pin);
 	if (ret)
 		goto out;
 	if (!CRYPTO_memcmp(new_pin, pin, HSM_AUTH_PIN_LEN) ||
-	    !CRYPTO_memcmp(new_pin, default_pin(r), HSM_AUTH_PIN_LEN)) {
+	    hsm_auth_pin_weak(new_pin, c->id)) {
 		ret = HSM_AUTH_WEAK_PIN;
 		goto out;
 	}
@@ -686,7 +774,7 @@ int hsm_auth_reset_user(struct hsm_auth *a, uint16_t session_id, const uint8_t *
 		ret = HSM_AUTH_WRONG_ROLE;
 		goto out;
 	}
-	if (!CRYPTO_memcmp(pin, default_pin(HSM_ROLE_USER), HSM_AUTH_PIN_LEN)) {
+	if (hsm_auth_pin_weak(pin, id)) {
 		ret = HSM_AUTH_WEAK_PIN;
 		goto out;
 	}
@@ -718,20 +806,41 @@ int hsm_auth_unlock_user(struct hsm_auth *a, uint16_t session_id)
 	return ret;
 }
 
-int hsm_auth_open_kernel(struct hsm_auth *a, uint16_t *session_id, uint16_t *replaced)
+int hsm_auth_open_kernel(struct hsm_auth *a, uint16_t *session_id, uint16_t *app_id)
 {
-	if (!a || !session_id)
+	int ret;
+
+	if (!a || !session_id || !app_id)
 		return HSM_AUTH_INVALID_ARG;
 	pthread_mutex_lock(&a->lock);
-	if (replaced)
-		*replaced = a->kernel.id;
-	a->kernel.id = 0;
-	a->kernel.id = next_session_id(a);
-	a->kernel.role = HSM_ROLE_KERNEL;
-	a->kernel.restricted = false;
-	*session_id = a->kernel.id;
+	if (a->kernel.id) {
+		ret = HSM_AUTH_KERNEL_OPEN;
+	} else {
+		ret = new_identity(a, &a->kernel);
+		if (!ret) {
+			a->kernel.role = HSM_ROLE_KERNEL;
+			a->kernel.restricted = false;
+			*session_id = a->kernel.id;
+			*app_id = a->kernel.app_id;
+		} else {
+			memset(&a->kernel, 0, sizeof(a->kernel));
+		}
+	}
 	pthread_mutex_unlock(&a->lock);
-	return HSM_AUTH_OK;
+	return ret;
+}
+
+uint16_t hsm_auth_close_kernel(struct hsm_auth *a)
+{
+	uint16_t id;
+
+	if (!a)
+		return 0;
+	pthread_mutex_lock(&a->lock);
+	id = a->kernel.id;
+	memset(&a->kernel, 0, sizeof(a->kernel));
+	pthread_mutex_unlock(&a->lock);
+	return id;
 }
 
 int hsm_auth_close_session(struct hsm_auth *a, uint16_t session_id)
@@ -751,9 +860,21 @@ int hsm_auth_close_session(struct hsm_auth *a, uint16_t session_id)
 	return ret;
 }
 
-int hsm_auth_flush(struct hsm_auth *a, uint16_t session_id)
+int hsm_auth_flush(struct hsm_auth *a, uint16_t session_id, uint16_t app_id)
 {
-	return hsm_auth_close_session(a, session_id);
+	struct session *s;
+	int ret = HSM_AUTH_NO_SESSION;
+
+	if (!a)
+		return HSM_AUTH_INVALID_ARG;
+	pthread_mutex_lock(&a->lock);
+	s = find_session(a, session_id);
+	if (s && s->app_id == app_id) {
+		memset(s, 0, sizeof(*s));
+		ret = HSM_AUTH_OK;
+	}
+	pthread_mutex_unlock(&a->lock);
+	return ret;
 }
 
 /* Roles allowed for each op class: bit (1 << role). */
@@ -770,7 +891,42 @@ static const unsigned int op_roles[] = {
 	[HSM_OP_ZEROIZE] = O_,
 	[HSM_OP_CHANGE_OWN_PIN] = O_ | U_,
 	[HSM_OP_KERNEL_IMPORT] = K_,
+	[HSM_OP_OWN_SESSION] = O_ | U_ | K_,
+	[HSM_OP_RAW_KEY] = K_,
 };
+
+static const char *const op_names[] = {
+	[HSM_OP_INFO] = "INFO",
+	[HSM_OP_USE_KEY] = "USE_KEY",
+	[HSM_OP_SESSION_KEYS] = "SESSION_KEYS",
+	[HSM_OP_MANAGE_KEYS] = "MANAGE_KEYS",
+	[HSM_OP_BACKUP] = "BACKUP",
+	[HSM_OP_MANAGE_USERS] = "MANAGE_USERS",
+	[HSM_OP_ZEROIZE] = "ZEROIZE",
+	[HSM_OP_CHANGE_OWN_PIN] = "CHANGE_OWN_PIN",
+	[HSM_OP_KERNEL_IMPORT] = "KERNEL_IMPORT",
+	[HSM_OP_OWN_SESSION] = "OWN_SESSION",
+	[HSM_OP_RAW_KEY] = "RAW_KEY",
+};
+
+unsigned int hsm_auth_op_roles(enum hsm_auth_op op)
+{
+	if ((unsigned int)op >= sizeof(op_roles) / sizeof(op_roles[0]))
+		return 0;
+	return op_roles[op];
+}
+
+bool hsm_auth_op_while_must_change(enum hsm_auth_op op)
+{
+	return op == HSM_OP_CHANGE_OWN_PIN || op == HSM_OP_OWN_SESSION;
+}
+
+const char *hsm_auth_op_name(enum hsm_auth_op op)
+{
+	if ((unsigned int)op >= sizeof(op_names) / sizeof(op_names[0]))
+		return NULL;
+	return op_names[op];
+}
 
 int hsm_auth_check(struct hsm_auth *a, uint16_t session_id, enum hsm_auth_op op)
 {
@@ -783,11 +939,11 @@ int hsm_auth_check(struct hsm_auth *a, uint16_t session_id, enum hsm_auth_op op)
 	s = find_session(a, session_id);
 	if (!s)
 		ret = HSM_AUTH_NO_SESSION;
-	else if ((unsigned int)op >= sizeof(op_roles) / sizeof(op_roles[0]) || !op_roles[op])
+	else if (!hsm_auth_op_roles(op))
 		ret = HSM_AUTH_INVALID_ARG;
-	else if (op != HSM_OP_CHANGE_OWN_PIN && s->restricted)
+	else if (!hsm_auth_op_while_must_change(op) && s->restricted)
 		ret = HSM_AUTH_MUST_CHANGE_PIN;
-	else if (!(op_roles[op] & (1u << s->role)))
+	else if (!(hsm_auth_op_roles(op) & (1u << s->role)))
 		ret = HSM_AUTH_WRONG_ROLE;
 	else
 		ret = HSM_AUTH_OK;
@@ -806,6 +962,43 @@ int hsm_auth_session_role(struct hsm_auth *a, uint16_t session_id, enum hsm_auth
 	s = find_session(a, session_id);
 	if (s) {
 		*role = (enum hsm_auth_role)s->role;
+		ret = HSM_AUTH_OK;
+	}
+	pthread_mutex_unlock(&a->lock);
+	return ret;
+}
+
+int hsm_auth_session_held(struct hsm_auth *a, uint16_t session_id, uint16_t app_id,
+			  enum hsm_auth_role *role)
+{
+	struct session *s;
+	int ret = HSM_AUTH_NO_SESSION;
+
+	if (!a)
+		return HSM_AUTH_INVALID_ARG;
+	pthread_mutex_lock(&a->lock);
+	s = find_session(a, session_id);
+	/* A wrong short_app_id looks exactly like a session that is not open. */
+	if (s && s->app_id == app_id) {
+		if (role)
+			*role = (enum hsm_auth_role)s->role;
+		ret = HSM_AUTH_OK;
+	}
+	pthread_mutex_unlock(&a->lock);
+	return ret;
+}
+
+int hsm_auth_session_app_id(struct hsm_auth *a, uint16_t session_id, uint16_t *app_id)
+{
+	struct session *s;
+	int ret = HSM_AUTH_NO_SESSION;
+
+	if (!a || !app_id)
+		return HSM_AUTH_INVALID_ARG;
+	pthread_mutex_lock(&a->lock);
+	s = find_session(a, session_id);
+	if (s) {
+		*app_id = s->app_id;
 		ret = HSM_AUTH_OK;
 	}
 	pthread_mutex_unlock(&a->lock);

@@ -11,10 +11,15 @@
  * per-credential random salt. Credentials arrive sealed to the device's
  * ephemeral ECDH P-384 key under a single-use nonce (hsm_auth_client.h).
  * After three consecutive failures of a role, each further attempt must
- * wait 2^(failures-3) seconds (at most one hour) after the last failure.
+ * wait 2^(failures-3) seconds after the last failure; after
+ * HSM_AUTH_MAX_FAILURES the role is locked for good (PIN_LOCKED): the user
+ * until the officer's UnlockUser or ResetUserCredential, the officer until a
+ * zeroize. New PINs must pass the PIN policy (hsm_auth_pin_weak).
  * At most HSM_AUTH_MAX_SESSIONS sessions are open at once, plus at most
  * one kernel session (role HSM_ROLE_KERNEL: the driver's own, opened
- * without a credential, not counted among them).
+ * without a credential, not counted among them). Session ids are random
+ * and each session has a random short_app_id, which its holder sends with
+ * every request naming it (hsm_auth_session_held).
  *
  * The persistent part (credentials, lockout state) goes into the partition
  * image with hsm_auth_serialize(); sessions, nonces and the device key do
@@ -38,7 +43,13 @@
 #define HSM_AUTH_MAX_SESSIONS	8
 /* Sessions a reset can close: the partition's and the kernel session. */
 #define HSM_AUTH_MAX_GONE	(HSM_AUTH_MAX_SESSIONS + 1)
-#define HSM_AUTH_NONCES		16		/* outstanding nonces */
+#define HSM_AUTH_NONCES		16		/* outstanding nonces per queue */
+/*
+ * Nonce tables: one per HSM submission queue (ids 0..15; the device's HSM
+ * SQs are 1..AZIHSM_HSM_QUEUES_MAX), so GetSessionEncryptionKey on one
+ * queue never evicts a nonce handed out on another.
+ */
+#define HSM_AUTH_NONCE_QUEUES	16
 #define HSM_AUTH_NONCE_TTL_MS	60000u		/* a nonce expires after 60 s */
 #define HSM_AUTH_PBKDF2_ITER	10000u		/* default PBKDF2 iteration count */
 #define HSM_AUTH_PBKDF2_MIN	1000u		/* accepted range in images and config */
@@ -47,6 +58,10 @@
 #define HSM_AUTH_HASH_LEN	32
 #define HSM_AUTH_FREE_TRIES	3		/* failures before delays start */
 #define HSM_AUTH_DELAY_MAX_S	3600u		/* longest wait: one hour */
+/* Consecutive failures that lock a role for good (the waits before: 1..64 s). */
+#define HSM_AUTH_MAX_FAILURES	10u
+/* PIN policy: at least this many bytes before the trailing zero padding. */
+#define HSM_AUTH_PIN_MIN	8
 
 /* Default credentials of a fresh (or zeroized) partition: must be changed. */
 #define HSM_AUTH_DEFAULT_OFFICER_ID	"azihsm-officer\0\0"
@@ -67,12 +82,14 @@ enum hsm_auth_status {
 	HSM_AUTH_BAD_CREDENTIAL,	/* id or PIN wrong (a counted failure) */
 	HSM_AUTH_LOCKED_OUT,		/* role waiting after failures (not checked) */
 	HSM_AUTH_SESSIONS_FULL,		/* HSM_AUTH_MAX_SESSIONS already open */
-	HSM_AUTH_WEAK_PIN,		/* new PIN = current PIN or the role's default */
+	HSM_AUTH_WEAK_PIN,		/* new PIN fails the PIN policy (hsm_auth_pin_weak) */
 	HSM_AUTH_BUFFER_SMALL,		/* output too small, *len = needed */
 	HSM_AUTH_BAD_IMAGE,		/* serialized image malformed */
 	HSM_AUTH_BUSY,			/* deserialize while sessions are open */
 	HSM_AUTH_CRYPTO,		/* OpenSSL failure */
 	HSM_AUTH_NOMEM,
+	HSM_AUTH_KERNEL_OPEN,		/* OpenKernelSession while one is open */
+	HSM_AUTH_PIN_LOCKED,		/* HSM_AUTH_MAX_FAILURES reached: locked for good */
 };
 
 /*
@@ -89,9 +106,13 @@ enum hsm_auth_status {
  *   CHANGE_OWN_PIN  O U  the only class allowed while the role's credential
  *                        is the default (must-change)
  *   KERNEL_IMPORT       K  import raw key material as a session key (KeyImport)
+ *   OWN_SESSION     O U K  act on the session itself (CloseSession); also
+ *                        allowed while the credential must change
+ *   RAW_KEY             K  unpadded private-key operations (RsaModExp):
+ *                        the crypto API's own keys only (issue 9)
  *
- * The kernel role (K) may do INFO, USE_KEY, SESSION_KEYS and KERNEL_IMPORT;
- * the firmware hides the persistent keys from it.
+ * The kernel role (K) may do INFO, USE_KEY, SESSION_KEYS, KERNEL_IMPORT and
+ * OWN_SESSION; the firmware hides the persistent keys from it.
  */
 enum hsm_auth_op {
 	HSM_OP_INFO = 1,
@@ -103,7 +124,11 @@ enum hsm_auth_op {
 	HSM_OP_ZEROIZE,
 	HSM_OP_CHANGE_OWN_PIN,
 	HSM_OP_KERNEL_IMPORT,
+	HSM_OP_OWN_SESSION,
+	HSM_OP_RAW_KEY,
 };
+#define HSM_OP_FIRST	HSM_OP_INFO
+#define HSM_OP_LAST	HSM_OP_RAW_KEY
 
 /* Which clock hsm_auth asks for. */
 enum hsm_auth_clock {
@@ -121,7 +146,11 @@ struct hsm_auth_config {
 	void *clock_ctx;
 	/* PBKDF2 iterations for new PINs; 0 = HSM_AUTH_PBKDF2_ITER. */
 	unsigned int pbkdf2_iter;
-	/* Where the session id cursor starts; 0 = 1 (tests use it to wrap). */
+	/*
+	 * 0 (the device): session ids are random. Non-zero, for the fuzzer
+	 * only: ids count up from this value (skipping 0 and live ids), so
+	 * its inputs can name a session. short_app_ids are random either way.
+	 */
 	uint16_t first_session_id;
 };
 
@@ -155,11 +184,27 @@ int hsm_auth_zeroize(struct hsm_auth *a, uint16_t *gone, unsigned int *n_gone);
 /*
  * The device key (DER SPKI into @pub, *@pub_len; BUFFER_SMALL with the
  * size needed if @cap is too small, no nonce issued) and a fresh nonce,
- * outstanding for HSM_AUTH_NONCE_TTL_MS. With HSM_AUTH_NONCES outstanding,
- * the one that expires first is forgotten to make room.
+ * outstanding for HSM_AUTH_NONCE_TTL_MS, asked on submission queue @queue
+ * (< HSM_AUTH_NONCE_QUEUES, else INVALID_ARG). With HSM_AUTH_NONCES
+ * outstanding from that queue, its one that expires first is forgotten to
+ * make room; other queues' nonces are never touched. A nonce is accepted
+ * whichever queue the message then comes on.
  */
+int hsm_auth_session_key_q(struct hsm_auth *a, unsigned int queue, uint8_t *pub, size_t cap,
+			   size_t *pub_len, uint8_t nonce[HSM_AUTH_NONCE_LEN]);
+/* hsm_auth_session_key_q on queue 0. */
 int hsm_auth_session_key(struct hsm_auth *a, uint8_t *pub, size_t cap, size_t *pub_len,
 			 uint8_t nonce[HSM_AUTH_NONCE_LEN]);
+
+/*
+ * The PIN policy (issue 9), for a new PIN of @role whose credential id is
+ * @id: true (weak) if it has fewer than HSM_AUTH_PIN_MIN bytes before its
+ * trailing zero bytes (padding), is one byte repeated, is an ascending or
+ * descending run (each byte the previous one +1 / -1, "12345678",
+ * "hgfedcba"), or equals either role's default PIN, the default id of
+ * either role or @id (all 16 bytes).
+ */
+bool hsm_auth_pin_weak(const uint8_t pin[HSM_AUTH_PIN_LEN], const uint8_t id[HSM_AUTH_ID_LEN]);
 
 /*
  * OpenSession with a sealed HSM_AUTH_MSG_OPEN message. Checks, in order:
@@ -167,8 +212,9 @@ int hsm_auth_session_key(struct hsm_auth *a, uint8_t *pub, size_t cap, size_t *p
  * (BAD_NONCE), and from here on it is consumed whatever the outcome; the
  * host key (BAD_PEER); decryption and tag (BAD_MESSAGE: not a PIN attempt,
  * not counted); the role byte (BAD_MESSAGE); a free session slot
- * (SESSIONS_FULL); the role's lockout wait (LOCKED_OUT, not checked, not
- * counted); id and PIN (BAD_CREDENTIAL, counted). Success resets the
+ * (SESSIONS_FULL); the role locked for good (PIN_LOCKED) or its lockout
+ * wait (LOCKED_OUT), both not checked, not counted; id and PIN
+ * (BAD_CREDENTIAL, counted). Success resets the
  * role's failure counter and gives the new session's id and role.
  */
 int hsm_auth_open_session(struct hsm_auth *a, const uint8_t *host_pub, size_t host_pub_len,
@@ -181,9 +227,9 @@ int hsm_auth_open_session(struct hsm_auth *a, const uint8_t *host_pub, size_t ho
  * message carrying the current credential and the new PIN. Order:
  * arguments; the session exists (NO_SESSION, nonce not touched); nonce,
  * peer, decryption, role byte as for open; the message's role is the
- * session's (WRONG_ROLE, not counted); lockout; id and current PIN
- * (BAD_CREDENTIAL, counted); the new PIN differs from the current one and
- * from the role's default (WEAK_PIN; the credential was right, so the
+ * session's (WRONG_ROLE, not counted); PIN_LOCKED / lockout; id and current
+ * PIN (BAD_CREDENTIAL, counted); the new PIN differs from the current one
+ * and passes hsm_auth_pin_weak (WEAK_PIN; the credential was right, so the
  * counter is reset). Success stores the new PIN with a fresh salt and
  * clears the must-change flag.
  */
@@ -198,7 +244,7 @@ int hsm_auth_change_pin(struct hsm_auth *a, uint16_t session_id, const uint8_t *
  * (NO_SESSION), is not restricted (MUST_CHANGE_PIN) and is an officer's
  * (WRONG_ROLE), the nonce not touched so far; nonce, peer, decryption and
  * role byte as for open; the target role is the user (WRONG_ROLE); the new
- * PIN is not the user's default (WEAK_PIN). Success stores the new id and
+ * PIN passes hsm_auth_pin_weak with the new id (WEAK_PIN). Success stores the new id and
  * PIN with a fresh salt, flags them must-change and clears the user's
  * failure counter. The user's open sessions stay open.
  */
@@ -216,16 +262,23 @@ int hsm_auth_unlock_user(struct hsm_auth *a, uint16_t session_id);
 
 /*
  * Open the kernel session: no credential, no nonce, does not take one of
- * the HSM_AUTH_MAX_SESSIONS slots. There is at most one: an open kernel
- * session is closed first and its id given in *@replaced (else 0), for
- * the caller to drop its keys.
+ * the HSM_AUTH_MAX_SESSIONS slots. There is at most one: while it is open
+ * another open is KERNEL_OPEN and changes nothing; it ends only by
+ * hsm_auth_close_kernel (a controller reset), hsm_auth_reset, zeroize,
+ * CloseSession or the flush. Gives its id and short_app_id.
  */
-int hsm_auth_open_kernel(struct hsm_auth *a, uint16_t *session_id, uint16_t *replaced);
+int hsm_auth_open_kernel(struct hsm_auth *a, uint16_t *session_id, uint16_t *app_id);
+/* Close the kernel session; its id (0: there was none), for its keys. */
+uint16_t hsm_auth_close_kernel(struct hsm_auth *a);
 
 /* CloseSession: OK or NO_SESSION. The caller drops the session's keys. */
 int hsm_auth_close_session(struct hsm_auth *a, uint16_t session_id);
-/* The SQE flush-session path (file closed): same as close. */
-int hsm_auth_flush(struct hsm_auth *a, uint16_t session_id);
+/*
+ * The SQE flush-session path (file closed): as close, but only by the
+ * holder: @app_id must be the session's short_app_id, else NO_SESSION and
+ * nothing changes.
+ */
+int hsm_auth_flush(struct hsm_auth *a, uint16_t session_id, uint16_t app_id);
 
 /*
  * May session @session_id do @op? OK, NO_SESSION, INVALID_ARG (unknown
@@ -235,15 +288,34 @@ int hsm_auth_flush(struct hsm_auth *a, uint16_t session_id);
  * lift the restriction: the session only ever proved the public default.
  */
 int hsm_auth_check(struct hsm_auth *a, uint16_t session_id, enum hsm_auth_op op);
+/*
+ * The matrix itself, for the service table and its test: the roles that
+ * may do @op as a mask of (1 << HSM_ROLE_*) (0 for an unknown op), and
+ * whether a must-change session may. hsm_auth_check() decides with these.
+ */
+unsigned int hsm_auth_op_roles(enum hsm_auth_op op);
+bool hsm_auth_op_while_must_change(enum hsm_auth_op op);
+/* The class's name as the design document writes it ("USE_KEY"), or NULL. */
+const char *hsm_auth_op_name(enum hsm_auth_op op);
 
 /* Role of an open session (OK) or NO_SESSION. */
 int hsm_auth_session_role(struct hsm_auth *a, uint16_t session_id, enum hsm_auth_role *role);
+/*
+ * Does the sender hold session @session_id, i.e. name it with its
+ * short_app_id @app_id? OK (and its role in @role, which may be NULL) or
+ * NO_SESSION: a wrong @app_id is answered exactly like a closed session.
+ */
+int hsm_auth_session_held(struct hsm_auth *a, uint16_t session_id, uint16_t app_id,
+			  enum hsm_auth_role *role);
+/* The short_app_id of an open session (OK) or NO_SESSION. */
+int hsm_auth_session_app_id(struct hsm_auth *a, uint16_t session_id, uint16_t *app_id);
 /* Open partition sessions (the kernel session is not counted). */
 unsigned int hsm_auth_session_count(struct hsm_auth *a);
 
 /*
  * Lockout state of @role: consecutive failures and the milliseconds still
- * to wait before the next attempt is checked (0: may try now).
+ * to wait before the next attempt is checked (0: may try now; UINT64_MAX:
+ * locked for good, HSM_AUTH_MAX_FAILURES reached).
  */
 int hsm_auth_lockout(struct hsm_auth *a, enum hsm_auth_role role, uint32_t *failures,
 		     uint64_t *wait_ms);

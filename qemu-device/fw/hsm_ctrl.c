@@ -104,11 +104,17 @@ static void ctrl_enable(struct hsm_ctrl *c)
 	c->csts = (c->csts & ~AZIHSM_CSTS_SHST_MASK) | AZIHSM_CSTS_RDY;
 }
 
-/* Stop everything (lock held on entry and exit; dropped inside). */
+/*
+ * Stop everything (lock held on entry and exit; dropped inside). A
+ * controller reset ends the kernel session: the driver that held it
+ * starts over and opens the next one (only the first open after a reset
+ * succeeds); the partition's sessions stay.
+ */
 static void ctrl_quiesce_locked(struct hsm_ctrl *c)
 {
 	pthread_mutex_unlock(&c->lock);
 	hsm_queues_teardown(c);
+	hsm_fw_reset_kernel_session(c->fw);
 	pthread_mutex_lock(&c->lock);
 }
 

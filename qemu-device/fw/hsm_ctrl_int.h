@@ -99,8 +99,8 @@ uint16_t hsm_prp_write(struct hsm_ctrl *c, uint64_t prp1, uint64_t prp2,
 void hsm_admin_execute(struct hsm_ctrl *c, const struct azihsm_admin_sqe *sqe,
 		       uint32_t *result, uint16_t *status);
 
-/* hsm_io.c: one HSM command. Lock NOT held. */
-void hsm_io_execute_hsm(struct hsm_ctrl *c, const struct azihsm_hsm_sqe *sqe,
+/* hsm_io.c: one HSM command from HSM SQ @sq_id. Lock NOT held. */
+void hsm_io_execute_hsm(struct hsm_ctrl *c, uint16_t sq_id, const struct azihsm_hsm_sqe *sqe,
 			struct azihsm_hsm_cqe *cqe);
 /*
  * hsm_aes.c: one AES fast-path command (XTS / GCM with a vault key); fills

@@ -113,3 +113,10 @@ int hsm_drbg_generate(struct hsm_drbg *d, void *out, size_t len)
 	pthread_mutex_unlock(&d->lock);
 	return ret;
 }
+
+void hsm_drbg_set_failed(struct hsm_drbg *d)
+{
+	pthread_mutex_lock(&d->lock);
+	d->failed = true;
+	pthread_mutex_unlock(&d->lock);
+}

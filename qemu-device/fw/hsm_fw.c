@@ -89,7 +89,7 @@ bool fw_rsp_fits(const struct fw_req *r)
 
 void fw_drop_session(struct hsm_fw *fw, uint16_t sid)
 {
-	if (hsm_auth_flush(fw->auth, sid) == HSM_AUTH_OK)
+	if (hsm_auth_close_session(fw->auth, sid) == HSM_AUTH_OK)
 		hsm_vault_delete_owner(fw->vault, sid);
 }
 
@@ -180,53 +180,106 @@ static uint32_t fw_get_random(struct fw_req *r)
  * response header: true where the service's result comes from an approved
  * algorithm; a service whose answer depends on the key or parameters sets
  * r->fips_approved itself. need_session: header field 3 must name an open
- * session (else NO_SESSION); the service then checks its class.
+ * session (else NO_SESSION). cls: the authorization class (hsm_auth.h)
+ * that session must have, checked here for every service before it
+ * decodes anything (WRONG_ROLE, MUST_CHANGE_PIN); a service whose request
+ * asks for more (a persistent key: MANAGE_KEYS) checks that itself.
+ * Documentation/hsm-design.md "Service table" lists this table; test_roles
+ * keeps the two equal.
  */
+#define NONE	0	/* no session, no class */
 static const struct fw_op {
 	uint32_t opcode;
+	const char *name;
 	fw_service run;
 	bool fips_approved;
 	bool allowed_in_error;	/* answers in the error state, to say why */
 	bool need_session;
+	int cls;		/* enum hsm_auth_op, or NONE */
 } fw_ops[] = {
-	{ AZIHSM_OP_GET_API_REV, fw_get_api_rev, false, true, false },
-	{ AZIHSM_OP_GET_DEVICE_INFO, fw_get_device_info, false, true, false },
-	{ AZIHSM_OP_DELETE_KEY, fw_svc_delete_key, false, false, true },
-	{ AZIHSM_OP_OPEN_KEY, fw_svc_open_key, false, false, true },
-	{ AZIHSM_OP_RSA_UNWRAP, fw_svc_rsa_unwrap, false, false, true },	/* hsm_ops */
-	{ AZIHSM_OP_GET_UNWRAPPING_KEY, fw_svc_unwrapping_key, false, false, true },
-	{ AZIHSM_OP_ECC_SIGN, fw_svc_ecc_sign, false, false, true },	/* set by hsm_ops */
-	{ AZIHSM_OP_ECDH_KEY_EXCHANGE, fw_svc_ecdh, false, false, true },	/* hsm_ops */
-	{ AZIHSM_OP_HKDF_DERIVE, fw_svc_hkdf, false, false, true },	/* hsm_ops */
-	{ AZIHSM_OP_KBKDF_DERIVE, fw_svc_kbkdf, false, false, true },	/* hsm_ops */
-	{ AZIHSM_OP_HMAC, fw_svc_hmac, false, false, true },	/* hsm_ops */
-	{ AZIHSM_OP_GET_SESSION_ENC_KEY, fw_svc_session_key, false, false, false },
-	{ AZIHSM_OP_OPEN_SESSION, fw_svc_open_session, false, false, false },
-	{ AZIHSM_OP_CLOSE_SESSION, fw_svc_close_session, false, false, true },
-	{ AZIHSM_OP_CHANGE_PIN, fw_svc_change_pin, false, false, true },
-	{ AZIHSM_OP_RESET_USER_CREDENTIAL, fw_svc_reset_user, false, false, true },
-	{ AZIHSM_OP_UNLOCK_USER, fw_svc_unlock_user, false, false, true },
-	{ AZIHSM_OP_ZEROIZE_PARTITION, fw_svc_zeroize, false, false, true },
-	{ AZIHSM_OP_INIT_BK3, fw_svc_init_bk3, false, false, true },
-	{ AZIHSM_OP_GET_SEALED_BK3, fw_svc_get_sealed_bk3, false, false, true },
-	{ AZIHSM_OP_SET_SEALED_BK3, fw_svc_set_sealed_bk3, false, false, true },
-	{ AZIHSM_OP_GET_RANDOM, fw_get_random, true, false, false },	/* SP 800-90A CTR-DRBG */
-	{ AZIHSM_OP_KEY_GENERATE, fw_svc_key_generate, false, false, true },
-	{ AZIHSM_OP_KEY_LIST, fw_svc_key_list, false, false, true },
-	{ AZIHSM_OP_KEY_PUBLIC, fw_svc_key_public, false, false, true },
-	{ AZIHSM_OP_RSA_SIGN, fw_svc_rsa_sign, false, false, true },	/* hsm_ops */
-	{ AZIHSM_OP_RSA_DECRYPT, fw_svc_rsa_decrypt, false, false, true },	/* hsm_ops */
-	{ AZIHSM_OP_VERIFY, fw_svc_verify, false, false, true },	/* hsm_ops */
-	{ AZIHSM_OP_OPEN_KERNEL_SESSION, fw_svc_open_kernel, false, false, false },
-	{ AZIHSM_OP_KEY_IMPORT, fw_svc_key_import, false, false, true },
-	{ AZIHSM_OP_UNMASK_KEY, fw_svc_unmask_key, false, false, true },
-	{ AZIHSM_OP_KEY_EXPORT_MASKED, fw_svc_export_masked, false, false, true },
-	{ AZIHSM_OP_AES_ENCRYPT_DECRYPT, fw_svc_aes, false, false, true },	/* set by hsm_ops */
-	{ AZIHSM_OP_HASH, fw_svc_hash, false, false, true },	/* set by the service */
-	{ AZIHSM_OP_RSA_MOD_EXP, fw_svc_rsa_mod_exp, false, false, true },	/* raw RSA */
-	{ AZIHSM_OP_RSA_PUBLIC, fw_svc_rsa_public, false, false, true },	/* raw RSA */
-	{ AZIHSM_OP_ECC_VERIFY, fw_svc_ecc_verify, false, false, true },	/* set by the service */
+	{ AZIHSM_OP_GET_API_REV, "GetApiRev", fw_get_api_rev, false, true, false, NONE },
+	{ AZIHSM_OP_GET_DEVICE_INFO, "GetDeviceInfo", fw_get_device_info, false, true, false,
+	  NONE },
+	{ AZIHSM_OP_DELETE_KEY, "DeleteKey", fw_svc_delete_key, false, false, true,
+	  HSM_OP_SESSION_KEYS },
+	{ AZIHSM_OP_OPEN_KEY, "OpenKey", fw_svc_open_key, false, false, true, HSM_OP_INFO },
+	{ AZIHSM_OP_RSA_UNWRAP, "RsaUnwrap", fw_svc_rsa_unwrap, false, false, true,
+	  HSM_OP_USE_KEY },	/* hsm_ops */
+	{ AZIHSM_OP_GET_UNWRAPPING_KEY, "GetUnwrappingKey", fw_svc_unwrapping_key, false, false,
+	  true, HSM_OP_INFO },
+	{ AZIHSM_OP_ECC_SIGN, "EccSign", fw_svc_ecc_sign, false, false, true,
+	  HSM_OP_USE_KEY },	/* set by hsm_ops */
+	{ AZIHSM_OP_ECDH_KEY_EXCHANGE, "EcdhKeyExchange", fw_svc_ecdh, false, false, true,
+	  HSM_OP_USE_KEY },	/* hsm_ops */
+	{ AZIHSM_OP_HKDF_DERIVE, "HkdfDerive", fw_svc_hkdf, false, false, true,
+	  HSM_OP_USE_KEY },	/* hsm_ops */
+	{ AZIHSM_OP_KBKDF_DERIVE, "KbkdfDerive", fw_svc_kbkdf, false, false, true,
+	  HSM_OP_USE_KEY },	/* hsm_ops */
+	{ AZIHSM_OP_HMAC, "Hmac", fw_svc_hmac, false, false, true, HSM_OP_USE_KEY },
+	{ AZIHSM_OP_GET_SESSION_ENC_KEY, "GetSessionEncryptionKey", fw_svc_session_key, false,
+	  false, false, NONE },
+	{ AZIHSM_OP_OPEN_SESSION, "OpenSession", fw_svc_open_session, false, false, false,
+	  NONE },
+	{ AZIHSM_OP_CLOSE_SESSION, "CloseSession", fw_svc_close_session, false, false, true,
+	  HSM_OP_OWN_SESSION },
+	{ AZIHSM_OP_CHANGE_PIN, "ChangePin", fw_svc_change_pin, false, false, true,
+	  HSM_OP_CHANGE_OWN_PIN },
+	{ AZIHSM_OP_RESET_USER_CREDENTIAL, "ResetUserCredential", fw_svc_reset_user, false,
+	  false, true, HSM_OP_MANAGE_USERS },
+	{ AZIHSM_OP_UNLOCK_USER, "UnlockUser", fw_svc_unlock_user, false, false, true,
+	  HSM_OP_MANAGE_USERS },
+	{ AZIHSM_OP_ZEROIZE_PARTITION, "ZeroizePartition", fw_svc_zeroize, false, false, true,
+	  HSM_OP_ZEROIZE },
+	{ AZIHSM_OP_INIT_BK3, "InitBk3", fw_svc_init_bk3, false, false, true, HSM_OP_BACKUP },
+	{ AZIHSM_OP_GET_SEALED_BK3, "GetSealedBk3", fw_svc_get_sealed_bk3, false, false, true,
+	  HSM_OP_BACKUP },
+	{ AZIHSM_OP_SET_SEALED_BK3, "SetSealedBk3", fw_svc_set_sealed_bk3, false, false, true,
+	  HSM_OP_BACKUP },
+	{ AZIHSM_OP_GET_RANDOM, "GetRandom", fw_get_random, true, false, false,
+	  NONE },	/* SP 800-90A CTR-DRBG */
+	{ AZIHSM_OP_KEY_GENERATE, "KeyGenerate", fw_svc_key_generate, false, false, true,
+	  HSM_OP_SESSION_KEYS },
+	{ AZIHSM_OP_KEY_LIST, "KeyList", fw_svc_key_list, false, false, true, HSM_OP_INFO },
+	{ AZIHSM_OP_KEY_PUBLIC, "KeyPublic", fw_svc_key_public, false, false, true,
+	  HSM_OP_INFO },
+	{ AZIHSM_OP_RSA_SIGN, "RsaSign", fw_svc_rsa_sign, false, false, true,
+	  HSM_OP_USE_KEY },	/* hsm_ops */
+	{ AZIHSM_OP_RSA_DECRYPT, "RsaDecrypt", fw_svc_rsa_decrypt, false, false, true,
+	  HSM_OP_USE_KEY },	/* hsm_ops */
+	{ AZIHSM_OP_VERIFY, "Verify", fw_svc_verify, false, false, true,
+	  HSM_OP_USE_KEY },	/* hsm_ops */
+	{ AZIHSM_OP_OPEN_KERNEL_SESSION, "OpenKernelSession", fw_svc_open_kernel, false, false,
+	  false, NONE },
+	{ AZIHSM_OP_KEY_IMPORT, "KeyImport", fw_svc_key_import, false, false, true,
+	  HSM_OP_KERNEL_IMPORT },
+	{ AZIHSM_OP_UNMASK_KEY, "UnmaskKey", fw_svc_unmask_key, false, false, true,
+	  HSM_OP_SESSION_KEYS },
+	{ AZIHSM_OP_KEY_EXPORT_MASKED, "KeyExportMasked", fw_svc_export_masked, false, false,
+	  true, HSM_OP_INFO },
+	{ AZIHSM_OP_AES_ENCRYPT_DECRYPT, "AesEncryptDecrypt", fw_svc_aes, false, false, true,
+	  HSM_OP_USE_KEY },	/* set by hsm_ops */
+	{ AZIHSM_OP_HASH, "Hash", fw_svc_hash, false, false, true,
+	  HSM_OP_INFO },	/* set by the service */
+	{ AZIHSM_OP_RSA_MOD_EXP, "RsaModExp", fw_svc_rsa_mod_exp, false, false, true,
+	  HSM_OP_RAW_KEY },	/* raw RSA: the kernel session's keys only */
+	{ AZIHSM_OP_RSA_PUBLIC, "RsaPublic", fw_svc_rsa_public, false, false, true,
+	  HSM_OP_USE_KEY },	/* raw RSA */
+	{ AZIHSM_OP_ECC_VERIFY, "EccVerify", fw_svc_ecc_verify, false, false, true,
+	  HSM_OP_USE_KEY },	/* set by the service */
 };
+
+bool hsm_fw_service_at(unsigned int i, struct hsm_fw_service *s)
+{
+	if (i >= sizeof(fw_ops) / sizeof(fw_ops[0]))
+		return false;
+	s->opcode = fw_ops[i].opcode;
+	s->name = fw_ops[i].name;
+	s->need_session = fw_ops[i].need_session;
+	s->cls = fw_ops[i].cls;
+	s->fips_approved = fw_ops[i].fips_approved;
+	s->allowed_in_error = fw_ops[i].allowed_in_error;
+	return true;
+}
 
 static const struct fw_op *fw_lookup(uint32_t opcode)
 {
@@ -260,14 +313,20 @@ static bool fw_error_response(struct hsm_fw_cmd *cmd, const struct azihsm_req_hd
 	return mbor_enc_finish(&e, &cmd->out_len) == MBOR_OK;
 }
 
-/* Header field 3 names an open session; *@kernel: the kernel session. */
-static bool fw_session_open(struct hsm_fw *fw, const struct azihsm_req_hdr *req, bool *kernel)
+/*
+ * Header field 3 names an open session and the SQE's short_app_id is the
+ * one the device gave it (a wrong one looks exactly like a closed
+ * session); *@kernel: the kernel session.
+ */
+static bool fw_session_open(struct hsm_fw *fw, const struct hsm_fw_cmd *cmd,
+			    const struct azihsm_req_hdr *req, bool *kernel)
 {
 	enum hsm_auth_role role;
 
 	*kernel = false;
 	if (!req->has_session ||
-	    hsm_auth_session_role(fw->auth, req->session_id, &role) != HSM_AUTH_OK)
+	    hsm_auth_session_held(fw->auth, req->session_id, cmd->short_app_id, &role) !=
+		    HSM_AUTH_OK)
 		return false;
 	*kernel = role == HSM_ROLE_KERNEL;
 	return true;
@@ -279,9 +338,11 @@ static void fw_cqe_session(struct hsm_fw_cmd *cmd, const struct azihsm_req_hdr *
 	cmd->cqe_session_flags = cmd->session_flags &
 				 (AZIHSM_SESS_OP_MASK | AZIHSM_SESS_IN_SESSION);
 	cmd->cqe_session_id = cmd->session_id;
+	cmd->cqe_short_app_id = 0;
 	if (!req)
 		return;
-	if (req->opcode == AZIHSM_OP_OPEN_SESSION) {
+	if (req->opcode == AZIHSM_OP_OPEN_SESSION ||
+	    req->opcode == AZIHSM_OP_OPEN_KERNEL_SESSION) {
 		/* Until the service says otherwise: failed. */
 		cmd->cqe_session_flags = AZIHSM_SESS_OP_OPEN;
 		cmd->cqe_session_id = 0;
@@ -318,8 +379,11 @@ uint16_t hsm_fw_execute(struct hsm_fw *fw, struct hsm_fw_cmd *cmd)
 		st = AZIHSM_STATUS_UNSUPPORTED_REV;
 	else if (!op)
 		st = AZIHSM_STATUS_UNKNOWN_OPCODE;
-	else if (op->need_session && !fw_session_open(fw, &req, &kernel))
+	else if (op->need_session && !fw_session_open(fw, cmd, &req, &kernel))
 		st = AZIHSM_STATUS_NO_SESSION;
+	else if (op->cls != NONE)
+		st = fw_status_auth(hsm_auth_check(fw->auth, req.session_id,
+						   (enum hsm_auth_op)op->cls));
 	else
 		st = AZIHSM_STATUS_SUCCESS;
 
@@ -361,9 +425,18 @@ uint16_t hsm_fw_execute(struct hsm_fw *fw, struct hsm_fw_cmd *cmd)
 	return AZIHSM_SC_SUCCESS;
 }
 
-void hsm_fw_flush_session(struct hsm_fw *fw, uint16_t session_id)
+void hsm_fw_flush_session(struct hsm_fw *fw, uint16_t session_id, uint16_t short_app_id)
 {
-	fw_drop_session(fw, session_id);
+	if (hsm_auth_flush(fw->auth, session_id, short_app_id) == HSM_AUTH_OK)
+		hsm_vault_delete_owner(fw->vault, session_id);
+}
+
+void hsm_fw_reset_kernel_session(struct hsm_fw *fw)
+{
+	uint16_t id = hsm_auth_close_kernel(fw->auth);
+
+	if (id)
+		hsm_vault_delete_owner(fw->vault, id);
 }
 
 void hsm_fw_reset_sessions(struct hsm_fw *fw)
@@ -375,6 +448,39 @@ void hsm_fw_reset_sessions(struct hsm_fw *fw)
 		return;
 	for (i = 0; i < n; i++)
 		hsm_vault_delete_owner(fw->vault, gone[i]);
+}
+
+/* Generated keys draw from the device's DRBG (issue 9: not the process RNG). */
+static int fw_key_rng(void *ctx, void *out, size_t len)
+{
+	struct hsm_fw *fw = ctx;
+
+	return hsm_drbg_generate(fw->drbg, out, len);
+}
+
+_Static_assert(HSM_AUTH_MAX_SESSIONS * HSM_VAULT_SESSION_KEYS + HSM_VAULT_KERNEL_KEYS +
+	       HSM_VAULT_RESERVED <= HSM_VAULT_DEFAULT_MAX,
+	       "session key quotas must leave the reserved slots free");
+
+/* Key quota of session @owner: the kernel session's or a partition session's. */
+static unsigned int fw_key_quota(void *ctx, uint16_t owner)
+{
+	struct hsm_fw *fw = ctx;
+	enum hsm_auth_role role;
+
+	if (hsm_auth_session_role(fw->auth, owner, &role) == HSM_AUTH_OK &&
+	    role == HSM_ROLE_KERNEL)
+		return HSM_VAULT_KERNEL_KEYS;
+	return HSM_VAULT_SESSION_KEYS;
+}
+
+/* The DRBG or a generated key's pairwise test failed: stop serving. */
+static void fw_key_fatal(void *ctx, int status)
+{
+	struct hsm_fw *fw = ctx;
+
+	(void)status;
+	__atomic_store_n(&fw->error_state, true, __ATOMIC_RELAXED);
 }
 
 static void fw_copy_id(char *dst, size_t cap, const char *src)
@@ -401,6 +507,20 @@ struct hsm_fw *hsm_fw_new(const struct hsm_fw_config *cfg)
 	if (hsm_masking_key_generate(&fw->kernel_mk) != HSM_VAULT_OK) {
 		hsm_fw_free(fw);
 		return NULL;
+	}
+	if (fw->vault) {
+		const struct hsm_vault_hooks hooks = {
+			.rng = fw_key_rng,
+			.owner_max = fw_key_quota,
+			.fatal = fw_key_fatal,
+			.ctx = fw,
+			.reserved = HSM_VAULT_RESERVED,
+		};
+
+		if (hsm_vault_set_hooks(fw->vault, &hooks)) {
+			hsm_fw_free(fw);
+			return NULL;
+		}
 	}
 	if (fw->vault && fw->auth)
 		fw->part = hsm_partition_open(cfg->state_path, fw->vault, fw->auth);
@@ -457,9 +577,24 @@ struct hsm_vault *hsm_fw_vault(struct hsm_fw *fw)
 	return fw->vault;
 }
 
+int hsm_fw_random(struct hsm_fw *fw, void *out, size_t len)
+{
+	if (hsm_drbg_generate(fw->drbg, out, len)) {
+		OPENSSL_cleanse(out, len);
+		fw->error_state = true;
+		return -1;
+	}
+	return 0;
+}
+
 struct hsm_auth *hsm_fw_auth(struct hsm_fw *fw)
 {
 	return fw->auth;
+}
+
+struct hsm_drbg *hsm_fw_drbg(struct hsm_fw *fw)
+{
+	return fw->drbg;
 }
 
 bool hsm_fw_in_error_state(struct hsm_fw *fw)

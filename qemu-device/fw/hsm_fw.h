@@ -31,14 +31,44 @@ struct hsm_fw_cmd {
 	uint8_t session_flags;	/* AZIHSM_SESS_* from the SQE */
 	uint16_t session_id;
 	/*
+	 * The SQE's short_app_id (@50): must be the one the device gave the
+	 * session the request names in header field 3, else NO_SESSION.
+	 */
+	uint16_t short_app_id;
+	/*
+	 * The HSM submission queue the command came on (1..AZIHSM_HSM_QUEUES_MAX;
+	 * 0 for callers without queues): GetSessionEncryptionKey keeps one nonce
+	 * table per queue.
+	 */
+	uint16_t sq_id;
+	/*
 	 * Set by hsm_fw_execute for the CQE: the SQE's op and in_session bits
-	 * and session id echoed, except for OpenSession (OP_OPEN, plus
-	 * IN_SESSION and the new id on success, id 0 on failure) and
-	 * CloseSession (OP_CLOSE, plus SAFE_TO_CLOSE on success).
+	 * and session id echoed, except for OpenSession and OpenKernelSession
+	 * (OP_OPEN, plus IN_SESSION | SHORT_APP_ID_VALID, the new id and its
+	 * short_app_id on success, id 0 on failure) and CloseSession
+	 * (OP_CLOSE, plus SAFE_TO_CLOSE on success). cqe_short_app_id is 0
+	 * unless SHORT_APP_ID_VALID.
 	 */
 	uint8_t cqe_session_flags;
 	uint16_t cqe_session_id;
+	uint16_t cqe_short_app_id;
 };
+
+/* One service of the firmware's table (hsm_fw.c fw_ops). */
+struct hsm_fw_service {
+	uint32_t opcode;
+	const char *name;	/* as the published interface names it */
+	bool need_session;	/* header field 3 must name an open session */
+	int cls;		/* enum hsm_auth_op the session needs; 0: none */
+	bool fips_approved;	/* static response flag */
+	bool allowed_in_error;
+};
+
+/*
+ * Entry @i of the service table (for the role/service table test and the
+ * documents): false past the end.
+ */
+bool hsm_fw_service_at(unsigned int i, struct hsm_fw_service *s);
 
 struct hsm_fw *hsm_fw_new(const struct hsm_fw_config *cfg);
 void hsm_fw_free(struct hsm_fw *fw);
@@ -46,9 +76,16 @@ void hsm_fw_free(struct hsm_fw *fw);
 uint16_t hsm_fw_execute(struct hsm_fw *fw, struct hsm_fw_cmd *cmd);
 /*
  * Session file closed (SQE opc FLUSH_SESSION): closes the session and
- * drops its keys.
+ * drops its keys, if @short_app_id is the session's; otherwise nothing
+ * happens (as for an id that is not open).
  */
-void hsm_fw_flush_session(struct hsm_fw *fw, uint16_t session_id);
+void hsm_fw_flush_session(struct hsm_fw *fw, uint16_t session_id, uint16_t short_app_id);
+/*
+ * Controller reset (CC.EN 1 -> 0, shutdown, NSSR): the kernel session is
+ * closed and its keys dropped (the driver that held it starts over and
+ * opens a new one); the partition's sessions stay.
+ */
+void hsm_fw_reset_kernel_session(struct hsm_fw *fw);
 /*
  * PCI-level reset (FLR, system reset): every session is closed and its
  * keys dropped, outstanding nonces are forgotten and the session
@@ -63,8 +100,16 @@ void hsm_fw_reset_sessions(struct hsm_fw *fw);
 int hsm_fw_commit(struct hsm_fw *fw);
 /* The partition's key vault (hsm_vault.h); lives as long as @fw. */
 struct hsm_vault *hsm_fw_vault(struct hsm_fw *fw);
+/*
+ * @len bytes from the device's DRBG (the one GetRandom answers from), e.g.
+ * a GCM IV drawn inside the module. 0, or -1: the DRBG failed, the output
+ * is zeroed and the module is in its error state.
+ */
+int hsm_fw_random(struct hsm_fw *fw, void *out, size_t len);
 /* The partition's credentials and sessions (hsm_auth.h); as long as @fw. */
 struct hsm_auth *hsm_fw_auth(struct hsm_fw *fw);
+/* The device's DRBG (GetRandom and key generation); as long as @fw. */
+struct hsm_drbg *hsm_fw_drbg(struct hsm_fw *fw);
 /*
  * The module is in its error state (failed self-test, or stored state that
  * could not be used): it answers GetApiRev and GetDeviceInfo only.
@@ -77,5 +122,10 @@ struct hsm_drbg *hsm_drbg_new(const char *personalization);
 void hsm_drbg_free(struct hsm_drbg *d);
 /* 0 on success; -1 on failure (the module then enters its error state). */
 int hsm_drbg_generate(struct hsm_drbg *d, void *out, size_t len);
+/*
+ * Tests: make @d fail from now on, exactly as a failed continuous test or
+ * a failed EVP_RAND_generate does (the failure is sticky).
+ */
+void hsm_drbg_set_failed(struct hsm_drbg *d);
 
 #endif /* HSM_FW_H */

@@ -119,13 +119,27 @@ uint32_t fw_svc_unlock_user(struct fw_req *r);
 bool fw_key_id_valid(uint16_t id);
 /*
  * Does the request's session see a key of @owner (0 = persistent)? Its own
- * session keys, and the persistent keys unless it is the kernel session.
+ * session keys, and the persistent keys unless it is the kernel session
+ * (hsm_authz_visible).
  */
 bool fw_visible(const struct fw_req *r, uint16_t owner);
 /* Attributes of key @id if the session may see it, else KEY_NOT_FOUND. */
 uint32_t fw_visible_key(struct fw_req *r, uint16_t id, struct hsm_key_attr *attr);
 /* hsm_auth_check of the request's session for @op, as an HSM status. */
 uint32_t fw_check(struct fw_req *r, enum hsm_auth_op op);
+/*
+ * Using a key: the class USE_KEY first (so a restricted session learns
+ * nothing of keys), then hsm_authz_use_key on key @id's attributes for the
+ * usage bits @need (NO_SESSION, MUST_CHANGE_PIN, WRONG_ROLE,
+ * KEY_NOT_FOUND, KEY_USAGE). @attr (may be NULL) gets the attributes.
+ */
+uint32_t fw_use_key_check(struct fw_req *r, uint16_t id, uint32_t need,
+			  struct hsm_key_attr *attr);
+/*
+ * The same rule on a key borrowed through hsm_vault_with_key (call it in
+ * the callback: no window for the key to change hands). HSM status.
+ */
+uint32_t fw_use_key_ref(const struct fw_req *r, const struct hsm_key_ref *key, uint32_t need);
 
 /*
  * A persistent change that is undone if it cannot be stored:
@@ -148,8 +162,14 @@ uint32_t fw_svc_key_import(struct fw_req *r);
 uint32_t fw_svc_unmask_key(struct fw_req *r);
 uint32_t fw_svc_export_masked(struct fw_req *r);
 uint32_t fw_svc_aes(struct fw_req *r);
-/* A copy of the masking key of the request's session kind (cleanse it). */
-void fw_masking_key(const struct fw_req *r, struct hsm_masking_key *out);
+/*
+ * The key blobs of the request's session kind are sealed with: the kernel
+ * or the partition masking key, bound to the zeroize epoch (cleanse it).
+ * 0 or -1.
+ */
+int fw_masking_key(const struct fw_req *r, struct hsm_masking_key *out);
+/* The blob owner kind of the request's session (its role); 0 or -1. */
+int fw_blob_owner(const struct fw_req *r, enum hsm_blob_owner *kind);
 
 /* hsm_svc_backup.c: ZeroizePartition, InitBk3, GetSealedBk3, SetSealedBk3 */
 uint32_t fw_svc_zeroize(struct fw_req *r);

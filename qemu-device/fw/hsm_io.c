@@ -13,12 +13,13 @@
 #include "hsm_ctrl_int.h"
 
 /*
- * Runs one HSM SQE. *byte_count, *cqe_flags and *cqe_sid are for the CQE:
- * the session fields are the SQE's echoed unless the firmware says what
- * an Open/CloseSession did.
+ * Runs one HSM SQE. *byte_count, *cqe_flags, *cqe_sid and *cqe_app are
+ * for the CQE: the session fields are the SQE's echoed (short_app_id 0)
+ * unless the firmware says what an Open/CloseSession did.
  */
-static uint16_t io_hsm_run(struct hsm_ctrl *c, const struct azihsm_hsm_sqe *sqe,
-			   uint32_t *byte_count, uint8_t *cqe_flags, uint16_t *cqe_sid)
+static uint16_t io_hsm_run(struct hsm_ctrl *c, uint16_t sq_id, const struct azihsm_hsm_sqe *sqe,
+			   uint32_t *byte_count, uint8_t *cqe_flags, uint16_t *cqe_sid,
+			   uint16_t *cqe_app)
 {
 	uint32_t dw0 = le32toh(sqe->dw0);
 	uint32_t src_len = le32toh(sqe->src_len);
@@ -33,7 +34,9 @@ static uint16_t io_hsm_run(struct hsm_ctrl *c, const struct azihsm_hsm_sqe *sqe,
 		return AZIHSM_SC_INVALID_FIELD;
 	}
 	if ((dw0 & AZIHSM_HSQE_OPC_MASK) == AZIHSM_HSQE_OPC_FLUSH_SESSION) {
-		hsm_fw_flush_session(c->fw, le16toh(sqe->session_id));
+		/* Only the holder (its short_app_id) flushes a session. */
+		hsm_fw_flush_session(c->fw, le16toh(sqe->session_id),
+				     le16toh(sqe->short_app_id));
 		return AZIHSM_SC_SUCCESS;
 	}
 	if ((dw0 & AZIHSM_HSQE_OPC_MASK) != AZIHSM_HSQE_OPC_NORMAL) {
@@ -62,9 +65,12 @@ static uint16_t io_hsm_run(struct hsm_ctrl *c, const struct azihsm_hsm_sqe *sqe,
 	cmd.out_cap = dst_len;
 	cmd.session_flags = sqe->flags;
 	cmd.session_id = le16toh(sqe->session_id);
+	cmd.short_app_id = le16toh(sqe->short_app_id);
+	cmd.sq_id = sq_id;
 	sc = hsm_fw_execute(c->fw, &cmd);
 	*cqe_flags = cmd.cqe_session_flags;
 	*cqe_sid = cmd.cqe_session_id;
+	*cqe_app = cmd.cqe_short_app_id;
 	if (sc)
 		goto out;
 	sc = hsm_prp_write(c, le64toh(sqe->dst_prp1), le64toh(sqe->dst_prp2),
@@ -82,16 +88,18 @@ out:
 	return sc;
 }
 
-void hsm_io_execute_hsm(struct hsm_ctrl *c, const struct azihsm_hsm_sqe *sqe,
+void hsm_io_execute_hsm(struct hsm_ctrl *c, uint16_t sq_id, const struct azihsm_hsm_sqe *sqe,
 			struct azihsm_hsm_cqe *cqe)
 {
 	uint8_t flags = sqe->flags & (AZIHSM_SESS_OP_MASK | AZIHSM_SESS_IN_SESSION);
 	uint16_t sid = le16toh(sqe->session_id);
 	uint32_t byte_count = 0;
-	uint16_t sc = io_hsm_run(c, sqe, &byte_count, &flags, &sid);
+	uint16_t app = 0;
+	uint16_t sc = io_hsm_run(c, sq_id, sqe, &byte_count, &flags, &sid, &app);
 
 	cqe->byte_count = htole16((uint16_t)byte_count);
 	cqe->flags = flags;
 	cqe->session_id = htole16(sid);
+	cqe->short_app_id = htole16(app);
 	cqe->status = htole16((uint16_t)(sc << AZIHSM_CQE_STATUS_SHIFT));
 }

@@ -12,7 +12,7 @@
  *
  *   off     len  field
  *     0       8  magic "AZHSMBK3"
- *     8       1  version (1)
+ *     8       1  version (2)
  *     9       2  W, wrapped masking key length u16 (88)
  *    11       W  AES-256-KWP (RFC 5649) under BK of the masking key
  *                (enc 32 || mac 48)
@@ -21,12 +21,17 @@
  *  71+W      16  GCM tag; AAD = bytes 0 .. 11+W
  *
  *   BK       = SP 800-108 counter KBKDF, HMAC-SHA384, key BK3, label
- *              "azihsm backup key", context "masking key wrap v1", 32 bytes
- *   seal key = HKDF-SHA256(NV secret, info "azihsm bk3 seal v1") (a
- *              volatile partition: random per start)
+ *              "azihsm backup key", context "masking key wrap v2" ||
+ *              epoch u64, 32 bytes
+ *   seal key = HKDF-SHA256(NV secret, info "azihsm bk3 seal v2" || epoch
+ *              u64) (hsm_state_derive_key; a volatile partition: the same
+ *              over a secret drawn at start and an epoch kept in memory)
  *
- * Opening checks the length, magic, version and W, then the GCM tag, then
- * the KWP integrity check; any failure is BAD_BLOB and changes nothing.
+ * The epoch is the device's zeroize epoch (hsm_state.h): a blob opens only
+ * in the epoch it was made in, so a zeroize is final. Version 1 (no epoch)
+ * is refused. Opening checks the length, magic, version and W, then the
+ * GCM tag, then the KWP integrity check; any failure is BAD_BLOB and
+ * changes nothing.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -49,7 +54,7 @@
 #define PI_HDR_LEN	(8 + 2 + 32 + 48 + 4)
 
 #define BK_MAGIC	"AZHSMBK3"
-#define BK_VERSION	1
+#define BK_VERSION	2
 #define BK_MK_LEN	80	/* enc || mac */
 #define BK_WRAP_LEN	(BK_MK_LEN + 8)
 #define BK_NONCE_LEN	12
@@ -57,8 +62,8 @@
 #define BK_AAD_LEN	(8 + 1 + 2 + BK_WRAP_LEN)
 #define BK_BLOB_LEN	(BK_AAD_LEN + BK_NONCE_LEN + HSM_BK3_LEN + BK_TAG_LEN)
 #define BK_KDF_LABEL	"azihsm backup key"
-#define BK_KDF_CONTEXT	"masking key wrap v1"
-#define BK_SEAL_INFO	"azihsm bk3 seal v1"
+#define BK_KDF_CONTEXT	"masking key wrap v2"	/* || epoch u64 */
+#define BK_SEAL_INFO	"azihsm bk3 seal v2"	/* || epoch u64 */
 
 _Static_assert(BK_BLOB_LEN == HSM_BK3_SEALED_LEN, "sealed BK3 length");
 
@@ -70,7 +75,8 @@ struct hsm_partition {
 	struct hsm_masking_key mk;
 	bool has_bk3;
 	uint8_t bk3[HSM_BK3_LEN];
-	uint8_t vol_seal[32];	/* volatile partitions' seal key */
+	uint8_t vol_seal[32];	/* volatile partitions' sealing secret */
+	uint64_t vol_epoch;	/* volatile partitions' zeroize epoch */
 	enum azihsm_persist status;
 };
 
@@ -266,6 +272,37 @@ void hsm_partition_masking_key(struct hsm_partition *p, struct hsm_masking_key *
 	pthread_mutex_unlock(&p->lock);
 }
 
+static uint64_t epoch_locked(struct hsm_partition *p)
+{
+	return p->store ? hsm_state_epoch(p->store) : p->vol_epoch;
+}
+
+uint64_t hsm_partition_epoch(struct hsm_partition *p)
+{
+	uint64_t e;
+
+	pthread_mutex_lock(&p->lock);
+	e = epoch_locked(p);
+	pthread_mutex_unlock(&p->lock);
+	return e;
+}
+
+int hsm_partition_blob_key(struct hsm_partition *p, const struct hsm_masking_key *mk,
+			   struct hsm_masking_key *out)
+{
+	struct hsm_masking_key raw;
+	uint64_t e;
+	int ret;
+
+	pthread_mutex_lock(&p->lock);
+	raw = mk ? *mk : p->mk;
+	e = epoch_locked(p);
+	pthread_mutex_unlock(&p->lock);
+	ret = hsm_masking_key_bind(&raw, e, out) ? -1 : 0;
+	OPENSSL_cleanse(&raw, sizeof(raw));
+	return ret;
+}
+
 /* Volatile partitions "commit" without storing anything. */
 static int commit_locked(struct hsm_partition *p)
 {
@@ -289,6 +326,15 @@ int hsm_partition_zeroize(struct hsm_partition *p, const struct hsm_masking_key 
 	int ret;
 
 	pthread_mutex_lock(&p->lock);
+	/*
+	 * The next epoch first: from here on nothing sealed before (BK3
+	 * blobs, masked blobs, the state file) opens, even if the commit
+	 * below fails (then the epoch holds in memory until a commit).
+	 */
+	if (!p->store)
+		p->vol_epoch++;
+	else if (hsm_state_new_epoch(p->store))
+		p->status = AZIHSM_PERSIST_IO;	/* an error state or the last epoch */
 	p->mk = *mk;
 	OPENSSL_cleanse(p->bk3, sizeof(p->bk3));
 	p->has_bk3 = false;
@@ -330,27 +376,28 @@ int hsm_partition_init_bk3(struct hsm_partition *p)
 	return ret;
 }
 
-/* The key that seals BK3 to this device. */
+/* The key that seals BK3 to this device and its epoch. */
 static int seal_key(struct hsm_partition *p, uint8_t key[32])
 {
-	if (!p->store) {
-		memcpy(key, p->vol_seal, 32);
-		return 0;
-	}
+	if (!p->store)
+		return hsm_epoch_kdf(p->vol_seal, sizeof(p->vol_seal), BK_SEAL_INFO,
+				     &p->vol_epoch, key, 32);
 	return hsm_state_derive_key(p->store, BK_SEAL_INFO, key, 32) ? -1 : 0;
 }
 
-/* BK = KBKDF-HMAC-SHA384(BK3, label, context), 32 bytes. */
-static int derive_bk(const uint8_t bk3[HSM_BK3_LEN], uint8_t bk[32])
+/* BK = KBKDF-HMAC-SHA384(BK3, label, context || epoch), 32 bytes. */
+static int derive_bk(struct hsm_partition *p, const uint8_t bk3[HSM_BK3_LEN], uint8_t bk[32])
 {
 	const struct hsm_key_ref kdk = {
 		.type = HSM_KEY_HMAC_SHA384, .secret = bk3, .secret_len = HSM_BK3_LEN,
 	};
+	uint8_t ctx[sizeof(BK_KDF_CONTEXT) - 1 + 8];
 	bool fips;
 
+	memcpy(ctx, BK_KDF_CONTEXT, sizeof(BK_KDF_CONTEXT) - 1);
+	put_le64(ctx + sizeof(BK_KDF_CONTEXT) - 1, epoch_locked(p));
 	return hsm_ops_kbkdf(&kdk, HSM_HASH_SHA384, (const uint8_t *)BK_KDF_LABEL,
-			     strlen(BK_KDF_LABEL), (const uint8_t *)BK_KDF_CONTEXT,
-			     strlen(BK_KDF_CONTEXT), bk, 32, &fips) ? -1 : 0;
+			     strlen(BK_KDF_LABEL), ctx, sizeof(ctx), bk, 32, &fips) ? -1 : 0;
 }
 
 /* AES-256-GCM of one HSM_BK3_LEN buffer; false: failed (or tag mismatch). */
@@ -394,7 +441,7 @@ int hsm_partition_sealed_bk3(struct hsm_partition *p, uint8_t *out, size_t cap, 
 		ret = HSM_PART_NO_BK3;
 		goto out;
 	}
-	if (seal_key(p, key) || derive_bk(p->bk3, bk))
+	if (seal_key(p, key) || derive_bk(p, p->bk3, bk))
 		goto out;
 	memcpy(mk, p->mk.enc, 32);
 	memcpy(mk + 32, p->mk.mac, 48);
@@ -447,13 +494,19 @@ int hsm_partition_set_sealed_bk3(struct hsm_partition *p, const uint8_t *blob, s
 	if (!bk3_gcm(key, false, blob + BK_AAD_LEN, blob, blob + BK_AAD_LEN + BK_NONCE_LEN, bk3,
 		     tag))
 		goto out;	/* another device's, or damaged */
-	if (derive_bk(bk3, bk)) {
+	if (derive_bk(p, bk3, bk)) {
 		ret = HSM_PART_CRYPTO;
 		goto out;
 	}
 	if (hsm_ops_aes_kwp_unwrap(&kek, blob + 11, BK_WRAP_LEN, mk, sizeof(mk), &mlen, &fips) ||
 	    mlen != BK_MK_LEN)
 		goto out;
+	/* Persistent keys masked under another masking key must not be orphaned. */
+	if ((CRYPTO_memcmp(mk, p->mk.enc, 32) || CRYPTO_memcmp(mk + 32, p->mk.mac, 48)) &&
+	    hsm_vault_count_owner(p->vault, 0)) {
+		ret = HSM_PART_NOT_EMPTY;
+		goto out;
+	}
 	old_mk = p->mk;
 	old_has = p->has_bk3;
 	memcpy(old_bk3, p->bk3, sizeof(old_bk3));

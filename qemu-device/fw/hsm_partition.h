@@ -40,8 +40,19 @@ void hsm_partition_close(struct hsm_partition *p);
 /* enum azihsm_persist (include/azihsm/msg.h): the wire value. */
 enum azihsm_persist hsm_partition_status(const struct hsm_partition *p);
 bool hsm_partition_failed(const struct hsm_partition *p);
-/* A copy of the masking key for masked blobs (cleanse it after use). */
+/* A copy of the masking key (cleanse it after use). */
 void hsm_partition_masking_key(struct hsm_partition *p, struct hsm_masking_key *out);
+/*
+ * The device's zeroize epoch (hsm_state_epoch; a volatile partition counts
+ * its zeroizes in memory).
+ */
+uint64_t hsm_partition_epoch(struct hsm_partition *p);
+/*
+ * The key masked blobs are sealed with: hsm_masking_key_bind of @mk (NULL:
+ * the partition's masking key) and the current epoch. 0 or -1; cleanse it.
+ */
+int hsm_partition_blob_key(struct hsm_partition *p, const struct hsm_masking_key *mk,
+			   struct hsm_masking_key *out);
 /*
  * Store the current persistent keys and credentials; returns only once durable (0), or
  * -1 (volatile partitions succeed without storing anything).
@@ -59,12 +70,14 @@ enum hsm_part_status {
 	HSM_PART_BAD_BLOB,	/* the sealed blob does not open here */
 	HSM_PART_BUFFER_SMALL,	/* *len = the size needed */
 	HSM_PART_CRYPTO,	/* RNG, KDF or cipher failure */
+	HSM_PART_NOT_EMPTY,	/* another masking key over persistent keys */
 };
 
 /*
- * Zeroize the partition's own secrets: masking key @mk (a new one the
- * caller made), no BK3, then commit (the caller has emptied the vault and
- * reset the credentials first). OK, or NOT_STORED (the new state holds
+ * Zeroize the partition's own secrets: the next zeroize epoch (at once in
+ * memory), masking key @mk (a new one the caller made), no BK3, then
+ * commit (the caller has emptied the vault and reset the credentials
+ * first), which stores the epoch. OK, or NOT_STORED (the new state holds
  * in memory only).
  */
 int hsm_partition_zeroize(struct hsm_partition *p, const struct hsm_masking_key *mk);
@@ -80,10 +93,12 @@ int hsm_partition_init_bk3(struct hsm_partition *p);
  */
 int hsm_partition_sealed_bk3(struct hsm_partition *p, uint8_t *out, size_t cap, size_t *len);
 /*
- * Open a sealed BK3 blob made on this device, install its BK3 and masking
- * key and commit: OK, BAD_BLOB (not this device's, damaged, wrong
- * length), NOT_STORED (the old BK3 and masking key stay), CRYPTO. Checking
- * that the partition holds no persistent keys is the caller's business.
+ * Open a sealed BK3 blob made on this device in its current epoch, install
+ * its BK3 and masking key and commit: OK, BAD_BLOB (not this device's or
+ * epoch's, damaged, wrong length), NOT_EMPTY (its masking key is not the
+ * current one and the partition holds persistent keys: the caller holds
+ * the persist lock so none appear meanwhile), NOT_STORED (the old BK3 and
+ * masking key stay), CRYPTO.
  */
 int hsm_partition_set_sealed_bk3(struct hsm_partition *p, const uint8_t *blob, size_t len);
 

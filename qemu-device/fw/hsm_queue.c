@@ -33,7 +33,7 @@ static size_t cqe_size(enum hsm_queue_kind k)
 }
 
 /* Run one entry; lock NOT held. */
-static void sq_execute(struct hsm_ctrl *c, enum hsm_queue_kind kind,
+static void sq_execute(struct hsm_ctrl *c, enum hsm_queue_kind kind, uint16_t qid,
 		       const union hsm_any_sqe *sqe, union hsm_any_cqe *cqe)
 {
 	uint16_t status = 0;
@@ -48,7 +48,7 @@ static void sq_execute(struct hsm_ctrl *c, enum hsm_queue_kind kind,
 		cqe->admin.status = htole16((uint16_t)(status << AZIHSM_CQE_STATUS_SHIFT));
 		break;
 	case HSM_Q_HSM:
-		hsm_io_execute_hsm(c, &sqe->hsm, &cqe->hsm);
+		hsm_io_execute_hsm(c, qid, &sqe->hsm, &cqe->hsm);
 		cqe->hsm.cid = htole16((uint16_t)(le32toh(sqe->hsm.dw0) >> AZIHSM_HSQE_CID_SHIFT));
 		break;
 	case HSM_Q_AES:
@@ -113,6 +113,7 @@ static void *sq_worker(void *arg)
 	union hsm_any_cqe cqe;
 	enum hsm_queue_kind kind;
 	uint64_t addr;
+	uint16_t qid;
 
 	pthread_mutex_lock(&c->lock);
 	for (;;) {
@@ -121,6 +122,7 @@ static void *sq_worker(void *arg)
 		if (sq->stop)
 			break;
 		kind = sq->kind;
+		qid = sq->qid;
 		addr = sq->base + (uint64_t)sq->head * sqe_size(kind);
 		if (kind == HSM_Q_AES && c->cfg.fault_aes_stall &&
 		    ++c->aes_fetched == c->cfg.fault_aes_stall) {
@@ -136,7 +138,7 @@ static void *sq_worker(void *arg)
 			hsm_ctrl_fatal(c, "submission queue is not guest RAM");
 			continue;
 		}
-		sq_execute(c, kind, &sqe, &cqe);
+		sq_execute(c, kind, qid, &sqe, &cqe);
 
 		pthread_mutex_lock(&c->lock);
 		if (sq->stop)

@@ -11,41 +11,56 @@
  * image, sealed with AES-256-GCM under a key derived from that secret.
  * All integers are little-endian and written field by field.
  *
- * FILE.nv (56 bytes exactly):
+ * FILE.nv, version 2 (64 bytes exactly; written by every commit):
  *   off  len  field
  *     0    8  magic "AZHSMNV1"
- *     8    4  version u32 = 1
+ *     8    4  version u32 = 2
  *    12   32  device-unique secret (RAND_priv_bytes, created on first open)
  *    44    8  generation u64 of the last committed image (0: none yet)
- *    52    4  CRC-32 (IEEE 802.3, as zlib's crc32) of bytes 0..51
+ *    52    8  zeroize epoch u64 (0 on a new device, + 1 by every zeroize)
+ *    60    4  CRC-32 (IEEE 802.3, as zlib's crc32) of bytes 0..59
+ * Version 1 (56 bytes: no epoch, the CRC at 52 over bytes 0..51) still
+ * loads, as epoch 0.
  *
- * FILE (52-byte header, ciphertext, tag):
+ * FILE, version 2 (60-byte header, ciphertext, tag):
  *   off  len  field
  *     0    8  magic "AZHSMST1"
- *     8    4  version u32 = 1
+ *     8    4  version u32 = 2
  *    12   16  device fingerprint = HKDF-SHA256(secret, no salt,
  *             info "azihsm device id"), 16 bytes
  *    28    8  generation u64 (>= 1)
- *    36   12  GCM nonce (RAND_priv_bytes, fresh for every commit)
- *    48    4  ciphertext length u32 = image length (<= 16 MiB)
- *    52    n  ciphertext: AES-256-GCM of the image
- *  52+n   16  GCM tag
- *   key = HKDF-SHA256(secret, no salt, info "azihsm state seal v1"), 32 bytes;
- *   AAD = the 52-byte header.
+ *    36    8  epoch u64 the image was sealed in
+ *    44   12  GCM nonce (RAND_priv_bytes, fresh for every commit)
+ *    56    4  ciphertext length u32 = image length (<= 16 MiB)
+ *    60    n  ciphertext: AES-256-GCM of the image
+ *  60+n   16  GCM tag
+ *   key = HKDF-SHA256(secret, no salt, info "azihsm state seal v2" ||
+ *   epoch u64), 32 bytes; AAD = the 60-byte header.
+ * Version 1 (52-byte header without the epoch, key info "azihsm state
+ * seal v1") still loads while the device is at epoch 0; commits write 2.
  *
  * Commit of generation g+1: FILE.tmp is written, fsync'ed and renamed over
  * FILE, the directory fsync'ed; then the same for FILE.nv (via FILE.nv.tmp).
  * A crash between the two renames leaves FILE one generation ahead of
- * FILE.nv, which open accepts and repairs. Leftover *.tmp files are removed
- * on open; they never hold the only copy of anything.
+ * FILE.nv (and, for the commit after a new epoch, at a later epoch), which
+ * open accepts and repairs. Leftover *.tmp files are removed on open; they
+ * never hold the only copy of anything.
+ *
+ * The epoch: hsm_state_new_epoch() (a zeroize) raises it in memory at once
+ * (every key this store derives from then on is the new epoch's) and the
+ * next commit makes it durable in both files. Nothing sealed in an earlier
+ * epoch is ever decrypted again.
  *
  * Open checks FILE in this order (the first failing check decides):
  * shorter than header + tag -> TRUNCATED; magic or version -> CORRUPT;
  * fingerprint -> FOREIGN; length field disagrees with the file size, or the
- * generation is 0 or more than one ahead of FILE.nv -> CORRUPT; tag ->
- * CORRUPT; generation behind FILE.nv -> ROLLED_BACK. The generation is only
+ * generation is 0 or more than one ahead of FILE.nv -> CORRUPT; epoch
+ * before FILE.nv's -> ROLLED_BACK (not decrypted); epoch after FILE.nv's
+ * unless the generation is FILE.nv's + 1 -> CORRUPT; tag -> CORRUPT;
+ * generation behind FILE.nv -> ROLLED_BACK. The generation is only
  * trusted once the tag has verified, so a flipped generation bit reads as
- * corrupt, never as rolled back.
+ * corrupt, never as rolled back (a flipped epoch bit that lowers the epoch
+ * reads as rolled back: an earlier epoch's file is refused unopened).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -66,16 +81,19 @@
 #include "hsm_state.h"
 
 #define NV_MAGIC	"AZHSMNV1"
-#define NV_VERSION	1
+#define NV_VERSION	2
 #define NV_SECRET_LEN	32
 #define NV_OFF_VERSION	8
 #define NV_OFF_SECRET	12
 #define NV_OFF_GEN	44
-#define NV_OFF_CRC	52
-#define NV_LEN		56
+#define NV_OFF_EPOCH	52	/* version 2 */
+#define NV_OFF_CRC	60
+#define NV_LEN		64
+#define NV1_OFF_CRC	52	/* version 1: no epoch */
+#define NV1_LEN		56
 
 #define ST_MAGIC	"AZHSMST1"
-#define ST_VERSION	1
+#define ST_VERSION	2
 #define ST_FP_LEN	16
 #define ST_NONCE_LEN	12
 #define ST_TAG_LEN	16
@@ -83,13 +101,19 @@
 #define ST_OFF_VERSION	8
 #define ST_OFF_FP	12
 #define ST_OFF_GEN	28
-#define ST_OFF_NONCE	36
-#define ST_OFF_CTLEN	48
-#define ST_HDR_LEN	52
+#define ST_OFF_EPOCH	36
+#define ST_OFF_NONCE	44
+#define ST_OFF_CTLEN	56
+#define ST_HDR_LEN	60
+/* Version 1: no epoch field, the nonce at 36, the length at 48. */
+#define ST1_OFF_NONCE	36
+#define ST1_OFF_CTLEN	48
+#define ST1_HDR_LEN	52
 #define ST_MAX_FILE	(ST_HDR_LEN + (size_t)HSM_STATE_MAX_IMAGE + ST_TAG_LEN)
 
 #define INFO_FINGERPRINT	"azihsm device id"
-#define INFO_SEAL_KEY		"azihsm state seal v1"
+#define INFO_SEAL_KEY_V1	"azihsm state seal v1"
+#define INFO_SEAL_KEY		"azihsm state seal v2"
 
 struct hsm_state {
 	pthread_mutex_t lock;
@@ -102,6 +126,8 @@ struct hsm_state {
 	uint8_t secret[NV_SECRET_LEN];
 	uint8_t fp[ST_FP_LEN];
 	uint64_t gen;		/* read with __atomic: hsm_state_generation takes no lock */
+	uint64_t nv_epoch;	/* the epoch FILE.nv holds */
+	uint64_t epoch;		/* >= nv_epoch; above it after new_epoch, until a commit */
 	uint8_t *image;		/* plaintext of generation gen when gen > 0 and status OK */
 	size_t image_len;
 };
@@ -137,12 +163,23 @@ static uint32_t nv_crc32(const uint8_t *p, size_t len)
 	return ~crc;
 }
 
-static int hkdf_sha256(const uint8_t *secret, const char *info, uint8_t *out, size_t out_len)
+int hsm_epoch_kdf(const uint8_t *secret, size_t secret_len, const char *label,
+		  const uint64_t *epoch, uint8_t *out, size_t out_len)
 {
+	uint8_t info[128];
+	size_t ilen = strlen(label);
 	OSSL_PARAM params[4];
 	EVP_KDF_CTX *ctx;
 	EVP_KDF *kdf;
 	int ok;
+
+	if (ilen > sizeof(info) - 8)
+		return -1;
+	memcpy(info, label, ilen);
+	if (epoch) {
+		put_le64(info + ilen, *epoch);
+		ilen += 8;
+	}
 
 	kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
 	if (!kdf)
@@ -153,13 +190,23 @@ static int hkdf_sha256(const uint8_t *secret, const char *info, uint8_t *out, si
 		return -1;
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
 	params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)secret,
-						      NV_SECRET_LEN);
-	params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info,
-						      strlen(info));
+						      secret_len);
+	params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, ilen);
 	params[3] = OSSL_PARAM_construct_end();
 	ok = EVP_KDF_derive(ctx, out, out_len, params) > 0;
 	EVP_KDF_CTX_free(ctx);	/* cleanses the key it copied */
 	return ok ? 0 : -1;
+}
+
+static int hkdf_sha256(const uint8_t *secret, const char *info, uint8_t *out, size_t out_len)
+{
+	return hsm_epoch_kdf(secret, NV_SECRET_LEN, info, NULL, out, out_len);
+}
+
+/* The seal key of a version-2 FILE of @epoch. */
+static int seal_key(const uint8_t *secret, uint64_t epoch, uint8_t key[ST_KEY_LEN])
+{
+	return hsm_epoch_kdf(secret, NV_SECRET_LEN, INFO_SEAL_KEY, &epoch, key, ST_KEY_LEN);
 }
 
 /*
@@ -270,7 +317,7 @@ static int write_atomic(struct hsm_state *s, const char *name, const char *tmp,
 	return 0;
 }
 
-static int nv_store(struct hsm_state *s, uint64_t gen, bool *replaced)
+static int nv_store(struct hsm_state *s, uint64_t gen, uint64_t epoch, bool *replaced)
 {
 	uint8_t buf[NV_LEN];
 	int err;
@@ -279,24 +326,39 @@ static int nv_store(struct hsm_state *s, uint64_t gen, bool *replaced)
 	put_le32(buf + NV_OFF_VERSION, NV_VERSION);
 	memcpy(buf + NV_OFF_SECRET, s->secret, NV_SECRET_LEN);
 	put_le64(buf + NV_OFF_GEN, gen);
+	put_le64(buf + NV_OFF_EPOCH, epoch);
 	put_le32(buf + NV_OFF_CRC, nv_crc32(buf, NV_OFF_CRC));
 	err = write_atomic(s, s->nv_name, s->nv_tmp, buf, sizeof(buf), replaced);
 	OPENSSL_cleanse(buf, sizeof(buf));
 	return err;
 }
 
-static int nv_parse(struct hsm_state *s, const uint8_t *buf, size_t len, uint64_t *gen)
+/* Version 2, or version 1 (56 bytes, epoch 0). */
+static int nv_parse(struct hsm_state *s, const uint8_t *buf, size_t len, uint64_t *gen,
+		    uint64_t *epoch)
 {
-	if (len != NV_LEN || memcmp(buf, NV_MAGIC, 8) ||
-	    get_le32(buf + NV_OFF_VERSION) != NV_VERSION ||
-	    get_le32(buf + NV_OFF_CRC) != nv_crc32(buf, NV_OFF_CRC))
+	if (len < NV1_LEN || memcmp(buf, NV_MAGIC, 8))
 		return -1;
+	switch (get_le32(buf + NV_OFF_VERSION)) {
+	case 1:
+		if (len != NV1_LEN || get_le32(buf + NV1_OFF_CRC) != nv_crc32(buf, NV1_OFF_CRC))
+			return -1;
+		*epoch = 0;
+		break;
+	case NV_VERSION:
+		if (len != NV_LEN || get_le32(buf + NV_OFF_CRC) != nv_crc32(buf, NV_OFF_CRC))
+			return -1;
+		*epoch = get_le64(buf + NV_OFF_EPOCH);
+		break;
+	default:
+		return -1;
+	}
 	memcpy(s->secret, buf + NV_OFF_SECRET, NV_SECRET_LEN);
 	*gen = get_le64(buf + NV_OFF_GEN);
 	return 0;
 }
 
-/* The sealed file for @image as generation @gen, in a malloc'd *@out. */
+/* The sealed file for @image as generation @gen of s->epoch, in a malloc'd *@out. */
 static int seal(struct hsm_state *s, uint64_t gen, const uint8_t *image, size_t len,
 		uint8_t **out, size_t *out_len)
 {
@@ -313,10 +375,11 @@ static int seal(struct hsm_state *s, uint64_t gen, const uint8_t *image, size_t 
 	put_le32(buf + ST_OFF_VERSION, ST_VERSION);
 	memcpy(buf + ST_OFF_FP, s->fp, ST_FP_LEN);
 	put_le64(buf + ST_OFF_GEN, gen);
+	put_le64(buf + ST_OFF_EPOCH, s->epoch);
 	put_le32(buf + ST_OFF_CTLEN, (uint32_t)len);
 	if (RAND_priv_bytes(buf + ST_OFF_NONCE, ST_NONCE_LEN) != 1)
 		goto out;
-	if (hkdf_sha256(s->secret, INFO_SEAL_KEY, key, sizeof(key)))
+	if (seal_key(s->secret, s->epoch, key))
 		goto out;
 	ctx = EVP_CIPHER_CTX_new();
 	if (!ctx ||
@@ -345,37 +408,57 @@ out:
 }
 
 /*
- * Checks and opens the sealed file @buf against the NV generation
- * @nv_gen. On OK the plaintext is in s->image and its generation in *@gen.
+ * Checks and opens the sealed file @buf against the NV generation @nv_gen
+ * and epoch @nv_epoch. On OK the plaintext is in s->image, its generation
+ * in *@gen and its epoch in *@epoch.
  */
 static enum hsm_state_status unseal(struct hsm_state *s, const uint8_t *buf, size_t len,
-				    uint64_t nv_gen, uint64_t *gen)
+				    uint64_t nv_gen, uint64_t nv_epoch, uint64_t *gen,
+				    uint64_t *epoch)
 {
 	enum hsm_state_status st = HSM_STATE_CORRUPT;
+	size_t hdr = ST_HDR_LEN, off_nonce = ST_OFF_NONCE, ct_len;
 	uint8_t key[ST_KEY_LEN];
 	EVP_CIPHER_CTX *ctx = NULL;
 	uint8_t *plain = NULL;
-	uint64_t g;
-	size_t ct_len;
-	int n;
+	uint64_t g, e = 0;
+	uint32_t version;
+	int n, kerr;
 
-	if (len < ST_HDR_LEN + ST_TAG_LEN)
+	if (len < ST1_HDR_LEN + ST_TAG_LEN)
 		return HSM_STATE_TRUNCATED;
-	if (memcmp(buf, ST_MAGIC, 8) || get_le32(buf + ST_OFF_VERSION) != ST_VERSION)
+	version = get_le32(buf + ST_OFF_VERSION);
+	if (memcmp(buf, ST_MAGIC, 8) || (version != 1 && version != ST_VERSION))
 		return HSM_STATE_CORRUPT;
+	if (version == 1) {
+		hdr = ST1_HDR_LEN;
+		off_nonce = ST1_OFF_NONCE;
+	} else if (len < ST_HDR_LEN + ST_TAG_LEN) {
+		return HSM_STATE_TRUNCATED;
+	}
 	if (CRYPTO_memcmp(buf + ST_OFF_FP, s->fp, ST_FP_LEN))
 		return HSM_STATE_FOREIGN;
-	ct_len = get_le32(buf + ST_OFF_CTLEN);
-	if (ct_len > HSM_STATE_MAX_IMAGE || len != ST_HDR_LEN + ct_len + ST_TAG_LEN)
+	ct_len = get_le32(buf + (version == 1 ? ST1_OFF_CTLEN : ST_OFF_CTLEN));
+	if (ct_len > HSM_STATE_MAX_IMAGE || len != hdr + ct_len + ST_TAG_LEN)
 		return HSM_STATE_CORRUPT;
 	g = get_le64(buf + ST_OFF_GEN);
 	if (g == 0 || (nv_gen != UINT64_MAX && g > nv_gen + 1))
+		return HSM_STATE_CORRUPT;
+	if (version != 1)
+		e = get_le64(buf + ST_OFF_EPOCH);
+	/* An earlier epoch's state is never decrypted again. */
+	if (e < nv_epoch)
+		return HSM_STATE_ROLLED_BACK;
+	/* A later one only from the commit FILE.nv did not record yet. */
+	if (e > nv_epoch && (nv_gen == UINT64_MAX || g != nv_gen + 1))
 		return HSM_STATE_CORRUPT;
 
 	plain = malloc(ct_len ? ct_len : 1);
 	if (!plain)
 		return HSM_STATE_IO;
-	if (hkdf_sha256(s->secret, INFO_SEAL_KEY, key, sizeof(key))) {
+	kerr = version == 1 ? hkdf_sha256(s->secret, INFO_SEAL_KEY_V1, key, sizeof(key)) :
+			      seal_key(s->secret, e, key);
+	if (kerr) {
 		st = HSM_STATE_IO;
 		goto out;
 	}
@@ -383,15 +466,15 @@ static enum hsm_state_status unseal(struct hsm_state *s, const uint8_t *buf, siz
 	if (!ctx ||
 	    !EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) ||
 	    !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, ST_NONCE_LEN, NULL) ||
-	    !EVP_DecryptInit_ex(ctx, NULL, NULL, key, buf + ST_OFF_NONCE) ||
-	    !EVP_DecryptUpdate(ctx, NULL, &n, buf, ST_HDR_LEN)) {
+	    !EVP_DecryptInit_ex(ctx, NULL, NULL, key, buf + off_nonce) ||
+	    !EVP_DecryptUpdate(ctx, NULL, &n, buf, (int)hdr)) {
 		st = HSM_STATE_IO;
 		goto out;
 	}
-	if (ct_len && !EVP_DecryptUpdate(ctx, plain, &n, buf + ST_HDR_LEN, (int)ct_len))
+	if (ct_len && !EVP_DecryptUpdate(ctx, plain, &n, buf + hdr, (int)ct_len))
 		goto out;
 	if (!EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, ST_TAG_LEN,
-				 (void *)(buf + ST_HDR_LEN + ct_len)))
+				 (void *)(buf + hdr + ct_len)))
 		goto out;
 	if (EVP_DecryptFinal_ex(ctx, plain + ct_len, &n) <= 0)
 		goto out;	/* tag mismatch */
@@ -403,6 +486,7 @@ static enum hsm_state_status unseal(struct hsm_state *s, const uint8_t *buf, siz
 	s->image_len = ct_len;
 	plain = NULL;
 	*gen = g;
+	*epoch = e;
 	st = HSM_STATE_OK;
 out:
 	EVP_CIPHER_CTX_free(ctx);
@@ -455,7 +539,7 @@ static enum hsm_state_status open_fresh(struct hsm_state *s)
 	if (RAND_priv_bytes(s->secret, NV_SECRET_LEN) != 1 ||
 	    hkdf_sha256(s->secret, INFO_FINGERPRINT, s->fp, ST_FP_LEN))
 		return HSM_STATE_IO;
-	if (nv_store(s, 0, &replaced))
+	if (nv_store(s, 0, 0, &replaced))
 		return HSM_STATE_IO;
 	return HSM_STATE_EMPTY;
 }
@@ -463,7 +547,7 @@ static enum hsm_state_status open_fresh(struct hsm_state *s)
 static enum hsm_state_status open_existing(struct hsm_state *s)
 {
 	enum hsm_state_status st;
-	uint64_t nv_gen, gen = 0;
+	uint64_t nv_gen, gen = 0, nv_epoch, epoch = 0;
 	uint8_t *buf;
 	size_t len;
 	bool replaced;
@@ -474,12 +558,13 @@ static enum hsm_state_status open_existing(struct hsm_state *s)
 		return HSM_STATE_NV_CORRUPT;
 	if (err)
 		return HSM_STATE_IO;
-	err = nv_parse(s, buf, len, &nv_gen);
+	err = nv_parse(s, buf, len, &nv_gen, &nv_epoch);
 	OPENSSL_cleanse(buf, len);
 	free(buf);
 	if (err)
 		return HSM_STATE_NV_CORRUPT;
 	__atomic_store_n(&s->gen, nv_gen, __ATOMIC_RELAXED);
+	s->nv_epoch = s->epoch = nv_epoch;
 	if (hkdf_sha256(s->secret, INFO_FINGERPRINT, s->fp, ST_FP_LEN))
 		return HSM_STATE_IO;
 
@@ -490,15 +575,16 @@ static enum hsm_state_status open_existing(struct hsm_state *s)
 		return HSM_STATE_CORRUPT;
 	if (err)
 		return HSM_STATE_IO;
-	st = unseal(s, buf, len, nv_gen, &gen);
+	st = unseal(s, buf, len, nv_gen, nv_epoch, &gen, &epoch);
 	free(buf);
 	if (st != HSM_STATE_OK)
 		return st;
 	if (gen == nv_gen + 1) {
 		/* Crash between the two renames of a commit: finish it. */
-		if (nv_store(s, gen, &replaced))
+		if (nv_store(s, gen, epoch, &replaced))
 			return HSM_STATE_IO;
 		__atomic_store_n(&s->gen, gen, __ATOMIC_RELAXED);
+		s->nv_epoch = s->epoch = epoch;
 	}
 	return HSM_STATE_OK;
 }
@@ -647,7 +733,7 @@ int hsm_state_commit(struct hsm_state *s, const uint8_t *image, size_t len)
 		goto out;
 	err = write_atomic(s, s->name, s->name_tmp, sealed, sealed_len, &replaced);
 	if (!err)
-		err = nv_store(s, gen, &replaced);
+		err = nv_store(s, gen, s->epoch, &replaced);
 	else if (!replaced)
 		goto out;	/* FILE untouched: still at the old generation */
 	if (err) {
@@ -664,6 +750,7 @@ int hsm_state_commit(struct hsm_state *s, const uint8_t *image, size_t len)
 	s->image_len = len;
 	copy = NULL;
 	__atomic_store_n(&s->gen, gen, __ATOMIC_RELAXED);
+	s->nv_epoch = s->epoch;
 	s->status = HSM_STATE_OK;
 out:
 	pthread_mutex_unlock(&s->lock);
@@ -679,17 +766,46 @@ uint64_t hsm_state_generation(const struct hsm_state *s)
 	return __atomic_load_n(&s->gen, __ATOMIC_RELAXED);
 }
 
+uint64_t hsm_state_epoch(struct hsm_state *s)
+{
+	uint64_t e;
+
+	if (!s)
+		return 0;
+	pthread_mutex_lock(&s->lock);
+	e = s->epoch;
+	pthread_mutex_unlock(&s->lock);
+	return e;
+}
+
+int hsm_state_new_epoch(struct hsm_state *s)
+{
+	int err = 0;
+
+	if (!s)
+		return -EINVAL;
+	pthread_mutex_lock(&s->lock);
+	if (s->status != HSM_STATE_OK && s->status != HSM_STATE_EMPTY)
+		err = -EPERM;
+	else if (s->epoch == UINT64_MAX)
+		err = -EOVERFLOW;
+	else
+		s->epoch++;
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
 int hsm_state_derive_key(struct hsm_state *s, const char *info, uint8_t *out, size_t len)
 {
 	int err = 0;
 
 	if (!s || !info || !out || !len || !strcmp(info, INFO_SEAL_KEY) ||
-	    !strcmp(info, INFO_FINGERPRINT))
+	    !strcmp(info, INFO_SEAL_KEY_V1) || !strcmp(info, INFO_FINGERPRINT))
 		return -EINVAL;
 	pthread_mutex_lock(&s->lock);
 	if (s->status != HSM_STATE_OK && s->status != HSM_STATE_EMPTY)
 		err = -EPERM;	/* the secret was cleansed */
-	else if (hkdf_sha256(s->secret, info, out, len))
+	else if (hsm_epoch_kdf(s->secret, NV_SECRET_LEN, info, &s->epoch, out, len))
 		err = -EIO;
 	pthread_mutex_unlock(&s->lock);
 	if (err)

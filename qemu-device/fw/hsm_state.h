@@ -69,13 +69,38 @@ int hsm_state_commit(struct hsm_state *s, const uint8_t *image, size_t len);
 uint64_t hsm_state_generation(const struct hsm_state *s);
 
 /*
- * A key of @len bytes for another purpose bound to this device:
- * HKDF-SHA256(device secret, no salt, info @info), @info a label of its
- * own (not the state file's seal key or fingerprint: -EINVAL). Only this
- * device's NV file yields it. -EPERM if the store is in an error state
+ * The zeroize epoch: 0 on a new device, one more after every zeroize. It
+ * is kept in FILE.nv (version 2) and in FILE's header, and folded into
+ * every key this store derives, so nothing sealed in an earlier epoch
+ * opens again. hsm_state_epoch() is the current one (in memory: it may be
+ * ahead of the files until the next commit stores it).
+ */
+uint64_t hsm_state_epoch(struct hsm_state *s);
+/*
+ * Start the next epoch (a zeroize, before its commit): at once in memory,
+ * durably with the next hsm_state_commit (which seals FILE under the new
+ * epoch and writes it to FILE.nv). 0; -EPERM in an error state;
+ * -EOVERFLOW at the last epoch.
+ */
+int hsm_state_new_epoch(struct hsm_state *s);
+
+/*
+ * A key of @len bytes for another purpose bound to this device and its
+ * current epoch: HKDF-SHA256(device secret, no salt, info @info || epoch
+ * u64 little-endian), @info a label of its own (not the state file's seal
+ * key or fingerprint: -EINVAL). Only this device's NV file yields it, and
+ * only until the next zeroize. -EPERM if the store is in an error state
  * (its secret is gone); -EIO if the KDF fails.
  */
 int hsm_state_derive_key(struct hsm_state *s, const char *info, uint8_t *out, size_t len);
+
+/*
+ * HKDF-SHA256(@secret, no salt, info = @label || *@epoch as u64
+ * little-endian (no epoch when NULL)) into @out; 0 or -1. @label at most
+ * 120 bytes.
+ */
+int hsm_epoch_kdf(const uint8_t *secret, size_t secret_len, const char *label,
+		  const uint64_t *epoch, uint8_t *out, size_t out_len);
 
 /* "ok", "empty", "truncated", "corrupt", "rolled back", "foreign", "nv corrupt", "io". */
 const char *hsm_state_status_str(enum hsm_state_status st);

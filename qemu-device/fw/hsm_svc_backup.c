@@ -29,6 +29,8 @@ static uint32_t fw_status_part(int st)
 		return AZIHSM_STATUS_NO_BK3;
 	case HSM_PART_BAD_BLOB:
 		return AZIHSM_STATUS_BAD_BLOB;
+	case HSM_PART_NOT_EMPTY:
+		return AZIHSM_STATUS_NOT_EMPTY;
 	}
 	return AZIHSM_STATUS_INTERNAL;
 }
@@ -37,8 +39,9 @@ static uint32_t fw_status_part(int st)
  * Zeroize: the new masking keys are made first, so that a failing RNG
  * refuses the command before anything is destroyed. Then the credentials
  * go back to the defaults (closing every session), every key goes, the
- * masking keys are replaced, the BK3 dropped, and the partition is
- * committed.
+ * masking keys are replaced, the device moves to its next zeroize epoch
+ * (nothing sealed before opens again: sealed BK3 blobs, masked blobs, the
+ * state file), the BK3 is dropped, and the partition is committed.
  */
 uint32_t fw_svc_zeroize(struct fw_req *r)
 {
@@ -58,13 +61,19 @@ uint32_t fw_svc_zeroize(struct fw_req *r)
 		return AZIHSM_STATUS_INTERNAL;
 	}
 	fw_persist_begin(r->fw);
-	ret = hsm_auth_zeroize(r->fw->auth, NULL, NULL);
-	/* Even if the device key could not be renewed: the keys go. */
-	hsm_vault_delete_all(r->fw->vault);
+	/*
+	 * The kernel masking key first: the kernel session needs no PIN, so
+	 * one opened while the sessions are being closed must not open an
+	 * old kernel blob. (A partition blob needs a session past ChangePin,
+	 * whose commit waits for the persist lock we hold.)
+	 */
 	pthread_mutex_lock(&r->fw->kernel_mk_lock);
 	r->fw->kernel_mk = kmk;
 	pthread_mutex_unlock(&r->fw->kernel_mk_lock);
 	OPENSSL_cleanse(&kmk, sizeof(kmk));
+	ret = hsm_auth_zeroize(r->fw->auth, NULL, NULL);
+	/* Even if the device key could not be renewed: the keys go. */
+	hsm_vault_delete_all(r->fw->vault);
 	st = fw_status_part(hsm_partition_zeroize(r->fw->part, &mk));
 	fw_persist_end(r->fw);
 	OPENSSL_cleanse(&mk, sizeof(mk));
@@ -130,15 +139,13 @@ uint32_t fw_svc_set_sealed_bk3(struct fw_req *r)
 	if (st)
 		return st;
 	/*
-	 * Keys masked under the current masking key must not be orphaned;
-	 * under the persist lock no persistent key appears meanwhile (those
-	 * are made and committed under it, or committed before answered).
+	 * Keys masked under the current masking key must not be orphaned
+	 * (the partition checks, NOT_EMPTY); under the persist lock no
+	 * persistent key appears meanwhile (those are made and committed
+	 * under it, or committed before answered).
 	 */
 	fw_persist_begin(r->fw);
-	if (hsm_vault_count_owner(r->fw->vault, 0))
-		st = AZIHSM_STATUS_NOT_EMPTY;
-	else
-		st = fw_status_part(hsm_partition_set_sealed_bk3(r->fw->part, blob.p, blob.len));
+	st = fw_status_part(hsm_partition_set_sealed_bk3(r->fw->part, blob.p, blob.len));
 	fw_persist_end(r->fw);
 	if (st)
 		return st;

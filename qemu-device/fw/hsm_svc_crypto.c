@@ -8,7 +8,11 @@
  *
  * Classes: a plain Hash INFO; HMAC, RsaModExp USE_KEY with a key the
  * session sees (HMAC: SIGN usage; RsaModExp: SIGN or DECRYPT usage, as
- * x^d mod n is both); RsaPublic and EccVerify USE_KEY (no secret in them,
+ * x^d mod n is both), and only in the kernel session (issue 9: officer and
+ * user sessions get WRONG_ROLE; a keyed Hash step returns the inner
+ * chaining value, which with the unpadded raw RSA private operation is
+ * for the kernel crypto API's own keys, never a partition key's service);
+ * RsaPublic and EccVerify USE_KEY (no secret in them,
  * but they are operations, not information). FIPS flags: SHA-2 approved;
  * HMAC approved with keys of 112 bits or more; raw RSA never (the padding
  * is the host's); ECDSA verification approved for digests of SHA-2 sizes
@@ -79,10 +83,9 @@ static void fw_hmac_fn(const struct hsm_key_ref *key, void *ctx)
 	struct fw_hash_ctx *c = ctx;
 	size_t min = key->origin & HSM_ORIGIN_KERNEL ? 1 : HSM_HMAC_KEY_MIN;
 
-	if (!fw_visible(c->r, key->owner)) {
-		c->st = AZIHSM_STATUS_KEY_NOT_FOUND;
+	c->st = fw_use_key_ref(c->r, key, HSM_USAGE_SIGN);
+	if (c->st)
 		return;
-	}
 	if (fw_hmac_hash(key->type) != c->hash || !key->secret || key->secret_len < min) {
 		c->st = AZIHSM_STATUS_KEY_TYPE;
 		return;
@@ -119,13 +122,18 @@ uint32_t fw_svc_hash(struct fw_req *r)
 	if ((c.has_state && (c.state.len != hsm_hash_state_size(c.hash) || c.done % bs)) ||
 	    (!c.final && c.data.len % bs))
 		return AZIHSM_STATUS_INVALID_ARG;
-	st = fw_check(r, has_key ? HSM_OP_USE_KEY : HSM_OP_INFO);
+	/*
+	 * issue 9: the keyed step's result is a raw inner HMAC state: the
+	 * kernel session's only, refused before any key is looked up.
+	 */
+	if (has_key && !r->kernel)
+		return AZIHSM_STATUS_WRONG_ROLE;
+	/* A key of another session is not found, whatever its usage. */
+	st = has_key ? fw_use_key_check(r, id, HSM_USAGE_SIGN, NULL) : fw_check(r, HSM_OP_INFO);
 	if (st)
 		return st;
 	if (has_key) {
 		ret = hsm_vault_with_key(r->fw->vault, id, HSM_USAGE_SIGN, fw_hmac_fn, &c);
-		if (ret == HSM_VAULT_USAGE_DENIED && fw_visible_key(r, id, &(struct hsm_key_attr){ 0 }))
-			ret = HSM_VAULT_NOT_FOUND;	/* another session's key */
 		st = ret ? fw_status_vault(ret) : c.st;
 	} else {
 		st = fw_hash_run(&c, NULL, 0);
@@ -148,6 +156,7 @@ struct fw_modexp_ctx {
 	struct fw_bytes in;
 	uint8_t out[FW_RSA_MAX_BYTES];
 	size_t len;
+	uint32_t need;
 	uint32_t st;
 };
 
@@ -156,10 +165,9 @@ static void fw_modexp_fn(const struct hsm_key_ref *key, void *ctx)
 	struct fw_modexp_ctx *c = ctx;
 	bool fips;
 
-	if (!fw_visible(c->r, key->owner)) {
-		c->st = AZIHSM_STATUS_KEY_NOT_FOUND;
+	c->st = fw_use_key_ref(c->r, key, c->need);
+	if (c->st)
 		return;
-	}
 	c->st = fw_status_ops(hsm_ops_rsa_private(key, c->in.p, c->in.len, c->out,
 						  sizeof(c->out), &c->len, &fips));
 }
@@ -181,14 +189,20 @@ uint32_t fw_svc_rsa_mod_exp(struct fw_req *r)
 		return st;
 	if (!fw_key_id_valid(id) || !c.in.len || c.in.len > FW_RSA_MAX_BYTES)
 		return AZIHSM_STATUS_INVALID_ARG;
-	st = fw_check(r, HSM_OP_USE_KEY);
-	if (st)
-		return st;
-	st = fw_visible_key(r, id, &attr);
+	/*
+	 * issue 9: raw x^d mod n (no padding) is the kernel session's only:
+	 * its class, RAW_KEY, is checked by the dispatcher (hsm_fw.c).
+	 */
+	/* Class and visibility first (no usage yet: either one serves). */
+	st = fw_use_key_check(r, id, 0, &attr);
 	if (st)
 		return st;
 	/* x^d mod n serves both decryption and signing: either usage. */
 	need = attr.usage & HSM_USAGE_DECRYPT ? HSM_USAGE_DECRYPT : HSM_USAGE_SIGN;
+	st = fw_use_key_check(r, id, need, NULL);
+	if (st)
+		return st;
+	c.need = need;
 	ret = hsm_vault_with_key(r->fw->vault, id, need, fw_modexp_fn, &c);
 	st = ret ? fw_status_vault(ret) : c.st;
 	if (!st) {

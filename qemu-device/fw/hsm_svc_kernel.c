@@ -7,17 +7,23 @@
  * Documentation/hsm-design.md.
  *
  * The kernel session (role HSM_ROLE_KERNEL) is the driver's: opened
- * without a credential, at most one (a second open closes the first and
- * drops its keys), not one of the partition's sessions. It sees its own
+ * without a credential, at most one (only the first open after a reset or
+ * zeroize succeeds: KERNEL_SESSION_OPEN), not one of the partition's
+ * sessions. It sees its own
  * session keys only (fw_visible). Only it may import raw key material
  * (class KERNEL_IMPORT); its blobs are sealed under the firmware's kernel
  * masking key (random per start, never stored), everyone else's under the
  * partition masking key, so a blob of one kind never opens in the other.
+ * Both are bound to the zeroize epoch (hsm_partition_blob_key), and every
+ * blob names who it is for (hsm_vault.h, enum hsm_blob_owner).
  *
- * Classes: UnmaskKey SESSION_KEYS; KeyExportMasked INFO to see the key,
- * then SESSION_KEYS for a session key or BACKUP (officer) for a
- * persistent one; AesEncryptDecrypt USE_KEY with the key's encrypt or
- * decrypt usage.
+ * Classes: UnmaskKey SESSION_KEYS (persistent: MANAGE_KEYS), then the
+ * vault's owner rules: a session key's blob back to the same role as a
+ * session key, a persistent key's blob to the officer only (a session
+ * copy while the key lives, never a deleted key); KeyExportMasked INFO to
+ * see the key, then SESSION_KEYS for a session key or BACKUP (officer) for
+ * a persistent one; AesEncryptDecrypt USE_KEY with the key's encrypt or
+ * decrypt usage (CTR: both).
  */
 #include <string.h>
 
@@ -25,6 +31,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "azihsm/hw.h"
 #include "hsm_fw_int.h"
 #include "hsm_ops.h"
 
@@ -45,34 +52,57 @@ static uint32_t fw_status_import(int st)
 		return AZIHSM_STATUS_INVALID_ARG;
 	case HSM_VAULT_BAD_BLOB:
 		return AZIHSM_STATUS_BAD_BLOB;
+	case HSM_VAULT_WRONG_OWNER:
+		return AZIHSM_STATUS_WRONG_ROLE;
+	case HSM_VAULT_KEY_DELETED:
+		return AZIHSM_STATUS_KEY_DELETED;
+	case HSM_VAULT_KEY_EXISTS:
+		return AZIHSM_STATUS_KEY_EXISTS;
 	}
 	return fw_status_vault(st);
 }
 
-void fw_masking_key(const struct fw_req *r, struct hsm_masking_key *out)
+int fw_masking_key(const struct fw_req *r, struct hsm_masking_key *out)
 {
-	if (!r->kernel) {
-		hsm_partition_masking_key(r->fw->part, out);
-		return;
-	}
+	struct hsm_masking_key kmk;
+	int ret;
+
+	if (!r->kernel)
+		return hsm_partition_blob_key(r->fw->part, NULL, out);
 	pthread_mutex_lock(&r->fw->kernel_mk_lock);
-	*out = r->fw->kernel_mk;
+	kmk = r->fw->kernel_mk;
 	pthread_mutex_unlock(&r->fw->kernel_mk_lock);
+	ret = hsm_partition_blob_key(r->fw->part, &kmk, out);
+	OPENSSL_cleanse(&kmk, sizeof(kmk));
+	return ret;
+}
+
+int fw_blob_owner(const struct fw_req *r, enum hsm_blob_owner *kind)
+{
+	enum hsm_auth_role role;
+
+	if (r->kernel) {
+		*kind = HSM_BLOB_KERNEL;
+		return 0;
+	}
+	if (hsm_auth_session_role(r->fw->auth, r->session_id, &role))
+		return -1;
+	*kind = role == HSM_ROLE_OFFICER ? HSM_BLOB_OFFICER : HSM_BLOB_USER;
+	return 0;
 }
 
 uint32_t fw_svc_open_kernel(struct fw_req *r)
 {
-	uint16_t sid = 0, old = 0;
+	uint16_t sid = 0, app = 0;
 	uint32_t st = fw_decode(r, NULL, 0);
 	int ret;
 
 	if (st)
 		return st;
-	ret = hsm_auth_open_kernel(r->fw->auth, &sid, &old);
+	/* Only the first after a reset: a second changes nothing. */
+	ret = hsm_auth_open_kernel(r->fw->auth, &sid, &app);
 	if (ret)
 		return fw_status_auth(ret);
-	if (old)
-		hsm_vault_delete_owner(r->fw->vault, old);
 	mbor_enc_map(r->e, 1);
 	mbor_enc_key(r->e, AZIHSM_KSESS_F_ID);
 	mbor_enc_u16(r->e, sid);
@@ -81,6 +111,10 @@ uint32_t fw_svc_open_kernel(struct fw_req *r)
 		fw_drop_session(r->fw, sid);
 		return AZIHSM_STATUS_RSP_TOO_LARGE;
 	}
+	r->cmd->cqe_session_flags = AZIHSM_SESS_OP_OPEN | AZIHSM_SESS_IN_SESSION |
+				    AZIHSM_SESS_SHORT_APP_ID_VALID;
+	r->cmd->cqe_session_id = sid;
+	r->cmd->cqe_short_app_id = app;
 	return AZIHSM_STATUS_SUCCESS;
 }
 
@@ -181,14 +215,17 @@ uint32_t fw_svc_key_import(struct fw_req *r)
 	spec.usage = usage;
 	spec.owner = r->session_id;
 	spec.origin = HSM_ORIGIN_IMPORTED | HSM_ORIGIN_KERNEL;
-	if (!hsm_key_type_valid(spec.type) || !usage ||
-	    (usage & ~hsm_key_type_usages(spec.type)))
+	if (!hsm_key_usage_ok(spec.type, usage))
 		return AZIHSM_STATUS_INVALID_ARG;
 	st = fw_import_material(r, &spec, &m, &id);
 	if (st)
 		return st;
-	fw_masking_key(r, &mk);	/* r->kernel: the kernel masking key */
-	ret = hsm_vault_mask(r->fw->vault, id, &mk, NULL, 0, &len);
+	/* r->kernel: the kernel masking key */
+	if (fw_masking_key(r, &mk)) {
+		st = AZIHSM_STATUS_INTERNAL;
+		goto fail;
+	}
+	ret = hsm_vault_mask(r->fw->vault, id, &mk, HSM_BLOB_KERNEL, NULL, 0, &len);
 	if (ret != HSM_VAULT_BUFFER_SMALL) {
 		st = AZIHSM_STATUS_INTERNAL;
 		goto fail;
@@ -202,7 +239,7 @@ uint32_t fw_svc_key_import(struct fw_req *r)
 		st = AZIHSM_STATUS_RSP_TOO_LARGE;
 		goto fail;
 	}
-	ret = hsm_vault_mask(r->fw->vault, id, &mk, blob, len, &len);
+	ret = hsm_vault_mask(r->fw->vault, id, &mk, HSM_BLOB_KERNEL, blob, len, &len);
 	if (ret) {
 		st = fw_status_vault(ret);
 		goto fail;
@@ -229,6 +266,7 @@ uint32_t fw_svc_unmask_key(struct fw_req *r)
 		{ AZIHSM_UNMASK_F_PERSISTENT, FW_BOOL, true, &persistent, NULL },
 	};
 	struct hsm_masking_key mk;
+	enum hsm_blob_owner kind;
 	enum hsm_auth_op op;
 	uint16_t id = 0;
 	uint32_t st;
@@ -243,11 +281,16 @@ uint32_t fw_svc_unmask_key(struct fw_req *r)
 	st = fw_check(r, op);
 	if (st)
 		return st;
+	if (fw_blob_owner(r, &kind))
+		return AZIHSM_STATUS_NO_SESSION;
 	/* A persistent key: no other commit may store it before ours does. */
 	if (persistent)
 		fw_persist_begin(r->fw);
-	fw_masking_key(r, &mk);
-	ret = hsm_vault_unmask(r->fw->vault, &mk, blob.p, blob.len,
+	if (fw_masking_key(r, &mk)) {
+		st = AZIHSM_STATUS_INTERNAL;
+		goto out;
+	}
+	ret = hsm_vault_unmask(r->fw->vault, &mk, blob.p, blob.len, kind,
 			       persistent ? 0 : r->session_id, &id);
 	OPENSSL_cleanse(&mk, sizeof(mk));
 	if (ret) {
@@ -278,6 +321,7 @@ uint32_t fw_svc_export_masked(struct fw_req *r)
 	};
 	struct hsm_masking_key mk;
 	struct hsm_key_attr attr;
+	enum hsm_blob_owner kind;
 	uint8_t *out;
 	size_t len = 0;
 	uint32_t st;
@@ -297,8 +341,13 @@ uint32_t fw_svc_export_masked(struct fw_req *r)
 	st = fw_check(r, attr.owner ? HSM_OP_SESSION_KEYS : HSM_OP_BACKUP);
 	if (st)
 		return st;
-	fw_masking_key(r, &mk);
-	ret = hsm_vault_mask(r->fw->vault, id, &mk, NULL, 0, &len);
+	if (!attr.owner)
+		kind = HSM_BLOB_PERSISTENT;
+	else if (fw_blob_owner(r, &kind))
+		return AZIHSM_STATUS_NO_SESSION;
+	if (fw_masking_key(r, &mk))
+		return AZIHSM_STATUS_INTERNAL;
+	ret = hsm_vault_mask(r->fw->vault, id, &mk, kind, NULL, 0, &len);
 	if (ret != HSM_VAULT_BUFFER_SMALL) {
 		st = fw_status_vault(ret);
 		goto out;
@@ -310,7 +359,7 @@ uint32_t fw_svc_export_masked(struct fw_req *r)
 		st = AZIHSM_STATUS_RSP_TOO_LARGE;
 		goto out;
 	}
-	ret = hsm_vault_mask(r->fw->vault, id, &mk, out, len, &len);
+	ret = hsm_vault_mask(r->fw->vault, id, &mk, kind, out, len, &len);
 	st = fw_status_vault(ret);
 out:
 	OPENSSL_cleanse(&mk, sizeof(mk));
@@ -327,6 +376,7 @@ struct fw_aes_ctx {
 	uint8_t tag_len;
 	uint32_t xts_block;	/* XTS: 16-byte blocks into the data unit */
 	uint8_t *out;		/* data.len bytes in the response */
+	uint8_t gcm_iv[HSM_GCM_IV_LEN];	/* GCM encrypt: the IV drawn by the device */
 	uint8_t iv_out[HSM_AES_BLOCK];
 	uint8_t tag_out[HSM_GCM_TAG_LEN];
 	bool fips;
@@ -366,10 +416,9 @@ static void fw_aes_fn(const struct hsm_key_ref *key, void *ctx)
 	uint8_t blk[HSM_AES_BLOCK] = { 0 }, scratch[HSM_AES_BLOCK];
 	int st;
 
-	if (!fw_visible(c->r, key->owner)) {
-		c->st = AZIHSM_STATUS_KEY_NOT_FOUND;
+	c->st = fw_use_key_ref(c->r, key, c->decrypt ? HSM_USAGE_DECRYPT : HSM_USAGE_ENCRYPT);
+	if (c->st)
 		return;
-	}
 	if (!c->data.len && c->mode != AZIHSM_AES_GCM) {
 		/*
 		 * Nothing to transform: one block into scratch checks the
@@ -385,9 +434,13 @@ static void fw_aes_fn(const struct hsm_key_ref *key, void *ctx)
 	c->st = fw_status_ops(st);
 }
 
-/* Field presence and lengths of one AES request, by mode. */
-static uint32_t fw_aes_check(const struct fw_aes_ctx *c, bool has_iv, bool has_aad,
-			     bool has_tag, bool has_tag_len, bool has_xts_block)
+/*
+ * Field presence and lengths of one AES request, by mode. @kernel: the
+ * request is the kernel session's (the only one that may give a GCM
+ * encryption IV).
+ */
+static uint32_t fw_aes_check(const struct fw_aes_ctx *c, bool kernel, bool has_iv,
+			     bool has_aad, bool has_tag, bool has_tag_len, bool has_xts_block)
 {
 	size_t n = c->data.len;
 
@@ -414,7 +467,13 @@ static uint32_t fw_aes_check(const struct fw_aes_ctx *c, bool has_iv, bool has_a
 			return AZIHSM_STATUS_INVALID_ARG;
 		break;
 	case AZIHSM_AES_GCM:
-		if (!has_iv || c->iv.len != HSM_GCM_IV_LEN)
+		/*
+		 * issue 9, SP 800-38D 8.2.2: encryption IVs are drawn in the
+		 * device; only the kernel session (the crypto API's callers
+		 * choose their IVs) may give one, and then nothing is approved.
+		 */
+		if (has_iv ? c->iv.len != HSM_GCM_IV_LEN || (!c->decrypt && !kernel) :
+			     c->decrypt)
 			return AZIHSM_STATUS_INVALID_ARG;
 		if (c->decrypt) {
 			if (!has_tag || has_tag_len || c->tag.len < FW_GCM_TAG_MIN ||
@@ -431,6 +490,18 @@ static uint32_t fw_aes_check(const struct fw_aes_ctx *c, bool has_iv, bool has_a
 	/* AAD and tags are GCM's. */
 	return has_aad || has_tag || has_tag_len ? AZIHSM_STATUS_INVALID_ARG :
 						   AZIHSM_STATUS_SUCCESS;
+}
+
+/*
+ * The usage a request needs: decrypt or encrypt; CTR both, as its
+ * encryption is its decryption (issue 9: an encrypt-only key must not
+ * decrypt what it encrypted).
+ */
+static uint32_t fw_aes_need(const struct fw_aes_ctx *c)
+{
+	if (c->mode == AZIHSM_AES_CTR)
+		return HSM_USAGE_ENCRYPT | HSM_USAGE_DECRYPT;
+	return c->decrypt ? HSM_USAGE_DECRYPT : HSM_USAGE_ENCRYPT;
 }
 
 uint32_t fw_svc_aes(struct fw_req *r)
@@ -460,35 +531,40 @@ uint32_t fw_svc_aes(struct fw_req *r)
 		return st;
 	if (!fw_key_id_valid(id))
 		return AZIHSM_STATUS_INVALID_ARG;
-	st = fw_aes_check(&c, has_iv, has_aad, has_tag, has_tag_len, has_xts_block);
+	st = fw_aes_check(&c, r->kernel, has_iv, has_aad, has_tag, has_tag_len, has_xts_block);
 	if (st)
 		return st;
-	st = fw_check(r, HSM_OP_USE_KEY);
+	/* A key of another session is not found, whatever its usage. */
+	st = fw_use_key_check(r, id, fw_aes_need(&c), NULL);
 	if (st)
 		return st;
 	gcm_enc = c.mode == AZIHSM_AES_GCM && !c.decrypt;
 	chain = c.mode == AZIHSM_AES_CBC || c.mode == AZIHSM_AES_CTR;
-	mbor_enc_map(r->e, gcm_enc || chain ? 2 : 1);
+	if (gcm_enc && !has_iv) {
+		if (hsm_fw_random(r->fw, c.gcm_iv, sizeof(c.gcm_iv)))
+			return AZIHSM_STATUS_DRBG_FAILURE;
+		c.iv.p = c.gcm_iv;
+		c.iv.len = sizeof(c.gcm_iv);
+	}
+	mbor_enc_map(r->e, gcm_enc ? 3 : chain ? 2 : 1);
 	mbor_enc_key(r->e, AZIHSM_AES_F_OUT);
 	c.out = mbor_enc_bytes_reserve(r->e, c.data.len);
 	if (!c.out || !fw_rsp_fits(r))
 		return AZIHSM_STATUS_RSP_TOO_LARGE;
-	ret = hsm_vault_with_key(r->fw->vault, id,
-				 c.decrypt ? HSM_USAGE_DECRYPT : HSM_USAGE_ENCRYPT, fw_aes_fn, &c);
-	if (ret == HSM_VAULT_NOT_FOUND ||
-	    (ret == HSM_VAULT_USAGE_DENIED && fw_visible_key(r, id, &(struct hsm_key_attr){ 0 })))
-		st = AZIHSM_STATUS_KEY_NOT_FOUND;	/* another session's key */
-	else
-		st = ret ? fw_status_vault(ret) : c.st;
+	ret = hsm_vault_with_key(r->fw->vault, id, fw_aes_need(&c), fw_aes_fn, &c);
+	st = ret ? fw_status_vault(ret) : c.st;
 	if (!st) {
 		if (chain) {
 			mbor_enc_key(r->e, AZIHSM_AES_F_IV_OUT);
 			mbor_enc_bytes(r->e, c.iv_out, sizeof(c.iv_out));
 		} else if (gcm_enc) {
+			mbor_enc_key(r->e, AZIHSM_AES_F_IV_OUT);
+			mbor_enc_bytes(r->e, c.iv.p, HSM_GCM_IV_LEN);
 			mbor_enc_key(r->e, AZIHSM_AES_F_TAG_OUT);
 			mbor_enc_bytes(r->e, c.tag_out, c.tag_len);
 		}
-		r->fips_approved = c.fips;
+		/* An IV from outside the module: never approved (IG C.H). */
+		r->fips_approved = c.fips && !(gcm_enc && has_iv);
 	}
 	OPENSSL_cleanse(&c, sizeof(c));
 	return st;

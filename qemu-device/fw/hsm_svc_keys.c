@@ -19,6 +19,7 @@
 
 #include <openssl/crypto.h>
 
+#include "hsm_authz.h"
 #include "hsm_fw_int.h"
 #include "hsm_ops.h"
 
@@ -63,7 +64,7 @@ uint32_t fw_status_vault(int st)
 		return AZIHSM_STATUS_SUCCESS;
 	case HSM_VAULT_INVALID_ARG:
 	case HSM_VAULT_BAD_TYPE:	/* unknown type asked for */
-	case HSM_VAULT_BAD_USAGE:	/* usage empty or meaningless for the type */
+	case HSM_VAULT_BAD_USAGE:	/* usage empty, meaningless for the type, two purposes */
 		return AZIHSM_STATUS_INVALID_ARG;
 	case HSM_VAULT_FULL:
 	case HSM_VAULT_NO_IDS:
@@ -76,6 +77,10 @@ uint32_t fw_status_vault(int st)
 		return AZIHSM_STATUS_KEY_USAGE;
 	case HSM_VAULT_NOT_ASYMMETRIC:
 		return AZIHSM_STATUS_KEY_TYPE;
+	case HSM_VAULT_QUOTA:
+		return AZIHSM_STATUS_QUOTA;
+	case HSM_VAULT_RNG:		/* the DRBG failed: error state entered */
+		return AZIHSM_STATUS_DRBG_FAILURE;
 	}
 	return AZIHSM_STATUS_INTERNAL;
 }
@@ -113,7 +118,8 @@ bool fw_key_id_valid(uint16_t id)
 
 bool fw_visible(const struct fw_req *r, uint16_t owner)
 {
-	return owner == r->session_id || (owner == 0 && !r->kernel);
+	return hsm_authz_visible(r->session_id, r->kernel ? HSM_ROLE_KERNEL : HSM_ROLE_USER,
+				 owner);
 }
 
 /* Attributes of key @id if the session may see it, else KEY_NOT_FOUND. */
@@ -128,6 +134,50 @@ uint32_t fw_visible_key(struct fw_req *r, uint16_t id, struct hsm_key_attr *attr
 uint32_t fw_check(struct fw_req *r, enum hsm_auth_op op)
 {
 	return fw_status_auth(hsm_auth_check(r->fw->auth, r->session_id, op));
+}
+
+static uint32_t fw_status_authz(enum hsm_authz_status st)
+{
+	switch (st) {
+	case HSM_AUTHZ_OK:
+		return AZIHSM_STATUS_SUCCESS;
+	case HSM_AUTHZ_NO_SESSION:
+		return AZIHSM_STATUS_NO_SESSION;
+	case HSM_AUTHZ_MUST_CHANGE_PIN:
+		return AZIHSM_STATUS_MUST_CHANGE_PIN;
+	case HSM_AUTHZ_WRONG_ROLE:
+		return AZIHSM_STATUS_WRONG_ROLE;
+	case HSM_AUTHZ_NOT_VISIBLE:
+		return AZIHSM_STATUS_KEY_NOT_FOUND;
+	case HSM_AUTHZ_USAGE:
+		return AZIHSM_STATUS_KEY_USAGE;
+	}
+	return AZIHSM_STATUS_INTERNAL;
+}
+
+uint32_t fw_use_key_check(struct fw_req *r, uint16_t id, uint32_t need,
+			  struct hsm_key_attr *attr)
+{
+	struct hsm_key_attr a;
+	struct hsm_authz_key k;
+	uint32_t st = fw_check(r, HSM_OP_USE_KEY);
+
+	if (st)
+		return st;
+	if (hsm_vault_get_attr(r->fw->vault, id, &a) != HSM_VAULT_OK)
+		return AZIHSM_STATUS_KEY_NOT_FOUND;
+	k = hsm_authz_of_attr(&a);
+	st = fw_status_authz(hsm_authz_use_key(r->fw->auth, r->session_id, &k, need));
+	if (!st && attr)
+		*attr = a;
+	return st;
+}
+
+uint32_t fw_use_key_ref(const struct fw_req *r, const struct hsm_key_ref *key, uint32_t need)
+{
+	struct hsm_authz_key k = hsm_authz_of_ref(key);
+
+	return fw_status_authz(hsm_authz_use_key(r->fw->auth, r->session_id, &k, need));
 }
 
 /* A request { 1: key_id u16 }, id range-checked. */
@@ -395,10 +445,9 @@ static void fw_sign_fn(const struct hsm_key_ref *key, void *ctx)
 	struct fw_sign_ctx *c = ctx;
 
 	/* Checked on the borrowed key itself: no window for another owner. */
-	if (!fw_visible(c->r, key->owner)) {
-		c->st = AZIHSM_STATUS_KEY_NOT_FOUND;
+	c->st = fw_use_key_ref(c->r, key, HSM_USAGE_SIGN);
+	if (c->st)
 		return;
-	}
 	c->st = fw_status_ops(hsm_ops_ecdsa_sign(key, c->hash, c->digest.p, c->digest.len,
 						 c->sig, sizeof(c->sig), &c->len, &c->fips));
 }
@@ -413,7 +462,6 @@ uint32_t fw_svc_ecc_sign(struct fw_req *r)
 		{ AZIHSM_SIGN_F_HASH, FW_U8, false, &hash, NULL },
 		{ AZIHSM_SIGN_F_DIGEST, FW_BYTES, false, &c.digest, NULL },
 	};
-	struct hsm_key_attr attr;
 	uint32_t st;
 	int ret;
 
@@ -424,11 +472,8 @@ uint32_t fw_svc_ecc_sign(struct fw_req *r)
 	    c.digest.len != hsm_hash_size((enum hsm_hash)hash))
 		return AZIHSM_STATUS_INVALID_ARG;
 	c.hash = (enum hsm_hash)hash;
-	st = fw_check(r, HSM_OP_USE_KEY);
-	if (st)
-		return st;
 	/* A key of another session is not found, whatever its usage. */
-	st = fw_visible_key(r, id, &attr);
+	st = fw_use_key_check(r, id, HSM_USAGE_SIGN, NULL);
 	if (st)
 		return st;
 	ret = hsm_vault_with_key(r->fw->vault, id, HSM_USAGE_SIGN, fw_sign_fn, &c);

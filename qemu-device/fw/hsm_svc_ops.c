@@ -40,6 +40,7 @@ _Static_assert(AZIHSM_KDF_LABEL_MAX == 1024, "hsm_ops KDF input limit");
 /* One operation on a borrowed key; services embed it first in their context. */
 struct fw_job {
 	struct fw_req *r;
+	uint32_t need;		/* usage bits the operation needs */
 	uint32_t st;
 	bool fips;
 	void (*run)(const struct hsm_key_ref *key, struct fw_job *j);
@@ -50,30 +51,26 @@ static void fw_job_fn(const struct hsm_key_ref *key, void *ctx)
 	struct fw_job *j = ctx;
 
 	/* Checked on the borrowed key itself: no window for another owner. */
-	if (!fw_visible(j->r, key->owner)) {
-		j->st = AZIHSM_STATUS_KEY_NOT_FOUND;
+	j->st = fw_use_key_ref(j->r, key, j->need);
+	if (j->st)
 		return;
-	}
 	j->run(key, j);
 }
 
-/* Class USE_KEY, key @id visible, usage @need: run j->run on it. */
+/* hsm_authz_use_key for key @id and usage @need: run j->run on it. */
 static uint32_t fw_use_key(struct fw_req *r, uint16_t id, uint32_t need, struct fw_job *j)
 {
-	struct hsm_key_attr attr;
 	uint32_t st;
 	int ret;
 
 	if (!fw_key_id_valid(id))
 		return AZIHSM_STATUS_INVALID_ARG;
-	st = fw_check(r, HSM_OP_USE_KEY);
-	if (st)
-		return st;
 	/* A key of another session is not found, whatever its usage. */
-	st = fw_visible_key(r, id, &attr);
+	st = fw_use_key_check(r, id, need, NULL);
 	if (st)
 		return st;
 	j->r = r;
+	j->need = need;
 	j->st = AZIHSM_STATUS_INTERNAL;
 	j->fips = false;
 	ret = hsm_vault_with_key(r->fw->vault, id, need, fw_job_fn, j);
@@ -513,7 +510,13 @@ static bool fw_is_unwrapping_key(const struct hsm_key_attr *a)
 		a->type == HSM_KEY_RSA4096);
 }
 
-/* The partition's unwrapping key: found by its label, or made and stored. */
+/*
+ * The partition's unwrapping key: found by its label, or, for the officer
+ * only (MANAGE_KEYS), made and stored. issue 9: GetUnwrappingKey is of the
+ * INFO class and INFO creates nothing, so a user (or the kernel session,
+ * which never sees persistent keys) gets KEY_NOT_FOUND until the officer
+ * has asked once.
+ */
 static uint32_t fw_unwrapping_key(struct fw_req *r, uint16_t *id)
 {
 	static const char label[] = AZIHSM_UNWRAP_KEY_LABEL;
@@ -534,6 +537,8 @@ static uint32_t fw_unwrapping_key(struct fw_req *r, uint16_t *id)
 			return fw_is_unwrapping_key(&attr) ? AZIHSM_STATUS_SUCCESS :
 							     AZIHSM_STATUS_KEY_TYPE;
 		}
+		if (fw_check(r, HSM_OP_MANAGE_KEYS))
+			return AZIHSM_STATUS_KEY_NOT_FOUND;
 		ret = hsm_vault_generate(r->fw->vault, &spec, id);
 		if (ret == HSM_VAULT_LABEL_EXISTS)
 			continue;	/* another session made it meanwhile */
@@ -562,6 +567,8 @@ uint32_t fw_svc_unwrapping_key(struct fw_req *r)
 	st = fw_check(r, HSM_OP_INFO);
 	if (st)
 		return st;
+	if (r->kernel)
+		return AZIHSM_STATUS_KEY_NOT_FOUND;	/* a persistent key */
 	st = fw_unwrapping_key(r, &id);
 	if (st)
 		return st;

@@ -40,6 +40,10 @@ uint32_t fw_status_auth(int st)
 		return AZIHSM_STATUS_SESSIONS_FULL;
 	case HSM_AUTH_WEAK_PIN:
 		return AZIHSM_STATUS_WEAK_PIN;
+	case HSM_AUTH_KERNEL_OPEN:
+		return AZIHSM_STATUS_KERNEL_SESSION_OPEN;
+	case HSM_AUTH_PIN_LOCKED:
+		return AZIHSM_STATUS_PIN_LOCKED;
 	}
 	return AZIHSM_STATUS_INTERNAL;
 }
@@ -108,6 +112,9 @@ static uint32_t fw_decode_sealed(struct fw_req *r, struct fw_sealed *m)
 	return AZIHSM_STATUS_SUCCESS;
 }
 
+_Static_assert(AZIHSM_QID_HSM_FIRST + AZIHSM_HSM_QUEUES_MAX <= HSM_AUTH_NONCE_QUEUES,
+	       "one nonce table per HSM submission queue");
+
 uint32_t fw_svc_session_key(struct fw_req *r)
 {
 	uint8_t pub[HSM_AUTH_PUB_MAX], nonce[HSM_AUTH_NONCE_LEN];
@@ -117,7 +124,8 @@ uint32_t fw_svc_session_key(struct fw_req *r)
 
 	if (st)
 		return st;
-	ret = hsm_auth_session_key(r->fw->auth, pub, sizeof(pub), &len, nonce);
+	/* One nonce table per HSM queue (issue 9: no cross-queue eviction). */
+	ret = hsm_auth_session_key_q(r->fw->auth, r->cmd->sq_id, pub, sizeof(pub), &len, nonce);
 	if (ret)
 		return fw_status_auth(ret);
 	mbor_enc_map(r->e, 2);
@@ -134,7 +142,7 @@ uint32_t fw_svc_open_session(struct fw_req *r)
 	enum hsm_auth_role role = 0;
 	struct fw_auth_txn t;
 	struct fw_sealed m;
-	uint16_t sid = 0;
+	uint16_t sid = 0, app = 0;
 	bool must_change;
 	uint32_t st;
 	int ret;
@@ -164,13 +172,18 @@ uint32_t fw_svc_open_session(struct fw_req *r)
 	mbor_enc_bool(r->e, must_change);
 	if (!st && !fw_rsp_fits(r))
 		st = AZIHSM_STATUS_RSP_TOO_LARGE;
+	/* The short_app_id travels in the CQE only (device.md, section 6). */
+	if (!st && hsm_auth_session_app_id(a, sid, &app))
+		st = AZIHSM_STATUS_NO_SESSION;	/* flushed meanwhile */
 	if (st) {
 		/* Never leave open a session the host was not told of. */
 		fw_drop_session(r->fw, sid);
 		return st;
 	}
-	r->cmd->cqe_session_flags = AZIHSM_SESS_OP_OPEN | AZIHSM_SESS_IN_SESSION;
+	r->cmd->cqe_session_flags = AZIHSM_SESS_OP_OPEN | AZIHSM_SESS_IN_SESSION |
+				    AZIHSM_SESS_SHORT_APP_ID_VALID;
 	r->cmd->cqe_session_id = sid;
+	r->cmd->cqe_short_app_id = app;
 	return AZIHSM_STATUS_SUCCESS;
 }
 

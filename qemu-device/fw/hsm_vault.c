@@ -9,15 +9,22 @@
  * freed. Ids come from a cursor running over 1..0xfffe that skips every id
  * held by a slot, so an id is never handed out while a key still uses it.
  *
- * Masked blob (hsm_vault_mask / hsm_vault_unmask), all fields single bytes:
+ * Masked blob (hsm_vault_mask / hsm_vault_unmask), version 2, integers
+ * little-endian:
  *
  *   0  magic "AZHSMMK1"            8
- *   8  version (1)                 1
+ *   8  version (2)                 1
  *   9  key type                    1
  *  10  usage bits                  1
  *  11  origin flags                1
- *  12  label length L (0..128)     1
- *  13  label                       L
+ *  12  owner kind                  1  enum hsm_blob_owner: persistent,
+ *                                     or the role of the session that
+ *                                     owned it (officer, user, kernel)
+ *  13  key id                    u16  the key's id when it was masked
+ *  15  key serial                u64  a persistent key's serial (its
+ *                                     session copies carry it too), else 0
+ *  23  label length L (0..128)     1
+ *  24  label                       L
  *      IV (random)                16
  *      ciphertext                  C  AES-256-CBC, PKCS#7 padding, of the
  *                                     material: private keys as PKCS#8 DER
@@ -25,18 +32,23 @@
  *                                     C is a non-zero multiple of 16.
  *      tag                        48  HMAC-SHA384 over every byte before it
  *
- * Encrypt-then-MAC with the two halves of struct hsm_masking_key. Unmask
- * checks lengths, magic and version, then the tag (CRYPTO_memcmp), and only
- * then decrypts and parses; any failure leaves the vault unchanged.
+ * Encrypt-then-MAC with the two halves of struct hsm_masking_key (the
+ * callers pass hsm_masking_key_bind's key for the current epoch). Unmask
+ * checks lengths, magic and version (version 1, unbound, is refused), then
+ * the tag (CRYPTO_memcmp), then who may take the blob back, and only then
+ * decrypts and parses; any failure leaves the vault unchanged.
  *
- * Serialized image of the persistent keys (owner 0), integers little-endian:
+ * Serialized image of the persistent keys (owner 0), version 2, integers
+ * little-endian:
  *
  *   0  magic "AZHSMVK1"            8
- *   8  version (1)               u16
+ *   8  version (2)               u16
  *  10  next id (1..0xfffe)       u16  the id allocation cursor
  *  12  key count N               u16  <= the vault's max_keys
- *  14  N records, in id order:
+ *  14  next serial               u64  >= 1, above every key's serial
+ *  22  N records, in id order:
  *        id (1..0xfffe, unique)  u16
+ *        serial (unique, >= 1)   u64
  *        type                     u8
  *        usage                    u8
  *        origin                   u8
@@ -45,17 +57,26 @@
  *        material length M       u32  1..HSM_MATERIAL_MAX
  *        material                  M  as in the masked blob (before encryption)
  *
+ * Version 1 (no next serial, records without a serial) still loads: its
+ * keys get the serials 1..N in id order.
  * The image must be consumed exactly (no trailing bytes). It holds plaintext
  * key material: hsm_state seals it, hsm_vault_image_free() cleanses it.
  */
+#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/objects.h>
+#include <openssl/param_build.h>
 #include <openssl/rand.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include "hsm_bytes.h"
@@ -64,13 +85,21 @@
 #define BLOB_MAGIC	"AZHSMMK1"
 #define IMAGE_MAGIC	"AZHSMVK1"
 #define MAGIC_LEN	8
-#define BLOB_VERSION	1
-#define IMAGE_VERSION	1
-#define BLOB_HDR	13	/* magic + version, type, usage, origin, label length */
+#define BLOB_VERSION	2
+#define IMAGE_VERSION	2
+/* magic, version, type, usage, origin, owner kind, id, serial, label length */
+#define BLOB_HDR	24
+#define BLOB_OFF_KIND	12
+#define BLOB_OFF_ID	13
+#define BLOB_OFF_SERIAL	15
+#define BLOB_OFF_LABEL	23
 #define BLOB_IV		16
 #define BLOB_TAG	48
-#define IMAGE_HDR	14
-#define REC_HDR		6	/* id, type, usage, origin, label length */
+#define IMAGE_HDR	22
+#define IMAGE1_HDR	14	/* version 1: no next serial */
+#define REC_HDR		14	/* id, serial, type, usage, origin, label length */
+#define REC1_HDR	6	/* version 1: no serial */
+#define MASK_BIND_INFO	"azihsm masking key v2"
 #define HSM_MATERIAL_MAX 8192	/* PKCS#8 of RSA-4096 is about 2.4 KiB */
 
 enum key_kind { KIND_AES, KIND_EC, KIND_RSA, KIND_HMAC };
@@ -82,6 +111,22 @@ enum key_kind { KIND_AES, KIND_EC, KIND_RSA, KIND_HMAC };
 			 HSM_USAGE_DECRYPT | HSM_USAGE_UNWRAP)
 #define USE_HMAC	(HSM_USAGE_SIGN | HSM_USAGE_VERIFY | HSM_USAGE_DERIVE)
 
+/*
+ * One key, one purpose (SP 800-57 Part 1, 5.2; issue 9): a new key's usage
+ * must lie within one of its type's purposes. RSA: signatures, data
+ * encryption or key transport (the unwrapping side: never decrypt, so
+ * RsaDecrypt is no oracle for a wrap blob's ephemeral key). HMAC: MACs or
+ * key derivation (an Hmac over a KBKDF input block would return the
+ * derived key). A type without purposes (0 entries) takes any allowed mix.
+ */
+#define PURPOSE_SIG	(HSM_USAGE_SIGN | HSM_USAGE_VERIFY)
+#define PURPOSE_DATA	(HSM_USAGE_ENCRYPT | HSM_USAGE_DECRYPT)
+#define PURPOSE_WRAP	(HSM_USAGE_ENCRYPT | HSM_USAGE_UNWRAP)
+#define PURPOSE_KDF	HSM_USAGE_DERIVE
+#define PURPOSES_MAX	3
+static const uint32_t purposes_rsa[PURPOSES_MAX] = { PURPOSE_SIG, PURPOSE_DATA, PURPOSE_WRAP };
+static const uint32_t purposes_hmac[PURPOSES_MAX] = { PURPOSE_SIG, PURPOSE_KDF };
+
 static const struct type_info {
 	enum hsm_key_type type;
 	enum key_kind kind;
@@ -89,22 +134,23 @@ static const struct type_info {
 	const char *group;	/* EC */
 	unsigned int bits;	/* RSA */
 	uint32_t usages;
+	const uint32_t *purposes;	/* PURPOSES_MAX masks (0: unused), or NULL */
 } type_table[] = {
-	{ HSM_KEY_AES128, KIND_AES, 16, NULL, 0, USE_AES },
-	{ HSM_KEY_AES192, KIND_AES, 24, NULL, 0, USE_AES },
-	{ HSM_KEY_AES256, KIND_AES, 32, NULL, 0, USE_AES },
-	{ HSM_KEY_AES256_XTS, KIND_AES, 64, NULL, 0, USE_BULK },
-	{ HSM_KEY_AES256_GCM, KIND_AES, 32, NULL, 0, USE_BULK },
-	{ HSM_KEY_AES128_XTS, KIND_AES, 32, NULL, 0, USE_BULK },
-	{ HSM_KEY_EC_P256, KIND_EC, 0, "prime256v1", 0, USE_EC },
-	{ HSM_KEY_EC_P384, KIND_EC, 0, "secp384r1", 0, USE_EC },
-	{ HSM_KEY_EC_P521, KIND_EC, 0, "secp521r1", 0, USE_EC },
-	{ HSM_KEY_RSA2048, KIND_RSA, 0, NULL, 2048, USE_RSA },
-	{ HSM_KEY_RSA3072, KIND_RSA, 0, NULL, 3072, USE_RSA },
-	{ HSM_KEY_RSA4096, KIND_RSA, 0, NULL, 4096, USE_RSA },
-	{ HSM_KEY_HMAC_SHA256, KIND_HMAC, 32, NULL, 0, USE_HMAC },
-	{ HSM_KEY_HMAC_SHA384, KIND_HMAC, 48, NULL, 0, USE_HMAC },
-	{ HSM_KEY_HMAC_SHA512, KIND_HMAC, 64, NULL, 0, USE_HMAC },
+	{ HSM_KEY_AES128, KIND_AES, 16, NULL, 0, USE_AES, NULL },
+	{ HSM_KEY_AES192, KIND_AES, 24, NULL, 0, USE_AES, NULL },
+	{ HSM_KEY_AES256, KIND_AES, 32, NULL, 0, USE_AES, NULL },
+	{ HSM_KEY_AES256_XTS, KIND_AES, 64, NULL, 0, USE_BULK, NULL },
+	{ HSM_KEY_AES256_GCM, KIND_AES, 32, NULL, 0, USE_BULK, NULL },
+	{ HSM_KEY_AES128_XTS, KIND_AES, 32, NULL, 0, USE_BULK, NULL },
+	{ HSM_KEY_EC_P256, KIND_EC, 0, "prime256v1", 0, USE_EC, NULL },
+	{ HSM_KEY_EC_P384, KIND_EC, 0, "secp384r1", 0, USE_EC, NULL },
+	{ HSM_KEY_EC_P521, KIND_EC, 0, "secp521r1", 0, USE_EC, NULL },
+	{ HSM_KEY_RSA2048, KIND_RSA, 0, NULL, 2048, USE_RSA, purposes_rsa },
+	{ HSM_KEY_RSA3072, KIND_RSA, 0, NULL, 3072, USE_RSA, purposes_rsa },
+	{ HSM_KEY_RSA4096, KIND_RSA, 0, NULL, 4096, USE_RSA, purposes_rsa },
+	{ HSM_KEY_HMAC_SHA256, KIND_HMAC, 32, NULL, 0, USE_HMAC, purposes_hmac },
+	{ HSM_KEY_HMAC_SHA384, KIND_HMAC, 48, NULL, 0, USE_HMAC, purposes_hmac },
+	{ HSM_KEY_HMAC_SHA512, KIND_HMAC, 64, NULL, 0, USE_HMAC, purposes_hmac },
 };
 
 struct hsm_key {
@@ -115,6 +161,12 @@ struct hsm_key {
 	uint8_t origin;
 	uint8_t label_len;
 	uint8_t label[HSM_KEY_LABEL_MAX];
+	/*
+	 * Persistent keys: a serial never given to another key (the vault's
+	 * counter, in the image); a session copy unmasked from a persistent
+	 * key's blob carries that key's serial; other session keys 0.
+	 */
+	uint64_t serial;
 	EVP_PKEY *pkey;		/* EC / RSA */
 	uint8_t *secret;	/* AES / HMAC */
 	size_t secret_len;
@@ -133,6 +185,8 @@ struct hsm_vault {
 	unsigned int nslots;
 	struct hsm_key **slots;
 	uint16_t next_id;
+	uint64_t next_serial;	/* > every serial given so far */
+	struct hsm_vault_hooks hooks;
 };
 
 static const struct type_info *type_info(enum hsm_key_type type)
@@ -164,6 +218,26 @@ uint32_t hsm_key_type_usages(enum hsm_key_type type)
 	return ti ? ti->usages : 0;
 }
 
+/* Does @usage (already within the type's usages) serve one purpose only? */
+static bool usage_one_purpose(const struct type_info *ti, uint32_t usage)
+{
+	unsigned int i;
+
+	if (!ti->purposes)
+		return true;
+	for (i = 0; i < PURPOSES_MAX; i++)
+		if (ti->purposes[i] && !(usage & ~ti->purposes[i]))
+			return true;
+	return false;
+}
+
+bool hsm_key_usage_ok(enum hsm_key_type type, uint32_t usage)
+{
+	const struct type_info *ti = type_info(type);
+
+	return ti && usage && !(usage & ~ti->usages) && usage_one_purpose(ti, usage);
+}
+
 const char *hsm_vault_strerror(int status)
 {
 	switch (status) {
@@ -184,7 +258,12 @@ const char *hsm_vault_strerror(int status)
 	case HSM_VAULT_BAD_IMAGE: return "key image malformed";
 	case HSM_VAULT_NOT_EMPTY: return "vault not empty";
 	case HSM_VAULT_CRYPTO: return "cryptographic library failure";
+	case HSM_VAULT_WRONG_OWNER: return "masked blob of another owner kind";
+	case HSM_VAULT_KEY_DELETED: return "the blob's persistent key was deleted";
+	case HSM_VAULT_KEY_EXISTS: return "the blob's persistent key is in the vault";
 	case HSM_VAULT_NOMEM: return "out of memory";
+	case HSM_VAULT_QUOTA: return "session key quota reached";
+	case HSM_VAULT_RNG: return "random source failed";
 	}
 	return "unknown status";
 }
@@ -202,7 +281,12 @@ static void key_free(struct hsm_key *k)
 	free(k);
 }
 
-static int check_spec(const struct hsm_key_spec *s)
+/*
+ * @stored: a key read back from an image, made before the one-purpose rule
+ * perhaps: only the type's usages are checked, so a partition keeps its
+ * keys. Every new key (generate, import, unmask) gets the full rule.
+ */
+static int check_spec(const struct hsm_key_spec *s, bool stored)
 {
 	const struct type_info *ti;
 
@@ -212,6 +296,8 @@ static int check_spec(const struct hsm_key_spec *s)
 	if (!ti)
 		return HSM_VAULT_BAD_TYPE;
 	if (!s->usage || (s->usage & ~ti->usages))
+		return HSM_VAULT_BAD_USAGE;
+	if (!stored && !usage_one_purpose(ti, s->usage))
 		return HSM_VAULT_BAD_USAGE;
 	return HSM_VAULT_OK;
 }
@@ -462,24 +548,69 @@ static void key_drop(struct hsm_vault *v, struct hsm_key *k)
 		slot_remove_key(v, k);
 }
 
-/* Store @k with a fresh id; on failure the caller still owns @k. */
-static int insert_locked(struct hsm_vault *v, struct hsm_key *k, uint16_t *id)
+/*
+ * Is there a slot for one more key of @owner? The vault's maximum, then,
+ * for a session key, the slots reserved for persistent keys and the
+ * session's own quota. Slots held by deleted keys still borrowed count:
+ * they are not free yet.
+ */
+static int room_locked(struct hsm_vault *v, uint16_t owner)
 {
-	unsigned int n;
+	unsigned int i, mine = 0, sessions = 0;
 
 	if (v->nslots >= v->max)
 		return HSM_VAULT_FULL;
+	if (!owner)
+		return HSM_VAULT_OK;
+	for (i = 0; i < v->nslots; i++) {
+		if (!v->slots[i]->owner)
+			continue;
+		sessions++;
+		mine += v->slots[i]->owner == owner;
+	}
+	if (sessions >= v->max - v->hooks.reserved)
+		return HSM_VAULT_QUOTA;
+	if (v->hooks.owner_max && mine >= v->hooks.owner_max(v->hooks.ctx, owner))
+		return HSM_VAULT_QUOTA;
+	return HSM_VAULT_OK;
+}
+
+static void place(struct hsm_vault *v, struct hsm_key *k, uint16_t id, uint16_t *out)
+{
+	k->id = id;
+	/* A new persistent key gets the next serial; a restored one keeps its own. */
+	if (!k->owner && !k->serial)
+		k->serial = v->next_serial++;
+	else if (!k->owner && k->serial >= v->next_serial)
+		v->next_serial = k->serial + 1;
+	v->slots[v->nslots++] = k;
+	if (out)
+		*out = id;
+}
+
+/*
+ * Store @k with a fresh id (@want if it is free: a restored key keeps its
+ * id); on failure the caller still owns @k.
+ */
+static int insert_locked(struct hsm_vault *v, struct hsm_key *k, uint16_t want, uint16_t *id)
+{
+	unsigned int n;
+	int ret = room_locked(v, k->owner);
+
+	if (ret)
+		return ret;
 	if (find_label(v, k->label, k->label_len, k->owner))
 		return HSM_VAULT_LABEL_EXISTS;
+	if (want >= HSM_KEY_ID_MIN && want <= HSM_KEY_ID_MAX && !id_held(v, want)) {
+		place(v, k, want, id);
+		return HSM_VAULT_OK;
+	}
 	for (n = 0; n < HSM_KEY_ID_MAX; n++) {
 		uint16_t cand = v->next_id;
 
 		v->next_id = cand >= HSM_KEY_ID_MAX ? HSM_KEY_ID_MIN : cand + 1;
 		if (!id_held(v, cand)) {
-			k->id = cand;
-			v->slots[v->nslots++] = k;
-			if (id)
-				*id = cand;
+			place(v, k, cand, id);
 			return HSM_VAULT_OK;
 		}
 	}
@@ -491,7 +622,7 @@ static int insert(struct hsm_vault *v, struct hsm_key *k, uint16_t *id)
 	int ret;
 
 	pthread_mutex_lock(&v->lock);
-	ret = insert_locked(v, k, id);
+	ret = insert_locked(v, k, 0, id);
 	pthread_mutex_unlock(&v->lock);
 	if (ret)
 		key_free(k);
@@ -501,12 +632,11 @@ static int insert(struct hsm_vault *v, struct hsm_key *k, uint16_t *id)
 /* Quick refusal before slow work (the insert checks again). */
 static int precheck(struct hsm_vault *v, const struct hsm_key_spec *s)
 {
-	int ret = HSM_VAULT_OK;
+	int ret;
 
 	pthread_mutex_lock(&v->lock);
-	if (v->nslots >= v->max)
-		ret = HSM_VAULT_FULL;
-	else if (find_label(v, s->label, s->label_len, s->owner))
+	ret = room_locked(v, s->owner);
+	if (!ret && find_label(v, s->label, s->label_len, s->owner))
 		ret = HSM_VAULT_LABEL_EXISTS;
 	pthread_mutex_unlock(&v->lock);
 	return ret;
@@ -530,6 +660,7 @@ static void attr_fill(const struct hsm_key *k, struct hsm_key_attr *a)
 	a->origin = k->origin;
 	a->label_len = k->label_len;
 	memcpy(a->label, k->label, k->label_len);
+	a->serial = k->serial;
 }
 
 /* ---- vault ---------------------------------------------------------- */
@@ -552,8 +683,19 @@ struct hsm_vault *hsm_vault_new(unsigned int max_keys)
 	}
 	v->max = max_keys;
 	v->next_id = HSM_KEY_ID_MIN;
+	v->next_serial = 1;
 	pthread_mutex_init(&v->lock, NULL);
 	return v;
+}
+
+int hsm_vault_set_hooks(struct hsm_vault *v, const struct hsm_vault_hooks *h)
+{
+	if (!v || !h || h->reserved >= v->max)
+		return HSM_VAULT_INVALID_ARG;
+	pthread_mutex_lock(&v->lock);
+	v->hooks = *h;
+	pthread_mutex_unlock(&v->lock);
+	return HSM_VAULT_OK;
 }
 
 void hsm_vault_free(struct hsm_vault *v)
@@ -569,17 +711,244 @@ void hsm_vault_free(struct hsm_vault *v)
 	free(v);
 }
 
-static int generate_pkey(const struct type_info *ti, EVP_PKEY **out)
+/* ---- key generation from the vault's random source ------------------ */
+
+/* @len random bytes from the vault's source: OK or HSM_VAULT_RNG. */
+static int vault_rng(struct hsm_vault *v, void *out, size_t len)
 {
-	EVP_PKEY *pk;
+	int ok;
+
+	if (v->hooks.rng)
+		ok = !v->hooks.rng(v->hooks.ctx, out, len);
+	else
+		ok = len <= INT_MAX && RAND_priv_bytes(out, (int)len) == 1;
+	return ok ? HSM_VAULT_OK : HSM_VAULT_RNG;
+}
+
+/* A uniformly random BIGNUM of @bits bits (top bits masked) into @bn. */
+static int rng_bn(struct hsm_vault *v, int bits, BIGNUM *bn)
+{
+	uint8_t buf[HSM_RSA_KERNEL_MAX_BITS / 8];
+	size_t n = ((size_t)bits + 7) / 8;
+	int ret;
+
+	if (n > sizeof(buf))
+		return HSM_VAULT_CRYPTO;
+	ret = vault_rng(v, buf, n);
+	if (!ret) {
+		if (bits % 8)
+			buf[0] &= (uint8_t)(0xff >> (8 - bits % 8));
+		if (!BN_bin2bn(buf, (int)n, bn))
+			ret = HSM_VAULT_CRYPTO;
+	}
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return ret;
+}
+
+/* Candidates a generation draws before giving up (a broken source). */
+#define GEN_TRIES	64
+
+/*
+ * EC key pair, FIPS 186-5 A.2.2 (rejection sampling): c = N random bits
+ * (N = bit length of the order n), drawn again while c > n - 2; d = c + 1,
+ * Q = d * G.
+ */
+static int generate_ec(struct hsm_vault *v, const struct type_info *ti, EVP_PKEY **out)
+{
+	int nid = OBJ_sn2nid(ti->group), ret = HSM_VAULT_CRYPTO, tries;
+	uint8_t pub[1 + 2 * 66];
+	OSSL_PARAM_BLD *bld = NULL;
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *pc = NULL;
+	EC_POINT *q = NULL;
+	EC_GROUP *g = NULL;
+	BIGNUM *d = NULL, *nm2 = NULL;
+	BN_CTX *bc = NULL;
+	size_t plen;
+
+	g = EC_GROUP_new_by_curve_name(nid);
+	bc = BN_CTX_secure_new();
+	d = BN_secure_new();
+	nm2 = BN_new();
+	if (!g || !bc || !d || !nm2 || !BN_copy(nm2, EC_GROUP_get0_order(g)) ||
+	    !BN_sub_word(nm2, 2))
+		goto out;
+	for (tries = 0;; tries++) {
+		if (tries == GEN_TRIES) {
+			ret = HSM_VAULT_RNG;
+			goto out;
+		}
+		ret = rng_bn(v, EC_GROUP_order_bits(g), d);
+		if (ret)
+			goto out;
+		ret = HSM_VAULT_CRYPTO;
+		if (BN_cmp(d, nm2) <= 0)
+			break;
+	}
+	q = EC_POINT_new(g);
+	if (!BN_add_word(d, 1) || !q || !EC_POINT_mul(g, q, d, NULL, NULL, bc))
+		goto out;
+	plen = EC_POINT_point2oct(g, q, POINT_CONVERSION_UNCOMPRESSED, pub, sizeof(pub), bc);
+	bld = OSSL_PARAM_BLD_new();
+	if (!plen || !bld ||
+	    !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, ti->group, 0) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d) ||
+	    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, plen))
+		goto out;
+	params = OSSL_PARAM_BLD_to_param(bld);
+	pc = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	if (params && pc && EVP_PKEY_fromdata_init(pc) == 1 &&
+	    EVP_PKEY_fromdata(pc, out, EVP_PKEY_KEYPAIR, params) == 1)
+		ret = HSM_VAULT_OK;
+out:
+	EVP_PKEY_CTX_free(pc);
+	OSSL_PARAM_free(params);	/* the secret BIGNUMs: in its cleared secure part */
+	OSSL_PARAM_BLD_free(bld);
+	EC_POINT_free(q);
+	BN_clear_free(d);
+	BN_free(nm2);
+	BN_CTX_free(bc);
+	EC_GROUP_free(g);
+	return ret;
+}
+
+/*
+ * One RSA prime of @bits bits, FIPS 186-5 A.1.3 (random probable primes):
+ * odd candidates from the random source with the two top bits set (so
+ * p >= sqrt(2) * 2^(bits - 1) and n has exactly 2 * bits bits), gcd(p - 1,
+ * e) = 1, |p - @other| > 2^(bits - 100) when @other is given, then
+ * Miller-Rabin (BN_check_prime). At most 5 * bits candidates.
+ */
+static int rsa_prime(struct hsm_vault *v, int bits, const BIGNUM *e, const BIGNUM *other,
+		     BIGNUM *p, BN_CTX *bc)
+{
+	BIGNUM *t;
+	int i, ret = HSM_VAULT_CRYPTO;
+
+	BN_CTX_start(bc);
+	t = BN_CTX_get(bc);
+	if (!t)
+		goto out;
+	for (i = 0; i < 5 * bits; i++) {
+		ret = rng_bn(v, bits, p);
+		if (ret)
+			goto out;
+		ret = HSM_VAULT_CRYPTO;
+		if (!BN_set_bit(p, bits - 1) || !BN_set_bit(p, bits - 2) || !BN_set_bit(p, 0))
+			goto out;
+		if (other) {
+			if (!BN_sub(t, p, other))
+				goto out;
+			BN_set_negative(t, 0);
+			if (BN_num_bits(t) <= bits - 100)
+				continue;
+		}
+		if (!BN_sub(t, p, BN_value_one()) || !BN_gcd(t, t, e, bc))
+			goto out;
+		if (!BN_is_one(t))
+			continue;
+		switch (BN_check_prime(p, bc, NULL)) {
+		case 1:
+			ret = HSM_VAULT_OK;
+			goto out;
+		case 0:
+			continue;
+		default:
+			goto out;
+		}
+	}
+	ret = HSM_VAULT_RNG;	/* no prime in 5 * bits draws: not a random source */
+out:
+	BN_CTX_end(bc);
+	return ret;
+}
+
+/*
+ * RSA key pair with e = 65537: p and q from rsa_prime, d = e^-1 mod
+ * lcm(p - 1, q - 1) (> 2^(nlen / 2), else new primes), CRT values.
+ */
+static int generate_rsa(struct hsm_vault *v, const struct type_info *ti, EVP_PKEY **out)
+{
+	BIGNUM *e, *p, *q, *n, *d, *dp, *dq, *qinv, *p1, *q1, *l;
+	int half = (int)ti->bits / 2, ret = HSM_VAULT_CRYPTO, tries;
+	OSSL_PARAM_BLD *bld = NULL;
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *pc = NULL;
+	BN_CTX *bc = BN_CTX_secure_new();
+
+	if (!bc)
+		return HSM_VAULT_NOMEM;
+	BN_CTX_start(bc);
+	e = BN_CTX_get(bc);
+	p = BN_CTX_get(bc);
+	q = BN_CTX_get(bc);
+	n = BN_CTX_get(bc);
+	d = BN_CTX_get(bc);
+	dp = BN_CTX_get(bc);
+	dq = BN_CTX_get(bc);
+	qinv = BN_CTX_get(bc);
+	p1 = BN_CTX_get(bc);
+	q1 = BN_CTX_get(bc);
+	l = BN_CTX_get(bc);
+	if (!l || !BN_set_word(e, RSA_F4))
+		goto out;
+	for (tries = 0; tries < 4; tries++) {
+		ret = rsa_prime(v, half, e, NULL, p, bc);
+		if (!ret)
+			ret = rsa_prime(v, half, e, p, q, bc);
+		if (ret)
+			goto out;
+		ret = HSM_VAULT_CRYPTO;
+		if (!BN_mul(n, p, q, bc) || !BN_sub(p1, p, BN_value_one()) ||
+		    !BN_sub(q1, q, BN_value_one()) || !BN_gcd(l, p1, q1, bc) ||
+		    !BN_div(l, NULL, p1, l, bc) || !BN_mul(l, l, q1, bc) ||
+		    !BN_mod_inverse(d, e, l, bc))
+			goto out;
+		if (BN_num_bits(d) > half)
+			break;
+	}
+	if (tries == 4 || BN_num_bits(n) != (int)ti->bits) {
+		ret = HSM_VAULT_RNG;
+		goto out;
+	}
+	if (!BN_mod(dp, d, p1, bc) || !BN_mod(dq, d, q1, bc) ||
+	    !BN_mod_inverse(qinv, q, p, bc))
+		goto out;
+	bld = OSSL_PARAM_BLD_new();
+	if (!bld || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_D, d) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_FACTOR1, p) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_FACTOR2, q) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_EXPONENT1, dp) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_EXPONENT2, dq) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_COEFFICIENT1, qinv))
+		goto out;
+	params = OSSL_PARAM_BLD_to_param(bld);
+	pc = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+	if (params && pc && EVP_PKEY_fromdata_init(pc) == 1 &&
+	    EVP_PKEY_fromdata(pc, out, EVP_PKEY_KEYPAIR, params) == 1)
+		ret = HSM_VAULT_OK;
+out:
+	EVP_PKEY_CTX_free(pc);
+	OSSL_PARAM_free(params);	/* the secret BIGNUMs: in its cleared secure part */
+	OSSL_PARAM_BLD_free(bld);
+	BN_CTX_end(bc);	/* BN_CTX_free clears every BIGNUM it handed out */
+	BN_CTX_free(bc);
+	return ret;
+}
+
+static int generate_pkey(struct hsm_vault *v, const struct type_info *ti, EVP_PKEY **out)
+{
+	EVP_PKEY *pk = NULL;
 	int ret;
 
 	if (ti->kind == KIND_EC)
-		pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", ti->group);
+		ret = generate_ec(v, ti, &pk);
 	else
-		pk = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)ti->bits);
-	if (!pk)
-		return HSM_VAULT_CRYPTO;
+		ret = generate_rsa(v, ti, &pk);
+	if (ret)
+		return ret;
 	ret = pairwise_test(pk);
 	if (ret) {
 		EVP_PKEY_free(pk);
@@ -589,19 +958,21 @@ static int generate_pkey(const struct type_info *ti, EVP_PKEY **out)
 	return HSM_VAULT_OK;
 }
 
-static int generate_secret(const struct type_info *ti, struct hsm_key *k)
+static int generate_secret(struct hsm_vault *v, const struct type_info *ti, struct hsm_key *k)
 {
 	uint8_t buf[64];
-	int ret;
+	int ret, tries = 0;
 
 	do {
-		if (RAND_priv_bytes(buf, (int)ti->len) != 1) {
-			ret = HSM_VAULT_CRYPTO;
-			goto out;
+		if (tries++ == GEN_TRIES) {
+			ret = HSM_VAULT_RNG;
+			break;
 		}
+		ret = vault_rng(v, buf, ti->len);
+		if (ret)
+			break;
 		ret = key_set_secret(k, ti, buf, ti->len);
 	} while (ret == HSM_VAULT_BAD_MATERIAL);	/* XTS halves equal: redraw */
-out:
 	OPENSSL_cleanse(buf, sizeof(buf));
 	return ret;
 }
@@ -614,7 +985,7 @@ int hsm_vault_generate(struct hsm_vault *v, const struct hsm_key_spec *spec, uin
 
 	if (!v)
 		return HSM_VAULT_INVALID_ARG;
-	ret = check_spec(spec);
+	ret = check_spec(spec, false);
 	if (ret)
 		return ret;
 	ret = precheck(v, spec);
@@ -625,11 +996,13 @@ int hsm_vault_generate(struct hsm_vault *v, const struct hsm_key_spec *spec, uin
 	if (!k)
 		return HSM_VAULT_NOMEM;
 	if (ti->kind == KIND_EC || ti->kind == KIND_RSA)
-		ret = generate_pkey(ti, &k->pkey);
+		ret = generate_pkey(v, ti, &k->pkey);
 	else
-		ret = generate_secret(ti, k);
+		ret = generate_secret(v, ti, k);
 	if (ret) {
 		key_free(k);
+		if ((ret == HSM_VAULT_RNG || ret == HSM_VAULT_PCT_FAILED) && v->hooks.fatal)
+			v->hooks.fatal(v->hooks.ctx, ret);
 		return ret;
 	}
 	return insert(v, k, id);
@@ -656,7 +1029,7 @@ int hsm_vault_import_secret(struct hsm_vault *v, const struct hsm_key_spec *spec
 
 	if (!v || !secret)
 		return HSM_VAULT_INVALID_ARG;
-	ret = check_spec(spec);
+	ret = check_spec(spec, false);
 	if (ret)
 		return ret;
 	if (!import_origin_ok(spec))
@@ -684,7 +1057,7 @@ int hsm_vault_import_pkey(struct hsm_vault *v, const struct hsm_key_spec *spec,
 
 	if (!v || !pkey)
 		return HSM_VAULT_INVALID_ARG;
-	ret = check_spec(spec);
+	ret = check_spec(spec, false);
 	if (ret)
 		return ret;
 	if (!import_origin_ok(spec))
@@ -732,6 +1105,30 @@ int hsm_vault_delete_begin(struct hsm_vault *v, uint16_t id)
 	return ret;
 }
 
+/*
+ * A persistent key is gone for good: its session copies (unmasked from its
+ * blob while it lived, same serial) go with it.
+ */
+static void drop_copies_locked(struct hsm_vault *v, uint64_t serial)
+{
+	unsigned int i = 0;
+
+	while (i < v->nslots) {
+		struct hsm_key *k = v->slots[i];
+
+		if (k->dead || !k->owner || k->serial != serial) {
+			i++;
+			continue;
+		}
+		if (k->refs) {
+			k->dead = true;
+			i++;
+		} else {
+			slot_remove(v, i);
+		}
+	}
+}
+
 void hsm_vault_delete_end(struct hsm_vault *v, uint16_t id, bool keep)
 {
 	unsigned int i;
@@ -741,12 +1138,17 @@ void hsm_vault_delete_end(struct hsm_vault *v, uint16_t id, bool keep)
 	pthread_mutex_lock(&v->lock);
 	for (i = 0; i < v->nslots; i++) {
 		struct hsm_key *k = v->slots[i];
+		uint64_t serial = k->serial;
+		bool persistent = !k->owner;
 
 		if (k->id != id || !k->hidden)
 			continue;
 		k->hidden = false;
-		if (!keep)
+		if (!keep) {
 			key_drop(v, k);
+			if (persistent && serial)
+				drop_copies_locked(v, serial);
+		}
 		break;
 	}
 	pthread_mutex_unlock(&v->lock);
@@ -986,6 +1388,40 @@ int hsm_masking_key_generate(struct hsm_masking_key *mk)
 	return HSM_VAULT_OK;
 }
 
+int hsm_masking_key_bind(const struct hsm_masking_key *mk, uint64_t epoch,
+			 struct hsm_masking_key *out)
+{
+	uint8_t ikm[sizeof(mk->enc) + sizeof(mk->mac)], info[sizeof(MASK_BIND_INFO) - 1 + 8];
+	uint8_t okm[sizeof(ikm)];
+	OSSL_PARAM p[4];
+	EVP_KDF_CTX *kc;
+	EVP_KDF *kdf;
+	int ok;
+
+	if (!mk || !out)
+		return HSM_VAULT_INVALID_ARG;
+	memcpy(ikm, mk->enc, sizeof(mk->enc));
+	memcpy(ikm + sizeof(mk->enc), mk->mac, sizeof(mk->mac));
+	memcpy(info, MASK_BIND_INFO, sizeof(MASK_BIND_INFO) - 1);
+	put_le64(info + sizeof(MASK_BIND_INFO) - 1, epoch);
+	kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+	kc = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+	EVP_KDF_free(kdf);
+	p[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA384", 0);
+	p[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, ikm, sizeof(ikm));
+	p[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, sizeof(info));
+	p[3] = OSSL_PARAM_construct_end();
+	ok = kc && EVP_KDF_derive(kc, okm, sizeof(okm), p) == 1;
+	EVP_KDF_CTX_free(kc);
+	if (ok) {
+		memcpy(out->enc, okm, sizeof(out->enc));
+		memcpy(out->mac, okm + sizeof(out->enc), sizeof(out->mac));
+	}
+	OPENSSL_cleanse(ikm, sizeof(ikm));
+	OPENSSL_cleanse(okm, sizeof(okm));
+	return ok ? HSM_VAULT_OK : HSM_VAULT_CRYPTO;
+}
+
 static int blob_tag(const struct hsm_masking_key *mk, const uint8_t *data, size_t len,
 		    uint8_t tag[BLOB_TAG])
 {
@@ -1017,19 +1453,24 @@ static int blob_cipher(const struct hsm_masking_key *mk, const uint8_t *iv, bool
 }
 
 int hsm_vault_mask(struct hsm_vault *v, uint16_t id, const struct hsm_masking_key *mk,
-		   uint8_t *out, size_t cap, size_t *len)
+		   enum hsm_blob_owner kind, uint8_t *out, size_t cap, size_t *len)
 {
 	uint8_t *mat = NULL;
 	size_t mlen = 0, clen, need, pos, ctlen = 0;
 	struct hsm_key *k;
 	int ret;
 
-	if (!v || !mk || !len)
+	if (!v || !mk || !len || kind > HSM_BLOB_KERNEL)
 		return HSM_VAULT_INVALID_ARG;
 	/* Any usage: masking is how every key leaves the vault. */
 	k = key_get(v, id, 0, &ret);
 	if (!k)
 		return ret;
+	/* A persistent key's blob says so, a session key's names its role. */
+	if ((kind == HSM_BLOB_PERSISTENT) != (k->owner == 0)) {
+		ret = HSM_VAULT_INVALID_ARG;
+		goto done;
+	}
 	ret = material_encode(k, &mat, &mlen);
 	if (ret)
 		goto done;
@@ -1045,7 +1486,10 @@ int hsm_vault_mask(struct hsm_vault *v, uint16_t id, const struct hsm_masking_ke
 	out[9] = (uint8_t)k->type;
 	out[10] = (uint8_t)k->usage;
 	out[11] = k->origin;
-	out[12] = k->label_len;
+	out[BLOB_OFF_KIND] = (uint8_t)kind;
+	put_le16(out + BLOB_OFF_ID, k->id);
+	put_le64(out + BLOB_OFF_SERIAL, k->serial);
+	out[BLOB_OFF_LABEL] = k->label_len;
 	memcpy(out + BLOB_HDR, k->label, k->label_len);
 	pos = BLOB_HDR + k->label_len;
 	if (RAND_bytes(out + pos, BLOB_IV) != 1) {
@@ -1073,24 +1517,60 @@ done:
 	return ret;
 }
 
+/* The live persistent key with @serial, or NULL. */
+static struct hsm_key *find_serial(struct hsm_vault *v, uint64_t serial)
+{
+	unsigned int i;
+
+	for (i = 0; i < v->nslots; i++) {
+		struct hsm_key *k = v->slots[i];
+
+		if (!k->owner && k->serial == serial && !k->dead && !k->hidden)
+			return k;
+	}
+	return NULL;
+}
+
+/*
+ * May the blob's persistent key (@id, @serial) come back for @owner? A
+ * session copy while the key lives; a persistent key only if this vault
+ * never had it (its serial was never given here), for a deleted key's
+ * serial was: deletion is final.
+ */
+static int serial_check_locked(struct hsm_vault *v, uint16_t id, uint64_t serial,
+			       uint16_t owner)
+{
+	struct hsm_key *live = find_serial(v, serial);
+
+	if (live && live->id == id)
+		return owner ? HSM_VAULT_OK : HSM_VAULT_KEY_EXISTS;
+	if (live || serial < v->next_serial)
+		return HSM_VAULT_KEY_DELETED;
+	return owner ? HSM_VAULT_NOT_FOUND : HSM_VAULT_OK;
+}
+
 int hsm_vault_unmask(struct hsm_vault *v, const struct hsm_masking_key *mk,
-		     const uint8_t *blob, size_t len, uint16_t owner, uint16_t *new_id)
+		     const uint8_t *blob, size_t len, enum hsm_blob_owner caller, uint16_t owner,
+		     uint16_t *new_id)
 {
 	struct hsm_key_spec spec = { 0 };
-	uint8_t tag[BLOB_TAG], *pt = NULL;
+	uint8_t tag[BLOB_TAG], *pt = NULL, kind, lablen;
 	size_t hdr, clen, ptlen = 0;
 	const uint8_t *iv, *ct;
 	struct hsm_key *k;
+	uint64_t serial;
+	uint16_t id;
 	int ret;
 
-	if (!v || !mk || !blob)
+	if (!v || !mk || !blob || caller == HSM_BLOB_PERSISTENT || caller > HSM_BLOB_KERNEL)
 		return HSM_VAULT_INVALID_ARG;
 	/* Lengths, magic and version, then the tag, and only then the rest. */
 	if (len < BLOB_HDR + BLOB_IV + 16 + BLOB_TAG ||
 	    memcmp(blob, BLOB_MAGIC, MAGIC_LEN) || blob[8] != BLOB_VERSION ||
-	    blob[12] > HSM_KEY_LABEL_MAX)
+	    blob[BLOB_OFF_LABEL] > HSM_KEY_LABEL_MAX)
 		return HSM_VAULT_BAD_BLOB;
-	hdr = BLOB_HDR + blob[12];
+	lablen = blob[BLOB_OFF_LABEL];
+	hdr = BLOB_HDR + lablen;
 	if (len < hdr + BLOB_IV + 16 + BLOB_TAG)
 		return HSM_VAULT_BAD_BLOB;
 	clen = len - hdr - BLOB_IV - BLOB_TAG;
@@ -1102,12 +1582,26 @@ int hsm_vault_unmask(struct hsm_vault *v, const struct hsm_masking_key *mk,
 	if (CRYPTO_memcmp(tag, blob + len - BLOB_TAG, BLOB_TAG))
 		return HSM_VAULT_BAD_BLOB;
 
+	/* Authentic: whose is it? */
+	kind = blob[BLOB_OFF_KIND];
+	id = get_le16(blob + BLOB_OFF_ID);
+	serial = get_le64(blob + BLOB_OFF_SERIAL);
+	if (kind > HSM_BLOB_KERNEL || id < HSM_KEY_ID_MIN || id > HSM_KEY_ID_MAX ||
+	    (kind == HSM_BLOB_PERSISTENT && !serial))
+		return HSM_VAULT_BAD_BLOB;
+	/*
+	 * A persistent key's blob is the officer's (who alone exports it); a
+	 * session key's blob comes back only to its role, as a session key.
+	 */
+	if (kind == HSM_BLOB_PERSISTENT ? caller != HSM_BLOB_OFFICER : (kind != caller || !owner))
+		return HSM_VAULT_WRONG_OWNER;
+
 	spec.type = blob[9];
 	spec.usage = blob[10];
 	spec.owner = owner;
 	spec.label = blob + BLOB_HDR;
-	spec.label_len = blob[12];
-	ret = check_spec(&spec);
+	spec.label_len = lablen;
+	ret = check_spec(&spec, false);
 	if (ret)
 		return ret == HSM_VAULT_INVALID_ARG ? HSM_VAULT_BAD_BLOB : ret;
 	if ((blob[11] & ~HSM_ORIGIN_ALL) || ((blob[11] & HSM_ORIGIN_KERNEL) && !owner))
@@ -1115,6 +1609,7 @@ int hsm_vault_unmask(struct hsm_vault *v, const struct hsm_masking_key *mk,
 	k = key_new(&spec, blob[11] | HSM_ORIGIN_UNMASKED);
 	if (!k)
 		return HSM_VAULT_NOMEM;
+	k->serial = serial;
 	iv = blob + hdr;
 	ct = iv + BLOB_IV;
 	pt = OPENSSL_malloc(clen + 16);
@@ -1128,7 +1623,14 @@ int hsm_vault_unmask(struct hsm_vault *v, const struct hsm_masking_key *mk,
 	OPENSSL_clear_free(pt, clen + 16);
 	if (ret)
 		goto fail;
-	return insert(v, k, new_id);
+	/* The serial check and the insert under one lock: no delete between. */
+	pthread_mutex_lock(&v->lock);
+	ret = serial ? serial_check_locked(v, id, serial, owner) : HSM_VAULT_OK;
+	if (!ret)
+		ret = insert_locked(v, k, owner ? 0 : id, new_id);
+	pthread_mutex_unlock(&v->lock);
+	if (!ret)
+		return HSM_VAULT_OK;
 fail:
 	key_free(k);
 	return ret;
@@ -1178,15 +1680,17 @@ int hsm_vault_serialize(struct hsm_vault *v, uint8_t **image, size_t *len)
 	put_le16(img + 8, IMAGE_VERSION);
 	put_le16(img + 10, v->next_id);
 	put_le16(img + 12, (uint16_t)n);
+	put_le64(img + 14, v->next_serial);
 	p = img + IMAGE_HDR;
 	for (i = 0; i < n; i++) {
 		const struct hsm_key *k = keys[i];
 
 		put_le16(p, k->id);
-		p[2] = (uint8_t)k->type;
-		p[3] = (uint8_t)k->usage;
-		p[4] = k->origin;
-		p[5] = k->label_len;
+		put_le64(p + 2, k->serial);
+		p[10] = (uint8_t)k->type;
+		p[11] = (uint8_t)k->usage;
+		p[12] = k->origin;
+		p[13] = k->label_len;
 		memcpy(p + REC_HDR, k->label, k->label_len);
 		p += REC_HDR + k->label_len;
 		put_le32(p, (uint32_t)mlen[i]);
@@ -1208,43 +1712,55 @@ out:
 	return ret;
 }
 
-/* Parse one record at *pos into a new key; advances *pos. */
-static int parse_record(const uint8_t *img, size_t len, size_t *pos, struct hsm_key **out)
+/*
+ * Parse one record at *pos into a new key; advances *pos. Version 1
+ * records have no serial (0 here: the caller numbers them).
+ */
+static int parse_record(const uint8_t *img, size_t len, size_t *pos, unsigned int version,
+			struct hsm_key **out)
 {
 	struct hsm_key_spec spec = { 0 };
 	const uint8_t *r = img + *pos;
-	size_t left = len - *pos, mlen;
+	size_t left = len - *pos, mlen, rh = version == 1 ? REC1_HDR : REC_HDR;
+	const uint8_t *f = r + rh - 4;	/* type, usage, origin, label length */
 	struct hsm_key *k;
+	uint64_t serial = 0;
 	uint16_t id;
 	int ret;
 
-	if (left < REC_HDR)
+	if (left < rh)
 		return HSM_VAULT_BAD_IMAGE;
 	id = get_le16(r);
-	if (id < HSM_KEY_ID_MIN || id > HSM_KEY_ID_MAX || r[5] > HSM_KEY_LABEL_MAX ||
-	    (r[4] & ~HSM_ORIGIN_ALL) || (r[4] & HSM_ORIGIN_KERNEL) || left - REC_HDR < (size_t)r[5] + 4)
+	if (version != 1) {
+		serial = get_le64(r + 2);
+		if (!serial)
+			return HSM_VAULT_BAD_IMAGE;
+	}
+	if (id < HSM_KEY_ID_MIN || id > HSM_KEY_ID_MAX || f[3] > HSM_KEY_LABEL_MAX ||
+	    (f[2] & ~HSM_ORIGIN_ALL) || (f[2] & HSM_ORIGIN_KERNEL) || left - rh < (size_t)f[3] + 4)
 		return HSM_VAULT_BAD_IMAGE;
-	spec.type = r[2];
-	spec.usage = r[3];
-	spec.label = r + REC_HDR;
-	spec.label_len = r[5];
-	ret = check_spec(&spec);
+	spec.type = f[0];
+	spec.usage = f[1];
+	spec.label = r + rh;
+	spec.label_len = f[3];
+	ret = check_spec(&spec, true);
 	if (ret)
 		return ret;
-	mlen = get_le32(r + REC_HDR + r[5]);
-	left -= REC_HDR + r[5] + 4;
+	mlen = get_le32(r + rh + f[3]);
+	left -= rh + f[3] + 4;
 	if (!mlen || mlen > HSM_MATERIAL_MAX || mlen > left)
 		return HSM_VAULT_BAD_IMAGE;
-	k = key_new(&spec, r[4]);
+	k = key_new(&spec, f[2]);
 	if (!k)
 		return HSM_VAULT_NOMEM;
 	k->id = id;
-	ret = material_decode(k, r + REC_HDR + r[5] + 4, mlen);
+	k->serial = serial;
+	ret = material_decode(k, r + rh + f[3] + 4, mlen);
 	if (ret) {
 		key_free(k);
 		return ret;
 	}
-	*pos += REC_HDR + r[5] + 4 + mlen;
+	*pos += rh + f[3] + 4 + mlen;
 	*out = k;
 	return HSM_VAULT_OK;
 }
@@ -1252,29 +1768,40 @@ static int parse_record(const uint8_t *img, size_t len, size_t *pos, struct hsm_
 int hsm_vault_deserialize(struct hsm_vault *v, const uint8_t *img, size_t len)
 {
 	struct hsm_key **keys;
-	unsigned int i, j, n;
-	size_t pos = IMAGE_HDR;
+	unsigned int i, j, n, version;
+	size_t pos;
 	uint16_t next_id;
+	uint64_t next_serial;
 	int ret = HSM_VAULT_OK;
 
 	if (!v || !img)
 		return HSM_VAULT_INVALID_ARG;
 	if (hsm_vault_count(v))
 		return HSM_VAULT_NOT_EMPTY;
-	if (len < IMAGE_HDR || memcmp(img, IMAGE_MAGIC, MAGIC_LEN) ||
-	    get_le16(img + 8) != IMAGE_VERSION)
+	if (len < IMAGE1_HDR || memcmp(img, IMAGE_MAGIC, MAGIC_LEN))
+		return HSM_VAULT_BAD_IMAGE;
+	version = get_le16(img + 8);
+	if ((version != 1 && version != IMAGE_VERSION) ||
+	    (version != 1 && len < IMAGE_HDR))
 		return HSM_VAULT_BAD_IMAGE;
 	next_id = get_le16(img + 10);
 	n = get_le16(img + 12);
-	if (next_id < HSM_KEY_ID_MIN || next_id > HSM_KEY_ID_MAX || n > v->max)
+	/* Version 1: serials 1..n in id order (records come in id order). */
+	next_serial = version == 1 ? (uint64_t)n + 1 : get_le64(img + 14);
+	pos = version == 1 ? IMAGE1_HDR : IMAGE_HDR;
+	if (next_id < HSM_KEY_ID_MIN || next_id > HSM_KEY_ID_MAX || n > v->max || !next_serial)
 		return HSM_VAULT_BAD_IMAGE;
 	keys = calloc(n ? n : 1, sizeof(keys[0]));
 	if (!keys)
 		return HSM_VAULT_NOMEM;
 	for (i = 0; i < n && !ret; i++) {
-		ret = parse_record(img, len, &pos, &keys[i]);
+		ret = parse_record(img, len, &pos, version, &keys[i]);
+		if (!ret && version == 1)
+			keys[i]->serial = i + 1;
+		if (!ret && keys[i]->serial >= next_serial)
+			ret = HSM_VAULT_BAD_IMAGE;
 		for (j = 0; !ret && j < i; j++) {
-			if (keys[j]->id == keys[i]->id ||
+			if (keys[j]->id == keys[i]->id || keys[j]->serial == keys[i]->serial ||
 			    (keys[i]->label_len && keys[j]->label_len == keys[i]->label_len &&
 			     !memcmp(keys[j]->label, keys[i]->label, keys[i]->label_len)))
 				ret = HSM_VAULT_BAD_IMAGE;
@@ -1291,6 +1818,7 @@ int hsm_vault_deserialize(struct hsm_vault *v, const uint8_t *img, size_t len)
 				v->slots[i] = keys[i];
 			v->nslots = n;
 			v->next_id = next_id;
+			v->next_serial = next_serial;
 		}
 		pthread_mutex_unlock(&v->lock);
 	}

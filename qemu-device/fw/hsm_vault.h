@@ -32,6 +32,18 @@
 #define HSM_HMAC_KEY_MIN	16	/* imported HMAC secrets: 16..128 bytes */
 #define HSM_HMAC_KEY_MAX	128
 
+/*
+ * Session-key limits the firmware sets on its vault (hsm_vault_set_hooks,
+ * hsm-design.md "Keys", issue 9): a partition session holds at most
+ * HSM_VAULT_SESSION_KEYS keys, the kernel session HSM_VAULT_KERNEL_KEYS, and
+ * session keys never take the last HSM_VAULT_RESERVED slots, which are kept
+ * for persistent keys. 8 sessions x 16 + 64 + 64 = 256: no session, nor all
+ * of them together, can fill the vault and lock the officer out.
+ */
+#define HSM_VAULT_SESSION_KEYS	16
+#define HSM_VAULT_KERNEL_KEYS	64
+#define HSM_VAULT_RESERVED	64
+
 /* Values are stored in masked blobs and images: never renumber. */
 enum hsm_key_type {
 	HSM_KEY_NONE = 0,
@@ -83,7 +95,7 @@ enum hsm_vault_status {
 	HSM_VAULT_OK = 0,
 	HSM_VAULT_INVALID_ARG,		/* NULL pointer, bad owner/flags, label too long */
 	HSM_VAULT_BAD_TYPE,		/* unknown key type */
-	HSM_VAULT_BAD_USAGE,		/* usage empty, unknown or meaningless for the type */
+	HSM_VAULT_BAD_USAGE,		/* usage empty, unknown, meaningless for the type or mixing purposes */
 	HSM_VAULT_FULL,			/* the vault holds its maximum of keys */
 	HSM_VAULT_NO_IDS,		/* every key id is in use */
 	HSM_VAULT_NOT_FOUND,		/* no live key with that id / label */
@@ -98,6 +110,12 @@ enum hsm_vault_status {
 	HSM_VAULT_NOT_EMPTY,		/* deserialize into a vault that holds keys */
 	HSM_VAULT_CRYPTO,		/* OpenSSL failure (RNG, keygen, cipher) */
 	HSM_VAULT_NOMEM,
+	HSM_VAULT_WRONG_OWNER,		/* unmask: the blob is another owner kind's */
+	HSM_VAULT_KEY_DELETED,		/* unmask: the blob's persistent key was deleted */
+	HSM_VAULT_KEY_EXISTS,		/* unmask persistent: its key is in the vault */
+	HSM_VAULT_QUOTA,		/* the session holds its quota of keys, or session
+					 * keys would take a slot reserved for persistent ones */
+	HSM_VAULT_RNG,			/* the random source failed during key generation */
 };
 
 struct hsm_vault;
@@ -125,6 +143,11 @@ struct hsm_key_attr {
 	uint8_t origin;
 	uint8_t label_len;
 	uint8_t label[HSM_KEY_LABEL_MAX];
+	/*
+	 * A persistent key's serial (never given to another key of this
+	 * vault); its session copies carry it too; other session keys 0.
+	 */
+	uint64_t serial;
 };
 
 /*
@@ -152,6 +175,36 @@ struct hsm_masking_key {
 
 /* @max_keys 0 means HSM_VAULT_DEFAULT_MAX. NULL on failure. */
 struct hsm_vault *hsm_vault_new(unsigned int max_keys);
+
+/*
+ * What the firmware plugs into its vault. Every member may be NULL / 0.
+ */
+struct hsm_vault_hooks {
+	/*
+	 * The random source of key generation (AES / HMAC secrets, EC private
+	 * scalars, RSA prime candidates): fill @len bytes, 0 or -1 (the
+	 * generation then fails with HSM_VAULT_RNG). NULL: RAND_priv_bytes.
+	 */
+	int (*rng)(void *ctx, void *out, size_t len);
+	/*
+	 * Most keys session @owner (!= 0) may hold; NULL: no per-session
+	 * limit. Called with the vault lock held: it must not call the vault.
+	 */
+	unsigned int (*owner_max)(void *ctx, uint16_t owner);
+	/*
+	 * Key generation failed in a way only a broken module explains: the
+	 * random source (HSM_VAULT_RNG) or the pairwise consistency test of a
+	 * generated key pair (HSM_VAULT_PCT_FAILED). The firmware enters its
+	 * error state.
+	 */
+	void (*fatal)(void *ctx, int status);
+	void *ctx;
+	/* Slots session keys (owner != 0) may never take; < max_keys. */
+	unsigned int reserved;
+};
+
+/* Install @h (copied); INVALID_ARG if reserved >= max_keys. */
+int hsm_vault_set_hooks(struct hsm_vault *v, const struct hsm_vault_hooks *h);
 /* Frees and cleanses every key. No borrower may be active. */
 void hsm_vault_free(struct hsm_vault *v);
 const char *hsm_vault_strerror(int status);
@@ -161,11 +214,21 @@ bool hsm_key_type_valid(enum hsm_key_type type);
 bool hsm_key_type_asymmetric(enum hsm_key_type type);
 /* Usage bits that make sense for @type (0 for an unknown type). */
 uint32_t hsm_key_type_usages(enum hsm_key_type type);
+/*
+ * May a new key of @type have @usage? Not empty, within the type's usages
+ * and within one purpose (issue 9, SP 800-57): RSA sign/verify, or
+ * encrypt/decrypt, or encrypt/unwrap; HMAC sign/verify, or derive. What
+ * generate, import and unmask refuse as HSM_VAULT_BAD_USAGE.
+ */
+bool hsm_key_usage_ok(enum hsm_key_type type, uint32_t usage);
 
 /*
- * Generate a key. AES/HMAC from RAND_priv_bytes; EC/RSA with EVP_PKEY_keygen
- * followed by a pairwise consistency test (sign/verify) before storing.
- * Origin is HSM_ORIGIN_GENERATED (spec->origin ignored).
+ * Generate a key from the vault's random source (hooks.rng): AES/HMAC
+ * secrets drawn directly, EC private keys by rejection sampling (FIPS 186-5
+ * A.2.2) and the public point computed, RSA primes from random candidates
+ * (FIPS 186-5 A.1.3); key pairs pass a pairwise consistency test
+ * (sign/verify) before they are stored. Origin is HSM_ORIGIN_GENERATED
+ * (spec->origin ignored).
  */
 int hsm_vault_generate(struct hsm_vault *v, const struct hsm_key_spec *spec, uint16_t *id);
 /*
@@ -184,11 +247,16 @@ int hsm_vault_import_secret(struct hsm_vault *v, const struct hsm_key_spec *spec
 int hsm_vault_import_pkey(struct hsm_vault *v, const struct hsm_key_spec *spec,
 			  EVP_PKEY *pkey, uint16_t *id);
 
+/*
+ * Deleting a persistent key also drops its session copies (keys unmasked
+ * from its blob, same serial): a deleted key does not live on.
+ */
 int hsm_vault_delete(struct hsm_vault *v, uint16_t id);
 /*
  * A deletion that must be stored first: delete_begin hides key @id from
  * lookups, lists and hsm_vault_serialize (its label stays taken);
- * delete_end then drops it, or with @keep shows it again unchanged.
+ * delete_end then drops it (and its session copies), or with @keep shows
+ * it again unchanged.
  */
 int hsm_vault_delete_begin(struct hsm_vault *v, uint16_t id);
 void hsm_vault_delete_end(struct hsm_vault *v, uint16_t id, bool keep);
@@ -233,17 +301,48 @@ int hsm_vault_export_public(struct hsm_vault *v, uint16_t id, uint8_t *out, size
 int hsm_vault_with_key(struct hsm_vault *v, uint16_t id, uint32_t need, hsm_key_fn fn,
 		       void *ctx);
 
-/* Masked blobs. */
-int hsm_masking_key_generate(struct hsm_masking_key *mk);
-/* Same BUFFER_SMALL convention as hsm_vault_export_public. */
-int hsm_vault_mask(struct hsm_vault *v, uint16_t id, const struct hsm_masking_key *mk,
-		   uint8_t *out, size_t cap, size_t *len);
 /*
- * Authenticate and decrypt a blob, store the key for @owner (0 = persistent)
- * with origin | HSM_ORIGIN_UNMASKED. A refused blob leaves the vault unchanged.
+ * Masked blobs. A blob names who it is for (stored: never renumber): a
+ * persistent key, or the role of the session that owned the session key.
+ */
+enum hsm_blob_owner {
+	HSM_BLOB_PERSISTENT = 0,
+	HSM_BLOB_OFFICER = 1,
+	HSM_BLOB_USER = 2,
+	HSM_BLOB_KERNEL = 3,
+};
+
+int hsm_masking_key_generate(struct hsm_masking_key *mk);
+/*
+ * The key blobs are actually sealed with: HKDF-SHA384(enc || mac, no
+ * salt, info "azihsm masking key v2" || @epoch u64 little-endian), 80
+ * bytes split as enc, mac. With the zeroize epoch folded in, no masking
+ * key of an earlier epoch (say, one a replayed backup brought back) opens
+ * a blob of this one.
+ */
+int hsm_masking_key_bind(const struct hsm_masking_key *mk, uint64_t epoch,
+			 struct hsm_masking_key *out);
+/*
+ * Mask key @id for @kind: HSM_BLOB_PERSISTENT for a persistent key, the
+ * owning session's role for a session key (else INVALID_ARG). Same
+ * BUFFER_SMALL convention as hsm_vault_export_public.
+ */
+int hsm_vault_mask(struct hsm_vault *v, uint16_t id, const struct hsm_masking_key *mk,
+		   enum hsm_blob_owner kind, uint8_t *out, size_t cap, size_t *len);
+/*
+ * Authenticate and decrypt a blob for a session of role @caller (officer,
+ * user or kernel) and store the key for @owner (0 = persistent) with
+ * origin | HSM_ORIGIN_UNMASKED. Who gets a blob back (else WRONG_OWNER):
+ * a session key's blob only a session of the same role, as a session key;
+ * a persistent key's blob only the officer: as a session copy while that
+ * key lives (same id and serial; the copy goes when the key is deleted),
+ * else KEY_DELETED; as a persistent key only if this vault never gave the
+ * key's serial (KEY_EXISTS while it lives, KEY_DELETED once deleted), with
+ * its id when free and its serial. A refused blob leaves the vault unchanged.
  */
 int hsm_vault_unmask(struct hsm_vault *v, const struct hsm_masking_key *mk,
-		     const uint8_t *blob, size_t len, uint16_t owner, uint16_t *new_id);
+		     const uint8_t *blob, size_t len, enum hsm_blob_owner caller, uint16_t owner,
+		     uint16_t *new_id);
 
 /*
  * Persistent keys (owner 0) as one byte image, allocated here: it holds

@@ -19,6 +19,7 @@
 #include "hsm_fw.h"
 
 static struct hsm_fw *fw;
+static uint16_t app;	/* session 1's short_app_id: the fuzzer is its holder */
 
 static int seal(struct hsm_auth *a, enum hsm_auth_msg_kind kind, const char *pin,
 		const char *new_pin, uint8_t *nonce, struct hsm_auth_sealed *m)
@@ -36,7 +37,7 @@ static int seal(struct hsm_auth *a, enum hsm_auth_msg_kind kind, const char *pin
 /* A fresh volatile firmware with officer session 1 open and unrestricted. */
 static void start(void)
 {
-	static const struct hsm_auth_config acfg = { .pbkdf2_iter = 1000 };
+	static const struct hsm_auth_config acfg = { .pbkdf2_iter = 1000, .first_session_id = 1 };
 	const struct hsm_fw_config cfg = { .serial = "FUZZ", .fw_rev = "0", .auth = &acfg };
 	const char *pin1 = "fuzz officer PIN";
 	uint8_t nonce[HSM_AUTH_NONCE_LEN];
@@ -55,7 +56,8 @@ static void start(void)
 				  &sid, &role) || sid != 1 ||
 	    seal(a, HSM_AUTH_MSG_CHPIN, HSM_AUTH_DEFAULT_OFFICER_PIN, pin1, nonce, &m) ||
 	    hsm_auth_change_pin(a, sid, m.host_pub, m.host_pub_len, nonce, m.ct, m.ct_len,
-				m.tag))
+				m.tag) ||
+	    hsm_auth_session_app_id(a, sid, &app))
 		abort();
 }
 
@@ -82,6 +84,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cmd.in_len = size - 2;
 	cmd.out = out;
 	cmd.out_cap = cap;
+	cmd.short_app_id = app;
 	sc = hsm_fw_execute(fw, &cmd);
 	for (size_t i = cap; i < sizeof(out); i++)
 		if (out[i] != 0xcc)

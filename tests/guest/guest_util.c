@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "azihsm/azihsm.h"
 #include "azihsm/msg.h"
 #include "guest_util.h"
 
@@ -216,4 +217,18 @@ int gt_sysfs_u64(const char *attr, uint64_t *val)
 	if (errno || *end)
 		return -EINVAL;
 	return 0;
+}
+
+int gt_officer_login(struct azihsm_dev *dev, struct azihsm_session **s)
+{
+	struct azihsm_session *d = NULL;
+	int ret;
+
+	if (!azihsm_login(dev, AZIHSM_ROLE_OFFICER, NULL, GT_DEFAULT_OFFICER_PIN, &d)) {
+		ret = azihsm_change_pin(d, GT_DEFAULT_OFFICER_PIN, GT_OFFICER_PIN);
+		azihsm_logout(d);
+		if (ret)
+			return ret;
+	}
+	return azihsm_login(dev, AZIHSM_ROLE_OFFICER, NULL, GT_OFFICER_PIN, s);
 }

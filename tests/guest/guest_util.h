@@ -57,6 +57,17 @@ const char *gt_env(const char *name);
 int gt_sysfs_str(const char *attr, char *buf, size_t cap);
 int gt_sysfs_u64(const char *attr, uint64_t *val);
 
+/*
+ * The officer's PIN of the guest tests. gt_officer_login() opens an officer
+ * session with it, changing the default PIN to it first if the partition
+ * still has the default. 0 or a libazihsm error.
+ */
+#define GT_OFFICER_PIN		"guest-officer-P1"
+#define GT_DEFAULT_OFFICER_PIN	"CO-default-PIN-1"
+struct azihsm_dev;
+struct azihsm_session;
+int gt_officer_login(struct azihsm_dev *dev, struct azihsm_session **s);
+
 /* Reads a whole small file into @buf (NUL-terminated, newline kept). */
 int gt_read_file(const char *path, char *buf, size_t cap);
 int gt_write_file(const char *path, const char *text);

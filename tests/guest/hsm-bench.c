@@ -87,7 +87,8 @@ static int one(struct azihsm_session *s, const struct bench *b, uint16_t key, ui
 {
 	static uint8_t in[4096], out[4096 + 64], digest[64];
 	uint8_t iv[12] = { 0 }, tag[16];
-	struct azihsm_aes_params p = { .mode = AZIHSM_AES_MODE_GCM, .iv = iv, .iv_len = 12,
+	/* GCM encryption: the device draws the IV (issue 9). */
+	struct azihsm_aes_params p = { .mode = AZIHSM_AES_MODE_GCM, .iv_out = iv,
 				       .tag = tag, .tag_len = 16 };
 	size_t len;
 
@@ -100,7 +101,6 @@ static int one(struct azihsm_session *s, const struct bench *b, uint16_t key, ui
 		return azihsm_rsa_sign(s, key, b->hash, AZIHSM_RSA_PADDING_PKCS1, digest,
 				       b->digest_len, out, sizeof(out), &len, NULL);
 	default:
-		memcpy(iv, &n, sizeof(n));	/* a fresh IV per call */
 		return azihsm_aes_crypt(s, key, &p, in, sizeof(in), out, sizeof(out), &len, NULL);
 	}
 }

@@ -33,8 +33,6 @@
 #include "guest_util.h"
 #include "kselftest_harness.h"
 
-#define DEFAULT_PIN	"CO-default-PIN-1"
-#define TEST_PIN	"malformed-pin-01"
 #define MAX_REQ		4096
 #define MAX_CAPS	40
 
@@ -167,17 +165,9 @@ FIXTURE(mf) {
 
 FIXTURE_SETUP(mf)
 {
-	struct azihsm_session *s = NULL;
-	int ret;
-
 	ASSERT_EQ(0, azihsm_open(GT_DEV, &self->dev));
 	gdev = self->dev;
-	ret = azihsm_login(self->dev, AZIHSM_ROLE_OFFICER, NULL, DEFAULT_PIN, &s);
-	if (!ret) {
-		ASSERT_EQ(0, azihsm_change_pin(s, DEFAULT_PIN, TEST_PIN));
-		azihsm_logout(s);
-	}
-	ASSERT_EQ(0, azihsm_login(self->dev, AZIHSM_ROLE_OFFICER, NULL, TEST_PIN, &self->s))
+	ASSERT_EQ(0, gt_officer_login(self->dev, &self->s))
 		TH_LOG("officer login: %s", azihsm_status_str(azihsm_last_status(self->dev)));
 	self->fd = -1;
 }
@@ -196,12 +186,12 @@ static void record_all(struct __test_metadata *_metadata, struct azihsm_session 
 	uint8_t digest[32] = { 9 }, out[1024], sig[256], der[1200], blob[1024], mac[64];
 	struct azihsm_new_key nk = {
 		.type = AZIHSM_KEY_TYPE_HMAC_SHA256,
-		.usage = AZIHSM_KEY_USE_SIGN | AZIHSM_KEY_USE_DERIVE,
+		.usage = AZIHSM_KEY_USE_DERIVE,	/* one purpose (issue 9) */
 	};
 	struct azihsm_aes_params p = {
 		.mode = AZIHSM_AES_MODE_CBC, .iv = iv, .iv_len = sizeof(iv),
 	};
-	uint16_t ec, aes, hm, rsa, id, sk, uk;
+	uint16_t ec, aes, hm, hd, rsa, id, sk, uk;
 	size_t n, blob_len;
 	bool fips, valid;
 
@@ -212,8 +202,10 @@ static void record_all(struct __test_metadata *_metadata, struct azihsm_session 
 	ASSERT_EQ(0, azihsm_key_generate(s, AZIHSM_KEY_TYPE_AES256, AZIHSM_KEY_USE_ENCRYPT |
 					 AZIHSM_KEY_USE_DECRYPT, NULL, 0, false, &aes));
 	keep(_metadata, "KeyGenerate (session AES)", false);
-	ASSERT_EQ(0, azihsm_key_generate(s, AZIHSM_KEY_TYPE_HMAC_SHA256, AZIHSM_KEY_USE_SIGN |
-					 AZIHSM_KEY_USE_DERIVE, NULL, 0, false, &hm));
+	ASSERT_EQ(0, azihsm_key_generate(s, AZIHSM_KEY_TYPE_HMAC_SHA256, AZIHSM_KEY_USE_SIGN,
+					 NULL, 0, false, &hm));
+	ASSERT_EQ(0, azihsm_key_generate(s, AZIHSM_KEY_TYPE_HMAC_SHA256, AZIHSM_KEY_USE_DERIVE,
+					 NULL, 0, false, &hd));
 	ASSERT_EQ(0, azihsm_key_generate(s, AZIHSM_KEY_TYPE_RSA2048, AZIHSM_KEY_USE_SIGN |
 					 AZIHSM_KEY_USE_VERIFY, NULL, 0, false, &rsa));
 	ASSERT_EQ(0, azihsm_key_open(s, "mf-ec", 5, &id));
@@ -241,11 +233,11 @@ static void record_all(struct __test_metadata *_metadata, struct azihsm_session 
 	ASSERT_EQ(0, azihsm_ecdh(s, ec, der, n, &nk, &id, &fips));
 	keep(_metadata, "EcdhKeyExchange", false);
 	nk.usage = AZIHSM_KEY_USE_SIGN;
-	ASSERT_EQ(0, azihsm_hkdf(s, hm, AZIHSM_HASH_ALG_SHA256, "salt", 4, "info", 4, &nk, 32,
+	ASSERT_EQ(0, azihsm_hkdf(s, hd, AZIHSM_HASH_ALG_SHA256, "salt", 4, "info", 4, &nk, 32,
 				 &id, &fips))
 		TH_LOG("HKDF: %s", azihsm_status_str(azihsm_last_status(gdev)));
 	keep(_metadata, "HkdfDerive", false);
-	ASSERT_EQ(0, azihsm_kbkdf(s, hm, AZIHSM_HASH_ALG_SHA256, "label", 5, "ctx", 3, &nk, 32,
+	ASSERT_EQ(0, azihsm_kbkdf(s, hd, AZIHSM_HASH_ALG_SHA256, "label", 5, "ctx", 3, &nk, 32,
 				  &id, &fips));
 	keep(_metadata, "KbkdfDerive", false);
 	ASSERT_EQ(0, azihsm_key_export_masked(s, aes, blob, sizeof(blob), &blob_len));

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -97,6 +98,41 @@ TEST(attributes_read_only)
 	for (i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", GT_SYSFS, attrs[i]);
 		EXPECT_EQ(-EACCES, gt_write_file(path, "1")) TH_LOG("%s", attrs[i]);
+	}
+}
+
+/*
+ * issue 9: the attributes that send a command to the device at each read are
+ * root-only (0400); an unprivileged reader gets EACCES, root reads them.
+ */
+TEST(device_queries_root_only)
+{
+	static const char *const attrs[] = { "partition_state", "error_state" };
+	char path[256], buf[64];
+	struct stat st;
+	size_t i;
+
+	for (i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++) {
+		pid_t pid;
+		int status = -1;
+
+		snprintf(path, sizeof(path), "%s/%s", GT_SYSFS, attrs[i]);
+		ASSERT_EQ(0, stat(path, &st));
+		EXPECT_EQ(0400, st.st_mode & 07777) TH_LOG("%s", attrs[i]);
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (!pid) {
+			int fd;
+
+			if (setgid(65534) || setuid(65534))
+				_exit(2);
+			fd = open(path, O_RDONLY);
+			_exit(fd < 0 && errno == EACCES ? 0 : 1);
+		}
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			TH_LOG("%s: an unprivileged open must be EACCES", attrs[i]);
+		EXPECT_LT(0, gt_read_file(path, buf, sizeof(buf))) TH_LOG("root reads %s", attrs[i]);
 	}
 }
 

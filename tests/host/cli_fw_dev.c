@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "drv_app_id.h"
 #include "hsm_fw.h"
 #include "internal.h"
 
@@ -27,8 +28,11 @@ static int fw_xfer(void *ctx, struct lib_xfer *x)
 		.in = x->req, .in_len = x->req_len, .out = x->rsp, .out_cap = x->rsp_cap,
 		.session_flags = x->session_flags, .session_id = x->session_id,
 	};
-	uint16_t sc = hsm_fw_execute(ctx, &cmd);
+	uint16_t sc;
 
+	drv_app_fill(&cmd);
+	sc = hsm_fw_execute(ctx, &cmd);
+	drv_app_record(&cmd);
 	if (sc) {
 		lib_set_status(AZIHSM_STATUS_KIND_COMPLETION, sc);
 		return -EIO;

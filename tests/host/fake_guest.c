@@ -242,6 +242,7 @@ int fg_hsm_sess(struct fake_guest *g, const void *req, uint32_t req_len, uint32_
 	sqe.dw0 |= htole32(sess->opc & AZIHSM_HSQE_OPC_MASK);
 	sqe.flags = sess->sqe_flags;
 	sqe.session_id = htole16(sess->sqe_sid);
+	sqe.short_app_id = htole16(sess->sqe_app);
 	fg_push(g, &g->io, &sqe);
 	fg_ring(g, &g->io);
 	if (fg_reap(g, &g->io, &cqe, 5000, true))
@@ -251,6 +252,7 @@ int fg_hsm_sess(struct fake_guest *g, const void *req, uint32_t req_len, uint32_
 		return -2;
 	sess->cqe_flags = cqe.flags;
 	sess->cqe_sid = le16toh(cqe.session_id);
+	sess->cqe_app = le16toh(cqe.short_app_id);
 	*rsp_len = le16toh(cqe.byte_count);
 	if (*rsp_len && *rsp_len <= dst_len)
 		fg_read(g, FG_DST, rsp, *rsp_len);

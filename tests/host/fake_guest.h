@@ -81,8 +81,10 @@ struct fg_sess {
 	uint16_t opc;		/* AZIHSM_HSQE_OPC_* */
 	uint8_t sqe_flags;
 	uint16_t sqe_sid;
+	uint16_t sqe_app;	/* short_app_id @50 */
 	uint8_t cqe_flags;	/* out */
 	uint16_t cqe_sid;	/* out */
+	uint16_t cqe_app;	/* out: short_app_id @6 */
 };
 int fg_hsm_sess(struct fake_guest *g, const void *req, uint32_t req_len, uint32_t src_off,
 		void *rsp, uint32_t dst_len, uint32_t *rsp_len, struct fg_sess *sess);

@@ -19,6 +19,7 @@
 struct rq {
 	uint8_t buf[8192];
 	struct mbor_enc e;
+	uint16_t sq_id;		/* hsm_fw_cmd.sq_id (rq_begin: 0) */
 };
 
 struct rsp {
@@ -37,6 +38,20 @@ struct mbor_enc *rq_begin(struct rq *q, uint32_t op, int sid);
  * fails or the header does not decode. The data is not looked at.
  */
 long rsp_exec(struct hsm_fw *fw, const uint8_t *in, size_t len, size_t out_cap, struct rsp *r);
+/*
+ * As rsp_exec with the SQE's short_app_id @app (0..0xffff); rsp_exec (and
+ * @app -1) sends the holder's: the one the device gave the session named
+ * in the header, as recorded from the OpenSession / OpenKernelSession CQE.
+ */
+long rsp_exec_app(struct hsm_fw *fw, const uint8_t *in, size_t len, size_t out_cap, int app,
+		  struct rsp *r);
+/* The short_app_id recorded for session @sid of @fw (0: none). */
+uint16_t svc_app_id(const struct hsm_fw *fw, uint16_t sid);
+/* The flush SQE for @sid, sent by its holder (its short_app_id). */
+void svc_flush(struct hsm_fw *fw, uint16_t sid);
+/* rsp_exec as if it came on HSM submission queue @sq_id. */
+long rsp_exec_sq(struct hsm_fw *fw, const uint8_t *in, size_t len, size_t out_cap,
+		 uint16_t sq_id, struct rsp *r);
 
 /*
  * Finish @q, append @extra zero bytes, execute (@out_cap as for rsp_exec);
@@ -45,6 +60,8 @@ long rsp_exec(struct hsm_fw *fw, const uint8_t *in, size_t len, size_t out_cap, 
  */
 long rq_send_ext(struct hsm_fw *fw, struct rq *q, struct rsp *r, size_t extra, size_t out_cap);
 long rq_send(struct hsm_fw *fw, struct rq *q, struct rsp *r);
+/* rq_send with the SQE's short_app_id @app instead of the holder's. */
+long rq_send_app(struct hsm_fw *fw, struct rq *q, struct rsp *r, uint16_t app);
 
 /* Position a decoder on field @want of the response data; 0 or -1. */
 int rsp_field(const struct rsp *r, uint8_t want, struct mbor_dec *d);
@@ -68,5 +85,19 @@ long call_id(struct hsm_fw *fw, uint32_t op, int sid, uint16_t id, struct rsp *r
 long seal(struct hsm_fw *fw, enum hsm_auth_msg_kind kind, uint8_t role, const uint8_t *id,
 	  const uint8_t *pin, const uint8_t *new_pin, uint8_t nonce[HSM_AUTH_NONCE_LEN],
 	  struct hsm_auth_sealed *s);
+
+/*
+ * Send a sealed credential message of @kind as request @op (OpenSession,
+ * ChangePin, ResetUserCredential) in session @sid: the HSM status, or as
+ * seal() for its own failures.
+ */
+long svc_send_sealed(struct hsm_fw *fw, uint32_t op, int sid, enum hsm_auth_msg_kind kind,
+		     uint8_t role, const uint8_t *id, const uint8_t *pin, const uint8_t *new_pin,
+		     struct rsp *r);
+/* OpenSession as @role: the new session id, or minus the HSM status. */
+long svc_login(struct hsm_fw *fw, uint8_t role, const uint8_t *id, const uint8_t *pin);
+/* ChangePin in @sid from @pin to @new_pin: the HSM status. */
+long svc_change_pin(struct hsm_fw *fw, uint16_t sid, uint8_t role, const uint8_t *id,
+		    const uint8_t *pin, const uint8_t *new_pin);
 
 #endif

@@ -6,6 +6,9 @@
  * vault. Results are compared with OpenSSL run independently here (XTS one
  * data unit at a time, with tweaks computed with 128-bit arithmetic; CBC
  * with EVP and padding off, the output IV taken from the reference).
+ * Every SQE names a real session (opened through hsm_auth with sealed
+ * credentials) and carries its short_app_id; test_session_attacks is the
+ * issue 9 list of SQEs that must not use a key.
  */
 #include <endian.h>
 #include <stdlib.h>
@@ -14,6 +17,7 @@
 #include <openssl/evp.h>
 
 #include "fake_guest.h"
+#include "azihsm/msg.h"
 #include "hsm_auth.h"
 #include "hsm_ctrl_int.h"
 #include "hsm_sgl.h"
@@ -40,7 +44,76 @@ static uint16_t next_cid;
 
 /* Keys and their vault ids. */
 static uint8_t xts_key[64], gcm_key[32];
-static uint16_t kid_xts, kid_xts_enc_only, kid_xts_sess5, kid_gcm, kid_aes256;
+static uint16_t kid_xts, kid_xts_enc_only, kid_xts_su, kid_gcm, kid_aes256;
+/*
+ * The kernel session and its GCM keys (the same material as kid_gcm and
+ * kid_aes256): only its SQEs bring their own GCM encryption IV (issue 9),
+ * so the known answers run there.
+ */
+static uint16_t ksid, kapp, kid_kgcm, kid_kaes256;
+
+/*
+ * Sessions: so an officer and su, su2 users (PINs changed), sm a user
+ * session opened with the default PIN (restricted to ChangePin). SQEs are
+ * built in session so unless a test says otherwise.
+ */
+static uint16_t so, su, su2, sm;
+static uint16_t cur_sid, cur_app;
+
+#define OFF_ID	((const uint8_t *)HSM_AUTH_DEFAULT_OFFICER_ID)
+#define OFF_PIN0 ((const uint8_t *)HSM_AUTH_DEFAULT_OFFICER_PIN)
+#define OFF_PIN1 ((const uint8_t *)"officer-PIN-0001")
+#define USR_ID	((const uint8_t *)HSM_AUTH_DEFAULT_USER_ID)
+#define USR_PIN0 ((const uint8_t *)HSM_AUTH_DEFAULT_USER_PIN)
+#define USR_PIN1 ((const uint8_t *)"user-PIN-0000001")
+
+/* One sealed credential message for the device's current key. */
+static int sealed(enum hsm_auth_msg_kind kind, uint8_t role, const uint8_t *id,
+		  const uint8_t *pin, const uint8_t *new_pin, uint8_t nonce[HSM_AUTH_NONCE_LEN],
+		  struct hsm_auth_sealed *m)
+{
+	uint8_t pub[HSM_AUTH_PUB_MAX];
+	size_t len = 0;
+
+	if (hsm_auth_session_key(hsm_fw_auth(g.ctrl->fw), pub, sizeof(pub), &len, nonce))
+		return -1;
+	return hsm_auth_client_seal(pub, len, nonce, kind, role, id, pin, new_pin, m) ? -1 : 0;
+}
+
+/* Open a session of @role with @pin, then change it to @new_pin (if set); 0 on failure. */
+static uint16_t login(uint8_t role, const uint8_t *id, const uint8_t *pin, const uint8_t *new_pin)
+{
+	struct hsm_auth *a = hsm_fw_auth(g.ctrl->fw);
+	uint8_t nonce[HSM_AUTH_NONCE_LEN];
+	struct hsm_auth_sealed m;
+	uint16_t sid = 0;
+
+	if (sealed(HSM_AUTH_MSG_OPEN, role, id, pin, NULL, nonce, &m) ||
+	    hsm_auth_open_session(a, m.host_pub, m.host_pub_len, nonce, m.ct, m.ct_len, m.tag,
+				  &sid, NULL))
+		return 0;
+	if (new_pin && (sealed(HSM_AUTH_MSG_CHPIN, role, id, pin, new_pin, nonce, &m) ||
+			hsm_auth_change_pin(a, sid, m.host_pub, m.host_pub_len, nonce, m.ct,
+					    m.ct_len, m.tag)))
+		return 0;
+	return sid;
+}
+
+/* The short_app_id the device gave session @sid (0 if none is open). */
+static uint16_t app_of(uint16_t sid)
+{
+	uint16_t app = 0;
+
+	hsm_auth_session_app_id(hsm_fw_auth(g.ctrl->fw), sid, &app);
+	return app;
+}
+
+/* Send @s in session @sid, with its holder's short_app_id. */
+static void in_session(struct azihsm_aes_sqe *s, uint16_t sid)
+{
+	s->session_id = htole16(sid);
+	s->short_app_id = htole16(app_of(sid));
+}
 
 static uint8_t plain[BIG], ref[BIG], got[BIG], back[BIG];
 
@@ -72,6 +145,8 @@ static void xts_sqe(struct azihsm_aes_sqe *s, bool dec, unsigned int dul, uint32
 		    struct azihsm_sgl_desc dst)
 {
 	memset(s, 0, sizeof(*s));
+	s->session_id = htole16(cur_sid);
+	s->short_app_id = htole16(cur_app);
 	s->attr = htole16(attr(dec, AZIHSM_AES_CIPHER_XTS, dul));
 	s->src_len = htole32(len);
 	s->dst_len = htole32(len);
@@ -86,6 +161,8 @@ static void cbc_sqe(struct azihsm_aes_sqe *s, bool dec, uint32_t key, const uint
 		    uint32_t len, struct azihsm_sgl_desc src, struct azihsm_sgl_desc dst)
 {
 	memset(s, 0, sizeof(*s));
+	s->session_id = htole16(cur_sid);
+	s->short_app_id = htole16(cur_app);
 	s->attr = htole16(attr(dec, AZIHSM_AES_CIPHER_CBC, 0));
 	s->src_len = htole32(len);
 	s->dst_len = htole32(len);
@@ -101,6 +178,8 @@ static void gcm_sqe(struct azihsm_aes_sqe *s, bool dec, uint32_t key, const uint
 		    struct azihsm_sgl_desc src, struct azihsm_sgl_desc dst)
 {
 	memset(s, 0, sizeof(*s));
+	s->session_id = htole16(cur_sid);
+	s->short_app_id = htole16(cur_app);
 	s->attr = htole16(attr(dec, AZIHSM_AES_CIPHER_GCM, 0));
 	s->src_len = htole32(src_len);
 	s->dst_len = htole32(dst_len);
@@ -128,6 +207,8 @@ static int submit(struct azihsm_aes_sqe *sqe, struct azihsm_aes_cqe *cqe)
 	return le16toh(cqe->status) >> AZIHSM_CQE_STATUS_SHIFT;
 }
 
+static uint16_t last_err;	/* the CQE err of the last refused() */
+
 /* A refused command: the status, nothing written, no length, not approved. */
 static void refused(struct azihsm_aes_sqe *sqe, int want, const char *what)
 {
@@ -141,6 +222,7 @@ static void refused(struct azihsm_aes_sqe *sqe, int want, const char *what)
 		fg_write(&g, DST, pat, sizeof(pat));
 	sc = submit(sqe, &cqe);
 	tap_eq(sc, want, "refused: %s", what);
+	last_err = le16toh(cqe.err);
 	if (dst_len && le64toh(sqe->dst.addr) == DST) {
 		fg_read(&g, DST, now, sizeof(now));
 		tap_ok(!memcmp(now, pat, sizeof(now)) && !cqe.len && !cqe.fips_approved,
@@ -329,15 +411,22 @@ static int setup(void)
 
 	vault = hsm_fw_vault(g.ctrl->fw);
 	tap_ok(vault != NULL, "the firmware has a key vault");
+	so = login(HSM_ROLE_OFFICER, OFF_ID, OFF_PIN0, OFF_PIN1);
+	sm = login(HSM_ROLE_USER, USR_ID, USR_PIN0, NULL);
+	su = login(HSM_ROLE_USER, USR_ID, USR_PIN0, USR_PIN1);
+	su2 = login(HSM_ROLE_USER, USR_ID, USR_PIN1, NULL);
+	tap_ok(so && sm && su && su2, "sessions: an officer, two users, a user on the default PIN");
+	cur_sid = so;
+	cur_app = app_of(so);
 	tap_eq(hsm_vault_import_secret(vault, &spec, xts_key, 64, &kid_xts), 0,
 	       "import XTS key (encrypt + decrypt)");
 	spec.usage = HSM_USAGE_ENCRYPT;
 	tap_eq(hsm_vault_import_secret(vault, &spec, xts_key, 64, &kid_xts_enc_only), 0,
 	       "import XTS key (encrypt only)");
 	spec.usage = HSM_USAGE_ENCRYPT | HSM_USAGE_DECRYPT;
-	spec.owner = 5;
-	tap_eq(hsm_vault_import_secret(vault, &spec, xts_key, 64, &kid_xts_sess5), 0,
-	       "import XTS key of session 5");
+	spec.owner = su;
+	tap_eq(hsm_vault_import_secret(vault, &spec, xts_key, 64, &kid_xts_su), 0,
+	       "import XTS key of user session su");
 	spec.owner = 0;
 	memcpy(same, xts_key, 32);
 	memcpy(same + 32, xts_key, 32);
@@ -349,7 +438,26 @@ static int setup(void)
 	spec.type = HSM_KEY_AES256;
 	tap_eq(hsm_vault_import_secret(vault, &spec, gcm_key, 32, &kid_aes256), 0,
 	       "import plain AES-256 key");
+	tap_eq(hsm_auth_open_kernel(hsm_fw_auth(g.ctrl->fw), &ksid, &kapp), 0,
+	       "open the kernel session");
+	spec.owner = ksid;
+	spec.origin = HSM_ORIGIN_IMPORTED | HSM_ORIGIN_KERNEL;
+	tap_eq(hsm_vault_import_secret(vault, &spec, gcm_key, 32, &kid_kaes256), 0,
+	       "import plain AES-256 key of the kernel session");
+	spec.type = HSM_KEY_AES256_GCM;
+	tap_eq(hsm_vault_import_secret(vault, &spec, gcm_key, 32, &kid_kgcm), 0,
+	       "import GCM key of the kernel session");
 	return 0;
+}
+
+/* A GCM SQE of the kernel session. */
+static void kgcm_sqe(struct azihsm_aes_sqe *s, bool dec, uint32_t key, const uint8_t iv[12],
+		     uint32_t aad_len, uint32_t src_len, uint32_t dst_len,
+		     struct azihsm_sgl_desc src, struct azihsm_sgl_desc dst)
+{
+	gcm_sqe(s, dec, key, iv, aad_len, src_len, dst_len, src, dst);
+	s->session_id = htole16(ksid);
+	s->short_app_id = htole16(kapp);
 }
 
 static void test_xts_sizes(void)
@@ -508,17 +616,18 @@ static void test_xts_keys(void)
 		flat(DST, 4096));
 	refused(&sqe, AZIHSM_SC_AES_KEY_INVALID, "decrypt with an encrypt-only key");
 
-	xts_sqe(&sqe, false, 0, kid_xts_sess5, tweak, 4096, flat(SRC, 4096), flat(DST, 4096));
-	refused(&sqe, AZIHSM_SC_AES_KEY_INVALID, "session 5's key without a session");
-	sqe.session_id = htole16(6);
-	refused(&sqe, AZIHSM_SC_AES_KEY_INVALID, "session 5's key from session 6");
-	sqe.session_id = htole16(5);
+	xts_sqe(&sqe, false, 0, kid_xts_su, tweak, 4096, flat(SRC, 4096), flat(DST, 4096));
+	refused(&sqe, AZIHSM_SC_AES_KEY_INVALID, "su's key from the officer's session");
+	in_session(&sqe, su2);
+	refused(&sqe, AZIHSM_SC_AES_KEY_INVALID, "su's key from another user session");
+	tap_eq(last_err, AZIHSM_STATUS_KEY_NOT_FOUND, "  err: KEY_NOT_FOUND, as if absent");
+	in_session(&sqe, su);
 	sc = submit(&sqe, &cqe);
 	fg_read(&g, DST, got, 4096);
-	tap_ok(sc == 0 && !memcmp(got, ref, 4096), "session 5's key from session 5");
+	tap_ok(sc == 0 && !memcmp(got, ref, 4096), "su's key from su");
 	xts_sqe(&sqe, false, 0, kid_xts, tweak, 4096, flat(SRC, 4096), flat(DST, 4096));
-	sqe.session_id = htole16(9);
-	tap_eq(submit(&sqe, &cqe), 0, "a persistent key from any session");
+	in_session(&sqe, su2);
+	tap_eq(submit(&sqe, &cqe), 0, "a persistent key from a user session");
 
 	xts_sqe(&sqe, false, 0, kid_gcm, tweak, 4096, flat(SRC, 4096), flat(DST, 4096));
 	refused(&sqe, AZIHSM_SC_AES_KEY_INVALID, "XTS with a GCM key");
@@ -543,15 +652,16 @@ static void test_gcm(void)
 	fg_write(&g, SRC, srcbuf, sizeof(srcbuf));
 	ref_gcm_enc(gcm_key, iv, srcbuf, aad, plain, len, ref, tag);
 
-	gcm_sqe(&sqe, false, kid_gcm, iv, aad, aligned + len, len, flat(SRC, aligned + len),
+	kgcm_sqe(&sqe, false, kid_kgcm, iv, aad, aligned + len, len, flat(SRC, aligned + len),
 		flat(DST, len));
 	sc = submit(&sqe, &cqe);
 	fg_read(&g, DST, got, len);
-	tap_ok(sc == 0 && le32toh(cqe.len) == len && le32toh(cqe.fips_approved) == 1,
-	       "GCM encrypt 20 B AAD + 1000 B: success, len, approved");
+	tap_ok(sc == 0 && le32toh(cqe.len) == len && le32toh(cqe.fips_approved) == 0,
+	       "kernel session: GCM encrypt 20 B AAD + 1000 B with its own IV: success, len, "
+	       "not approved (issue 9: IV from outside the module)");
 	tap_ok(!memcmp(got, ref, len), "GCM ciphertext matches OpenSSL");
 	tap_ok(!memcmp(cqe.tag, tag, 16), "GCM tag in the CQE matches OpenSSL");
-	tap_ok(!memcmp(cqe.iv, iv, 12), "GCM IV echoed in the CQE");
+	tap_ok(!memcmp(cqe.iv, iv, 12), "GCM IV (the kernel session's) echoed in the CQE");
 
 	/* Padding bytes are not authenticated. */
 	memset(srcbuf + aad, 0, aligned - aad);
@@ -560,24 +670,24 @@ static void test_gcm(void)
 	tap_ok(sc == 0 && !memcmp(cqe.tag, tag, 16), "AAD padding bytes are not authenticated");
 
 	/* GCM takes plain AES keys too (the same material: the same answer). */
-	gcm_sqe(&sqe, false, kid_aes256, iv, aad, aligned + len, len, flat(SRC, aligned + len),
+	kgcm_sqe(&sqe, false, kid_kaes256, iv, aad, aligned + len, len, flat(SRC, aligned + len),
 		flat(DST, len));
 	sc = submit(&sqe, &cqe);
 	fg_read(&g, DST, got, len);
-	tap_ok(sc == 0 && !memcmp(got, ref, len) && !memcmp(cqe.tag, tag, 16) &&
-	       le32toh(cqe.fips_approved) == 1,
+	tap_ok(sc == 0 && !memcmp(got, ref, len) && !memcmp(cqe.tag, tag, 16),
 	       "GCM with a plain AES-256 key of the same material: same ciphertext and tag");
 
 	/* Decrypt: AAD + ciphertext in src, tag in the SQE. */
 	memcpy(srcbuf + aligned, ref, len);
 	fg_write(&g, SRC, srcbuf, sizeof(srcbuf));
-	gcm_sqe(&sqe, true, kid_gcm, iv, aad, aligned + len, len, flat(SRC, aligned + len),
+	kgcm_sqe(&sqe, true, kid_kgcm, iv, aad, aligned + len, len, flat(SRC, aligned + len),
 		flat(DST, len));
 	memcpy(sqe.gcm.tag, tag, 16);
 	sc = submit(&sqe, &cqe);
 	fg_read(&g, DST, got, len);
-	tap_ok(sc == 0 && le32toh(cqe.len) == len && !memcmp(got, plain, len),
-	       "GCM decrypt with the right tag: plaintext");
+	tap_ok(sc == 0 && le32toh(cqe.len) == len && !memcmp(got, plain, len) &&
+	       le32toh(cqe.fips_approved) == 1,
+	       "GCM decrypt with the right tag: plaintext, approved");
 
 	memset(pat, 0xa5, sizeof(pat));
 	fg_write(&g, DST, pat, sizeof(pat));
@@ -597,7 +707,7 @@ static void test_gcm(void)
 	/* No AAD at all. */
 	fg_write(&g, SRC, plain, len);
 	ref_gcm_enc(gcm_key, iv, NULL, 0, plain, len, ref, tag);
-	gcm_sqe(&sqe, false, kid_gcm, iv, 0, len, len, flat(SRC, len), flat(DST, len));
+	kgcm_sqe(&sqe, false, kid_kgcm, iv, 0, len, len, flat(SRC, len), flat(DST, len));
 	sc = submit(&sqe, &cqe);
 	fg_read(&g, DST, got, len);
 	tap_ok(sc == 0 && !memcmp(got, ref, len) && !memcmp(cqe.tag, tag, 16),
@@ -606,9 +716,39 @@ static void test_gcm(void)
 	/* AAD only (GMAC): dst_len 0, the dst descriptor is not used. */
 	fg_write(&g, SRC, plain, 48);
 	ref_gcm_enc(gcm_key, iv, plain, 48, NULL, 0, ref, tag);
-	gcm_sqe(&sqe, false, kid_gcm, iv, 48, 48, 0, flat(SRC, 48), desc(0, 0, 0xf));
+	kgcm_sqe(&sqe, false, kid_kgcm, iv, 48, 48, 0, flat(SRC, 48), desc(0, 0, 0xf));
 	sc = submit(&sqe, &cqe);
 	tap_ok(sc == 0 && !cqe.len && !memcmp(cqe.tag, tag, 16), "GCM AAD only (GMAC)");
+
+	/*
+	 * issue 9 (SP 800-38D 8.2.2): a partition session's (here: no
+	 * session, persistent keys) encryption IV is drawn by the device:
+	 * the SQE's is ignored, the CQE carries the one used.
+	 */
+	{
+		uint8_t iv1[12];
+
+		fg_write(&g, SRC, plain, len);
+		gcm_sqe(&sqe, false, kid_gcm, iv, 0, len, len, flat(SRC, len), flat(DST, len));
+		sc = submit(&sqe, &cqe);
+		fg_read(&g, DST, got, len);
+		memcpy(iv1, cqe.iv, 12);
+		ref_gcm_enc(gcm_key, iv1, NULL, 0, plain, len, ref, tag);
+		tap_ok(sc == 0 && memcmp(iv1, iv, 12) && !memcmp(got, ref, len) &&
+		       !memcmp(cqe.tag, tag, 16) && le32toh(cqe.fips_approved) == 1,
+		       "issue 9: partition GCM encrypt: the SQE's IV ignored, the CQE's IV is the "
+		       "device's, OpenSSL's ciphertext and tag under it, approved");
+		sc = submit(&sqe, &cqe);
+		tap_ok(sc == 0 && memcmp(cqe.iv, iv1, 12) && memcmp(cqe.iv, iv, 12),
+		       "issue 9: the same SQE again: another device IV");
+		fg_write(&g, SRC, ref, len);
+		gcm_sqe(&sqe, true, kid_gcm, iv1, 0, len, len, flat(SRC, len), flat(DST, len));
+		memcpy(sqe.gcm.tag, tag, 16);
+		sc = submit(&sqe, &cqe);
+		fg_read(&g, DST, got, len);
+		tap_ok(sc == 0 && !memcmp(got, plain, len),
+		       "  decrypt with the CQE's IV (the caller's on decrypt): the plaintext");
+	}
 
 	/* Refusals particular to GCM. */
 	gcm_sqe(&sqe, false, kid_gcm, iv, aad, aligned + len, len, flat(SRC, aligned + len),
@@ -724,9 +864,9 @@ static void test_cbc(void)
 	tap_eq(hsm_vault_import_secret(vault, &spec, key, 32, &kid_enc_only), 0,
 	       "import AES-256 key, encrypt only");
 	spec.usage = HSM_USAGE_ENCRYPT | HSM_USAGE_DECRYPT;
-	spec.owner = 5;
+	spec.owner = su;
 	tap_eq(hsm_vault_import_secret(vault, &spec, key, 32, &kid_s5), 0,
-	       "import AES-256 key of session 5");
+	       "import AES-256 key of user session su");
 
 	fg_write(&g, SRC, plain, BIG);
 	for (k = 0; k < 3; k++) {
@@ -837,13 +977,13 @@ static void test_cbc(void)
 	cbc_sqe(&sqe, true, kid_enc_only, iv, 4096, flat(SRC, 4096), flat(DST, 4096));
 	cbc_refused(&sqe, AZIHSM_SC_AES_KEY_INVALID, "decrypt with an encrypt-only key");
 	cbc_sqe(&sqe, false, kid_s5, iv, 4096, flat(SRC, 4096), flat(DST, 4096));
-	cbc_refused(&sqe, AZIHSM_SC_AES_KEY_INVALID, "session 5's key without a session");
-	sqe.session_id = htole16(6);
-	cbc_refused(&sqe, AZIHSM_SC_AES_KEY_INVALID, "session 5's key from session 6");
-	sqe.session_id = htole16(5);
+	cbc_refused(&sqe, AZIHSM_SC_AES_KEY_INVALID, "su's key from the officer's session");
+	in_session(&sqe, su2);
+	cbc_refused(&sqe, AZIHSM_SC_AES_KEY_INVALID, "su's key from another user session");
+	in_session(&sqe, su);
 	sc = submit(&sqe, &cqe);
 	fg_read(&g, DST, got, 4096);
-	tap_ok(sc == 0 && !memcmp(got, ref, 4096), "session 5's key from session 5");
+	tap_ok(sc == 0 && !memcmp(got, ref, 4096), "su's key from su");
 }
 
 /* Several commands in flight on one queue complete in order. */
@@ -890,8 +1030,8 @@ static void test_two_queues(void)
 			flat(DST + i * 1024ull, 1024));
 		sqe.cmd_id = htole16((uint16_t)(2000 + i));
 		fg_push(&g, &q, &sqe);
-		gcm_sqe(&sqe, false, kid_gcm, iv, 0, 1024, 1024, flat(SRC + i * 1024ull, 1024),
-			flat(DST + 0x80000 + i * 1024ull, 1024));
+		kgcm_sqe(&sqe, false, kid_kgcm, iv, 0, 1024, 1024, flat(SRC + i * 1024ull, 1024),
+			 flat(DST + 0x80000 + i * 1024ull, 1024));
 		sqe.cmd_id = htole16((uint16_t)(3000 + i));
 		fg_push(&g, &q2, &sqe);
 	}
@@ -945,7 +1085,7 @@ static void test_more_key_types(void)
 	uint8_t tweak[16] = { 3 }, t[16], tag[16];
 	struct azihsm_aes_sqe sqe;
 	struct azihsm_aes_cqe cqe;
-	uint16_t k128x, k128, k192, kk, ksid = 0, old = 0;
+	uint16_t k128x, k128, k192, kk;
 	uint32_t off, len = 2048;
 	int sc, outl, fin, ok = 1;
 	uint64_t unit;
@@ -969,6 +1109,8 @@ static void test_more_key_types(void)
 	       "AES-128-XTS fast path, 4 data units: OpenSSL's, approved");
 
 	s2.type = HSM_KEY_AES128;
+	s2.owner = ksid;	/* GCM with its own IV: the kernel session */
+	s2.origin = HSM_ORIGIN_IMPORTED | HSM_ORIGIN_KERNEL;
 	tap_eq(hsm_vault_import_secret(vault, &s2, gcm_key, 16, &k128), 0, "import AES-128 key");
 	s2.type = HSM_KEY_AES192;
 	tap_eq(hsm_vault_import_secret(vault, &s2, gcm_key, 24, &k192), 0, "import AES-192 key");
@@ -986,8 +1128,8 @@ static void test_more_key_types(void)
 			     EVP_EncryptFinal_ex(ctx, ref + outl, &fin) == 1 &&
 			     EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, tag) == 1;
 			EVP_CIPHER_CTX_free(ctx);
-			gcm_sqe(&sqe, false, keys[i], iv, 0, 500, 500, flat(SRC, 500),
-				flat(DST, 500));
+			kgcm_sqe(&sqe, false, keys[i], iv, 0, 500, 500, flat(SRC, 500),
+				 flat(DST, 500));
 			sc = submit(&sqe, &cqe);
 			fg_read(&g, DST, got, 500);
 			tap_ok(ok && sc == 0 && !memcmp(got, ref, 500) && !memcmp(cqe.tag, tag, 16),
@@ -995,23 +1137,104 @@ static void test_more_key_types(void)
 		}
 	}
 
-	tap_eq(hsm_auth_open_kernel(hsm_fw_auth(g.ctrl->fw), &ksid, &old), 0,
-	       "open the kernel session");
 	xts_sqe(&sqe, false, 0, kid_xts, tweak, 512, flat(SRC, 512), flat(DST, 512));
-	sqe.session_id = htole16(ksid);
-	refused(&sqe, AZIHSM_SC_AES_KEY_INVALID, "a persistent key from the kernel session");
+	in_session(&sqe, ksid);
+	refused(&sqe, AZIHSM_SC_AES_KEY_INVALID,
+		"issue 9: a persistent key from the kernel session");
+	tap_eq(last_err, AZIHSM_STATUS_KEY_NOT_FOUND, "  err: KEY_NOT_FOUND");
 	s2.type = HSM_KEY_AES256_XTS;
 	s2.owner = ksid;
 	tap_eq(hsm_vault_import_secret(vault, &s2, xts_key, 64, &kk), 0,
 	       "import an XTS key of the kernel session");
 	xts_sqe(&sqe, false, 0, kk, tweak, 512, flat(SRC, 512), flat(DST, 512));
-	sqe.session_id = htole16(ksid);
+	in_session(&sqe, ksid);
 	tap_eq(submit(&sqe, &cqe), 0, "the kernel session uses its own key");
-	sqe.session_id = htole16(5);
-	refused(&sqe, AZIHSM_SC_AES_KEY_INVALID, "the kernel session's key from session 5");
-	hsm_fw_flush_session(g.ctrl->fw, ksid);
+	in_session(&sqe, su);
+	refused(&sqe, AZIHSM_SC_AES_KEY_INVALID, "the kernel session's key from a user session");
+	in_session(&sqe, so);
+	refused(&sqe, AZIHSM_SC_AES_KEY_INVALID, "the kernel session's key from the officer");
+	hsm_fw_flush_session(g.ctrl->fw, ksid, kapp);
 	sqe.session_id = htole16(ksid);
+	sqe.short_app_id = htole16(kapp);
 	refused(&sqe, AZIHSM_SC_AES_KEY_INVALID, "the kernel session's key after its flush");
+	tap_eq(last_err, AZIHSM_STATUS_NO_SESSION, "  err: NO_SESSION");
+}
+
+/*
+ * issue 9: an AES SQE uses a key only for a session its sender holds
+ * (open, its short_app_id) whose role may use the key, not restricted to
+ * ChangePin; every refusal leaves dst untouched. Then the legitimate uses.
+ */
+static void test_session_attacks(void)
+{
+	static const uint8_t tweak[16] = { 7 };
+	struct azihsm_aes_sqe sqe;
+	struct azihsm_aes_cqe cqe;
+	uint16_t closed, app;
+	int sc;
+
+	fg_write(&g, SRC, plain, 4096);
+	ref_xts(xts_key, tweak, 512, plain, 4096, ref, 1);
+
+	xts_sqe(&sqe, false, 0, kid_xts, tweak, 4096, flat(SRC, 4096), flat(DST, 4096));
+	sqe.session_id = 0;
+	sqe.short_app_id = 0;
+	refused(&sqe, AZIHSM_SC_AES_KEY_INVALID, "issue 9: session 0 using a persistent key");
+	tap_eq(last_err, AZIHSM_STATUS_NO_SESSION, "  err: NO_SESSION");
+
+	closed = login(HSM_ROLE_OFFICER, OFF_ID, OFF_PIN1, NULL);
+	app = app_of(closed);
+	tap_ok(closed && app, "an officer session to close");
+	hsm_auth_close_session(hsm_fw_auth(g.ctrl->fw), closed);
+	xts_sqe(&sqe, false, 0, kid_xts, tweak, 4096, flat(SRC, 4096), flat(DST, 4096));
+	sqe.session_id = htole16(closed);
+	sqe.short_app_id = htole16(app);
+	refused(&sqe, AZIHSM_SC_AES_KEY_INVALID,
+		"issue 9: a closed session (with its old short_app_id)");
+	tap_eq(last_err, AZIHSM_STATUS_NO_SESSION, "  err: NO_SESSION");
+
+	xts_sqe(&sqe, false, 0, kid_xts, tweak, 4096, flat(SRC, 4096), flat(DST, 4096));
+	sqe.short_app_id = htole16((uint16_t)(cur_app ^ 0x0400));
+	refused(&sqe, AZIHSM_SC_AES_KEY_INVALID, "issue 9: an open session, wrong short_app_id");
+	tap_eq(last_err, AZIHSM_STATUS_NO_SESSION, "  err: NO_SESSION (as if not open)");
+	sqe.short_app_id = 0;
+	refused(&sqe, AZIHSM_SC_AES_KEY_INVALID, "issue 9: an open session, short_app_id 0");
+	in_session(&sqe, su);
+	sqe.short_app_id = htole16(app_of(so));
+	refused(&sqe, AZIHSM_SC_AES_KEY_INVALID,
+		"issue 9: a user session with the officer's short_app_id");
+
+	in_session(&sqe, sm);
+	refused(&sqe, AZIHSM_SC_AES_KEY_INVALID,
+		"issue 9: a session that must change its PIN, persistent key");
+	tap_eq(last_err, AZIHSM_STATUS_MUST_CHANGE_PIN, "  err: MUST_CHANGE_PIN");
+
+	xts_sqe(&sqe, false, 0, kid_xts_su, tweak, 4096, flat(SRC, 4096), flat(DST, 4096));
+	in_session(&sqe, su2);
+	refused(&sqe, AZIHSM_SC_AES_KEY_INVALID, "issue 9: a user session, another's key");
+	tap_eq(last_err, AZIHSM_STATUS_KEY_NOT_FOUND, "  err: KEY_NOT_FOUND");
+	xts_sqe(&sqe, true, 0, kid_xts_enc_only, tweak, 4096, flat(SRC, 4096), flat(DST, 4096));
+	refused(&sqe, AZIHSM_SC_AES_KEY_INVALID, "decrypt with an encrypt-only key");
+	tap_eq(last_err, AZIHSM_STATUS_KEY_USAGE, "  err: KEY_USAGE");
+	xts_sqe(&sqe, false, 0, kid_gcm, tweak, 4096, flat(SRC, 4096), flat(DST, 4096));
+	refused(&sqe, AZIHSM_SC_AES_KEY_INVALID, "XTS with a GCM key");
+	tap_eq(last_err, AZIHSM_STATUS_KEY_TYPE, "  err: KEY_TYPE");
+
+	/* The legitimate uses still work. */
+	xts_sqe(&sqe, false, 0, kid_xts, tweak, 4096, flat(SRC, 4096), flat(DST, 4096));
+	sc = submit(&sqe, &cqe);
+	fg_read(&g, DST, got, 4096);
+	tap_ok(sc == 0 && !memcmp(got, ref, 4096) && !cqe.err,
+	       "the officer's session uses a persistent key");
+	in_session(&sqe, su);
+	sc = submit(&sqe, &cqe);
+	fg_read(&g, DST, got, 4096);
+	tap_ok(sc == 0 && !memcmp(got, ref, 4096), "a user session uses a persistent key");
+	xts_sqe(&sqe, false, 0, kid_xts_su, tweak, 4096, flat(SRC, 4096), flat(DST, 4096));
+	in_session(&sqe, su);
+	sc = submit(&sqe, &cqe);
+	fg_read(&g, DST, got, 4096);
+	tap_ok(sc == 0 && !memcmp(got, ref, 4096), "a user session uses its own key");
 }
 
 /*
@@ -1087,6 +1310,7 @@ int main(void)
 	test_two_queues();
 	test_deleted_key();
 	test_more_key_types();
+	test_session_attacks();
 	fg_fini(&g);
 	test_fault_stall();
 	return tap_done();

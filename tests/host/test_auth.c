@@ -385,13 +385,11 @@ static void test_lockout(void)
 	tap_eq(wait_of(a, USR), 0, "lockout: no wait after success");
 	hsm_auth_close_session(a, s);
 
-	/* Growth and cap: 2^(f-3) s up to one hour. */
+	/* Growth: 2^(f-3) s up to the permanent lock (issue 9). */
 	ok = 1;
-	for (i = 1; i <= 20; i++) {
-		uint64_t want = i < 3 ? 0 : (i - 3 >= 12 ? 3600000 : (1ull << (i - 3)) * 1000);
+	for (i = 1; i < (int)HSM_AUTH_MAX_FAILURES; i++) {
+		uint64_t want = i < 3 ? 0 : (1ull << (i - 3)) * 1000;
 
-		if (want > 3600000)
-			want = 3600000;
 		advance(&clk, wait_of(a, USR));
 		if (open_as(a, USR, USR_ID, BAD_PIN, &s) != HSM_AUTH_BAD_CREDENTIAL ||
 		    wait_of(a, USR) != want) {
@@ -400,15 +398,171 @@ static void test_lockout(void)
 			       (unsigned long long)wait_of(a, USR), (unsigned long long)want);
 		}
 	}
-	tap_ok(ok, "lockout: waits 0,0,1,2,4,..,2048,3600,3600.. s for 20 failures");
-	tap_eq(wait_of(a, USR), 3600000, "lockout: capped at one hour");
+	tap_ok(ok, "lockout: waits 0,0,1,2,4,..,64 s for 9 failures");
 
 	/* The real-time clock set back restarts the wait, never shortens it. */
 	clk.real -= 10 * 3600000ull;
-	tap_eq(wait_of(a, USR), 3600000, "lockout: clock set back: full wait again");
-	advance(&clk, 3600000);
+	tap_eq(wait_of(a, USR), 64000, "lockout: clock set back: full wait again");
+	advance(&clk, 64000);
 	tap_eq(open_as(a, USR, USR_ID, USR_PIN0, &s), HSM_AUTH_OK,
 	       "lockout: after the restarted wait the PIN works");
+	hsm_auth_close_session(a, s);
+	hsm_auth_free(a);
+}
+
+/* Make @n wrong-PIN attempts for @role, waiting out each delay. */
+static int fail_n(struct hsm_auth *a, struct fake_clock *clk, uint8_t role, const uint8_t *id,
+		  unsigned int n)
+{
+	unsigned int i, bad = 0;
+	uint16_t s;
+
+	for (i = 0; i < n; i++) {
+		advance(clk, wait_of(a, role));
+		bad += open_as(a, role, id, BAD_PIN, &s) == HSM_AUTH_BAD_CREDENTIAL;
+	}
+	return (int)bad;
+}
+
+/* issue 9: after HSM_AUTH_MAX_FAILURES the role is locked for good. */
+static void test_permanent_lock(void)
+{
+	struct fake_clock clk = { 1000, 1700000000000ull };
+	struct hsm_auth *a = new_auth(&clk);
+	struct hsm_auth *b;
+	uint16_t so = 0, su = 0, s;
+	uint8_t *img;
+	size_t len;
+	uint64_t g;
+
+	/* The attack: guess the user's PIN until locked. */
+	open_as(a, USR, USR_ID, USR_PIN0, &su);
+	tap_eq(fail_n(a, &clk, USR, USR_ID, HSM_AUTH_MAX_FAILURES), HSM_AUTH_MAX_FAILURES,
+	       "issue 9: %u wrong PINs checked and counted", HSM_AUTH_MAX_FAILURES);
+	tap_ok(wait_of(a, USR) == UINT64_MAX, "issue 9: the user is locked for good");
+	advance(&clk, 24 * 3600000ull);
+	g = hsm_auth_persist_gen(a);
+	tap_eq(open_as(a, USR, USR_ID, USR_PIN0, &s), HSM_AUTH_PIN_LOCKED,
+	       "issue 9: the right PIN a day later: PIN_LOCKED");
+	tap_eq(open_as(a, USR, USR_ID, BAD_PIN, &s), HSM_AUTH_PIN_LOCKED,
+	       "issue 9: a wrong PIN: PIN_LOCKED, not checked");
+	tap_eq(chpin_as(a, su, USR, USR_ID, USR_PIN0, USR_PIN1), HSM_AUTH_PIN_LOCKED,
+	       "issue 9: ChangePin in a session opened before: PIN_LOCKED");
+	tap_eq(failures(a, USR), HSM_AUTH_MAX_FAILURES, "issue 9: nothing more counted");
+	tap_eq(hsm_auth_persist_gen(a), g, "issue 9: persistent part untouched by refusals");
+	tap_eq(hsm_auth_check(a, su, HSM_OP_CHANGE_OWN_PIN), HSM_AUTH_OK,
+	       "the session opened before the lock stays open");
+
+	/* A restart keeps the lock (the counter is in the image). */
+	hsm_auth_close_session(a, su);
+	hsm_auth_serialize(a, &img, &len);
+	b = new_auth(&clk);
+	tap_eq(hsm_auth_deserialize(b, img, len), HSM_AUTH_OK, "issue 9: image reloaded");
+	tap_eq(open_as(b, USR, USR_ID, USR_PIN0, &s), HSM_AUTH_PIN_LOCKED,
+	       "issue 9: still PIN_LOCKED after a restart");
+	hsm_auth_image_free(img, len);
+
+	/* The legitimate way back: the officer's UnlockUser. */
+	tap_eq(open_as(b, OFF, OFF_ID, OFF_PIN0, &so), HSM_AUTH_OK, "officer opens");
+	tap_eq(chpin_as(b, so, OFF, OFF_ID, OFF_PIN0, OFF_PIN1), HSM_AUTH_OK,
+	       "officer leaves its default");
+	tap_eq(hsm_auth_unlock_user(b, so), HSM_AUTH_OK, "issue 9: UnlockUser");
+	tap_eq(open_as(b, USR, USR_ID, USR_PIN0, &s), HSM_AUTH_OK,
+	       "issue 9: the user opens again after UnlockUser");
+	hsm_auth_close_session(b, s);
+	/* ResetUserCredential unlocks too. */
+	fail_n(b, &clk, USR, USR_ID, HSM_AUTH_MAX_FAILURES);
+	tap_eq(open_as(b, USR, USR_ID, USR_PIN0, &s), HSM_AUTH_PIN_LOCKED, "user locked again");
+	tap_eq(reset_as(b, so, USR, USR_ID, USR_PIN1), HSM_AUTH_OK,
+	       "issue 9: ResetUserCredential of a locked user");
+	tap_eq(open_as(b, USR, USR_ID, USR_PIN1, &s), HSM_AUTH_OK,
+	       "issue 9: the reset credential opens");
+	hsm_auth_close_session(b, s);
+
+	/* The officer: locked until a zeroize. */
+	tap_eq(fail_n(b, &clk, OFF, OFF_ID, HSM_AUTH_MAX_FAILURES), HSM_AUTH_MAX_FAILURES,
+	       "issue 9: %u wrong officer PINs", HSM_AUTH_MAX_FAILURES);
+	tap_eq(open_as(b, OFF, OFF_ID, OFF_PIN1, &s), HSM_AUTH_PIN_LOCKED,
+	       "issue 9: the officer is PIN_LOCKED");
+	tap_eq(hsm_auth_unlock_user(b, so), HSM_AUTH_OK, "UnlockUser does not touch the officer");
+	tap_eq(open_as(b, OFF, OFF_ID, OFF_PIN1, &s), HSM_AUTH_PIN_LOCKED,
+	       "issue 9: the officer stays PIN_LOCKED");
+	tap_eq(hsm_auth_zeroize(b, NULL, NULL), HSM_AUTH_OK, "zeroize");
+	tap_eq(open_as(b, OFF, OFF_ID, OFF_PIN0, &s), HSM_AUTH_OK,
+	       "issue 9: after a zeroize the officer opens with the default");
+	tap_ok(strstr(hsm_auth_strerror(HSM_AUTH_PIN_LOCKED), "locked") != NULL,
+	       "strerror of PIN_LOCKED");
+	hsm_auth_free(b);
+	hsm_auth_free(a);
+}
+
+/* issue 9: the PIN policy for new PINs. */
+static void test_pin_policy(void)
+{
+	static const struct {
+		const char *pin;	/* padded with zero bytes to 16 */
+		bool weak;
+		const char *why;
+	} cases[] = {
+		{ "", true, "empty" },
+		{ "Tr0ub4d", true, "7 bytes" },
+		{ "aaaaaaaa", true, "one byte repeated" },
+		{ "0000000000000000", true, "16 zeros (ASCII)" },
+		{ "12345678", true, "ascending run" },
+		{ "abcdefghijklmnop", true, "ascending run of 16" },
+		{ "87654321", true, "descending run" },
+		{ HSM_AUTH_DEFAULT_OFFICER_PIN, true, "the officer's default PIN" },
+		{ HSM_AUTH_DEFAULT_USER_PIN, true, "the user's default PIN" },
+		{ "azihsm-officer", true, "the officer's default id" },
+		{ "azihsm-user", true, "the user's default id" },
+		{ "my-own-id-name", true, "the credential's id" },
+		{ "Tr0ub4d&", false, "8 mixed bytes" },
+		{ "12345679", false, "a run broken at the end" },
+		{ "officer new PIN!", false, "a 16-byte passphrase" },
+		{ "aaaaaaab", false, "not all one byte" },
+	};
+	static const uint8_t inner_zero[16] = { 'a', 'b', 0, 'x', 'y', 'z', '9', '8', '!' };
+	uint8_t pin[16], id[16] = "my-own-id-name";
+	struct fake_clock clk = { 1000, 1700000000000ull };
+	struct hsm_auth *a;
+	unsigned int i, ok = 0;
+	uint16_t so = 0, su = 0, s;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(pin, 0, sizeof(pin));
+		memcpy(pin, cases[i].pin, strlen(cases[i].pin));
+		if (!tap_eq(hsm_auth_pin_weak(pin, id), cases[i].weak, "issue 9: PIN policy: %s %s",
+			    cases[i].why, cases[i].weak ? "weak" : "accepted"))
+			continue;
+		ok++;
+	}
+	tap_ok(!hsm_auth_pin_weak(inner_zero, id),
+	       "issue 9: PIN policy: a zero byte inside the PIN is not padding");
+
+	a = new_auth(&clk);
+	open_as(a, OFF, OFF_ID, OFF_PIN0, &so);
+	tap_eq(chpin_as(a, so, OFF, OFF_ID, OFF_PIN0, (const uint8_t *)"11111111\0\0\0\0\0\0\0"),
+	       HSM_AUTH_WEAK_PIN, "issue 9: ChangePin to a trivial PIN: WEAK_PIN");
+	tap_eq(chpin_as(a, so, OFF, OFF_ID, OFF_PIN0, (const uint8_t *)"short\0\0\0\0\0\0\0\0\0\0"),
+	       HSM_AUTH_WEAK_PIN, "issue 9: ChangePin to a 5-byte PIN: WEAK_PIN");
+	tap_eq(chpin_as(a, so, OFF, OFF_ID, OFF_PIN0, OFF_ID), HSM_AUTH_WEAK_PIN,
+	       "issue 9: ChangePin to the role's id: WEAK_PIN");
+	tap_eq(chpin_as(a, so, OFF, OFF_ID, OFF_PIN0, USR_PIN0), HSM_AUTH_WEAK_PIN,
+	       "issue 9: ChangePin to the other role's default: WEAK_PIN");
+	tap_eq(failures(a, OFF), 0, "issue 9: a weak new PIN is not a PIN failure");
+	tap_ok(hsm_auth_must_change(a, OFF), "issue 9: nothing changed by the refusals");
+	tap_eq(chpin_as(a, so, OFF, OFF_ID, OFF_PIN0, OFF_PIN1), HSM_AUTH_OK,
+	       "ChangePin to a PIN that passes");
+	tap_eq(reset_as(a, so, USR, id, (const uint8_t *)"zyxwvuts\0\0\0\0\0\0\0\0"),
+	       HSM_AUTH_WEAK_PIN, "issue 9: ResetUserCredential to a descending run: WEAK_PIN");
+	tap_eq(reset_as(a, so, USR, id, id), HSM_AUTH_WEAK_PIN,
+	       "issue 9: ResetUserCredential to the new id as PIN: WEAK_PIN");
+	tap_eq(open_as(a, USR, USR_ID, USR_PIN0, &su), HSM_AUTH_OK,
+	       "issue 9: the refused resets changed nothing");
+	hsm_auth_close_session(a, su);
+	tap_eq(reset_as(a, so, USR, id, USR_PIN1), HSM_AUTH_OK,
+	       "ResetUserCredential to a PIN that passes");
+	tap_eq(open_as(a, USR, id, USR_PIN1, &s), HSM_AUTH_OK, "the new credential opens");
 	hsm_auth_free(a);
 }
 
@@ -492,7 +646,7 @@ static void test_sessions(void)
 {
 	struct fake_clock clk = { 1000, 1700000000000ull };
 	struct hsm_auth *a = new_auth(&clk);
-	uint16_t ids[HSM_AUTH_MAX_SESSIONS], s = 0, gone[HSM_AUTH_MAX_GONE];
+	uint16_t ids[HSM_AUTH_MAX_SESSIONS], s = 0, gone[HSM_AUTH_MAX_GONE], app;
 	unsigned int i, j, n = 99;
 	int ok = 1, distinct = 1;
 
@@ -517,13 +671,28 @@ static void test_sessions(void)
 	       "sessions: closed id no longer authorized");
 	tap_eq(open_as(a, OFF, OFF_ID, OFF_PIN0, &s), HSM_AUTH_OK,
 	       "sessions: a slot is free again");
-	tap_ok(s != ids[3] && s > ids[7], "sessions: the closed id is not reused (%u)", s);
-	tap_eq(hsm_auth_flush(a, ids[5]), HSM_AUTH_OK, "sessions: flush");
+	ok = s != 0;
+	for (i = 0; i < HSM_AUTH_MAX_SESSIONS; i++)
+		ok &= i == 3 || s != ids[i];
+	tap_ok(ok, "sessions: the new id is none of the live ones (%u)", s);
+	app = 0;
+	tap_eq(hsm_auth_session_app_id(a, ids[5], &app), HSM_AUTH_OK, "sessions: its short_app_id");
+	tap_eq(hsm_auth_flush(a, ids[5], (uint16_t)(app ^ 1)), HSM_AUTH_NO_SESSION,
+	       "issue 9: sessions: a flush with another short_app_id is refused");
+	tap_eq(hsm_auth_flush(a, ids[5], 0), HSM_AUTH_NO_SESSION,
+	       "issue 9: sessions: ... also with short_app_id 0");
+	tap_eq(hsm_auth_check(a, ids[5], HSM_OP_CHANGE_OWN_PIN), HSM_AUTH_OK,
+	       "issue 9: sessions: and the session stays open");
+	tap_eq(hsm_auth_session_held(a, ids[5], app, NULL), HSM_AUTH_OK,
+	       "sessions: held with its short_app_id");
+	tap_eq(hsm_auth_session_held(a, ids[5], (uint16_t)(app + 1), NULL), HSM_AUTH_NO_SESSION,
+	       "issue 9: sessions: not held with another: NO_SESSION");
+	tap_eq(hsm_auth_flush(a, ids[5], app), HSM_AUTH_OK, "sessions: flush by its holder");
 	tap_eq(hsm_auth_check(a, ids[5], HSM_OP_CHANGE_OWN_PIN), HSM_AUTH_NO_SESSION,
 	       "sessions: flushed session gone");
 	tap_eq(hsm_auth_session_count(a), 7, "sessions: count 7 after flush");
-	tap_eq(hsm_auth_flush(a, ids[5]), HSM_AUTH_NO_SESSION, "sessions: flush again");
-	tap_eq(hsm_auth_flush(a, 0), HSM_AUTH_NO_SESSION, "sessions: id 0 is never a session");
+	tap_eq(hsm_auth_flush(a, ids[5], app), HSM_AUTH_NO_SESSION, "sessions: flush again");
+	tap_eq(hsm_auth_flush(a, 0, 0), HSM_AUTH_NO_SESSION, "sessions: id 0 is never a session");
 	tap_eq(hsm_auth_reset(a, gone, &n), HSM_AUTH_OK, "sessions: reset");
 	tap_eq(n, 7, "sessions: reset reports 7 sessions gone");
 	ok = 1;
@@ -534,23 +703,54 @@ static void test_sessions(void)
 	hsm_auth_free(a);
 }
 
+/* issue 9: session ids and short_app_ids are random, not a counter. */
 static void test_session_ids(void)
 {
 	struct fake_clock clk = { 1000, 1700000000000ull };
-	struct hsm_auth_config cfg = {
-		.clock = fake_now, .clock_ctx = &clk, .first_session_id = 0xfffe,
-	};
-	struct hsm_auth *a = hsm_auth_new(&cfg);
-	uint16_t s1 = 0, s2 = 0, s3 = 0, s4 = 0;
+	struct hsm_auth *a = new_auth(&clk);
+	enum { N = 200 };
+	uint16_t sid[N], app[N], k1 = 0, k2 = 0, ka = 0, kb = 0;
+	unsigned int i, j, next = 0, same_app = 0, dup = 0;
+	int ok = 1;
+	enum hsm_auth_role role;
 
-	open_as(a, OFF, OFF_ID, OFF_PIN0, &s1);
-	open_as(a, OFF, OFF_ID, OFF_PIN0, &s2);
-	open_as(a, OFF, OFF_ID, OFF_PIN0, &s3);
-	tap_ok(s1 == 0xfffe && s2 == 0xffff && s3 == 1,
-	       "ids: 0xfffe, 0xffff, then wrap to 1 skipping 0 (%#x %#x %#x)", s1, s2, s3);
-	hsm_auth_close_session(a, s3);
-	open_as(a, OFF, OFF_ID, OFF_PIN0, &s4);
-	tap_eq(s4, 2, "ids: the cursor moves on past a closed id");
+	for (i = 0; i < N; i++) {
+		sid[i] = app[i] = 0;
+		ok &= open_as(a, OFF, OFF_ID, OFF_PIN0, &sid[i]) == HSM_AUTH_OK &&
+		      hsm_auth_session_app_id(a, sid[i], &app[i]) == HSM_AUTH_OK &&
+		      sid[i] && app[i];
+		hsm_auth_close_session(a, sid[i]);
+	}
+	tap_ok(ok, "issue 9: ids: %d sessions, each with a non-zero id and short_app_id", N);
+	for (i = 1; i < N; i++) {
+		next += sid[i] == (uint16_t)(sid[i - 1] + 1);
+		same_app += app[i] == app[i - 1];
+		for (j = 0; j < i; j++)
+			dup += sid[i] == sid[j];
+	}
+	/* A counter gives N - 1 successors; random ids about N / 65536. */
+	tap_ok(next <= 2, "issue 9: ids are not sequential (%u successors in %d)", next, N);
+	tap_ok(same_app <= 2, "issue 9: short_app_ids differ between sessions (%u)", same_app);
+	/* Birthday bound: about N^2 / 2^17 = 0.3 repeats expected. */
+	tap_ok(dup <= 5, "issue 9: ids spread over the 16-bit space (%u repeats)", dup);
+
+	/* The kernel session: once, until something closes it. */
+	tap_eq(hsm_auth_open_kernel(a, &k1, &ka), HSM_AUTH_OK, "kernel: open");
+	tap_ok(k1 && ka, "kernel: a non-zero id and short_app_id");
+	tap_eq(hsm_auth_open_kernel(a, &k2, &kb), HSM_AUTH_KERNEL_OPEN,
+	       "issue 9: kernel: a second open is KERNEL_OPEN");
+	tap_ok(!k2 && !kb && hsm_auth_session_held(a, k1, ka, &role) == HSM_AUTH_OK &&
+	       role == HSM_ROLE_KERNEL, "issue 9: kernel: ... and the first is untouched");
+	tap_eq(hsm_auth_close_kernel(a), k1, "kernel: a controller reset closes it");
+	tap_eq(hsm_auth_close_kernel(a), 0, "kernel: closing none: 0");
+	tap_eq(hsm_auth_open_kernel(a, &k2, &kb), HSM_AUTH_OK, "kernel: then an open succeeds");
+	tap_eq(hsm_auth_flush(a, k2, (uint16_t)(kb ^ 0x100)), HSM_AUTH_NO_SESSION,
+	       "issue 9: kernel: a flush with another short_app_id is refused");
+	tap_eq(hsm_auth_flush(a, k2, kb), HSM_AUTH_OK, "kernel: its holder's flush closes it");
+	tap_eq(hsm_auth_open_kernel(a, &k1, &ka), HSM_AUTH_OK, "kernel: and the next open works");
+	tap_eq(hsm_auth_zeroize(a, NULL, NULL), HSM_AUTH_OK, "kernel: zeroize");
+	tap_eq(hsm_auth_open_kernel(a, &k2, &kb), HSM_AUTH_OK,
+	       "kernel: after a zeroize an open succeeds");
 	hsm_auth_free(a);
 }
 
@@ -597,7 +797,35 @@ static void test_nonces(void)
 	       "nonce: 17th nonce evicted the oldest");
 	tap_eq(send_open(a, &m2, &s, NULL), HSM_AUTH_OK, "nonce: the second oldest still works");
 
+	/*
+	 * issue 9: one nonce table per queue. The victim takes a nonce on
+	 * queue 2; a flood on queue 1 evicts only queue 1's nonces.
+	 */
+	hsm_auth_session_key_q(a, 2, pub2, sizeof(pub2), &len2, m2.nonce);
+	hsm_auth_client_seal(pub2, len2, m2.nonce, HSM_AUTH_MSG_OPEN, OFF, OFF_ID, OFF_PIN0, NULL,
+			     &m2.s);
+	hsm_auth_session_key_q(a, 1, pub2, sizeof(pub2), &len2, first.nonce);
+	hsm_auth_client_seal(pub2, len2, first.nonce, HSM_AUTH_MSG_OPEN, OFF, OFF_ID, OFF_PIN0,
+			     NULL, &first.s);
+	for (i = 0; i < 10 * HSM_AUTH_NONCES; i++) {
+		advance(&clk, 1);
+		hsm_auth_session_key_q(a, 1, pub2, sizeof(pub2), &len2, nonce);
+	}
+	tap_eq(send_open(a, &first, &s, NULL), HSM_AUTH_BAD_NONCE,
+	       "issue 9: a flood on queue 1 evicts queue 1's nonces");
+	tap_eq(send_open(a, &m2, &s, NULL), HSM_AUTH_OK,
+	       "issue 9: ... and not queue 2's: its nonce still opens");
+	hsm_auth_session_key_q(a, 15, pub2, sizeof(pub2), &len2, m2.nonce);
+	hsm_auth_client_seal(pub2, len2, m2.nonce, HSM_AUTH_MSG_OPEN, OFF, OFF_ID, OFF_PIN0, NULL,
+			     &m2.s);
+	tap_eq(send_open(a, &m2, &s, NULL), HSM_AUTH_OK,
+	       "a nonce from queue 15 is taken whatever queue the message comes on");
+	tap_eq(hsm_auth_session_key_q(a, HSM_AUTH_NONCE_QUEUES, pub2, sizeof(pub2), &len2, nonce),
+	       HSM_AUTH_INVALID_ARG, "issue 9: a queue past the tables: INVALID_ARG");
+	hsm_auth_reset(a, NULL, NULL);	/* close the sessions opened here */
+
 	/* A reset makes a new device key and forgets the nonces. */
+	hsm_auth_session_key(a, pub, sizeof(pub), &len, nonce);
 	seal(a, HSM_AUTH_MSG_OPEN, OFF, OFF_ID, OFF_PIN0, NULL, &m);
 	hsm_auth_reset(a, NULL, NULL);
 	hsm_auth_session_key(a, pub2, sizeof(pub2), &len2, nonce);
@@ -772,7 +1000,7 @@ static void test_manage_users(void)
 	tap_eq(reset_as(a, su, USR, USR_ID, USR_PIN2), HSM_AUTH_WRONG_ROLE,
 	       "users: the user may not reset its own credential");
 	tap_eq(hsm_auth_unlock_user(a, su), HSM_AUTH_WRONG_ROLE, "users: the user may not unlock");
-	hsm_auth_open_kernel(a, &sk, NULL);
+	hsm_auth_open_kernel(a, &sk, &(uint16_t){ 0 });
 	tap_eq(reset_as(a, sk, USR, USR_ID, USR_PIN2), HSM_AUTH_WRONG_ROLE,
 	       "users: the kernel session may not reset");
 	tap_eq(hsm_auth_unlock_user(a, sk), HSM_AUTH_WRONG_ROLE,
@@ -1049,6 +1277,8 @@ int main(void)
 	test_sessions();
 	test_session_ids();
 	test_nonces();
+	test_permanent_lock();
+	test_pin_policy();
 	test_tamper();
 	test_roles();
 	test_raw_format();

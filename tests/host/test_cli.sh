@@ -204,7 +204,14 @@ wrap() {
 head -c 3008 /dev/urandom >"$dir/data"
 
 run key generate "${co[@]}" --type rsa-2048 --label rsa1 --usage sign,verify,decrypt --persistent
-ok $? "key generate rsa-2048 rsa1"
+[[ $? == 1 ]] && grep -q 'INVALID_ARG' "$dir/err"
+ok $? "issue 9: key generate rsa-2048 --usage sign,verify,decrypt: exit 1, INVALID_ARG"
+run key generate "${co[@]}" --type rsa-2048 --label rsa1 --usage sign,verify --persistent
+ok $? "key generate rsa-2048 rsa1 (sign, verify)"
+run key generate "${co[@]}" --type rsa-2048 --label rsa1d --usage decrypt --persistent
+ok $? "key generate rsa-2048 rsa1d (decrypt)"
+run key public "${co[@]}" --label rsa1d --out "$dir/rsa1d.pem"
+ok $? "key public rsa1d"
 run key public "${co[@]}" --label rsa1 --out "$dir/rsa1.pem"
 ok $? "key public rsa1"
 run sign "${co[@]}" --label rsa1 --alg rsa-pss-sha256 --in "$dir/msg" --out "$dir/pss.sig"
@@ -229,12 +236,12 @@ run verify "${co[@]}" --label rsa1 --alg rsa-pss-sha256 --sig "$dir/pss.sig" --i
 [[ $? == 1 ]] && grep -q '"valid": false' "$dir/out" && grep -q '"fips_approved": true' "$dir/out"
 ok $? "verify of another message: valid false, exit 1 (--json)"
 printf 'the OAEP secret' >"$dir/secret"
-openssl pkeyutl -encrypt -pubin -inkey "$dir/rsa1.pem" -pkeyopt rsa_padding_mode:oaep \
+openssl pkeyutl -encrypt -pubin -inkey "$dir/rsa1d.pem" -pkeyopt rsa_padding_mode:oaep \
 	-pkeyopt rsa_oaep_md:sha256 -pkeyopt rsa_mgf1_md:sha256 -in "$dir/secret" -out "$dir/oaep"
-run decrypt "${co[@]}" --label rsa1 --alg rsa-oaep-sha256 --in "$dir/oaep" --out "$dir/dec"
+run decrypt "${co[@]}" --label rsa1d --alg rsa-oaep-sha256 --in "$dir/oaep" --out "$dir/dec"
 [[ $? == 0 ]] && cmp -s "$dir/dec" "$dir/secret"
 ok $? "decrypt --alg rsa-oaep-sha256 of openssl's ciphertext"
-run decrypt "${co[@]}" --label rsa1 --alg rsa-oaep-sha384 --in "$dir/oaep"
+run decrypt "${co[@]}" --label rsa1d --alg rsa-oaep-sha384 --in "$dir/oaep"
 [[ $? == 1 ]] && grep -q 'DECRYPT_FAILED' "$dir/err"
 ok $? "with the wrong OAEP hash: exit 1, DECRYPT_FAILED"
 
@@ -263,14 +270,23 @@ ok $? "decrypt --mode ctr of openssl's ciphertext (stdin to stdout)"
 head -c 1000 "$dir/data" >"$dir/small"
 run encrypt "${co[@]}" --label aesk --mode gcm --iv 00112233445566778899aabb --aad hdr \
 	--in "$dir/small" --out "$dir/gcm"
-[[ $? == 0 ]] && [[ $(stat -c %s "$dir/gcm") == 1016 ]]
-ok $? "encrypt --mode gcm: ciphertext and 16-byte tag"
-run decrypt "${co[@]}" --label aesk --mode gcm --iv 00112233445566778899aabb --aad hdr \
-	--in "$dir/gcm" --out "$dir/gcm.dec"
+[[ $? == 2 ]] && grep -q 'no --iv' "$dir/err"
+ok $? "issue 9: encrypt --mode gcm --iv: usage error (the device draws GCM IVs)"
+run encrypt "${co[@]}" --label aesk --mode gcm --aad hdr --in "$dir/small" --out "$dir/gcm"
+[[ $? == 0 ]] && [[ $(stat -c %s "$dir/gcm") == 1028 ]]
+ok $? "encrypt --mode gcm: 12-byte device IV, ciphertext and 16-byte tag"
+run encrypt "${co[@]}" --label aesk --mode gcm --aad hdr --in "$dir/small" --out "$dir/gcm2"
+[[ $? == 0 ]] && ! cmp -s <(head -c 12 "$dir/gcm") <(head -c 12 "$dir/gcm2")
+ok $? "issue 9: encrypt --mode gcm again: another IV"
+run decrypt "${co[@]}" --label aesk --mode gcm --aad hdr --in "$dir/gcm" --out "$dir/gcm.dec"
 [[ $? == 0 ]] && cmp -s "$dir/gcm.dec" "$dir/small"
-ok $? "decrypt --mode gcm: the plaintext"
-run decrypt "${co[@]}" --label aesk --mode gcm --iv 00112233445566778899aabb --aad HDR \
-	--in "$dir/gcm"
+ok $? "decrypt --mode gcm (the IV from the input): the plaintext"
+tail -c +13 "$dir/gcm" >"$dir/gcm.noiv"
+run decrypt "${co[@]}" --label aesk --mode gcm --iv "$(head -c 12 "$dir/gcm" | hex /dev/stdin)" \
+	--aad hdr --in "$dir/gcm.noiv" --out "$dir/gcm.dec2"
+[[ $? == 0 ]] && cmp -s "$dir/gcm.dec2" "$dir/small"
+ok $? "decrypt --mode gcm --iv (ciphertext || tag input): the plaintext"
+run decrypt "${co[@]}" --label aesk --mode gcm --aad HDR --in "$dir/gcm"
 [[ $? == 1 ]] && grep -q 'BAD_TAG' "$dir/err"
 ok $? "decrypt --mode gcm with other AAD: exit 1, BAD_TAG"
 run encrypt "${co[@]}" --label aesk --mode cbc --in "$dir/small"
@@ -311,10 +327,17 @@ openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out "$dir/peer.k
 openssl pkey -in "$dir/peer.key" -pubout -out "$dir/peer.pem" 2>/dev/null
 openssl pkeyutl -derive -inkey "$dir/peer.key" -peerkey "$dir/dh.pem" -out "$dir/z" 2>/dev/null
 run ecdh "${co[@]}" --label dh --peer "$dir/peer.pem" --type hmac-sha384 --usage sign,derive \
+	--new-label z1 --persistent
+[[ $? == 1 ]] && grep -q 'INVALID_ARG' "$dir/err"
+ok $? "issue 9: ecdh into an HMAC key to sign and derive: exit 1, INVALID_ARG"
+run ecdh "${co[@]}" --label dh --peer "$dir/peer.pem" --type hmac-sha384 --usage derive \
 	--new-label z1 --persistent --json
 [[ $? == 0 ]] && grep -q '"fips_approved": true' "$dir/out"
-ok $? "ecdh with openssl's peer key into a persistent HMAC key"
-run hmac "${co[@]}" --label z1 --in "$dir/msg" --out "$dir/zmac"
+ok $? "ecdh with openssl's peer key into a persistent HMAC key (derive)"
+run ecdh "${co[@]}" --label dh --peer "$dir/peer.pem" --type hmac-sha384 --usage sign \
+	--new-label z1m --persistent
+ok $? "ecdh again into a persistent HMAC key (sign)"
+run hmac "${co[@]}" --label z1m --in "$dir/msg" --out "$dir/zmac"
 openssl dgst -sha384 -mac HMAC -macopt hexkey:"$(hex "$dir/z")" -binary "$dir/msg" |
 	cmp -s - "$dir/zmac"
 ok $? "its HMAC = openssl's HMAC keyed with openssl's ECDH secret"
@@ -340,9 +363,7 @@ ok $? "derive --hash md5: usage error"
 
 run key export-masked "${co[@]}" --label aesk --out "$dir/aesk.blob"
 ok $? "key export-masked aesk"
-# An unmasked key keeps its label, so the original must be gone first.
-run key delete "${co[@]}" --label aesk
-ok $? "key delete aesk"
+# The officer's session copy beside the live key (labels are per owner).
 run encrypt "${co[@]}" --masked "$dir/aesk.blob" --mode cbc --iv $iv --in "$dir/data" \
 	--out "$dir/cbc2"
 [[ $? == 0 ]] && cmp -s "$dir/cbc" "$dir/cbc2"
@@ -350,6 +371,15 @@ ok $? "encrypt --masked blob: the same ciphertext as the key itself"
 run key unmask "${co[@]}" --in "$dir/aesk.blob" --json
 [[ $? == 0 ]] && grep -q '"type": "aes-256"' "$dir/out"
 ok $? "key unmask --json: an aes-256 key"
+run key unmask "${cu[@]}" --in "$dir/aesk.blob"
+[[ $? == 1 ]] && grep -q 'WRONG_ROLE' "$dir/err"
+ok $? "issue 9: the user may not unmask a persistent key's blob (WRONG_ROLE)"
+run key delete "${co[@]}" --label aesk
+ok $? "key delete aesk"
+run encrypt "${co[@]}" --masked "$dir/aesk.blob" --mode cbc --iv $iv --in "$dir/data" \
+	--out "$dir/cbc3"
+[[ $? == 1 ]] && grep -q 'KEY_DELETED' "$dir/err"
+ok $? "issue 9: after the delete its blob is KEY_DELETED (deletion is final)"
 printf '\x80' | dd of="$dir/aesk.blob" bs=1 seek=40 conv=notrunc status=none
 run key unmask "${co[@]}" --in "$dir/aesk.blob"
 [[ $? == 1 ]] && grep -q 'BAD_BLOB' "$dir/err"

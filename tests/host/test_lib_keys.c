@@ -20,7 +20,9 @@
 #include <linux/azihsm.h>
 
 #include "azihsm/azihsm.h"
+#include "drv_app_id.h"
 #include "hsm_fw.h"
+#include "hsm_vault.h"
 #include "internal.h"
 #include "proto.h"
 #include "tap.h"
@@ -390,7 +392,9 @@ static int fw_xfer(void *ctx, struct lib_xfer *x)
 	l->last_flags = x->session_flags;
 	l->last_sid = x->session_id;
 	l->calls++;
+	drv_app_fill(&cmd);
 	sc = hsm_fw_execute(l->fw, &cmd);
+	drv_app_record(&cmd);
 	if (sc) {
 		lib_set_status(AZIHSM_STATUS_KIND_COMPLETION, sc);
 		return -EIO;
@@ -410,7 +414,8 @@ static uint32_t hsm_status(void)
 /*
  * A full partition: 256 keys with 128-byte labels do not fit one KeyList
  * answer (8 KiB), so the library must page through them, in id order,
- * and get every one exactly once.
+ * and get every one exactly once. The session makes its quota of session
+ * keys (issue 9: one more is QUOTA), the officer's persistent keys the rest.
  */
 static void test_full_vault_listing(struct azihsm_session *s)
 {
@@ -425,11 +430,19 @@ static void test_full_vault_listing(struct azihsm_session *s)
 		snprintf(label, 8, "k%05u", i);	/* unique, rest is filler */
 		label[7] = '-';
 		if (azihsm_key_generate(s, AZIHSM_KEY_TYPE_AES256, AZIHSM_KEY_USE_ENCRYPT, label,
-					sizeof(label), false, &id))
+					sizeof(label), made >= HSM_VAULT_SESSION_KEYS, &id))
 			break;
 		made++;
+		if (made == HSM_VAULT_SESSION_KEYS) {
+			tap_eq(azihsm_key_generate(s, AZIHSM_KEY_TYPE_AES256,
+						   AZIHSM_KEY_USE_ENCRYPT, "one more", 8, false,
+						   &id), -EIO,
+			       "issue 9: one session key past the quota refused");
+			tap_eq(hsm_status(), AZIHSM_STATUS_QUOTA, "  with QUOTA");
+		}
 	}
-	tap_eq(made, 256, "256 session keys with 128-byte labels fill the vault");
+	tap_eq(made, 256, "16 session keys and 240 persistent ones with 128-byte labels "
+	       "fill the vault");
 	tap_eq(azihsm_key_list(s, keys, 300, &n), 0, "listing a full vault pages through it");
 	tap_eq(n, 256, "all 256 keys listed");
 	for (i = 0; i < n && i < 300; i++) {

@@ -19,6 +19,7 @@
 #include <linux/azihsm.h>
 
 #include "azihsm/azihsm.h"
+#include "drv_app_id.h"
 #include "hsm_fw.h"
 #include "internal.h"
 #include "ossl_ref.h"
@@ -40,7 +41,9 @@ static int fw_xfer(void *ctx, struct lib_xfer *x)
 	uint16_t sc;
 
 	l->calls++;
+	drv_app_fill(&cmd);
 	sc = hsm_fw_execute(l->fw, &cmd);
+	drv_app_record(&cmd);
 	if (sc) {
 		lib_set_status(AZIHSM_STATUS_KIND_COMPLETION, sc);
 		return -EIO;
@@ -94,7 +97,7 @@ static void test_flow(struct fw_link *l, struct azihsm_dev *dev)
 	uint8_t der[1024], sig[512], dg[64], pt[512], ct[512], z[132], k[64], mac[64], want[64];
 	uint8_t blob[1024], secret[32];
 	size_t der_len = 0, sl = 0, n, zl, ml = 0, wl, bl;
-	uint16_t rsa = 0, ec = 0, e = 0, h = 0, kb = 0, uk = 0, w = 0, tmp;
+	uint16_t rsa = 0, rsad = 0, ec = 0, e = 0, ed = 0, h = 0, kb = 0, uk = 0, w = 0, tmp;
 	EVP_PKEY *pk = NULL, *peer = ref_keygen("EC", "P-256", 0), *upub = NULL;
 	struct azihsm_new_key nk = { 0 };
 	unsigned int calls;
@@ -112,9 +115,10 @@ static void test_flow(struct fw_link *l, struct azihsm_dev *dev)
 
 	/* RSA */
 	tap_eq(azihsm_key_generate(o, AZIHSM_KEY_TYPE_RSA2048,
-				   AZIHSM_KEY_USE_SIGN | AZIHSM_KEY_USE_VERIFY |
-				   AZIHSM_KEY_USE_DECRYPT, "rsa", 3, true, &rsa), 0,
-	       "officer: persistent RSA-2048");
+				   AZIHSM_KEY_USE_SIGN | AZIHSM_KEY_USE_VERIFY, "rsa", 3, true, &rsa),
+	       0, "officer: persistent RSA-2048 (sign, verify)");
+	tap_eq(azihsm_key_generate(o, AZIHSM_KEY_TYPE_RSA2048, AZIHSM_KEY_USE_DECRYPT, "rsad", 4,
+				   true, &rsad), 0, "officer: persistent RSA-2048 (decrypt)");
 	tap_eq(azihsm_key_public(u, rsa, der, sizeof(der), &der_len), 0, "its public key");
 	pk = ref_d2i_pub(der, der_len);
 	n = ref_digest(AZIHSM_HASH_SHA384, msg, dg);
@@ -132,11 +136,14 @@ static void test_flow(struct fw_link *l, struct azihsm_dev *dev)
 	tap_ok(!valid, "  not valid");
 	tap_eq(azihsm_rsa_sign(u, rsa, AZIHSM_HASH_ALG_SHA256, AZIHSM_RSA_PADDING_PKCS1, dg, 32,
 			       sig, 100, &sl, NULL), -ENOSPC, "azihsm_rsa_sign into 100 bytes: -ENOSPC");
+	EVP_PKEY_free(pk);
+	azihsm_key_public(u, rsad, der, sizeof(der), &der_len);
+	pk = ref_d2i_pub(der, der_len);
 	n = ref_oaep_encrypt(pk, AZIHSM_HASH_SHA256, "L", (const uint8_t *)msg, strlen(msg), ct);
-	tap_eq(azihsm_rsa_decrypt(u, rsa, AZIHSM_HASH_ALG_SHA256, "L", 1, ct, n, pt, sizeof(pt),
+	tap_eq(azihsm_rsa_decrypt(u, rsad, AZIHSM_HASH_ALG_SHA256, "L", 1, ct, n, pt, sizeof(pt),
 				  &sl, &fips), 0, "azihsm_rsa_decrypt of OpenSSL's OAEP");
 	tap_ok(sl == strlen(msg) && !memcmp(pt, msg, sl) && fips, "  the plaintext, FIPS-approved");
-	tap_eq(azihsm_rsa_decrypt(u, rsa, AZIHSM_HASH_ALG_SHA256, NULL, 0, ct, n, pt, sizeof(pt),
+	tap_eq(azihsm_rsa_decrypt(u, rsad, AZIHSM_HASH_ALG_SHA256, NULL, 0, ct, n, pt, sizeof(pt),
 				  &sl, &fips), -EIO, "  without the label: -EIO");
 	tap_ok(hsm_status() == AZIHSM_STATUS_DECRYPT_FAILED && !fips, "  DECRYPT_FAILED, no FIPS flag");
 
@@ -150,9 +157,14 @@ static void test_flow(struct fw_link *l, struct azihsm_dev *dev)
 	peer = ref_keygen("EC", "P-384", 0);
 	zl = ref_ecdh(peer, pk, z);
 	n = ref_spki(peer, der);
-	nk = (struct azihsm_new_key){ AZIHSM_KEY_TYPE_HMAC_SHA384,
-				      AZIHSM_KEY_USE_SIGN | AZIHSM_KEY_USE_DERIVE, "z", 1, false };
-	tap_eq(azihsm_ecdh(u, ec, der, n, &nk, &e, &fips), 0, "azihsm_ecdh -> HMAC-SHA384 key");
+	nk = (struct azihsm_new_key){ AZIHSM_KEY_TYPE_HMAC_SHA384, AZIHSM_KEY_USE_DERIVE, "zd", 2,
+				      false };
+	tap_eq(azihsm_ecdh(u, ec, der, n, &nk, &ed, &fips), 0,
+	       "azihsm_ecdh -> HMAC-SHA384 key (derive)");
+	nk = (struct azihsm_new_key){ AZIHSM_KEY_TYPE_HMAC_SHA384, AZIHSM_KEY_USE_SIGN, "z", 1,
+				      false };
+	tap_eq(azihsm_ecdh(u, ec, der, n, &nk, &e, &fips), 0,
+	       "azihsm_ecdh -> HMAC-SHA384 key (sign)");
 	tap_ok(e && fips, "  a key id, FIPS-approved");
 	tap_eq(azihsm_hmac(u, e, msg, strlen(msg), mac, sizeof(mac), &ml, &fips), 0, "azihsm_hmac");
 	wl = ref_hmac(AZIHSM_HASH_SHA384, z, zl, msg, want);
@@ -160,26 +172,31 @@ static void test_flow(struct fw_link *l, struct azihsm_dev *dev)
 	       "  = OpenSSL's HMAC keyed with OpenSSL's ECDH secret");
 	nk = (struct azihsm_new_key){ AZIHSM_KEY_TYPE_HMAC_SHA256, AZIHSM_KEY_USE_SIGN, NULL, 0,
 				      false };
-	tap_eq(azihsm_hkdf(u, e, AZIHSM_HASH_ALG_SHA512, "s", 1, "i", 1, &nk, 0, &h, &fips), 0,
+	tap_eq(azihsm_hkdf(u, ed, AZIHSM_HASH_ALG_SHA512, "s", 1, "i", 1, &nk, 0, &h, &fips), 0,
 	       "azihsm_hkdf SHA-512 -> HMAC-SHA256 key");
 	azihsm_hmac(u, h, msg, strlen(msg), mac, sizeof(mac), &ml, NULL);
 	ref_kdf(false, AZIHSM_HASH_SHA512, z, zl, "s", "i", k, 32);
 	wl = ref_hmac(AZIHSM_HASH_SHA256, k, 32, msg, want);
 	tap_ok(ml == wl && !memcmp(mac, want, ml) && fips, "  its HMAC matches OpenSSL's HKDF");
-	tap_eq(azihsm_kbkdf(u, e, AZIHSM_HASH_ALG_SHA256, "lab", 3, NULL, 0, &nk, 24, &kb, NULL), 0,
+	tap_eq(azihsm_kbkdf(u, ed, AZIHSM_HASH_ALG_SHA256, "lab", 3, NULL, 0, &nk, 24, &kb, NULL), 0,
 	       "azihsm_kbkdf SHA-256 -> 24-byte HMAC-SHA256 key");
 	azihsm_hmac(u, kb, msg, strlen(msg), mac, sizeof(mac), &ml, NULL);
 	ref_kdf(true, AZIHSM_HASH_SHA256, z, zl, "lab", NULL, k, 24);
 	wl = ref_hmac(AZIHSM_HASH_SHA256, k, 24, msg, want);
 	tap_ok(ml == wl && !memcmp(mac, want, ml), "  its HMAC matches OpenSSL's KBKDF");
 	nk.persistent = true;
-	tap_eq(azihsm_hkdf(u, e, AZIHSM_HASH_ALG_SHA256, NULL, 0, NULL, 0, &nk, 0, &tmp, NULL), -EIO,
+	tap_eq(azihsm_hkdf(u, ed, AZIHSM_HASH_ALG_SHA256, NULL, 0, NULL, 0, &nk, 0, &tmp, NULL), -EIO,
 	       "user: a persistent derived key: -EIO");
 	tap_eq(hsm_status(), AZIHSM_STATUS_WRONG_ROLE, "  WRONG_ROLE");
 
 	/* the unwrapping key and unwrap */
+	tap_eq(azihsm_unwrapping_key(u, &uk, der, sizeof(der), &der_len), -EIO,
+	       "azihsm_unwrapping_key (user) before the officer's: -EIO");
+	tap_eq(hsm_status(), AZIHSM_STATUS_KEY_NOT_FOUND, "  KEY_NOT_FOUND (issue 9: INFO makes no key)");
+	tap_eq(azihsm_unwrapping_key(o, &uk, der, sizeof(der), &der_len), 0,
+	       "azihsm_unwrapping_key (officer: made)");
 	tap_eq(azihsm_unwrapping_key(u, &uk, der, sizeof(der), &der_len), 0,
-	       "azihsm_unwrapping_key");
+	       "azihsm_unwrapping_key (user)");
 	upub = ref_d2i_pub(der, der_len);
 	tap_ok(uk && upub && EVP_PKEY_get_bits(upub) == 2048, "  an RSA-2048 key id and SPKI");
 	RAND_bytes(secret, sizeof(secret));
@@ -202,7 +219,7 @@ static void test_flow(struct fw_link *l, struct azihsm_dev *dev)
 	/* AES (1072), masked export (4014) and unmask (1107) */
 	{
 		uint8_t akey[32], iv[16] = { 1, 2, 3 }, data[48], c1[48], c2[48], ref[64], tag[16];
-		uint8_t mblob[512], iv_next[16];
+		uint8_t mblob[512], iv_next[16], gcm_iv[12], gref[64];
 		struct azihsm_aes_params ap = { .mode = AZIHSM_AES_MODE_CBC, .iv = iv, .iv_len = 16,
 						.iv_out = iv_next };
 		EVP_CIPHER_CTX *cc = EVP_CIPHER_CTX_new();
@@ -231,9 +248,23 @@ static void test_flow(struct fw_link *l, struct azihsm_dev *dev)
 		       "  = OpenSSL's AES-256-CBC of the 48 bytes, FIPS-approved");
 		ap = (struct azihsm_aes_params){ .mode = AZIHSM_AES_MODE_GCM, .iv = iv, .iv_len = 12,
 						 .aad = (const uint8_t *)"aad", .aad_len = 3,
-						 .tag = tag, .tag_len = 16 };
-		tap_eq(azihsm_aes_crypt(u, ak, &ap, data, 48, c2, sizeof(c2), &got, NULL), 0,
+						 .tag = tag, .tag_len = 16, .iv_out = gcm_iv };
+		tap_eq(azihsm_aes_crypt(u, ak, &ap, data, 48, c2, sizeof(c2), &got, NULL), -EINVAL,
+		       "issue 9: azihsm_aes_crypt GCM encrypt with the caller's IV: -EINVAL");
+		ap.iv = NULL;
+		ap.iv_len = 0;
+		tap_eq(azihsm_aes_crypt(u, ak, &ap, data, 48, c2, sizeof(c2), &got, &fips), 0,
 		       "azihsm_aes_crypt GCM encrypt");
+		EVP_EncryptInit_ex(cc, EVP_aes_256_gcm(), NULL, akey, gcm_iv);
+		EVP_EncryptUpdate(cc, NULL, &a, (const uint8_t *)"aad", 3);
+		EVP_EncryptUpdate(cc, gref, &a, data, 48);
+		EVP_EncryptFinal_ex(cc, gref + a, &b);
+		EVP_CIPHER_CTX_ctrl(cc, EVP_CTRL_GCM_GET_TAG, 16, gref + 48);
+		tap_ok(fips && !memcmp(c2, gref, 48) && !memcmp(tag, gref + 48, 16),
+		       "  = OpenSSL's AES-256-GCM under the device's IV (iv_out), FIPS-approved");
+		ap.iv = gcm_iv;
+		ap.iv_len = 12;
+		ap.iv_out = NULL;
 		ap.decrypt = true;
 		tap_ok(!azihsm_aes_crypt(u, ak, &ap, c2, 48, c1, sizeof(c1), &got, NULL) &&
 		       !memcmp(c1, data, 48), "  GCM decrypt: the plaintext");
@@ -280,8 +311,9 @@ out:
 
 /*
  * Zeroize and backup through the library (volatile firmware): the session
- * handle after azihsm_zeroize, the BK3 calls, a persistent unmask, the
- * statuses, and that no command is sent for a session the device closed.
+ * handle after azihsm_zeroize, the BK3 calls, the unmask rules of issue 9
+ * (KEY_EXISTS, KEY_DELETED, WRONG_ROLE; nothing of before a zeroize opens),
+ * and that no command is sent for a session the device closed.
  */
 static void test_backup(struct fw_link *l, struct azihsm_dev *dev)
 {
@@ -321,10 +353,29 @@ static void test_backup(struct fw_link *l, struct azihsm_dev *dev)
 	tap_eq(azihsm_aes_crypt(u, k, &p, pt, sizeof(pt), ct, sizeof(ct), &len, NULL), 0,
 	       "  it encrypts");
 	tap_eq(azihsm_key_export_masked(o, k, blob, sizeof(blob), &bl), 0, "  masked export");
-	tap_eq(azihsm_bk3_set_sealed(o, sealed, sl), -EIO,
-	       "backup: azihsm_bk3_set_sealed with a persistent key present: -EIO");
-	tap_eq(hsm_status(), AZIHSM_STATUS_NOT_EMPTY, "  NOT_EMPTY");
+	tap_eq(azihsm_bk3_set_sealed(o, sealed, sl), 0,
+	       "backup: azihsm_bk3_set_sealed in the same epoch over a persistent key: 0");
 	tap_eq(azihsm_bk3_set_sealed(o, sealed, 0), -EINVAL, "backup: an empty blob: -EINVAL");
+	tap_eq(azihsm_key_unmask_persistent(o, blob, bl, &k2), -EIO,
+	       "backup: azihsm_key_unmask_persistent of the live key: -EIO");
+	tap_eq(hsm_status(), AZIHSM_STATUS_KEY_EXISTS, "  KEY_EXISTS");
+	tap_eq(azihsm_key_unmask(u, blob, bl, &k2), -EIO,
+	       "issue 9: azihsm_key_unmask of a persistent key's blob as the user: -EIO");
+	tap_eq(hsm_status(), AZIHSM_STATUS_WRONG_ROLE, "  WRONG_ROLE");
+	tap_eq(azihsm_key_unmask(o, blob, bl, &k2), 0, "backup: the officer's session copy");
+	p.decrypt = true;
+	tap_ok(!azihsm_aes_crypt(o, k2, &p, ct, sizeof(ct), out, sizeof(out), &len, NULL) &&
+	       !memcmp(out, pt, sizeof(pt)), "  it decrypts the ciphertext");
+	tap_eq(azihsm_key_delete(o, k), 0, "backup: the officer deletes the key");
+	tap_eq(azihsm_aes_crypt(o, k2, &p, ct, sizeof(ct), out, sizeof(out), &len, NULL), -EIO,
+	       "issue 9: the copy went with it");
+	tap_eq(azihsm_key_unmask_persistent(o, blob, bl, &k2), -EIO,
+	       "issue 9: azihsm_key_unmask_persistent of the deleted key: -EIO");
+	tap_eq(hsm_status(), AZIHSM_STATUS_KEY_DELETED, "  KEY_DELETED");
+	tap_eq(azihsm_key_generate(o, AZIHSM_KEY_TYPE_AES256,
+				   AZIHSM_KEY_USE_ENCRYPT | AZIHSM_KEY_USE_DECRYPT, "bk2", 3, true, &k),
+	       0, "backup: another persistent AES key");
+	tap_eq(azihsm_key_export_masked(o, k, blob, sizeof(blob), &bl), 0, "  masked export");
 
 	tap_eq(azihsm_zeroize(o), 0, "backup: azihsm_zeroize");
 	calls = l->calls;
@@ -342,21 +393,16 @@ static void test_backup(struct fw_link *l, struct azihsm_dev *dev)
 		    "  changed"))
 		goto out;
 	tap_eq(azihsm_key_unmask_persistent(o, blob, bl, &k2), -EIO,
-	       "backup: the old blob before the restore: -EIO");
+	       "issue 9: the blob of before the zeroize: -EIO");
 	tap_eq(hsm_status(), AZIHSM_STATUS_BAD_BLOB, "  BAD_BLOB");
 	sealed[100] ^= 4;
 	tap_eq(azihsm_bk3_set_sealed(o, sealed, sl), -EIO, "backup: a flipped sealed BK3: -EIO");
 	tap_eq(hsm_status(), AZIHSM_STATUS_BAD_BLOB, "  BAD_BLOB");
 	sealed[100] ^= 4;
-	tap_eq(azihsm_bk3_set_sealed(o, sealed, sl), 0, "backup: azihsm_bk3_set_sealed");
-	tap_eq(azihsm_key_unmask_persistent(o, blob, bl, &k2), 0,
-	       "backup: azihsm_key_unmask_persistent");
-	tap_ok(!azihsm_key_list(o, keys, 4, &n) && n == 1 && keys[0].id == k2 &&
-	       keys[0].persistent && keys[0].label_len == 2 && !memcmp(keys[0].label, "bk", 2),
-	       "  a persistent key labelled bk");
-	p.decrypt = true;
-	tap_ok(!azihsm_aes_crypt(o, k2, &p, ct, sizeof(ct), out, sizeof(out), &len, NULL) &&
-	       !memcmp(out, pt, sizeof(pt)), "  it decrypts the old ciphertext");
+	tap_eq(azihsm_bk3_set_sealed(o, sealed, sl), -EIO,
+	       "issue 9: the sealed BK3 of before the zeroize: -EIO");
+	tap_eq(hsm_status(), AZIHSM_STATUS_BAD_BLOB, "  BAD_BLOB (zeroize is final)");
+	tap_ok(!azihsm_key_list(o, keys, 4, &n) && n == 0, "  and no key came back");
 out:
 	azihsm_logout(o);
 	azihsm_logout(u);

@@ -164,6 +164,18 @@ static uint16_t import(struct hsm_vault *v, enum hsm_key_type type, uint32_t usa
 	return id;
 }
 
+/* The key pair @pk as a vault key of @type with @usage (one purpose). */
+static uint16_t import_pk(struct hsm_vault *v, enum hsm_key_type type, uint32_t usage,
+			  EVP_PKEY *pk)
+{
+	struct hsm_key_spec s = spec(type, usage);
+	uint16_t id = 0;
+
+	if (!pk || hsm_vault_import_pkey(v, &s, pk, &id))
+		return 0;
+	return id;
+}
+
 static EVP_PKEY *public_of(struct hsm_vault *v, uint16_t id)
 {
 	uint8_t der[2048];
@@ -308,8 +320,12 @@ static void test_ecdsa(struct hsm_vault *v)
 	}
 }
 
-/* RSA keys shared by the RSA tests: 2048 (sign+decrypt+unwrap) and 3072. */
-static uint16_t rsa2048, rsa3072;
+/*
+ * RSA keys shared by the RSA tests: 2048 and 3072, each key pair in the
+ * vault once per purpose (issue 9: one key, one purpose): sign, decrypt
+ * (rsa*d) and, for 2048, unwrap (rsa2048u).
+ */
+static uint16_t rsa2048, rsa3072, rsa2048d, rsa3072d, rsa2048u;
 
 static void test_rsa_sign(struct hsm_vault *v)
 {
@@ -390,7 +406,7 @@ static size_t oaep_encrypt(EVP_PKEY *pub, int hash, const uint8_t *label, size_t
 
 static void test_rsa_oaep(struct hsm_vault *v)
 {
-	uint16_t ids[2] = { rsa2048, rsa3072 };
+	uint16_t ids[2] = { rsa2048d, rsa3072d };
 	const uint8_t label[] = "oaep label";
 	unsigned int i;
 	int h;
@@ -471,7 +487,7 @@ static void test_rsa_raw(struct hsm_vault *v)
 	c.inlen = sizeof(m);
 	c.out = s;
 	c.cap = sizeof(s);
-	tap_ok(run(v, rsa2048, HSM_USAGE_DECRYPT, &c) == HSM_OPS_OK && c.len == 256 && !c.fips,
+	tap_ok(run(v, rsa2048d, HSM_USAGE_DECRYPT, &c) == HSM_OPS_OK && c.len == 256 && !c.fips,
 	       "raw RSA private: ok, 256 bytes, not fips");
 	/* independent: s^e mod n by OpenSSL's public verify_recover, no padding */
 	ctx = EVP_PKEY_CTX_new(pub, NULL);
@@ -485,7 +501,7 @@ static void test_rsa_raw(struct hsm_vault *v)
 	c.op = OP_RSA_PUB;
 	c.in = s;
 	c.out = back;
-	tap_ok(run(v, rsa2048, HSM_USAGE_DECRYPT, &c) == HSM_OPS_OK && c.len == 256 &&
+	tap_ok(run(v, rsa2048d, HSM_USAGE_DECRYPT, &c) == HSM_OPS_OK && c.len == 256 &&
 	       !memcmp(back, m, 256) && !c.fips,
 	       "raw RSA public: (m^d)^e = m, not fips");
 	/* public op on an OpenSSL-made value: EVP_PKEY_encrypt with no padding */
@@ -496,36 +512,36 @@ static void test_rsa_raw(struct hsm_vault *v)
 	     EVP_PKEY_encrypt(ctx, rec, &reclen, m, 256) == 1;
 	EVP_PKEY_CTX_free(ctx);
 	c.in = m;
-	tap_ok(ok && run(v, rsa2048, HSM_USAGE_DECRYPT, &c) == HSM_OPS_OK &&
+	tap_ok(ok && run(v, rsa2048d, HSM_USAGE_DECRYPT, &c) == HSM_OPS_OK &&
 	       !memcmp(back, rec, 256), "raw RSA public: equals OpenSSL m^e mod n");
 
 	EVP_PKEY_get_bn_param(pub, OSSL_PKEY_PARAM_RSA_N, &n);
 	BN_bn2binpad(n, nbuf, 256);
 	c.op = OP_RSA_PRIV;
 	c.in = nbuf;
-	tap_eq(run(v, rsa2048, HSM_USAGE_DECRYPT, &c), HSM_OPS_INPUT_RANGE,
+	tap_eq(run(v, rsa2048d, HSM_USAGE_DECRYPT, &c), HSM_OPS_INPUT_RANGE,
 	       "raw RSA private: input = n refused");
 	memset(back, 0xff, sizeof(back));
 	c.in = back;
-	tap_eq(run(v, rsa2048, HSM_USAGE_DECRYPT, &c), HSM_OPS_INPUT_RANGE,
+	tap_eq(run(v, rsa2048d, HSM_USAGE_DECRYPT, &c), HSM_OPS_INPUT_RANGE,
 	       "raw RSA private: input 0xff..ff > n refused");
 	c.op = OP_RSA_PUB;
-	tap_eq(run(v, rsa2048, HSM_USAGE_DECRYPT, &c), HSM_OPS_INPUT_RANGE,
+	tap_eq(run(v, rsa2048d, HSM_USAGE_DECRYPT, &c), HSM_OPS_INPUT_RANGE,
 	       "raw RSA public: input > n refused");
 	BN_sub_word(n, 1);
 	BN_bn2binpad(n, nbuf, 256);
 	c.op = OP_RSA_PRIV;
 	c.in = nbuf;
 	c.out = s;
-	tap_eq(run(v, rsa2048, HSM_USAGE_DECRYPT, &c), HSM_OPS_OK,
+	tap_eq(run(v, rsa2048d, HSM_USAGE_DECRYPT, &c), HSM_OPS_OK,
 	       "raw RSA private: input n-1 accepted");
 	c.in = m;
 	c.inlen = 255;
-	tap_eq(run(v, rsa2048, HSM_USAGE_DECRYPT, &c), HSM_OPS_BAD_LENGTH,
+	tap_eq(run(v, rsa2048d, HSM_USAGE_DECRYPT, &c), HSM_OPS_BAD_LENGTH,
 	       "raw RSA private: 255-byte input refused");
 	c.inlen = 256;
 	c.cap = 255;
-	tap_ok(run(v, rsa2048, HSM_USAGE_DECRYPT, &c) == HSM_OPS_BUFFER_SMALL && c.len == 256,
+	tap_ok(run(v, rsa2048d, HSM_USAGE_DECRYPT, &c) == HSM_OPS_BUFFER_SMALL && c.len == 256,
 	       "raw RSA private: small buffer, needed 256");
 	BN_free(n);
 	EVP_PKEY_free(pub);
@@ -1332,26 +1348,26 @@ static void test_rsa_aes_unwrap(struct hsm_vault *v)
 	blen = rsa_aes_wrap(pub, HSM_HASH_SHA256, NULL, 0, eph, 32, secret, 48, blob);
 	c = (struct call){ .op = OP_RSA_AES_UNWRAP, .hash = HSM_HASH_SHA256, .in = blob,
 			   .inlen = blen, .out = out, .cap = 4096 };
-	tap_ok(blen == 256 + 56 && run(v, rsa2048, HSM_USAGE_UNWRAP, &c) == HSM_OPS_OK &&
+	tap_ok(blen == 256 + 56 && run(v, rsa2048u, HSM_USAGE_UNWRAP, &c) == HSM_OPS_OK &&
 	       c.fips && c.len == 48 && !memcmp(out, secret, 48),
 	       "RSA-AES unwrap: 48-byte secret (AES-256 ephemeral, SHA-256), fips");
 	c.cap = 47;
-	tap_ok(run(v, rsa2048, HSM_USAGE_UNWRAP, &c) == HSM_OPS_BUFFER_SMALL && c.len == 48,
+	tap_ok(run(v, rsa2048u, HSM_USAGE_UNWRAP, &c) == HSM_OPS_BUFFER_SMALL && c.len == 48,
 	       "RSA-AES unwrap: small buffer, *len = 48");
 	c.cap = 4096;
 	blob[blen - 1] ^= 1;
-	tap_eq(run(v, rsa2048, HSM_USAGE_UNWRAP, &c), HSM_OPS_UNWRAP_FAILED,
+	tap_eq(run(v, rsa2048u, HSM_USAGE_UNWRAP, &c), HSM_OPS_UNWRAP_FAILED,
 	       "RSA-AES unwrap: flipped bit in the KWP part");
 	blob[blen - 1] ^= 1;
 	blob[10] ^= 1;
-	tap_eq(run(v, rsa2048, HSM_USAGE_UNWRAP, &c), HSM_OPS_DECRYPT_FAILED,
+	tap_eq(run(v, rsa2048u, HSM_USAGE_UNWRAP, &c), HSM_OPS_DECRYPT_FAILED,
 	       "RSA-AES unwrap: flipped bit in the OAEP part");
 	blob[10] ^= 1;
 	c.inlen = 256 + 8;
-	tap_eq(run(v, rsa2048, HSM_USAGE_UNWRAP, &c), HSM_OPS_BAD_LENGTH,
+	tap_eq(run(v, rsa2048u, HSM_USAGE_UNWRAP, &c), HSM_OPS_BAD_LENGTH,
 	       "RSA-AES unwrap: too short for OAEP + KWP");
 	c.inlen = blen - 4;
-	tap_eq(run(v, rsa2048, HSM_USAGE_UNWRAP, &c), HSM_OPS_BAD_LENGTH,
+	tap_eq(run(v, rsa2048u, HSM_USAGE_UNWRAP, &c), HSM_OPS_BAD_LENGTH,
 	       "RSA-AES unwrap: KWP part not a multiple of 8");
 
 	/* PKCS#8 of an EC P-384 key under an AES-128 ephemeral key, SHA-384 + label */
@@ -1360,7 +1376,7 @@ static void test_rsa_aes_unwrap(struct hsm_vault *v)
 	c = (struct call){ .op = OP_RSA_AES_UNWRAP, .hash = HSM_HASH_SHA384, .a = label,
 			   .alen = sizeof(label), .in = blob, .inlen = blen, .out = out,
 			   .cap = 4096 };
-	tap_ok(dlen > 0 && blen && run(v, rsa2048, HSM_USAGE_UNWRAP, &c) == HSM_OPS_OK &&
+	tap_ok(dlen > 0 && blen && run(v, rsa2048u, HSM_USAGE_UNWRAP, &c) == HSM_OPS_OK &&
 	       c.len == (size_t)dlen && !memcmp(out, der, (size_t)dlen),
 	       "RSA-AES unwrap: PKCS#8 EC P-384 key (AES-128 ephemeral, SHA-384, label)");
 	{
@@ -1376,18 +1392,18 @@ static void test_rsa_aes_unwrap(struct hsm_vault *v)
 		hsm_vault_delete(v, id);
 	}
 	c.alen = 0;
-	tap_eq(run(v, rsa2048, HSM_USAGE_UNWRAP, &c), HSM_OPS_DECRYPT_FAILED,
+	tap_eq(run(v, rsa2048u, HSM_USAGE_UNWRAP, &c), HSM_OPS_DECRYPT_FAILED,
 	       "RSA-AES unwrap: missing label refused");
 	c.alen = sizeof(label);
 	c.hash = HSM_HASH_SHA256;
-	tap_eq(run(v, rsa2048, HSM_USAGE_UNWRAP, &c), HSM_OPS_DECRYPT_FAILED,
+	tap_eq(run(v, rsa2048u, HSM_USAGE_UNWRAP, &c), HSM_OPS_DECRYPT_FAILED,
 	       "RSA-AES unwrap: other OAEP hash refused");
 
 	/* a 20-byte "ephemeral key" is not an AES key */
 	blen = rsa_aes_wrap(pub, HSM_HASH_SHA256, NULL, 0, eph, 20, secret, 32, blob);
 	c = (struct call){ .op = OP_RSA_AES_UNWRAP, .hash = HSM_HASH_SHA256, .in = blob,
 			   .inlen = blen, .out = out, .cap = 4096 };
-	tap_eq(run(v, rsa2048, HSM_USAGE_UNWRAP, &c), HSM_OPS_UNWRAP_FAILED,
+	tap_eq(run(v, rsa2048u, HSM_USAGE_UNWRAP, &c), HSM_OPS_UNWRAP_FAILED,
 	       "RSA-AES unwrap: 20-byte ephemeral key refused");
 	RAND_bytes(eph, 32);
 	aes_unwrap = import(v, HSM_KEY_AES256, HSM_USAGE_UNWRAP, eph, 32);
@@ -1406,7 +1422,9 @@ static void test_rsa_aes_unwrap(struct hsm_vault *v)
 /* One RSA-4096 key (slow keygen): the 512-byte buffers at their limit. */
 static void test_rsa4096(struct hsm_vault *v)
 {
-	uint16_t id = gen(v, HSM_KEY_RSA4096, HSM_USAGE_SIGN | HSM_USAGE_DECRYPT);
+	EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)4096);
+	uint16_t sid = import_pk(v, HSM_KEY_RSA4096, HSM_USAGE_SIGN, pk);
+	uint16_t id = import_pk(v, HSM_KEY_RSA4096, HSM_USAGE_DECRYPT, pk);
 	EVP_PKEY *pub = public_of(v, id);
 	uint8_t d[64], sig[512], pt[64], ct[512], out[512], back[512];
 	struct call c;
@@ -1415,7 +1433,7 @@ static void test_rsa4096(struct hsm_vault *v)
 	digest_of(HSM_HASH_SHA512, "RSA-4096", d, &dlen);
 	c = (struct call){ .op = OP_RSA_SIGN, .pad = HSM_RSA_PSS, .hash = HSM_HASH_SHA512,
 			   .in = d, .inlen = dlen, .out = sig, .cap = sizeof(sig) };
-	tap_ok(id && run(v, id, HSM_USAGE_SIGN, &c) == HSM_OPS_OK && c.len == 512 &&
+	tap_ok(sid && run(v, sid, HSM_USAGE_SIGN, &c) == HSM_OPS_OK && c.len == 512 &&
 	       verify_digest(pub, HSM_RSA_PSS, HSM_HASH_SHA512, d, dlen, sig, 512),
 	       "RSA-4096 PSS SHA-512 signature verifies");
 	RAND_bytes(pt, sizeof(pt));
@@ -1435,7 +1453,9 @@ static void test_rsa4096(struct hsm_vault *v)
 	tap_ok(run(v, id, HSM_USAGE_DECRYPT, &c) == HSM_OPS_OK && !memcmp(back, ct, 512),
 	       "RSA-4096 raw public undoes raw private");
 	EVP_PKEY_free(pub);
+	EVP_PKEY_free(pk);
 	hsm_vault_delete(v, id);
+	hsm_vault_delete(v, sid);
 }
 
 /* AES outputs may be the input buffer itself. */
@@ -1514,7 +1534,7 @@ static void test_threads(struct hsm_vault *v, uint16_t ec)
 	int i;
 
 	for (i = 0; i < 2; i++) {
-		w[i] = (struct worker){ .v = v, .ec = ec, .rsa = rsa2048,
+		w[i] = (struct worker){ .v = v, .ec = ec, .rsa = rsa2048d,
 					.ec_pub = public_of(v, ec) };
 		pthread_create(&t[i], NULL, worker_fn, &w[i]);
 	}
@@ -1530,15 +1550,23 @@ int main(void)
 	struct hsm_vault *v = hsm_vault_new(0);
 	uint8_t k32[32];
 	uint16_t ec, aes, gcm_key, hmac_key;
+	EVP_PKEY *k2048 = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	EVP_PKEY *k3072 = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)3072);
 
-	rsa2048 = gen(v, HSM_KEY_RSA2048, HSM_USAGE_SIGN | HSM_USAGE_DECRYPT | HSM_USAGE_UNWRAP);
-	rsa3072 = gen(v, HSM_KEY_RSA3072, HSM_USAGE_SIGN | HSM_USAGE_DECRYPT);
+	rsa2048 = import_pk(v, HSM_KEY_RSA2048, HSM_USAGE_SIGN, k2048);
+	rsa2048d = import_pk(v, HSM_KEY_RSA2048, HSM_USAGE_DECRYPT, k2048);
+	rsa2048u = import_pk(v, HSM_KEY_RSA2048, HSM_USAGE_UNWRAP, k2048);
+	rsa3072 = import_pk(v, HSM_KEY_RSA3072, HSM_USAGE_SIGN, k3072);
+	rsa3072d = import_pk(v, HSM_KEY_RSA3072, HSM_USAGE_DECRYPT, k3072);
+	EVP_PKEY_free(k2048);
+	EVP_PKEY_free(k3072);
 	ec = gen(v, HSM_KEY_EC_P256, HSM_USAGE_SIGN | HSM_USAGE_DERIVE);
 	RAND_bytes(k32, sizeof(k32));
 	aes = import(v, HSM_KEY_AES256, HSM_USAGE_ENCRYPT | HSM_USAGE_DECRYPT, k32, 32);
 	gcm_key = import(v, HSM_KEY_AES256_GCM, HSM_USAGE_ENCRYPT | HSM_USAGE_DECRYPT, k32, 32);
 	hmac_key = gen(v, HSM_KEY_HMAC_SHA256, HSM_USAGE_DERIVE);
-	tap_ok(rsa2048 && rsa3072 && ec && aes && gcm_key && hmac_key,
+	tap_ok(rsa2048 && rsa3072 && rsa2048d && rsa3072d && rsa2048u && ec && aes && gcm_key &&
+	       hmac_key,
 	       "vault keys generated / imported");
 
 	test_ecdsa(v);

@@ -19,18 +19,24 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+
 #include "hsm_state.h"
 #include "tap.h"
 
 /* Offsets from the layout at the top of hsm_state.c. */
-#define HDR_LEN		52
+#define HDR_LEN		60
 #define TAG_LEN		16
 #define OFF_FP		12
 #define OFF_GEN		28
-#define OFF_NONCE	36
-#define NV_LEN		56
+#define OFF_EPOCH	36
+#define OFF_NONCE	44
+#define NV_LEN		64
 #define NV_OFF_SECRET	12
 #define NV_OFF_GEN	44
+#define NV_OFF_EPOCH	52
 
 struct tcase {
 	char dir[64];
@@ -244,7 +250,7 @@ static void test_sealing(void)
 	free(f1);
 	free(f2);
 	f1 = slurp(c.nv, &l1);
-	tap_ok(f1 && l1 == NV_LEN && le64(f1 + NV_OFF_GEN) == 2, "FILE.nv: 56 bytes, generation 2");
+	tap_ok(f1 && l1 == NV_LEN && le64(f1 + NV_OFF_GEN) == 2, "FILE.nv: 64 bytes (version 2), generation 2");
 	free(f1);
 
 	tap_eq(hsm_state_commit(s, NULL, 0), 0, "empty image commits");
@@ -494,6 +500,216 @@ static void test_nv_behind(void)
 	case_end(&c);
 }
 
+/* CRC-32 (zlib's), for NV files built here. */
+static uint32_t crc32_ref(const uint8_t *p, size_t len)
+{
+	uint32_t crc = 0xffffffffu;
+
+	while (len--) {
+		crc ^= *p++;
+		for (int k = 0; k < 8; k++)
+			crc = (crc >> 1) ^ (0xedb88320u & -(crc & 1));
+	}
+	return ~crc;
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static int hkdf_ref(const uint8_t *secret, const char *info, uint8_t *out, size_t len)
+{
+	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+	EVP_KDF_CTX *kc = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+	OSSL_PARAM p[4];
+	int ok;
+
+	EVP_KDF_free(kdf);
+	p[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
+	p[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)secret, 32);
+	p[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, strlen(info));
+	p[3] = OSSL_PARAM_construct_end();
+	ok = kc && EVP_KDF_derive(kc, out, len, p) == 1;
+	EVP_KDF_CTX_free(kc);
+	return ok ? 0 : -1;
+}
+
+/*
+ * The files a device made before the epoch existed, built here with
+ * OpenSSL alone from @secret: FILE.nv version 1 (56 bytes) at generation
+ * 1 and FILE version 1 (52-byte header, key "azihsm state seal v1")
+ * holding make_image(1).
+ */
+static int write_v1(struct tcase *c, const uint8_t secret[32])
+{
+	uint8_t nv[56], f[52 + 256 + 16], img[256], key[32];
+	size_t ilen = make_image(img, sizeof(img), 1);
+	EVP_CIPHER_CTX *x;
+	int n = 0, ok;
+
+	memcpy(nv, "AZHSMNV1", 8);
+	put32(nv + 8, 1);
+	memcpy(nv + 12, secret, 32);
+	put64(nv + 44, 1);
+	put32(nv + 52, crc32_ref(nv, 52));
+	memcpy(f, "AZHSMST1", 8);
+	put32(f + 8, 1);
+	if (hkdf_ref(secret, "azihsm device id", f + 12, 16) ||
+	    hkdf_ref(secret, "azihsm state seal v1", key, 32))
+		return -1;
+	put64(f + 28, 1);
+	memset(f + 36, 0x42, 12);
+	put32(f + 48, (uint32_t)ilen);
+	x = EVP_CIPHER_CTX_new();
+	ok = x && EVP_EncryptInit_ex(x, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1 &&
+	     EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) == 1 &&
+	     EVP_EncryptInit_ex(x, NULL, NULL, key, f + 36) == 1 &&
+	     EVP_EncryptUpdate(x, NULL, &n, f, 52) == 1 &&
+	     EVP_EncryptUpdate(x, f + 52, &n, img, (int)ilen) == 1 &&
+	     EVP_EncryptFinal_ex(x, f + 52 + ilen, &n) == 1 &&
+	     EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_GET_TAG, 16, f + 52 + ilen) == 1;
+	EVP_CIPHER_CTX_free(x);
+	if (!ok)
+		return -1;
+	return spit(c->nv, nv, sizeof(nv)) || spit(c->path, f, 52 + ilen + 16) ? -1 : 0;
+}
+
+/* Open @c, start a new epoch, commit make_image(next generation). */
+static int zeroize_commit(struct tcase *c, uint64_t *epoch)
+{
+	enum hsm_state_status st;
+	struct hsm_state *s = hsm_state_open(c->path, &st);
+	uint8_t img[256];
+	int err;
+
+	if (!s)
+		return -ENOMEM;
+	err = hsm_state_new_epoch(s);
+	if (!err)
+		err = hsm_state_commit(s, img, make_image(img, sizeof(img),
+							 hsm_state_generation(s) + 1));
+	*epoch = hsm_state_epoch(s);
+	hsm_state_close(s);
+	return err;
+}
+
+/* issue 9: zeroize is final -- the epoch in FILE.nv and FILE. */
+static void test_epoch(void)
+{
+	uint8_t k0[32], k1[32], k2[32], secret[32], *old, *oldnv, *f, *got;
+	size_t lold, loldnv, l, glen;
+	enum hsm_state_status st;
+	struct hsm_state *s;
+	struct tcase c;
+	uint64_t e = 0;
+
+	case_new(&c);
+	s = hsm_state_open(c.path, &st);
+	tap_eq(hsm_state_epoch(s), 0, "issue 9: a new device is at epoch 0");
+	f = slurp(c.nv, &l);
+	tap_ok(f && l == NV_LEN && le64(f + NV_OFF_EPOCH) == 0 && f[8] == 2,
+	       "  FILE.nv version 2, 64 bytes, epoch 0");
+	free(f);
+	tap_eq(hsm_state_derive_key(s, "test label", k0, sizeof(k0)), 0, "a derived key");
+	tap_eq(hsm_state_new_epoch(s), 0, "new epoch (in memory)");
+	tap_eq(hsm_state_epoch(s), 1, "  epoch 1");
+	hsm_state_derive_key(s, "test label", k1, sizeof(k1));
+	tap_ok(memcmp(k0, k1, 32), "  the derived key of epoch 1 is another one");
+	hsm_state_close(s);
+	tap_eq(status_of(c.path), HSM_STATE_EMPTY, "not committed: reopens empty ...");
+	s = hsm_state_open(c.path, &st);
+	tap_eq(hsm_state_epoch(s), 0, "  ... at epoch 0 (the epoch is durable by a commit)");
+	hsm_state_derive_key(s, "test label", k2, sizeof(k2));
+	tap_ok(!memcmp(k0, k2, 32), "  and the same key as before for epoch 0");
+	hsm_state_close(s);
+
+	commit_upto(&c, 2);
+	old = slurp(c.path, &lold);
+	oldnv = slurp(c.nv, &loldnv);
+	tap_eq(zeroize_commit(&c, &e), 0, "epoch 1 committed (a zeroize)");
+	tap_eq(e, 1, "  at epoch 1");
+	f = slurp(c.nv, &l);
+	tap_ok(f && l == NV_LEN && le64(f + NV_OFF_EPOCH) == 1 && le64(f + NV_OFF_GEN) == 3,
+	       "  FILE.nv: generation 3, epoch 1");
+	free(f);
+	f = slurp(c.path, &l);
+	tap_ok(f && le64(f + OFF_EPOCH) == 1 && le64(f + OFF_GEN) == 3, "  FILE: generation 3, epoch 1");
+	s = hsm_state_open(c.path, &st);
+	tap_ok(st == HSM_STATE_OK && hsm_state_epoch(s) == 1, "reopened: ok at epoch 1");
+	tap_ok(!hsm_state_load(s, &got, &glen) && !check_image(got, glen, 3), "  image 3");
+	hsm_state_free_image(got, glen);
+	hsm_state_close(s);
+
+	spit(c.path, old, lold);
+	tap_eq(status_of(c.path), HSM_STATE_ROLLED_BACK,
+	       "issue 9: the epoch-0 FILE copied back beside the epoch-1 FILE.nv: rolled back");
+	f[OFF_GEN] = 4;	/* the epoch-1 file, generation patched: tag fails */
+	spit(c.path, f, l);
+	tap_eq(status_of(c.path), HSM_STATE_CORRUPT, "  (a patched epoch-1 FILE: corrupt)");
+	f[OFF_GEN] = 3;
+	f[OFF_EPOCH] = 0;
+	spit(c.path, f, l);
+	tap_eq(status_of(c.path), HSM_STATE_ROLLED_BACK,
+	       "  its epoch field lowered to 0: rolled back, never decrypted");
+	f[OFF_EPOCH] = 1;
+	spit(c.path, f, l);
+	tap_eq(status_of(c.path), HSM_STATE_OK, "  the epoch-1 FILE back: ok");
+
+	/* Crash between FILE's and FILE.nv's rename of the epoch commit. */
+	spit(c.nv, oldnv, loldnv);	/* FILE: gen 3 epoch 1; NV: gen 2 epoch 0 */
+	s = hsm_state_open(c.path, &st);
+	tap_ok(st == HSM_STATE_OK && hsm_state_epoch(s) == 1 && hsm_state_generation(s) == 3,
+	       "FILE at the next generation and epoch, FILE.nv behind: ok, epoch 1");
+	hsm_state_close(s);
+	free(f);
+	f = slurp(c.nv, &l);
+	tap_ok(f && le64(f + NV_OFF_EPOCH) == 1 && le64(f + NV_OFF_GEN) == 3,
+	       "  FILE.nv brought forward to generation 3, epoch 1");
+	free(f);
+	f = slurp(c.path, &l);
+	commit_upto(&c, 4);
+	spit(c.path, f, l);	/* gen 3 epoch 1 under NV gen 4 */
+	tap_eq(status_of(c.path), HSM_STATE_ROLLED_BACK, "an epoch-1 FILE of an older generation: rolled back");
+	free(f);
+	free(old);
+	free(oldnv);
+	case_end(&c);
+
+	/* The pre-epoch files still load, as epoch 0. */
+	case_new(&c);
+	memset(secret, 0x37, sizeof(secret));
+	tap_eq(write_v1(&c, secret), 0, "version-1 FILE.nv and FILE built with OpenSSL");
+	s = hsm_state_open(c.path, &st);
+	tap_ok(st == HSM_STATE_OK && hsm_state_epoch(s) == 0 && hsm_state_generation(s) == 1,
+	       "they load: ok, generation 1, epoch 0");
+	tap_ok(!hsm_state_load(s, &got, &glen) && !check_image(got, glen, 1), "  the image");
+	hsm_state_free_image(got, glen);
+	hsm_state_close(s);
+	old = slurp(c.path, &lold);
+	commit_upto(&c, 2);
+	f = slurp(c.nv, &l);
+	tap_ok(f && l == NV_LEN && f[8] == 2 && le64(f + NV_OFF_EPOCH) == 0,
+	       "  a commit writes FILE.nv version 2");
+	free(f);
+	f = slurp(c.path, &l);
+	tap_ok(f && f[8] == 2 && le64(f + OFF_EPOCH) == 0, "  and FILE version 2");
+	free(f);
+	tap_eq(zeroize_commit(&c, &e), 0, "then a zeroize: epoch 1");
+	spit(c.path, old, lold);
+	tap_eq(status_of(c.path), HSM_STATE_ROLLED_BACK,
+	       "issue 9: the version-1 FILE (epoch 0) copied back after it: rolled back");
+	free(old);
+	case_end(&c);
+}
+
 static void test_tmp_leftovers(void)
 {
 	const uint8_t junk[] = "half-written junk";
@@ -727,6 +943,7 @@ int main(void)
 	test_foreign();
 	test_nv_damage();
 	test_nv_behind();
+	test_epoch();
 	test_tmp_leftovers();
 	test_io();
 	test_crash();

@@ -288,7 +288,8 @@ static void test_login(struct hsm_fw *fw)
 	static struct rsp r;
 	const uint8_t *p;
 	size_t len;
-	uint16_t s0, dummy;
+	uint16_t s0, dummy, app;
+	struct rq q;
 
 	tap_eq(call0(fw, AZIHSM_OP_GET_SESSION_ENC_KEY, NOSESS, &r), 0,
 	       "GetSessionEncryptionKey needs no session");
@@ -309,8 +310,10 @@ static void test_login(struct hsm_fw *fw)
 	tap_ok(s0 && rsp_u8(&r, AZIHSM_SESS_ROLE) == OFF &&
 	       rsp_bool(&r, AZIHSM_SESS_MUST_CHANGE) == 1,
 	       "  answer: its id, role officer, must_change true");
-	tap_ok(r.cmd.cqe_session_flags == (AZIHSM_SESS_OP_OPEN | AZIHSM_SESS_IN_SESSION) &&
-	       r.cmd.cqe_session_id == s0, "  CQE: OP_OPEN | IN_SESSION and the new id");
+	tap_ok(r.cmd.cqe_session_flags == (AZIHSM_SESS_OP_OPEN | AZIHSM_SESS_IN_SESSION |
+					   AZIHSM_SESS_SHORT_APP_ID_VALID) &&
+	       r.cmd.cqe_session_id == s0 && r.cmd.cqe_short_app_id,
+	       "  CQE: OP_OPEN | IN_SESSION | SHORT_APP_ID_VALID, the new id, a short_app_id");
 	tap_eq(call0(fw, AZIHSM_OP_KEY_LIST, s0, &r), AZIHSM_STATUS_MUST_CHANGE_PIN,
 	       "  KeyList: MUST_CHANGE_PIN");
 	tap_eq(keygen(fw, s0, AZIHSM_KEY_EC_P256, AZIHSM_USAGE_SIGN, NULL, false, NULL),
@@ -329,6 +332,19 @@ static void test_login(struct hsm_fw *fw)
 	tap_eq(chpin_as(fw, s0, OFF, OFF_ID, OFF_PIN0, OFF_PIN1), 0, "  ChangePin: done");
 	tap_eq(failures(fw, OFF), 0, "  and the failure counter reset");
 	tap_eq(call0(fw, AZIHSM_OP_KEY_LIST, s0, &r), 0, "  KeyList now allowed");
+	app = svc_app_id(fw, s0);
+	mbor_enc_map(rq_begin(&q, AZIHSM_OP_KEY_LIST, s0), 0);
+	tap_eq(rq_send_app(fw, &q, &r, (uint16_t)(app ^ 0x8000)), AZIHSM_STATUS_NO_SESSION,
+	       "issue 9: KeyList naming the session with another short_app_id: NO_SESSION");
+	mbor_enc_map(rq_begin(&q, AZIHSM_OP_KEY_LIST, s0), 0);
+	tap_eq(rq_send_app(fw, &q, &r, 0), AZIHSM_STATUS_NO_SESSION,
+	       "issue 9: ... with short_app_id 0: NO_SESSION");
+	mbor_enc_map(rq_begin(&q, AZIHSM_OP_CLOSE_SESSION, s0), 0);
+	tap_eq(rq_send_app(fw, &q, &r, (uint16_t)(app + 1)), AZIHSM_STATUS_NO_SESSION,
+	       "issue 9: CloseSession of it with another short_app_id: NO_SESSION");
+	hsm_fw_flush_session(fw, s0, (uint16_t)(app - 1));
+	tap_eq(call0(fw, AZIHSM_OP_KEY_LIST, s0, &r), 0,
+	       "issue 9: a flush with another short_app_id leaves it open");
 	tap_eq(call0(fw, AZIHSM_OP_CLOSE_SESSION, s0, &r), 0, "  CloseSession");
 	tap_ok(r.cmd.cqe_session_flags == (AZIHSM_SESS_OP_CLOSE | AZIHSM_SESS_SAFE_TO_CLOSE) &&
 	       r.cmd.cqe_session_id == s0, "  CQE: OP_CLOSE | SAFE_TO_CLOSE and its id");
@@ -369,7 +385,10 @@ static void test_keys(struct hsm_fw *fw)
 	tap_eq(keygen(fw, so, AZIHSM_KEY_EC_P256, 0x40, NULL, true, NULL),
 	       AZIHSM_STATUS_INVALID_ARG, "  unknown usage bit: INVALID_ARG");
 	tap_eq(keygen(fw, so, AZIHSM_KEY_RSA2048, AZIHSM_USAGE_SIGN | AZIHSM_USAGE_DECRYPT,
-		      NULL, false, &id), 0, "  an RSA-2048 session key too");
+		      NULL, false, &id), AZIHSM_STATUS_INVALID_ARG,
+	       "  issue 9: an RSA key to sign and decrypt: INVALID_ARG");
+	tap_eq(keygen(fw, so, AZIHSM_KEY_RSA2048, AZIHSM_USAGE_SIGN, NULL, false, &id), 0,
+	       "  an RSA-2048 session key too");
 	tap_eq(call_id(fw, AZIHSM_OP_DELETE_KEY, so, id, &r), 0, "  DeleteKey of it");
 	tap_eq(call_id(fw, AZIHSM_OP_DELETE_KEY, so, id, &r), AZIHSM_STATUS_KEY_NOT_FOUND,
 	       "  and again: KEY_NOT_FOUND");
@@ -463,7 +482,7 @@ static void test_keys(struct hsm_fw *fw)
 	tap_eq(open_as(fw, USR, USR_ID, USR_PIN1, &su, NULL), 0, "user: new session");
 	tap_eq(keygen(fw, su, AZIHSM_KEY_EC_P256, AZIHSM_USAGE_SIGN, "u2", false, &uid2), 0,
 	       "  session key \"u2\"");
-	hsm_fw_flush_session(fw, su);
+	svc_flush(fw, su);
 	tap_eq(call0(fw, AZIHSM_OP_KEY_LIST, su, &r), AZIHSM_STATUS_NO_SESSION,
 	       "  after flush: the session is closed");
 	tap_ok(hsm_vault_get_attr(hsm_fw_vault(fw), uid2, &(struct hsm_key_attr){ 0 }) ==
@@ -963,7 +982,7 @@ static void test_queue(void)
 	size_t pub_len, n_len, len;
 	struct fg_sess ss;
 	uint32_t rlen;
-	uint16_t sid;
+	uint16_t sid, app;
 	struct rq q;
 
 	if (!tap_ok(!fg_init(&g, &cfg), "controller with one HSM queue"))
@@ -1011,13 +1030,37 @@ static void test_queue(void)
 	enc_sealed(rq_begin(&q, AZIHSM_OP_OPEN_SESSION, NOSESS), nonce, &s, sizeof(nonce));
 	tap_eq(fg_send(&g, &q, &r, &ss), 0, "queue: OpenSession");
 	sid = (uint16_t)rsp_u16(&r, AZIHSM_SESS_ID);
-	tap_ok(sid && ss.cqe_flags == (AZIHSM_SESS_OP_OPEN | AZIHSM_SESS_IN_SESSION) &&
-	       ss.cqe_sid == sid, "  CQE: OP_OPEN | IN_SESSION, the new id (%u)", sid);
+	app = ss.cqe_app;
+	tap_ok(sid && ss.cqe_flags == (AZIHSM_SESS_OP_OPEN | AZIHSM_SESS_IN_SESSION |
+				       AZIHSM_SESS_SHORT_APP_ID_VALID) &&
+	       ss.cqe_sid == sid && app,
+	       "  CQE: OP_OPEN | IN_SESSION | SHORT_APP_ID_VALID, the new id (%u), a "
+	       "short_app_id", sid);
+
+	/* issue 9: an in-session SQE without the holder's short_app_id. */
+	ss = (struct fg_sess){ .sqe_flags = AZIHSM_SESS_OP_CLOSE | AZIHSM_SESS_IN_SESSION,
+			       .sqe_sid = sid, .sqe_app = (uint16_t)(app ^ 1) };
+	mbor_enc_map(rq_begin(&q, AZIHSM_OP_CLOSE_SESSION, sid), 0);
+	tap_eq(fg_send(&g, &q, &r, &ss), AZIHSM_STATUS_NO_SESSION,
+	       "issue 9: CloseSession with another short_app_id: NO_SESSION");
+	ss.sqe_app = 0;
+	mbor_enc_map(rq_begin(&q, AZIHSM_OP_CLOSE_SESSION, sid), 0);
+	tap_eq(fg_send(&g, &q, &r, &ss), AZIHSM_STATUS_NO_SESSION,
+	       "issue 9: CloseSession with short_app_id 0: NO_SESSION");
+	tap_eq(hsm_auth_session_count(hsm_fw_auth(g.ctrl->fw)), 1, "  the session stays open");
+	ss = (struct fg_sess){ .opc = AZIHSM_HSQE_OPC_FLUSH_SESSION, .sqe_sid = sid,
+			       .sqe_app = (uint16_t)(app + 1) };
+	mbor_enc_map(rq_begin(&q, AZIHSM_OP_GET_API_REV, NOSESS), 0);
+	mbor_enc_finish(&q.e, &len);
+	tap_ok(!fg_hsm_sess(&g, q.buf, (uint32_t)len, 0, r.buf, sizeof(r.buf), &rlen, &ss),
+	       "issue 9: a flush SQE with another short_app_id completes ...");
+	tap_eq(hsm_auth_session_count(hsm_fw_auth(g.ctrl->fw)), 1,
+	       "  ... and does nothing: the session stays open");
 
 	ss = (struct fg_sess){ .sqe_flags = AZIHSM_SESS_OP_CLOSE | AZIHSM_SESS_IN_SESSION,
-			       .sqe_sid = sid };
+			       .sqe_sid = sid, .sqe_app = app };
 	mbor_enc_map(rq_begin(&q, AZIHSM_OP_CLOSE_SESSION, sid), 0);
-	tap_eq(fg_send(&g, &q, &r, &ss), 0, "queue: CloseSession");
+	tap_eq(fg_send(&g, &q, &r, &ss), 0, "queue: CloseSession with its short_app_id");
 	tap_ok(ss.cqe_flags == (AZIHSM_SESS_OP_CLOSE | AZIHSM_SESS_SAFE_TO_CLOSE) &&
 	       ss.cqe_sid == sid, "  CQE: OP_CLOSE | SAFE_TO_CLOSE, its id");
 	tap_eq(fg_send(&g, &q, &r, &ss), AZIHSM_STATUS_NO_SESSION, "  again: NO_SESSION");
@@ -1035,18 +1078,56 @@ static void test_queue(void)
 	enc_sealed(rq_begin(&q, AZIHSM_OP_OPEN_SESSION, NOSESS), nonce, &s, sizeof(nonce));
 	tap_eq(fg_send(&g, &q, &r, &ss), 0, "queue: another OpenSession");
 	sid = ss.cqe_sid;
-	ss = (struct fg_sess){ .opc = AZIHSM_HSQE_OPC_FLUSH_SESSION, .sqe_sid = sid };
+	app = ss.cqe_app;
+	ss = (struct fg_sess){ .opc = AZIHSM_HSQE_OPC_FLUSH_SESSION, .sqe_sid = sid,
+			       .sqe_app = app };
 	mbor_enc_map(rq_begin(&q, AZIHSM_OP_GET_API_REV, NOSESS), 0);
 	mbor_enc_finish(&q.e, &len);
 	rlen = 99;
 	tap_ok(!fg_hsm_sess(&g, q.buf, (uint32_t)len, 0, r.buf, sizeof(r.buf), &rlen, &ss) &&
 	       rlen == 0, "queue: flush SQE completes with success, no response");
 	ss = (struct fg_sess){ .sqe_flags = AZIHSM_SESS_OP_IN | AZIHSM_SESS_IN_SESSION,
-			       .sqe_sid = sid };
+			       .sqe_sid = sid, .sqe_app = app };
 	mbor_enc_map(rq_begin(&q, AZIHSM_OP_CHANGE_PIN, sid), 0);
 	tap_eq(fg_send(&g, &q, &r, &ss), AZIHSM_STATUS_NO_SESSION,
 	       "  the flushed session is gone: NO_SESSION");
 	tap_eq(fg_guest_errors(&g), 0, "no guest errors");
+
+	/* issue 9: the kernel session, once per reset; a controller reset ends it. */
+	ss = (struct fg_sess){ 0 };
+	mbor_enc_map(rq_begin(&q, AZIHSM_OP_OPEN_KERNEL_SESSION, NOSESS), 0);
+	tap_eq(fg_send(&g, &q, &r, &ss), 0, "queue: OpenKernelSession");
+	sid = (uint16_t)rsp_u16(&r, AZIHSM_KSESS_F_ID);
+	app = ss.cqe_app;
+	tap_ok(sid && ss.cqe_sid == sid && app &&
+	       ss.cqe_flags == (AZIHSM_SESS_OP_OPEN | AZIHSM_SESS_IN_SESSION |
+				AZIHSM_SESS_SHORT_APP_ID_VALID),
+	       "  CQE: OP_OPEN | IN_SESSION | SHORT_APP_ID_VALID, its id and short_app_id");
+	ss = (struct fg_sess){ 0 };
+	mbor_enc_map(rq_begin(&q, AZIHSM_OP_OPEN_KERNEL_SESSION, NOSESS), 0);
+	tap_eq(fg_send(&g, &q, &r, &ss), AZIHSM_STATUS_KERNEL_SESSION_OPEN,
+	       "issue 9: a second OpenKernelSession: KERNEL_SESSION_OPEN");
+	tap_ok(ss.cqe_flags == AZIHSM_SESS_OP_OPEN && !ss.cqe_sid && !ss.cqe_app,
+	       "  CQE: OP_OPEN, no id, no short_app_id");
+	ss = (struct fg_sess){ .sqe_flags = AZIHSM_SESS_OP_IN | AZIHSM_SESS_IN_SESSION,
+			       .sqe_sid = sid, .sqe_app = app };
+	mbor_enc_map(rq_begin(&q, AZIHSM_OP_KEY_LIST, sid), 0);
+	tap_eq(fg_send(&g, &q, &r, &ss), 0, "  the first one is untouched (KeyList in it)");
+	hsm_ctrl_reg_write(g.ctrl, AZIHSM_REG_CC, 0, 4);
+	tap_eq(hsm_auth_session_role(hsm_fw_auth(g.ctrl->fw), sid, &(enum hsm_auth_role){ 0 }),
+	       HSM_AUTH_NO_SESSION, "a controller reset (CC.EN = 0) closes the kernel session");
+	memset(g.ram + (FG_CQ1 - FG_RAM_BASE), 0, 64 * 16);	/* old phase bits */
+	fg_enable(&g, 16);
+	hsm_ctrl_reg_write(g.ctrl, AZIHSM_REG_CC, AZIHSM_CC_IO_ENABLE, 4);
+	fg_admin(&g, AZIHSM_ADMIN_SET_FEATURES, AZIHSM_FEAT_HSM_QUEUES, 0, 0, 0, NULL);
+	fg_admin(&g, AZIHSM_ADMIN_CREATE_CQ, 1 | (63u << 16),
+		 AZIHSM_CREATE_PC | AZIHSM_CREATE_CQ_IEN | (1u << 16), FG_CQ1, 0, NULL);
+	fg_admin(&g, AZIHSM_ADMIN_CREATE_SQ, 1 | (63u << 16), AZIHSM_CREATE_PC | (1u << 16),
+		 FG_SQ1, 0, NULL);
+	fg_queue_setup(&g.io, 1, FG_SQ1, FG_CQ1, 64, 64, 64, 16);
+	ss = (struct fg_sess){ 0 };
+	mbor_enc_map(rq_begin(&q, AZIHSM_OP_OPEN_KERNEL_SESSION, NOSESS), 0);
+	tap_eq(fg_send(&g, &q, &r, &ss), 0, "  after it the next OpenKernelSession succeeds");
 
 	/* A PCI reset (VM reboot, FLR) leaves no session behind. */
 	ss = (struct fg_sess){ .sqe_flags = AZIHSM_SESS_OP_OPEN };
@@ -1066,6 +1147,155 @@ static void test_queue(void)
 	fg_fini(&g);
 }
 
+
+/* ---- issue 9 ---------------------------------------------------------- */
+
+/* A fresh volatile firmware whose officer left its default PIN: *so. */
+static struct hsm_fw *start_officer(uint16_t *o)
+{
+	struct hsm_fw *f = start(NULL);
+
+	*o = 0;
+	if (f && (open_as(f, OFF, OFF_ID, OFF_PIN0, o, NULL) ||
+		  chpin_as(f, *o, OFF, OFF_ID, OFF_PIN0, OFF_PIN1)))
+		*o = 0;
+	return f;
+}
+
+/* GetSessionEncryptionKey on HSM queue @sq; HSM status. */
+static long session_key_on(struct hsm_fw *f, uint16_t sq)
+{
+	static struct rsp r;
+	struct rq q;
+
+	mbor_enc_map(rq_begin(&q, AZIHSM_OP_GET_SESSION_ENC_KEY, NOSESS), 0);
+	q.sq_id = sq;
+	return rq_send(f, &q, &r);
+}
+
+/* issue 9: a session (or all of them) cannot fill the vault. */
+static void test_issue9_quota(void)
+{
+	uint16_t o, u = 0, id;
+	struct hsm_fw *f = start_officer(&o);
+	unsigned int i, ok = 0;
+
+	for (i = 0; i < HSM_VAULT_SESSION_KEYS; i++)
+		ok += !keygen(f, o, AZIHSM_KEY_AES256, AZIHSM_USAGE_ENCRYPT, NULL, false, &id);
+	tap_eq(ok, HSM_VAULT_SESSION_KEYS, "issue 9: %u session keys made",
+	       HSM_VAULT_SESSION_KEYS);
+	tap_eq(keygen(f, o, AZIHSM_KEY_AES256, AZIHSM_USAGE_ENCRYPT, NULL, false, &id),
+	       AZIHSM_STATUS_QUOTA, "issue 9: one more session key: QUOTA");
+	tap_eq(keygen(f, o, AZIHSM_KEY_EC_P256, AZIHSM_USAGE_SIGN, "p1", true, &id), 0,
+	       "issue 9: the officer's persistent key still fits");
+	tap_eq(open_as(f, USR, USR_ID, USR_PIN0, &u, NULL), 0, "user opens");
+	tap_eq(chpin_as(f, u, USR, USR_ID, USR_PIN0, USR_PIN1), 0, "user leaves its default");
+	tap_eq(keygen(f, u, AZIHSM_KEY_AES128, AZIHSM_USAGE_ENCRYPT, NULL, false, &id), 0,
+	       "issue 9: another session has its own quota");
+	hsm_fw_free(f);
+}
+
+/* issue 9: GetSessionEncryptionKey floods evict only their own queue's nonces. */
+static void test_issue9_nonces(void)
+{
+	uint8_t nonce[HSM_AUTH_NONCE_LEN];
+	struct hsm_auth_sealed sl;
+	struct hsm_fw *f = start(NULL);
+	static struct rsp r;
+	struct rq q;
+	unsigned int i;
+	long st;
+
+	/* The victim's nonce comes from queue 0 (seal()). */
+	st = seal(f, HSM_AUTH_MSG_OPEN, OFF, OFF_ID, OFF_PIN0, NULL, nonce, &sl);
+	for (i = 0; i < 4 * HSM_AUTH_NONCES; i++)
+		st |= session_key_on(f, 1);
+	tap_eq(st, 0, "issue 9: %u GetSessionEncryptionKey on queue 1", 4 * HSM_AUTH_NONCES);
+	enc_sealed(rq_begin(&q, AZIHSM_OP_OPEN_SESSION, NOSESS), nonce, &sl, sizeof(nonce));
+	q.sq_id = 1;
+	tap_eq(rq_send(f, &q, &r), 0,
+	       "issue 9: the victim's nonce from queue 0 still opens (sent on queue 1)");
+	/* Same queue: the flood still evicts (documented limit). */
+	seal(f, HSM_AUTH_MSG_OPEN, OFF, OFF_ID, OFF_PIN0, NULL, nonce, &sl);
+	for (i = 0; i < HSM_AUTH_NONCES; i++)
+		session_key_on(f, 0);
+	enc_sealed(rq_begin(&q, AZIHSM_OP_OPEN_SESSION, NOSESS), nonce, &sl, sizeof(nonce));
+	tap_eq(rq_send(f, &q, &r), AZIHSM_STATUS_BAD_NONCE,
+	       "a flood on the same queue evicts its oldest nonce");
+	tap_eq(session_key_on(f, HSM_AUTH_NONCE_QUEUES), AZIHSM_STATUS_INVALID_ARG,
+	       "issue 9: a queue id past the nonce tables: INVALID_ARG");
+	hsm_fw_free(f);
+}
+
+/* issue 9: the PIN policy and the permanent lock through the services. */
+static void test_issue9_pins(void)
+{
+	static struct rsp r;
+	uint16_t o, u = 0;
+	struct hsm_fw *f = start_officer(&o);
+	unsigned int i, bad = 0;
+
+	tap_eq(open_as(f, USR, USR_ID, USR_PIN0, &u, NULL), 0, "user opens with the default");
+	tap_eq(chpin_as(f, u, USR, USR_ID, USR_PIN0, (const uint8_t *)"12345678\0\0\0\0\0\0\0\0"),
+	       AZIHSM_STATUS_WEAK_PIN, "issue 9: ChangePin to 12345678: WEAK_PIN");
+	tap_eq(chpin_as(f, u, USR, USR_ID, USR_PIN0, (const uint8_t *)"pin4\0\0\0\0\0\0\0\0\0\0\0\0"),
+	       AZIHSM_STATUS_WEAK_PIN, "issue 9: ChangePin to a 4-byte PIN: WEAK_PIN");
+	tap_eq(reset_user(f, o, USR, USR_ID, (const uint8_t *)"xxxxxxxxxxxxxxxx"),
+	       AZIHSM_STATUS_WEAK_PIN, "issue 9: ResetUserCredential to one byte x16: WEAK_PIN");
+	tap_eq(chpin_as(f, u, USR, USR_ID, USR_PIN0, USR_PIN1), 0, "a good PIN is taken");
+	call0(f, AZIHSM_OP_CLOSE_SESSION, u, &r);
+
+	/* The attack: guess until locked; waits are waited out. */
+	for (i = 0; i < HSM_AUTH_MAX_FAILURES; i++) {
+		uint64_t w = 0;
+
+		hsm_auth_lockout(hsm_fw_auth(f), USR, NULL, &w);
+		clk.real += w;
+		clk.mono += w;
+		bad += open_as(f, USR, USR_ID, BAD_PIN, NULL, NULL) == AZIHSM_STATUS_BAD_CREDENTIAL;
+	}
+	tap_eq(bad, HSM_AUTH_MAX_FAILURES, "issue 9: %u wrong PINs counted", HSM_AUTH_MAX_FAILURES);
+	clk.real += 7 * 24 * 3600000ull;
+	clk.mono += 7 * 24 * 3600000ull;
+	tap_eq(open_as(f, USR, USR_ID, USR_PIN1, NULL, NULL), AZIHSM_STATUS_PIN_LOCKED,
+	       "issue 9: a week later the right PIN: PIN_LOCKED");
+	tap_eq(call0(f, AZIHSM_OP_UNLOCK_USER, o, &r), 0, "issue 9: the officer's UnlockUser");
+	tap_eq(open_as(f, USR, USR_ID, USR_PIN1, NULL, NULL), 0, "issue 9: the user opens again");
+	hsm_fw_free(f);
+}
+
+/* issue 9: keys come from the DRBG; its failure stops the module. */
+static void test_issue9_drbg(void)
+{
+	static const struct {
+		uint8_t type;
+		uint32_t usage;
+		const char *name;
+	} kinds[] = {
+		{ AZIHSM_KEY_AES256, AZIHSM_USAGE_ENCRYPT, "AES-256" },
+		{ AZIHSM_KEY_EC_P384, AZIHSM_USAGE_SIGN, "P-384" },
+		{ AZIHSM_KEY_RSA2048, AZIHSM_USAGE_SIGN, "RSA-2048" },
+	};
+	static struct rsp r;
+	unsigned int i;
+	uint16_t o, id;
+
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		struct hsm_fw *f = start_officer(&o);
+
+		tap_eq(keygen(f, o, kinds[i].type, kinds[i].usage, NULL, false, &id), 0,
+		       "issue 9: %s generated from the DRBG", kinds[i].name);
+		hsm_drbg_set_failed(hsm_fw_drbg(f));
+		tap_eq(keygen(f, o, kinds[i].type, kinds[i].usage, NULL, false, &id),
+		       AZIHSM_STATUS_DRBG_FAILURE, "issue 9: %s with a failed DRBG: DRBG_FAILURE",
+		       kinds[i].name);
+		tap_ok(hsm_fw_in_error_state(f), "issue 9: the module is in its error state");
+		tap_eq(call0(f, AZIHSM_OP_KEY_LIST, o, &r), AZIHSM_STATUS_ERROR_STATE,
+		       "issue 9: then services answer ERROR_STATE");
+		hsm_fw_free(f);
+	}
+}
+
 int main(void)
 {
 	struct hsm_fw *fw = start(NULL);
@@ -1083,5 +1313,9 @@ int main(void)
 	test_users();
 	test_image_versions();
 	test_queue();
+	test_issue9_quota();
+	test_issue9_nonces();
+	test_issue9_pins();
+	test_issue9_drbg();
 	return tap_done();
 }

@@ -394,6 +394,7 @@ static void test_kernel_session(void)
 	uint16_t id, pers;
 	long sids[8];
 	int i, n_ok = 0;
+	struct rq q;
 
 	so = first_login(fw, HSM_ROLE_OFFICER, OFF_ID, OFF_PIN0, OFF_PIN1);
 	su = first_login(fw, HSM_ROLE_USER, USR_ID, USR_PIN0, USR_PIN1);
@@ -404,11 +405,24 @@ static void test_kernel_session(void)
 	tap_eq(keygen(fw, (int)k1, AZIHSM_KEY_AES256, AZIHSM_USAGE_ENCRYPT, NULL, false, &id), 0,
 	       "kernel session generates a session key");
 	k2 = open_kernel(fw);
-	tap_ok(k2 > 0 && k2 != k1, "a second OpenKernelSession: another id");
+	tap_eq(k2, -AZIHSM_STATUS_KERNEL_SESSION_OPEN,
+	       "issue 9: a second OpenKernelSession: KERNEL_SESSION_OPEN");
+	tap_eq(call_id(fw, AZIHSM_OP_KEY_PUBLIC, (int)k1, id, &r), AZIHSM_STATUS_KEY_TYPE,
+	       "issue 9: the first kernel session is untouched (its key answers)");
+	mbor_enc_map(rq_begin(&q, AZIHSM_OP_KEY_LIST, (int)k1), 0);
+	tap_eq(rq_send_app(fw, &q, &r, (uint16_t)(svc_app_id(fw, (uint16_t)k1) ^ 0x4000)),
+	       AZIHSM_STATUS_NO_SESSION,
+	       "issue 9: the kernel session with another short_app_id: NO_SESSION");
+	hsm_fw_flush_session(fw, (uint16_t)k1, (uint16_t)(svc_app_id(fw, (uint16_t)k1) + 1));
+	tap_eq(call0(fw, AZIHSM_OP_KEY_LIST, (int)k1, &r), 0,
+	       "issue 9: a flush with another short_app_id leaves it open");
+	hsm_fw_reset_kernel_session(fw);
 	tap_eq(call_id(fw, AZIHSM_OP_KEY_PUBLIC, (int)k1, id, &r), AZIHSM_STATUS_NO_SESSION,
-	       "the first kernel session is closed");
+	       "a controller reset closes the kernel session");
+	k2 = open_kernel(fw);
+	tap_ok(k2 > 0, "after it a new OpenKernelSession succeeds");
 	tap_eq(call_id(fw, AZIHSM_OP_DELETE_KEY, (int)k2, id, &r), AZIHSM_STATUS_KEY_NOT_FOUND,
-	       "and its key is gone");
+	       "and the old session's key is gone");
 	tap_eq(call_id(fw, AZIHSM_OP_DELETE_KEY, (int)so, id, &r), AZIHSM_STATUS_KEY_NOT_FOUND,
 	       "  for the officer too");
 	ks = k2;
@@ -717,8 +731,8 @@ static void test_aes_modes(void)
 			c.len = n;
 			c.tag_len_field = li == 16 && k == 0 ? ABSENT : (int)li;
 			ok &= aes(fw, (int)ks, &c) == 0 && !memcmp(c.out, ref, n) &&
-			      c.tag_out_len == li && !memcmp(c.tag_out, tag, li) &&
-			      c.fips == (li >= 12) && !c.iv_out_len;
+			      c.tag_out_len == li && !memcmp(c.tag_out, tag, li) && !c.fips &&
+			      c.iv_out_len == 12 && !memcmp(c.iv_out, iv, 12);
 			memset(&d, 0, sizeof(d));
 			d.key = k_aes[k];
 			d.mode = AZIHSM_AES_GCM;
@@ -732,11 +746,13 @@ static void test_aes_modes(void)
 			d.len = n;
 			d.tag = tag;
 			d.tag_len = li;
-			ok &= aes(fw, (int)ks, &d) == 0 && !memcmp(d.out, data, n) && !d.tag_out_len;
+			ok &= aes(fw, (int)ks, &d) == 0 && !memcmp(d.out, data, n) && !d.tag_out_len &&
+			      d.fips == (li >= 12);
 			tag[0] ^= 1;
 			ok &= aes(fw, (int)ks, &d) == AZIHSM_STATUS_BAD_TAG;
 		}
-		tap_ok(ok, "%s with AAD, tags of 4..16 bytes: EVP's; flipped tag BAD_TAG", gcm[k]);
+		tap_ok(ok, "%s with AAD, tags of 4..16 bytes: EVP's; the kernel's own IV: encrypt "
+			   "not approved (issue 9), echoed; flipped tag BAD_TAG", gcm[k]);
 	}
 
 	/* GCM with an AES256_GCM key, empty text (GMAC), no AAD */
@@ -750,7 +766,73 @@ static void test_aes_modes(void)
 	c.len = 0;
 	ref_cipher("AES-256-GCM", m_gcm, iv, 12, true, NULL, 0, data, 0, ref, tag, 16);
 	tap_ok(aes(fw, (int)ks, &c) == 0 && c.out_len == 0 && c.tag_out_len == 16 &&
-	       !memcmp(c.tag_out, tag, 16) && c.fips, "GCM AES256_GCM key, empty text: EVP's tag");
+	       !memcmp(c.tag_out, tag, 16) && !c.fips,
+	       "GCM AES256_GCM key, empty text: EVP's tag (the kernel's IV: not approved)");
+
+	/*
+	 * issue 9 (SP 800-38D 8.2.2): GCM encryption IVs are the device's.
+	 * The kernel session may leave the IV out and gets an approved
+	 * encryption under a device IV; the partition's sessions must.
+	 */
+	{
+		uint8_t iv1[12], ct[100], tg[16];
+		static struct rsp dr;
+		uint16_t uk = 0;
+
+		memset(&c, 0, sizeof(c));
+		c.key = k_gcm;
+		c.mode = AZIHSM_AES_GCM;
+		c.tag_len_field = ABSENT;
+		c.data = data;
+		c.len = 100;
+		tap_eq(aes(fw, (int)ks, &c), 0, "kernel session: GCM encrypt without an IV");
+		memcpy(iv1, c.iv_out, 12);
+		ref_cipher("AES-256-GCM", m_gcm, iv1, 12, true, NULL, 0, data, 100, ref, tag, 16);
+		tap_ok(c.iv_out_len == 12 && c.out_len == 100 && !memcmp(c.out, ref, 100) &&
+		       !memcmp(c.tag_out, tag, 16) && c.fips,
+		       "  EVP's under the device IV it answers, approved");
+		tap_eq(aes(fw, (int)ks, &c), 0, "  again");
+		tap_ok(c.iv_out_len == 12 && memcmp(c.iv_out, iv1, 12),
+		       "  another device IV");
+
+		tap_eq(keygen(fw, (int)su, AZIHSM_KEY_AES256,
+			      AZIHSM_USAGE_ENCRYPT | AZIHSM_USAGE_DECRYPT, NULL, false, &uk), 0,
+		       "user: an AES-256 session key");
+		c.key = uk;
+		c.iv = iv;
+		c.iv_len = 12;
+		tap_eq(aes(fw, (int)su, &c), AZIHSM_STATUS_INVALID_ARG,
+		       "issue 9: user: GCM encrypt with its own IV: INVALID_ARG");
+		c.iv = NULL;
+		c.iv_len = 0;
+		tap_eq(aes(fw, (int)su, &c), 0, "user: GCM encrypt without an IV");
+		memcpy(iv1, c.iv_out, 12);
+		memcpy(ct, c.out, 100);
+		memcpy(tg, c.tag_out, 16);
+		tap_ok(c.iv_out_len == 12 && c.tag_out_len == 16 && c.fips,
+		       "  a 12-byte device IV answered, approved");
+		tap_eq(aes(fw, (int)su, &c), 0, "  the same request again");
+		tap_ok(c.iv_out_len == 12 && memcmp(c.iv_out, iv1, 12) && memcmp(c.out, ct, 100),
+		       "  another IV, another ciphertext");
+		memset(&d, 0, sizeof(d));
+		d.key = uk;
+		d.mode = AZIHSM_AES_GCM;
+		d.decrypt = true;
+		d.tag_len_field = ABSENT;
+		d.iv = iv1;
+		d.iv_len = 12;
+		d.data = ct;
+		d.len = 100;
+		d.tag = tg;
+		d.tag_len = 16;
+		tap_ok(aes(fw, (int)su, &d) == 0 && !memcmp(d.out, data, 100) && d.fips,
+		       "  decrypt with the answered IV (the caller's on decrypt): the plaintext");
+		d.iv = NULL;
+		d.iv_len = 0;
+		tap_eq(aes(fw, (int)su, &d), AZIHSM_STATUS_INVALID_ARG,
+		       "  GCM decrypt without an IV: INVALID_ARG");
+		call_id(fw, AZIHSM_OP_DELETE_KEY, (int)su, uk, &dr);
+	}
 
 	/* XTS, AES-128 and AES-256, ciphertext stealing */
 	{
@@ -863,6 +945,12 @@ static void test_aes_modes(void)
 			  AZIHSM_STATUS_INVALID_ARG, "mode 6" },
 			{ AZIHSM_AES_ECB, NULL, 0, 16, 1, NULL, NULL, 0, ABSENT, k_enc_only,
 			  AZIHSM_STATUS_KEY_USAGE, "decrypt with an encrypt-only key" },
+			{ AZIHSM_AES_CTR, iv, 16, 16, 0, NULL, NULL, 0, ABSENT, k_enc_only,
+			  AZIHSM_STATUS_KEY_USAGE,
+			  "issue 9: CTR encrypt (= decrypt) with an encrypt-only key" },
+			{ AZIHSM_AES_CTR, iv, 16, 0, 0, NULL, NULL, 0, ABSENT, k_enc_only,
+			  AZIHSM_STATUS_KEY_USAGE,
+			  "issue 9: CTR encrypt of nothing with an encrypt-only key" },
 			{ AZIHSM_AES_XTS, iv, 16, 16, 0, NULL, NULL, 0, ABSENT, k_aes[2],
 			  AZIHSM_STATUS_KEY_TYPE, "XTS with a plain AES key" },
 			{ AZIHSM_AES_CBC, iv, 16, 16, 0, NULL, NULL, 0, ABSENT, k_xts256,
@@ -1218,10 +1306,14 @@ static void test_blobs(void)
 		       "user: KeyExportMasked of a persistent key is WRONG_ROLE");
 		tap_eq(export_masked(fw, (int)so, pid, blob, &bl), 0,
 		       "officer: KeyExportMasked of a persistent key");
-		tap_eq(unmask(fw, (int)su, blob, bl, &id2), 0,
-		       "user: UnmaskKey of it gives a session key");
-		tap_eq(call_id(fw, AZIHSM_OP_DELETE_KEY, (int)su, id2, &r), 0,
-		       "  which the user may delete");
+		tap_eq(unmask(fw, (int)su, blob, bl, &id2), AZIHSM_STATUS_WRONG_ROLE,
+		       "issue 9: user: UnmaskKey of a persistent key's blob: WRONG_ROLE");
+		tap_eq(unmask(fw, (int)so, blob, bl, &id2), 0,
+		       "officer: UnmaskKey of it gives a session copy");
+		tap_eq(call_id(fw, AZIHSM_OP_DELETE_KEY, (int)so, id2, &r), 0,
+		       "  which the officer may delete");
+		tap_eq(unmask(fw, (int)ks, blob, bl, &id2), AZIHSM_STATUS_BAD_BLOB,
+		       "  the kernel session: BAD_BLOB (another masking key)");
 	}
 }
 
@@ -1462,11 +1554,41 @@ static void test_hash(void)
 		tap_eq(hash_call(fw, (int)ks, &c), AZIHSM_STATUS_KEY_USAGE,
 		       "an HMAC key without sign usage: KEY_USAGE");
 		c.key = hk;
-		tap_eq(hash_call(fw, (int)su, &c), AZIHSM_STATUS_KEY_NOT_FOUND,
-		       "user: HMAC with a kernel key is KEY_NOT_FOUND");
+		tap_eq(hash_call(fw, (int)su, &c), AZIHSM_STATUS_WRONG_ROLE,
+		       "user: HMAC with a kernel key is WRONG_ROLE (keyed Hash: kernel only)");
 		c.key = hk_nosign;
-		tap_eq(hash_call(fw, (int)su, &c), AZIHSM_STATUS_KEY_NOT_FOUND,
-		       "user: a kernel key without the usage is KEY_NOT_FOUND too");
+		tap_eq(hash_call(fw, (int)su, &c), AZIHSM_STATUS_WRONG_ROLE,
+		       "user: a kernel key without the usage is WRONG_ROLE too");
+		{
+			/*
+			 * issue 9: a keyed Hash step answers the inner chaining
+			 * value H(key ^ ipad || data): the partition's sessions
+			 * never get it for their own HMAC keys.
+			 */
+			uint16_t uk = 0, ok_k = 0;
+
+			tap_eq(keygen(fw, (int)su, AZIHSM_KEY_HMAC_SHA256, AZIHSM_USAGE_SIGN, NULL,
+				      false, &uk), 0, "user: an HMAC-SHA256 session key (sign)");
+			tap_eq(keygen(fw, (int)so, AZIHSM_KEY_HMAC_SHA256, AZIHSM_USAGE_SIGN, NULL,
+				      false, &ok_k), 0, "officer: an HMAC-SHA256 session key (sign)");
+			c.final = false;
+			c.len = 0;
+			c.key = uk;
+			tap_eq(hash_call(fw, (int)su, &c), AZIHSM_STATUS_WRONG_ROLE,
+			       "issue 9: user: keyed Hash (inner HMAC state) of its own key: "
+			       "WRONG_ROLE");
+			tap_eq(c.out_len, 0, "  no state answered");
+			c.key = ok_k;
+			tap_eq(hash_call(fw, (int)so, &c), AZIHSM_STATUS_WRONG_ROLE,
+			       "issue 9: officer: keyed Hash of its own key: WRONG_ROLE");
+			c.final = true;
+			tap_eq(hash_call(fw, (int)so, &c), AZIHSM_STATUS_WRONG_ROLE,
+			       "  a final keyed Hash too");
+			c.key = hk;
+			tap_eq(hash_call(fw, (int)ks, &c), 0,
+			       "the kernel session's keyed Hash still works");
+			c.len = 3;
+		}
 		c.key = ABSENT;
 		tap_eq(hash_call(fw, (int)su, &c), 0, "user: a plain hash");
 		tap_eq(hash_call(fw, NOSESS, &c), AZIHSM_STATUS_NO_SESSION,
@@ -1587,8 +1709,11 @@ static void test_rsa(void)
 		dl = der_priv(pk, der);
 		pl = der_pub(pk, pub);
 		tap_eq(import(fw, (int)ks, AZIHSM_KEY_RSA2048,
-			      AZIHSM_USAGE_DECRYPT | AZIHSM_USAGE_SIGN, der, dl, &id), 0,
-		       "KeyImport RSA-%u PKCS#1 DER as type RSA2048", sizes[i]);
+			      AZIHSM_USAGE_DECRYPT | AZIHSM_USAGE_SIGN, der, dl, &id),
+		       AZIHSM_STATUS_INVALID_ARG,
+		       "issue 9: KeyImport RSA-%u with decrypt + sign: INVALID_ARG", sizes[i]);
+		tap_eq(import(fw, (int)ks, AZIHSM_KEY_RSA2048, AZIHSM_USAGE_DECRYPT, der, dl, &id),
+		       0, "KeyImport RSA-%u PKCS#1 DER as type RSA2048 (decrypt)", sizes[i]);
 		rnd(x, m);
 		x[0] &= 0x7f;	/* below n */
 		ok = ref_rsa_raw(pk, true, x, m, ref) == (int)m &&
@@ -1629,8 +1754,8 @@ static void test_rsa(void)
 			       AZIHSM_STATUS_INVALID_ARG, "RsaPublic DER + a byte: INVALID_ARG");
 			tap_eq(rsapub((int)ks, der, dl, x, 4, y, &ol, &fips),
 			       AZIHSM_STATUS_INVALID_ARG, "RsaPublic with a private key DER: INVALID_ARG");
-			tap_eq(modexp((int)su, id, x, m, y, &ol, &fips), AZIHSM_STATUS_KEY_NOT_FOUND,
-			       "user: RsaModExp with a kernel key is KEY_NOT_FOUND");
+			tap_eq(modexp((int)su, id, x, m, y, &ol, &fips), AZIHSM_STATUS_WRONG_ROLE,
+			       "user: RsaModExp with a kernel key is WRONG_ROLE");
 			tap_eq(rsapub((int)su, pub, pl, x, m, y, &ol, &fips), 0,
 			       "user: RsaPublic");
 			der[dl] = 0;
@@ -1650,6 +1775,29 @@ static void test_rsa(void)
 			       "RsaModExp with sign usage");
 			tap_eq(modexp((int)ks, k_aes[0], x, m, y, &ol, &fips), AZIHSM_STATUS_KEY_TYPE,
 			       "RsaModExp with an AES key: KEY_TYPE");
+		}
+		if (i == 2) {
+			/*
+			 * issue 9: raw x^d mod n is a decryption and a signing
+			 * oracle without padding: not for the partition's keys.
+			 */
+			uint16_t us = 0, ud = 0, op = 0;
+
+			tap_eq(keygen(fw, (int)su, AZIHSM_KEY_RSA2048, AZIHSM_USAGE_SIGN, NULL, false,
+				      &us), 0, "user: an RSA-2048 session key (sign)");
+			tap_eq(keygen(fw, (int)su, AZIHSM_KEY_RSA2048, AZIHSM_USAGE_DECRYPT, NULL,
+				      false, &ud), 0, "user: an RSA-2048 session key (decrypt)");
+			tap_eq(keygen(fw, (int)so, AZIHSM_KEY_RSA2048, AZIHSM_USAGE_DECRYPT, "modexp",
+				      true, &op), 0, "officer: a persistent RSA-2048 key (decrypt)");
+			tap_eq(modexp((int)su, us, x, m, y, &ol, &fips), AZIHSM_STATUS_WRONG_ROLE,
+			       "issue 9: user: RsaModExp with its own sign key: WRONG_ROLE");
+			tap_eq(modexp((int)su, ud, x, m, y, &ol, &fips), AZIHSM_STATUS_WRONG_ROLE,
+			       "issue 9: user: RsaModExp with its own decrypt key: WRONG_ROLE");
+			tap_eq(modexp((int)so, op, x, m, y, &ol, &fips), AZIHSM_STATUS_WRONG_ROLE,
+			       "issue 9: officer: RsaModExp with a persistent key: WRONG_ROLE");
+			tap_eq(ol, 0, "  nothing answered");
+			tap_eq(modexp((int)ks, id, x, m, y, &ol, &fips), 0,
+			       "the kernel session's RsaModExp still works");
 		}
 		EVP_PKEY_free(pk);
 	}
@@ -1793,12 +1941,49 @@ static void test_reset(void)
 	c2.key = id2;
 	tap_ok(aes(fw, (int)k, &c2) == 0 && c2.out_len == 32 && !memcmp(c2.out, c.out, 32),
 	       "  and the key gives the same ciphertext");
-	hsm_fw_flush_session(fw, (uint16_t)k);
+	svc_flush(fw, (uint16_t)k);
 	tap_eq(call0(fw, AZIHSM_OP_KEY_LIST, (int)k, &r), AZIHSM_STATUS_NO_SESSION,
 	       "flush closes the kernel session");
 	ks = open_kernel(fw);
 	tap_eq(call0(fw, AZIHSM_OP_KEY_LIST, (int)ks, &r), 0, "a fresh kernel session");
 	tap_eq(rsp_u16(&r, AZIHSM_KEY_F_COUNT), 0, "  with no keys");
+}
+
+
+/*
+ * issue 9: the kernel session (one key per AF_ALG / crypto-API transform)
+ * holds at most HSM_VAULT_KERNEL_KEYS keys; a dropped key frees its place.
+ */
+static void test_kernel_quota(void)
+{
+	struct hsm_fw *f = start();
+	static struct rsp r;
+	static uint8_t blob[sizeof(last_blob)];
+	size_t blen = 0;
+	uint8_t mat[16];
+	unsigned int i, ok = 0;
+	uint16_t id = 0, last = 0;
+	long k = open_kernel(f);
+
+	for (i = 0; i < HSM_VAULT_KERNEL_KEYS; i++) {
+		memset(mat, (int)i, sizeof(mat));
+		if (!import(f, (int)k, AZIHSM_KEY_AES128, AZIHSM_USAGE_ENCRYPT, mat, 16, &id)) {
+			ok++;
+			last = id;
+			memcpy(blob, last_blob, last_blob_len);
+			blen = last_blob_len;
+		}
+	}
+	tap_eq(ok, HSM_VAULT_KERNEL_KEYS, "issue 9: the kernel session imports %u keys",
+	       HSM_VAULT_KERNEL_KEYS);
+	tap_eq(import(f, (int)k, AZIHSM_KEY_AES128, AZIHSM_USAGE_ENCRYPT, mat, 16, &id),
+	       AZIHSM_STATUS_QUOTA, "issue 9: one more KeyImport: QUOTA (the driver: -ENOSPC)");
+	tap_eq(unmask(f, (int)k, blob, blen, &id), AZIHSM_STATUS_QUOTA,
+	       "issue 9: one more UnmaskKey: QUOTA");
+	tap_eq(call_id(f, AZIHSM_OP_DELETE_KEY, (int)k, last, &r), 0, "a transform's key dropped");
+	tap_eq(import(f, (int)k, AZIHSM_KEY_AES128, AZIHSM_USAGE_ENCRYPT, mat, 16, &id), 0,
+	       "issue 9: the next setkey fits again");
+	hsm_fw_free(f);
 }
 
 int main(void)
@@ -1818,5 +2003,6 @@ int main(void)
 	test_ecc();
 	test_reset();
 	hsm_fw_free(fw);
+	test_kernel_quota();
 	return tap_done();
 }

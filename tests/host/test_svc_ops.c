@@ -364,7 +364,7 @@ static long unwrapping_key(struct hsm_fw *fw, int sid, uint16_t *id, EVP_PKEY **
 /* ---- the tests -------------------------------------------------------- */
 
 static uint16_t so, su;		/* officer and user sessions */
-static uint16_t rsa1, ec1, e_hmac;
+static uint16_t rsa1, rsa1d, ec1, e_hmac, e_mac;
 
 static void test_setup(struct hsm_fw *fw)
 {
@@ -396,7 +396,13 @@ static void test_rsa_sign_verify(struct hsm_fw *fw)
 
 	tap_eq(keygen(fw, so, AZIHSM_KEY_RSA2048,
 		      AZIHSM_USAGE_SIGN | AZIHSM_USAGE_VERIFY | AZIHSM_USAGE_DECRYPT, "rsa1", true,
-		      &rsa1), 0, "officer: persistent RSA-2048 rsa1 (sign, verify, decrypt)");
+		      &rsa1), AZIHSM_STATUS_INVALID_ARG,
+	       "issue 9: officer: an RSA key to sign and decrypt: INVALID_ARG");
+	tap_eq(keygen(fw, su, AZIHSM_KEY_RSA2048, AZIHSM_USAGE_SIGN | AZIHSM_USAGE_UNWRAP, NULL,
+		      false, &rsa1), AZIHSM_STATUS_INVALID_ARG,
+	       "issue 9: user: an RSA key to sign and unwrap: INVALID_ARG");
+	tap_eq(keygen(fw, so, AZIHSM_KEY_RSA2048, AZIHSM_USAGE_SIGN | AZIHSM_USAGE_VERIFY, "rsa1",
+		      true, &rsa1), 0, "officer: persistent RSA-2048 rsa1 (sign, verify)");
 	pk = key_public(fw, su, rsa1);
 	tap_ok(pk != NULL, "its public key");
 	for (pad = AZIHSM_RSA_PAD_PKCS1; pad <= AZIHSM_RSA_PAD_PSS; pad++) {
@@ -434,22 +440,26 @@ static void test_rsa_decrypt(struct hsm_fw *fw)
 	uint8_t ct[512], pt[512];
 	const char *msg = "a secret for the HSM";
 	struct rsp r;
-	EVP_PKEY *pk = key_public(fw, su, rsa1);
+	EVP_PKEY *pk;
 	size_t n, m;
 	uint16_t nodec;
+
+	tap_eq(keygen(fw, so, AZIHSM_KEY_RSA2048, AZIHSM_USAGE_DECRYPT, "rsa1d", true, &rsa1d), 0,
+	       "officer: persistent RSA-2048 rsa1d (decrypt)");
+	pk = key_public(fw, su, rsa1d);
 
 	n = ref_oaep_encrypt(pk, AZIHSM_HASH_SHA256, "lbl", (const uint8_t *)msg, strlen(msg), ct);
 	{
 		const struct fld f[] = {
-			U16(AZIHSM_OPS_F_KEY_ID, rsa1), U8(AZIHSM_OPS_F_HASH, AZIHSM_HASH_SHA256),
+			U16(AZIHSM_OPS_F_KEY_ID, rsa1d), U8(AZIHSM_OPS_F_HASH, AZIHSM_HASH_SHA256),
 			BYTES(AZIHSM_RSADEC_F_IN, ct, n), BYTES(AZIHSM_RSADEC_F_OAEP_LABEL, "lbl", 3),
 		};
 		const struct fld g[] = {
-			U16(AZIHSM_OPS_F_KEY_ID, rsa1), U8(AZIHSM_OPS_F_HASH, AZIHSM_HASH_SHA256),
+			U16(AZIHSM_OPS_F_KEY_ID, rsa1d), U8(AZIHSM_OPS_F_HASH, AZIHSM_HASH_SHA256),
 			BYTES(AZIHSM_RSADEC_F_IN, ct, n), BYTES(AZIHSM_RSADEC_F_OAEP_LABEL, "lbX", 3),
 		};
 		const struct fld h[] = {
-			U16(AZIHSM_OPS_F_KEY_ID, rsa1), U8(AZIHSM_OPS_F_HASH, AZIHSM_HASH_SHA384),
+			U16(AZIHSM_OPS_F_KEY_ID, rsa1d), U8(AZIHSM_OPS_F_HASH, AZIHSM_HASH_SHA384),
 			BYTES(AZIHSM_RSADEC_F_IN, ct, n), BYTES(AZIHSM_RSADEC_F_OAEP_LABEL, "lbl", 3),
 		};
 
@@ -466,11 +476,11 @@ static void test_rsa_decrypt(struct hsm_fw *fw)
 	n = ref_oaep_encrypt(pk, AZIHSM_HASH_SHA512, NULL, (const uint8_t *)msg, strlen(msg), ct);
 	{
 		const struct fld f[] = {
-			U16(AZIHSM_OPS_F_KEY_ID, rsa1), U8(AZIHSM_OPS_F_HASH, AZIHSM_HASH_SHA512),
+			U16(AZIHSM_OPS_F_KEY_ID, rsa1d), U8(AZIHSM_OPS_F_HASH, AZIHSM_HASH_SHA512),
 			BYTES(AZIHSM_RSADEC_F_IN, ct, n),
 		};
 		const struct fld t[] = {
-			U16(AZIHSM_OPS_F_KEY_ID, rsa1), U8(AZIHSM_OPS_F_HASH, AZIHSM_HASH_SHA512),
+			U16(AZIHSM_OPS_F_KEY_ID, rsa1d), U8(AZIHSM_OPS_F_HASH, AZIHSM_HASH_SHA512),
 			BYTES(AZIHSM_RSADEC_F_IN, ct, n - 1),
 		};
 
@@ -543,11 +553,24 @@ static void test_ecdh_kdf(struct hsm_fw *fw)
 	blen = ref_spki(other, bad_der);
 	zl = ref_ecdh(peer, pub, z);
 	tap_ok(zl == 48, "OpenSSL's ECDH with the device's public key: 48 bytes");
+	/*
+	 * issue 9: a key that MACs and derives would give away what it
+	 * derives (an Hmac over the KBKDF input block is the KBKDF output).
+	 */
 	tap_eq(ecdh(fw, su, ec, peer_der, plen, AZIHSM_KEY_HMAC_SHA384,
-		    AZIHSM_USAGE_SIGN | AZIHSM_USAGE_DERIVE, "ecdh1", false, &e_hmac, &fips), 0,
-	       "EcdhKeyExchange -> session HMAC-SHA384 key");
+		    AZIHSM_USAGE_SIGN | AZIHSM_USAGE_DERIVE, "ecdh1", false, &e_hmac, &fips),
+	       AZIHSM_STATUS_INVALID_ARG,
+	       "issue 9: EcdhKeyExchange -> HMAC key to sign and derive: INVALID_ARG");
+	tap_eq(ecdh(fw, su, ec, peer_der, plen, AZIHSM_KEY_HMAC_SHA384, AZIHSM_USAGE_DERIVE,
+		    "ecdh1", false, &e_hmac, &fips), 0,
+	       "EcdhKeyExchange -> session HMAC-SHA384 key (derive)");
 	tap_ok(e_hmac && fips, "  a new key id, FIPS-approved");
-	tap_eq(hmac(fw, su, e_hmac, msg, strlen(msg), mac, &ml, &fips), 0, "Hmac with it");
+	tap_eq(hmac(fw, su, e_hmac, msg, strlen(msg), mac, &ml, &fips), AZIHSM_STATUS_KEY_USAGE,
+	       "issue 9: Hmac with the derive key: KEY_USAGE");
+	tap_eq(ecdh(fw, su, ec, peer_der, plen, AZIHSM_KEY_HMAC_SHA384, AZIHSM_USAGE_SIGN,
+		    "ecdh1-mac", false, &e_mac, &fips), 0,
+	       "EcdhKeyExchange again -> session HMAC-SHA384 key (sign)");
+	tap_eq(hmac(fw, su, e_mac, msg, strlen(msg), mac, &ml, &fips), 0, "Hmac with it");
 	wl = ref_hmac(AZIHSM_HASH_SHA384, z, zl, msg, want);
 	tap_ok(ml == 48 && ml == wl && !memcmp(mac, want, ml) && fips,
 	       "  = HMAC-SHA384 keyed with OpenSSL's ECDH secret (FIPS-approved)");
@@ -573,6 +596,14 @@ static void test_ecdh_kdf(struct hsm_fw *fw)
 	tap_eq(kdf(fw, AZIHSM_OP_KBKDF_DERIVE, su, e_hmac, AZIHSM_HASH_SHA512, NULL, NULL,
 		   AZIHSM_KEY_AES256, AZIHSM_USAGE_ENCRYPT | AZIHSM_USAGE_DECRYPT, NULL, false, 0,
 		   &aes, NULL), 0, "KbkdfDerive -> AES-256 key (no label, no context)");
+	tap_eq(kdf(fw, AZIHSM_OP_KBKDF_DERIVE, su, e_hmac, AZIHSM_HASH_SHA256, "l", "c",
+		   AZIHSM_KEY_HMAC_SHA256, AZIHSM_USAGE_SIGN | AZIHSM_USAGE_DERIVE, NULL, false, 0,
+		   &tmp, NULL), AZIHSM_STATUS_INVALID_ARG,
+	       "issue 9: KbkdfDerive -> HMAC key to sign and derive: INVALID_ARG");
+	tap_eq(kdf(fw, AZIHSM_OP_HKDF_DERIVE, su, e_hmac, AZIHSM_HASH_SHA256, "s", "i",
+		   AZIHSM_KEY_HMAC_SHA256, AZIHSM_USAGE_VERIFY | AZIHSM_USAGE_DERIVE, NULL, false,
+		   0, &tmp, NULL), AZIHSM_STATUS_INVALID_ARG,
+	       "issue 9: HkdfDerive -> HMAC key to verify and derive: INVALID_ARG");
 
 	/* refusals */
 	n0 = key_count(fw, su);
@@ -644,10 +675,31 @@ static void test_unwrap(struct hsm_fw *fw)
 	long n0;
 	bool fips = false;
 
-	tap_eq(unwrapping_key(fw, su, &uk, &upub), 0, "GetUnwrappingKey (user): made");
-	tap_ok(uk && upub && EVP_PKEY_is_a(upub, "RSA") && EVP_PKEY_get_bits(upub) == 2048,
-	       "  an RSA-2048 public key");
-	tap_eq(unwrapping_key(fw, so, &uk2, &upub2), 0, "GetUnwrappingKey again (officer)");
+	/*
+	 * issue 9: GetUnwrappingKey is INFO, and INFO creates nothing: the
+	 * user and the kernel session do not make (and commit) the
+	 * persistent key; the officer does.
+	 */
+	n0 = key_count(fw, so);
+	tap_eq(unwrapping_key(fw, su, &uk, &upub), AZIHSM_STATUS_KEY_NOT_FOUND,
+	       "issue 9: GetUnwrappingKey (user) before the officer's: KEY_NOT_FOUND");
+	{
+		struct rsp kr;
+		long ks = call0(fw, AZIHSM_OP_OPEN_KERNEL_SESSION, NOSESS, &kr) ? -1 :
+			  rsp_u16(&kr, AZIHSM_KSESS_F_ID);
+
+		tap_ok(ks > 0 && unwrapping_key(fw, (int)ks, &uk, NULL) ==
+					 AZIHSM_STATUS_KEY_NOT_FOUND,
+		       "issue 9: GetUnwrappingKey (kernel session): KEY_NOT_FOUND");
+		tap_eq(key_count(fw, so), n0, "  neither made a key");
+		tap_eq(unwrapping_key(fw, so, &uk, &upub), 0, "GetUnwrappingKey (officer): made");
+		tap_ok(uk && upub && EVP_PKEY_is_a(upub, "RSA") && EVP_PKEY_get_bits(upub) == 2048,
+		       "  an RSA-2048 public key");
+		tap_eq(unwrapping_key(fw, (int)ks, &uk2, NULL), AZIHSM_STATUS_KEY_NOT_FOUND,
+		       "issue 9: the kernel session still does not see it: KEY_NOT_FOUND");
+		call0(fw, AZIHSM_OP_CLOSE_SESSION, (int)ks, &kr);
+	}
+	tap_eq(unwrapping_key(fw, su, &uk2, &upub2), 0, "GetUnwrappingKey again (user)");
 	tap_ok(uk2 == uk && upub2 && EVP_PKEY_eq(upub, upub2) == 1, "  the same key");
 
 	/* a secret */
@@ -772,7 +824,7 @@ static unsigned int sample_requests(uint16_t sid, uint8_t bufs[][1024], size_t *
 		n++;
 	}
 	{
-		const struct fld f[] = { U16(1, e_hmac), BYTES(2, "data", 4) };
+		const struct fld f[] = { U16(1, e_mac), BYTES(2, "data", 4) };
 		ops[n] = AZIHSM_OP_HMAC;
 		lens[n] = build(bufs[n], 1024, ops[n], sid, f, NF(f));
 		n++;

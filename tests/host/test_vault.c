@@ -3,15 +3,18 @@
  * hsm_vault on the host: key generation and import for every type, public
  * export and signatures cross-checked with OpenSSL, usage enforcement,
  * labels, capacity, ids, deletion, masked blobs (round trip, every bit
- * flipped, truncations, wrong masking key) and the persistent-key image.
+ * flipped, truncations, wrong masking key, the owner rules and serials of
+ * issue 9, the epoch binding) and the persistent-key image.
  */
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/param_build.h>
 #include <openssl/x509.h>
 
@@ -169,8 +172,8 @@ static const struct {
 	{ HSM_KEY_EC_P256, HSM_USAGE_SIGN | HSM_USAGE_VERIFY, "prime256v1", 256, 0 },
 	{ HSM_KEY_EC_P384, HSM_USAGE_SIGN | HSM_USAGE_DERIVE, "secp384r1", 384, 0 },
 	{ HSM_KEY_EC_P521, HSM_USAGE_SIGN, "secp521r1", 521, 0 },
-	{ HSM_KEY_RSA2048, HSM_USAGE_SIGN | HSM_USAGE_DECRYPT, NULL, 2048, 0 },
-	{ HSM_KEY_RSA3072, HSM_USAGE_SIGN | HSM_USAGE_UNWRAP, NULL, 3072, 0 },
+	{ HSM_KEY_RSA2048, HSM_USAGE_SIGN | HSM_USAGE_VERIFY, NULL, 2048, 0 },
+	{ HSM_KEY_RSA3072, HSM_USAGE_SIGN, NULL, 3072, 0 },
 	{ HSM_KEY_RSA4096, HSM_USAGE_SIGN, NULL, 4096, 0 },
 	{ HSM_KEY_HMAC_SHA256, HSM_USAGE_SIGN | HSM_USAGE_VERIFY, NULL, 0, 32 },
 	{ HSM_KEY_HMAC_SHA384, HSM_USAGE_DERIVE, NULL, 0, 48 },
@@ -383,11 +386,11 @@ static void test_capacity(void)
 			first = id;
 	}
 	tap_eq(ok, 256, "256 keys fit in a default vault");
-	hsm_vault_mask(v, first, &mk, blob, sizeof(blob), &blen);
+	hsm_vault_mask(v, first, &mk, HSM_BLOB_PERSISTENT, blob, sizeof(blob), &blen);
 	tap_eq(import_aes(v, 0, NULL, 1, &id), HSM_VAULT_FULL, "257th import: vault full");
 	tap_eq(gen(v, HSM_KEY_EC_P256, HSM_USAGE_SIGN, 0, NULL, &id), HSM_VAULT_FULL,
 	       "257th generate: vault full");
-	tap_eq(hsm_vault_unmask(v, &mk, blob, blen, 0, &id), HSM_VAULT_FULL,
+	tap_eq(hsm_vault_unmask(v, &mk, blob, blen, HSM_BLOB_OFFICER, 3, &id), HSM_VAULT_FULL,
 	       "257th unmask: vault full");
 	n = hsm_vault_list(v, list, 300);
 	for (i = 1; i < n; i++)
@@ -625,12 +628,12 @@ static void test_import(void)
 static void test_mask(void)
 {
 	struct hsm_vault *v = hsm_vault_new(0), *v2 = hsm_vault_new(0);
-	struct hsm_masking_key mk, mk2;
-	uint8_t blob[4096], bad[4096], aes[32];
-	size_t len = 0, alen = 0, need = 0;
+	struct hsm_masking_key mk, mk2, b0, b1;
+	uint8_t blob[4096], bad[4096], aes[32], sblob[512];
+	size_t len = 0, alen = 0, need = 0, slen = 0;
 	struct secret_ctx c = { 0 }, c2 = { 0 };
 	struct hsm_key_attr a, b;
-	uint16_t ec, rsa, ak, id, id2;
+	uint16_t ec, rsa, ak, id, id2, sk, cp;
 	EVP_PKEY *pub;
 	unsigned int bit, refused = 0, n;
 	int st;
@@ -640,69 +643,268 @@ static void test_mask(void)
 	tap_ok(memcmp(&mk, &mk2, sizeof(mk)) != 0, "two masking keys differ");
 
 	gen(v, HSM_KEY_EC_P384, HSM_USAGE_SIGN | HSM_USAGE_DERIVE, 0, "ec-key", &ec);
-	tap_eq(hsm_vault_mask(v, ec, &mk, NULL, 0, &need), HSM_VAULT_BUFFER_SMALL,
-	       "mask size query");
-	tap_eq(hsm_vault_mask(v, ec, &mk, blob, need - 1, &len), HSM_VAULT_BUFFER_SMALL,
-	       "mask into a short buffer refused");
-	tap_eq(hsm_vault_mask(v, ec, &mk, blob, sizeof(blob), &len), HSM_VAULT_OK, "mask EC P-384");
-	tap_ok(len == need && !memcmp(blob, "AZHSMMK1", 8) && blob[8] == 1 &&
-	       blob[9] == HSM_KEY_EC_P384 && blob[12] == 6 && !memcmp(blob + 13, "ec-key", 6),
-	       "blob header: magic, version, type, label");
-	tap_ok((len - 13 - 6 - 16 - 48) % 16 == 0, "ciphertext is whole AES blocks");
-	tap_eq(hsm_vault_unmask(v, &mk, blob, len, 0, &id), HSM_VAULT_LABEL_EXISTS,
-	       "unmask into the same vault as persistent: label exists");
-	tap_eq(hsm_vault_unmask(v, &mk, blob, len, 9, &id), HSM_VAULT_OK,
-	       "as a session key beside the original: allowed (labels are per owner)");
-	hsm_vault_delete(v, id);
-	tap_eq(hsm_vault_unmask(v2, &mk, blob, len, 9, &id), HSM_VAULT_OK,
-	       "unmask into another vault");
 	hsm_vault_get_attr(v, ec, &a);
-	hsm_vault_get_attr(v2, id, &b);
-	tap_ok(b.type == a.type && b.usage == a.usage && b.label_len == 6 &&
-	       !memcmp(b.label, "ec-key", 6) && b.owner == 9 &&
-	       b.origin == (HSM_ORIGIN_GENERATED | HSM_ORIGIN_UNMASKED),
-	       "unmasked attributes: type, usage, label, owner 9, origin generated+unmasked");
+	tap_ok(a.serial != 0, "a persistent key has a serial");
+	tap_eq(hsm_vault_mask(v, ec, &mk, HSM_BLOB_PERSISTENT, NULL, 0, &need),
+	       HSM_VAULT_BUFFER_SMALL, "mask size query");
+	tap_eq(hsm_vault_mask(v, ec, &mk, HSM_BLOB_PERSISTENT, blob, need - 1, &len),
+	       HSM_VAULT_BUFFER_SMALL, "mask into a short buffer refused");
+	tap_eq(hsm_vault_mask(v, ec, &mk, HSM_BLOB_OFFICER, blob, sizeof(blob), &len),
+	       HSM_VAULT_INVALID_ARG, "a persistent key masked as a session key's: refused");
+	tap_eq(hsm_vault_mask(v, ec, &mk, HSM_BLOB_PERSISTENT, blob, sizeof(blob), &len),
+	       HSM_VAULT_OK, "mask EC P-384");
+	tap_ok(len == need && !memcmp(blob, "AZHSMMK1", 8) && blob[8] == 2 &&
+	       blob[9] == HSM_KEY_EC_P384 && blob[12] == HSM_BLOB_PERSISTENT &&
+	       (blob[13] | blob[14] << 8) == ec && blob[15] == (uint8_t)a.serial &&
+	       blob[23] == 6 && !memcmp(blob + 24, "ec-key", 6),
+	       "blob header: magic, version 2, type, owner kind, id, serial, label");
+	tap_ok((len - 24 - 6 - 16 - 48) % 16 == 0, "ciphertext is whole AES blocks");
+	tap_eq(hsm_vault_unmask(v, &mk, blob, len, HSM_BLOB_OFFICER, 0, &id), HSM_VAULT_KEY_EXISTS,
+	       "unmask into the same vault as persistent: its key is there (KEY_EXISTS)");
+	tap_eq(hsm_vault_unmask(v, &mk, blob, len, HSM_BLOB_USER, 9, &id), HSM_VAULT_WRONG_OWNER,
+	       "issue 9: a persistent key's blob for a user session: WRONG_OWNER");
+	tap_eq(hsm_vault_unmask(v, &mk, blob, len, HSM_BLOB_KERNEL, 9, &id),
+	       HSM_VAULT_WRONG_OWNER, "  for the kernel session: WRONG_OWNER");
+	tap_eq(hsm_vault_unmask(v, &mk, blob, len, HSM_BLOB_OFFICER, 9, &cp), HSM_VAULT_OK,
+	       "an officer's session copy beside the live key: allowed (labels are per owner)");
+	hsm_vault_get_attr(v, cp, &b);
+	tap_ok(b.owner == 9 && b.serial == a.serial, "  the copy carries the key's serial");
 	pub = public_of(v, ec);
-	tap_ok(signs_as(v2, id, pub),
-	       "unmasked EC key signs, verifies with the original public key");
+	tap_ok(signs_as(v, cp, pub), "  and signs as the key");
 	EVP_PKEY_free(pub);
 
+	/* Restore into a vault that never had the key: id and serial kept. */
+	tap_eq(hsm_vault_unmask(v2, &mk, blob, len, HSM_BLOB_OFFICER, 9, &id), HSM_VAULT_NOT_FOUND,
+	       "a session copy where the key is not: NOT_FOUND");
+	tap_eq(hsm_vault_unmask(v2, &mk, blob, len, HSM_BLOB_OFFICER, 0, &id), HSM_VAULT_OK,
+	       "restored as persistent where its serial was never given");
+	hsm_vault_get_attr(v2, id, &b);
+	tap_ok(id == ec && b.type == a.type && b.usage == a.usage && b.label_len == 6 &&
+	       !memcmp(b.label, "ec-key", 6) && b.owner == 0 && b.serial == a.serial &&
+	       b.origin == (HSM_ORIGIN_GENERATED | HSM_ORIGIN_UNMASKED),
+	       "  same id, type, usage, label, serial; origin generated+unmasked");
+	pub = public_of(v, ec);
+	tap_ok(signs_as(v2, id, pub), "  it signs, verifies with the original public key");
+	EVP_PKEY_free(pub);
+
+	/* issue 9: a deleted persistent key does not come back. */
+	tap_eq(hsm_vault_delete(v, ec), HSM_VAULT_OK, "delete the EC key");
+	tap_eq(hsm_vault_get_attr(v, cp, &b), HSM_VAULT_NOT_FOUND,
+	       "issue 9: its session copy went with it");
+	tap_eq(hsm_vault_unmask(v, &mk, blob, len, HSM_BLOB_OFFICER, 9, &id),
+	       HSM_VAULT_KEY_DELETED, "issue 9: its blob as a session key: KEY_DELETED");
+	tap_eq(hsm_vault_unmask(v, &mk, blob, len, HSM_BLOB_OFFICER, 0, &id),
+	       HSM_VAULT_KEY_DELETED, "issue 9: as a persistent key: KEY_DELETED");
+
 	gen(v, HSM_KEY_RSA2048, HSM_USAGE_SIGN, 0, NULL, &rsa);
-	st = hsm_vault_mask(v, rsa, &mk, blob, sizeof(blob), &len);
-	tap_ok(!st && !hsm_vault_unmask(v2, &mk, blob, len, 0, &id), "RSA-2048 mask/unmask");
+	st = hsm_vault_mask(v, rsa, &mk, HSM_BLOB_PERSISTENT, blob, sizeof(blob), &len);
+	tap_ok(!st && !hsm_vault_unmask(v2, &mk, blob, len, HSM_BLOB_OFFICER, 0, &id),
+	       "RSA-2048 mask/unmask");
 	pub = public_of(v, rsa);
 	tap_ok(signs_as(v2, id, pub), "unmasked RSA key signs, verifies with the original key");
 	EVP_PKEY_free(pub);
 
+	/* Session keys: back to the same role only, as session keys. */
+	gen(v, HSM_KEY_HMAC_SHA256, HSM_USAGE_SIGN, 5, "mine", &sk);
+	tap_eq(hsm_vault_mask(v, sk, &mk, HSM_BLOB_PERSISTENT, sblob, sizeof(sblob), &slen),
+	       HSM_VAULT_INVALID_ARG, "a session key masked as persistent: refused");
+	tap_eq(hsm_vault_mask(v, sk, &mk, HSM_BLOB_USER, sblob, sizeof(sblob), &slen), HSM_VAULT_OK,
+	       "a user session key masked");
+	tap_ok(sblob[12] == HSM_BLOB_USER && sblob[15] == 0, "  owner kind user, serial 0");
+	tap_eq(hsm_vault_unmask(v2, &mk, sblob, slen, HSM_BLOB_OFFICER, 7, &id),
+	       HSM_VAULT_WRONG_OWNER, "issue 9: a user's blob in an officer session: WRONG_OWNER");
+	tap_eq(hsm_vault_unmask(v2, &mk, sblob, slen, HSM_BLOB_KERNEL, 7, &id),
+	       HSM_VAULT_WRONG_OWNER, "  in the kernel session: WRONG_OWNER");
+	tap_eq(hsm_vault_unmask(v2, &mk, sblob, slen, HSM_BLOB_USER, 0, &id),
+	       HSM_VAULT_WRONG_OWNER, "  as a persistent key: WRONG_OWNER");
+	tap_eq(hsm_vault_unmask(v2, &mk, sblob, slen, HSM_BLOB_USER, 7, &id), HSM_VAULT_OK,
+	       "  in another user session: back as its session key");
+	tap_ok(!hsm_vault_get_attr(v2, id, &b) && b.owner == 7 && b.serial == 0, "  owner 7");
+	tap_eq(hsm_vault_unmask(v2, &mk, sblob, slen, HSM_BLOB_PERSISTENT, 7, &id),
+	       HSM_VAULT_INVALID_ARG, "no caller is of kind persistent");
+
+	/* Version 1 (unbound) and the epoch binding. */
+	memcpy(bad, sblob, slen);
+	bad[8] = 1;
+	tap_eq(hsm_vault_unmask(v2, &mk, bad, slen, HSM_BLOB_USER, 7, &id), HSM_VAULT_BAD_BLOB,
+	       "issue 9: a version-1 blob: BAD_BLOB");
+	tap_ok(!hsm_masking_key_bind(&mk, 0, &b0) && !hsm_masking_key_bind(&mk, 1, &b1) &&
+	       memcmp(&b0, &b1, sizeof(b0)) && memcmp(&b0, &mk, sizeof(b0)),
+	       "bound keys of epochs 0 and 1 differ (and from the masking key)");
+	hsm_vault_mask(v, sk, &b0, HSM_BLOB_USER, sblob, sizeof(sblob), &slen);
+	tap_eq(hsm_vault_unmask(v2, &b1, sblob, slen, HSM_BLOB_USER, 7, &id), HSM_VAULT_BAD_BLOB,
+	       "issue 9: a blob of epoch 0 under the epoch-1 key: BAD_BLOB");
+	tap_eq(hsm_vault_unmask(v2, &b0, sblob, slen, HSM_BLOB_USER, 8, &id), HSM_VAULT_OK,
+	       "  under the epoch-0 key: opens");
+
 	/* AES key blob: round trip, then every bit flipped. */
 	gen(v, HSM_KEY_AES256, HSM_USAGE_ENCRYPT, 0, "aes1", &ak);
-	tap_eq(hsm_vault_mask(v, ak, &mk, aes, sizeof(aes), &alen), HSM_VAULT_BUFFER_SMALL,
-	       "AES blob does not fit 32 bytes");
-	tap_eq(hsm_vault_mask(v, ak, &mk, blob, sizeof(blob), &len), HSM_VAULT_OK, "mask AES-256");
-	tap_eq(len, 13 + 4 + 16 + 48 + 48, "AES-256 blob: 129 bytes");
+	tap_eq(hsm_vault_mask(v, ak, &mk, HSM_BLOB_PERSISTENT, aes, sizeof(aes), &alen),
+	       HSM_VAULT_BUFFER_SMALL, "AES blob does not fit 32 bytes");
+	tap_eq(hsm_vault_mask(v, ak, &mk, HSM_BLOB_PERSISTENT, blob, sizeof(blob), &len),
+	       HSM_VAULT_OK, "mask AES-256");
+	tap_eq(len, 24 + 4 + 16 + 48 + 48, "AES-256 blob: 140 bytes");
 	n = hsm_vault_count(v2);
 	for (bit = 0; bit < len * 8; bit++) {
 		memcpy(bad, blob, len);
 		bad[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-		refused += hsm_vault_unmask(v2, &mk, bad, len, 0, &id2) != HSM_VAULT_OK;
+		refused += hsm_vault_unmask(v2, &mk, bad, len, HSM_BLOB_OFFICER, 0, &id2) !=
+			   HSM_VAULT_OK;
 	}
 	tap_eq(refused, len * 8, "all %zu single-bit flips refused", len * 8);
 	for (refused = 0, alen = 0; alen < len; alen++)
-		refused += hsm_vault_unmask(v2, &mk, blob, alen, 0, &id2) != HSM_VAULT_OK;
+		refused += hsm_vault_unmask(v2, &mk, blob, alen, HSM_BLOB_OFFICER, 0, &id2) !=
+			   HSM_VAULT_OK;
 	tap_eq(refused, len, "all %zu truncations refused", len);
 	memcpy(bad, blob, len);
 	bad[len] = 0;
-	tap_eq(hsm_vault_unmask(v2, &mk, bad, len + 1, 0, &id2), HSM_VAULT_BAD_BLOB,
-	       "one extra byte refused");
-	tap_eq(hsm_vault_unmask(v2, &mk2, blob, len, 0, &id2), HSM_VAULT_BAD_BLOB,
-	       "another masking key refused");
+	tap_eq(hsm_vault_unmask(v2, &mk, bad, len + 1, HSM_BLOB_OFFICER, 0, &id2),
+	       HSM_VAULT_BAD_BLOB, "one extra byte refused");
+	tap_eq(hsm_vault_unmask(v2, &mk2, blob, len, HSM_BLOB_OFFICER, 0, &id2),
+	       HSM_VAULT_BAD_BLOB, "another masking key refused");
 	tap_eq(hsm_vault_count(v2), n, "refused blobs left the vault unchanged");
-	tap_eq(hsm_vault_unmask(v2, &mk, blob, len, 0, &id2), HSM_VAULT_OK,
+	tap_eq(hsm_vault_unmask(v2, &mk, blob, len, HSM_BLOB_OFFICER, 0, &id2), HSM_VAULT_OK,
 	       "the intact AES blob unmasks");
 	hsm_vault_with_key(v, ak, HSM_USAGE_ENCRYPT, secret_cb, &c);
 	hsm_vault_with_key(v2, id2, HSM_USAGE_ENCRYPT, secret_cb, &c2);
 	tap_ok(c.len == 32 && c2.len == 32 && !memcmp(c.secret, c2.secret, 32),
 	       "unmasked AES secret equals the original");
+	hsm_vault_get_attr(v, ak, &a);
+	tap_ok(!gen(v2, HSM_KEY_AES128, HSM_USAGE_ENCRYPT, 0, NULL, &id2) &&
+	       !hsm_vault_get_attr(v2, id2, &b) && b.serial > a.serial,
+	       "a new key's serial is above every restored one");
+	OPENSSL_cleanse(&b0, sizeof(b0));
+	OPENSSL_cleanse(&b1, sizeof(b1));
+	hsm_vault_free(v);
+	hsm_vault_free(v2);
+}
+
+/*
+ * issue 9: one key, one purpose. An RSA key signs or decrypts or unwraps,
+ * an HMAC key MACs or derives; a mix is refused at every door a new key
+ * comes in by (generate, import, unmask), and the single-purpose keys
+ * still work.
+ */
+static void test_one_purpose(void)
+{
+	static const struct {
+		enum hsm_key_type type;
+		uint32_t usage;
+		bool ok;
+	} cases[] = {
+		{ HSM_KEY_RSA2048, HSM_USAGE_SIGN | HSM_USAGE_DECRYPT, false },
+		{ HSM_KEY_RSA2048, HSM_USAGE_VERIFY | HSM_USAGE_DECRYPT, false },
+		{ HSM_KEY_RSA3072, HSM_USAGE_SIGN | HSM_USAGE_UNWRAP, false },
+		{ HSM_KEY_RSA2048, HSM_USAGE_VERIFY | HSM_USAGE_UNWRAP, false },
+		{ HSM_KEY_RSA2048, HSM_USAGE_SIGN | HSM_USAGE_ENCRYPT, false },
+		{ HSM_KEY_RSA2048, HSM_USAGE_DECRYPT | HSM_USAGE_UNWRAP, false },
+		{ HSM_KEY_RSA2048, HSM_USAGE_ALL & ~HSM_USAGE_DERIVE, false },
+		{ HSM_KEY_HMAC_SHA256, HSM_USAGE_SIGN | HSM_USAGE_DERIVE, false },
+		{ HSM_KEY_HMAC_SHA384, HSM_USAGE_VERIFY | HSM_USAGE_DERIVE, false },
+		{ HSM_KEY_HMAC_SHA512, HSM_USAGE_SIGN | HSM_USAGE_VERIFY | HSM_USAGE_DERIVE, false },
+		{ HSM_KEY_RSA2048, HSM_USAGE_SIGN | HSM_USAGE_VERIFY, true },
+		{ HSM_KEY_RSA2048, HSM_USAGE_ENCRYPT | HSM_USAGE_DECRYPT, true },
+		{ HSM_KEY_RSA2048, HSM_USAGE_ENCRYPT | HSM_USAGE_UNWRAP, true },
+		{ HSM_KEY_RSA2048, HSM_USAGE_UNWRAP, true },
+		{ HSM_KEY_HMAC_SHA256, HSM_USAGE_SIGN | HSM_USAGE_VERIFY, true },
+		{ HSM_KEY_HMAC_SHA256, HSM_USAGE_DERIVE, true },
+		/* EC and AES keep their mixes */
+		{ HSM_KEY_EC_P256, HSM_USAGE_SIGN | HSM_USAGE_DERIVE, true },
+		{ HSM_KEY_AES256, HSM_USAGE_ENCRYPT | HSM_USAGE_UNWRAP, true },
+	};
+	struct hsm_vault *v = hsm_vault_new(0), *v2 = hsm_vault_new(0);
+	struct hsm_masking_key mk;
+	uint8_t secret[32], blob[4096], *img = NULL, *tag;
+	unsigned int i, bad_gen = 0, bad_imp = 0, good = 0, n;
+	unsigned int tag_len = 0;
+	struct hsm_key_spec s;
+	struct hsm_key_attr a;
+	struct sign_ctx c = { 0 };
+	EVP_PKEY *pk = NULL, *pub;
+	size_t len = 0;
+	uint16_t id, rsa, hm;
+
+	memset(secret, 0x3c, sizeof(secret));
+	pk = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bool asym = hsm_key_type_asymmetric(cases[i].type);
+		int g, im;
+
+		tap_eq(hsm_key_usage_ok(cases[i].type, cases[i].usage), cases[i].ok,
+		       "hsm_key_usage_ok(0x%02x, 0x%02x)", cases[i].type, cases[i].usage);
+		if (cases[i].type == HSM_KEY_RSA3072 || cases[i].type == HSM_KEY_EC_P256)
+			continue;	/* no slow key generation for the rest */
+		s = spec(cases[i].type, cases[i].usage, 0, NULL);
+		g = hsm_vault_generate(v, &s, &id);
+		s.owner = 7;
+		im = asym ? hsm_vault_import_pkey(v, &s, pk, &id) :
+			    hsm_vault_import_secret(v, &s, secret, sizeof(secret), &id);
+		if (cases[i].ok) {
+			good += g == HSM_VAULT_OK && im == HSM_VAULT_OK;
+		} else {
+			bad_gen += g == HSM_VAULT_BAD_USAGE;
+			bad_imp += im == HSM_VAULT_BAD_USAGE;
+		}
+	}
+	tap_eq(bad_gen, 9, "issue 9: every RSA / HMAC usage mix refused at generate (BAD_USAGE)");
+	tap_eq(bad_imp, 9, "issue 9: and at import (BAD_USAGE)");
+	tap_eq(good, 7, "single-purpose RSA / HMAC keys (and AES) generated and imported");
+	tap_eq(hsm_vault_count(v), 14, "the refusals stored nothing");
+
+	/* An authentic blob of a mixed key (made before the rule): refused. */
+	hsm_masking_key_generate(&mk);
+	s = spec(HSM_KEY_RSA2048, HSM_USAGE_SIGN, 7, "old-rsa");
+	hsm_vault_import_pkey(v, &s, pk, &rsa);
+	tap_eq(hsm_vault_mask(v, rsa, &mk, HSM_BLOB_USER, blob, sizeof(blob), &len), HSM_VAULT_OK,
+	       "mask a sign-only RSA session key of a user session");
+	blob[10] = HSM_USAGE_SIGN | HSM_USAGE_DECRYPT;
+	tag = HMAC(EVP_sha384(), mk.mac, sizeof(mk.mac), blob, len - 48, NULL, &tag_len);
+	memcpy(blob + len - 48, tag, 48);
+	n = hsm_vault_count(v2);
+	tap_eq(hsm_vault_unmask(v2, &mk, blob, len, HSM_BLOB_USER, 3, &id), HSM_VAULT_BAD_USAGE,
+	       "issue 9: an authentic blob of a sign+decrypt RSA key: unmask refused");
+	s = spec(HSM_KEY_HMAC_SHA256, HSM_USAGE_SIGN, 7, "old-mac");
+	hsm_vault_import_secret(v, &s, secret, sizeof(secret), &hm);
+	hsm_vault_mask(v, hm, &mk, HSM_BLOB_USER, blob, sizeof(blob), &len);
+	blob[10] = HSM_USAGE_SIGN | HSM_USAGE_DERIVE;
+	tag = HMAC(EVP_sha384(), mk.mac, sizeof(mk.mac), blob, len - 48, NULL, &tag_len);
+	memcpy(blob + len - 48, tag, 48);
+	tap_eq(hsm_vault_unmask(v2, &mk, blob, len, HSM_BLOB_USER, 3, &id), HSM_VAULT_BAD_USAGE,
+	       "issue 9: an authentic blob of a sign+derive HMAC key: unmask refused");
+	tap_eq(hsm_vault_count(v2), n, "  nothing unmasked");
+	blob[10] = HSM_USAGE_DERIVE;
+	tag = HMAC(EVP_sha384(), mk.mac, sizeof(mk.mac), blob, len - 48, NULL, &tag_len);
+	memcpy(blob + len - 48, tag, 48);
+	tap_eq(hsm_vault_unmask(v2, &mk, blob, len, HSM_BLOB_USER, 3, &id), HSM_VAULT_OK,
+	       "  the same blob with one purpose unmasks");
+
+	/*
+	 * A stored image keeps what it holds: a partition whose keys were
+	 * made before the rule still loads (documented), mixed usage and all.
+	 */
+	hsm_vault_free(v2);
+	v2 = hsm_vault_new(0);
+	hsm_vault_delete_owner(v, 7);
+	hsm_vault_free(v);
+	v = hsm_vault_new(0);
+	s = spec(HSM_KEY_RSA2048, HSM_USAGE_SIGN, 0, NULL);
+	hsm_vault_import_pkey(v, &s, pk, &rsa);
+	hsm_vault_serialize(v, &img, &len);
+	tap_ok(img && len > 33 && img[12] == 1 && img[33] == HSM_USAGE_SIGN,
+	       "an image of one sign-only RSA key");
+	if (img && len > 33)
+		img[33] = HSM_USAGE_SIGN | HSM_USAGE_DECRYPT;
+	tap_eq(hsm_vault_deserialize(v2, img, len), HSM_VAULT_OK,
+	       "an image holding a sign+decrypt RSA key (made before the rule) still loads");
+	tap_ok(!hsm_vault_get_attr(v2, rsa, &a) &&
+	       a.usage == (HSM_USAGE_SIGN | HSM_USAGE_DECRYPT), "  with its usage");
+	pub = public_of(v, rsa);
+	tap_ok(signs_as(v2, rsa, pub), "  and signs");
+	tap_eq(hsm_vault_with_key(v2, rsa, HSM_USAGE_SIGN, sign_cb, &c), HSM_VAULT_OK,
+	       "  (borrowed for sign)");
+	EVP_PKEY_free(pub);
+	hsm_vault_image_free(img, len);
+	EVP_PKEY_free(pk);
 	hsm_vault_free(v);
 	hsm_vault_free(v2);
 }
@@ -722,15 +924,15 @@ static void test_image(void)
 	gen(v, HSM_KEY_AES256, HSM_USAGE_ENCRYPT | HSM_USAGE_DECRYPT, 0, "disk", &aes);
 	gen(v, HSM_KEY_EC_P256, HSM_USAGE_SIGN, 0, "signer", &ec);
 	gen(v, HSM_KEY_HMAC_SHA384, HSM_USAGE_SIGN, 5, "session-mac", &sess[0]);
-	gen(v, HSM_KEY_RSA2048, HSM_USAGE_SIGN | HSM_USAGE_UNWRAP, 0, NULL, &rsa);
+	gen(v, HSM_KEY_RSA2048, HSM_USAGE_SIGN, 0, NULL, &rsa);
 	gen(v, HSM_KEY_AES128, HSM_USAGE_ENCRYPT, 6, NULL, &sess[1]);
 	gen(v, HSM_KEY_AES256_XTS, HSM_USAGE_ENCRYPT, 0, NULL, &id);
 	gen(v, HSM_KEY_HMAC_SHA512, HSM_USAGE_DERIVE, 0, "kdf", &id);
 	tap_eq(hsm_vault_delete(v, 0), HSM_VAULT_NOT_FOUND, "id 0 never exists");
 
 	tap_eq(hsm_vault_serialize(v, &img, &len), HSM_VAULT_OK, "serialize");
-	tap_ok(img && len > 14 && !memcmp(img, "AZHSMVK1", 8) && img[12] == 5 && img[13] == 0,
-	       "image header: magic, 5 persistent keys");
+	tap_ok(img && len > 22 && !memcmp(img, "AZHSMVK1", 8) && img[8] == 2 && img[12] == 5 &&
+	       img[13] == 0, "image header: magic, version 2, 5 persistent keys");
 	tap_eq(hsm_vault_deserialize(v2, img, len), HSM_VAULT_OK, "deserialize into a fresh vault");
 	n = hsm_vault_list(v, la, 16);
 	n2 = hsm_vault_list(v2, lb, 16);
@@ -762,12 +964,12 @@ static void test_image(void)
 	       "id cursor restored: new id %u after the session keys' ids", id);
 
 	/* Walk the records ourselves to find the length fields. */
-	for (pos = 14, nrec = 0; pos < len && nrec < 16; nrec++) {
+	for (pos = 22, nrec = 0; pos < len && nrec < 16; nrec++) {
 		uint32_t m;
 
 		recs[nrec] = pos;
-		lpos[nrec] = pos + 5;
-		mpos[nrec] = pos + 6 + img[pos + 5];
+		lpos[nrec] = pos + 13;
+		mpos[nrec] = pos + 14 + img[pos + 13];
 		m = img[mpos[nrec]] | img[mpos[nrec] + 1] << 8 | img[mpos[nrec] + 2] << 16 |
 		    (uint32_t)img[mpos[nrec] + 3] << 24;
 		pos = mpos[nrec] + 4 + m;
@@ -809,14 +1011,24 @@ static void test_image(void)
 	bad[recs[1] + 1] = img[recs[0] + 1];
 	tap_eq(hsm_vault_deserialize(v3, bad, len), HSM_VAULT_BAD_IMAGE, "duplicate id refused");
 	memcpy(bad, img, len);
-	bad[recs[0] + 2] = 0x99;
+	bad[recs[0] + 10] = 0x99;
 	tap_eq(hsm_vault_deserialize(v3, bad, len), HSM_VAULT_BAD_TYPE, "unknown type refused");
 	memcpy(bad, img, len);
-	bad[recs[0] + 3] = HSM_USAGE_SIGN;	/* record 0 is the AES key */
+	bad[recs[0] + 11] = HSM_USAGE_SIGN;	/* record 0 is the AES key */
 	tap_eq(hsm_vault_deserialize(v3, bad, len), HSM_VAULT_BAD_USAGE,
 	       "usage invalid for the type refused");
 	memcpy(bad, img, len);
-	bad[recs[1] + 2] = HSM_KEY_EC_P384;	/* record 1 is the P-256 key */
+	memset(bad + recs[0] + 2, 0, 8);
+	tap_eq(hsm_vault_deserialize(v3, bad, len), HSM_VAULT_BAD_IMAGE, "serial 0 refused");
+	memcpy(bad, img, len);
+	memcpy(bad + recs[1] + 2, img + recs[0] + 2, 8);
+	tap_eq(hsm_vault_deserialize(v3, bad, len), HSM_VAULT_BAD_IMAGE, "duplicate serial refused");
+	memcpy(bad, img, len);
+	memcpy(bad + 14, img + recs[nrec - 1] + 2, 8);
+	tap_eq(hsm_vault_deserialize(v3, bad, len), HSM_VAULT_BAD_IMAGE,
+	       "next serial not above every serial: refused");
+	memcpy(bad, img, len);
+	bad[recs[1] + 10] = HSM_KEY_EC_P384;	/* record 1 is the P-256 key */
 	tap_eq(hsm_vault_deserialize(v3, bad, len), HSM_VAULT_BAD_MATERIAL,
 	       "P-256 material under a P-384 type refused");
 	memcpy(bad, img, len);
@@ -829,8 +1041,40 @@ static void test_image(void)
 	free(bad);
 	hsm_vault_image_free(img, len);
 
-	tap_ok(!hsm_vault_serialize(v3, &img, &len) && len > 14 && img[12] == 5,
+	tap_ok(!hsm_vault_serialize(v3, &img, &len) && len > 22 && img[12] == 5,
 	       "the reloaded vault serializes its 5 keys again");
+
+	/* A version-1 image (no serials) still loads: serials 1..5. */
+	{
+		uint8_t *v1 = malloc(len);
+		size_t o = 14, p2 = 22;
+		struct hsm_vault *v4 = hsm_vault_new(0);
+		unsigned int k, good = 0;
+
+		memcpy(v1, img, 14);
+		v1[8] = 1;
+		for (k = 0; k < 5; k++) {
+			size_t rl = 14 + img[p2 + 13], ml;
+
+			ml = img[p2 + rl] | img[p2 + rl + 1] << 8 | img[p2 + rl + 2] << 16 |
+			     (size_t)img[p2 + rl + 3] << 24;
+			memcpy(v1 + o, img + p2, 2);
+			memcpy(v1 + o + 2, img + p2 + 10, rl - 10 + 4 + ml);
+			o += 2 + rl - 10 + 4 + ml;
+			p2 += rl + 4 + ml;
+		}
+		tap_eq(hsm_vault_deserialize(v4, v1, o), HSM_VAULT_OK,
+		       "a version-1 image (no serials) loads");
+		n = hsm_vault_list(v4, la, 16);
+		for (k = 0; k < n; k++)
+			good += la[k].serial == k + 1;
+		tap_ok(n == 5 && good == 5, "  its keys get the serials 1..5 in id order");
+		tap_ok(!gen(v4, HSM_KEY_AES128, HSM_USAGE_ENCRYPT, 0, NULL, &id) &&
+		       !hsm_vault_get_attr(v4, id, la) && la[0].serial == 6,
+		       "  and the next persistent key serial 6");
+		hsm_vault_free(v4);
+		free(v1);
+	}
 	hsm_vault_image_free(img, len);
 	hsm_vault_free(v3);
 	hsm_vault_free(v);
@@ -931,6 +1175,276 @@ static void test_race(void)
 	hsm_vault_free(r.v);
 }
 
+
+/* ---- issue 9: session key quotas ----------------------------------- */
+
+#define KERNEL_OWNER 100
+
+static unsigned int quota_of(void *ctx, uint16_t owner)
+{
+	(void)ctx;
+	return owner == KERNEL_OWNER ? HSM_VAULT_KERNEL_KEYS : HSM_VAULT_SESSION_KEYS;
+}
+
+static void test_quota(void)
+{
+	const struct hsm_vault_hooks hooks = {
+		.owner_max = quota_of, .reserved = HSM_VAULT_RESERVED,
+	};
+	struct hsm_vault *v = hsm_vault_new(0);
+	struct hsm_masking_key mk;
+	uint8_t blob[256];
+	size_t blen = 0;
+	unsigned int i, ok;
+	uint16_t id, first = 0, owner;
+
+	tap_eq(hsm_vault_set_hooks(v, &(struct hsm_vault_hooks){ .reserved = 256 }),
+	       HSM_VAULT_INVALID_ARG, "issue 9: a reserve of every slot is refused");
+	tap_eq(hsm_vault_set_hooks(v, &hooks), HSM_VAULT_OK, "issue 9: quota hooks installed");
+	hsm_masking_key_generate(&mk);
+	/* The attack: one session tries to fill the vault. */
+	for (i = 0, ok = 0; i < 256; i++) {
+		if (import_aes(v, 1, NULL, (uint8_t)i, &id))
+			break;
+		if (!ok++)
+			first = id;
+	}
+	tap_eq(ok, HSM_VAULT_SESSION_KEYS, "issue 9: a session holds at most %u keys",
+	       HSM_VAULT_SESSION_KEYS);
+	tap_eq(import_aes(v, 1, NULL, 1, &id), HSM_VAULT_QUOTA,
+	       "issue 9: one more import is QUOTA");
+	tap_eq(gen(v, HSM_KEY_EC_P256, HSM_USAGE_SIGN, 1, NULL, &id), HSM_VAULT_QUOTA,
+	       "issue 9: one more generate is QUOTA");
+	hsm_vault_mask(v, first, &mk, HSM_BLOB_USER, blob, sizeof(blob), &blen);
+	tap_eq(hsm_vault_unmask(v, &mk, blob, blen, HSM_BLOB_USER, 1, &id), HSM_VAULT_QUOTA,
+	       "issue 9: one more unmask is QUOTA");
+	tap_eq(hsm_vault_count_owner(v, 1), HSM_VAULT_SESSION_KEYS,
+	       "issue 9: nothing was added by the refusals");
+	/* Every session and the kernel session at their quotas. */
+	for (owner = 2, ok = 0; owner <= 8; owner++)
+		for (i = 0; i < HSM_VAULT_SESSION_KEYS; i++)
+			ok += !import_aes(v, owner, NULL, (uint8_t)i, &id);
+	for (i = 0; i < HSM_VAULT_KERNEL_KEYS + 1; i++)
+		ok += !import_aes(v, KERNEL_OWNER, NULL, (uint8_t)i, &id);
+	tap_eq(ok, 7 * HSM_VAULT_SESSION_KEYS + HSM_VAULT_KERNEL_KEYS,
+	       "issue 9: the kernel session stops at %u keys", HSM_VAULT_KERNEL_KEYS);
+	tap_eq(import_aes(v, 9, NULL, 1, &id), HSM_VAULT_QUOTA,
+	       "issue 9: a session with no key may not take a reserved slot");
+	tap_eq(hsm_vault_count(v), 256 - HSM_VAULT_RESERVED, "issue 9: %u slots still free",
+	       HSM_VAULT_RESERVED);
+	/* The legitimate use: the officer's persistent keys still fit. */
+	for (i = 0, ok = 0; i < HSM_VAULT_RESERVED; i++)
+		ok += !import_aes(v, 0, NULL, (uint8_t)i, &id);
+	tap_eq(ok, HSM_VAULT_RESERVED, "issue 9: persistent keys take the reserved slots");
+	tap_eq(import_aes(v, 0, NULL, 1, &id), HSM_VAULT_FULL, "then the vault is full");
+	hsm_vault_delete(v, id);
+	hsm_vault_delete_owner(v, 2);
+	tap_eq(import_aes(v, 1, NULL, 1, &id), HSM_VAULT_QUOTA,
+	       "issue 9: a session at its quota stays there when others free slots");
+	tap_eq(import_aes(v, 3, NULL, 1, &id), HSM_VAULT_QUOTA,
+	       "issue 9: a full session stays full");
+	tap_eq(import_aes(v, 2, NULL, 1, &id), HSM_VAULT_OK,
+	       "a session whose keys were dropped makes keys again");
+	hsm_vault_free(v);
+}
+
+/* ---- issue 9: key generation from the vault's random source -------- */
+
+struct fake_rng {
+	uint8_t seed;		/* output: SHA-256(seed || counter) blocks */
+	uint32_t counter;
+	unsigned int calls;
+	unsigned int fail_after;	/* fail from this call on (0: never) */
+	const uint8_t *first;		/* optional: the first call's bytes */
+	size_t first_len;
+	bool stuck;			/* every byte 0xff */
+	int fatal_calls, fatal_status;
+};
+
+static int fake_rng_fn(void *ctx, void *out, size_t len)
+{
+	struct fake_rng *r = ctx;
+	uint8_t in[5], md[32];
+	uint8_t *o = out;
+
+	if (r->fail_after && r->calls >= r->fail_after)
+		return -1;
+	if (r->stuck) {
+		r->calls++;
+		memset(out, 0xff, len);
+		return 0;
+	}
+	if (!r->calls++ && r->first && r->first_len == len) {
+		memcpy(out, r->first, len);
+		return 0;
+	}
+	while (len) {
+		size_t n = len < sizeof(md) ? len : sizeof(md);
+
+		in[0] = r->seed;
+		memcpy(in + 1, &r->counter, 4);
+		r->counter++;
+		EVP_Digest(in, sizeof(in), md, NULL, EVP_sha256(), NULL);
+		memcpy(o, md, n);
+		o += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static void fake_fatal(void *ctx, int status)
+{
+	struct fake_rng *r = ctx;
+
+	r->fatal_calls++;
+	r->fatal_status = status;
+}
+
+static struct hsm_vault *rng_vault(struct fake_rng *r)
+{
+	const struct hsm_vault_hooks h = { .rng = fake_rng_fn, .fatal = fake_fatal, .ctx = r };
+	struct hsm_vault *v = hsm_vault_new(0);
+
+	hsm_vault_set_hooks(v, &h);
+	return v;
+}
+
+/* DER public key of @id, malloc'd. */
+static uint8_t *pub_der(struct hsm_vault *v, uint16_t id, size_t *len)
+{
+	uint8_t *p = malloc(1024);
+
+	*len = 0;
+	if (p && hsm_vault_export_public(v, id, p, 1024, len)) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+struct priv_ctx {
+	BIGNUM *d;
+};
+
+static void priv_cb(const struct hsm_key_ref *k, void *p)
+{
+	struct priv_ctx *c = p;
+
+	EVP_PKEY_get_bn_param(k->pkey, OSSL_PKEY_PARAM_PRIV_KEY, &c->d);
+}
+
+/* Same rng stream, same key: the key comes from the source and nothing else. */
+static bool same_pub(enum hsm_key_type type, uint32_t usage)
+{
+	struct fake_rng r1 = { .seed = 7 }, r2 = { .seed = 7 }, r3 = { .seed = 8 };
+	struct hsm_vault *v1 = rng_vault(&r1), *v2 = rng_vault(&r2), *v3 = rng_vault(&r3);
+	uint8_t *p1, *p2, *p3;
+	size_t l1, l2, l3;
+	uint16_t i1 = 0, i2 = 0, i3 = 0;
+	EVP_PKEY *pub2;
+	bool ok;
+
+	gen(v1, type, usage, 0, NULL, &i1);
+	gen(v2, type, usage, 0, NULL, &i2);
+	gen(v3, type, usage, 0, NULL, &i3);
+	p1 = pub_der(v1, i1, &l1);
+	p2 = pub_der(v2, i2, &l2);
+	p3 = pub_der(v3, i3, &l3);
+	pub2 = public_of(v2, i2);
+	ok = p1 && p2 && p3 && l1 == l2 && !memcmp(p1, p2, l1) &&
+	     (l1 != l3 || memcmp(p1, p3, l1)) && r1.calls && pub2 && signs_as(v1, i1, pub2);
+	EVP_PKEY_free(pub2);
+	free(p1);
+	free(p2);
+	free(p3);
+	hsm_vault_free(v1);
+	hsm_vault_free(v2);
+	hsm_vault_free(v3);
+	return ok;
+}
+
+static void test_rng(void)
+{
+	static const uint8_t n_p256[32] = {	/* the order of P-256 */
+		0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0xff, 0xff, 0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84,
+		0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+	};
+	struct fake_rng r = { .seed = 1 }, ref = { .seed = 1 };
+	struct secret_ctx sc = { 0 };
+	struct priv_ctx pc = { 0 };
+	uint8_t want[64], first[32];
+	struct hsm_vault *v = rng_vault(&r);
+	BIGNUM *expect;
+	uint16_t id = 0;
+
+	/* AES / HMAC: the secret is the source's output. */
+	fake_rng_fn(&ref, want, 32);
+	tap_eq(gen(v, HSM_KEY_AES256, HSM_USAGE_ENCRYPT, 0, NULL, &id), HSM_VAULT_OK,
+	       "issue 9: AES-256 generated from the vault's source");
+	hsm_vault_with_key(v, id, HSM_USAGE_ENCRYPT, secret_cb, &sc);
+	tap_ok(sc.len == 32 && !memcmp(sc.secret, want, 32),
+	       "issue 9: the AES key is the random source's output");
+	fake_rng_fn(&ref, want, 64);
+	gen(v, HSM_KEY_HMAC_SHA512, HSM_USAGE_SIGN, 0, NULL, &id);
+	memset(&sc, 0, sizeof(sc));
+	hsm_vault_with_key(v, id, HSM_USAGE_SIGN, secret_cb, &sc);
+	tap_ok(sc.len == 64 && !memcmp(sc.secret, want, 64),
+	       "issue 9: the HMAC key is the random source's output");
+	hsm_vault_free(v);
+
+	/* EC, FIPS 186-5 A.2.2: c > n - 2 is drawn again, then d = c + 1. */
+	memcpy(first, n_p256, 32);
+	first[31] -= 1;		/* n - 1 > n - 2: rejected */
+	r = (struct fake_rng){ .seed = 2, .first = first, .first_len = 32 };
+	ref = (struct fake_rng){ .seed = 2 };	/* the stream after the rejected draw */
+	v = rng_vault(&r);
+	tap_eq(gen(v, HSM_KEY_EC_P256, HSM_USAGE_SIGN, 0, NULL, &id), HSM_VAULT_OK,
+	       "issue 9: P-256 generated from the vault's source");
+	tap_eq(r.calls, 2, "issue 9: a candidate above n - 2 is drawn again");
+	hsm_vault_with_key(v, id, HSM_USAGE_SIGN, priv_cb, &pc);
+	fake_rng_fn(&ref, want, 32);
+	expect = BN_bin2bn(want, 32, NULL);
+	BN_add_word(expect, 1);
+	tap_ok(pc.d && !BN_cmp(pc.d, expect), "issue 9: the private scalar is c + 1");
+	BN_free(expect);
+	BN_clear_free(pc.d);
+	hsm_vault_free(v);
+
+	tap_ok(same_pub(HSM_KEY_EC_P384, HSM_USAGE_SIGN),
+	       "issue 9: P-384: same source, same key pair; another source, another one");
+	tap_ok(same_pub(HSM_KEY_EC_P521, HSM_USAGE_SIGN),
+	       "issue 9: P-521: same source, same key pair; another source, another one");
+	tap_ok(same_pub(HSM_KEY_RSA2048, HSM_USAGE_SIGN),
+	       "issue 9: RSA-2048: same source, same key pair; another source, another one");
+
+	/* A failing source: RNG, the fatal hook told, nothing stored. */
+	r = (struct fake_rng){ .seed = 3, .fail_after = 1 };
+	v = rng_vault(&r);
+	tap_eq(gen(v, HSM_KEY_AES128, HSM_USAGE_ENCRYPT, 0, NULL, &id), HSM_VAULT_OK,
+	       "first AES key made");
+	tap_eq(gen(v, HSM_KEY_AES128, HSM_USAGE_ENCRYPT, 0, NULL, &id), HSM_VAULT_RNG,
+	       "issue 9: AES with a failing source: RNG");
+	tap_eq(gen(v, HSM_KEY_EC_P256, HSM_USAGE_SIGN, 0, NULL, &id), HSM_VAULT_RNG,
+	       "issue 9: EC with a failing source: RNG");
+	tap_eq(gen(v, HSM_KEY_RSA2048, HSM_USAGE_SIGN, 0, NULL, &id), HSM_VAULT_RNG,
+	       "issue 9: RSA with a failing source: RNG");
+	tap_ok(r.fatal_calls == 3 && r.fatal_status == HSM_VAULT_RNG,
+	       "issue 9: each failure reported to the fatal hook");
+	tap_eq(hsm_vault_count(v), 1, "issue 9: no key stored by a failed generation");
+	tap_ok(strstr(hsm_vault_strerror(HSM_VAULT_RNG), "random") &&
+	       strstr(hsm_vault_strerror(HSM_VAULT_QUOTA), "quota"), "strerror of QUOTA, RNG");
+	hsm_vault_free(v);
+
+	/* A source stuck on all-ones never yields a P-256 scalar: RNG, not a hang. */
+	r = (struct fake_rng){ .stuck = true };
+	v = rng_vault(&r);
+	tap_eq(gen(v, HSM_KEY_EC_P256, HSM_USAGE_SIGN, 0, NULL, &id), HSM_VAULT_RNG,
+	       "issue 9: a stuck source: EC generation gives up with RNG");
+	tap_ok(r.fatal_calls == 1 && r.calls == 64, "issue 9: after 64 draws, reported as fatal");
+	hsm_vault_free(v);
+}
+
 int main(void)
 {
 	test_generate_all();
@@ -942,8 +1456,11 @@ int main(void)
 	test_delete_pending();
 	test_import();
 	test_mask();
+	test_one_purpose();
 	test_image();
 	test_threads();
 	test_race();
+	test_quota();
+	test_rng();
 	return tap_done();
 }
