@@ -1262,6 +1262,10 @@ static void test_fault_stall(void)
 		return;
 	}
 	vault = hsm_fw_vault(g.ctrl->fw);
+	/* A new controller: every AES SQE names a session of its own. */
+	cur_sid = login(HSM_ROLE_OFFICER, OFF_ID, OFF_PIN0, OFF_PIN1);
+	cur_app = app_of(cur_sid);
+	tap_ok(cur_sid != 0, "fault_aes_stall=2: an officer session");
 	tap_eq(hsm_vault_import_secret(vault, &spec, xts_key, 64, &kid), 0,
 	       "fault_aes_stall=2: import an XTS key");
 	fg_write(&g, SRC, plain, 4096);
