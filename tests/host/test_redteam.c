@@ -23,6 +23,8 @@
  *       default) holds all 8 session slots: the officer cannot log in.
  *  RT-5 anyone who can send OpenSession locks the officer for good with
  *       10 wrong PINs; only a zeroize (needing an officer session) ends it.
+ *  RT-6 a wrap blob the officer unwrapped as an AES256_GCM key is
+ *       unwrapped again by the user typed AES256: its ECB gives E_K(0).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,6 +216,28 @@ static long kbkdf(struct hsm_fw *fw, int sid, uint16_t id, uint8_t hash, const c
 	};
 
 	return new_key_call(fw, AZIHSM_OP_KBKDF_DERIVE, sid, f, 4, type, usage, persistent, out);
+}
+
+static long unwrap(struct hsm_fw *fw, int sid, uint16_t id, const uint8_t *blob, size_t blen,
+		   uint8_t type, uint32_t usage, bool persistent, uint16_t *out)
+{
+	struct fld f[8] = {
+		U16(AZIHSM_OPS_F_KEY_ID, id), U8(AZIHSM_OPS_F_HASH, AZIHSM_HASH_SHA256),
+		BYTES(AZIHSM_UNWRAP_F_IN, blob, blen),
+	};
+
+	return new_key_call(fw, AZIHSM_OP_RSA_UNWRAP, sid, f, 3, type, usage, persistent, out);
+}
+
+static long unwrapping_key(struct hsm_fw *fw, int sid, uint16_t *id, EVP_PKEY **pub)
+{
+	uint8_t der[1024];
+	struct rsp r;
+	long st = call(fw, AZIHSM_OP_GET_UNWRAPPING_KEY, sid, NULL, 0, &r);
+
+	*id = st ? 0 : (uint16_t)rsp_u16(&r, AZIHSM_UNWRAPKEY_F_ID);
+	*pub = st ? NULL : ref_d2i_pub(der, rsp_copy(&r, AZIHSM_UNWRAPKEY_F_DER, der, sizeof(der)));
+	return st;
 }
 
 static long hmac(struct hsm_fw *fw, int sid, uint16_t id, const void *data, size_t len,
@@ -510,11 +534,41 @@ static void test_rt5_officer_pin_lock(void)
 	hsm_fw_free(fw);
 }
 
+/* ---- RT-6: a wrap blob unwrapped again with other attributes ------------ */
+
+static void test_rt6_unwrap_again(void)
+{
+	struct hsm_fw *fw = start(&acfg_fast);
+	static const uint8_t zero[16];
+	uint8_t secret[32], blob[1024], h_dev[16], h_ref[16];
+	uint16_t so, su, uk, gcm, mine;
+	EVP_PKEY *pub = NULL;
+	size_t bl;
+
+	setup(fw, &so, &su);
+	tap_eq(unwrapping_key(fw, so, &uk, &pub), 0, "RT-6 officer: the unwrapping key");
+	memset(secret, 0x5a, sizeof(secret));
+	secret[0] = 1;
+	bl = ref_wrap(pub, AZIHSM_HASH_SHA256, NULL, secret, sizeof(secret), blob);
+	tap_eq(unwrap(fw, so, uk, blob, bl, AZIHSM_KEY_AES256_GCM,
+		      AZIHSM_USAGE_ENCRYPT | AZIHSM_USAGE_DECRYPT, true, &gcm), 0,
+	       "RT-6 officer: unwraps a partner's blob as a persistent AES256_GCM key");
+	tap_eq(unwrap(fw, su, uk, blob, bl, AZIHSM_KEY_AES256, AZIHSM_USAGE_ENCRYPT, false, &mine),
+	       0, "RT-6 user: unwraps the same blob typed AES256 (ECB allowed)");
+	tap_eq(aes_ecb(fw, su, mine, zero, 16, h_dev), 0, "RT-6 user: ECB of the zero block");
+	ref_ecb(secret, zero, h_ref);
+	tap_ok(memcmp(h_dev, h_ref, 16),
+	       "issue 9 RT-6: the user does NOT get E_K(0) (GHASH key) of the officer's GCM key");
+	EVP_PKEY_free(pub);
+	hsm_fw_free(fw);
+}
+
 int main(void)
 {
 	test_rt1_ecdh_kbkdf_read();
 	test_rt2_kbkdf_chain_read();
 	test_rt4_session_slots();
 	test_rt5_officer_pin_lock();
+	test_rt6_unwrap_again();
 	return tap_done();
 }
