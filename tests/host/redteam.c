@@ -474,9 +474,10 @@ static void test_rt4_session_slots(void)
 	tap_eq(call0(fw, AZIHSM_OP_CLOSE_SESSION, so, &tr), 0, "RT-4 officer: logs out");
 	for (i = 1; i < HSM_AUTH_MAX_SESSIONS; i++)
 		n += login(fw, HSM_ROLE_USER, USR_PIN1, &s[i]) == 0;
-	tap_eq(n, HSM_AUTH_MAX_SESSIONS - 1, "RT-4 user: 7 more sessions (8 in all)");
+	tap_ok(n < HSM_AUTH_MAX_SESSIONS - 1,
+	       "RT-4 user: tries 7 more sessions (8 in all), gets %u more: the last slot is kept", n);
 	tap_ok(login(fw, HSM_ROLE_OFFICER, OFF_PIN1, &x) == 0,
-	       "issue 9 RT-4: the officer can still log in while the user holds 8 sessions");
+	       "issue 9 RT-4: the officer can still log in while the user holds all it can");
 	hsm_fw_free(fw);
 
 	/* Before the user ever logged in: anyone, with the public default PIN. */
@@ -487,8 +488,9 @@ static void test_rt4_session_slots(void)
 	call0(fw, AZIHSM_OP_CLOSE_SESSION, so, &tr);
 	for (i = 0, n = 0; i < HSM_AUTH_MAX_SESSIONS; i++)
 		n += login(fw, HSM_ROLE_USER, USR_PIN0, &s[i]) == 0;
-	tap_eq(n, HSM_AUTH_MAX_SESSIONS,
-	       "RT-4 anyone: 8 restricted sessions with the user's public default PIN");
+	tap_ok(n < HSM_AUTH_MAX_SESSIONS,
+	       "RT-4 anyone: tries 8 restricted sessions with the user's public default PIN, "
+	       "gets %u", n);
 	tap_ok(login(fw, HSM_ROLE_OFFICER, OFF_PIN1, &x) == 0,
 	       "issue 9 RT-4: the officer can still log in (no credential was needed to block)");
 	hsm_fw_free(fw);
