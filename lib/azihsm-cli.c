@@ -40,7 +40,8 @@ static const char *status_hint(struct azihsm_last_status st)
 		return "too many wrong PINs: wait before the next try (the wait doubles "
 		       "with every failure)";
 	case AZIHSM_STATUS_SESSIONS_FULL:
-		return "all sessions of the device are in use";
+		return "all sessions of the device are in use (the last one is kept for "
+		       "the officer; at most 2 with a must-change PIN per role)";
 	case AZIHSM_STATUS_WEAK_PIN:
 		return "the new PIN is too weak: 8..16 characters, not one repeated, not a run "
 		       "like 12345678, not a default PIN or id, not the id, not the current PIN";
@@ -55,8 +56,8 @@ static const char *status_hint(struct azihsm_last_status st)
 	case AZIHSM_STATUS_QUOTA:
 		return "this session holds as many keys as a session may: delete some first";
 	case AZIHSM_STATUS_PIN_LOCKED:
-		return "too many wrong PINs: the role is locked (the user: until the officer's "
-		       "'azihsm user unlock'; the officer: until a zeroize)";
+		return "too many wrong PINs: the user is locked until the officer's "
+		       "'azihsm user unlock'";
 	case AZIHSM_STATUS_LABEL_EXISTS:
 		return "a key with that label exists already";
 	case AZIHSM_STATUS_NOT_STORED:

@@ -532,7 +532,7 @@ const struct subcommand cli_key_commands[] = {
 	  "PINs are 1..16 bytes; a new PIN needs 8..16 and may not be trivial\n"
 	  "(one character repeated, a run like 12345678 or hgfedcba, a default PIN\n"
 	  "or id, the credential's id, the current PIN). 10 wrong PINs in a row\n"
-	  "lock the role (the user until 'user unlock', the officer until a zeroize).\n"
+	  "lock the user until 'user unlock'; the officer only waits (up to an hour).\n"
 	  "A fresh partition has default credentials (see\n"
 	  "Documentation/hsm-design.md) that must be changed before any other use.\n",
 	  cmd_login },

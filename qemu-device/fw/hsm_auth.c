@@ -532,10 +532,15 @@ static uint64_t delay_ms(uint32_t failures)
 	return (uint64_t)(1u << k) * 1000;
 }
 
-/* HSM_AUTH_MAX_FAILURES reached: no attempt is checked any more. */
-static bool locked_for_good(const struct cred *c)
+/*
+ * The user reached HSM_AUTH_MAX_FAILURES: no attempt is checked any more
+ * (until the officer's UnlockUser / ResetUserCredential). Never the officer
+ * (issue 9, RT-5): nobody could unlock it, so it only waits, at most
+ * HSM_AUTH_DELAY_MAX_S between attempts.
+ */
+static bool locked_for_good(struct hsm_auth *a, const struct cred *c)
 {
-	return c->failures >= HSM_AUTH_MAX_FAILURES;
+	return c != cred_of(a, HSM_ROLE_OFFICER) && c->failures >= HSM_AUTH_MAX_FAILURES;
 }
 
 /* Milliseconds @c must still wait (lock held); UINT64_MAX: locked for good. */
@@ -543,7 +548,7 @@ static uint64_t wait_left(struct hsm_auth *a, struct cred *c)
 {
 	uint64_t d = delay_ms(c->failures), now;
 
-	if (locked_for_good(c))
+	if (locked_for_good(a, c))
 		return UINT64_MAX;
 	if (!d)
 		return 0;
@@ -634,7 +639,7 @@ int hsm_auth_open_session(struct hsm_auth *a, const uint8_t *host_pub, size_t ho
 {
 	uint8_t pt[HSM_AUTH_PT_MAX];
 	struct session *s = NULL;
-	unsigned int i, r;
+	unsigned int i, r, n_free = 0, n_restricted = 0;
 	int ret;
 
 	if (!a || !host_pub || !nonce || !ct || !tag || !session_id ||
@@ -645,10 +650,23 @@ int hsm_auth_open_session(struct hsm_auth *a, const uint8_t *host_pub, size_t ho
 	if (ret)
 		goto out;
 	r = pt[0];
-	for (i = 0; i < HSM_AUTH_MAX_SESSIONS && !s; i++)
-		if (!a->sess[i].id)
-			s = &a->sess[i];
-	if (!s) {
+	/*
+	 * issue 9 (RT-4): the last free slot is the officer's, and a role
+	 * whose credential must change (anyone knows the default) holds at
+	 * most HSM_AUTH_RESTRICTED_MAX sessions: no one can fill the table
+	 * and keep the officer out. Refused before the PIN check, not counted.
+	 */
+	for (i = 0; i < HSM_AUTH_MAX_SESSIONS; i++) {
+		if (!a->sess[i].id) {
+			if (!s)
+				s = &a->sess[i];
+			n_free++;
+		} else if (a->sess[i].role == r && a->sess[i].restricted) {
+			n_restricted++;
+		}
+	}
+	if (!s || (r != HSM_ROLE_OFFICER && n_free <= HSM_AUTH_OFFICER_SLOTS) ||
+	    (cred_of(a, r)->must_change && n_restricted >= HSM_AUTH_RESTRICTED_MAX)) {
 		ret = HSM_AUTH_SESSIONS_FULL;
 		goto out;
 	}

@@ -11,11 +11,16 @@
  * per-credential random salt. Credentials arrive sealed to the device's
  * ephemeral ECDH P-384 key under a single-use nonce (hsm_auth_client.h).
  * After three consecutive failures of a role, each further attempt must
- * wait 2^(failures-3) seconds after the last failure; after
- * HSM_AUTH_MAX_FAILURES the role is locked for good (PIN_LOCKED): the user
- * until the officer's UnlockUser or ResetUserCredential, the officer until a
- * zeroize. New PINs must pass the PIN policy (hsm_auth_pin_weak).
- * At most HSM_AUTH_MAX_SESSIONS sessions are open at once, plus at most
+ * wait 2^(failures-3) seconds after the last failure, at most
+ * HSM_AUTH_DELAY_MAX_S; after HSM_AUTH_MAX_FAILURES the Crypto User is
+ * locked for good (PIN_LOCKED) until the officer's UnlockUser or
+ * ResetUserCredential. The officer is never locked for good (nobody could
+ * unlock it; issue 9, RT-5): it keeps waiting, at most one attempt per
+ * HSM_AUTH_DELAY_MAX_S. New PINs must pass the PIN policy (hsm_auth_pin_weak).
+ * At most HSM_AUTH_MAX_SESSIONS sessions are open at once, the last free one
+ * kept for the officer (HSM_AUTH_OFFICER_SLOTS), at most
+ * HSM_AUTH_RESTRICTED_MAX of them restricted (must-change) per role (issue
+ * 9, RT-4: nobody keeps the officer out by filling the table), plus at most
  * one kernel session (role HSM_ROLE_KERNEL: the driver's own, opened
  * without a credential, not counted among them). Session ids are random
  * and each session has a random short_app_id, which its holder sends with
@@ -41,6 +46,10 @@
 #include "hsm_auth_client.h"
 
 #define HSM_AUTH_MAX_SESSIONS	8
+/* Free slots only an officer's OpenSession may take (issue 9, RT-4). */
+#define HSM_AUTH_OFFICER_SLOTS	1
+/* Restricted (must-change) sessions of one role open at once (issue 9, RT-4). */
+#define HSM_AUTH_RESTRICTED_MAX	2
 /* Sessions a reset can close: the partition's and the kernel session. */
 #define HSM_AUTH_MAX_GONE	(HSM_AUTH_MAX_SESSIONS + 1)
 #define HSM_AUTH_NONCES		16		/* outstanding nonces per queue */
@@ -58,7 +67,11 @@
 #define HSM_AUTH_HASH_LEN	32
 #define HSM_AUTH_FREE_TRIES	3		/* failures before delays start */
 #define HSM_AUTH_DELAY_MAX_S	3600u		/* longest wait: one hour */
-/* Consecutive failures that lock a role for good (the waits before: 1..64 s). */
+/*
+ * Consecutive failures that lock the Crypto User for good (the waits before:
+ * 1..64 s). The officer is never locked for good: its wait keeps growing up
+ * to HSM_AUTH_DELAY_MAX_S (issue 9, RT-5).
+ */
 #define HSM_AUTH_MAX_FAILURES	10u
 /* PIN policy: at least this many bytes before the trailing zero padding. */
 #define HSM_AUTH_PIN_MIN	8
@@ -81,7 +94,7 @@ enum hsm_auth_status {
 	HSM_AUTH_BAD_MESSAGE,		/* does not decrypt/authenticate, unknown role byte */
 	HSM_AUTH_BAD_CREDENTIAL,	/* id or PIN wrong (a counted failure) */
 	HSM_AUTH_LOCKED_OUT,		/* role waiting after failures (not checked) */
-	HSM_AUTH_SESSIONS_FULL,		/* HSM_AUTH_MAX_SESSIONS already open */
+	HSM_AUTH_SESSIONS_FULL,		/* no slot for this role (see open_session) */
 	HSM_AUTH_WEAK_PIN,		/* new PIN fails the PIN policy (hsm_auth_pin_weak) */
 	HSM_AUTH_BUFFER_SMALL,		/* output too small, *len = needed */
 	HSM_AUTH_BAD_IMAGE,		/* serialized image malformed */
@@ -89,7 +102,7 @@ enum hsm_auth_status {
 	HSM_AUTH_CRYPTO,		/* OpenSSL failure */
 	HSM_AUTH_NOMEM,
 	HSM_AUTH_KERNEL_OPEN,		/* OpenKernelSession while one is open */
-	HSM_AUTH_PIN_LOCKED,		/* HSM_AUTH_MAX_FAILURES reached: locked for good */
+	HSM_AUTH_PIN_LOCKED,		/* user: HSM_AUTH_MAX_FAILURES reached, locked for good */
 };
 
 /*
@@ -212,7 +225,10 @@ bool hsm_auth_pin_weak(const uint8_t pin[HSM_AUTH_PIN_LEN], const uint8_t id[HSM
  * (BAD_NONCE), and from here on it is consumed whatever the outcome; the
  * host key (BAD_PEER); decryption and tag (BAD_MESSAGE: not a PIN attempt,
  * not counted); the role byte (BAD_MESSAGE); a free session slot
- * (SESSIONS_FULL); the role locked for good (PIN_LOCKED) or its lockout
+ * (SESSIONS_FULL: none free, or the role is not the officer and only
+ * HSM_AUTH_OFFICER_SLOTS are free, or the role's credential must change and
+ * HSM_AUTH_RESTRICTED_MAX of its sessions are restricted; not counted);
+ * the user locked for good (PIN_LOCKED) or the role's lockout
  * wait (LOCKED_OUT), both not checked, not counted; id and PIN
  * (BAD_CREDENTIAL, counted). Success resets the
  * role's failure counter and gives the new session's id and role.
@@ -315,7 +331,8 @@ unsigned int hsm_auth_session_count(struct hsm_auth *a);
 /*
  * Lockout state of @role: consecutive failures and the milliseconds still
  * to wait before the next attempt is checked (0: may try now; UINT64_MAX:
- * locked for good, HSM_AUTH_MAX_FAILURES reached).
+ * the user locked for good, HSM_AUTH_MAX_FAILURES reached; never for the
+ * officer).
  */
 int hsm_auth_lockout(struct hsm_auth *a, enum hsm_auth_role role, uint32_t *failures,
 		     uint64_t *wait_ms);

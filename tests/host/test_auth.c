@@ -385,7 +385,7 @@ static void test_lockout(void)
 	tap_eq(wait_of(a, USR), 0, "lockout: no wait after success");
 	hsm_auth_close_session(a, s);
 
-	/* Growth: 2^(f-3) s up to the permanent lock (issue 9). */
+	/* Growth: 2^(f-3) s up to the user's permanent lock (issue 9). */
 	ok = 1;
 	for (i = 1; i < (int)HSM_AUTH_MAX_FAILURES; i++) {
 		uint64_t want = i < 3 ? 0 : (1ull << (i - 3)) * 1000;
@@ -424,7 +424,7 @@ static int fail_n(struct hsm_auth *a, struct fake_clock *clk, uint8_t role, cons
 	return (int)bad;
 }
 
-/* issue 9: after HSM_AUTH_MAX_FAILURES the role is locked for good. */
+/* issue 9: after HSM_AUTH_MAX_FAILURES the user is locked for good (not the officer). */
 static void test_permanent_lock(void)
 {
 	struct fake_clock clk = { 1000, 1700000000000ull };
@@ -479,20 +479,108 @@ static void test_permanent_lock(void)
 	       "issue 9: the reset credential opens");
 	hsm_auth_close_session(b, s);
 
-	/* The officer: locked until a zeroize. */
+	/*
+	 * The officer: never locked for good (issue 9, RT-5: nobody could
+	 * unlock it); the wait grows, capped at HSM_AUTH_DELAY_MAX_S.
+	 */
 	tap_eq(fail_n(b, &clk, OFF, OFF_ID, HSM_AUTH_MAX_FAILURES), HSM_AUTH_MAX_FAILURES,
 	       "issue 9: %u wrong officer PINs", HSM_AUTH_MAX_FAILURES);
-	tap_eq(open_as(b, OFF, OFF_ID, OFF_PIN1, &s), HSM_AUTH_PIN_LOCKED,
-	       "issue 9: the officer is PIN_LOCKED");
-	tap_eq(hsm_auth_unlock_user(b, so), HSM_AUTH_OK, "UnlockUser does not touch the officer");
-	tap_eq(open_as(b, OFF, OFF_ID, OFF_PIN1, &s), HSM_AUTH_PIN_LOCKED,
-	       "issue 9: the officer stays PIN_LOCKED");
+	tap_ok(wait_of(b, OFF) != UINT64_MAX && wait_of(b, OFF) > 0,
+	       "issue 9 (RT-5): the officer waits, not locked for good");
+	tap_eq(open_as(b, OFF, OFF_ID, OFF_PIN1, &s), HSM_AUTH_LOCKED_OUT,
+	       "issue 9 (RT-5): the right officer PIN during the wait: LOCKED_OUT");
+	tap_eq(fail_n(b, &clk, OFF, OFF_ID, 20), 20, "issue 9 (RT-5): 20 more wrong officer PINs");
+	tap_eq(wait_of(b, OFF), (uint64_t)HSM_AUTH_DELAY_MAX_S * 1000,
+	       "issue 9 (RT-5): the officer's wait is capped at one hour");
+	advance(&clk, (uint64_t)HSM_AUTH_DELAY_MAX_S * 1000 - 1);
+	tap_eq(open_as(b, OFF, OFF_ID, OFF_PIN1, &s), HSM_AUTH_LOCKED_OUT,
+	       "issue 9 (RT-5): 1 ms before the hour: LOCKED_OUT");
+	advance(&clk, 1);
+	tap_eq(open_as(b, OFF, OFF_ID, OFF_PIN1, &s), HSM_AUTH_OK,
+	       "issue 9 (RT-5): after the hour the officer's right PIN opens");
+	tap_eq(failures(b, OFF), 0, "issue 9 (RT-5): and resets the officer's counter");
+	hsm_auth_close_session(b, s);
 	tap_eq(hsm_auth_zeroize(b, NULL, NULL), HSM_AUTH_OK, "zeroize");
 	tap_eq(open_as(b, OFF, OFF_ID, OFF_PIN0, &s), HSM_AUTH_OK,
 	       "issue 9: after a zeroize the officer opens with the default");
 	tap_ok(strstr(hsm_auth_strerror(HSM_AUTH_PIN_LOCKED), "locked") != NULL,
 	       "strerror of PIN_LOCKED");
 	hsm_auth_free(b);
+	hsm_auth_free(a);
+}
+
+/*
+ * issue 9 (red team RT-4): nobody fills the session table to keep the
+ * officer out; RT-5: nobody locks the officer for good with wrong PINs.
+ * The attack first, then the officer still logs in.
+ */
+static void test_rt4_rt5(void)
+{
+	struct fake_clock clk = { 1000, 1700000000000ull };
+	struct hsm_auth *a = new_auth(&clk);
+	uint16_t s[HSM_AUTH_MAX_SESSIONS + 1], x, so;
+	unsigned int i, n;
+	uint64_t g;
+
+	/* Fresh partition: anyone knows the user's default PIN. */
+	for (i = 0, n = 0; i < HSM_AUTH_MAX_SESSIONS; i++)
+		n += open_as(a, USR, USR_ID, USR_PIN0, &s[i]) == HSM_AUTH_OK;
+	tap_eq(n, HSM_AUTH_RESTRICTED_MAX,
+	       "issue 9 (red team RT-4): only 2 restricted sessions with the user's default PIN");
+	tap_eq(open_as(a, USR, USR_ID, USR_PIN0, &x), HSM_AUTH_SESSIONS_FULL,
+	       "issue 9 (red team RT-4): a third restricted user login: SESSIONS_FULL");
+	g = hsm_auth_persist_gen(a);
+	tap_eq(open_as(a, USR, USR_ID, BAD_PIN, &x), HSM_AUTH_SESSIONS_FULL,
+	       "issue 9 (red team RT-4): ... refused before the PIN check");
+	tap_ok(failures(a, USR) == 0 && hsm_auth_persist_gen(a) == g,
+	       "issue 9 (red team RT-4): ... and not counted");
+	tap_eq(open_as(a, OFF, OFF_ID, OFF_PIN0, &so), HSM_AUTH_OK,
+	       "issue 9 (red team RT-4): the officer still logs in (default PIN)");
+	tap_eq(open_as(a, OFF, OFF_ID, OFF_PIN0, &x), HSM_AUTH_OK,
+	       "issue 9 (red team RT-4): a second restricted officer session is allowed");
+	tap_eq(open_as(a, OFF, OFF_ID, OFF_PIN0, &x), HSM_AUTH_SESSIONS_FULL,
+	       "issue 9 (red team RT-4): a third restricted officer session: SESSIONS_FULL");
+	tap_eq(chpin_as(a, so, OFF, OFF_ID, OFF_PIN0, OFF_PIN1), HSM_AUTH_OK,
+	       "issue 9 (red team RT-4): the officer changes its PIN");
+	tap_eq(open_as(a, OFF, OFF_ID, OFF_PIN1, &x), HSM_AUTH_OK,
+	       "issue 9 (red team RT-4): then opens unrestricted sessions");
+	tap_eq(hsm_auth_zeroize(a, NULL, NULL), HSM_AUTH_OK, "RT-4: zeroize");
+
+	/* The user (changed PIN) takes every slot it can. */
+	tap_eq(change_both(a), 0, "RT-4: both PINs changed");
+	for (i = 0, n = 0; i < HSM_AUTH_MAX_SESSIONS; i++)
+		n += open_as(a, USR, USR_ID, USR_PIN1, &s[i]) == HSM_AUTH_OK;
+	tap_eq(n, HSM_AUTH_MAX_SESSIONS - HSM_AUTH_OFFICER_SLOTS,
+	       "issue 9 (red team RT-4): the user gets 7 sessions, not 8");
+	tap_eq(open_as(a, USR, USR_ID, BAD_PIN, &x), HSM_AUTH_SESSIONS_FULL,
+	       "issue 9 (red team RT-4): the last slot refused to the user, before the PIN check");
+	tap_eq(failures(a, USR), 0, "issue 9 (red team RT-4): ... not counted");
+	tap_eq(open_as(a, OFF, OFF_ID, OFF_PIN1, &so), HSM_AUTH_OK,
+	       "issue 9 (red team RT-4): the officer still logs in while the user holds 7");
+	tap_eq(hsm_auth_check(a, so, HSM_OP_ZEROIZE), HSM_AUTH_OK,
+	       "issue 9 (red team RT-4): ... and may zeroize");
+	tap_eq(open_as(a, OFF, OFF_ID, OFF_PIN1, &x), HSM_AUTH_SESSIONS_FULL,
+	       "RT-4: with all 8 taken even the officer: SESSIONS_FULL");
+	hsm_auth_reset(a, NULL, NULL);
+
+	/* RT-5: wrong officer PINs, no session needed. */
+	tap_eq(fail_n(a, &clk, OFF, OFF_ID, 3 * HSM_AUTH_MAX_FAILURES),
+	       3 * HSM_AUTH_MAX_FAILURES,
+	       "issue 9 (red team RT-5): 30 wrong officer PINs, each checked and counted");
+	tap_eq(wait_of(a, OFF), (uint64_t)HSM_AUTH_DELAY_MAX_S * 1000,
+	       "issue 9 (red team RT-5): the officer waits at most an hour, not for good");
+	tap_eq(open_as(a, OFF, OFF_ID, OFF_PIN1, &x), HSM_AUTH_LOCKED_OUT,
+	       "issue 9 (red team RT-5): the right PIN during the wait: LOCKED_OUT");
+	advance(&clk, (uint64_t)HSM_AUTH_DELAY_MAX_S * 1000);
+	tap_eq(open_as(a, OFF, OFF_ID, OFF_PIN1, &so), HSM_AUTH_OK,
+	       "issue 9 (red team RT-5): an hour later the officer logs in");
+	tap_eq(failures(a, OFF), 0, "issue 9 (red team RT-5): ... and its counter is reset");
+	/* The user is still locked for good, until the officer unlocks it. */
+	fail_n(a, &clk, USR, USR_ID, HSM_AUTH_MAX_FAILURES);
+	tap_eq(open_as(a, USR, USR_ID, USR_PIN1, &x), HSM_AUTH_PIN_LOCKED,
+	       "issue 9 (red team RT-5): the user's lock stays permanent");
+	tap_eq(hsm_auth_unlock_user(a, so), HSM_AUTH_OK, "RT-5: the officer unlocks the user");
+	tap_eq(open_as(a, USR, USR_ID, USR_PIN1, &x), HSM_AUTH_OK, "RT-5: the user opens again");
 	hsm_auth_free(a);
 }
 
@@ -650,16 +738,23 @@ static void test_sessions(void)
 	unsigned int i, j, n = 99;
 	int ok = 1, distinct = 1;
 
+	/*
+	 * Changed PINs (at most HSM_AUTH_RESTRICTED_MAX restricted sessions
+	 * per role), the last slot the officer's (issue 9, RT-4).
+	 */
+	tap_eq(change_both(a), 0, "sessions: both PINs changed");
 	for (i = 0; i < HSM_AUTH_MAX_SESSIONS; i++) {
-		ok &= open_as(a, i & 1 ? USR : OFF, i & 1 ? USR_ID : OFF_ID,
-			      i & 1 ? USR_PIN0 : OFF_PIN0, &ids[i]) == HSM_AUTH_OK;
+		bool u = (i & 1) && i < HSM_AUTH_MAX_SESSIONS - 1;
+
+		ok &= open_as(a, u ? USR : OFF, u ? USR_ID : OFF_ID, u ? USR_PIN1 : OFF_PIN1,
+			      &ids[i]) == HSM_AUTH_OK;
 		for (j = 0; j < i; j++)
 			distinct &= ids[i] != ids[j] && ids[i];
 	}
 	tap_ok(ok, "sessions: 8 sessions open");
 	tap_ok(distinct, "sessions: 8 distinct non-zero ids");
 	tap_eq(hsm_auth_session_count(a), 8, "sessions: count 8");
-	tap_eq(open_as(a, OFF, OFF_ID, OFF_PIN0, &s), HSM_AUTH_SESSIONS_FULL,
+	tap_eq(open_as(a, OFF, OFF_ID, OFF_PIN1, &s), HSM_AUTH_SESSIONS_FULL,
 	       "sessions: 9th refused");
 	tap_eq(open_as(a, OFF, OFF_ID, BAD_PIN, &s), HSM_AUTH_SESSIONS_FULL,
 	       "sessions: 9th with a wrong PIN refused before the PIN check");
@@ -669,7 +764,7 @@ static void test_sessions(void)
 	       "sessions: closing it again: no session");
 	tap_eq(hsm_auth_check(a, ids[3], HSM_OP_CHANGE_OWN_PIN), HSM_AUTH_NO_SESSION,
 	       "sessions: closed id no longer authorized");
-	tap_eq(open_as(a, OFF, OFF_ID, OFF_PIN0, &s), HSM_AUTH_OK,
+	tap_eq(open_as(a, OFF, OFF_ID, OFF_PIN1, &s), HSM_AUTH_OK,
 	       "sessions: a slot is free again");
 	ok = s != 0;
 	for (i = 0; i < HSM_AUTH_MAX_SESSIONS; i++)
@@ -782,6 +877,7 @@ static void test_nonces(void)
 	seal(a, HSM_AUTH_MSG_OPEN, OFF, OFF_ID, OFF_PIN0, NULL, &m2);
 	advance(&clk, HSM_AUTH_NONCE_TTL_MS - 1);
 	tap_eq(send_open(a, &m2, &s, NULL), HSM_AUTH_OK, "nonce: 1 ms before expiry accepted");
+	hsm_auth_close_session(a, s);	/* restricted: at most 2 (RT-4) */
 	advance(&clk, 1);
 	tap_eq(send_open(a, &m, &s, NULL), HSM_AUTH_BAD_NONCE, "nonce: expired nonce refused");
 
@@ -796,6 +892,7 @@ static void test_nonces(void)
 	tap_eq(send_open(a, &first, &s, NULL), HSM_AUTH_BAD_NONCE,
 	       "nonce: 17th nonce evicted the oldest");
 	tap_eq(send_open(a, &m2, &s, NULL), HSM_AUTH_OK, "nonce: the second oldest still works");
+	hsm_auth_close_session(a, s);	/* restricted: at most 2 (RT-4) */
 
 	/*
 	 * issue 9: one nonce table per queue. The victim takes a nonce on
@@ -815,11 +912,13 @@ static void test_nonces(void)
 	       "issue 9: a flood on queue 1 evicts queue 1's nonces");
 	tap_eq(send_open(a, &m2, &s, NULL), HSM_AUTH_OK,
 	       "issue 9: ... and not queue 2's: its nonce still opens");
+	hsm_auth_close_session(a, s);	/* restricted: at most 2 (RT-4) */
 	hsm_auth_session_key_q(a, 15, pub2, sizeof(pub2), &len2, m2.nonce);
 	hsm_auth_client_seal(pub2, len2, m2.nonce, HSM_AUTH_MSG_OPEN, OFF, OFF_ID, OFF_PIN0, NULL,
 			     &m2.s);
 	tap_eq(send_open(a, &m2, &s, NULL), HSM_AUTH_OK,
 	       "a nonce from queue 15 is taken whatever queue the message comes on");
+	hsm_auth_close_session(a, s);	/* restricted: at most 2 (RT-4) */
 	tap_eq(hsm_auth_session_key_q(a, HSM_AUTH_NONCE_QUEUES, pub2, sizeof(pub2), &len2, nonce),
 	       HSM_AUTH_INVALID_ARG, "issue 9: a queue past the tables: INVALID_ARG");
 	hsm_auth_reset(a, NULL, NULL);	/* close the sessions opened here */
@@ -1230,7 +1329,7 @@ static void *thr_fn(void *p)
 	int i, r;
 
 	for (i = 0; i < 6; i++) {
-		r = open_as(t->a, USR, USR_ID, USR_PIN0, &s);
+		r = open_as(t->a, USR, USR_ID, USR_PIN1, &s);
 		if (r == HSM_AUTH_OK) {
 			t->opened++;
 			if (hsm_auth_session_count(t->a) > HSM_AUTH_MAX_SESSIONS ||
@@ -1251,6 +1350,9 @@ static void test_threads(void)
 	struct thr t[4];
 	pthread_t th[4];
 	int i, opened = 0, other = 0;
+
+	/* Unrestricted sessions: restricted ones are limited per role (RT-4). */
+	tap_eq(change_both(a), 0, "threads: both PINs changed");
 
 	for (i = 0; i < 4; i++) {
 		t[i] = (struct thr){ .a = a };
@@ -1278,6 +1380,7 @@ int main(void)
 	test_session_ids();
 	test_nonces();
 	test_permanent_lock();
+	test_rt4_rt5();
 	test_pin_policy();
 	test_tamper();
 	test_roles();

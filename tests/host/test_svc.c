@@ -515,13 +515,19 @@ static void test_lockout_and_full(struct hsm_fw *fw)
 	tap_eq(failures(fw, USR), 0, "  counter reset");
 	call0(fw, AZIHSM_OP_CLOSE_SESSION, s, &r);
 
+	/* The user takes all but the last slot, which is the officer's (issue 9, RT-4). */
 	n = hsm_auth_session_count(hsm_fw_auth(fw));
-	for (i = 0; n < HSM_AUTH_MAX_SESSIONS; i++, n++)
+	for (i = 0; n < HSM_AUTH_MAX_SESSIONS - HSM_AUTH_OFFICER_SLOTS; i++, n++)
 		if (open_as(fw, USR, USR_ID, USR_PIN1, &sids[i], NULL))
 			break;
+	tap_eq(open_as(fw, USR, USR_ID, USR_PIN1, &s, NULL), AZIHSM_STATUS_SESSIONS_FULL,
+	       "issue 9 (RT-4): the user may not take the last slot: SESSIONS_FULL");
+	tap_eq(open_as(fw, OFF, OFF_ID, OFF_PIN1, &sids[i], NULL), 0,
+	       "issue 9 (RT-4): the officer takes it");
+	i++;
 	tap_eq(hsm_auth_session_count(hsm_fw_auth(fw)), HSM_AUTH_MAX_SESSIONS,
 	       "8 sessions open");
-	tap_eq(open_as(fw, USR, USR_ID, USR_PIN1, &s, &r), AZIHSM_STATUS_SESSIONS_FULL,
+	tap_eq(open_as(fw, OFF, OFF_ID, OFF_PIN1, &s, &r), AZIHSM_STATUS_SESSIONS_FULL,
 	       "the 9th: SESSIONS_FULL");
 	tap_ok(r.cmd.cqe_session_flags == AZIHSM_SESS_OP_OPEN && r.cmd.cqe_session_id == 0,
 	       "  CQE: OP_OPEN, no session");
@@ -1227,7 +1233,7 @@ static void test_issue9_nonces(void)
 	hsm_fw_free(f);
 }
 
-/* issue 9: the PIN policy and the permanent lock through the services. */
+/* issue 9: the PIN policy and the user's permanent lock through the services. */
 static void test_issue9_pins(void)
 {
 	static struct rsp r;

@@ -439,9 +439,12 @@ static void test_kernel_session(void)
 		       "OpenKernelSession with a field: MALFORMED");
 	}
 
-	/* Not one of the 8 partition sessions. */
+	/* Not one of the 8 partition sessions (the last one the officer's, issue 9 RT-4). */
 	for (i = 0; i < 6; i++) {
-		sids[i] = login(fw, HSM_ROLE_USER, USR_ID, USR_PIN1);
+		if (i < 5)
+			sids[i] = login(fw, HSM_ROLE_USER, USR_ID, USR_PIN1);
+		else
+			sids[i] = login(fw, HSM_ROLE_OFFICER, OFF_ID, OFF_PIN1);
 		n_ok += sids[i] > 0;
 	}
 	tap_eq(n_ok, 6, "8 partition sessions open beside the kernel session");

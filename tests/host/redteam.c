@@ -1,0 +1,576 @@
+// SPDX-License-Identifier: MIT
+/*
+ * issue 9 red team: attacks on the firmware core through hsm_fw_execute
+ * with real MBOR requests. Every check states the SECURE outcome, so each
+ * "not ok" line is a hole that is open in this tree; the test is built on
+ * its own (make -C tests/host BUILD=$PWD/build $PWD/build/tests/host/
+ * redteam) and is neither in TESTS nor named test_*, so check-host stays
+ * green until the fixes land (rename it test_redteam then). Findings (numbers as in the red-team report):
+ *
+ *  RT-1 a user reads a persistent key the officer derived (SP 800-56C
+ *       two-step: ECDH -> HMAC KDK -> KBKDF): the user runs the same ECDH
+ *       with the officer's persistent EC key and the (public) peer key
+ *       into a session HMAC key with the SIGN usage, and its Hmac over
+ *       the KBKDF fixed input block is the derived key.
+ *  RT-2 the same with a KBKDF chain and no ECDH: KDK0 -> KDK1 -> AES-GCM
+ *       key; the user derives KDK1 again as a SIGN key; and a derived
+ *       AES256_GCM key is derived again as a plain AES256 key, whose ECB
+ *       gives E_K(0), the GHASH key of the officer's GCM key.
+ *  RT-3 a user's re-derived copy of a persistent derived key, masked as
+ *       a user session-key blob, comes back after the officer deleted
+ *       the persistent key (and its parent).
+ *  RT-4 the user role (or anyone, while the user's PIN is the public
+ *       default) holds all 8 session slots: the officer cannot log in.
+ *  RT-5 anyone who can send OpenSession locks the officer for good with
+ *       10 wrong PINs; only a zeroize (needing an officer session) ends it.
+ *  RT-6 a wrap blob the officer unwrapped as an AES256_GCM key is
+ *       unwrapped again by the user typed AES256: its ECB gives E_K(0).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "azihsm/msg.h"
+#include "hsm_auth.h"
+#include "hsm_auth_client.h"
+#include "hsm_fw.h"
+#include "ossl_ref.h"
+#include "svc_util.h"
+#include "tap.h"
+
+/* ---- requests: a list of fields (as test_svc_ops) --------------------- */
+
+enum ft { F_U8, F_U16, F_U32, F_BOOL, F_BYTES };
+
+struct fld {
+	uint8_t id;
+	enum ft t;
+	uint32_t v;
+	const void *p;
+	size_t len;
+};
+
+#define U8(i, x)	{ (i), F_U8, (x), NULL, 0 }
+#define U16(i, x)	{ (i), F_U16, (x), NULL, 0 }
+#define U32(i, x)	{ (i), F_U32, (x), NULL, 0 }
+#define BOOL(i, x)	{ (i), F_BOOL, (x), NULL, 0 }
+#define BYTES(i, b, l)	{ (i), F_BYTES, 0, (b), (l) }
+#define NF(a)		(sizeof(a) / sizeof((a)[0]))
+
+static size_t build(uint8_t *buf, size_t cap, uint32_t op, int sid, const struct fld *f,
+		    unsigned int n)
+{
+	struct azihsm_req_hdr h = { .opcode = op };
+	struct mbor_enc e;
+	unsigned int i;
+	size_t len;
+
+	if (sid >= 0) {
+		h.has_session = true;
+		h.session_id = (uint16_t)sid;
+	}
+	mbor_enc_init(&e, buf, cap);
+	azihsm_msg_begin_request(&e, &h);
+	mbor_enc_map(&e, n);
+	for (i = 0; i < n; i++) {
+		mbor_enc_key(&e, f[i].id);
+		switch (f[i].t) {
+		case F_U8:
+			mbor_enc_u8(&e, (uint8_t)f[i].v);
+			break;
+		case F_U16:
+			mbor_enc_u16(&e, (uint16_t)f[i].v);
+			break;
+		case F_U32:
+			mbor_enc_u32(&e, f[i].v);
+			break;
+		case F_BOOL:
+			mbor_enc_bool(&e, f[i].v);
+			break;
+		case F_BYTES:
+			mbor_enc_bytes(&e, f[i].p, f[i].len);
+			break;
+		}
+	}
+	return mbor_enc_finish(&e, &len) ? 0 : len;
+}
+
+static long call(struct hsm_fw *fw, uint32_t op, int sid, const struct fld *f, unsigned int n,
+		 struct rsp *r)
+{
+	static uint8_t req[8192];
+	static struct rsp local;
+	size_t len;
+
+	if (!r)
+		r = &local;
+	len = build(req, sizeof(req), op, sid, f, n);
+	if (!len)
+		return -1;
+	return rsp_exec(fw, req, len, 0, r);
+}
+
+static size_t rsp_copy(const struct rsp *r, uint8_t id, uint8_t *out, size_t cap)
+{
+	const uint8_t *p;
+	size_t len;
+
+	if (rsp_bytes(r, id, &p, &len) || len > cap)
+		return 0;
+	memcpy(out, p, len);
+	return len;
+}
+
+static struct rsp tr;	/* answers the tests do not look at */
+
+/* ---- sessions ---------------------------------------------------------- */
+
+static const uint8_t *OFF_ID = (const uint8_t *)HSM_AUTH_DEFAULT_OFFICER_ID;
+static const uint8_t *USR_ID = (const uint8_t *)HSM_AUTH_DEFAULT_USER_ID;
+static const uint8_t *OFF_PIN0 = (const uint8_t *)HSM_AUTH_DEFAULT_OFFICER_PIN;
+static const uint8_t *USR_PIN0 = (const uint8_t *)HSM_AUTH_DEFAULT_USER_PIN;
+static const uint8_t *OFF_PIN1 = (const uint8_t *)"officer new PIN!";
+static const uint8_t *USR_PIN1 = (const uint8_t *)"user's new PIN#1";
+static const uint8_t *BAD_PIN = (const uint8_t *)"not the PIN 0000";
+
+static long login(struct hsm_fw *fw, uint8_t role, const uint8_t *pin, uint16_t *sid)
+{
+	long r = svc_login(fw, role, role == HSM_ROLE_OFFICER ? OFF_ID : USR_ID, pin);
+
+	if (r < 0)
+		return -r;
+	*sid = (uint16_t)r;
+	return 0;
+}
+
+/* Officer and user sessions past their default PINs. */
+static void setup(struct hsm_fw *fw, uint16_t *so, uint16_t *su)
+{
+	tap_eq(login(fw, HSM_ROLE_OFFICER, OFF_PIN0, so), 0, "officer login (default)");
+	tap_eq(svc_change_pin(fw, *so, HSM_ROLE_OFFICER, OFF_ID, OFF_PIN0, OFF_PIN1), 0,
+	       "officer changes PIN");
+	tap_eq(login(fw, HSM_ROLE_USER, USR_PIN0, su), 0, "user login (default)");
+	tap_eq(svc_change_pin(fw, *su, HSM_ROLE_USER, USR_ID, USR_PIN0, USR_PIN1), 0,
+	       "user changes PIN");
+}
+
+/* ---- key services ------------------------------------------------------- */
+
+static long keygen(struct hsm_fw *fw, int sid, uint8_t type, uint32_t usage, bool persistent,
+		   uint16_t *id)
+{
+	const struct fld f[] = {
+		U8(AZIHSM_KEY_F_TYPE, type), U32(AZIHSM_KEY_F_USAGE, usage),
+		BOOL(AZIHSM_KEY_F_PERSISTENT, persistent),
+	};
+	struct rsp r;
+	long st = call(fw, AZIHSM_OP_KEY_GENERATE, sid, f, NF(f), &r);
+
+	*id = st ? 0 : (uint16_t)rsp_u16(&r, AZIHSM_KEY_F_ID);
+	return st;
+}
+
+static EVP_PKEY *key_public(struct hsm_fw *fw, int sid, uint16_t id)
+{
+	const struct fld f[] = { U16(AZIHSM_KEY_F_ID, id) };
+	uint8_t der[1024];
+	struct rsp r;
+
+	if (call(fw, AZIHSM_OP_KEY_PUBLIC, sid, f, 1, &r))
+		return NULL;
+	return ref_d2i_pub(der, rsp_copy(&r, AZIHSM_KEY_F_DER, der, sizeof(der)));
+}
+
+static long new_key_call(struct hsm_fw *fw, uint32_t op, int sid, struct fld *f, unsigned int n,
+			 uint8_t type, uint32_t usage, bool persistent, uint16_t *out)
+{
+	struct rsp r;
+	long st;
+
+	f[n++] = (struct fld)U8(AZIHSM_OPS_F_TYPE, type);
+	f[n++] = (struct fld)U32(AZIHSM_OPS_F_USAGE, usage);
+	f[n++] = (struct fld)BOOL(AZIHSM_OPS_F_PERSISTENT, persistent);
+	st = call(fw, op, sid, f, n, &r);
+	*out = st ? 0 : (uint16_t)rsp_u16(&r, AZIHSM_OPS_F_NEW_KEY_ID);
+	return st;
+}
+
+static long ecdh(struct hsm_fw *fw, int sid, uint16_t id, const uint8_t *peer, size_t plen,
+		 uint8_t type, uint32_t usage, bool persistent, uint16_t *out)
+{
+	struct fld f[8] = { U16(AZIHSM_OPS_F_KEY_ID, id), BYTES(AZIHSM_ECDH_F_PEER, peer, plen) };
+
+	return new_key_call(fw, AZIHSM_OP_ECDH_KEY_EXCHANGE, sid, f, 2, type, usage, persistent,
+			    out);
+}
+
+/* KBKDF: label @a, context @b (both present, may be empty). */
+static long kbkdf(struct hsm_fw *fw, int sid, uint16_t id, uint8_t hash, const char *a,
+		  const char *b, uint8_t type, uint32_t usage, bool persistent, uint16_t *out)
+{
+	struct fld f[10] = {
+		U16(AZIHSM_OPS_F_KEY_ID, id), U8(AZIHSM_OPS_F_HASH, hash),
+		BYTES(AZIHSM_KDF_F_SALT, a, strlen(a)), BYTES(AZIHSM_KDF_F_INFO, b, strlen(b)),
+	};
+
+	return new_key_call(fw, AZIHSM_OP_KBKDF_DERIVE, sid, f, 4, type, usage, persistent, out);
+}
+
+static long unwrap(struct hsm_fw *fw, int sid, uint16_t id, const uint8_t *blob, size_t blen,
+		   uint8_t type, uint32_t usage, bool persistent, uint16_t *out)
+{
+	struct fld f[8] = {
+		U16(AZIHSM_OPS_F_KEY_ID, id), U8(AZIHSM_OPS_F_HASH, AZIHSM_HASH_SHA256),
+		BYTES(AZIHSM_UNWRAP_F_IN, blob, blen),
+	};
+
+	return new_key_call(fw, AZIHSM_OP_RSA_UNWRAP, sid, f, 3, type, usage, persistent, out);
+}
+
+static long unwrapping_key(struct hsm_fw *fw, int sid, uint16_t *id, EVP_PKEY **pub)
+{
+	uint8_t der[1024];
+	struct rsp r;
+	long st = call(fw, AZIHSM_OP_GET_UNWRAPPING_KEY, sid, NULL, 0, &r);
+
+	*id = st ? 0 : (uint16_t)rsp_u16(&r, AZIHSM_UNWRAPKEY_F_ID);
+	*pub = st ? NULL : ref_d2i_pub(der, rsp_copy(&r, AZIHSM_UNWRAPKEY_F_DER, der, sizeof(der)));
+	return st;
+}
+
+static long hmac(struct hsm_fw *fw, int sid, uint16_t id, const void *data, size_t len,
+		 uint8_t *mac, size_t *ml)
+{
+	const struct fld f[] = {
+		U16(AZIHSM_OPS_F_KEY_ID, id), BYTES(AZIHSM_HMAC_F_DATA, data, len),
+	};
+	struct rsp r;
+	long st = call(fw, AZIHSM_OP_HMAC, sid, f, NF(f), &r);
+
+	*ml = st ? 0 : rsp_copy(&r, AZIHSM_OPS_F_OUT, mac, 64);
+	return st;
+}
+
+/* AesEncryptDecrypt ECB encryption of @len bytes. */
+static long aes_ecb(struct hsm_fw *fw, int sid, uint16_t id, const uint8_t *in, size_t len,
+		    uint8_t *out)
+{
+	const struct fld f[] = {
+		U16(AZIHSM_AES_F_KEY_ID, id), U8(AZIHSM_AES_F_MODE, AZIHSM_AES_ECB),
+		BOOL(AZIHSM_AES_F_DECRYPT, false), BYTES(AZIHSM_AES_F_DATA, in, len),
+	};
+	struct rsp r;
+	long st = call(fw, AZIHSM_OP_AES_ENCRYPT_DECRYPT, sid, f, NF(f), &r);
+
+	if (!st && rsp_copy(&r, AZIHSM_AES_F_OUT, out, len) != len)
+		return -1;
+	return st;
+}
+
+/* GCM encryption (device IV): ciphertext, IV and 16-byte tag. */
+static long aes_gcm_enc(struct hsm_fw *fw, int sid, uint16_t id, const uint8_t *in, size_t len,
+			uint8_t *out, uint8_t iv[12], uint8_t tag[16])
+{
+	const struct fld f[] = {
+		U16(AZIHSM_AES_F_KEY_ID, id), U8(AZIHSM_AES_F_MODE, AZIHSM_AES_GCM),
+		BOOL(AZIHSM_AES_F_DECRYPT, false), BYTES(AZIHSM_AES_F_DATA, in, len),
+	};
+	struct rsp r;
+	long st = call(fw, AZIHSM_OP_AES_ENCRYPT_DECRYPT, sid, f, NF(f), &r);
+
+	if (!st && (rsp_copy(&r, AZIHSM_AES_F_OUT, out, len) != len ||
+		    rsp_copy(&r, AZIHSM_AES_F_IV_OUT, iv, 12) != 12 ||
+		    rsp_copy(&r, AZIHSM_AES_F_TAG_OUT, tag, 16) != 16))
+		return -1;
+	return st;
+}
+
+static long export_masked(struct hsm_fw *fw, int sid, uint16_t id, uint8_t *blob, size_t *len)
+{
+	const struct fld f[] = { U16(AZIHSM_MASK_F_KEY_ID, id) };
+	struct rsp r;
+	long st = call(fw, AZIHSM_OP_KEY_EXPORT_MASKED, sid, f, NF(f), &r);
+
+	*len = st ? 0 : rsp_copy(&r, AZIHSM_MASK_F_BLOB, blob, 4096);
+	return st;
+}
+
+static long unmask(struct hsm_fw *fw, int sid, const uint8_t *blob, size_t len, uint16_t *id)
+{
+	const struct fld f[] = { BYTES(AZIHSM_UNMASK_F_BLOB, blob, len) };
+	struct rsp r;
+	long st = call(fw, AZIHSM_OP_UNMASK_KEY, sid, f, NF(f), &r);
+
+	*id = st ? 0 : (uint16_t)rsp_u16(&r, AZIHSM_UNMASK_F_KEY_ID);
+	return st;
+}
+
+/* SP 800-108 counter-mode fixed input of block 1: [1]_32 || label || 00 || ctx || [L]_32. */
+static size_t kbkdf_block1(const char *label, const char *ctx, uint32_t bits, uint8_t *out)
+{
+	size_t n = 0, ll = strlen(label), cl = strlen(ctx);
+
+	out[n++] = 0, out[n++] = 0, out[n++] = 0, out[n++] = 1;
+	memcpy(out + n, label, ll);
+	n += ll;
+	out[n++] = 0;
+	memcpy(out + n, ctx, cl);
+	n += cl;
+	out[n++] = (uint8_t)(bits >> 24), out[n++] = (uint8_t)(bits >> 16);
+	out[n++] = (uint8_t)(bits >> 8), out[n++] = (uint8_t)bits;
+	return n;
+}
+
+/* OpenSSL AES-256-ECB of one block with @key. */
+static void ref_ecb(const uint8_t key[32], const uint8_t in[16], uint8_t out[16])
+{
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	int n = 0;
+
+	EVP_EncryptInit_ex(c, EVP_aes_256_ecb(), NULL, key, NULL);
+	EVP_CIPHER_CTX_set_padding(c, 0);
+	EVP_EncryptUpdate(c, out, &n, in, 16);
+	EVP_CIPHER_CTX_free(c);
+}
+
+/* OpenSSL AES-256-GCM decryption; 0 if the tag verifies. */
+static int ref_gcm_dec(const uint8_t key[32], const uint8_t iv[12], const uint8_t *ct, size_t len,
+		       const uint8_t tag[16], uint8_t *pt)
+{
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	int n = 0, ok;
+
+	ok = EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, iv) == 1 &&
+	     EVP_DecryptUpdate(c, pt, &n, ct, (int)len) == 1 &&
+	     EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, (void *)tag) == 1 &&
+	     EVP_DecryptFinal_ex(c, pt + n, &n) == 1;
+	EVP_CIPHER_CTX_free(c);
+	return ok ? 0 : -1;
+}
+
+static struct hsm_fw *start(const struct hsm_auth_config *acfg)
+{
+	const struct hsm_fw_config cfg = { .serial = "RT-1", .fw_rev = "1", .auth = acfg };
+
+	return hsm_fw_new(&cfg);
+}
+
+static const struct hsm_auth_config acfg_fast = { .pbkdf2_iter = 1000 };
+
+/* ---- RT-1: ECDH two-step, the derived persistent key read by the user -- */
+
+static void test_rt1_ecdh_kbkdf_read(void)
+{
+	struct hsm_fw *fw = start(&acfg_fast);
+	static const uint8_t zero[16];
+	uint8_t peer_der[256], z[132], want[32], fi[64], mac[64], ct[16], mine[16];
+	EVP_PKEY *peer = ref_keygen("EC", "P-384", 0), *pub;
+	uint16_t so, su, ec, kdk, aes, zu;
+	size_t plen, zl, fl, ml;
+
+	setup(fw, &so, &su);
+	/* The officer: persistent P-384 key, ECDH with a partner's public key. */
+	tap_eq(keygen(fw, so, AZIHSM_KEY_EC_P384, AZIHSM_USAGE_DERIVE, true, &ec), 0,
+	       "RT-1 officer: persistent P-384 key (derive)");
+	pub = key_public(fw, so, ec);
+	plen = ref_spki(peer, peer_der);
+	zl = ref_ecdh(peer, pub, z);
+	tap_eq(ecdh(fw, so, ec, peer_der, plen, AZIHSM_KEY_HMAC_SHA384, AZIHSM_USAGE_DERIVE, true,
+		    &kdk), 0, "RT-1 officer: ECDH -> persistent HMAC-SHA384 KDK (derive only)");
+	tap_eq(kbkdf(fw, so, kdk, AZIHSM_HASH_SHA384, "enc", "ctx", AZIHSM_KEY_AES256,
+		     AZIHSM_USAGE_ENCRYPT, true, &aes), 0,
+	       "RT-1 officer: KBKDF -> persistent AES-256 key (encrypt only)");
+	ref_kdf(true, AZIHSM_HASH_SHA384, z, zl, "enc", "ctx", want, 32);
+
+	/* The user: the same ECDH, as a key that MACs. */
+	tap_eq(ecdh(fw, su, ec, peer_der, plen, AZIHSM_KEY_HMAC_SHA384, AZIHSM_USAGE_SIGN, false,
+		    &zu), 0, "RT-1 user: the same ECDH -> session HMAC key with SIGN (allowed)");
+	fl = kbkdf_block1("enc", "ctx", 256, fi);
+	tap_eq(hmac(fw, su, zu, fi, fl, mac, &ml), 0,
+	       "RT-1 user: Hmac over the KBKDF fixed input block");
+	tap_ok(!(ml >= 32 && !memcmp(mac, want, 32)),
+	       "issue 9 RT-1: the user's Hmac is NOT the officer's derived AES key");
+	/* Proof that those 32 bytes are the key: the device's own ECB. */
+	tap_eq(aes_ecb(fw, so, aes, zero, 16, ct), 0, "RT-1 officer: ECB of 0 with the AES key");
+	ref_ecb(mac, zero, mine);
+	tap_ok(memcmp(ct, mine, 16),
+	       "issue 9 RT-1: OpenSSL's AES with the user's bytes does NOT match the device");
+	EVP_PKEY_free(pub);
+	EVP_PKEY_free(peer);
+	hsm_fw_free(fw);
+}
+
+/* ---- RT-2 / RT-3: a KBKDF chain; a type change; resurrection ------------ */
+
+static void test_rt2_kbkdf_chain_read(void)
+{
+	struct hsm_fw *fw = start(&acfg_fast);
+	static const uint8_t zero[16];
+	static const uint8_t msg[32] = "officer's secret data, GCM'd!!";
+	uint8_t fi[64], mac[64], ct[32], iv[12], tag[16], pt[32], h_dev[16], h_ref[16];
+	uint8_t blob[4096];
+	uint16_t so, su, k0, k1, gcm, k1u, as_aes, copy, back;
+	size_t fl, ml, bl;
+
+	setup(fw, &so, &su);
+	tap_eq(keygen(fw, so, AZIHSM_KEY_HMAC_SHA256, AZIHSM_USAGE_DERIVE, true, &k0), 0,
+	       "RT-2 officer: persistent HMAC-SHA256 KDK0 (derive only, generated)");
+	tap_eq(kbkdf(fw, so, k0, AZIHSM_HASH_SHA256, "kdk", "", AZIHSM_KEY_HMAC_SHA256,
+		     AZIHSM_USAGE_DERIVE, true, &k1), 0,
+	       "RT-2 officer: KBKDF -> persistent KDK1 (derive only)");
+	tap_eq(kbkdf(fw, so, k1, AZIHSM_HASH_SHA256, "data", "", AZIHSM_KEY_AES256_GCM,
+		     AZIHSM_USAGE_ENCRYPT | AZIHSM_USAGE_DECRYPT, true, &gcm), 0,
+	       "RT-2 officer: KBKDF -> persistent AES256_GCM key");
+	tap_eq(aes_gcm_enc(fw, so, gcm, msg, sizeof(msg), ct, iv, tag), 0,
+	       "RT-2 officer: GCM-encrypts its data");
+
+	/* The user: KDK1 again, as a key that MACs. */
+	tap_eq(kbkdf(fw, su, k0, AZIHSM_HASH_SHA256, "kdk", "", AZIHSM_KEY_HMAC_SHA256,
+		     AZIHSM_USAGE_SIGN, false, &k1u), 0,
+	       "RT-2 user: KBKDF from KDK0 -> KDK1's bytes as a session HMAC SIGN key");
+	fl = kbkdf_block1("data", "", 256, fi);
+	tap_eq(hmac(fw, su, k1u, fi, fl, mac, &ml), 0,
+	       "RT-2 user: Hmac over the KBKDF input of the GCM key");
+	tap_ok(!(ml == 32 && !ref_gcm_dec(mac, iv, ct, sizeof(ct), tag, pt) &&
+		 !memcmp(pt, msg, sizeof(msg))),
+	       "issue 9 RT-2: the user can NOT decrypt the officer's GCM data with those bytes");
+
+	/* A type change: the GCM key derived again as a plain AES key (ECB). */
+	tap_eq(kbkdf(fw, su, k1, AZIHSM_HASH_SHA256, "data", "", AZIHSM_KEY_AES256,
+		     AZIHSM_USAGE_ENCRYPT, false, &as_aes), 0,
+	       "RT-2 user: KBKDF from KDK1 -> the GCM key's bytes typed AES256");
+	tap_eq(aes_ecb(fw, su, as_aes, zero, 16, h_dev), 0, "RT-2 user: ECB of the zero block");
+	ref_ecb(mac, zero, h_ref);
+	tap_ok(memcmp(h_dev, h_ref, 16),
+	       "issue 9 RT-2: the user does NOT get E_K(0) (GHASH key) of the officer's GCM key");
+
+	/* RT-3: the user's copy outlives the officer's delete. */
+	tap_eq(kbkdf(fw, su, k1, AZIHSM_HASH_SHA256, "data", "", AZIHSM_KEY_AES256_GCM,
+		     AZIHSM_USAGE_DECRYPT, false, &copy), 0,
+	       "RT-3 user: KBKDF -> a session copy of the officer's GCM key");
+	tap_eq(export_masked(fw, su, copy, blob, &bl), 0, "RT-3 user: masks its copy");
+	tap_eq(call_id(fw, AZIHSM_OP_DELETE_KEY, so, gcm, &tr), 0,
+	       "RT-3 officer: deletes the GCM key");
+	tap_eq(call_id(fw, AZIHSM_OP_DELETE_KEY, so, k1, &tr), 0, "RT-3 officer: deletes KDK1");
+	tap_eq(call_id(fw, AZIHSM_OP_DELETE_KEY, so, k0, &tr), 0, "RT-3 officer: deletes KDK0");
+	tap_eq(call0(fw, AZIHSM_OP_CLOSE_SESSION, su, &tr), 0, "RT-3 user: closes its session");
+	tap_eq(login(fw, HSM_ROLE_USER, USR_PIN1, &su), 0, "RT-3 user: a new session");
+	tap_ok(unmask(fw, su, blob, bl, &back) != 0,
+	       "issue 9 RT-3: the deleted key does NOT come back from the user's blob");
+	hsm_fw_free(fw);
+}
+
+/* ---- RT-4: the user takes every session slot --------------------------- */
+
+static void test_rt4_session_slots(void)
+{
+	struct hsm_fw *fw = start(&acfg_fast);
+	uint16_t so, su, s[HSM_AUTH_MAX_SESSIONS], x;
+	unsigned int i, n = 0;
+
+	setup(fw, &so, &su);
+	tap_eq(call0(fw, AZIHSM_OP_CLOSE_SESSION, so, &tr), 0, "RT-4 officer: logs out");
+	for (i = 1; i < HSM_AUTH_MAX_SESSIONS; i++)
+		n += login(fw, HSM_ROLE_USER, USR_PIN1, &s[i]) == 0;
+	tap_ok(n < HSM_AUTH_MAX_SESSIONS - 1,
+	       "RT-4 user: tries 7 more sessions (8 in all), gets %u more: the last slot is kept", n);
+	tap_ok(login(fw, HSM_ROLE_OFFICER, OFF_PIN1, &x) == 0,
+	       "issue 9 RT-4: the officer can still log in while the user holds all it can");
+	hsm_fw_free(fw);
+
+	/* Before the user ever logged in: anyone, with the public default PIN. */
+	fw = start(&acfg_fast);
+	tap_eq(login(fw, HSM_ROLE_OFFICER, OFF_PIN0, &so), 0, "RT-4 officer login (default)");
+	tap_eq(svc_change_pin(fw, so, HSM_ROLE_OFFICER, OFF_ID, OFF_PIN0, OFF_PIN1), 0,
+	       "RT-4 officer changes PIN, then logs out");
+	call0(fw, AZIHSM_OP_CLOSE_SESSION, so, &tr);
+	for (i = 0, n = 0; i < HSM_AUTH_MAX_SESSIONS; i++)
+		n += login(fw, HSM_ROLE_USER, USR_PIN0, &s[i]) == 0;
+	tap_ok(n < HSM_AUTH_MAX_SESSIONS,
+	       "RT-4 anyone: tries 8 restricted sessions with the user's public default PIN, "
+	       "gets %u", n);
+	tap_ok(login(fw, HSM_ROLE_OFFICER, OFF_PIN1, &x) == 0,
+	       "issue 9 RT-4: the officer can still log in (no credential was needed to block)");
+	hsm_fw_free(fw);
+}
+
+/* ---- RT-5: the officer locked for good by anyone ------------------------ */
+
+static struct {
+	uint64_t mono, real;
+} clk = { 1000, 1700000000000ull };
+
+static uint64_t fake_now(void *ctx, enum hsm_auth_clock which)
+{
+	(void)ctx;
+	return which == HSM_AUTH_CLOCK_REAL ? clk.real : clk.mono;
+}
+
+static void test_rt5_officer_pin_lock(void)
+{
+	static const struct hsm_auth_config acfg = {
+		.clock = fake_now, .pbkdf2_iter = 1000,
+	};
+	struct hsm_fw *fw = start(&acfg);
+	uint16_t so, su, x;
+	unsigned int i;
+	long st;
+
+	setup(fw, &so, &su);
+	call0(fw, AZIHSM_OP_CLOSE_SESSION, so, &tr);
+	/* Nobody logged in as anything: wrong officer PINs, waiting out each delay. */
+	for (i = 0; i < HSM_AUTH_MAX_FAILURES; i++) {
+		clk.real += 3600 * 1000;
+		clk.mono += 1000;
+		login(fw, HSM_ROLE_OFFICER, BAD_PIN, &x);
+	}
+	clk.real += 7 * 24 * 3600 * 1000ull;
+	clk.mono += 1000;
+	st = login(fw, HSM_ROLE_OFFICER, OFF_PIN1, &x);
+	tap_ok(st == 0, "issue 9 RT-5: the officer's right PIN still opens after 10 wrong ones "
+		       "sent without any session (got 0x%lx)", st);
+	tap_eq(call0(fw, AZIHSM_OP_UNLOCK_USER, su, &tr), AZIHSM_STATUS_WRONG_ROLE,
+	       "RT-5: and nothing the user may do ends it");
+	hsm_fw_free(fw);
+}
+
+/* ---- RT-6: a wrap blob unwrapped again with other attributes ------------ */
+
+static void test_rt6_unwrap_again(void)
+{
+	struct hsm_fw *fw = start(&acfg_fast);
+	static const uint8_t zero[16];
+	uint8_t secret[32], blob[1024], h_dev[16], h_ref[16];
+	uint16_t so, su, uk, gcm, mine;
+	EVP_PKEY *pub = NULL;
+	size_t bl;
+
+	setup(fw, &so, &su);
+	tap_eq(unwrapping_key(fw, so, &uk, &pub), 0, "RT-6 officer: the unwrapping key");
+	memset(secret, 0x5a, sizeof(secret));
+	secret[0] = 1;
+	bl = ref_wrap(pub, AZIHSM_HASH_SHA256, NULL, secret, sizeof(secret), blob);
+	tap_eq(unwrap(fw, so, uk, blob, bl, AZIHSM_KEY_AES256_GCM,
+		      AZIHSM_USAGE_ENCRYPT | AZIHSM_USAGE_DECRYPT, true, &gcm), 0,
+	       "RT-6 officer: unwraps a partner's blob as a persistent AES256_GCM key");
+	tap_eq(unwrap(fw, su, uk, blob, bl, AZIHSM_KEY_AES256, AZIHSM_USAGE_ENCRYPT, false, &mine),
+	       0, "RT-6 user: unwraps the same blob typed AES256 (ECB allowed)");
+	tap_eq(aes_ecb(fw, su, mine, zero, 16, h_dev), 0, "RT-6 user: ECB of the zero block");
+	ref_ecb(secret, zero, h_ref);
+	tap_ok(memcmp(h_dev, h_ref, 16),
+	       "issue 9 RT-6: the user does NOT get E_K(0) (GHASH key) of the officer's GCM key");
+	EVP_PKEY_free(pub);
+	hsm_fw_free(fw);
+}
+
+int main(void)
+{
+	test_rt1_ecdh_kbkdf_read();
+	test_rt2_kbkdf_chain_read();
+	test_rt4_session_slots();
+	test_rt5_officer_pin_lock();
+	test_rt6_unwrap_again();
+	return tap_done();
+}
