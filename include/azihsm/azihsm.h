@@ -360,7 +360,8 @@ struct azihsm_aes_params {
 	const uint8_t *aad;	/* GCM, optional */
 	size_t aad_len;
 	/*
-	 * GCM: decrypt: the tag to check (@tag_len 4..16); encrypt: where the
+	 * GCM: decrypt: the tag to check (@tag_len 12..16, else the device
+	 * answers INVALID_ARG); encrypt: where the
 	 * tag goes, @tag_len bytes (4..16; 0 means 16).
 	 */
 	uint8_t *tag;
