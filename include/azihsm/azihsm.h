@@ -257,7 +257,8 @@ int azihsm_ecdsa_sign(struct azihsm_session *sess, uint16_t key_id,
  * key visible to the session), KEY_USAGE (the key lacks the usage the
  * operation needs), KEY_TYPE (wrong kind of key), INVALID_ARG, and for a
  * new persistent key WRONG_ROLE (users make session keys only), NOT_STORED,
- * LABEL_EXISTS. Digests must have the hash's length (else -EINVAL).
+ * LABEL_EXISTS; ECDH, HKDF, KBKDF and unwrap with a persistent key are
+ * the officer's only (else WRONG_ROLE). Digests must have the hash's length (else -EINVAL).
  */
 enum azihsm_rsa_padding {
 	AZIHSM_RSA_PADDING_PKCS1 = 1,	/* RSASSA-PKCS1-v1_5 */
@@ -359,7 +360,8 @@ struct azihsm_aes_params {
 	const uint8_t *aad;	/* GCM, optional */
 	size_t aad_len;
 	/*
-	 * GCM: decrypt: the tag to check (@tag_len 4..16); encrypt: where the
+	 * GCM: decrypt: the tag to check (@tag_len 12..16, else the device
+	 * answers INVALID_ARG); encrypt: where the
 	 * tag goes, @tag_len bytes (4..16; 0 means 16).
 	 */
 	uint8_t *tag;

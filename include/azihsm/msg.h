@@ -418,7 +418,8 @@ enum azihsm_persist {
  *       3: decrypt bool, 4: iv bytes (ECB: absent; CBC/CTR/XTS: 16;
  *       GCM decrypt: 12; GCM encrypt: absent, except that the kernel
  *       session may give 12), 5: data bytes, 6: aad bytes (GCM, opt),
- *       7: tag bytes (GCM decrypt: 4..16, the length checked), 8: tag_len
+ *       7: tag bytes (GCM decrypt: 4..16 in the kernel session, else
+ *       12..16, the length checked), 8: tag_len
  *       u8 (GCM encrypt, opt, 4..16, default 16), 9: xts_block u32 (XTS,
  *       opt, default 0) } -> { 1: data bytes, 2: iv_out bytes (CBC/CTR:
  *       the IV for the next call; GCM encrypt: the 12-byte IV used),

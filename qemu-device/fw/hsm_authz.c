@@ -32,6 +32,15 @@ enum hsm_authz_status hsm_authz_use_key(struct hsm_auth *a, uint16_t sid,
 		return HSM_AUTHZ_NO_SESSION;
 	if (!hsm_authz_visible(sid, role, key->owner))
 		return HSM_AUTHZ_NOT_VISIBLE;
+	/*
+	 * issue 9 (RT-1/2/3/6): a new key made from a persistent key (ECDH,
+	 * HKDF, KBKDF, RsaUnwrap) is the officer's alone. Another session
+	 * deriving it again with another type or usage would read the
+	 * officer's key, or keep a copy after the officer deleted it.
+	 */
+	if ((need & HSM_AUTHZ_NEW_KEY_USAGE) && !key->owner &&
+	    hsm_auth_check(a, sid, HSM_OP_MANAGE_KEYS) != HSM_AUTH_OK)
+		return HSM_AUTHZ_WRONG_ROLE;
 	if ((key->usage & need) != need)
 		return HSM_AUTHZ_USAGE;
 	return HSM_AUTHZ_OK;

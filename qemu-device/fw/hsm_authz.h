@@ -22,7 +22,8 @@ enum hsm_authz_status {
 	HSM_AUTHZ_OK = 0,
 	HSM_AUTHZ_NO_SESSION,		/* session not open */
 	HSM_AUTHZ_MUST_CHANGE_PIN,	/* opened with a default credential */
-	HSM_AUTHZ_WRONG_ROLE,		/* its role may not USE_KEY */
+	HSM_AUTHZ_WRONG_ROLE,		/* its role may not USE_KEY, or not make
+					 * a new key from a persistent one */
 	HSM_AUTHZ_NOT_VISIBLE,		/* not its key: as if it did not exist */
 	HSM_AUTHZ_USAGE,		/* the key lacks a usage bit of @need */
 };
@@ -51,12 +52,17 @@ static inline struct hsm_authz_key hsm_authz_of_ref(const struct hsm_key_ref *r)
  */
 bool hsm_authz_visible(uint16_t sid, enum hsm_auth_role role, uint16_t owner);
 
+/* Usage bits of the operations whose result is a new key (derive, unwrap). */
+#define HSM_AUTHZ_NEW_KEY_USAGE	(HSM_USAGE_DERIVE | HSM_USAGE_UNWRAP)
+
 /*
  * May session @sid use @key for an operation that needs the usage bits
  * @need (HSM_USAGE_*: ENCRYPT, DECRYPT, SIGN, ...)? In this order: the
  * session is open (NO_SESSION), not restricted to ChangePin
  * (MUST_CHANGE_PIN), its role may USE_KEY (WRONG_ROLE), the key is visible
- * to it (NOT_VISIBLE), the key has every bit of @need (USAGE).
+ * to it (NOT_VISIBLE), a persistent key used to make a new key (@need has
+ * a bit of HSM_AUTHZ_NEW_KEY_USAGE) needs a role of the MANAGE_KEYS class
+ * (WRONG_ROLE), the key has every bit of @need (USAGE).
  */
 enum hsm_authz_status hsm_authz_use_key(struct hsm_auth *a, uint16_t sid,
 					const struct hsm_authz_key *key, uint32_t need);

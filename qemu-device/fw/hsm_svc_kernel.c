@@ -40,6 +40,12 @@ _Static_assert(AZIHSM_HASH_SHA512 == HSM_HASH_SHA512, "hash");
 /* Longest HMAC secret KeyImport takes (longer than a block: hashed). */
 #define FW_IMPORT_HMAC_MAX	1024
 #define FW_GCM_TAG_MIN		4
+/*
+ * Shortest GCM tag a decryption outside the kernel session takes (issue 9,
+ * SP 800-38D 5.2.1.2 / appendix C: a short tag lets a forger try many
+ * times; the kernel crypto API's callers keep their 4..16).
+ */
+#define FW_GCM_DEC_TAG_MIN	12
 /* Longest RSAPrivateKey DER taken (RSA-4096 is about 2.4 KiB). */
 #define FW_IMPORT_DER_MAX	8192
 
@@ -478,6 +484,8 @@ static uint32_t fw_aes_check(const struct fw_aes_ctx *c, bool kernel, bool has_i
 		if (c->decrypt) {
 			if (!has_tag || has_tag_len || c->tag.len < FW_GCM_TAG_MIN ||
 			    c->tag.len > HSM_GCM_TAG_LEN)
+				return AZIHSM_STATUS_INVALID_ARG;
+			if (!kernel && c->tag.len < FW_GCM_DEC_TAG_MIN)
 				return AZIHSM_STATUS_INVALID_ARG;
 		} else if (has_tag || c->tag_len < FW_GCM_TAG_MIN ||
 			   c->tag_len > HSM_GCM_TAG_LEN) {

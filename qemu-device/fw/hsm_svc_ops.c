@@ -9,7 +9,9 @@
  *
  * Every operation: the USE_KEY class, a key the session sees (as in
  * hsm_svc_keys.c, checked again on the borrowed key), the usage the
- * operation needs (the vault refuses the borrow otherwise). A new key is
+ * operation needs (the vault refuses the borrow otherwise). A new key
+ * made from a persistent key needs the MANAGE_KEYS class (hsm_authz_use_key:
+ * users derive and unwrap from their own session keys only). A new key is
  * persistent (MANAGE_KEYS) or the session's (SESSION_KEYS), checked
  * before any work; a persistent one is committed before the answer, and
  * deleted again if that fails (NOT_STORED). Derived and unwrapped

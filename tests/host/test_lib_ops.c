@@ -234,11 +234,15 @@ static void test_flow(struct fw_link *l, struct azihsm_dev *dev)
 					      AZIHSM_KEY_USE_ENCRYPT | AZIHSM_KEY_USE_DECRYPT, NULL,
 					      0, false };
 		tap_eq(azihsm_rsa_unwrap(u, uk, AZIHSM_HASH_ALG_SHA256, NULL, 0, blob, bl, &nk, &ak,
-					 NULL), 0, "unwrap a known AES-256 key (session, no label)");
-		tap_eq(azihsm_aes_crypt(u, ak, &ap, data, 32, c1, sizeof(c1), &got, &fips), 0,
+					 NULL), -EIO,
+		       "issue 9 RT-6: the user may not unwrap with the persistent unwrapping key");
+		tap_eq(hsm_status(), AZIHSM_STATUS_WRONG_ROLE, "  WRONG_ROLE");
+		tap_eq(azihsm_rsa_unwrap(o, uk, AZIHSM_HASH_ALG_SHA256, NULL, 0, blob, bl, &nk, &ak,
+					 NULL), 0, "officer: unwrap a known AES-256 key (session, no label)");
+		tap_eq(azihsm_aes_crypt(o, ak, &ap, data, 32, c1, sizeof(c1), &got, &fips), 0,
 		       "azihsm_aes_crypt CBC, 32 bytes");
 		ap.iv = iv_next;
-		tap_eq(azihsm_aes_crypt(u, ak, &ap, data + 32, 16, c1 + 32, 16, &got, NULL), 0,
+		tap_eq(azihsm_aes_crypt(o, ak, &ap, data + 32, 16, c1 + 32, 16, &got, NULL), 0,
 		       "  chained with iv_out, 16 more");
 		EVP_EncryptInit_ex(cc, EVP_aes_256_cbc(), NULL, akey, iv);
 		EVP_CIPHER_CTX_set_padding(cc, 0);
@@ -249,11 +253,11 @@ static void test_flow(struct fw_link *l, struct azihsm_dev *dev)
 		ap = (struct azihsm_aes_params){ .mode = AZIHSM_AES_MODE_GCM, .iv = iv, .iv_len = 12,
 						 .aad = (const uint8_t *)"aad", .aad_len = 3,
 						 .tag = tag, .tag_len = 16, .iv_out = gcm_iv };
-		tap_eq(azihsm_aes_crypt(u, ak, &ap, data, 48, c2, sizeof(c2), &got, NULL), -EINVAL,
+		tap_eq(azihsm_aes_crypt(o, ak, &ap, data, 48, c2, sizeof(c2), &got, NULL), -EINVAL,
 		       "issue 9: azihsm_aes_crypt GCM encrypt with the caller's IV: -EINVAL");
 		ap.iv = NULL;
 		ap.iv_len = 0;
-		tap_eq(azihsm_aes_crypt(u, ak, &ap, data, 48, c2, sizeof(c2), &got, &fips), 0,
+		tap_eq(azihsm_aes_crypt(o, ak, &ap, data, 48, c2, sizeof(c2), &got, &fips), 0,
 		       "azihsm_aes_crypt GCM encrypt");
 		EVP_EncryptInit_ex(cc, EVP_aes_256_gcm(), NULL, akey, gcm_iv);
 		EVP_EncryptUpdate(cc, NULL, &a, (const uint8_t *)"aad", 3);
@@ -266,21 +270,21 @@ static void test_flow(struct fw_link *l, struct azihsm_dev *dev)
 		ap.iv_len = 12;
 		ap.iv_out = NULL;
 		ap.decrypt = true;
-		tap_ok(!azihsm_aes_crypt(u, ak, &ap, c2, 48, c1, sizeof(c1), &got, NULL) &&
+		tap_ok(!azihsm_aes_crypt(o, ak, &ap, c2, 48, c1, sizeof(c1), &got, NULL) &&
 		       !memcmp(c1, data, 48), "  GCM decrypt: the plaintext");
 		tag[0] ^= 1;
-		tap_eq(azihsm_aes_crypt(u, ak, &ap, c2, 48, c1, sizeof(c1), &got, NULL), -EIO,
+		tap_eq(azihsm_aes_crypt(o, ak, &ap, c2, 48, c1, sizeof(c1), &got, NULL), -EIO,
 		       "  a damaged tag: -EIO");
 		tap_eq(hsm_status(), AZIHSM_STATUS_BAD_TAG, "  BAD_TAG");
-		tap_eq(azihsm_key_export_masked(u, ak, mblob, sizeof(mblob), &mlen), 0,
+		tap_eq(azihsm_key_export_masked(o, ak, mblob, sizeof(mblob), &mlen), 0,
 		       "azihsm_key_export_masked of the session key");
-		tap_eq(azihsm_key_unmask(u, mblob, mlen, &ak2), 0, "azihsm_key_unmask");
+		tap_eq(azihsm_key_unmask(o, mblob, mlen, &ak2), 0, "azihsm_key_unmask");
 		ap = (struct azihsm_aes_params){ .mode = AZIHSM_AES_MODE_CBC, .iv = iv, .iv_len = 16 };
 		tap_ok(ak2 && ak2 != ak &&
-		       !azihsm_aes_crypt(u, ak2, &ap, data, 48, c1, sizeof(c1), &got, NULL) &&
+		       !azihsm_aes_crypt(o, ak2, &ap, data, 48, c1, sizeof(c1), &got, NULL) &&
 		       !memcmp(c1, ref, 48), "  the unmasked key encrypts as the original");
 		mblob[mlen / 2] ^= 0x10;
-		tap_eq(azihsm_key_unmask(u, mblob, mlen, &ak2), -EIO, "a damaged blob: -EIO");
+		tap_eq(azihsm_key_unmask(o, mblob, mlen, &ak2), -EIO, "a damaged blob: -EIO");
 		tap_eq(hsm_status(), AZIHSM_STATUS_BAD_BLOB, "  BAD_BLOB");
 		EVP_CIPHER_CTX_free(cc);
 	}

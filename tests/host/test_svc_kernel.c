@@ -830,6 +830,16 @@ static void test_aes_modes(void)
 		d.tag_len = 16;
 		tap_ok(aes(fw, (int)su, &d) == 0 && !memcmp(d.out, data, 100) && d.fips,
 		       "  decrypt with the answered IV (the caller's on decrypt): the plaintext");
+		d.tag_len = 11;
+		tap_eq(aes(fw, (int)su, &d), AZIHSM_STATUS_INVALID_ARG,
+		       "  issue 9: user: GCM decrypt with an 11-byte tag: INVALID_ARG");
+		d.tag_len = 4;
+		tap_eq(aes(fw, (int)su, &d), AZIHSM_STATUS_INVALID_ARG,
+		       "  issue 9: user: GCM decrypt with a 4-byte tag: INVALID_ARG");
+		d.tag_len = 12;
+		tap_ok(aes(fw, (int)su, &d) == 0 && !memcmp(d.out, data, 100),
+		       "  user: GCM decrypt with the tag cut to 12 bytes: the plaintext");
+		d.tag_len = 16;
 		d.iv = NULL;
 		d.iv_len = 0;
 		tap_eq(aes(fw, (int)su, &d), AZIHSM_STATUS_INVALID_ARG,

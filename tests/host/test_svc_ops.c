@@ -705,54 +705,57 @@ static void test_unwrap(struct hsm_fw *fw)
 	/* a secret */
 	RAND_bytes(secret, sizeof(secret));
 	bl = ref_wrap(upub, AZIHSM_HASH_SHA256, NULL, secret, sizeof(secret), blob);
-	tap_eq(unwrap(fw, su, uk, AZIHSM_HASH_SHA256, blob, bl, NULL, AZIHSM_KEY_HMAC_SHA256,
+	tap_eq(unwrap(fw, so, uk, AZIHSM_HASH_SHA256, blob, bl, NULL, AZIHSM_KEY_HMAC_SHA256,
 		      AZIHSM_USAGE_SIGN, "uw-hmac", false, &k, &fips), 0,
-	       "RsaUnwrap of OpenSSL's wrap of a 32-byte secret -> HMAC-SHA256 key");
+	       "RsaUnwrap (officer) of OpenSSL's wrap of a 32-byte secret -> session HMAC key");
 	tap_ok(fips, "  FIPS-approved");
-	hmac(fw, su, k, msg, strlen(msg), mac, &ml, NULL);
+	hmac(fw, so, k, msg, strlen(msg), mac, &ml, NULL);
 	wl = ref_hmac(AZIHSM_HASH_SHA256, secret, sizeof(secret), msg, want);
 	tap_ok(ml == wl && !memcmp(mac, want, ml), "  its HMAC is OpenSSL's with the secret");
 
 	/* an EC key, OAEP label and SHA-384 */
 	tl = ref_pkcs8(ec, target);
 	bl = ref_wrap(upub, AZIHSM_HASH_SHA384, "wrap label", target, tl, blob);
-	tap_eq(unwrap(fw, su, uk, AZIHSM_HASH_SHA384, blob, bl, "wrap label", AZIHSM_KEY_EC_P256,
+	tap_eq(unwrap(fw, so, uk, AZIHSM_HASH_SHA384, blob, bl, "wrap label", AZIHSM_KEY_EC_P256,
 		      AZIHSM_USAGE_SIGN, NULL, false, &k, NULL), 0,
 	       "RsaUnwrap of a P-256 PKCS#8 (OAEP SHA-384, label)");
 	dl = ref_digest(AZIHSM_HASH_SHA256, msg, dg);
-	tap_ok(!ecc_sign(fw, su, k, AZIHSM_HASH_SHA256, dg, dl, sig, &sl) &&
+	tap_ok(!ecc_sign(fw, so, k, AZIHSM_HASH_SHA256, dg, dl, sig, &sl) &&
 	       ref_verify(ec, AZIHSM_HASH_SHA256, -1, dg, dl, sig, sl),
 	       "  it signs; OpenSSL verifies with the original public key");
-	n0 = key_count(fw, su);
-	tap_eq(unwrap(fw, su, uk, AZIHSM_HASH_SHA384, blob, bl, "other", AZIHSM_KEY_EC_P256,
+	n0 = key_count(fw, so);
+	tap_eq(unwrap(fw, so, uk, AZIHSM_HASH_SHA384, blob, bl, "other", AZIHSM_KEY_EC_P256,
 		      AZIHSM_USAGE_SIGN, NULL, false, &tmp, NULL), AZIHSM_STATUS_DECRYPT_FAILED,
 	       "  with another OAEP label: DECRYPT_FAILED");
-	tap_eq(unwrap(fw, su, uk, AZIHSM_HASH_SHA384, blob, bl, "wrap label", AZIHSM_KEY_EC_P384,
+	tap_eq(unwrap(fw, so, uk, AZIHSM_HASH_SHA384, blob, bl, "wrap label", AZIHSM_KEY_EC_P384,
 		      AZIHSM_USAGE_SIGN, NULL, false, &tmp, NULL), AZIHSM_STATUS_INVALID_ARG,
 	       "  declared P-384: INVALID_ARG");
-	tap_eq(unwrap(fw, su, uk, AZIHSM_HASH_SHA384, blob, bl, "wrap label",
+	tap_eq(unwrap(fw, so, uk, AZIHSM_HASH_SHA384, blob, bl, "wrap label",
 		      AZIHSM_KEY_HMAC_SHA256, AZIHSM_USAGE_SIGN, NULL, false, &tmp, NULL),
 	       AZIHSM_STATUS_INVALID_ARG, "  declared a 128-byte-max HMAC key: INVALID_ARG");
 	blob[bl - 5] ^= 0x01;
-	tap_eq(unwrap(fw, su, uk, AZIHSM_HASH_SHA384, blob, bl, "wrap label", AZIHSM_KEY_EC_P256,
+	tap_eq(unwrap(fw, so, uk, AZIHSM_HASH_SHA384, blob, bl, "wrap label", AZIHSM_KEY_EC_P256,
 		      AZIHSM_USAGE_SIGN, NULL, false, &tmp, NULL), AZIHSM_STATUS_DECRYPT_FAILED,
 	       "  a bit flipped in the KWP part: DECRYPT_FAILED");
 	blob[bl - 5] ^= 0x01;
 	blob[10] ^= 0x80;
-	tap_eq(unwrap(fw, su, uk, AZIHSM_HASH_SHA384, blob, bl, "wrap label", AZIHSM_KEY_EC_P256,
+	tap_eq(unwrap(fw, so, uk, AZIHSM_HASH_SHA384, blob, bl, "wrap label", AZIHSM_KEY_EC_P256,
 		      AZIHSM_USAGE_SIGN, NULL, false, &tmp, NULL), AZIHSM_STATUS_DECRYPT_FAILED,
 	       "  a bit flipped in the OAEP part: DECRYPT_FAILED");
 	blob[10] ^= 0x80;
-	tap_eq(unwrap(fw, su, uk, AZIHSM_HASH_SHA384, blob, bl - 8, "wrap label",
+	tap_eq(unwrap(fw, so, uk, AZIHSM_HASH_SHA384, blob, bl - 8, "wrap label",
 		      AZIHSM_KEY_EC_P256, AZIHSM_USAGE_SIGN, NULL, false, &tmp, NULL),
 	       AZIHSM_STATUS_DECRYPT_FAILED, "  8 bytes short: DECRYPT_FAILED");
-	tap_eq(unwrap(fw, su, uk, AZIHSM_HASH_SHA384, blob, 200, "wrap label",
+	tap_eq(unwrap(fw, so, uk, AZIHSM_HASH_SHA384, blob, 200, "wrap label",
 		      AZIHSM_KEY_EC_P256, AZIHSM_USAGE_SIGN, NULL, false, &tmp, NULL),
 	       AZIHSM_STATUS_INVALID_ARG, "  shorter than the modulus: INVALID_ARG");
 	tap_eq(unwrap(fw, su, uk, AZIHSM_HASH_SHA384, blob, bl, "wrap label", AZIHSM_KEY_EC_P256,
 		      AZIHSM_USAGE_SIGN, NULL, true, &tmp, NULL), AZIHSM_STATUS_WRONG_ROLE,
 	       "  user, persistent: WRONG_ROLE");
-	tap_eq(key_count(fw, su), n0, "  none of these left a key behind");
+	tap_eq(unwrap(fw, su, uk, AZIHSM_HASH_SHA384, blob, bl, "wrap label", AZIHSM_KEY_EC_P256,
+		      AZIHSM_USAGE_SIGN, NULL, false, &tmp, NULL), AZIHSM_STATUS_WRONG_ROLE,
+	       "  issue 9 RT-6: user, session key from the persistent unwrapping key: WRONG_ROLE");
+	tap_eq(key_count(fw, so), n0, "  none of these left a key behind");
 
 	/* an RSA key, persistent (officer) */
 	tl = ref_pkcs8(rsa, target);
@@ -777,9 +780,9 @@ static void test_unwrap(struct hsm_fw *fw)
 		       AZIHSM_STATUS_KEY_USAGE,
 		       "RsaDecrypt with the unwrapping key: KEY_USAGE (no OAEP oracle)");
 	}
-	tap_eq(unwrap(fw, su, rsa1, AZIHSM_HASH_SHA256, blob, bl, NULL, AZIHSM_KEY_RSA2048,
+	tap_eq(unwrap(fw, so, rsa1, AZIHSM_HASH_SHA256, blob, bl, NULL, AZIHSM_KEY_RSA2048,
 		      AZIHSM_USAGE_SIGN, NULL, false, &tmp, NULL), AZIHSM_STATUS_KEY_USAGE,
-	       "RsaUnwrap with a key without unwrap usage: KEY_USAGE");
+	       "RsaUnwrap (officer) with a key without unwrap usage: KEY_USAGE");
 	tap_eq(unwrap(fw, su, e_hmac, AZIHSM_HASH_SHA256, blob, bl, NULL, AZIHSM_KEY_RSA2048,
 		      AZIHSM_USAGE_SIGN, NULL, false, &tmp, NULL), AZIHSM_STATUS_KEY_USAGE,
 	       "RsaUnwrap with an HMAC key: KEY_USAGE");

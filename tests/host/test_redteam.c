@@ -2,10 +2,8 @@
 /*
  * issue 9 red team: attacks on the firmware core through hsm_fw_execute
  * with real MBOR requests. Every check states the SECURE outcome, so each
- * "not ok" line is a hole that is open in this tree; the test is built on
- * its own (make -C tests/host BUILD=$PWD/build $PWD/build/tests/host/
- * redteam) and is neither in TESTS nor named test_*, so check-host stays
- * green until the fixes land (rename it test_redteam then). Findings (numbers as in the red-team report):
+ * "not ok" line is a hole that is open in this tree. Findings (numbers as
+ * in the red-team report):
  *
  *  RT-1 a user reads a persistent key the officer derived (SP 800-56C
  *       two-step: ECDH -> HMAC KDK -> KBKDF): the user runs the same ECDH
@@ -25,6 +23,11 @@
  *       10 wrong PINs; only a zeroize (needing an officer session) ends it.
  *  RT-6 a wrap blob the officer unwrapped as an AES256_GCM key is
  *       unwrapped again by the user typed AES256: its ECB gives E_K(0).
+ *
+ * RT-1/2/3/6 closed: a new key made from a persistent key (ECDH, HKDF,
+ * KBKDF, RsaUnwrap) needs the MANAGE_KEYS class (hsm_authz_use_key), so
+ * the user's re-derive / re-unwrap is WRONG_ROLE; users derive and unwrap
+ * from their own session keys (checked here too).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,6 +221,15 @@ static long kbkdf(struct hsm_fw *fw, int sid, uint16_t id, uint8_t hash, const c
 	return new_key_call(fw, AZIHSM_OP_KBKDF_DERIVE, sid, f, 4, type, usage, persistent, out);
 }
 
+/* HKDF, no salt or info, a session key. */
+static long hkdf(struct hsm_fw *fw, int sid, uint16_t id, uint8_t hash, uint8_t type,
+		 uint32_t usage, uint16_t *out)
+{
+	struct fld f[9] = { U16(AZIHSM_OPS_F_KEY_ID, id), U8(AZIHSM_OPS_F_HASH, hash) };
+
+	return new_key_call(fw, AZIHSM_OP_HKDF_DERIVE, sid, f, 2, type, usage, false, out);
+}
+
 static long unwrap(struct hsm_fw *fw, int sid, uint16_t id, const uint8_t *blob, size_t blen,
 		   uint8_t type, uint32_t usage, bool persistent, uint16_t *out)
 {
@@ -384,19 +396,40 @@ static void test_rt1_ecdh_kbkdf_read(void)
 	       "RT-1 officer: KBKDF -> persistent AES-256 key (encrypt only)");
 	ref_kdf(true, AZIHSM_HASH_SHA384, z, zl, "enc", "ctx", want, 32);
 
-	/* The user: the same ECDH, as a key that MACs. */
+	/* The user: the same ECDH, as a key that MACs: refused. */
 	tap_eq(ecdh(fw, su, ec, peer_der, plen, AZIHSM_KEY_HMAC_SHA384, AZIHSM_USAGE_SIGN, false,
-		    &zu), 0, "RT-1 user: the same ECDH -> session HMAC key with SIGN (allowed)");
+		    &zu), AZIHSM_STATUS_WRONG_ROLE,
+	       "issue 9 RT-1: the user may NOT ECDH with the officer's persistent key");
+	tap_eq(kbkdf(fw, su, kdk, AZIHSM_HASH_SHA384, "enc", "ctx", AZIHSM_KEY_HMAC_SHA384,
+		     AZIHSM_USAGE_SIGN, false, &zu), AZIHSM_STATUS_WRONG_ROLE,
+	       "issue 9 RT-1: nor KBKDF from the officer's persistent KDK");
+	tap_eq(hkdf(fw, su, kdk, AZIHSM_HASH_SHA384, AZIHSM_KEY_HMAC_SHA384, AZIHSM_USAGE_SIGN,
+		    &zu), AZIHSM_STATUS_WRONG_ROLE,
+	       "issue 9 RT-1: nor HKDF from the officer's persistent KDK");
+	/* The officer still may, also into a session key; the derived key is right. */
+	tap_eq(ecdh(fw, so, ec, peer_der, plen, AZIHSM_KEY_HMAC_SHA384, AZIHSM_USAGE_SIGN, false,
+		    &zu), 0, "RT-1 officer: ECDH -> a session HMAC key (its own)");
 	fl = kbkdf_block1("enc", "ctx", 256, fi);
-	tap_eq(hmac(fw, su, zu, fi, fl, mac, &ml), 0,
-	       "RT-1 user: Hmac over the KBKDF fixed input block");
-	tap_ok(!(ml >= 32 && !memcmp(mac, want, 32)),
-	       "issue 9 RT-1: the user's Hmac is NOT the officer's derived AES key");
-	/* Proof that those 32 bytes are the key: the device's own ECB. */
+	tap_eq(hmac(fw, so, zu, fi, fl, mac, &ml), 0,
+	       "RT-1 officer: Hmac over the KBKDF fixed input block");
+	tap_ok(ml >= 32 && !memcmp(mac, want, 32), "RT-1 officer: that is the derived AES key");
 	tap_eq(aes_ecb(fw, so, aes, zero, 16, ct), 0, "RT-1 officer: ECB of 0 with the AES key");
-	ref_ecb(mac, zero, mine);
-	tap_ok(memcmp(ct, mine, 16),
-	       "issue 9 RT-1: OpenSSL's AES with the user's bytes does NOT match the device");
+	ref_ecb(want, zero, mine);
+	tap_ok(!memcmp(ct, mine, 16), "RT-1 officer: OpenSSL's AES with those bytes matches");
+	/* A session key the officer does not see: not found, before the role. */
+	tap_eq(keygen(fw, su, AZIHSM_KEY_EC_P384, AZIHSM_USAGE_DERIVE, false, &ec), 0,
+	       "RT-1 user: a session P-384 key (derive)");
+	tap_eq(ecdh(fw, so, ec, peer_der, plen, AZIHSM_KEY_HMAC_SHA384, AZIHSM_USAGE_SIGN, false,
+		    &zu), AZIHSM_STATUS_KEY_NOT_FOUND,
+	       "RT-1 officer: the user's session key is not found");
+	/* The user derives from its own session key. */
+	tap_eq(ecdh(fw, su, ec, peer_der, plen, AZIHSM_KEY_HMAC_SHA384, AZIHSM_USAGE_DERIVE, false,
+		    &kdk), 0, "RT-1 user: ECDH with its own session key (allowed)");
+	tap_eq(kbkdf(fw, su, kdk, AZIHSM_HASH_SHA384, "enc", "ctx", AZIHSM_KEY_AES256,
+		     AZIHSM_USAGE_ENCRYPT, false, &aes), 0,
+	       "RT-1 user: KBKDF from its own session KDK (allowed)");
+	tap_eq(hkdf(fw, su, kdk, AZIHSM_HASH_SHA384, AZIHSM_KEY_AES256, AZIHSM_USAGE_ENCRYPT,
+		    &aes), 0, "RT-1 user: HKDF from its own session KDK (allowed)");
 	EVP_PKEY_free(pub);
 	EVP_PKEY_free(peer);
 	hsm_fw_free(fw);
@@ -426,39 +459,52 @@ static void test_rt2_kbkdf_chain_read(void)
 	tap_eq(aes_gcm_enc(fw, so, gcm, msg, sizeof(msg), ct, iv, tag), 0,
 	       "RT-2 officer: GCM-encrypts its data");
 
-	/* The user: KDK1 again, as a key that MACs. */
+	/* The user: KDK1 again, as a key that MACs: refused. */
 	tap_eq(kbkdf(fw, su, k0, AZIHSM_HASH_SHA256, "kdk", "", AZIHSM_KEY_HMAC_SHA256,
-		     AZIHSM_USAGE_SIGN, false, &k1u), 0,
-	       "RT-2 user: KBKDF from KDK0 -> KDK1's bytes as a session HMAC SIGN key");
-	fl = kbkdf_block1("data", "", 256, fi);
-	tap_eq(hmac(fw, su, k1u, fi, fl, mac, &ml), 0,
-	       "RT-2 user: Hmac over the KBKDF input of the GCM key");
-	tap_ok(!(ml == 32 && !ref_gcm_dec(mac, iv, ct, sizeof(ct), tag, pt) &&
-		 !memcmp(pt, msg, sizeof(msg))),
-	       "issue 9 RT-2: the user can NOT decrypt the officer's GCM data with those bytes");
+		     AZIHSM_USAGE_SIGN, false, &k1u), AZIHSM_STATUS_WRONG_ROLE,
+	       "issue 9 RT-2: the user may NOT KBKDF KDK1's bytes from KDK0");
 
 	/* A type change: the GCM key derived again as a plain AES key (ECB). */
 	tap_eq(kbkdf(fw, su, k1, AZIHSM_HASH_SHA256, "data", "", AZIHSM_KEY_AES256,
-		     AZIHSM_USAGE_ENCRYPT, false, &as_aes), 0,
-	       "RT-2 user: KBKDF from KDK1 -> the GCM key's bytes typed AES256");
-	tap_eq(aes_ecb(fw, su, as_aes, zero, 16, h_dev), 0, "RT-2 user: ECB of the zero block");
-	ref_ecb(mac, zero, h_ref);
-	tap_ok(memcmp(h_dev, h_ref, 16),
-	       "issue 9 RT-2: the user does NOT get E_K(0) (GHASH key) of the officer's GCM key");
+		     AZIHSM_USAGE_ENCRYPT, false, &as_aes), AZIHSM_STATUS_WRONG_ROLE,
+	       "issue 9 RT-2: the user may NOT KBKDF the GCM key's bytes typed AES256");
 
-	/* RT-3: the user's copy outlives the officer's delete. */
+	/* The officer's own re-derive (its choice) shows what the user would have got. */
+	tap_eq(kbkdf(fw, so, k0, AZIHSM_HASH_SHA256, "kdk", "", AZIHSM_KEY_HMAC_SHA256,
+		     AZIHSM_USAGE_SIGN, false, &k1u), 0,
+	       "RT-2 officer: KBKDF from KDK0 -> a session HMAC SIGN key");
+	fl = kbkdf_block1("data", "", 256, fi);
+	tap_eq(hmac(fw, so, k1u, fi, fl, mac, &ml), 0,
+	       "RT-2 officer: Hmac over the KBKDF input of the GCM key");
+	tap_ok(ml == 32 && !ref_gcm_dec(mac, iv, ct, sizeof(ct), tag, pt) &&
+	       !memcmp(pt, msg, sizeof(msg)), "RT-2 officer: those bytes are the GCM key");
+	tap_eq(kbkdf(fw, so, k1, AZIHSM_HASH_SHA256, "data", "", AZIHSM_KEY_AES256,
+		     AZIHSM_USAGE_ENCRYPT, false, &as_aes), 0,
+	       "RT-2 officer: KBKDF from KDK1 -> the GCM key's bytes typed AES256");
+	tap_eq(aes_ecb(fw, so, as_aes, zero, 16, h_dev), 0, "RT-2 officer: ECB of the zero block");
+	ref_ecb(mac, zero, h_ref);
+	tap_ok(!memcmp(h_dev, h_ref, 16), "RT-2 officer: that is E_K(0)");
+
+	/* RT-3: the user's copy would outlive the officer's delete. */
 	tap_eq(kbkdf(fw, su, k1, AZIHSM_HASH_SHA256, "data", "", AZIHSM_KEY_AES256_GCM,
+		     AZIHSM_USAGE_DECRYPT, false, &copy), AZIHSM_STATUS_WRONG_ROLE,
+	       "issue 9 RT-3: the user may NOT KBKDF a session copy of the officer's GCM key");
+	/* Its own session key masks and comes back (the blob path itself works). */
+	tap_eq(keygen(fw, su, AZIHSM_KEY_HMAC_SHA256, AZIHSM_USAGE_DERIVE, false, &k1u), 0,
+	       "RT-3 user: a session HMAC KDK");
+	tap_eq(kbkdf(fw, su, k1u, AZIHSM_HASH_SHA256, "data", "", AZIHSM_KEY_AES256_GCM,
 		     AZIHSM_USAGE_DECRYPT, false, &copy), 0,
-	       "RT-3 user: KBKDF -> a session copy of the officer's GCM key");
-	tap_eq(export_masked(fw, su, copy, blob, &bl), 0, "RT-3 user: masks its copy");
+	       "RT-3 user: KBKDF from its own session KDK (allowed)");
+	tap_eq(export_masked(fw, su, copy, blob, &bl), 0, "RT-3 user: masks its own key");
+	tap_eq(unmask(fw, su, blob, bl, &back), 0, "RT-3 user: and unmasks it again");
 	tap_eq(call_id(fw, AZIHSM_OP_DELETE_KEY, so, gcm, &tr), 0,
 	       "RT-3 officer: deletes the GCM key");
 	tap_eq(call_id(fw, AZIHSM_OP_DELETE_KEY, so, k1, &tr), 0, "RT-3 officer: deletes KDK1");
 	tap_eq(call_id(fw, AZIHSM_OP_DELETE_KEY, so, k0, &tr), 0, "RT-3 officer: deletes KDK0");
 	tap_eq(call0(fw, AZIHSM_OP_CLOSE_SESSION, su, &tr), 0, "RT-3 user: closes its session");
 	tap_eq(login(fw, HSM_ROLE_USER, USR_PIN1, &su), 0, "RT-3 user: a new session");
-	tap_ok(unmask(fw, su, blob, bl, &back) != 0,
-	       "issue 9 RT-3: the deleted key does NOT come back from the user's blob");
+	tap_eq(unmask(fw, su, blob, bl, &back), 0,
+	       "RT-3 user: its own key's blob still comes back in a new session");
 	hsm_fw_free(fw);
 }
 
@@ -556,11 +602,14 @@ static void test_rt6_unwrap_again(void)
 		      AZIHSM_USAGE_ENCRYPT | AZIHSM_USAGE_DECRYPT, true, &gcm), 0,
 	       "RT-6 officer: unwraps a partner's blob as a persistent AES256_GCM key");
 	tap_eq(unwrap(fw, su, uk, blob, bl, AZIHSM_KEY_AES256, AZIHSM_USAGE_ENCRYPT, false, &mine),
-	       0, "RT-6 user: unwraps the same blob typed AES256 (ECB allowed)");
-	tap_eq(aes_ecb(fw, su, mine, zero, 16, h_dev), 0, "RT-6 user: ECB of the zero block");
+	       AZIHSM_STATUS_WRONG_ROLE,
+	       "issue 9 RT-6: the user may NOT unwrap with the persistent unwrapping key");
+	/* The officer's own session unwrap (its choice) is what the user would have got. */
+	tap_eq(unwrap(fw, so, uk, blob, bl, AZIHSM_KEY_AES256, AZIHSM_USAGE_ENCRYPT, false, &mine),
+	       0, "RT-6 officer: unwraps the same blob as a session AES256 key");
+	tap_eq(aes_ecb(fw, so, mine, zero, 16, h_dev), 0, "RT-6 officer: ECB of the zero block");
 	ref_ecb(secret, zero, h_ref);
-	tap_ok(memcmp(h_dev, h_ref, 16),
-	       "issue 9 RT-6: the user does NOT get E_K(0) (GHASH key) of the officer's GCM key");
+	tap_ok(!memcmp(h_dev, h_ref, 16), "RT-6 officer: that is E_K(0)");
 	EVP_PKEY_free(pub);
 	hsm_fw_free(fw);
 }
