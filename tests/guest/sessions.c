@@ -16,12 +16,11 @@
 #include "guest_util.h"
 #include "kselftest_harness.h"
 
-#define DEFAULT_PIN "CO-default-PIN-1"
 #define LIMIT 8
 
 static int login(struct azihsm_dev *dev, struct azihsm_session **s)
 {
-	return azihsm_login(dev, AZIHSM_ROLE_OFFICER, NULL, DEFAULT_PIN, s);
+	return gt_officer_login(dev, s);
 }
 
 FIXTURE(sessions) {
