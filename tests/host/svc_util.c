@@ -281,3 +281,41 @@ long svc_change_pin(struct hsm_fw *fw, uint16_t sid, uint8_t role, const uint8_t
 	return svc_send_sealed(fw, AZIHSM_OP_CHANGE_PIN, sid, HSM_AUTH_MSG_CHPIN, role, id, pin,
 			       new_pin, &r);
 }
+
+size_t svc_build(uint8_t *buf, size_t cap, uint32_t op, int sid, const struct fld *f,
+		 unsigned int n)
+{
+	struct azihsm_req_hdr h = { .opcode = op };
+	struct mbor_enc e;
+	unsigned int i;
+	size_t len;
+
+	if (sid >= 0) {
+		h.has_session = true;
+		h.session_id = (uint16_t)sid;
+	}
+	mbor_enc_init(&e, buf, cap);
+	azihsm_msg_begin_request(&e, &h);
+	mbor_enc_map(&e, n);
+	for (i = 0; i < n; i++) {
+		mbor_enc_key(&e, f[i].id);
+		switch (f[i].t) {
+		case F_U8:
+			mbor_enc_u8(&e, (uint8_t)f[i].v);
+			break;
+		case F_U16:
+			mbor_enc_u16(&e, (uint16_t)f[i].v);
+			break;
+		case F_U32:
+			mbor_enc_u32(&e, f[i].v);
+			break;
+		case F_BOOL:
+			mbor_enc_bool(&e, f[i].v);
+			break;
+		case F_BYTES:
+			mbor_enc_bytes(&e, f[i].p, f[i].len);
+			break;
+		}
+	}
+	return mbor_enc_finish(&e, &len) ? 0 : len;
+}

@@ -100,4 +100,29 @@ long svc_login(struct hsm_fw *fw, uint8_t role, const uint8_t *id, const uint8_t
 long svc_change_pin(struct hsm_fw *fw, uint16_t sid, uint8_t role, const uint8_t *id,
 		    const uint8_t *pin, const uint8_t *new_pin);
 
+/*
+ * A request as a list of fields (test_svc_ops, test_redteam): each field
+ * one id and one value of one type, encoded in the order given.
+ */
+enum ft { F_U8, F_U16, F_U32, F_BOOL, F_BYTES };
+
+struct fld {
+	uint8_t id;
+	enum ft t;
+	uint32_t v;
+	const void *p;
+	size_t len;
+};
+
+#define U8(i, x)	{ (i), F_U8, (x), NULL, 0 }
+#define U16(i, x)	{ (i), F_U16, (x), NULL, 0 }
+#define U32(i, x)	{ (i), F_U32, (x), NULL, 0 }
+#define BOOL(i, x)	{ (i), F_BOOL, (x), NULL, 0 }
+#define BYTES(i, b, l)	{ (i), F_BYTES, 0, (b), (l) }
+#define NF(a)		(sizeof(a) / sizeof((a)[0]))
+
+/* Encode request @op in session @sid (NOSESS: none): its length, 0 if it does not fit. */
+size_t svc_build(uint8_t *buf, size_t cap, uint32_t op, int sid, const struct fld *f,
+		 unsigned int n);
+
 #endif

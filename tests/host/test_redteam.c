@@ -43,62 +43,9 @@
 #include "svc_util.h"
 #include "tap.h"
 
-/* ---- requests: a list of fields (as test_svc_ops) --------------------- */
+/* ---- requests (fields: svc_build, svc_util.h) ------------------------- */
 
-enum ft { F_U8, F_U16, F_U32, F_BOOL, F_BYTES };
 
-struct fld {
-	uint8_t id;
-	enum ft t;
-	uint32_t v;
-	const void *p;
-	size_t len;
-};
-
-#define U8(i, x)	{ (i), F_U8, (x), NULL, 0 }
-#define U16(i, x)	{ (i), F_U16, (x), NULL, 0 }
-#define U32(i, x)	{ (i), F_U32, (x), NULL, 0 }
-#define BOOL(i, x)	{ (i), F_BOOL, (x), NULL, 0 }
-#define BYTES(i, b, l)	{ (i), F_BYTES, 0, (b), (l) }
-#define NF(a)		(sizeof(a) / sizeof((a)[0]))
-
-static size_t build(uint8_t *buf, size_t cap, uint32_t op, int sid, const struct fld *f,
-		    unsigned int n)
-{
-	struct azihsm_req_hdr h = { .opcode = op };
-	struct mbor_enc e;
-	unsigned int i;
-	size_t len;
-
-	if (sid >= 0) {
-		h.has_session = true;
-		h.session_id = (uint16_t)sid;
-	}
-	mbor_enc_init(&e, buf, cap);
-	azihsm_msg_begin_request(&e, &h);
-	mbor_enc_map(&e, n);
-	for (i = 0; i < n; i++) {
-		mbor_enc_key(&e, f[i].id);
-		switch (f[i].t) {
-		case F_U8:
-			mbor_enc_u8(&e, (uint8_t)f[i].v);
-			break;
-		case F_U16:
-			mbor_enc_u16(&e, (uint16_t)f[i].v);
-			break;
-		case F_U32:
-			mbor_enc_u32(&e, f[i].v);
-			break;
-		case F_BOOL:
-			mbor_enc_bool(&e, f[i].v);
-			break;
-		case F_BYTES:
-			mbor_enc_bytes(&e, f[i].p, f[i].len);
-			break;
-		}
-	}
-	return mbor_enc_finish(&e, &len) ? 0 : len;
-}
 
 static long call(struct hsm_fw *fw, uint32_t op, int sid, const struct fld *f, unsigned int n,
 		 struct rsp *r)
@@ -109,7 +56,7 @@ static long call(struct hsm_fw *fw, uint32_t op, int sid, const struct fld *f, u
 
 	if (!r)
 		r = &local;
-	len = build(req, sizeof(req), op, sid, f, n);
+	len = svc_build(req, sizeof(req), op, sid, f, n);
 	if (!len)
 		return -1;
 	return rsp_exec(fw, req, len, 0, r);

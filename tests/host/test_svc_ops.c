@@ -34,65 +34,12 @@
 #include "svc_util.h"
 #include "tap.h"
 
-/* ---- requests: a list of fields -------------------------------------- */
+/* ---- requests (fields: svc_build, svc_util.h) ------------------------- */
 
-enum ft { F_U8, F_U16, F_U32, F_BOOL, F_BYTES };
-
-struct fld {
-	uint8_t id;
-	enum ft t;
-	uint32_t v;
-	const void *p;
-	size_t len;
-};
-
-#define U8(i, x)	{ (i), F_U8, (x), NULL, 0 }
-#define U16(i, x)	{ (i), F_U16, (x), NULL, 0 }
-#define U32(i, x)	{ (i), F_U32, (x), NULL, 0 }
-#define BOOL(i, x)	{ (i), F_BOOL, (x), NULL, 0 }
-#define BYTES(i, b, l)	{ (i), F_BYTES, 0, (b), (l) }
-#define NF(a)		(sizeof(a) / sizeof((a)[0]))
 
 static uint8_t last_req[8192];
 static size_t last_req_len;
 
-static size_t build(uint8_t *buf, size_t cap, uint32_t op, int sid, const struct fld *f,
-		    unsigned int n)
-{
-	struct azihsm_req_hdr h = { .opcode = op };
-	struct mbor_enc e;
-	unsigned int i;
-	size_t len;
-
-	if (sid >= 0) {
-		h.has_session = true;
-		h.session_id = (uint16_t)sid;
-	}
-	mbor_enc_init(&e, buf, cap);
-	azihsm_msg_begin_request(&e, &h);
-	mbor_enc_map(&e, n);
-	for (i = 0; i < n; i++) {
-		mbor_enc_key(&e, f[i].id);
-		switch (f[i].t) {
-		case F_U8:
-			mbor_enc_u8(&e, (uint8_t)f[i].v);
-			break;
-		case F_U16:
-			mbor_enc_u16(&e, (uint16_t)f[i].v);
-			break;
-		case F_U32:
-			mbor_enc_u32(&e, f[i].v);
-			break;
-		case F_BOOL:
-			mbor_enc_bool(&e, f[i].v);
-			break;
-		case F_BYTES:
-			mbor_enc_bytes(&e, f[i].p, f[i].len);
-			break;
-		}
-	}
-	return mbor_enc_finish(&e, &len) ? 0 : len;
-}
 
 static long call(struct hsm_fw *fw, uint32_t op, int sid, const struct fld *f, unsigned int n,
 		 struct rsp *r)
@@ -101,7 +48,7 @@ static long call(struct hsm_fw *fw, uint32_t op, int sid, const struct fld *f, u
 
 	if (!r)
 		r = &local;
-	last_req_len = build(last_req, sizeof(last_req), op, sid, f, n);
+	last_req_len = svc_build(last_req, sizeof(last_req), op, sid, f, n);
 	if (!last_req_len)
 		return -1;
 	return rsp_exec(fw, last_req, last_req_len, 0, r);
@@ -807,7 +754,7 @@ static unsigned int sample_requests(uint16_t sid, uint8_t bufs[][1024], size_t *
 			BYTES(4, dg, 32),
 		};
 		ops[n] = AZIHSM_OP_RSA_SIGN;
-		lens[n] = build(bufs[n], 1024, ops[n], sid, f, NF(f));
+		lens[n] = svc_build(bufs[n], 1024, ops[n], sid, f, NF(f));
 		n++;
 	}
 	{
@@ -815,7 +762,7 @@ static unsigned int sample_requests(uint16_t sid, uint8_t bufs[][1024], size_t *
 			U16(1, rsa1), U8(2, AZIHSM_HASH_SHA256), BYTES(3, blob, 256),
 		};
 		ops[n] = AZIHSM_OP_RSA_DECRYPT;
-		lens[n] = build(bufs[n], 1024, ops[n], sid, f, NF(f));
+		lens[n] = svc_build(bufs[n], 1024, ops[n], sid, f, NF(f));
 		n++;
 	}
 	{
@@ -823,13 +770,13 @@ static unsigned int sample_requests(uint16_t sid, uint8_t bufs[][1024], size_t *
 			U16(1, ec1), U8(2, AZIHSM_HASH_SHA256), BYTES(4, dg, 32), BYTES(5, blob, 70),
 		};
 		ops[n] = AZIHSM_OP_VERIFY;
-		lens[n] = build(bufs[n], 1024, ops[n], sid, f, NF(f));
+		lens[n] = svc_build(bufs[n], 1024, ops[n], sid, f, NF(f));
 		n++;
 	}
 	{
 		const struct fld f[] = { U16(1, e_mac), BYTES(2, "data", 4) };
 		ops[n] = AZIHSM_OP_HMAC;
-		lens[n] = build(bufs[n], 1024, ops[n], sid, f, NF(f));
+		lens[n] = svc_build(bufs[n], 1024, ops[n], sid, f, NF(f));
 		n++;
 	}
 	{
@@ -838,7 +785,7 @@ static unsigned int sample_requests(uint16_t sid, uint8_t bufs[][1024], size_t *
 		m = newkey(nk, AZIHSM_KEY_HMAC_SHA256, AZIHSM_USAGE_SIGN, "x", false);
 		memcpy(f + 2, nk, m * sizeof(*nk));
 		ops[n] = AZIHSM_OP_ECDH_KEY_EXCHANGE;
-		lens[n] = build(bufs[n], 1024, ops[n], sid, f, 2 + m);
+		lens[n] = svc_build(bufs[n], 1024, ops[n], sid, f, 2 + m);
 		n++;
 	}
 	{
@@ -849,9 +796,9 @@ static unsigned int sample_requests(uint16_t sid, uint8_t bufs[][1024], size_t *
 		memcpy(f + 4, nk, m * sizeof(*nk));
 		f[4 + m] = (struct fld)U16(9, 32);
 		ops[n] = AZIHSM_OP_HKDF_DERIVE;
-		lens[n] = build(bufs[n], 1024, ops[n], sid, f, 5 + m);
+		lens[n] = svc_build(bufs[n], 1024, ops[n], sid, f, 5 + m);
 		ops[n + 1] = AZIHSM_OP_KBKDF_DERIVE;
-		lens[n + 1] = build(bufs[n + 1], 1024, ops[n + 1], sid, f, 5 + m);
+		lens[n + 1] = svc_build(bufs[n + 1], 1024, ops[n + 1], sid, f, 5 + m);
 		n += 2;
 	}
 	{
@@ -861,11 +808,11 @@ static unsigned int sample_requests(uint16_t sid, uint8_t bufs[][1024], size_t *
 		m = newkey(nk, AZIHSM_KEY_AES128, AZIHSM_USAGE_ENCRYPT, "z", false);
 		memcpy(f + 4, nk, m * sizeof(*nk));
 		ops[n] = AZIHSM_OP_RSA_UNWRAP;
-		lens[n] = build(bufs[n], 1024, ops[n], sid, f, 4 + m);
+		lens[n] = svc_build(bufs[n], 1024, ops[n], sid, f, 4 + m);
 		n++;
 	}
 	ops[n] = AZIHSM_OP_GET_UNWRAPPING_KEY;
-	lens[n] = build(bufs[n], 1024, ops[n], sid, NULL, 0);
+	lens[n] = svc_build(bufs[n], 1024, ops[n], sid, NULL, 0);
 	n++;
 	return n;
 }
