@@ -201,6 +201,17 @@ int rsp_bytes(const struct rsp *r, uint8_t id, const uint8_t **p, size_t *len)
 	return rsp_field(r, id, &d) || mbor_dec_bytes(&d, p, len) ? -1 : 0;
 }
 
+size_t rsp_copy(const struct rsp *r, uint8_t id, uint8_t *out, size_t cap)
+{
+	const uint8_t *p;
+	size_t len;
+
+	if (rsp_bytes(r, id, &p, &len) || len > cap)
+		return 0;
+	memcpy(out, p, len);
+	return len;
+}
+
 long call0(struct hsm_fw *fw, uint32_t op, int sid, struct rsp *r)
 {
 	struct rq q;

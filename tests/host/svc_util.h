@@ -71,6 +71,8 @@ long rsp_u16(const struct rsp *r, uint8_t id);
 long rsp_bool(const struct rsp *r, uint8_t id);
 /* Field @id as a byte string pointing into r->buf; 0 or -1. */
 int rsp_bytes(const struct rsp *r, uint8_t id, const uint8_t **p, size_t *len);
+/* Field @id copied to @out; its length, 0 if absent or longer than @cap. */
+size_t rsp_copy(const struct rsp *r, uint8_t id, uint8_t *out, size_t cap);
 
 /* An empty-data request. */
 long call0(struct hsm_fw *fw, uint32_t op, int sid, struct rsp *r);

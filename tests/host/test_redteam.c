@@ -62,17 +62,6 @@ static long call(struct hsm_fw *fw, uint32_t op, int sid, const struct fld *f, u
 	return rsp_exec(fw, req, len, 0, r);
 }
 
-static size_t rsp_copy(const struct rsp *r, uint8_t id, uint8_t *out, size_t cap)
-{
-	const uint8_t *p;
-	size_t len;
-
-	if (rsp_bytes(r, id, &p, &len) || len > cap)
-		return 0;
-	memcpy(out, p, len);
-	return len;
-}
-
 static struct rsp tr;	/* answers the tests do not look at */
 
 /* ---- sessions ---------------------------------------------------------- */

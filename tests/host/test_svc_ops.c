@@ -54,18 +54,6 @@ static long call(struct hsm_fw *fw, uint32_t op, int sid, const struct fld *f, u
 	return rsp_exec(fw, last_req, last_req_len, 0, r);
 }
 
-/* Field @id copied to @out; its length, 0 if absent or longer than @cap. */
-static size_t rsp_copy(const struct rsp *r, uint8_t id, uint8_t *out, size_t cap)
-{
-	const uint8_t *p;
-	size_t len;
-
-	if (rsp_bytes(r, id, &p, &len) || len > cap)
-		return 0;
-	memcpy(out, p, len);
-	return len;
-}
-
 /* ---- sessions ---------------------------------------------------------- */
 
 static const uint8_t *OFF_ID = (const uint8_t *)HSM_AUTH_DEFAULT_OFFICER_ID;
