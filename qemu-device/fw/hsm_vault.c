@@ -745,6 +745,21 @@ static int rng_bn(struct hsm_vault *v, int bits, BIGNUM *bn)
 	return ret;
 }
 
+/* The key pair @bld describes, as an EVP_PKEY of @alg ("EC", "RSA"): OK or CRYPTO. */
+static int pkey_from_bld(OSSL_PARAM_BLD *bld, const char *alg, EVP_PKEY **out)
+{
+	OSSL_PARAM *params = OSSL_PARAM_BLD_to_param(bld);
+	EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_name(NULL, alg, NULL);
+	int ret = HSM_VAULT_CRYPTO;
+
+	if (params && pc && EVP_PKEY_fromdata_init(pc) == 1 &&
+	    EVP_PKEY_fromdata(pc, out, EVP_PKEY_KEYPAIR, params) == 1)
+		ret = HSM_VAULT_OK;
+	EVP_PKEY_CTX_free(pc);
+	OSSL_PARAM_free(params);	/* the secret BIGNUMs: in its cleared secure part */
+	return ret;
+}
+
 /* Candidates a generation draws before giving up (a broken source). */
 #define GEN_TRIES	64
 
@@ -758,8 +773,6 @@ static int generate_ec(struct hsm_vault *v, const struct type_info *ti, EVP_PKEY
 	int nid = OBJ_sn2nid(ti->group), ret = HSM_VAULT_CRYPTO, tries;
 	uint8_t pub[1 + 2 * 66];
 	OSSL_PARAM_BLD *bld = NULL;
-	OSSL_PARAM *params = NULL;
-	EVP_PKEY_CTX *pc = NULL;
 	EC_POINT *q = NULL;
 	EC_GROUP *g = NULL;
 	BIGNUM *d = NULL, *nm2 = NULL;
@@ -795,14 +808,8 @@ static int generate_ec(struct hsm_vault *v, const struct type_info *ti, EVP_PKEY
 	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d) ||
 	    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, plen))
 		goto out;
-	params = OSSL_PARAM_BLD_to_param(bld);
-	pc = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-	if (params && pc && EVP_PKEY_fromdata_init(pc) == 1 &&
-	    EVP_PKEY_fromdata(pc, out, EVP_PKEY_KEYPAIR, params) == 1)
-		ret = HSM_VAULT_OK;
+	ret = pkey_from_bld(bld, "EC", out);
 out:
-	EVP_PKEY_CTX_free(pc);
-	OSSL_PARAM_free(params);	/* the secret BIGNUMs: in its cleared secure part */
 	OSSL_PARAM_BLD_free(bld);
 	EC_POINT_free(q);
 	BN_clear_free(d);
@@ -872,8 +879,6 @@ static int generate_rsa(struct hsm_vault *v, const struct type_info *ti, EVP_PKE
 	BIGNUM *e, *p, *q, *n, *d, *dp, *dq, *qinv, *p1, *q1, *l;
 	int half = (int)ti->bits / 2, ret = HSM_VAULT_CRYPTO, tries;
 	OSSL_PARAM_BLD *bld = NULL;
-	OSSL_PARAM *params = NULL;
-	EVP_PKEY_CTX *pc = NULL;
 	BN_CTX *bc = BN_CTX_secure_new();
 
 	if (!bc)
@@ -924,14 +929,8 @@ static int generate_rsa(struct hsm_vault *v, const struct type_info *ti, EVP_PKE
 	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_EXPONENT2, dq) ||
 	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_COEFFICIENT1, qinv))
 		goto out;
-	params = OSSL_PARAM_BLD_to_param(bld);
-	pc = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
-	if (params && pc && EVP_PKEY_fromdata_init(pc) == 1 &&
-	    EVP_PKEY_fromdata(pc, out, EVP_PKEY_KEYPAIR, params) == 1)
-		ret = HSM_VAULT_OK;
+	ret = pkey_from_bld(bld, "RSA", out);
 out:
-	EVP_PKEY_CTX_free(pc);
-	OSSL_PARAM_free(params);	/* the secret BIGNUMs: in its cleared secure part */
 	OSSL_PARAM_BLD_free(bld);
 	BN_CTX_end(bc);	/* BN_CTX_free clears every BIGNUM it handed out */
 	BN_CTX_free(bc);
