@@ -174,7 +174,7 @@ true
 EOF
 "$top/scripts/vm-run" --kernel "$kernel" --state "$state" --add /usr/bin/openssl \
 	--add "$in:/root/in" --timeout 900 \
-	--qemu-arg -qmp --qemu-arg "unix:$dir/mon,server=on,wait=off" \
+	--qmp "$dir/mon" \
 	--qemu-arg -serial --qemu-arg "unix:$dir/ttyS3,server=on,wait=off" \
 	-- sh /root/in/script.sh >"$dir/out" 2>"$dir/err" &
 vmpid=$!
@@ -188,36 +188,14 @@ said READY-FOR-DUMP
 okd $? "boot 2: the guest imported and used the keys and waits" show_out
 
 # The monitor (QMP): pmemsave all RAM while the guest waits, then release it.
-python3 - "$dir/mon" "$dir/ttyS3" "$dir/mem" "$mem_size" <<'EOF'
-import json, socket, sys, time
-mon, tty, dump, size = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-
-m = socket.socket(socket.AF_UNIX)
-m.settimeout(300)
-m.connect(mon)
-f = m.makefile("rw")
-
-def answer():
-    while True:
-        msg = json.loads(f.readline())
-        if "return" in msg or "error" in msg:
-            return msg
-
-json.loads(f.readline())  # greeting
-for cmd in ({"execute": "qmp_capabilities"},
-            {"execute": "pmemsave", "arguments": {"val": 0, "size": size, "filename": dump}}):
-    f.write(json.dumps(cmd) + "\n")
-    f.flush()
-    r = answer()
-    if "error" in r:
-        sys.exit("QMP %s: %s" % (cmd["execute"], r["error"]))
-m.close()
+"$top/scripts/qmp" --wait 300 "$dir/mon" pmemsave \
+	"{\"val\": 0, \"size\": $mem_size, \"filename\": \"$dir/mem\"}" >/dev/null &&
+	python3 -c 'import socket, sys, time
 t = socket.socket(socket.AF_UNIX)
-t.connect(tty)
+t.connect(sys.argv[1])
 t.sendall(b"go\n")
 time.sleep(1)
-t.close()
-EOF
+t.close()' "$dir/ttyS3"
 [[ -f $dir/mem && $(stat -c %s "$dir/mem") == "$mem_size" ]]
 okd $? "host: pmemsave through the monitor wrote all $mem_size bytes of guest RAM" sed 's/^/#   /' "$dir/err"
 wait "$vmpid"
