@@ -3,7 +3,8 @@
  * The role/service table (issue 9: "the role/service table in the docs must
  * match the code"). Two checks:
  *
- * 1. Documentation/hsm-design.md's "Service table" holds exactly the rows
+ * 1. The "Service table" of Documentation/hsm-design.md and of
+ *    Documentation/security-policy.md (section 4) each hold exactly the rows
  *    this test builds from the firmware's own table (hsm_fw_service_at) and
  *    hsm_auth's class matrix: every service, its session need, its class and
  *    which roles may call it.
@@ -27,7 +28,8 @@
 #ifndef TOP_DIR
 #define TOP_DIR "."
 #endif
-#define DOC TOP_DIR "/Documentation/hsm-design.md"
+/* Each document that holds the service table (the firmware's list, one copy each). */
+static const char *const docs[] = { "hsm-design.md", "security-policy.md" };
 #define BEGIN_MARK "<!-- service-table begin"
 #define END_MARK "<!-- service-table end"
 
@@ -69,9 +71,13 @@ static unsigned int services(struct hsm_fw_service *s)
 }
 
 /* The document's rows between the markers, without the trailing newline. */
-static unsigned int doc_rows(char rows[][512], bool *marked)
+static unsigned int doc_rows(const char *doc, char rows[][512], bool *marked)
 {
-	FILE *f = fopen(DOC, "r");
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/Documentation/%s", TOP_DIR, doc);
+	f = fopen(path, "r");
 	char line[512];
 	bool in = false;
 	unsigned int n = 0;
@@ -98,7 +104,7 @@ static unsigned int doc_rows(char rows[][512], bool *marked)
 	return n;
 }
 
-static void test_document(void)
+static void test_document(const char *name)
 {
 	static char doc[MAX_ROWS][512];
 	struct hsm_fw_service s[MAX_ROWS];
@@ -106,17 +112,17 @@ static void test_document(void)
 	char want[256];
 	bool marked;
 
-	nd = doc_rows(doc, &marked);
-	tap_ok(marked, "hsm-design.md has the service table between its markers");
+	nd = doc_rows(name, doc, &marked);
+	tap_ok(marked, "%s has the service table between its markers", name);
 	tap_ok(n >= 30, "the firmware lists its services (%u)", n);
-	tap_eq(nd, n, "the document lists as many services as the firmware");
+	tap_eq(nd, n, "%s lists as many services as the firmware", name);
 	for (i = 0; i < n; i++) {
 		row_of(&s[i], want, sizeof(want));
 		for (j = 0; j < nd && strcmp(doc[j], want); j++)
 			;
-		if (!tap_ok(j < nd, "document row for %s (%u)", s[i].name, s[i].opcode))
+		if (!tap_ok(j < nd, "%s: row for %s (%u)", name, s[i].name, s[i].opcode))
 			printf("#   want: %s\n", want);
-		else if (!tap_eq(j, i, "%s is in opcode order", s[i].name))
+		else if (!tap_eq(j, i, "%s: %s is in opcode order", name, s[i].name))
 			printf("#   doc row %u: %s\n", j, doc[j]);
 	}
 }
@@ -222,7 +228,8 @@ static void test_behaviour(void)
 
 int main(void)
 {
-	test_document();
+	for (size_t d = 0; d < sizeof(docs) / sizeof(docs[0]); d++)
+		test_document(docs[d]);
 	test_behaviour();
 	return tap_done();
 }
