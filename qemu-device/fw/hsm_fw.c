@@ -572,6 +572,27 @@ void fw_persist_end(struct hsm_fw *fw)
 	pthread_mutex_unlock(&fw->persist_lock);
 }
 
+uint32_t fw_new_persistent_begin(struct fw_req *r)
+{
+	uint32_t st;
+
+	fw_persist_begin(r->fw);
+	st = fw_check(r, HSM_OP_MANAGE_KEYS);
+	if (st)
+		fw_persist_end(r->fw);
+	return st;
+}
+
+uint32_t fw_new_persistent_end(struct fw_req *r, uint16_t id, uint32_t st)
+{
+	if (!st && fw_persist_commit(r->fw))
+		st = AZIHSM_STATUS_NOT_STORED;
+	if (st && id)
+		hsm_vault_delete(r->fw->vault, id);	/* nothing unstored acknowledged */
+	fw_persist_end(r->fw);
+	return st;
+}
+
 struct hsm_vault *hsm_fw_vault(struct hsm_fw *fw)
 {
 	return fw->vault;

@@ -149,6 +149,21 @@ uint32_t fw_use_key_ref(const struct fw_req *r, const struct hsm_key_ref *key, u
 void fw_persist_begin(struct hsm_fw *fw);
 int fw_persist_commit(struct hsm_fw *fw);
 void fw_persist_end(struct hsm_fw *fw);
+
+/*
+ * A new persistent key (issue 9, red team: a creation racing a zeroize).
+ * fw_new_persistent_begin() takes persist_lock and checks again that the
+ * caller may still manage persistent keys (a zeroize closes every session
+ * with that lock held), so a session of before a zeroize cannot insert a
+ * key after the zeroize emptied the vault, and no other commit can store
+ * the key before the caller's own. SUCCESS (lock held) or the check's
+ * status (lock released). The caller inserts the key, then ends with
+ * fw_new_persistent_end(r, id, st): commits when @st is SUCCESS, deletes
+ * the key @id (if any) when that fails or @st is not SUCCESS, releases the
+ * lock and returns the final status.
+ */
+uint32_t fw_new_persistent_begin(struct fw_req *r);
+uint32_t fw_new_persistent_end(struct fw_req *r, uint16_t id, uint32_t st);
 uint32_t fw_svc_key_generate(struct fw_req *r);
 uint32_t fw_svc_open_key(struct fw_req *r);
 uint32_t fw_svc_delete_key(struct fw_req *r);

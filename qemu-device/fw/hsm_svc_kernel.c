@@ -289,9 +289,15 @@ uint32_t fw_svc_unmask_key(struct fw_req *r)
 		return st;
 	if (fw_blob_owner(r, &kind))
 		return AZIHSM_STATUS_NO_SESSION;
-	/* A persistent key: no other commit may store it before ours does. */
-	if (persistent)
-		fw_persist_begin(r->fw);
+	/*
+	 * A persistent key: no other commit may store it before ours does,
+	 * and a zeroize since the check above closed our session.
+	 */
+	if (persistent) {
+		st = fw_new_persistent_begin(r);
+		if (st)
+			return st;
+	}
 	if (fw_masking_key(r, &mk)) {
 		st = AZIHSM_STATUS_INTERNAL;
 		goto out;

@@ -223,22 +223,28 @@ uint32_t fw_svc_key_generate(struct fw_req *r)
 	spec.owner = persistent ? 0 : r->session_id;
 	spec.label = label.p;
 	spec.label_len = label.len;
+	if (persistent) {
+		st = fw_new_persistent_begin(r);
+		if (st)
+			return st;
+	}
 	ret = hsm_vault_generate(r->fw->vault, &spec, &id);
-	if (ret)
-		return fw_status_vault(ret);
-	mbor_enc_map(r->e, 1);
-	mbor_enc_key(r->e, AZIHSM_KEY_F_ID);
-	mbor_enc_u16(r->e, id);
-	if (!fw_rsp_fits(r)) {
-		st = AZIHSM_STATUS_RSP_TOO_LARGE;
-	} else if (persistent) {
-		if (hsm_fw_commit(r->fw))
-			st = AZIHSM_STATUS_NOT_STORED;
-	} else if (hsm_auth_check(r->fw->auth, r->session_id, HSM_OP_SESSION_KEYS)) {
+	if (ret) {
+		st = fw_status_vault(ret);
+		id = 0;
+	} else {
+		mbor_enc_map(r->e, 1);
+		mbor_enc_key(r->e, AZIHSM_KEY_F_ID);
+		mbor_enc_u16(r->e, id);
+		if (!fw_rsp_fits(r))
+			st = AZIHSM_STATUS_RSP_TOO_LARGE;
+	}
+	if (persistent)
+		return fw_new_persistent_end(r, id, st);
+	if (!st && hsm_auth_check(r->fw->auth, r->session_id, HSM_OP_SESSION_KEYS))
 		/* The session closed meanwhile: its keys are gone, so is this. */
 		st = AZIHSM_STATUS_NO_SESSION;
-	}
-	if (st)
+	if (st && id)
 		hsm_vault_delete(r->fw->vault, id);	/* nothing unstored acknowledged */
 	return st;
 }

@@ -133,24 +133,33 @@ static uint32_t fw_status_import(int ret)
 	return fw_status_vault(ret);
 }
 
-/* Answer { 1: id } for new key @id; store it first if persistent. */
-static uint32_t fw_new_key_done(struct fw_req *r, const struct fw_new_key *k, uint16_t id)
+/* Before inserting a new key: a persistent one takes the persist lock. */
+static uint32_t fw_new_key_begin(struct fw_req *r, const struct fw_new_key *k)
 {
-	uint32_t st = AZIHSM_STATUS_SUCCESS;
+	return k->persistent ? fw_new_persistent_begin(r) : AZIHSM_STATUS_SUCCESS;
+}
 
-	mbor_enc_map(r->e, 1);
-	mbor_enc_key(r->e, AZIHSM_OPS_F_NEW_KEY_ID);
-	mbor_enc_u16(r->e, id);
-	if (!fw_rsp_fits(r)) {
-		st = AZIHSM_STATUS_RSP_TOO_LARGE;
-	} else if (k->persistent) {
-		if (hsm_fw_commit(r->fw))
-			st = AZIHSM_STATUS_NOT_STORED;
-	} else if (hsm_auth_check(r->fw->auth, r->session_id, HSM_OP_SESSION_KEYS)) {
+/*
+ * After inserting new key @id (0 and @st not SUCCESS when the insert
+ * failed): answer { 1: id }, store it first if persistent (releasing the
+ * lock fw_new_key_begin took); whatever fails deletes the key.
+ */
+static uint32_t fw_new_key_done(struct fw_req *r, const struct fw_new_key *k, uint16_t id,
+				uint32_t st)
+{
+	if (!st) {
+		mbor_enc_map(r->e, 1);
+		mbor_enc_key(r->e, AZIHSM_OPS_F_NEW_KEY_ID);
+		mbor_enc_u16(r->e, id);
+		if (!fw_rsp_fits(r))
+			st = AZIHSM_STATUS_RSP_TOO_LARGE;
+	}
+	if (k->persistent)
+		return fw_new_persistent_end(r, id, st);
+	if (!st && hsm_auth_check(r->fw->auth, r->session_id, HSM_OP_SESSION_KEYS))
 		/* The session closed meanwhile: its keys are gone, so is this. */
 		st = AZIHSM_STATUS_NO_SESSION;
-	}
-	if (st)
+	if (st && id)
 		hsm_vault_delete(r->fw->vault, id);	/* nothing unstored acknowledged */
 	return st;
 }
@@ -160,13 +169,18 @@ static uint32_t fw_new_secret_key(struct fw_req *r, const struct fw_new_key *k,
 				  uint8_t origin, const uint8_t *s, size_t len)
 {
 	struct hsm_key_spec spec = fw_new_key_spec(r, k, origin);
+	uint32_t st = fw_new_key_begin(r, k);
 	uint16_t id = 0;
 	int ret;
 
+	if (st)
+		return st;
 	ret = hsm_vault_import_secret(r->fw->vault, &spec, s, len, &id);
-	if (ret)
-		return fw_status_import(ret);
-	return fw_new_key_done(r, k, id);
+	if (ret) {
+		st = fw_status_import(ret);
+		id = 0;
+	}
+	return fw_new_key_done(r, k, id, st);
 }
 
 /*
@@ -541,16 +555,18 @@ static uint32_t fw_unwrapping_key(struct fw_req *r, uint16_t *id)
 		}
 		if (fw_check(r, HSM_OP_MANAGE_KEYS))
 			return AZIHSM_STATUS_KEY_NOT_FOUND;
+		if (fw_new_persistent_begin(r))
+			return AZIHSM_STATUS_KEY_NOT_FOUND;
 		ret = hsm_vault_generate(r->fw->vault, &spec, id);
-		if (ret == HSM_VAULT_LABEL_EXISTS)
+		if (ret == HSM_VAULT_LABEL_EXISTS) {
+			fw_persist_end(r->fw);
 			continue;	/* another session made it meanwhile */
-		if (ret)
-			return fw_status_vault(ret);
-		if (hsm_fw_commit(r->fw)) {
-			hsm_vault_delete(r->fw->vault, *id);
-			return AZIHSM_STATUS_NOT_STORED;
 		}
-		return AZIHSM_STATUS_SUCCESS;
+		if (ret) {
+			fw_persist_end(r->fw);
+			return fw_status_vault(ret);
+		}
+		return fw_new_persistent_end(r, *id, AZIHSM_STATUS_SUCCESS);
 	}
 	return AZIHSM_STATUS_INTERNAL;
 }
@@ -612,6 +628,7 @@ static uint32_t fw_new_pkey(struct fw_req *r, const struct fw_new_key *k, const 
 	PKCS8_PRIV_KEY_INFO *p8;
 	EVP_PKEY *pk = NULL;
 	uint16_t id = 0;
+	uint32_t st;
 	int ret;
 
 	p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)len);
@@ -620,11 +637,18 @@ static uint32_t fw_new_pkey(struct fw_req *r, const struct fw_new_key *k, const 
 	PKCS8_PRIV_KEY_INFO_free(p8);	/* cleanses the key it held */
 	if (!pk)
 		return AZIHSM_STATUS_INVALID_ARG;
+	st = fw_new_key_begin(r, k);
+	if (st) {
+		EVP_PKEY_free(pk);
+		return st;
+	}
 	ret = hsm_vault_import_pkey(r->fw->vault, &spec, pk, &id);
 	EVP_PKEY_free(pk);
-	if (ret)
-		return fw_status_import(ret);
-	return fw_new_key_done(r, k, id);
+	if (ret) {
+		st = fw_status_import(ret);
+		id = 0;
+	}
+	return fw_new_key_done(r, k, id, st);
 }
 
 uint32_t fw_svc_rsa_unwrap(struct fw_req *r)

@@ -24,14 +24,20 @@
  *  RT-6 a wrap blob the officer unwrapped as an AES256_GCM key is
  *       unwrapped again by the user typed AES256: its ECB gives E_K(0).
  *
+ *  RT-7 (a low finding, closed later) a persistent KeyGenerate that runs
+ *       while a zeroize empties the vault inserts and commits its key
+ *       afterwards: a key of before the zeroize outlives it.
+ *
  * RT-1/2/3/6 closed: a new key made from a persistent key (ECDH, HKDF,
  * KBKDF, RsaUnwrap) needs the MANAGE_KEYS class (hsm_authz_use_key), so
  * the user's re-derive / re-unwrap is WRONG_ROLE; users derive and unwrap
  * from their own session keys (checked here too).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 
@@ -39,6 +45,7 @@
 #include "hsm_auth.h"
 #include "hsm_auth_client.h"
 #include "hsm_fw.h"
+#include "hsm_vault.h"
 #include "ossl_ref.h"
 #include "svc_util.h"
 #include "tap.h"
@@ -550,6 +557,83 @@ static void test_rt6_unwrap_again(void)
 	hsm_fw_free(fw);
 }
 
+/* ---- RT-7: a persistent key made while a zeroize runs ------------------ */
+
+struct rt7_gen {
+	struct hsm_fw *fw;
+	uint16_t sid;
+	long st;
+	double t_end;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* An RSA-4096 keygen: slow enough for a zeroize to start while it runs. */
+static void *rt7_keygen(void *p)
+{
+	struct rt7_gen *g = p;
+	const struct fld f[] = {
+		U8(AZIHSM_KEY_F_TYPE, AZIHSM_KEY_RSA4096),
+		U32(AZIHSM_KEY_F_USAGE, HSM_USAGE_SIGN | HSM_USAGE_VERIFY),
+		BOOL(AZIHSM_KEY_F_PERSISTENT, true),
+	};
+	uint8_t req[512];
+	struct rsp r;
+	size_t len = svc_build(req, sizeof(req), AZIHSM_OP_KEY_GENERATE, g->sid, f, NF(f));
+
+	g->st = len ? rsp_exec(g->fw, req, len, 0, &r) : -1;
+	g->t_end = now_s();
+	return NULL;
+}
+
+static void test_rt7_keygen_races_zeroize(void)
+{
+	unsigned int round, overlapped = 0, survived = 0;
+
+	for (round = 0; round < 4 && overlapped < 2; round++) {
+		struct hsm_fw *fw = start(&acfg_fast);
+		struct rt7_gen g = { .fw = fw };
+		uint16_t so, su, so2;
+		pthread_t t;
+		double t_zero;
+		long zst;
+
+		setup(fw, &so, &su);
+		if (login(fw, HSM_ROLE_OFFICER, OFF_PIN1, &so2)) {
+			tap_ok(0, "RT-7: a second officer session");
+			hsm_fw_free(fw);
+			return;
+		}
+		g.sid = so;
+		pthread_create(&t, NULL, rt7_keygen, &g);
+		nanosleep(&(struct timespec){ .tv_nsec = 20 * 1000 * 1000 }, NULL);
+		t_zero = now_s();
+		zst = call(fw, AZIHSM_OP_ZEROIZE_PARTITION, so2, NULL, 0, &tr);
+		pthread_join(t, NULL);
+		if (zst) {
+			tap_ok(0, "RT-7: the zeroize answered %ld", zst);
+			hsm_fw_free(fw);
+			return;
+		}
+		/* The zeroize was asked for while the keygen still ran. */
+		if (t_zero < g.t_end)
+			overlapped++;
+		if (hsm_vault_count_owner(hsm_fw_vault(fw), 0))
+			survived++;
+		hsm_fw_free(fw);
+	}
+	tap_ok(overlapped > 0, "RT-7: a zeroize was asked for during a persistent RSA-4096 "
+	       "keygen (%u of %u rounds)", overlapped, round);
+	tap_eq(survived, 0, "RT-7: no persistent key made by a session of before the zeroize "
+	       "is in the vault after it");
+}
+
 int main(void)
 {
 	test_rt1_ecdh_kbkdf_read();
@@ -557,5 +641,6 @@ int main(void)
 	test_rt4_session_slots();
 	test_rt5_officer_pin_lock();
 	test_rt6_unwrap_again();
+	test_rt7_keygen_races_zeroize();
 	return tap_done();
 }
