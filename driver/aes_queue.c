@@ -37,6 +37,9 @@
 #define AZIHSM_AES_INFLIGHT	(U16_MAX - 1)	/* next_done of a slot on the ring */
 
 static_assert(AZIHSM_PAGE_SIZE % AZIHSM_AES_SLOT_BYTES == 0);
+/* The phase and status word ends the entry (azihsm_ring_next_cqe()). */
+static_assert(offsetof(struct azihsm_aes_cqe, status) ==
+	      sizeof(struct azihsm_aes_cqe) - sizeof(__le16));
 
 static void azihsm_aes_unmap(struct azihsm_dev *hdev, struct azihsm_aes_cmd *cmd)
 {
@@ -67,18 +70,18 @@ static int azihsm_aes_errno(u16 sc)
 	return -EIO;
 }
 
-/* Give the slot back; with q->lock held. */
+/* Give the slot back; with ring.lock held. */
 static void azihsm_aes_slot_free(struct azihsm_aes_queue *q,
 				 struct azihsm_aes_slot *slot)
 {
 	slot->cmd = NULL;
-	q->free[q->nfree++] = slot - q->slots;
+	q->ring.free[q->ring.nfree++] = slot - q->slots;
 }
 
 /* Run the @done of each slot on the list, then free the slots. */
 static void azihsm_aes_finish(struct azihsm_aes_queue *q, u16 first)
 {
-	struct azihsm_dev *hdev = q->dev;
+	struct azihsm_dev *hdev = q->ring.dev;
 	u16 cid = first;
 
 	while (cid != AZIHSM_AES_DONE_END) {
@@ -91,40 +94,33 @@ static void azihsm_aes_finish(struct azihsm_aes_queue *q, u16 first)
 		local_bh_disable();
 		cmd->done(cmd, slot->result, &slot->cqe);
 		local_bh_enable();
-		spin_lock_irq(&q->lock);
+		spin_lock_irq(&q->ring.lock);
 		azihsm_aes_slot_free(q, slot);
-		spin_unlock_irq(&q->lock);
+		spin_unlock_irq(&q->ring.lock);
 		cid = next;
 	}
 }
 
-/* Harvest completions onto a list; with q->lock held. */
+/* Harvest completions onto a list; with ring.lock held. */
 static u16 azihsm_aes_process_cq(struct azihsm_aes_queue *q)
 {
-	struct azihsm_dev *hdev = q->dev;
+	struct azihsm_ring *r = &q->ring;
+	struct azihsm_dev *hdev = r->dev;
 	u16 first = AZIHSM_AES_DONE_END, *tail = &first;
 	struct azihsm_aes_cqe *cqe;
 	struct azihsm_aes_slot *slot;
 	u16 status, cid, head;
 
-	for (;;) {
-		cqe = &q->cq[q->cq_head];
-		status = le16_to_cpu(READ_ONCE(cqe->status));
-		if ((status & AZIHSM_CQE_PHASE) != q->cq_phase)
-			break;
-		dma_rmb();
-		if (++q->cq_head == q->depth) {
-			q->cq_head = 0;
-			q->cq_phase ^= 1;
-		}
+	while ((cqe = azihsm_ring_next_cqe(r))) {
+		status = le16_to_cpu(cqe->status);
 		head = le16_to_cpu(cqe->sq_head);
-		if (head < q->depth)
-			q->sq_head = head;
+		if (head < r->depth)
+			r->sq_head = head;
 		cid = le16_to_cpu(cqe->cmd_id);
-		if (cid >= q->nslots || !q->slots[cid].cmd ||
+		if (cid >= r->nslots || !q->slots[cid].cmd ||
 		    q->slots[cid].next_done != AZIHSM_AES_INFLIGHT) {
 			dev_warn_ratelimited(hdev->dev, "AES queue %u: unexpected completion, cid %u\n",
-					     q->qid, cid);
+					     r->qid, cid);
 			continue;
 		}
 		slot = &q->slots[cid];
@@ -133,7 +129,7 @@ static u16 azihsm_aes_process_cq(struct azihsm_aes_queue *q)
 		slot->result = azihsm_aes_errno(status);
 		if (slot->result && status != AZIHSM_SC_AES_TAG_MISMATCH)
 			dev_err_ratelimited(hdev->dev, "AES queue %u: completion status %#x\n",
-					    q->qid, status);
+					    r->qid, status);
 		atomic64_inc(&hdev->stats.fast_completed);
 		slot->next_done = AZIHSM_AES_DONE_END;
 		*tail = cid;
@@ -148,11 +144,11 @@ static void azihsm_aes_tasklet(struct tasklet_struct *t)
 	struct azihsm_aes_queue *q = from_tasklet(q, t, done_tasklet);
 	u16 first;
 
-	spin_lock_irq(&q->lock);
+	spin_lock_irq(&q->ring.lock);
 	first = azihsm_aes_process_cq(q);
-	if (first != AZIHSM_AES_DONE_END && !q->stopped)
-		writel(q->cq_head, q->dev->db + AZIHSM_DB_CQ_HEAD(q->qid));
-	spin_unlock_irq(&q->lock);
+	if (first != AZIHSM_AES_DONE_END && !q->ring.stopped)
+		azihsm_ring_cq_doorbell(&q->ring);
+	spin_unlock_irq(&q->ring.lock);
 	azihsm_aes_finish(q, first);
 }
 
@@ -168,19 +164,12 @@ static irqreturn_t azihsm_aes_irq(int irq, void *data)
 static void azihsm_aes_queue_free(struct azihsm_dev *hdev,
 				  struct azihsm_aes_queue *q)
 {
-	if (q->irq_requested)
-		free_irq(pci_irq_vector(hdev->pdev, q->vector), q);
+	azihsm_ring_free_irq(&q->ring);
 	tasklet_kill(&q->done_tasklet);
 	if (q->lists)
 		dma_free_coherent(hdev->dev, q->lists_size, q->lists, q->lists_dma);
-	if (q->cq)
-		dma_free_coherent(hdev->dev, q->depth * sizeof(*q->cq), q->cq,
-				  q->cq_dma);
-	if (q->sq)
-		dma_free_coherent(hdev->dev, q->depth * sizeof(*q->sq), q->sq,
-				  q->sq_dma);
+	azihsm_ring_free(&q->ring);
 	kfree(q->slots);
-	kfree(q->free);
 	kfree(q);
 }
 
@@ -194,31 +183,26 @@ static struct azihsm_aes_queue *azihsm_aes_queue_alloc(struct azihsm_dev *hdev,
 	q = kzalloc(sizeof(*q), GFP_KERNEL);
 	if (!q)
 		return NULL;
-	q->dev = hdev;
-	spin_lock_init(&q->lock);
 	tasklet_setup(&q->done_tasklet, azihsm_aes_tasklet);
-	q->qid = AZIHSM_QID_AES_FIRST + index;
-	q->vector = AZIHSM_MSIX_VEC_AES_FIRST + index;
-	q->depth = depth;
-	q->nslots = depth - 1;
-	q->cq_phase = 1;
-	snprintf(q->irq_name, sizeof(q->irq_name), KBUILD_MODNAME "-aes%u", index);
-
-	q->sq = dma_alloc_coherent(hdev->dev, depth * sizeof(*q->sq), &q->sq_dma,
-				   GFP_KERNEL);
-	q->cq = dma_alloc_coherent(hdev->dev, depth * sizeof(*q->cq), &q->cq_dma,
-				   GFP_KERNEL);
-	/* Slot lists, then the 16-byte pad (zeroed by the allocator). */
-	q->lists_size = q->nslots * AZIHSM_AES_SLOT_BYTES + AZIHSM_AES_GCM_TAG_LEN;
-	q->lists = dma_alloc_coherent(hdev->dev, q->lists_size, &q->lists_dma,
-				      GFP_KERNEL);
-	q->slots = kcalloc(q->nslots, sizeof(*q->slots), GFP_KERNEL);
-	q->free = kcalloc(q->nslots, sizeof(*q->free), GFP_KERNEL);
-	if (!q->sq || !q->cq || !q->lists || !q->slots || !q->free) {
+	snprintf(q->ring.irq_name, sizeof(q->ring.irq_name), KBUILD_MODNAME "-aes%u",
+		 index);
+	if (azihsm_ring_alloc(&q->ring, hdev, AZIHSM_QID_AES_FIRST + index,
+			      AZIHSM_MSIX_VEC_AES_FIRST + index, depth,
+			      sizeof(struct azihsm_aes_sqe),
+			      sizeof(struct azihsm_aes_cqe))) {
 		azihsm_aes_queue_free(hdev, q);
 		return NULL;
 	}
-	for (i = 0; i < q->nslots; i++) {
+	/* Slot lists, then the 16-byte pad (zeroed by the allocator). */
+	q->lists_size = q->ring.nslots * AZIHSM_AES_SLOT_BYTES + AZIHSM_AES_GCM_TAG_LEN;
+	q->lists = dma_alloc_coherent(hdev->dev, q->lists_size, &q->lists_dma,
+				      GFP_KERNEL);
+	q->slots = kcalloc(q->ring.nslots, sizeof(*q->slots), GFP_KERNEL);
+	if (!q->lists || !q->slots) {
+		azihsm_aes_queue_free(hdev, q);
+		return NULL;
+	}
+	for (i = 0; i < q->ring.nslots; i++) {
 		struct azihsm_aes_slot *slot = &q->slots[i];
 		size_t off = i * AZIHSM_AES_SLOT_BYTES;
 
@@ -226,15 +210,13 @@ static struct azihsm_aes_queue *azihsm_aes_queue_alloc(struct azihsm_dev *hdev,
 		slot->src_list_dma = q->lists_dma + off;
 		slot->dst_list = q->lists + off + AZIHSM_AES_LIST_BYTES;
 		slot->dst_list_dma = q->lists_dma + off + AZIHSM_AES_LIST_BYTES;
-		q->free[q->nslots - 1 - i] = i;
 	}
-	q->nfree = q->nslots;
 	return q;
 }
 
 static dma_addr_t azihsm_aes_pad_dma(const struct azihsm_aes_queue *q)
 {
-	return q->lists_dma + q->nslots * AZIHSM_AES_SLOT_BYTES;
+	return q->lists_dma + q->ring.nslots * AZIHSM_AES_SLOT_BYTES;
 }
 
 /*
@@ -247,21 +229,13 @@ static void azihsm_aes_queue_recycle(struct azihsm_aes_queue *q)
 {
 	unsigned int i;
 
-	spin_lock_irq(&q->lock);
-	memset(q->sq, 0, q->depth * sizeof(*q->sq));
-	memset(q->cq, 0, q->depth * sizeof(*q->cq));
-	q->sq_tail = 0;
-	q->sq_head = 0;
-	q->cq_head = 0;
-	q->cq_phase = 1;
-	for (i = 0; i < q->nslots; i++) {
+	spin_lock_irq(&q->ring.lock);
+	for (i = 0; i < q->ring.nslots; i++) {
 		WARN_ON_ONCE(q->slots[i].cmd);
 		q->slots[i].cmd = NULL;
-		q->free[q->nslots - 1 - i] = i;
 	}
-	q->nfree = q->nslots;
-	q->stopped = false;
-	spin_unlock_irq(&q->lock);
+	azihsm_ring_reset(&q->ring);
+	spin_unlock_irq(&q->ring.lock);
 }
 
 /*
@@ -274,7 +248,7 @@ int azihsm_aes_queue_create(struct azihsm_dev *hdev, unsigned int index,
 	struct azihsm_aes_queue *q = hdev->aes[index];
 	int ret;
 
-	if (q && q->depth == depth) {
+	if (q && q->ring.depth == depth) {
 		azihsm_aes_queue_recycle(q);
 		goto create;
 	}
@@ -285,17 +259,11 @@ int azihsm_aes_queue_create(struct azihsm_dev *hdev, unsigned int index,
 		dev_err(hdev->dev, "no memory for AES queue %u\n", index);
 		return -ENOMEM;
 	}
-	ret = request_irq(pci_irq_vector(hdev->pdev, q->vector), azihsm_aes_irq, 0,
-			  q->irq_name, q);
-	if (ret) {
-		dev_err(hdev->dev, "cannot request vector %u: %d\n", q->vector, ret);
+	ret = azihsm_ring_request_irq(&q->ring, azihsm_aes_irq, q);
+	if (ret)
 		goto out;
-	}
-	q->irq_requested = true;
 create:
-	ret = azihsm_admin_create_cq(hdev, q->qid, q->depth, q->vector, q->cq_dma);
-	if (!ret)
-		ret = azihsm_admin_create_sq(hdev, q->qid, q->depth, q->sq_dma);
+	ret = azihsm_ring_create(&q->ring);
 out:
 	/* On failure too: the caller's teardown frees it, controller disabled. */
 	WRITE_ONCE(hdev->aes[index], q);
@@ -309,11 +277,8 @@ void azihsm_aes_queues_stop(struct azihsm_dev *hdev)
 	for (i = 0; i < AZIHSM_AES_QUEUES_MAX; i++) {
 		struct azihsm_aes_queue *q = hdev->aes[i];
 
-		if (!q)
-			continue;
-		spin_lock_irq(&q->lock);
-		q->stopped = true;
-		spin_unlock_irq(&q->lock);
+		if (q)
+			azihsm_ring_stop(&q->ring);
 	}
 }
 
@@ -374,16 +339,15 @@ void azihsm_aes_queues_fail(struct azihsm_dev *hdev, int err)
 
 		if (!q)
 			continue;
-		if (q->irq_requested)
-			synchronize_irq(pci_irq_vector(hdev->pdev, q->vector));
+		azihsm_ring_sync_irq(&q->ring);
 		/* Waits for a running tasklet; a scheduled one runs after. */
 		tasklet_disable(&q->done_tasklet);
-		spin_lock_irq(&q->lock);
+		spin_lock_irq(&q->ring.lock);
 		first = azihsm_aes_process_cq(q);
 		for (tail = &first; *tail != AZIHSM_AES_DONE_END;
 		     tail = &q->slots[*tail].next_done)
 			;
-		for (j = 0; j < q->nslots; j++) {
+		for (j = 0; j < q->ring.nslots; j++) {
 			struct azihsm_aes_slot *slot = &q->slots[j];
 
 			if (!slot->cmd || slot->next_done != AZIHSM_AES_INFLIGHT)
@@ -393,7 +357,7 @@ void azihsm_aes_queues_fail(struct azihsm_dev *hdev, int err)
 			*tail = j;
 			tail = &slot->next_done;
 		}
-		spin_unlock_irq(&q->lock);
+		spin_unlock_irq(&q->ring.lock);
 		azihsm_aes_finish(q, first);
 		tasklet_enable(&q->done_tasklet);
 	}
@@ -506,7 +470,7 @@ static int azihsm_aes_map(struct azihsm_dev *hdev, struct azihsm_aes_cmd *cmd)
 	return 0;
 }
 
-/* Build the slot's lists and the SQE's descriptors; with q->lock held. */
+/* Build the slot's lists and the SQE's descriptors; with ring.lock held. */
 static int azihsm_aes_build(struct azihsm_aes_queue *q, struct azihsm_aes_slot *slot,
 			    struct azihsm_aes_cmd *cmd, struct azihsm_aes_sqe *sqe)
 {
@@ -572,29 +536,28 @@ int azihsm_aes_submit(struct azihsm_dev *hdev, struct azihsm_aes_cmd *cmd, s64 g
 	ret = -EAGAIN;
 	if (!q)
 		goto out;
-	spin_lock_irqsave(&q->lock, flags);
-	if (q->stopped || READ_ONCE(hdev->state) != AZIHSM_STATE_READY ||
-	    atomic64_read(&hdev->stats.resets) != gen || !q->nfree)
+	spin_lock_irqsave(&q->ring.lock, flags);
+	if (q->ring.stopped || READ_ONCE(hdev->state) != AZIHSM_STATE_READY ||
+	    atomic64_read(&hdev->stats.resets) != gen || !q->ring.nfree)
 		goto out_unlock;
-	slot = &q->slots[q->free[q->nfree - 1]];
-	sqe = &q->sq[q->sq_tail];
+	slot = &q->slots[q->ring.free[q->ring.nfree - 1]];
+	sqe = azihsm_ring_sqe(&q->ring);
 	*sqe = cmd->sqe;
 	ret = azihsm_aes_build(q, slot, cmd, sqe);
 	if (ret)
 		goto out_unlock;
-	q->nfree--;
+	q->ring.nfree--;
 	sqe->cmd_id = cpu_to_le16(slot - q->slots);
 	slot->cmd = cmd;
 	slot->next_done = AZIHSM_AES_INFLIGHT;	/* in flight */
 	slot->deadline = jiffies +
 		msecs_to_jiffies(clamp(READ_ONCE(azihsm_cmd_timeout_ms), 1u,
 				       (unsigned int)AZIHSM_CMD_TIMEOUT_MAX_MS));
-	q->sq_tail = (q->sq_tail + 1) % q->depth;
 	atomic64_inc(&hdev->stats.fast_submitted);
-	/* writel orders the lists and the SQE before the doorbell. */
-	writel(q->sq_tail, hdev->db + AZIHSM_DB_SQ_TAIL(q->qid));
+	/* Orders the lists and the SQE before the doorbell. */
+	azihsm_ring_sq_push(&q->ring);
 out_unlock:
-	spin_unlock_irqrestore(&q->lock, flags);
+	spin_unlock_irqrestore(&q->ring.lock, flags);
 out:
 	rcu_read_unlock();
 	if (ret)
@@ -619,15 +582,15 @@ bool azihsm_aes_queues_expired(struct azihsm_dev *hdev)
 
 		if (!q)
 			continue;
-		spin_lock_irqsave(&q->lock, flags);
-		for (j = 0; j < q->nslots; j++) {
+		spin_lock_irqsave(&q->ring.lock, flags);
+		for (j = 0; j < q->ring.nslots; j++) {
 			struct azihsm_aes_slot *slot = &q->slots[j];
 
 			if (slot->cmd && slot->next_done == AZIHSM_AES_INFLIGHT &&
 			    time_after(now, slot->deadline))
 				n++;
 		}
-		spin_unlock_irqrestore(&q->lock, flags);
+		spin_unlock_irqrestore(&q->ring.lock, flags);
 	}
 	rcu_read_unlock();
 	if (n)

@@ -16,7 +16,8 @@
  *                    queues to itself.
  *   admin_mutex      one admin command at a time.
  *   lock             state and removing.
- *   hsm_queue.lock   one ring and its slots; taken in the MSI-X handler.
+ *   ring.lock        one queue's ring and its slots; taken in the MSI-X
+ *                    handler (HSM) or the completion tasklet (AES).
  *   admin.lock       the admin ring; taken in the MSI-X handler.
  */
 #ifndef AZIHSM_DRV_H
@@ -98,6 +99,53 @@ struct azihsm_admin_queue {
 	struct completion done;
 };
 
+/*
+ * An SQ/CQ ring pair (ring.c), the part an HSM queue and an AES queue
+ * share: entries of sqe_size and cqe_size bytes, the free command ids
+ * (depth - 1 of them: the CQ can never overflow), the MSI-X vector.
+ */
+struct azihsm_ring {
+	struct azihsm_dev *dev;
+	spinlock_t lock;	/* ring, free ids, stopped (and the queue's slots) */
+	u16 qid;
+	u16 vector;		/* MSI-X vector index */
+	u16 depth;		/* SQ and CQ entries */
+	u16 nslots;		/* depth - 1 */
+	u16 sqe_size;
+	u16 cqe_size;
+	void *sq;
+	void *cq;
+	dma_addr_t sq_dma;
+	dma_addr_t cq_dma;
+	u16 sq_tail;
+	u16 sq_head;		/* last head the device reported */
+	u16 cq_head;
+	u8 cq_phase;
+	bool stopped;		/* reset/remove: nothing more goes on the ring */
+	bool irq_requested;
+	u16 nfree;
+	u16 *free;		/* stack of free command ids */
+	void *irq_data;		/* the handler's argument */
+	char irq_name[32];
+};
+
+static inline u16 azihsm_ring_dist(const struct azihsm_ring *r, u16 from, u16 to)
+{
+	return (to + r->depth - from) % r->depth;
+}
+
+/* Entries on the SQ the device has not yet reported consumed. */
+static inline u16 azihsm_ring_sq_used(const struct azihsm_ring *r)
+{
+	return azihsm_ring_dist(r, r->sq_head, r->sq_tail);
+}
+
+/* The SQE at the tail, the next one azihsm_ring_sq_push() hands over. */
+static inline void *azihsm_ring_sqe(const struct azihsm_ring *r)
+{
+	return r->sq + (size_t)r->sq_tail * r->sqe_size;
+}
+
 enum azihsm_slot_state {
 	AZIHSM_SLOT_FREE,
 	AZIHSM_SLOT_RESERVED,	/* owned by a submitter, not yet on the ring */
@@ -125,28 +173,10 @@ struct azihsm_slot {
 };
 
 struct azihsm_hsm_queue {
-	struct azihsm_dev *dev;
-	spinlock_t lock;	/* ring, slots and stopped, vs. the IRQ */
-	u16 qid;
-	u16 vector;		/* MSI-X vector index */
-	u16 depth;		/* SQ and CQ entries */
-	u16 nslots;		/* depth - 1: the CQ can never overflow */
-	struct azihsm_hsm_sqe *sq;
-	struct azihsm_hsm_cqe *cq;
-	dma_addr_t sq_dma;
-	dma_addr_t cq_dma;
-	u16 sq_tail;
-	u16 sq_head;		/* last head the device reported */
-	u16 cq_head;
-	u8 cq_phase;
-	bool stopped;		/* reset/remove: nothing more goes on the ring */
-	bool irq_requested;
-	u16 nfree;
+	struct azihsm_ring ring;	/* ring.lock also guards the slots */
 	u16 nreserved;
-	u16 *free;		/* stack of free slot indices */
 	struct azihsm_slot *slots;
 	wait_queue_head_t slot_wq;
-	char irq_name[32];
 };
 
 /*
@@ -201,30 +231,12 @@ struct azihsm_aes_slot {
 };
 
 struct azihsm_aes_queue {
-	struct azihsm_dev *dev;
-	spinlock_t lock;	/* ring, slots and stopped */
-	u16 qid;
-	u16 vector;
-	u16 depth;
-	u16 nslots;		/* depth - 1 */
-	struct azihsm_aes_sqe *sq;
-	struct azihsm_aes_cqe *cq;
-	dma_addr_t sq_dma;
-	dma_addr_t cq_dma;
+	struct azihsm_ring ring;	/* ring.lock also guards the slots */
 	void *lists;		/* per slot: src then dst descriptor list; pad */
 	dma_addr_t lists_dma;
 	size_t lists_size;
-	u16 sq_tail;
-	u16 sq_head;
-	u16 cq_head;
-	u8 cq_phase;
-	bool stopped;
-	bool irq_requested;
-	u16 nfree;
-	u16 *free;
 	struct azihsm_aes_slot *slots;
 	struct tasklet_struct done_tasklet;	/* completions, in softirq */
-	char irq_name[32];
 };
 
 struct azihsm_stats {
@@ -388,6 +400,21 @@ int azihsm_admin_exec(struct azihsm_dev *hdev, struct azihsm_admin_sqe *sqe,
 int azihsm_admin_create_cq(struct azihsm_dev *hdev, u16 qid, u16 depth, u16 vector,
 			   dma_addr_t dma);
 int azihsm_admin_create_sq(struct azihsm_dev *hdev, u16 qid, u16 depth, dma_addr_t dma);
+
+/* ring.c */
+int azihsm_ring_alloc(struct azihsm_ring *r, struct azihsm_dev *hdev, u16 qid,
+		      u16 vector, u16 depth, size_t sqe_size, size_t cqe_size);
+int azihsm_ring_request_irq(struct azihsm_ring *r, irq_handler_t handler,
+			    void *data);
+void azihsm_ring_free_irq(struct azihsm_ring *r);
+void azihsm_ring_sync_irq(struct azihsm_ring *r);
+void azihsm_ring_free(struct azihsm_ring *r);
+void azihsm_ring_reset(struct azihsm_ring *r);
+int azihsm_ring_create(struct azihsm_ring *r);
+void azihsm_ring_stop(struct azihsm_ring *r);
+void *azihsm_ring_next_cqe(struct azihsm_ring *r);
+void azihsm_ring_cq_doorbell(struct azihsm_ring *r);
+void azihsm_ring_sq_push(struct azihsm_ring *r);
 
 /* queue.c */
 int azihsm_hsm_queue_create(struct azihsm_dev *hdev, unsigned int index,

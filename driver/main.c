@@ -179,7 +179,7 @@ static int azihsm_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 
 	dev_info(&pdev->dev, "azihsm%d: serial %s, firmware %s, %u HSM queues of %u entries, %u AES queues\n",
 		 hdev->minor, hdev->ident.serial, hdev->ident.fw_rev,
-		 hdev->nr_hsm, hdev->nr_hsm ? hdev->hsm[0]->depth : 0, hdev->nr_aes);
+		 hdev->nr_hsm, hdev->nr_hsm ? hdev->hsm[0]->ring.depth : 0, hdev->nr_aes);
 	azihsm_kc_add_device(hdev);
 	return 0;
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * azihsm HSM queues: an SQ/CQ ring pair per queue with one MSI-X vector,
+ * azihsm HSM queues: a ring (ring.c) per queue with one MSI-X vector,
  * and a fixed set of command slots, each owning page-aligned DMA bounce
  * buffers for its request and response.
  *
@@ -20,37 +20,31 @@
 
 #include "azihsm.h"
 
-static u16 azihsm_ring_dist(const struct azihsm_hsm_queue *q, u16 from, u16 to)
-{
-	return (to + q->depth - from) % q->depth;
-}
-
-/* Entries on the SQ the device has not yet reported consumed. */
-static u16 azihsm_sq_used(const struct azihsm_hsm_queue *q)
-{
-	return azihsm_ring_dist(q, q->sq_head, q->sq_tail);
-}
+/* The phase and status word ends the entry (azihsm_ring_next_cqe()). */
+static_assert(offsetof(struct azihsm_hsm_cqe, status) ==
+	      sizeof(struct azihsm_hsm_cqe) - sizeof(__le16));
 
 /* One completion entry, checked against what we put on the ring. */
 static void azihsm_hsm_complete(struct azihsm_hsm_queue *q,
 				const struct azihsm_hsm_cqe *cqe)
 {
-	struct azihsm_dev *hdev = q->dev;
+	struct azihsm_ring *r = &q->ring;
+	struct azihsm_dev *hdev = r->dev;
 	u16 cid = le16_to_cpu(cqe->cid);
 	u16 head = le16_to_cpu(cqe->sq_head);
 	struct azihsm_slot *slot;
 
-	if (head < q->depth &&
-	    azihsm_ring_dist(q, q->sq_head, head) <= azihsm_sq_used(q))
-		q->sq_head = head;
+	if (head < r->depth &&
+	    azihsm_ring_dist(r, r->sq_head, head) <= azihsm_ring_sq_used(r))
+		r->sq_head = head;
 	else
 		dev_warn_ratelimited(hdev->dev, "queue %u: bad sq_head %u in completion\n",
-				     q->qid, head);
+				     r->qid, head);
 
-	if (cid >= q->nslots || q->slots[cid].state != AZIHSM_SLOT_INFLIGHT) {
+	if (cid >= r->nslots || q->slots[cid].state != AZIHSM_SLOT_INFLIGHT) {
 		/* A timed-out command completing late lands here too. */
 		dev_warn_ratelimited(hdev->dev, "queue %u: unexpected completion, cid %u\n",
-				     q->qid, cid);
+				     r->qid, cid);
 		return;
 	}
 	slot = &q->slots[cid];
@@ -62,24 +56,14 @@ static void azihsm_hsm_complete(struct azihsm_hsm_queue *q,
 	complete(&slot->done);
 }
 
-/* Harvest new completions; with q->lock held. True if there were any. */
+/* Harvest new completions; with ring.lock held. True if there were any. */
 static bool azihsm_hsm_process_cq(struct azihsm_hsm_queue *q)
 {
-	struct azihsm_hsm_cqe cqe;
+	struct azihsm_hsm_cqe cqe, *next;
 	bool any = false;
-	u16 status;
 
-	for (;;) {
-		status = le16_to_cpu(READ_ONCE(q->cq[q->cq_head].status));
-		if ((status & AZIHSM_CQE_PHASE) != q->cq_phase)
-			break;
-		/* Read the entry only after seeing its phase bit. */
-		dma_rmb();
-		cqe = q->cq[q->cq_head];
-		if (++q->cq_head == q->depth) {
-			q->cq_head = 0;
-			q->cq_phase ^= 1;
-		}
+	while ((next = azihsm_ring_next_cqe(&q->ring))) {
+		cqe = *next;
 		any = true;
 		azihsm_hsm_complete(q, &cqe);
 	}
@@ -91,11 +75,11 @@ static irqreturn_t azihsm_hsm_irq(int irq, void *data)
 	struct azihsm_hsm_queue *q = data;
 	bool any;
 
-	spin_lock(&q->lock);
+	spin_lock(&q->ring.lock);
 	any = azihsm_hsm_process_cq(q);
-	if (any && !q->stopped)
-		writel(q->cq_head, q->dev->db + AZIHSM_DB_CQ_HEAD(q->qid));
-	spin_unlock(&q->lock);
+	if (any && !q->ring.stopped)
+		azihsm_ring_cq_doorbell(&q->ring);
+	spin_unlock(&q->ring.lock);
 	if (!any)
 		return IRQ_NONE;
 	/* The SQ head moved: a waiter may now fit. */
@@ -108,10 +92,9 @@ static void azihsm_hsm_queue_free(struct azihsm_dev *hdev,
 {
 	unsigned int i;
 
-	if (q->irq_requested)
-		free_irq(pci_irq_vector(hdev->pdev, q->vector), q);
+	azihsm_ring_free_irq(&q->ring);
 	if (q->slots) {
-		for (i = 0; i < q->nslots; i++) {
+		for (i = 0; i < q->ring.nslots; i++) {
 			struct azihsm_slot *slot = &q->slots[i];
 
 			if (slot->src) {
@@ -126,14 +109,8 @@ static void azihsm_hsm_queue_free(struct azihsm_dev *hdev,
 			}
 		}
 	}
-	if (q->cq)
-		dma_free_coherent(hdev->dev, q->depth * sizeof(*q->cq), q->cq,
-				  q->cq_dma);
-	if (q->sq)
-		dma_free_coherent(hdev->dev, q->depth * sizeof(*q->sq), q->sq,
-				  q->sq_dma);
+	azihsm_ring_free(&q->ring);
 	kfree(q->slots);
-	kfree(q->free);
 	kfree(q);
 }
 
@@ -147,25 +124,18 @@ static struct azihsm_hsm_queue *azihsm_hsm_queue_alloc(struct azihsm_dev *hdev,
 	q = kzalloc(sizeof(*q), GFP_KERNEL);
 	if (!q)
 		return NULL;
-	q->dev = hdev;
-	spin_lock_init(&q->lock);
 	init_waitqueue_head(&q->slot_wq);
-	q->qid = AZIHSM_QID_HSM_FIRST + index;
-	q->vector = AZIHSM_MSIX_VEC_HSM_FIRST + index;
-	q->depth = depth;
-	q->nslots = depth - 1;
-	q->cq_phase = 1;
-	snprintf(q->irq_name, sizeof(q->irq_name), KBUILD_MODNAME "-hsm%u", index);
-
-	q->sq = dma_alloc_coherent(hdev->dev, depth * sizeof(*q->sq), &q->sq_dma,
-				   GFP_KERNEL);
-	q->cq = dma_alloc_coherent(hdev->dev, depth * sizeof(*q->cq), &q->cq_dma,
-				   GFP_KERNEL);
-	q->slots = kcalloc(q->nslots, sizeof(*q->slots), GFP_KERNEL);
-	q->free = kcalloc(q->nslots, sizeof(*q->free), GFP_KERNEL);
-	if (!q->sq || !q->cq || !q->slots || !q->free)
+	snprintf(q->ring.irq_name, sizeof(q->ring.irq_name), KBUILD_MODNAME "-hsm%u",
+		 index);
+	if (azihsm_ring_alloc(&q->ring, hdev, AZIHSM_QID_HSM_FIRST + index,
+			      AZIHSM_MSIX_VEC_HSM_FIRST + index, depth,
+			      sizeof(struct azihsm_hsm_sqe),
+			      sizeof(struct azihsm_hsm_cqe)))
 		goto err;
-	for (i = 0; i < q->nslots; i++) {
+	q->slots = kcalloc(q->ring.nslots, sizeof(*q->slots), GFP_KERNEL);
+	if (!q->slots)
+		goto err;
+	for (i = 0; i < q->ring.nslots; i++) {
 		struct azihsm_slot *slot = &q->slots[i];
 
 		slot->src = dma_alloc_coherent(hdev->dev, AZIHSM_HSM_BUF_MAX,
@@ -175,10 +145,7 @@ static struct azihsm_hsm_queue *azihsm_hsm_queue_alloc(struct azihsm_dev *hdev,
 		if (!slot->src || !slot->dst)
 			goto err;
 		init_completion(&slot->done);
-		/* Lowest cid on top of the stack. */
-		q->free[q->nslots - 1 - i] = i;
 	}
-	q->nfree = q->nslots;
 	return q;
 
 err:
@@ -196,15 +163,9 @@ static void azihsm_hsm_queue_recycle(struct azihsm_hsm_queue *q)
 {
 	unsigned int i;
 
-	spin_lock_irq(&q->lock);
-	memset(q->sq, 0, q->depth * sizeof(*q->sq));
-	memset(q->cq, 0, q->depth * sizeof(*q->cq));
-	q->sq_tail = 0;
-	q->sq_head = 0;
-	q->cq_head = 0;
-	q->cq_phase = 1;
+	spin_lock_irq(&q->ring.lock);
 	q->nreserved = 0;
-	for (i = 0; i < q->nslots; i++) {
+	for (i = 0; i < q->ring.nslots; i++) {
 		struct azihsm_slot *slot = &q->slots[i];
 
 		if (slot->state != AZIHSM_SLOT_FREE) {
@@ -213,11 +174,9 @@ static void azihsm_hsm_queue_recycle(struct azihsm_hsm_queue *q)
 			slot->state = AZIHSM_SLOT_FREE;
 		}
 		slot->src_used = 0;
-		q->free[q->nslots - 1 - i] = i;
 	}
-	q->nfree = q->nslots;
-	q->stopped = false;
-	spin_unlock_irq(&q->lock);
+	azihsm_ring_reset(&q->ring);
+	spin_unlock_irq(&q->ring.lock);
 }
 
 /*
@@ -230,7 +189,7 @@ int azihsm_hsm_queue_create(struct azihsm_dev *hdev, unsigned int index,
 	struct azihsm_hsm_queue *q = hdev->hsm[index];
 	int ret;
 
-	if (q && q->depth == depth) {
+	if (q && q->ring.depth == depth) {
 		azihsm_hsm_queue_recycle(q);
 		goto create;
 	}
@@ -243,18 +202,11 @@ int azihsm_hsm_queue_create(struct azihsm_dev *hdev, unsigned int index,
 		dev_err(hdev->dev, "no memory for HSM queue %u\n", index);
 		return -ENOMEM;
 	}
-	ret = request_irq(pci_irq_vector(hdev->pdev, q->vector), azihsm_hsm_irq,
-			  0, q->irq_name, q);
-	if (ret) {
-		dev_err(hdev->dev, "cannot request vector %u: %d\n", q->vector, ret);
-		goto err_free;
-	}
-	q->irq_requested = true;
-create:
-	ret = azihsm_admin_create_cq(hdev, q->qid, q->depth, q->vector, q->cq_dma);
+	ret = azihsm_ring_request_irq(&q->ring, azihsm_hsm_irq, q);
 	if (ret)
 		goto err_free;
-	ret = azihsm_admin_create_sq(hdev, q->qid, q->depth, q->sq_dma);
+create:
+	ret = azihsm_ring_create(&q->ring);
 	if (ret)
 		goto err_free;
 	hdev->hsm[index] = q;
@@ -279,9 +231,7 @@ void azihsm_hsm_queues_stop(struct azihsm_dev *hdev)
 
 		if (!q)
 			continue;
-		spin_lock_irq(&q->lock);
-		q->stopped = true;
-		spin_unlock_irq(&q->lock);
+		azihsm_ring_stop(&q->ring);
 		wake_up_all(&q->slot_wq);
 	}
 }
@@ -308,11 +258,10 @@ void azihsm_hsm_queues_fail(struct azihsm_dev *hdev, int err, u32 ext_status)
 
 		if (!q)
 			continue;
-		if (q->irq_requested)
-			synchronize_irq(pci_irq_vector(hdev->pdev, q->vector));
-		spin_lock_irq(&q->lock);
+		azihsm_ring_sync_irq(&q->ring);
+		spin_lock_irq(&q->ring.lock);
 		azihsm_hsm_process_cq(q);
-		for (j = 0; j < q->nslots; j++) {
+		for (j = 0; j < q->ring.nslots; j++) {
 			struct azihsm_slot *slot = &q->slots[j];
 
 			if (slot->state != AZIHSM_SLOT_INFLIGHT)
@@ -323,7 +272,7 @@ void azihsm_hsm_queues_fail(struct azihsm_dev *hdev, int err, u32 ext_status)
 			atomic64_inc(&hdev->stats.failed);
 			complete(&slot->done);
 		}
-		spin_unlock_irq(&q->lock);
+		spin_unlock_irq(&q->ring.lock);
 		wake_up_all(&q->slot_wq);
 	}
 }
@@ -355,21 +304,22 @@ void azihsm_hsm_queues_destroy(struct azihsm_dev *hdev)
 static int azihsm_slot_try_get(struct azihsm_hsm_queue *q,
 			       struct azihsm_slot **slotp)
 {
+	struct azihsm_ring *r = &q->ring;
 	struct azihsm_slot *slot;
 	int ret = -EBUSY;
 
-	spin_lock_irq(&q->lock);
-	if (q->stopped || READ_ONCE(q->dev->state) != AZIHSM_STATE_READY) {
+	spin_lock_irq(&r->lock);
+	if (r->stopped || READ_ONCE(r->dev->state) != AZIHSM_STATE_READY) {
 		ret = -EAGAIN;
-	} else if (q->nfree &&
-		   azihsm_sq_used(q) + q->nreserved + 1 < q->depth) {
-		slot = &q->slots[q->free[--q->nfree]];
+	} else if (r->nfree &&
+		   azihsm_ring_sq_used(r) + q->nreserved + 1 < r->depth) {
+		slot = &q->slots[r->free[--r->nfree]];
 		slot->state = AZIHSM_SLOT_RESERVED;
 		q->nreserved++;
 		*slotp = slot;
 		ret = 0;
 	}
-	spin_unlock_irq(&q->lock);
+	spin_unlock_irq(&r->lock);
 	return ret;
 }
 
@@ -410,12 +360,12 @@ void azihsm_slot_put(struct azihsm_hsm_queue *q, struct azihsm_slot *slot)
 	memzero_explicit(slot->src, slot->src_used ? slot->src_used : AZIHSM_HSM_BUF_MAX);
 	memzero_explicit(slot->dst, dst_used);
 	slot->src_used = 0;
-	spin_lock_irq(&q->lock);
+	spin_lock_irq(&q->ring.lock);
 	if (slot->state == AZIHSM_SLOT_RESERVED)
 		q->nreserved--;
 	slot->state = AZIHSM_SLOT_FREE;
-	q->free[q->nfree++] = cid;
-	spin_unlock_irq(&q->lock);
+	q->ring.free[q->ring.nfree++] = cid;
+	spin_unlock_irq(&q->ring.lock);
 	wake_up(&q->slot_wq);
 }
 
@@ -427,21 +377,22 @@ void azihsm_slot_put(struct azihsm_hsm_queue *q, struct azihsm_slot *slot)
 int azihsm_slot_submit(struct azihsm_hsm_queue *q, struct azihsm_slot *slot,
 		       struct azihsm_hsm_cmd *cmd)
 {
+	struct azihsm_ring *r = &q->ring;
 	u16 cid = slot - q->slots;
 	struct azihsm_hsm_sqe *sqe;
 	int ret = 0;
 
-	spin_lock_irq(&q->lock);
-	if (q->stopped) {
+	spin_lock_irq(&r->lock);
+	if (r->stopped) {
 		ret = -EAGAIN;
 		goto out;
 	}
 	/* A reset counts itself before it stops the queues. */
-	if (cmd->gen_bound && atomic64_read(&q->dev->stats.resets) != cmd->gen) {
+	if (cmd->gen_bound && atomic64_read(&r->dev->stats.resets) != cmd->gen) {
 		ret = -ESTALE;
 		goto out;
 	}
-	sqe = &q->sq[q->sq_tail];
+	sqe = azihsm_ring_sqe(r);
 	memset(sqe, 0, sizeof(*sqe));
 	sqe->dw0 = cpu_to_le32((cmd->opc & AZIHSM_HSQE_OPC_MASK) |
 			       ((u32)cid << AZIHSM_HSQE_CID_SHIFT));
@@ -458,13 +409,11 @@ int azihsm_slot_submit(struct azihsm_hsm_queue *q, struct azihsm_slot *slot,
 	reinit_completion(&slot->done);
 	slot->state = AZIHSM_SLOT_INFLIGHT;
 	q->nreserved--;
-	q->sq_tail = (q->sq_tail + 1) % q->depth;
-	cmd->submit_gen = atomic64_read(&q->dev->stats.resets);
-	atomic64_inc(&q->dev->stats.submitted);
-	/* writel orders the buffer and SQE writes before the doorbell. */
-	writel(q->sq_tail, q->dev->db + AZIHSM_DB_SQ_TAIL(q->qid));
+	cmd->submit_gen = atomic64_read(&r->dev->stats.resets);
+	atomic64_inc(&r->dev->stats.submitted);
+	azihsm_ring_sq_push(r);
 out:
-	spin_unlock_irq(&q->lock);
+	spin_unlock_irq(&r->lock);
 	return ret;
 }
 
@@ -480,14 +429,14 @@ int azihsm_slot_wait(struct azihsm_hsm_queue *q, struct azihsm_slot *slot,
 
 	if (wait_for_completion_timeout(&slot->done, msecs_to_jiffies(timeout_ms)))
 		return 0;
-	spin_lock_irq(&q->lock);
+	spin_lock_irq(&q->ring.lock);
 	if (slot->state == AZIHSM_SLOT_INFLIGHT) {
 		slot->state = AZIHSM_SLOT_TIMED_OUT;
 		timed_out = true;
 	}
-	spin_unlock_irq(&q->lock);
+	spin_unlock_irq(&q->ring.lock);
 	if (!timed_out)
 		return 0;	/* completed just now */
-	atomic64_inc(&q->dev->stats.timed_out);
+	atomic64_inc(&q->ring.dev->stats.timed_out);
 	return -ETIMEDOUT;
 }
