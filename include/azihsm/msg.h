@@ -104,6 +104,8 @@ enum azihsm_status {
 	AZIHSM_STATUS_KEY_EXISTS	= 0x102f, /* UnmaskKey persistent: its key is still there */
 	AZIHSM_STATUS_QUOTA		= 0x1030, /* the session holds its quota of keys */
 	AZIHSM_STATUS_PIN_LOCKED	= 0x1031, /* user: too many wrong PINs, locked for good */
+	/* 0x1032..0x1037: identity and attestation */
+	AZIHSM_STATUS_NOT_PROVISIONED	= 0x1032, /* no device certificate yet: no chain, no report */
 };
 
 #define AZIHSM_API_REV_MAJOR		1
@@ -349,6 +351,24 @@ enum azihsm_persist {
 #define AZIHSM_RSA_PAD_PSS		2	/* RSASSA-PSS */
 #define AZIHSM_KDF_LABEL_MAX		1024	/* salt, info, label, context */
 #define AZIHSM_UNWRAP_KEY_LABEL		"azihsm-unwrapping-key"
+
+/*
+ * Identity and attestation (design: Documentation/hsm-design.md "Identity
+ * and attestation"; layouts: Documentation/device.md). No session, no
+ * class: the chain is public. NOT_PROVISIONED until the device holds a
+ * device certificate from the manufacturer root.
+ *   GetCertChainInfo 1108: {} -> { 1: count u32 (3), 2: digest bytes
+ *       (SHA-384 of the certificates' DER, in order) }
+ *   GetCertificate 1109: { 1: index u32 } -> { 1: certificate bytes (DER) }:
+ *       0 the manufacturer root, 1 the device, 2 the partition (the leaf,
+ *       whose key signs reports); INVALID_ARG past the end.
+ */
+#define AZIHSM_CHAIN_F_COUNT		1
+#define AZIHSM_CHAIN_F_DIGEST		2
+#define AZIHSM_CERT_F_INDEX		1
+#define AZIHSM_CERT_F_DER		1
+#define AZIHSM_CHAIN_DIGEST_LEN		48
+#define AZIHSM_CHAIN_MAX		3
 
 /* Key types and usages on the wire (= hsm_vault.h values). */
 #define AZIHSM_KEY_AES128		0x01

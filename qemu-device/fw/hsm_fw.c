@@ -14,6 +14,7 @@
 #include "azihsm/hw.h"
 #include "azihsm/msg.h"
 #include "hsm_fw_int.h"
+#include "hsm_identity.h"
 
 /* MBOR encoding of the response header's fips_approved value. */
 #define FW_MBOR_FALSE	0x14
@@ -266,6 +267,10 @@ static const struct fw_op {
 	  HSM_OP_USE_KEY },	/* raw RSA */
 	{ AZIHSM_OP_ECC_VERIFY, "EccVerify", fw_svc_ecc_verify, false, false, true,
 	  HSM_OP_USE_KEY },	/* set by the service */
+	{ AZIHSM_OP_GET_CERT_CHAIN_INFO, "GetCertChainInfo", fw_svc_cert_chain_info, false,
+	  false, false, NONE },	/* public: the identity chain */
+	{ AZIHSM_OP_GET_CERTIFICATE, "GetCertificate", fw_svc_get_certificate, false, false,
+	  false, NONE },
 };
 
 bool hsm_fw_service_at(unsigned int i, struct hsm_fw_service *s)
@@ -530,6 +535,16 @@ struct hsm_fw *hsm_fw_new(const struct hsm_fw_config *cfg)
 	}
 	if (hsm_partition_failed(fw->part))
 		fw->error_state = true;
+	else {
+		const struct hsm_identity_config idc = {
+			.serial = fw->serial,
+			.root_cert = cfg->root_cert,
+			.devcert = cfg->devcert,
+		};
+
+		/* No identity: the chain services answer NOT_PROVISIONED. */
+		fw->id = hsm_identity_new(&idc, fw->part, fw->drbg);
+	}
 	return fw;
 }
 
@@ -537,6 +552,7 @@ void hsm_fw_free(struct hsm_fw *fw)
 {
 	if (!fw)
 		return;
+	hsm_identity_free(fw->id);
 	hsm_drbg_free(fw->drbg);
 	hsm_partition_close(fw->part);
 	hsm_auth_free(fw->auth);
