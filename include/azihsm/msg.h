@@ -363,6 +363,38 @@ enum azihsm_persist {
  *       0 the manufacturer root, 1 the device, 2 the partition (the leaf,
  *       whose key signs reports); INVALID_ARG past the end.
  */
+/*
+ *   AttestKey 1016 (in a session, class USE_KEY, hsm_authz_use_key with no
+ *       usage bit: any EC / RSA key the session may use; AES / HMAC keys
+ *       KEY_TYPE): { 1: key_id u16, 2: report_data bytes (opt, 0..128) } ->
+ *       { 1: report bytes }: a COSE_Sign1 (RFC 9052, tag 18, ES384) signed
+ *       by the partition key (certificate 2); its payload is the CBOR map
+ *       AZIHSM_REPORT_* below (Documentation/device.md, "Attestation
+ *       report").
+ */
+#define AZIHSM_ATTEST_F_KEY_ID		1
+#define AZIHSM_ATTEST_F_REPORT_DATA	2
+#define AZIHSM_ATTEST_F_REPORT		1
+#define AZIHSM_REPORT_DATA_MAX		128
+#define AZIHSM_REPORT_MAX		2048
+#define AZIHSM_REPORT_VERSION		1
+/* Payload map keys (CBOR unsigned integers). */
+#define AZIHSM_REPORT_K_VERSION		1	/* uint: AZIHSM_REPORT_VERSION */
+#define AZIHSM_REPORT_K_KEY		2	/* COSE_Key: public part */
+#define AZIHSM_REPORT_K_ATTRS		3	/* map, AZIHSM_REPORT_A_* */
+#define AZIHSM_REPORT_K_DATA		4	/* bstr: the caller's report data */
+#define AZIHSM_REPORT_K_MEASUREMENT	5	/* bstr (48): firmware measurement */
+#define AZIHSM_REPORT_K_SVN		6	/* uint: firmware security version */
+#define AZIHSM_REPORT_K_SERIAL		7	/* tstr: the device serial */
+#define AZIHSM_REPORT_A_TYPE		1	/* uint: AZIHSM_KEY_* */
+#define AZIHSM_REPORT_A_USAGE		2	/* uint: AZIHSM_USAGE_* bits */
+#define AZIHSM_REPORT_A_PERSISTENT	3	/* bool: persistent (else session) key */
+#define AZIHSM_REPORT_A_GENERATED	4	/* bool: generated in this device */
+#define AZIHSM_REPORT_A_ORIGIN		5	/* uint: origin bits (device.md) */
+#define AZIHSM_REPORT_A_EXTRACTABLE	6	/* bool: always false */
+#define AZIHSM_COSE_ALG_ES384		(-35)
+#define AZIHSM_COSE_TAG_SIGN1		18
+
 #define AZIHSM_CHAIN_F_COUNT		1
 #define AZIHSM_CHAIN_F_DIGEST		2
 #define AZIHSM_CERT_F_INDEX		1

@@ -204,6 +204,8 @@ static const struct fw_op {
 	{ AZIHSM_OP_DELETE_KEY, "DeleteKey", fw_svc_delete_key, false, false, true,
 	  HSM_OP_SESSION_KEYS },
 	{ AZIHSM_OP_OPEN_KEY, "OpenKey", fw_svc_open_key, false, false, true, HSM_OP_INFO },
+	{ AZIHSM_OP_ATTEST_KEY, "AttestKey", fw_svc_attest_key, false, false, true,
+	  HSM_OP_USE_KEY },	/* hsm_authz_use_key, HSM_AUTHZ_ATTEST_USAGE */
 	{ AZIHSM_OP_RSA_UNWRAP, "RsaUnwrap", fw_svc_rsa_unwrap, false, false, true,
 	  HSM_OP_USE_KEY },	/* hsm_ops */
 	{ AZIHSM_OP_GET_UNWRAPPING_KEY, "GetUnwrappingKey", fw_svc_unwrapping_key, false, false,

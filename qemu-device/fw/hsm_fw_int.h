@@ -187,6 +187,7 @@ uint32_t fw_svc_ecc_verify(struct fw_req *r);
 /* hsm_svc_identity.c: GetCertChainInfo, GetCertificate, AttestKey */
 uint32_t fw_svc_cert_chain_info(struct fw_req *r);
 uint32_t fw_svc_get_certificate(struct fw_req *r);
+uint32_t fw_svc_attest_key(struct fw_req *r);
 
 /* hsm_svc_ops.c */
 uint32_t fw_svc_rsa_sign(struct fw_req *r);
