@@ -164,7 +164,11 @@ enum azihsm_persist {
  * GetSessionEncryptionKey and OpenSession). Credential messages are sealed
  * as qemu-device/fw/hsm_auth_client.h describes.
  *   GetSessionEncryptionKey 1103: {} -> { 1: device_pub bytes (DER SPKI
- *       P-384), 2: nonce bytes (32) }
+ *       P-384), 2: nonce bytes (32), 3: signature bytes (96, opt) }:
+ *       field 3 (azihsm extension) is ES384 (raw r || s) by the partition
+ *       key (GetCertificate 2) over AZIHSM_SESS_SIG_CONTEXT || device_pub ||
+ *       nonce; absent while the device is NOT_PROVISIONED. libazihsm
+ *       sends no PIN to a key whose signature does not chain to its root.
  *   OpenSession 1104: { 1: host_pub bytes, 2: nonce bytes, 3: ciphertext
  *       bytes, 4: tag bytes } -> { 1: session_id u16, 2: role u8,
  *       3: must_change_pin bool }; the CQE's session_id carries it too
@@ -173,6 +177,9 @@ enum azihsm_persist {
  */
 #define AZIHSM_SESS_DEVICE_PUB		1
 #define AZIHSM_SESS_NONCE		2
+#define AZIHSM_SESS_PUB_SIG		3
+#define AZIHSM_SESS_SIG_CONTEXT		"azihsm session key v1"
+#define AZIHSM_SESS_SIG_LEN		96
 #define AZIHSM_SESS_HOST_PUB		1
 #define AZIHSM_SESS_MSG_NONCE		2
 #define AZIHSM_SESS_CIPHERTEXT		3
