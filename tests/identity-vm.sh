@@ -43,7 +43,7 @@ set -e
 cd /root/in
 azihsm cert chain --out /tmp
 azihsm login --role officer --pin-file pin.default --new-pin-file pin.officer --change-pin
-azihsm key generate --role officer --pin-file pin.officer --type ec-p384 --label att1 --usage sign
+azihsm key generate --role officer --pin-file pin.officer --type ec-p384 --label att1 --usage sign --persistent
 azihsm key attest --role officer --pin-file pin.officer --label att1 --nonce '$nonce' --out /tmp/r.cbor
 azihsm key public --role officer --pin-file pin.officer --label att1 --out /tmp/att1.pem
 openssl verify -CAfile /etc/azihsm/root.pem -untrusted /tmp/device.pem /tmp/partition.pem
@@ -83,7 +83,8 @@ for f in device partition; do
 	else
 		openssl x509 -inform DER -in "$dir/$f.der" -out "$dir/part.pem" 2>/dev/null
 	fi
-	! openssl verify -CAfile "$root" -untrusted "$dir/dev.pem" "$dir/part.pem" >/dev/null 2>&1
+	[[ -s $dir/$f.der ]] &&
+		! openssl verify -CAfile "$root" -untrusted "$dir/dev.pem" "$dir/part.pem" >/dev/null 2>&1
 	ok $? "host: openssl verify refuses the chain with a byte of the $f certificate flipped"
 done
 
@@ -109,7 +110,7 @@ off=$((size - 100))
 byte=$(od -An -tu1 -j $off -N1 "$dir/changed.cbor" | tr -d ' ')
 printf "$(printf '\\%03o' $((byte ^ 1)))" | dd of="$dir/changed.cbor" bs=1 seek=$off conv=notrunc status=none
 "$cli" verify-report --root "$root" --chain "$dir/a" --report "$dir/changed.cbor" >/dev/null 2>"$dir/v.err"
-[[ $? == 1 ]] && grep -q 'REFUSED' "$dir/v.err"
+[[ $? == 1 && $size -gt 200 ]] && grep -q 'signature' "$dir/v.err"
 ok $? "host: a report with a changed byte is refused ($(cat "$dir/v.err"))"
 
 guest "$attest_script"
@@ -130,5 +131,20 @@ openssl req -new -x509 -key "$dir/k.pem" -subj /CN=other -days 1 -out "$dir/othe
 	>/dev/null 2>"$dir/v.err"
 [[ $? == 1 ]] && grep -q 'trusted root' "$dir/v.err"
 ok $? "host: a chain that does not lead to the trusted root is refused"
+
+# A device made under another manufacturer's root: the guest's library,
+# which trusts the build's root, refuses to send it a PIN.
+"$top/scripts/mkpki" root "$dir/pki2" || echo "# mkpki root failed"
+guest '
+cd /root/in
+azihsm cert chain --out /tmp && echo CHAIN-FETCHED
+azihsm login --role officer --pin-file pin.default --new-pin-file pin.officer --change-pin
+echo "LOGIN-RC=$?"
+' --pki "$dir/pki2"
+ok $? "guest with a device of another root boots"
+grep -q '^CHAIN-FETCHED$' <<<"$out" && grep -q '^LOGIN-RC=1$' <<<"$out"
+ok $? "its chain is public, but login fails"
+grep -q 'trusted root' <<<"$out"
+ok $? "with a clear error: $(grep -m1 'trusted root' <<<"$out")"
 
 tap_done

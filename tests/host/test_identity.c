@@ -333,6 +333,24 @@ static int check_report(const uint8_t *rep, size_t len, EVP_PKEY *leaf, const ui
 	return ok ? 0 : -2;
 }
 
+static bool es384_ok(EVP_PKEY *key, const uint8_t *msg, size_t len, const uint8_t *sig)
+{
+	ECDSA_SIG *es = ECDSA_SIG_new();
+	unsigned char *der = NULL;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	int dlen;
+	bool ok;
+
+	ECDSA_SIG_set0(es, BN_bin2bn(sig, 48, NULL), BN_bin2bn(sig + 48, 48, NULL));
+	dlen = i2d_ECDSA_SIG(es, &der);
+	ok = EVP_DigestVerifyInit(md, NULL, EVP_sha384(), NULL, key) == 1 &&
+	     EVP_DigestVerify(md, der, (size_t)dlen, msg, len) == 1;
+	EVP_MD_CTX_free(md);
+	OPENSSL_free(der);
+	ECDSA_SIG_free(es);
+	return ok;
+}
+
 /* Payload field @key (a uint key of the top map) as a decoder positioned at it. */
 static int payload_field(const uint8_t *pl, size_t plen, uint64_t key, struct cbor_dec *d)
 {
@@ -491,6 +509,40 @@ static void test_attest(void)
 				bad++;
 		}
 		tap_eq(bad, 0, "%d reports with a flipped byte: none verifies", n);
+	}
+	/* The session key is signed by the partition key (msg.h). */
+	{
+		uint8_t msg[512], sig[96];
+		const uint8_t *pub, *nn, *sg;
+		size_t pl2, nl, sl, c = strlen(AZIHSM_SESS_SIG_CONTEXT);
+
+		tap_eq(call0(fw, AZIHSM_OP_GET_SESSION_ENC_KEY, NOSESS, &r), 0,
+		       "GetSessionEncryptionKey");
+		flag = !rsp_bytes(&r, AZIHSM_SESS_DEVICE_PUB, &pub, &pl2) &&
+		       !rsp_bytes(&r, AZIHSM_SESS_NONCE, &nn, &nl) &&
+		       !rsp_bytes(&r, AZIHSM_SESS_PUB_SIG, &sg, &sl) && sl == 96 &&
+		       c + pl2 + nl <= sizeof(msg);
+		tap_ok(flag, "it carries a 96-byte signature (field 3)");
+		if (flag) {
+			memcpy(msg, AZIHSM_SESS_SIG_CONTEXT, c);
+			memcpy(msg + c, pub, pl2);
+			memcpy(msg + c + pl2, nn, nl);
+			memcpy(sig, sg, 96);
+			tap_ok(es384_ok(leaf, msg, c + pl2 + nl, sig),
+			       "the partition key's ES384 over context || key || nonce");
+			msg[c + 30] ^= 1;
+			tap_ok(!es384_ok(leaf, msg, c + pl2 + nl, sig),
+			       "and not over another key");
+			msg[c + 30] ^= 1;
+			tap_ok(!es384_ok(leaf2, msg, c + pl2 + nl, sig),
+			       "nor by another device's partition key");
+		}
+		struct hsm_fw *bare = start(NULL, NULL, NULL);
+
+		tap_eq(call0(bare, AZIHSM_OP_GET_SESSION_ENC_KEY, NOSESS, &r), 0,
+		       "an unprovisioned device answers GetSessionEncryptionKey");
+		tap_ok(rsp_bytes(&r, AZIHSM_SESS_PUB_SIG, &sg, &sl) != 0, "without a signature");
+		hsm_fw_free(bare);
 	}
 	tap_eq(attest(fw2, NOSESS, ec, nonce, sizeof(nonce), NULL, NULL), AZIHSM_STATUS_NO_SESSION,
 	       "AttestKey without a session: NO_SESSION");
