@@ -76,6 +76,9 @@ static const char *status_hint(struct azihsm_last_status st)
 		return "the blob's key was deleted from the partition; deletion is final";
 	case AZIHSM_STATUS_KEY_EXISTS:
 		return "the blob's key is still in the partition";
+	case AZIHSM_STATUS_NOT_PROVISIONED:
+		return "the device has no certificate from its manufacturer root yet "
+		       "(Documentation/hsm-design.md, \"Identity and attestation\")";
 	}
 	return NULL;
 }
