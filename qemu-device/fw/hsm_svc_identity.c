@@ -182,6 +182,14 @@ static uint32_t fw_report_payload(struct fw_req *r, struct cbor_enc *e,
 	return AZIHSM_STATUS_SUCCESS;
 }
 
+/* Field by field: the structs' padding is not theirs to compare. */
+static bool fw_same_key(const struct hsm_key_attr *a, const struct hsm_key_attr *b)
+{
+	return a->id == b->id && a->owner == b->owner && a->type == b->type &&
+	       a->usage == b->usage && a->origin == b->origin && a->serial == b->serial &&
+	       a->label_len == b->label_len && !memcmp(a->label, b->label, a->label_len);
+}
+
 #define FW_ATTEST_SPKI_MAX	1024
 #define FW_ATTEST_TBS_MAX	(AZIHSM_REPORT_MAX + 64)
 
@@ -222,7 +230,7 @@ uint32_t fw_svc_attest_key(struct fw_req *r)
 		return fw_status_vault(ret);
 	/* The public part and the attributes are of one key. */
 	if (hsm_vault_get_attr(r->fw->vault, id, &again) != HSM_VAULT_OK ||
-	    memcmp(&a, &again, sizeof(a)))
+	    !fw_same_key(&a, &again))
 		return AZIHSM_STATUS_KEY_NOT_FOUND;
 	cbor_enc_init(&e, payload, sizeof(payload));
 	st = fw_report_payload(r, &e, &a, spki, slen, &data);
