@@ -88,6 +88,15 @@ for f in device partition; do
 	ok $? "host: openssl verify refuses the chain with a byte of the $f certificate flipped"
 done
 
+# ... and of the root (the device's copy used as the trust anchor).
+openssl x509 -in "$dir/a/root.pem" -outform DER -out "$dir/root.der"
+byte=$(od -An -tu1 -j 60 -N1 "$dir/root.der" | tr -d ' ')
+printf "$(printf '\\%03o' $((byte ^ 1)))" | dd of="$dir/root.der" bs=1 seek=60 conv=notrunc status=none
+[[ -s $dir/root.der ]] && ! { openssl x509 -inform DER -in "$dir/root.der" -out "$dir/root-bad.pem" 2>/dev/null &&
+	openssl verify -CAfile "$dir/root-bad.pem" -untrusted "$dir/a/device.pem" "$dir/a/partition.pem" \
+		>/dev/null 2>&1; }
+ok $? "host: openssl verify refuses the chain with a byte of the root certificate flipped"
+
 "$cli" verify-report --root "$root" --chain "$dir/a" --report "$dir/a/r.cbor" --nonce "$nonce" \
 	--json >"$dir/v.json" 2>"$dir/v.err"
 ok $? "host: verify-report accepts the report with the nonce"
