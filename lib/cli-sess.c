@@ -162,6 +162,7 @@ int parse_opts(struct cli *cli, int argc, char **argv, const struct option *lopt
 		case OPT_DER: o->der = true; break;
 		case OPT_UNWRAP_KEY: o->unwrap_key = optarg; break;
 		case OPT_YES: o->yes = true; break;
+		case OPT_NONCE: o->nonce = optarg; break;
 		case OPT_USER_ID: {
 			size_t n = strlen(optarg);
 

@@ -25,7 +25,7 @@ enum {
 	OPT_TYPE, OPT_USAGE, OPT_LABEL, OPT_PERSISTENT, OPT_CRED_ID, OPT_OUT, OPT_IN, OPT_ALG,
 	OPT_MODE, OPT_IV, OPT_AAD, OPT_SIG, OPT_PEER, OPT_KDF, OPT_HASH, OPT_SALT, OPT_INFO,
 	OPT_NEW_LABEL, OPT_LENGTH, OPT_MASKED, OPT_OAEP_LABEL, OPT_DER, OPT_UNWRAP_KEY,
-	OPT_USER_ID, OPT_YES,
+	OPT_USER_ID, OPT_YES, OPT_NONCE,
 };
 
 /*
@@ -64,6 +64,7 @@ struct opts {
 	const char *length, *masked, *oaep_label, *unwrap_key;
 	bool der;
 	bool yes;		/* zeroize: --yes */
+	const char *nonce;	/* key attest: --nonce HEX */
 	/* user reset-pin: the user's credential id (--user-id) */
 	bool has_user_id;
 	uint8_t user_id[AZIHSM_ID_LEN];

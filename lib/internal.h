@@ -56,4 +56,17 @@ int lib_sess_transact(struct azihsm_session *sess, const uint8_t *req, size_t le
 int lib_sess_call_empty(struct azihsm_session *sess, uint32_t opcode);
 int lib_sysfs_read(struct azihsm_dev *dev, const char *attr, char *buf, size_t cap);
 
+/* attest.c */
+struct evp_pkey_st;
+/*
+ * The device's device and partition certificates checked against the root
+ * file @root (NULL: azihsm_trusted_root()); *@leaf_key (may be NULL) gets
+ * the partition key. -ENOKEY if they do not chain to it.
+ */
+LIB_HIDDEN int lib_chain_leaf_key(struct azihsm_dev *dev, const char *root,
+				  struct evp_pkey_st **leaf_key);
+/* ES384: ECDSA P-384 signature @sig (raw r || s, 96 bytes) on SHA-384(@msg). */
+LIB_HIDDEN bool lib_es384_verify(struct evp_pkey_st *key, const uint8_t *msg, size_t len,
+				 const uint8_t *sig, size_t sig_len);
+
 #endif

@@ -226,6 +226,9 @@ const char *azihsm_strerror(int err)
 		return "the device refused the command (see its status)";
 	case -EPROTO:
 		return "the device's answer did not decode";
+	case -ENOKEY:
+		return "the device's identity does not chain to the trusted root "
+		       "($AZIHSM_ROOT_CA, else " AZIHSM_ROOT_CA_DEFAULT "): nothing was sent to it";
 	case -ETIMEDOUT:
 		return "the command timed out; the controller was reset";
 	case -ENOTTY:

@@ -350,9 +350,10 @@ size_t proto_req_fields(uint8_t *buf, size_t cap, uint32_t opcode, uint16_t sid,
  * firmware), required ones checked, nothing after the map.
  */
 int proto_parse_session_key(struct mbor_dec *d, const uint8_t **dev_pub, size_t *dev_pub_len,
-			    const uint8_t **nonce)
+			    const uint8_t **nonce, const uint8_t **sig)
 {
 	unsigned int seen = 0;
+	size_t slen = 0;
 	struct mbor_map m;
 	size_t nlen = 0;
 	uint8_t id;
@@ -367,15 +368,23 @@ int proto_parse_session_key(struct mbor_dec *d, const uint8_t **dev_pub, size_t 
 		case AZIHSM_SESS_NONCE:
 			ret = mbor_dec_bytes(d, nonce, &nlen);
 			break;
+		case AZIHSM_SESS_PUB_SIG:
+			ret = mbor_dec_bytes(d, sig, &slen);
+			break;
 		default:
 			ret = mbor_dec_skip(d);
 			continue;
 		}
 		seen |= 1u << id;
 	}
+	seen &= ~(1u << AZIHSM_SESS_PUB_SIG);
 	if (dec_done(d, ret) || seen != ((1u << AZIHSM_SESS_DEVICE_PUB) | (1u << AZIHSM_SESS_NONCE)))
 		return -EPROTO;
 	if (nlen != PROTO_NONCE_LEN || !*dev_pub_len || *dev_pub_len > PROTO_DEV_PUB_MAX)
+		return -EPROTO;
+	if (!slen)
+		*sig = NULL;	/* not signed: the caller refuses it */
+	else if (slen != AZIHSM_SESS_SIG_LEN)
 		return -EPROTO;
 	return 0;
 }

@@ -100,9 +100,12 @@ int proto_parse_devinfo(struct mbor_dec *d, struct proto_devinfo *info);
 /* Exactly @want bytes or -EPROTO. */
 int proto_parse_random(struct mbor_dec *d, void *out, size_t want);
 
-/* GetSessionEncryptionKey: pointers into the response buffer. */
+/*
+ * GetSessionEncryptionKey: pointers into the response buffer; *@sig the
+ * partition key's signature (AZIHSM_SESS_SIG_LEN bytes), NULL if absent.
+ */
 int proto_parse_session_key(struct mbor_dec *d, const uint8_t **dev_pub, size_t *dev_pub_len,
-			    const uint8_t **nonce);
+			    const uint8_t **nonce, const uint8_t **sig);
 int proto_parse_open_session(struct mbor_dec *d, uint16_t *sid, uint8_t *role,
 			     bool *must_change);
 /* A data map without required fields (CloseSession, ChangePin, DeleteKey). */

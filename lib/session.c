@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include <linux/azihsm.h>
 
@@ -89,6 +90,36 @@ static void default_id(enum azihsm_role role, uint8_t out[AZIHSM_ID_LEN])
 }
 
 /*
+ * The device's session key and nonce carry the partition key's signature
+ * (msg.h, GetSessionEncryptionKey) and the partition certificate chains to
+ * the trusted root (azihsm_trusted_root()): 0, else -ENOKEY.
+ */
+static int check_session_key(struct azihsm_dev *dev, const uint8_t *pub, size_t pub_len,
+			     const uint8_t *nonce, const uint8_t *sig)
+{
+	uint8_t msg[sizeof(AZIHSM_SESS_SIG_CONTEXT) - 1 + PROTO_DEV_PUB_MAX + PROTO_NONCE_LEN];
+	size_t c = sizeof(AZIHSM_SESS_SIG_CONTEXT) - 1;
+	EVP_PKEY *leaf = NULL;
+	int ret;
+
+	if (!sig)
+		return -ENOKEY;
+	ret = lib_chain_leaf_key(dev, NULL, &leaf);
+	if (ret == -EIO)
+		ret = -ENOKEY;	/* e.g. NOT_PROVISIONED: no chain at all */
+	if (ret)
+		return ret;
+	memcpy(msg, AZIHSM_SESS_SIG_CONTEXT, c);
+	memcpy(msg + c, pub, pub_len);
+	memcpy(msg + c + pub_len, nonce, PROTO_NONCE_LEN);
+	if (!lib_es384_verify(leaf, msg, c + pub_len + PROTO_NONCE_LEN, sig,
+			      AZIHSM_SESS_SIG_LEN))
+		ret = -ENOKEY;
+	EVP_PKEY_free(leaf);
+	return ret;
+}
+
+/*
  * GetSessionEncryptionKey, then seal the credential to the key it returned
  * and build the request (OpenSession or, with @sess, ChangePin or
  * ResetUserCredential, by @kind) into @req.
@@ -100,7 +131,7 @@ static int seal_request(struct azihsm_dev *dev, const struct azihsm_session *ses
 			uint8_t *req, size_t req_cap)
 {
 	uint8_t rsp[512], nonce[PROTO_NONCE_LEN];
-	const uint8_t *pub, *np;
+	const uint8_t *pub, *np, *sig = NULL;
 	struct hsm_auth_sealed sealed;
 	struct proto_sealed ps;
 	struct mbor_dec d;
@@ -110,7 +141,11 @@ static int seal_request(struct azihsm_dev *dev, const struct azihsm_session *ses
 	len = proto_req_empty(req, req_cap, AZIHSM_OP_GET_SESSION_ENC_KEY);
 	ret = lib_transact(dev, req, len, rsp, sizeof(rsp), AZIHSM_OP_GET_SESSION_ENC_KEY, &d);
 	if (!ret)
-		ret = proto_parse_session_key(&d, &pub, &pub_len, &np);
+		ret = proto_parse_session_key(&d, &pub, &pub_len, &np, &sig);
+	if (ret)
+		return ret;
+	/* No PIN goes to a key the trusted root does not vouch for. */
+	ret = check_session_key(dev, pub, pub_len, np, sig);
 	if (ret)
 		return ret;
 	memcpy(nonce, np, sizeof(nonce));

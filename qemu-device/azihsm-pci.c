@@ -73,6 +73,8 @@ struct AzihsmState {
     char *serial;
     char *fw_rev;
     char *state;        /* sealed partition state file (and state.nv) */
+    char *root_cert;    /* manufacturer root certificate (PEM): "fused" */
+    char *devcert;      /* device certificate file; its request: .csr */
     char *model;
     uint32_t hsm_queues;
     uint32_t aes_queues;
@@ -422,6 +424,8 @@ static void azihsm_realize(PCIDevice *pdev, Error **errp)
         .aes_queues_max = s->aes_queues,
         .fault_aes_stall = s->fault_aes_stall,
         .state_path = s->state,
+        .root_cert = s->root_cert,
+        .devcert = s->devcert,
     };
     s->ctrl = hsm_ctrl_new(&cfg, &azihsm_host_ops, s);
     if (!s->ctrl) {
@@ -492,6 +496,8 @@ static Property azihsm_properties[] = {
     DEFINE_PROP_STRING("fw-rev", AzihsmState, fw_rev),
     DEFINE_PROP_STRING("model", AzihsmState, model),
     DEFINE_PROP_STRING("state", AzihsmState, state),
+    DEFINE_PROP_STRING("root-cert", AzihsmState, root_cert),
+    DEFINE_PROP_STRING("devcert", AzihsmState, devcert),
     DEFINE_PROP_UINT32("hsm-queues", AzihsmState, hsm_queues,
                        AZIHSM_HSM_QUEUES_MAX),
     DEFINE_PROP_UINT32("aes-queues", AzihsmState, aes_queues,

@@ -438,6 +438,76 @@ int azihsm_bk3_get_sealed(struct azihsm_session *officer, uint8_t *blob, size_t 
 			  size_t *len);
 int azihsm_bk3_set_sealed(struct azihsm_session *officer, const void *blob, size_t len);
 
+/*
+ * Identity and attestation (Documentation/hsm-design.md "Identity and
+ * attestation", Documentation/library.md).
+ *
+ * The trusted manufacturer root: the PEM file named by $AZIHSM_ROOT_CA, else
+ * AZIHSM_ROOT_CA_DEFAULT (installed with the library; vm-run installs the
+ * build's root there in the guest).
+ */
+#define AZIHSM_ROOT_CA_DEFAULT		"/etc/azihsm/root.pem"
+#define AZIHSM_CERT_MAX			2048	/* DER bytes of one certificate */
+#define AZIHSM_CERT_CHAIN_LEN		3	/* root, device, partition */
+#define AZIHSM_REPORT_DATA_MAX_LEN	128
+#define AZIHSM_REPORT_MAX_LEN		2048
+#define AZIHSM_MEASUREMENT_LEN		48
+
+const char *azihsm_trusted_root(void);
+/* GetCertChainInfo: the number of certificates and their SHA-384. */
+int azihsm_cert_chain_info(struct azihsm_dev *dev, uint32_t *count, uint8_t digest[48]);
+/*
+ * GetCertificate @index (0 root, 1 device, 2 partition) as DER. -EIO with
+ * HSM status NOT_PROVISIONED before the device holds its certificate.
+ */
+int azihsm_get_certificate(struct azihsm_dev *dev, uint32_t index, uint8_t *der, size_t cap,
+			   size_t *len);
+/*
+ * Check the device's chain against the trusted root (root file @root, NULL:
+ * azihsm_trusted_root()): 0, or -ENOKEY (it does not chain to that root,
+ * or the root file cannot be read), or a transport error.
+ */
+int azihsm_check_chain(struct azihsm_dev *dev, const char *root);
+
+/*
+ * AttestKey: the COSE_Sign1 report on key @key_id with @data (0..128
+ * bytes) as report data, into @report (AZIHSM_REPORT_MAX_LEN is enough).
+ */
+int azihsm_key_attest(struct azihsm_session *sess, uint16_t key_id, const void *data,
+		      size_t data_len, uint8_t *report, size_t cap, size_t *len);
+
+/* What a verified report says (Documentation/device.md "Attestation report"). */
+struct azihsm_report {
+	uint32_t version;
+	uint8_t key_type;		/* AZIHSM_KEY_* */
+	uint32_t usage;			/* AZIHSM_USAGE_* */
+	bool persistent;
+	bool generated;			/* made in the device */
+	uint32_t origin;		/* origin bits */
+	bool extractable;		/* always false */
+	uint8_t public_der[1024];	/* the key's public part, DER SPKI */
+	size_t public_der_len;
+	uint8_t data[AZIHSM_REPORT_DATA_MAX_LEN];
+	size_t data_len;
+	uint8_t measurement[AZIHSM_MEASUREMENT_LEN];
+	uint32_t svn;
+	char serial[33];
+};
+
+/*
+ * Verify @report: the certificates root (@root, NULL: the trusted root),
+ * @device_pem and @partition_pem (PEM files) form a valid chain, the
+ * partition key's ES384 signature over the report checks, and (when @nonce
+ * is not NULL) the report data equals @nonce. 0 with *@out filled;
+ * -EBADMSG (not a well-formed report), -ENOKEY (the chain does not verify
+ * to the root, or a file cannot be read), -EKEYREJECTED (the signature does
+ * not verify: changed, or another device's), -ESTALE (the report data is
+ * not @nonce).
+ */
+int azihsm_report_verify(const uint8_t *report, size_t len, const char *root,
+			 const char *device_pem, const char *partition_pem, const uint8_t *nonce,
+			 size_t nonce_len, struct azihsm_report *out);
+
 struct azihsm_last_status azihsm_last_status(const struct azihsm_dev *dev);
 /* Message for a negative errno returned by this library. */
 const char *azihsm_strerror(int err);

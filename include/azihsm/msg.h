@@ -104,6 +104,8 @@ enum azihsm_status {
 	AZIHSM_STATUS_KEY_EXISTS	= 0x102f, /* UnmaskKey persistent: its key is still there */
 	AZIHSM_STATUS_QUOTA		= 0x1030, /* the session holds its quota of keys */
 	AZIHSM_STATUS_PIN_LOCKED	= 0x1031, /* user: too many wrong PINs, locked for good */
+	/* 0x1032..0x1037: identity and attestation */
+	AZIHSM_STATUS_NOT_PROVISIONED	= 0x1032, /* no device certificate yet: no chain, no report */
 };
 
 #define AZIHSM_API_REV_MAJOR		1
@@ -162,7 +164,11 @@ enum azihsm_persist {
  * GetSessionEncryptionKey and OpenSession). Credential messages are sealed
  * as qemu-device/fw/hsm_auth_client.h describes.
  *   GetSessionEncryptionKey 1103: {} -> { 1: device_pub bytes (DER SPKI
- *       P-384), 2: nonce bytes (32) }
+ *       P-384), 2: nonce bytes (32), 3: signature bytes (96, opt) }:
+ *       field 3 (azihsm extension) is ES384 (raw r || s) by the partition
+ *       key (GetCertificate 2) over AZIHSM_SESS_SIG_CONTEXT || device_pub ||
+ *       nonce; absent while the device is NOT_PROVISIONED. libazihsm
+ *       sends no PIN to a key whose signature does not chain to its root.
  *   OpenSession 1104: { 1: host_pub bytes, 2: nonce bytes, 3: ciphertext
  *       bytes, 4: tag bytes } -> { 1: session_id u16, 2: role u8,
  *       3: must_change_pin bool }; the CQE's session_id carries it too
@@ -171,6 +177,9 @@ enum azihsm_persist {
  */
 #define AZIHSM_SESS_DEVICE_PUB		1
 #define AZIHSM_SESS_NONCE		2
+#define AZIHSM_SESS_PUB_SIG		3
+#define AZIHSM_SESS_SIG_CONTEXT		"azihsm session key v1"
+#define AZIHSM_SESS_SIG_LEN		96
 #define AZIHSM_SESS_HOST_PUB		1
 #define AZIHSM_SESS_MSG_NONCE		2
 #define AZIHSM_SESS_CIPHERTEXT		3
@@ -349,6 +358,56 @@ enum azihsm_persist {
 #define AZIHSM_RSA_PAD_PSS		2	/* RSASSA-PSS */
 #define AZIHSM_KDF_LABEL_MAX		1024	/* salt, info, label, context */
 #define AZIHSM_UNWRAP_KEY_LABEL		"azihsm-unwrapping-key"
+
+/*
+ * Identity and attestation (design: Documentation/hsm-design.md "Identity
+ * and attestation"; layouts: Documentation/device.md). No session, no
+ * class: the chain is public. NOT_PROVISIONED until the device holds a
+ * device certificate from the manufacturer root.
+ *   GetCertChainInfo 1108: {} -> { 1: count u32 (3), 2: digest bytes
+ *       (SHA-384 of the certificates' DER, in order) }
+ *   GetCertificate 1109: { 1: index u32 } -> { 1: certificate bytes (DER) }:
+ *       0 the manufacturer root, 1 the device, 2 the partition (the leaf,
+ *       whose key signs reports); INVALID_ARG past the end.
+ */
+/*
+ *   AttestKey 1016 (in a session, class USE_KEY, hsm_authz_use_key with no
+ *       usage bit: any EC / RSA key the session may use; AES / HMAC keys
+ *       KEY_TYPE): { 1: key_id u16, 2: report_data bytes (opt, 0..128) } ->
+ *       { 1: report bytes }: a COSE_Sign1 (RFC 9052, tag 18, ES384) signed
+ *       by the partition key (certificate 2); its payload is the CBOR map
+ *       AZIHSM_REPORT_* below (Documentation/device.md, "Attestation
+ *       report").
+ */
+#define AZIHSM_ATTEST_F_KEY_ID		1
+#define AZIHSM_ATTEST_F_REPORT_DATA	2
+#define AZIHSM_ATTEST_F_REPORT		1
+#define AZIHSM_REPORT_DATA_MAX		128
+#define AZIHSM_REPORT_MAX		2048
+#define AZIHSM_REPORT_VERSION		1
+/* Payload map keys (CBOR unsigned integers). */
+#define AZIHSM_REPORT_K_VERSION		1	/* uint: AZIHSM_REPORT_VERSION */
+#define AZIHSM_REPORT_K_KEY		2	/* COSE_Key: public part */
+#define AZIHSM_REPORT_K_ATTRS		3	/* map, AZIHSM_REPORT_A_* */
+#define AZIHSM_REPORT_K_DATA		4	/* bstr: the caller's report data */
+#define AZIHSM_REPORT_K_MEASUREMENT	5	/* bstr (48): firmware measurement */
+#define AZIHSM_REPORT_K_SVN		6	/* uint: firmware security version */
+#define AZIHSM_REPORT_K_SERIAL		7	/* tstr: the device serial */
+#define AZIHSM_REPORT_A_TYPE		1	/* uint: AZIHSM_KEY_* */
+#define AZIHSM_REPORT_A_USAGE		2	/* uint: AZIHSM_USAGE_* bits */
+#define AZIHSM_REPORT_A_PERSISTENT	3	/* bool: persistent (else session) key */
+#define AZIHSM_REPORT_A_GENERATED	4	/* bool: generated in this device */
+#define AZIHSM_REPORT_A_ORIGIN		5	/* uint: origin bits (device.md) */
+#define AZIHSM_REPORT_A_EXTRACTABLE	6	/* bool: always false */
+#define AZIHSM_COSE_ALG_ES384		(-35)
+#define AZIHSM_COSE_TAG_SIGN1		18
+
+#define AZIHSM_CHAIN_F_COUNT		1
+#define AZIHSM_CHAIN_F_DIGEST		2
+#define AZIHSM_CERT_F_INDEX		1
+#define AZIHSM_CERT_F_DER		1
+#define AZIHSM_CHAIN_DIGEST_LEN		48
+#define AZIHSM_CHAIN_MAX		3
 
 /* Key types and usages on the wire (= hsm_vault.h values). */
 #define AZIHSM_KEY_AES128		0x01

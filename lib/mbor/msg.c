@@ -287,6 +287,8 @@ const char *azihsm_status_name(uint32_t status)
 		return "QUOTA";
 	case AZIHSM_STATUS_PIN_LOCKED:
 		return "PIN_LOCKED";
+	case AZIHSM_STATUS_NOT_PROVISIONED:
+		return "NOT_PROVISIONED";
 	}
 	return "UNKNOWN_STATUS";
 }

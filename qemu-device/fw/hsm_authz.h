@@ -52,6 +52,12 @@ static inline struct hsm_authz_key hsm_authz_of_ref(const struct hsm_key_ref *r)
  */
 bool hsm_authz_visible(uint16_t sid, enum hsm_auth_role role, uint16_t owner);
 
+/*
+ * AttestKey asks the rule with no usage bit: a report tells the public
+ * part and attributes of any key the session may use, whatever its usage.
+ */
+#define HSM_AUTHZ_ATTEST_USAGE	0u
+
 /* Usage bits of the operations whose result is a new key (derive, unwrap). */
 #define HSM_AUTHZ_NEW_KEY_USAGE	(HSM_USAGE_DERIVE | HSM_USAGE_UNWRAP)
 

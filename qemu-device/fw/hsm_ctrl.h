@@ -39,6 +39,8 @@ struct hsm_ctrl_config {
 	const char *fw_rev;	/* <= 32 ASCII chars */
 	const char *model;	/* <= 32 ASCII chars */
 	const char *state_path;	/* sealed partition state file, NULL: volatile */
+	const char *root_cert;	/* identity: hsm_fw_config (hsm_fw.h) */
+	const char *devcert;
 	uint16_t ctrl_id;
 	unsigned int hsm_queues_max;	/* 1..AZIHSM_HSM_QUEUES_MAX */
 	unsigned int aes_queues_max;	/* 0..AZIHSM_AES_QUEUES_MAX */

@@ -14,6 +14,7 @@
 #include "azihsm/hw.h"
 #include "azihsm/msg.h"
 #include "hsm_fw_int.h"
+#include "hsm_identity.h"
 
 /* MBOR encoding of the response header's fips_approved value. */
 #define FW_MBOR_FALSE	0x14
@@ -203,6 +204,8 @@ static const struct fw_op {
 	{ AZIHSM_OP_DELETE_KEY, "DeleteKey", fw_svc_delete_key, false, false, true,
 	  HSM_OP_SESSION_KEYS },
 	{ AZIHSM_OP_OPEN_KEY, "OpenKey", fw_svc_open_key, false, false, true, HSM_OP_INFO },
+	{ AZIHSM_OP_ATTEST_KEY, "AttestKey", fw_svc_attest_key, false, false, true,
+	  HSM_OP_USE_KEY },	/* hsm_authz_use_key, HSM_AUTHZ_ATTEST_USAGE */
 	{ AZIHSM_OP_RSA_UNWRAP, "RsaUnwrap", fw_svc_rsa_unwrap, false, false, true,
 	  HSM_OP_USE_KEY },	/* hsm_ops */
 	{ AZIHSM_OP_GET_UNWRAPPING_KEY, "GetUnwrappingKey", fw_svc_unwrapping_key, false, false,
@@ -266,6 +269,10 @@ static const struct fw_op {
 	  HSM_OP_USE_KEY },	/* raw RSA */
 	{ AZIHSM_OP_ECC_VERIFY, "EccVerify", fw_svc_ecc_verify, false, false, true,
 	  HSM_OP_USE_KEY },	/* set by the service */
+	{ AZIHSM_OP_GET_CERT_CHAIN_INFO, "GetCertChainInfo", fw_svc_cert_chain_info, false,
+	  false, false, NONE },	/* public: the identity chain */
+	{ AZIHSM_OP_GET_CERTIFICATE, "GetCertificate", fw_svc_get_certificate, false, false,
+	  false, NONE },
 };
 
 bool hsm_fw_service_at(unsigned int i, struct hsm_fw_service *s)
@@ -530,6 +537,16 @@ struct hsm_fw *hsm_fw_new(const struct hsm_fw_config *cfg)
 	}
 	if (hsm_partition_failed(fw->part))
 		fw->error_state = true;
+	else {
+		const struct hsm_identity_config idc = {
+			.serial = fw->serial,
+			.root_cert = cfg->root_cert,
+			.devcert = cfg->devcert,
+		};
+
+		/* No identity: the chain services answer NOT_PROVISIONED. */
+		fw->id = hsm_identity_new(&idc, fw->part, fw->drbg);
+	}
 	return fw;
 }
 
@@ -537,6 +554,7 @@ void hsm_fw_free(struct hsm_fw *fw)
 {
 	if (!fw)
 		return;
+	hsm_identity_free(fw->id);
 	hsm_drbg_free(fw->drbg);
 	hsm_partition_close(fw->part);
 	hsm_auth_free(fw->auth);

@@ -18,6 +18,13 @@ struct hsm_fw_config {
 	const char *serial;
 	const char *fw_rev;
 	const char *state_path;	/* sealed partition state; NULL: volatile */
+	/*
+	 * Identity (hsm_identity.h): the manufacturer root certificate (PEM
+	 * file, "fused") and the device certificate's file (its request goes
+	 * to DEVCERT.csr). NULL: no chain (NOT_PROVISIONED).
+	 */
+	const char *root_cert;
+	const char *devcert;
 	/* Clock and PBKDF2 count of hsm_auth (tests); NULL: the defaults. */
 	const struct hsm_auth_config *auth;
 };

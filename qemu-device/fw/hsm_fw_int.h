@@ -25,6 +25,7 @@ struct hsm_fw {
 	struct hsm_vault *vault;	/* the partition's keys */
 	struct hsm_auth *auth;		/* its credentials and sessions */
 	struct hsm_partition *part;	/* its stored state */
+	struct hsm_identity *id;	/* identity and chain; NULL: none */
 	/*
 	 * Held from a persistent change to its commit by changes that are
 	 * undone when the commit fails (fw_persist_begin), and by every
@@ -197,6 +198,11 @@ uint32_t fw_svc_hash(struct fw_req *r);
 uint32_t fw_svc_rsa_mod_exp(struct fw_req *r);
 uint32_t fw_svc_rsa_public(struct fw_req *r);
 uint32_t fw_svc_ecc_verify(struct fw_req *r);
+
+/* hsm_svc_identity.c: GetCertChainInfo, GetCertificate, AttestKey */
+uint32_t fw_svc_cert_chain_info(struct fw_req *r);
+uint32_t fw_svc_get_certificate(struct fw_req *r);
+uint32_t fw_svc_attest_key(struct fw_req *r);
 
 /* hsm_svc_ops.c */
 uint32_t fw_svc_rsa_sign(struct fw_req *r);

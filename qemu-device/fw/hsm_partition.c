@@ -532,3 +532,11 @@ out:
 	OPENSSL_cleanse(mk, sizeof(mk));
 	return ret;
 }
+
+int hsm_partition_device_key(struct hsm_partition *p, const char *info, uint8_t *out,
+			     size_t len)
+{
+	if (!p->store)
+		return -ENOENT;
+	return hsm_state_device_key(p->store, info, out, len) ? -EIO : 0;
+}

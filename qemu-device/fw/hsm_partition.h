@@ -59,6 +59,14 @@ int hsm_partition_blob_key(struct hsm_partition *p, const struct hsm_masking_key
  */
 int hsm_partition_commit(struct hsm_partition *p);
 
+/*
+ * A device-lifetime key from the NV file's secret (hsm_state_device_key:
+ * @info starts with HSM_STATE_DEVICE_KEY_PREFIX): 0; -ENOENT for a
+ * volatile partition (no NV file); -EIO if the store cannot give it.
+ */
+int hsm_partition_device_key(struct hsm_partition *p, const char *info, uint8_t *out,
+			     size_t len);
+
 #define HSM_BK3_LEN		48
 #define HSM_BK3_SEALED_LEN	175	/* the sealed BK3 blob */
 

@@ -812,3 +812,22 @@ int hsm_state_derive_key(struct hsm_state *s, const char *info, uint8_t *out, si
 		OPENSSL_cleanse(out, len);
 	return err;
 }
+
+int hsm_state_device_key(struct hsm_state *s, const char *info, uint8_t *out, size_t len)
+{
+	int err = 0;
+
+	/* Only labels of their own: never the fingerprint's or a seal key's. */
+	if (!s || !info || !out || !len || strncmp(info, HSM_STATE_DEVICE_KEY_PREFIX,
+						   strlen(HSM_STATE_DEVICE_KEY_PREFIX)))
+		return -EINVAL;
+	pthread_mutex_lock(&s->lock);
+	if (s->status != HSM_STATE_OK && s->status != HSM_STATE_EMPTY)
+		err = -EPERM;	/* the secret was cleansed */
+	else if (hsm_epoch_kdf(s->secret, NV_SECRET_LEN, info, NULL, out, len))
+		err = -EIO;
+	pthread_mutex_unlock(&s->lock);
+	if (err)
+		OPENSSL_cleanse(out, len);
+	return err;
+}

@@ -95,6 +95,17 @@ int hsm_state_new_epoch(struct hsm_state *s);
 int hsm_state_derive_key(struct hsm_state *s, const char *info, uint8_t *out, size_t len);
 
 /*
+ * A key of @len bytes bound to this device for its whole life (no epoch:
+ * it survives zeroizes): HKDF-SHA256(device secret, no salt, info @info),
+ * @info starting with HSM_STATE_DEVICE_KEY_PREFIX (else -EINVAL), so it
+ * is never the fingerprint or a seal key. The device identity
+ * (hsm_identity.c) is derived this way: the NV file keeps it. -EPERM in
+ * an error state; -EIO if the KDF fails.
+ */
+#define HSM_STATE_DEVICE_KEY_PREFIX	"azihsm identity "
+int hsm_state_device_key(struct hsm_state *s, const char *info, uint8_t *out, size_t len);
+
+/*
  * HKDF-SHA256(@secret, no salt, info = @label || *@epoch as u64
  * little-endian (no epoch when NULL)) into @out; 0 or -1. @label at most
  * 120 bytes.

@@ -13,6 +13,24 @@
 
 #include "azihsm/hw.h"
 #include "hsm_fw_int.h"
+#include "hsm_identity.h"
+
+_Static_assert(HSM_ID_SIG_LEN == AZIHSM_SESS_SIG_LEN, "one ES384 signature size");
+
+/* ES384 by the partition key over context || device_pub || nonce (msg.h). */
+static int fw_session_key_sig(struct hsm_fw *fw, const uint8_t *pub, size_t len,
+			      const uint8_t nonce[HSM_AUTH_NONCE_LEN], uint8_t *sig)
+{
+	uint8_t msg[sizeof(AZIHSM_SESS_SIG_CONTEXT) - 1 + HSM_AUTH_PUB_MAX + HSM_AUTH_NONCE_LEN];
+	size_t c = sizeof(AZIHSM_SESS_SIG_CONTEXT) - 1;
+
+	if (len > HSM_AUTH_PUB_MAX)
+		return -1;
+	memcpy(msg, AZIHSM_SESS_SIG_CONTEXT, c);
+	memcpy(msg + c, pub, len);
+	memcpy(msg + c + len, nonce, HSM_AUTH_NONCE_LEN);
+	return hsm_identity_sign(fw->id, msg, c + len + HSM_AUTH_NONCE_LEN, sig) ? -1 : 0;
+}
 
 uint32_t fw_status_auth(int st)
 {
@@ -117,7 +135,8 @@ _Static_assert(AZIHSM_QID_HSM_FIRST + AZIHSM_HSM_QUEUES_MAX <= HSM_AUTH_NONCE_QU
 
 uint32_t fw_svc_session_key(struct fw_req *r)
 {
-	uint8_t pub[HSM_AUTH_PUB_MAX], nonce[HSM_AUTH_NONCE_LEN];
+	uint8_t pub[HSM_AUTH_PUB_MAX], nonce[HSM_AUTH_NONCE_LEN], sig[HSM_ID_SIG_LEN];
+	bool signed_ok;
 	size_t len = 0;
 	uint32_t st = fw_decode(r, NULL, 0);
 	int ret;
@@ -128,11 +147,17 @@ uint32_t fw_svc_session_key(struct fw_req *r)
 	ret = hsm_auth_session_key_q(r->fw->auth, r->cmd->sq_id, pub, sizeof(pub), &len, nonce);
 	if (ret)
 		return fw_status_auth(ret);
-	mbor_enc_map(r->e, 2);
+	/* The partition key vouches for the key and nonce (msg.h). */
+	signed_ok = r->fw->id && fw_session_key_sig(r->fw, pub, len, nonce, sig) == 0;
+	mbor_enc_map(r->e, signed_ok ? 3 : 2);
 	mbor_enc_key(r->e, AZIHSM_SESS_DEVICE_PUB);
 	mbor_enc_bytes(r->e, pub, len);
 	mbor_enc_key(r->e, AZIHSM_SESS_NONCE);
 	mbor_enc_bytes(r->e, nonce, sizeof(nonce));
+	if (signed_ok) {
+		mbor_enc_key(r->e, AZIHSM_SESS_PUB_SIG);
+		mbor_enc_bytes(r->e, sig, sizeof(sig));
+	}
 	return AZIHSM_STATUS_SUCCESS;
 }
 

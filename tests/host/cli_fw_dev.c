@@ -13,6 +13,7 @@
 #include "drv_app_id.h"
 #include "hsm_fw.h"
 #include "internal.h"
+#include "test_pki.h"
 
 static struct hsm_fw *fw;
 
@@ -42,8 +43,10 @@ static int fw_xfer(void *ctx, struct lib_xfer *x)
 
 int cli_open_dev(struct cli *cli, struct azihsm_dev **dev)
 {
-	const struct hsm_fw_config cfg = { .serial = "CLITEST-1", .fw_rev = "2.0.1",
-					   .state_path = getenv("AZIHSM_TEST_STATE") };
+	struct hsm_fw_config cfg = { .serial = "CLITEST-1", .fw_rev = "2.0.1",
+				     .state_path = getenv("AZIHSM_TEST_STATE") };
+	char pkidir[256], devcert[300];
+	struct test_pki pki;
 	int ret;
 
 	if (!cfg.state_path) {
@@ -51,7 +54,17 @@ int cli_open_dev(struct cli *cli, struct azihsm_dev **dev)
 		return 1;
 	}
 	if (!fw) {
-		fw = hsm_fw_new(&cfg);
+		/*
+		 * The factory: a root next to the state file (the same for
+		 * every run of the script), the device certificate beside it.
+		 */
+		snprintf(pkidir, sizeof(pkidir), "%s.pki", cfg.state_path);
+		snprintf(devcert, sizeof(devcert), "%s.devcert", cfg.state_path);
+		if (test_pki_init(&pki, pkidir, devcert, &cfg)) {
+			fprintf(stderr, "%s: scripts/mkpki root failed\n", cli->prog);
+			return 1;
+		}
+		fw = test_pki_fw_new(&pki, &cfg);
 		if (!fw) {
 			fprintf(stderr, "%s: the firmware did not start\n", cli->prog);
 			return 1;

@@ -26,6 +26,7 @@
 #include "internal.h"
 #include "proto.h"
 #include "tap.h"
+#include "test_pki.h"
 
 /* --- part 1: bytes -------------------------------------------------------- */
 
@@ -329,7 +330,7 @@ static void test_mutations(void)
 	for (i = 0; i < 30000; i++) {
 		unsigned int b = rng() % 3, flips = 1 + rng() % 3, f;
 		struct mbor_dec d;
-		const uint8_t *p1, *p2;
+		const uint8_t *p1, *p2, *p3;
 		uint16_t u16;
 		uint8_t u8;
 		bool flag;
@@ -352,7 +353,7 @@ static void test_mutations(void)
 				bad += n > 4 || k[0].label_len > AZIHSM_KEY_LABEL_MAX;
 			}
 			d = d0;
-			if (b == 1 && proto_parse_session_key(&d, &p1, &plen, &p2) == 0)
+			if (b == 1 && proto_parse_session_key(&d, &p1, &plen, &p2, &p3) == 0)
 				bad += plen == 0 || plen > PROTO_DEV_PUB_MAX;
 			d = d0;
 			if (b == 2 && proto_parse_bytes(&d, 1, out, sizeof(out), &plen) == 0)
@@ -377,6 +378,7 @@ struct fw_link {
 	uint8_t last_flags;
 	uint16_t last_sid;
 	unsigned int calls;
+	unsigned int opened;	/* OpenSession requests seen */
 };
 
 /* The test transport: what the driver's ioctl does, straight into the core. */
@@ -392,6 +394,16 @@ static int fw_xfer(void *ctx, struct lib_xfer *x)
 	l->last_flags = x->session_flags;
 	l->last_sid = x->session_id;
 	l->calls++;
+	{
+		struct azihsm_req_hdr h;
+		struct mbor_dec d;
+		bool has_data;
+
+		mbor_dec_init(&d, x->req, x->req_len);
+		if (!azihsm_msg_parse_request(&d, &h, &has_data) &&
+		    h.opcode == AZIHSM_OP_OPEN_SESSION)
+			l->opened++;
+	}
 	drv_app_fill(&cmd);
 	sc = hsm_fw_execute(l->fw, &cmd);
 	drv_app_record(&cmd);
@@ -558,9 +570,59 @@ static void test_flow(struct fw_link *l, struct azihsm_dev *dev)
 	tap_eq(azihsm_logout(s), 0, "logout");
 }
 
+/*
+ * The credential channel is authenticated (issue 10): the library sends no
+ * PIN to a device whose session key the trusted root does not vouch for:
+ * one without a certificate, one made under another root.
+ */
+static void test_untrusted(void)
+{
+	struct hsm_fw_config cfg = { .serial = "LIBKEYS-2", .fw_rev = "2.0.1" };
+	struct test_pki ours, theirs;
+	struct fw_link link = { 0 };
+	struct azihsm_session *s = NULL;
+	struct azihsm_dev *dev = NULL;
+	char trusted[300];
+
+	if (!tap_ok(!test_pki_init(&theirs, NULL, NULL, &cfg), "another manufacturer's root"))
+		return;
+	link.fw = test_pki_fw_new(&theirs, &cfg);
+	/* ...and ours, which the library trusts. */
+	if (!tap_ok(link.fw && !test_pki_init(&ours, NULL, NULL, &cfg), "our root"))
+		return;
+	snprintf(trusted, sizeof(trusted), "%s", ours.root);
+	tap_eq(lib_dev_open_transport(fw_xfer, &link, &dev), 0, "handle on their device");
+	link.calls = 0;
+	tap_eq(azihsm_login(dev, AZIHSM_ROLE_OFFICER, NULL, "CO-default-PIN-1", &s),
+	       -ENOKEY, "login to a device of another root: -ENOKEY");
+	tap_ok(s == NULL, "no session");
+	tap_ok(link.opened == 0, "no OpenSession was sent (the PIN never left)");
+	tap_ok(strstr(azihsm_strerror(-ENOKEY), "trusted root") != NULL,
+	       "the error says why: %s", azihsm_strerror(-ENOKEY));
+	tap_eq(azihsm_check_chain(dev, trusted), -ENOKEY, "azihsm_check_chain: -ENOKEY");
+	tap_eq(azihsm_check_chain(dev, theirs.root), 0, "but it chains to their root");
+	azihsm_close(dev);
+	hsm_fw_free(link.fw);
+
+	/* A device without a certificate at all. */
+	cfg.root_cert = NULL;
+	cfg.devcert = NULL;
+	link = (struct fw_link){ 0 };
+	link.fw = hsm_fw_new(&cfg);
+	tap_eq(lib_dev_open_transport(fw_xfer, &link, &dev), 0, "handle on a device without identity");
+	tap_eq(azihsm_login(dev, AZIHSM_ROLE_OFFICER, NULL, "CO-default-PIN-1", &s),
+	       -ENOKEY, "login to it: -ENOKEY");
+	tap_ok(link.opened == 0, "no OpenSession was sent");
+	azihsm_close(dev);
+	hsm_fw_free(link.fw);
+	test_pki_done(&theirs);
+	test_pki_done(&ours);
+}
+
 int main(void)
 {
-	const struct hsm_fw_config cfg = { .serial = "LIBKEYS-1", .fw_rev = "2.0.1" };
+	struct hsm_fw_config cfg = { .serial = "LIBKEYS-1", .fw_rev = "2.0.1" };
+	struct test_pki pki;
 	struct fw_link link = { 0 };
 	struct azihsm_session *s = NULL;
 	struct azihsm_dev *dev;
@@ -574,8 +636,9 @@ int main(void)
 	test_builders();
 	test_parsers();
 	test_mutations();
+	test_untrusted();
 
-	link.fw = hsm_fw_new(&cfg);
+	link.fw = test_pki_init(&pki, NULL, NULL, &cfg) ? NULL : test_pki_fw_new(&pki, &cfg);
 	if (!link.fw) {
 		printf("Bail out! firmware did not start\n");
 		return 1;
@@ -597,5 +660,6 @@ int main(void)
 		test_flow(&link, dev);
 	azihsm_close(dev);
 	hsm_fw_free(link.fw);
+	test_pki_done(&pki);
 	return tap_done();
 }

@@ -25,6 +25,7 @@
 #include "ossl_ref.h"
 #include "proto.h"
 #include "tap.h"
+#include "test_pki.h"
 
 struct fw_link {
 	struct hsm_fw *fw;
@@ -414,12 +415,13 @@ out:
 
 int main(void)
 {
-	static const struct hsm_fw_config cfg = { .serial = "LIBOPS-1", .fw_rev = "2.0.1" };
+	struct hsm_fw_config cfg = { .serial = "LIBOPS-1", .fw_rev = "2.0.1" };
+	struct test_pki pki;
 	struct fw_link link = { 0 };
 	struct azihsm_dev *dev;
 
 	test_builder();
-	link.fw = hsm_fw_new(&cfg);
+	link.fw = test_pki_init(&pki, NULL, NULL, &cfg) ? NULL : test_pki_fw_new(&pki, &cfg);
 	if (!link.fw) {
 		printf("Bail out! firmware did not start\n");
 		return 1;
@@ -429,5 +431,6 @@ int main(void)
 	test_backup(&link, dev);
 	azihsm_close(dev);
 	hsm_fw_free(link.fw);
+	test_pki_done(&pki);
 	return tap_done();
 }
