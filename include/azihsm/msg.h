@@ -132,6 +132,23 @@ enum azihsm_persist {
 	AZIHSM_PERSIST_BAD_IMAGE = 9,	/* authentic, but its content unreadable */
 };
 
+/*
+ * How the firmware booted (GetDeviceInfo AZIHSM_DEVINFO_BOOT; hsm_boot.h,
+ * Documentation/hsm-design.md "Secure boot and measurement"). Only
+ * VERIFIED and UNSIGNED serve; the others leave the device in its error
+ * state.
+ */
+enum azihsm_boot {
+	AZIHSM_BOOT_UNSIGNED = 0,	/* no image, no fuses: configuration measured only */
+	AZIHSM_BOOT_VERIFIED = 1,	/* manifest signed by the fused root, SVN >= fused */
+	AZIHSM_BOOT_NO_IMAGE = 2,	/* fuses blown but no image, or it cannot be read */
+	AZIHSM_BOOT_MALFORMED = 3,	/* the manifest does not parse */
+	AZIHSM_BOOT_NO_ROOT = 4,	/* an image but no root key hash fused */
+	AZIHSM_BOOT_WRONG_ROOT = 5,	/* signer key is not the fused root */
+	AZIHSM_BOOT_BAD_SIGNATURE = 6,	/* signature does not verify */
+	AZIHSM_BOOT_ROLLBACK = 7,	/* SVN below the fused minimum */
+};
+
 /* GetRandom: at most this many bytes per command (fits one response). */
 #define AZIHSM_RANDOM_MAX		4096
 
@@ -157,6 +174,11 @@ enum azihsm_persist {
 #define AZIHSM_DEVINFO_FW_REV		5	/* bytes */
 #define AZIHSM_DEVINFO_PERSIST		6	/* u32, enum azihsm_persist */
 #define AZIHSM_DEVINFO_ERROR_STATE	7	/* bool: module refuses services */
+/* Secure boot (hsm_boot.h): 40..43 */
+#define AZIHSM_DEVINFO_BOOT		40	/* u32, enum azihsm_boot */
+#define AZIHSM_DEVINFO_FW_VERSION	41	/* bytes: manifest version (<= 32) */
+#define AZIHSM_DEVINFO_SVN		42	/* u32: security version number */
+#define AZIHSM_DEVINFO_MEASUREMENT	43	/* bytes (48): SHA-384, hsm_boot.h */
 /*
  * Sessions (header field 3 names the session of every request below but
  * GetSessionEncryptionKey and OpenSession). Credential messages are sealed

@@ -122,7 +122,7 @@ static uint32_t fw_get_device_info(struct fw_req *r)
 
 	if (st)
 		return st;
-	mbor_enc_map(r->e, 7);
+	mbor_enc_map(r->e, 11);
 	mbor_enc_key(r->e, AZIHSM_DEVINFO_KIND);
 	mbor_enc_u32(r->e, AZIHSM_DEVICE_KIND_VIRTUAL);
 	mbor_enc_key(r->e, AZIHSM_DEVINFO_TABLES);
@@ -138,6 +138,14 @@ static uint32_t fw_get_device_info(struct fw_req *r)
 	mbor_enc_u32(r->e, hsm_partition_status(r->fw->part));
 	mbor_enc_key(r->e, AZIHSM_DEVINFO_ERROR_STATE);
 	mbor_enc_bool(r->e, hsm_fw_in_error_state(r->fw));
+	mbor_enc_key(r->e, AZIHSM_DEVINFO_BOOT);
+	mbor_enc_u32(r->e, r->fw->boot.reason);
+	mbor_enc_key(r->e, AZIHSM_DEVINFO_FW_VERSION);
+	mbor_enc_bytes(r->e, r->fw->boot.version, strlen(r->fw->boot.version));
+	mbor_enc_key(r->e, AZIHSM_DEVINFO_SVN);
+	mbor_enc_u32(r->e, r->fw->boot.svn);
+	mbor_enc_key(r->e, AZIHSM_DEVINFO_MEASUREMENT);
+	mbor_enc_bytes(r->e, r->fw->boot.measurement, sizeof(r->fw->boot.measurement));
 	return AZIHSM_STATUS_SUCCESS;
 }
 
@@ -483,6 +491,18 @@ static void fw_key_fatal(void *ctx, int status)
 	__atomic_store_n(&fw->error_state, true, __ATOMIC_RELAXED);
 }
 
+/*
+ * Secure boot (hsm_boot.h): false if the image was refused; the firmware
+ * then stays in its error state and its reason is in fw->boot.
+ */
+static bool fw_boot(struct hsm_fw *fw, const struct hsm_boot_config *cfg)
+{
+	if (hsm_boot_ok(hsm_boot_load(cfg, fw->fw_rev, &fw->boot)))
+		return true;
+	fw->error_state = true;
+	return false;
+}
+
 static void fw_copy_id(char *dst, size_t cap, const char *src)
 {
 	snprintf(dst, cap, "%s", src ? src : "");
@@ -492,6 +512,7 @@ struct hsm_fw *hsm_fw_new(const struct hsm_fw_config *cfg)
 {
 	char pers[96];
 	struct hsm_fw *fw;
+	bool booted;
 
 	fw = calloc(1, sizeof(*fw));
 	if (!fw)
@@ -499,6 +520,7 @@ struct hsm_fw *hsm_fw_new(const struct hsm_fw_config *cfg)
 	pthread_mutex_init(&fw->persist_lock, NULL);
 	fw_copy_id(fw->serial, sizeof(fw->serial), cfg->serial);
 	fw_copy_id(fw->fw_rev, sizeof(fw->fw_rev), cfg->fw_rev);
+	booted = fw_boot(fw, cfg->boot);
 	pthread_mutex_init(&fw->kernel_mk_lock, NULL);
 	snprintf(pers, sizeof(pers), "azihsm drbg %s", fw->serial);
 	fw->drbg = hsm_drbg_new(pers);
@@ -523,7 +545,9 @@ struct hsm_fw *hsm_fw_new(const struct hsm_fw_config *cfg)
 		}
 	}
 	if (fw->vault && fw->auth)
-		fw->part = hsm_partition_open(cfg->state_path, fw->vault, fw->auth);
+		/* Refused firmware never reads nor writes the stored state. */
+		fw->part = hsm_partition_open(booted ? cfg->state_path : NULL, fw->vault,
+					      fw->auth);
 	if (!fw->drbg || !fw->vault || !fw->auth || !fw->part) {
 		hsm_fw_free(fw);
 		return NULL;

@@ -14,6 +14,7 @@
 
 #include "azihsm/msg.h"
 #include "hsm_auth.h"
+#include "hsm_boot.h"
 #include "hsm_fw.h"
 #include "hsm_partition.h"
 #include "hsm_vault.h"
@@ -43,6 +44,8 @@ struct hsm_fw {
 	 * used. Only the services marked allowed_in_error answer.
 	 */
 	bool error_state;
+	/* How the firmware booted (hsm_boot.h); set once by hsm_fw_new. */
+	struct hsm_boot_state boot;
 };
 
 struct fw_req {
