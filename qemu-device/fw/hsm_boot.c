@@ -25,6 +25,7 @@
 #include <openssl/x509.h>
 
 #include "hsm_boot.h"
+#include "hsm_ctrl.h"
 #include "hsm_fw_int.h"
 
 #define BOOT_SIGNER_MAX		256	/* DER SPKI of a P-384 key: 120 bytes */
@@ -104,6 +105,18 @@ static int unhex(const char *s, size_t len, uint8_t *out, size_t cap, size_t *n)
 		out[i] = (uint8_t)(hi << 4 | lo);
 	}
 	*n = len / 2;
+	return 0;
+}
+
+_Static_assert(HSM_CTRL_ROOT_HASH_HEX == 2 * HSM_BOOT_DIGEST_LEN, "fuse property length");
+
+int hsm_boot_parse_root(const char *hex, uint8_t out[HSM_BOOT_DIGEST_LEN])
+{
+	size_t n;
+
+	if (!hex || strlen(hex) != 2 * HSM_BOOT_DIGEST_LEN ||
+	    unhex(hex, strlen(hex), out, HSM_BOOT_DIGEST_LEN, &n))
+		return -1;
 	return 0;
 }
 

@@ -67,6 +67,8 @@ void hsm_boot_verify(const struct hsm_boot_config *cfg, const uint8_t *m, size_t
  */
 enum azihsm_boot hsm_boot_load(const struct hsm_boot_config *cfg, const char *fw_rev,
 			       struct hsm_boot_state *out);
+/* Fuse value: 96 lowercase hex digits into @out; 0, or -1 if not that. */
+int hsm_boot_parse_root(const char *hex, uint8_t out[HSM_BOOT_DIGEST_LEN]);
 /* True for the reasons that let the device serve (verified, unsigned). */
 bool hsm_boot_ok(enum azihsm_boot reason);
 /* "verified", "unsigned", "bad-signature", ... (never NULL). */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include "hsm_boot.h"
@@ -375,6 +376,53 @@ static void test_fw(EVP_PKEY *vendor, EVP_PKEY *rogue)
 	rmdir(dir);
 }
 
+/* scripts/fw-manifest (what the build and vm-run use) and the firmware agree. */
+static void test_script(void)
+{
+	char dir[] = "/tmp/azihsm-fwm-XXXXXX", cmd[512], line[128], key[64], img[64];
+	struct hsm_boot_config bc = { .has_root = true, .min_svn = 7 };
+	struct hsm_boot_state st;
+	uint8_t code[DLEN];
+	size_t n;
+	FILE *f;
+	EVP_PKEY *k = NULL;
+
+	tap_ok(mkdtemp(dir) != NULL, "temp dir");
+	snprintf(key, sizeof(key), "%s/vendor.pem", dir);
+	snprintf(img, sizeof(img), "%s/manifest", dir);
+	snprintf(cmd, sizeof(cmd), "%s/scripts/fw-manifest --key %s --out %s --svn 7 --version 7.0.0-t",
+		 TOP_DIR, key, img);
+	tap_eq(system(cmd), 0, "scripts/fw-manifest makes a key and a manifest");
+	f = fopen(key, "r");
+	if (f) {
+		k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+		fclose(f);
+	}
+	tap_ok(k != NULL, "its key is a PEM private key");
+	if (!k)
+		return;
+	root_of(k, bc.root_hash);
+	bc.image_path = img;
+	tap_eq(hsm_boot_load(&bc, "x", &st), AZIHSM_BOOT_VERIFIED,
+	       "the firmware verifies the script's manifest");
+	tap_ok(st.svn == 7 && !strcmp(st.version, "7.0.0-t"), "with its version and SVN");
+	snprintf(cmd, sizeof(cmd), "%s/scripts/fw-manifest --code-digest", TOP_DIR);
+	f = popen(cmd, "r");
+	tap_ok(f && fgets(line, sizeof(line), f) && strlen(line) == 2 * DLEN + 1,
+	       "--code-digest prints a SHA-384");
+	if (f)
+		pclose(f);
+	for (n = 0; n < DLEN; n++)
+		sscanf(line + 2 * n, "%2hhx", &code[n]);
+	tap_ok(!memcmp(code, st.code_digest, DLEN), "the manifest carries that code digest");
+	bc.min_svn = 8;
+	tap_eq(hsm_boot_load(&bc, "x", &st), AZIHSM_BOOT_ROLLBACK, "fused SVN 8: rollback");
+	EVP_PKEY_free(k);
+	unlink(key);
+	unlink(img);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	EVP_PKEY *vendor = p384_key(), *rogue = p384_key();
@@ -384,6 +432,7 @@ int main(void)
 	test_verify(vendor, rogue);
 	test_unsigned();
 	test_fw(vendor, rogue);
+	test_script();
 	EVP_PKEY_free(vendor);
 	EVP_PKEY_free(rogue);
 	return tap_done();
