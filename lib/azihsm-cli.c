@@ -145,9 +145,10 @@ static int cmd_info(struct cli *cli, int argc, char **argv)
 	};
 	struct azihsm_info in;
 	struct azihsm_dev *dev;
-	char rmin[24], rmax[24];
+	char rmin[24], rmax[24], meas[2 * sizeof(in.measurement) + 1] = "";
 	bool json = false;
 	int c, ret;
+	size_t i;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c != 'j')
@@ -164,6 +165,8 @@ static int cmd_info(struct cli *cli, int argc, char **argv)
 	azihsm_close(dev);
 	if (ret)
 		return cli_fail(cli, "info", ret);
+	for (i = 0; in.has_measurement && i < sizeof(in.measurement); i++)
+		sprintf(meas + 2 * i, "%02x", in.measurement[i]);
 	snprintf(rmin, sizeof(rmin), "%u.%u", in.api_min.major, in.api_min.minor);
 	snprintf(rmax, sizeof(rmax), "%u.%u", in.api_max.major, in.api_max.minor);
 	if (json) {
@@ -184,7 +187,11 @@ static int cmd_info(struct cli *cli, int argc, char **argv)
 		printf("  \"error_state\": %s,\n", in.error_state ? "true" : "false");
 		json_str("ctrl_state", in.ctrl_state, false);
 		json_u32("hsm_queues", in.hsm_queues, false);
-		json_u32("aes_queues", in.aes_queues, true);
+		json_u32("aes_queues", in.aes_queues, false);
+		json_str("boot_state", in.boot_state, false);
+		json_str("fw_version", in.fw_version, false);
+		json_u32("svn", in.svn, false);
+		json_str("measurement", meas, true);
 		printf("}\n");
 		return 0;
 	}
@@ -200,6 +207,14 @@ static int cmd_info(struct cli *cli, int argc, char **argv)
 	       in.hsm_queues, in.aes_queues);
 	printf("partition:     %s%s\n", in.partition_state,
 	       in.error_state ? " (ERROR STATE: services refused)" : "");
+	if (in.boot_state[0]) {
+		bool ok = !strcmp(in.boot_state, "verified") || !strcmp(in.boot_state, "unsigned");
+
+		printf("boot:          %s%s\n", in.boot_state,
+		       ok ? "" : " (firmware image REFUSED: services refused)");
+		printf("fw version:    %s, SVN %u\n", in.fw_version, in.svn);
+		printf("measurement:   %s\n", meas);
+	}
 	return 0;
 }
 

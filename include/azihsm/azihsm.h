@@ -66,6 +66,19 @@ struct azihsm_info {
 	char ctrl_state[16];	/* sysfs: "ready", "resetting", "dead", ... */
 	uint32_t hsm_queues;
 	uint32_t aes_queues;
+	/*
+	 * Secure boot (Documentation/hsm-design.md, "Secure boot and
+	 * measurement"): "verified" (signed manifest checked against the
+	 * fuses), "unsigned" (no image: configuration measured only), or why
+	 * the image was refused ("no-image", "malformed", "no-root",
+	 * "wrong-root", "bad-signature", "rollback"; error_state is then
+	 * set). Empty if the firmware does not say.
+	 */
+	char boot_state[16];
+	char fw_version[33];	/* the manifest's version (or fw-rev if unsigned) */
+	uint32_t svn;		/* security version number */
+	bool has_measurement;
+	uint8_t measurement[48];	/* SHA-384 of the signed manifest */
 };
 
 int azihsm_open(const char *path, struct azihsm_dev **out);

@@ -602,5 +602,7 @@ int azihsm_msg_random_data(struct mbor_dec *d, const uint8_t **data, size_t *len
 const char *azihsm_status_name(uint32_t status);
 /* "volatile", "loaded", "created", "truncated", "corrupt", "rolled-back", ... */
 const char *azihsm_persist_name(uint32_t persist);
+/* "unsigned", "verified", "no-image", "malformed", "wrong-root", ... */
+const char *azihsm_boot_name(uint32_t boot);
 
 #endif /* AZIHSM_MSG_H */

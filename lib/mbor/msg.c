@@ -317,3 +317,26 @@ const char *azihsm_persist_name(uint32_t persist)
 	}
 	return "unknown";
 }
+
+const char *azihsm_boot_name(uint32_t boot)
+{
+	switch (boot) {
+	case AZIHSM_BOOT_UNSIGNED:
+		return "unsigned";
+	case AZIHSM_BOOT_VERIFIED:
+		return "verified";
+	case AZIHSM_BOOT_NO_IMAGE:
+		return "no-image";
+	case AZIHSM_BOOT_MALFORMED:
+		return "malformed";
+	case AZIHSM_BOOT_NO_ROOT:
+		return "no-root";
+	case AZIHSM_BOOT_WRONG_ROOT:
+		return "wrong-root";
+	case AZIHSM_BOOT_BAD_SIGNATURE:
+		return "bad-signature";
+	case AZIHSM_BOOT_ROLLBACK:
+		return "rollback";
+	}
+	return "unknown";
+}

@@ -38,17 +38,7 @@ bool hsm_boot_ok(enum azihsm_boot reason)
 
 const char *hsm_boot_reason_name(enum azihsm_boot reason)
 {
-	switch (reason) {
-	case AZIHSM_BOOT_UNSIGNED: return "unsigned";
-	case AZIHSM_BOOT_VERIFIED: return "verified";
-	case AZIHSM_BOOT_NO_IMAGE: return "no-image";
-	case AZIHSM_BOOT_MALFORMED: return "malformed";
-	case AZIHSM_BOOT_NO_ROOT: return "no-root";
-	case AZIHSM_BOOT_WRONG_ROOT: return "wrong-root";
-	case AZIHSM_BOOT_BAD_SIGNATURE: return "bad-signature";
-	case AZIHSM_BOOT_ROLLBACK: return "rollback";
-	}
-	return "unknown";
+	return azihsm_boot_name(reason);
 }
 
 static int sha384(const void *p, size_t len, uint8_t out[HSM_BOOT_DIGEST_LEN])
