@@ -65,6 +65,13 @@ enum azihsm_op {
 	AZIHSM_OP_RESET_USER_CREDENTIAL	= 4040,
 	AZIHSM_OP_UNLOCK_USER		= 4041,
 	AZIHSM_OP_ZEROIZE_PARTITION	= 4042,
+	/* 4080..4089: security domain (officer), "Security domain" below */
+	AZIHSM_OP_SD_ACTIVATE		= 4080,
+	AZIHSM_OP_SD_EXCHANGE_KEY	= 4081,
+	AZIHSM_OP_SD_UPLOAD		= 4082,
+	AZIHSM_OP_SD_BACKUP_KEY		= 4083,
+	AZIHSM_OP_SD_RESTORE_KEY	= 4084,
+	AZIHSM_OP_SD_INFO		= 4085,
 };
 
 /* HSM status in the response header (0 = success). */
@@ -104,6 +111,8 @@ enum azihsm_status {
 	AZIHSM_STATUS_KEY_EXISTS	= 0x102f, /* UnmaskKey persistent: its key is still there */
 	AZIHSM_STATUS_QUOTA		= 0x1030, /* the session holds its quota of keys */
 	AZIHSM_STATUS_PIN_LOCKED	= 0x1031, /* user: too many wrong PINs, locked for good */
+	AZIHSM_STATUS_SD_EXISTS		= 0x103c, /* a (different) security domain is installed */
+	AZIHSM_STATUS_NO_SD		= 0x103d, /* no security domain installed */
 };
 
 #define AZIHSM_API_REV_MAJOR		1
@@ -246,6 +255,42 @@ enum azihsm_boot {
 #define AZIHSM_BK3_F_SEALED		1
 #define AZIHSM_BK3_LEN			48
 #define AZIHSM_BK3_SEALED_MAX		512
+
+/*
+ * Security domain (Documentation/hsm-design.md "Security domain"; all the
+ * officer's, class BACKUP unless said):
+ *   SdActivate 4080: { 1: quorum u8, 2..11: owner keys bytes (DER SPKI,
+ *       RSA 2048..4096; 3 to 10, no gap) } -> { 1: domain id bytes (16),
+ *       2: quorum u8, 3..12: share i bytes (RSA-OAEP-SHA256 to owner i) }.
+ *       SD_EXISTS if the partition has a domain.
+ *   SdExchangeKey 4081: {} -> { 1: exchange key bytes (DER SPKI P-384) }
+ *   SdUpload 4082: { 1: host key bytes (DER SPKI P-384), 2: nonce bytes
+ *       (12), 3: ciphertext bytes (49), 4: tag bytes (16) } -> { 1: domain
+ *       id bytes }. BAD_BLOB if it does not open; SD_EXISTS if another
+ *       domain is installed. The exchange key is replaced after each try.
+ *   SdBackupKey 4083: { 1: key id u16 } -> { 1: blob bytes }: a persistent
+ *       key masked under the domain. NO_SD without one.
+ *   SdRestoreKey 4084 (class MANAGE_KEYS): { 1: blob bytes } -> { 1: key
+ *       id u16 }: the key back as a persistent key. NO_SD, BAD_BLOB.
+ *   SdInfo 4085 (class INFO): {} -> { 1: active bool, 2: domain id bytes
+ *       (16, zeros if none), 3: quorum u8 (0 if none) }
+ */
+#define AZIHSM_SD_F_QUORUM		1
+#define AZIHSM_SD_F_OWNER_FIRST		2	/* .. 11 */
+#define AZIHSM_SD_F_ID			1	/* answer */
+#define AZIHSM_SD_F_ANS_QUORUM		2	/* answer */
+#define AZIHSM_SD_F_SHARE_FIRST		3	/* answer, .. 12 */
+#define AZIHSM_SD_F_XCHG_KEY		1	/* answer */
+#define AZIHSM_SD_F_HOST_KEY		1
+#define AZIHSM_SD_F_NONCE		2
+#define AZIHSM_SD_F_CT			3
+#define AZIHSM_SD_F_TAG			4
+#define AZIHSM_SD_F_KEY_ID		1
+#define AZIHSM_SD_F_BLOB		1
+#define AZIHSM_SD_F_ACTIVE		1	/* SdInfo answer */
+#define AZIHSM_SD_F_INFO_ID		2
+#define AZIHSM_SD_F_INFO_QUORUM		3
+#define AZIHSM_SD_OWNERS_MAX		10
 
 /*
  * Keys (types and usage bits: the hsm_key_type / HSM_USAGE_* values of

@@ -287,6 +287,10 @@ const char *azihsm_status_name(uint32_t status)
 		return "QUOTA";
 	case AZIHSM_STATUS_PIN_LOCKED:
 		return "PIN_LOCKED";
+	case AZIHSM_STATUS_SD_EXISTS:
+		return "SD_EXISTS";
+	case AZIHSM_STATUS_NO_SD:
+		return "NO_SD";
 	}
 	return "UNKNOWN_STATUS";
 }

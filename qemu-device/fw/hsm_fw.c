@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "azihsm/hw.h"
 #include "azihsm/msg.h"
@@ -243,6 +244,16 @@ static const struct fw_op {
 	  HSM_OP_BACKUP },
 	{ AZIHSM_OP_SET_SEALED_BK3, "SetSealedBk3", fw_svc_set_sealed_bk3, false, false, true,
 	  HSM_OP_BACKUP },
+	{ AZIHSM_OP_SD_ACTIVATE, "SdActivate", fw_svc_sd_activate, false, false, true,
+	  HSM_OP_BACKUP },
+	{ AZIHSM_OP_SD_EXCHANGE_KEY, "SdExchangeKey", fw_svc_sd_exchange_key, false, false, true,
+	  HSM_OP_BACKUP },
+	{ AZIHSM_OP_SD_UPLOAD, "SdUpload", fw_svc_sd_upload, false, false, true, HSM_OP_BACKUP },
+	{ AZIHSM_OP_SD_BACKUP_KEY, "SdBackupKey", fw_svc_sd_backup_key, false, false, true,
+	  HSM_OP_BACKUP },
+	{ AZIHSM_OP_SD_RESTORE_KEY, "SdRestoreKey", fw_svc_sd_restore_key, false, false, true,
+	  HSM_OP_MANAGE_KEYS },
+	{ AZIHSM_OP_SD_INFO, "SdInfo", fw_svc_sd_info, false, false, true, HSM_OP_INFO },
 	{ AZIHSM_OP_GET_RANDOM, "GetRandom", fw_get_random, true, false, false,
 	  NONE },	/* SP 800-90A CTR-DRBG */
 	{ AZIHSM_OP_KEY_GENERATE, "KeyGenerate", fw_svc_key_generate, false, false, true,
@@ -522,6 +533,7 @@ struct hsm_fw *hsm_fw_new(const struct hsm_fw_config *cfg)
 	fw_copy_id(fw->fw_rev, sizeof(fw->fw_rev), cfg->fw_rev);
 	booted = fw_boot(fw, cfg->boot);
 	pthread_mutex_init(&fw->kernel_mk_lock, NULL);
+	pthread_mutex_init(&fw->sd_lock, NULL);
 	snprintf(pers, sizeof(pers), "azihsm drbg %s", fw->serial);
 	fw->drbg = hsm_drbg_new(pers);
 	fw->vault = hsm_vault_new(HSM_VAULT_DEFAULT_MAX);
@@ -567,6 +579,8 @@ void hsm_fw_free(struct hsm_fw *fw)
 	hsm_vault_free(fw->vault);
 	pthread_mutex_destroy(&fw->persist_lock);
 	pthread_mutex_destroy(&fw->kernel_mk_lock);
+	EVP_PKEY_free(fw->sd_xchg);
+	pthread_mutex_destroy(&fw->sd_lock);
 	OPENSSL_cleanse(fw, sizeof(*fw));
 	free(fw);
 }
