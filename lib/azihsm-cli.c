@@ -76,6 +76,10 @@ static const char *status_hint(struct azihsm_last_status st)
 		return "the blob's key was deleted from the partition; deletion is final";
 	case AZIHSM_STATUS_KEY_EXISTS:
 		return "the blob's key is still in the partition";
+	case AZIHSM_STATUS_SD_EXISTS:
+		return "the partition has another security domain (only a zeroize removes it)";
+	case AZIHSM_STATUS_NO_SD:
+		return "the partition has no security domain (azihsm sd activate or sd restore)";
 	}
 	return NULL;
 }
@@ -313,6 +317,8 @@ static void usage(FILE *f, const char *prog)
 		fprintf(f, "  %s\n", cli_backup_commands[i].usage);
 	for (i = 0; i < cli_crypto_ncommands; i++)
 		fprintf(f, "  %s\n", cli_crypto_commands[i].usage);
+	for (i = 0; i < cli_sd_ncommands; i++)
+		fprintf(f, "  %s\n", cli_sd_commands[i].usage);
 	fprintf(f, "\n  --device PATH  device node (default %s)\n"
 		"  %s COMMAND --help  help for one command\n"
 		"\nCommands that log in read the PIN from --pin-file FILE (its first line) or\n"
@@ -324,10 +330,10 @@ static void usage(FILE *f, const char *prog)
 static const struct subcommand *find_sub(int argc, char **argv, int *i)
 {
 	const struct subcommand *tabs[] = { subcommands, cli_key_commands, cli_ops_commands,
-					    cli_backup_commands, cli_crypto_commands };
+					    cli_backup_commands, cli_crypto_commands, cli_sd_commands };
 	const size_t counts[] = { sizeof(subcommands) / sizeof(subcommands[0]),
 				  cli_key_ncommands, cli_ops_ncommands, cli_backup_ncommands,
-				  cli_crypto_ncommands };
+				  cli_crypto_ncommands, cli_sd_ncommands };
 	size_t t, k, n;
 
 	for (t = 0; t < sizeof(tabs) / sizeof(tabs[0]); t++) {
@@ -387,6 +393,9 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%s: 'backup' needs one of: create restore\n", cli.prog);
 		else if (!strcmp(argv[i], "crypto"))
 			fprintf(stderr, "%s: 'crypto' needs one of: list priority\n", cli.prog);
+		else if (!strcmp(argv[i], "sd"))
+			fprintf(stderr, "%s: 'sd' needs one of: activate restore backup-key "
+				"restore-key info\n", cli.prog);
 		else
 			fprintf(stderr, "%s: unknown command '%s'\n", cli.prog, argv[i]);
 		usage(stderr, cli.prog);
