@@ -73,9 +73,9 @@ static ssize_t aes_queues_show(struct device *dev,
 static DEVICE_ATTR_RO(aes_queues);
 
 struct azihsm_devinfo {
-	u32 kind, tables, persist;
+	u32 kind, tables, persist, boot, svn;
 	bool fips, error_state;
-	struct azihsm_kbytes serial, fw_rev;
+	struct azihsm_kbytes serial, fw_rev, fw_version, measurement;
 };
 
 static int azihsm_devinfo_rsp(struct mbor_dec *d, struct azihsm_kcmd *kc)
@@ -89,6 +89,11 @@ static int azihsm_devinfo_rsp(struct mbor_dec *d, struct azihsm_kcmd *kc)
 		{ AZIHSM_DEVINFO_FW_REV, AZIHSM_KF_BYTES, true, &di->fw_rev },
 		{ AZIHSM_DEVINFO_PERSIST, AZIHSM_KF_U32, false, &di->persist },
 		{ AZIHSM_DEVINFO_ERROR_STATE, AZIHSM_KF_BOOL, false, &di->error_state },
+		/* Secure boot (firmware that has it): libazihsm reads them. */
+		{ AZIHSM_DEVINFO_BOOT, AZIHSM_KF_U32, true, &di->boot },
+		{ AZIHSM_DEVINFO_FW_VERSION, AZIHSM_KF_BYTES, true, &di->fw_version },
+		{ AZIHSM_DEVINFO_SVN, AZIHSM_KF_U32, true, &di->svn },
+		{ AZIHSM_DEVINFO_MEASUREMENT, AZIHSM_KF_BYTES, true, &di->measurement },
 	};
 
 	return azihsm_kdec(d, f, ARRAY_SIZE(f));

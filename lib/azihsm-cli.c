@@ -79,6 +79,10 @@ static const char *status_hint(struct azihsm_last_status st)
 	case AZIHSM_STATUS_NOT_PROVISIONED:
 		return "the device has no certificate from its manufacturer root yet "
 		       "(Documentation/hsm-design.md, \"Identity and attestation\")";
+	case AZIHSM_STATUS_SD_EXISTS:
+		return "the partition has another security domain (only a zeroize removes it)";
+	case AZIHSM_STATUS_NO_SD:
+		return "the partition has no security domain (azihsm sd activate or sd restore)";
 	}
 	return NULL;
 }
@@ -148,9 +152,10 @@ static int cmd_info(struct cli *cli, int argc, char **argv)
 	};
 	struct azihsm_info in;
 	struct azihsm_dev *dev;
-	char rmin[24], rmax[24];
+	char rmin[24], rmax[24], meas[2 * sizeof(in.measurement) + 1] = "";
 	bool json = false;
 	int c, ret;
+	size_t i;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c != 'j')
@@ -167,6 +172,8 @@ static int cmd_info(struct cli *cli, int argc, char **argv)
 	azihsm_close(dev);
 	if (ret)
 		return cli_fail(cli, "info", ret);
+	for (i = 0; in.has_measurement && i < sizeof(in.measurement); i++)
+		sprintf(meas + 2 * i, "%02x", in.measurement[i]);
 	snprintf(rmin, sizeof(rmin), "%u.%u", in.api_min.major, in.api_min.minor);
 	snprintf(rmax, sizeof(rmax), "%u.%u", in.api_max.major, in.api_max.minor);
 	if (json) {
@@ -187,7 +194,11 @@ static int cmd_info(struct cli *cli, int argc, char **argv)
 		printf("  \"error_state\": %s,\n", in.error_state ? "true" : "false");
 		json_str("ctrl_state", in.ctrl_state, false);
 		json_u32("hsm_queues", in.hsm_queues, false);
-		json_u32("aes_queues", in.aes_queues, true);
+		json_u32("aes_queues", in.aes_queues, false);
+		json_str("boot_state", in.boot_state, false);
+		json_str("fw_version", in.fw_version, false);
+		json_u32("svn", in.svn, false);
+		json_str("measurement", meas, true);
 		printf("}\n");
 		return 0;
 	}
@@ -203,6 +214,14 @@ static int cmd_info(struct cli *cli, int argc, char **argv)
 	       in.hsm_queues, in.aes_queues);
 	printf("partition:     %s%s\n", in.partition_state,
 	       in.error_state ? " (ERROR STATE: services refused)" : "");
+	if (in.boot_state[0]) {
+		bool ok = !strcmp(in.boot_state, "verified") || !strcmp(in.boot_state, "unsigned");
+
+		printf("boot:          %s%s\n", in.boot_state,
+		       ok ? "" : " (firmware image REFUSED: services refused)");
+		printf("fw version:    %s, SVN %u\n", in.fw_version, in.svn);
+		printf("measurement:   %s\n", meas);
+	}
 	return 0;
 }
 
@@ -303,6 +322,8 @@ static void usage(FILE *f, const char *prog)
 		fprintf(f, "  %s\n", cli_crypto_commands[i].usage);
 	for (i = 0; i < cli_id_ncommands; i++)
 		fprintf(f, "  %s\n", cli_id_commands[i].usage);
+	for (i = 0; i < cli_sd_ncommands; i++)
+		fprintf(f, "  %s\n", cli_sd_commands[i].usage);
 	fprintf(f, "\n  --device PATH  device node (default %s)\n"
 		"  %s COMMAND --help  help for one command\n"
 		"\nCommands that log in read the PIN from --pin-file FILE (its first line) or\n"
@@ -315,10 +336,10 @@ static const struct subcommand *find_sub(int argc, char **argv, int *i)
 {
 	const struct subcommand *tabs[] = { subcommands, cli_key_commands, cli_ops_commands,
 					    cli_backup_commands, cli_crypto_commands,
-					    cli_id_commands };
+					    cli_id_commands, cli_sd_commands };
 	const size_t counts[] = { sizeof(subcommands) / sizeof(subcommands[0]),
 				  cli_key_ncommands, cli_ops_ncommands, cli_backup_ncommands,
-				  cli_crypto_ncommands, cli_id_ncommands };
+				  cli_crypto_ncommands, cli_id_ncommands, cli_sd_ncommands };
 	size_t t, k, n;
 
 	for (t = 0; t < sizeof(tabs) / sizeof(tabs[0]); t++) {
@@ -378,6 +399,9 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%s: 'backup' needs one of: create restore\n", cli.prog);
 		else if (!strcmp(argv[i], "crypto"))
 			fprintf(stderr, "%s: 'crypto' needs one of: list priority\n", cli.prog);
+		else if (!strcmp(argv[i], "sd"))
+			fprintf(stderr, "%s: 'sd' needs one of: activate restore backup-key "
+				"restore-key info\n", cli.prog);
 		else
 			fprintf(stderr, "%s: unknown command '%s'\n", cli.prog, argv[i]);
 		usage(stderr, cli.prog);

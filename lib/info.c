@@ -70,6 +70,13 @@ int azihsm_get_info(struct azihsm_dev *dev, struct azihsm_info *info)
 	snprintf(info->partition_state, sizeof(info->partition_state), "%s",
 		 azihsm_persist_name(pd.persist));
 	info->error_state = pd.error_state;
+	if (pd.has_boot)
+		snprintf(info->boot_state, sizeof(info->boot_state), "%s",
+			 azihsm_boot_name(pd.boot));
+	snprintf(info->fw_version, sizeof(info->fw_version), "%s", pd.fw_version);
+	info->svn = pd.svn;
+	info->has_measurement = pd.has_measurement;
+	memcpy(info->measurement, pd.measurement, sizeof(info->measurement));
 
 	if (lib_sysfs_read(dev, "ctrl_state", info->ctrl_state, sizeof(info->ctrl_state)))
 		snprintf(info->ctrl_state, sizeof(info->ctrl_state), "unknown");

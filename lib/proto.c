@@ -139,6 +139,27 @@ int proto_parse_devinfo(struct mbor_dec *d, struct proto_devinfo *info)
 		case AZIHSM_DEVINFO_ERROR_STATE:
 			ret = mbor_dec_bool(d, &info->error_state);
 			break;
+		case AZIHSM_DEVINFO_BOOT:
+			ret = mbor_dec_u32(d, &info->boot);
+			info->has_boot = !ret;
+			break;
+		case AZIHSM_DEVINFO_FW_VERSION:
+			ret = mbor_dec_bytes(d, &p, &len);
+			if (!ret)
+				copy_str(info->fw_version, sizeof(info->fw_version), p, len);
+			break;
+		case AZIHSM_DEVINFO_SVN:
+			ret = mbor_dec_u32(d, &info->svn);
+			break;
+		case AZIHSM_DEVINFO_MEASUREMENT:
+			ret = mbor_dec_bytes(d, &p, &len);
+			if (!ret && len != sizeof(info->measurement))
+				ret = -1;
+			if (!ret) {
+				memcpy(info->measurement, p, len);
+				info->has_measurement = true;
+			}
+			break;
 		default:
 			ret = mbor_dec_skip(d);	/* newer firmware: ignore */
 			break;

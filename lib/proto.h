@@ -20,6 +20,13 @@ struct proto_devinfo {
 	char fw_rev[33];
 	uint32_t persist;	/* enum azihsm_persist */
 	bool error_state;
+	/* Secure boot (absent from older firmware: has_boot false). */
+	bool has_boot;
+	uint32_t boot;		/* enum azihsm_boot */
+	char fw_version[33];
+	uint32_t svn;
+	bool has_measurement;
+	uint8_t measurement[48];
 };
 
 /* Build a request; returns its length, or 0 if @cap is too small. */

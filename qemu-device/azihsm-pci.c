@@ -76,6 +76,9 @@ struct AzihsmState {
     char *root_cert;    /* manufacturer root certificate (PEM): "fused" */
     char *devcert;      /* device certificate file; its request: .csr */
     char *model;
+    char *fw_image;         /* signed firmware manifest (secure boot) */
+    char *fuse_root_hash;   /* fused SHA-384 of the vendor key, hex */
+    uint32_t fuse_min_svn;  /* fused minimum security version */
     uint32_t hsm_queues;
     uint32_t aes_queues;
     uint32_t fault_aes_stall;   /* test only: device.md, 11.1 */
@@ -355,6 +358,20 @@ static bool azihsm_check_props(AzihsmState *s, Error **errp)
         !azihsm_check_string("model", s->model, errp)) {
         return false;
     }
+    if (s->fuse_root_hash) {
+        size_t i, len = strlen(s->fuse_root_hash);
+
+        for (i = 0; i < len; i++) {
+            if (!strchr("0123456789abcdef", s->fuse_root_hash[i])) {
+                break;
+            }
+        }
+        if (len != HSM_CTRL_ROOT_HASH_HEX || i != len) {
+            error_setg(errp, "azihsm: fuse-root-hash must be 96 lowercase"
+                       " hex digits (SHA-384)");
+            return false;
+        }
+    }
     if (s->hsm_queues < 1 || s->hsm_queues > AZIHSM_HSM_QUEUES_MAX) {
         error_setg(errp, "azihsm: hsm-queues must be 1 to %d",
                    AZIHSM_HSM_QUEUES_MAX);
@@ -426,6 +443,9 @@ static void azihsm_realize(PCIDevice *pdev, Error **errp)
         .state_path = s->state,
         .root_cert = s->root_cert,
         .devcert = s->devcert,
+        .fw_image = s->fw_image,
+        .fuse_root_hash = s->fuse_root_hash,
+        .fuse_min_svn = s->fuse_min_svn,
     };
     s->ctrl = hsm_ctrl_new(&cfg, &azihsm_host_ops, s);
     if (!s->ctrl) {
@@ -498,6 +518,10 @@ static Property azihsm_properties[] = {
     DEFINE_PROP_STRING("state", AzihsmState, state),
     DEFINE_PROP_STRING("root-cert", AzihsmState, root_cert),
     DEFINE_PROP_STRING("devcert", AzihsmState, devcert),
+    /* Secure boot: Documentation/hsm-design.md, device.md. */
+    DEFINE_PROP_STRING("fw-image", AzihsmState, fw_image),
+    DEFINE_PROP_STRING("fuse-root-hash", AzihsmState, fuse_root_hash),
+    DEFINE_PROP_UINT32("fuse-min-svn", AzihsmState, fuse_min_svn, 0),
     DEFINE_PROP_UINT32("hsm-queues", AzihsmState, hsm_queues,
                        AZIHSM_HSM_QUEUES_MAX),
     DEFINE_PROP_UINT32("aes-queues", AzihsmState, aes_queues,

@@ -66,6 +66,19 @@ struct azihsm_info {
 	char ctrl_state[16];	/* sysfs: "ready", "resetting", "dead", ... */
 	uint32_t hsm_queues;
 	uint32_t aes_queues;
+	/*
+	 * Secure boot (Documentation/hsm-design.md, "Secure boot and
+	 * measurement"): "verified" (signed manifest checked against the
+	 * fuses), "unsigned" (no image: configuration measured only), or why
+	 * the image was refused ("no-image", "malformed", "no-root",
+	 * "wrong-root", "bad-signature", "rollback"; error_state is then
+	 * set). Empty if the firmware does not say.
+	 */
+	char boot_state[16];
+	char fw_version[33];	/* the manifest's version (or fw-rev if unsigned) */
+	uint32_t svn;		/* security version number */
+	bool has_measurement;
+	uint8_t measurement[48];	/* SHA-384 of the signed manifest */
 };
 
 int azihsm_open(const char *path, struct azihsm_dev **out);
@@ -507,6 +520,55 @@ struct azihsm_report {
 int azihsm_report_verify(const uint8_t *report, size_t len, const char *root,
 			 const char *device_pem, const char *partition_pem, const uint8_t *nonce,
 			 size_t nonce_len, struct azihsm_report *out);
+
+/*
+ * Security domain (Documentation/hsm-design.md "Security domain";
+ * Documentation/library.md). All in an officer session past its PIN
+ * change, except azihsm_sd_info (any session).
+ *
+ * azihsm_sd_activate: make the partition's security domain: its key split
+ * @quorum of @n (3 <= n <= 10, 2 <= quorum <= n) over the owners' RSA
+ * public keys @owner_der[i] (DER SubjectPublicKeyInfo, 2048..4096 bits),
+ * each share encrypted to one owner. @out gets the domain id and the
+ * shares: the only time they leave the device (write them to the security
+ * domain file, azihsm sd activate). SD_EXISTS if there is a domain.
+ * azihsm_sd_upload: seal a recombined domain (azihsm_sd_combine_shares)
+ * to the device's exchange key (fetched here) and install it; BAD_BLOB,
+ * SD_EXISTS (another domain installed).
+ * azihsm_sd_backup_key: a persistent key masked under the domain (NO_SD
+ * without one); azihsm_sd_restore_key: such a blob back as a persistent
+ * key on any device holding the domain (KEY_EXISTS, BAD_BLOB, NO_SD).
+ */
+#define AZIHSM_SD_ID_LEN	16
+#define AZIHSM_SD_SHARE_MAX	512
+#define AZIHSM_SD_OWNERS_LIMIT	10
+struct azihsm_sd_domain {
+	uint8_t id[AZIHSM_SD_ID_LEN];
+	uint8_t quorum;
+	unsigned int n;
+	uint8_t share[AZIHSM_SD_OWNERS_LIMIT][AZIHSM_SD_SHARE_MAX];
+	size_t share_len[AZIHSM_SD_OWNERS_LIMIT];
+};
+int azihsm_sd_activate(struct azihsm_session *officer, uint8_t quorum,
+		       const uint8_t *const *owner_der, const size_t *owner_len, unsigned int n,
+		       struct azihsm_sd_domain *out);
+/*
+ * The owners' side: decrypt the shares of @dom whose owner private keys
+ * are given (@keys[i]: an EVP_PKEY * for share @idx[i], @k of them) and
+ * recombine the domain key into @key (32 bytes). -EBADMSG: a share does
+ * not decrypt with its key; -ENOENT: fewer usable shares than the quorum;
+ * -EKEYREJECTED: they do not recombine to @dom's id (a tampered file).
+ */
+int azihsm_sd_combine_shares(const struct azihsm_sd_domain *dom, void *const *keys,
+			     const unsigned int *idx, unsigned int k, uint8_t key[32]);
+int azihsm_sd_upload(struct azihsm_session *officer, const struct azihsm_sd_domain *dom,
+		     const uint8_t key[32]);
+int azihsm_sd_backup_key(struct azihsm_session *officer, uint16_t key_id, uint8_t *blob,
+			 size_t cap, size_t *len);
+int azihsm_sd_restore_key(struct azihsm_session *officer, const void *blob, size_t len,
+			  uint16_t *key_id);
+int azihsm_sd_info(struct azihsm_session *sess, bool *active, uint8_t id[AZIHSM_SD_ID_LEN],
+		   uint8_t *quorum);
 
 struct azihsm_last_status azihsm_last_status(const struct azihsm_dev *dev);
 /* Message for a negative errno returned by this library. */

@@ -65,6 +65,13 @@ enum azihsm_op {
 	AZIHSM_OP_RESET_USER_CREDENTIAL	= 4040,
 	AZIHSM_OP_UNLOCK_USER		= 4041,
 	AZIHSM_OP_ZEROIZE_PARTITION	= 4042,
+	/* 4080..4089: security domain (officer), "Security domain" below */
+	AZIHSM_OP_SD_ACTIVATE		= 4080,
+	AZIHSM_OP_SD_EXCHANGE_KEY	= 4081,
+	AZIHSM_OP_SD_UPLOAD		= 4082,
+	AZIHSM_OP_SD_BACKUP_KEY		= 4083,
+	AZIHSM_OP_SD_RESTORE_KEY	= 4084,
+	AZIHSM_OP_SD_INFO		= 4085,
 };
 
 /* HSM status in the response header (0 = success). */
@@ -106,6 +113,8 @@ enum azihsm_status {
 	AZIHSM_STATUS_PIN_LOCKED	= 0x1031, /* user: too many wrong PINs, locked for good */
 	/* 0x1032..0x1037: identity and attestation */
 	AZIHSM_STATUS_NOT_PROVISIONED	= 0x1032, /* no device certificate yet: no chain, no report */
+	AZIHSM_STATUS_SD_EXISTS		= 0x103c, /* a (different) security domain is installed */
+	AZIHSM_STATUS_NO_SD		= 0x103d, /* no security domain installed */
 };
 
 #define AZIHSM_API_REV_MAJOR		1
@@ -134,6 +143,23 @@ enum azihsm_persist {
 	AZIHSM_PERSIST_BAD_IMAGE = 9,	/* authentic, but its content unreadable */
 };
 
+/*
+ * How the firmware booted (GetDeviceInfo AZIHSM_DEVINFO_BOOT; hsm_boot.h,
+ * Documentation/hsm-design.md "Secure boot and measurement"). Only
+ * VERIFIED and UNSIGNED serve; the others leave the device in its error
+ * state.
+ */
+enum azihsm_boot {
+	AZIHSM_BOOT_UNSIGNED = 0,	/* no image, no fuses: configuration measured only */
+	AZIHSM_BOOT_VERIFIED = 1,	/* manifest signed by the fused root, SVN >= fused */
+	AZIHSM_BOOT_NO_IMAGE = 2,	/* fuses blown but no image, or it cannot be read */
+	AZIHSM_BOOT_MALFORMED = 3,	/* the manifest does not parse */
+	AZIHSM_BOOT_NO_ROOT = 4,	/* an image but no root key hash fused */
+	AZIHSM_BOOT_WRONG_ROOT = 5,	/* signer key is not the fused root */
+	AZIHSM_BOOT_BAD_SIGNATURE = 6,	/* signature does not verify */
+	AZIHSM_BOOT_ROLLBACK = 7,	/* SVN below the fused minimum */
+};
+
 /* GetRandom: at most this many bytes per command (fits one response). */
 #define AZIHSM_RANDOM_MAX		4096
 
@@ -159,6 +185,11 @@ enum azihsm_persist {
 #define AZIHSM_DEVINFO_FW_REV		5	/* bytes */
 #define AZIHSM_DEVINFO_PERSIST		6	/* u32, enum azihsm_persist */
 #define AZIHSM_DEVINFO_ERROR_STATE	7	/* bool: module refuses services */
+/* Secure boot (hsm_boot.h): 40..43 */
+#define AZIHSM_DEVINFO_BOOT		40	/* u32, enum azihsm_boot */
+#define AZIHSM_DEVINFO_FW_VERSION	41	/* bytes: manifest version (<= 32) */
+#define AZIHSM_DEVINFO_SVN		42	/* u32: security version number */
+#define AZIHSM_DEVINFO_MEASUREMENT	43	/* bytes (48): SHA-384, hsm_boot.h */
 /*
  * Sessions (header field 3 names the session of every request below but
  * GetSessionEncryptionKey and OpenSession). Credential messages are sealed
@@ -233,6 +264,42 @@ enum azihsm_persist {
 #define AZIHSM_BK3_F_SEALED		1
 #define AZIHSM_BK3_LEN			48
 #define AZIHSM_BK3_SEALED_MAX		512
+
+/*
+ * Security domain (Documentation/hsm-design.md "Security domain"; all the
+ * officer's, class BACKUP unless said):
+ *   SdActivate 4080: { 1: quorum u8, 2..11: owner keys bytes (DER SPKI,
+ *       RSA 2048..4096; 3 to 10, no gap) } -> { 1: domain id bytes (16),
+ *       2: quorum u8, 3..12: share i bytes (RSA-OAEP-SHA256 to owner i) }.
+ *       SD_EXISTS if the partition has a domain.
+ *   SdExchangeKey 4081: {} -> { 1: exchange key bytes (DER SPKI P-384) }
+ *   SdUpload 4082: { 1: host key bytes (DER SPKI P-384), 2: nonce bytes
+ *       (12), 3: ciphertext bytes (49), 4: tag bytes (16) } -> { 1: domain
+ *       id bytes }. BAD_BLOB if it does not open; SD_EXISTS if another
+ *       domain is installed. The exchange key is replaced after each try.
+ *   SdBackupKey 4083: { 1: key id u16 } -> { 1: blob bytes }: a persistent
+ *       key masked under the domain. NO_SD without one.
+ *   SdRestoreKey 4084 (class MANAGE_KEYS): { 1: blob bytes } -> { 1: key
+ *       id u16 }: the key back as a persistent key. NO_SD, BAD_BLOB.
+ *   SdInfo 4085 (class INFO): {} -> { 1: active bool, 2: domain id bytes
+ *       (16, zeros if none), 3: quorum u8 (0 if none) }
+ */
+#define AZIHSM_SD_F_QUORUM		1
+#define AZIHSM_SD_F_OWNER_FIRST		2	/* .. 11 */
+#define AZIHSM_SD_F_ID			1	/* answer */
+#define AZIHSM_SD_F_ANS_QUORUM		2	/* answer */
+#define AZIHSM_SD_F_SHARE_FIRST		3	/* answer, .. 12 */
+#define AZIHSM_SD_F_XCHG_KEY		1	/* answer */
+#define AZIHSM_SD_F_HOST_KEY		1
+#define AZIHSM_SD_F_NONCE		2
+#define AZIHSM_SD_F_CT			3
+#define AZIHSM_SD_F_TAG			4
+#define AZIHSM_SD_F_KEY_ID		1
+#define AZIHSM_SD_F_BLOB		1
+#define AZIHSM_SD_F_ACTIVE		1	/* SdInfo answer */
+#define AZIHSM_SD_F_INFO_ID		2
+#define AZIHSM_SD_F_INFO_QUORUM		3
+#define AZIHSM_SD_OWNERS_MAX		10
 
 /*
  * Keys (types and usage bits: the hsm_key_type / HSM_USAGE_* values of
@@ -639,5 +706,7 @@ int azihsm_msg_random_data(struct mbor_dec *d, const uint8_t **data, size_t *len
 const char *azihsm_status_name(uint32_t status);
 /* "volatile", "loaded", "created", "truncated", "corrupt", "rolled-back", ... */
 const char *azihsm_persist_name(uint32_t persist);
+/* "unsigned", "verified", "no-image", "malformed", "wrong-root", ... */
+const char *azihsm_boot_name(uint32_t boot);
 
 #endif /* AZIHSM_MSG_H */

@@ -289,6 +289,10 @@ const char *azihsm_status_name(uint32_t status)
 		return "PIN_LOCKED";
 	case AZIHSM_STATUS_NOT_PROVISIONED:
 		return "NOT_PROVISIONED";
+	case AZIHSM_STATUS_SD_EXISTS:
+		return "SD_EXISTS";
+	case AZIHSM_STATUS_NO_SD:
+		return "NO_SD";
 	}
 	return "UNKNOWN_STATUS";
 }
@@ -316,6 +320,29 @@ const char *azihsm_persist_name(uint32_t persist)
 		return "io-error";
 	case AZIHSM_PERSIST_BAD_IMAGE:
 		return "bad-image";
+	}
+	return "unknown";
+}
+
+const char *azihsm_boot_name(uint32_t boot)
+{
+	switch (boot) {
+	case AZIHSM_BOOT_UNSIGNED:
+		return "unsigned";
+	case AZIHSM_BOOT_VERIFIED:
+		return "verified";
+	case AZIHSM_BOOT_NO_IMAGE:
+		return "no-image";
+	case AZIHSM_BOOT_MALFORMED:
+		return "malformed";
+	case AZIHSM_BOOT_NO_ROOT:
+		return "no-root";
+	case AZIHSM_BOOT_WRONG_ROOT:
+		return "wrong-root";
+	case AZIHSM_BOOT_BAD_SIGNATURE:
+		return "bad-signature";
+	case AZIHSM_BOOT_ROLLBACK:
+		return "rollback";
 	}
 	return "unknown";
 }

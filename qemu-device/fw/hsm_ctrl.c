@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hsm_boot.h"
 #include "hsm_ctrl_int.h"
 
 #define CTRL_CAP_TO	10	/* 5 s: a slow command may delay a disable */
@@ -335,6 +336,7 @@ struct hsm_ctrl *hsm_ctrl_new(const struct hsm_ctrl_config *cfg,
 			      const struct hsm_host_ops *ops, void *opaque)
 {
 	struct hsm_fw_config fwc = { 0 };
+	struct hsm_boot_config boot = { 0 };
 	struct hsm_ctrl *c;
 	unsigned int i;
 
@@ -343,6 +345,13 @@ struct hsm_ctrl *hsm_ctrl_new(const struct hsm_ctrl_config *cfg,
 	    cfg->hsm_queues_max < 1 || cfg->hsm_queues_max > AZIHSM_HSM_QUEUES_MAX ||
 	    cfg->aes_queues_max > AZIHSM_AES_QUEUES_MAX)
 		return NULL;
+	boot.image_path = cfg->fw_image;
+	boot.min_svn = cfg->fuse_min_svn;
+	if (cfg->fuse_root_hash) {
+		if (hsm_boot_parse_root(cfg->fuse_root_hash, boot.root_hash))
+			return NULL;
+		boot.has_root = true;
+	}
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
@@ -357,6 +366,7 @@ struct hsm_ctrl *hsm_ctrl_new(const struct hsm_ctrl_config *cfg,
 	fwc.state_path = cfg->state_path;
 	fwc.root_cert = cfg->root_cert;
 	fwc.devcert = cfg->devcert;
+	fwc.boot = &boot;
 	c->fw = hsm_fw_new(&fwc);
 	if (!c->fw) {
 		free(c);

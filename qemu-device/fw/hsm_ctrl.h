@@ -34,6 +34,9 @@ struct hsm_host_ops {
 	void (*guest_error)(void *opaque, const char *fmt, va_list ap);
 };
 
+/* Length of the fuse-root-hash property: hex of a SHA-384 (hsm_boot.h). */
+#define HSM_CTRL_ROOT_HASH_HEX	96
+
 struct hsm_ctrl_config {
 	const char *serial;	/* <= 32 ASCII chars */
 	const char *fw_rev;	/* <= 32 ASCII chars */
@@ -41,6 +44,14 @@ struct hsm_ctrl_config {
 	const char *state_path;	/* sealed partition state file, NULL: volatile */
 	const char *root_cert;	/* identity: hsm_fw_config (hsm_fw.h) */
 	const char *devcert;
+	/*
+	 * Secure boot (hsm_boot.h): the signed manifest (NULL: none) and the
+	 * fuses: root key hash as 96 lowercase hex digits (NULL: not blown),
+	 * minimum SVN. Bad hex: hsm_ctrl_new fails.
+	 */
+	const char *fw_image;
+	const char *fuse_root_hash;	/* HSM_CTRL_ROOT_HASH_HEX digits */
+	uint32_t fuse_min_svn;
 	uint16_t ctrl_id;
 	unsigned int hsm_queues_max;	/* 1..AZIHSM_HSM_QUEUES_MAX */
 	unsigned int aes_queues_max;	/* 0..AZIHSM_AES_QUEUES_MAX */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "azihsm/hw.h"
 #include "azihsm/msg.h"
@@ -123,7 +124,7 @@ static uint32_t fw_get_device_info(struct fw_req *r)
 
 	if (st)
 		return st;
-	mbor_enc_map(r->e, 7);
+	mbor_enc_map(r->e, 11);
 	mbor_enc_key(r->e, AZIHSM_DEVINFO_KIND);
 	mbor_enc_u32(r->e, AZIHSM_DEVICE_KIND_VIRTUAL);
 	mbor_enc_key(r->e, AZIHSM_DEVINFO_TABLES);
@@ -139,6 +140,14 @@ static uint32_t fw_get_device_info(struct fw_req *r)
 	mbor_enc_u32(r->e, hsm_partition_status(r->fw->part));
 	mbor_enc_key(r->e, AZIHSM_DEVINFO_ERROR_STATE);
 	mbor_enc_bool(r->e, hsm_fw_in_error_state(r->fw));
+	mbor_enc_key(r->e, AZIHSM_DEVINFO_BOOT);
+	mbor_enc_u32(r->e, r->fw->boot.reason);
+	mbor_enc_key(r->e, AZIHSM_DEVINFO_FW_VERSION);
+	mbor_enc_bytes(r->e, r->fw->boot.version, strlen(r->fw->boot.version));
+	mbor_enc_key(r->e, AZIHSM_DEVINFO_SVN);
+	mbor_enc_u32(r->e, r->fw->boot.svn);
+	mbor_enc_key(r->e, AZIHSM_DEVINFO_MEASUREMENT);
+	mbor_enc_bytes(r->e, r->fw->boot.measurement, sizeof(r->fw->boot.measurement));
 	return AZIHSM_STATUS_SUCCESS;
 }
 
@@ -238,6 +247,16 @@ static const struct fw_op {
 	  HSM_OP_BACKUP },
 	{ AZIHSM_OP_SET_SEALED_BK3, "SetSealedBk3", fw_svc_set_sealed_bk3, false, false, true,
 	  HSM_OP_BACKUP },
+	{ AZIHSM_OP_SD_ACTIVATE, "SdActivate", fw_svc_sd_activate, false, false, true,
+	  HSM_OP_BACKUP },
+	{ AZIHSM_OP_SD_EXCHANGE_KEY, "SdExchangeKey", fw_svc_sd_exchange_key, false, false, true,
+	  HSM_OP_BACKUP },
+	{ AZIHSM_OP_SD_UPLOAD, "SdUpload", fw_svc_sd_upload, false, false, true, HSM_OP_BACKUP },
+	{ AZIHSM_OP_SD_BACKUP_KEY, "SdBackupKey", fw_svc_sd_backup_key, false, false, true,
+	  HSM_OP_BACKUP },
+	{ AZIHSM_OP_SD_RESTORE_KEY, "SdRestoreKey", fw_svc_sd_restore_key, false, false, true,
+	  HSM_OP_MANAGE_KEYS },
+	{ AZIHSM_OP_SD_INFO, "SdInfo", fw_svc_sd_info, false, false, true, HSM_OP_INFO },
 	{ AZIHSM_OP_GET_RANDOM, "GetRandom", fw_get_random, true, false, false,
 	  NONE },	/* SP 800-90A CTR-DRBG */
 	{ AZIHSM_OP_KEY_GENERATE, "KeyGenerate", fw_svc_key_generate, false, false, true,
@@ -490,6 +509,18 @@ static void fw_key_fatal(void *ctx, int status)
 	__atomic_store_n(&fw->error_state, true, __ATOMIC_RELAXED);
 }
 
+/*
+ * Secure boot (hsm_boot.h): false if the image was refused; the firmware
+ * then stays in its error state and its reason is in fw->boot.
+ */
+static bool fw_boot(struct hsm_fw *fw, const struct hsm_boot_config *cfg)
+{
+	if (hsm_boot_ok(hsm_boot_load(cfg, fw->fw_rev, &fw->boot)))
+		return true;
+	fw->error_state = true;
+	return false;
+}
+
 static void fw_copy_id(char *dst, size_t cap, const char *src)
 {
 	snprintf(dst, cap, "%s", src ? src : "");
@@ -499,6 +530,7 @@ struct hsm_fw *hsm_fw_new(const struct hsm_fw_config *cfg)
 {
 	char pers[96];
 	struct hsm_fw *fw;
+	bool booted;
 
 	fw = calloc(1, sizeof(*fw));
 	if (!fw)
@@ -506,7 +538,9 @@ struct hsm_fw *hsm_fw_new(const struct hsm_fw_config *cfg)
 	pthread_mutex_init(&fw->persist_lock, NULL);
 	fw_copy_id(fw->serial, sizeof(fw->serial), cfg->serial);
 	fw_copy_id(fw->fw_rev, sizeof(fw->fw_rev), cfg->fw_rev);
+	booted = fw_boot(fw, cfg->boot);
 	pthread_mutex_init(&fw->kernel_mk_lock, NULL);
+	pthread_mutex_init(&fw->sd_lock, NULL);
 	snprintf(pers, sizeof(pers), "azihsm drbg %s", fw->serial);
 	fw->drbg = hsm_drbg_new(pers);
 	fw->vault = hsm_vault_new(HSM_VAULT_DEFAULT_MAX);
@@ -530,7 +564,9 @@ struct hsm_fw *hsm_fw_new(const struct hsm_fw_config *cfg)
 		}
 	}
 	if (fw->vault && fw->auth)
-		fw->part = hsm_partition_open(cfg->state_path, fw->vault, fw->auth);
+		/* Refused firmware never reads nor writes the stored state. */
+		fw->part = hsm_partition_open(booted ? cfg->state_path : NULL, fw->vault,
+					      fw->auth);
 	if (!fw->drbg || !fw->vault || !fw->auth || !fw->part) {
 		hsm_fw_free(fw);
 		return NULL;
@@ -538,12 +574,14 @@ struct hsm_fw *hsm_fw_new(const struct hsm_fw_config *cfg)
 	if (hsm_partition_failed(fw->part))
 		fw->error_state = true;
 	else {
-		const struct hsm_identity_config idc = {
+		struct hsm_identity_config idc = {
 			.serial = fw->serial,
 			.root_cert = cfg->root_cert,
 			.devcert = cfg->devcert,
+			.svn = hsm_boot_svn(fw),
 		};
 
+		memcpy(idc.measurement, hsm_boot_measurement(fw), sizeof(idc.measurement));
 		/* No identity: the chain services answer NOT_PROVISIONED. */
 		fw->id = hsm_identity_new(&idc, fw->part, fw->drbg);
 	}
@@ -561,6 +599,8 @@ void hsm_fw_free(struct hsm_fw *fw)
 	hsm_vault_free(fw->vault);
 	pthread_mutex_destroy(&fw->persist_lock);
 	pthread_mutex_destroy(&fw->kernel_mk_lock);
+	EVP_PKEY_free(fw->sd_xchg);
+	pthread_mutex_destroy(&fw->sd_lock);
 	OPENSSL_cleanse(fw, sizeof(*fw));
 	free(fw);
 }

@@ -13,6 +13,7 @@
 struct hsm_fw;
 struct hsm_auth;
 struct hsm_auth_config;
+struct hsm_boot_config;
 
 struct hsm_fw_config {
 	const char *serial;
@@ -27,6 +28,12 @@ struct hsm_fw_config {
 	const char *devcert;
 	/* Clock and PBKDF2 count of hsm_auth (tests); NULL: the defaults. */
 	const struct hsm_auth_config *auth;
+	/*
+	 * Secure boot (hsm_boot.h): image and fuses; NULL: unsigned boot. A
+	 * refused image leaves the firmware in its error state, its stored
+	 * state not opened.
+	 */
+	const struct hsm_boot_config *boot;
 };
 
 struct hsm_fw_cmd {

@@ -14,6 +14,7 @@
 
 #include "azihsm/msg.h"
 #include "hsm_auth.h"
+#include "hsm_boot.h"
 #include "hsm_fw.h"
 #include "hsm_partition.h"
 #include "hsm_vault.h"
@@ -44,6 +45,14 @@ struct hsm_fw {
 	 * used. Only the services marked allowed_in_error answer.
 	 */
 	bool error_state;
+	/* How the firmware booted (hsm_boot.h); set once by hsm_fw_new. */
+	struct hsm_boot_state boot;
+	/*
+	 * Security domain exchange key (EVP_PKEY, P-384; NULL until
+	 * SdExchangeKey), in memory only, replaced after each SdUpload.
+	 */
+	void *sd_xchg;
+	pthread_mutex_t sd_lock;
 };
 
 struct fw_req {
@@ -192,6 +201,13 @@ uint32_t fw_svc_zeroize(struct fw_req *r);
 uint32_t fw_svc_init_bk3(struct fw_req *r);
 uint32_t fw_svc_get_sealed_bk3(struct fw_req *r);
 uint32_t fw_svc_set_sealed_bk3(struct fw_req *r);
+/* Security domain: SdActivate, SdExchangeKey, SdUpload, SdBackupKey, SdRestoreKey, SdInfo */
+uint32_t fw_svc_sd_activate(struct fw_req *r);
+uint32_t fw_svc_sd_exchange_key(struct fw_req *r);
+uint32_t fw_svc_sd_upload(struct fw_req *r);
+uint32_t fw_svc_sd_backup_key(struct fw_req *r);
+uint32_t fw_svc_sd_restore_key(struct fw_req *r);
+uint32_t fw_svc_sd_info(struct fw_req *r);
 
 /* hsm_svc_crypto.c: Hash, RsaModExp, RsaPublic, EccVerify */
 uint32_t fw_svc_hash(struct fw_req *r);

@@ -45,6 +45,8 @@ struct hsm_identity {
 	X509 *dev_cert;		/* NULL until provisioned */
 	X509 *part_cert;	/* issued with dev_cert */
 	struct hsm_drbg *drbg;
+	uint8_t measurement[HSM_ID_MEASUREMENT_LEN];
+	uint32_t svn;
 };
 
 /* A P-384 key pair from @seed (ID_SEED_LEN bytes). */
@@ -111,18 +113,11 @@ static EVP_PKEY *id_make_key(struct hsm_partition *part, struct hsm_drbg *drbg,
 	return k;
 }
 
-void hsm_identity_measurement(uint8_t out[HSM_ID_MEASUREMENT_LEN], uint32_t *svn)
+void hsm_identity_measurement(const struct hsm_identity *id,
+			      uint8_t out[HSM_ID_MEASUREMENT_LEN], uint32_t *svn)
 {
-	/*
-	 * Stand-in until secure boot (hsm_boot.h) gives the manifest digest:
-	 * a fixed, labelled value, so a verifier sees "unmeasured".
-	 */
-	static const char label[] = "azihsm firmware: not measured (no secure boot)";
-	unsigned int len = HSM_ID_MEASUREMENT_LEN;
-
-	if (!EVP_Digest(label, sizeof(label) - 1, out, &len, EVP_sha384(), NULL))
-		memset(out, 0, HSM_ID_MEASUREMENT_LEN);
-	*svn = 0;
+	memcpy(out, id->measurement, HSM_ID_MEASUREMENT_LEN);
+	*svn = id->svn;
 }
 
 static X509 *id_read_pem(const char *path)
@@ -180,14 +175,14 @@ out:
 }
 
 /* DER SEQUENCE { OCTET STRING measurement, INTEGER svn }. */
-static size_t id_measurement_der(uint8_t *out)
+static size_t id_measurement_der(const struct hsm_identity *id, uint8_t *out)
 {
 	uint8_t m[HSM_ID_MEASUREMENT_LEN], ib[5];
 	uint32_t svn;
 	size_t n = 0, il = 0;
 	int i;
 
-	hsm_identity_measurement(m, &svn);
+	hsm_identity_measurement(id, m, &svn);
 	/* Minimal two's complement: a leading 0 when the top bit is set. */
 	for (i = 3; i > 0 && !((svn >> (8 * i)) & 0xff); i--)
 		;
@@ -256,7 +251,7 @@ static X509 *id_issue_partition(struct hsm_identity *id)
 	    id_add_ext(c, &ctx, NID_subject_key_identifier, "hash") ||
 	    id_add_ext(c, &ctx, NID_authority_key_identifier, "keyid:always"))
 		goto out;
-	mlen = id_measurement_der(mder);
+	mlen = id_measurement_der(id, mder);
 	obj = OBJ_txt2obj(HSM_ID_OID_MEASUREMENT, 1);
 	os = ASN1_OCTET_STRING_new();
 	if (!obj || !os || !ASN1_OCTET_STRING_set(os, mder, (int)mlen))
@@ -318,6 +313,8 @@ struct hsm_identity *hsm_identity_new(const struct hsm_identity_config *cfg,
 	pthread_mutex_init(&id->lock, NULL);
 	id->drbg = drbg;
 	snprintf(id->serial, sizeof(id->serial), "%s", cfg->serial ? cfg->serial : "");
+	memcpy(id->measurement, cfg->measurement, sizeof(id->measurement));
+	id->svn = cfg->svn;
 	id->dev_key = id_make_key(part, drbg, ID_INFO_DEVICE);
 	id->part_key = id_make_key(part, drbg, ID_INFO_PART);
 	if (!id->dev_key || !id->part_key) {

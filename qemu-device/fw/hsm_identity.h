@@ -52,6 +52,9 @@ struct hsm_identity_config {
 	const char *serial;		/* the subject names carry it */
 	const char *root_cert;		/* PEM file: the fused root; NULL: no chain */
 	const char *devcert;		/* PEM file of the device certificate */
+	/* The firmware measurement (secure boot, hsm_boot.h) and its SVN. */
+	uint8_t measurement[HSM_ID_MEASUREMENT_LEN];
+	uint32_t svn;
 };
 
 enum hsm_id_status {
@@ -92,11 +95,11 @@ int hsm_identity_sign(struct hsm_identity *id, const uint8_t *msg, size_t len,
 
 /*
  * The firmware measurement the partition certificate and the reports
- * carry: SHA-384 of the signed manifest and its security version.
- * THE one place the measurement comes from (wired to secure boot,
- * hsm_boot.h, when that is in; until then a labelled stand-in, see
- * hsm_identity.c).
+ * carry: SHA-384 of the signed manifest and its security version, as
+ * secure boot measured them (hsm_boot_measurement / hsm_boot_svn, given in
+ * the config at hsm_identity_new). The one place both read it from.
  */
-void hsm_identity_measurement(uint8_t out[HSM_ID_MEASUREMENT_LEN], uint32_t *svn);
+void hsm_identity_measurement(const struct hsm_identity *id,
+			      uint8_t out[HSM_ID_MEASUREMENT_LEN], uint32_t *svn);
 
 #endif /* HSM_IDENTITY_H */

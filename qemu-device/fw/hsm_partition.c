@@ -49,7 +49,8 @@
 #include "hsm_state.h"
 
 #define PI_MAGIC	"AZHSMPI1"
-#define PI_VERSION	3
+#define PI_VERSION	4
+#define PI_SD_LEN	(HSM_SD_ID_LEN + 1 + HSM_SD_KEY_LEN)
 #define PI_VERSION_MIN	2	/* version 2: no backup part */
 #define PI_HDR_LEN	(8 + 2 + 32 + 48 + 4)
 
@@ -75,6 +76,8 @@ struct hsm_partition {
 	struct hsm_masking_key mk;
 	bool has_bk3;
 	uint8_t bk3[HSM_BK3_LEN];
+	bool has_sd;
+	struct hsm_sd sd;
 	uint8_t vol_seal[32];	/* volatile partitions' sealing secret */
 	uint64_t vol_epoch;	/* volatile partitions' zeroize epoch */
 	enum azihsm_persist status;
@@ -110,7 +113,7 @@ static enum azihsm_persist persist_from_state(enum hsm_state_status st)
  */
 static int partition_parse(struct hsm_partition *p, const uint8_t *img, size_t len)
 {
-	size_t vlen, alen, rest, blen = 0;
+	size_t vlen, alen, rest, blen = 0, slen = 0;
 	unsigned int version;
 
 	if (len < PI_HDR_LEN + 4 || memcmp(img, PI_MAGIC, 8))
@@ -131,8 +134,18 @@ static int partition_parse(struct hsm_partition *p, const uint8_t *img, size_t l
 		if (alen > rest || rest - alen < 4)
 			return -1;
 		blen = get_le32(img + PI_HDR_LEN + vlen + 4 + alen);
-		if (blen != rest - alen - 4 || (blen && blen != HSM_BK3_LEN))
+		if (blen && blen != HSM_BK3_LEN)
 			return -1;
+		if (version == 3 && blen != rest - alen - 4)
+			return -1;
+		if (version >= 4) {
+			/* Version 4: the domain part, length u32 (0 or 49) and it. */
+			if (rest - alen - 4 < blen + 4)
+				return -1;
+			slen = get_le32(img + PI_HDR_LEN + vlen + 4 + alen + 4 + blen);
+			if (slen != rest - alen - 4 - blen - 4 || (slen && slen != PI_SD_LEN))
+				return -1;
+		}
 	}
 	if (hsm_auth_deserialize(p->auth, img + PI_HDR_LEN + vlen + 4, alen) != HSM_AUTH_OK)
 		return -1;
@@ -142,7 +155,15 @@ static int partition_parse(struct hsm_partition *p, const uint8_t *img, size_t l
 	memcpy(p->mk.mac, img + 42, sizeof(p->mk.mac));
 	p->has_bk3 = blen != 0;
 	if (blen)
-		memcpy(p->bk3, img + len - blen, blen);
+		memcpy(p->bk3, img + PI_HDR_LEN + vlen + 4 + alen + 4, blen);
+	p->has_sd = slen != 0;
+	if (slen) {
+		const uint8_t *sd = img + len - slen;
+
+		memcpy(p->sd.id, sd, HSM_SD_ID_LEN);
+		p->sd.quorum = sd[HSM_SD_ID_LEN];
+		memcpy(p->sd.key, sd + HSM_SD_ID_LEN + 1, HSM_SD_KEY_LEN);
+	}
 	return 0;
 }
 
@@ -155,7 +176,8 @@ static int partition_build(struct hsm_partition *p, uint8_t **out, size_t *out_l
 		return -1;
 	if (hsm_auth_serialize(p->auth, &aimg, &alen) != HSM_AUTH_OK)
 		goto out;
-	len = PI_HDR_LEN + vlen + 4 + alen + 4 + (p->has_bk3 ? HSM_BK3_LEN : 0);
+	len = PI_HDR_LEN + vlen + 4 + alen + 4 + (p->has_bk3 ? HSM_BK3_LEN : 0) + 4 +
+	      (p->has_sd ? PI_SD_LEN : 0);
 	img = malloc(len);
 	if (!img)
 		goto out;
@@ -169,7 +191,15 @@ static int partition_build(struct hsm_partition *p, uint8_t **out, size_t *out_l
 	memcpy(img + PI_HDR_LEN + vlen + 4, aimg, alen);
 	put_le32(img + PI_HDR_LEN + vlen + 4 + alen, p->has_bk3 ? HSM_BK3_LEN : 0);
 	if (p->has_bk3)
-		memcpy(img + len - HSM_BK3_LEN, p->bk3, HSM_BK3_LEN);
+		memcpy(img + PI_HDR_LEN + vlen + 4 + alen + 4, p->bk3, HSM_BK3_LEN);
+	put_le32(img + len - 4 - (p->has_sd ? PI_SD_LEN : 0), p->has_sd ? PI_SD_LEN : 0);
+	if (p->has_sd) {
+		uint8_t *sd = img + len - PI_SD_LEN;
+
+		memcpy(sd, p->sd.id, HSM_SD_ID_LEN);
+		sd[HSM_SD_ID_LEN] = p->sd.quorum;
+		memcpy(sd + HSM_SD_ID_LEN + 1, p->sd.key, HSM_SD_KEY_LEN);
+	}
 	*out = img;
 	*out_len = len;
 out:
@@ -235,6 +265,8 @@ struct hsm_partition *hsm_partition_open(const char *state_path, struct hsm_vaul
 		OPENSSL_cleanse(&p->mk, sizeof(p->mk));
 		OPENSSL_cleanse(p->bk3, sizeof(p->bk3));
 		p->has_bk3 = false;
+		OPENSSL_cleanse(&p->sd, sizeof(p->sd));
+		p->has_sd = false;
 	}
 	return p;
 fail:
@@ -250,6 +282,7 @@ void hsm_partition_close(struct hsm_partition *p)
 		hsm_state_close(p->store);
 	OPENSSL_cleanse(&p->mk, sizeof(p->mk));
 	OPENSSL_cleanse(p->bk3, sizeof(p->bk3));
+	OPENSSL_cleanse(&p->sd, sizeof(p->sd));
 	OPENSSL_cleanse(p->vol_seal, sizeof(p->vol_seal));
 	pthread_mutex_destroy(&p->lock);
 	free(p);
@@ -338,7 +371,43 @@ int hsm_partition_zeroize(struct hsm_partition *p, const struct hsm_masking_key 
 	p->mk = *mk;
 	OPENSSL_cleanse(p->bk3, sizeof(p->bk3));
 	p->has_bk3 = false;
+	OPENSSL_cleanse(&p->sd, sizeof(p->sd));
+	p->has_sd = false;
 	ret = commit_locked(p) ? HSM_PART_NOT_STORED : HSM_PART_OK;
+	pthread_mutex_unlock(&p->lock);
+	return ret;
+}
+
+bool hsm_partition_sd(struct hsm_partition *p, struct hsm_sd *out)
+{
+	bool has;
+
+	pthread_mutex_lock(&p->lock);
+	has = p->has_sd;
+	if (has)
+		*out = p->sd;
+	pthread_mutex_unlock(&p->lock);
+	return has;
+}
+
+int hsm_partition_set_sd(struct hsm_partition *p, const struct hsm_sd *sd)
+{
+	int ret = HSM_PART_OK;
+
+	pthread_mutex_lock(&p->lock);
+	if (p->has_sd) {
+		if (CRYPTO_memcmp(&p->sd, sd, sizeof(*sd)))
+			ret = HSM_PART_SD_EXISTS;
+	} else {
+		p->sd = *sd;
+		p->has_sd = true;
+		if (commit_locked(p)) {
+			/* Never keep a domain the file does not hold. */
+			OPENSSL_cleanse(&p->sd, sizeof(p->sd));
+			p->has_sd = false;
+			ret = HSM_PART_NOT_STORED;
+		}
+	}
 	pthread_mutex_unlock(&p->lock);
 	return ret;
 }

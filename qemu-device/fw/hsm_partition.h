@@ -8,8 +8,11 @@
  * Image (little-endian): magic "AZHSMPI1" (8), version u16 (3),
  * masking key enc (32) + mac (48), vault image length u32, vault image
  * (hsm_vault_serialize), credentials image length u32, credentials image
- * (hsm_auth_serialize), backup part length u32 (0: no BK3, or 48), BK3.
- * Versions 2 (no backup part) and 3 load; commits write version 3
+ * (hsm_auth_serialize), backup part length u32 (0: no BK3, or 48), BK3,
+ * and from version 4 the security domain part: length u32 (0: none, or 49),
+ * domain id (16), quorum (1), domain key (32).
+ * Versions 2 (no backup part), 3 (no domain part) and 4 load; commits write
+ * version 4
  * (version 1, without credentials, never left the tests).
  *
  * Backup (design: Documentation/hsm-design.md "Backup"): the partition may
@@ -24,6 +27,7 @@
 
 #include "azihsm/msg.h"
 #include "hsm_auth.h"
+#include "hsm_sd.h"
 #include "hsm_vault.h"
 
 struct hsm_partition;
@@ -53,6 +57,16 @@ uint64_t hsm_partition_epoch(struct hsm_partition *p);
  */
 int hsm_partition_blob_key(struct hsm_partition *p, const struct hsm_masking_key *mk,
 			   struct hsm_masking_key *out);
+/* The security domain (struct hsm_sd, hsm_sd.h); a zeroize drops it. */
+/* A copy of the installed domain into @out (cleanse it): true, or false if none. */
+bool hsm_partition_sd(struct hsm_partition *p, struct hsm_sd *out);
+/*
+ * Install @sd and commit: OK (also when the same domain is there already),
+ * SD_EXISTS (another domain is installed: nothing changes), NOT_STORED
+ * (then none is installed).
+ */
+int hsm_partition_set_sd(struct hsm_partition *p, const struct hsm_sd *sd);
+
 /*
  * Store the current persistent keys and credentials; returns only once durable (0), or
  * -1 (volatile partitions succeed without storing anything).
@@ -79,6 +93,7 @@ enum hsm_part_status {
 	HSM_PART_BUFFER_SMALL,	/* *len = the size needed */
 	HSM_PART_CRYPTO,	/* RNG, KDF or cipher failure */
 	HSM_PART_NOT_EMPTY,	/* another masking key over persistent keys */
+	HSM_PART_SD_EXISTS,	/* another security domain is installed */
 };
 
 /*

@@ -149,7 +149,7 @@ static uint32_t fw_report_payload(struct fw_req *r, struct cbor_enc *e,
 	uint8_t m[HSM_ID_MEASUREMENT_LEN];
 	uint32_t svn, st;
 
-	hsm_identity_measurement(m, &svn);
+	hsm_identity_measurement(r->fw->id, m, &svn);
 	cbor_enc_map(e, 7);
 	cbor_enc_uint(e, AZIHSM_REPORT_K_VERSION);
 	cbor_enc_uint(e, AZIHSM_REPORT_VERSION);

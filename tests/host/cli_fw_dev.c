@@ -7,10 +7,12 @@
  * library's commands to hsm_fw_execute through the internal transport.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "cli.h"
 #include "drv_app_id.h"
+#include "hsm_boot.h"
 #include "hsm_fw.h"
 #include "internal.h"
 #include "test_pki.h"
@@ -43,11 +45,29 @@ static int fw_xfer(void *ctx, struct lib_xfer *x)
 
 int cli_open_dev(struct cli *cli, struct azihsm_dev **dev)
 {
+	/*
+	 * Secure boot as the QEMU properties give it: AZIHSM_TEST_FW_IMAGE,
+	 * AZIHSM_TEST_FUSE_ROOT (hex), AZIHSM_TEST_FUSE_MIN_SVN; none: unsigned.
+	 */
+	struct hsm_boot_config boot = { .image_path = getenv("AZIHSM_TEST_FW_IMAGE") };
+	const char *root = getenv("AZIHSM_TEST_FUSE_ROOT");
+	const char *min_svn = getenv("AZIHSM_TEST_FUSE_MIN_SVN");
 	struct hsm_fw_config cfg = { .serial = "CLITEST-1", .fw_rev = "2.0.1",
-				     .state_path = getenv("AZIHSM_TEST_STATE") };
+				     .state_path = getenv("AZIHSM_TEST_STATE"), .boot = &boot };
 	char pkidir[256], devcert[300];
 	struct test_pki pki;
 	int ret;
+
+	if (root) {
+		if (hsm_boot_parse_root(root, boot.root_hash)) {
+			fprintf(stderr, "%s: AZIHSM_TEST_FUSE_ROOT: not a SHA-384 in hex\n",
+				cli->prog);
+			return 1;
+		}
+		boot.has_root = true;
+	}
+	if (min_svn)
+		boot.min_svn = (uint32_t)strtoul(min_svn, NULL, 10);
 
 	if (!cfg.state_path) {
 		fprintf(stderr, "%s: set AZIHSM_TEST_STATE to a partition file\n", cli->prog);

@@ -22,6 +22,7 @@
 #include "azihsm/cbor.h"
 #include "azihsm/msg.h"
 #include "hsm_auth.h"
+#include "hsm_boot.h"
 #include "hsm_fw.h"
 #include "hsm_identity.h"
 #include "svc_util.h"
@@ -436,8 +437,10 @@ static void test_attest(void)
 		uint8_t m[48];
 		uint32_t svn;
 
-		hsm_identity_measurement(m, &svn);
-		tap_ok(blen == 48 && !memcmp(b, m, 48), "the one the certificate carries");
+		memcpy(m, hsm_boot_measurement(fw), sizeof(m));
+		svn = hsm_boot_svn(fw);
+		tap_ok(blen == 48 && !memcmp(b, m, 48) && svn == hsm_boot_svn(fw),
+		       "the one secure boot measured (and the certificate carries)");
 	}
 	{
 		/* COSE_Key x || y = KeyPublic's point. */

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# The security domain across three QEMU instances (issue 10, section 5),
+# each with its own state file, driven by the CLI in the guest: device A
+# activates with three owner RSA keys (made here with openssl), quorum 2,
+# backs up a persistent EC key under the domain and is zeroized; device B
+# (a fresh state file) restores the domain with owner keys 1 and 3 and the
+# key, and its signature verifies here with OpenSSL against A's old
+# public key; device C, given only one owner key, refuses. The security
+# domain file and the key backup travel through the host, as an owner
+# would carry them. TAP.
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+kernel=${1:-6.1}
+dir=$(mktemp -d /tmp/azihsm-sd.XXXXXX)
+trap 'rm -rf "$dir"' EXIT
+# shellcheck source=tests/tap.sh
+. "$top/tests/tap.sh"
+
+# guest DEV SCRIPT: a shell script in a guest on device DEV's state file,
+# with openssl and the files of $dir/in; its output in $out.
+mkdir -p "$dir/in"
+guest() {
+	printf '%s\n' "$2" >"$dir/in/script.sh"
+	out=$("$top/scripts/vm-run" --kernel "$kernel" --state "$dir/$1" \
+		--add /usr/bin/openssl --add "$dir/in:/root/in" -- sh /root/in/script.sh 2>"$dir/err")
+	local rc=$?
+	[[ $rc == 0 ]] || { sed 's/^/#   /' "$dir/err"; sed 's/^/#   | /' <<<"$out"; }
+	return $rc
+}
+# between NAME: the lines of $out between NAME-BEGIN and NAME-END
+between() { sed -n "/^$1-BEGIN\$/,/^$1-END\$/p" <<<"$out" | sed '1d;$d'; }
+
+printf 'CO-default-PIN-1\n' >"$dir/in/pin0"
+printf 'officer-pin-0042\n' >"$dir/in/pin"
+for i in 1 2 3; do
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$dir/k$i.pem" 2>/dev/null &&
+		openssl pkey -in "$dir/k$i.pem" -pubout -out "$dir/in/k$i.pub" || exit 1
+done
+ok 0 "three owner RSA-2048 key pairs (openssl genpkey)"
+fresh='azihsm login --role officer --pin-file pin0 --change-pin --new-pin-file pin >/dev/null'
+co='--role officer --pin-file pin'
+
+guest A "
+set -e
+cd /root/in
+$fresh
+azihsm sd activate $co --owner-key k1.pub --owner-key k2.pub --owner-key k3.pub --quorum 2 --out /tmp/sd.json
+azihsm key generate $co --type ec-p384 --label ec1 --usage sign --persistent
+azihsm key public $co --label ec1 --out /tmp/ec1.pub
+azihsm sd backup-key $co --label ec1 --out /tmp/ec1.sdb
+azihsm zeroize $co --yes
+echo SD-BEGIN; cat /tmp/sd.json; echo SD-END
+echo PUB-BEGIN; cat /tmp/ec1.pub; echo PUB-END
+echo BLOB-BEGIN; openssl base64 -in /tmp/ec1.sdb; echo BLOB-END
+"
+ok $? "A: activate (3 owners, quorum 2), persistent EC key, backup under the domain, zeroize"
+between SD >"$dir/in/sd.json"
+between PUB >"$dir/ec1.pub"
+between BLOB | openssl base64 -d -out "$dir/in/ec1.sdb"
+grep -q '"format": "azihsm-security-domain-1"' "$dir/in/sd.json" &&
+	[[ $(grep -c '"ciphertext"' "$dir/in/sd.json") == 3 ]] && [[ -s $dir/in/ec1.sdb ]] &&
+	grep -q 'BEGIN PUBLIC KEY' "$dir/ec1.pub"
+ok $? "A: the security domain file (3 shares), the key backup and the public key came out"
+
+cp "$dir/k1.pem" "$dir/k3.pem" "$dir/in/"
+printf 'signed on device B\n' >"$dir/in/msg"
+guest B "
+cd /root/in
+$fresh
+azihsm sd restore-key $co --in ec1.sdb 2>&1 | grep -q NO_SD && echo BEFORE-NO-SD
+azihsm sd restore $co --share-key k1.pem --share-key k3.pem --in sd.json && echo RESTORED
+azihsm sd restore-key $co --in ec1.sdb && echo KEY-BACK
+azihsm sign $co --label ec1 --alg ecdsa-sha384 --in msg --out /tmp/msg.sig
+echo SIG-BEGIN; openssl base64 -in /tmp/msg.sig; echo SIG-END
+"
+ok $? "B: a fresh device boots"
+grep -q '^BEFORE-NO-SD$' <<<"$out"
+ok $? "B: before the restore the key backup is NO_SD"
+grep -q '^RESTORED$' <<<"$out" && grep -q '^KEY-BACK$' <<<"$out"
+ok $? "B: sd restore with owner keys 1 and 3, then the key restored"
+between SIG | openssl base64 -d -out "$dir/msg.sig"
+openssl dgst -sha384 -verify "$dir/ec1.pub" -signature "$dir/msg.sig" "$dir/in/msg" >/dev/null
+ok $? "B: its signature verifies with OpenSSL against A's old public key"
+rm -f "$dir/in/k1.pem" "$dir/in/k3.pem"
+
+cp "$dir/k2.pem" "$dir/in/"
+guest C "
+cd /root/in
+$fresh
+azihsm sd restore $co --share-key k2.pem --in sd.json; echo RC=\$?
+azihsm sd restore-key $co --in ec1.sdb; echo RC2=\$?
+"
+ok $? "C: a fresh device boots"
+grep -q '^RC=1$' <<<"$out" && grep -q 'not enough to restore' <<<"$out"
+ok $? "C: one owner key: refused, 'not enough to restore'"
+grep -q '^RC2=1$' <<<"$out" && grep -q 'NO_SD' <<<"$out"
+ok $? "C: the key backup does not restore (NO_SD)"
+
+tap_done
