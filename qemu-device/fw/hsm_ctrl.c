@@ -106,15 +106,18 @@ static void ctrl_enable(struct hsm_ctrl *c)
 
 /*
  * Stop everything (lock held on entry and exit; dropped inside). A
- * controller reset ends the kernel session: the driver that held it
- * starts over and opens the next one (only the first open after a reset
- * succeeds); the partition's sessions stay.
+ * controller reset ends every session, the kernel session and the
+ * partition's: the driver forgets all session ids at a reset, so a session
+ * left open would only pin one of the few slots (and its keys) until the
+ * next PCI reset, which a hostile or crashed guest could arrange never to
+ * come (issue 9). The driver opens the next kernel session (only the
+ * first open after a reset succeeds).
  */
 static void ctrl_quiesce_locked(struct hsm_ctrl *c)
 {
 	pthread_mutex_unlock(&c->lock);
 	hsm_queues_teardown(c);
-	hsm_fw_reset_kernel_session(c->fw);
+	hsm_fw_reset_sessions(c->fw);
 	pthread_mutex_lock(&c->lock);
 }
 
