@@ -236,6 +236,7 @@ struct azihsm_stats {
 	atomic64_t failed;	/* failed by a reset or removal instead */
 	atomic64_t timed_out;
 	atomic64_t resets;
+	atomic64_t missed_irqs;	/* completions found by a timeout, not an interrupt */
 };
 
 /* The driver's own device session (ksession.c). */
