@@ -59,6 +59,12 @@ static void azihsm_aes_unmap(struct azihsm_dev *hdev, struct azihsm_aes_cmd *cmd
 	cmd->dst_mapped = 0;
 }
 
+/*
+ * A completion's status as the command's result. INTERNAL (a device-side
+ * failure) comes before the device writes any output (device.md, section
+ * 10), so even an in-place command is intact: -EAGAIN, and the caller runs
+ * it again on the control path, as after a reset.
+ */
 static int azihsm_aes_errno(u16 sc)
 {
 	switch (sc) {
@@ -66,6 +72,8 @@ static int azihsm_aes_errno(u16 sc)
 		return 0;
 	case AZIHSM_SC_AES_TAG_MISMATCH:
 		return -EBADMSG;
+	case AZIHSM_SC_INTERNAL:
+		return -EAGAIN;
 	}
 	return -EIO;
 }
@@ -569,12 +577,15 @@ out:
  * The fast path's watchdog (issue 9: a command the device never completes
  * must not hang its caller): true when a command has been in flight longer
  * than cmd_timeout_ms. The health monitor asks every period and resets the
- * controller then, which fails what is in flight.
+ * controller then, which fails what is in flight. A queue whose CQ holds a
+ * completion nobody harvested (its interrupt was lost) is harvested
+ * instead (missed_irqs) and its commands are not late this period.
  */
 bool azihsm_aes_queues_expired(struct azihsm_dev *hdev)
 {
 	unsigned long flags, now = jiffies;
-	unsigned int i, j, n = 0;
+	unsigned int i, j, m, n = 0;
+	bool pending;
 
 	rcu_read_lock();
 	for (i = 0; i < AZIHSM_AES_QUEUES_MAX; i++) {
@@ -583,14 +594,21 @@ bool azihsm_aes_queues_expired(struct azihsm_dev *hdev)
 		if (!q)
 			continue;
 		spin_lock_irqsave(&q->ring.lock, flags);
-		for (j = 0; j < q->ring.nslots; j++) {
+		for (m = 0, j = 0; j < q->ring.nslots; j++) {
 			struct azihsm_aes_slot *slot = &q->slots[j];
 
 			if (slot->cmd && slot->next_done == AZIHSM_AES_INFLIGHT &&
 			    time_after(now, slot->deadline))
-				n++;
+				m++;
 		}
+		pending = m && !q->ring.stopped && azihsm_ring_cq_pending(&q->ring);
 		spin_unlock_irqrestore(&q->ring.lock, flags);
+		if (pending) {
+			atomic64_inc(&hdev->stats.missed_irqs);
+			tasklet_schedule(&q->done_tasklet);
+			continue;
+		}
+		n += m;
 	}
 	rcu_read_unlock();
 	if (n)

@@ -248,6 +248,7 @@ struct azihsm_stats {
 	atomic64_t failed;	/* failed by a reset or removal instead */
 	atomic64_t timed_out;
 	atomic64_t resets;
+	atomic64_t missed_irqs;	/* completions found by a timeout, not an interrupt */
 };
 
 /* The driver's own device session (ksession.c). */
@@ -413,6 +414,7 @@ void azihsm_ring_reset(struct azihsm_ring *r);
 int azihsm_ring_create(struct azihsm_ring *r);
 void azihsm_ring_stop(struct azihsm_ring *r);
 void *azihsm_ring_next_cqe(struct azihsm_ring *r);
+bool azihsm_ring_cq_pending(const struct azihsm_ring *r);
 void azihsm_ring_cq_doorbell(struct azihsm_ring *r);
 void azihsm_ring_sq_push(struct azihsm_ring *r);
 

@@ -181,7 +181,8 @@ int azihsm_hsm_exec(struct azihsm_dev *hdev, struct azihsm_hsm_cmd *cmd)
 					    cmd->byte_count, cmd->dst_len);
 			cmd->byte_count = 0;
 			ret = -EIO;
-		} else if (cmd->parse) {
+		} else if (cmd->parse && cmd->status == AZIHSM_SC_SUCCESS) {
+			/* A failed completion carries no response to parse. */
 			ret = cmd->parse(cmd->ctx, slot->dst, cmd->byte_count);
 		} else {
 			memcpy(cmd->dst, slot->dst, cmd->byte_count);

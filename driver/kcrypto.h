@@ -47,6 +47,7 @@ struct azihsm_kcmd {
 	u32 status;
 	bool fips;
 	u16 cqe_short_app_id;	/* the CQE's, when SHORT_APP_ID_VALID (else 0) */
+	u16 cqe_status;		/* the CQE's completion status (AZIHSM_SC_*) */
 };
 
 /* One field of an answer's data map, for azihsm_kdec(). */

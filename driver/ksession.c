@@ -184,9 +184,11 @@ int azihsm_kcmd_run(struct azihsm_dev *hdev, struct azihsm_kcmd *kc, bool in_ses
 	}
 	kc->status = AZIHSM_STATUS_INTERNAL;
 	kc->cqe_short_app_id = 0;
+	kc->cqe_status = AZIHSM_SC_SUCCESS;
 	ret = azihsm_hsm_exec(hdev, &cmd);
 	if (ret)
 		return ret;
+	kc->cqe_status = cmd.status;
 	if (cmd.cqe_flags & AZIHSM_SESS_SHORT_APP_ID_VALID)
 		kc->cqe_short_app_id = cmd.cqe_short_app_id;
 	if (cmd.status) {
@@ -471,12 +473,16 @@ static int azihsm_ksess_enter(struct azihsm_dev *hdev)
  * Run @kc in the kernel session with @key's current id (@key may be NULL
  * for a command that uses no key). A command that a reset overtook (the
  * session or key is gone, or the reset failed it) is run once more after
- * the session is restored.
+ * the session is restored, and so is one the device completed INTERNAL
+ * (a device-side failure before the service ran: nothing changed) or one
+ * that timed out (its answer would only have reached our own buffer; the
+ * reset the timeout started closed the session and its keys, so the next
+ * try waits for it and restores them).
  */
 int azihsm_kkey_run(struct azihsm_dev *hdev, struct azihsm_kkey *key,
 		    struct azihsm_kcmd *kc)
 {
-	int tries = 2, ret;
+	int tries = 3, ret;
 	s64 gen;
 
 	do {
@@ -487,7 +493,10 @@ int azihsm_kkey_run(struct azihsm_dev *hdev, struct azihsm_kkey *key,
 		kc->key_id = key ? key->id : 0;
 		ret = (!key || kc->key_id) ? azihsm_kcmd_run(hdev, kc, true) : -ENOKEY;
 		up_read(&hdev->ksess.rwsem);
-		/* Only worth a retry if a reset or a zeroize lost the session. */
+		if (ret == -ETIMEDOUT ||
+		    (ret == -EIO && kc->cqe_status == AZIHSM_SC_INTERNAL))
+			continue;
+		/* Otherwise only worth a retry if a reset or a zeroize lost the session. */
 		if ((ret != -ENOKEY && ret != -EIO) ||
 		    (atomic64_read(&hdev->stats.resets) == gen &&
 		     !READ_ONCE(hdev->ksess.lost)))

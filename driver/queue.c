@@ -420,21 +420,30 @@ out:
 /*
  * Wait for a submitted command. 0 with the slot DONE (slot->result tells
  * whether the device completed it), or -ETIMEDOUT: the slot then stays
- * TIMED_OUT, owned by no one, until the reset recycles the queue.
+ * TIMED_OUT, owned by no one, until the reset recycles the queue. Before
+ * giving up, the CQ is polled: a completion whose interrupt was lost is
+ * taken (missed_irqs) instead of resetting the controller for it.
  */
 int azihsm_slot_wait(struct azihsm_hsm_queue *q, struct azihsm_slot *slot,
 		     unsigned int timeout_ms)
 {
-	bool timed_out = false;
+	bool timed_out = false, any;
 
 	if (wait_for_completion_timeout(&slot->done, msecs_to_jiffies(timeout_ms)))
 		return 0;
 	spin_lock_irq(&q->ring.lock);
+	any = !q->ring.stopped && azihsm_hsm_process_cq(q);
+	if (any)
+		azihsm_ring_cq_doorbell(&q->ring);
+	if (any && slot->state != AZIHSM_SLOT_INFLIGHT)
+		atomic64_inc(&q->ring.dev->stats.missed_irqs);
 	if (slot->state == AZIHSM_SLOT_INFLIGHT) {
 		slot->state = AZIHSM_SLOT_TIMED_OUT;
 		timed_out = true;
 	}
 	spin_unlock_irq(&q->ring.lock);
+	if (any)
+		wake_up(&q->slot_wq);
 	if (!timed_out)
 		return 0;	/* completed just now */
 	atomic64_inc(&q->ring.dev->stats.timed_out);

@@ -158,6 +158,18 @@ void *azihsm_ring_next_cqe(struct azihsm_ring *r)
 	return cqe;
 }
 
+/*
+ * Whether the device posted a completion not yet read (a lost interrupt
+ * when nobody is processing the CQ); with r->lock held. Moves nothing.
+ */
+bool azihsm_ring_cq_pending(const struct azihsm_ring *r)
+{
+	const void *cqe = r->cq + (size_t)r->cq_head * r->cqe_size;
+	const __le16 *status = cqe + r->cqe_size - sizeof(__le16);
+
+	return (le16_to_cpu(READ_ONCE(*status)) & AZIHSM_CQE_PHASE) == r->cq_phase;
+}
+
 /* Tell the device how far the CQ was read; with r->lock held. */
 void azihsm_ring_cq_doorbell(struct azihsm_ring *r)
 {

@@ -161,6 +161,7 @@ AZIHSM_COUNTER_ATTR(resets, resets);
 AZIHSM_COUNTER_ATTR(fast_submitted, fast_submitted);
 AZIHSM_COUNTER_ATTR(fast_completed, fast_completed);
 AZIHSM_COUNTER_ATTR(fast_timed_out, fast_timed_out);
+AZIHSM_COUNTER_ATTR(missed_irqs, missed_irqs);
 
 static struct attribute *azihsm_attrs[] = {
 	&dev_attr_partition_state.attr,
@@ -179,6 +180,7 @@ static struct attribute *azihsm_attrs[] = {
 	&dev_attr_fast_submitted.attr,
 	&dev_attr_fast_completed.attr,
 	&dev_attr_fast_timed_out.attr,
+	&dev_attr_missed_irqs.attr,
 	NULL
 };
 

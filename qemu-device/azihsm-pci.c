@@ -27,6 +27,7 @@
 #include "qemu/module.h"
 #include "qemu/rcu.h"
 #include "qapi/error.h"
+#include "qapi/visitor.h"
 #include "exec/memory.h"
 #include "hw/pci/msix.h"
 #include "hw/pci/pci.h"
@@ -81,7 +82,23 @@ struct AzihsmState {
     uint32_t fuse_min_svn;  /* fused minimum security version */
     uint32_t hsm_queues;
     uint32_t aes_queues;
-    uint32_t fault_aes_stall;   /* test only: device.md, 11.1 */
+    /* test-only faults before realize (-global); then the core's */
+    uint32_t fault_init[HSM_FAULT_NR];
+};
+
+/*
+ * Test-only fault properties (Documentation/device.md, "Test-only fault
+ * properties"): QOM properties of their own, not qdev ones, so that the
+ * monitor may set them on the running device (qom-set). The core keeps
+ * the values under its controller lock, so a setter in the main loop is
+ * safe against the worker threads.
+ */
+static const char *const azihsm_fault_names[HSM_FAULT_NR] = {
+    [HSM_FAULT_FAIL] = "fault-fail-cmds",
+    [HSM_FAULT_DELAY_MS] = "fault-delay-ms",
+    [HSM_FAULT_DROP_IRQ] = "fault-drop-irqs",
+    [HSM_FAULT_CFS] = "fault-cfs",
+    [HSM_FAULT_AES_STALL] = "fault-aes-stall",
 };
 
 QEMU_BUILD_BUG_ON(AZIHSM_MSIX_VECTORS > 32);    /* irq_pending is a u32 */
@@ -439,7 +456,7 @@ static void azihsm_realize(PCIDevice *pdev, Error **errp)
         .ctrl_id = pdev->devfn,
         .hsm_queues_max = s->hsm_queues,
         .aes_queues_max = s->aes_queues,
-        .fault_aes_stall = s->fault_aes_stall,
+        .fault_aes_stall = s->fault_init[HSM_FAULT_AES_STALL],
         .state_path = s->state,
         .root_cert = s->root_cert,
         .devcert = s->devcert,
@@ -452,6 +469,11 @@ static void azihsm_realize(PCIDevice *pdev, Error **errp)
         error_setg(errp, "azihsm: the firmware core did not start"
                    " (configuration, DRBG or self-test failure)");
         goto err_bh;
+    }
+    for (i = 0; i < HSM_FAULT_NR; i++) {
+        if (i != HSM_FAULT_AES_STALL && s->fault_init[i]) {
+            hsm_ctrl_set_fault(s->ctrl, i, s->fault_init[i]);
+        }
     }
     return;
 
@@ -495,6 +517,33 @@ static void azihsm_reset(DeviceState *dev)
     qatomic_set(&s->irq_pending, 0);
 }
 
+static void azihsm_fault_get(Object *obj, Visitor *v, const char *name,
+                             void *opaque, Error **errp)
+{
+    AzihsmState *s = AZIHSM(obj);
+    enum hsm_fault f = (uintptr_t)opaque;
+    uint32_t val = s->ctrl ? hsm_ctrl_get_fault(s->ctrl, f) : s->fault_init[f];
+
+    visit_type_uint32(v, name, &val, errp);
+}
+
+static void azihsm_fault_set(Object *obj, Visitor *v, const char *name,
+                             void *opaque, Error **errp)
+{
+    AzihsmState *s = AZIHSM(obj);
+    enum hsm_fault f = (uintptr_t)opaque;
+    uint32_t val;
+
+    if (!visit_type_uint32(v, name, &val, errp)) {
+        return;
+    }
+    if (s->ctrl) {
+        hsm_ctrl_set_fault(s->ctrl, f, val);
+    } else {
+        s->fault_init[f] = val;
+    }
+}
+
 static void azihsm_instance_init(Object *obj)
 {
     AzihsmState *s = AZIHSM(obj);
@@ -526,8 +575,6 @@ static Property azihsm_properties[] = {
                        AZIHSM_HSM_QUEUES_MAX),
     DEFINE_PROP_UINT32("aes-queues", AzihsmState, aes_queues,
                        AZIHSM_AES_QUEUES_MAX),
-    /* Test only, default off: Documentation/device.md. */
-    DEFINE_PROP_UINT32("fault-aes-stall", AzihsmState, fault_aes_stall, 0),
     DEFINE_PROP_END_OF_LIST(),
 };
 
@@ -535,6 +582,7 @@ static void azihsm_class_init(ObjectClass *klass, void *data)
 {
     DeviceClass *dc = DEVICE_CLASS(klass);
     PCIDeviceClass *k = PCI_DEVICE_CLASS(klass);
+    int i;
 
     k->realize = azihsm_realize;
     k->exit = azihsm_exit;
@@ -550,6 +598,17 @@ static void azihsm_class_init(ObjectClass *klass, void *data)
     dc->reset = azihsm_reset;
     dc->vmsd = &vmstate_azihsm;
     device_class_set_props(dc, azihsm_properties);
+    /* Test only, default off, settable at run time: Documentation/device.md. */
+    for (i = 0; i < HSM_FAULT_NR; i++) {
+        ObjectProperty *op;
+
+        op = object_class_property_add(klass, azihsm_fault_names[i], "uint32",
+                                       azihsm_fault_get, azihsm_fault_set,
+                                       NULL, (void *)(uintptr_t)i);
+        object_property_set_default_uint(op, 0);
+        object_class_property_set_description(klass, azihsm_fault_names[i],
+                                              "test only: see device.md");
+    }
     set_bit(DEVICE_CATEGORY_MISC, dc->categories);
 }
 

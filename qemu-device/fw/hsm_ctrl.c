@@ -107,15 +107,18 @@ static void ctrl_enable(struct hsm_ctrl *c)
 
 /*
  * Stop everything (lock held on entry and exit; dropped inside). A
- * controller reset ends the kernel session: the driver that held it
- * starts over and opens the next one (only the first open after a reset
- * succeeds); the partition's sessions stay.
+ * controller reset ends every session, the kernel session and the
+ * partition's: the driver forgets all session ids at a reset, so a session
+ * left open would only pin one of the few slots (and its keys) until the
+ * next PCI reset, which a hostile or crashed guest could arrange never to
+ * come (issue 9). The driver opens the next kernel session (only the
+ * first open after a reset succeeds).
  */
 static void ctrl_quiesce_locked(struct hsm_ctrl *c)
 {
 	pthread_mutex_unlock(&c->lock);
 	hsm_queues_teardown(c);
-	hsm_fw_reset_kernel_session(c->fw);
+	hsm_fw_reset_sessions(c->fw);
 	pthread_mutex_lock(&c->lock);
 }
 
@@ -292,6 +295,53 @@ void hsm_ctrl_reset(struct hsm_ctrl *c)
 	pthread_mutex_unlock(&c->lock);
 }
 
+void hsm_ctrl_set_fault(struct hsm_ctrl *c, enum hsm_fault f, uint32_t val)
+{
+	if ((unsigned int)f >= HSM_FAULT_NR)
+		return;
+	pthread_mutex_lock(&c->lock);
+	switch (f) {
+	case HSM_FAULT_CFS:
+		/* Disabled, CFS would block the next enable for good. */
+		if (val && (c->cc & AZIHSM_CC_EN) && !(c->csts & AZIHSM_CSTS_CFS)) {
+			hsm_ctrl_fatal(c, "injected fault (test only)");
+			c->faults_injected++;
+			pthread_cond_broadcast(&c->cq_space);
+		}
+		break;
+	case HSM_FAULT_AES_STALL:
+		c->aes_fetched = 0;
+		c->fault[f] = val;
+		break;
+	default:
+		c->fault[f] = val;
+		break;
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+uint32_t hsm_ctrl_get_fault(struct hsm_ctrl *c, enum hsm_fault f)
+{
+	uint32_t v;
+
+	if ((unsigned int)f >= HSM_FAULT_NR)
+		return 0;
+	pthread_mutex_lock(&c->lock);
+	v = c->fault[f];
+	pthread_mutex_unlock(&c->lock);
+	return v;
+}
+
+uint64_t hsm_ctrl_faults_injected(struct hsm_ctrl *c)
+{
+	uint64_t v;
+
+	pthread_mutex_lock(&c->lock);
+	v = c->faults_injected;
+	pthread_mutex_unlock(&c->lock);
+	return v;
+}
+
 void hsm_ctrl_quiesce(struct hsm_ctrl *c)
 {
 	bool busy = true;
@@ -361,6 +411,7 @@ struct hsm_ctrl *hsm_ctrl_new(const struct hsm_ctrl_config *cfg,
 	snprintf(c->model, sizeof(c->model), "%s", cfg->model ? cfg->model : "");
 	c->ops = ops;
 	c->opaque = opaque;
+	c->fault[HSM_FAULT_AES_STALL] = cfg->fault_aes_stall;
 	fwc.serial = c->serial;
 	fwc.fw_rev = c->fw_rev;
 	fwc.state_path = cfg->state_path;

@@ -63,6 +63,29 @@ struct hsm_ctrl_config {
 	unsigned int fault_aes_stall;
 };
 
+/*
+ * Test-only faults (device.md, "Test-only fault properties"), set by the
+ * host at run time (QEMU: qom-set on the device; the guest cannot reach
+ * them). Thread-safe against the workers: they live under the controller
+ * lock. "I/O" means the HSM and AES queues; the admin queue is never hit,
+ * so the driver can always reset.
+ */
+enum hsm_fault {
+	HSM_FAULT_FAIL,		/* next N I/O commands: not run, INTERNAL */
+	HSM_FAULT_DELAY_MS,	/* next I/O completion held N ms (one shot) */
+	HSM_FAULT_DROP_IRQ,	/* next N I/O completion interrupts not sent */
+	HSM_FAULT_CFS,		/* != 0 while enabled: CSTS.CFS now; reads 0 */
+	HSM_FAULT_AES_STALL,	/* as hsm_ctrl_config.fault_aes_stall; set: count anew */
+	HSM_FAULT_NR
+};
+
+/* Set fault @f to @val (see enum hsm_fault); out-of-range @f is ignored. */
+void hsm_ctrl_set_fault(struct hsm_ctrl *c, enum hsm_fault f, uint32_t val);
+/* What is left of fault @f (counts down as faults are injected). */
+uint32_t hsm_ctrl_get_fault(struct hsm_ctrl *c, enum hsm_fault f);
+/* Faults injected since the controller was made (all kinds). */
+uint64_t hsm_ctrl_faults_injected(struct hsm_ctrl *c);
+
 /* NULL on failure (bad config, OpenSSL DRBG or self-test failure). */
 struct hsm_ctrl *hsm_ctrl_new(const struct hsm_ctrl_config *cfg,
 			      const struct hsm_host_ops *ops, void *opaque);

@@ -69,6 +69,8 @@ struct hsm_ctrl {
 	unsigned int hsm_granted;
 	unsigned int aes_granted;
 	unsigned int aes_fetched;	/* AES SQEs fetched since enable (fault_aes_stall) */
+	uint32_t fault[HSM_FAULT_NR];	/* test-only faults (hsm_ctrl_set_fault) */
+	uint64_t faults_injected;
 	uint32_t gcm_workaround;
 	struct hsm_sq sq[HSM_QSLOTS];
 	struct hsm_cq cq[HSM_QSLOTS];

@@ -95,13 +95,13 @@ uint16_t hsm_fw_execute(struct hsm_fw *fw, struct hsm_fw_cmd *cmd);
  */
 void hsm_fw_flush_session(struct hsm_fw *fw, uint16_t session_id, uint16_t short_app_id);
 /*
- * Controller reset (CC.EN 1 -> 0, shutdown, NSSR): the kernel session is
- * closed and its keys dropped (the driver that held it starts over and
- * opens a new one); the partition's sessions stay.
+ * The kernel session alone is closed and its keys dropped (tests; every
+ * reset closes all sessions with hsm_fw_reset_sessions).
  */
 void hsm_fw_reset_kernel_session(struct hsm_fw *fw);
 /*
- * PCI-level reset (FLR, system reset): every session is closed and its
+ * Controller reset (CC.EN 1 -> 0, shutdown, NSSR) and PCI-level reset
+ * (FLR, system reset): every session is closed and its
  * keys dropped, outstanding nonces are forgotten and the session
  * encryption key is replaced. Stored state is untouched.
  */

@@ -6,7 +6,9 @@
  * then posts the completion to the SQ's CQ, waiting while that CQ is full.
  */
 #include <endian.h>
+#include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include "hsm_ctrl_int.h"
 
@@ -100,9 +102,67 @@ static bool sq_post(struct hsm_ctrl *c, struct hsm_sq *sq, union hsm_any_cqe *cq
 	cq->tail = (cq->tail + 1) % cq->entries;
 	if (!cq->tail)
 		cq->phase = !cq->phase;
-	if (cq->ien)
+	if (sq->kind != HSM_Q_ADMIN && c->fault[HSM_FAULT_DROP_IRQ]) {
+		/* Test-only fault: the entry is there, the interrupt is not. */
+		c->fault[HSM_FAULT_DROP_IRQ]--;
+		c->faults_injected++;
+	} else if (cq->ien) {
 		c->ops->irq(c->opaque, cq->vector);
+	}
 	return true;
+}
+
+/* Test-only faults on an I/O command (lock held): fail it unrun? */
+static bool sq_fault_fail(struct hsm_ctrl *c, enum hsm_queue_kind kind)
+{
+	if (kind == HSM_Q_ADMIN || !c->fault[HSM_FAULT_FAIL])
+		return false;
+	c->fault[HSM_FAULT_FAIL]--;
+	c->faults_injected++;
+	return true;
+}
+
+/* The answer of an I/O command failed by the test-only fault: INTERNAL, nothing run. */
+static void sq_fault_cqe(enum hsm_queue_kind kind, const union hsm_any_sqe *sqe,
+			 union hsm_any_cqe *cqe)
+{
+	uint16_t st = htole16((uint16_t)(AZIHSM_SC_INTERNAL << AZIHSM_CQE_STATUS_SHIFT));
+
+	memset(cqe, 0, sizeof(*cqe));
+	if (kind == HSM_Q_AES) {
+		cqe->aes.attr = sqe->aes.attr;
+		cqe->aes.cmd_id = sqe->aes.cmd_id;
+		cqe->aes.status = st;
+	} else {
+		cqe->hsm.cid = htole16((uint16_t)(le32toh(sqe->hsm.dw0) >> AZIHSM_HSQE_CID_SHIFT));
+		cqe->hsm.status = st;
+	}
+}
+
+/*
+ * Test-only fault (lock held, dropped while waiting): hold this I/O
+ * completion back DELAY_MS once. False if the SQ was stopped meanwhile.
+ */
+static bool sq_fault_delay(struct hsm_ctrl *c, struct hsm_sq *sq)
+{
+	struct timespec until;
+	uint32_t ms = c->fault[HSM_FAULT_DELAY_MS];
+
+	if (sq->kind == HSM_Q_ADMIN || !ms)
+		return true;
+	c->fault[HSM_FAULT_DELAY_MS] = 0;
+	c->faults_injected++;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	while (!sq->stop && c->running &&
+	       pthread_cond_timedwait(&sq->wake, &c->lock, &until) != ETIMEDOUT)
+		;
+	return !sq->stop;
 }
 
 static void *sq_worker(void *arg)
@@ -114,6 +174,7 @@ static void *sq_worker(void *arg)
 	enum hsm_queue_kind kind;
 	uint64_t addr;
 	uint16_t qid;
+	bool fail;
 
 	pthread_mutex_lock(&c->lock);
 	for (;;) {
@@ -124,12 +185,14 @@ static void *sq_worker(void *arg)
 		kind = sq->kind;
 		qid = sq->qid;
 		addr = sq->base + (uint64_t)sq->head * sqe_size(kind);
-		if (kind == HSM_Q_AES && c->cfg.fault_aes_stall &&
-		    ++c->aes_fetched == c->cfg.fault_aes_stall) {
+		if (kind == HSM_Q_AES && c->fault[HSM_FAULT_AES_STALL] &&
+		    ++c->aes_fetched == c->fault[HSM_FAULT_AES_STALL]) {
 			/* Test-only fault: consumed, never completed. */
 			sq->head = (sq->head + 1) % sq->entries;
+			c->faults_injected++;
 			continue;
 		}
+		fail = sq_fault_fail(c, kind);
 		pthread_mutex_unlock(&c->lock);
 
 		memset(&sqe, 0, sizeof(sqe));
@@ -138,10 +201,13 @@ static void *sq_worker(void *arg)
 			hsm_ctrl_fatal(c, "submission queue is not guest RAM");
 			continue;
 		}
-		sq_execute(c, kind, qid, &sqe, &cqe);
+		if (fail)
+			sq_fault_cqe(kind, &sqe, &cqe);
+		else
+			sq_execute(c, kind, qid, &sqe, &cqe);
 
 		pthread_mutex_lock(&c->lock);
-		if (sq->stop)
+		if (sq->stop || !sq_fault_delay(c, sq))
 			break;	/* deleted meanwhile: the completion is dropped */
 		sq->head = (sq->head + 1) % sq->entries;
 		sq_post(c, sq, &cqe);

@@ -1274,6 +1274,11 @@ static void test_fault_stall(void)
 
 		/* A fresh CQ for the new enable: the device starts at phase 1 again. */
 		fg_write(&g, FG_AES_CQ, zero_cq, sizeof(zero_cq));
+		/* A controller reset closed the last round's session (issue 9). */
+		if (round) {
+			cur_sid = login(HSM_ROLE_OFFICER, OFF_ID, OFF_PIN1, NULL);
+			cur_app = app_of(cur_sid);
+		}
 		fg_enable(&g, 8);
 		hsm_ctrl_reg_write(g.ctrl, AZIHSM_REG_CC, AZIHSM_CC_IO_ENABLE, 4);
 		fg_admin(&g, AZIHSM_ADMIN_SET_FEATURES, AZIHSM_FEAT_AES_QUEUES, 0, 0, 0, &res);
@@ -1297,6 +1302,144 @@ static void test_fault_stall(void)
 	fg_fini(&g);
 }
 
+/* ms since an arbitrary start. */
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * issue 12: the test-only faults the host sets at run time
+ * (hsm_ctrl_set_fault; QEMU: qom-set). Each one is armed on a working
+ * queue and must do exactly what device.md says, then the queue works on.
+ */
+static void test_fault_runtime(void)
+{
+	struct hsm_key_spec spec = { .type = HSM_KEY_AES256_XTS,
+				     .usage = HSM_USAGE_ENCRYPT | HSM_USAGE_DECRYPT };
+	static const uint8_t tweak[16] = { 5 };
+	static uint8_t ref[4096], got[4096], junk[4096];
+	struct azihsm_aes_sqe sqe;
+	struct azihsm_aes_cqe cqe;
+	unsigned int irqs;
+	uint16_t kid;
+	uint32_t res;
+	long t0;
+
+	if (fg_init(&g, &cfg)) {
+		tap_ok(false, "runtime faults: controller");
+		return;
+	}
+	vault = hsm_fw_vault(g.ctrl->fw);
+	cur_sid = login(HSM_ROLE_OFFICER, OFF_ID, OFF_PIN0, OFF_PIN1);
+	cur_app = app_of(cur_sid);
+	tap_ok(cur_sid && !hsm_vault_import_secret(vault, &spec, xts_key, 64, &kid),
+	       "runtime faults: a session and an XTS key");
+	ref_xts(xts_key, tweak, 4096, plain, 4096, ref, true);
+	memset(junk, 0xee, sizeof(junk));
+	fg_write(&g, SRC, plain, 4096);
+	fg_enable(&g, 8);
+	hsm_ctrl_reg_write(g.ctrl, AZIHSM_REG_CC, AZIHSM_CC_IO_ENABLE, 4);
+	fg_admin(&g, AZIHSM_ADMIN_SET_FEATURES, AZIHSM_FEAT_AES_QUEUES, 0, 0, 0, &res);
+	fg_admin(&g, AZIHSM_ADMIN_CREATE_CQ, 256 | (31u << 16),
+		 AZIHSM_CREATE_PC | AZIHSM_CREATE_CQ_IEN | (16u << 16), FG_AES_CQ, 0, NULL);
+	fg_admin(&g, AZIHSM_ADMIN_CREATE_SQ, 256 | (31u << 16),
+		 AZIHSM_CREATE_PC | (256u << 16), FG_AES_SQ, 0, NULL);
+	fg_queue_setup(&q, 256, FG_AES_SQ, FG_AES_CQ, 32, 32, 128, 64);
+	xts_sqe(&sqe, false, AZIHSM_AES_DUL_4096, kid, tweak, 4096, flat(SRC, 4096),
+		flat(DST, 4096));
+
+	/* Fail the next 2: INTERNAL, dst untouched; the third runs. */
+	hsm_ctrl_set_fault(g.ctrl, HSM_FAULT_FAIL, 2);
+	fg_write(&g, DST, junk, 4096);
+	tap_eq(submit(&sqe, &cqe), AZIHSM_SC_INTERNAL, "fault FAIL=2: first command INTERNAL");
+	tap_eq(submit(&sqe, &cqe), AZIHSM_SC_INTERNAL, "  second INTERNAL");
+	fg_read(&g, DST, got, 4096);
+	tap_ok(!memcmp(got, junk, 4096), "  dst untouched (the commands did not run)");
+	tap_eq(hsm_ctrl_get_fault(g.ctrl, HSM_FAULT_FAIL), 0, "  the count is used up");
+	tap_eq(submit(&sqe, &cqe), 0, "  the third completes");
+	fg_read(&g, DST, got, 4096);
+	tap_ok(!memcmp(got, ref, 4096), "  with the right ciphertext");
+
+	/* Drop one interrupt: the CQE is written, the vector not raised. */
+	hsm_ctrl_set_fault(g.ctrl, HSM_FAULT_DROP_IRQ, 1);
+	irqs = g.irqs[16];
+	sqe.cmd_id = htole16(++next_cid);
+	fg_push(&g, &q, &sqe);
+	fg_ring(&g, &q);
+	hsm_ctrl_quiesce(g.ctrl);
+	tap_eq(g.irqs[16], irqs, "fault DROP_IRQ=1: no interrupt for the completion");
+	tap_eq(fg_reap(&g, &q, &cqe, 0, true), 0, "  but the CQE is there");
+	tap_eq(submit(&sqe, &cqe), 0, "  the next command interrupts again");
+	tap_eq(g.irqs[16], irqs + 1, "  (one interrupt)");
+
+	/* Delay the next completion 400 ms. */
+	hsm_ctrl_set_fault(g.ctrl, HSM_FAULT_DELAY_MS, 400);
+	t0 = now_ms();
+	sqe.cmd_id = htole16(++next_cid);
+	fg_push(&g, &q, &sqe);
+	fg_ring(&g, &q);
+	tap_eq(fg_reap(&g, &q, &cqe, 150, true), -1, "fault DELAY_MS=400: nothing after 150 ms");
+	tap_eq(fg_reap(&g, &q, &cqe, 2000, true), 0, "  the completion comes later");
+	tap_ok(now_ms() - t0 >= 400, "  after at least 400 ms (%ld)", now_ms() - t0);
+	tap_eq(hsm_ctrl_get_fault(g.ctrl, HSM_FAULT_DELAY_MS), 0, "  one shot: disarmed");
+	tap_eq(submit(&sqe, &cqe), 0, "  the next completes at once");
+
+	/* A stall armed at run time counts from then: the next AES command. */
+	hsm_ctrl_set_fault(g.ctrl, HSM_FAULT_AES_STALL, 1);
+	sqe.cmd_id = htole16(++next_cid);
+	fg_push(&g, &q, &sqe);
+	fg_ring(&g, &q);
+	tap_eq(fg_reap(&g, &q, &cqe, 300, true), -1, "fault AES_STALL=1 at run time: never completed");
+	tap_eq(submit(&sqe, &cqe), 0, "  the one after completes");
+	hsm_ctrl_set_fault(g.ctrl, HSM_FAULT_AES_STALL, 0);
+
+	/* CFS: the controller is fatal, commands stop; a reset recovers. */
+	hsm_ctrl_set_fault(g.ctrl, HSM_FAULT_CFS, 1);
+	tap_eq(hsm_ctrl_reg_read(g.ctrl, AZIHSM_REG_CSTS, 4) & (AZIHSM_CSTS_CFS | AZIHSM_CSTS_RDY),
+	       AZIHSM_CSTS_CFS | AZIHSM_CSTS_RDY, "fault CFS: CSTS.CFS set");
+	sqe.cmd_id = htole16(++next_cid);
+	fg_push(&g, &q, &sqe);
+	fg_ring(&g, &q);
+	tap_eq(fg_reap(&g, &q, &cqe, 300, true), -1, "  commands are no longer run");
+	tap_eq(hsm_ctrl_get_fault(g.ctrl, HSM_FAULT_CFS), 0, "  the knob reads 0");
+	fg_disable(&g);
+	tap_eq(hsm_ctrl_reg_read(g.ctrl, AZIHSM_REG_CSTS, 4) & AZIHSM_CSTS_CFS, 0,
+	       "  CC.EN = 0 clears it");
+	hsm_ctrl_set_fault(g.ctrl, HSM_FAULT_CFS, 1);
+	tap_eq(hsm_ctrl_reg_read(g.ctrl, AZIHSM_REG_CSTS, 4) & AZIHSM_CSTS_CFS, 0,
+	       "  not set while disabled (it would block the next enable)");
+
+	/* A held completion does not hold up a reset: it is dropped. */
+	cur_sid = login(HSM_ROLE_OFFICER, OFF_ID, OFF_PIN1, NULL);
+	cur_app = app_of(cur_sid);
+	memset(junk, 0, sizeof(junk));
+	fg_write(&g, FG_AES_CQ, junk, 32 * 64);	/* the device starts at phase 1 again */
+	fg_enable(&g, 8);
+	hsm_ctrl_reg_write(g.ctrl, AZIHSM_REG_CC, AZIHSM_CC_IO_ENABLE, 4);
+	fg_admin(&g, AZIHSM_ADMIN_SET_FEATURES, AZIHSM_FEAT_AES_QUEUES, 0, 0, 0, &res);
+	fg_admin(&g, AZIHSM_ADMIN_CREATE_CQ, 256 | (31u << 16),
+		 AZIHSM_CREATE_PC | AZIHSM_CREATE_CQ_IEN | (16u << 16), FG_AES_CQ, 0, NULL);
+	fg_admin(&g, AZIHSM_ADMIN_CREATE_SQ, 256 | (31u << 16),
+		 AZIHSM_CREATE_PC | (256u << 16), FG_AES_SQ, 0, NULL);
+	fg_queue_setup(&q, 256, FG_AES_SQ, FG_AES_CQ, 32, 32, 128, 64);
+	xts_sqe(&sqe, false, AZIHSM_AES_DUL_4096, kid, tweak, 4096, flat(SRC, 4096),
+		flat(DST, 4096));
+	hsm_ctrl_set_fault(g.ctrl, HSM_FAULT_DELAY_MS, 20000);
+	sqe.cmd_id = htole16(++next_cid);
+	fg_push(&g, &q, &sqe);
+	fg_ring(&g, &q);
+	tap_eq(fg_reap(&g, &q, &cqe, 200, true), -1, "fault DELAY_MS=20000: held");
+	t0 = now_ms();
+	fg_disable(&g);
+	tap_ok(now_ms() - t0 < 5000, "  CC.EN = 0 does not wait for it (%ld ms)", now_ms() - t0);
+	tap_eq(hsm_ctrl_faults_injected(g.ctrl), 7, "7 faults injected in all");
+	fg_fini(&g);
+}
+
 int main(void)
 {
 	if (setup()) {
@@ -1317,5 +1460,6 @@ int main(void)
 	test_session_attacks();
 	fg_fini(&g);
 	test_fault_stall();
+	test_fault_runtime();
 	return tap_done();
 }

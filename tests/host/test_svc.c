@@ -1302,6 +1302,78 @@ static void test_issue9_drbg(void)
 	}
 }
 
+/*
+ * issue 9: every controller reset (CC.EN 1 -> 0, shutdown, NSSR) closes
+ * every session, so a guest that fills the session slots and resets cannot
+ * keep them (the driver forgets all ids at a reset). The attack first:
+ * fill all slots and hold a session key; then each reset kind frees them.
+ */
+static void test_issue9_reset_sessions(void)
+{
+	static const struct hsm_ctrl_config cfg = {
+		.serial = "SVC-R", .fw_rev = "1", .model = "AZIHSM-TEST",
+		.hsm_queues_max = 1, .aes_queues_max = 0,
+	};
+	static const char *const kind[] = { "CC.EN 1 -> 0", "shutdown (CC.SHN)", "NSSR" };
+	static struct fake_guest g;
+	uint16_t sid[HSM_AUTH_MAX_SESSIONS], extra, kid;
+	unsigned int k, i, opened;
+	struct hsm_fw *f;
+
+	if (!tap_ok(!fg_init(&g, &cfg), "issue 9: controller for the reset-session test"))
+		return;
+	f = g.ctrl->fw;
+	fg_enable(&g, 16);
+	tap_ok(!open_as(f, OFF, OFF_ID, OFF_PIN0, &extra, NULL) &&
+	       !chpin_as(f, extra, OFF, OFF_ID, OFF_PIN0, OFF_PIN1) &&
+	       !open_as(f, USR, USR_ID, USR_PIN0, &extra, NULL) &&
+	       !chpin_as(f, extra, USR, USR_ID, USR_PIN0, USR_PIN1),
+	       "issue 9: officer and user leave their default PINs");
+	hsm_ctrl_reg_write(g.ctrl, AZIHSM_REG_CC, 0, 4);
+	for (k = 0; k < 3; k++) {
+		fg_enable(&g, 16);
+		/* The users take all but the officer's slot, the officer that one. */
+		opened = 0;
+		for (i = 0; i + 1 < HSM_AUTH_MAX_SESSIONS; i++)
+			opened += !open_as(f, USR, USR_ID, USR_PIN1, &sid[i], NULL);
+		opened += !open_as(f, OFF, OFF_ID, OFF_PIN1, &sid[HSM_AUTH_MAX_SESSIONS - 1],
+				   NULL);
+		tap_eq(opened, HSM_AUTH_MAX_SESSIONS, "issue 9: %s: every session slot taken",
+		       kind[k]);
+		tap_eq(open_as(f, OFF, OFF_ID, OFF_PIN1, &extra, NULL),
+		       AZIHSM_STATUS_SESSIONS_FULL, "  one more: SESSIONS_FULL");
+		tap_eq(keygen(f, sid[HSM_AUTH_MAX_SESSIONS - 1], AZIHSM_KEY_AES256,
+			      AZIHSM_USAGE_ENCRYPT, NULL, false, &kid), 0,
+		       "  the officer's session holds a session key");
+		switch (k) {
+		case 0:
+			hsm_ctrl_reg_write(g.ctrl, AZIHSM_REG_CC, 0, 4);
+			break;
+		case 1:
+			hsm_ctrl_reg_write(g.ctrl, AZIHSM_REG_CC,
+					   AZIHSM_CC_EN | (1u << AZIHSM_CC_SHN_SHIFT), 4);
+			hsm_ctrl_reg_write(g.ctrl, AZIHSM_REG_CC, 0, 4);
+			break;
+		default:
+			hsm_ctrl_reg_write(g.ctrl, AZIHSM_REG_NSSR, AZIHSM_NSSR_MAGIC, 4);
+			break;
+		}
+		tap_eq(hsm_auth_session_count(hsm_fw_auth(f)), 0,
+		       "issue 9: %s closes every session", kind[k]);
+		tap_eq(hsm_vault_count_owner(hsm_fw_vault(f), sid[HSM_AUTH_MAX_SESSIONS - 1]), 0,
+		       "  and drops their session keys");
+		tap_eq(keygen(f, sid[HSM_AUTH_MAX_SESSIONS - 1], AZIHSM_KEY_AES256,
+			      AZIHSM_USAGE_ENCRYPT, NULL, false, NULL), AZIHSM_STATUS_NO_SESSION,
+		       "  an old session id: NO_SESSION");
+		fg_enable(&g, 16);
+		tap_eq(open_as(f, OFF, OFF_ID, OFF_PIN1, &extra, NULL), 0,
+		       "  after it a new session opens");
+		hsm_ctrl_reg_write(g.ctrl, AZIHSM_REG_CC, 0, 4);
+	}
+	tap_eq(fg_guest_errors(&g), 0, "no guest errors");
+	fg_fini(&g);
+}
+
 int main(void)
 {
 	struct hsm_fw *fw = start(NULL);
@@ -1323,5 +1395,6 @@ int main(void)
 	test_issue9_nonces();
 	test_issue9_pins();
 	test_issue9_drbg();
+	test_issue9_reset_sessions();
 	return tap_done();
 }

@@ -418,7 +418,7 @@ static void test_kernel_session(void)
 	       "issue 9: a flush with another short_app_id leaves it open");
 	hsm_fw_reset_kernel_session(fw);
 	tap_eq(call_id(fw, AZIHSM_OP_KEY_PUBLIC, (int)k1, id, &r), AZIHSM_STATUS_NO_SESSION,
-	       "a controller reset closes the kernel session");
+	       "hsm_fw_reset_kernel_session closes the kernel session");
 	k2 = open_kernel(fw);
 	tap_ok(k2 > 0, "after it a new OpenKernelSession succeeds");
 	tap_eq(call_id(fw, AZIHSM_OP_DELETE_KEY, (int)k2, id, &r), AZIHSM_STATUS_KEY_NOT_FOUND,
