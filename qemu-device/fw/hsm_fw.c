@@ -118,11 +118,14 @@ static uint32_t fw_get_api_rev(struct fw_req *r)
 
 static uint32_t fw_get_device_info(struct fw_req *r)
 {
+	char detail[HSM_FW_ERR_DETAIL];
 	uint32_t st = fw_expect_empty(r);
+	unsigned int reason;
 
 	if (st)
 		return st;
-	mbor_enc_map(r->e, 7);
+	reason = hsm_fw_error_reason(r->fw, detail, sizeof(detail));
+	mbor_enc_map(r->e, 10);
 	mbor_enc_key(r->e, AZIHSM_DEVINFO_KIND);
 	mbor_enc_u32(r->e, AZIHSM_DEVICE_KIND_VIRTUAL);
 	mbor_enc_key(r->e, AZIHSM_DEVINFO_TABLES);
@@ -137,7 +140,13 @@ static uint32_t fw_get_device_info(struct fw_req *r)
 	mbor_enc_key(r->e, AZIHSM_DEVINFO_PERSIST);
 	mbor_enc_u32(r->e, hsm_partition_status(r->fw->part));
 	mbor_enc_key(r->e, AZIHSM_DEVINFO_ERROR_STATE);
-	mbor_enc_bool(r->e, hsm_fw_in_error_state(r->fw));
+	mbor_enc_bool(r->e, reason != AZIHSM_ERR_NONE);
+	mbor_enc_key(r->e, AZIHSM_DEVINFO_ERROR_REASON);
+	mbor_enc_u32(r->e, reason);
+	mbor_enc_key(r->e, AZIHSM_DEVINFO_ERROR_DETAIL);
+	mbor_enc_bytes(r->e, detail, strlen(detail));
+	mbor_enc_key(r->e, AZIHSM_DEVINFO_TAMPER_COUNT);
+	mbor_enc_u32(r->e, hsm_fw_tamper_count(r->fw, NULL));
 	return AZIHSM_STATUS_SUCCESS;
 }
 
@@ -166,11 +175,8 @@ static uint32_t fw_get_random(struct fw_req *r)
 	dst = mbor_enc_bytes_reserve(r->e, len);
 	if (!dst)
 		return AZIHSM_STATUS_RSP_TOO_LARGE;
-	if (hsm_drbg_generate(r->fw->drbg, dst, len)) {
-		OPENSSL_cleanse(dst, len);
-		r->fw->error_state = true;
+	if (hsm_fw_random(r->fw, dst, len))
 		return AZIHSM_STATUS_DRBG_FAILURE;
-	}
 	r->fips_approved = true;
 	return AZIHSM_STATUS_SUCCESS;
 }
@@ -266,6 +272,9 @@ static const struct fw_op {
 	  HSM_OP_USE_KEY },	/* raw RSA */
 	{ AZIHSM_OP_ECC_VERIFY, "EccVerify", fw_svc_ecc_verify, false, false, true,
 	  HSM_OP_USE_KEY },	/* set by the service */
+	/* Known vectors only, nothing secret: anyone, also in the error state. */
+	{ AZIHSM_OP_SELF_TEST, "SelfTest", fw_svc_self_test, false, true, false, NONE },
+	{ AZIHSM_OP_TAMPER_LOG, "TamperLog", fw_svc_tamper_log, false, true, false, NONE },
 };
 
 bool hsm_fw_service_at(unsigned int i, struct hsm_fw_service *s)
@@ -478,9 +487,128 @@ static unsigned int fw_key_quota(void *ctx, uint16_t owner)
 static void fw_key_fatal(void *ctx, int status)
 {
 	struct hsm_fw *fw = ctx;
+	const char *why;
 
-	(void)status;
+	if (status == HSM_VAULT_PCT_FAILED) {
+		hsm_fw_enter_error(fw, AZIHSM_ERR_PCT, "pairwise consistency test");
+		return;
+	}
+	why = hsm_drbg_failure(fw->drbg);
+	hsm_fw_enter_error(fw, AZIHSM_ERR_DRBG, why ? why : "key generation RNG");
+}
+
+static void fw_event(struct hsm_fw *fw, unsigned int type, unsigned int reason)
+{
+	uint32_t count = hsm_fw_tamper_count(fw, NULL);
+
+	if (fw->event)
+		fw->event(fw->event_ctx, type | (reason & AZIHSM_AER_REASON_MASK)
+						<< AZIHSM_AER_REASON_SHIFT |
+					 (count > 0xffff ? 0xffff : count) << AZIHSM_AER_COUNT_SHIFT);
+}
+
+void hsm_fw_enter_error(struct hsm_fw *fw, unsigned int reason, const char *detail)
+{
+	bool first;
+
+	if (reason == AZIHSM_ERR_NONE)
+		return;
+	pthread_mutex_lock(&fw->err_lock);
+	first = fw->err_reason == AZIHSM_ERR_NONE;
+	if (first || reason == AZIHSM_ERR_TAMPER) {
+		fw->err_reason = reason;
+		snprintf(fw->err_detail, sizeof(fw->err_detail), "%s", detail ? detail : "");
+	}
 	__atomic_store_n(&fw->error_state, true, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&fw->err_lock);
+	if (first && reason != AZIHSM_ERR_TAMPER)
+		fw_event(fw, AZIHSM_AER_ERROR_STATE, reason);
+}
+
+unsigned int hsm_fw_error_reason(struct hsm_fw *fw, char *detail, size_t cap)
+{
+	unsigned int reason;
+
+	pthread_mutex_lock(&fw->err_lock);
+	reason = fw->err_reason;
+	if (detail && cap)
+		snprintf(detail, cap, "%s", reason ? fw->err_detail : "");
+	pthread_mutex_unlock(&fw->err_lock);
+	return reason;
+}
+
+uint32_t hsm_fw_tamper_count(struct hsm_fw *fw, bool *since_start)
+{
+	uint32_t n;
+
+	pthread_mutex_lock(&fw->err_lock);
+	n = fw->tamper.count;
+	if (since_start)
+		*since_start = fw->tampered;
+	pthread_mutex_unlock(&fw->err_lock);
+	return n;
+}
+
+void hsm_fw_restart(struct hsm_fw *fw)
+{
+	struct hsm_selftest_report rep;
+	unsigned int reason = hsm_fw_error_reason(fw, NULL, 0);
+
+	if (reason == AZIHSM_ERR_STATE || reason == AZIHSM_ERR_INTEGRITY)
+		return;
+	pthread_mutex_lock(&fw->err_lock);
+	fw->err_reason = AZIHSM_ERR_NONE;
+	fw->err_detail[0] = 0;
+	fw->tampered = false;
+	__atomic_store_n(&fw->error_state, false, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&fw->err_lock);
+	if (hsm_drbg_reinit(fw->drbg)) {
+		const char *why = hsm_drbg_failure(fw->drbg);
+
+		hsm_fw_enter_error(fw, AZIHSM_ERR_DRBG, why ? why : "DRBG instantiate");
+		return;
+	}
+	fw_run_selftests(fw, &rep);
+}
+
+static const char *const fw_sensor_names[] = AZIHSM_TAMPER_NAMES;
+
+void hsm_fw_tamper(struct hsm_fw *fw, unsigned int sensor, int32_t value)
+{
+	struct hsm_masking_key mk, kmk;
+	char detail[HSM_FW_ERR_DETAIL];
+	bool mk_ok, kmk_ok;
+
+	if (sensor == 0 || sensor >= AZIHSM_TAMPER_SENSORS)
+		return;
+	snprintf(detail, sizeof(detail), "tamper %s", fw_sensor_names[sensor]);
+	/* First refuse everything, then destroy. */
+	hsm_fw_enter_error(fw, AZIHSM_ERR_TAMPER, detail);
+	mk_ok = hsm_masking_key_generate(&mk) == HSM_VAULT_OK;
+	kmk_ok = hsm_masking_key_generate(&kmk) == HSM_VAULT_OK;
+	fw_persist_begin(fw);
+	pthread_mutex_lock(&fw->kernel_mk_lock);
+	if (kmk_ok)
+		fw->kernel_mk = kmk;
+	else
+		OPENSSL_cleanse(&fw->kernel_mk, sizeof(fw->kernel_mk));
+	pthread_mutex_unlock(&fw->kernel_mk_lock);
+	hsm_auth_zeroize(fw->auth, NULL, NULL);
+	hsm_vault_delete_all(fw->vault);
+	/*
+	 * The next epoch and an empty partition, stored: the state file's old
+	 * content never decrypts again (an older copy is rolled back).
+	 */
+	if (!mk_ok || hsm_partition_zeroize(fw->part, &mk) != HSM_PART_OK)
+		hsm_fw_enter_error(fw, AZIHSM_ERR_TAMPER, "tamper: zeroize not stored");
+	fw_persist_end(fw);
+	OPENSSL_cleanse(&mk, sizeof(mk));
+	OPENSSL_cleanse(&kmk, sizeof(kmk));
+	pthread_mutex_lock(&fw->err_lock);
+	hsm_tamper_log_add(&fw->tamper, (uint8_t)sensor, value);
+	fw->tampered = true;
+	pthread_mutex_unlock(&fw->err_lock);
+	fw_event(fw, AZIHSM_AER_TAMPER, AZIHSM_ERR_TAMPER);
 }
 
 static void fw_copy_id(char *dst, size_t cap, const char *src)
@@ -500,6 +628,20 @@ struct hsm_fw *hsm_fw_new(const struct hsm_fw_config *cfg)
 	fw_copy_id(fw->serial, sizeof(fw->serial), cfg->serial);
 	fw_copy_id(fw->fw_rev, sizeof(fw->fw_rev), cfg->fw_rev);
 	pthread_mutex_init(&fw->kernel_mk_lock, NULL);
+	pthread_mutex_init(&fw->err_lock, NULL);
+	fw->event = cfg->event;
+	fw->event_ctx = cfg->event_ctx;
+	if (cfg->selftest_fail) {
+		fw->selftest_fail = hsm_selftest_id(cfg->selftest_fail);
+		if (!fw->selftest_fail) {
+			free(fw);
+			return NULL;
+		}
+	}
+	if (hsm_tamper_log_open(&fw->tamper, cfg->state_path)) {
+		free(fw);
+		return NULL;
+	}
 	snprintf(pers, sizeof(pers), "azihsm drbg %s", fw->serial);
 	fw->drbg = hsm_drbg_new(pers);
 	fw->vault = hsm_vault_new(HSM_VAULT_DEFAULT_MAX);
@@ -529,7 +671,11 @@ struct hsm_fw *hsm_fw_new(const struct hsm_fw_config *cfg)
 		return NULL;
 	}
 	if (hsm_partition_failed(fw->part))
-		fw->error_state = true;
+		hsm_fw_enter_error(fw, AZIHSM_ERR_STATE, "stored state unusable");
+	if (hsm_drbg_failure(fw->drbg))
+		hsm_fw_enter_error(fw, AZIHSM_ERR_DRBG, hsm_drbg_failure(fw->drbg));
+	/* Power-on self-tests, before the first service. */
+	fw_run_selftests(fw, NULL);
 	return fw;
 }
 
@@ -543,6 +689,8 @@ void hsm_fw_free(struct hsm_fw *fw)
 	hsm_vault_free(fw->vault);
 	pthread_mutex_destroy(&fw->persist_lock);
 	pthread_mutex_destroy(&fw->kernel_mk_lock);
+	pthread_mutex_destroy(&fw->err_lock);
+	hsm_tamper_log_close(&fw->tamper);
 	OPENSSL_cleanse(fw, sizeof(*fw));
 	free(fw);
 }
@@ -579,9 +727,12 @@ struct hsm_vault *hsm_fw_vault(struct hsm_fw *fw)
 
 int hsm_fw_random(struct hsm_fw *fw, void *out, size_t len)
 {
+	const char *why;
+
 	if (hsm_drbg_generate(fw->drbg, out, len)) {
 		OPENSSL_cleanse(out, len);
-		fw->error_state = true;
+		why = hsm_drbg_failure(fw->drbg);
+		hsm_fw_enter_error(fw, AZIHSM_ERR_DRBG, why ? why : "DRBG failure");
 		return -1;
 	}
 	return 0;
