@@ -73,6 +73,7 @@ static struct azihsm_dev *azihsm_dev_alloc(struct pci_dev *pdev)
 	spin_lock_init(&hdev->admin.lock);
 	init_completion(&hdev->admin.done);
 	INIT_WORK(&hdev->reset_work, azihsm_reset_work);
+	INIT_WORK(&hdev->event_work, azihsm_event_work);
 	INIT_DELAYED_WORK(&hdev->health_work, azihsm_health_work);
 	atomic64_set(&hdev->stats.submitted, 0);
 	atomic64_set(&hdev->stats.completed, 0);

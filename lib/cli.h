@@ -40,6 +40,10 @@ extern const size_t cli_ops_ncommands;
 extern const struct subcommand cli_backup_commands[];
 extern const size_t cli_backup_ncommands;
 
+/* cli-trust.c: selftest, tamper log */
+extern const struct subcommand cli_trust_commands[];
+extern const size_t cli_trust_ncommands;
+
 /* cli-crypto.c: crypto list, crypto priority (/proc/crypto, NETLINK_CRYPTO) */
 extern const struct subcommand cli_crypto_commands[];
 extern const size_t cli_crypto_ncommands;

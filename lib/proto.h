@@ -20,6 +20,9 @@ struct proto_devinfo {
 	char fw_rev[33];
 	uint32_t persist;	/* enum azihsm_persist */
 	bool error_state;
+	uint32_t error_reason;	/* enum azihsm_error_reason */
+	char error_detail[48];
+	uint32_t tamper_count;
 };
 
 /* Build a request; returns its length, or 0 if @cap is too small. */

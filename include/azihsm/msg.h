@@ -151,6 +151,9 @@ enum azihsm_error_reason {
 	AZIHSM_ERR_STATE = 5,		/* stored state unusable (field 6 says how) */
 	AZIHSM_ERR_INTEGRITY = 6,	/* firmware integrity test */
 };
+/* Indexed by enum azihsm_error_reason (sysfs, uevents, the CLI). */
+#define AZIHSM_ERROR_REASON_NAMES \
+	{ "none", "self-test", "drbg", "pct", "tamper", "state", "integrity" }
 
 /*
  * Self-test ids (SelfTest results; AZIHSM_SELFTEST_NAMES are the names the
@@ -184,7 +187,7 @@ enum azihsm_selftest_id {
 	"ecdsa", "ecdh", "rsa-sign", "rsa-dec", "drbg" }
 
 /* SelfTest result of one test. */
-enum azihsm_selftest_result {
+enum azihsm_selftest_outcome {
 	AZIHSM_ST_PASS = 0,
 	AZIHSM_ST_FAIL = 1,
 	AZIHSM_ST_NOT_RUN = 2,	/* integrity: no firmware measurement in this build */
@@ -604,7 +607,7 @@ enum azihsm_tamper_sensor {
 /*
  * SelfTest (4060) request data: {}; response: { 1: passed bool, 2: count
  * u32, 3: results bytes (count pairs: enum azihsm_selftest_id u8, enum
- * azihsm_selftest_result u8) }. A failure enters the error state; the
+ * azihsm_selftest_outcome u8) }. A failure enters the error state; the
  * answer is still SUCCESS with passed false (the results say which).
  */
 #define AZIHSM_SELFTEST_F_PASSED	1

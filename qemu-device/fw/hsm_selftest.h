@@ -16,7 +16,7 @@
 struct hsm_selftest_report {
 	unsigned int n;				/* tests run (in id order) */
 	uint8_t id[AZIHSM_ST_COUNT];		/* enum azihsm_selftest_id */
-	uint8_t result[AZIHSM_ST_COUNT];	/* enum azihsm_selftest_result */
+	uint8_t result[AZIHSM_ST_COUNT];	/* enum azihsm_selftest_outcome */
 };
 
 /* enum azihsm_selftest_id of @name (AZIHSM_SELFTEST_NAMES), 0 if none. */
