@@ -177,10 +177,15 @@ void azihsm_event_work(struct work_struct *work)
 	struct azihsm_dev *hdev = container_of(work, struct azihsm_dev, event_work);
 	struct azihsm_admin_queue *aq = &hdev->admin;
 	char ev_env[32], reason_env[48], count_env[40];
-	char *envp[] = { ev_env, reason_env, count_env, NULL };
+	char *envp[4];
 	unsigned int type, reason, count;
 	bool more = true;
 	u32 dw0;
+
+	envp[0] = ev_env;
+	envp[1] = reason_env;
+	envp[2] = count_env;
+	envp[3] = NULL;
 
 	while (more) {
 		spin_lock_irq(&aq->lock);

@@ -4,8 +4,9 @@
  * state, queue counts, command counters, and what became of the
  * partition's stored state (asked of the device when read). All read-only; the
  * ones that send a command to the device at every read (partition_state,
- * error_state, error_reason, tamper_count) are root-only (0400), so an unprivileged reader cannot keep the
- * device's queues busy (issue 9); the others are cached values. The group is
+ * error_state, error_reason, tamper_count) are root-only (0400), so an
+ * unprivileged reader cannot keep the device's queues busy (issue 9); the
+ * others are cached values. The group is
  * passed to device_create_with_groups() so the attributes exist before
  * udev is told about the device.
  */

@@ -107,7 +107,6 @@ enum azihsm_status {
 	AZIHSM_STATUS_KEY_EXISTS	= 0x102f, /* UnmaskKey persistent: its key is still there */
 	AZIHSM_STATUS_QUOTA		= 0x1030, /* the session holds its quota of keys */
 	AZIHSM_STATUS_PIN_LOCKED	= 0x1031, /* user: too many wrong PINs, locked for good */
-	AZIHSM_STATUS_SELFTEST_FAILED	= 0x103e, /* SelfTest: a test failed (now in error state) */
 };
 
 #define AZIHSM_API_REV_MAJOR		1
