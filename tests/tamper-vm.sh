@@ -71,11 +71,13 @@ dd if=/dev/zero of=/dev/mapper/hsm bs=1M count=4 oflag=direct 2>/dev/null && ech
 # The write and the key loop run while the host raises the tamper event.
 ( dd if=/dev/urandom of=/dev/mapper/hsm bs=1M count=MIB oflag=direct 2>/tmp/dd.err
   echo "DD-RC $?" >/tmp/dd.rc ) &
+ddpid=$!
 ( i=0; while [ $i -lt 100000 ]; do
 	azihsm sign $O --label tk --alg ecdsa-sha256 --in msg --out /tmp/sig 2>/tmp/loop.err ||
 		{ echo "LOOP-STOPPED $i" >/tmp/loop.rc; exit; }
 	i=$((i + 1))
   done ) &
+looppid=$!
 sleep 2
 echo "LOOPS-RUNNING"
 i=0
@@ -83,7 +85,7 @@ while [ "$(cat /sys/class/azihsm/azihsm0/tamper_count 2>/dev/null)" != 1 ] && [ 
 	usleep 100000; i=$((i + 1))
 done
 echo "SEEN-TAMPER $(cat /sys/class/azihsm/azihsm0/tamper_count)"
-wait
+wait $ddpid $looppid
 cat /tmp/dd.rc /tmp/loop.rc
 grep -q ERROR_STATE /tmp/loop.err && echo "LOOP-ERROR-STATE"
 dd if=/dev/mapper/hsm of=/dev/null bs=1M count=1 iflag=direct 2>/dev/null || echo "DM-READ-FAILS"
