@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -554,7 +555,12 @@ void hsm_fw_restart(struct hsm_fw *fw)
 	struct hsm_selftest_report rep;
 	unsigned int reason = hsm_fw_error_reason(fw, NULL, 0);
 
-	if (reason == AZIHSM_ERR_STATE || reason == AZIHSM_ERR_INTEGRITY)
+	/*
+	 * Causes a reset does not remove: the stored state, the image, and a
+	 * tamper whose zeroize is not on disk (the old state would come back).
+	 */
+	if (reason == AZIHSM_ERR_STATE || reason == AZIHSM_ERR_INTEGRITY ||
+	    __atomic_load_n(&fw->tamper_unstored, __ATOMIC_RELAXED))
 		return;
 	pthread_mutex_lock(&fw->err_lock);
 	fw->err_reason = AZIHSM_ERR_NONE;
@@ -572,6 +578,28 @@ void hsm_fw_restart(struct hsm_fw *fw)
 }
 
 static const char *const fw_sensor_names[] = AZIHSM_TAMPER_NAMES;
+
+/*
+ * The zeroize could not be stored: remove the state file and FILE.nv (the
+ * device secret that seals it), so no restart brings the keys back; the
+ * next start makes a fresh device secret and an empty partition.
+ */
+static void fw_tamper_destroy_files(struct hsm_fw *fw)
+{
+	char path[4096];
+	size_t n;
+
+	if (!fw->tamper.path)
+		return;
+	n = strlen(fw->tamper.path) - strlen(".tamper");
+	if (n >= sizeof(path) - 4)
+		return;
+	memcpy(path, fw->tamper.path, n);
+	path[n] = 0;
+	unlink(path);
+	memcpy(path + n, ".nv", 4);
+	unlink(path);
+}
 
 void hsm_fw_tamper(struct hsm_fw *fw, unsigned int sensor, int32_t value)
 {
@@ -599,8 +627,11 @@ void hsm_fw_tamper(struct hsm_fw *fw, unsigned int sensor, int32_t value)
 	 * The next epoch and an empty partition, stored: the state file's old
 	 * content never decrypts again (an older copy is rolled back).
 	 */
-	if (!mk_ok || hsm_partition_zeroize(fw->part, &mk) != HSM_PART_OK)
+	if (!mk_ok || hsm_partition_zeroize(fw->part, &mk) != HSM_PART_OK) {
+		__atomic_store_n(&fw->tamper_unstored, true, __ATOMIC_RELAXED);
 		hsm_fw_enter_error(fw, AZIHSM_ERR_TAMPER, "tamper: zeroize not stored");
+		fw_tamper_destroy_files(fw);
+	}
 	fw_persist_end(fw);
 	OPENSSL_cleanse(&mk, sizeof(mk));
 	OPENSSL_cleanse(&kmk, sizeof(kmk));

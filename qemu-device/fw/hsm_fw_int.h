@@ -57,6 +57,7 @@ struct hsm_fw {
 	void *event_ctx;
 	struct hsm_tamper_log tamper;
 	bool tampered;			/* since the last start or reset */
+	bool tamper_unstored;		/* a tamper's zeroize could not be stored */
 };
 
 struct fw_req {

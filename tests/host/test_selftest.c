@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "azihsm/hw.h"
@@ -339,6 +340,43 @@ static void test_tamper_restart(const char *state)
 	hsm_fw_free(fw);
 }
 
+/* A tamper whose zeroize cannot be stored: the state files go instead. */
+static void test_tamper_unstored(const char *dir)
+{
+	const struct hsm_key_spec spec = { .type = HSM_KEY_AES256, .usage = HSM_USAGE_ENCRYPT,
+					   .label = (const uint8_t *)"u", .label_len = 1 };
+	char state[160], tmp[170], nv[170];
+	char detail[64];
+	struct hsm_fw *fw;
+	uint16_t id;
+
+	snprintf(state, sizeof(state), "%s/unstored", dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", state);
+	snprintf(nv, sizeof(nv), "%s.nv", state);
+	fw = fw_start(NULL, state);
+	tap_ok(fw && !hsm_vault_generate(hsm_fw_vault(fw), &spec, &id) && !hsm_fw_commit(fw),
+	       "unstored: a persistent key stored");
+	if (!fw)
+		return;
+	/* FILE.tmp a directory: the next commit cannot write. */
+	tap_ok(!mkdir(tmp, 0700), "unstored: FILE.tmp made a directory");
+	hsm_fw_tamper(fw, AZIHSM_TAMPER_TEMPERATURE, 120);
+	hsm_fw_error_reason(fw, detail, sizeof(detail));
+	tap_ok(!strcmp(detail, "tamper: zeroize not stored") && access(state, F_OK) &&
+		       access(nv, F_OK),
+	       "the zeroize could not be stored: FILE and FILE.nv removed (%s)", detail);
+	hsm_fw_restart(fw);
+	tap_ok(hsm_fw_in_error_state(fw), "... and a PCI reset does not leave the error state");
+	hsm_fw_free(fw);
+	rmdir(tmp);
+	fw = fw_start(NULL, state);
+	tap_ok(fw && devinfo_u32(fw, AZIHSM_DEVINFO_PERSIST) == AZIHSM_PERSIST_CREATED &&
+		       hsm_vault_count(hsm_fw_vault(fw)) == 0 &&
+		       devinfo_u32(fw, AZIHSM_DEVINFO_TAMPER_COUNT) == 1,
+	       "a restart: a fresh partition, no key, the tamper log kept");
+	hsm_fw_free(fw);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/azihsm-st-dir-XXXXXX";
@@ -354,6 +392,7 @@ int main(void)
 	test_ctrl_events(state);
 	test_tamper_restart(state);
 	test_ctrl_selftest_event();
+	test_tamper_unstored(dir);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd))
 		return 1;
