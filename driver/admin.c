@@ -31,6 +31,8 @@ static bool azihsm_admin_aer_done(struct azihsm_dev *hdev, const struct azihsm_a
 		aq->aer_unsupported = true;
 		return true;
 	}
+	if (aq->aer_stop)
+		return true;
 	if (aq->ev_n < ARRAY_SIZE(aq->ev))
 		aq->ev[aq->ev_n++] = le32_to_cpu(cqe->result);
 	schedule_work(&hdev->event_work);
@@ -147,7 +149,7 @@ void azihsm_admin_aer_arm(struct azihsm_dev *hdev)
 	struct azihsm_admin_sqe sqe = { .opc = AZIHSM_ADMIN_ASYNC_EVENT };
 
 	spin_lock_irq(&aq->lock);
-	if (!aq->aer_armed && !aq->aer_unsupported && aq->sq) {
+	if (!aq->aer_armed && !aq->aer_unsupported && !aq->aer_stop && aq->sq) {
 		aq->aer_cid = aq->next_cid++;
 		sqe.cid = cpu_to_le16(aq->aer_cid);
 		aq->sq[aq->sq_tail] = sqe;
@@ -156,6 +158,14 @@ void azihsm_admin_aer_arm(struct azihsm_dev *hdev)
 		writel(aq->sq_tail, hdev->db + AZIHSM_DB_SQ_TAIL(AZIHSM_QID_ADMIN));
 	}
 	spin_unlock_irq(&aq->lock);
+}
+
+void azihsm_admin_aer_stop(struct azihsm_dev *hdev)
+{
+	spin_lock_irq(&hdev->admin.lock);
+	hdev->admin.aer_stop = true;
+	spin_unlock_irq(&hdev->admin.lock);
+	cancel_work_sync(&hdev->event_work);
 }
 
 static const char *const azihsm_reason_names[] = AZIHSM_ERROR_REASON_NAMES;

@@ -102,6 +102,7 @@ struct azihsm_admin_queue {
 	 */
 	bool aer_armed;
 	bool aer_unsupported;	/* the device refused it: not re-armed */
+	bool aer_stop;		/* remove: no more event_work, no re-arm */
 	u16 aer_cid;
 	u32 ev[8];
 	unsigned int ev_n;
@@ -396,6 +397,8 @@ void azihsm_admin_reset(struct azihsm_dev *hdev);
 /* Leave an Async Event Request with the device (once per bring-up). */
 void azihsm_admin_aer_arm(struct azihsm_dev *hdev);
 void azihsm_event_work(struct work_struct *work);
+/* Remove: stop handling events (before the class device goes). */
+void azihsm_admin_aer_stop(struct azihsm_dev *hdev);
 int azihsm_admin_exec(struct azihsm_dev *hdev, struct azihsm_admin_sqe *sqe,
 		      u32 *result);
 int azihsm_admin_create_cq(struct azihsm_dev *hdev, u16 qid, u16 depth, u16 vector,

@@ -205,6 +205,8 @@ static void azihsm_remove(struct pci_dev *pdev)
 {
 	struct azihsm_dev *hdev = pci_get_drvdata(pdev);
 
+	/* event_work uses the class device, which goes next. */
+	azihsm_admin_aer_stop(hdev);
 	azihsm_kc_del_device(hdev);
 	azihsm_cdev_del(hdev);
 	azihsm_hwrng_unregister(hdev);
