@@ -8,8 +8,36 @@
 #include <linux/dma-mapping.h>
 #include <linux/interrupt.h>
 #include <linux/io.h>
+#include <linux/kobject.h>
 
 #include "azihsm.h"
+#include "azihsm/msg.h"
+
+/*
+ * An Async Event Request completed (lock held): keep the event for
+ * event_work, which logs it, tells user space and re-arms.
+ */
+static bool azihsm_admin_aer_done(struct azihsm_dev *hdev, const struct azihsm_admin_cqe *cqe)
+{
+	struct azihsm_admin_queue *aq = &hdev->admin;
+	u16 status;
+
+	if (!aq->aer_armed || le16_to_cpu(cqe->cid) != aq->aer_cid)
+		return false;
+	aq->aer_armed = false;
+	status = (le16_to_cpu(cqe->status) >> AZIHSM_CQE_STATUS_SHIFT) & AZIHSM_CQE_STATUS_MASK;
+	if (status) {
+		/* A device without async events: the health monitor still runs. */
+		aq->aer_unsupported = true;
+		return true;
+	}
+	if (aq->aer_stop)
+		return true;
+	if (aq->ev_n < ARRAY_SIZE(aq->ev))
+		aq->ev[aq->ev_n++] = le32_to_cpu(cqe->result);
+	schedule_work(&hdev->event_work);
+	return true;
+}
 
 static irqreturn_t azihsm_admin_irq(int irq, void *data)
 {
@@ -32,6 +60,8 @@ static irqreturn_t azihsm_admin_irq(int irq, void *data)
 			aq->cq_head = 0;
 			aq->cq_phase ^= 1;
 		}
+		if (azihsm_admin_aer_done(hdev, &cqe))
+			continue;
 		if (!aq->waiting || le16_to_cpu(cqe.cid) != aq->wait_cid) {
 			dev_warn_ratelimited(hdev->dev,
 					     "unexpected admin completion, cid %u\n",
@@ -108,7 +138,95 @@ void azihsm_admin_reset(struct azihsm_dev *hdev)
 	aq->cq_head = 0;
 	aq->cq_phase = 1;
 	aq->waiting = false;
+	/* A disabled controller dropped the request it held. */
+	aq->aer_armed = false;
 	spin_unlock_irq(&aq->lock);
+}
+
+void azihsm_admin_aer_arm(struct azihsm_dev *hdev)
+{
+	struct azihsm_admin_queue *aq = &hdev->admin;
+	struct azihsm_admin_sqe sqe = { .opc = AZIHSM_ADMIN_ASYNC_EVENT };
+
+	spin_lock_irq(&aq->lock);
+	if (!aq->aer_armed && !aq->aer_unsupported && !aq->aer_stop && aq->sq) {
+		aq->aer_cid = aq->next_cid++;
+		sqe.cid = cpu_to_le16(aq->aer_cid);
+		aq->sq[aq->sq_tail] = sqe;
+		aq->sq_tail = (aq->sq_tail + 1) % AZIHSM_ADMIN_DEPTH;
+		aq->aer_armed = true;
+		writel(aq->sq_tail, hdev->db + AZIHSM_DB_SQ_TAIL(AZIHSM_QID_ADMIN));
+	}
+	spin_unlock_irq(&aq->lock);
+}
+
+void azihsm_admin_aer_stop(struct azihsm_dev *hdev)
+{
+	spin_lock_irq(&hdev->admin.lock);
+	hdev->admin.aer_stop = true;
+	spin_unlock_irq(&hdev->admin.lock);
+	cancel_work_sync(&hdev->event_work);
+}
+
+static const char *const azihsm_reason_names[] = AZIHSM_ERROR_REASON_NAMES;
+
+static const char *azihsm_reason_name(unsigned int r)
+{
+	return r < ARRAY_SIZE(azihsm_reason_names) ? azihsm_reason_names[r] : "unknown";
+}
+
+/*
+ * An error-state entry or a tamper event: say so at once (dmesg, a
+ * KOBJ_CHANGE uevent with AZIHSM_EVENT, AZIHSM_REASON, AZIHSM_TAMPER_COUNT)
+ * and leave the next request with the device. The device itself refuses
+ * every service from now on, so requests fail with errors (-EIO), never
+ * with results; sysfs error_state, error_reason and tamper_count ask it.
+ */
+void azihsm_event_work(struct work_struct *work)
+{
+	struct azihsm_dev *hdev = container_of(work, struct azihsm_dev, event_work);
+	struct azihsm_admin_queue *aq = &hdev->admin;
+	char ev_env[32], reason_env[48], count_env[40];
+	char *envp[4];
+	unsigned int type, reason, count;
+	bool more = true;
+	u32 dw0;
+
+	envp[0] = ev_env;
+	envp[1] = reason_env;
+	envp[2] = count_env;
+	envp[3] = NULL;
+
+	while (more) {
+		spin_lock_irq(&aq->lock);
+		if (!aq->ev_n) {
+			spin_unlock_irq(&aq->lock);
+			break;
+		}
+		dw0 = aq->ev[0];
+		aq->ev_n--;
+		memmove(&aq->ev[0], &aq->ev[1], aq->ev_n * sizeof(aq->ev[0]));
+		more = aq->ev_n > 0;
+		spin_unlock_irq(&aq->lock);
+
+		type = dw0 & AZIHSM_AER_TYPE_MASK;
+		reason = (dw0 >> AZIHSM_AER_REASON_SHIFT) & AZIHSM_AER_REASON_MASK;
+		count = dw0 >> AZIHSM_AER_COUNT_SHIFT;
+		if (type == AZIHSM_AER_TAMPER)
+			dev_crit(hdev->dev, "tamper event (%u so far): keys zeroized, device in its error state\n",
+				 count);
+		else
+			dev_err(hdev->dev, "device entered its error state (%s): services refused until a reset\n",
+				azihsm_reason_name(reason));
+		snprintf(ev_env, sizeof(ev_env), "AZIHSM_EVENT=%s",
+			 type == AZIHSM_AER_TAMPER ? "tamper" : "error_state");
+		snprintf(reason_env, sizeof(reason_env), "AZIHSM_REASON=%s",
+			 azihsm_reason_name(reason));
+		snprintf(count_env, sizeof(count_env), "AZIHSM_TAMPER_COUNT=%u", count);
+		if (hdev->class_dev)
+			kobject_uevent_env(&hdev->class_dev->kobj, KOBJ_CHANGE, envp);
+	}
+	azihsm_admin_aer_arm(hdev);
 }
 
 /*

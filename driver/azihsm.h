@@ -97,6 +97,16 @@ struct azihsm_admin_queue {
 	u16 status;
 	u32 result;
 	struct completion done;
+	/*
+	 * The Async Event Request the device holds (admin opcode 0xC8), and
+	 * the events it completed that event_work has not handled yet.
+	 */
+	bool aer_armed;
+	bool aer_unsupported;	/* the device refused it: not re-armed */
+	bool aer_stop;		/* remove: no more event_work, no re-arm */
+	u16 aer_cid;
+	u32 ev[8];
+	unsigned int ev_n;
 };
 
 /*
@@ -313,6 +323,7 @@ struct azihsm_dev {
 	struct azihsm_ident ident;
 	struct azihsm_stats stats;
 	struct work_struct reset_work;
+	struct work_struct event_work;	/* async events (admin.c) */
 	struct delayed_work health_work;
 
 	struct hwrng hwrng;
@@ -396,6 +407,11 @@ void azihsm_ident_get(struct azihsm_dev *hdev, struct azihsm_ident *ident);
 int azihsm_admin_alloc(struct azihsm_dev *hdev);
 void azihsm_admin_free(struct azihsm_dev *hdev);
 void azihsm_admin_reset(struct azihsm_dev *hdev);
+/* Leave an Async Event Request with the device (once per bring-up). */
+void azihsm_admin_aer_arm(struct azihsm_dev *hdev);
+void azihsm_event_work(struct work_struct *work);
+/* Remove: stop handling events (before the class device goes). */
+void azihsm_admin_aer_stop(struct azihsm_dev *hdev);
 int azihsm_admin_exec(struct azihsm_dev *hdev, struct azihsm_admin_sqe *sqe,
 		      u32 *result);
 int azihsm_admin_create_cq(struct azihsm_dev *hdev, u16 qid, u16 depth, u16 vector,

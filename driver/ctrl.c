@@ -335,6 +335,7 @@ int azihsm_ctrl_init(struct azihsm_dev *hdev)
 	if (ret)
 		goto err_disable;
 	azihsm_get_gcm_workaround(hdev);
+	azihsm_admin_aer_arm(hdev);
 	return 0;
 
 err_disable:
@@ -452,6 +453,7 @@ void azihsm_ctrl_shutdown(struct azihsm_dev *hdev)
 	spin_unlock_irq(&hdev->lock);
 	cancel_delayed_work_sync(&hdev->health_work);
 	cancel_work_sync(&hdev->reset_work);
+	cancel_work_sync(&hdev->event_work);
 
 	spin_lock_irq(&hdev->lock);
 	hdev->state = AZIHSM_STATE_GONE;

@@ -73,6 +73,7 @@ static struct azihsm_dev *azihsm_dev_alloc(struct pci_dev *pdev)
 	spin_lock_init(&hdev->admin.lock);
 	init_completion(&hdev->admin.done);
 	INIT_WORK(&hdev->reset_work, azihsm_reset_work);
+	INIT_WORK(&hdev->event_work, azihsm_event_work);
 	INIT_DELAYED_WORK(&hdev->health_work, azihsm_health_work);
 	atomic64_set(&hdev->stats.submitted, 0);
 	atomic64_set(&hdev->stats.completed, 0);
@@ -204,6 +205,8 @@ static void azihsm_remove(struct pci_dev *pdev)
 {
 	struct azihsm_dev *hdev = pci_get_drvdata(pdev);
 
+	/* event_work uses the class device, which goes next. */
+	azihsm_admin_aer_stop(hdev);
 	azihsm_kc_del_device(hdev);
 	azihsm_cdev_del(hdev);
 	azihsm_hwrng_unregister(hdev);

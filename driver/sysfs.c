@@ -3,9 +3,10 @@
  * azihsm sysfs attributes of /sys/class/azihsm/azihsm<N>: identity,
  * state, queue counts, command counters, and what became of the
  * partition's stored state (asked of the device when read). All read-only; the
- * two that send a command to the device at every read (partition_state,
- * error_state) are root-only (0400), so an unprivileged reader cannot keep the
- * device's queues busy (issue 9); the others are cached values. The group is
+ * ones that send a command to the device at every read (partition_state,
+ * error_state, error_reason, tamper_count) are root-only (0400), so an
+ * unprivileged reader cannot keep the device's queues busy (issue 9); the
+ * others are cached values. The group is
  * passed to device_create_with_groups() so the attributes exist before
  * udev is told about the device.
  */
@@ -73,9 +74,9 @@ static ssize_t aes_queues_show(struct device *dev,
 static DEVICE_ATTR_RO(aes_queues);
 
 struct azihsm_devinfo {
-	u32 kind, tables, persist, boot, svn;
+	u32 kind, tables, persist, reason, tamper_count, boot, svn;
 	bool fips, error_state;
-	struct azihsm_kbytes serial, fw_rev, fw_version, measurement;
+	struct azihsm_kbytes serial, fw_rev, detail, fw_version, measurement;
 };
 
 static int azihsm_devinfo_rsp(struct mbor_dec *d, struct azihsm_kcmd *kc)
@@ -89,6 +90,9 @@ static int azihsm_devinfo_rsp(struct mbor_dec *d, struct azihsm_kcmd *kc)
 		{ AZIHSM_DEVINFO_FW_REV, AZIHSM_KF_BYTES, true, &di->fw_rev },
 		{ AZIHSM_DEVINFO_PERSIST, AZIHSM_KF_U32, false, &di->persist },
 		{ AZIHSM_DEVINFO_ERROR_STATE, AZIHSM_KF_BOOL, false, &di->error_state },
+		{ AZIHSM_DEVINFO_ERROR_REASON, AZIHSM_KF_U32, true, &di->reason },
+		{ AZIHSM_DEVINFO_ERROR_DETAIL, AZIHSM_KF_BYTES, true, &di->detail },
+		{ AZIHSM_DEVINFO_TAMPER_COUNT, AZIHSM_KF_U32, true, &di->tamper_count },
 		/* Secure boot (firmware that has it): libazihsm reads them. */
 		{ AZIHSM_DEVINFO_BOOT, AZIHSM_KF_U32, true, &di->boot },
 		{ AZIHSM_DEVINFO_FW_VERSION, AZIHSM_KF_BYTES, true, &di->fw_version },
@@ -99,15 +103,22 @@ static int azihsm_devinfo_rsp(struct mbor_dec *d, struct azihsm_kcmd *kc)
 	return azihsm_kdec(d, f, ARRAY_SIZE(f));
 }
 
-int azihsm_partition_state(struct azihsm_dev *hdev, u32 *persist, bool *error_state)
+/* GetDeviceInfo (its byte fields point into a response gone after the call). */
+static int azihsm_devinfo_get(struct azihsm_dev *hdev, struct azihsm_devinfo *di)
 {
-	struct azihsm_devinfo di = { };
 	struct azihsm_kcmd kc = {
 		.opcode = AZIHSM_OP_GET_DEVICE_INFO,
 		.rsp = azihsm_devinfo_rsp,
-		.ctx = &di,
+		.ctx = di,
 	};
-	int ret = azihsm_kcmd_run(hdev, &kc, false);
+	memset(di, 0, sizeof(*di));
+	return azihsm_kcmd_run(hdev, &kc, false);
+}
+
+int azihsm_partition_state(struct azihsm_dev *hdev, u32 *persist, bool *error_state)
+{
+	struct azihsm_devinfo di;
+	int ret = azihsm_devinfo_get(hdev, &di);
 
 	if (ret)
 		return ret;
@@ -144,6 +155,36 @@ static ssize_t error_state_show(struct device *dev,
 }
 static DEVICE_ATTR_ADMIN_RO(error_state);
 
+static const char *const azihsm_reason_names[] = AZIHSM_ERROR_REASON_NAMES;
+
+/* Why the module is in its error state: "none", "self-test", "tamper", ... */
+static ssize_t error_reason_show(struct device *dev,
+				 struct device_attribute *attr, char *buf)
+{
+	struct azihsm_devinfo di;
+	int ret = azihsm_devinfo_get(to_azihsm(dev), &di);
+
+	if (ret)
+		return ret;
+	if (di.reason >= ARRAY_SIZE(azihsm_reason_names))
+		return sysfs_emit(buf, "unknown\n");
+	return sysfs_emit(buf, "%s\n", azihsm_reason_names[di.reason]);
+}
+static DEVICE_ATTR_ADMIN_RO(error_reason);
+
+/* Tamper events in the device's tamper log (ever, across restarts). */
+static ssize_t tamper_count_show(struct device *dev,
+				 struct device_attribute *attr, char *buf)
+{
+	struct azihsm_devinfo di;
+	int ret = azihsm_devinfo_get(to_azihsm(dev), &di);
+
+	if (ret)
+		return ret;
+	return sysfs_emit(buf, "%u\n", di.tamper_count);
+}
+static DEVICE_ATTR_ADMIN_RO(tamper_count);
+
 #define AZIHSM_COUNTER_ATTR(name, field)				\
 static ssize_t name##_show(struct device *dev,				\
 			   struct device_attribute *attr, char *buf)	\
@@ -166,6 +207,8 @@ AZIHSM_COUNTER_ATTR(missed_irqs, missed_irqs);
 static struct attribute *azihsm_attrs[] = {
 	&dev_attr_partition_state.attr,
 	&dev_attr_error_state.attr,
+	&dev_attr_error_reason.attr,
+	&dev_attr_tamper_count.attr,
 	&dev_attr_serial.attr,
 	&dev_attr_firmware_rev.attr,
 	&dev_attr_model.attr,

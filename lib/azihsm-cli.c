@@ -7,6 +7,7 @@
  *   azihsm [--device PATH] login | key ... | user ... | sign ...   (cli-key.c)
  *   azihsm zeroize | backup create | backup restore ...  (cli-backup.c)
  *   azihsm crypto list | crypto priority ...              (cli-crypto.c)
+ *   azihsm selftest | tamper log                          (cli-trust.c)
  */
 #include <errno.h>
 #include <getopt.h>
@@ -192,6 +193,9 @@ static int cmd_info(struct cli *cli, int argc, char **argv)
 		printf("  \"fips_mode\": %s,\n", in.fips_mode ? "true" : "false");
 		json_str("partition_state", in.partition_state, false);
 		printf("  \"error_state\": %s,\n", in.error_state ? "true" : "false");
+		json_str("error_reason", in.error_reason, false);
+		json_str("error_detail", in.error_detail, false);
+		json_u32("tamper_count", in.tamper_count, false);
 		json_str("ctrl_state", in.ctrl_state, false);
 		json_u32("hsm_queues", in.hsm_queues, false);
 		json_u32("aes_queues", in.aes_queues, false);
@@ -222,6 +226,11 @@ static int cmd_info(struct cli *cli, int argc, char **argv)
 		printf("fw version:    %s, SVN %u\n", in.fw_version, in.svn);
 		printf("measurement:   %s\n", meas);
 	}
+	if (in.error_state)
+		printf("error state:   %s (%s); only a reset leaves it\n", in.error_reason,
+		       in.error_detail);
+	printf("tamper events: %u%s\n", in.tamper_count,
+	       in.tamper_count ? " (azihsm tamper log)" : "");
 	return 0;
 }
 
@@ -324,6 +333,8 @@ static void usage(FILE *f, const char *prog)
 		fprintf(f, "  %s\n", cli_id_commands[i].usage);
 	for (i = 0; i < cli_sd_ncommands; i++)
 		fprintf(f, "  %s\n", cli_sd_commands[i].usage);
+	for (i = 0; i < cli_trust_ncommands; i++)
+		fprintf(f, "  %s\n", cli_trust_commands[i].usage);
 	fprintf(f, "\n  --device PATH  device node (default %s)\n"
 		"  %s COMMAND --help  help for one command\n"
 		"\nCommands that log in read the PIN from --pin-file FILE (its first line) or\n"
@@ -336,10 +347,11 @@ static const struct subcommand *find_sub(int argc, char **argv, int *i)
 {
 	const struct subcommand *tabs[] = { subcommands, cli_key_commands, cli_ops_commands,
 					    cli_backup_commands, cli_crypto_commands,
-					    cli_id_commands, cli_sd_commands };
+					    cli_id_commands, cli_sd_commands, cli_trust_commands };
 	const size_t counts[] = { sizeof(subcommands) / sizeof(subcommands[0]),
 				  cli_key_ncommands, cli_ops_ncommands, cli_backup_ncommands,
-				  cli_crypto_ncommands, cli_id_ncommands, cli_sd_ncommands };
+				  cli_crypto_ncommands, cli_id_ncommands, cli_sd_ncommands,
+				  cli_trust_ncommands };
 	size_t t, k, n;
 
 	for (t = 0; t < sizeof(tabs) / sizeof(tabs[0]); t++) {

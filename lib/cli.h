@@ -46,6 +46,9 @@ extern const size_t cli_id_ncommands;
 /* cli-sd.c: sd activate|restore|backup-key|restore-key|info */
 extern const struct subcommand cli_sd_commands[];
 extern const size_t cli_sd_ncommands;
+/* cli-trust.c: selftest, tamper log */
+extern const struct subcommand cli_trust_commands[];
+extern const size_t cli_trust_ncommands;
 
 /* cli-crypto.c: crypto list, crypto priority (/proc/crypto, NETLINK_CRYPTO) */
 extern const struct subcommand cli_crypto_commands[];

@@ -77,6 +77,15 @@ int azihsm_get_info(struct azihsm_dev *dev, struct azihsm_info *info)
 	info->svn = pd.svn;
 	info->has_measurement = pd.has_measurement;
 	memcpy(info->measurement, pd.measurement, sizeof(info->measurement));
+	{
+		static const char *const reasons[] = AZIHSM_ERROR_REASON_NAMES;
+
+		snprintf(info->error_reason, sizeof(info->error_reason), "%s",
+			 pd.error_reason < sizeof(reasons) / sizeof(reasons[0]) ?
+			 reasons[pd.error_reason] : "unknown");
+	}
+	snprintf(info->error_detail, sizeof(info->error_detail), "%s", pd.error_detail);
+	info->tamper_count = pd.tamper_count;
 
 	if (lib_sysfs_read(dev, "ctrl_state", info->ctrl_state, sizeof(info->ctrl_state)))
 		snprintf(info->ctrl_state, sizeof(info->ctrl_state), "unknown");

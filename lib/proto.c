@@ -160,6 +160,17 @@ int proto_parse_devinfo(struct mbor_dec *d, struct proto_devinfo *info)
 				info->has_measurement = true;
 			}
 			break;
+		case AZIHSM_DEVINFO_ERROR_REASON:
+			ret = mbor_dec_u32(d, &info->error_reason);
+			break;
+		case AZIHSM_DEVINFO_ERROR_DETAIL:
+			ret = mbor_dec_bytes(d, &p, &len);
+			if (!ret)
+				copy_str(info->error_detail, sizeof(info->error_detail), p, len);
+			break;
+		case AZIHSM_DEVINFO_TAMPER_COUNT:
+			ret = mbor_dec_u32(d, &info->tamper_count);
+			break;
 		default:
 			ret = mbor_dec_skip(d);	/* newer firmware: ignore */
 			break;

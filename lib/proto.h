@@ -27,6 +27,9 @@ struct proto_devinfo {
 	uint32_t svn;
 	bool has_measurement;
 	uint8_t measurement[48];
+	uint32_t error_reason;	/* enum azihsm_error_reason */
+	char error_detail[48];
+	uint32_t tamper_count;
 };
 
 /* Build a request; returns its length, or 0 if @cap is too small. */

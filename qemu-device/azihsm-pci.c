@@ -38,6 +38,7 @@
 #include "sysemu/dma.h"
 
 #include "azihsm/hw.h"
+#include "azihsm/msg.h"
 #include "fw/hsm_ctrl.h"
 
 #define TYPE_AZIHSM "azihsm"
@@ -82,6 +83,7 @@ struct AzihsmState {
     uint32_t fuse_min_svn;  /* fused minimum security version */
     uint32_t hsm_queues;
     uint32_t aes_queues;
+    char *selftest_fail;        /* test only: this self-test fails */
     /* test-only faults before realize (-global); then the core's */
     uint32_t fault_init[HSM_FAULT_NR];
 };
@@ -463,11 +465,13 @@ static void azihsm_realize(PCIDevice *pdev, Error **errp)
         .fw_image = s->fw_image,
         .fuse_root_hash = s->fuse_root_hash,
         .fuse_min_svn = s->fuse_min_svn,
+        .selftest_fail = s->selftest_fail,
     };
     s->ctrl = hsm_ctrl_new(&cfg, &azihsm_host_ops, s);
     if (!s->ctrl) {
         error_setg(errp, "azihsm: the firmware core did not start"
-                   " (configuration, DRBG or self-test failure)");
+                   " (configuration, e.g. an unknown selftest-fail name,"
+                   " or no DRBG)");
         goto err_bh;
     }
     for (i = 0; i < HSM_FAULT_NR; i++) {
@@ -575,8 +579,58 @@ static Property azihsm_properties[] = {
                        AZIHSM_HSM_QUEUES_MAX),
     DEFINE_PROP_UINT32("aes-queues", AzihsmState, aes_queues,
                        AZIHSM_AES_QUEUES_MAX),
+    /* Test only, default off: Documentation/device.md. */
+    DEFINE_PROP_STRING("selftest-fail", AzihsmState, selftest_fail),
     DEFINE_PROP_END_OF_LIST(),
 };
+
+/*
+ * Tamper sensors: run-time properties (QMP qom-set / qom-get on the
+ * device). A reading out of its range (hsm_ctrl.h) is a tamper event: the
+ * firmware zeroizes, logs it and interrupts the driver.
+ */
+static const struct {
+    const char *name;
+    unsigned int sensor;
+    const char *desc;
+} azihsm_sensors[] = {
+    { "tamper-enclosure", AZIHSM_TAMPER_ENCLOSURE,
+      "enclosure/mesh: 0 closed, anything else opened (tamper)" },
+    { "sensor-voltage-mv", AZIHSM_TAMPER_VOLTAGE,
+      "supply voltage in mV (tamper outside 2970..3630)" },
+    { "sensor-temperature-c", AZIHSM_TAMPER_TEMPERATURE,
+      "temperature in degrees C (tamper outside -20..85)" },
+    { "sensor-clock-khz", AZIHSM_TAMPER_CLOCK,
+      "clock in kHz (tamper outside 90000..110000)" },
+};
+
+static void azihsm_sensor_get(Object *obj, Visitor *v, const char *name,
+                              void *opaque, Error **errp)
+{
+    AzihsmState *s = AZIHSM(obj);
+    int32_t val = 0;
+
+    if (s->ctrl) {
+        val = hsm_ctrl_sensor_get(s->ctrl, (unsigned int)(uintptr_t)opaque);
+    }
+    visit_type_int32(v, name, &val, errp);
+}
+
+static void azihsm_sensor_set(Object *obj, Visitor *v, const char *name,
+                              void *opaque, Error **errp)
+{
+    AzihsmState *s = AZIHSM(obj);
+    int32_t val;
+
+    if (!visit_type_int32(v, name, &val, errp)) {
+        return;
+    }
+    if (!s->ctrl) {
+        error_setg(errp, "azihsm: %s: the device is not running", name);
+        return;
+    }
+    hsm_ctrl_sensor_set(s->ctrl, (unsigned int)(uintptr_t)opaque, val);
+}
 
 static void azihsm_class_init(ObjectClass *klass, void *data)
 {
@@ -608,6 +662,13 @@ static void azihsm_class_init(ObjectClass *klass, void *data)
         object_property_set_default_uint(op, 0);
         object_class_property_set_description(klass, azihsm_fault_names[i],
                                               "test only: see device.md");
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(azihsm_sensors); i++) {
+        object_class_property_add(klass, azihsm_sensors[i].name, "int32",
+                                  azihsm_sensor_get, azihsm_sensor_set, NULL,
+                                  (void *)(uintptr_t)azihsm_sensors[i].sensor);
+        object_class_property_set_description(klass, azihsm_sensors[i].name,
+                                              azihsm_sensors[i].desc);
     }
     set_bit(DEVICE_CATEGORY_MISC, dc->categories);
 }

@@ -63,6 +63,14 @@ struct azihsm_info {
 	 */
 	char partition_state[16];
 	bool error_state;
+	/*
+	 * Why (hsm-design.md "Self-tests and the error state"): "none",
+	 * "self-test", "drbg", "pct", "tamper", "state", "integrity"; the
+	 * device's detail, e.g. "self-test aes-gcm"; tamper events ever.
+	 */
+	char error_reason[16];
+	char error_detail[48];
+	uint32_t tamper_count;
 	char ctrl_state[16];	/* sysfs: "ready", "resetting", "dead", ... */
 	uint32_t hsm_queues;
 	uint32_t aes_queues;
@@ -569,6 +577,41 @@ int azihsm_sd_restore_key(struct azihsm_session *officer, const void *blob, size
 			  uint16_t *key_id);
 int azihsm_sd_info(struct azihsm_session *sess, bool *active, uint8_t id[AZIHSM_SD_ID_LEN],
 		   uint8_t *quorum);
+
+/*
+ * Self-tests and tamper (hsm-design.md "Self-tests and the error state",
+ * "Tamper response"); no session needed, and they work in the error state.
+ *
+ * azihsm_selftest runs every known-answer self-test now (SelfTest 4060):
+ * one result per algorithm family, in the device's order. A failure puts
+ * the device in its error state (passed false); only a reset leaves it.
+ */
+struct azihsm_selftest_result {
+	bool passed;
+	unsigned int n;
+	struct {
+		uint8_t id;		/* enum azihsm_selftest_id (msg.h) */
+		uint8_t result;		/* enum azihsm_selftest_outcome */
+		char name[16];		/* "aes-gcm", ... ("?" if unknown) */
+	} t[32];
+};
+int azihsm_selftest(struct azihsm_dev *dev, struct azihsm_selftest_result *res);
+/* "pass", "FAIL", "not-run". */
+const char *azihsm_selftest_result_str(uint8_t result);
+
+/* The device's tamper log (TamperLog 4061): the last events, oldest first. */
+struct azihsm_tamper_log {
+	uint32_t count;		/* events ever (the log keeps the last 16) */
+	unsigned int n;
+	struct {
+		uint8_t sensor;		/* enum azihsm_tamper_sensor */
+		char sensor_name[16];	/* "enclosure", "voltage", ... */
+		int32_t value;		/* the reading that tripped it */
+		uint64_t time;		/* unix seconds (device clock) */
+		uint32_t seq;		/* 1 for the first event ever */
+	} e[16];
+};
+int azihsm_tamper_log(struct azihsm_dev *dev, struct azihsm_tamper_log *log);
 
 struct azihsm_last_status azihsm_last_status(const struct azihsm_dev *dev);
 /* Message for a negative errno returned by this library. */

@@ -80,6 +80,15 @@
 #define AZIHSM_CSTS_SHST_DONE	(2u << 2)
 #define AZIHSM_CSTS_NSSRO	(1u << 4)	/* subsystem reset occurred */
 #define AZIHSM_CSTS_PP		(1u << 5)
+/*
+ * Vendor bits (azihsm): the module is in its error state (self-test, DRBG
+ * health, pairwise test, tamper, unusable stored state; GetDeviceInfo says
+ * why), and a tamper event has happened since the device last started.
+ * Both hold until a PCI-level reset or restart (hsm-design.md "Self-tests
+ * and the error state", "Tamper response").
+ */
+#define AZIHSM_CSTS_ERR		(1u << 8)
+#define AZIHSM_CSTS_TAMPER	(1u << 9)
 
 #define AZIHSM_NSSR_MAGIC	0x4e564d65u	/* "NVMe" */
 
@@ -134,6 +143,7 @@ enum azihsm_sc {
 	AZIHSM_SC_INVALID_CQ		= 0x101,
 	AZIHSM_SC_INVALID_QID		= 0x102,
 	AZIHSM_SC_INVALID_QSIZE		= 0x103,
+	AZIHSM_SC_AER_LIMIT		= 0x105,	/* too many outstanding async event requests */
 	AZIHSM_SC_INVALID_VECTOR	= 0x108,
 	AZIHSM_SC_INVALID_QUEUE_DELETION = 0x10c,
 	AZIHSM_SC_FEATURE_NOT_CHANGEABLE = 0x10e,
@@ -154,8 +164,27 @@ enum azihsm_admin_opc {
 	AZIHSM_ADMIN_ABORT		= 0x08,
 	AZIHSM_ADMIN_SET_FEATURES	= 0x09,
 	AZIHSM_ADMIN_GET_FEATURES	= 0x0a,
+	/*
+	 * azihsm vendor: Asynchronous Event Request. The device keeps the
+	 * command (at most AZIHSM_AER_MAX outstanding; more complete with
+	 * AZIHSM_SC_AER_LIMIT) and completes it when an event happens: DW0 =
+	 * type (bits 7:0) | reason (bits 15:8, enum azihsm_error_reason) |
+	 * tamper count (bits 31:16). A controller reset drops outstanding ones.
+	 */
+	AZIHSM_ADMIN_ASYNC_EVENT	= 0xc8,
 	AZIHSM_ADMIN_SET_RES_COUNT	= 0xc3,	/* PF only: refused here */
 	AZIHSM_ADMIN_GET_RES_COUNT	= 0xc4,	/* PF only: refused here */
+};
+
+/* Async Event Request: at most this many outstanding; DW0 of a completion. */
+#define AZIHSM_AER_MAX			4
+#define AZIHSM_AER_TYPE_MASK		0xffu
+#define AZIHSM_AER_REASON_SHIFT		8
+#define AZIHSM_AER_REASON_MASK		0xffu
+#define AZIHSM_AER_COUNT_SHIFT		16
+enum azihsm_aer_type {
+	AZIHSM_AER_ERROR_STATE	= 1,	/* the module entered its error state */
+	AZIHSM_AER_TAMPER	= 2,	/* a tamper event: keys zeroized (error state too) */
 };
 
 #define AZIHSM_IDENTIFY_CNS_CTRL	0x01

@@ -65,6 +65,9 @@ enum azihsm_op {
 	AZIHSM_OP_RESET_USER_CREDENTIAL	= 4040,
 	AZIHSM_OP_UNLOCK_USER		= 4041,
 	AZIHSM_OP_ZEROIZE_PARTITION	= 4042,
+	/* 4060..4079: self-tests and tamper (hsm-design.md "Self-tests ...") */
+	AZIHSM_OP_SELF_TEST		= 4060,	/* on-demand self-tests */
+	AZIHSM_OP_TAMPER_LOG		= 4061,	/* the tamper log */
 	/* 4080..4089: security domain (officer), "Security domain" below */
 	AZIHSM_OP_SD_ACTIVATE		= 4080,
 	AZIHSM_OP_SD_EXCHANGE_KEY	= 4081,
@@ -160,6 +163,75 @@ enum azihsm_boot {
 	AZIHSM_BOOT_ROLLBACK = 7,	/* SVN below the fused minimum */
 };
 
+/*
+ * Why the module is in its error state (GetDeviceInfo field 20, the async
+ * event's reason byte). The first cause is kept. A PCI-level reset or a
+ * restart re-runs the self-tests and leaves the state, except STATE (the
+ * stored state stays unusable) and INTEGRITY.
+ */
+enum azihsm_error_reason {
+	AZIHSM_ERR_NONE = 0,
+	AZIHSM_ERR_SELFTEST = 1,	/* a power-on / on-demand CAST failed (detail: which) */
+	AZIHSM_ERR_DRBG = 2,		/* DRBG failure or entropy health test (detail) */
+	AZIHSM_ERR_PCT = 3,		/* pairwise consistency test of a generated key */
+	AZIHSM_ERR_TAMPER = 4,		/* tamper event (detail: sensor); keys zeroized */
+	AZIHSM_ERR_STATE = 5,		/* stored state unusable (field 6 says how) */
+	AZIHSM_ERR_INTEGRITY = 6,	/* firmware integrity test */
+};
+/* Indexed by enum azihsm_error_reason (sysfs, uevents, the CLI). */
+#define AZIHSM_ERROR_REASON_NAMES \
+	{ "none", "self-test", "drbg", "pct", "tamper", "state", "integrity" }
+
+/*
+ * Self-test ids (SelfTest results; AZIHSM_SELFTEST_NAMES are the names the
+ * test-only `selftest-fail` property takes). One per algorithm family.
+ */
+enum azihsm_selftest_id {
+	AZIHSM_ST_INTEGRITY = 1,	/* firmware image digest */
+	AZIHSM_ST_AES_ECB,
+	AZIHSM_ST_AES_CBC,
+	AZIHSM_ST_AES_GCM,
+	AZIHSM_ST_AES_XTS,
+	AZIHSM_ST_AES_KWP,
+	AZIHSM_ST_SHA256,
+	AZIHSM_ST_SHA384,
+	AZIHSM_ST_SHA512,
+	AZIHSM_ST_HMAC,
+	AZIHSM_ST_HKDF,
+	AZIHSM_ST_KBKDF,
+	AZIHSM_ST_ECDSA,
+	AZIHSM_ST_ECDH,
+	AZIHSM_ST_RSA_SIGN,
+	AZIHSM_ST_RSA_DEC,
+	AZIHSM_ST_DRBG,
+	AZIHSM_ST_COUNT			/* one past the last id */
+};
+
+/* Indexed by enum azihsm_selftest_id. */
+#define AZIHSM_SELFTEST_NAMES {						\
+	NULL, "integrity", "aes-ecb", "aes-cbc", "aes-gcm", "aes-xts",	\
+	"aes-kwp", "sha256", "sha384", "sha512", "hmac", "hkdf", "kbkdf",	\
+	"ecdsa", "ecdh", "rsa-sign", "rsa-dec", "drbg" }
+
+/* SelfTest result of one test. */
+enum azihsm_selftest_outcome {
+	AZIHSM_ST_PASS = 0,
+	AZIHSM_ST_FAIL = 1,
+	AZIHSM_ST_NOT_RUN = 2,	/* integrity: no firmware measurement in this build */
+};
+
+/* Tamper sensors: the tamper log's event type, reason TAMPER's detail. */
+enum azihsm_tamper_sensor {
+	AZIHSM_TAMPER_ENCLOSURE = 1,	/* enclosure opened / mesh broken */
+	AZIHSM_TAMPER_VOLTAGE = 2,	/* supply voltage out of range */
+	AZIHSM_TAMPER_TEMPERATURE = 3,	/* temperature out of range */
+	AZIHSM_TAMPER_CLOCK = 4,	/* clock frequency out of range */
+	AZIHSM_TAMPER_SENSORS		/* one past the last */
+};
+#define AZIHSM_TAMPER_NAMES { NULL, "enclosure", "voltage", "temperature", "clock" }
+/* The tamper log keeps the last this many events (and the total count). */
+#define AZIHSM_TAMPER_LOG_MAX		16
+
 /* GetRandom: at most this many bytes per command (fits one response). */
 #define AZIHSM_RANDOM_MAX		4096
 
@@ -185,6 +257,9 @@ enum azihsm_boot {
 #define AZIHSM_DEVINFO_FW_REV		5	/* bytes */
 #define AZIHSM_DEVINFO_PERSIST		6	/* u32, enum azihsm_persist */
 #define AZIHSM_DEVINFO_ERROR_STATE	7	/* bool: module refuses services */
+#define AZIHSM_DEVINFO_ERROR_REASON	20	/* u32, enum azihsm_error_reason */
+#define AZIHSM_DEVINFO_ERROR_DETAIL	21	/* bytes: e.g. "self-test aes-gcm" (<= 47) */
+#define AZIHSM_DEVINFO_TAMPER_COUNT	22	/* u32: tamper events ever (the log's) */
 /* Secure boot (hsm_boot.h): 40..43 */
 #define AZIHSM_DEVINFO_BOOT		40	/* u32, enum azihsm_boot */
 #define AZIHSM_DEVINFO_FW_VERSION	41	/* bytes: manifest version (<= 32) */
@@ -653,6 +728,25 @@ enum azihsm_boot {
 #define AZIHSM_ECCVER_F_DIGEST		3
 #define AZIHSM_ECCVER_F_SIG		4
 #define AZIHSM_ECCVER_F_VALID		1	/* answer */
+
+/*
+ * SelfTest (4060) request data: {}; response: { 1: passed bool, 2: count
+ * u32, 3: results bytes (count pairs: enum azihsm_selftest_id u8, enum
+ * azihsm_selftest_outcome u8) }. A failure enters the error state; the
+ * answer is still SUCCESS with passed false (the results say which).
+ */
+#define AZIHSM_SELFTEST_F_PASSED	1
+#define AZIHSM_SELFTEST_F_COUNT		2
+#define AZIHSM_SELFTEST_F_RESULTS	3
+/*
+ * TamperLog (4061) request data: {}; response: { 1: total count u32,
+ * 2: entries bytes (the last <= AZIHSM_TAMPER_LOG_MAX events, oldest
+ * first, AZIHSM_TAMPER_ENTRY_LEN bytes each: sensor u8, value i32 LE (the
+ * reading that tripped it), unix time u64 LE, sequence number u32 LE) }.
+ */
+#define AZIHSM_TAMPER_F_COUNT		1
+#define AZIHSM_TAMPER_F_ENTRIES		2
+#define AZIHSM_TAMPER_ENTRY_LEN		17
 
 /* GetRandom request data: { 1: length u16 }; response: { 1: bytes } */
 #define AZIHSM_RANDOM_LEN		1

@@ -270,10 +270,35 @@ static uint16_t admin_features(struct hsm_ctrl *c, const struct azihsm_admin_sqe
 	return AZIHSM_SC_INVALID_FIELD;
 }
 
+void hsm_aer_deliver(struct hsm_ctrl *c)
+{
+	while (c->aer_n && c->aer_ev_n) {
+		if (!hsm_admin_post(c, c->aer_cid[0], c->aer_ev[0]))
+			return;	/* CQ full: the next doorbell or event retries */
+		c->aer_n--;
+		memmove(&c->aer_cid[0], &c->aer_cid[1], c->aer_n * sizeof(c->aer_cid[0]));
+		c->aer_ev_n--;
+		memmove(&c->aer_ev[0], &c->aer_ev[1], c->aer_ev_n * sizeof(c->aer_ev[0]));
+	}
+}
+
+/* Async Event Request: kept until an event; lock held. */
+static uint16_t admin_async_event(struct hsm_ctrl *c, const struct azihsm_admin_sqe *sqe,
+				  bool *deferred)
+{
+	if (c->aer_n >= AZIHSM_AER_MAX)
+		return AZIHSM_SC_AER_LIMIT;
+	c->aer_cid[c->aer_n++] = le16toh(sqe->cid);
+	*deferred = true;
+	hsm_aer_deliver(c);
+	return AZIHSM_SC_SUCCESS;
+}
+
 void hsm_admin_execute(struct hsm_ctrl *c, const struct azihsm_admin_sqe *sqe,
-		       uint32_t *result, uint16_t *status)
+		       uint32_t *result, uint16_t *status, bool *deferred)
 {
 	*result = 0;
+	*deferred = false;
 	if (sqe->flags >> 6) {
 		hsm_ctrl_guest_error(c, "admin opcode 0x%x: PSDT must be PRP", sqe->opc);
 		*status = AZIHSM_SC_INVALID_FIELD;
@@ -303,6 +328,9 @@ void hsm_admin_execute(struct hsm_ctrl *c, const struct azihsm_admin_sqe *sqe,
 		break;
 	case AZIHSM_ADMIN_GET_FEATURES:
 		*status = admin_features(c, sqe, false, result);
+		break;
+	case AZIHSM_ADMIN_ASYNC_EVENT:
+		*status = admin_async_event(c, sqe, deferred);
 		break;
 	case AZIHSM_ADMIN_ABORT:
 		/* Commands run to completion; DW0 bit 0 = not aborted. */

@@ -116,6 +116,8 @@ static void ctrl_enable(struct hsm_ctrl *c)
  */
 static void ctrl_quiesce_locked(struct hsm_ctrl *c)
 {
+	/* Outstanding Async Event Requests go with the queues. */
+	c->aer_n = 0;
 	pthread_mutex_unlock(&c->lock);
 	hsm_queues_teardown(c);
 	hsm_fw_reset_sessions(c->fw);
@@ -155,6 +157,20 @@ static void ctrl_write_u64_half(struct hsm_ctrl *c, uint64_t *reg, uint64_t off_
 		*reg = (*reg & ~0xffffffffull) | (uint32_t)val;
 }
 
+/* CSTS vendor bits: the firmware's error state and a tamper since start. */
+static uint32_t ctrl_vendor_csts(struct hsm_ctrl *c)
+{
+	uint32_t v = 0;
+	bool tampered = false;
+
+	if (hsm_fw_in_error_state(c->fw))
+		v |= AZIHSM_CSTS_ERR;
+	hsm_fw_tamper_count(c->fw, &tampered);
+	if (tampered)
+		v |= AZIHSM_CSTS_TAMPER;
+	return v;
+}
+
 uint64_t hsm_ctrl_reg_read(struct hsm_ctrl *c, uint64_t off, unsigned int size)
 {
 	uint64_t v = 0;
@@ -176,7 +192,7 @@ uint64_t hsm_ctrl_reg_read(struct hsm_ctrl *c, uint64_t off, unsigned int size)
 		v = (uint64_t)c->cc << 32;	/* 0x10 INTMC reads 0 */
 		break;
 	case 0x18:
-		v = (uint64_t)c->csts << 32;	/* 0x18 reserved */
+		v = (uint64_t)(c->csts | ctrl_vendor_csts(c)) << 32;	/* 0x18 reserved */
 		break;
 	case AZIHSM_REG_NSSR:
 		v = (uint64_t)c->aqa << 32;	/* NSSR reads 0 */
@@ -265,6 +281,8 @@ void hsm_ctrl_doorbell_write(struct hsm_ctrl *c, uint64_t off, uint32_t val)
 		} else {
 			cq->head = val;
 			pthread_cond_broadcast(&c->cq_space);
+			if (slot == 0)
+				hsm_aer_deliver(c);
 		}
 	} else {
 		struct hsm_sq *sq = &c->sq[slot];
@@ -292,7 +310,72 @@ void hsm_ctrl_reset(struct hsm_ctrl *c)
 	c->asq = 0;
 	c->acq = 0;
 	c->gcm_workaround = 0;
+	c->aer_n = 0;
+	c->aer_ev_n = 0;
 	pthread_mutex_unlock(&c->lock);
+	/* As at power-on: the self-tests again, the error state left if they pass. */
+	hsm_fw_restart(c->fw);
+}
+
+/* Firmware event (any thread, no firmware lock held): queue and deliver. */
+static void ctrl_event(void *ctx, uint32_t dw0)
+{
+	struct hsm_ctrl *c = ctx;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->aer_ev_n == sizeof(c->aer_ev) / sizeof(c->aer_ev[0])) {
+		/* Full: the oldest goes (the state registers say the rest). */
+		memmove(&c->aer_ev[0], &c->aer_ev[1], sizeof(c->aer_ev) - sizeof(c->aer_ev[0]));
+		c->aer_ev_n--;
+	}
+	c->aer_ev[c->aer_ev_n++] = dw0;
+	hsm_aer_deliver(c);
+	pthread_mutex_unlock(&c->lock);
+}
+
+static bool ctrl_sensor_ok(unsigned int sensor, int32_t v)
+{
+	switch (sensor) {
+	case AZIHSM_TAMPER_ENCLOSURE:
+		return v == 0;
+	case AZIHSM_TAMPER_VOLTAGE:
+		return v >= HSM_SENSOR_VOLTAGE_MIN && v <= HSM_SENSOR_VOLTAGE_MAX;
+	case AZIHSM_TAMPER_TEMPERATURE:
+		return v >= HSM_SENSOR_TEMP_MIN && v <= HSM_SENSOR_TEMP_MAX;
+	case AZIHSM_TAMPER_CLOCK:
+		return v >= HSM_SENSOR_CLOCK_MIN && v <= HSM_SENSOR_CLOCK_MAX;
+	}
+	return false;
+}
+
+int hsm_ctrl_sensor_set(struct hsm_ctrl *c, unsigned int sensor, int32_t value)
+{
+	if (sensor == 0 || sensor >= AZIHSM_TAMPER_SENSORS)
+		return -1;
+	pthread_mutex_lock(&c->lock);
+	c->sensor[sensor] = value;
+	pthread_mutex_unlock(&c->lock);
+	if (ctrl_sensor_ok(sensor, value))
+		return 0;
+	hsm_fw_tamper(c->fw, sensor, value);
+	return 1;
+}
+
+int32_t hsm_ctrl_sensor_get(struct hsm_ctrl *c, unsigned int sensor)
+{
+	int32_t v;
+
+	if (sensor == 0 || sensor >= AZIHSM_TAMPER_SENSORS)
+		return 0;
+	pthread_mutex_lock(&c->lock);
+	v = c->sensor[sensor];
+	pthread_mutex_unlock(&c->lock);
+	return v;
+}
+
+struct hsm_fw *hsm_ctrl_fw(struct hsm_ctrl *c)
+{
+	return c->fw;
 }
 
 void hsm_ctrl_set_fault(struct hsm_ctrl *c, enum hsm_fault f, uint32_t val)
@@ -418,12 +501,21 @@ struct hsm_ctrl *hsm_ctrl_new(const struct hsm_ctrl_config *cfg,
 	fwc.root_cert = cfg->root_cert;
 	fwc.devcert = cfg->devcert;
 	fwc.boot = &boot;
+	fwc.selftest_fail = cfg->selftest_fail;
+	fwc.event = ctrl_event;
+	fwc.event_ctx = c;
+	c->sensor[AZIHSM_TAMPER_ENCLOSURE] = 0;
+	c->sensor[AZIHSM_TAMPER_VOLTAGE] = HSM_SENSOR_VOLTAGE_NOMINAL;
+	c->sensor[AZIHSM_TAMPER_TEMPERATURE] = HSM_SENSOR_TEMP_NOMINAL;
+	c->sensor[AZIHSM_TAMPER_CLOCK] = HSM_SENSOR_CLOCK_NOMINAL;
+	/* The firmware's events (a power-on self-test failure) take the lock. */
+	pthread_mutex_init(&c->lock, NULL);
 	c->fw = hsm_fw_new(&fwc);
 	if (!c->fw) {
+		pthread_mutex_destroy(&c->lock);
 		free(c);
 		return NULL;
 	}
-	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->cq_space, NULL);
 	for (i = 0; i < HSM_QSLOTS; i++)
 		pthread_cond_init(&c->sq[i].wake, NULL);

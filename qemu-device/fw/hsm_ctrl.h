@@ -61,6 +61,11 @@ struct hsm_ctrl_config {
 	 * its ring and never completes it, as a hung device would.
 	 */
 	unsigned int fault_aes_stall;
+	/*
+	 * Test only (device property `selftest-fail`): the self-test of this
+	 * name fails at every run, so the device starts in its error state.
+	 */
+	const char *selftest_fail;
 };
 
 /*
@@ -86,6 +91,22 @@ uint32_t hsm_ctrl_get_fault(struct hsm_ctrl *c, enum hsm_fault f);
 /* Faults injected since the controller was made (all kinds). */
 uint64_t hsm_ctrl_faults_injected(struct hsm_ctrl *c);
 
+/*
+ * Tamper sensors (device properties tamper-enclosure, sensor-voltage-mv,
+ * sensor-temperature-c, sensor-clock-khz; set at run time with qom-set): a
+ * reading outside its range is a tamper event (hsm_fw_tamper). The
+ * enclosure reads 0 while closed; anything else is open.
+ */
+#define HSM_SENSOR_VOLTAGE_NOMINAL	3300	/* mV */
+#define HSM_SENSOR_VOLTAGE_MIN		2970
+#define HSM_SENSOR_VOLTAGE_MAX		3630
+#define HSM_SENSOR_TEMP_NOMINAL		40	/* degrees C */
+#define HSM_SENSOR_TEMP_MIN		(-20)
+#define HSM_SENSOR_TEMP_MAX		85
+#define HSM_SENSOR_CLOCK_NOMINAL	100000	/* kHz */
+#define HSM_SENSOR_CLOCK_MIN		90000
+#define HSM_SENSOR_CLOCK_MAX		110000
+
 /* NULL on failure (bad config, OpenSSL DRBG or self-test failure). */
 struct hsm_ctrl *hsm_ctrl_new(const struct hsm_ctrl_config *cfg,
 			      const struct hsm_host_ops *ops, void *opaque);
@@ -101,6 +122,15 @@ void hsm_ctrl_doorbell_write(struct hsm_ctrl *c, uint64_t off, uint32_t val);
  * the firmware's sessions and session keys are dropped (hsm_fw_reset_sessions).
  */
 void hsm_ctrl_reset(struct hsm_ctrl *c);
+/*
+ * A new reading of sensor @sensor (enum azihsm_tamper_sensor); out of its
+ * range it is a tamper event. Returns 1 if it was one, 0, or -1 for an
+ * unknown sensor. Any thread.
+ */
+int hsm_ctrl_sensor_set(struct hsm_ctrl *c, unsigned int sensor, int32_t value);
+int32_t hsm_ctrl_sensor_get(struct hsm_ctrl *c, unsigned int sensor);
+/* The firmware behind @c (tests). */
+struct hsm_fw *hsm_ctrl_fw(struct hsm_ctrl *c);
 /* Wait until every worker is idle (tests, migration-free shutdown). */
 void hsm_ctrl_quiesce(struct hsm_ctrl *c);
 

@@ -9,6 +9,7 @@
 #include <pthread.h>
 
 #include "azihsm/hw.h"
+#include "azihsm/msg.h"
 #include "hsm_ctrl.h"
 #include "hsm_fw.h"
 
@@ -72,6 +73,16 @@ struct hsm_ctrl {
 	uint32_t fault[HSM_FAULT_NR];	/* test-only faults (hsm_ctrl_set_fault) */
 	uint64_t faults_injected;
 	uint32_t gcm_workaround;
+	/*
+	 * Async Event Requests the driver left with us (their cids) and the
+	 * events not yet delivered (DW0 values, oldest first). A controller
+	 * reset drops the requests; a PCI-level reset the events too.
+	 */
+	uint16_t aer_cid[AZIHSM_AER_MAX];
+	unsigned int aer_n;
+	uint32_t aer_ev[8];
+	unsigned int aer_ev_n;
+	int32_t sensor[AZIHSM_TAMPER_SENSORS];
 	struct hsm_sq sq[HSM_QSLOTS];
 	struct hsm_cq cq[HSM_QSLOTS];
 };
@@ -97,9 +108,19 @@ uint16_t hsm_prp_read(struct hsm_ctrl *c, uint64_t prp1, uint64_t prp2,
 uint16_t hsm_prp_write(struct hsm_ctrl *c, uint64_t prp1, uint64_t prp2,
 		       const void *buf, size_t len);
 
-/* hsm_admin.c: one admin command; fills cqe result/status. Lock NOT held. */
+/*
+ * hsm_admin.c: one admin command; fills cqe result/status. Lock NOT held.
+ * *@deferred: an Async Event Request kept for later: post nothing now.
+ */
 void hsm_admin_execute(struct hsm_ctrl *c, const struct azihsm_admin_sqe *sqe,
-		       uint32_t *result, uint16_t *status);
+		       uint32_t *result, uint16_t *status, bool *deferred);
+/* Deliver pending events to outstanding Async Event Requests (lock held). */
+void hsm_aer_deliver(struct hsm_ctrl *c);
+/*
+ * hsm_queue.c: post an admin completion for @cid with @dw0 outside the
+ * worker (lock held). False if the admin CQ is full or gone.
+ */
+bool hsm_admin_post(struct hsm_ctrl *c, uint16_t cid, uint32_t dw0);
 
 /* hsm_io.c: one HSM command from HSM SQ @sq_id. Lock NOT held. */
 void hsm_io_execute_hsm(struct hsm_ctrl *c, uint16_t sq_id, const struct azihsm_hsm_sqe *sqe,

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -120,11 +121,14 @@ static uint32_t fw_get_api_rev(struct fw_req *r)
 
 static uint32_t fw_get_device_info(struct fw_req *r)
 {
+	char detail[HSM_FW_ERR_DETAIL];
 	uint32_t st = fw_expect_empty(r);
+	unsigned int reason;
 
 	if (st)
 		return st;
-	mbor_enc_map(r->e, 11);
+	reason = hsm_fw_error_reason(r->fw, detail, sizeof(detail));
+	mbor_enc_map(r->e, 14);
 	mbor_enc_key(r->e, AZIHSM_DEVINFO_KIND);
 	mbor_enc_u32(r->e, AZIHSM_DEVICE_KIND_VIRTUAL);
 	mbor_enc_key(r->e, AZIHSM_DEVINFO_TABLES);
@@ -139,7 +143,13 @@ static uint32_t fw_get_device_info(struct fw_req *r)
 	mbor_enc_key(r->e, AZIHSM_DEVINFO_PERSIST);
 	mbor_enc_u32(r->e, hsm_partition_status(r->fw->part));
 	mbor_enc_key(r->e, AZIHSM_DEVINFO_ERROR_STATE);
-	mbor_enc_bool(r->e, hsm_fw_in_error_state(r->fw));
+	mbor_enc_bool(r->e, reason != AZIHSM_ERR_NONE);
+	mbor_enc_key(r->e, AZIHSM_DEVINFO_ERROR_REASON);
+	mbor_enc_u32(r->e, reason);
+	mbor_enc_key(r->e, AZIHSM_DEVINFO_ERROR_DETAIL);
+	mbor_enc_bytes(r->e, detail, strlen(detail));
+	mbor_enc_key(r->e, AZIHSM_DEVINFO_TAMPER_COUNT);
+	mbor_enc_u32(r->e, hsm_fw_tamper_count(r->fw, NULL));
 	mbor_enc_key(r->e, AZIHSM_DEVINFO_BOOT);
 	mbor_enc_u32(r->e, r->fw->boot.reason);
 	mbor_enc_key(r->e, AZIHSM_DEVINFO_FW_VERSION);
@@ -176,11 +186,8 @@ static uint32_t fw_get_random(struct fw_req *r)
 	dst = mbor_enc_bytes_reserve(r->e, len);
 	if (!dst)
 		return AZIHSM_STATUS_RSP_TOO_LARGE;
-	if (hsm_drbg_generate(r->fw->drbg, dst, len)) {
-		OPENSSL_cleanse(dst, len);
-		r->fw->error_state = true;
+	if (hsm_fw_random(r->fw, dst, len))
 		return AZIHSM_STATUS_DRBG_FAILURE;
-	}
 	r->fips_approved = true;
 	return AZIHSM_STATUS_SUCCESS;
 }
@@ -292,6 +299,9 @@ static const struct fw_op {
 	  false, false, NONE },	/* public: the identity chain */
 	{ AZIHSM_OP_GET_CERTIFICATE, "GetCertificate", fw_svc_get_certificate, false, false,
 	  false, NONE },
+	/* Known vectors only, nothing secret: anyone, also in the error state. */
+	{ AZIHSM_OP_SELF_TEST, "SelfTest", fw_svc_self_test, false, true, false, NONE },
+	{ AZIHSM_OP_TAMPER_LOG, "TamperLog", fw_svc_tamper_log, false, true, false, NONE },
 };
 
 bool hsm_fw_service_at(unsigned int i, struct hsm_fw_service *s)
@@ -504,9 +514,158 @@ static unsigned int fw_key_quota(void *ctx, uint16_t owner)
 static void fw_key_fatal(void *ctx, int status)
 {
 	struct hsm_fw *fw = ctx;
+	const char *why;
 
-	(void)status;
+	if (status == HSM_VAULT_PCT_FAILED) {
+		hsm_fw_enter_error(fw, AZIHSM_ERR_PCT, "pairwise consistency test");
+		return;
+	}
+	why = hsm_drbg_failure(fw->drbg);
+	hsm_fw_enter_error(fw, AZIHSM_ERR_DRBG, why ? why : "key generation RNG");
+}
+
+static void fw_event(struct hsm_fw *fw, unsigned int type, unsigned int reason)
+{
+	uint32_t count = hsm_fw_tamper_count(fw, NULL);
+
+	if (fw->event)
+		fw->event(fw->event_ctx, type | (reason & AZIHSM_AER_REASON_MASK)
+						<< AZIHSM_AER_REASON_SHIFT |
+					 (count > 0xffff ? 0xffff : count) << AZIHSM_AER_COUNT_SHIFT);
+}
+
+void hsm_fw_enter_error(struct hsm_fw *fw, unsigned int reason, const char *detail)
+{
+	bool first;
+
+	if (reason == AZIHSM_ERR_NONE)
+		return;
+	pthread_mutex_lock(&fw->err_lock);
+	first = fw->err_reason == AZIHSM_ERR_NONE;
+	if (first || reason == AZIHSM_ERR_TAMPER) {
+		fw->err_reason = reason;
+		snprintf(fw->err_detail, sizeof(fw->err_detail), "%s", detail ? detail : "");
+	}
 	__atomic_store_n(&fw->error_state, true, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&fw->err_lock);
+	if (first && reason != AZIHSM_ERR_TAMPER)
+		fw_event(fw, AZIHSM_AER_ERROR_STATE, reason);
+}
+
+unsigned int hsm_fw_error_reason(struct hsm_fw *fw, char *detail, size_t cap)
+{
+	unsigned int reason;
+
+	pthread_mutex_lock(&fw->err_lock);
+	reason = fw->err_reason;
+	if (detail && cap)
+		snprintf(detail, cap, "%s", reason ? fw->err_detail : "");
+	pthread_mutex_unlock(&fw->err_lock);
+	return reason;
+}
+
+uint32_t hsm_fw_tamper_count(struct hsm_fw *fw, bool *since_start)
+{
+	uint32_t n;
+
+	pthread_mutex_lock(&fw->err_lock);
+	n = fw->tamper.count;
+	if (since_start)
+		*since_start = fw->tampered;
+	pthread_mutex_unlock(&fw->err_lock);
+	return n;
+}
+
+void hsm_fw_restart(struct hsm_fw *fw)
+{
+	struct hsm_selftest_report rep;
+	unsigned int reason = hsm_fw_error_reason(fw, NULL, 0);
+
+	/*
+	 * Causes a reset does not remove: the stored state, the image, and a
+	 * tamper whose zeroize is not on disk (the old state would come back).
+	 */
+	if (reason == AZIHSM_ERR_STATE || reason == AZIHSM_ERR_INTEGRITY ||
+	    __atomic_load_n(&fw->tamper_unstored, __ATOMIC_RELAXED))
+		return;
+	pthread_mutex_lock(&fw->err_lock);
+	fw->err_reason = AZIHSM_ERR_NONE;
+	fw->err_detail[0] = 0;
+	fw->tampered = false;
+	__atomic_store_n(&fw->error_state, false, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&fw->err_lock);
+	if (hsm_drbg_reinit(fw->drbg)) {
+		const char *why = hsm_drbg_failure(fw->drbg);
+
+		hsm_fw_enter_error(fw, AZIHSM_ERR_DRBG, why ? why : "DRBG instantiate");
+		return;
+	}
+	fw_run_selftests(fw, &rep);
+}
+
+static const char *const fw_sensor_names[] = AZIHSM_TAMPER_NAMES;
+
+/*
+ * The zeroize could not be stored: remove the state file and FILE.nv (the
+ * device secret that seals it), so no restart brings the keys back; the
+ * next start makes a fresh device secret and an empty partition.
+ */
+static void fw_tamper_destroy_files(struct hsm_fw *fw)
+{
+	char path[4096];
+	size_t n;
+
+	if (!fw->tamper.path)
+		return;
+	n = strlen(fw->tamper.path) - strlen(".tamper");
+	if (n >= sizeof(path) - 4)
+		return;
+	memcpy(path, fw->tamper.path, n);
+	path[n] = 0;
+	unlink(path);
+	memcpy(path + n, ".nv", 4);
+	unlink(path);
+}
+
+void hsm_fw_tamper(struct hsm_fw *fw, unsigned int sensor, int32_t value)
+{
+	struct hsm_masking_key mk, kmk;
+	char detail[HSM_FW_ERR_DETAIL];
+	bool mk_ok, kmk_ok;
+
+	if (sensor == 0 || sensor >= AZIHSM_TAMPER_SENSORS)
+		return;
+	snprintf(detail, sizeof(detail), "tamper %s", fw_sensor_names[sensor]);
+	/* First refuse everything, then destroy. */
+	hsm_fw_enter_error(fw, AZIHSM_ERR_TAMPER, detail);
+	mk_ok = hsm_masking_key_generate(&mk) == HSM_VAULT_OK;
+	kmk_ok = hsm_masking_key_generate(&kmk) == HSM_VAULT_OK;
+	fw_persist_begin(fw);
+	pthread_mutex_lock(&fw->kernel_mk_lock);
+	if (kmk_ok)
+		fw->kernel_mk = kmk;
+	else
+		OPENSSL_cleanse(&fw->kernel_mk, sizeof(fw->kernel_mk));
+	pthread_mutex_unlock(&fw->kernel_mk_lock);
+	hsm_auth_zeroize(fw->auth, NULL, NULL);
+	hsm_vault_delete_all(fw->vault);
+	/*
+	 * The next epoch and an empty partition, stored: the state file's old
+	 * content never decrypts again (an older copy is rolled back).
+	 */
+	if (!mk_ok || hsm_partition_zeroize(fw->part, &mk) != HSM_PART_OK) {
+		__atomic_store_n(&fw->tamper_unstored, true, __ATOMIC_RELAXED);
+		hsm_fw_enter_error(fw, AZIHSM_ERR_TAMPER, "tamper: zeroize not stored");
+		fw_tamper_destroy_files(fw);
+	}
+	fw_persist_end(fw);
+	OPENSSL_cleanse(&mk, sizeof(mk));
+	OPENSSL_cleanse(&kmk, sizeof(kmk));
+	pthread_mutex_lock(&fw->err_lock);
+	hsm_tamper_log_add(&fw->tamper, (uint8_t)sensor, value);
+	fw->tampered = true;
+	pthread_mutex_unlock(&fw->err_lock);
+	fw_event(fw, AZIHSM_AER_TAMPER, AZIHSM_ERR_TAMPER);
 }
 
 /*
@@ -515,9 +674,12 @@ static void fw_key_fatal(void *ctx, int status)
  */
 static bool fw_boot(struct hsm_fw *fw, const struct hsm_boot_config *cfg)
 {
-	if (hsm_boot_ok(hsm_boot_load(cfg, fw->fw_rev, &fw->boot)))
+	enum azihsm_boot reason = hsm_boot_load(cfg, fw->fw_rev, &fw->boot);
+
+	if (hsm_boot_ok(reason))
 		return true;
-	fw->error_state = true;
+	/* The image is refused: the firmware integrity failed, for good. */
+	hsm_fw_enter_error(fw, AZIHSM_ERR_INTEGRITY, hsm_boot_reason_name(reason));
 	return false;
 }
 
@@ -538,9 +700,23 @@ struct hsm_fw *hsm_fw_new(const struct hsm_fw_config *cfg)
 	pthread_mutex_init(&fw->persist_lock, NULL);
 	fw_copy_id(fw->serial, sizeof(fw->serial), cfg->serial);
 	fw_copy_id(fw->fw_rev, sizeof(fw->fw_rev), cfg->fw_rev);
+	pthread_mutex_init(&fw->err_lock, NULL);
+	fw->event = cfg->event;
+	fw->event_ctx = cfg->event_ctx;
 	booted = fw_boot(fw, cfg->boot);
 	pthread_mutex_init(&fw->kernel_mk_lock, NULL);
 	pthread_mutex_init(&fw->sd_lock, NULL);
+	if (cfg->selftest_fail) {
+		fw->selftest_fail = hsm_selftest_id(cfg->selftest_fail);
+		if (!fw->selftest_fail) {
+			free(fw);
+			return NULL;
+		}
+	}
+	if (hsm_tamper_log_open(&fw->tamper, cfg->state_path)) {
+		free(fw);
+		return NULL;
+	}
 	snprintf(pers, sizeof(pers), "azihsm drbg %s", fw->serial);
 	fw->drbg = hsm_drbg_new(pers);
 	fw->vault = hsm_vault_new(HSM_VAULT_DEFAULT_MAX);
@@ -572,7 +748,7 @@ struct hsm_fw *hsm_fw_new(const struct hsm_fw_config *cfg)
 		return NULL;
 	}
 	if (hsm_partition_failed(fw->part))
-		fw->error_state = true;
+		hsm_fw_enter_error(fw, AZIHSM_ERR_STATE, "stored state unusable");
 	else {
 		struct hsm_identity_config idc = {
 			.serial = fw->serial,
@@ -585,6 +761,10 @@ struct hsm_fw *hsm_fw_new(const struct hsm_fw_config *cfg)
 		/* No identity: the chain services answer NOT_PROVISIONED. */
 		fw->id = hsm_identity_new(&idc, fw->part, fw->drbg);
 	}
+	if (hsm_drbg_failure(fw->drbg))
+		hsm_fw_enter_error(fw, AZIHSM_ERR_DRBG, hsm_drbg_failure(fw->drbg));
+	/* Power-on self-tests, before the first service. */
+	fw_run_selftests(fw, NULL);
 	return fw;
 }
 
@@ -601,6 +781,8 @@ void hsm_fw_free(struct hsm_fw *fw)
 	pthread_mutex_destroy(&fw->kernel_mk_lock);
 	EVP_PKEY_free(fw->sd_xchg);
 	pthread_mutex_destroy(&fw->sd_lock);
+	pthread_mutex_destroy(&fw->err_lock);
+	hsm_tamper_log_close(&fw->tamper);
 	OPENSSL_cleanse(fw, sizeof(*fw));
 	free(fw);
 }
@@ -658,9 +840,12 @@ struct hsm_vault *hsm_fw_vault(struct hsm_fw *fw)
 
 int hsm_fw_random(struct hsm_fw *fw, void *out, size_t len)
 {
+	const char *why;
+
 	if (hsm_drbg_generate(fw->drbg, out, len)) {
 		OPENSSL_cleanse(out, len);
-		fw->error_state = true;
+		why = hsm_drbg_failure(fw->drbg);
+		hsm_fw_enter_error(fw, AZIHSM_ERR_DRBG, why ? why : "DRBG failure");
 		return -1;
 	}
 	return 0;

@@ -34,6 +34,18 @@ struct hsm_fw_config {
 	 * state not opened.
 	 */
 	const struct hsm_boot_config *boot;
+	/*
+	 * Test only (device property `selftest-fail`): the self-test of this
+	 * name (AZIHSM_SELFTEST_NAMES) fails at every run. NULL: none.
+	 */
+	const char *selftest_fail;
+	/*
+	 * Asynchronous events, AER DW0 (hw.h: enum azihsm_aer_type | reason
+	 * << 8 | tamper count << 16): the module entered its error state, or
+	 * a tamper event. Called from any thread, no firmware lock held.
+	 */
+	void (*event)(void *ctx, uint32_t dw0);
+	void *event_ctx;
 };
 
 struct hsm_fw_cmd {
@@ -130,6 +142,35 @@ struct hsm_drbg *hsm_fw_drbg(struct hsm_fw *fw);
  */
 bool hsm_fw_in_error_state(struct hsm_fw *fw);
 
+/*
+ * Enter the error state for @reason (enum azihsm_error_reason) with a short
+ * @detail (e.g. "self-test aes-gcm"; NULL: none): from now on only the
+ * services marked allowed_in_error answer, the AES fast path refuses, CSTS
+ * shows AZIHSM_CSTS_ERR and the driver gets an async event. The first
+ * reason is kept (a tamper event replaces any). Any thread.
+ */
+void hsm_fw_enter_error(struct hsm_fw *fw, unsigned int reason, const char *detail);
+/* The reason (AZIHSM_ERR_NONE when not in error) and its detail into @detail. */
+unsigned int hsm_fw_error_reason(struct hsm_fw *fw, char *detail, size_t cap);
+/*
+ * PCI-level reset / power cycle: the DRBG is instantiated anew and the
+ * self-tests run again; if they pass, the error state is left, unless its
+ * cause is still there (STATE: the stored state; INTEGRITY). Call with no
+ * command running.
+ */
+void hsm_fw_restart(struct hsm_fw *fw);
+/*
+ * A tamper event from @sensor (enum azihsm_tamper_sensor; @value the
+ * reading): at once the error state, then every key and both masking keys
+ * zeroized, the credentials back to the defaults (every session closed),
+ * the next zeroize epoch stored (nothing sealed before opens again: the
+ * state file, masked blobs, sealed BK3), the event in the tamper log, and
+ * an AZIHSM_AER_TAMPER event. Any thread.
+ */
+void hsm_fw_tamper(struct hsm_fw *fw, unsigned int sensor, int32_t value);
+/* Tamper events ever (the log), and whether one happened since the last start/reset. */
+uint32_t hsm_fw_tamper_count(struct hsm_fw *fw, bool *since_start);
+
 /* hsm_drbg.c: CTR-DRBG (AES-256) with a continuous output test. */
 struct hsm_drbg;
 struct hsm_drbg *hsm_drbg_new(const char *personalization);
@@ -141,5 +182,14 @@ int hsm_drbg_generate(struct hsm_drbg *d, void *out, size_t len);
  * a failed EVP_RAND_generate does (the failure is sticky).
  */
 void hsm_drbg_set_failed(struct hsm_drbg *d);
+/* Why @d failed (a constant string), or NULL while it works. */
+const char *hsm_drbg_failure(struct hsm_drbg *d);
+/* Start over after a reset: new CTR-DRBG, health tests restarted. 0 or -1. */
+int hsm_drbg_reinit(struct hsm_drbg *d);
+/* Reseed now from the noise source (health-tested). 0 or -1 (failed). */
+int hsm_drbg_reseed(struct hsm_drbg *d);
+/* Tests: the noise source (NULL: the host's getrandom). 0 or -1. */
+typedef int (*hsm_drbg_noise_fn)(void *ctx, uint8_t *buf, size_t len);
+void hsm_drbg_set_noise(struct hsm_drbg *d, hsm_drbg_noise_fn fn, void *ctx);
 
 #endif /* HSM_FW_H */

@@ -17,7 +17,11 @@
 #include "hsm_boot.h"
 #include "hsm_fw.h"
 #include "hsm_partition.h"
+#include "hsm_selftest.h"
+#include "hsm_tamper.h"
 #include "hsm_vault.h"
+
+#define HSM_FW_ERR_DETAIL	48	/* GetDeviceInfo field 21, with its NUL */
 
 struct hsm_fw {
 	char serial[33];
@@ -41,8 +45,10 @@ struct hsm_fw {
 	struct hsm_masking_key kernel_mk;
 	pthread_mutex_t kernel_mk_lock;	/* a zeroize replaces kernel_mk */
 	/*
-	 * Error state: a failed self-test, or stored state that could not be
-	 * used. Only the services marked allowed_in_error answer.
+	 * Error state: a failed self-test, DRBG or pairwise test, a tamper
+	 * event, or stored state that could not be used. Only the services
+	 * marked allowed_in_error answer. Set with hsm_fw_enter_error (err_lock
+	 * guards the reason, the detail and the tamper fields).
 	 */
 	bool error_state;
 	/* How the firmware booted (hsm_boot.h); set once by hsm_fw_new. */
@@ -53,6 +59,15 @@ struct hsm_fw {
 	 */
 	void *sd_xchg;
 	pthread_mutex_t sd_lock;
+	pthread_mutex_t err_lock;
+	unsigned int err_reason;	/* enum azihsm_error_reason */
+	char err_detail[HSM_FW_ERR_DETAIL];
+	int selftest_fail;		/* enum azihsm_selftest_id, 0: none */
+	void (*event)(void *ctx, uint32_t dw0);
+	void *event_ctx;
+	struct hsm_tamper_log tamper;
+	bool tampered;			/* since the last start or reset */
+	bool tamper_unstored;		/* a tamper's zeroize could not be stored */
 };
 
 struct fw_req {
@@ -195,6 +210,12 @@ uint32_t fw_svc_aes(struct fw_req *r);
 int fw_masking_key(const struct fw_req *r, struct hsm_masking_key *out);
 /* The blob owner kind of the request's session (its role); 0 or -1. */
 int fw_blob_owner(const struct fw_req *r, enum hsm_blob_owner *kind);
+
+/* hsm_svc_selftest.c: SelfTest, TamperLog; the power-on self-tests */
+uint32_t fw_svc_self_test(struct fw_req *r);
+uint32_t fw_svc_tamper_log(struct fw_req *r);
+/* Run the self-tests; a failure enters the error state. 0 or the failed id. */
+int fw_run_selftests(struct hsm_fw *fw, struct hsm_selftest_report *rep);
 
 /* hsm_svc_backup.c: ZeroizePartition, InitBk3, GetSealedBk3, SetSealedBk3 */
 uint32_t fw_svc_zeroize(struct fw_req *r);

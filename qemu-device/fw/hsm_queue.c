@@ -36,7 +36,7 @@ static size_t cqe_size(enum hsm_queue_kind k)
 
 /* Run one entry; lock NOT held. */
 static void sq_execute(struct hsm_ctrl *c, enum hsm_queue_kind kind, uint16_t qid,
-		       const union hsm_any_sqe *sqe, union hsm_any_cqe *cqe)
+		       const union hsm_any_sqe *sqe, union hsm_any_cqe *cqe, bool *deferred)
 {
 	uint16_t status = 0;
 	uint32_t result = 0;
@@ -44,7 +44,7 @@ static void sq_execute(struct hsm_ctrl *c, enum hsm_queue_kind kind, uint16_t qi
 	memset(cqe, 0, sizeof(*cqe));
 	switch (kind) {
 	case HSM_Q_ADMIN:
-		hsm_admin_execute(c, &sqe->admin, &result, &status);
+		hsm_admin_execute(c, &sqe->admin, &result, &status, deferred);
 		cqe->admin.result = htole32(result);
 		cqe->admin.cid = sqe->admin.cid;
 		cqe->admin.status = htole16((uint16_t)(status << AZIHSM_CQE_STATUS_SHIFT));
@@ -165,6 +165,20 @@ static bool sq_fault_delay(struct hsm_ctrl *c, struct hsm_sq *sq)
 	return !sq->stop;
 }
 
+bool hsm_admin_post(struct hsm_ctrl *c, uint16_t cid, uint32_t dw0)
+{
+	struct hsm_sq *sq = &c->sq[0];
+	union hsm_any_cqe cqe;
+
+	if (!c->running || !sq->created || !sq->cq ||
+	    (sq->cq->tail + 1) % sq->cq->entries == sq->cq->head)
+		return false;
+	memset(&cqe, 0, sizeof(cqe));
+	cqe.admin.result = htole32(dw0);
+	cqe.admin.cid = htole16(cid);
+	return sq_post(c, sq, &cqe);
+}
+
 static void *sq_worker(void *arg)
 {
 	struct hsm_sq *sq = arg;
@@ -172,6 +186,7 @@ static void *sq_worker(void *arg)
 	union hsm_any_sqe sqe;
 	union hsm_any_cqe cqe;
 	enum hsm_queue_kind kind;
+	bool deferred;
 	uint64_t addr;
 	uint16_t qid;
 	bool fail;
@@ -201,16 +216,18 @@ static void *sq_worker(void *arg)
 			hsm_ctrl_fatal(c, "submission queue is not guest RAM");
 			continue;
 		}
+		deferred = false;
 		if (fail)
 			sq_fault_cqe(kind, &sqe, &cqe);
 		else
-			sq_execute(c, kind, qid, &sqe, &cqe);
+			sq_execute(c, kind, qid, &sqe, &cqe, &deferred);
 
 		pthread_mutex_lock(&c->lock);
 		if (sq->stop || !sq_fault_delay(c, sq))
 			break;	/* deleted meanwhile: the completion is dropped */
 		sq->head = (sq->head + 1) % sq->entries;
-		sq_post(c, sq, &cqe);
+		if (!deferred)
+			sq_post(c, sq, &cqe);
 	}
 	pthread_mutex_unlock(&c->lock);
 	return NULL;

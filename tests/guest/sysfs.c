@@ -107,7 +107,8 @@ TEST(attributes_read_only)
  */
 TEST(device_queries_root_only)
 {
-	static const char *const attrs[] = { "partition_state", "error_state" };
+	static const char *const attrs[] = { "partition_state", "error_state", "error_reason",
+					     "tamper_count" };
 	char path[256], buf[64];
 	struct stat st;
 	size_t i;

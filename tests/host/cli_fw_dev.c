@@ -53,9 +53,12 @@ int cli_open_dev(struct cli *cli, struct azihsm_dev **dev)
 	const char *root = getenv("AZIHSM_TEST_FUSE_ROOT");
 	const char *min_svn = getenv("AZIHSM_TEST_FUSE_MIN_SVN");
 	struct hsm_fw_config cfg = { .serial = "CLITEST-1", .fw_rev = "2.0.1",
-				     .state_path = getenv("AZIHSM_TEST_STATE"), .boot = &boot };
+				     .state_path = getenv("AZIHSM_TEST_STATE"), .boot = &boot,
+				     .selftest_fail = getenv("AZIHSM_TEST_SELFTEST_FAIL") };
 	char pkidir[256], devcert[300];
 	struct test_pki pki;
+	/* AZIHSM_TEST_TAMPER=SENSOR:VALUE: a tamper event right after the start. */
+	const char *tamper = getenv("AZIHSM_TEST_TAMPER");
 	int ret;
 
 	if (root) {
@@ -90,6 +93,13 @@ int cli_open_dev(struct cli *cli, struct azihsm_dev **dev)
 			return 1;
 		}
 		atexit(fw_stop);
+		if (tamper) {
+			unsigned int sensor = 0;
+			int value = 0;
+
+			if (sscanf(tamper, "%u:%d", &sensor, &value) == 2)
+				hsm_fw_tamper(fw, sensor, value);
+		}
 	}
 	ret = lib_dev_open_transport(fw_xfer, fw, dev);
 	return ret ? cli_fail(cli, "transport", ret) : 0;

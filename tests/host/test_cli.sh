@@ -419,4 +419,55 @@ run crypto priority sha256_azihsm -3
 [[ $? == 2 ]] && grep -q 'priority must be a number' "$dir/err"
 ok $? "crypto priority with a negative number: usage error"
 
+# Self-tests and tamper (hsm-design.md "Self-tests and the error state",
+# "Tamper response"), each command a fresh start of the firmware.
+run selftest --json
+[[ $? == 0 ]] && python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["passed"] is True
+res = {t["algorithm"]: t["result"] for t in r["results"]}
+assert len(res) == 17, res
+assert res["integrity"] == "not-run"
+assert all(v == "pass" for k, v in res.items() if k != "integrity"), res
+' "$dir/out" 2>"$dir/err"
+ok $? "selftest --json: 16 algorithm families pass, integrity not run (no measurement yet)"
+AZIHSM_TEST_SELFTEST_FAIL=ecdh run selftest
+[[ $? == 1 ]] && grep -Eq '^ecdh +FAIL$' "$dir/out" && grep -Eq '^ecdsa +pass$' "$dir/out" &&
+	grep -q 'FAILED: the device is in its error state' "$dir/out"
+ok $? "selftest with selftest-fail=ecdh: exit 1, ecdh FAIL, the others pass"
+AZIHSM_TEST_SELFTEST_FAIL=ecdh run random 16
+[[ $? == 1 ]] && grep -q 'ERROR_STATE' "$dir/err"
+ok $? "in the error state GetRandom is refused with ERROR_STATE"
+
+ts=$dir/tamper-partition
+tco=(--role officer --pin-file "$dir/pin.officer")
+AZIHSM_TEST_STATE=$ts run login --role officer --pin-file "$dir/pin.default" --change-pin \
+	--new-pin-file "$dir/pin.officer" &&
+	AZIHSM_TEST_STATE=$ts run key generate "${tco[@]}" --type ec-p384 --label tk --usage sign \
+		--persistent &&
+	AZIHSM_TEST_STATE=$ts run key list "${tco[@]}" && grep -q tk "$dir/out"
+ok $? "tamper partition: officer PIN set, persistent key tk made"
+AZIHSM_TEST_STATE=$ts AZIHSM_TEST_TAMPER=2:5000 run random 16
+[[ $? == 1 ]] && grep -q 'ERROR_STATE' "$dir/err"
+ok $? "right after a voltage tamper event: GetRandom refused with ERROR_STATE"
+AZIHSM_TEST_STATE=$ts run key list "${tco[@]}"
+[[ $? == 1 ]] && grep -q 'BAD_CREDENTIAL' "$dir/err"
+ok $? "after a restart on the same state file: the officer PIN is gone (credentials zeroized)"
+AZIHSM_TEST_STATE=$ts run login --role officer --pin-file "$dir/pin.default" --change-pin \
+	--new-pin-file "$dir/pin.officer" && AZIHSM_TEST_STATE=$ts run key list "${tco[@]}" &&
+	! grep -q tk "$dir/out"
+ok $? "... and the state file brings no key back (tk gone)"
+AZIHSM_TEST_STATE=$ts run tamper log --json
+[[ $? == 0 ]] && python3 -c '
+import json, sys
+l = json.load(open(sys.argv[1]))
+assert l["count"] == 1 and len(l["events"]) == 1, l
+e = l["events"][0]
+assert e["sensor"] == "voltage" and e["value"] == 5000 and e["seq"] == 1, e
+' "$dir/out" 2>"$dir/err"
+ok $? "tamper log --json after the restart: one voltage event, reading 5000"
+AZIHSM_TEST_STATE=$ts run random 16
+ok $? "after the restart the error state is left (the self-tests ran again and passed)"
+
 tap_done
