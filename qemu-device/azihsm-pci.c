@@ -77,6 +77,7 @@ struct AzihsmState {
     uint32_t hsm_queues;
     uint32_t aes_queues;
     uint32_t fault_aes_stall;   /* test only: device.md, 11.1 */
+    char *fault_corrupt;        /* test only: device.md, 11.1 */
 };
 
 QEMU_BUILD_BUG_ON(AZIHSM_MSIX_VECTORS > 32);    /* irq_pending is a u32 */
@@ -421,6 +422,7 @@ static void azihsm_realize(PCIDevice *pdev, Error **errp)
         .hsm_queues_max = s->hsm_queues,
         .aes_queues_max = s->aes_queues,
         .fault_aes_stall = s->fault_aes_stall,
+        .fault_corrupt = s->fault_corrupt,
         .state_path = s->state,
     };
     s->ctrl = hsm_ctrl_new(&cfg, &azihsm_host_ops, s);
@@ -498,6 +500,7 @@ static Property azihsm_properties[] = {
                        AZIHSM_AES_QUEUES_MAX),
     /* Test only, default off: Documentation/device.md. */
     DEFINE_PROP_UINT32("fault-aes-stall", AzihsmState, fault_aes_stall, 0),
+    DEFINE_PROP_STRING("fault-corrupt", AzihsmState, fault_corrupt),
     DEFINE_PROP_END_OF_LIST(),
 };
 

@@ -355,6 +355,7 @@ struct hsm_ctrl *hsm_ctrl_new(const struct hsm_ctrl_config *cfg,
 	fwc.serial = c->serial;
 	fwc.fw_rev = c->fw_rev;
 	fwc.state_path = cfg->state_path;
+	fwc.fault_corrupt = cfg->fault_corrupt;
 	c->fw = hsm_fw_new(&fwc);
 	if (!c->fw) {
 		free(c);

@@ -48,6 +48,14 @@ struct hsm_ctrl_config {
 	 * its ring and never completes it, as a hung device would.
 	 */
 	unsigned int fault_aes_stall;
+	/*
+	 * Test only (device.md, "Test-only fault properties"); NULL = off:
+	 * one AES mode's output ("aes-ecb", "aes-cbc", "aes-ctr", "aes-xts",
+	 * "aes-gcm") comes back with its first byte flipped, so that
+	 * `azihsm validate` can be seen to catch a wrong answer. Any other
+	 * value: hsm_ctrl_new fails.
+	 */
+	const char *fault_corrupt;
 };
 
 /* NULL on failure (bad config, OpenSSL DRBG or self-test failure). */

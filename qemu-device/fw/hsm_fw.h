@@ -20,6 +20,8 @@ struct hsm_fw_config {
 	const char *state_path;	/* sealed partition state; NULL: volatile */
 	/* Clock and PBKDF2 count of hsm_auth (tests); NULL: the defaults. */
 	const struct hsm_auth_config *auth;
+	/* Test only: hsm_ctrl_config.fault_corrupt; NULL off, unknown: no firmware. */
+	const char *fault_corrupt;
 };
 
 struct hsm_fw_cmd {

@@ -43,6 +43,11 @@ struct hsm_fw {
 	 * used. Only the services marked allowed_in_error answer.
 	 */
 	bool error_state;
+	/*
+	 * Test only (hsm_fw_config.fault_corrupt): the AES mode (AZIHSM_AES_*)
+	 * whose output AesEncryptDecrypt flips, 0 = off.
+	 */
+	uint8_t fault_corrupt_mode;
 };
 
 struct fw_req {

@@ -14,6 +14,9 @@
 #include "hsm_fw.h"
 #include "internal.h"
 
+/* azihsm validate: this is path (c), the firmware core on the host. */
+const char *const cli_dev_path = "fw";
+
 static struct hsm_fw *fw;
 
 static void fw_stop(void)
@@ -43,7 +46,8 @@ static int fw_xfer(void *ctx, struct lib_xfer *x)
 int cli_open_dev(struct cli *cli, struct azihsm_dev **dev)
 {
 	const struct hsm_fw_config cfg = { .serial = "CLITEST-1", .fw_rev = "2.0.1",
-					   .state_path = getenv("AZIHSM_TEST_STATE") };
+					   .state_path = getenv("AZIHSM_TEST_STATE"),
+					   .fault_corrupt = getenv("AZIHSM_TEST_FAULT_CORRUPT") };
 	int ret;
 
 	if (!cfg.state_path) {
