@@ -29,6 +29,8 @@
 #define CAVP_DIR	"/usr/lib/python3/dist-packages/cryptography_vectors"
 #define ACVP_DIR	"/usr/share/azihsm/acvp"
 #define FIRST_FAILS	3
+/* Where RSA SigGen takes its keys from (rsa_siggen_key). */
+#define RSA_KEY_FILE	"asymmetric/RSA/FIPS_186-2/SigVer15_186-3.rsp"
 
 /* One line of the report: an algorithm and mode on one path. */
 struct val_stat {
@@ -52,6 +54,7 @@ struct val_run {
 	bool want;		/* sampling: run the next applicable vector */
 	time_t last_draw;
 	int param;
+	EVP_PKEY *rsa_keys[3];	/* RSA SigGen keys: 2048, 3072, 4096 */
 };
 
 struct suite {
@@ -468,7 +471,8 @@ static bool digest(struct val_run *v, const struct vec_rec *r, int bits, uint8_t
 
 /* Sign with a key the path generates, verify with OpenSSL. */
 static void gen_sign_check(struct val_run *v, const struct vec_rec *r,
-			   enum azihsm_key_type type, int bits, enum azihsm_rsa_padding pad)
+			   enum azihsm_key_type type, EVP_PKEY *key, int bits,
+			   enum azihsm_rsa_padding pad)
 {
 	uint8_t dg[64], sig[1024];
 	size_t dlen, slen = sizeof(sig);
@@ -478,7 +482,7 @@ static void gen_sign_check(struct val_run *v, const struct vec_rec *r,
 
 	if (!digest(v, r, bits, dg, &dlen))
 		return;
-	ret = v->b->ops->gen_sign(v->b, type, bits, pad, dg, dlen, sig, &slen, &pub, &why);
+	ret = v->b->ops->gen_sign(v->b, type, key, bits, pad, dg, dlen, sig, &slen, &pub, &why);
 	if (v_result(v, r, ret, why))
 		return;
 	if (ossl_verify(pub, bits, pad, dg, dlen, sig, slen))
@@ -497,7 +501,7 @@ static void run_ecdsa_siggen(struct val_run *v, const struct vec_rec *r)
 		v_na(v, "the device signs on P-256/384/521 with SHA-256/384/512");
 		return;
 	}
-	gen_sign_check(v, r, ec_type(nid), bits, 0);
+	gen_sign_check(v, r, ec_type(nid), NULL, bits, 0);
 }
 
 static void verify_check(struct val_run *v, const struct vec_rec *r, EVP_PKEY *key, int bits,
@@ -652,17 +656,59 @@ static bool rsa_size_ok(struct val_run *v, const struct vec_rec *r, unsigned lon
 	return true;
 }
 
-/* CAVP RSA SigGen (param: padding): the path's own key, OpenSSL verifies. */
+struct rsa_pick {
+	unsigned long mod;
+	EVP_PKEY *key;
+};
+
+static int rsa_pick_cb(const struct vec_rec *r, void *arg)
+{
+	struct rsa_pick *p = arg;
+	const char *m = vec_get(r, "mod"), *res = vec_get(r, "Result");
+
+	if (!m || strtoul(m, NULL, 10) != p->mod || !res || res[0] != 'P')
+		return 0;
+	p->key = rsa_key(r);
+	return p->key ? 1 : 0;
+}
+
+/*
+ * The RSA key SigGen signs with: NIST's key of that size from the SigVer
+ * file (n, e, d, p, q of a passing vector), imported. The CAVP SigGen
+ * files do not give their d, and generating RSA-4096 in the device can
+ * take longer than the driver's command timeout on a loaded host.
+ */
+static EVP_PKEY *rsa_siggen_key(struct val_run *v, unsigned long mod)
+{
+	size_t i = mod == 2048 ? 0 : mod == 3072 ? 1 : 2;
+	struct rsa_pick p = { .mod = mod };
+	char path[512];
+
+	if (!v->rsa_keys[i]) {
+		snprintf(path, sizeof(path), "%s/%s", v->cavp, RSA_KEY_FILE);
+		vec_parse_file(path, "Result", rsa_pick_cb, &p);
+		v->rsa_keys[i] = p.key;
+	}
+	return v->rsa_keys[i];
+}
+
+/* CAVP RSA SigGen (param: padding): NIST's key imported, OpenSSL verifies. */
 static void run_rsa_siggen(struct val_run *v, const struct vec_rec *r)
 {
 	unsigned long mod;
+	EVP_PKEY *key;
 	int bits;
 
 	if (!rsa_size_ok(v, r, &mod, &bits))
 		return;
+	key = rsa_siggen_key(v, mod);
+	if (!key) {
+		v_fail(v, r, "no RSA-%lu key in %s", mod, RSA_KEY_FILE);
+		return;
+	}
 	gen_sign_check(v, r, mod == 2048 ? AZIHSM_KEY_TYPE_RSA2048 :
 			     mod == 3072 ? AZIHSM_KEY_TYPE_RSA3072 : AZIHSM_KEY_TYPE_RSA4096,
-		       bits, (enum azihsm_rsa_padding)v->param);
+		       key, bits, (enum azihsm_rsa_padding)v->param);
 }
 
 /* CAVP RSA SigVer (param: padding): the vector's key (n, e, d, p, q). */
@@ -1105,8 +1151,9 @@ static int cmd_validate(struct cli *cli, int argc, char **argv)
 		if (v.progress)
 			fprintf(stderr, "\r\033[K");
 		b.ops->fini(&b);
-		if (x.sess)
-			ret = ctx_close(cli, &x, 0);
+		/* A failed logout (e.g. a reset closed the session) is reported too. */
+		if (x.sess && ctx_close(cli, &x, 0))
+			failed = true;
 		x.sess = NULL;
 	}
 	if (!ret) {
@@ -1120,6 +1167,8 @@ static int cmd_validate(struct cli *cli, int argc, char **argv)
 		if (!ret && failed)
 			ret = 1;
 	}
+	for (size_t i = 0; i < ARRAY_LEN(v.rsa_keys); i++)
+		EVP_PKEY_free(v.rsa_keys[i]);
 	free(v.stats);
 	return ret;
 }

@@ -233,12 +233,12 @@ static int kc_hmac(struct val_backend *b, int bits, const uint8_t *key, size_t k
 static const char *na_akcipher =
 	"the kernel's akcipher algorithms (rsa, ecdsa) are not reachable through AF_ALG";
 
-static int kc_gen_sign(struct val_backend *b, enum azihsm_key_type type, int bits,
-		       enum azihsm_rsa_padding pad, const uint8_t *digest, size_t dlen,
+static int kc_gen_sign(struct val_backend *b, enum azihsm_key_type type, EVP_PKEY *key,
+		       int bits, enum azihsm_rsa_padding pad, const uint8_t *digest, size_t dlen,
 		       uint8_t *sig, size_t *sig_len, EVP_PKEY **pub, const char **why)
 {
-	(void)b, (void)type, (void)bits, (void)pad, (void)digest, (void)dlen, (void)sig;
-	(void)sig_len, (void)pub;
+	(void)b, (void)type, (void)key, (void)bits, (void)pad, (void)digest, (void)dlen;
+	(void)sig, (void)sig_len, (void)pub;
 	*why = na_akcipher;
 	return VAL_NA;
 }

@@ -102,13 +102,32 @@ static int wrap(struct lib_be *l, const uint8_t *target, size_t tlen, uint8_t *o
 	return ret;
 }
 
-/* The vector's key @target (raw secret or PKCS#8) as a session key. */
+/* @target (raw secret or PKCS#8) as a new session key *id. */
+static int unwrap_new(struct lib_be *l, enum azihsm_key_type type, uint32_t usage,
+		      const uint8_t *target, size_t tlen, uint16_t *id)
+{
+	struct azihsm_new_key nk = { .type = type, .usage = usage };
+	uint8_t *w = malloc(KEY_MAX);
+	size_t wlen;
+	int ret;
+
+	if (!w)
+		return -ENOMEM;
+	l->stage = "key import (RsaUnwrap)";
+	ret = wrap(l, target, tlen, w, &wlen);
+	if (!ret)
+		ret = azihsm_rsa_unwrap(l->sess, l->uk, AZIHSM_HASH_ALG_SHA256, NULL, 0, w, wlen,
+					&nk, id, NULL);
+	free(w);
+	if (!ret)
+		l->stage = NULL;
+	return ret;
+}
+
+/* The vector's key @target as a session key, kept for the next vector. */
 static int import(struct lib_be *l, enum azihsm_key_type type, uint32_t usage,
 		  const uint8_t *target, size_t tlen, uint16_t *id)
 {
-	struct azihsm_new_key nk = { .type = type, .usage = usage };
-	uint8_t *w;
-	size_t wlen;
 	int ret;
 
 	if (l->have_key && l->ktype == type && l->kusage == usage && l->klen == tlen &&
@@ -117,21 +136,12 @@ static int import(struct lib_be *l, enum azihsm_key_type type, uint32_t usage,
 		return 0;
 	}
 	drop_key(l);
-	w = malloc(KEY_MAX);
 	l->kbytes = malloc(tlen ? tlen : 1);
-	if (!w || !l->kbytes) {
-		free(w);
+	if (!l->kbytes)
 		return -ENOMEM;
-	}
-	l->stage = "key import (UnwrapKey)";
-	ret = wrap(l, target, tlen, w, &wlen);
-	if (!ret)
-		ret = azihsm_rsa_unwrap(l->sess, l->uk, AZIHSM_HASH_ALG_SHA256, NULL, 0, w, wlen,
-					&nk, &l->kid, NULL);
-	free(w);
+	ret = unwrap_new(l, type, usage, target, tlen, &l->kid);
 	if (ret)
 		return ret;
-	l->stage = NULL;
 	memcpy(l->kbytes, target, tlen);
 	l->klen = tlen;
 	l->ktype = type;
@@ -141,18 +151,29 @@ static int import(struct lib_be *l, enum azihsm_key_type type, uint32_t usage,
 	return 0;
 }
 
-static int import_pkey(struct lib_be *l, EVP_PKEY *pk, enum azihsm_key_type type,
-		       uint32_t usage, uint16_t *id)
+static int pkcs8(EVP_PKEY *pk, uint8_t **der, size_t *len)
 {
 	PKCS8_PRIV_KEY_INFO *p8 = EVP_PKEY2PKCS8(pk);
-	uint8_t *der = NULL;
-	int n = p8 ? i2d_PKCS8_PRIV_KEY_INFO(p8, &der) : -1, ret;
+	int n = p8 ? i2d_PKCS8_PRIV_KEY_INFO(p8, der) : -1;
 
 	PKCS8_PRIV_KEY_INFO_free(p8);
 	if (n <= 0)
 		return -EINVAL;
-	ret = import(l, type, usage, der, (size_t)n, id);
-	OPENSSL_clear_free(der, (size_t)n);
+	*len = (size_t)n;
+	return 0;
+}
+
+static int import_pkey(struct lib_be *l, EVP_PKEY *pk, enum azihsm_key_type type,
+		       uint32_t usage, uint16_t *id)
+{
+	uint8_t *der = NULL;
+	size_t n;
+	int ret = pkcs8(pk, &der, &n);
+
+	if (ret)
+		return ret;
+	ret = import(l, type, usage, der, n, id);
+	OPENSSL_clear_free(der, n);
 	return ret;
 }
 
@@ -275,8 +296,8 @@ static const enum azihsm_key_type gen_types[] = {
 	AZIHSM_KEY_TYPE_RSA2048, AZIHSM_KEY_TYPE_RSA3072, AZIHSM_KEY_TYPE_RSA4096,
 };
 
-static int lib_gen_sign(struct val_backend *b, enum azihsm_key_type type, int bits,
-			enum azihsm_rsa_padding pad, const uint8_t *digest, size_t dlen,
+static int lib_gen_sign(struct val_backend *b, enum azihsm_key_type type, EVP_PKEY *key,
+			int bits, enum azihsm_rsa_padding pad, const uint8_t *digest, size_t dlen,
 			uint8_t *sig, size_t *sig_len, EVP_PKEY **pub, const char **why)
 {
 	struct lib_be *l = b->priv;
@@ -289,7 +310,20 @@ static int lib_gen_sign(struct val_backend *b, enum azihsm_key_type type, int bi
 		;
 	if (slot == GEN_SLOTS)
 		return -EINVAL;
-	if (!l->gen[slot].pub) {
+	if (!l->gen[slot].pub && key) {
+		uint8_t *der = NULL;
+		size_t n = 0;
+
+		ret = pkcs8(key, &der, &n);
+		if (!ret)
+			ret = unwrap_new(l, type, AZIHSM_KEY_USE_SIGN, der, n, &l->gen[slot].id);
+		OPENSSL_clear_free(der, n);
+		if (ret)
+			return lib_err(l, ret, "key import", why);
+		if (!EVP_PKEY_up_ref(key))
+			return -ENOMEM;
+		l->gen[slot].pub = key;
+	} else if (!l->gen[slot].pub) {
 		uint8_t der[1024];
 		const uint8_t *p = der;
 		size_t n;

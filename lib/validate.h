@@ -42,11 +42,12 @@ struct val_ops {
 	int (*hmac)(struct val_backend *b, int bits, const uint8_t *key, size_t klen,
 		    const uint8_t *msg, size_t len, uint8_t *out, const char **why);
 	/*
-	 * Sign @digest with a key the path generates (@type: EC or RSA; one
-	 * per type, kept): ECDSA (DER) or RSA (@pad). *pub: its public key
-	 * (the caller frees it), to verify with OpenSSL.
+	 * Sign @digest with a key of @type (EC or RSA; one per type, kept):
+	 * @key, imported the first time, or NULL: one the path generates.
+	 * ECDSA (DER) or RSA (@pad). *pub: its public key (the caller frees
+	 * it), to verify with OpenSSL.
 	 */
-	int (*gen_sign)(struct val_backend *b, enum azihsm_key_type type, int bits,
+	int (*gen_sign)(struct val_backend *b, enum azihsm_key_type type, EVP_PKEY *key, int bits,
 			enum azihsm_rsa_padding pad, const uint8_t *digest, size_t dlen,
 			uint8_t *sig, size_t *sig_len, EVP_PKEY **pub, const char **why);
 	/*
