@@ -207,7 +207,8 @@ static void run_aes(struct val_run *v, const struct vec_rec *r, enum azihsm_aes_
 	    (ivname && !field_hex(v, r, ivname, &iv, &ivlen)) ||
 	    !field_hex(v, r, ptname, &pt, &ptlen) || !field_hex(v, r, ctname, &ct, &ctlen))
 		goto out;
-	if (ptlen != ctlen || (iv && ivlen != 16)) {
+	if (ptlen != ctlen || (iv && ivlen != 16) || bits > ptlen * 8 ||
+	    (bits && bits <= (ptlen - 1) * 8)) {
 		v_fail(v, r, "vector lengths do not match");
 		goto out;
 	}
@@ -331,6 +332,10 @@ static void run_sha(struct val_run *v, const struct vec_rec *r)
 		v_na(v, "messages of a bit length (not whole bytes)");
 		goto out;
 	}
+	if (bits / 8 > mlen) {
+		v_fail(v, r, "vector Len exceeds its Msg");
+		goto out;
+	}
 	ret = v->b->ops->hash(v->b, v->param, msg, bits / 8, out, &why);
 	if (v_result(v, r, ret, why))
 		goto out;
@@ -416,7 +421,9 @@ out:
 	return pk;
 }
 
-/* DER Ecdsa-Sig-Value of hex r, s into @der; its length or 0. */
+#define ECDSA_DER_MAX	160	/* a P-521 signature is at most 139 bytes */
+
+/* DER Ecdsa-Sig-Value of hex r, s into @der (ECDSA_DER_MAX); its length or 0. */
 static size_t ecdsa_der(const char *rh, const char *sh, uint8_t *der)
 {
 	ECDSA_SIG *sig = ECDSA_SIG_new();
@@ -424,9 +431,11 @@ static size_t ecdsa_der(const char *rh, const char *sh, uint8_t *der)
 	uint8_t *p = der;
 	int n = 0;
 
-	if (sig && BN_hex2bn(&r, rh) && BN_hex2bn(&s, sh) && ECDSA_SIG_set0(sig, r, s) == 1) {
+	if (sig && rh && sh && BN_hex2bn(&r, rh) && BN_hex2bn(&s, sh) &&
+	    ECDSA_SIG_set0(sig, r, s) == 1) {
 		r = s = NULL;
-		n = i2d_ECDSA_SIG(sig, &p);
+		n = i2d_ECDSA_SIG(sig, NULL);
+		n = n > 0 && n <= ECDSA_DER_MAX ? i2d_ECDSA_SIG(sig, &p) : 0;
 	}
 	BN_free(r);
 	BN_free(s);
@@ -534,7 +543,7 @@ static void run_ecdsa_sigver(struct val_run *v, const struct vec_rec *r)
 {
 	const char *sec = vec_get(r, "_section"), *res = vec_get(r, "Result");
 	int nid = curve_nid(sec), bits = sec && strchr(sec, ',') ? hash_bits(strchr(sec, ',') + 1) : 0;
-	uint8_t dg[64], sig[160];
+	uint8_t dg[64], sig[ECDSA_DER_MAX];
 	size_t dlen, slen;
 	EVP_PKEY *k;
 
@@ -563,7 +572,7 @@ static void run_ecdsa_sigver_acvp(struct val_run *v, const struct vec_rec *r)
 {
 	const char *comp = vec_get(r, "componentTest"), *tp = vec_get(r, "testPassed");
 	int nid = curve_nid(vec_get(r, "curve")), bits = hash_bits(vec_get(r, "hashAlg"));
-	uint8_t *msg = NULL, dg[64], sig[160];
+	uint8_t *msg = NULL, dg[64], sig[ECDSA_DER_MAX];
 	size_t mlen = 0, dlen, slen;
 	EVP_PKEY *k = NULL;
 
