@@ -1056,6 +1056,12 @@ static int write_junit(const char *file, const struct val_run *v, const char *co
 enum { OPT_PATH = 0x200, OPT_VECTORS, OPT_ACVP, OPT_SAMPLE, OPT_ONLY, OPT_JUNIT,
        OPT_JSON_FILE, OPT_PROGRESS, OPT_LIST };
 
+/*
+ * Path fw only (tests/host/val_fw_kernel.c, linked into azihsm-fw): runs
+ * what a partition session cannot through the kernel session's services.
+ */
+int val_fw_extend(struct val_backend *b) __attribute__((weak));
+
 static int cmd_validate(struct cli *cli, int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -1146,6 +1152,8 @@ static int cmd_validate(struct cli *cli, int argc, char **argv)
 			if (ret)
 				break;
 			ret = val_lib_init(&b, cli_dev_path, x.dev, x.sess);
+			if (!ret && val_fw_extend)
+				ret = val_fw_extend(&b);
 			if (ret) {
 				ret = cli_fail(cli, "the session unwrap key", ret);
 				ret = ctx_close(cli, &x, ret);

@@ -19,6 +19,13 @@ const char *const cli_dev_path = "fw";
 
 static struct hsm_fw *fw;
 
+/* The firmware the CLI runs on (val_fw_kernel.c), once a command opened it. */
+struct hsm_fw *cli_fw(void);
+struct hsm_fw *cli_fw(void)
+{
+	return fw;
+}
+
 static void fw_stop(void)
 {
 	hsm_fw_free(fw);
