@@ -1128,6 +1128,14 @@ static int cmd_validate(struct cli *cli, int argc, char **argv)
 			       suites[i].acvp ? "acvp" : "cavp", suites[i].file);
 		return 0;
 	}
+	if (only) {
+		size_t i;
+
+		for (i = 0; i < ARRAY_LEN(suites) && strcasecmp(only, suites[i].alg); i++)
+			;
+		if (i == ARRAY_LEN(suites))
+			return usage_err(cli, "--only takes an algorithm of --list, not", only);
+	}
 	if (!v.cavp)
 		v.cavp = CAVP_DIR;
 	if (!v.acvp)

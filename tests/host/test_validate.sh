@@ -136,6 +136,10 @@ read -r nrun _ nfail _ <<<"$(counts fw HMAC-SHA-256 ACVP)"
 [[ $rc == 1 && $nfail == 1 ]] && grep -q "internalProjection.json:$tc: MAC differs" "$dir/out"
 ok $? "the flipped ACVP value: exit $rc, exactly that vector fails (${nfail:-?} of ${nrun:-?})"
 
+run validate "${u[@]}" --acvp "$acvp" --only AES-NOPE
+[[ $? == 2 ]] && grep -q -- '--only takes an algorithm' "$dir/err"
+ok $? "an unknown --only algorithm is a usage error, not an empty pass"
+
 run validate "${u[@]}" --vectors "$dir/nowhere" --acvp "$acvp" --only AES-ECB
 [[ $? == 1 ]] && grep -q 'vector file missing' "$dir/out"
 ok $? "missing vector files are a failure, not a silent pass"
