@@ -19,6 +19,7 @@
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/param_build.h>
 #include <openssl/rsa.h>
 
@@ -743,6 +744,46 @@ static void run_rsa_sigver(struct val_run *v, const struct vec_rec *r)
 	EVP_PKEY_free(k);
 }
 
+/*
+ * HKDF (RFC 5869 vectors): the OKM stays in the device as an HMAC key, so
+ * an HMAC under it is compared with one under the expected OKM.
+ */
+static void run_hkdf(struct val_run *v, const struct vec_rec *r)
+{
+	static const uint8_t msg[] = "azihsm validate: HMAC under the derived key";
+	uint8_t *ikm = NULL, *salt = NULL, *info = NULL, *okm = NULL, mac[64], want[64];
+	size_t ikm_len, salt_len, info_len, okm_len;
+	const char *why = NULL, *l = vec_get_ci(r, "L");
+	int bits = hash_bits(vec_get_ci(r, "Hash")), ret;
+	unsigned int wlen = 0;
+
+	if (!bits) {
+		v_na(v, "the device's HKDF uses SHA-256/384/512");
+		return;
+	}
+	if (!field_hex(v, r, "IKM", &ikm, &ikm_len) || !field_hex(v, r, "salt", &salt, &salt_len) ||
+	    !field_hex(v, r, "info", &info, &info_len) || !field_hex(v, r, "OKM", &okm, &okm_len))
+		goto out;
+	if (!l || strtoul(l, NULL, 10) != okm_len) {
+		v_fail(v, r, "vector L does not match its OKM");
+		goto out;
+	}
+	ret = v->b->ops->hkdf_mac(v->b, bits, ikm, ikm_len, salt, salt_len, info, info_len,
+				  okm_len, msg, sizeof(msg) - 1, mac, &why);
+	if (v_result(v, r, ret, why))
+		goto out;
+	if (!HMAC(md_of(bits), okm, (int)okm_len, msg, sizeof(msg) - 1, want, &wlen) ||
+	    memcmp(mac, want, wlen))
+		v_fail(v, r, "the derived key is not the expected OKM (HMAC under it differs)");
+	else
+		v_pass(v);
+out:
+	OPENSSL_clear_free(ikm, ikm ? ikm_len : 0);
+	free(salt);
+	free(info);
+	OPENSSL_clear_free(okm, okm ? okm_len : 0);
+}
+
 static void run_na(struct val_run *v, const struct vec_rec *r)
 {
 	(void)r;
@@ -802,6 +843,8 @@ static const struct suite suites[] = {
 	{ "RSA-PKCS1", "SigVer", false, "asymmetric/RSA/FIPS_186-2/SigVer15_186-3.rsp", "Result", run_rsa_sigver, AZIHSM_RSA_PADDING_PKCS1 },
 	{ "RSA-PSS", "SigGen", false, "asymmetric/RSA/FIPS_186-2/SigGenPSS_186-3.rsp", "S", run_rsa_siggen, AZIHSM_RSA_PADDING_PSS },
 	{ "RSA-PSS", "SigVer", false, "asymmetric/RSA/FIPS_186-2/SigVerPSS_186-3.rsp", "Result", run_rsa_sigver, AZIHSM_RSA_PADDING_PSS },
+	{ "HKDF", "RFC5869", false, "KDF/rfc-5869-HKDF-SHA256.txt", "OKM", run_hkdf, 0 },
+	{ "HKDF", "generated", false, "KDF/hkdf-generated.txt", "OKM", run_hkdf, 0 },
 	{ "KAS-ECC-SSC", "ACVP", true, "KAS-ECC-SSC-Sp800-56Ar3/internalProjection.json", NULL, run_na, 1 },
 };
 

@@ -253,6 +253,17 @@ static int kc_verify(struct val_backend *b, EVP_PKEY *key, int bits,
 	return VAL_NA;
 }
 
+static int kc_hkdf_mac(struct val_backend *b, int bits, const uint8_t *ikm, size_t ikm_len,
+		       const uint8_t *salt, size_t salt_len, const uint8_t *info,
+		       size_t info_len, size_t okm_len, const uint8_t *msg, size_t msg_len,
+		       uint8_t *mac, const char **why)
+{
+	(void)b, (void)bits, (void)ikm, (void)ikm_len, (void)salt, (void)salt_len, (void)info;
+	(void)info_len, (void)okm_len, (void)msg, (void)msg_len, (void)mac;
+	*why = "the kernel crypto API has no HKDF reachable through AF_ALG";
+	return VAL_NA;
+}
+
 static void kc_fini(struct val_backend *b)
 {
 	if (b->priv)
@@ -263,7 +274,7 @@ static void kc_fini(struct val_backend *b)
 
 static const struct val_ops kc_ops = {
 	.aes = kc_aes, .gcm = kc_gcm, .hash = kc_hash, .hmac = kc_hmac,
-	.gen_sign = kc_gen_sign, .verify = kc_verify,
+	.gen_sign = kc_gen_sign, .verify = kc_verify, .hkdf_mac = kc_hkdf_mac,
 	.fini = kc_fini,
 };
 

@@ -417,6 +417,40 @@ static int lib_verify(struct val_backend *b, EVP_PKEY *key, int bits,
 	return lib_err(l, ret, "Verify", why);
 }
 
+static int lib_hkdf_mac(struct val_backend *b, int bits, const uint8_t *ikm, size_t ikm_len,
+			const uint8_t *salt, size_t salt_len, const uint8_t *info,
+			size_t info_len, size_t okm_len, const uint8_t *msg, size_t msg_len,
+			uint8_t *mac, const char **why)
+{
+	struct lib_be *l = b->priv;
+	enum azihsm_key_type t = bits == 256 ? AZIHSM_KEY_TYPE_HMAC_SHA256 :
+				 bits == 384 ? AZIHSM_KEY_TYPE_HMAC_SHA384 :
+					       AZIHSM_KEY_TYPE_HMAC_SHA512;
+	struct azihsm_new_key nk = { .type = t, .usage = AZIHSM_KEY_USE_SIGN };
+	uint16_t id, okm;
+	size_t mlen;
+	int ret;
+
+	if (ikm_len < 16 || ikm_len > 128) {
+		*why = "partition HMAC keys (the IKM) are 16..128 bytes";
+		return VAL_NA;
+	}
+	if (okm_len < 16 || okm_len > 128) {
+		*why = "HKDF makes HMAC keys of 16..128 bytes";
+		return VAL_NA;
+	}
+	ret = import(l, t, AZIHSM_KEY_USE_DERIVE, ikm, ikm_len, &id);
+	if (ret)
+		return lib_err(l, ret, "key import", why);
+	ret = azihsm_hkdf(l->sess, id, hash_alg(bits), salt, salt_len, info, info_len, &nk,
+			  okm_len, &okm, NULL);
+	if (ret)
+		return lib_err(l, ret, "HkdfDerive", why);
+	ret = azihsm_hmac(l->sess, okm, msg, msg_len, mac, 64, &mlen, NULL);
+	azihsm_key_delete(l->sess, okm);
+	return lib_err(l, ret, "HMAC with the derived key", why);
+}
+
 static void lib_fini(struct val_backend *b)
 {
 	struct lib_be *l = b->priv;
@@ -439,7 +473,7 @@ static void lib_fini(struct val_backend *b)
 
 static const struct val_ops lib_ops = {
 	.aes = lib_aes, .gcm = lib_gcm, .hash = lib_hash, .hmac = lib_hmac,
-	.gen_sign = lib_gen_sign, .verify = lib_verify,
+	.gen_sign = lib_gen_sign, .verify = lib_verify, .hkdf_mac = lib_hkdf_mac,
 	.fini = lib_fini,
 };
 

@@ -57,6 +57,15 @@ struct val_ops {
 	int (*verify)(struct val_backend *b, EVP_PKEY *key, int bits,
 		      enum azihsm_rsa_padding pad, const uint8_t *digest, size_t dlen,
 		      const uint8_t *sig, size_t sig_len, bool *valid, const char **why);
+	/*
+	 * HKDF (RFC 5869) of @ikm into a new HMAC key of @okm_len bytes that
+	 * stays in the device; @mac: HMAC-SHA-@bits of @msg under it (64 bytes),
+	 * for the caller to compare with an HMAC under the expected OKM.
+	 */
+	int (*hkdf_mac)(struct val_backend *b, int bits, const uint8_t *ikm, size_t ikm_len,
+			const uint8_t *salt, size_t salt_len, const uint8_t *info, size_t info_len,
+			size_t okm_len, const uint8_t *msg, size_t msg_len, uint8_t *mac,
+			const char **why);
 	void (*fini)(struct val_backend *b);
 };
 

@@ -81,7 +81,7 @@ for pa in "device AES-ECB KAT" "device AES-CBC MMT" "device AES-CTR ACVP" \
 	"device AES-GCM decrypt" "device AES-XTS 256" "device HMAC-SHA-256 ACVP" \
 	"device HMAC-SHA-512 ACVP" "device ECDSA SigGen" "device ECDSA SigVer-ACVP" \
 	"device RSA-PKCS1 SigGen" "device RSA-PKCS1 SigVer" "device RSA-PSS SigGen" \
-	"device RSA-PSS SigVer" \
+	"device RSA-PSS SigVer" "device HKDF RFC5869" \
 	"kcapi AES-ECB KAT" "kcapi AES-ECB MMT" "kcapi AES-CBC KAT" "kcapi AES-CBC MMT" \
 	"kcapi AES-CTR ACVP" "kcapi AES-GCM encrypt" "kcapi AES-GCM decrypt" \
 	"kcapi AES-GCM ACVP" "kcapi AES-XTS 128" "kcapi AES-XTS 256" \

@@ -53,7 +53,7 @@ for am in "AES-ECB KAT" "AES-ECB MMT" "AES-CBC KAT" "AES-CBC MMT" "AES-CTR ACVP"
 	"HMAC-SHA-512 ACVP" "ECDSA SigGen" "ECDSA SigVer-ACVP" "RSA-PKCS1 SigGen" \
 	"RSA-PKCS1 SigVer" "RSA-PSS SigGen" "RSA-PSS SigVer" \
 	"AES-GCM encrypt" "AES-XTS 128" "SHA-256 short" "SHA-256 long" "SHA-384 short" \
-	"SHA-384 long" "SHA-512 short" "SHA-512 long"; do
+	"SHA-384 long" "SHA-512 short" "SHA-512 long" "HKDF RFC5869"; do
 	read -r a m <<<"$am"
 	read -r nrun npass nfail _ <<<"$(counts fw "$a" "$m")"
 	[[ ${nrun:-0} -gt 0 && $npass == "$nrun" && $nfail == 0 ]]

@@ -253,6 +253,16 @@ static int fk_verify(struct val_backend *b, EVP_PKEY *key, int bits,
 				   why);
 }
 
+static int fk_hkdf_mac(struct val_backend *b, int bits, const uint8_t *ikm, size_t ikm_len,
+		       const uint8_t *salt, size_t salt_len, const uint8_t *info,
+		       size_t info_len, size_t okm_len, const uint8_t *msg, size_t msg_len,
+		       uint8_t *mac, const char **why)
+{
+	(void)b;
+	return k.inner.ops->hkdf_mac(&k.inner, bits, ikm, ikm_len, salt, salt_len, info,
+				     info_len, okm_len, msg, msg_len, mac, why);
+}
+
 static void fk_fini(struct val_backend *b)
 {
 	if (k.have_key)
@@ -265,7 +275,8 @@ static void fk_fini(struct val_backend *b)
 
 static const struct val_ops fk_ops = {
 	.aes = fk_aes, .gcm = fk_gcm, .hash = fk_hash, .hmac = fk_hmac,
-	.gen_sign = fk_gen_sign, .verify = fk_verify, .fini = fk_fini,
+	.gen_sign = fk_gen_sign, .verify = fk_verify, .hkdf_mac = fk_hkdf_mac,
+	.fini = fk_fini,
 };
 
 /* Called by cli-validate.c for path fw: wrap the libazihsm backend @b. */
