@@ -335,6 +335,8 @@ static void usage(FILE *f, const char *prog)
 		fprintf(f, "  %s\n", cli_sd_commands[i].usage);
 	for (i = 0; i < cli_trust_ncommands; i++)
 		fprintf(f, "  %s\n", cli_trust_commands[i].usage);
+	for (i = 0; i < cli_validate_ncommands; i++)
+		fprintf(f, "  %s\n", cli_validate_commands[i].usage);
 	fprintf(f, "\n  --device PATH  device node (default %s)\n"
 		"  %s COMMAND --help  help for one command\n"
 		"\nCommands that log in read the PIN from --pin-file FILE (its first line) or\n"
@@ -347,11 +349,12 @@ static const struct subcommand *find_sub(int argc, char **argv, int *i)
 {
 	const struct subcommand *tabs[] = { subcommands, cli_key_commands, cli_ops_commands,
 					    cli_backup_commands, cli_crypto_commands,
-					    cli_id_commands, cli_sd_commands, cli_trust_commands };
+					    cli_id_commands, cli_sd_commands, cli_trust_commands,
+					    cli_validate_commands };
 	const size_t counts[] = { sizeof(subcommands) / sizeof(subcommands[0]),
 				  cli_key_ncommands, cli_ops_ncommands, cli_backup_ncommands,
 				  cli_crypto_ncommands, cli_id_ncommands, cli_sd_ncommands,
-				  cli_trust_ncommands };
+				  cli_trust_ncommands, cli_validate_ncommands };
 	size_t t, k, n;
 
 	for (t = 0; t < sizeof(tabs) / sizeof(tabs[0]); t++) {

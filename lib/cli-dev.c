@@ -7,6 +7,8 @@
 
 #include "cli.h"
 
+const char *const cli_dev_path = "device";
+
 int cli_open_dev(struct cli *cli, struct azihsm_dev **dev)
 {
 	const char *path = cli->device ? cli->device : AZIHSM_DEFAULT_DEVICE;

@@ -54,6 +54,12 @@ extern const size_t cli_trust_ncommands;
 extern const struct subcommand cli_crypto_commands[];
 extern const size_t cli_crypto_ncommands;
 
+/* cli-validate.c: validate (NIST vectors, Documentation/validation.md) */
+extern const struct subcommand cli_validate_commands[];
+extern const size_t cli_validate_ncommands;
+/* The name validate gives the libazihsm path: "device" (cli-dev.c), "fw" on the host. */
+extern const char *const cli_dev_path;
+
 /* One /proc/crypto entry. */
 struct cli_crypto_alg {
 	char name[128];		/* CRYPTO_MAX_ALG_NAME */

@@ -84,6 +84,7 @@ struct AzihsmState {
     uint32_t hsm_queues;
     uint32_t aes_queues;
     char *selftest_fail;        /* test only: this self-test fails */
+    char *fault_corrupt;        /* test only: device.md, fault properties */
     /* test-only faults before realize (-global); then the core's */
     uint32_t fault_init[HSM_FAULT_NR];
 };
@@ -459,6 +460,7 @@ static void azihsm_realize(PCIDevice *pdev, Error **errp)
         .hsm_queues_max = s->hsm_queues,
         .aes_queues_max = s->aes_queues,
         .fault_aes_stall = s->fault_init[HSM_FAULT_AES_STALL],
+        .fault_corrupt = s->fault_corrupt,
         .state_path = s->state,
         .root_cert = s->root_cert,
         .devcert = s->devcert,
@@ -581,6 +583,7 @@ static Property azihsm_properties[] = {
                        AZIHSM_AES_QUEUES_MAX),
     /* Test only, default off: Documentation/device.md. */
     DEFINE_PROP_STRING("selftest-fail", AzihsmState, selftest_fail),
+    DEFINE_PROP_STRING("fault-corrupt", AzihsmState, fault_corrupt),
     DEFINE_PROP_END_OF_LIST(),
 };
 

@@ -224,6 +224,22 @@ static void aes_tweak_inc(uint8_t t[AZIHSM_AES_XTS_TWEAK_LEN])
 			break;
 }
 
+/*
+ * Test only: the planted wrong answer of fault-corrupt (device.md, the
+ * same flip as AesEncryptDecrypt's in hsm_svc_kernel.c).
+ */
+static void aes_fault(struct aes_job *j, const char *mode, int st)
+{
+	const char *f = j->c->cfg.fault_corrupt;
+
+	if (st != HSM_OPS_OK || !f || strcmp(f, mode))
+		return;
+	if (j->dst_len)
+		j->out[0] ^= 1;
+	else if (j->cipher == AZIHSM_AES_CIPHER_GCM && !j->decrypt)
+		j->tag[0] ^= 1;
+}
+
 /* One hsm_ops_aes_xts call per data unit, each with its own tweak. */
 static int aes_xts(struct aes_job *j, const struct hsm_key_ref *key)
 {
@@ -241,6 +257,7 @@ static int aes_xts(struct aes_job *j, const struct hsm_key_ref *key)
 		aes_tweak_inc(tweak);
 	}
 	OPENSSL_cleanse(tweak, sizeof(tweak));
+	aes_fault(j, "aes-xts", st);
 	return st;
 }
 
@@ -258,6 +275,7 @@ static int aes_gcm(struct aes_job *j, const struct hsm_key_ref *key)
 					     j->aad_len, j->in, j->dst_len, j->out, j->dst_len,
 					     j->tag, &fips);
 	j->fips = j->fips && fips;
+	aes_fault(j, "aes-gcm", st);
 	return st;
 }
 
@@ -269,6 +287,7 @@ static int aes_cbc(struct aes_job *j, const struct hsm_key_ref *key)
 	st = hsm_ops_aes_cbc(key, !j->decrypt, j->iv, j->in, j->src_len, j->out, j->dst_len,
 			     j->iv_out, &fips);
 	j->fips = j->fips && fips;
+	aes_fault(j, "aes-cbc", st);
 	return st;
 }
 

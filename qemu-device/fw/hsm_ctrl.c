@@ -510,6 +510,7 @@ struct hsm_ctrl *hsm_ctrl_new(const struct hsm_ctrl_config *cfg,
 	c->sensor[AZIHSM_TAMPER_CLOCK] = HSM_SENSOR_CLOCK_NOMINAL;
 	/* The firmware's events (a power-on self-test failure) take the lock. */
 	pthread_mutex_init(&c->lock, NULL);
+	fwc.fault_corrupt = cfg->fault_corrupt;
 	c->fw = hsm_fw_new(&fwc);
 	if (!c->fw) {
 		pthread_mutex_destroy(&c->lock);

@@ -66,6 +66,14 @@ struct hsm_ctrl_config {
 	 * name fails at every run, so the device starts in its error state.
 	 */
 	const char *selftest_fail;
+	/*
+	 * Test only (device.md, "Test-only fault properties"); NULL = off:
+	 * one AES mode's output ("aes-ecb", "aes-cbc", "aes-ctr", "aes-xts",
+	 * "aes-gcm") comes back with its first byte flipped, so that
+	 * `azihsm validate` can be seen to catch a wrong answer. Any other
+	 * value: hsm_ctrl_new fails.
+	 */
+	const char *fault_corrupt;
 };
 
 /*

@@ -697,6 +697,21 @@ struct hsm_fw *hsm_fw_new(const struct hsm_fw_config *cfg)
 	fw = calloc(1, sizeof(*fw));
 	if (!fw)
 		return NULL;
+	if (cfg->fault_corrupt) {
+		static const char *const modes[] = { [AZIHSM_AES_ECB] = "aes-ecb",
+						     [AZIHSM_AES_CBC] = "aes-cbc",
+						     [AZIHSM_AES_CTR] = "aes-ctr",
+						     [AZIHSM_AES_XTS] = "aes-xts",
+						     [AZIHSM_AES_GCM] = "aes-gcm" };
+
+		for (uint8_t m = AZIHSM_AES_ECB; m <= AZIHSM_AES_GCM; m++)
+			if (!strcmp(cfg->fault_corrupt, modes[m]))
+				fw->fault_corrupt_mode = m;
+		if (!fw->fault_corrupt_mode) {
+			free(fw);
+			return NULL;
+		}
+	}
 	pthread_mutex_init(&fw->persist_lock, NULL);
 	fw_copy_id(fw->serial, sizeof(fw->serial), cfg->serial);
 	fw_copy_id(fw->fw_rev, sizeof(fw->fw_rev), cfg->fw_rev);

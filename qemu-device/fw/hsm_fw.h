@@ -46,6 +46,8 @@ struct hsm_fw_config {
 	 */
 	void (*event)(void *ctx, uint32_t dw0);
 	void *event_ctx;
+	/* Test only: hsm_ctrl_config.fault_corrupt; NULL off, unknown: no firmware. */
+	const char *fault_corrupt;
 };
 
 struct hsm_fw_cmd {

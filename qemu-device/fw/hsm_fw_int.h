@@ -68,6 +68,11 @@ struct hsm_fw {
 	struct hsm_tamper_log tamper;
 	bool tampered;			/* since the last start or reset */
 	bool tamper_unstored;		/* a tamper's zeroize could not be stored */
+	/*
+	 * Test only (hsm_fw_config.fault_corrupt): the AES mode (AZIHSM_AES_*)
+	 * whose output AesEncryptDecrypt flips, 0 = off.
+	 */
+	uint8_t fault_corrupt_mode;
 };
 
 struct fw_req {

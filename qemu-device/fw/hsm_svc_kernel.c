@@ -443,6 +443,13 @@ static void fw_aes_fn(const struct hsm_key_ref *key, void *ctx)
 	} else {
 		st = fw_aes_run(key, c, c->data.p, c->data.len, c->out);
 	}
+	/* Test only: the planted wrong answer of fault-corrupt (device.md). */
+	if (!st && c->mode == c->r->fw->fault_corrupt_mode) {
+		if (c->data.len)
+			c->out[0] ^= 1;
+		else if (!c->decrypt)
+			c->tag_out[0] ^= 1;
+	}
 	c->st = fw_status_ops(st);
 }
 

@@ -17,7 +17,17 @@
 #include "internal.h"
 #include "test_pki.h"
 
+/* azihsm validate: this is path (c), the firmware core on the host. */
+const char *const cli_dev_path = "fw";
+
 static struct hsm_fw *fw;
+
+/* The firmware the CLI runs on (val_fw_kernel.c), once a command opened it. */
+struct hsm_fw *cli_fw(void);
+struct hsm_fw *cli_fw(void)
+{
+	return fw;
+}
 
 static void fw_stop(void)
 {
@@ -54,7 +64,8 @@ int cli_open_dev(struct cli *cli, struct azihsm_dev **dev)
 	const char *min_svn = getenv("AZIHSM_TEST_FUSE_MIN_SVN");
 	struct hsm_fw_config cfg = { .serial = "CLITEST-1", .fw_rev = "2.0.1",
 				     .state_path = getenv("AZIHSM_TEST_STATE"), .boot = &boot,
-				     .selftest_fail = getenv("AZIHSM_TEST_SELFTEST_FAIL") };
+				     .selftest_fail = getenv("AZIHSM_TEST_SELFTEST_FAIL"),
+				     .fault_corrupt = getenv("AZIHSM_TEST_FAULT_CORRUPT") };
 	char pkidir[256], devcert[300];
 	struct test_pki pki;
 	/* AZIHSM_TEST_TAMPER=SENSOR:VALUE: a tamper event right after the start. */
