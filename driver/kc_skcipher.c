@@ -17,6 +17,9 @@
  * An XTS request longer than the device takes (16 MiB) goes to the
  * kernel's software xts(aes), allocated with the transform
  * (CRYPTO_ALG_NEED_FALLBACK); without one it is refused with -EINVAL.
+ * So does every request under an AES-192-XTS key (48 bytes), which the
+ * device does not have but xts(aes) users may set (the crypto manager's
+ * extra self-tests do).
  */
 
 /* The device takes XTS units up to 16 MiB. */
@@ -36,6 +39,7 @@
 struct azihsm_sk_tfm {
 	struct azihsm_kc_tfm kc;	/* first */
 	struct crypto_skcipher *soft;	/* xts: beyond AZIHSM_KC_XTS_MAX; or NULL */
+	bool soft_only;			/* xts: an AES-192 key, in @soft only */
 };
 
 struct azihsm_sk_req {
@@ -240,7 +244,8 @@ static int azihsm_sk_crypt(struct skcipher_request *req, u8 mode, bool decrypt)
 		if (req->cryptlen < AES_BLOCK_SIZE)
 			return -EINVAL;
 		/* Issue 9: beyond the device, the software rather than -EINVAL. */
-		if (req->cryptlen > AZIHSM_KC_XTS_MAX)
+		if (req->cryptlen > AZIHSM_KC_XTS_MAX ||
+		    container_of(t, struct azihsm_sk_tfm, kc)->soft_only)
 			return azihsm_sk_soft(req, decrypt);
 		break;
 	}
@@ -329,13 +334,26 @@ static int azihsm_xts_setkey(struct crypto_skcipher *tfm, const u8 *key, unsigne
 
 	if (ret)
 		return ret;
-	if (len == 2 * AES_KEYSIZE_128)
-		type = AZIHSM_KEY_AES128_XTS;
-	else if (len == 2 * AES_KEYSIZE_256)
-		type = AZIHSM_KEY_AES256_XTS;
-	else
-		return -EINVAL;	/* the device has no AES-192-XTS */
 	t = crypto_skcipher_ctx(tfm);
+	if (len == 2 * AES_KEYSIZE_128) {
+		type = AZIHSM_KEY_AES128_XTS;
+	} else if (len == 2 * AES_KEYSIZE_256) {
+		type = AZIHSM_KEY_AES256_XTS;
+	} else {
+		/* The device has no AES-192-XTS: the software's alone. */
+		if (len != 2 * AES_KEYSIZE_192 || !t->soft)
+			return -EINVAL;
+		t->soft_only = false;
+		crypto_skcipher_clear_flags(t->soft, CRYPTO_TFM_REQ_MASK);
+		crypto_skcipher_set_flags(t->soft, crypto_skcipher_get_flags(tfm) &
+					  CRYPTO_TFM_REQ_MASK);
+		ret = crypto_skcipher_setkey(t->soft, key, len);
+		if (ret)
+			return ret;
+		t->soft_only = true;
+		return 0;
+	}
+	t->soft_only = false;
 	if (t->soft) {
 		crypto_skcipher_clear_flags(t->soft, CRYPTO_TFM_REQ_MASK);
 		crypto_skcipher_set_flags(t->soft, crypto_skcipher_get_flags(tfm) &
@@ -355,6 +373,7 @@ static int azihsm_sk_init(struct crypto_skcipher *tfm)
 	int ret;
 
 	t->soft = NULL;
+	t->soft_only = false;
 	if (!strcmp(crypto_tfm_alg_name(crypto_skcipher_tfm(tfm)), "xts(aes)")) {
 		/* Optional: a kernel without software XTS refuses long requests. */
 		t->soft = crypto_alloc_skcipher("xts(aes)", 0, CRYPTO_ALG_NEED_FALLBACK);

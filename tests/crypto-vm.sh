@@ -4,7 +4,7 @@
 # LUKS2, 64 MiB of random data each), its on-disk output decrypts with the
 # kernel's software XTS; the volume survives a controller reset (the
 # driver re-enters its keys) and, for LUKS2, a reboot on the same disk
-# file. TAP. Usage: tests/crypto-vm.sh [6.1|6.12]
+# file. TAP. Usage: tests/crypto-vm.sh [6.1|6.12|6.1-debug]
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,6 +15,9 @@ trap 'rm -rf "$dir"' EXIT
 . "$top/tests/tap.sh"
 
 MIB=64
+# The debug kernel (KASAN, lockdep, kmemleak) runs several times slower.
+tmo=1200
+[[ $kernel == *-debug ]] && tmo=3600
 truncate -s $((MIB + 32))M "$dir/plain.img"
 truncate -s $((MIB + 32))M "$dir/luks.img"
 mkdir -p "$dir/in"
@@ -25,7 +28,7 @@ head -c 32 /dev/urandom >"$dir/in/luks.pass"
 # and the modules dm-crypt needs; its output in $out.
 guest() {
 	printf '%s\n' "$1" >"$dir/in/script.sh"
-	out=$("$top/scripts/vm-run" --kernel "$kernel" --timeout 1200 \
+	out=$("$top/scripts/vm-run" --kernel "$kernel" --timeout "$tmo" \
 		--module dm_crypt --module virtio_pci --module virtio_blk --module crypto_user \
 		--module xts --module ecb \
 		--add /usr/sbin/cryptsetup --add /usr/sbin/dmsetup \

@@ -5,6 +5,14 @@
 # returns non-zero if anything failed.
 tap_n=0 tap_failed=0
 
+# Every scripts/vm-run under this script (and its children) appends the
+# kernel-log problems of its guest here, also for a guest killed from
+# outside (durability-vm) or one whose command failed anyway; tap_done
+# turns any of them into a failure (issue 12: a WARN in any guest fails
+# the run).
+tap_vm_problems=$(mktemp "${TMPDIR:-/tmp}/azihsm-vmlog.XXXXXX")
+export AZIHSM_VM_PROBLEMS=$tap_vm_problems
+
 ok() {
 	tap_n=$((tap_n + 1))
 	if [[ $1 == 0 ]]; then
@@ -18,6 +26,13 @@ ok() {
 }
 
 tap_done() {
+	if [[ -s $tap_vm_problems ]]; then
+		ok 1 "every guest's kernel log is clean"
+		head -n 40 "$tap_vm_problems" | sed 's/^/#   /'
+	else
+		ok 0 "every guest's kernel log is clean"
+	fi
+	rm -f "$tap_vm_problems"
 	echo "1..$tap_n"
 	[[ $tap_failed == 0 ]]
 }
