@@ -237,6 +237,23 @@ out:
 	return ok;
 }
 
+int lib_check_vouched(struct azihsm_dev *dev, const char *root, const uint8_t *msg,
+		      size_t len, const uint8_t *sig, size_t sig_len)
+{
+	EVP_PKEY *leaf = NULL;
+	int ret;
+
+	if (!sig)
+		return -ENOKEY;
+	ret = lib_chain_leaf_key(dev, root, &leaf);
+	if (ret == -EIO)
+		ret = -ENOKEY;	/* e.g. NOT_PROVISIONED: no chain at all */
+	if (!ret && !lib_es384_verify(leaf, msg, len, sig, sig_len))
+		ret = -ENOKEY;
+	EVP_PKEY_free(leaf);
+	return ret;
+}
+
 /* COSE_Key -> DER SPKI (EC2 P-256/384/521, RSA). */
 static int cose_key(struct cbor_dec *d, struct azihsm_report *out)
 {

@@ -339,11 +339,11 @@ static int cmd_sd_restore(struct cli *cli, int argc, char **argv)
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *files[AZIHSM_SD_OWNERS_LIMIT + 1];
+	const char *files[AZIHSM_SD_OWNERS_LIMIT + 1], *roots[2], *root;
 	EVP_PKEY *keys[AZIHSM_SD_OWNERS_LIMIT] = { NULL };
 	unsigned int idx[AZIHSM_SD_OWNERS_LIMIT];
 	static struct sd_file sf;
-	unsigned int n = 0, i, s;
+	unsigned int n = 0, nroot = 0, i, s;
 	uint8_t key[32], h[32];
 	uint8_t *text = NULL;
 	size_t len = 0;
@@ -353,9 +353,12 @@ static int cmd_sd_restore(struct cli *cli, int argc, char **argv)
 
 	ret = take_repeated(cli, &argc, argv, "--share-key", files, AZIHSM_SD_OWNERS_LIMIT, &n);
 	if (!ret)
+		ret = take_repeated(cli, &argc, argv, "--root", roots, 1, &nroot);
+	if (!ret)
 		ret = sd_begin(cli, argc, argv, lopts, &o);
 	if (ret)
 		return ret;
+	root = nroot ? roots[0] : NULL;
 	if (!o.in)
 		return usage_err(cli, "--in sd.json is required", NULL);
 	if (!n)
@@ -404,8 +407,17 @@ static int cmd_sd_restore(struct cli *cli, int argc, char **argv)
 		return ret;
 	ret = ctx_open(cli, &o, false, &x);
 	if (!ret) {
-		ret = azihsm_sd_upload(x.sess, &sf.dom, key);
-		ret = ctx_close(cli, &x, ret ? cli_fail(cli, "SdUpload", ret) : 0);
+		ret = azihsm_sd_upload(x.sess, &sf.dom, key, root);
+		if (ret == -ENOKEY) {
+			/* The owners' key never goes to a key the device does not vouch for. */
+			fprintf(stderr, "%s: the device's exchange key is not signed by a partition "
+				"key that chains to the trusted root (%s): the domain key was not "
+				"sent\n", cli->prog, root ? root : azihsm_trusted_root());
+			ret = 1;
+		} else if (ret) {
+			ret = cli_fail(cli, "SdUpload", ret);
+		}
+		ret = ctx_close(cli, &x, ret);
 	}
 	OPENSSL_cleanse(key, sizeof(key));
 	if (ret)
@@ -547,9 +559,12 @@ const struct subcommand cli_sd_commands[] = {
 	  "Make the partition's security domain (officer): its key split M of N, one share\n"
 	  "encrypted to each owner's RSA key, written to the security domain file once.\n",
 	  cmd_sd_activate },
-	{ "sd restore", "sd restore --share-key PRIV.pem ... --in sd.json [--json]",
+	{ "sd restore", "sd restore --share-key PRIV.pem ... --in sd.json [--root FILE] [--json]",
 	  "Recombine the domain key from M owners' shares (decrypted here with their private\n"
-	  "keys) and install it on this device through its exchange key (officer).\n",
+	  "keys) and install it on this device through its exchange key (officer). The\n"
+	  "exchange key must be signed by the device's partition key, whose chain verifies\n"
+	  "to the root --root FILE (else $AZIHSM_ROOT_CA, else " AZIHSM_ROOT_CA_DEFAULT "):\n"
+	  "otherwise nothing is sent.\n",
 	  cmd_sd_restore },
 	{ "sd backup-key", "sd backup-key --label L --out FILE [--json]",
 	  "A persistent key masked under the security domain (officer).\n", cmd_sd_backup_key },

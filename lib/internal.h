@@ -55,6 +55,8 @@ int lib_sess_transact(struct azihsm_session *sess, const uint8_t *req, size_t le
 /* @opcode with an empty data map in session @sess, answered by an empty one. */
 int lib_sess_call_empty(struct azihsm_session *sess, uint32_t opcode);
 int lib_sysfs_read(struct azihsm_dev *dev, const char *attr, char *buf, size_t cap);
+/* The device @sess is open on. */
+LIB_HIDDEN struct azihsm_dev *lib_session_dev(const struct azihsm_session *sess);
 
 /* attest.c */
 struct evp_pkey_st;
@@ -68,5 +70,14 @@ LIB_HIDDEN int lib_chain_leaf_key(struct azihsm_dev *dev, const char *root,
 /* ES384: ECDSA P-384 signature @sig (raw r || s, 96 bytes) on SHA-384(@msg). */
 LIB_HIDDEN bool lib_es384_verify(struct evp_pkey_st *key, const uint8_t *msg, size_t len,
 				 const uint8_t *sig, size_t sig_len);
+/*
+ * The device vouches for @msg (a domain-separated message: context || what
+ * it signed): its chain verifies to @root (NULL: azihsm_trusted_root()) and
+ * @sig (may be NULL: absent) is the partition key's ES384 over @msg. 0, or
+ * -ENOKEY (no signature, no chain, another root, a bad signature), or a
+ * transport error.
+ */
+LIB_HIDDEN int lib_check_vouched(struct azihsm_dev *dev, const char *root, const uint8_t *msg,
+				 size_t len, const uint8_t *sig, size_t sig_len);
 
 #endif

@@ -21,6 +21,7 @@ _Static_assert(AZIHSM_SD_OWNERS_LIMIT == AZIHSM_SD_OWNERS_MAX, "owner count");
 _Static_assert(AZIHSM_SD_ID_LEN == HSM_SD_ID_LEN, "domain id length");
 _Static_assert(AZIHSM_SD_SHARE_MAX >= HSM_SD_RSA_BITS_MAX / 8, "share length");
 
+#define SD_XCHG_MAX	200	/* DER SPKI of the exchange key (P-384: 120) */
 #define SD_RSP_MAX	(AZIHSM_SD_OWNERS_LIMIT * (AZIHSM_SD_SHARE_MAX + 8) + 256)
 
 /* One in-session request with fields @f; its answer decoded from @rsp into @d. */
@@ -141,21 +142,76 @@ int azihsm_sd_combine_shares(const struct azihsm_sd_domain *dom, void *const *ke
 	return ret;
 }
 
-int azihsm_sd_upload(struct azihsm_session *officer, const struct azihsm_sd_domain *dom,
-		     const uint8_t key[32])
+/*
+ * SdExchangeKey's answer: the exchange key (DER SPKI) into @xchg and its
+ * signature (NULL if absent) into @sig.
+ */
+static int parse_xchg(struct mbor_dec *d, uint8_t *xchg, size_t cap, size_t *xlen,
+		      uint8_t sig[AZIHSM_SESS_SIG_LEN], bool *have_sig)
 {
-	uint8_t rsp[1024], xchg[200], host[128], nonce[HSM_SD_NONCE_LEN];
-	uint8_t ct[HSM_SD_UPLOAD_PLAIN], tag[HSM_SD_TAG_LEN];
+	struct mbor_map m;
+	size_t slen = 0;
+	bool have_key = false;
+	uint8_t id;
+	int ret;
+
+	*have_sig = false;
+	ret = mbor_dec_map(d, &m) ? -EPROTO : 0;
+	while (!ret && (ret = mbor_dec_next(d, &m, &id)) == 1) {
+		if (id == AZIHSM_SD_F_XCHG_KEY && !have_key) {
+			ret = copy_bytes(d, xchg, cap, xlen);
+			have_key = !ret;
+		} else if (id == AZIHSM_SD_F_XCHG_SIG && !*have_sig) {
+			ret = copy_bytes(d, sig, AZIHSM_SESS_SIG_LEN, &slen);
+			*have_sig = !ret && slen == AZIHSM_SESS_SIG_LEN;
+			if (!ret && !*have_sig)
+				ret = -EPROTO;
+		} else {
+			ret = -EPROTO;
+		}
+	}
+	if (ret < 0 || mbor_dec_finish(d) || !have_key)
+		return -EPROTO;
+	return 0;
+}
+
+/*
+ * The exchange key is the device's: the partition key signed it
+ * (AZIHSM_SD_XCHG_SIG_CONTEXT || its DER, msg.h) and the chain verifies to
+ * @root. Else -ENOKEY: the domain key is not sealed to it.
+ */
+static int check_xchg(struct azihsm_session *officer, const char *root, const uint8_t *xchg,
+		      size_t xlen, const uint8_t *sig)
+{
+	uint8_t msg[sizeof(AZIHSM_SD_XCHG_SIG_CONTEXT) - 1 + SD_XCHG_MAX];
+	size_t c = sizeof(AZIHSM_SD_XCHG_SIG_CONTEXT) - 1;
+
+	if (xlen > SD_XCHG_MAX)
+		return -EPROTO;
+	memcpy(msg, AZIHSM_SD_XCHG_SIG_CONTEXT, c);
+	memcpy(msg + c, xchg, xlen);
+	return lib_check_vouched(lib_session_dev(officer), root, msg, c + xlen, sig,
+				 AZIHSM_SESS_SIG_LEN);
+}
+
+int azihsm_sd_upload(struct azihsm_session *officer, const struct azihsm_sd_domain *dom,
+		     const uint8_t key[32], const char *root)
+{
+	uint8_t rsp[1024], xchg[SD_XCHG_MAX], host[128], nonce[HSM_SD_NONCE_LEN];
+	uint8_t ct[HSM_SD_UPLOAD_PLAIN], tag[HSM_SD_TAG_LEN], sig[AZIHSM_SESS_SIG_LEN];
 	size_t xlen = 0, hlen = 0;
 	struct hsm_sd sd = { 0 };
 	struct mbor_dec d;
+	bool have_sig = false;
 	int ret;
 
 	if (!officer || !dom || !key)
 		return -EINVAL;
 	ret = sd_run(officer, AZIHSM_OP_SD_EXCHANGE_KEY, NULL, 0, rsp, sizeof(rsp), &d);
 	if (!ret)
-		ret = proto_parse_bytes(&d, AZIHSM_SD_F_XCHG_KEY, xchg, sizeof(xchg), &xlen);
+		ret = parse_xchg(&d, xchg, sizeof(xchg), &xlen, sig, &have_sig);
+	if (!ret)
+		ret = check_xchg(officer, root, xchg, xlen, have_sig ? sig : NULL);
 	if (ret)
 		return ret;
 	memcpy(sd.id, dom->id, sizeof(sd.id));

@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include <linux/azihsm.h>
 
@@ -99,24 +98,12 @@ static int check_session_key(struct azihsm_dev *dev, const uint8_t *pub, size_t 
 {
 	uint8_t msg[sizeof(AZIHSM_SESS_SIG_CONTEXT) - 1 + PROTO_DEV_PUB_MAX + PROTO_NONCE_LEN];
 	size_t c = sizeof(AZIHSM_SESS_SIG_CONTEXT) - 1;
-	EVP_PKEY *leaf = NULL;
-	int ret;
 
-	if (!sig)
-		return -ENOKEY;
-	ret = lib_chain_leaf_key(dev, NULL, &leaf);
-	if (ret == -EIO)
-		ret = -ENOKEY;	/* e.g. NOT_PROVISIONED: no chain at all */
-	if (ret)
-		return ret;
 	memcpy(msg, AZIHSM_SESS_SIG_CONTEXT, c);
 	memcpy(msg + c, pub, pub_len);
 	memcpy(msg + c + pub_len, nonce, PROTO_NONCE_LEN);
-	if (!lib_es384_verify(leaf, msg, c + pub_len + PROTO_NONCE_LEN, sig,
-			      AZIHSM_SESS_SIG_LEN))
-		ret = -ENOKEY;
-	EVP_PKEY_free(leaf);
-	return ret;
+	return lib_check_vouched(dev, NULL, msg, c + pub_len + PROTO_NONCE_LEN, sig,
+				 AZIHSM_SESS_SIG_LEN);
 }
 
 /*
@@ -351,6 +338,11 @@ enum azihsm_role azihsm_session_role(const struct azihsm_session *sess)
 uint16_t azihsm_session_id(const struct azihsm_session *sess)
 {
 	return sess ? sess->id : 0;
+}
+
+struct azihsm_dev *lib_session_dev(const struct azihsm_session *sess)
+{
+	return sess->dev;
 }
 
 /* Send an in-session request built into @req (length @len; 0 = did not fit). */

@@ -542,7 +542,10 @@ int azihsm_report_verify(const uint8_t *report, size_t len, const char *root,
  * domain file, azihsm sd activate). SD_EXISTS if there is a domain.
  * azihsm_sd_upload: seal a recombined domain (azihsm_sd_combine_shares)
  * to the device's exchange key (fetched here) and install it; BAD_BLOB,
- * SD_EXISTS (another domain installed).
+ * SD_EXISTS (another domain installed). The exchange key must carry the
+ * partition key's signature and the device's chain must verify to @root
+ * (NULL: azihsm_trusted_root()), else -ENOKEY and nothing is sealed or
+ * sent (a key the channel swapped in never gets the domain key).
  * azihsm_sd_backup_key: a persistent key masked under the domain (NO_SD
  * without one); azihsm_sd_restore_key: such a blob back as a persistent
  * key on any device holding the domain (KEY_EXISTS, BAD_BLOB, NO_SD).
@@ -570,7 +573,7 @@ int azihsm_sd_activate(struct azihsm_session *officer, uint8_t quorum,
 int azihsm_sd_combine_shares(const struct azihsm_sd_domain *dom, void *const *keys,
 			     const unsigned int *idx, unsigned int k, uint8_t key[32]);
 int azihsm_sd_upload(struct azihsm_session *officer, const struct azihsm_sd_domain *dom,
-		     const uint8_t key[32]);
+		     const uint8_t key[32], const char *root);
 int azihsm_sd_backup_key(struct azihsm_session *officer, uint16_t key_id, uint8_t *blob,
 			 size_t cap, size_t *len);
 int azihsm_sd_restore_key(struct azihsm_session *officer, const void *blob, size_t len,

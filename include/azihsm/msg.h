@@ -347,7 +347,12 @@ enum azihsm_tamper_sensor {
  *       RSA 2048..4096; 3 to 10, no gap) } -> { 1: domain id bytes (16),
  *       2: quorum u8, 3..12: share i bytes (RSA-OAEP-SHA256 to owner i) }.
  *       SD_EXISTS if the partition has a domain.
- *   SdExchangeKey 4081: {} -> { 1: exchange key bytes (DER SPKI P-384) }
+ *   SdExchangeKey 4081: {} -> { 1: exchange key bytes (DER SPKI P-384),
+ *       2: signature bytes (96, opt) }: field 2 is ES384 (raw r || s) by
+ *       the partition key (GetCertificate 2) over AZIHSM_SD_XCHG_SIG_CONTEXT
+ *       || exchange key; absent while the device is NOT_PROVISIONED.
+ *       libazihsm uploads no domain to a key whose signature does not
+ *       chain to its root.
  *   SdUpload 4082: { 1: host key bytes (DER SPKI P-384), 2: nonce bytes
  *       (12), 3: ciphertext bytes (49), 4: tag bytes (16) } -> { 1: domain
  *       id bytes }. BAD_BLOB if it does not open; SD_EXISTS if another
@@ -365,6 +370,8 @@ enum azihsm_tamper_sensor {
 #define AZIHSM_SD_F_ANS_QUORUM		2	/* answer */
 #define AZIHSM_SD_F_SHARE_FIRST		3	/* answer, .. 12 */
 #define AZIHSM_SD_F_XCHG_KEY		1	/* answer */
+#define AZIHSM_SD_F_XCHG_SIG		2	/* answer */
+#define AZIHSM_SD_XCHG_SIG_CONTEXT	"azihsm sd exchange key v1"
 #define AZIHSM_SD_F_HOST_KEY		1
 #define AZIHSM_SD_F_NONCE		2
 #define AZIHSM_SD_F_CT			3

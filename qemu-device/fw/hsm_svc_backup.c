@@ -17,7 +17,11 @@
 
 #include "azihsm/hw.h"
 #include "hsm_fw_int.h"
+#include "hsm_identity.h"
 #include "hsm_sd.h"
+
+/* A P-384 SubjectPublicKeyInfo is 120 bytes; room to spare. */
+#define SD_XCHG_DER_MAX		160
 
 _Static_assert(AZIHSM_BK3_LEN == HSM_BK3_LEN, "BK3 length");
 _Static_assert(AZIHSM_BK3_SEALED_MAX >= HSM_BK3_SEALED_LEN, "sealed BK3 length");
@@ -268,11 +272,30 @@ static uint32_t sd_xchg_public(struct hsm_fw *fw, uint8_t *der, size_t cap, size
 	return AZIHSM_STATUS_SUCCESS;
 }
 
+/*
+ * The partition key vouches for the exchange key (msg.h): ES384 over
+ * AZIHSM_SD_XCHG_SIG_CONTEXT || its DER, so the owners upload the domain
+ * key only to a key this device holds, never to one the channel swapped in.
+ */
+static bool sd_xchg_sig(struct hsm_fw *fw, const uint8_t *der, size_t len,
+			uint8_t sig[HSM_ID_SIG_LEN])
+{
+	uint8_t msg[sizeof(AZIHSM_SD_XCHG_SIG_CONTEXT) - 1 + SD_XCHG_DER_MAX];
+	size_t c = sizeof(AZIHSM_SD_XCHG_SIG_CONTEXT) - 1;
+
+	if (!fw->id || len > SD_XCHG_DER_MAX)
+		return false;
+	memcpy(msg, AZIHSM_SD_XCHG_SIG_CONTEXT, c);
+	memcpy(msg + c, der, len);
+	return hsm_identity_sign(fw->id, msg, c + len, sig) == HSM_ID_OK;
+}
+
 uint32_t fw_svc_sd_exchange_key(struct fw_req *r)
 {
-	uint8_t der[160];
+	uint8_t der[SD_XCHG_DER_MAX], sig[HSM_ID_SIG_LEN];
 	size_t len = 0;
 	uint32_t st = fw_decode(r, NULL, 0);
+	bool signed_ok;
 
 	if (st)
 		return st;
@@ -281,9 +304,14 @@ uint32_t fw_svc_sd_exchange_key(struct fw_req *r)
 	pthread_mutex_unlock(&r->fw->sd_lock);
 	if (st)
 		return st;
-	mbor_enc_map(r->e, 1);
+	signed_ok = sd_xchg_sig(r->fw, der, len, sig);
+	mbor_enc_map(r->e, signed_ok ? 2 : 1);
 	mbor_enc_key(r->e, AZIHSM_SD_F_XCHG_KEY);
 	mbor_enc_bytes(r->e, der, len);
+	if (signed_ok) {
+		mbor_enc_key(r->e, AZIHSM_SD_F_XCHG_SIG);
+		mbor_enc_bytes(r->e, sig, sizeof(sig));
+	}
 	return fw_rsp_fits(r) ? AZIHSM_STATUS_SUCCESS : AZIHSM_STATUS_RSP_TOO_LARGE;
 }
 

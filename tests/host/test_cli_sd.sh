@@ -5,7 +5,8 @@
 # zeroized; device B (a fresh state file) restores the domain with owner
 # keys 1 and 3 and the key, whose signature openssl verifies with A's old
 # public key; device C with one owner key, a tampered file or a stranger's
-# key is refused with a clear message. TAP.
+# key is refused with a clear message; owners who trust another
+# manufacturer root than B's do not upload to B. TAP.
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -84,8 +85,19 @@ on C sd restore-key "${co[@]}" --in "$dir/ec1.sdb"
 ok $? "C: the key backup without the domain: NO_SD"
 
 fresh B
-on B sd restore "${co[@]}" --share-key "$dir/k1.pem" --share-key "$dir/k3.pem" --in "$dir/sd.json"
-ok $? "B: sd restore with owner keys 1 and 3"
+# Each device here has its own manufacturer root ($dev.pki, cli_fw_dev.c):
+# owners who trust only A's root must not give B the domain key.
+on B sd restore "${co[@]}" --share-key "$dir/k1.pem" --share-key "$dir/k3.pem" \
+	--in "$dir/sd.json" --root "$dir/A.pki/root.pem"
+[[ $? == 1 ]] && grep -q 'exchange key is not signed.*chains to the trusted root' "$dir/err" &&
+	grep -q 'A.pki/root.pem' "$dir/err"
+ok $? "B: restore trusting another root: refused, says so"
+on B sd info "${co[@]}" --json
+grep -q '"active": false' "$dir/out"
+ok $? "B: nothing was uploaded"
+on B sd restore "${co[@]}" --share-key "$dir/k1.pem" --share-key "$dir/k3.pem" --in "$dir/sd.json" \
+	--root "$dir/B.pki/root.pem"
+ok $? "B: sd restore with owner keys 1 and 3 (--root: B's manufacturer)"
 on B sd info "${co[@]}" --json
 grep -q '"active": true' "$dir/out"
 ok $? "B: sd info: active"
