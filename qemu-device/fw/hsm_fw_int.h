@@ -193,6 +193,13 @@ void fw_persist_end(struct hsm_fw *fw);
  * lock and returns the final status.
  */
 uint32_t fw_new_persistent_begin(struct fw_req *r);
+
+/*
+ * Answer { @field: blob }: key @id masked under @mk for owner @kind
+ * (KeyExportMasked, SdBackupKey). HSM status.
+ */
+uint32_t fw_mask_to_rsp(struct fw_req *r, uint16_t id, const struct hsm_masking_key *mk,
+			enum hsm_blob_owner kind, uint8_t field);
 uint32_t fw_new_persistent_end(struct fw_req *r, uint16_t id, uint32_t st);
 uint32_t fw_svc_key_generate(struct fw_req *r);
 uint32_t fw_svc_open_key(struct fw_req *r);

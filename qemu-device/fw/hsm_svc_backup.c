@@ -382,10 +382,7 @@ uint32_t fw_svc_sd_backup_key(struct fw_req *r)
 	};
 	struct hsm_masking_key mk;
 	struct hsm_key_attr attr;
-	size_t len = 0;
-	uint8_t *out;
 	uint32_t st;
-	int ret;
 
 	st = fw_decode(r, f, 1);
 	if (st)
@@ -400,21 +397,7 @@ uint32_t fw_svc_sd_backup_key(struct fw_req *r)
 	st = sd_mk(r, &mk);
 	if (st)
 		return st;
-	ret = hsm_vault_mask(r->fw->vault, id, &mk, HSM_BLOB_PERSISTENT, NULL, 0, &len);
-	if (ret != HSM_VAULT_BUFFER_SMALL) {
-		st = fw_status_vault(ret);
-		goto out;
-	}
-	mbor_enc_map(r->e, 1);
-	mbor_enc_key(r->e, AZIHSM_SD_F_BLOB);
-	out = mbor_enc_bytes_reserve(r->e, len);
-	if (!out) {
-		st = AZIHSM_STATUS_RSP_TOO_LARGE;
-		goto out;
-	}
-	st = fw_status_vault(hsm_vault_mask(r->fw->vault, id, &mk, HSM_BLOB_PERSISTENT, out, len,
-					    &len));
-out:
+	st = fw_mask_to_rsp(r, id, &mk, HSM_BLOB_PERSISTENT, AZIHSM_SD_F_BLOB);
 	OPENSSL_cleanse(&mk, sizeof(mk));
 	return st;
 }

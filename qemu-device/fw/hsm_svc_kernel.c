@@ -325,6 +325,24 @@ out:
 	return st;
 }
 
+uint32_t fw_mask_to_rsp(struct fw_req *r, uint16_t id, const struct hsm_masking_key *mk,
+			enum hsm_blob_owner kind, uint8_t field)
+{
+	uint8_t *out;
+	size_t len = 0;
+	int ret;
+
+	ret = hsm_vault_mask(r->fw->vault, id, mk, kind, NULL, 0, &len);
+	if (ret != HSM_VAULT_BUFFER_SMALL)
+		return fw_status_vault(ret);
+	mbor_enc_map(r->e, 1);
+	mbor_enc_key(r->e, field);
+	out = mbor_enc_bytes_reserve(r->e, len);
+	if (!out)
+		return AZIHSM_STATUS_RSP_TOO_LARGE;
+	return fw_status_vault(hsm_vault_mask(r->fw->vault, id, mk, kind, out, len, &len));
+}
+
 uint32_t fw_svc_export_masked(struct fw_req *r)
 {
 	uint16_t id = 0;
@@ -334,10 +352,7 @@ uint32_t fw_svc_export_masked(struct fw_req *r)
 	struct hsm_masking_key mk;
 	struct hsm_key_attr attr;
 	enum hsm_blob_owner kind;
-	uint8_t *out;
-	size_t len = 0;
 	uint32_t st;
-	int ret;
 
 	st = fw_decode(r, f, 1);
 	if (st)
@@ -359,21 +374,7 @@ uint32_t fw_svc_export_masked(struct fw_req *r)
 		return AZIHSM_STATUS_NO_SESSION;
 	if (fw_masking_key(r, &mk))
 		return AZIHSM_STATUS_INTERNAL;
-	ret = hsm_vault_mask(r->fw->vault, id, &mk, kind, NULL, 0, &len);
-	if (ret != HSM_VAULT_BUFFER_SMALL) {
-		st = fw_status_vault(ret);
-		goto out;
-	}
-	mbor_enc_map(r->e, 1);
-	mbor_enc_key(r->e, AZIHSM_MASK_F_BLOB);
-	out = mbor_enc_bytes_reserve(r->e, len);
-	if (!out) {
-		st = AZIHSM_STATUS_RSP_TOO_LARGE;
-		goto out;
-	}
-	ret = hsm_vault_mask(r->fw->vault, id, &mk, kind, out, len, &len);
-	st = fw_status_vault(ret);
-out:
+	st = fw_mask_to_rsp(r, id, &mk, kind, AZIHSM_MASK_F_BLOB);
 	OPENSSL_cleanse(&mk, sizeof(mk));
 	return st;
 }
