@@ -649,6 +649,7 @@ void hsm_fw_tamper(struct hsm_fw *fw, unsigned int sensor, int32_t value)
 	pthread_mutex_unlock(&fw->kernel_mk_lock);
 	hsm_auth_zeroize(fw->auth, NULL, NULL);
 	hsm_vault_delete_all(fw->vault);
+	fw_sd_drop_xchg(fw);
 	/*
 	 * The next epoch and an empty partition, stored: the state file's old
 	 * content never decrypts again (an older copy is rolled back).

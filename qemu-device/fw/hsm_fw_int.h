@@ -55,7 +55,8 @@ struct hsm_fw {
 	struct hsm_boot_state boot;
 	/*
 	 * Security domain exchange key (EVP_PKEY, P-384; NULL until
-	 * SdExchangeKey), in memory only, replaced after each SdUpload.
+	 * SdExchangeKey), in memory only, replaced after each SdUpload and
+	 * dropped by a zeroize and a tamper (fw_sd_drop_xchg).
 	 */
 	void *sd_xchg;
 	pthread_mutex_t sd_lock;
@@ -241,6 +242,8 @@ uint32_t fw_svc_sd_upload(struct fw_req *r);
 uint32_t fw_svc_sd_backup_key(struct fw_req *r);
 uint32_t fw_svc_sd_restore_key(struct fw_req *r);
 uint32_t fw_svc_sd_info(struct fw_req *r);
+/* Forget the exchange key: no upload sealed to it opens any more. */
+void fw_sd_drop_xchg(struct hsm_fw *fw);
 
 /* hsm_svc_crypto.c: Hash, RsaModExp, RsaPublic, EccVerify */
 uint32_t fw_svc_hash(struct fw_req *r);

@@ -86,6 +86,7 @@ uint32_t fw_svc_zeroize(struct fw_req *r)
 	ret = hsm_auth_zeroize(r->fw->auth, NULL, NULL);
 	/* Even if the device key could not be renewed: the keys go. */
 	hsm_vault_delete_all(r->fw->vault);
+	fw_sd_drop_xchg(r->fw);
 	st = fw_status_part(hsm_partition_zeroize(r->fw->part, &mk));
 	fw_persist_end(r->fw);
 	OPENSSL_cleanse(&mk, sizeof(mk));
@@ -313,6 +314,19 @@ uint32_t fw_svc_sd_exchange_key(struct fw_req *r)
 		mbor_enc_bytes(r->e, sig, sizeof(sig));
 	}
 	return fw_rsp_fits(r) ? AZIHSM_STATUS_SUCCESS : AZIHSM_STATUS_RSP_TOO_LARGE;
+}
+
+/*
+ * A zeroize or tamper forgets the exchange key too: an upload sealed to it
+ * before (which the guest, carrying every SdUpload, may have kept) must
+ * not install a domain after it.
+ */
+void fw_sd_drop_xchg(struct hsm_fw *fw)
+{
+	pthread_mutex_lock(&fw->sd_lock);
+	EVP_PKEY_free(fw->sd_xchg);
+	fw->sd_xchg = NULL;
+	pthread_mutex_unlock(&fw->sd_lock);
 }
 
 uint32_t fw_svc_sd_upload(struct fw_req *r)

@@ -28,6 +28,14 @@
  *       while a zeroize empties the vault inserts and commits its key
  *       afterwards: a key of before the zeroize outlives it.
  *
+ * Red team 2 (issue 10's services: identity, attestation, security
+ * domain, self-tests, tamper):
+ *
+ *  RT2-1 the security domain's exchange key outlives a zeroize and a
+ *        tamper: an upload sealed to it before (captured by the guest,
+ *        which carries every SdUpload) installs the domain after it, for
+ *        whoever logs in on the public default PIN.
+ *
  * RT-1/2/3/6 closed: a new key made from a persistent key (ECDH, HKDF,
  * KBKDF, RsaUnwrap) needs the MANAGE_KEYS class (hsm_authz_use_key), so
  * the user's re-derive / re-unwrap is WRONG_ROLE; users derive and unwrap
@@ -45,6 +53,7 @@
 #include "hsm_auth.h"
 #include "hsm_auth_client.h"
 #include "hsm_fw.h"
+#include "hsm_sd.h"
 #include "hsm_vault.h"
 #include "ossl_ref.h"
 #include "svc_util.h"
@@ -634,6 +643,107 @@ static void test_rt7_keygen_races_zeroize(void)
 	       "is in the vault after it");
 }
 
+/* ---- Red team 2: issue 10's services ------------------------------------ */
+
+/* An SdUpload as the owners' side seals it (kept, to send again). */
+struct sd_upload {
+	uint8_t host[128], nonce[HSM_SD_NONCE_LEN], ct[HSM_SD_UPLOAD_PLAIN], tag[HSM_SD_TAG_LEN];
+	size_t hlen;
+};
+
+/* A domain key of the caller's choosing (quorum 2). */
+static void sd_choose(struct hsm_sd *sd, uint8_t seed)
+{
+	memset(sd, 0, sizeof(*sd));
+	memset(sd->key, seed, sizeof(sd->key));
+	sd->quorum = 2;
+	hsm_sd_make_id(sd);
+}
+
+/* SdExchangeKey, then @sd sealed to it into @u. */
+static long sd_seal(struct hsm_fw *fw, int sid, const struct hsm_sd *sd, struct sd_upload *u)
+{
+	uint8_t xchg[200];
+	struct rsp r;
+	size_t xlen;
+	long st = call(fw, AZIHSM_OP_SD_EXCHANGE_KEY, sid, NULL, 0, &r);
+
+	if (st)
+		return st;
+	xlen = rsp_copy(&r, AZIHSM_SD_F_XCHG_KEY, xchg, sizeof(xchg));
+	return hsm_sd_seal_upload(sd, xchg, xlen, u->host, &u->hlen, u->nonce, u->ct, u->tag) ?
+		-1 : 0;
+}
+
+static long sd_send(struct hsm_fw *fw, int sid, const struct sd_upload *u)
+{
+	const struct fld f[] = {
+		BYTES(AZIHSM_SD_F_HOST_KEY, u->host, u->hlen),
+		BYTES(AZIHSM_SD_F_NONCE, u->nonce, sizeof(u->nonce)),
+		BYTES(AZIHSM_SD_F_CT, u->ct, sizeof(u->ct)),
+		BYTES(AZIHSM_SD_F_TAG, u->tag, sizeof(u->tag)),
+	};
+
+	return call(fw, AZIHSM_OP_SD_UPLOAD, sid, f, NF(f), &tr);
+}
+
+static bool sd_active(struct hsm_fw *fw, int sid)
+{
+	struct rsp r;
+
+	return !call(fw, AZIHSM_OP_SD_INFO, sid, NULL, 0, &r) && rsp_bool(&r, AZIHSM_SD_F_ACTIVE) == 1;
+}
+
+/* The officer past the default PIN again (after a zeroize or tamper). */
+static uint16_t officer_again(struct hsm_fw *fw)
+{
+	uint16_t so = 0;
+
+	if (login(fw, HSM_ROLE_OFFICER, OFF_PIN0, &so) ||
+	    svc_change_pin(fw, so, HSM_ROLE_OFFICER, OFF_ID, OFF_PIN0, OFF_PIN1))
+		return 0;
+	return so;
+}
+
+/* RT2-1: an upload sealed before a zeroize / tamper, sent after it. */
+static void test_rt2_1_upload_across_zeroize(void)
+{
+	static const char *const how[] = { "zeroize", "tamper" };
+	unsigned int i;
+
+	for (i = 0; i < 2; i++) {
+		struct hsm_fw *fw = start(&acfg_fast);
+		struct sd_upload u, fresh;
+		struct hsm_sd sd;
+		uint16_t so, su, so2;
+
+		setup(fw, &so, &su);
+		sd_choose(&sd, 0x5a);
+		tap_eq(sd_seal(fw, so, &sd, &u), 0, "RT2-1 (%s): an upload sealed to the exchange key",
+		       how[i]);
+		if (i == 0) {
+			tap_eq(call(fw, AZIHSM_OP_ZEROIZE_PARTITION, so, NULL, 0, &tr), 0,
+			       "RT2-1: zeroize");
+		} else {
+			hsm_fw_tamper(fw, 1, 1);
+			hsm_fw_restart(fw);
+			tap_ok(!hsm_fw_in_error_state(fw), "RT2-1: the reset leaves the tamper's error state");
+		}
+		so2 = officer_again(fw);
+		tap_ok(so2 != 0, "RT2-1 (%s): officer on the default PIN again", how[i]);
+		tap_eq(sd_send(fw, so2, &u), AZIHSM_STATUS_BAD_BLOB,
+		       "RT2-1 (%s): the upload sealed before it is refused after it", how[i]);
+		tap_ok(!sd_active(fw, so2), "RT2-1 (%s): no domain installed", how[i]);
+		/* The legitimate use: a new exchange key takes a new upload. */
+		tap_eq(sd_seal(fw, so2, &sd, &fresh), 0, "RT2-1 (%s): a new exchange key", how[i]);
+		tap_eq(sd_send(fw, so2, &fresh), 0, "RT2-1 (%s): an upload sealed after it is taken",
+		       how[i]);
+		tap_ok(sd_active(fw, so2), "RT2-1 (%s): the domain is installed", how[i]);
+		OPENSSL_cleanse(&sd, sizeof(sd));
+		hsm_fw_free(fw);
+	}
+}
+
 int main(void)
 {
 	test_rt1_ecdh_kbkdf_read();
@@ -642,5 +752,6 @@ int main(void)
 	test_rt5_officer_pin_lock();
 	test_rt6_unwrap_again();
 	test_rt7_keygen_races_zeroize();
+	test_rt2_1_upload_across_zeroize();
 	return tap_done();
 }
