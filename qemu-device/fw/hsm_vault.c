@@ -1548,12 +1548,12 @@ static int serial_check_locked(struct hsm_vault *v, uint16_t id, uint64_t serial
 	return owner ? HSM_VAULT_NOT_FOUND : HSM_VAULT_OK;
 }
 
-int hsm_vault_unmask(struct hsm_vault *v, const struct hsm_masking_key *mk,
-		     const uint8_t *blob, size_t len, enum hsm_blob_owner caller, uint16_t owner,
-		     uint16_t *new_id)
+static int unmask(struct hsm_vault *v, const struct hsm_masking_key *mk, const uint8_t *blob,
+		  size_t len, enum hsm_blob_owner caller, uint16_t owner, bool foreign,
+		  uint16_t *new_id)
 {
 	struct hsm_key_spec spec = { 0 };
-	uint8_t tag[BLOB_TAG], *pt = NULL, kind, lablen;
+	uint8_t tag[BLOB_TAG], *pt = NULL, kind, lablen, origin;
 	size_t hdr, clen, ptlen = 0;
 	const uint8_t *iv, *ct;
 	struct hsm_key *k;
@@ -1585,8 +1585,12 @@ int hsm_vault_unmask(struct hsm_vault *v, const struct hsm_masking_key *mk,
 	kind = blob[BLOB_OFF_KIND];
 	id = get_le16(blob + BLOB_OFF_ID);
 	serial = get_le64(blob + BLOB_OFF_SERIAL);
+	/*
+	 * A persistent key's serial: 1 .. 2^64-2 (the vault's next serial is
+	 * one more, and 0 is no serial: a wrap would break both).
+	 */
 	if (kind > HSM_BLOB_KERNEL || id < HSM_KEY_ID_MIN || id > HSM_KEY_ID_MAX ||
-	    (kind == HSM_BLOB_PERSISTENT && !serial))
+	    (kind == HSM_BLOB_PERSISTENT && (!serial || serial == UINT64_MAX)))
 		return HSM_VAULT_BAD_BLOB;
 	/*
 	 * A persistent key's blob is the officer's (who alone exports it); a
@@ -1605,7 +1609,10 @@ int hsm_vault_unmask(struct hsm_vault *v, const struct hsm_masking_key *mk,
 		return ret == HSM_VAULT_INVALID_ARG ? HSM_VAULT_BAD_BLOB : ret;
 	if ((blob[11] & ~HSM_ORIGIN_ALL) || ((blob[11] & HSM_ORIGIN_KERNEL) && !owner))
 		return HSM_VAULT_BAD_BLOB;
-	k = key_new(&spec, blob[11] | HSM_ORIGIN_UNMASKED);
+	origin = blob[11] | HSM_ORIGIN_UNMASKED;
+	if (foreign && (origin & HSM_ORIGIN_GENERATED))
+		origin = (uint8_t)((origin & ~HSM_ORIGIN_GENERATED) | HSM_ORIGIN_IMPORTED);
+	k = key_new(&spec, origin);
 	if (!k)
 		return HSM_VAULT_NOMEM;
 	k->serial = serial;
@@ -1633,6 +1640,20 @@ int hsm_vault_unmask(struct hsm_vault *v, const struct hsm_masking_key *mk,
 fail:
 	key_free(k);
 	return ret;
+}
+
+int hsm_vault_unmask(struct hsm_vault *v, const struct hsm_masking_key *mk,
+		     const uint8_t *blob, size_t len, enum hsm_blob_owner caller, uint16_t owner,
+		     uint16_t *new_id)
+{
+	return unmask(v, mk, blob, len, caller, owner, false, new_id);
+}
+
+int hsm_vault_unmask_foreign(struct hsm_vault *v, const struct hsm_masking_key *mk,
+			     const uint8_t *blob, size_t len, enum hsm_blob_owner caller,
+			     uint16_t owner, uint16_t *new_id)
+{
+	return unmask(v, mk, blob, len, caller, owner, true, new_id);
 }
 
 /* ---- serialization of persistent keys ------------------------------- */

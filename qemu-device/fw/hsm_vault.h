@@ -343,6 +343,16 @@ int hsm_vault_mask(struct hsm_vault *v, uint16_t id, const struct hsm_masking_ke
 int hsm_vault_unmask(struct hsm_vault *v, const struct hsm_masking_key *mk,
 		     const uint8_t *blob, size_t len, enum hsm_blob_owner caller, uint16_t owner,
 		     uint16_t *new_id);
+/*
+ * The same for a blob under a masking key that is known outside the device
+ * (the security domain's: its owners, or an officer who uploaded a domain
+ * key of its own, can make such blobs): the device cannot vouch that the
+ * key was generated in a device, so the new key's origin has
+ * HSM_ORIGIN_GENERATED replaced by HSM_ORIGIN_IMPORTED.
+ */
+int hsm_vault_unmask_foreign(struct hsm_vault *v, const struct hsm_masking_key *mk,
+			     const uint8_t *blob, size_t len, enum hsm_blob_owner caller,
+			     uint16_t owner, uint16_t *new_id);
 
 /*
  * Persistent keys (owner 0) as one byte image, allocated here: it holds

@@ -35,6 +35,15 @@
  *        tamper: an upload sealed to it before (captured by the guest,
  *        which carries every SdUpload) installs the domain after it, for
  *        whoever logs in on the public default PIN.
+ *  RT2-2 the officer installs a domain key of its choosing (SdUpload
+ *        takes any key sealed to the exchange key; as it may name the
+ *        owners at SdActivate, this is the officer's by design) and so
+ *        knows the domain's masking key: it forges a backup blob of a key
+ *        it made outside the device with origin "generated", and the
+ *        device's AttestKey report then says the key was generated in the
+ *        device; a forged serial of 2^64-1 wraps the vault's serial
+ *        counter, and the state file no longer loads (error state, reason
+ *        state, which no reset leaves).
  *
  * RT-1/2/3/6 closed: a new key made from a persistent key (ECDH, HKDF,
  * KBKDF, RsaUnwrap) needs the MANAGE_KEYS class (hsm_authz_use_key), so
@@ -46,6 +55,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -55,9 +65,11 @@
 #include "hsm_fw.h"
 #include "hsm_sd.h"
 #include "hsm_vault.h"
+#include "azihsm/cbor.h"
 #include "ossl_ref.h"
 #include "svc_util.h"
 #include "tap.h"
+#include "test_pki.h"
 
 /* ---- requests (fields: svc_build, svc_util.h) ------------------------- */
 
@@ -744,6 +756,138 @@ static void test_rt2_1_upload_across_zeroize(void)
 	}
 }
 
+/* A blob made outside the device under @mk: @pk as a persistent key, then
+ * its origin byte and serial set and the tag made again. Its length. */
+static size_t rt2_forge(const struct hsm_masking_key *mk, EVP_PKEY *pk, uint8_t origin,
+			uint64_t serial, uint8_t *blob, size_t cap)
+{
+	const struct hsm_key_spec spec = {
+		.type = HSM_KEY_EC_P384, .usage = HSM_USAGE_SIGN | HSM_USAGE_VERIFY,
+	};
+	struct hsm_vault *v = hsm_vault_new(8);
+	size_t len = 0, tlen = 0;
+	uint16_t id = 0;
+	unsigned int i;
+
+	if (!v || hsm_vault_import_pkey(v, &spec, pk, &id) ||
+	    hsm_vault_mask(v, id, mk, HSM_BLOB_PERSISTENT, blob, cap, &len) || len < 48 + 24) {
+		hsm_vault_free(v);
+		return 0;
+	}
+	hsm_vault_free(v);
+	blob[11] = origin;		/* hsm_vault.c: the blob layout */
+	if (serial)
+		for (i = 0; i < 8; i++)
+			blob[15 + i] = (uint8_t)(serial >> (8 * i));
+	if (!EVP_Q_mac(NULL, "HMAC", NULL, "SHA384", NULL, mk->mac, sizeof(mk->mac), blob,
+		       len - 48, blob + len - 48, 48, &tlen) || tlen != 48)
+		return 0;
+	return len;
+}
+
+static long sd_restore(struct hsm_fw *fw, int sid, const uint8_t *blob, size_t len,
+		       uint16_t *id)
+{
+	const struct fld f[] = { BYTES(AZIHSM_SD_F_BLOB, blob, len) };
+	struct rsp r;
+	long st = call(fw, AZIHSM_OP_SD_RESTORE_KEY, sid, f, NF(f), &r);
+
+	*id = st ? 0 : (uint16_t)rsp_u16(&r, AZIHSM_SD_F_KEY_ID);
+	return st;
+}
+
+/* AttestKey of @id: the report's "generated" claim (1, 0; -1 if none). */
+static int rt2_attested_generated(struct hsm_fw *fw, int sid, uint16_t id)
+{
+	const struct fld f[] = { U16(AZIHSM_ATTEST_F_KEY_ID, id) };
+	const uint8_t *rep, *prot, *pl;
+	size_t rlen, plen, i;
+	struct cbor_dec d;
+	struct rsp r;
+	uint64_t v;
+
+	if (call(fw, AZIHSM_OP_ATTEST_KEY, sid, f, NF(f), &r) ||
+	    rsp_bytes(&r, AZIHSM_ATTEST_F_REPORT, &rep, &rlen))
+		return -1;
+	cbor_dec_init(&d, rep, rlen);
+	if (cbor_dec_tag(&d, &v) || cbor_dec_array(&d, &v) || cbor_dec_bytes(&d, &prot, &plen) ||
+	    cbor_dec_map(&d, &v) || cbor_dec_bytes(&d, &pl, &plen))
+		return -1;
+	/* attributes: ... 3 (persistent): true, 4 (generated): bool ... */
+	for (i = 0; i + 3 < plen; i++)
+		if (pl[i] == AZIHSM_REPORT_A_PERSISTENT && pl[i + 1] == 0xf5 &&
+		    pl[i + 2] == AZIHSM_REPORT_A_GENERATED)
+			return pl[i + 3] == 0xf5 ? 1 : pl[i + 3] == 0xf4 ? 0 : -1;
+	return -1;
+}
+
+static void test_rt2_2_forged_domain_blob(void)
+{
+	struct hsm_fw_config cfg = { .serial = "RT2-2", .fw_rev = "1", .auth = &acfg_fast };
+	uint8_t blob[1024], pub[256], want[256];
+	char state[300];
+	struct hsm_masking_key mk;
+	struct test_pki pki;
+	struct sd_upload u;
+	struct hsm_sd sd;
+	EVP_PKEY *mine = ref_keygen("EC", "P-384", 0), *got;
+	uint16_t so, su, id, gen;
+	struct hsm_fw *fw;
+	size_t len, plen;
+
+	if (test_pki_init(&pki, NULL, NULL, &cfg)) {
+		tap_ok(0, "RT2-2: a root for the device");
+		return;
+	}
+	snprintf(state, sizeof(state), "%s/state", pki.dir);
+	cfg.state_path = state;
+	fw = test_pki_fw_new(&pki, &cfg);
+	if (!fw) {
+		tap_ok(0, "RT2-2: a provisioned device");
+		return;
+	}
+	setup(fw, &so, &su);
+	/* The officer's own domain key, uploaded without any owner. */
+	sd_choose(&sd, 0xa5);
+	tap_eq(sd_seal(fw, so, &sd, &u), 0, "RT2-2: the officer seals a domain key it chose");
+	tap_eq(sd_send(fw, so, &u), 0, "RT2-2: SdUpload takes it");
+	hsm_sd_masking_key(&sd, &mk);
+
+	/* A key made and known outside the device, claimed "generated". */
+	len = rt2_forge(&mk, mine, HSM_ORIGIN_GENERATED, 0, blob, sizeof(blob));
+	tap_ok(len > 0, "RT2-2: a blob forged under the domain's masking key");
+	tap_eq(sd_restore(fw, so, blob, len, &id), 0,
+	       "RT2-2: SdRestoreKey takes the forged blob (it is authentic under the domain)");
+	got = key_public(fw, so, id);
+	plen = got ? ref_spki(got, pub) : 0;
+	tap_ok(plen && plen == ref_spki(mine, want) && !memcmp(pub, want, plen),
+	       "RT2-2: the restored key is the one made outside the device");
+	EVP_PKEY_free(got);
+	tap_eq(rt2_attested_generated(fw, so, id), 0,
+	       "RT2-2: its attestation report does not claim it was generated in the device");
+	/* A key the device did generate still says so. */
+	tap_eq(keygen(fw, so, AZIHSM_KEY_EC_P384, AZIHSM_USAGE_SIGN, true, &gen), 0,
+	       "RT2-2: a persistent key generated in the device");
+	tap_eq(rt2_attested_generated(fw, so, gen), 1, "RT2-2: its report says generated");
+
+	/* The last serial: the counter would wrap and the state not load. */
+	EVP_PKEY_free(mine);
+	mine = ref_keygen("EC", "P-384", 0);
+	len = rt2_forge(&mk, mine, HSM_ORIGIN_IMPORTED, UINT64_MAX, blob, sizeof(blob));
+	tap_eq(sd_restore(fw, so, blob, len, &id), AZIHSM_STATUS_BAD_BLOB,
+	       "RT2-2: a blob with serial 2^64-1 is refused");
+	tap_eq(keygen(fw, so, AZIHSM_KEY_EC_P384, AZIHSM_USAGE_SIGN, true, &gen), 0,
+	       "RT2-2: another persistent key");
+	hsm_fw_free(fw);
+	fw = hsm_fw_new(&cfg);
+	tap_ok(fw && !hsm_fw_in_error_state(fw), "RT2-2: the state file still loads after a restart");
+	hsm_fw_free(fw);
+	OPENSSL_cleanse(&sd, sizeof(sd));
+	OPENSSL_cleanse(&mk, sizeof(mk));
+	EVP_PKEY_free(mine);
+	test_pki_done(&pki);	/* the directory, the state files with it */
+}
+
 int main(void)
 {
 	test_rt1_ecdh_kbkdf_read();
@@ -753,5 +897,6 @@ int main(void)
 	test_rt6_unwrap_again();
 	test_rt7_keygen_races_zeroize();
 	test_rt2_1_upload_across_zeroize();
+	test_rt2_2_forged_domain_blob();
 	return tap_done();
 }
