@@ -44,6 +44,11 @@
  *        device; a forged serial of 2^64-1 wraps the vault's serial
  *        counter, and the state file no longer loads (error state, reason
  *        state, which no reset leaves).
+ *  RT2-3 (tried, held) a session KeyGenerate in flight when a tamper
+ *        event hits: it must not answer SUCCESS after it nor leave its key
+ *        in the vault for the closed session's id (which a later session
+ *        may be given again) across the reset. KeyGenerate checks its
+ *        session again after the insert, so this holds; kept as a guard.
  *
  * RT-1/2/3/6 closed: a new key made from a persistent key (ECDH, HKDF,
  * KBKDF, RsaUnwrap) needs the MANAGE_KEYS class (hsm_authz_use_key), so
@@ -888,6 +893,58 @@ static void test_rt2_2_forged_domain_blob(void)
 	test_pki_done(&pki);	/* the directory, the state files with it */
 }
 
+/* RT2-3: a tamper event while a session RSA-4096 keygen runs. */
+static void *rt2_3_keygen(void *p)
+{
+	struct rt7_gen *g = p;
+	const struct fld f[] = {
+		U8(AZIHSM_KEY_F_TYPE, AZIHSM_KEY_RSA4096),
+		U32(AZIHSM_KEY_F_USAGE, HSM_USAGE_SIGN | HSM_USAGE_VERIFY),
+		BOOL(AZIHSM_KEY_F_PERSISTENT, false),
+	};
+	uint8_t req[512];
+	struct rsp r;
+	size_t len = svc_build(req, sizeof(req), AZIHSM_OP_KEY_GENERATE, g->sid, f, NF(f));
+
+	g->st = len ? rsp_exec(g->fw, req, len, 0, &r) : -1;
+	g->t_end = now_s();
+	return NULL;
+}
+
+static void test_rt2_3_tamper_in_flight(void)
+{
+	unsigned int round, overlapped = 0, answered = 0, survived = 0;
+
+	for (round = 0; round < 4 && overlapped < 2; round++) {
+		struct hsm_fw *fw = start(&acfg_fast);
+		struct rt7_gen g = { .fw = fw };
+		uint16_t so, su;
+		pthread_t t;
+		double t_tamper;
+
+		setup(fw, &so, &su);
+		g.sid = su;
+		pthread_create(&t, NULL, rt2_3_keygen, &g);
+		nanosleep(&(struct timespec){ .tv_nsec = 20 * 1000 * 1000 }, NULL);
+		t_tamper = now_s();
+		hsm_fw_tamper(fw, 1, 1);
+		pthread_join(t, NULL);
+		if (t_tamper < g.t_end) {
+			overlapped++;
+			answered += g.st == 0;
+		}
+		hsm_fw_restart(fw);
+		if (hsm_vault_count_owner(hsm_fw_vault(fw), su))
+			survived++;
+		hsm_fw_free(fw);
+	}
+	tap_ok(overlapped > 0, "RT2-3: a tamper event during a session RSA-4096 keygen "
+	       "(%u of %u rounds)", overlapped, round);
+	tap_eq(answered, 0, "RT2-3: no keygen in flight at the tamper answers SUCCESS after it");
+	tap_eq(survived, 0, "RT2-3: no key of a session of before the tamper is in the vault "
+	       "after it (and the reset)");
+}
+
 int main(void)
 {
 	test_rt1_ecdh_kbkdf_read();
@@ -898,5 +955,6 @@ int main(void)
 	test_rt7_keygen_races_zeroize();
 	test_rt2_1_upload_across_zeroize();
 	test_rt2_2_forged_domain_blob();
+	test_rt2_3_tamper_in_flight();
 	return tap_done();
 }
