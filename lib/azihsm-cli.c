@@ -71,8 +71,8 @@ static const char *status_hint(struct azihsm_last_status st)
 	case AZIHSM_STATUS_NO_BK3:
 		return "the partition has no BK3 yet (azihsm backup create makes one)";
 	case AZIHSM_STATUS_NOT_EMPTY:
-		return "the backup's masking key is not this partition's, whose persistent keys "
-		       "it would orphan";
+		return "the partition holds persistent keys (a backup of another masking key "
+		       "would orphan them; a security domain covers only keys made after it)";
 	case AZIHSM_STATUS_KEY_DELETED:
 		return "the blob's key was deleted from the partition; deletion is final";
 	case AZIHSM_STATUS_KEY_EXISTS:

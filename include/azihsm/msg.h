@@ -109,7 +109,7 @@ enum azihsm_status {
 	AZIHSM_STATUS_BAD_BLOB		= 0x1028, /* masked / sealed blob malformed or not authentic */
 	AZIHSM_STATUS_BK3_EXISTS	= 0x1029, /* InitBk3: the partition has a BK3 */
 	AZIHSM_STATUS_NO_BK3		= 0x102a, /* GetSealedBk3: no BK3 yet (InitBk3) */
-	AZIHSM_STATUS_NOT_EMPTY		= 0x102b, /* SetSealedBk3: persistent keys present */
+	AZIHSM_STATUS_NOT_EMPTY		= 0x102b, /* SetSealedBk3, SdActivate, SdUpload: persistent keys present */
 	AZIHSM_STATUS_KEY_DELETED	= 0x102e, /* UnmaskKey: the blob's persistent key was deleted */
 	AZIHSM_STATUS_KEY_EXISTS	= 0x102f, /* UnmaskKey persistent: its key is still there */
 	AZIHSM_STATUS_QUOTA		= 0x1030, /* the session holds its quota of keys */

@@ -179,6 +179,31 @@ static int sd_rng(void *ctx, void *out, size_t len)
 }
 
 /*
+ * Install @sd (SdActivate, SdUpload), committed. Issue 10: keys made before
+ * activation are not covered by backups. Whoever installs a domain may know
+ * its key (the officer names the owners, or uploads a key of its own), so a
+ * new domain only goes onto a partition without persistent keys
+ * (NOT_EMPTY): every key SdBackupKey can mask was made or restored under
+ * the domain, visibly (SdInfo). Under the persist lock, as every new
+ * persistent key is made and committed. The domain already installed may be
+ * uploaded again.
+ */
+static uint32_t sd_install(struct fw_req *r, const struct hsm_sd *sd)
+{
+	struct hsm_sd have;
+	uint32_t st;
+
+	fw_persist_begin(r->fw);
+	if (!hsm_partition_sd(r->fw->part, &have) && hsm_vault_count_owner(r->fw->vault, 0))
+		st = AZIHSM_STATUS_NOT_EMPTY;
+	else
+		st = fw_status_part(hsm_partition_set_sd(r->fw->part, sd));
+	fw_persist_end(r->fw);
+	OPENSSL_cleanse(&have, sizeof(have));
+	return st;
+}
+
+/*
  * SdActivate: a new domain key from the device DRBG, split M of N, each
  * share encrypted to its owner; the domain is committed before the answer,
  * which is the only time the shares leave the device.
@@ -247,9 +272,7 @@ uint32_t fw_svc_sd_activate(struct fw_req *r)
 		goto out;
 	}
 	/* Stored before the shares are handed out (never shares of no domain). */
-	fw_persist_begin(r->fw);
-	st = fw_status_part(hsm_partition_set_sd(r->fw->part, &sd));
-	fw_persist_end(r->fw);
+	st = sd_install(r, &sd);
 out:
 	OPENSSL_cleanse(&sd, sizeof(sd));
 	free(buf);
@@ -361,9 +384,7 @@ uint32_t fw_svc_sd_upload(struct fw_req *r)
 	pthread_mutex_unlock(&r->fw->sd_lock);
 	if (ret)
 		return ret == HSM_SD_BAD_UPLOAD ? AZIHSM_STATUS_BAD_BLOB : AZIHSM_STATUS_INTERNAL;
-	fw_persist_begin(r->fw);
-	st = fw_status_part(hsm_partition_set_sd(r->fw->part, &sd));
-	fw_persist_end(r->fw);
+	st = sd_install(r, &sd);
 	if (!st) {
 		mbor_enc_map(r->e, 1);
 		mbor_enc_key(r->e, AZIHSM_SD_F_ID);

@@ -44,6 +44,12 @@
  *        device; a forged serial of 2^64-1 wraps the vault's serial
  *        counter, and the state file no longer loads (error state, reason
  *        state, which no reset leaves).
+ *  RT2-4 the officer alone reads the private key of a persistent key made
+ *        before any domain existed (one a relying party may have been
+ *        shown an AttestKey report of): it uploads a domain key of its own,
+ *        SdBackupKey masks the key under it, and the blob decrypts to the
+ *        PKCS#8 key. Issue 10: keys made before activation are not
+ *        covered by backups.
  *  RT2-3 (tried, held) a session KeyGenerate in flight when a tamper
  *        event hits: it must not answer SUCCESS after it nor leave its key
  *        in the vault for the closed session's id (which a later session
@@ -945,6 +951,98 @@ static void test_rt2_3_tamper_in_flight(void)
 	       "after it (and the reset)");
 }
 
+/* RT2-4: a key of before the domain, read through a domain the officer chose. */
+static void test_rt2_4_key_before_domain(void)
+{
+	struct hsm_fw *fw = start(&acfg_fast);
+	uint8_t blob[2048], pt[2048], der[256], want[256];
+	EVP_PKEY *pub, *got = NULL, *own[3];
+	uint8_t own_der[3][600];
+	struct hsm_masking_key mk;
+	struct sd_upload u;
+	struct hsm_sd sd;
+	uint16_t so, su, pre, post;
+	size_t len = 0, dlen = 0, wlen, hdr;
+	struct rsp r;
+	unsigned int i;
+	long st;
+	int n1 = 0, n2 = 0;
+
+	setup(fw, &so, &su);
+	tap_eq(keygen(fw, so, AZIHSM_KEY_EC_P384, AZIHSM_USAGE_SIGN, true, &pre), 0,
+	       "RT2-4: a persistent P-384 key, no domain yet");
+	pub = key_public(fw, so, pre);
+	wlen = pub ? ref_spki(pub, want) : 0;
+
+	sd_choose(&sd, 0x3c);
+	tap_eq(sd_seal(fw, so, &sd, &u), 0, "RT2-4: the officer seals a domain key of its own");
+	st = sd_send(fw, so, &u);
+	tap_eq(st, AZIHSM_STATUS_NOT_EMPTY,
+	       "RT2-4: no domain is installed on a partition that holds persistent keys");
+	if (!st) {
+		const struct fld f[] = { U16(AZIHSM_SD_F_KEY_ID, pre) };
+
+		/* The attack as it went: back up, decrypt with the chosen key. */
+		if (!call(fw, AZIHSM_OP_SD_BACKUP_KEY, so, f, NF(f), &r))
+			len = rsp_copy(&r, AZIHSM_SD_F_BLOB, blob, sizeof(blob));
+		hsm_sd_masking_key(&sd, &mk);
+		hdr = len > 24 ? 24u + blob[23] : 0;
+		if (len > hdr + 16 + 48) {
+			EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+
+			if (EVP_DecryptInit_ex(c, EVP_aes_256_cbc(), NULL, mk.enc, blob + hdr) == 1 &&
+			    EVP_DecryptUpdate(c, pt, &n1, blob + hdr + 16,
+					      (int)(len - hdr - 16 - 48)) == 1 &&
+			    EVP_DecryptFinal_ex(c, pt + n1, &n2) == 1) {
+				const unsigned char *p = pt;
+
+				got = d2i_AutoPrivateKey(NULL, &p, n1 + n2);
+			}
+			EVP_CIPHER_CTX_free(c);
+		}
+		dlen = got ? ref_spki(got, der) : 0;
+		OPENSSL_cleanse(&mk, sizeof(mk));
+		OPENSSL_cleanse(pt, sizeof(pt));
+	}
+	tap_ok(!(dlen && dlen == wlen && !memcmp(der, want, dlen)),
+	       "RT2-4: the officer does not hold the private key of a key made before the domain");
+	EVP_PKEY_free(got);
+	EVP_PKEY_free(pub);
+
+	/* SdActivate likewise; after the key is deleted both work. */
+	for (i = 0; i < 3; i++) {
+		own[i] = ref_keygen("RSA", NULL, 2048);
+		ref_spki(own[i], own_der[i]);
+	}
+	{
+		const struct fld f[] = {
+			U8(AZIHSM_SD_F_QUORUM, 2),
+			BYTES(AZIHSM_SD_F_OWNER_FIRST, own_der[0], ref_spki(own[0], own_der[0])),
+			BYTES(AZIHSM_SD_F_OWNER_FIRST + 1, own_der[1], ref_spki(own[1], own_der[1])),
+			BYTES(AZIHSM_SD_F_OWNER_FIRST + 2, own_der[2], ref_spki(own[2], own_der[2])),
+		};
+
+		tap_eq(call(fw, AZIHSM_OP_SD_ACTIVATE, so, f, NF(f), &tr), AZIHSM_STATUS_NOT_EMPTY,
+		       "RT2-4: SdActivate on a partition with persistent keys is NOT_EMPTY");
+		tap_eq(call_id(fw, AZIHSM_OP_DELETE_KEY, so, pre, &tr), 0,
+		       "RT2-4: the officer deletes the key");
+		tap_eq(call(fw, AZIHSM_OP_SD_ACTIVATE, so, f, NF(f), &tr), 0,
+		       "RT2-4: then SdActivate makes the domain");
+	}
+	tap_eq(keygen(fw, so, AZIHSM_KEY_EC_P384, AZIHSM_USAGE_SIGN, true, &post), 0,
+	       "RT2-4: a persistent key made under the domain");
+	{
+		const struct fld f[] = { U16(AZIHSM_SD_F_KEY_ID, post) };
+
+		tap_eq(call(fw, AZIHSM_OP_SD_BACKUP_KEY, so, f, NF(f), &tr), 0,
+		       "RT2-4: is backed up under it");
+	}
+	for (i = 0; i < 3; i++)
+		EVP_PKEY_free(own[i]);
+	OPENSSL_cleanse(&sd, sizeof(sd));
+	hsm_fw_free(fw);
+}
+
 int main(void)
 {
 	test_rt1_ecdh_kbkdf_read();
@@ -956,5 +1054,6 @@ int main(void)
 	test_rt2_1_upload_across_zeroize();
 	test_rt2_2_forged_domain_blob();
 	test_rt2_3_tamper_in_flight();
+	test_rt2_4_key_before_domain();
 	return tap_done();
 }
