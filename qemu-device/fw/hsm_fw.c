@@ -438,6 +438,15 @@ uint16_t hsm_fw_execute(struct hsm_fw *fw, struct hsm_fw_cmd *cmd)
 		r.session_id = req.session_id;
 		r.kernel = kernel;
 		st = op->run(&r);
+		/*
+		 * The error state entered while the service ran (a tamper
+		 * event zeroizing the key it used, a failed self-test): its
+		 * result is not given out; nothing but the services allowed
+		 * in the error state answers from here (FIPS 140-3 10.3.c).
+		 */
+		if (st == AZIHSM_STATUS_SUCCESS && !op->allowed_in_error &&
+		    hsm_fw_in_error_state(fw))
+			st = AZIHSM_STATUS_ERROR_STATE;
 		/* The request must have been consumed exactly. */
 		if (st == AZIHSM_STATUS_SUCCESS && mbor_dec_finish(&d))
 			st = AZIHSM_STATUS_MALFORMED;

@@ -50,6 +50,9 @@
  *        SdBackupKey masks the key under it, and the blob decrypts to the
  *        PKCS#8 key. Issue 10: keys made before activation are not
  *        covered by backups.
+ *  RT2-5 a signature in flight when a tamper event hits is answered
+ *        SUCCESS after the device entered the error state and zeroized
+ *        the key: a cryptographic result given out in the error state.
  *  RT2-3 (tried, held) a session KeyGenerate in flight when a tamper
  *        event hits: it must not answer SUCCESS after it nor leave its key
  *        in the vault for the closed session's id (which a later session
@@ -1043,6 +1046,85 @@ static void test_rt2_4_key_before_domain(void)
 	hsm_fw_free(fw);
 }
 
+/* RT2-5: RsaSign (RSA-4096) in a loop while a tamper event hits. */
+struct rt2_5_signer {
+	struct hsm_fw *fw;
+	uint16_t sid, key;
+	volatile int stop;
+	unsigned int n;
+	double t0[4096], t1[4096];
+	long st[4096];
+};
+
+static void *rt2_5_sign(void *p)
+{
+	struct rt2_5_signer *g = p;
+	static const uint8_t dg[32] = { 1, 2, 3 };
+	const struct fld f[] = {
+		U16(AZIHSM_OPS_F_KEY_ID, g->key), U8(AZIHSM_OPS_F_HASH, AZIHSM_HASH_SHA256),
+		U8(AZIHSM_RSASIGN_F_PAD, AZIHSM_RSA_PAD_PKCS1),
+		BYTES(AZIHSM_RSASIGN_F_DIGEST, dg, sizeof(dg)),
+	};
+	uint8_t req[512];
+	struct rsp r;
+	size_t len = svc_build(req, sizeof(req), AZIHSM_OP_RSA_SIGN, g->sid, f, NF(f));
+
+	while (!g->stop && g->n < 4096) {
+		g->t0[g->n] = now_s();
+		g->st[g->n] = rsp_exec(g->fw, req, len, 0, &r);
+		g->t1[g->n] = now_s();
+		g->n++;
+	}
+	return NULL;
+}
+
+static void test_rt2_5_result_after_tamper(void)
+{
+	static struct rt2_5_signer g;
+	unsigned int round, i, inflight = 0, answered = 0, before = 0;
+
+	for (round = 0; round < 10 && inflight < 2; round++) {
+		struct hsm_fw *fw = start(&acfg_fast);
+		uint16_t so, su;
+		pthread_t t;
+		double ta;
+
+		setup(fw, &so, &su);
+		memset(&g, 0, sizeof(g));
+		g.fw = fw;
+		g.sid = su;
+		if (keygen(fw, su, AZIHSM_KEY_RSA4096, HSM_USAGE_SIGN | HSM_USAGE_VERIFY, false,
+			   &g.key)) {
+			tap_ok(0, "RT2-5: an RSA-4096 session key");
+			hsm_fw_free(fw);
+			return;
+		}
+		pthread_create(&t, NULL, rt2_5_sign, &g);
+		nanosleep(&(struct timespec){ .tv_nsec = 60 * 1000 * 1000 }, NULL);
+		ta = now_s();
+		hsm_fw_tamper(fw, 1, 1);
+		g.stop = 1;
+		pthread_join(t, NULL);
+		for (i = 0; i < g.n; i++) {
+			before += g.t1[i] < ta && g.st[i] == 0;
+			/*
+			 * Begun before the tamper, answered well after it began
+			 * (2 ms: far more than a command takes from its last
+			 * check to its answer, far less than a signature).
+			 */
+			if (g.t0[i] < ta && g.t1[i] > ta + 0.002) {
+				inflight++;
+				answered += g.st[i] == 0;
+			}
+		}
+		hsm_fw_free(fw);
+	}
+	tap_ok(before > 0, "RT2-5: signatures before the tamper succeed (%u)", before);
+	tap_ok(inflight > 0, "RT2-5: a signature was in flight across the tamper (%u of %u rounds)",
+	       inflight, round);
+	tap_eq(answered, 0, "RT2-5: none in flight answers a signature after the tamper");
+}
+
 int main(void)
 {
 	test_rt1_ecdh_kbkdf_read();
@@ -1055,5 +1137,6 @@ int main(void)
 	test_rt2_2_forged_domain_blob();
 	test_rt2_3_tamper_in_flight();
 	test_rt2_4_key_before_domain();
+	test_rt2_5_result_after_tamper();
 	return tap_done();
 }
