@@ -53,6 +53,9 @@
  *  RT2-5 a signature in flight when a tamper event hits is answered
  *        SUCCESS after the device entered the error state and zeroized
  *        the key: a cryptographic result given out in the error state.
+ *  RT2-6 (tried, held) malformed SdActivate, SdUpload, SdRestoreKey,
+ *        AttestKey and GetCertificate requests (flipped, cut and extended
+ *        copies of valid ones, under ASan/UBSan): every one answered.
  *  RT2-3 (tried, held) a session KeyGenerate in flight when a tamper
  *        event hits: it must not answer SUCCESS after it nor leave its key
  *        in the vault for the closed session's id (which a later session
@@ -1125,6 +1128,138 @@ static void test_rt2_5_result_after_tamper(void)
 	tap_eq(answered, 0, "RT2-5: none in flight answers a signature after the tamper");
 }
 
+/* RT2-6: mutated copies of valid requests; each must get an answer. */
+static uint32_t rt2_rng = 0x2545f491;
+
+static uint32_t rt2_next(void)
+{
+	rt2_rng ^= rt2_rng << 13;
+	rt2_rng ^= rt2_rng >> 17;
+	rt2_rng ^= rt2_rng << 5;
+	return rt2_rng;
+}
+
+/* @n mutations of @req (@len); how many got no parsable answer. */
+static unsigned int rt2_mutate(struct hsm_fw *fw, const uint8_t *req, size_t len, unsigned int n)
+{
+	static uint8_t m[4096];
+	unsigned int i, bad = 0, k;
+	struct rsp r;
+
+	for (i = 0; i < n; i++) {
+		size_t ml = len;
+
+		memcpy(m, req, len);
+		switch (rt2_next() % 4) {
+		case 0:	/* flip 1..4 bytes */
+			for (k = 0; k <= rt2_next() % 4; k++)
+				m[rt2_next() % len] ^= (uint8_t)(1u << (rt2_next() % 8));
+			break;
+		case 1:	/* a random byte */
+			m[rt2_next() % len] = (uint8_t)rt2_next();
+			break;
+		case 2:	/* cut */
+			ml = rt2_next() % len;
+			break;
+		default:	/* extend with garbage */
+			ml = len + 1 + rt2_next() % 64;
+			for (k = (unsigned int)len; k < ml; k++)
+				m[k] = (uint8_t)rt2_next();
+		}
+		if (rsp_exec(fw, m, ml, 0, &r) < 0)
+			bad++;
+	}
+	return bad;
+}
+
+static void test_rt2_6_malformed(void)
+{
+	struct hsm_fw_config cfg = { .serial = "RT2-6", .fw_rev = "1", .auth = &acfg_fast };
+	static uint8_t req[4096], blob[1024], own_der[3][600];
+	static const uint8_t nonce[32] = { 9 };
+	struct hsm_masking_key mk;
+	struct test_pki pki;
+	struct sd_upload u;
+	struct hsm_sd sd;
+	EVP_PKEY *own[3], *k = ref_keygen("EC", "P-384", 0);
+	unsigned int bad = 0, i;
+	uint16_t so, su, ec;
+	struct hsm_fw *fw;
+	size_t len, blen, ol[3];
+
+	if (test_pki_init(&pki, NULL, NULL, &cfg) || !(fw = test_pki_fw_new(&pki, &cfg))) {
+		tap_ok(0, "RT2-6: a provisioned device");
+		return;
+	}
+	setup(fw, &so, &su);
+	sd_choose(&sd, 0x77);
+	hsm_sd_masking_key(&sd, &mk);
+	for (i = 0; i < 3; i++) {
+		own[i] = ref_keygen("RSA", NULL, 2048);
+		ol[i] = ref_spki(own[i], own_der[i]);
+	}
+	{
+		const struct fld f[] = {
+			U8(AZIHSM_SD_F_QUORUM, 2), BYTES(AZIHSM_SD_F_OWNER_FIRST, own_der[0], ol[0]),
+			BYTES(AZIHSM_SD_F_OWNER_FIRST + 1, own_der[1], ol[1]),
+			BYTES(AZIHSM_SD_F_OWNER_FIRST + 2, own_der[2], ol[2]),
+		};
+
+		len = svc_build(req, sizeof(req), AZIHSM_OP_SD_ACTIVATE, so, f, NF(f));
+		bad += rt2_mutate(fw, req, len, 200);
+	}
+	for (i = 0; i < 100; i++) {
+		if (sd_seal(fw, so, &sd, &u))
+			break;
+		{
+			const struct fld f[] = {
+				BYTES(AZIHSM_SD_F_HOST_KEY, u.host, u.hlen),
+				BYTES(AZIHSM_SD_F_NONCE, u.nonce, sizeof(u.nonce)),
+				BYTES(AZIHSM_SD_F_CT, u.ct, sizeof(u.ct)),
+				BYTES(AZIHSM_SD_F_TAG, u.tag, sizeof(u.tag)),
+			};
+
+			len = svc_build(req, sizeof(req), AZIHSM_OP_SD_UPLOAD, so, f, NF(f));
+			bad += rt2_mutate(fw, req, len, 2);
+		}
+	}
+	blen = rt2_forge(&mk, k, HSM_ORIGIN_IMPORTED, 0, blob, sizeof(blob));
+	{
+		const struct fld f[] = { BYTES(AZIHSM_SD_F_BLOB, blob, blen) };
+
+		len = svc_build(req, sizeof(req), AZIHSM_OP_SD_RESTORE_KEY, so, f, NF(f));
+		bad += rt2_mutate(fw, req, len, 300);
+	}
+	if (keygen(fw, su, AZIHSM_KEY_EC_P384, AZIHSM_USAGE_SIGN, false, &ec) == 0) {
+		const struct fld f[] = {
+			U16(AZIHSM_ATTEST_F_KEY_ID, ec),
+			BYTES(AZIHSM_ATTEST_F_REPORT_DATA, nonce, sizeof(nonce)),
+		};
+
+		len = svc_build(req, sizeof(req), AZIHSM_OP_ATTEST_KEY, su, f, NF(f));
+		bad += rt2_mutate(fw, req, len, 300);
+	} else {
+		bad++;
+	}
+	{
+		const struct fld f[] = { U32(AZIHSM_CERT_F_INDEX, 2) };
+
+		len = svc_build(req, sizeof(req), AZIHSM_OP_GET_CERTIFICATE, NOSESS, f, NF(f));
+		bad += rt2_mutate(fw, req, len, 300);
+	}
+	tap_eq(bad, 0, "RT2-6: every malformed SD / attest / certificate request is answered");
+	tap_eq(call(fw, AZIHSM_OP_GET_DEVICE_INFO, NOSESS, NULL, 0, &tr), 0,
+	       "RT2-6: the device still answers");
+	tap_ok(!hsm_fw_in_error_state(fw), "RT2-6: and is not in the error state");
+	for (i = 0; i < 3; i++)
+		EVP_PKEY_free(own[i]);
+	EVP_PKEY_free(k);
+	OPENSSL_cleanse(&sd, sizeof(sd));
+	OPENSSL_cleanse(&mk, sizeof(mk));
+	hsm_fw_free(fw);
+	test_pki_done(&pki);
+}
+
 int main(void)
 {
 	test_rt1_ecdh_kbkdf_read();
@@ -1138,5 +1273,6 @@ int main(void)
 	test_rt2_3_tamper_in_flight();
 	test_rt2_4_key_before_domain();
 	test_rt2_5_result_after_tamper();
+	test_rt2_6_malformed();
 	return tap_done();
 }
