@@ -359,25 +359,67 @@ static int st_ecdh(bool corrupt)
 	return ret;
 }
 
-static EVP_PKEY *st_rsa_key(void)
+/* An RSA private key from its published big-endian parts (@p NULL: no CRT values). */
+static EVP_PKEY *st_rsa_key(const uint8_t *n, const uint8_t *e, size_t elen, const uint8_t *d,
+			    const uint8_t *const *crt)
 {
-	const unsigned char *p = kat_rsa_key;
+	static const char *const crt_names[5] = {
+		OSSL_PKEY_PARAM_RSA_FACTOR1, OSSL_PKEY_PARAM_RSA_FACTOR2,
+		OSSL_PKEY_PARAM_RSA_EXPONENT1, OSSL_PKEY_PARAM_RSA_EXPONENT2,
+		OSSL_PKEY_PARAM_RSA_COEFFICIENT1,
+	};
+	OSSL_PARAM_BLD *b = OSSL_PARAM_BLD_new();
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+	BIGNUM *bn[8] = { 0 };
+	OSSL_PARAM *p = NULL;
+	EVP_PKEY *pk = NULL;
+	unsigned int i;
+	bool ok;
 
-	return d2i_AutoPrivateKey(NULL, &p, sizeof(kat_rsa_key));
+	bn[0] = BN_bin2bn(n, 256, NULL);
+	bn[1] = BN_bin2bn(e, (int)elen, NULL);
+	bn[2] = BN_bin2bn(d, 256, NULL);
+	ok = b && c && bn[0] && bn[1] && bn[2] &&
+	     OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_N, bn[0]) &&
+	     OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_E, bn[1]) &&
+	     OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_D, bn[2]);
+	for (i = 0; ok && crt && i < 5; i++) {
+		bn[3 + i] = BN_bin2bn(crt[i], 128, NULL);
+		ok = bn[3 + i] && OSSL_PARAM_BLD_push_BN(b, crt_names[i], bn[3 + i]);
+	}
+	if (ok)
+		p = OSSL_PARAM_BLD_to_param(b);
+	if (!p || EVP_PKEY_fromdata_init(c) != 1 ||
+	    EVP_PKEY_fromdata(c, &pk, EVP_PKEY_KEYPAIR, p) != 1)
+		pk = NULL;
+	OSSL_PARAM_free(p);
+	for (i = 0; i < 8; i++)
+		BN_clear_free(bn[i]);
+	EVP_PKEY_CTX_free(c);
+	OSSL_PARAM_BLD_free(b);
+	return pk;
 }
 
+/*
+ * The CAVP SigGen vector: SHA-256 of its message signed with PKCS#1 v1.5
+ * must be its S (the padding is deterministic), and S must verify.
+ */
 static int st_rsa_sign(bool corrupt)
 {
-	EVP_PKEY *pk = st_rsa_key();
+	EVP_PKEY *pk = st_rsa_key(kat_rsa_sig_n, kat_rsa_sig_e, sizeof(kat_rsa_sig_e),
+				  kat_rsa_sig_d, NULL);
 	EVP_PKEY_CTX *c = pk ? EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL) : NULL;
-	uint8_t sig[sizeof(kat_rsa_sig)];
+	uint8_t sig[sizeof(kat_rsa_sig)], dgst[32];
 	size_t slen = sizeof(sig);
+	unsigned int dlen = 0;
 	int ret = -1;
 
-	if (!c || EVP_PKEY_sign_init(c) != 1 ||
+	if (!c || EVP_Digest(kat_rsa_sig_msg, sizeof(kat_rsa_sig_msg), dgst, &dlen, EVP_sha256(),
+			     NULL) != 1 || dlen != sizeof(dgst) ||
+	    EVP_PKEY_sign_init(c) != 1 ||
 	    EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_PADDING) != 1 ||
 	    EVP_PKEY_CTX_set_signature_md(c, EVP_sha256()) != 1 ||
-	    EVP_PKEY_sign(c, sig, &slen, kat_sha256, sizeof(kat_sha256)) != 1 ||
+	    EVP_PKEY_sign(c, sig, &slen, dgst, sizeof(dgst)) != 1 ||
 	    slen != sizeof(sig) || st_same(sig, kat_rsa_sig, slen, corrupt))
 		goto out;
 	EVP_PKEY_CTX_free(c);
@@ -385,8 +427,7 @@ static int st_rsa_sign(bool corrupt)
 	if (!c || EVP_PKEY_verify_init(c) != 1 ||
 	    EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_PADDING) != 1 ||
 	    EVP_PKEY_CTX_set_signature_md(c, EVP_sha256()) != 1 ||
-	    EVP_PKEY_verify(c, kat_rsa_sig, sizeof(kat_rsa_sig), kat_sha256,
-			    sizeof(kat_sha256)) != 1)
+	    EVP_PKEY_verify(c, kat_rsa_sig, sizeof(kat_rsa_sig), dgst, sizeof(dgst)) != 1)
 		goto out;
 	ret = 0;
 out:
@@ -395,21 +436,25 @@ out:
 	return ret;
 }
 
+/* PKCS #1 v2.1 Example 10.1: the ciphertext decrypts (OAEP, SHA-1) to its message. */
 static int st_rsa_dec(bool corrupt)
 {
-	EVP_PKEY *pk = st_rsa_key();
+	const uint8_t *const crt[5] = { kat_rsa_oaep_p, kat_rsa_oaep_q, kat_rsa_oaep_dp,
+					kat_rsa_oaep_dq, kat_rsa_oaep_qinv };
+	EVP_PKEY *pk = st_rsa_key(kat_rsa_oaep_n, kat_rsa_oaep_e, sizeof(kat_rsa_oaep_e),
+				  kat_rsa_oaep_d, crt);
 	EVP_PKEY_CTX *c = pk ? EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL) : NULL;
-	uint8_t out[sizeof(kat_rsa_ct)];
+	uint8_t out[sizeof(kat_rsa_oaep_ct)];
 	size_t olen = sizeof(out);
 	int ret = -1;
 
 	if (c && EVP_PKEY_decrypt_init(c) == 1 &&
 	    EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_OAEP_PADDING) == 1 &&
-	    EVP_PKEY_CTX_set_rsa_oaep_md(c, EVP_sha256()) == 1 &&
-	    EVP_PKEY_CTX_set_rsa_mgf1_md(c, EVP_sha256()) == 1 &&
-	    EVP_PKEY_decrypt(c, out, &olen, kat_rsa_ct, sizeof(kat_rsa_ct)) == 1 &&
-	    olen == sizeof(kat_rsa_msg))
-		ret = st_same(out, kat_rsa_msg, olen, corrupt);
+	    EVP_PKEY_CTX_set_rsa_oaep_md(c, EVP_sha1()) == 1 &&
+	    EVP_PKEY_CTX_set_rsa_mgf1_md(c, EVP_sha1()) == 1 &&
+	    EVP_PKEY_decrypt(c, out, &olen, kat_rsa_oaep_ct, sizeof(kat_rsa_oaep_ct)) == 1 &&
+	    olen == sizeof(kat_rsa_oaep_msg))
+		ret = st_same(out, kat_rsa_oaep_msg, olen, corrupt);
 	OPENSSL_cleanse(out, sizeof(out));
 	EVP_PKEY_CTX_free(c);
 	EVP_PKEY_free(pk);
