@@ -40,7 +40,7 @@ azihsm random 16 >/dev/null 2>/tmp/e; [ $? != 0 ] && grep -q ERROR_STATE /tmp/e 
 EOF
 cat >"$dir/in/pass.sh" <<'EOF'
 azihsm selftest --json >/tmp/st.json && grep -q '"passed": true' /tmp/st.json &&
-	[ "$(grep -c '"result": "pass"' /tmp/st.json)" = 16 ] && echo "SELFTEST-PASS"
+	[ "$(grep -c '"result": "pass"' /tmp/st.json)" = 17 ] && echo "SELFTEST-PASS"
 echo "SYSFS $(cat /sys/class/azihsm/azihsm0/error_state) $(cat /sys/class/azihsm/azihsm0/error_reason)"
 EOF
 
@@ -66,5 +66,5 @@ ok $? "no kernel warning"
 "$top/scripts/vm-run" --kernel "$kernel" -- sh -c "$(cat "$dir/in/pass.sh")" >"$dir/out" 2>"$dir/err"
 ok $? "boot without the property"
 said SELFTEST-PASS && [[ $(val SYSFS) == "0 none" ]]
-ok $? "every self-test passes on demand (16 pass, integrity not run); error_reason none"
+ok $? "every self-test passes on demand (17 pass, integrity included); error_reason none"
 tap_done

@@ -8,6 +8,11 @@
  * (`selftest-fail`) flips one bit of its own output before the comparison,
  * so the path that fails is the comparison a real fault would fail.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE	/* dl_iterate_phdr */
+#endif
+#include <link.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -19,6 +24,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include "hsm_boot.h"
 #include "hsm_selftest.h"
 #include "hsm_selftest_kat.h"
 
@@ -523,18 +529,88 @@ out:
 }
 
 /*
- * Firmware integrity: HOOK(boot). The measured image (package boot's
- * qemu-device/fw/hsm_boot.h) is not in this tree yet; until it is, the test
- * reports NOT_RUN (and `selftest-fail=integrity` still proves the failure
- * path). With it, this compares the image digest with the manifest's.
+ * Firmware integrity, the code half: SHA-384 over the loaded, read-only
+ * segments that hold the firmware core's code (the one holding this
+ * function) and its constants (the one holding the known answers), as this
+ * process mapped them. The first run in the process records the reference;
+ * every later run (power-on of another device instance, a reset, SelfTest)
+ * must find the same bytes. This proves the code and constants did not
+ * change since they were loaded; it cannot prove the binary is the one the
+ * vendor built (the host's loader chose it; secure boot vouches for the
+ * sources, hsm-design.md "Self-tests and the error state").
  */
-static int st_integrity(bool corrupt)
+struct st_seg {
+	uintptr_t want[2];		/* an address in each segment to find */
+	uintptr_t lo[2], hi[2];
+};
+
+static int st_find_seg(struct dl_phdr_info *info, size_t size, void *arg)
 {
-	return corrupt ? -1 : 1;
+	struct st_seg *s = arg;
+	unsigned int i, k;
+
+	(void)size;
+	for (i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+
+		if (ph->p_type != PT_LOAD || (ph->p_flags & PF_W) || !(ph->p_flags & PF_R))
+			continue;
+		for (k = 0; k < 2; k++)
+			if (s->want[k] >= lo && s->want[k] < hi) {
+				s->lo[k] = lo;
+				s->hi[k] = hi;
+			}
+	}
+	return s->lo[0] && s->lo[1];
+}
+
+static int st_code_digest(uint8_t out[HSM_BOOT_DIGEST_LEN])
+{
+	struct st_seg s = { .want = { (uintptr_t)hsm_selftest_run, (uintptr_t)kat_ecb_key } };
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	unsigned int n = 0;
+	int ret = -1;
+
+	dl_iterate_phdr(st_find_seg, &s);
+	if (c && s.lo[0] && s.lo[1] && EVP_DigestInit_ex(c, EVP_sha384(), NULL) == 1 &&
+	    EVP_DigestUpdate(c, (const void *)s.lo[0], s.hi[0] - s.lo[0]) == 1 &&
+	    (s.lo[1] == s.lo[0] ||
+	     EVP_DigestUpdate(c, (const void *)s.lo[1], s.hi[1] - s.lo[1]) == 1) &&
+	    EVP_DigestFinal_ex(c, out, &n) == 1 && n == HSM_BOOT_DIGEST_LEN)
+		ret = 0;
+	EVP_MD_CTX_free(c);
+	return ret;
+}
+
+static pthread_once_t st_code_once = PTHREAD_ONCE_INIT;
+static uint8_t st_code_ref[HSM_BOOT_DIGEST_LEN];
+static int st_code_ref_ok = -1;
+
+static void st_code_record(void)
+{
+	st_code_ref_ok = st_code_digest(st_code_ref);
+}
+
+/*
+ * Firmware integrity: the code half (above) and, given the boot record,
+ * the boot half (hsm_boot_recheck: the image verified again against the
+ * fuses, or the unsigned configuration measured again, compared with the
+ * measurement taken at start).
+ */
+static int st_integrity(bool corrupt, const struct hsm_boot_state *boot)
+{
+	uint8_t now[HSM_BOOT_DIGEST_LEN];
+
+	pthread_once(&st_code_once, st_code_record);
+	if (st_code_ref_ok || st_code_digest(now))
+		return -1;
+	if (boot && hsm_boot_recheck(boot, false))
+		return -1;
+	return st_same(now, st_code_ref, sizeof(now), corrupt);
 }
 
 static int (*const st_tests[AZIHSM_ST_COUNT])(bool corrupt) = {
-	[AZIHSM_ST_INTEGRITY] = st_integrity,
 	[AZIHSM_ST_AES_ECB] = st_aes_ecb,
 	[AZIHSM_ST_AES_CBC] = st_aes_cbc,
 	[AZIHSM_ST_AES_GCM] = st_aes_gcm,
@@ -553,13 +629,15 @@ static int (*const st_tests[AZIHSM_ST_COUNT])(bool corrupt) = {
 	[AZIHSM_ST_DRBG] = st_drbg,
 };
 
-int hsm_selftest_run(int fail_id, struct hsm_selftest_report *rep)
+int hsm_selftest_run(int fail_id, const struct hsm_boot_state *boot,
+		     struct hsm_selftest_report *rep)
 {
 	int first = 0, id, r;
 
 	memset(rep, 0, sizeof(*rep));
 	for (id = 1; id < AZIHSM_ST_COUNT; id++) {
-		r = st_tests[id](id == fail_id);
+		r = id == AZIHSM_ST_INTEGRITY ? st_integrity(id == fail_id, boot) :
+						st_tests[id](id == fail_id);
 		rep->id[rep->n] = (uint8_t)id;
 		rep->result[rep->n] = r > 0 ? AZIHSM_ST_NOT_RUN :
 					      r < 0 ? AZIHSM_ST_FAIL : AZIHSM_ST_PASS;
