@@ -197,9 +197,10 @@ static void test_pct_fail(const char *dir)
 		       "%s: a key pair of the other kind is generated and stored", c[i].fail);
 		before = hsm_vault_count(hsm_fw_vault(fw));
 		st = st_keygen(fw, (int)so, c[i].type, true);
-		tap_ok(st != 0 && hsm_vault_count(hsm_fw_vault(fw)) == before,
-		       "%s: the next key pair's PCT fails: KeyGenerate refused (0x%lx), the vault "
-		       "holds no new key", c[i].fail, (unsigned long)st);
+		tap_ok(st == AZIHSM_STATUS_ERROR_STATE &&
+			       hsm_vault_count(hsm_fw_vault(fw)) == before,
+		       "%s: the next key pair's PCT fails: KeyGenerate answers ERROR_STATE (0x%lx), "
+		       "the vault holds no new key", c[i].fail, (unsigned long)st);
 		tap_ok(hsm_fw_in_error_state(fw) &&
 			       hsm_fw_error_reason(fw, detail, sizeof(detail)) == AZIHSM_ERR_PCT &&
 			       devinfo_u32(fw, AZIHSM_DEVINFO_ERROR_REASON) == AZIHSM_ERR_PCT,
