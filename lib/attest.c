@@ -140,11 +140,71 @@ static bool chain_ok(X509 *root, X509 *dev, X509 *leaf)
 	return ok;
 }
 
+#define DEVICE_CN_PREFIX "azihsm device "
+
+/* The serial @c's subject CN names ("azihsm device SERIAL"); -EPROTO if none. */
+static int cert_serial(X509 *c, char serial[AZIHSM_DEVICE_SERIAL_MAX + 1])
+{
+	char cn[sizeof(DEVICE_CN_PREFIX) + AZIHSM_DEVICE_SERIAL_MAX + 1];
+	int n = X509_NAME_get_text_by_NID(X509_get_subject_name(c), NID_commonName, cn,
+					  sizeof(cn));
+
+	if (n <= (int)strlen(DEVICE_CN_PREFIX) || (size_t)n >= sizeof(cn) - 1 ||
+	    strncmp(cn, DEVICE_CN_PREFIX, strlen(DEVICE_CN_PREFIX)) ||
+	    memchr(cn, '\0', (size_t)n))
+		return -EPROTO;
+	memcpy(serial, cn + strlen(DEVICE_CN_PREFIX), (size_t)n - strlen(DEVICE_CN_PREFIX) + 1);
+	return 0;
+}
+
+static int cert_fp(X509 *c, uint8_t fp[AZIHSM_DEVICE_FP_LEN])
+{
+	unsigned int n = 0;
+
+	return X509_digest(c, EVP_sha256(), fp, &n) == 1 && n == AZIHSM_DEVICE_FP_LEN ? 0 :
+										     -ENOMEM;
+}
+
+/* @s: 64 hex digits, colons between bytes allowed, into @fp; false if not that. */
+static bool parse_fp(const char *s, uint8_t fp[AZIHSM_DEVICE_FP_LEN])
+{
+	size_t n = 0;
+	int hi = -1, v;
+
+	for (; *s; s++) {
+		if (*s == ':' && hi < 0)
+			continue;
+		v = OPENSSL_hexchar2int((unsigned char)*s);
+		if (v < 0 || n == AZIHSM_DEVICE_FP_LEN)
+			return false;
+		if (hi < 0) {
+			hi = v;
+		} else {
+			fp[n++] = (uint8_t)(hi << 4 | v);
+			hi = -1;
+		}
+	}
+	return n == AZIHSM_DEVICE_FP_LEN && hi < 0;
+}
+
+/* @dev_cert is the device @expect names (its serial or its fingerprint). */
+static bool names_device(X509 *dev_cert, const char *expect)
+{
+	char serial[AZIHSM_DEVICE_SERIAL_MAX + 1];
+	uint8_t want[AZIHSM_DEVICE_FP_LEN], fp[AZIHSM_DEVICE_FP_LEN];
+
+	if (parse_fp(expect, want))
+		return !cert_fp(dev_cert, fp) && !CRYPTO_memcmp(fp, want, sizeof(fp));
+	return !cert_serial(dev_cert, serial) && !strcmp(serial, expect);
+}
+
 /*
  * Fetch the device's device and partition certificates and check them
- * against the trusted root; *@leaf_key (may be NULL) = the partition key.
+ * against the trusted root; *@leaf_key (may be NULL) = the partition key;
+ * @expect (may be NULL): the device they must name, else -EXDEV.
  */
-int lib_chain_leaf_key(struct azihsm_dev *dev, const char *root, EVP_PKEY **leaf_key)
+static int chain_leaf_key(struct azihsm_dev *dev, const char *root, const char *expect,
+			  EVP_PKEY **leaf_key)
 {
 	uint8_t der[AZIHSM_CERT_MAX];
 	const unsigned char *p;
@@ -166,6 +226,8 @@ int lib_chain_leaf_key(struct azihsm_dev *dev, const char *root, EVP_PKEY **leaf
 		if (!r || !chain_ok(r, c[0], c[1]))
 			ret = -ENOKEY;
 	}
+	if (!ret && expect && !names_device(c[0], expect))
+		ret = -EXDEV;
 	if (!ret && leaf_key) {
 		*leaf_key = X509_get_pubkey(c[1]);
 		if (!*leaf_key)
@@ -174,6 +236,35 @@ int lib_chain_leaf_key(struct azihsm_dev *dev, const char *root, EVP_PKEY **leaf
 	X509_free(r);
 	X509_free(c[0]);
 	X509_free(c[1]);
+	return ret;
+}
+
+int lib_chain_leaf_key(struct azihsm_dev *dev, const char *root, EVP_PKEY **leaf_key)
+{
+	return chain_leaf_key(dev, root, NULL, leaf_key);
+}
+
+int azihsm_device_identity(struct azihsm_dev *dev, char serial[AZIHSM_DEVICE_SERIAL_MAX + 1],
+			   uint8_t fp[AZIHSM_DEVICE_FP_LEN])
+{
+	uint8_t der[AZIHSM_CERT_MAX];
+	const unsigned char *p = der;
+	X509 *c;
+	size_t len;
+	int ret;
+
+	if (!dev || !serial || !fp)
+		return -EINVAL;
+	ret = azihsm_get_certificate(dev, 1, der, sizeof(der), &len);
+	if (ret)
+		return ret;
+	c = d2i_X509(NULL, &p, (long)len);
+	if (!c)
+		return -EPROTO;
+	ret = cert_serial(c, serial);
+	if (!ret)
+		ret = cert_fp(c, fp);
+	X509_free(c);
 	return ret;
 }
 
@@ -240,12 +331,18 @@ out:
 int lib_check_vouched(struct azihsm_dev *dev, const char *root, const uint8_t *msg,
 		      size_t len, const uint8_t *sig, size_t sig_len)
 {
+	return lib_check_vouched_by(dev, root, NULL, msg, len, sig, sig_len);
+}
+
+int lib_check_vouched_by(struct azihsm_dev *dev, const char *root, const char *expect,
+			 const uint8_t *msg, size_t len, const uint8_t *sig, size_t sig_len)
+{
 	EVP_PKEY *leaf = NULL;
 	int ret;
 
 	if (!sig)
 		return -ENOKEY;
-	ret = lib_chain_leaf_key(dev, root, &leaf);
+	ret = chain_leaf_key(dev, root, expect, &leaf);
 	if (ret == -EIO)
 		ret = -ENOKEY;	/* e.g. NOT_PROVISIONED: no chain at all */
 	if (!ret && !lib_es384_verify(leaf, msg, len, sig, sig_len))

@@ -69,8 +69,8 @@ static int cmd_cert_chain(struct cli *cli, int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
-	uint8_t der[AZIHSM_CERT_MAX], digest[48];
-	char path[4096];
+	uint8_t der[AZIHSM_CERT_MAX], digest[48], fp[AZIHSM_DEVICE_FP_LEN];
+	char path[4096], serial[AZIHSM_DEVICE_SERIAL_MAX + 1];
 	const char *dir = NULL;
 	struct azihsm_dev *dev;
 	uint32_t count = 0, i;
@@ -110,6 +110,11 @@ static int cmd_cert_chain(struct cli *cli, int argc, char **argv)
 		snprintf(path, sizeof(path), "%s/%s.pem", dir, cert_names[i]);
 		ret = write_pem(cli, path, der, len);
 	}
+	if (!ret) {
+		ret = azihsm_device_identity(dev, serial, fp);
+		if (ret)
+			ret = cli_fail(cli, "device certificate", ret);
+	}
 	azihsm_close(dev);
 	if (ret)
 		return ret;
@@ -122,10 +127,18 @@ static int cmd_cert_chain(struct cli *cli, int argc, char **argv)
 			printf("%s", i ? ", " : "");
 			cli_json_bytes(stdout, (const uint8_t *)path, strlen(path));
 		}
-		printf("]\n}\n");
+		printf("],\n  \"device_serial\": ");
+		cli_json_bytes(stdout, (const uint8_t *)serial, strlen(serial));
+		printf(",\n  \"device_fingerprint\": ");
+		json_hex(stdout, fp, sizeof(fp));
+		printf("\n}\n");
 	} else {
 		for (i = 0; i < count; i++)
 			printf("%s/%s.pem\n", dir, cert_names[i]);
+		printf("# device %s, certificate SHA-256 ", serial);
+		for (i = 0; i < sizeof(fp); i++)
+			printf("%02x", fp[i]);
+		printf(" (sd restore --expect-device)\n");
 	}
 	return 0;
 }

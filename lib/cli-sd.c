@@ -4,7 +4,7 @@
  * domain"):
  *
  *   azihsm sd activate --owner-key PUB.pem ... --quorum M --out sd.json
- *   azihsm sd restore --share-key PRIV.pem ... --in sd.json
+ *   azihsm sd restore --share-key PRIV.pem ... --in sd.json [--expect-device SERIAL|FP]
  *   azihsm sd backup-key --label L|--id N --out FILE
  *   azihsm sd restore-key --in FILE
  *   azihsm sd info
@@ -339,11 +339,11 @@ static int cmd_sd_restore(struct cli *cli, int argc, char **argv)
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *files[AZIHSM_SD_OWNERS_LIMIT + 1], *roots[2], *root;
+	const char *files[AZIHSM_SD_OWNERS_LIMIT + 1], *roots[2], *root, *expects[2], *expect;
 	EVP_PKEY *keys[AZIHSM_SD_OWNERS_LIMIT] = { NULL };
 	unsigned int idx[AZIHSM_SD_OWNERS_LIMIT];
 	static struct sd_file sf;
-	unsigned int n = 0, nroot = 0, i, s;
+	unsigned int n = 0, nroot = 0, nexpect = 0, i, s;
 	uint8_t key[32], h[32];
 	uint8_t *text = NULL;
 	size_t len = 0;
@@ -355,10 +355,15 @@ static int cmd_sd_restore(struct cli *cli, int argc, char **argv)
 	if (!ret)
 		ret = take_repeated(cli, &argc, argv, "--root", roots, 1, &nroot);
 	if (!ret)
+		ret = take_repeated(cli, &argc, argv, "--expect-device", expects, 1, &nexpect);
+	if (!ret)
 		ret = sd_begin(cli, argc, argv, lopts, &o);
 	if (ret)
 		return ret;
 	root = nroot ? roots[0] : NULL;
+	expect = nexpect ? expects[0] : NULL;
+	if (expect && !*expect)
+		return usage_err(cli, "--expect-device needs a serial or a fingerprint", NULL);
 	if (!o.in)
 		return usage_err(cli, "--in sd.json is required", NULL);
 	if (!n)
@@ -407,8 +412,18 @@ static int cmd_sd_restore(struct cli *cli, int argc, char **argv)
 		return ret;
 	ret = ctx_open(cli, &o, false, &x);
 	if (!ret) {
-		ret = azihsm_sd_upload(x.sess, &sf.dom, key, root);
-		if (ret == -ENOKEY) {
+		ret = azihsm_sd_upload_to(x.sess, &sf.dom, key, root, expect);
+		if (ret == -EXDEV) {
+			/* Genuine, but not the device the owners named. */
+			char serial[AZIHSM_DEVICE_SERIAL_MAX + 1] = "?";
+			uint8_t fp[AZIHSM_DEVICE_FP_LEN];
+
+			azihsm_device_identity(x.dev, serial, fp);
+			fprintf(stderr, "%s: the device's exchange key is vouched for by device %s, "
+				"not by the expected device %s: the domain key was not sent\n",
+				cli->prog, serial, expect);
+			ret = 1;
+		} else if (ret == -ENOKEY) {
 			/* The owners' key never goes to a key the device does not vouch for. */
 			fprintf(stderr, "%s: the device's exchange key is not signed by a partition "
 				"key that chains to the trusted root (%s): the domain key was not "
@@ -559,12 +574,15 @@ const struct subcommand cli_sd_commands[] = {
 	  "Make the partition's security domain (officer): its key split M of N, one share\n"
 	  "encrypted to each owner's RSA key, written to the security domain file once.\n",
 	  cmd_sd_activate },
-	{ "sd restore", "sd restore --share-key PRIV.pem ... --in sd.json [--root FILE] [--json]",
+	{ "sd restore", "sd restore --share-key PRIV.pem ... --in sd.json [--root FILE] "
+	  "[--expect-device SERIAL|FINGERPRINT] [--json]",
 	  "Recombine the domain key from M owners' shares (decrypted here with their private\n"
 	  "keys) and install it on this device through its exchange key (officer). The\n"
 	  "exchange key must be signed by the device's partition key, whose chain verifies\n"
 	  "to the root --root FILE (else $AZIHSM_ROOT_CA, else " AZIHSM_ROOT_CA_DEFAULT "):\n"
-	  "otherwise nothing is sent.\n",
+	  "otherwise nothing is sent. --expect-device pins the target: that chain must\n"
+	  "name this serial or device-certificate fingerprint (azihsm cert chain, azihsm\n"
+	  "info), else nothing is sent either.\n",
 	  cmd_sd_restore },
 	{ "sd backup-key", "sd backup-key --label L --out FILE [--json]",
 	  "A persistent key masked under the security domain (officer).\n", cmd_sd_backup_key },

@@ -79,5 +79,13 @@ LIB_HIDDEN bool lib_es384_verify(struct evp_pkey_st *key, const uint8_t *msg, si
  */
 LIB_HIDDEN int lib_check_vouched(struct azihsm_dev *dev, const char *root, const uint8_t *msg,
 				 size_t len, const uint8_t *sig, size_t sig_len);
+/*
+ * lib_check_vouched by one device only: @expect (NULL: any) is the serial
+ * or the device-certificate fingerprint (azihsm_device_identity) the chain
+ * must name, checked on the same certificates; else -EXDEV.
+ */
+LIB_HIDDEN int lib_check_vouched_by(struct azihsm_dev *dev, const char *root,
+				    const char *expect, const uint8_t *msg, size_t len,
+				    const uint8_t *sig, size_t sig_len);
 
 #endif

@@ -180,8 +180,8 @@ static int parse_xchg(struct mbor_dec *d, uint8_t *xchg, size_t cap, size_t *xle
  * (AZIHSM_SD_XCHG_SIG_CONTEXT || its DER, msg.h) and the chain verifies to
  * @root. Else -ENOKEY: the domain key is not sealed to it.
  */
-static int check_xchg(struct azihsm_session *officer, const char *root, const uint8_t *xchg,
-		      size_t xlen, const uint8_t *sig)
+static int check_xchg(struct azihsm_session *officer, const char *root, const char *expect,
+		      const uint8_t *xchg, size_t xlen, const uint8_t *sig)
 {
 	uint8_t msg[sizeof(AZIHSM_SD_XCHG_SIG_CONTEXT) - 1 + SD_XCHG_MAX];
 	size_t c = sizeof(AZIHSM_SD_XCHG_SIG_CONTEXT) - 1;
@@ -190,12 +190,18 @@ static int check_xchg(struct azihsm_session *officer, const char *root, const ui
 		return -EPROTO;
 	memcpy(msg, AZIHSM_SD_XCHG_SIG_CONTEXT, c);
 	memcpy(msg + c, xchg, xlen);
-	return lib_check_vouched(lib_session_dev(officer), root, msg, c + xlen, sig,
-				 AZIHSM_SESS_SIG_LEN);
+	return lib_check_vouched_by(lib_session_dev(officer), root, expect, msg, c + xlen, sig,
+				    AZIHSM_SESS_SIG_LEN);
 }
 
 int azihsm_sd_upload(struct azihsm_session *officer, const struct azihsm_sd_domain *dom,
 		     const uint8_t key[32], const char *root)
+{
+	return azihsm_sd_upload_to(officer, dom, key, root, NULL);
+}
+
+int azihsm_sd_upload_to(struct azihsm_session *officer, const struct azihsm_sd_domain *dom,
+			const uint8_t key[32], const char *root, const char *expect_device)
 {
 	uint8_t rsp[1024], xchg[SD_XCHG_MAX], host[128], nonce[HSM_SD_NONCE_LEN];
 	uint8_t ct[HSM_SD_UPLOAD_PLAIN], tag[HSM_SD_TAG_LEN], sig[AZIHSM_SESS_SIG_LEN];
@@ -205,13 +211,13 @@ int azihsm_sd_upload(struct azihsm_session *officer, const struct azihsm_sd_doma
 	bool have_sig = false;
 	int ret;
 
-	if (!officer || !dom || !key)
+	if (!officer || !dom || !key || (expect_device && !*expect_device))
 		return -EINVAL;
 	ret = sd_run(officer, AZIHSM_OP_SD_EXCHANGE_KEY, NULL, 0, rsp, sizeof(rsp), &d);
 	if (!ret)
 		ret = parse_xchg(&d, xchg, sizeof(xchg), &xlen, sig, &have_sig);
 	if (!ret)
-		ret = check_xchg(officer, root, xchg, xlen, have_sig ? sig : NULL);
+		ret = check_xchg(officer, root, expect_device, xchg, xlen, have_sig ? sig : NULL);
 	if (ret)
 		return ret;
 	memcpy(sd.id, dom->id, sizeof(sd.id));

@@ -5,7 +5,8 @@
 # backs up a persistent EC key under the domain and is zeroized; device B
 # (a fresh state file) restores the domain with owner keys 1 and 3 and the
 # key, and its signature verifies here with OpenSSL against A's old
-# public key; device C, given only one owner key, refuses. The security
+# public key (a restore pinned to another device, --expect-device SD-A, is
+# refused first; the one pinned to SD-B goes through); device C, given only one owner key, refuses. The security
 # domain file and the key backup travel through the host, as an owner
 # would carry them. TAP.
 set -uo pipefail
@@ -17,12 +18,13 @@ trap 'rm -rf "$dir"' EXIT
 # shellcheck source=tests/tap.sh
 . "$top/tests/tap.sh"
 
-# guest DEV SCRIPT: a shell script in a guest on device DEV's state file,
+# guest DEV SCRIPT: a shell script in a guest on device DEV's state file
+# (device serial SD-DEV),
 # with openssl and the files of $dir/in; its output in $out.
 mkdir -p "$dir/in"
 guest() {
 	printf '%s\n' "$2" >"$dir/in/script.sh"
-	out=$("$top/scripts/vm-run" --kernel "$kernel" --state "$dir/$1" \
+	out=$("$top/scripts/vm-run" --kernel "$kernel" --state "$dir/$1" --serial "SD-$1" \
 		--add /usr/bin/openssl --add "$dir/in:/root/in" -- sh /root/in/script.sh 2>"$dir/err")
 	local rc=$?
 	[[ $rc == 0 ]] || { sed 's/^/#   /' "$dir/err"; sed 's/^/#   | /' <<<"$out"; }
@@ -69,7 +71,13 @@ guest B "
 cd /root/in
 $fresh
 azihsm sd restore-key $co --in ec1.sdb 2>&1 | grep -q NO_SD && echo BEFORE-NO-SD
-azihsm sd restore $co --share-key k1.pem --share-key k3.pem --in sd.json && echo RESTORED
+azihsm cert chain --out /tmp | grep '^# device'
+echo DEV-BEGIN; cat /tmp/device.pem; echo DEV-END
+azihsm sd restore $co --share-key k1.pem --share-key k3.pem --in sd.json --expect-device SD-A
+echo WRONG-RC=\$?
+azihsm sd info $co | grep -q 'no security domain' && echo STILL-NO-SD
+azihsm sd restore $co --share-key k1.pem --share-key k3.pem --in sd.json --expect-device SD-B &&
+	echo RESTORED
 azihsm sd restore-key $co --in ec1.sdb && echo KEY-BACK
 azihsm sign $co --label ec1 --alg ecdsa-sha384 --in msg --out /tmp/msg.sig
 echo SIG-BEGIN; openssl base64 -in /tmp/msg.sig; echo SIG-END
@@ -77,8 +85,15 @@ echo SIG-BEGIN; openssl base64 -in /tmp/msg.sig; echo SIG-END
 ok $? "B: a fresh device boots"
 grep -q '^BEFORE-NO-SD$' <<<"$out"
 ok $? "B: before the restore the key backup is NO_SD"
+grep -q '^WRONG-RC=1$' <<<"$out" && grep -q 'not by the expected device SD-A' <<<"$out" &&
+	grep -q '^STILL-NO-SD$' <<<"$out"
+ok $? "B: sd restore --expect-device SD-A (the owners named another device): refused, nothing installed"
+between DEV >"$dir/b-device.pem"
+fp=$(openssl x509 -in "$dir/b-device.pem" -outform DER 2>/dev/null | sha256sum | cut -d' ' -f1)
+[[ -n $fp ]] && grep -q "^# device SD-B, certificate SHA-256 $fp " <<<"$out"
+ok $? "B: cert chain names device SD-B and its certificate's SHA-256 (OpenSSL: ${fp:0:16}...)"
 grep -q '^RESTORED$' <<<"$out" && grep -q '^KEY-BACK$' <<<"$out"
-ok $? "B: sd restore with owner keys 1 and 3, then the key restored"
+ok $? "B: sd restore --expect-device SD-B with owner keys 1 and 3, then the key restored"
 between SIG | openssl base64 -d -out "$dir/msg.sig"
 openssl dgst -sha384 -verify "$dir/ec1.pub" -signature "$dir/msg.sig" "$dir/in/msg" >/dev/null
 ok $? "B: its signature verifies with OpenSSL against A's old public key"

@@ -9,6 +9,10 @@
 # refused with ERROR_STATE, no crypto-API algorithm registered (crypto API
 # users get none, so no stale results), no kernel warning. A second boot
 # without the property: every self-test passes (azihsm selftest --json).
+# A boot with selftest-fail=pct-ec: the next EC key generation fails its
+# pairwise consistency test; the key is not stored, sysfs and CSTS (read
+# through BAR0 with devmem) show the error state with reason pct, and a PCI
+# reset leaves it.
 # Needs scripts/vm-run. TAP.
 set -uo pipefail
 
@@ -40,7 +44,7 @@ azihsm random 16 >/dev/null 2>/tmp/e; [ $? != 0 ] && grep -q ERROR_STATE /tmp/e 
 EOF
 cat >"$dir/in/pass.sh" <<'EOF'
 azihsm selftest --json >/tmp/st.json && grep -q '"passed": true' /tmp/st.json &&
-	[ "$(grep -c '"result": "pass"' /tmp/st.json)" = 16 ] && echo "SELFTEST-PASS"
+	[ "$(grep -c '"result": "pass"' /tmp/st.json)" = 17 ] && echo "SELFTEST-PASS"
 echo "SYSFS $(cat /sys/class/azihsm/azihsm0/error_state) $(cat /sys/class/azihsm/azihsm0/error_reason)"
 EOF
 
@@ -63,8 +67,63 @@ ok $? "no crypto-API algorithm registered: crypto API users get no result from i
 ! said DMESG-WARNING
 ok $? "no kernel warning"
 
+# selftest-fail=pct-ec: the next generated EC key pair's pairwise test fails.
+printf 'CO-default-PIN-1\n' >"$dir/in/pin.default"
+printf 'officer-pin-0042\n' >"$dir/in/pin.officer"
+cat >"$dir/in/pct.sh" <<'EOF'
+S=/sys/class/azihsm/azihsm0
+cd /root/in
+dev=$(basename "$(readlink $S/device)")
+[ -e /dev/mem ] || mknod /dev/mem c 1 1
+bar=$(head -1 /sys/bus/pci/devices/$dev/resource | cut -d' ' -f1)
+csts() { devmem $((bar + 0x1c)) 32; }
+O="--role officer --pin-file pin.officer"
+azihsm login --role officer --pin-file pin.default --change-pin --new-pin-file pin.officer \
+	>/dev/null && echo "LOGIN"
+azihsm key generate $O --type rsa-2048 --usage sign,verify --label keep --persistent >/dev/null &&
+	echo "OTHER-KIND-OK"
+echo "SYSFS0 $(cat $S/error_state) $(cat $S/error_reason)"
+azihsm key generate $O --type ec-p256 --usage sign,verify --label bad --persistent 2>/tmp/e
+echo "GEN-RC $?"
+echo "GEN-ERR $(head -1 /tmp/e)"
+echo "SYSFS1 $(cat $S/error_state) $(cat $S/error_reason)"
+echo "CSTS1 $(csts)"
+dmesg | grep -q "device entered its error state (pct)" && echo "DMESG-PCT"
+azihsm random 16 >/dev/null 2>/tmp/e; [ $? != 0 ] && grep -q ERROR_STATE /tmp/e && echo "RANDOM-REFUSED"
+echo 1 >/sys/bus/pci/devices/$dev/reset && echo "PCI-RESET"
+sleep 1
+echo "SYSFS2 $(cat $S/error_state) $(cat $S/error_reason)"
+echo "CSTS2 $(csts)"
+azihsm key list $O --json >/tmp/l.json && grep -q '"keep"' /tmp/l.json && echo "KEEP-LISTED"
+grep -q '"bad"' /tmp/l.json || echo "BAD-ABSENT"
+azihsm key generate $O --type ec-p256 --usage sign,verify --label later >/dev/null && echo "GEN-AFTER"
+dmesg | grep -Eq "WARNING:|BUG:|Call Trace|Oops" && echo "DMESG-WARNING"
+exit 0
+EOF
+"$top/scripts/vm-run" --kernel "$kernel" --add "$dir/in:/root/in" \
+	--qemu-arg -global --qemu-arg azihsm.selftest-fail=pct-ec \
+	-- sh /root/in/pct.sh >"$dir/out" 2>"$dir/err"
+ok $? "boot with selftest-fail=pct-ec"
+said LOGIN && said OTHER-KIND-OK && [[ $(val SYSFS0) == "0 none" ]]
+ok $? "pct-ec: an RSA key pair is generated and stored; no error yet"
+[[ $(val GEN-RC) != 0 && $(val SYSFS1) == "1 pct" ]] && said DMESG-PCT &&
+	grep -q ERROR_STATE <<<"$(val GEN-ERR)"
+ok $? "pct-ec: the EC key generation fails ($(val GEN-ERR)); sysfs error_state 1, reason pct; dmesg"
+c1=$(val CSTS1)
+[[ $c1 == 0x* ]] && (( (c1 & 0x100) != 0 ))
+ok $? "pct-ec: CSTS.ERR set (CSTS ${c1:-?}, read through BAR0)"
+said RANDOM-REFUSED
+ok $? "pct-ec: GetRandom refused with ERROR_STATE"
+c2=$(val CSTS2)
+said PCI-RESET && [[ $(val SYSFS2) == "0 none" && $c2 == 0x* ]] && (( (c2 & 0x100) == 0 ))
+ok $? "pct-ec: a PCI reset (self-tests again) leaves it: error_state 0, CSTS ${c2:-?}"
+said KEEP-LISTED && said BAD-ABSENT
+ok $? "pct-ec: the refused key was never stored; the RSA key is"
+said GEN-AFTER && ! said DMESG-WARNING
+ok $? "pct-ec: the next EC key pair is generated (the fault was one-shot); no kernel warning"
+
 "$top/scripts/vm-run" --kernel "$kernel" -- sh -c "$(cat "$dir/in/pass.sh")" >"$dir/out" 2>"$dir/err"
 ok $? "boot without the property"
 said SELFTEST-PASS && [[ $(val SYSFS) == "0 none" ]]
-ok $? "every self-test passes on demand (16 pass, integrity not run); error_reason none"
+ok $? "every self-test passes on demand (17 pass, integrity included); error_reason none"
 tap_done

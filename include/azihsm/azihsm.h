@@ -489,6 +489,18 @@ int azihsm_get_certificate(struct azihsm_dev *dev, uint32_t index, uint8_t *der,
  * or the root file cannot be read), or a transport error.
  */
 int azihsm_check_chain(struct azihsm_dev *dev, const char *root);
+/*
+ * Which device: the serial its device certificate names (subject CN
+ * "azihsm device SERIAL", signed by the manufacturer's root) into @serial
+ * (NUL-terminated), and the SHA-256 of that certificate's DER into @fp
+ * (the fingerprint `azihsm cert chain` and `azihsm info` print). Both stay
+ * the same across restarts (the partition certificate is issued anew at
+ * each start). -EPROTO if the certificate names no azihsm device.
+ */
+#define AZIHSM_DEVICE_FP_LEN		32
+#define AZIHSM_DEVICE_SERIAL_MAX	64
+int azihsm_device_identity(struct azihsm_dev *dev, char serial[AZIHSM_DEVICE_SERIAL_MAX + 1],
+			   uint8_t fp[AZIHSM_DEVICE_FP_LEN]);
 
 /*
  * AttestKey: the COSE_Sign1 report on key @key_id with @data (0..128
@@ -574,6 +586,17 @@ int azihsm_sd_combine_shares(const struct azihsm_sd_domain *dom, void *const *ke
 			     const unsigned int *idx, unsigned int k, uint8_t key[32]);
 int azihsm_sd_upload(struct azihsm_session *officer, const struct azihsm_sd_domain *dom,
 		     const uint8_t key[32], const char *root);
+/*
+ * azihsm_sd_upload to one named device only: @expect_device (NULL: any
+ * device of the root, as azihsm_sd_upload) is its serial or the
+ * fingerprint of its device certificate (64 hex digits, colons allowed;
+ * azihsm_device_identity). The chain that vouches for the exchange key
+ * must be that device's, else -EXDEV and nothing is sealed or sent (the
+ * exchange key of a genuine but other device, e.g. one the attacker
+ * relays to, never gets the domain key).
+ */
+int azihsm_sd_upload_to(struct azihsm_session *officer, const struct azihsm_sd_domain *dom,
+			const uint8_t key[32], const char *root, const char *expect_device);
 int azihsm_sd_backup_key(struct azihsm_session *officer, uint16_t key_id, uint8_t *blob,
 			 size_t cap, size_t *len);
 int azihsm_sd_restore_key(struct azihsm_session *officer, const void *blob, size_t len,

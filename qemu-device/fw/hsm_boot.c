@@ -192,6 +192,11 @@ void hsm_boot_verify(const struct hsm_boot_config *cfg, const uint8_t *m, size_t
 	out->reason = AZIHSM_BOOT_MALFORMED;
 	if (!m || len > HSM_BOOT_MANIFEST_MAX || memchr(m, '\0', len))
 		return;
+	out->fuses.has_root = cfg->has_root;
+	memcpy(out->fuses.root_hash, cfg->root_hash, sizeof(out->fuses.root_hash));
+	out->fuses.min_svn = cfg->min_svn;
+	memcpy(out->image, m, len);
+	out->image_len = len;
 	if (!boot_line(&c, "azihsm-manifest", &v, &vlen) || vlen != 1 || v[0] != '1')
 		return;
 	if (!boot_line(&c, "version", &v, &vlen) || !version_ok(v, vlen))
@@ -287,6 +292,29 @@ enum azihsm_boot hsm_boot_load(const struct hsm_boot_config *cfg, const char *fw
 	/* One byte more than the limit was read: too large, MALFORMED. */
 	hsm_boot_verify(cfg, buf, len, out);
 	return out->reason;
+}
+
+int hsm_boot_recheck(const struct hsm_boot_state *st, bool corrupt)
+{
+	struct hsm_boot_state *now = malloc(sizeof(*now));
+	int ret = -1;
+
+	if (!now)
+		return -1;
+	if (st->reason == AZIHSM_BOOT_UNSIGNED)
+		boot_unsigned(st->version, now);
+	else if (st->reason == AZIHSM_BOOT_VERIFIED)
+		hsm_boot_verify(&st->fuses, st->image, st->image_len, now);
+	else
+		goto out;
+	if (corrupt)
+		now->measurement[0] ^= 1;
+	if (now->reason == st->reason &&
+	    !CRYPTO_memcmp(now->measurement, st->measurement, sizeof(now->measurement)))
+		ret = 0;
+out:
+	free(now);
+	return ret;
 }
 
 const uint8_t *hsm_boot_measurement(const struct hsm_fw *fw)

@@ -51,6 +51,13 @@ struct hsm_boot_state {
 	char version[HSM_BOOT_VERSION_MAX + 1];
 	uint8_t code_digest[HSM_BOOT_DIGEST_LEN];	/* as the manifest states it */
 	uint8_t measurement[HSM_BOOT_DIGEST_LEN];
+	/*
+	 * What was verified, kept for the integrity self-test
+	 * (hsm_boot_recheck): the fuses (image_path NULL) and the image bytes.
+	 */
+	struct hsm_boot_config fuses;
+	size_t image_len;
+	uint8_t image[HSM_BOOT_MANIFEST_MAX];
 };
 
 /*
@@ -67,6 +74,15 @@ void hsm_boot_verify(const struct hsm_boot_config *cfg, const uint8_t *m, size_t
  */
 enum azihsm_boot hsm_boot_load(const struct hsm_boot_config *cfg, const char *fw_rev,
 			       struct hsm_boot_state *out);
+/*
+ * The integrity self-test's boot half: verify again what the device booted
+ * from, as it kept it in @st (the image bytes against the fuses, or the
+ * unsigned configuration), and compare the new measurement with the one
+ * taken at start. @corrupt (selftest-fail=integrity) flips a bit of the new
+ * measurement first. 0 when both agree; -1 otherwise, and for a boot that
+ * was refused.
+ */
+int hsm_boot_recheck(const struct hsm_boot_state *st, bool corrupt);
 /* Fuse value: 96 lowercase hex digits into @out; 0, or -1 if not that. */
 int hsm_boot_parse_root(const char *hex, uint8_t out[HSM_BOOT_DIGEST_LEN]);
 /* True for the reasons that let the device serve (verified, unsigned). */

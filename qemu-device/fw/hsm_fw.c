@@ -519,6 +519,15 @@ static unsigned int fw_key_quota(void *ctx, uint16_t owner)
 	return HSM_VAULT_SESSION_KEYS;
 }
 
+/* selftest-fail=pct-ec / pct-rsa: this key pair's PCT fails, the first one only. */
+static bool fw_key_pct_fail(void *ctx, bool rsa)
+{
+	struct hsm_fw *fw = ctx;
+	unsigned int bit = rsa ? 2 : 1;
+
+	return __atomic_fetch_and(&fw->pct_fail, ~bit, __ATOMIC_RELAXED) & bit;
+}
+
 /* The DRBG or a generated key's pairwise test failed: stop serving. */
 static void fw_key_fatal(void *ctx, int status)
 {
@@ -731,7 +740,11 @@ struct hsm_fw *hsm_fw_new(const struct hsm_fw_config *cfg)
 	booted = fw_boot(fw, cfg->boot);
 	pthread_mutex_init(&fw->kernel_mk_lock, NULL);
 	pthread_mutex_init(&fw->sd_lock, NULL);
-	if (cfg->selftest_fail) {
+	if (cfg->selftest_fail && !strcmp(cfg->selftest_fail, HSM_FW_FAIL_PCT_EC))
+		fw->pct_fail = 1;
+	else if (cfg->selftest_fail && !strcmp(cfg->selftest_fail, HSM_FW_FAIL_PCT_RSA))
+		fw->pct_fail = 2;
+	else if (cfg->selftest_fail) {
 		fw->selftest_fail = hsm_selftest_id(cfg->selftest_fail);
 		if (!fw->selftest_fail) {
 			free(fw);
@@ -755,6 +768,7 @@ struct hsm_fw *hsm_fw_new(const struct hsm_fw_config *cfg)
 			.rng = fw_key_rng,
 			.owner_max = fw_key_quota,
 			.fatal = fw_key_fatal,
+			.pct_fail = fw_key_pct_fail,
 			.ctx = fw,
 			.reserved = HSM_VAULT_RESERVED,
 		};

@@ -15,6 +15,9 @@ struct hsm_auth;
 struct hsm_auth_config;
 struct hsm_boot_config;
 
+#define HSM_FW_FAIL_PCT_EC	"pct-ec"
+#define HSM_FW_FAIL_PCT_RSA	"pct-rsa"
+
 struct hsm_fw_config {
 	const char *serial;
 	const char *fw_rev;
@@ -36,7 +39,9 @@ struct hsm_fw_config {
 	const struct hsm_boot_config *boot;
 	/*
 	 * Test only (device property `selftest-fail`): the self-test of this
-	 * name (AZIHSM_SELFTEST_NAMES) fails at every run. NULL: none.
+	 * name (AZIHSM_SELFTEST_NAMES) fails at every run; or, for
+	 * HSM_FW_FAIL_PCT_EC / _RSA, the pairwise consistency test of the next
+	 * EC / RSA key pair generated after start (once). NULL: none.
 	 */
 	const char *selftest_fail;
 	/*

@@ -64,6 +64,8 @@ struct hsm_fw {
 	unsigned int err_reason;	/* enum azihsm_error_reason */
 	char err_detail[HSM_FW_ERR_DETAIL];
 	int selftest_fail;		/* enum azihsm_selftest_id, 0: none */
+	/* selftest-fail=pct-*: the next EC (1) / RSA (2) key pair's PCT fails */
+	unsigned int pct_fail;
 	void (*event)(void *ctx, uint32_t dw0);
 	void *event_ctx;
 	struct hsm_tamper_log tamper;

@@ -8,6 +8,11 @@
  * (`selftest-fail`) flips one bit of its own output before the comparison,
  * so the path that fails is the comparison a real fault would fail.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE	/* dl_iterate_phdr */
+#endif
+#include <link.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -19,6 +24,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include "hsm_boot.h"
 #include "hsm_selftest.h"
 #include "hsm_selftest_kat.h"
 
@@ -359,25 +365,67 @@ static int st_ecdh(bool corrupt)
 	return ret;
 }
 
-static EVP_PKEY *st_rsa_key(void)
+/* An RSA private key from its published big-endian parts (@p NULL: no CRT values). */
+static EVP_PKEY *st_rsa_key(const uint8_t *n, const uint8_t *e, size_t elen, const uint8_t *d,
+			    const uint8_t *const *crt)
 {
-	const unsigned char *p = kat_rsa_key;
+	static const char *const crt_names[5] = {
+		OSSL_PKEY_PARAM_RSA_FACTOR1, OSSL_PKEY_PARAM_RSA_FACTOR2,
+		OSSL_PKEY_PARAM_RSA_EXPONENT1, OSSL_PKEY_PARAM_RSA_EXPONENT2,
+		OSSL_PKEY_PARAM_RSA_COEFFICIENT1,
+	};
+	OSSL_PARAM_BLD *b = OSSL_PARAM_BLD_new();
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+	BIGNUM *bn[8] = { 0 };
+	OSSL_PARAM *p = NULL;
+	EVP_PKEY *pk = NULL;
+	unsigned int i;
+	bool ok;
 
-	return d2i_AutoPrivateKey(NULL, &p, sizeof(kat_rsa_key));
+	bn[0] = BN_bin2bn(n, 256, NULL);
+	bn[1] = BN_bin2bn(e, (int)elen, NULL);
+	bn[2] = BN_bin2bn(d, 256, NULL);
+	ok = b && c && bn[0] && bn[1] && bn[2] &&
+	     OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_N, bn[0]) &&
+	     OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_E, bn[1]) &&
+	     OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_D, bn[2]);
+	for (i = 0; ok && crt && i < 5; i++) {
+		bn[3 + i] = BN_bin2bn(crt[i], 128, NULL);
+		ok = bn[3 + i] && OSSL_PARAM_BLD_push_BN(b, crt_names[i], bn[3 + i]);
+	}
+	if (ok)
+		p = OSSL_PARAM_BLD_to_param(b);
+	if (!p || EVP_PKEY_fromdata_init(c) != 1 ||
+	    EVP_PKEY_fromdata(c, &pk, EVP_PKEY_KEYPAIR, p) != 1)
+		pk = NULL;
+	OSSL_PARAM_free(p);
+	for (i = 0; i < 8; i++)
+		BN_clear_free(bn[i]);
+	EVP_PKEY_CTX_free(c);
+	OSSL_PARAM_BLD_free(b);
+	return pk;
 }
 
+/*
+ * The CAVP SigGen vector: SHA-256 of its message signed with PKCS#1 v1.5
+ * must be its S (the padding is deterministic), and S must verify.
+ */
 static int st_rsa_sign(bool corrupt)
 {
-	EVP_PKEY *pk = st_rsa_key();
+	EVP_PKEY *pk = st_rsa_key(kat_rsa_sig_n, kat_rsa_sig_e, sizeof(kat_rsa_sig_e),
+				  kat_rsa_sig_d, NULL);
 	EVP_PKEY_CTX *c = pk ? EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL) : NULL;
-	uint8_t sig[sizeof(kat_rsa_sig)];
+	uint8_t sig[sizeof(kat_rsa_sig)], dgst[32];
 	size_t slen = sizeof(sig);
+	unsigned int dlen = 0;
 	int ret = -1;
 
-	if (!c || EVP_PKEY_sign_init(c) != 1 ||
+	if (!c || EVP_Digest(kat_rsa_sig_msg, sizeof(kat_rsa_sig_msg), dgst, &dlen, EVP_sha256(),
+			     NULL) != 1 || dlen != sizeof(dgst) ||
+	    EVP_PKEY_sign_init(c) != 1 ||
 	    EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_PADDING) != 1 ||
 	    EVP_PKEY_CTX_set_signature_md(c, EVP_sha256()) != 1 ||
-	    EVP_PKEY_sign(c, sig, &slen, kat_sha256, sizeof(kat_sha256)) != 1 ||
+	    EVP_PKEY_sign(c, sig, &slen, dgst, sizeof(dgst)) != 1 ||
 	    slen != sizeof(sig) || st_same(sig, kat_rsa_sig, slen, corrupt))
 		goto out;
 	EVP_PKEY_CTX_free(c);
@@ -385,8 +433,7 @@ static int st_rsa_sign(bool corrupt)
 	if (!c || EVP_PKEY_verify_init(c) != 1 ||
 	    EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_PADDING) != 1 ||
 	    EVP_PKEY_CTX_set_signature_md(c, EVP_sha256()) != 1 ||
-	    EVP_PKEY_verify(c, kat_rsa_sig, sizeof(kat_rsa_sig), kat_sha256,
-			    sizeof(kat_sha256)) != 1)
+	    EVP_PKEY_verify(c, kat_rsa_sig, sizeof(kat_rsa_sig), dgst, sizeof(dgst)) != 1)
 		goto out;
 	ret = 0;
 out:
@@ -395,21 +442,25 @@ out:
 	return ret;
 }
 
+/* PKCS #1 v2.1 Example 10.1: the ciphertext decrypts (OAEP, SHA-1) to its message. */
 static int st_rsa_dec(bool corrupt)
 {
-	EVP_PKEY *pk = st_rsa_key();
+	const uint8_t *const crt[5] = { kat_rsa_oaep_p, kat_rsa_oaep_q, kat_rsa_oaep_dp,
+					kat_rsa_oaep_dq, kat_rsa_oaep_qinv };
+	EVP_PKEY *pk = st_rsa_key(kat_rsa_oaep_n, kat_rsa_oaep_e, sizeof(kat_rsa_oaep_e),
+				  kat_rsa_oaep_d, crt);
 	EVP_PKEY_CTX *c = pk ? EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL) : NULL;
-	uint8_t out[sizeof(kat_rsa_ct)];
+	uint8_t out[sizeof(kat_rsa_oaep_ct)];
 	size_t olen = sizeof(out);
 	int ret = -1;
 
 	if (c && EVP_PKEY_decrypt_init(c) == 1 &&
 	    EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_OAEP_PADDING) == 1 &&
-	    EVP_PKEY_CTX_set_rsa_oaep_md(c, EVP_sha256()) == 1 &&
-	    EVP_PKEY_CTX_set_rsa_mgf1_md(c, EVP_sha256()) == 1 &&
-	    EVP_PKEY_decrypt(c, out, &olen, kat_rsa_ct, sizeof(kat_rsa_ct)) == 1 &&
-	    olen == sizeof(kat_rsa_msg))
-		ret = st_same(out, kat_rsa_msg, olen, corrupt);
+	    EVP_PKEY_CTX_set_rsa_oaep_md(c, EVP_sha1()) == 1 &&
+	    EVP_PKEY_CTX_set_rsa_mgf1_md(c, EVP_sha1()) == 1 &&
+	    EVP_PKEY_decrypt(c, out, &olen, kat_rsa_oaep_ct, sizeof(kat_rsa_oaep_ct)) == 1 &&
+	    olen == sizeof(kat_rsa_oaep_msg))
+		ret = st_same(out, kat_rsa_oaep_msg, olen, corrupt);
 	OPENSSL_cleanse(out, sizeof(out));
 	EVP_PKEY_CTX_free(c);
 	EVP_PKEY_free(pk);
@@ -478,18 +529,88 @@ out:
 }
 
 /*
- * Firmware integrity: HOOK(boot). The measured image (package boot's
- * qemu-device/fw/hsm_boot.h) is not in this tree yet; until it is, the test
- * reports NOT_RUN (and `selftest-fail=integrity` still proves the failure
- * path). With it, this compares the image digest with the manifest's.
+ * Firmware integrity, the code half: SHA-384 over the loaded, read-only
+ * segments that hold the firmware core's code (the one holding this
+ * function) and its constants (the one holding the known answers), as this
+ * process mapped them. The first run in the process records the reference;
+ * every later run (power-on of another device instance, a reset, SelfTest)
+ * must find the same bytes. This proves the code and constants did not
+ * change since they were loaded; it cannot prove the binary is the one the
+ * vendor built (the host's loader chose it; secure boot vouches for the
+ * sources, hsm-design.md "Self-tests and the error state").
  */
-static int st_integrity(bool corrupt)
+struct st_seg {
+	uintptr_t want[2];		/* an address in each segment to find */
+	uintptr_t lo[2], hi[2];
+};
+
+static int st_find_seg(struct dl_phdr_info *info, size_t size, void *arg)
 {
-	return corrupt ? -1 : 1;
+	struct st_seg *s = arg;
+	unsigned int i, k;
+
+	(void)size;
+	for (i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+
+		if (ph->p_type != PT_LOAD || (ph->p_flags & PF_W) || !(ph->p_flags & PF_R))
+			continue;
+		for (k = 0; k < 2; k++)
+			if (s->want[k] >= lo && s->want[k] < hi) {
+				s->lo[k] = lo;
+				s->hi[k] = hi;
+			}
+	}
+	return s->lo[0] && s->lo[1];
+}
+
+static int st_code_digest(uint8_t out[HSM_BOOT_DIGEST_LEN])
+{
+	struct st_seg s = { .want = { (uintptr_t)hsm_selftest_run, (uintptr_t)kat_ecb_key } };
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	unsigned int n = 0;
+	int ret = -1;
+
+	dl_iterate_phdr(st_find_seg, &s);
+	if (c && s.lo[0] && s.lo[1] && EVP_DigestInit_ex(c, EVP_sha384(), NULL) == 1 &&
+	    EVP_DigestUpdate(c, (const void *)s.lo[0], s.hi[0] - s.lo[0]) == 1 &&
+	    (s.lo[1] == s.lo[0] ||
+	     EVP_DigestUpdate(c, (const void *)s.lo[1], s.hi[1] - s.lo[1]) == 1) &&
+	    EVP_DigestFinal_ex(c, out, &n) == 1 && n == HSM_BOOT_DIGEST_LEN)
+		ret = 0;
+	EVP_MD_CTX_free(c);
+	return ret;
+}
+
+static pthread_once_t st_code_once = PTHREAD_ONCE_INIT;
+static uint8_t st_code_ref[HSM_BOOT_DIGEST_LEN];
+static int st_code_ref_ok = -1;
+
+static void st_code_record(void)
+{
+	st_code_ref_ok = st_code_digest(st_code_ref);
+}
+
+/*
+ * Firmware integrity: the code half (above) and, given the boot record,
+ * the boot half (hsm_boot_recheck: the image verified again against the
+ * fuses, or the unsigned configuration measured again, compared with the
+ * measurement taken at start).
+ */
+static int st_integrity(bool corrupt, const struct hsm_boot_state *boot)
+{
+	uint8_t now[HSM_BOOT_DIGEST_LEN];
+
+	pthread_once(&st_code_once, st_code_record);
+	if (st_code_ref_ok || st_code_digest(now))
+		return -1;
+	if (boot && hsm_boot_recheck(boot, false))
+		return -1;
+	return st_same(now, st_code_ref, sizeof(now), corrupt);
 }
 
 static int (*const st_tests[AZIHSM_ST_COUNT])(bool corrupt) = {
-	[AZIHSM_ST_INTEGRITY] = st_integrity,
 	[AZIHSM_ST_AES_ECB] = st_aes_ecb,
 	[AZIHSM_ST_AES_CBC] = st_aes_cbc,
 	[AZIHSM_ST_AES_GCM] = st_aes_gcm,
@@ -508,13 +629,15 @@ static int (*const st_tests[AZIHSM_ST_COUNT])(bool corrupt) = {
 	[AZIHSM_ST_DRBG] = st_drbg,
 };
 
-int hsm_selftest_run(int fail_id, struct hsm_selftest_report *rep)
+int hsm_selftest_run(int fail_id, const struct hsm_boot_state *boot,
+		     struct hsm_selftest_report *rep)
 {
 	int first = 0, id, r;
 
 	memset(rep, 0, sizeof(*rep));
 	for (id = 1; id < AZIHSM_ST_COUNT; id++) {
-		r = st_tests[id](id == fail_id);
+		r = id == AZIHSM_ST_INTEGRITY ? st_integrity(id == fail_id, boot) :
+						st_tests[id](id == fail_id);
 		rep->id[rep->n] = (uint8_t)id;
 		rep->result[rep->n] = r > 0 ? AZIHSM_ST_NOT_RUN :
 					      r < 0 ? AZIHSM_ST_FAIL : AZIHSM_ST_PASS;

@@ -24,13 +24,17 @@ int hsm_selftest_id(const char *name);
 /* The name of self-test @id, "?" if none. */
 const char *hsm_selftest_name(int id);
 
+struct hsm_boot_state;
+
 /*
  * Run every self-test into @rep. @fail_id (test only, the device's
  * `selftest-fail` property; 0: none) makes that test's result differ from
- * its known answer, so the failure path is the real comparison. Returns 0
- * when every test passed (NOT_RUN counts as passed), else the id of the
- * first that failed.
+ * its known answer, so the failure path is the real comparison. @boot: the
+ * device's boot record, re-checked by the integrity test (NULL: its code
+ * half only). Returns 0 when every test passed (NOT_RUN counts as passed),
+ * else the id of the first that failed.
  */
-int hsm_selftest_run(int fail_id, struct hsm_selftest_report *rep);
+int hsm_selftest_run(int fail_id, const struct hsm_boot_state *boot,
+		     struct hsm_selftest_report *rep);
 
 #endif /* HSM_SELFTEST_H */

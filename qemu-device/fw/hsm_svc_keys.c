@@ -81,6 +81,8 @@ uint32_t fw_status_vault(int st)
 		return AZIHSM_STATUS_QUOTA;
 	case HSM_VAULT_RNG:		/* the DRBG failed: error state entered */
 		return AZIHSM_STATUS_DRBG_FAILURE;
+	case HSM_VAULT_PCT_FAILED:	/* a generated pair (imports: fw_status_import) */
+		return AZIHSM_STATUS_ERROR_STATE;	/* the error state was entered */
 	}
 	return AZIHSM_STATUS_INTERNAL;
 }

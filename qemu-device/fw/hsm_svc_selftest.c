@@ -20,7 +20,7 @@ int fw_run_selftests(struct hsm_fw *fw, struct hsm_selftest_report *rep)
 	char detail[HSM_FW_ERR_DETAIL];
 	int failed;
 
-	failed = hsm_selftest_run(fw->selftest_fail, rep ? rep : &local);
+	failed = hsm_selftest_run(fw->selftest_fail, &fw->boot, rep ? rep : &local);
 	if (failed) {
 		snprintf(detail, sizeof(detail), "self-test %s", hsm_selftest_name(failed));
 		hsm_fw_enter_error(fw, failed == AZIHSM_ST_INTEGRITY ? AZIHSM_ERR_INTEGRITY :

@@ -394,8 +394,10 @@ static bool pkey_matches(const struct type_info *ti, const EVP_PKEY *pk, bool ke
 /*
  * Pairwise consistency test: sign a fixed message with the private key and
  * verify it with the public key (ECDSA / RSA PKCS#1 v1.5, SHA-256).
+ * @corrupt (test only, hooks.pct_fail) changes a byte of the signature
+ * first, so the failure is the real verify's.
  */
-static int pairwise_test(EVP_PKEY *pk)
+static int pairwise_test(EVP_PKEY *pk, bool corrupt)
 {
 	static const unsigned char msg[] = "azihsm pairwise consistency test";
 	unsigned char sig[1024];
@@ -409,6 +411,8 @@ static int pairwise_test(EVP_PKEY *pk)
 	    EVP_DigestSign(c, sig, &siglen, msg, sizeof(msg)) != 1)
 		goto out;
 	EVP_MD_CTX_reset(c);
+	if (corrupt)
+		sig[siglen / 2] ^= 0x01;
 	if (EVP_DigestVerifyInit_ex(c, NULL, "SHA256", NULL, NULL, pk, NULL) == 1 &&
 	    EVP_DigestVerify(c, sig, siglen, msg, sizeof(msg)) == 1)
 		ret = HSM_VAULT_OK;
@@ -948,7 +952,8 @@ static int generate_pkey(struct hsm_vault *v, const struct type_info *ti, EVP_PK
 		ret = generate_rsa(v, ti, &pk);
 	if (ret)
 		return ret;
-	ret = pairwise_test(pk);
+	ret = pairwise_test(pk, v->hooks.pct_fail &&
+				v->hooks.pct_fail(v->hooks.ctx, ti->kind == KIND_RSA));
 	if (ret) {
 		EVP_PKEY_free(pk);
 		return ret;
@@ -1064,7 +1069,7 @@ int hsm_vault_import_pkey(struct hsm_vault *v, const struct hsm_key_spec *spec,
 	ti = type_info(spec->type);
 	if (!pkey_matches(ti, pkey, spec->origin & HSM_ORIGIN_KERNEL))
 		return HSM_VAULT_BAD_MATERIAL;
-	ret = pairwise_test(pkey);
+	ret = pairwise_test(pkey, false);
 	if (ret)
 		return ret;
 	k = key_new(spec, import_origin(spec));

@@ -198,6 +198,13 @@ struct hsm_vault_hooks {
 	 * error state.
 	 */
 	void (*fatal)(void *ctx, int status);
+	/*
+	 * Test only (the device's selftest-fail=pct-ec / pct-rsa): true makes
+	 * this generated key pair's pairwise consistency test fail (its
+	 * signature is changed before the verify). Asked once per generated
+	 * EC (@rsa false) or RSA key pair; NULL: never.
+	 */
+	bool (*pct_fail)(void *ctx, bool rsa);
 	void *ctx;
 	/* Slots session keys (owner != 0) may never take; < max_keys. */
 	unsigned int reserved;

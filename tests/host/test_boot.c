@@ -220,6 +220,51 @@ static void test_verify(EVP_PKEY *vendor, EVP_PKEY *rogue)
 	}
 }
 
+/*
+ * The integrity self-test's boot half (hsm_boot_recheck): what was
+ * verified at start is verified again from the kept copy; a changed byte of
+ * that copy, of the kept fuses or of the recorded measurement is noticed.
+ */
+static void test_recheck(EVP_PKEY *vendor)
+{
+	struct hsm_boot_config cfg = { .has_root = true, .min_svn = 1 };
+	struct hsm_boot_state *st = malloc(sizeof(*st));
+	char m[2048];
+	size_t n;
+
+	if (!st) {
+		tap_ok(false, "recheck: memory");
+		return;
+	}
+	root_of(vendor, cfg.root_hash);
+	n = manifest(m, sizeof(m), "3.0.0", "2", vendor, vendor, NULL);
+	tap_eq(verify(&cfg, m, n, st), AZIHSM_BOOT_VERIFIED, "recheck: a verified boot");
+	tap_ok(st->image_len == n && !memcmp(st->image, m, n) && st->fuses.has_root &&
+		       !st->fuses.image_path,
+	       "recheck: the image and the fuses are kept");
+	tap_eq(hsm_boot_recheck(st, false), 0, "recheck: verified again, same measurement");
+	tap_eq(hsm_boot_recheck(st, true), -1, "recheck: selftest-fail=integrity's flip is noticed");
+	st->image[10] ^= 1;
+	tap_eq(hsm_boot_recheck(st, false), -1, "recheck: a byte of the kept image changed: fails");
+	st->image[10] ^= 1;
+	st->fuses.root_hash[0] ^= 1;
+	tap_eq(hsm_boot_recheck(st, false), -1, "recheck: a kept fuse changed: fails");
+	st->fuses.root_hash[0] ^= 1;
+	st->measurement[DLEN - 1] ^= 1;
+	tap_eq(hsm_boot_recheck(st, false), -1, "recheck: the recorded measurement changed: fails");
+	st->measurement[DLEN - 1] ^= 1;
+	tap_eq(hsm_boot_recheck(st, false), 0, "recheck: all put back: passes");
+
+	tap_eq(hsm_boot_load(NULL, "4.5", st), AZIHSM_BOOT_UNSIGNED, "recheck: unsigned boot");
+	tap_eq(hsm_boot_recheck(st, false), 0, "recheck: the configuration measured again");
+	st->version[0] = '5';
+	tap_eq(hsm_boot_recheck(st, false), -1, "recheck: a changed configuration fails");
+	cfg.min_svn = 9;
+	tap_eq(verify(&cfg, m, n, st), AZIHSM_BOOT_ROLLBACK, "recheck: a refused boot");
+	tap_eq(hsm_boot_recheck(st, false), -1, "recheck: ... never passes");
+	free(st);
+}
+
 static void test_unsigned(void)
 {
 	struct hsm_boot_state st;
@@ -430,6 +475,7 @@ int main(void)
 	printf("TAP version 13\n");
 	tap_ok(vendor && rogue, "P-384 keys");
 	test_verify(vendor, rogue);
+	test_recheck(vendor);
 	test_unsigned();
 	test_fw(vendor, rogue);
 	test_script();

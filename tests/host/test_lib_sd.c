@@ -299,8 +299,44 @@ int main(void)
 	tap_eq(b.uploads, 0, "no SdUpload was sent in any of them (the domain key never left)");
 	tap_ok(!domain_active(sb, NULL), "B: no domain installed");
 
-	tap_eq(azihsm_sd_upload(sb, &dom, key, ours.root), 0,
-	       "untouched, to the trusted root: the upload installs the domain");
+	/* Which device: the owners pin B by serial or device-certificate fingerprint. */
+	{
+		char serial[AZIHSM_DEVICE_SERIAL_MAX + 1], hexfp[3 * AZIHSM_DEVICE_FP_LEN + 1];
+		char afp[2 * AZIHSM_DEVICE_FP_LEN + 1];
+		uint8_t fp[AZIHSM_DEVICE_FP_LEN], want[32], fpa[AZIHSM_DEVICE_FP_LEN];
+		size_t dlen = 0;
+
+		tap_ok(!azihsm_device_identity(dev_b, serial, fp) && !strcmp(serial, "LIBSD-B") &&
+			       !azihsm_get_certificate(dev_b, 1, cert, sizeof(cert), &dlen) &&
+			       EVP_Q_digest(NULL, "SHA256", NULL, cert, dlen, want, NULL) &&
+			       !memcmp(fp, want, sizeof(fp)),
+		       "B: azihsm_device_identity: serial LIBSD-B, fingerprint = SHA-256 (OpenSSL) "
+		       "of its device certificate");
+		for (i = 0; i < AZIHSM_DEVICE_FP_LEN; i++)
+			snprintf(hexfp + 3 * i, 4, "%02X%s", fp[i],
+				 i + 1 < AZIHSM_DEVICE_FP_LEN ? ":" : "");
+		azihsm_device_identity(dev_a, serial, fpa);
+		for (i = 0; i < AZIHSM_DEVICE_FP_LEN; i++)
+			snprintf(afp + 2 * i, 3, "%02x", fpa[i]);
+		b.uploads = 0;
+		a.uploads = 0;
+		tap_eq(azihsm_sd_upload_to(sb, &dom, key, ours.root, "LIBSD-A"), -EXDEV,
+		       "B's genuine exchange key, but the owners named LIBSD-A: -EXDEV");
+		tap_eq(azihsm_sd_upload_to(sb, &dom, key, ours.root, afp), -EXDEV,
+		       "... or A's fingerprint: -EXDEV");
+		hexfp[strlen(hexfp) - 1] = 0;
+		tap_eq(azihsm_sd_upload_to(sb, &dom, key, ours.root, hexfp), -EXDEV,
+		       "a fingerprint one digit short is no match: -EXDEV");
+		tap_eq(azihsm_sd_upload_to(sa, &dom, key, ours.root, "LIBSD-B"), -EXDEV,
+		       "the channel leads to A (same root) while the owners named B: -EXDEV");
+		tap_ok(b.uploads == 0 && a.uploads == 0 && !domain_active(sb, NULL),
+		       "no SdUpload sent to either device; B has no domain");
+		tap_eq(azihsm_sd_upload_to(sb, &dom, key, ours.root, ""), -EINVAL,
+		       "an empty expected device: -EINVAL");
+		snprintf(hexfp + 3 * (AZIHSM_DEVICE_FP_LEN - 1), 4, "%02X", fp[AZIHSM_DEVICE_FP_LEN - 1]);
+		tap_eq(azihsm_sd_upload_to(sb, &dom, key, ours.root, hexfp), 0,
+		       "B's own fingerprint (upper case, colons): the upload installs the domain");
+	}
 	tap_eq(b.uploads, 1, "one SdUpload");
 	tap_ok(domain_active(sb, dom.id), "B: A's domain is installed");
 

@@ -10,15 +10,18 @@
  * restart on the same state file, and its log. TAP.
  */
 #include <endian.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "azihsm/hw.h"
 #include "azihsm/msg.h"
 #include "fake_guest.h"
+#include "hsm_auth.h"
 #include "hsm_fw.h"
 #include "hsm_selftest.h"
 #include "hsm_vault.h"
@@ -53,15 +56,14 @@ static void test_casts(void)
 	unsigned int i;
 	int id, bad;
 
-	tap_eq(hsm_selftest_run(0, &rep), 0, "every CAST passes its published known answer");
+	tap_eq(hsm_selftest_run(0, NULL, &rep), 0, "every CAST passes its published known answer");
 	tap_eq(rep.n, AZIHSM_ST_COUNT - 1, "one result per family (%u)", rep.n);
 	for (i = 0, bad = 0; i < rep.n; i++)
-		if (rep.result[i] != (rep.id[i] == AZIHSM_ST_INTEGRITY ? AZIHSM_ST_NOT_RUN :
-									 AZIHSM_ST_PASS))
+		if (rep.result[i] != AZIHSM_ST_PASS)
 			bad++;
-	tap_eq(bad, 0, "all pass; integrity not run (no firmware measurement in this build)");
+	tap_eq(bad, 0, "all pass, integrity included (it always runs)");
 	for (id = 1; id < AZIHSM_ST_COUNT; id++) {
-		int first = hsm_selftest_run(id, &rep);
+		int first = hsm_selftest_run(id, NULL, &rep);
 
 		for (i = 0, bad = 0; i < rep.n; i++)
 			if ((rep.result[i] == AZIHSM_ST_FAIL) != (rep.id[i] == id))
@@ -70,6 +72,154 @@ static void test_casts(void)
 	}
 	tap_eq(hsm_selftest_id("aes-gcm"), AZIHSM_ST_AES_GCM, "names map to ids");
 	tap_eq(hsm_selftest_id("md5"), 0, "an unknown name maps to none");
+}
+
+/* The result of self-test @id in @rep, -1 if absent. */
+static int st_result(const struct hsm_selftest_report *rep, int id)
+{
+	unsigned int i;
+
+	for (i = 0; i < rep->n; i++)
+		if (rep->id[i] == id)
+			return rep->result[i];
+	return -1;
+}
+
+/* A constant in this program's read-only data, which the code half hashes. */
+static const uint8_t ro_canary[64] = { 0xa5, 0x5a };
+
+/*
+ * The integrity test's code half is real: a byte changed in the loaded
+ * read-only data (as a fault or an attacker writing to it would) fails it;
+ * put back, it passes. A reset notices it (error, reason integrity) and,
+ * as for a refused image, only a new start leaves that.
+ */
+static void test_integrity_code(void)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	uint8_t *page = (uint8_t *)((uintptr_t)ro_canary & ~(uintptr_t)(pg - 1));
+	volatile uint8_t *b = (volatile uint8_t *)(uintptr_t)&ro_canary[1];
+	struct hsm_selftest_report rep;
+	struct hsm_fw *fw = fw_start(NULL, NULL);
+	int first;
+
+	tap_ok(fw && !hsm_fw_in_error_state(fw), "integrity: a healthy device starts");
+	if (!fw || mprotect(page, (size_t)pg, PROT_READ | PROT_WRITE)) {
+		tap_ok(false, "integrity: read-only page made writable (%s)", strerror(errno));
+		hsm_fw_free(fw);
+		return;
+	}
+	*b ^= 0x01;
+	first = hsm_selftest_run(0, NULL, &rep);
+	tap_ok(first == AZIHSM_ST_INTEGRITY && st_result(&rep, AZIHSM_ST_INTEGRITY) ==
+						       AZIHSM_ST_FAIL &&
+		       st_result(&rep, AZIHSM_ST_AES_ECB) == AZIHSM_ST_PASS,
+	       "integrity: one byte of the loaded constants changed -> integrity FAIL, the "
+	       "CASTs still pass");
+	hsm_fw_restart(fw);
+	tap_ok(hsm_fw_in_error_state(fw) &&
+		       hsm_fw_error_reason(fw, NULL, 0) == AZIHSM_ERR_INTEGRITY,
+	       "integrity: a reset re-runs it: error state, reason integrity");
+	*b ^= 0x01;
+	mprotect(page, (size_t)pg, PROT_READ);
+	tap_eq(hsm_selftest_run(0, NULL, &rep), 0, "integrity: the byte put back -> passes again");
+	hsm_fw_restart(fw);
+	tap_ok(hsm_fw_in_error_state(fw) &&
+		       hsm_fw_error_reason(fw, NULL, 0) == AZIHSM_ERR_INTEGRITY,
+	       "integrity: ... but an integrity failure is for good: a reset keeps the error");
+	hsm_fw_free(fw);
+	fw = fw_start(NULL, NULL);
+	tap_ok(fw && !hsm_fw_in_error_state(fw), "integrity: a new start (power cycle) is healthy");
+	hsm_fw_free(fw);
+}
+
+static long st_call(struct hsm_fw *fw, uint32_t op, int sid, const struct fld *f,
+		    unsigned int n, struct rsp *r)
+{
+	static uint8_t req[4096];
+	size_t len = svc_build(req, sizeof(req), op, sid, f, n);
+
+	return len ? rsp_exec(fw, req, len, 0, r) : -1;
+}
+
+static long st_keygen(struct hsm_fw *fw, int sid, uint8_t type, bool persistent)
+{
+	const struct fld f[] = {
+		U8(AZIHSM_KEY_F_TYPE, type), U32(AZIHSM_KEY_F_USAGE, AZIHSM_USAGE_SIGN),
+		BOOL(AZIHSM_KEY_F_PERSISTENT, persistent),
+	};
+	struct rsp r;
+
+	return st_call(fw, AZIHSM_OP_KEY_GENERATE, sid, f, NF(f), &r);
+}
+
+/*
+ * selftest-fail=pct-ec / pct-rsa: the next generated key pair of that kind
+ * fails its pairwise consistency test. The key is not stored (not in the
+ * vault, not in the state file after a restart), the device enters its
+ * error state with reason pct, CSTS shows it, services are refused, and
+ * only a reset leaves it; the other kind is not touched.
+ */
+static void test_pct_fail(const char *dir)
+{
+	static const struct {
+		const char *fail;
+		uint8_t type, other;
+	} c[] = {
+		{ "pct-ec", AZIHSM_KEY_EC_P256, AZIHSM_KEY_RSA2048 },
+		{ "pct-rsa", AZIHSM_KEY_RSA2048, AZIHSM_KEY_EC_P256 },
+	};
+	const uint8_t *oid = (const uint8_t *)HSM_AUTH_DEFAULT_OFFICER_ID;
+	const uint8_t *opin = (const uint8_t *)HSM_AUTH_DEFAULT_OFFICER_PIN;
+	const uint8_t *npin = (const uint8_t *)"officer new PIN!";
+	char state[160], detail[64];
+	unsigned int i;
+
+	for (i = 0; i < 2; i++) {
+		const struct hsm_fw_config cfg = { .serial = "ST-P", .fw_rev = "1",
+						   .selftest_fail = c[i].fail,
+						   .state_path = state };
+		struct hsm_fw *fw;
+		unsigned int before;
+		struct rsp r;
+		long so, st;
+
+		snprintf(state, sizeof(state), "%s/pct-%u", dir, i);
+		fw = hsm_fw_new(&cfg);
+		tap_ok(fw && !hsm_fw_in_error_state(fw), "%s: the device starts healthy", c[i].fail);
+		if (!fw)
+			continue;
+		so = svc_login(fw, HSM_ROLE_OFFICER, oid, opin);
+		if (so > 0 && !svc_change_pin(fw, (uint16_t)so, HSM_ROLE_OFFICER, oid, opin, npin))
+			so = svc_login(fw, HSM_ROLE_OFFICER, oid, npin);
+		tap_ok(so > 0, "%s: officer session", c[i].fail);
+		tap_eq(st_keygen(fw, (int)so, c[i].other, true), 0,
+		       "%s: a key pair of the other kind is generated and stored", c[i].fail);
+		before = hsm_vault_count(hsm_fw_vault(fw));
+		st = st_keygen(fw, (int)so, c[i].type, true);
+		tap_ok(st == AZIHSM_STATUS_ERROR_STATE &&
+			       hsm_vault_count(hsm_fw_vault(fw)) == before,
+		       "%s: the next key pair's PCT fails: KeyGenerate answers ERROR_STATE (0x%lx), "
+		       "the vault holds no new key", c[i].fail, (unsigned long)st);
+		tap_ok(hsm_fw_in_error_state(fw) &&
+			       hsm_fw_error_reason(fw, detail, sizeof(detail)) == AZIHSM_ERR_PCT &&
+			       devinfo_u32(fw, AZIHSM_DEVINFO_ERROR_REASON) == AZIHSM_ERR_PCT,
+		       "%s: error state, reason pct (%s), in GetDeviceInfo", c[i].fail, detail);
+		tap_eq(call0(fw, AZIHSM_OP_GET_RANDOM, NOSESS, &r), AZIHSM_STATUS_ERROR_STATE,
+		       "%s: services refused with ERROR_STATE", c[i].fail);
+		tap_eq(st_keygen(fw, (int)so, c[i].type, false), AZIHSM_STATUS_ERROR_STATE,
+		       "%s: ... KeyGenerate too", c[i].fail);
+		hsm_fw_restart(fw);
+		tap_ok(!hsm_fw_in_error_state(fw), "%s: a reset (self-tests pass) leaves it",
+		       c[i].fail);
+		hsm_fw_free(fw);
+		/* The same state file: only the other kind's key was stored. */
+		fw = hsm_fw_new(&cfg);
+		tap_ok(fw && hsm_vault_count(hsm_fw_vault(fw)) == before,
+		       "%s: restarted on the same state file: %u key(s), the refused one absent",
+		       c[i].fail, fw ? hsm_vault_count(hsm_fw_vault(fw)) : 0);
+		hsm_fw_free(fw);
+	}
 }
 
 /* Each family's failure at power-on: error state, reason, refusals, a reset keeps it. */
@@ -383,6 +533,7 @@ int main(void)
 	char state[128], cmd[160];
 
 	test_casts();
+	test_integrity_code();
 	test_fail_paths();
 	test_reset_and_state();
 	test_health();
@@ -390,6 +541,7 @@ int main(void)
 		return 1;
 	snprintf(state, sizeof(state), "%s/partition", dir);
 	test_ctrl_events(state);
+	test_pct_fail(dir);
 	test_tamper_restart(state);
 	test_ctrl_selftest_event();
 	test_tamper_unstored(dir);
