@@ -202,7 +202,8 @@ static int cmd_info(struct cli *cli, int argc, char **argv)
 		json_str("boot_state", in.boot_state, false);
 		json_str("fw_version", in.fw_version, false);
 		json_u32("svn", in.svn, false);
-		json_str("measurement", meas, true);
+		json_str("measurement", meas, false);
+		json_str("provisioning", in.provisioning, true);
 		printf("}\n");
 		return 0;
 	}
@@ -226,6 +227,11 @@ static int cmd_info(struct cli *cli, int argc, char **argv)
 		printf("fw version:    %s, SVN %u\n", in.fw_version, in.svn);
 		printf("measurement:   %s\n", meas);
 	}
+	printf("identity:      %s\n", !strcmp(in.provisioning, "provisioned") ?
+	       "provisioned (device certificate present: azihsm cert chain)" :
+	       !strcmp(in.provisioning, "not-provisioned") ?
+	       "NOT PROVISIONED (no device certificate: no chain, no attestation)" :
+	       "unknown (the device did not say)");
 	if (in.error_state)
 		printf("error state:   %s (%s); only a reset leaves it\n", in.error_reason,
 		       in.error_detail);
@@ -304,7 +310,9 @@ static int cmd_random(struct cli *cli, int argc, char **argv)
 
 static const struct subcommand subcommands[] = {
 	{ "info", "info [--json]",
-	  "Show the device: serial, firmware, api revisions, controller state, queues.\n"
+	  "Show the device: serial, firmware, api revisions, controller state, queues,\n"
+	  "secure boot and measurement, error state, tamper count, provisioning\n"
+	  "(whether the device holds its certificate chain).\n"
 	  "  --json   machine-readable output (snake_case keys)\n",
 	  cmd_info },
 	{ "random", "random N [--hex|--raw]",

@@ -87,6 +87,14 @@ struct azihsm_info {
 	uint32_t svn;		/* security version number */
 	bool has_measurement;
 	uint8_t measurement[48];	/* SHA-384 of the signed manifest */
+	/*
+	 * Identity (Documentation/hsm-design.md "Identity and attestation"):
+	 * "provisioned" (the device holds its certificate chain),
+	 * "not-provisioned" (GetCertChainInfo answers NOT_PROVISIONED: no
+	 * chain, no attestation), or "unknown" (the device did not say, e.g.
+	 * in its error state, which refuses the chain services).
+	 */
+	char provisioning[16];
 };
 
 int azihsm_open(const char *path, struct azihsm_dev **out);
