@@ -20,6 +20,11 @@ extern "C" {
 #endif
 
 #define AZIHSM_DEFAULT_DEVICE "/dev/azihsm0"
+/* The library's version (lib/Makefile reads it from here for the .so name). */
+#define AZIHSM_LIB_VERSION "0.1.0"
+
+/* AZIHSM_LIB_VERSION as the library that runs was built with it. */
+const char *azihsm_version(void);
 
 struct azihsm_dev;
 
