@@ -989,6 +989,9 @@ static void item_seed(struct rep *r, const struct seed_opts *so)
 	else
 		c = add_check(r, "documents", "Security policy and threat model", "pass",
 			      "copied from %s into docs/", docdir);
+	snprintf(p, sizeof(p), "sha256sum %s/%s %s/%s", docdir, report_docs[0], docdir,
+		 report_docs[1]);
+	check_cmd(c, p);
 	for (size_t i = 0; i < ARRAY_LEN(report_docs); i++) {
 		char rel[128];
 
