@@ -179,10 +179,10 @@ for y in range(h):
 print(len(colours), red)
 EOF
 }
+# One Chromium run per page: the PNG and the DOM.
 for p in good bad; do
-	chrome --screenshot="$dir/$p.png" --window-size=1200,2400 "file://$dir/$p/report.html" \
-		>/dev/null
-	chrome --dump-dom "file://$dir/$p/report.html" >"$dir/$p.dom"
+	chrome --screenshot="$dir/$p.png" --window-size=1000,1600 --dump-dom \
+		"file://$dir/$p/report.html" >"$dir/$p.dom"
 done
 read -r gcol gred <<<"$(pixels "$dir/good.png" 2>/dev/null)"
 [[ ${gcol:-0} -gt 20 ]]
