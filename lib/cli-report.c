@@ -921,7 +921,7 @@ struct seed_opts {
 static void item_seed(struct rep *r, const struct seed_opts *so)
 {
 	json_object *o = json_object_new_object(), *docs = json_object_new_array(), *c;
-	char rev[256] = "", commit[128] = "", repo[1024] = "", docdir[4096] = "", p[4096];
+	char rev[256] = "", commit[128] = "", repo[1024] = "", docdir[1024] = "", p[4096];
 	const char *rev_src = "none";
 	unsigned int missing = 0;
 
