@@ -8,6 +8,7 @@
  *   azihsm zeroize | backup create | backup restore ...  (cli-backup.c)
  *   azihsm crypto list | crypto priority ...              (cli-crypto.c)
  *   azihsm selftest | tamper log                          (cli-trust.c)
+ *   azihsm report --out DIR ...                           (cli-report.c)
  */
 #include <errno.h>
 #include <getopt.h>
@@ -202,7 +203,8 @@ static int cmd_info(struct cli *cli, int argc, char **argv)
 		json_str("boot_state", in.boot_state, false);
 		json_str("fw_version", in.fw_version, false);
 		json_u32("svn", in.svn, false);
-		json_str("measurement", meas, true);
+		json_str("measurement", meas, false);
+		json_str("provisioning", in.provisioning, true);
 		printf("}\n");
 		return 0;
 	}
@@ -226,6 +228,11 @@ static int cmd_info(struct cli *cli, int argc, char **argv)
 		printf("fw version:    %s, SVN %u\n", in.fw_version, in.svn);
 		printf("measurement:   %s\n", meas);
 	}
+	printf("identity:      %s\n", !strcmp(in.provisioning, "provisioned") ?
+	       "provisioned (device certificate present: azihsm cert chain)" :
+	       !strcmp(in.provisioning, "not-provisioned") ?
+	       "NOT PROVISIONED (no device certificate: no chain, no attestation)" :
+	       "unknown (the device did not say)");
 	if (in.error_state)
 		printf("error state:   %s (%s); only a reset leaves it\n", in.error_reason,
 		       in.error_detail);
@@ -304,7 +311,9 @@ static int cmd_random(struct cli *cli, int argc, char **argv)
 
 static const struct subcommand subcommands[] = {
 	{ "info", "info [--json]",
-	  "Show the device: serial, firmware, api revisions, controller state, queues.\n"
+	  "Show the device: serial, firmware, api revisions, controller state, queues,\n"
+	  "secure boot and measurement, error state, tamper count, provisioning\n"
+	  "(whether the device holds its certificate chain).\n"
 	  "  --json   machine-readable output (snake_case keys)\n",
 	  cmd_info },
 	{ "random", "random N [--hex|--raw]",
@@ -337,6 +346,8 @@ static void usage(FILE *f, const char *prog)
 		fprintf(f, "  %s\n", cli_trust_commands[i].usage);
 	for (i = 0; i < cli_validate_ncommands; i++)
 		fprintf(f, "  %s\n", cli_validate_commands[i].usage);
+	for (i = 0; i < cli_report_ncommands; i++)
+		fprintf(f, "  %s\n", cli_report_commands[i].usage);
 	fprintf(f, "\n  --device PATH  device node (default %s)\n"
 		"  %s COMMAND --help  help for one command\n"
 		"\nCommands that log in read the PIN from --pin-file FILE (its first line) or\n"
@@ -344,17 +355,31 @@ static void usage(FILE *f, const char *prog)
 		AZIHSM_DEFAULT_DEVICE, prog);
 }
 
+#define CLI_TABLES \
+	const struct subcommand *tabs[] = { subcommands, cli_key_commands, cli_ops_commands, \
+					    cli_backup_commands, cli_crypto_commands, \
+					    cli_id_commands, cli_sd_commands, cli_trust_commands, \
+					    cli_validate_commands, cli_report_commands }; \
+	const size_t counts[] = { sizeof(subcommands) / sizeof(subcommands[0]), \
+				  cli_key_ncommands, cli_ops_ncommands, cli_backup_ncommands, \
+				  cli_crypto_ncommands, cli_id_ncommands, cli_sd_ncommands, \
+				  cli_trust_ncommands, cli_validate_ncommands, cli_report_ncommands }
+
+const struct subcommand *cli_find_command(const char *name)
+{
+	CLI_TABLES;
+
+	for (size_t t = 0; t < sizeof(tabs) / sizeof(tabs[0]); t++)
+		for (size_t k = 0; k < counts[t]; k++)
+			if (!strcmp(tabs[t][k].name, name))
+				return &tabs[t][k];
+	return NULL;
+}
+
 /* The command at argv[*i] (two words for "key ..."); advances *i to its last word. */
 static const struct subcommand *find_sub(int argc, char **argv, int *i)
 {
-	const struct subcommand *tabs[] = { subcommands, cli_key_commands, cli_ops_commands,
-					    cli_backup_commands, cli_crypto_commands,
-					    cli_id_commands, cli_sd_commands, cli_trust_commands,
-					    cli_validate_commands };
-	const size_t counts[] = { sizeof(subcommands) / sizeof(subcommands[0]),
-				  cli_key_ncommands, cli_ops_ncommands, cli_backup_ncommands,
-				  cli_crypto_ncommands, cli_id_ncommands, cli_sd_ncommands,
-				  cli_trust_ncommands, cli_validate_ncommands };
+	CLI_TABLES;
 	size_t t, k, n;
 
 	for (t = 0; t < sizeof(tabs) / sizeof(tabs[0]); t++) {

@@ -57,6 +57,11 @@ extern const size_t cli_crypto_ncommands;
 /* cli-validate.c: validate (NIST vectors, Documentation/validation.md) */
 extern const struct subcommand cli_validate_commands[];
 extern const size_t cli_validate_ncommands;
+/* cli-report.c: report (the compliance packet, Documentation/report.md) */
+extern const struct subcommand cli_report_commands[];
+extern const size_t cli_report_ncommands;
+/* The command named @name ("info", "cert chain", ...), or NULL (azihsm-cli.c). */
+const struct subcommand *cli_find_command(const char *name);
 /* The name validate gives the libazihsm path: "device" (cli-dev.c), "fw" on the host. */
 extern const char *const cli_dev_path;
 

@@ -30,6 +30,32 @@ static uint32_t sysfs_u32(struct azihsm_dev *dev, const char *attr)
 	return (uint32_t)strtoul(buf, NULL, 0);
 }
 
+/*
+ * Whether the device holds its certificate chain: GetCertChainInfo, whose
+ * NOT_PROVISIONED answer says no. Not asked in the error state (refused
+ * there). The last status is the device info's, not this probe's.
+ */
+static void set_provisioning(struct azihsm_dev *dev, struct azihsm_info *info)
+{
+	struct azihsm_last_status st;
+	uint8_t digest[48];
+	uint32_t count = 0;
+	const char *what = "unknown";
+	int ret;
+
+	if (!info->error_state) {
+		ret = azihsm_cert_chain_info(dev, &count, digest);
+		st = azihsm_last_status(NULL);
+		if (!ret && count == AZIHSM_CERT_CHAIN_LEN)
+			what = "provisioned";
+		else if (ret == -EIO && st.kind == AZIHSM_STATUS_KIND_HSM &&
+			 st.code == AZIHSM_STATUS_NOT_PROVISIONED)
+			what = "not-provisioned";
+		lib_set_status(AZIHSM_STATUS_KIND_NONE, 0);
+	}
+	snprintf(info->provisioning, sizeof(info->provisioning), "%s", what);
+}
+
 int azihsm_get_info(struct azihsm_dev *dev, struct azihsm_info *info)
 {
 	struct azihsm_dev_info di = { .argsz = sizeof(di) };
@@ -86,6 +112,7 @@ int azihsm_get_info(struct azihsm_dev *dev, struct azihsm_info *info)
 	}
 	snprintf(info->error_detail, sizeof(info->error_detail), "%s", pd.error_detail);
 	info->tamper_count = pd.tamper_count;
+	set_provisioning(dev, info);
 
 	if (lib_sysfs_read(dev, "ctrl_state", info->ctrl_state, sizeof(info->ctrl_state)))
 		snprintf(info->ctrl_state, sizeof(info->ctrl_state), "unknown");

@@ -217,6 +217,11 @@ int azihsm_random(struct azihsm_dev *dev, void *buf, size_t len)
 	return ret;
 }
 
+const char *azihsm_version(void)
+{
+	return AZIHSM_LIB_VERSION;
+}
+
 const char *azihsm_strerror(int err)
 {
 	switch (err) {

@@ -20,6 +20,11 @@ extern "C" {
 #endif
 
 #define AZIHSM_DEFAULT_DEVICE "/dev/azihsm0"
+/* The library's version (lib/Makefile reads it from here for the .so name). */
+#define AZIHSM_LIB_VERSION "0.1.0"
+
+/* AZIHSM_LIB_VERSION as the library that runs was built with it. */
+const char *azihsm_version(void);
 
 struct azihsm_dev;
 
@@ -87,6 +92,14 @@ struct azihsm_info {
 	uint32_t svn;		/* security version number */
 	bool has_measurement;
 	uint8_t measurement[48];	/* SHA-384 of the signed manifest */
+	/*
+	 * Identity (Documentation/hsm-design.md "Identity and attestation"):
+	 * "provisioned" (the device holds its certificate chain),
+	 * "not-provisioned" (GetCertChainInfo answers NOT_PROVISIONED: no
+	 * chain, no attestation), or "unknown" (the device did not say, e.g.
+	 * in its error state, which refuses the chain services).
+	 */
+	char provisioning[16];
 };
 
 int azihsm_open(const char *path, struct azihsm_dev **out);
