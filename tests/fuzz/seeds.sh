@@ -1,6 +1,7 @@
 #!/bin/sh
 # Seed corpus of fuzz target $1 (built in $2) into $2/corpus-$1.
-# fuzz_fw and fuzz_mbor: the requests below; fuzz_state: made by a firmware
+# fuzz_fw and fuzz_mbor: the requests below (fuzz_fw also writes requests
+# of the security domain, attestation and certificate services); fuzz_state: made by a firmware
 # core (mkseeds_state); fuzz_sgl and fuzz_admin: written by the target itself
 # (AZIHSM_FUZZ_SEEDS, the formats are theirs).
 set -e
@@ -15,7 +16,10 @@ fuzz_state)
 fuzz_sgl|fuzz_admin)
 	AZIHSM_FUZZ_SEEDS=$d "$out/$t"
 	exit 0 ;;
-fuzz_fw|fuzz_mbor) ;;
+fuzz_fw)
+	# The newer services' requests, built with the codec (fuzz_fw.c).
+	AZIHSM_FUZZ_SEEDS=$d "$out/fuzz_fw" ;;
+fuzz_mbor) ;;
 *)
 	echo "seeds.sh: unknown target $t" >&2
 	exit 1 ;;
