@@ -26,6 +26,14 @@
 static const char *corpus;
 static char path[256];
 
+/* Every step's FILE.nv and FILE, for the crossed seeds. */
+#define STEPS_MAX 8
+static struct {
+	uint8_t *nv, *st;
+	size_t nvl, stl;
+} steps[STEPS_MAX];
+static unsigned int nsteps;
+
 static int slurp(const char *name, uint8_t **buf, size_t *len)
 {
 	FILE *f = fopen(name, "rb");
@@ -89,6 +97,13 @@ static void emit(const char *name)
 		exit(1);
 	}
 	put(name, 0, nv, nvl, st, stl, (int)nvl);
+	if (nsteps == STEPS_MAX)
+		exit(1);
+	steps[nsteps].nv = nv;
+	steps[nsteps].nvl = nvl;
+	steps[nsteps].st = st;
+	steps[nsteps].stl = stl;
+	nsteps++;
 	snprintf(fn, sizeof(fn), "%s.tamper", path);
 	if (!slurp(fn, &tl, &tll)) {
 		put(name, 3, tl, tll, NULL, 0, -1);
@@ -103,8 +118,26 @@ static void emit(const char *name)
 	put(name, 2, img, imgl, NULL, 0, -1);
 	hsm_state_free_image(img, imgl);
 	hsm_state_close(store);
-	free(nv);
-	free(st);
+}
+
+/*
+ * One step's FILE.nv with another's FILE: FILE one commit ahead is the
+ * crash between a commit's two renames (repaired on open, across a new
+ * epoch too), behind it a replay (rolled back), and so on.
+ */
+static void emit_crossed(void)
+{
+	char name[32];
+
+	for (unsigned int i = 0; i < nsteps; i++) {
+		for (unsigned int j = 0; j < nsteps; j++) {
+			if (i == j)
+				continue;
+			snprintf(name, sizeof(name), "nv%u-file%u", i, j);
+			put(name, 0, steps[i].nv, steps[i].nvl, steps[j].st, steps[j].stl,
+			    (int)steps[i].nvl);
+		}
+	}
 }
 
 static long keygen(struct hsm_fw *fw, int sid, uint8_t type, uint32_t usage, const char *label)
@@ -183,6 +216,7 @@ int main(int argc, char **argv)
 	hsm_fw_tamper(fw, AZIHSM_TAMPER_VOLTAGE, 5000);
 	emit("tampered");
 	hsm_fw_free(fw);
+	emit_crossed();
 	/* Both files are the core's; leave nothing behind. */
 	{
 		char fn[300];
