@@ -111,7 +111,7 @@ static enum azihsm_persist persist_from_state(enum hsm_state_status st)
  * The credentials go first: hsm_auth_deserialize changes nothing when it
  * refuses, and a refusal of either part fails the partition anyway.
  */
-static int partition_parse(struct hsm_partition *p, const uint8_t *img, size_t len)
+int hsm_partition_parse_image(struct hsm_partition *p, const uint8_t *img, size_t len)
 {
 	size_t vlen, alen, rest, blen = 0, slen = 0;
 	unsigned int version;
@@ -256,7 +256,7 @@ struct hsm_partition *hsm_partition_open(const char *state_path, struct hsm_vaul
 		if (hsm_state_load(p->store, &img, &len)) {
 			p->status = AZIHSM_PERSIST_IO;
 		} else {
-			if (partition_parse(p, img, len))
+			if (hsm_partition_parse_image(p, img, len))
 				p->status = AZIHSM_PERSIST_BAD_IMAGE;
 			hsm_state_free_image(img, len);
 		}

@@ -41,6 +41,14 @@ struct hsm_partition;
 struct hsm_partition *hsm_partition_open(const char *state_path, struct hsm_vault *vault,
 					 struct hsm_auth *auth);
 void hsm_partition_close(struct hsm_partition *p);
+/*
+ * The parser hsm_partition_open runs on the image it unsealed: @img into
+ * @p's vault (which must be empty) and credentials, its masking key, BK3
+ * and security domain. 0, or -1 for a malformed image. Exported for the
+ * fuzzer (tests/fuzz/fuzz_state.c), which feeds it the authenticated
+ * plaintext the seal keeps random bytes from reaching.
+ */
+int hsm_partition_parse_image(struct hsm_partition *p, const uint8_t *img, size_t len);
 /* enum azihsm_persist (include/azihsm/msg.h): the wire value. */
 enum azihsm_persist hsm_partition_status(const struct hsm_partition *p);
 bool hsm_partition_failed(const struct hsm_partition *p);

@@ -1,9 +1,30 @@
 #!/bin/sh
-# Write seed requests (2 bytes of response size, then an MBOR request)
-# into the corpus directory $1.
+# Seed corpus of fuzz target $1 (built in $2) into $2/corpus-$1.
+# fuzz_fw and fuzz_mbor: the requests below (fuzz_fw also writes requests
+# of the security domain, attestation and certificate services); fuzz_state: made by a firmware
+# core (mkseeds_state); fuzz_sgl and fuzz_admin: written by the target itself
+# (AZIHSM_FUZZ_SEEDS, the formats are theirs).
 set -e
-d=$1
+t=$1
+out=$2
+d=$out/corpus-$t
 mkdir -p "$d"
+case $t in
+fuzz_state)
+	"$out/mkseeds_state" "$d"
+	exit 0 ;;
+fuzz_sgl|fuzz_admin)
+	AZIHSM_FUZZ_SEEDS=$d "$out/$t"
+	exit 0 ;;
+fuzz_fw)
+	# The newer services' requests, built with the codec (fuzz_fw.c).
+	AZIHSM_FUZZ_SEEDS=$d "$out/fuzz_fw" ;;
+fuzz_mbor) ;;
+*)
+	echo "seeds.sh: unknown target $t" >&2
+	exit 1 ;;
+esac
+# Requests: 2 bytes of response size, then an MBOR request.
 # GetApiRev, GetDeviceInfo, GetRandom 16: response capacity 0x1000.
 printf '\000\020\242\030\000\241\030\002\032\000\000\003\352\030\001\240' >"$d/seed-apirev"
 printf '\000\020\242\030\000\241\030\002\032\000\000\003\353\030\001\240' >"$d/seed-devinfo"

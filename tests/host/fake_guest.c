@@ -54,6 +54,8 @@ static void fg_guest_error(void *opaque, const char *fmt, va_list ap)
 	pthread_mutex_lock(&g->lock);
 	g->guest_errors++;
 	pthread_mutex_unlock(&g->lock);
+	if (g->quiet)
+		return;
 	printf("#   guest error: ");
 	vprintf(fmt, ap);
 	printf("\n");

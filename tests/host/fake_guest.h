@@ -42,6 +42,7 @@ struct fake_guest {
 	pthread_cond_t irq_cond;
 	unsigned int irqs[AZIHSM_MSIX_VECTORS];
 	unsigned int guest_errors;
+	bool quiet;		/* count guest errors without printing them (fuzzers) */
 	struct hsm_ctrl *ctrl;
 	struct fg_queue admin, io;
 };
