@@ -39,8 +39,9 @@ const char *azihsm_state_name(enum azihsm_state state)
 		return "ready";
 	case AZIHSM_STATE_RESETTING:
 		return "resetting";
-	case AZIHSM_STATE_DEAD:
 	case AZIHSM_STATE_GONE:
+		return "gone";
+	case AZIHSM_STATE_DEAD:
 		break;
 	}
 	return "dead";
