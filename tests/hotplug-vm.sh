@@ -211,7 +211,7 @@ if [[ $mode == surprise ]]; then
 	grep -q '^STATE gone$' <<<"$out" && grep -q '^DMESG-GONE$' <<<"$out"
 	ok $? "sysfs ctrl_state 'gone' ($(sed -n 's/^STATE //p' <<<"$out")) and the driver said so in the kernel log"
 	read -r _ secs < <(grep '^LOADS-ENDED ' <<<"$out")
-	[[ -n ${secs:-} ]]
+	[[ -n ${secs:-} ]] && grep -q '^DETECTED$' <<<"$out"
 	ok $? "issue 9 (surprise removal): no request hung: fio and AF_ALG ended ${secs:-never} s after the driver found the device gone"
 else
 	grep -q '^GONE ' <<<"$out"
