@@ -397,6 +397,7 @@ int azihsm_ctrl_init(struct azihsm_dev *hdev);
 int azihsm_ctrl_disable(struct azihsm_dev *hdev);
 void azihsm_ctrl_start_monitor(struct azihsm_dev *hdev);
 void azihsm_ctrl_shutdown(struct azihsm_dev *hdev);
+void azihsm_ctrl_gone(struct azihsm_dev *hdev);
 void azihsm_ctrl_schedule_reset(struct azihsm_dev *hdev, const char *why);
 void azihsm_reset_work(struct work_struct *work);
 void azihsm_health_work(struct work_struct *work);

@@ -14,6 +14,12 @@
  * the device's queue activity and DMA) and runs the bring-up again on the
  * same queue memory. If that fails the device is "dead" until it is
  * unbound.
+ *
+ * Surprise removal (issue 9): a device pulled from its slot reads all
+ * ones, config space included (pci_device_is_present() false), possibly
+ * long before the hotplug controller gets to remove(). The health monitor
+ * and a failed reset notice it and make the device GONE at once, as
+ * remove() would: see azihsm_ctrl_gone().
  */
 #include <linux/delay.h>
 #include <linux/dma-mapping.h>
@@ -22,6 +28,7 @@
 #include <linux/string.h>
 
 #include "azihsm.h"
+#include "kcrypto.h"
 
 const char *azihsm_state_name(enum azihsm_state state)
 {
@@ -32,8 +39,9 @@ const char *azihsm_state_name(enum azihsm_state state)
 		return "ready";
 	case AZIHSM_STATE_RESETTING:
 		return "resetting";
-	case AZIHSM_STATE_DEAD:
 	case AZIHSM_STATE_GONE:
+		return "gone";
+	case AZIHSM_STATE_DEAD:
 		break;
 	}
 	return "dead";
@@ -394,12 +402,46 @@ void azihsm_reset_work(struct work_struct *work)
 	up_write(&hdev->io_rwsem);
 	wake_up_all(&hdev->state_wq);
 
-	if (ret)
+	if (ret == -ENODEV && !pci_device_is_present(hdev->pdev))
+		azihsm_ctrl_gone(hdev);
+	else if (ret)
 		dev_err(hdev->dev, "reset failed (%d): device is dead until rebound\n",
 			ret);
 	else
 		dev_info(hdev->dev, "reset done, %u HSM queues, %u AES queues\n",
 			 hdev->nr_hsm, hdev->nr_aes);
+}
+
+/*
+ * The device is gone from the bus but remove() has not run (surprise
+ * removal): nothing on a ring will ever complete and nothing new may go
+ * on one. Fail every command in flight with -ENODEV now instead of after
+ * its timeout, make the state GONE (new commands and ioctls get -ENODEV,
+ * as after remove()), and take the device off the crypto-API list (new
+ * transforms go elsewhere or get -ENODEV; the algorithms go when no
+ * device and no transform is left). remove() finds it GONE and only
+ * frees. From the health monitor or the reset worker, never both at once
+ * (a reset runs only from READY, this only from READY or DEAD).
+ */
+void azihsm_ctrl_gone(struct azihsm_dev *hdev)
+{
+	spin_lock_irq(&hdev->lock);
+	if (hdev->removing || (hdev->state != AZIHSM_STATE_READY &&
+			       hdev->state != AZIHSM_STATE_DEAD)) {
+		spin_unlock_irq(&hdev->lock);
+		return;
+	}
+	hdev->state = AZIHSM_STATE_GONE;
+	spin_unlock_irq(&hdev->lock);
+
+	dev_warn(hdev->dev, "device gone (surprise removal): failing every command\n");
+	wake_up_all(&hdev->state_wq);
+	/* No submitter gets past a stopped ring: then fail what is on it. */
+	azihsm_hsm_queues_stop(hdev);
+	azihsm_aes_queues_stop(hdev);
+	azihsm_hsm_queues_fail(hdev, -ENODEV, AZIHSM_EXT_RESET);
+	azihsm_aes_queues_fail(hdev, -ENODEV);
+	azihsm_kc_del_device(hdev);
 }
 
 void azihsm_health_work(struct work_struct *work)
@@ -414,15 +456,24 @@ void azihsm_health_work(struct work_struct *work)
 	state = hdev->state;
 	removing = hdev->removing;
 	spin_unlock_irq(&hdev->lock);
-	if (removing || state == AZIHSM_STATE_DEAD)
+	if (removing || state == AZIHSM_STATE_GONE)
 		return;
+	if (state == AZIHSM_STATE_DEAD) {
+		/* Its reset failed: maybe because it was pulled meanwhile. */
+		if (!pci_device_is_present(hdev->pdev))
+			azihsm_ctrl_gone(hdev);
+		return;
+	}
 
 	if (state == AZIHSM_STATE_READY) {
 		csts = azihsm_csts(hdev);
 		if (csts == ~0u) {
-			/* Gone from the bus (surprise removal): remove() follows. */
-			if (pci_device_is_present(hdev->pdev))
-				azihsm_ctrl_schedule_reset(hdev, "device not responding");
+			/* Config space gone too: pulled, not merely hung. */
+			if (!pci_device_is_present(hdev->pdev)) {
+				azihsm_ctrl_gone(hdev);
+				return;
+			}
+			azihsm_ctrl_schedule_reset(hdev, "device not responding");
 		} else if (csts & AZIHSM_CSTS_CFS) {
 			azihsm_ctrl_schedule_reset(hdev, "controller fatal status");
 		} else if (azihsm_aes_queues_expired(hdev)) {

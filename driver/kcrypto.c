@@ -25,6 +25,7 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/slab.h>
+#include <linux/workqueue.h>
 
 #include "kcrypto.h"
 
@@ -299,9 +300,32 @@ static void azihsm_kc_wait_tested(void)
 		crypto_has_alg(names[i], 0, 0);
 }
 
+struct azihsm_kc_reg {
+	struct work_struct work;
+	struct azihsm_dev *hdev;
+};
+
+static void azihsm_kc_reg_fn(struct work_struct *work)
+{
+	struct azihsm_kc_reg *reg = container_of(work, struct azihsm_kc_reg, work);
+	int ret;
+
+	/* Registration runs the self-tests: they bind transforms to us. */
+	mutex_lock(&azihsm_kc_reg_mutex);
+	if (!azihsm_kc_registered) {
+		ret = azihsm_kc_register();
+		if (ret)
+			dev_err(reg->hdev->dev, "crypto-API registration failed: %d\n", ret);
+		else
+			azihsm_kc_registered = true;
+	}
+	mutex_unlock(&azihsm_kc_reg_mutex);
+	azihsm_kc_wait_tested();
+}
+
 void azihsm_kc_add_device(struct azihsm_dev *hdev)
 {
-	int ret;
+	struct azihsm_kc_reg reg = { .hdev = hdev };
 
 	spin_lock_init(&hdev->kc_lock);
 	INIT_LIST_HEAD(&hdev->kc_backlog);
@@ -314,17 +338,17 @@ void azihsm_kc_add_device(struct azihsm_dev *hdev)
 	hdev->kc_listed = true;
 	mutex_unlock(&azihsm_kc_mutex);
 
-	/* Registration runs the self-tests: they bind transforms to us. */
-	mutex_lock(&azihsm_kc_reg_mutex);
-	if (!azihsm_kc_registered) {
-		ret = azihsm_kc_register();
-		if (ret)
-			dev_err(hdev->dev, "crypto-API registration failed: %d\n", ret);
-		else
-			azihsm_kc_registered = true;
-	}
-	mutex_unlock(&azihsm_kc_reg_mutex);
-	azihsm_kc_wait_tested();
+	/*
+	 * Register from a kernel worker and wait for it uninterruptibly: the
+	 * self-test wait must not see the signals of whoever is binding us
+	 * (modprobe, a write to sysfs bind). On 6.1 a fatal signal there
+	 * makes crypto_wait_for_test() WARN and leaves the algorithm
+	 * half-tested; this way the signal is taken when probe returns.
+	 */
+	INIT_WORK_ONSTACK(&reg.work, azihsm_kc_reg_fn);
+	queue_work(system_long_wq, &reg.work);
+	flush_work(&reg.work);
+	destroy_work_on_stack(&reg.work);
 }
 
 /*

@@ -87,6 +87,12 @@ struct AzihsmState {
     char *fault_corrupt;        /* test only: device.md, fault properties */
     /* test-only faults before realize (-global); then the core's */
     uint32_t fault_init[HSM_FAULT_NR];
+    /*
+     * Test only: fault-surprise-removal (device.md). The device behaves as
+     * pulled from its slot: BAR and config reads all ones, writes, DMA
+     * and interrupts dropped. Read by worker threads: qatomic.
+     */
+    bool pulled;
 };
 
 /*
@@ -198,6 +204,10 @@ static int azihsm_dma(AzihsmState *s, uint64_t addr, void *buf, size_t len,
     if (!len) {
         return 0;
     }
+    /* Pulled: nothing reaches guest memory, nothing comes from it. */
+    if (qatomic_read(&s->pulled)) {
+        return -1;
+    }
     azihsm_rcu_enter_worker();
 
     if (len - 1 > UINT64_MAX - addr) {
@@ -251,6 +261,9 @@ static void azihsm_irq(void *opaque, unsigned int vector)
                       " the device has %d\n", vector, AZIHSM_MSIX_VECTORS);
         return;
     }
+    if (qatomic_read(&s->pulled)) {
+        return;
+    }
     qatomic_or(&s->irq_pending, 1u << vector);
     qemu_bh_schedule(s->irq_bh);
 }
@@ -265,6 +278,9 @@ static void azihsm_irq_bh(void *opaque)
         unsigned int vector = ctz32(pending);
 
         pending &= pending - 1;
+        if (qatomic_read(&s->pulled)) {
+            continue;
+        }
         /* Masked or disabled: msix_notify() sets the PBA bit instead. */
         msix_notify(PCI_DEVICE(s), vector);
     }
@@ -293,10 +309,19 @@ static const struct hsm_host_ops azihsm_host_ops = {
 
 /* ---- BARs --------------------------------------------------------------- */
 
+/* What a read of @size bytes from a pulled device gives: all ones. */
+static uint64_t azihsm_all_ones(unsigned size)
+{
+    return size >= 8 ? UINT64_MAX : (1ULL << (size * 8)) - 1;
+}
+
 static uint64_t azihsm_ctrl_read(void *opaque, hwaddr addr, unsigned size)
 {
     AzihsmState *s = opaque;
 
+    if (qatomic_read(&s->pulled)) {
+        return azihsm_all_ones(size);
+    }
     return hsm_ctrl_reg_read(s->ctrl, addr, size);
 }
 
@@ -305,6 +330,9 @@ static void azihsm_ctrl_write(void *opaque, hwaddr addr, uint64_t val,
 {
     AzihsmState *s = opaque;
 
+    if (qatomic_read(&s->pulled)) {
+        return;
+    }
     hsm_ctrl_reg_write(s->ctrl, addr, val, size);
 }
 
@@ -324,6 +352,11 @@ static const MemoryRegionOps azihsm_ctrl_ops = {
 
 static uint64_t azihsm_db_read(void *opaque, hwaddr addr, unsigned size)
 {
+    AzihsmState *s = opaque;
+
+    if (qatomic_read(&s->pulled)) {
+        return azihsm_all_ones(size);
+    }
     return 0;   /* doorbells are write-only */
 }
 
@@ -332,6 +365,9 @@ static void azihsm_db_write(void *opaque, hwaddr addr, uint64_t val,
 {
     AzihsmState *s = opaque;
 
+    if (qatomic_read(&s->pulled)) {
+        return;
+    }
     hsm_ctrl_doorbell_write(s->ctrl, addr, val);
 }
 
@@ -504,10 +540,29 @@ static void azihsm_exit(PCIDevice *pdev)
     pcie_cap_exit(pdev);
 }
 
+/*
+ * Config space reads: the PCI core's, or all ones once pulled (a Vendor ID
+ * of 0xffff is how the guest's pci_device_is_present() sees a device gone).
+ */
+static uint32_t azihsm_config_read(PCIDevice *pdev, uint32_t addr, int len)
+{
+    AzihsmState *s = AZIHSM(pdev);
+
+    if (qatomic_read(&s->pulled)) {
+        return (uint32_t)azihsm_all_ones(len);
+    }
+    return pci_default_read_config(pdev, addr, len);
+}
+
 /* Config space writes: the PCI core's, plus Function Level Reset. */
 static void azihsm_config_write(PCIDevice *pdev, uint32_t addr, uint32_t val,
                                 int len)
 {
+    AzihsmState *s = AZIHSM(pdev);
+
+    if (qatomic_read(&s->pulled)) {
+        return;
+    }
     pci_default_write_config(pdev, addr, val, len);
     pcie_cap_flr_write_config(pdev, addr, val, len);
 }
@@ -547,6 +602,29 @@ static void azihsm_fault_set(Object *obj, Visitor *v, const char *name,
         hsm_ctrl_set_fault(s->ctrl, f, val);
     } else {
         s->fault_init[f] = val;
+    }
+}
+
+/*
+ * fault-surprise-removal (test only, device.md): on, the device is gone
+ * from the guest's point of view until device_del; the firmware core keeps
+ * running behind it (a command it had taken finishes, its completion and
+ * interrupt are lost). Off again lets the guest see the device as it is
+ * then; re-seating is device_del + device_add, as with real hardware.
+ */
+static bool azihsm_pulled_get(Object *obj, Error **errp)
+{
+    return qatomic_read(&AZIHSM(obj)->pulled);
+}
+
+static void azihsm_pulled_set(Object *obj, bool val, Error **errp)
+{
+    AzihsmState *s = AZIHSM(obj);
+
+    qatomic_set(&s->pulled, val);
+    if (val) {
+        /* Vectors noted before the pull are not sent either. */
+        qatomic_set(&s->irq_pending, 0);
     }
 }
 
@@ -643,6 +721,7 @@ static void azihsm_class_init(ObjectClass *klass, void *data)
 
     k->realize = azihsm_realize;
     k->exit = azihsm_exit;
+    k->config_read = azihsm_config_read;
     k->config_write = azihsm_config_write;
     k->vendor_id = AZIHSM_PCI_VENDOR_ID;
     k->device_id = AZIHSM_PCI_DEVICE_ID;
@@ -666,6 +745,11 @@ static void azihsm_class_init(ObjectClass *klass, void *data)
         object_class_property_set_description(klass, azihsm_fault_names[i],
                                               "test only: see device.md");
     }
+    object_class_property_add_bool(klass, "fault-surprise-removal",
+                                   azihsm_pulled_get, azihsm_pulled_set);
+    object_class_property_set_description(klass, "fault-surprise-removal",
+                                          "test only: the device behaves as"
+                                          " pulled (see device.md)");
     for (size_t i = 0; i < ARRAY_SIZE(azihsm_sensors); i++) {
         object_class_property_add(klass, azihsm_sensors[i].name, "int32",
                                   azihsm_sensor_get, azihsm_sensor_set, NULL,

@@ -12,11 +12,20 @@
 #    back: the driver binds again, the officer's persistent key is still
 #    there, and a new volume and AF_ALG work (checked against the kernel's
 #    software XTS).
-# TAP. Usage: tests/hotplug-vm.sh [6.1|6.12]
+# MODE surprise (tests/surprise-vm.sh): instead of an orderly device_del
+# (whose ACPI/pciehp removal runs the driver's remove() while the device
+# still answers), the device is first pulled (fault-surprise-removal:
+# every BAR and config read all ones, no DMA, no interrupt, nothing
+# completes) and the driver must find out by itself, fail everything
+# with -ENODEV/-EIO in bounded time, and answer -ENODEV on the char
+# device; then device_del and device_add as above.
+# TAP. Usage: tests/hotplug-vm.sh [6.1|6.12|6.1-debug] [unplug|surprise]
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 kernel=${1:-6.1}
+mode=${2:-unplug}
+[[ $mode == unplug || $mode == surprise ]] || { echo "Bail out! mode must be unplug or surprise"; exit 1; }
 dir=$(mktemp -d /tmp/azihsm-hotplug.XXXXXX)
 vmpid=
 cleanup() {
@@ -36,6 +45,7 @@ mkdir -p "$dir/in"
 head -c 64 /dev/urandom >"$dir/in/xts.key"
 printf 'CO-default-PIN-1\n' >"$dir/in/pin.default"
 printf 'officer-pin-0042\n' >"$dir/in/pin.officer"
+echo "$mode" >"$dir/in/mode"
 
 cat >"$dir/in/script.sh" <<'EOF'
 export DM_DISABLE_UDEV=1
@@ -44,6 +54,7 @@ i=0; while [ ! -b /dev/vda ] && [ $i -lt 100 ]; do usleep 100000; i=$((i + 1)); 
 mkdir -p /run/cryptsetup
 cd /root/in
 CS="cryptsetup --batch-mode --disable-locks"
+MODE=$(cat mode)
 REF='xts(ecb(aes-generic))'
 # wait_for SECONDS CMD...: poll CMD every 0.2 s; 0 when it held in time.
 wait_for() {
@@ -55,6 +66,8 @@ wait_for() {
 }
 present() { ls /sys/class/azihsm/ 2>/dev/null | grep -q azihsm; }
 absent() { ! present; }
+# The char device says the device is gone (-ENODEV from its ioctls).
+enodev() { azihsm info 2>&1 | grep -q "the device is gone"; }
 # Our algorithms that passed their self-test (6.12 also lists test larvals).
 ours_in_crypto() {
 	awk '/^driver/{d=$3} /^selftest/{if (d ~ /_azihsm$/ && $3 == "passed") print d}' \
@@ -88,8 +101,15 @@ apid=$!
 fpid=$!
 echo READY
 
-# The host unplugs the device now.
-wait_for 180 absent && echo "GONE $(date +%s)"
+if [ "$MODE" = surprise ]; then
+	# The host pulls the device now; the driver has to notice by itself.
+	wait_for 180 enodev && echo "DETECTED"
+	echo "STATE $(cat /sys/class/azihsm/azihsm0/ctrl_state)"
+	dmesg | grep -q "device gone (surprise removal)" && echo "DMESG-GONE"
+else
+	# The host unplugs the device now.
+	wait_for 180 absent && echo "GONE $(date +%s)"
+fi
 t0=$(date +%s)
 touch /tmp/stop
 # Every load must end by itself, and soon.
@@ -107,6 +127,12 @@ $CS close hsm && echo "CLOSED"
 # The transforms are freed, then the algorithms go (a delayed work).
 wait_for 20 sh -c '! grep -q "^driver.*_azihsm$" /proc/crypto'
 echo "CRYPTO-AFTER $(grep -c "^driver.*_azihsm$" /proc/crypto)"
+if [ "$MODE" = surprise ]; then
+	# Still pulled, still bound: a new file's ioctl gets -ENODEV too.
+	enodev && echo "CHARDEV-ENODEV"
+	echo WAIT-DEL
+	wait_for 180 absent && echo "GONE"
+fi
 echo WAIT-ADD
 
 # The host plugs it back.
@@ -147,9 +173,18 @@ start=$(date +%s)
 	-- sh /root/in/script.sh >"$dir/out" 2>"$dir/err" &
 vmpid=$!
 
-del_rc=x add_rc=x
+del_rc=x add_rc=x pull_rc=x detect_s=
 if wait_line '^READY$' 600; then
 	sleep 10	# the loads are in full swing
+	if [[ $mode == surprise ]]; then
+		"$top/scripts/qmp" "$dir/mon" qom-set \
+			'{"path": "hsm", "property": "fault-surprise-removal", "value": true}' >/dev/null
+		pull_rc=$?
+		t_pull=$SECONDS
+		# Host clock: from the pull to the guest's report (1 s steps).
+		wait_line '^DETECTED$' 200 && detect_s=$((SECONDS - t_pull))
+		wait_line '^WAIT-DEL$' 300
+	fi
 	"$top/scripts/qmp" "$dir/mon" device_del '{"id": "hsm"}' >/dev/null
 	del_rc=$?
 	if wait_line '^WAIT-ADD$' 300; then
@@ -162,17 +197,29 @@ rc=$?
 vmpid=
 out=$(cat "$dir/out")
 
-ok $rc "guest ran: unplug with dm-crypt and AF_ALG I/O in flight, then plug back (vm-run exit $rc, $(($(date +%s) - start))s)"
+ok $rc "guest ran: $mode with dm-crypt and AF_ALG I/O in flight, then plug back (vm-run exit $rc, $(($(date +%s) - start))s)"
 [[ $rc == 0 ]] || { sed 's/^/#   /' "$dir/err" | tail -30; sed 's/^/#   | /' <<<"$out" | tail -60; }
 grep -q '^KEY-MADE$' <<<"$out" && grep -q '^KNOWN-WRITTEN$' <<<"$out"
 ok $? "before: a persistent officer key and a known MiB on the volume"
-[[ $del_rc == 0 ]]
-ok $? "device_del hsm accepted by the monitor"
-grep -q '^GONE ' <<<"$out"
-ok $? "issue 9 (surprise removal): the guest's driver let the device go under load"
-read -r _ secs < <(grep '^LOADS-ENDED ' <<<"$out")
-[[ -n ${secs:-} ]]
-ok $? "issue 9 (surprise removal): no request hung: fio and AF_ALG ended ${secs:-never} s after the removal"
+if [[ $mode == surprise ]]; then
+	[[ $pull_rc == 0 ]]
+	ok $? "qom-set fault-surprise-removal on accepted by the monitor (the device is pulled)"
+	# Bound: the driver's health monitor looks every 2 s; the rest is the
+	# guest's polling and its console under TCG.
+	[[ -n $detect_s && $detect_s -le 30 ]]
+	ok $? "issue 9 (surprise removal): the driver found the device gone by itself, ${detect_s:-never} s after the pull (bound 30 s), the char device answering -ENODEV"
+	grep -q '^STATE gone$' <<<"$out" && grep -q '^DMESG-GONE$' <<<"$out"
+	ok $? "sysfs ctrl_state 'gone' ($(sed -n 's/^STATE //p' <<<"$out")) and the driver said so in the kernel log"
+	read -r _ secs < <(grep '^LOADS-ENDED ' <<<"$out")
+	[[ -n ${secs:-} ]] && grep -q '^DETECTED$' <<<"$out"
+	ok $? "issue 9 (surprise removal): no request hung: fio and AF_ALG ended ${secs:-never} s after the driver found the device gone"
+else
+	grep -q '^GONE ' <<<"$out"
+	ok $? "issue 9 (unplug): the guest's driver let the device go under load"
+	read -r _ secs < <(grep '^LOADS-ENDED ' <<<"$out")
+	[[ -n ${secs:-} ]]
+	ok $? "issue 9 (unplug): no request hung: fio and AF_ALG ended ${secs:-never} s after the removal"
+fi
 
 line=$(grep '^AFALG ' <<<"$out")
 echo "# $line"
@@ -195,6 +242,15 @@ read -r _ before < <(grep '^CRYPTO-BEFORE ' <<<"$out")
 read -r _ after < <(grep '^CRYPTO-AFTER ' <<<"$out")
 [[ ${before:-0} -gt 0 && ${after:-x} == 0 ]]
 ok $? "transforms freed: our algorithms left /proc/crypto (${before:-?} -> ${after:-?})"
+if [[ $mode == surprise ]]; then
+	grep -q '^CHARDEV-ENODEV$' <<<"$out"
+	ok $? "pulled but still bound: a new open of the char device gets -ENODEV"
+	[[ $del_rc == 0 ]] && grep -q '^GONE$' <<<"$out"
+	ok $? "device_del of the pulled device: the driver's remove() ran, the device left the guest"
+else
+	[[ $del_rc == 0 ]]
+	ok $? "device_del hsm accepted by the monitor"
+fi
 
 [[ $add_rc == 0 ]]
 ok $? "device_add with the same properties and state file accepted"

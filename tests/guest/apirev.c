@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "kselftest_harness.h"
+#include "gt_harness.h"
 
 #include "azihsm/azihsm.h"
 #include "azihsm/msg.h"

@@ -35,7 +35,7 @@
 #include "azihsm/hw.h"
 #include "azihsm/msg.h"
 #include "guest_util.h"
-#include "kselftest_harness.h"
+#include "gt_harness.h"
 #include "uctl.h"
 
 #define PK_LABEL	"authz-persistent"

@@ -11,7 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "kselftest_harness.h"
+#include "gt_harness.h"
 
 #include "azihsm/azihsm.h"
 #include "azihsm/msg.h"

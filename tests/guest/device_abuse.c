@@ -23,7 +23,7 @@
 #include "azihsm/hw.h"
 #include "guest_util.h"
 #include "uctl.h"
-#include "kselftest_harness.h"
+#include "gt_harness.h"
 
 #define LAPIC_BASE 0xfee00000ull
 #define BEYOND_RAM 0x7f00000000ull	/* far above the guest's 1 GiB */

@@ -14,7 +14,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "kselftest_harness.h"
+#include "gt_harness.h"
 
 #include "azihsm/azihsm.h"
 #include "azihsm/msg.h"

@@ -4,7 +4,7 @@
  * guest with it to prove that a failing guest test fails the whole run
  * (TAP "not ok", non-zero exit through vm-run).
  */
-#include "kselftest_harness.h"
+#include "gt_harness.h"
 
 TEST(deliberate_failure)
 {

@@ -13,7 +13,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "kselftest_harness.h"
+#include "gt_harness.h"
 
 #include "azihsm/msg.h"
 #include "guest_util.h"

@@ -31,7 +31,7 @@
 #include "azihsm/azihsm.h"
 #include "azihsm/msg.h"
 #include "guest_util.h"
-#include "kselftest_harness.h"
+#include "gt_harness.h"
 
 #define MAX_REQ		4096
 #define MAX_CAPS	40

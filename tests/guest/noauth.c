@@ -13,7 +13,7 @@
 
 #include "azihsm/msg.h"
 #include "guest_util.h"
-#include "kselftest_harness.h"
+#include "gt_harness.h"
 
 static const uint32_t session_ops[] = {
 	AZIHSM_OP_DELETE_KEY, AZIHSM_OP_OPEN_KEY, AZIHSM_OP_RSA_MOD_EXP,

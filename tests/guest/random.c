@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kselftest_harness.h"
+#include "gt_harness.h"
 
 #include "azihsm/azihsm.h"
 #include "azihsm/msg.h"

@@ -21,7 +21,7 @@
 #include "azihsm/hw.h"
 #include "azihsm/msg.h"
 #include "guest_util.h"
-#include "kselftest_harness.h"
+#include "gt_harness.h"
 
 static volatile uint32_t *map_bar0(int *fd)
 {

@@ -21,7 +21,7 @@
 #include "azihsm/azihsm.h"
 #include "azihsm/msg.h"
 #include "guest_util.h"
-#include "kselftest_harness.h"
+#include "gt_harness.h"
 
 #define LIMIT 8
 
