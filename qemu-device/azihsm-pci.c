@@ -70,6 +70,7 @@ struct AzihsmState {
      */
     uint32_t irq_pending;
     QEMUBH *irq_bh;
+    bool perf_trace;    /* perf-trace: Documentation/benchmarks.md */
 
     /* properties */
     char *serial;
@@ -267,6 +268,9 @@ static void azihsm_irq_bh(void *opaque)
         pending &= pending - 1;
         /* Masked or disabled: msix_notify() sets the PBA bit instead. */
         msix_notify(PCI_DEVICE(s), vector);
+        if (qatomic_read(&s->perf_trace)) {
+            hsm_ctrl_perf_irq_sent(s->ctrl, vector);
+        }
     }
 }
 
@@ -481,6 +485,9 @@ static void azihsm_realize(PCIDevice *pdev, Error **errp)
             hsm_ctrl_set_fault(s->ctrl, i, s->fault_init[i]);
         }
     }
+    if (s->perf_trace) {
+        hsm_ctrl_perf_enable(s->ctrl, true);
+    }
     return;
 
 err_bh:
@@ -548,6 +555,40 @@ static void azihsm_fault_set(Object *obj, Visitor *v, const char *name,
     } else {
         s->fault_init[f] = val;
     }
+}
+
+/*
+ * perf-trace (bool, -device or qom-set; setting it starts the counts
+ * again) and perf-report (string, qom-get): the firmware core's per-stage
+ * round-trip histograms, Documentation/benchmarks.md.
+ */
+static bool azihsm_perf_trace_get(Object *obj, Error **errp)
+{
+    return qatomic_read(&AZIHSM(obj)->perf_trace);
+}
+
+static void azihsm_perf_trace_set(Object *obj, bool on, Error **errp)
+{
+    AzihsmState *s = AZIHSM(obj);
+
+    if (s->ctrl) {
+        hsm_ctrl_perf_enable(s->ctrl, on);
+    }
+    qatomic_set(&s->perf_trace, on);
+}
+
+static char *azihsm_perf_report_get(Object *obj, Error **errp)
+{
+    AzihsmState *s = AZIHSM(obj);
+    char *txt, *ret;
+
+    if (!s->ctrl) {
+        return g_strdup("");
+    }
+    txt = hsm_ctrl_perf_report(s->ctrl);
+    ret = g_strdup(txt ? txt : "");
+    free(txt);
+    return ret;
 }
 
 static void azihsm_instance_init(Object *obj)
@@ -673,6 +714,14 @@ static void azihsm_class_init(ObjectClass *klass, void *data)
         object_class_property_set_description(klass, azihsm_sensors[i].name,
                                               azihsm_sensors[i].desc);
     }
+    object_class_property_add_bool(klass, "perf-trace", azihsm_perf_trace_get,
+                                   azihsm_perf_trace_set);
+    object_class_property_set_description(klass, "perf-trace",
+                                          "record per-stage command latencies");
+    object_class_property_add_str(klass, "perf-report", azihsm_perf_report_get,
+                                  NULL);
+    object_class_property_set_description(klass, "perf-report",
+                                          "perf-trace histograms (text)");
     set_bit(DEVICE_CATEGORY_MISC, dc->categories);
 }
 

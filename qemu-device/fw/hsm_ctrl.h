@@ -100,6 +100,40 @@ uint32_t hsm_ctrl_get_fault(struct hsm_ctrl *c, enum hsm_fault f);
 uint64_t hsm_ctrl_faults_injected(struct hsm_ctrl *c);
 
 /*
+ * Perf trace (QEMU property perf-trace; Documentation/benchmarks.md): the
+ * time each I/O command (HSM and AES queues) spends in each stage of its
+ * round trip, as a count, mean, maximum and log2 histogram per stage.
+ * Stamps are taken only on an idle queue's doorbell (one in flight), so
+ * the stages add up to the round trip of one command. Off by default; off
+ * costs one flag test per doorbell and completion.
+ */
+enum hsm_perf_stage {
+	HSM_PERF_WAKE,		/* SQ tail doorbell -> worker has the entry */
+	HSM_PERF_EXEC,		/* worker: SQE fetch + command + response DMA */
+	HSM_PERF_POST,		/* command done -> CQE written, interrupt raised */
+	HSM_PERF_IRQ,		/* interrupt raised -> host sent the MSI-X message */
+	HSM_PERF_GUEST_IRQ,	/* MSI-X sent -> driver's CQ head doorbell */
+	HSM_PERF_GUEST_NEXT,	/* CQ head doorbell -> next SQ tail doorbell */
+	HSM_PERF_DEVICE,	/* SQ tail doorbell -> MSI-X sent (device total) */
+	HSM_PERF_NR
+};
+
+#define HSM_PERF_BUCKETS	16	/* [0,1) [1,2) [2,4) ... [8192,inf) us */
+
+struct hsm_perf_hist {
+	uint64_t n, sum_ns, max_ns;
+	uint64_t bucket[HSM_PERF_BUCKETS];
+};
+
+/* Turn the perf trace on (the counts start again from zero) or off. */
+void hsm_ctrl_perf_enable(struct hsm_ctrl *c, bool on);
+bool hsm_ctrl_perf_enabled(struct hsm_ctrl *c);
+/* The host sent the MSI-X message of @vector (host ops .irq was called). */
+void hsm_ctrl_perf_irq_sent(struct hsm_ctrl *c, unsigned int vector);
+/* The counts so far as a text table (malloc'd; NULL without memory). */
+char *hsm_ctrl_perf_report(struct hsm_ctrl *c);
+
+/*
  * Tamper sensors (device properties tamper-enclosure, sensor-voltage-mv,
  * sensor-temperature-c, sensor-clock-khz; set at run time with qom-set): a
  * reading outside its range is a tamper event (hsm_fw_tamper). The

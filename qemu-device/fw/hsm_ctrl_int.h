@@ -31,6 +31,11 @@ struct hsm_cq {
 	bool ien;
 	uint16_t vector;
 	unsigned int sq_refs;
+	/* perf trace (hsm_perf_*): CLOCK_MONOTONIC ns, 0 = none */
+	uint64_t perf_db_ns;	/* SQ doorbell of the entry just posted */
+	uint64_t perf_raise_ns;	/* its interrupt raised */
+	uint64_t perf_sent_ns;	/* the host sent it (hsm_ctrl_perf_irq_sent) */
+	uint64_t perf_head_ns;	/* the driver's last head doorbell after that */
 };
 
 struct hsm_sq {
@@ -47,6 +52,7 @@ struct hsm_sq {
 	pthread_t thread;
 	pthread_cond_t wake;	/* doorbell written or stop set */
 	struct hsm_ctrl *ctrl;
+	uint64_t perf_db_ns;	/* perf trace: tail doorbell onto an idle SQ */
 };
 
 /* Slots: 0 = admin, 1..15 = HSM qid 1..15, 16..31 = AES qid 256..271 */
@@ -85,7 +91,15 @@ struct hsm_ctrl {
 	int32_t sensor[AZIHSM_TAMPER_SENSORS];
 	struct hsm_sq sq[HSM_QSLOTS];
 	struct hsm_cq cq[HSM_QSLOTS];
+	bool perf_on;		/* perf trace (hsm_ctrl_perf_enable) */
+	struct hsm_perf_hist perf[HSM_PERF_NR];
 };
+
+/* hsm_queue.c: perf trace. Lock held. */
+uint64_t hsm_perf_now(void);
+/* Record @ns - @since in @stage if perf trace is on and @since is set. */
+void hsm_perf_record(struct hsm_ctrl *c, enum hsm_perf_stage stage, uint64_t since,
+		     uint64_t now);
 
 /* hsm_ctrl.c */
 void hsm_ctrl_guest_error(struct hsm_ctrl *c, const char *fmt, ...)

@@ -7,6 +7,9 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -32,6 +35,129 @@ static size_t sqe_size(enum hsm_queue_kind k)
 static size_t cqe_size(enum hsm_queue_kind k)
 {
 	return k == HSM_Q_AES ? sizeof(struct azihsm_aes_cqe) : 16;
+}
+
+/* ---- perf trace (hsm_ctrl.h, enum hsm_perf_stage) ------------------------ */
+
+uint64_t hsm_perf_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void hsm_perf_record(struct hsm_ctrl *c, enum hsm_perf_stage stage, uint64_t since,
+		     uint64_t now)
+{
+	struct hsm_perf_hist *h = &c->perf[stage];
+	uint64_t ns, us;
+	unsigned int b = 0;
+
+	if (!c->perf_on || !since || now < since)
+		return;
+	ns = now - since;
+	for (us = ns / 1000; us && b < HSM_PERF_BUCKETS - 1; us >>= 1)
+		b++;
+	h->n++;
+	h->sum_ns += ns;
+	if (ns > h->max_ns)
+		h->max_ns = ns;
+	h->bucket[b]++;
+}
+
+void hsm_ctrl_perf_enable(struct hsm_ctrl *c, bool on)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&c->lock);
+	memset(c->perf, 0, sizeof(c->perf));
+	for (i = 0; i < HSM_QSLOTS; i++) {
+		c->sq[i].perf_db_ns = 0;
+		c->cq[i].perf_db_ns = 0;
+		c->cq[i].perf_raise_ns = 0;
+		c->cq[i].perf_sent_ns = 0;
+		c->cq[i].perf_head_ns = 0;
+	}
+	c->perf_on = on;
+	pthread_mutex_unlock(&c->lock);
+}
+
+bool hsm_ctrl_perf_enabled(struct hsm_ctrl *c)
+{
+	bool on;
+
+	pthread_mutex_lock(&c->lock);
+	on = c->perf_on;
+	pthread_mutex_unlock(&c->lock);
+	return on;
+}
+
+void hsm_ctrl_perf_irq_sent(struct hsm_ctrl *c, unsigned int vector)
+{
+	uint64_t now;
+	unsigned int i;
+
+	pthread_mutex_lock(&c->lock);
+	if (!c->perf_on) {
+		pthread_mutex_unlock(&c->lock);
+		return;
+	}
+	now = hsm_perf_now();
+	/* Slot 0 is the admin queue: not traced. */
+	for (i = 1; i < HSM_QSLOTS; i++) {
+		struct hsm_cq *cq = &c->cq[i];
+
+		if (!cq->created || cq->vector != vector || !cq->perf_raise_ns)
+			continue;
+		hsm_perf_record(c, HSM_PERF_IRQ, cq->perf_raise_ns, now);
+		hsm_perf_record(c, HSM_PERF_DEVICE, cq->perf_db_ns, now);
+		cq->perf_raise_ns = 0;
+		cq->perf_db_ns = 0;
+		cq->perf_sent_ns = now;
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+char *hsm_ctrl_perf_report(struct hsm_ctrl *c)
+{
+	static const char *const names[HSM_PERF_NR] = {
+		[HSM_PERF_WAKE] = "sq-doorbell->worker",
+		[HSM_PERF_EXEC] = "worker-execute",
+		[HSM_PERF_POST] = "done->cqe+irq-raised",
+		[HSM_PERF_IRQ] = "irq-raised->msix-sent",
+		[HSM_PERF_GUEST_IRQ] = "msix-sent->cq-doorbell",
+		[HSM_PERF_GUEST_NEXT] = "cq-doorbell->next-sq-db",
+		[HSM_PERF_DEVICE] = "sq-doorbell->msix-sent",
+	};
+	size_t cap = 4096, len = 0;
+	char *buf = malloc(cap);
+	unsigned int i, b;
+
+	if (!buf)
+		return NULL;
+#define PERF_OUT(...) \
+	do { \
+		int k_ = snprintf(buf + len, cap - len, __VA_ARGS__); \
+		if (k_ > 0) \
+			len = len + (size_t)k_ < cap ? len + (size_t)k_ : cap - 1; \
+	} while (0)
+	pthread_mutex_lock(&c->lock);
+	PERF_OUT("%-24s %8s %9s %9s  histogram: count per [2^(k-1),2^k) us, k=0..%d\n",
+		 "stage", "n", "mean_us", "max_us", HSM_PERF_BUCKETS - 1);
+	for (i = 0; i < HSM_PERF_NR; i++) {
+		const struct hsm_perf_hist *h = &c->perf[i];
+
+		PERF_OUT("%-24s %8" PRIu64 " %9.1f %9.1f ", names[i], h->n,
+			 h->n ? (double)h->sum_ns / (double)h->n / 1000.0 : 0.0,
+			 (double)h->max_ns / 1000.0);
+		for (b = 0; b < HSM_PERF_BUCKETS; b++)
+			PERF_OUT(" %" PRIu64, h->bucket[b]);
+		PERF_OUT("\n");
+	}
+	pthread_mutex_unlock(&c->lock);
+#undef PERF_OUT
+	return buf;
 }
 
 /* Run one entry; lock NOT held. */
@@ -64,7 +190,8 @@ static void sq_execute(struct hsm_ctrl *c, enum hsm_queue_kind kind, uint16_t qi
  * word last, so a driver polling the phase bit never sees a half-written
  * entry. Returns false if the SQ was stopped while waiting for CQ space.
  */
-static bool sq_post(struct hsm_ctrl *c, struct hsm_sq *sq, union hsm_any_cqe *cqe)
+static bool sq_post(struct hsm_ctrl *c, struct hsm_sq *sq, union hsm_any_cqe *cqe,
+		    uint64_t perf_db)
 {
 	struct hsm_cq *cq = sq->cq;
 	size_t size = cqe_size(sq->kind);
@@ -107,6 +234,10 @@ static bool sq_post(struct hsm_ctrl *c, struct hsm_sq *sq, union hsm_any_cqe *cq
 		c->fault[HSM_FAULT_DROP_IRQ]--;
 		c->faults_injected++;
 	} else if (cq->ien) {
+		if (c->perf_on && sq->kind != HSM_Q_ADMIN) {
+			cq->perf_raise_ns = hsm_perf_now();
+			cq->perf_db_ns = perf_db;
+		}
 		c->ops->irq(c->opaque, cq->vector);
 	}
 	return true;
@@ -176,7 +307,7 @@ bool hsm_admin_post(struct hsm_ctrl *c, uint16_t cid, uint32_t dw0)
 	memset(&cqe, 0, sizeof(cqe));
 	cqe.admin.result = htole32(dw0);
 	cqe.admin.cid = htole16(cid);
-	return sq_post(c, sq, &cqe);
+	return sq_post(c, sq, &cqe, 0);
 }
 
 static void *sq_worker(void *arg)
@@ -190,6 +321,7 @@ static void *sq_worker(void *arg)
 	uint64_t addr;
 	uint16_t qid;
 	bool fail;
+	uint64_t perf_db, perf_t;
 
 	pthread_mutex_lock(&c->lock);
 	for (;;) {
@@ -208,6 +340,14 @@ static void *sq_worker(void *arg)
 			continue;
 		}
 		fail = sq_fault_fail(c, kind);
+		/* Perf trace: only an entry rung onto an idle queue is timed. */
+		perf_db = sq->perf_db_ns;
+		sq->perf_db_ns = 0;
+		perf_t = 0;
+		if (c->perf_on && perf_db) {
+			perf_t = hsm_perf_now();
+			hsm_perf_record(c, HSM_PERF_WAKE, perf_db, perf_t);
+		}
 		pthread_mutex_unlock(&c->lock);
 
 		memset(&sqe, 0, sizeof(sqe));
@@ -222,12 +362,23 @@ static void *sq_worker(void *arg)
 		else
 			sq_execute(c, kind, qid, &sqe, &cqe, &deferred);
 
-		pthread_mutex_lock(&c->lock);
+		if (perf_t) {
+			uint64_t now = hsm_perf_now();
+
+			pthread_mutex_lock(&c->lock);
+			hsm_perf_record(c, HSM_PERF_EXEC, perf_t, now);
+			perf_t = now;
+		} else {
+			pthread_mutex_lock(&c->lock);
+		}
 		if (sq->stop || !sq_fault_delay(c, sq))
 			break;	/* deleted meanwhile: the completion is dropped */
 		sq->head = (sq->head + 1) % sq->entries;
-		if (!deferred)
-			sq_post(c, sq, &cqe);
+		if (!deferred) {
+			sq_post(c, sq, &cqe, perf_t ? perf_db : 0);
+			if (perf_t)
+				hsm_perf_record(c, HSM_PERF_POST, perf_t, hsm_perf_now());
+		}
 	}
 	pthread_mutex_unlock(&c->lock);
 	return NULL;
