@@ -71,6 +71,7 @@ struct AzihsmState {
     uint32_t irq_pending;
     QEMUBH *irq_bh;
     bool perf_trace;    /* perf-trace: Documentation/benchmarks.md */
+    bool perf_inline;   /* perf-inline: Documentation/device.md */
 
     /* properties */
     char *serial;
@@ -241,7 +242,11 @@ static int azihsm_dma_write(void *opaque, uint64_t addr, const void *buf,
                       DMA_DIRECTION_FROM_DEVICE);
 }
 
-/* Worker thread, no BQL: note the vector, let the main loop send it. */
+/*
+ * Worker thread, no BQL: note the vector, let the main loop send it. A
+ * thread that holds the BQL (the vCPU in a doorbell write that ran a
+ * command inline, perf-inline) sends it at once.
+ */
 static void azihsm_irq(void *opaque, unsigned int vector)
 {
     AzihsmState *s = opaque;
@@ -250,6 +255,11 @@ static void azihsm_irq(void *opaque, unsigned int vector)
         azihsm_rcu_enter_worker();
         qemu_log_mask(LOG_GUEST_ERROR, "azihsm: interrupt on vector %u,"
                       " the device has %d\n", vector, AZIHSM_MSIX_VECTORS);
+        return;
+    }
+    if (qemu_mutex_iothread_locked()) {
+        /* Masked or disabled: msix_notify() sets the PBA bit instead. */
+        msix_notify(PCI_DEVICE(s), vector);
         return;
     }
     qatomic_or(&s->irq_pending, 1u << vector);
@@ -488,6 +498,7 @@ static void azihsm_realize(PCIDevice *pdev, Error **errp)
     if (s->perf_trace) {
         hsm_ctrl_perf_enable(s->ctrl, true);
     }
+    hsm_ctrl_set_inline(s->ctrl, s->perf_inline);
     return;
 
 err_bh:
@@ -622,6 +633,8 @@ static Property azihsm_properties[] = {
                        AZIHSM_HSM_QUEUES_MAX),
     DEFINE_PROP_UINT32("aes-queues", AzihsmState, aes_queues,
                        AZIHSM_AES_QUEUES_MAX),
+    /* Quick commands on an idle queue run in the doorbell write: device.md. */
+    DEFINE_PROP_BOOL("perf-inline", AzihsmState, perf_inline, true),
     /* Test only, default off: Documentation/device.md. */
     DEFINE_PROP_STRING("selftest-fail", AzihsmState, selftest_fail),
     DEFINE_PROP_STRING("fault-corrupt", AzihsmState, fault_corrupt),

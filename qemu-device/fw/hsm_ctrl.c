@@ -306,8 +306,10 @@ void hsm_ctrl_doorbell_write(struct hsm_ctrl *c, uint64_t off, uint32_t val)
 					sq->cq->perf_head_ns = 0;
 				}
 			}
-			sq->tail = val;
-			pthread_cond_signal(&sq->wake);
+			if (!hsm_sq_inline(c, sq, val)) {
+				sq->tail = val;
+				pthread_cond_signal(&sq->wake);
+			}
 		}
 	}
 	pthread_mutex_unlock(&c->lock);

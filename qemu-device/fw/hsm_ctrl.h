@@ -9,7 +9,9 @@
  *
  * Threading: register and doorbell writes come from the vCPU thread and
  * only update state and wake a worker; commands run on the core's worker
- * threads, one per created submission queue.
+ * threads, one per created submission queue. With inline execution on
+ * (hsm_ctrl_set_inline), a quick command rung onto an idle I/O queue runs
+ * in the doorbell write itself, on the caller's thread.
  */
 #ifndef HSM_CTRL_H
 #define HSM_CTRL_H
@@ -28,7 +30,11 @@ struct hsm_host_ops {
 	 */
 	int (*dma_read)(void *opaque, uint64_t addr, void *buf, size_t len);
 	int (*dma_write)(void *opaque, uint64_t addr, const void *buf, size_t len);
-	/* Signal MSI-X vector @vector. Called from worker threads. */
+	/*
+	 * Signal MSI-X vector @vector. Called from worker threads, with the
+	 * controller lock held; and from the doorbell write's thread for an
+	 * inline command (QEMU: the vCPU, with the BQL, sends it at once).
+	 */
 	void (*irq)(void *opaque, unsigned int vector);
 	/* A guest programming error (QEMU: LOG_GUEST_ERROR). */
 	void (*guest_error)(void *opaque, const char *fmt, va_list ap);
@@ -124,6 +130,17 @@ struct hsm_perf_hist {
 	uint64_t n, sum_ns, max_ns;
 	uint64_t bucket[HSM_PERF_BUCKETS];
 };
+
+/*
+ * Inline execution (QEMU property perf-inline, on by default there; off in
+ * a new controller): an SQ tail doorbell that adds one quick command to an
+ * idle HSM or AES queue runs it in the doorbell write and posts its
+ * completion before returning (hsm_sq_inline), instead of waking the
+ * queue's worker thread. Never while a test-only fault is set.
+ */
+void hsm_ctrl_set_inline(struct hsm_ctrl *c, bool on);
+/* Commands run inline since the controller was made. */
+uint64_t hsm_ctrl_inline_count(struct hsm_ctrl *c);
 
 /* Turn the perf trace on (the counts start again from zero) or off. */
 void hsm_ctrl_perf_enable(struct hsm_ctrl *c, bool on);

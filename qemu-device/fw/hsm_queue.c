@@ -13,6 +13,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
 #include "hsm_ctrl_int.h"
 
 union hsm_any_sqe {
@@ -93,6 +95,18 @@ bool hsm_ctrl_perf_enabled(struct hsm_ctrl *c)
 	return on;
 }
 
+/* @cq's interrupt went out at @now (lock held). */
+static void perf_cq_sent(struct hsm_ctrl *c, struct hsm_cq *cq, uint64_t now)
+{
+	if (!cq->perf_raise_ns)
+		return;
+	hsm_perf_record(c, HSM_PERF_IRQ, cq->perf_raise_ns, now);
+	hsm_perf_record(c, HSM_PERF_DEVICE, cq->perf_db_ns, now);
+	cq->perf_raise_ns = 0;
+	cq->perf_db_ns = 0;
+	cq->perf_sent_ns = now;
+}
+
 void hsm_ctrl_perf_irq_sent(struct hsm_ctrl *c, unsigned int vector)
 {
 	uint64_t now;
@@ -105,17 +119,9 @@ void hsm_ctrl_perf_irq_sent(struct hsm_ctrl *c, unsigned int vector)
 	}
 	now = hsm_perf_now();
 	/* Slot 0 is the admin queue: not traced. */
-	for (i = 1; i < HSM_QSLOTS; i++) {
-		struct hsm_cq *cq = &c->cq[i];
-
-		if (!cq->created || cq->vector != vector || !cq->perf_raise_ns)
-			continue;
-		hsm_perf_record(c, HSM_PERF_IRQ, cq->perf_raise_ns, now);
-		hsm_perf_record(c, HSM_PERF_DEVICE, cq->perf_db_ns, now);
-		cq->perf_raise_ns = 0;
-		cq->perf_db_ns = 0;
-		cq->perf_sent_ns = now;
-	}
+	for (i = 1; i < HSM_QSLOTS; i++)
+		if (c->cq[i].created && c->cq[i].vector == vector)
+			perf_cq_sent(c, &c->cq[i], now);
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -176,7 +182,7 @@ static void sq_execute(struct hsm_ctrl *c, enum hsm_queue_kind kind, uint16_t qi
 		cqe->admin.status = htole16((uint16_t)(status << AZIHSM_CQE_STATUS_SHIFT));
 		break;
 	case HSM_Q_HSM:
-		hsm_io_execute_hsm(c, qid, &sqe->hsm, &cqe->hsm);
+		hsm_io_execute_hsm(c, qid, &sqe->hsm, &cqe->hsm, NULL);
 		cqe->hsm.cid = htole16((uint16_t)(le32toh(sqe->hsm.dw0) >> AZIHSM_HSQE_CID_SHIFT));
 		break;
 	case HSM_Q_AES:
@@ -325,7 +331,7 @@ static void *sq_worker(void *arg)
 
 	pthread_mutex_lock(&c->lock);
 	for (;;) {
-		while (!sq->stop && (!c->running || sq->head == sq->tail))
+		while (!sq->stop && (!c->running || sq->head == sq->tail || sq->inline_run))
 			pthread_cond_wait(&sq->wake, &c->lock);
 		if (sq->stop)
 			break;
@@ -340,6 +346,7 @@ static void *sq_worker(void *arg)
 			continue;
 		}
 		fail = sq_fault_fail(c, kind);
+		sq->busy = true;
 		/* Perf trace: only an entry rung onto an idle queue is timed. */
 		perf_db = sq->perf_db_ns;
 		sq->perf_db_ns = 0;
@@ -353,6 +360,7 @@ static void *sq_worker(void *arg)
 		memset(&sqe, 0, sizeof(sqe));
 		if (c->ops->dma_read(c->opaque, addr, &sqe, sqe_size(kind))) {
 			pthread_mutex_lock(&c->lock);
+			sq->busy = false;
 			hsm_ctrl_fatal(c, "submission queue is not guest RAM");
 			continue;
 		}
@@ -371,17 +379,130 @@ static void *sq_worker(void *arg)
 		} else {
 			pthread_mutex_lock(&c->lock);
 		}
-		if (sq->stop || !sq_fault_delay(c, sq))
+		if (sq->stop || !sq_fault_delay(c, sq)) {
+			sq->busy = false;
 			break;	/* deleted meanwhile: the completion is dropped */
+		}
 		sq->head = (sq->head + 1) % sq->entries;
 		if (!deferred) {
 			sq_post(c, sq, &cqe, perf_t ? perf_db : 0);
 			if (perf_t)
 				hsm_perf_record(c, HSM_PERF_POST, perf_t, hsm_perf_now());
 		}
+		sq->busy = false;
 	}
 	pthread_mutex_unlock(&c->lock);
 	return NULL;
+}
+
+void hsm_ctrl_set_inline(struct hsm_ctrl *c, bool on)
+{
+	pthread_mutex_lock(&c->lock);
+	c->inline_on = on;
+	pthread_mutex_unlock(&c->lock);
+}
+
+uint64_t hsm_ctrl_inline_count(struct hsm_ctrl *c)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&c->lock);
+	n = c->inline_count;
+	pthread_mutex_unlock(&c->lock);
+	return n;
+}
+
+/* Whether inline execution may take the next entry of @sq (lock held). */
+static bool sq_inline_ok(struct hsm_ctrl *c, struct hsm_sq *sq, uint32_t val)
+{
+	struct hsm_cq *cq = sq->cq;
+	unsigned int i;
+
+	if (!c->inline_on || !c->running || sq->kind == HSM_Q_ADMIN || sq->stop ||
+	    sq->busy || sq->inline_run || !sq->thread_live || sq->head != sq->tail ||
+	    val != (sq->tail + 1) % sq->entries || !cq || !cq->created ||
+	    (cq->tail + 1) % cq->entries == cq->head)
+		return false;
+	/* Test-only faults act on the worker's path alone. */
+	for (i = 0; i < HSM_FAULT_NR; i++)
+		if (c->fault[i])
+			return false;
+	return true;
+}
+
+bool hsm_sq_inline(struct hsm_ctrl *c, struct hsm_sq *sq, uint32_t val)
+{
+	enum hsm_queue_kind kind = sq->kind;
+	uint64_t addr = sq->base + (uint64_t)sq->head * sqe_size(kind);
+	uint32_t old_tail = sq->tail;
+	unsigned int gen = sq->gen;
+	uint64_t perf_db = 0, perf_t = 0, now;
+	union hsm_any_sqe sqe;
+	union hsm_any_cqe cqe;
+	bool declined = false;
+
+	if (!sq_inline_ok(c, sq, val))
+		return false;
+	if (c->perf_on) {
+		perf_db = sq->perf_db_ns;
+		perf_t = hsm_perf_now();
+	}
+	sq->inline_run = true;
+	pthread_mutex_unlock(&c->lock);
+
+	memset(&sqe, 0, sizeof(sqe));
+	memset(&cqe, 0, sizeof(cqe));
+	if (c->ops->dma_read(c->opaque, addr, &sqe, sqe_size(kind))) {
+		declined = true;	/* the worker finds it and fails the controller */
+	} else if (kind == HSM_Q_AES) {
+		if (le32toh(sqe.aes.src_len) > HSM_INLINE_AES_MAX)
+			declined = true;
+		else
+			hsm_io_execute_aes(c, &sqe.aes, &cqe.aes);
+	} else {
+		hsm_io_execute_hsm(c, sq->qid, &sqe.hsm, &cqe.hsm, &declined);
+		cqe.hsm.cid = htole16((uint16_t)(le32toh(sqe.hsm.dw0) >> AZIHSM_HSQE_CID_SHIFT));
+	}
+	OPENSSL_cleanse(&sqe, sizeof(sqe));
+
+	pthread_mutex_lock(&c->lock);
+	sq->inline_run = false;
+	if (sq->gen != gen) {
+		/* Deleted (and maybe created anew) meanwhile: drop it. */
+		OPENSSL_cleanse(&cqe, sizeof(cqe));
+		pthread_cond_signal(&sq->wake);
+		return true;
+	}
+	/* Another doorbell may have moved the tail meanwhile (not in QEMU). */
+	if (sq->tail == old_tail)
+		sq->tail = val;
+	if (declined) {
+		pthread_cond_signal(&sq->wake);	/* the worker runs it */
+		return true;
+	}
+	if (sq->stop || !c->running) {
+		OPENSSL_cleanse(&cqe, sizeof(cqe));
+		return true;
+	}
+	sq->perf_db_ns = 0;
+	sq->head = (sq->head + 1) % sq->entries;
+	c->inline_count++;
+	if (perf_t) {
+		hsm_perf_record(c, HSM_PERF_WAKE, perf_db, perf_t);
+		now = hsm_perf_now();
+		hsm_perf_record(c, HSM_PERF_EXEC, perf_t, now);
+		perf_t = now;
+	}
+	if (sq_post(c, sq, &cqe, perf_db) && perf_t) {
+		now = hsm_perf_now();
+		hsm_perf_record(c, HSM_PERF_POST, perf_t, now);
+		/* The host sent the interrupt from this thread, at once. */
+		perf_cq_sent(c, sq->cq, now);
+	}
+	OPENSSL_cleanse(&cqe, sizeof(cqe));
+	if (sq->head != sq->tail)
+		pthread_cond_signal(&sq->wake);
+	return true;
 }
 
 int hsm_sq_start(struct hsm_ctrl *c, struct hsm_sq *sq)
@@ -396,6 +517,7 @@ int hsm_sq_start(struct hsm_ctrl *c, struct hsm_sq *sq)
 
 pthread_t hsm_sq_detach(struct hsm_ctrl *c, struct hsm_sq *sq, bool *joinable)
 {
+	sq->gen++;
 	sq->stop = true;
 	pthread_cond_broadcast(&sq->wake);
 	pthread_cond_broadcast(&c->cq_space);
