@@ -14,6 +14,7 @@
 #include <linux/cpumask.h>
 #include <linux/interrupt.h>
 #include <linux/io.h>
+#include <linux/moduleparam.h>
 #include <linux/slab.h>
 
 #include "azihsm.h"
@@ -61,10 +62,17 @@ int azihsm_ring_alloc(struct azihsm_ring *r, struct azihsm_dev *hdev, u16 qid,
  * (Documentation/benchmarks.md, issue 13). Best effort: on failure (CPU
  * offline) the default affinity stays.
  */
+static bool azihsm_irq_affinity = true;
+module_param_named(irq_affinity, azihsm_irq_affinity, bool, 0444);
+MODULE_PARM_DESC(irq_affinity,
+		 "Bind I/O ring i's interrupt to CPU i, the CPU that submits to it (default true)");
+
 static void azihsm_ring_irq_affinity(struct azihsm_ring *r)
 {
 	unsigned int index, cpu;
 
+	if (!azihsm_irq_affinity)
+		return;
 	if (r->qid >= AZIHSM_QID_AES_FIRST)
 		index = r->qid - AZIHSM_QID_AES_FIRST;
 	else if (r->qid >= AZIHSM_QID_HSM_FIRST)
