@@ -33,6 +33,8 @@
 #ifdef HSM_BENCH_FW
 #include "hsm_fw.h"
 #include "internal.h"
+#include "test_pki.h"	/* libazihsm logs in only to a device of a trusted root */
+#include "drv_app_id.h"	/* the driver's short_app_id bookkeeping */
 
 static int fw_xfer(void *ctx, struct lib_xfer *x)
 {
@@ -40,8 +42,11 @@ static int fw_xfer(void *ctx, struct lib_xfer *x)
 		.in = x->req, .in_len = x->req_len, .out = x->rsp, .out_cap = x->rsp_cap,
 		.session_flags = x->session_flags, .session_id = x->session_id,
 	};
-	uint16_t sc = hsm_fw_execute(ctx, &cmd);
+	uint16_t sc;
 
+	drv_app_fill(&cmd);
+	sc = hsm_fw_execute(ctx, &cmd);
+	drv_app_record(&cmd);
 	if (sc) {
 		lib_set_status(AZIHSM_STATUS_KIND_COMPLETION, sc);
 		return -EIO;
@@ -159,9 +164,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 #ifdef HSM_BENCH_FW
-	static const struct hsm_fw_config cfg = { .serial = "BENCH-1", .fw_rev = "1.0.0" };
-	struct hsm_fw *fw = hsm_fw_new(&cfg);
+	struct hsm_fw_config cfg = { .serial = "BENCH-1", .fw_rev = "1.0.0" };
+	struct test_pki pki;
+	struct hsm_fw *fw = NULL;
 
+	if (!test_pki_init(&pki, NULL, NULL, &cfg))
+		fw = test_pki_fw_new(&pki, &cfg);
 	if (!fw) {
 		fprintf(stderr, "hsm-bench: the firmware core did not start\n");
 		return 1;
@@ -210,6 +218,7 @@ int main(int argc, char **argv)
 	azihsm_close(dev);
 #ifdef HSM_BENCH_FW
 	hsm_fw_free(fw);
+	test_pki_done(&pki);
 #endif
 	return 0;
 }
