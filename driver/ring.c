@@ -11,8 +11,10 @@
  * formats end in the phase/status word (static_asserts in the queues).
  */
 #include <linux/dma-mapping.h>
+#include <linux/cpumask.h>
 #include <linux/interrupt.h>
 #include <linux/io.h>
+#include <linux/moduleparam.h>
 #include <linux/slab.h>
 
 #include "azihsm.h"
@@ -51,6 +53,38 @@ int azihsm_ring_alloc(struct azihsm_ring *r, struct azihsm_dev *hdev, u16 qid,
 	return 0;
 }
 
+/*
+ * Send the ring's completions to the CPU that submits to it: I/O rings
+ * are picked by CPU (raw_smp_processor_id() % the number of rings of the
+ * kind), so ring i serves CPU i first. Left to the default, vectors land
+ * on any CPU, and a completion then takes a cross-CPU wake-up; under
+ * single-threaded TCG it waits until the other vCPU's turn comes
+ * (Documentation/benchmarks.md, issue 13). Best effort: on failure (CPU
+ * offline) the default affinity stays.
+ */
+static bool azihsm_irq_affinity = true;
+module_param_named(irq_affinity, azihsm_irq_affinity, bool, 0444);
+MODULE_PARM_DESC(irq_affinity,
+		 "Bind I/O ring i's interrupt to CPU i, the CPU that submits to it (default true)");
+
+static void azihsm_ring_irq_affinity(struct azihsm_ring *r)
+{
+	unsigned int index, cpu;
+
+	if (!azihsm_irq_affinity)
+		return;
+	if (r->qid >= AZIHSM_QID_AES_FIRST)
+		index = r->qid - AZIHSM_QID_AES_FIRST;
+	else if (r->qid >= AZIHSM_QID_HSM_FIRST)
+		index = r->qid - AZIHSM_QID_HSM_FIRST;
+	else
+		return;
+	cpu = index % nr_cpu_ids;
+	if (!cpu_online(cpu) ||
+	    irq_set_affinity(pci_irq_vector(r->dev->pdev, r->vector), cpumask_of(cpu)))
+		dev_dbg(r->dev->dev, "queue %u: interrupt left on its default CPUs\n", r->qid);
+}
+
 /* Hook the ring's vector to @handler(@data). */
 int azihsm_ring_request_irq(struct azihsm_ring *r, irq_handler_t handler,
 			    void *data)
@@ -65,6 +99,7 @@ int azihsm_ring_request_irq(struct azihsm_ring *r, irq_handler_t handler,
 	}
 	r->irq_data = data;
 	r->irq_requested = true;
+	azihsm_ring_irq_affinity(r);
 	return 0;
 }
 

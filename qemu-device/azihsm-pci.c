@@ -70,6 +70,8 @@ struct AzihsmState {
      */
     uint32_t irq_pending;
     QEMUBH *irq_bh;
+    bool perf_trace;    /* perf-trace: Documentation/benchmarks.md */
+    bool perf_inline;   /* perf-inline: Documentation/device.md */
 
     /* properties */
     char *serial;
@@ -250,7 +252,11 @@ static int azihsm_dma_write(void *opaque, uint64_t addr, const void *buf,
                       DMA_DIRECTION_FROM_DEVICE);
 }
 
-/* Worker thread, no BQL: note the vector, let the main loop send it. */
+/*
+ * Worker thread, no BQL: note the vector, let the main loop send it. A
+ * thread that holds the BQL (the vCPU in a doorbell write that ran a
+ * command inline, perf-inline) sends it at once.
+ */
 static void azihsm_irq(void *opaque, unsigned int vector)
 {
     AzihsmState *s = opaque;
@@ -262,6 +268,11 @@ static void azihsm_irq(void *opaque, unsigned int vector)
         return;
     }
     if (qatomic_read(&s->pulled)) {
+        return;
+    }
+    if (qemu_mutex_iothread_locked()) {
+        /* Masked or disabled: msix_notify() sets the PBA bit instead. */
+        msix_notify(PCI_DEVICE(s), vector);
         return;
     }
     qatomic_or(&s->irq_pending, 1u << vector);
@@ -283,6 +294,9 @@ static void azihsm_irq_bh(void *opaque)
         }
         /* Masked or disabled: msix_notify() sets the PBA bit instead. */
         msix_notify(PCI_DEVICE(s), vector);
+        if (qatomic_read(&s->perf_trace)) {
+            hsm_ctrl_perf_irq_sent(s->ctrl, vector);
+        }
     }
 }
 
@@ -517,6 +531,10 @@ static void azihsm_realize(PCIDevice *pdev, Error **errp)
             hsm_ctrl_set_fault(s->ctrl, i, s->fault_init[i]);
         }
     }
+    if (s->perf_trace) {
+        hsm_ctrl_perf_enable(s->ctrl, true);
+    }
+    hsm_ctrl_set_inline(s->ctrl, s->perf_inline);
     return;
 
 err_bh:
@@ -628,6 +646,40 @@ static void azihsm_pulled_set(Object *obj, bool val, Error **errp)
     }
 }
 
+/*
+ * perf-trace (bool, -device or qom-set; setting it starts the counts
+ * again) and perf-report (string, qom-get): the firmware core's per-stage
+ * round-trip histograms, Documentation/benchmarks.md.
+ */
+static bool azihsm_perf_trace_get(Object *obj, Error **errp)
+{
+    return qatomic_read(&AZIHSM(obj)->perf_trace);
+}
+
+static void azihsm_perf_trace_set(Object *obj, bool on, Error **errp)
+{
+    AzihsmState *s = AZIHSM(obj);
+
+    if (s->ctrl) {
+        hsm_ctrl_perf_enable(s->ctrl, on);
+    }
+    qatomic_set(&s->perf_trace, on);
+}
+
+static char *azihsm_perf_report_get(Object *obj, Error **errp)
+{
+    AzihsmState *s = AZIHSM(obj);
+    char *txt, *ret;
+
+    if (!s->ctrl) {
+        return g_strdup("");
+    }
+    txt = hsm_ctrl_perf_report(s->ctrl);
+    ret = g_strdup(txt ? txt : "");
+    free(txt);
+    return ret;
+}
+
 static void azihsm_instance_init(Object *obj)
 {
     AzihsmState *s = AZIHSM(obj);
@@ -659,6 +711,8 @@ static Property azihsm_properties[] = {
                        AZIHSM_HSM_QUEUES_MAX),
     DEFINE_PROP_UINT32("aes-queues", AzihsmState, aes_queues,
                        AZIHSM_AES_QUEUES_MAX),
+    /* Quick commands on an idle queue run in the doorbell write: device.md. */
+    DEFINE_PROP_BOOL("perf-inline", AzihsmState, perf_inline, true),
     /* Test only, default off: Documentation/device.md. */
     DEFINE_PROP_STRING("selftest-fail", AzihsmState, selftest_fail),
     DEFINE_PROP_STRING("fault-corrupt", AzihsmState, fault_corrupt),
@@ -757,6 +811,14 @@ static void azihsm_class_init(ObjectClass *klass, void *data)
         object_class_property_set_description(klass, azihsm_sensors[i].name,
                                               azihsm_sensors[i].desc);
     }
+    object_class_property_add_bool(klass, "perf-trace", azihsm_perf_trace_get,
+                                   azihsm_perf_trace_set);
+    object_class_property_set_description(klass, "perf-trace",
+                                          "record per-stage command latencies");
+    object_class_property_add_str(klass, "perf-report", azihsm_perf_report_get,
+                                  NULL);
+    object_class_property_set_description(klass, "perf-report",
+                                          "perf-trace histograms (text)");
     set_bit(DEVICE_CATEGORY_MISC, dc->categories);
 }
 

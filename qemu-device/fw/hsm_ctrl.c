@@ -280,6 +280,12 @@ void hsm_ctrl_doorbell_write(struct hsm_ctrl *c, uint64_t off, uint32_t val)
 					     cq->entries);
 		} else {
 			cq->head = val;
+			if (c->perf_on && cq->perf_sent_ns) {
+				cq->perf_head_ns = hsm_perf_now();
+				hsm_perf_record(c, HSM_PERF_GUEST_IRQ, cq->perf_sent_ns,
+						cq->perf_head_ns);
+				cq->perf_sent_ns = 0;
+			}
 			pthread_cond_broadcast(&c->cq_space);
 			if (slot == 0)
 				hsm_aer_deliver(c);
@@ -291,8 +297,19 @@ void hsm_ctrl_doorbell_write(struct hsm_ctrl *c, uint64_t off, uint32_t val)
 			hsm_ctrl_guest_error(c, "SQ %u tail %u beyond %u entries", qid, val,
 					     sq->entries);
 		} else {
-			sq->tail = val;
-			pthread_cond_signal(&sq->wake);
+			if (c->perf_on && sq->head == sq->tail && val != sq->tail) {
+				/* Perf trace: an entry rung onto an idle queue. */
+				sq->perf_db_ns = hsm_perf_now();
+				if (sq->cq) {
+					hsm_perf_record(c, HSM_PERF_GUEST_NEXT,
+							sq->cq->perf_head_ns, sq->perf_db_ns);
+					sq->cq->perf_head_ns = 0;
+				}
+			}
+			if (!hsm_sq_inline(c, sq, val)) {
+				sq->tail = val;
+				pthread_cond_signal(&sq->wake);
+			}
 		}
 	}
 	pthread_mutex_unlock(&c->lock);

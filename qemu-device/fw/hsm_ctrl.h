@@ -9,7 +9,9 @@
  *
  * Threading: register and doorbell writes come from the vCPU thread and
  * only update state and wake a worker; commands run on the core's worker
- * threads, one per created submission queue.
+ * threads, one per created submission queue. With inline execution on
+ * (hsm_ctrl_set_inline), a quick command rung onto an idle I/O queue runs
+ * in the doorbell write itself, on the caller's thread.
  */
 #ifndef HSM_CTRL_H
 #define HSM_CTRL_H
@@ -28,7 +30,11 @@ struct hsm_host_ops {
 	 */
 	int (*dma_read)(void *opaque, uint64_t addr, void *buf, size_t len);
 	int (*dma_write)(void *opaque, uint64_t addr, const void *buf, size_t len);
-	/* Signal MSI-X vector @vector. Called from worker threads. */
+	/*
+	 * Signal MSI-X vector @vector. Called from worker threads, with the
+	 * controller lock held; and from the doorbell write's thread for an
+	 * inline command (QEMU: the vCPU, with the BQL, sends it at once).
+	 */
 	void (*irq)(void *opaque, unsigned int vector);
 	/* A guest programming error (QEMU: LOG_GUEST_ERROR). */
 	void (*guest_error)(void *opaque, const char *fmt, va_list ap);
@@ -98,6 +104,51 @@ void hsm_ctrl_set_fault(struct hsm_ctrl *c, enum hsm_fault f, uint32_t val);
 uint32_t hsm_ctrl_get_fault(struct hsm_ctrl *c, enum hsm_fault f);
 /* Faults injected since the controller was made (all kinds). */
 uint64_t hsm_ctrl_faults_injected(struct hsm_ctrl *c);
+
+/*
+ * Perf trace (QEMU property perf-trace; Documentation/benchmarks.md): the
+ * time each I/O command (HSM and AES queues) spends in each stage of its
+ * round trip, as a count, mean, maximum and log2 histogram per stage.
+ * Stamps are taken only on an idle queue's doorbell (one in flight), so
+ * the stages add up to the round trip of one command. Off by default; off
+ * costs one flag test per doorbell and completion.
+ */
+enum hsm_perf_stage {
+	HSM_PERF_WAKE,		/* SQ tail doorbell -> worker has the entry */
+	HSM_PERF_EXEC,		/* worker: SQE fetch + command + response DMA */
+	HSM_PERF_POST,		/* command done -> CQE written, interrupt raised */
+	HSM_PERF_IRQ,		/* interrupt raised -> host sent the MSI-X message */
+	HSM_PERF_GUEST_IRQ,	/* MSI-X sent -> driver's CQ head doorbell */
+	HSM_PERF_GUEST_NEXT,	/* CQ head doorbell -> next SQ tail doorbell */
+	HSM_PERF_DEVICE,	/* SQ tail doorbell -> MSI-X sent (device total) */
+	HSM_PERF_NR
+};
+
+#define HSM_PERF_BUCKETS	16	/* [0,1) [1,2) [2,4) ... [8192,inf) us */
+
+struct hsm_perf_hist {
+	uint64_t n, sum_ns, max_ns;
+	uint64_t bucket[HSM_PERF_BUCKETS];
+};
+
+/*
+ * Inline execution (QEMU property perf-inline, on by default there; off in
+ * a new controller): an SQ tail doorbell that adds one quick command to an
+ * idle HSM or AES queue runs it in the doorbell write and posts its
+ * completion before returning (hsm_sq_inline), instead of waking the
+ * queue's worker thread. Never while a test-only fault is set.
+ */
+void hsm_ctrl_set_inline(struct hsm_ctrl *c, bool on);
+/* Commands run inline since the controller was made. */
+uint64_t hsm_ctrl_inline_count(struct hsm_ctrl *c);
+
+/* Turn the perf trace on (the counts start again from zero) or off. */
+void hsm_ctrl_perf_enable(struct hsm_ctrl *c, bool on);
+bool hsm_ctrl_perf_enabled(struct hsm_ctrl *c);
+/* The host sent the MSI-X message of @vector (host ops .irq was called). */
+void hsm_ctrl_perf_irq_sent(struct hsm_ctrl *c, unsigned int vector);
+/* The counts so far as a text table (malloc'd; NULL without memory). */
+char *hsm_ctrl_perf_report(struct hsm_ctrl *c);
 
 /*
  * Tamper sensors (device properties tamper-enclosure, sensor-voltage-mv,

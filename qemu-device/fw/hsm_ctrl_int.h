@@ -31,6 +31,11 @@ struct hsm_cq {
 	bool ien;
 	uint16_t vector;
 	unsigned int sq_refs;
+	/* perf trace (hsm_perf_*): CLOCK_MONOTONIC ns, 0 = none */
+	uint64_t perf_db_ns;	/* SQ doorbell of the entry just posted */
+	uint64_t perf_raise_ns;	/* its interrupt raised */
+	uint64_t perf_sent_ns;	/* the host sent it (hsm_ctrl_perf_irq_sent) */
+	uint64_t perf_head_ns;	/* the driver's last head doorbell after that */
 };
 
 struct hsm_sq {
@@ -47,6 +52,10 @@ struct hsm_sq {
 	pthread_t thread;
 	pthread_cond_t wake;	/* doorbell written or stop set */
 	struct hsm_ctrl *ctrl;
+	uint64_t perf_db_ns;	/* perf trace: tail doorbell onto an idle SQ */
+	bool busy;		/* the worker holds an entry (fetched, not posted) */
+	bool inline_run;	/* the doorbell's thread runs an entry (hsm_sq_inline) */
+	unsigned int gen;	/* counts detaches: an inline run outlived its SQ? */
 };
 
 /* Slots: 0 = admin, 1..15 = HSM qid 1..15, 16..31 = AES qid 256..271 */
@@ -85,7 +94,17 @@ struct hsm_ctrl {
 	int32_t sensor[AZIHSM_TAMPER_SENSORS];
 	struct hsm_sq sq[HSM_QSLOTS];
 	struct hsm_cq cq[HSM_QSLOTS];
+	bool perf_on;		/* perf trace (hsm_ctrl_perf_enable) */
+	bool inline_on;		/* inline execution (hsm_ctrl_set_inline) */
+	uint64_t inline_count;	/* commands run inline */
+	struct hsm_perf_hist perf[HSM_PERF_NR];
 };
+
+/* hsm_queue.c: perf trace. Lock held. */
+uint64_t hsm_perf_now(void);
+/* Record @ns - @since in @stage if perf trace is on and @since is set. */
+void hsm_perf_record(struct hsm_ctrl *c, enum hsm_perf_stage stage, uint64_t since,
+		     uint64_t now);
 
 /* hsm_ctrl.c */
 void hsm_ctrl_guest_error(struct hsm_ctrl *c, const char *fmt, ...)
@@ -101,6 +120,16 @@ int hsm_sq_start(struct hsm_ctrl *c, struct hsm_sq *sq);
 void hsm_queues_teardown(struct hsm_ctrl *c);
 /* Detach one SQ (lock held), then join it (lock NOT held). */
 pthread_t hsm_sq_detach(struct hsm_ctrl *c, struct hsm_sq *sq, bool *joinable);
+/*
+ * SQ tail doorbell @val on @sq (lock held; dropped and taken again while
+ * the command runs): if inline execution is on, the queue idle and @val
+ * adds exactly one entry that is quick (io_hsm_quick_op, or an AES command
+ * of at most HSM_INLINE_AES_MAX bytes), run it here and post its
+ * completion. True when the doorbell is fully handled (run here, or
+ * declined after all and handed to the worker); false: the caller moves
+ * the tail and wakes the worker as usual.
+ */
+bool hsm_sq_inline(struct hsm_ctrl *c, struct hsm_sq *sq, uint32_t val);
 
 /* hsm_dma.c: PRP transfers. 0 or an AZIHSM_SC_* status. */
 uint16_t hsm_prp_read(struct hsm_ctrl *c, uint64_t prp1, uint64_t prp2,
@@ -122,9 +151,15 @@ void hsm_aer_deliver(struct hsm_ctrl *c);
  */
 bool hsm_admin_post(struct hsm_ctrl *c, uint16_t cid, uint32_t dw0);
 
-/* hsm_io.c: one HSM command from HSM SQ @sq_id. Lock NOT held. */
+/*
+ * hsm_io.c: one HSM command from HSM SQ @sq_id. Lock NOT held. With
+ * @declined (inline execution), only a quick service runs; anything else
+ * sets *@declined, leaves @cqe unset and runs nothing.
+ */
 void hsm_io_execute_hsm(struct hsm_ctrl *c, uint16_t sq_id, const struct azihsm_hsm_sqe *sqe,
-			struct azihsm_hsm_cqe *cqe);
+			struct azihsm_hsm_cqe *cqe, bool *declined);
+/* Largest AES fast-path command (src_len) run inline (hsm_sq_inline). */
+#define HSM_INLINE_AES_MAX	(64u * 1024)
 /*
  * hsm_aes.c: one AES fast-path command (XTS / GCM with a vault key); fills
  * the CQE but sq_head, sq_id and phase. Lock NOT held.

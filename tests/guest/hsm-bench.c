@@ -7,6 +7,11 @@
  * looping for SECONDS (default 3) per operation.
  *
  *   hsm-bench [SECONDS]
+ *   hsm-bench --null SECONDS [N]
+ *
+ * A first row, null-getapirev, times the null command GetApiRev (no
+ * session, no crypto: the round trip alone). --null runs only that row,
+ * for SECONDS, or for N commands when N is given (scripts/bench-null).
  *
  * Built two ways from this one source: for the guest (tests/guest/Makefile,
  * libazihsm over the driver's ioctl), and with -DHSM_BENCH_FW on the host,
@@ -17,6 +22,7 @@
  * lines.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +33,8 @@
 #ifdef HSM_BENCH_FW
 #include "hsm_fw.h"
 #include "internal.h"
+#include "test_pki.h"	/* libazihsm logs in only to a device of a trusted root */
+#include "drv_app_id.h"	/* the driver's short_app_id bookkeeping */
 
 static int fw_xfer(void *ctx, struct lib_xfer *x)
 {
@@ -34,8 +42,11 @@ static int fw_xfer(void *ctx, struct lib_xfer *x)
 		.in = x->req, .in_len = x->req_len, .out = x->rsp, .out_cap = x->rsp_cap,
 		.session_flags = x->session_flags, .session_id = x->session_id,
 	};
-	uint16_t sc = hsm_fw_execute(ctx, &cmd);
+	uint16_t sc;
 
+	drv_app_fill(&cmd);
+	sc = hsm_fw_execute(ctx, &cmd);
+	drv_app_record(&cmd);
 	if (sc) {
 		lib_set_status(AZIHSM_STATUS_KIND_COMPLETION, sc);
 		return -EIO;
@@ -105,22 +116,60 @@ static int one(struct azihsm_session *s, const struct bench *b, uint16_t key, ui
 	}
 }
 
+/* The null command: GetApiRev in a loop, @secs long or @count times. */
+static int null_bench(struct azihsm_dev *dev, double secs, uint64_t count)
+{
+	struct azihsm_rev min, max;
+	uint64_t n = 0;
+	double t0, t;
+	int ret;
+
+	ret = azihsm_get_api_rev(dev, &min, &max);	/* warm-up */
+	if (ret)
+		return fail("null-getapirev", ret, dev);
+	t0 = now();
+	do {
+		ret = azihsm_get_api_rev(dev, &min, &max);
+		if (ret)
+			return fail("null-getapirev", ret, dev);
+		n++;
+		t = now() - t0;
+	} while (count ? n < count : t < secs);
+	printf("null-getapirev %llu %.2f %.1f %.1f\n", (unsigned long long)n, t, n / t,
+	       t * 1e6 / n);
+	fflush(stdout);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	double secs = argc > 1 ? atof(argv[1]) : 3.0;
+	bool null_only = argc > 1 && !strcmp(argv[1], "--null");
+	double secs;
+	uint64_t count = 0;
 	struct azihsm_session *s;
 	struct azihsm_dev *dev;
 	size_t i;
 	int ret;
 
+	if (null_only) {
+		argv++;
+		argc--;
+		if (argc > 2)
+			count = strtoull(argv[2], NULL, 10);
+		argc = argc > 2 ? 2 : argc;
+	}
+	secs = argc > 1 ? atof(argv[1]) : 3.0;
 	if (secs <= 0 || secs > 600) {
-		fprintf(stderr, "usage: hsm-bench [SECONDS]\n");
+		fprintf(stderr, "usage: hsm-bench [SECONDS] | hsm-bench --null SECONDS [N]\n");
 		return 2;
 	}
 #ifdef HSM_BENCH_FW
-	static const struct hsm_fw_config cfg = { .serial = "BENCH-1", .fw_rev = "1.0.0" };
-	struct hsm_fw *fw = hsm_fw_new(&cfg);
+	struct hsm_fw_config cfg = { .serial = "BENCH-1", .fw_rev = "1.0.0" };
+	struct test_pki pki;
+	struct hsm_fw *fw = NULL;
 
+	if (!test_pki_init(&pki, NULL, NULL, &cfg))
+		fw = test_pki_fw_new(&pki, &cfg);
 	if (!fw) {
 		fprintf(stderr, "hsm-bench: the firmware core did not start\n");
 		return 1;
@@ -131,6 +180,9 @@ int main(int argc, char **argv)
 #endif
 	if (ret)
 		return fail("open", ret, NULL);
+	ret = null_bench(dev, secs, count);
+	if (ret || null_only)
+		return ret;
 	ret = azihsm_login(dev, AZIHSM_ROLE_OFFICER, NULL, DEFAULT_PIN, &s);
 	if (ret)
 		return fail("login", ret, dev);
@@ -166,6 +218,7 @@ int main(int argc, char **argv)
 	azihsm_close(dev);
 #ifdef HSM_BENCH_FW
 	hsm_fw_free(fw);
+	test_pki_done(&pki);
 #endif
 	return 0;
 }

@@ -16,7 +16,7 @@
 cd "$(dirname "$0")" || exit 1
 SMOKE=./hsm-smoke
 CYCLES=3
-PLAN=$((CYCLES * 2 * 3 + 3 + 6))
+PLAN=$((CYCLES * 2 * 3 + 3 + 7))
 n=0
 failed=0
 
@@ -124,5 +124,18 @@ for a in crypto_depth=0 queue_depth=1; do
 done
 modprobe azihsm && back
 ok $? "modprobe azihsm with its defaults: device back and working"
+
+# Issue 13: I/O ring i interrupts CPU i % CPUs, the CPU that submits to it.
+ncpu=$(grep -c ^processor /proc/cpuinfo)
+bad= nq=0
+for irq in $(grep -E 'azihsm-(hsm|aes)[0-9]+$' /proc/interrupts | cut -d: -f1); do
+	name=$(grep -E "^ *$irq:" /proc/interrupts | awk '{ print $NF }')
+	i=${name##*[a-z]}
+	eff=$(cat /proc/irq/$irq/effective_affinity_list)
+	nq=$((nq + 1))
+	[ "$eff" = "$((i % ncpu))" ] || bad="$bad $name:$eff"
+done
+[ $nq -ge 2 ] && [ -z "$bad" ]
+ok $? "issue 13: each of $nq I/O ring interrupts goes to CPU (ring % $ncpu)${bad:+, not:$bad}"
 
 [ $failed = 0 ]

@@ -9,6 +9,7 @@
 
 #include "azihsm/msg.h"
 #include "fake_guest.h"
+#include "hsm_ctrl_int.h"
 #include "tap.h"
 
 #define SERIAL	"TESTSERIAL-0001"
@@ -438,6 +439,142 @@ static void test_aes_queue(struct fake_guest *g)
 	       le16toh(cqe.sq_id) == 256 && le16toh(cqe.sq_head) == 1 &&
 	       (le16toh(cqe.status) >> 1) == AZIHSM_SC_INVALID_OPCODE,
 	       "AES SQE with cmd_type 0 completes (64-byte CQE) with INVALID_OPCODE");
+
+	/* Inline: a short AES command completes within the doorbell write. */
+	hsm_ctrl_set_inline(g->ctrl, true);
+	sqe.cmd_id = htole16(78);
+	fg_push(g, &q, &sqe);
+	fg_ring(g, &q);
+	tap_ok(!fg_reap(g, &q, &cqe, 0, true) && le16toh(cqe.cmd_id) == 78 &&
+	       le16toh(cqe.sq_head) == 2 &&
+	       (le16toh(cqe.status) >> 1) == AZIHSM_SC_INVALID_OPCODE,
+	       "inline: a short AES SQE completes before the doorbell write returns");
+	/* Above HSM_INLINE_AES_MAX: declined, the worker answers. */
+	sqe.cmd_id = htole16(79);
+	sqe.src_len = htole32(HSM_INLINE_AES_MAX + 1);
+	fg_push(g, &q, &sqe);
+	fg_ring(g, &q);
+	tap_ok(!fg_reap(g, &q, &cqe, 5000, true) && le16toh(cqe.cmd_id) == 79 &&
+	       le16toh(cqe.sq_head) == 3 && (le16toh(cqe.status) >> 1) != 0,
+	       "inline: an AES SQE above 64 KiB is left to the worker, which refuses it");
+	hsm_ctrl_set_inline(g->ctrl, false);
+}
+
+/* One HSM SQE on g->io for the request at FG_SRC; pushed, not rung. */
+static void inline_push(struct fake_guest *g, uint32_t len, uint16_t cid)
+{
+	struct azihsm_hsm_sqe sqe = { 0 };
+
+	sqe.dw0 = htole32((uint32_t)cid << AZIHSM_HSQE_CID_SHIFT);
+	sqe.src_len = htole32(len);
+	sqe.src_prp1 = htole64(FG_SRC);
+	sqe.dst_len = htole32(256);
+	sqe.dst_prp1 = htole64(FG_DST);
+	fg_push(g, &g->io, &sqe);
+}
+
+static uint16_t cqe_sc(const struct azihsm_hsm_cqe *cqe)
+{
+	return (le16toh(cqe->status) >> AZIHSM_CQE_STATUS_SHIFT) & AZIHSM_CQE_STATUS_MASK;
+}
+
+/*
+ * Inline execution (hsm_sq_inline): a quick command rung alone onto an
+ * idle queue completes within the doorbell write; anything else, a burst
+ * or a set test-only fault goes to the worker.
+ */
+static void test_inline(struct fake_guest *g)
+{
+	struct azihsm_hsm_cqe cqe;
+	uint8_t req[64], rsp[256];
+	struct mbor_dec d;
+	uint64_t n0;
+	uint32_t len;
+	int got;
+
+	/* After test_reset_paths: queue 1 anew. */
+	tap_ok(fg_admin(g, AZIHSM_ADMIN_SET_FEATURES, AZIHSM_FEAT_HSM_QUEUES, 0, 0, 0, NULL) == 0 &&
+	       (hsm_ctrl_reg_write(g->ctrl, AZIHSM_REG_CC,
+				   hsm_ctrl_reg_read(g->ctrl, AZIHSM_REG_CC, 4) |
+				   AZIHSM_CC_IO_ENABLE, 4), 1) &&
+	       fg_admin(g, AZIHSM_ADMIN_CREATE_CQ, 1 | (63u << 16),
+			AZIHSM_CREATE_PC | AZIHSM_CREATE_CQ_IEN | (1u << 16), FG_CQ1, 0,
+			NULL) == 0 &&
+	       fg_admin(g, AZIHSM_ADMIN_CREATE_SQ, 1 | (63u << 16), AZIHSM_CREATE_PC | (1u << 16),
+			FG_SQ1, 0, NULL) == 0, "inline: HSM queue 1 created");
+	memset(g->ram + (FG_CQ1 - FG_RAM_BASE), 0, 64 * 16);
+	fg_queue_setup(&g->io, 1, FG_SQ1, FG_CQ1, 64, 64, 64, 16);
+	n0 = hsm_ctrl_inline_count(g->ctrl);
+	hsm_ctrl_set_inline(g->ctrl, true);
+	len = req_build(req, sizeof(req), AZIHSM_OP_GET_API_REV, -1);
+	fg_write(g, FG_SRC, req, len);
+	memset(g->ram + (FG_DST - FG_RAM_BASE), 0, 256);
+	inline_push(g, len, 41);
+	fg_ring(g, &g->io);
+	tap_ok(!fg_reap(g, &g->io, &cqe, 0, true), "inline: GetApiRev's completion is posted "
+	       "before the doorbell write returns");
+	tap_ok(le16toh(cqe.cid) == 41 && cqe_sc(&cqe) == 0 &&
+	       le16toh(cqe.sq_head) == g->io.sq_tail && le16toh(cqe.sq_id) == g->io.qid,
+	       "inline: its CQE has the cid, success, the SQ head and id");
+	fg_read(g, FG_DST, rsp, le16toh(cqe.byte_count) <= sizeof(rsp) ?
+		le16toh(cqe.byte_count) : sizeof(rsp));
+	tap_eq(rsp_status(rsp, le16toh(cqe.byte_count), &d, NULL), 0,
+	       "inline: the response is GetApiRev's, status success");
+	tap_eq(hsm_ctrl_inline_count(g->ctrl), n0 + 1, "inline: counted once");
+
+	/* Not a quick service (KeyGenerate may take seconds): the worker runs it. */
+	len = req_build(req, sizeof(req), AZIHSM_OP_KEY_GENERATE, -1);
+	fg_write(g, FG_SRC, req, len);
+	inline_push(g, len, 42);
+	fg_ring(g, &g->io);
+	tap_ok(!fg_reap(g, &g->io, &cqe, 5000, true) && le16toh(cqe.cid) == 42 &&
+	       cqe_sc(&cqe) == 0 && hsm_ctrl_inline_count(g->ctrl) == n0 + 1,
+	       "inline: KeyGenerate is declined and completed by the worker");
+
+	/* A burst of two: the worker, in order. */
+	len = req_build(req, sizeof(req), AZIHSM_OP_GET_API_REV, -1);
+	fg_write(g, FG_SRC, req, len);
+	inline_push(g, len, 43);
+	inline_push(g, len, 44);
+	fg_ring(g, &g->io);
+	got = !fg_reap(g, &g->io, &cqe, 5000, true) && le16toh(cqe.cid) == 43;
+	got += !fg_reap(g, &g->io, &cqe, 5000, true) && le16toh(cqe.cid) == 44;
+	tap_ok(got == 2 && hsm_ctrl_inline_count(g->ctrl) == n0 + 1,
+	       "inline: two entries in one doorbell go to the worker, in order");
+
+	/* A test-only fault acts on the worker's path: not inline. */
+	hsm_ctrl_set_fault(g->ctrl, HSM_FAULT_FAIL, 1);
+	inline_push(g, len, 45);
+	fg_ring(g, &g->io);
+	tap_ok(!fg_reap(g, &g->io, &cqe, 5000, true) && cqe_sc(&cqe) == AZIHSM_SC_INTERNAL &&
+	       hsm_ctrl_inline_count(g->ctrl) == n0 + 1,
+	       "inline: with fault-fail-cmds set the worker fails the command");
+
+	/* A bad SQE (PSDT SGL) is refused inline, nothing else happens. */
+	{
+		struct azihsm_hsm_sqe sqe = { 0 };
+
+		sqe.dw0 = htole32((46u << AZIHSM_HSQE_CID_SHIFT) |
+				  (1u << AZIHSM_HSQE_PSDT_SHIFT));
+		sqe.src_len = htole32(len);
+		sqe.src_prp1 = htole64(FG_SRC);
+		sqe.dst_len = htole32(256);
+		sqe.dst_prp1 = htole64(FG_DST);
+		fg_push(g, &g->io, &sqe);
+		fg_ring(g, &g->io);
+		tap_ok(!fg_reap(g, &g->io, &cqe, 0, true) && le16toh(cqe.cid) == 46 &&
+		       cqe_sc(&cqe) == AZIHSM_SC_INVALID_FIELD,
+		       "inline: an SGL-typed HSM SQE completes at once with INVALID_FIELD");
+	}
+
+	/* Off again: the worker runs even a quick command. */
+	hsm_ctrl_set_inline(g->ctrl, false);
+	n0 = hsm_ctrl_inline_count(g->ctrl);
+	inline_push(g, len, 47);
+	fg_ring(g, &g->io);
+	tap_ok(!fg_reap(g, &g->io, &cqe, 5000, true) && le16toh(cqe.cid) == 47 &&
+	       cqe_sc(&cqe) == 0 && hsm_ctrl_inline_count(g->ctrl) == n0,
+	       "inline off: GetApiRev completes through the worker");
 }
 
 static void test_reset_paths(struct fake_guest *g)
@@ -541,6 +678,7 @@ int main(void)
 	test_cq_backpressure(&g);
 	test_aes_queue(&g);
 	test_reset_paths(&g);
+	test_inline(&g);
 	test_config();
 	fg_fini(&g);
 	return tap_done();
