@@ -6,8 +6,8 @@
 #   make check-debug    guest suite, dm-crypt and the harness's deliberate
 #                       bugs on the KASAN/lockdep/kmemleak kernel (6.1-debug)
 #   make check-all      every test, guest suite on both kernels (what CI
-#                       runs; check-debug is not in it yet: its cold build
-#                       and KASAN boots do not fit CI's 60 minutes)
+#                       runs; check-debug is not in it: its cold build
+#                       and KASAN boots do not fit CI's 60 minutes, README)
 #
 # Outputs go to build/; the QEMU tree and guest kernels are cached in
 # $(AZIHSM_CACHE) (default /var/cache/azihsm), keyed by their inputs.
