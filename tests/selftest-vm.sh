@@ -18,8 +18,6 @@ dir=$(mktemp -d /tmp/azihsm-selftest.XXXXXX)
 trap 'rm -rf "$dir"' EXIT
 # shellcheck source=tests/tap.sh
 . "$top/tests/tap.sh"
-said() { grep -q "^$1\$" "$dir/out"; }
-val() { sed -n "s/^$1 //p" "$dir/out" | head -1; }
 tap_on_fail() { sed 's/^/#   | /' "$dir/out" | tail -30; tail -10 "$dir/err" | sed 's/^/#   /'; }
 
 mkdir -p "$dir/in"
@@ -29,7 +27,6 @@ echo "SYSFS $(cat $S/error_state) $(cat $S/error_reason)"
 dmesg | grep -q "device entered its error state (self-test)" && echo "DMESG-ERROR-STATE"
 dmesg | grep -q "no crypto-API algorithms" && echo "NO-CRYPTO-ALGS"
 grep -q _azihsm /proc/crypto || echo "PROC-CRYPTO-CLEAN"
-dmesg | grep -Eq "WARNING:|BUG:|Call Trace|Oops" && echo "DMESG-WARNING"
 azihsm info --json >/tmp/info.json && grep -q '"error_detail": "self-test aes-gcm"' /tmp/info.json &&
 	grep -q '"error_reason": "self-test"' /tmp/info.json && echo "INFO-DETAIL"
 azihsm selftest --json >/tmp/st.json
@@ -44,9 +41,7 @@ azihsm selftest --json >/tmp/st.json && grep -q '"passed": true' /tmp/st.json &&
 echo "SYSFS $(cat /sys/class/azihsm/azihsm0/error_state) $(cat /sys/class/azihsm/azihsm0/error_reason)"
 EOF
 
-"$top/scripts/vm-run" --kernel "$kernel" --add "$dir/in:/root/in" \
-	--qemu-arg -global --qemu-arg azihsm.selftest-fail=aes-gcm \
-	-- sh /root/in/fail.sh >"$dir/out" 2>"$dir/err"
+guest 'sh /root/in/fail.sh' --qemu-arg -global --qemu-arg azihsm.selftest-fail=aes-gcm
 ok $? "boot with selftest-fail=aes-gcm"
 [[ $(val SYSFS) == "1 self-test" ]]
 ok $? "sysfs: error_state 1, error_reason self-test ($(val SYSFS))"
@@ -60,10 +55,8 @@ said RANDOM-REFUSED
 ok $? "GetRandom refused with ERROR_STATE"
 said NO-CRYPTO-ALGS && said PROC-CRYPTO-CLEAN
 ok $? "no crypto-API algorithm registered: crypto API users get no result from it"
-! said DMESG-WARNING
-ok $? "no kernel warning"
 
-"$top/scripts/vm-run" --kernel "$kernel" -- sh -c "$(cat "$dir/in/pass.sh")" >"$dir/out" 2>"$dir/err"
+guest 'sh /root/in/pass.sh'
 ok $? "boot without the property"
 said SELFTEST-PASS && [[ $(val SYSFS) == "0 none" ]]
 ok $? "every self-test passes on demand (16 pass, integrity not run); error_reason none"
