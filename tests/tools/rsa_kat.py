@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Recompute the RSA known answers of qemu-device/fw/hsm_selftest_kat.h
+"""Recompute the RSA known answers of qemu-device/fw/crypto/hsm_selftest_kat.h
 with Python's own integers (no OpenSSL RSA): the PKCS#1 v1.5 SHA-256
 signature of "abc" (digest from FIPS 180-2) and the OAEP-SHA256 ciphertext of
 kat_rsa_msg (seed 00..1f, empty label). Exit 0 when the table agrees."""
 import hashlib, re, sys
 
-src = open(sys.argv[1] if len(sys.argv) > 1 else "qemu-device/fw/hsm_selftest_kat.h").read()
+src = open(sys.argv[1] if len(sys.argv) > 1 else "qemu-device/fw/crypto/hsm_selftest_kat.h").read()
 def table(name):
     body = re.search(r"%s\[\d+\] = \{(.*?)\};" % name, src, re.S).group(1)
     return bytes(int(x, 16) for x in re.findall(r"0x([0-9a-f]{2})", body))
