@@ -82,21 +82,18 @@ static int cmd_zeroize(struct cli *cli, int argc, char **argv)
 	if (!o.yes)
 		return usage_err(cli, "this destroys every key in the partition and resets both "
 				 "PINs to their defaults; confirm with --yes", NULL);
-	ret = ctx_open(cli, &o, false, &x);
+	ret = sess_begin(cli, &o, &x, NULL);
 	if (ret)
 		return ret;
 	ret = azihsm_zeroize(x.sess);
 	/* The device closed the session: logout only frees it. */
-	ret = ctx_close(cli, &x, ret ? cli_fail(cli, "zeroize", ret) : 0);
+	ret = sess_end(cli, &x, ret, "zeroize");
 	if (ret)
 		return ret;
-	if (o.json)
-		printf("{\n  \"zeroized\": true,\n  \"must_change_pin\": true\n}\n");
-	else
-		printf("partition zeroized: every key, the masking key and the BK3 are gone;\n"
-		       "both roles have their default credentials again and must change them\n"
-		       "(azihsm login --role ROLE --change-pin)\n");
-	return 0;
+	return print_result(&o, "{\n  \"zeroized\": true,\n  \"must_change_pin\": true\n}\n",
+			    "partition zeroized: every key, the masking key and the BK3 are gone;\n"
+			    "both roles have their default credentials again and must change them\n"
+			    "(azihsm login --role ROLE --change-pin)\n");
 }
 
 /* --- files in the backup directory ------------------------------------------ */
@@ -302,7 +299,7 @@ static int cmd_backup_create(struct cli *cli, int argc, char **argv)
 		free(index);
 		return cli_fail(cli, "backup", -ENOMEM);
 	}
-	ret = ctx_open(cli, &o, false, &x);
+	ret = sess_begin(cli, &o, &x, NULL);
 	if (ret)
 		goto out;
 	ret = azihsm_bk3_init(x.sess);
@@ -464,7 +461,7 @@ static int cmd_backup_restore(struct cli *cli, int argc, char **argv)
 		ret = read_file(cli, o.in, SEALED_NAME, AZIHSM_BK3_SEALED_MAX, &sealed, &slen);
 	if (ret)
 		goto out;
-	ret = ctx_open(cli, &o, false, &x);
+	ret = sess_begin(cli, &o, &x, NULL);
 	if (ret)
 		goto out;
 	ret = azihsm_bk3_set_sealed(x.sess, sealed, slen);

@@ -163,13 +163,10 @@ static int cmd_key_attest(struct cli *cli, int argc, char **argv)
 		return usage_err(cli, "--nonce must be hex, at most 128 bytes", o.nonce);
 	if (!o.out)
 		return usage_err(cli, "needs --out FILE", NULL);
-	if (ctx_open(cli, &o, false, &x))
+	if (sess_begin(cli, &o, &x, &id))
 		return 1;
-	ret = resolve_key(cli, &x, &o, &id);
-	if (ret)
-		return ctx_close(cli, &x, ret);
 	ret = azihsm_key_attest(x.sess, id, nonce, nlen, report, sizeof(report), &rlen);
-	ret = ctx_close(cli, &x, ret ? cli_fail(cli, "AttestKey", ret) : 0);
+	ret = sess_end(cli, &x, ret, "AttestKey");
 	if (ret || write_all(cli, o.out, report, rlen))
 		return ret ? ret : 1;
 	if (o.json) {

@@ -212,7 +212,7 @@ static int cmd_key_generate(struct cli *cli, int argc, char **argv)
 		if (!label_len || label_len > AZIHSM_LABEL_MAX)
 			return usage_err(cli, "--label must be 1..128 bytes", NULL);
 	}
-	if (ctx_open(cli, &o, false, &x))
+	if (sess_begin(cli, &o, &x, NULL))
 		return 1;
 	ret = azihsm_key_generate(x.sess, type, usage, o.label, label_len, o.persistent, &key_id);
 	if (ret)
@@ -271,7 +271,7 @@ static int cmd_key_list(struct cli *cli, int argc, char **argv)
 	ret = parse_opts(cli, argc, argv, lopts, false, &o);
 	if (ret)
 		return ret;
-	if (ctx_open(cli, &o, false, &x))
+	if (sess_begin(cli, &o, &x, NULL))
 		return 1;
 	ret = ctx_close(cli, &x, list_keys(cli, &x, &keys, &n));
 	if (ret) {
@@ -308,11 +308,9 @@ static int cmd_key_show(struct cli *cli, int argc, char **argv)
 	ret = key_cmd_begin(cli, argc, argv, lopts, &o);
 	if (ret)
 		return ret;
-	if (ctx_open(cli, &o, false, &x))
+	if (sess_begin(cli, &o, &x, &id))
 		return 1;
-	ret = resolve_key(cli, &x, &o, &id);
-	if (!ret)
-		ret = list_keys(cli, &x, &keys, &n);
+	ret = list_keys(cli, &x, &keys, &n);
 	ret = ctx_close(cli, &x, ret);
 	if (ret) {
 		free(keys);
@@ -345,48 +343,20 @@ static int cmd_key_public(struct cli *cli, int argc, char **argv)
 	static const struct option lopts[] = KEY_CMD_OPTS(
 		{ "out", required_argument, NULL, OPT_OUT },);
 	uint8_t der[2048];
-	const unsigned char *p = der;
-	EVP_PKEY *pk = NULL;
-	BIO *bio = NULL;
 	struct opts o;
 	struct ctx x;
 	size_t len = 0;
 	uint16_t id;
-	FILE *f;
 	int ret;
 
 	ret = key_cmd_begin(cli, argc, argv, lopts, &o);
 	if (ret)
 		return ret;
-	if (ctx_open(cli, &o, false, &x))
+	if (sess_begin(cli, &o, &x, &id))
 		return 1;
-	ret = resolve_key(cli, &x, &o, &id);
-	if (!ret) {
-		ret = azihsm_key_public(x.sess, id, der, sizeof(der), &len);
-		if (ret)
-			ret = cli_fail(cli, "key public", ret);
-	}
-	ret = ctx_close(cli, &x, ret);
-	if (ret)
-		return ret;
-	pk = d2i_PUBKEY(NULL, &p, (long)len);
-	if (!pk || p != der + len) {
-		EVP_PKEY_free(pk);
-		fprintf(stderr, "%s: the device's public key does not decode as DER SPKI\n",
-			cli->prog);
-		return 1;
-	}
-	f = open_out(cli, o.out);
-	if (!f) {
-		EVP_PKEY_free(pk);
-		return 1;
-	}
-	bio = BIO_new_fp(f, BIO_NOCLOSE);
-	ret = !bio || PEM_write_bio_PUBKEY(bio, pk) != 1;
-	BIO_free(bio);
-	EVP_PKEY_free(pk);
-	ret |= close_out(cli, f, o.out);
-	return ret ? 1 : 0;
+	ret = azihsm_key_public(x.sess, id, der, sizeof(der), &len);
+	ret = sess_end(cli, &x, ret, "key public");
+	return ret ? ret : write_pubkey_pem(cli, der, len, o.out);
 }
 
 static int cmd_key_delete(struct cli *cli, int argc, char **argv)
@@ -400,15 +370,10 @@ static int cmd_key_delete(struct cli *cli, int argc, char **argv)
 	ret = key_cmd_begin(cli, argc, argv, lopts, &o);
 	if (ret)
 		return ret;
-	if (ctx_open(cli, &o, false, &x))
+	if (sess_begin(cli, &o, &x, &id))
 		return 1;
-	ret = resolve_key(cli, &x, &o, &id);
-	if (!ret) {
-		ret = azihsm_key_delete(x.sess, id);
-		if (ret)
-			ret = cli_fail(cli, "key delete", ret);
-	}
-	ret = ctx_close(cli, &x, ret);
+	ret = azihsm_key_delete(x.sess, id);
+	ret = sess_end(cli, &x, ret, "key delete");
 	if (!ret)
 		printf("key %u deleted\n", id);
 	return ret;
@@ -463,14 +428,14 @@ static int cmd_user_reset_pin(struct cli *cli, int argc, char **argv)
 		memset(uid, 0, sizeof(uid));
 		memcpy(uid, AZIHSM_DEFAULT_USER_ID, strlen(AZIHSM_DEFAULT_USER_ID));
 	}
-	/* The user's new PIN first, then the officer's (ctx_open). */
+	/* The user's new PIN first, then the officer's (sess_begin). */
 	if (read_pin(cli, o.new_pin_file, "--new-pin-file", "AZIHSM_NEW_PIN", new_pin))
 		return 1;
-	ret = ctx_open(cli, &o, false, &x);
+	ret = sess_begin(cli, &o, &x, NULL);
 	if (ret)
 		goto out;
 	ret = azihsm_user_reset_pin(x.sess, uid, new_pin);
-	ret = ctx_close(cli, &x, ret ? cli_fail(cli, "reset the user's PIN", ret) : 0);
+	ret = sess_end(cli, &x, ret, "reset the user's PIN");
 	if (ret)
 		goto out;
 	if (o.json) {
@@ -500,18 +465,12 @@ static int cmd_user_unlock(struct cli *cli, int argc, char **argv)
 	ret = user_cmd_begin(cli, argc, argv, lopts, &o);
 	if (ret)
 		return ret;
-	ret = ctx_open(cli, &o, false, &x);
+	ret = sess_begin(cli, &o, &x, NULL);
 	if (ret)
 		return ret;
 	ret = azihsm_user_unlock(x.sess);
-	ret = ctx_close(cli, &x, ret ? cli_fail(cli, "unlock the user", ret) : 0);
-	if (ret)
-		return ret;
-	if (o.json)
-		printf("{\n  \"unlocked\": true\n}\n");
-	else
-		printf("user unlocked: ok\n");
-	return 0;
+	ret = sess_end(cli, &x, ret, "unlock the user");
+	return ret ? ret : print_result(&o, "{\n  \"unlocked\": true\n}\n", "user unlocked: ok\n");
 }
 
 #define USER_CRED_HELP \

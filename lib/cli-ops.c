@@ -90,19 +90,6 @@ static const char *yes(bool b)
 	return b ? "true" : "false";
 }
 
-/* Open the session and find the key: 0, or 1 (session closed again). */
-static int begin_key(struct cli *cli, const struct opts *o, struct ctx *x, uint16_t *id)
-{
-	int ret;
-
-	if (ctx_open(cli, o, false, x))
-		return 1;
-	ret = resolve_key(cli, x, o, id);
-	if (ret)
-		ctx_close(cli, x, ret);
-	return ret;
-}
-
 /* --- sign, verify ---------------------------------------------------------- */
 
 static int cmd_sign(struct cli *cli, int argc, char **argv)
@@ -131,7 +118,7 @@ static int cmd_sign(struct cli *cli, int argc, char **argv)
 	/* Hash first: a bad input file costs no login. */
 	if (hash_input(cli, o.in, EVP_get_digestbyname(a->md), digest, &dlen))
 		return 1;
-	if (begin_key(cli, &o, &x, &id))
+	if (sess_begin(cli, &o, &x, &id))
 		return 1;
 	if (a->rsa)
 		ret = azihsm_rsa_sign(x.sess, id, a->hash, a->pad, digest, dlen, sig, sizeof(sig),
@@ -139,7 +126,7 @@ static int cmd_sign(struct cli *cli, int argc, char **argv)
 	else
 		ret = azihsm_ecdsa_sign(x.sess, id, a->hash, digest, dlen, sig, sizeof(sig),
 					&sig_len, &fips);
-	ret = ctx_close(cli, &x, ret ? cli_fail(cli, "sign", ret) : 0);
+	ret = sess_end(cli, &x, ret, "sign");
 	if (ret)
 		return ret;
 	if (!o.json)
@@ -180,7 +167,7 @@ static int cmd_verify(struct cli *cli, int argc, char **argv)
 	if (read_all(cli, o.sig, 1024, &sig, &sig_len))
 		return 1;
 	if (hash_input(cli, o.in, EVP_get_digestbyname(a->md), digest, &dlen) ||
-	    begin_key(cli, &o, &x, &id)) {
+	    sess_begin(cli, &o, &x, &id)) {
 		free(sig);
 		return 1;
 	}
@@ -363,7 +350,7 @@ static int cmd_crypt(struct cli *cli, int argc, char **argv, bool decrypt)
 			memcpy(tag, text + len, GCM_TAG);
 		}
 	}
-	if (begin_key(cli, &o, &x, &id)) {
+	if (sess_begin(cli, &o, &x, &id)) {
 		ret = 1;
 		goto free;
 	}
@@ -439,13 +426,13 @@ static int cmd_hmac(struct cli *cli, int argc, char **argv)
 		return ret;
 	if (read_all(cli, o.in, ONE_CALL_MAX, &in, &len))
 		return 1;
-	if (begin_key(cli, &o, &x, &id)) {
+	if (sess_begin(cli, &o, &x, &id)) {
 		free(in);
 		return 1;
 	}
 	ret = azihsm_hmac(x.sess, id, in, len, mac, sizeof(mac), &mac_len, &fips);
 	free(in);
-	ret = ctx_close(cli, &x, ret ? cli_fail(cli, "hmac", ret) : 0);
+	ret = sess_end(cli, &x, ret, "hmac");
 	if (ret)
 		return ret;
 	if (!o.json)
@@ -560,13 +547,13 @@ static int cmd_ecdh(struct cli *cli, int argc, char **argv)
 		return ret;
 	if (read_peer(cli, o.peer, &peer, &peer_len))
 		return 1;
-	if (begin_key(cli, &o, &x, &id)) {
+	if (sess_begin(cli, &o, &x, &id)) {
 		OPENSSL_free(peer);
 		return 1;
 	}
 	ret = azihsm_ecdh(x.sess, id, peer, peer_len, &nk, &new_id, &fips);
 	OPENSSL_free(peer);
-	ret = ctx_close(cli, &x, ret ? cli_fail(cli, "ecdh", ret) : 0);
+	ret = sess_end(cli, &x, ret, "ecdh");
 	return ret ? ret : new_key_done(cli, &o, &nk, new_id, fips);
 }
 
@@ -606,7 +593,7 @@ static int cmd_derive(struct cli *cli, int argc, char **argv)
 		return usage_err(cli, "--length takes a byte count, not", o.length);
 	sl = o.salt ? strlen(o.salt) : 0;
 	il = o.info ? strlen(o.info) : 0;
-	if (begin_key(cli, &o, &x, &id))
+	if (sess_begin(cli, &o, &x, &id))
 		return 1;
 	if (kb)
 		ret = azihsm_kbkdf(x.sess, id, hash, o.salt, sl, o.info, il, &nk, length, &new_id,
@@ -614,7 +601,7 @@ static int cmd_derive(struct cli *cli, int argc, char **argv)
 	else
 		ret = azihsm_hkdf(x.sess, id, hash, o.salt, sl, o.info, il, &nk, length, &new_id,
 				  &fips);
-	ret = ctx_close(cli, &x, ret ? cli_fail(cli, "derive", ret) : 0);
+	ret = sess_end(cli, &x, ret, "derive");
 	return ret ? ret : new_key_done(cli, &o, &nk, new_id, fips);
 }
 
@@ -654,7 +641,7 @@ static int cmd_key_unwrap(struct cli *cli, int argc, char **argv)
 		return usage_err(cli, "--unwrap-key takes a key id, not", o.unwrap_key);
 	if (read_all(cli, o.in, CLI_BLOB_MAX, &blob, &len))
 		return 1;
-	if (ctx_open(cli, &o, false, &x)) {
+	if (sess_begin(cli, &o, &x, NULL)) {
 		free(blob);
 		return 1;
 	}
@@ -689,10 +676,10 @@ static int cmd_key_export_masked(struct cli *cli, int argc, char **argv)
 	ret = key_cmd_begin(cli, argc, argv, lopts, &o);
 	if (ret)
 		return ret;
-	if (begin_key(cli, &o, &x, &id))
+	if (sess_begin(cli, &o, &x, &id))
 		return 1;
 	ret = azihsm_key_export_masked(x.sess, id, blob, sizeof(blob), &len);
-	ret = ctx_close(cli, &x, ret ? cli_fail(cli, "key export-masked", ret) : 0);
+	ret = sess_end(cli, &x, ret, "key export-masked");
 	return ret ? ret : write_all(cli, o.out, blob, len);
 }
 
@@ -714,7 +701,7 @@ static int cmd_key_unmask(struct cli *cli, int argc, char **argv)
 	if (ret)
 		return ret;
 	o.masked = o.in ? o.in : "-";
-	if (ctx_open(cli, &o, false, &x))
+	if (sess_begin(cli, &o, &x, NULL))
 		return 1;
 	ret = resolve_key(cli, &x, &o, &id);
 	if (!ret) {
@@ -756,23 +743,19 @@ static int cmd_unwrapping_key(struct cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	uint8_t der[1024];
-	const unsigned char *p = der;
 	size_t len = 0;
 	uint16_t id = 0;
-	EVP_PKEY *pk;
 	struct opts o;
 	struct ctx x;
-	BIO *bio;
-	FILE *f;
 	int ret;
 
 	ret = parse_opts(cli, argc, argv, lopts, false, &o);
 	if (ret)
 		return ret;
-	if (ctx_open(cli, &o, false, &x))
+	if (sess_begin(cli, &o, &x, NULL))
 		return 1;
 	ret = azihsm_unwrapping_key(x.sess, &id, der, sizeof(der), &len);
-	ret = ctx_close(cli, &x, ret ? cli_fail(cli, "unwrapping key", ret) : 0);
+	ret = sess_end(cli, &x, ret, "unwrapping key");
 	if (ret)
 		return ret;
 	if (o.json) {
@@ -785,22 +768,7 @@ static int cmd_unwrapping_key(struct cli *cli, int argc, char **argv)
 	}
 	if (o.der)
 		return write_all(cli, o.out, der, len);
-	pk = d2i_PUBKEY(NULL, &p, (long)len);
-	if (!pk || p != der + len) {
-		EVP_PKEY_free(pk);
-		fprintf(stderr, "%s: the device's public key does not decode\n", cli->prog);
-		return 1;
-	}
-	f = open_out(cli, o.out);
-	if (!f) {
-		EVP_PKEY_free(pk);
-		return 1;
-	}
-	bio = BIO_new_fp(f, BIO_NOCLOSE);
-	ret = !bio || PEM_write_bio_PUBKEY(bio, pk) != 1;
-	BIO_free(bio);
-	EVP_PKEY_free(pk);
-	return close_out(cli, f, o.out) | ret;
+	return write_pubkey_pem(cli, der, len, o.out);
 }
 
 #define IO_HELP \

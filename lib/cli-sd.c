@@ -304,11 +304,11 @@ static int cmd_sd_activate(struct cli *cli, int argc, char **argv)
 			return cli_fail(cli, files[i], -EINVAL);
 		derp[i] = der[i];
 	}
-	ret = ctx_open(cli, &o, false, &x);
+	ret = sess_begin(cli, &o, &x, NULL);
 	if (ret)
 		return ret;
 	ret = azihsm_sd_activate(x.sess, (uint8_t)q, derp, der_len, n, &sf.dom);
-	ret = ctx_close(cli, &x, ret ? cli_fail(cli, "SdActivate", ret) : 0);
+	ret = sess_end(cli, &x, ret, "SdActivate");
 	if (ret)
 		return ret;
 	ret = write_file(cli, o.out, &sf);
@@ -410,7 +410,7 @@ static int cmd_sd_restore(struct cli *cli, int argc, char **argv)
 		EVP_PKEY_free(keys[i]);
 	if (ret)
 		return ret;
-	ret = ctx_open(cli, &o, false, &x);
+	ret = sess_begin(cli, &o, &x, NULL);
 	if (!ret) {
 		ret = azihsm_sd_upload_to(x.sess, &sf.dom, key, root, expect);
 		if (ret == -EXDEV) {
@@ -472,16 +472,11 @@ static int cmd_sd_backup_key(struct cli *cli, int argc, char **argv)
 		return usage_err(cli, "--out FILE is required", NULL);
 	if (!o.label)
 		return usage_err(cli, "--label L is required", NULL);
-	ret = ctx_open(cli, &o, false, &x);
+	ret = sess_begin(cli, &o, &x, &id);
 	if (ret)
 		return ret;
-	ret = resolve_key(cli, &x, &o, &id);
-	if (!ret) {
-		ret = azihsm_sd_backup_key(x.sess, id, blob, sizeof(blob), &len);
-		if (ret)
-			ret = cli_fail(cli, "SdBackupKey", ret);
-	}
-	ret = ctx_close(cli, &x, ret);
+	ret = azihsm_sd_backup_key(x.sess, id, blob, sizeof(blob), &len);
+	ret = sess_end(cli, &x, ret, "SdBackupKey");
 	if (!ret)
 		ret = write_all(cli, o.out, blob, len);
 	if (ret)
@@ -516,10 +511,10 @@ static int cmd_sd_restore_key(struct cli *cli, int argc, char **argv)
 		return usage_err(cli, "--in FILE is required", NULL);
 	if (read_all(cli, o.in, CLI_BLOB_MAX, &blob, &len))
 		return 1;
-	ret = ctx_open(cli, &o, false, &x);
+	ret = sess_begin(cli, &o, &x, NULL);
 	if (!ret) {
 		ret = azihsm_sd_restore_key(x.sess, blob, len, &id);
-		ret = ctx_close(cli, &x, ret ? cli_fail(cli, "SdRestoreKey", ret) : 0);
+		ret = sess_end(cli, &x, ret, "SdRestoreKey");
 	}
 	free(blob);
 	if (ret)
@@ -547,11 +542,11 @@ static int cmd_sd_info(struct cli *cli, int argc, char **argv)
 	ret = sd_begin(cli, argc, argv, lopts, &o);
 	if (ret)
 		return ret;
-	ret = ctx_open(cli, &o, false, &x);
+	ret = sess_begin(cli, &o, &x, NULL);
 	if (ret)
 		return ret;
 	ret = azihsm_sd_info(x.sess, &active, id, &q);
-	ret = ctx_close(cli, &x, ret ? cli_fail(cli, "SdInfo", ret) : 0);
+	ret = sess_end(cli, &x, ret, "SdInfo");
 	if (ret)
 		return ret;
 	if (o.json) {

@@ -14,6 +14,8 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "cli-sess.h"
 
@@ -296,6 +298,59 @@ int ctx_close(struct cli *cli, struct ctx *x, int rc)
 	azihsm_close(x->dev);
 	x->dev = NULL;
 	return rc;
+}
+
+int sess_begin(struct cli *cli, const struct opts *o, struct ctx *x, uint16_t *id)
+{
+	int ret;
+
+	if (ctx_open(cli, o, false, x))
+		return 1;
+	if (!id)
+		return 0;
+	ret = resolve_key(cli, x, o, id);
+	if (ret)
+		ctx_close(cli, x, ret);
+	return ret;
+}
+
+int sess_end(struct cli *cli, struct ctx *x, int err, const char *what)
+{
+	return ctx_close(cli, x, err ? cli_fail(cli, what, err) : 0);
+}
+
+int print_result(const struct opts *o, const char *json, const char *text)
+{
+	fputs(o->json ? json : text, stdout);
+	return 0;
+}
+
+int write_pubkey_pem(const struct cli *cli, const uint8_t *der, size_t len, const char *path)
+{
+	const unsigned char *p = der;
+	EVP_PKEY *pk;
+	BIO *bio;
+	FILE *f;
+	int ret;
+
+	pk = d2i_PUBKEY(NULL, &p, (long)len);
+	if (!pk || p != der + len) {
+		EVP_PKEY_free(pk);
+		fprintf(stderr, "%s: the device's public key does not decode as DER SPKI\n",
+			cli->prog);
+		return 1;
+	}
+	f = open_out(cli, path);
+	if (!f) {
+		EVP_PKEY_free(pk);
+		return 1;
+	}
+	bio = BIO_new_fp(f, BIO_NOCLOSE);
+	ret = !bio || PEM_write_bio_PUBKEY(bio, pk) != 1;
+	BIO_free(bio);
+	EVP_PKEY_free(pk);
+	ret |= close_out(cli, f, path);
+	return ret ? 1 : 0;
 }
 
 int parse_usage(const char *s, uint32_t *out)

@@ -113,6 +113,23 @@ const char *role_name(enum azihsm_role role);
 int ctx_open(struct cli *cli, const struct opts *o, bool allow_restricted,
 	     struct ctx *x);
 int ctx_close(struct cli *cli, struct ctx *x, int rc);
+/*
+ * The shape most session commands share: parse (parse_opts, key_cmd_begin),
+ * sess_begin, the one device call, sess_end, print_result.
+ * sess_begin: open the session of @o (ctx_open) and, when @id is not NULL,
+ * find the key @o names (resolve_key). 0, or 1 after a message (the session
+ * closed again).
+ */
+int sess_begin(struct cli *cli, const struct opts *o, struct ctx *x, uint16_t *id);
+/*
+ * Log out and close; @err is the device call's result, reported as "@what:
+ * ..." when it failed. The command's exit code so far.
+ */
+int sess_end(struct cli *cli, struct ctx *x, int err, const char *what);
+/* Print @json with --json, else @text; 0. */
+int print_result(const struct opts *o, const char *json, const char *text);
+/* The DER SPKI @der as a PEM public key into @path (NULL or "-": stdout). */
+int write_pubkey_pem(const struct cli *cli, const uint8_t *der, size_t len, const char *path);
 int parse_usage(const char *s, uint32_t *out);
 int need_key_sel(const struct cli *cli, const struct opts *o);
 int resolve_key(struct cli *cli, struct ctx *x, const struct opts *o, uint16_t *id);

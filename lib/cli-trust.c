@@ -34,6 +34,25 @@ static int json_opt(struct cli *cli, int argc, char **argv, bool *json)
 	return 0;
 }
 
+/*
+ * What these commands share, as sess_begin/sess_end for the session ones:
+ * --json, open the device (dev_begin: 0, or the exit status after a
+ * message), the one call, close (dev_end: @err reported as "@what").
+ */
+static int dev_begin(struct cli *cli, int argc, char **argv, bool *json,
+		     struct azihsm_dev **dev)
+{
+	if (json_opt(cli, argc, argv, json))
+		return 2;
+	return cli_open_dev(cli, dev) ? 1 : 0;
+}
+
+static int dev_end(struct cli *cli, struct azihsm_dev *dev, int err, const char *what)
+{
+	azihsm_close(dev);
+	return err ? cli_fail(cli, what, err) : 0;
+}
+
 static int cmd_selftest(struct cli *cli, int argc, char **argv)
 {
 	struct azihsm_selftest_result r;
@@ -42,14 +61,12 @@ static int cmd_selftest(struct cli *cli, int argc, char **argv)
 	bool json;
 	int ret;
 
-	if (json_opt(cli, argc, argv, &json))
-		return 2;
-	if (cli_open_dev(cli, &dev))
-		return 1;
-	ret = azihsm_selftest(dev, &r);
-	azihsm_close(dev);
+	ret = dev_begin(cli, argc, argv, &json, &dev);
 	if (ret)
-		return cli_fail(cli, "selftest", ret);
+		return ret;
+	ret = dev_end(cli, dev, azihsm_selftest(dev, &r), "selftest");
+	if (ret)
+		return ret;
 	if (json) {
 		printf("{\n  \"passed\": %s,\n  \"results\": [\n", r.passed ? "true" : "false");
 		for (i = 0; i < r.n; i++)
@@ -83,14 +100,12 @@ static int cmd_tamper_log(struct cli *cli, int argc, char **argv)
 	bool json;
 	int ret;
 
-	if (json_opt(cli, argc, argv, &json))
-		return 2;
-	if (cli_open_dev(cli, &dev))
-		return 1;
-	ret = azihsm_tamper_log(dev, &log);
-	azihsm_close(dev);
+	ret = dev_begin(cli, argc, argv, &json, &dev);
 	if (ret)
-		return cli_fail(cli, "tamper log", ret);
+		return ret;
+	ret = dev_end(cli, dev, azihsm_tamper_log(dev, &log), "tamper log");
+	if (ret)
+		return ret;
 	if (json) {
 		printf("{\n  \"count\": %u,\n  \"events\": [\n", log.count);
 		for (i = 0; i < log.n; i++) {

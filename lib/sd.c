@@ -2,7 +2,7 @@
 /*
  * libazihsm: the security domain (azihsm.h, "Security domain"). The
  * cryptography of the owners' side (share decryption, recombination, the
- * upload sealed to the exchange key) is qemu-device/fw/hsm_sd.c, shared
+ * upload sealed to the exchange key) is shared/hsm_sd.c, shared
  * with the firmware: plain OpenSSL, no firmware state.
  */
 #include <errno.h>

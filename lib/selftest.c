@@ -32,9 +32,26 @@ static uint32_t get_le(const uint8_t *p, unsigned int n)
 	return v;
 }
 
+/*
+ * Send the session-less request @op with no fields and open its response's
+ * map (in @rsp, @cap bytes) for decoding. 0, or a negative errno / device
+ * status from lib_transact.
+ */
+static int empty_request(struct azihsm_dev *dev, uint32_t op, uint8_t *rsp, size_t cap,
+			 struct mbor_dec *d, struct mbor_map *m)
+{
+	uint8_t req[64];
+	size_t len = proto_req_empty(req, sizeof(req), op);
+	int ret = lib_transact(dev, req, len, rsp, cap, op, d);
+
+	if (ret)
+		return ret;
+	return mbor_dec_map(d, m) ? -EPROTO : 0;
+}
+
 int azihsm_selftest(struct azihsm_dev *dev, struct azihsm_selftest_result *res)
 {
-	uint8_t req[64], rsp[512];
+	uint8_t rsp[512];
 	const uint8_t *p = NULL;
 	struct mbor_dec d;
 	struct mbor_map m;
@@ -47,13 +64,9 @@ int azihsm_selftest(struct azihsm_dev *dev, struct azihsm_selftest_result *res)
 	if (!dev || !res)
 		return -EINVAL;
 	memset(res, 0, sizeof(*res));
-	len = proto_req_empty(req, sizeof(req), AZIHSM_OP_SELF_TEST);
-	ret = lib_transact(dev, req, len, rsp, sizeof(rsp), AZIHSM_OP_SELF_TEST, &d);
+	ret = empty_request(dev, AZIHSM_OP_SELF_TEST, rsp, sizeof(rsp), &d, &m);
 	if (ret)
 		return ret;
-	len = 0;
-	if (mbor_dec_map(&d, &m))
-		return -EPROTO;
 	while ((ret = mbor_dec_next(&d, &m, &id)) == 1) {
 		if (id == AZIHSM_SELFTEST_F_PASSED)
 			ret = mbor_dec_bool(&d, &res->passed);
@@ -84,7 +97,7 @@ int azihsm_selftest(struct azihsm_dev *dev, struct azihsm_selftest_result *res)
 
 int azihsm_tamper_log(struct azihsm_dev *dev, struct azihsm_tamper_log *log)
 {
-	uint8_t req[64], rsp[1024];
+	uint8_t rsp[1024];
 	const uint8_t *p = NULL;
 	struct mbor_dec d;
 	struct mbor_map m;
@@ -96,13 +109,9 @@ int azihsm_tamper_log(struct azihsm_dev *dev, struct azihsm_tamper_log *log)
 	if (!dev || !log)
 		return -EINVAL;
 	memset(log, 0, sizeof(*log));
-	len = proto_req_empty(req, sizeof(req), AZIHSM_OP_TAMPER_LOG);
-	ret = lib_transact(dev, req, len, rsp, sizeof(rsp), AZIHSM_OP_TAMPER_LOG, &d);
+	ret = empty_request(dev, AZIHSM_OP_TAMPER_LOG, rsp, sizeof(rsp), &d, &m);
 	if (ret)
 		return ret;
-	len = 0;
-	if (mbor_dec_map(&d, &m))
-		return -EPROTO;
 	while ((ret = mbor_dec_next(&d, &m, &id)) == 1) {
 		if (id == AZIHSM_TAMPER_F_COUNT) {
 			ret = mbor_dec_u32(&d, &log->count);

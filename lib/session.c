@@ -4,7 +4,7 @@
  * OpenSession with a sealed credential), ChangePin, the officer's
  * ResetUserCredential and UnlockUser, logout, and the key
  * services of a session. Wire format: include/azihsm/msg.h; credential
- * sealing: qemu-device/fw/hsm_auth_client.[ch], compiled into the library.
+ * sealing: shared/hsm_auth_client.[ch], compiled into the library.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -34,19 +34,8 @@ in=$dir/in
 . "$top/tests/tap.sh"
 
 mkdir -p "$in"
-guest() {
-	printf '%s\n' "$1" >"$in/script.sh"
-	out=$("$top/scripts/vm-run" --kernel "$kernel" --state "$state" \
-		--module algif_skcipher --module crypto_user \
-		--add /usr/bin/openssl --add /usr/bin/kcapi-enc --add "$in:/root/in" \
-		-- sh /root/in/script.sh 2>"$dir/err")
-	local rc=$?
-	[[ $rc == 0 ]] || { sed 's/^/#   /' "$dir/err"; sed 's/^/#   | /' <<<"$out"; }
-	return $rc
-}
-# block NAME: the lines the guest printed between NAME-BEGIN and NAME-END
-block() { sed -n "/^$1-BEGIN\$/,/^$1-END\$/p" <<<"$out" | sed '1d;$d'; }
-said() { grep -q "^$1\$" <<<"$out"; }
+guest_opts=(--state "$state" --module algif_skcipher --module crypto_user
+	--add /usr/bin/openssl --add /usr/bin/kcapi-enc)
 
 printf 'CO-default-PIN-1\n' >"$in/pin.odefault"
 printf 'CU-default-PIN-1\n' >"$in/pin.udefault"
@@ -98,10 +87,10 @@ said BACKUP-MADE && said BACKUP-FILES
 ok $? "boot 1: backup create: bk3.sealed, bk-ec.masked, bk-aes.masked, index"
 said RESTORE-LIVE-PRESENT
 ok $? "boot 1: backup restore over the live keys: nothing restored, both present"
-block EC >"$in/ec.pem"
-block SIG | openssl base64 -d >"$dir/sig0"
-block CT | openssl base64 -d >"$in/ct"
-block OLD | openssl base64 -d >"$in/old-ec.masked"
+between EC >"$in/ec.pem"
+between SIG | openssl base64 -d >"$dir/sig0"
+between CT | openssl base64 -d >"$in/ct"
+between OLD | openssl base64 -d >"$in/old-ec.masked"
 openssl dgst -sha384 -verify "$in/ec.pem" -signature "$dir/sig0" "$in/msg" >/dev/null 2>&1
 ok $? "host: the boot-1 signature verifies with openssl against the boot-1 PEM"
 [[ $(stat -c %s "$in/ct") == 4096 && -s $in/old-ec.masked ]]
@@ -123,9 +112,9 @@ true
 ok $? "boot 2: the guest ran"
 said NEW-KEY && said BACKUP2-MADE
 ok $? "boot 2: a persistent key new-ec, then backup create (bk2)"
-block NEW >"$in/new.pem"
+between NEW >"$in/new.pem"
 mkdir -p "$in/good" "$in/bad"
-block BK2 | openssl base64 -d | tar -C "$in/good" -xf - &&
+between BK2 | openssl base64 -d | tar -C "$in/good" -xf - &&
 	[[ $(stat -c %s "$in/good/bk2/bk3.sealed") == 175 ]] && grep -q '^key new-ec.masked ' "$in/good/bk2/index"
 ok $? "host: bk2 came out (bk3.sealed is 175 bytes, the index lists new-ec)"
 cp -r "$in/good/bk2" "$in/bad/bk2"
@@ -187,11 +176,11 @@ said RESTORED && said RESTORED-1-PRESENT-2 && said LISTED-PERSISTENT
 ok $? "boot 3: backup restore: new-ec back as a persistent key, bk-ec and bk-aes present"
 said SAME-PUBLIC
 ok $? "boot 3: the restored new-ec's public key equals its old PEM (in the guest)"
-block NEW2 | cmp -s - "$in/new.pem"
+between NEW2 | cmp -s - "$in/new.pem"
 ok $? "host: and byte for byte on the host"
 said NEW-SIG-OK
 ok $? "boot 3: its new signature verifies with openssl against the old PEM (in the guest)"
-block SIG1 | openssl base64 -d >"$dir/sig1" &&
+between SIG1 | openssl base64 -d >"$dir/sig1" &&
 	openssl dgst -sha384 -verify "$in/new.pem" -signature "$dir/sig1" "$in/msg2" >/dev/null 2>&1
 ok $? "host: the new signature verifies with the host's openssl against the boot-2 PEM"
 said AES-OLD-CT-OK

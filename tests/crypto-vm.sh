@@ -24,22 +24,13 @@ mkdir -p "$dir/in"
 head -c 64 /dev/urandom >"$dir/in/xts.key"
 head -c 32 /dev/urandom >"$dir/in/luks.pass"
 
-# guest SCRIPT: run a shell script in a guest with both disks, cryptsetup
-# and the modules dm-crypt needs; its output in $out.
-guest() {
-	printf '%s\n' "$1" >"$dir/in/script.sh"
-	out=$("$top/scripts/vm-run" --kernel "$kernel" --timeout "$tmo" \
-		--module dm_crypt --module virtio_pci --module virtio_blk --module crypto_user \
-		--module xts --module ecb \
-		--add /usr/sbin/cryptsetup --add /usr/sbin/dmsetup \
-		--add "$dir/in:/root/in" \
-		--qemu-arg -drive --qemu-arg "file=$dir/plain.img,if=virtio,format=raw" \
-		--qemu-arg -drive --qemu-arg "file=$dir/luks.img,if=virtio,format=raw" \
-		-- sh /root/in/script.sh 2>"$dir/err")
-	local rc=$?
-	[[ $rc == 0 ]] || { sed 's/^/#   /' "$dir/err" | tail -30; sed 's/^/#   | /' <<<"$out" | tail -60; }
-	return $rc
-}
+# Every guest: both disks, cryptsetup and the modules dm-crypt needs.
+guest_opts=(--timeout "$tmo"
+	--module dm_crypt --module virtio_pci --module virtio_blk --module crypto_user
+	--module xts --module ecb
+	--add /usr/sbin/cryptsetup --add /usr/sbin/dmsetup
+	--qemu-arg -drive --qemu-arg "file=$dir/plain.img,if=virtio,format=raw"
+	--qemu-arg -drive --qemu-arg "file=$dir/luks.img,if=virtio,format=raw")
 
 # What the guest scripts share: a no-udev dm set-up and helpers.
 common='

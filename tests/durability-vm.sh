@@ -9,9 +9,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 kernel=${1:-6.1}
 dir=$(mktemp -d /tmp/azihsm-durable.XXXXXX)
 state=$dir/partition
-vmpid=
 cleanup() {
-	[[ -n $vmpid ]] && kill -9 "$vmpid" 2>/dev/null
+	[[ -n ${guest_pid-} ]] && kill -9 "$guest_pid" 2>/dev/null
 	pkill -9 -f "state=$state" 2>/dev/null
 	rm -rf "$dir"
 }
@@ -22,39 +21,29 @@ trap cleanup EXIT
 mkdir -p "$dir/in"
 printf 'CO-default-PIN-1\n' >"$dir/in/pin.default"
 printf 'durable-pin-0001\n' >"$dir/in/pin"
-run() {	# guest shell script -> $out
-	printf '%s\n' "$1" >"$dir/in/script.sh"
-	out=$("$top/scripts/vm-run" --kernel "$kernel" --state "$state" \
-		--add "$dir/in:/root/in" -- sh /root/in/script.sh 2>"$dir/err")
-}
+guest_opts=(--state "$state")
 
-run 'cd /root/in && azihsm login --role officer --pin-file pin.default --new-pin-file pin --change-pin'
+guest 'cd /root/in && azihsm login --role officer --pin-file pin.default --new-pin-file pin --change-pin'
 ok $? "set-up boot: officer PIN changed"
 
 # The loop runs until QEMU dies under it.
-printf '%s\n' 'cd /root/in
+guest_start 'cd /root/in
 i=0
 while i=$((i + 1)); do
 	azihsm key generate --role officer --pin-file pin --type ec-p256 --label "k$i" \
 		--usage sign --persistent >/dev/null && echo "ACK k$i"
-done' >"$dir/in/script.sh"
-"$top/scripts/vm-run" --kernel "$kernel" --state "$state" --add "$dir/in:/root/in" \
-	-- sh /root/in/script.sh >"$dir/loop.out" 2>"$dir/loop.err" &
-vmpid=$!
+done'
 # Kill once a few keys are acknowledged (the boot itself takes a while).
-for _ in $(seq 1 600); do
-	[[ $(grep -c '^ACK ' "$dir/loop.out" 2>/dev/null) -ge 5 ]] && break
-	sleep 0.2
-done
+guest_line '^ACK k5$' 120
 sleep 0.$((RANDOM % 9 + 1))
 pkill -9 -f "state=$state"
-wait "$vmpid" 2>/dev/null
-vmpid=
+guest_wait >/dev/null
+cp "$dir/out" "$dir/loop.out"
 acked=$(grep -c '^ACK ' "$dir/loop.out")
 [[ $acked -ge 5 ]]
 ok $? "QEMU killed with SIGKILL after $acked acknowledged key creations"
 
-run 'cd /root/in && azihsm info --json && azihsm key list --role officer --pin-file pin --json'
+guest 'cd /root/in && azihsm info --json && azihsm key list --role officer --pin-file pin --json'
 ok $? "next boot: the partition opens"
 grep -q '"partition_state": "loaded"' <<<"$out"
 ok $? "next boot: state loaded, not corrupt"

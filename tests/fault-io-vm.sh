@@ -22,9 +22,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 kernel=${1:-6.1}
 rounds=${2:-2}
 dir=$(mktemp -d /tmp/azihsm-faultio.XXXXXX)
-vmpid=
 cleanup() {
-	[[ -n $vmpid ]] && kill "$vmpid" 2>/dev/null
+	[[ -n ${guest_pid-} ]] && kill "$guest_pid" 2>/dev/null
 	rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -108,27 +107,17 @@ qom() {
 }
 
 start=$(date +%s)
-"$top/scripts/vm-run" --kernel "$kernel" --timeout $((load_s + 600)) --qmp "$dir/mon" \
+guest_start 'sh /root/in/script.sh' --timeout $((load_s + 600)) --qmp "$dir/mon" \
 	--module dm_crypt --module virtio_pci --module virtio_blk --module xts --module ecb \
 	--module algif_skcipher \
 	--add /usr/sbin/cryptsetup --add /usr/sbin/dmsetup --add "$fio" \
 	--add "$top/build/tests/guest/afalg-loop:/root/afalg-loop" \
-	--add "$dir/in:/root/in" \
 	--qemu-arg -drive --qemu-arg "file=$dir/disk.img,if=virtio,format=raw,cache=unsafe" \
-	--qemu-arg -drive --qemu-arg "file=$dir/ctl.img,if=virtio,format=raw,cache=unsafe" \
-	-- sh /root/in/script.sh >"$dir/out" 2>"$dir/err" &
-vmpid=$!
+	--qemu-arg -drive --qemu-arg "file=$dir/ctl.img,if=virtio,format=raw,cache=unsafe"
 
-# Wait for the load to start (boot under TCG: up to a few minutes).
-i=0
-while ! grep -q '^READY$' "$dir/out" 2>/dev/null; do
-	kill -0 "$vmpid" 2>/dev/null || break
-	sleep 1
-	i=$((i + 1))
-	[[ $i -lt 600 ]] || break
-done
 injected=0 qmp_fail=0 late=0
-if grep -q '^READY$' "$dir/out"; then
+# Wait for the load to start (boot under TCG: up to a few minutes).
+if guest_line '^READY$' 600; then
 	sleep 5
 	for ((r = 0; r < rounds; r++)); do
 		# ~36 s per round (ROUND_S).
@@ -150,14 +139,11 @@ fi
 # A quiet tail, then the load stops.
 sleep 10
 printf STOP | dd of="$dir/ctl.img" conv=notrunc 2>/dev/null
-wait "$vmpid"
+guest_wait
 rc=$?
-vmpid=
 elapsed=$(($(date +%s) - start))
-out=$(cat "$dir/out")
 
 ok $rc "guest ran dm-crypt + fio and AF_ALG under faults (vm-run exit $rc, ${elapsed}s)"
-[[ $rc == 0 ]] || { sed 's/^/#   /' "$dir/err" | tail -30; sed 's/^/#   | /' <<<"$out" | tail -60; }
 grep -q '^CAP-REACHED$' "$dir/out" && late=1
 [[ $injected -ge $((rounds * 5)) && $qmp_fail == 0 && $late == 0 ]]
 ok $? "$injected faults injected through the monitor in $rounds rounds while the load ran (qom-set failures: $qmp_fail, load over too early: $late)"

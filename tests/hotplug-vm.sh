@@ -27,9 +27,8 @@ kernel=${1:-6.1}
 mode=${2:-unplug}
 [[ $mode == unplug || $mode == surprise ]] || { echo "Bail out! mode must be unplug or surprise"; exit 1; }
 dir=$(mktemp -d /tmp/azihsm-hotplug.XXXXXX)
-vmpid=
 cleanup() {
-	[[ -n $vmpid ]] && kill "$vmpid" 2>/dev/null
+	[[ -n ${guest_pid-} ]] && kill "$guest_pid" 2>/dev/null
 	rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -151,30 +150,17 @@ $CS close hsm2
 echo DONE
 EOF
 
-wait_line() {	# PATTERN SECONDS: wait for a line of the guest's output
-	local i=0
-	while ! grep -q "$1" "$dir/out" 2>/dev/null; do
-		kill -0 "$vmpid" 2>/dev/null || return 1
-		sleep 1
-		i=$((i + 1))
-		[[ $i -lt $2 ]] || return 1
-	done
-}
-
 start=$(date +%s)
-"$top/scripts/vm-run" --kernel "$kernel" --timeout 1200 --qmp "$dir/mon" --hotplug \
+guest_start 'sh /root/in/script.sh' --timeout 1200 --qmp "$dir/mon" --hotplug \
 	--state "$dir/partition" \
 	--module dm_crypt --module virtio_pci --module virtio_blk --module xts --module ecb \
 	--module algif_skcipher \
 	--add /usr/sbin/cryptsetup --add /usr/sbin/dmsetup --add "$fio" \
 	--add "$top/build/tests/guest/afalg-loop:/root/afalg-loop" \
-	--add "$dir/in:/root/in" \
-	--qemu-arg -drive --qemu-arg "file=$dir/disk.img,if=virtio,format=raw,cache=unsafe" \
-	-- sh /root/in/script.sh >"$dir/out" 2>"$dir/err" &
-vmpid=$!
+	--qemu-arg -drive --qemu-arg "file=$dir/disk.img,if=virtio,format=raw,cache=unsafe"
 
 del_rc=x add_rc=x pull_rc=x detect_s=
-if wait_line '^READY$' 600; then
+if guest_line '^READY$' 600; then
 	sleep 10	# the loads are in full swing
 	if [[ $mode == surprise ]]; then
 		"$top/scripts/qmp" "$dir/mon" qom-set \
@@ -182,23 +168,20 @@ if wait_line '^READY$' 600; then
 		pull_rc=$?
 		t_pull=$SECONDS
 		# Host clock: from the pull to the guest's report (1 s steps).
-		wait_line '^DETECTED$' 200 && detect_s=$((SECONDS - t_pull))
-		wait_line '^WAIT-DEL$' 300
+		guest_line '^DETECTED$' 200 && detect_s=$((SECONDS - t_pull))
+		guest_line '^WAIT-DEL$' 300
 	fi
 	"$top/scripts/qmp" "$dir/mon" device_del '{"id": "hsm"}' >/dev/null
 	del_rc=$?
-	if wait_line '^WAIT-ADD$' 300; then
+	if guest_line '^WAIT-ADD$' 300; then
 		"$top/scripts/qmp" "$dir/mon" device_add "$(cat "$dir/mon.device")" >/dev/null
 		add_rc=$?
 	fi
 fi
-wait "$vmpid"
+guest_wait
 rc=$?
-vmpid=
-out=$(cat "$dir/out")
 
 ok $rc "guest ran: $mode with dm-crypt and AF_ALG I/O in flight, then plug back (vm-run exit $rc, $(($(date +%s) - start))s)"
-[[ $rc == 0 ]] || { sed 's/^/#   /' "$dir/err" | tail -30; sed 's/^/#   | /' <<<"$out" | tail -60; }
 grep -q '^KEY-MADE$' <<<"$out" && grep -q '^KNOWN-WRITTEN$' <<<"$out"
 ok $? "before: a persistent officer key and a known MiB on the volume"
 if [[ $mode == surprise ]]; then

@@ -21,21 +21,8 @@ mkdir -p "$dir/in"
 printf 'CO-default-PIN-1\n' >"$dir/in/pin.default"
 printf 'officer-pin-0042\n' >"$dir/in/pin.officer"
 
-# guest SCRIPT [vm-run options...]: run a shell script in a (volatile) guest
-# with openssl and $dir/in; its output in $out.
-guest() {
-	local script=$1
-	shift
-	printf '%s\n' "$script" >"$dir/in/script.sh"
-	out=$("$top/scripts/vm-run" --kernel "$kernel" "$@" --add /usr/bin/openssl \
-		--add "$dir/in:/root/in" -- sh /root/in/script.sh 2>"$dir/err")
-	local rc=$?
-	[[ $rc == 0 ]] || { sed 's/^/#   /' "$dir/err"; sed 's/^/#   | /' <<<"$out"; }
-	return $rc
-}
-
-# between NAME: the lines of $out between "NAME-BEGIN" and "NAME-END".
-between() { sed -n "/^$1-BEGIN\$/,/^$1-END\$/p" <<<"$out" | sed '1d;$d'; }
+# Every guest: volatile, with openssl and $dir/in.
+guest_opts=(--add /usr/bin/openssl)
 
 nonce=00112233445566778899aabbccddeeff0123456789abcdef
 attest_script='

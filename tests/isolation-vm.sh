@@ -33,9 +33,8 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 kernel=${1:-6.1}
 dir=$(mktemp -d /tmp/azihsm-iso.XXXXXX)
-vmpid=
 cleanup() {
-	[[ -n $vmpid ]] && kill "$vmpid" 2>/dev/null
+	[[ -n ${guest_pid-} ]] && kill "$guest_pid" 2>/dev/null
 	rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -47,7 +46,6 @@ mem_size=$((1 << 30))	# scripts/vm-run: -m 1G, all of it below 4 GiB on q35
 
 mkdir -p "$in"
 hex() { od -An -tx1 -v "$1" | tr -d ' \n'; }
-said() { grep -q "^$1\$" <<<"$out"; }
 show_out() { sed 's/^/#   | /' <<<"$out"; sed 's/^/#   /' "$dir/err"; }
 # okd STATUS DESCRIPTION CMD...: ok, and on a failure CMD shows why.
 okd() {
@@ -63,16 +61,14 @@ printf 'a message to sign\n' >"$in/msg"
 head -c 4096 /dev/urandom >"$in/data"
 
 # ---- boot 1: the partition's unwrapping key ------------------------------
-printf '%s\n' '
+guest '
 cd /root/in
 azihsm login --role officer --pin-file pin.default --new-pin-file pin.officer --change-pin >/dev/null &&
 	azihsm unwrapping-key --role officer --pin-file pin.officer --out /tmp/uk.pem &&
 	{ echo UK-BEGIN; cat /tmp/uk.pem; echo UK-END; }
-' >"$in/script.sh"
-out=$("$top/scripts/vm-run" --kernel "$kernel" --state "$state" --add "$in:/root/in" \
-	-- sh /root/in/script.sh 2>"$dir/err")
+' --state "$state"
 okd $? "boot 1: PIN changed, unwrapping key exported" show_out
-sed -n '/^UK-BEGIN$/,/^UK-END$/p' <<<"$out" | sed '1d;$d' >"$in/uk.pem"
+between UK >"$in/uk.pem"
 openssl pkey -pubin -in "$in/uk.pem" -noout 2>/dev/null
 ok $? "boot 1: the unwrapping key is a PEM public key"
 
@@ -172,19 +168,10 @@ timeout 300 head -n 1 /dev/ttyS3 >/dev/null && echo RESUMED
 [ "$(od -An -tx1 /tmp/canary | tr -d " \n")" = "$canary" ] && echo CANARY-KEPT
 true
 EOF
-"$top/scripts/vm-run" --kernel "$kernel" --state "$state" --add /usr/bin/openssl \
-	--add "$in:/root/in" --timeout 900 \
+guest_start 'sh /root/in/script.sh' --state "$state" --add /usr/bin/openssl --timeout 900 \
 	--qmp "$dir/mon" \
-	--qemu-arg -serial --qemu-arg "unix:$dir/ttyS3,server=on,wait=off" \
-	-- sh /root/in/script.sh >"$dir/out" 2>"$dir/err" &
-vmpid=$!
-for ((i = 0; i < 600; i++)); do
-	grep -q '^READY-FOR-DUMP' "$dir/out" 2>/dev/null && break
-	kill -0 "$vmpid" 2>/dev/null || break
-	sleep 1
-done
-out=$(cat "$dir/out")
-said READY-FOR-DUMP
+	--qemu-arg -serial --qemu-arg "unix:$dir/ttyS3,server=on,wait=off"
+guest_line '^READY-FOR-DUMP' 600
 okd $? "boot 2: the guest imported and used the keys and waits" show_out
 
 # The monitor (QMP): pmemsave all RAM while the guest waits, then release it.
@@ -198,10 +185,8 @@ time.sleep(1)
 t.close()' "$dir/ttyS3"
 [[ -f $dir/mem && $(stat -c %s "$dir/mem") == "$mem_size" ]]
 okd $? "host: pmemsave through the monitor wrote all $mem_size bytes of guest RAM" sed 's/^/#   /' "$dir/err"
-wait "$vmpid"
+guest_wait
 rc=$?
-vmpid=
-out=$(cat "$dir/out")
 [[ $rc == 0 ]] && said RESUMED && said CANARY-SET && said CANARY-KEPT
 okd $? "boot 2: the guest resumed after the dump and ended cleanly (exit $rc)" show_out
 said UNWRAPPED

@@ -29,17 +29,7 @@ in=$dir/in
 . "$top/tests/tap.sh"
 
 mkdir -p "$in"
-guest() {
-	printf '%s\n' "$1" >"$in/script.sh"
-	out=$("$top/scripts/vm-run" --kernel "$kernel" --state "$state" \
-		--add /usr/bin/openssl --add "$in:/root/in" -- sh /root/in/script.sh 2>"$dir/err")
-	local rc=$?
-	[[ $rc == 0 ]] || { sed 's/^/#   /' "$dir/err"; sed 's/^/#   | /' <<<"$out"; }
-	return $rc
-}
-# pem NAME: the PEM block the guest printed between NAME-BEGIN and NAME-END
-pem() { sed -n "/^$1-BEGIN\$/,/^$1-END\$/p" <<<"$out" | sed '1d;$d'; }
-said() { grep -q "^$1\$" <<<"$out"; }
+guest_opts=(--state "$state" --add /usr/bin/openssl)
 hex() { od -An -tx1 -v "$1" | tr -d ' \n'; }
 wrap() {	# KEYFILE OUT: OAEP-SHA256 of a fresh AES-256 key || AES-KWP of KEYFILE
 	head -c 32 /dev/urandom >"$dir/eph"
@@ -111,8 +101,8 @@ said OAEP-OK
 ok $? "boot 1: RSA-OAEP decryption of openssl's ciphertext"
 said NO-PIN-REFUSED
 ok $? "boot 1: no PIN, no operation"
-pem UK >"$in/uk.pem"
-pem DH >"$dir/dh.pem"
+between UK >"$in/uk.pem"
+between DH >"$dir/dh.pem"
 openssl pkey -pubin -in "$in/uk.pem" -noout 2>/dev/null && openssl pkey -pubin -in "$dir/dh.pem" -noout 2>/dev/null
 ok $? "boot 1: the unwrapping key and the ECDH key came out as PEM"
 

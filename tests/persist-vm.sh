@@ -14,26 +14,17 @@ state=$dir/partition
 # shellcheck source=tests/tap.sh
 . "$top/tests/tap.sh"
 
-# boot CMD...: run CMD in a guest on the state file; output in $out.
-boot() {
-	out=$("$top/scripts/vm-run" --kernel "$kernel" --state "$state" -- "$@" 2>"$dir/err")
-	rc=$?
-	[[ $rc == 0 || $rc == 1 ]] || sed 's/^/#   /' "$dir/err"
-	return $rc
-}
+# Every guest: on the state file.
+guest_opts=(--state "$state")
 
-json_field() {	# key: the value of "key" in $out
-	sed -n "s/^ *\"$1\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}$/\1/p" <<<"$out"
-}
-
-boot azihsm info --json
+guest 'azihsm info --json'
 ok $? "first boot: azihsm info works"
 [[ $(json_field partition_state) == created ]]
 ok $? "first boot: a fresh partition is created ($(json_field partition_state))"
 [[ -s $state && -s $state.nv ]]
 ok $? "state file and NV file exist on the host"
 
-boot azihsm info --json
+guest 'azihsm info --json'
 [[ $(json_field partition_state) == loaded && $(json_field error_state) == false ]]
 ok $? "second boot: the partition is loaded ($(json_field partition_state))"
 
@@ -41,7 +32,7 @@ cp "$state" "$dir/good"
 size=$(stat -c %s "$state")
 printf '\x5a' | dd of="$state" bs=1 seek=$((size / 2)) conv=notrunc status=none
 before=$(sha256sum <"$state")
-boot sh -c 'azihsm info --json; azihsm random 16 && echo RANDOM-WORKED
+guest 'azihsm info --json; azihsm random 16 && echo RANDOM-WORKED
 echo "SYSFS $(cat /sys/class/azihsm/azihsm0/partition_state) $(cat /sys/class/azihsm/azihsm0/error_state)"'
 [[ $(json_field partition_state) == corrupt && $(json_field error_state) == true ]]
 ok $? "corrupted file: the device says corrupt and is in its error state"
@@ -55,7 +46,7 @@ ok $? "corrupted file: the CLI names the reason (ERROR_STATE)"
 ok $? "corrupted file: left exactly as it was"
 
 cp "$dir/good" "$state"
-boot sh -c 'azihsm info --json; azihsm random 16 >/dev/null && echo RANDOM-WORKED
+guest 'azihsm info --json; azihsm random 16 >/dev/null && echo RANDOM-WORKED
 echo "SYSFS $(cat /sys/class/azihsm/azihsm0/partition_state) $(cat /sys/class/azihsm/azihsm0/error_state)"'
 [[ $(json_field partition_state) == loaded ]] && grep -q RANDOM-WORKED <<<"$out" &&
 	grep -q '^SYSFS loaded 0$' <<<"$out"

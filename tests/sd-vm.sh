@@ -18,20 +18,10 @@ trap 'rm -rf "$dir"' EXIT
 # shellcheck source=tests/tap.sh
 . "$top/tests/tap.sh"
 
-# guest DEV SCRIPT: a shell script in a guest on device DEV's state file
-# (device serial SD-DEV),
-# with openssl and the files of $dir/in; its output in $out.
+# Every guest: openssl and the files of $dir/in; device DEV's state file is
+# $dir/DEV and its serial SD-DEV.
 mkdir -p "$dir/in"
-guest() {
-	printf '%s\n' "$2" >"$dir/in/script.sh"
-	out=$("$top/scripts/vm-run" --kernel "$kernel" --state "$dir/$1" --serial "SD-$1" \
-		--add /usr/bin/openssl --add "$dir/in:/root/in" -- sh /root/in/script.sh 2>"$dir/err")
-	local rc=$?
-	[[ $rc == 0 ]] || { sed 's/^/#   /' "$dir/err"; sed 's/^/#   | /' <<<"$out"; }
-	return $rc
-}
-# between NAME: the lines of $out between NAME-BEGIN and NAME-END
-between() { sed -n "/^$1-BEGIN\$/,/^$1-END\$/p" <<<"$out" | sed '1d;$d'; }
+guest_opts=(--add /usr/bin/openssl)
 
 printf 'CO-default-PIN-1\n' >"$dir/in/pin0"
 printf 'officer-pin-0042\n' >"$dir/in/pin"
@@ -43,7 +33,7 @@ ok 0 "three owner RSA-2048 key pairs (openssl genpkey)"
 fresh='azihsm login --role officer --pin-file pin0 --change-pin --new-pin-file pin >/dev/null'
 co='--role officer --pin-file pin'
 
-guest A "
+guest "
 set -e
 cd /root/in
 $fresh
@@ -55,7 +45,7 @@ azihsm zeroize $co --yes
 echo SD-BEGIN; cat /tmp/sd.json; echo SD-END
 echo PUB-BEGIN; cat /tmp/ec1.pub; echo PUB-END
 echo BLOB-BEGIN; openssl base64 -in /tmp/ec1.sdb; echo BLOB-END
-"
+" --state "$dir/A" --serial SD-A
 ok $? "A: activate (3 owners, quorum 2), persistent EC key, backup under the domain, zeroize"
 between SD >"$dir/in/sd.json"
 between PUB >"$dir/ec1.pub"
@@ -67,7 +57,7 @@ ok $? "A: the security domain file (3 shares), the key backup and the public key
 
 cp "$dir/k1.pem" "$dir/k3.pem" "$dir/in/"
 printf 'signed on device B\n' >"$dir/in/msg"
-guest B "
+guest "
 cd /root/in
 $fresh
 azihsm sd restore-key $co --in ec1.sdb 2>&1 | grep -q NO_SD && echo BEFORE-NO-SD
@@ -81,7 +71,7 @@ azihsm sd restore $co --share-key k1.pem --share-key k3.pem --in sd.json --expec
 azihsm sd restore-key $co --in ec1.sdb && echo KEY-BACK
 azihsm sign $co --label ec1 --alg ecdsa-sha384 --in msg --out /tmp/msg.sig
 echo SIG-BEGIN; openssl base64 -in /tmp/msg.sig; echo SIG-END
-"
+" --state "$dir/B" --serial SD-B
 ok $? "B: a fresh device boots"
 grep -q '^BEFORE-NO-SD$' <<<"$out"
 ok $? "B: before the restore the key backup is NO_SD"
@@ -100,12 +90,12 @@ ok $? "B: its signature verifies with OpenSSL against A's old public key"
 rm -f "$dir/in/k1.pem" "$dir/in/k3.pem"
 
 cp "$dir/k2.pem" "$dir/in/"
-guest C "
+guest "
 cd /root/in
 $fresh
 azihsm sd restore $co --share-key k2.pem --in sd.json; echo RC=\$?
 azihsm sd restore-key $co --in ec1.sdb; echo RC2=\$?
-"
+" --state "$dir/C" --serial SD-C
 ok $? "C: a fresh device boots"
 grep -q '^RC=1$' <<<"$out" && grep -q 'not enough to restore' <<<"$out"
 ok $? "C: one owner key: refused, 'not enough to restore'"

@@ -22,8 +22,6 @@ dir=$(mktemp -d /tmp/azihsm-selftest.XXXXXX)
 trap 'rm -rf "$dir"' EXIT
 # shellcheck source=tests/tap.sh
 . "$top/tests/tap.sh"
-said() { grep -q "^$1\$" "$dir/out"; }
-val() { sed -n "s/^$1 //p" "$dir/out" | head -1; }
 tap_on_fail() { sed 's/^/#   | /' "$dir/out" | tail -30; tail -10 "$dir/err" | sed 's/^/#   /'; }
 
 mkdir -p "$dir/in"
@@ -33,7 +31,6 @@ echo "SYSFS $(cat $S/error_state) $(cat $S/error_reason)"
 dmesg | grep -q "device entered its error state (self-test)" && echo "DMESG-ERROR-STATE"
 dmesg | grep -q "no crypto-API algorithms" && echo "NO-CRYPTO-ALGS"
 grep -q _azihsm /proc/crypto || echo "PROC-CRYPTO-CLEAN"
-dmesg | grep -Eq "WARNING:|BUG:|Call Trace|Oops" && echo "DMESG-WARNING"
 azihsm info --json >/tmp/info.json && grep -q '"error_detail": "self-test aes-gcm"' /tmp/info.json &&
 	grep -q '"error_reason": "self-test"' /tmp/info.json && echo "INFO-DETAIL"
 azihsm selftest --json >/tmp/st.json
@@ -48,9 +45,7 @@ azihsm selftest --json >/tmp/st.json && grep -q '"passed": true' /tmp/st.json &&
 echo "SYSFS $(cat /sys/class/azihsm/azihsm0/error_state) $(cat /sys/class/azihsm/azihsm0/error_reason)"
 EOF
 
-"$top/scripts/vm-run" --kernel "$kernel" --add "$dir/in:/root/in" \
-	--qemu-arg -global --qemu-arg azihsm.selftest-fail=aes-gcm \
-	-- sh /root/in/fail.sh >"$dir/out" 2>"$dir/err"
+guest 'sh /root/in/fail.sh' --qemu-arg -global --qemu-arg azihsm.selftest-fail=aes-gcm
 ok $? "boot with selftest-fail=aes-gcm"
 [[ $(val SYSFS) == "1 self-test" ]]
 ok $? "sysfs: error_state 1, error_reason self-test ($(val SYSFS))"
@@ -64,8 +59,6 @@ said RANDOM-REFUSED
 ok $? "GetRandom refused with ERROR_STATE"
 said NO-CRYPTO-ALGS && said PROC-CRYPTO-CLEAN
 ok $? "no crypto-API algorithm registered: crypto API users get no result from it"
-! said DMESG-WARNING
-ok $? "no kernel warning"
 
 # selftest-fail=pct-ec: the next generated EC key pair's pairwise test fails.
 printf 'CO-default-PIN-1\n' >"$dir/in/pin.default"
@@ -97,12 +90,9 @@ echo "CSTS2 $(csts)"
 azihsm key list $O --json >/tmp/l.json && grep -q '"keep"' /tmp/l.json && echo "KEEP-LISTED"
 grep -q '"bad"' /tmp/l.json || echo "BAD-ABSENT"
 azihsm key generate $O --type ec-p256 --usage sign,verify --label later >/dev/null && echo "GEN-AFTER"
-dmesg | grep -Eq "WARNING:|BUG:|Call Trace|Oops" && echo "DMESG-WARNING"
 exit 0
 EOF
-"$top/scripts/vm-run" --kernel "$kernel" --add "$dir/in:/root/in" \
-	--qemu-arg -global --qemu-arg azihsm.selftest-fail=pct-ec \
-	-- sh /root/in/pct.sh >"$dir/out" 2>"$dir/err"
+guest 'sh /root/in/pct.sh' --qemu-arg -global --qemu-arg azihsm.selftest-fail=pct-ec
 ok $? "boot with selftest-fail=pct-ec"
 said LOGIN && said OTHER-KIND-OK && [[ $(val SYSFS0) == "0 none" ]]
 ok $? "pct-ec: an RSA key pair is generated and stored; no error yet"
@@ -119,10 +109,10 @@ said PCI-RESET && [[ $(val SYSFS2) == "0 none" && $c2 == 0x* ]] && (( (c2 & 0x10
 ok $? "pct-ec: a PCI reset (self-tests again) leaves it: error_state 0, CSTS ${c2:-?}"
 said KEEP-LISTED && said BAD-ABSENT
 ok $? "pct-ec: the refused key was never stored; the RSA key is"
-said GEN-AFTER && ! said DMESG-WARNING
-ok $? "pct-ec: the next EC key pair is generated (the fault was one-shot); no kernel warning"
+said GEN-AFTER
+ok $? "pct-ec: the next EC key pair is generated (the fault was one-shot)"
 
-"$top/scripts/vm-run" --kernel "$kernel" -- sh -c "$(cat "$dir/in/pass.sh")" >"$dir/out" 2>"$dir/err"
+guest 'sh /root/in/pass.sh'
 ok $? "boot without the property"
 said SELFTEST-PASS && [[ $(val SYSFS) == "0 none" ]]
 ok $? "every self-test passes on demand (17 pass, integrity included); error_reason none"

@@ -53,17 +53,11 @@ cp -r "$top/tests/data/acvp" "$dir/in/acvp"
 
 # boot SAMPLE [VM-RUN-ARGS...]: run the script in a guest; its output in $out.
 boot() {
-	local n=$1
-	shift
-
-	out=$("$top/scripts/vm-run" --kernel "$kernel" --timeout 3000 \
-		--module algif_skcipher --module algif_aead --module algif_hash \
-		--module xts --module ecb --module ctr --module gcm --module ghash_generic \
-		"$@" --add "$dir/in:/root/in" -- sh /root/in/run.sh "$n" 2>"$dir/err")
-	local rc=$?
-	[[ $rc == 0 ]] || { sed 's/^/#   /' "$dir/err" | tail -30; sed 's/^/#   | /' <<<"$out" | tail -40; }
-	return $rc
+	guest "sh /root/in/run.sh $1" "${@:2}"
 }
+guest_opts=(--timeout 3000
+	--module algif_skcipher --module algif_aead --module algif_hash
+	--module xts --module ecb --module ctr --module gcm --module ghash_generic)
 # counts PATH ALG MODE: "run passed failed n/a" of the report line
 counts() { sed -n 's/^OUT //p' <<<"$out" | awk -v p="$1" -v a="$2" -v m="$3" \
 	'$1 == p && $2 == a && $3 == m { print $4, $5, $6, $7 }'; }

@@ -268,7 +268,7 @@ enum azihsm_tamper_sensor {
 /*
  * Sessions (header field 3 names the session of every request below but
  * GetSessionEncryptionKey and OpenSession). Credential messages are sealed
- * as qemu-device/fw/hsm_auth_client.h describes.
+ * as shared/hsm_auth_client.h describes.
  *   GetSessionEncryptionKey 1103: {} -> { 1: device_pub bytes (DER SPKI
  *       P-384), 2: nonce bytes (32), 3: signature bytes (96, opt) }:
  *       field 3 (azihsm extension) is ES384 (raw r || s) by the partition
@@ -385,7 +385,7 @@ enum azihsm_tamper_sensor {
 
 /*
  * Keys (types and usage bits: the hsm_key_type / HSM_USAGE_* values of
- * qemu-device/fw/hsm_vault.h, repeated as AZIHSM_KEY_* below).
+ * qemu-device/fw/vault/hsm_vault.h, repeated as AZIHSM_KEY_* below).
  *   KeyGenerate 4010: { 1: type u8, 2: usage u32, 3: label bytes (opt),
  *       4: persistent bool } -> { 1: key_id u16 }
  *   Every new key (generated, imported, derived, unwrapped, unmasked)
@@ -424,7 +424,7 @@ enum azihsm_tamper_sensor {
 #define AZIHSM_KEY_LABEL_MAX		128
 
 /*
- * Vault operations (qemu-device/fw/hsm_svc_ops.c; design:
+ * Vault operations (qemu-device/fw/svc/hsm_svc_ops.c; design:
  * Documentation/hsm-design.md "Vault operations"). Every one runs in a
  * session on a key the session sees (KEY_NOT_FOUND otherwise), needs the
  * key's usage (KEY_USAGE) and the USE_KEY class; hash u8 is AZIHSM_HASH_*.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The AES fast path (qemu-device/fw/hsm_aes.c) end to end through a fake
+ * The AES fast path (qemu-device/fw/ctrl/hsm_aes.c) end to end through a fake
  * guest: a real controller, an AES queue pair created with admin commands,
  * real 128-byte SQEs and 64-byte CQEs, keys imported into the firmware's
  * vault. Results are compared with OpenSSL run independently here (XTS one

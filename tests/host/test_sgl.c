@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The fast-path SGL walker (qemu-device/fw/hsm_sgl.c) against a fake
+ * The fast-path SGL walker (qemu-device/fw/ctrl/hsm_sgl.c) against a fake
  * guest: well-formed lists of every shape, then each class of malformed
  * list (bad type, zero or overlong length, bad segment lists, chains that
  * loop or run past the limits, memory that is not RAM).

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""The RSA known answers of qemu-device/fw/hsm_selftest_kat.h, taken from
+"""The RSA known answers of qemu-device/fw/crypto/hsm_selftest_kat.h, taken from
 published vectors in Debian's python3-cryptography-vectors:
 
   sign:    NIST CAVP "SigGen PKCS#1 Ver 1.5" (CAVS 11.4), FIPS_186-2/
@@ -84,7 +84,7 @@ if __name__ == "__main__":
         for name, data in tables(sys.argv[2] if len(sys.argv) > 2 else DIR):
             sys.stdout.write(c_table(name, data))
         sys.exit(0)
-    hdr = sys.argv[2] if len(sys.argv) > 2 else "qemu-device/fw/hsm_selftest_kat.h"
+    hdr = sys.argv[2] if len(sys.argv) > 2 else "qemu-device/fw/crypto/hsm_selftest_kat.h"
     src = open(hdr).read()
     bad = [n for n, data in tables(sys.argv[3] if len(sys.argv) > 3 else DIR)
            if header_table(src, n) != data]

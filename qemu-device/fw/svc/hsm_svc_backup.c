@@ -399,13 +399,20 @@ uint32_t fw_svc_sd_upload(struct fw_req *r)
 /* The domain's masking key: NO_SD without a domain. */
 static uint32_t sd_mk(struct fw_req *r, struct hsm_masking_key *mk)
 {
+	uint8_t buf[HSM_SD_MASK_LEN];
 	struct hsm_sd sd;
 	int ret;
 
+	_Static_assert(sizeof(buf) == sizeof(mk->enc) + sizeof(mk->mac), "masking key layout");
 	if (!hsm_partition_sd(r->fw->part, &sd))
 		return AZIHSM_STATUS_NO_SD;
-	ret = hsm_sd_masking_key(&sd, mk);
+	ret = hsm_sd_masking_key(&sd, buf);
 	OPENSSL_cleanse(&sd, sizeof(sd));
+	if (!ret) {
+		memcpy(mk->enc, buf, sizeof(mk->enc));
+		memcpy(mk->mac, buf + sizeof(mk->enc), sizeof(mk->mac));
+	}
+	OPENSSL_cleanse(buf, sizeof(buf));
 	return ret ? AZIHSM_STATUS_INTERNAL : AZIHSM_STATUS_SUCCESS;
 }
 

@@ -16,8 +16,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "hsm_vault.h"
-
 #define HSM_SD_ID_LEN		16
 #define HSM_SD_KEY_LEN		32
 #define HSM_SD_OWNERS_MIN	3
@@ -63,8 +61,13 @@ int hsm_sd_make_id(struct hsm_sd *sd);
 int hsm_sd_split(const struct hsm_sd *sd, unsigned int n, const uint8_t *const *owner_der,
 		 const size_t *owner_len, int (*rng)(void *ctx, void *out, size_t len),
 		 void *rng_ctx, uint8_t **ct, size_t ct_cap, size_t *ct_len);
-/* The masking key backups under this domain are made with. 0 or -1; cleanse it. */
-int hsm_sd_masking_key(const struct hsm_sd *sd, struct hsm_masking_key *out);
+/*
+ * The masking key backups under this domain are made with: @out is its
+ * encryption key then its MAC key (struct hsm_masking_key, 32 + 48 bytes).
+ * 0 or -1; cleanse it.
+ */
+#define HSM_SD_MASK_LEN		(32 + 48)
+int hsm_sd_masking_key(const struct hsm_sd *sd, uint8_t out[HSM_SD_MASK_LEN]);
 /*
  * Device: open an upload sealed to the exchange key @xchg (an EC P-384
  * private key, EVP_PKEY) by a host key @host_der (DER SPKI, P-384):

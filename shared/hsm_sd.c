@@ -75,19 +75,10 @@ static int hkdf384(const uint8_t *secret, size_t slen, const uint8_t *info, size
 	return ok ? 0 : -1;
 }
 
-int hsm_sd_masking_key(const struct hsm_sd *sd, struct hsm_masking_key *out)
+int hsm_sd_masking_key(const struct hsm_sd *sd, uint8_t out[HSM_SD_MASK_LEN])
 {
-	uint8_t buf[sizeof(out->enc) + sizeof(out->mac)];
-	int ret;
-
-	ret = hkdf384(sd->key, HSM_SD_KEY_LEN, (const uint8_t *)HSM_SD_MASK_INFO,
-		      strlen(HSM_SD_MASK_INFO), buf, sizeof(buf));
-	if (!ret) {
-		memcpy(out->enc, buf, sizeof(out->enc));
-		memcpy(out->mac, buf + sizeof(out->enc), sizeof(out->mac));
-	}
-	OPENSSL_cleanse(buf, sizeof(buf));
-	return ret;
+	return hkdf384(sd->key, HSM_SD_KEY_LEN, (const uint8_t *)HSM_SD_MASK_INFO,
+		       strlen(HSM_SD_MASK_INFO), out, HSM_SD_MASK_LEN);
 }
 
 /* An owner's key: RSA of HSM_SD_RSA_BITS_MIN..MAX bits, DER SPKI exactly. */
