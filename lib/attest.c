@@ -15,6 +15,7 @@
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "azihsm/cbor.h"
 #include "azihsm/msg.h"
@@ -123,17 +124,29 @@ static X509 *read_pem(const char *path)
 	return c;
 }
 
-/* @leaf chains to @root through @dev (what `openssl verify` checks). */
-static bool chain_ok(X509 *root, X509 *dev, X509 *leaf)
+/*
+ * @leaf chains to @root through @dev (what `openssl verify` checks), and
+ * exactly so: the chain built is leaf -> dev -> root, three certificates
+ * (the device certificate itself, or a certificate the root signed
+ * directly, is no partition certificate), and the leaf is no CA.
+ */
+bool lib_chain_ok(X509 *root, X509 *dev, X509 *leaf)
 {
 	X509_STORE *s = X509_STORE_new();
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
 	STACK_OF(X509) *un = sk_X509_new_null();
+	STACK_OF(X509) *chain;
 	bool ok = false;
 
 	if (s && ctx && un && X509_STORE_add_cert(s, root) && sk_X509_push(un, dev) &&
 	    X509_STORE_CTX_init(ctx, s, leaf, un))
 		ok = X509_verify_cert(ctx) == 1;
+	if (ok) {
+		chain = X509_STORE_CTX_get0_chain(ctx);
+		ok = chain && sk_X509_num(chain) == 3 && X509_cmp(leaf, dev) &&
+		     !X509_cmp(sk_X509_value(chain, 1), dev) &&
+		     !X509_cmp(sk_X509_value(chain, 2), root) && X509_check_ca(leaf) == 0;
+	}
 	sk_X509_free(un);
 	X509_STORE_CTX_free(ctx);
 	X509_STORE_free(s);
@@ -223,7 +236,7 @@ static int chain_leaf_key(struct azihsm_dev *dev, const char *root, const char *
 	}
 	if (!ret) {
 		r = read_pem(root ? root : azihsm_trusted_root());
-		if (!r || !chain_ok(r, c[0], c[1]))
+		if (!r || !lib_chain_ok(r, c[0], c[1]))
 			ret = -ENOKEY;
 	}
 	if (!ret && expect && !names_device(c[0], expect))
@@ -579,7 +592,7 @@ int azihsm_report_verify(const uint8_t *report, size_t len, const char *root,
 	dc = read_pem(device_pem);
 	pc = read_pem(partition_pem);
 	ret = -ENOKEY;
-	if (!r || !dc || !pc || !chain_ok(r, dc, pc))
+	if (!r || !dc || !pc || !lib_chain_ok(r, dc, pc))
 		goto out;
 	key = X509_get_pubkey(pc);
 	if (!key)

@@ -67,6 +67,9 @@ struct evp_pkey_st;
  */
 LIB_HIDDEN int lib_chain_leaf_key(struct azihsm_dev *dev, const char *root,
 				  struct evp_pkey_st **leaf_key);
+struct x509_st;
+/* @leaf chains exactly root -> @dev -> @leaf, and @leaf is no CA. */
+LIB_HIDDEN bool lib_chain_ok(struct x509_st *root, struct x509_st *dev, struct x509_st *leaf);
 /* ES384: ECDSA P-384 signature @sig (raw r || s, 96 bytes) on SHA-384(@msg). */
 LIB_HIDDEN bool lib_es384_verify(struct evp_pkey_st *key, const uint8_t *msg, size_t len,
 				 const uint8_t *sig, size_t sig_len);

@@ -8,6 +8,7 @@
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/bn.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/kdf.h>
@@ -96,6 +97,20 @@ static EVP_PKEY *owner_key(const uint8_t *der, size_t len)
 	return k;
 }
 
+/* True when @a and @b share their RSA modulus (or it cannot be read). */
+static bool same_modulus(const EVP_PKEY *a, const EVP_PKEY *b)
+{
+	BIGNUM *na = NULL, *nb = NULL;
+	bool same = true;
+
+	if (EVP_PKEY_get_bn_param(a, OSSL_PKEY_PARAM_RSA_N, &na) == 1 &&
+	    EVP_PKEY_get_bn_param(b, OSSL_PKEY_PARAM_RSA_N, &nb) == 1)
+		same = !BN_cmp(na, nb);
+	BN_free(na);
+	BN_free(nb);
+	return same;
+}
+
 static int oaep_init(EVP_PKEY_CTX *c, bool enc)
 {
 	if ((enc ? EVP_PKEY_encrypt_init(c) : EVP_PKEY_decrypt_init(c)) != 1)
@@ -133,6 +148,14 @@ int hsm_sd_split(const struct hsm_sd *sd, unsigned int n, const uint8_t *const *
 		if (!keys[i] || (size_t)EVP_PKEY_get_size(keys[i]) > ct_cap)
 			goto out;
 	}
+	/*
+	 * Each owner once: M shares to one key would let one holder meet the
+	 * quorum. By modulus, whatever the exponent or the DER.
+	 */
+	for (i = 0; i < n; i++)
+		for (j = 0; j < i; j++)
+			if (same_modulus(keys[i], keys[j]))
+				goto out;
 	ret = HSM_SD_CRYPTO;
 	if (rng(rng_ctx, coef, (m - 1) * sizeof(coef[0])))
 		goto out;

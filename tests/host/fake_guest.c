@@ -33,6 +33,8 @@ static int fg_dma_write(void *opaque, uint64_t addr, const void *buf, size_t len
 	if (!fg_in_ram(addr, len))
 		return -1;
 	fg_write(g, addr, buf, len);
+	if (g->dma_write_hook)
+		g->dma_write_hook(g, addr, len);
 	return 0;
 }
 

@@ -45,6 +45,8 @@ struct fake_guest {
 	bool quiet;		/* count guest errors without printing them (fuzzers) */
 	struct hsm_ctrl *ctrl;
 	struct fg_queue admin, io;
+	/* Called after each DMA write the device made (worker thread). */
+	void (*dma_write_hook)(struct fake_guest *g, uint64_t addr, size_t len);
 };
 
 int fg_init(struct fake_guest *g, const struct hsm_ctrl_config *cfg);

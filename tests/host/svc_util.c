@@ -254,6 +254,13 @@ long svc_send_sealed(struct hsm_fw *fw, uint32_t op, int sid, enum hsm_auth_msg_
 		     uint8_t role, const uint8_t *id, const uint8_t *pin, const uint8_t *new_pin,
 		     struct rsp *r)
 {
+	return svc_send_sealed_x(fw, op, sid, kind, role, id, pin, new_pin, false, r);
+}
+
+long svc_send_sealed_x(struct hsm_fw *fw, uint32_t op, int sid, enum hsm_auth_msg_kind kind,
+		       uint8_t role, const uint8_t *id, const uint8_t *pin, const uint8_t *new_pin,
+		       bool trailing, struct rsp *r)
+{
 	uint8_t nonce[HSM_AUTH_NONCE_LEN];
 	struct hsm_auth_sealed s;
 	struct mbor_enc *e;
@@ -272,6 +279,8 @@ long svc_send_sealed(struct hsm_fw *fw, uint32_t op, int sid, enum hsm_auth_msg_
 	mbor_enc_bytes(e, s.ct, s.ct_len);
 	mbor_enc_key(e, AZIHSM_SESS_TAG);
 	mbor_enc_bytes(e, s.tag, sizeof(s.tag));
+	if (trailing)
+		mbor_enc_u8(e, 0);	/* a byte after the data map */
 	return rq_send(fw, &q, r);
 }
 

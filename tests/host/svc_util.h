@@ -96,6 +96,10 @@ long seal(struct hsm_fw *fw, enum hsm_auth_msg_kind kind, uint8_t role, const ui
 long svc_send_sealed(struct hsm_fw *fw, uint32_t op, int sid, enum hsm_auth_msg_kind kind,
 		     uint8_t role, const uint8_t *id, const uint8_t *pin, const uint8_t *new_pin,
 		     struct rsp *r);
+/* The same; @trailing: one more CBOR item after the data map (MALFORMED). */
+long svc_send_sealed_x(struct hsm_fw *fw, uint32_t op, int sid, enum hsm_auth_msg_kind kind,
+		       uint8_t role, const uint8_t *id, const uint8_t *pin, const uint8_t *new_pin,
+		       bool trailing, struct rsp *r);
 /* OpenSession as @role: the new session id, or minus the HSM status. */
 long svc_login(struct hsm_fw *fw, uint8_t role, const uint8_t *id, const uint8_t *pin);
 /* ChangePin in @sid from @pin to @new_pin: the HSM status. */

@@ -1440,6 +1440,59 @@ static void test_fault_runtime(void)
 	fg_fini(&g);
 }
 
+/*
+ * Red team 3 (rt2's leftover): a tamper event that hits while an AES job
+ * runs. aes_run checked the error state only at the start, so the job's
+ * output still reached guest memory after the keys were zeroized. Now
+ * each extent's write checks it: the tamper comes during the first
+ * extent's DMA (the hook), the rest stays untouched, the status is
+ * HSM_DEVICE_ERROR. Last: the controller is in its error state after it.
+ */
+static bool rt3_tampered;
+
+static void rt3_tamper_hook(struct fake_guest *fg, uint64_t addr, size_t len)
+{
+	(void)addr;
+	(void)len;
+	if (!rt3_tampered) {
+		rt3_tampered = true;
+		hsm_fw_tamper(hsm_ctrl_fw(fg->ctrl), 1, 1);
+	}
+}
+
+static void test_tamper_mid_job(void)
+{
+	static const uint8_t tweak[16] = { 0x33 };
+	static struct pieces ps, pd;
+	struct azihsm_sgl_desc s, d;
+	struct azihsm_aes_sqe sqe;
+	struct azihsm_aes_cqe cqe;
+	uint8_t pat[4096];
+	unsigned int i;
+	size_t off;
+	bool rest = true;
+	int sc;
+
+	memset(pat, 0x5a, sizeof(pat));
+	s = scatter(SCAT, LISTS, plain, BIG, 12, &ps);
+	d = scatter(SCAT + 0x40000, LISTS + 16 * 4096, NULL, BIG, 7, &pd);
+	for (i = 0; i < pd.n; i++)
+		fg_write(&g, pd.addr[i], pat, pd.len[i] < sizeof(pat) ? pd.len[i] : sizeof(pat));
+	xts_sqe(&sqe, false, AZIHSM_AES_DUL_4096, kid_xts, tweak, BIG, s, d);
+	g.dma_write_hook = rt3_tamper_hook;
+	sc = submit(&sqe, &cqe);
+	g.dma_write_hook = NULL;
+	tap_ok(rt3_tampered, "RT3: the tamper came during the job's first output extent");
+	tap_eq(sc, AZIHSM_SC_HSM_DEVICE_ERROR, "RT3: the job's status is HSM_DEVICE_ERROR");
+	tap_ok(!cqe.len && !cqe.fips_approved, "RT3: no length, not approved");
+	gather(&pd, got);
+	for (off = pd.len[0]; off < BIG; off++)
+		if (got[off] != 0x5a)
+			rest = false;
+	tap_ok(pd.n > 1 && rest, "RT3: nothing after the tamper reached guest memory (%u extents)",
+	       pd.n);
+}
+
 int main(void)
 {
 	if (setup()) {
@@ -1458,6 +1511,7 @@ int main(void)
 	test_deleted_key();
 	test_more_key_types();
 	test_session_attacks();
+	test_tamper_mid_job();
 	fg_fini(&g);
 	test_fault_stall();
 	test_fault_runtime();

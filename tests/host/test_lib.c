@@ -7,8 +7,13 @@
 #include <errno.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
 #include "azihsm/azihsm.h"
 #include "hsm_fw.h"
+#include "internal.h"
 #include "proto.h"
 #include "tap.h"
 
@@ -20,6 +25,75 @@ static int run(struct hsm_fw *fw, const uint8_t *req, size_t len, uint8_t *rsp, 
 
 	*rlen = cmd.out_len;
 	return sc;
+}
+
+/* A P-384 certificate for @cn with @key, signed by @issuer/@ikey (NULL: itself). */
+static X509 *mk_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *ikey, bool ca)
+{
+	X509 *c = X509_new();
+	X509V3_CTX v3;
+	X509_EXTENSION *ext;
+	static long serial;
+
+	if (!c)
+		return NULL;
+	X509_set_version(c, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(c), ++serial);
+	X509_gmtime_adj(X509_getm_notBefore(c), -60);
+	X509_gmtime_adj(X509_getm_notAfter(c), 3600);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(c), "CN", MBSTRING_ASC,
+				   (const unsigned char *)cn, -1, -1, 0);
+	X509_set_issuer_name(c, X509_get_subject_name(issuer ? issuer : c));
+	X509_set_pubkey(c, key);
+	X509V3_set_ctx(&v3, issuer ? issuer : c, c, NULL, NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints,
+				  ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
+	X509_add_ext(c, ext, -1);
+	X509_EXTENSION_free(ext);
+	ext = X509V3_EXT_conf_nid(NULL, &v3, NID_key_usage,
+				  ca ? "critical,keyCertSign,digitalSignature" :
+				       "critical,digitalSignature");
+	X509_add_ext(c, ext, -1);
+	X509_EXTENSION_free(ext);
+	if (!X509_sign(c, ikey ? ikey : key, EVP_sha384())) {
+		X509_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/*
+ * Red team 3 (rt2's leftover): the chain check accepted the device
+ * certificate as the partition certificate (and any certificate the root
+ * signed directly, or a CA under the device): exactly root -> device ->
+ * partition, a non-CA leaf.
+ */
+static void test_chain_exact(void)
+{
+	EVP_PKEY *k[5];
+	X509 *root, *dev, *part, *part_ca, *direct;
+	int i;
+
+	for (i = 0; i < 5; i++)
+		k[i] = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	root = mk_cert("test root", k[0], NULL, NULL, true);
+	dev = mk_cert("azihsm device T1", k[1], root, k[0], true);
+	part = mk_cert("partition", k[2], dev, k[1], false);
+	part_ca = mk_cert("partition CA", k[3], dev, k[1], true);
+	direct = mk_cert("partition from the root", k[4], root, k[0], false);
+	tap_ok(root && dev && part && part_ca && direct, "chain: test certificates made");
+	tap_ok(lib_chain_ok(root, dev, part), "chain: root -> device -> partition accepted");
+	tap_ok(!lib_chain_ok(root, dev, dev), "chain: the device certificate as the leaf refused");
+	tap_ok(!lib_chain_ok(root, dev, direct), "chain: a leaf the root signed directly refused");
+	tap_ok(!lib_chain_ok(root, dev, part_ca), "chain: a CA leaf under the device refused");
+	tap_ok(!lib_chain_ok(root, dev, root), "chain: the root as the leaf refused");
+	X509_free(root);
+	X509_free(dev);
+	X509_free(part);
+	X509_free(part_ca);
+	X509_free(direct);
+	for (i = 0; i < 5; i++)
+		EVP_PKEY_free(k[i]);
 }
 
 int main(void)
@@ -84,6 +158,7 @@ int main(void)
 	tap_ok(!strcmp(azihsm_status_str((struct azihsm_last_status){
 		AZIHSM_STATUS_KIND_COMPLETION, 0x004 }), "DATA_XFER_ERROR"),
 	       "status_str of a completion status");
+	test_chain_exact();
 	hsm_fw_free(fw);
 	return tap_done();
 }

@@ -56,6 +56,14 @@
  *  RT2-6 (tried, held) malformed SdActivate, SdUpload, SdRestoreKey,
  *        AttestKey and GetCertificate requests (flipped, cut and extended
  *        copies of valid ones, under ASan/UBSan): every one answered.
+ *  RT3-1 (tried, held; guard) a session opened by a request whose answer
+ *        then fails stays open, unannounced: eight would fill the table,
+ *        one blocks the driver's kernel session (KERNEL_OPEN). Trailing
+ *        bytes are refused by fw_decode before the open, so this holds;
+ *        the path that remained is OpenKernelSession running while a
+ *        tamper event's zeroize completes (answered ERROR_STATE, session
+ *        kept until the reset). The dispatcher now closes the session of
+ *        any failed Open(Kernel)Session answer.
  *  RT2-3 (tried, held) a session KeyGenerate in flight when a tamper
  *        event hits: it must not answer SUCCESS after it nor leave its key
  *        in the vault for the closed session's id (which a later session
@@ -1260,6 +1268,39 @@ static void test_rt2_6_malformed(void)
 	test_pki_done(&pki);
 }
 
+/* RT3-1: a session opened by a request answered with a failure stays open. */
+static void test_rt3_1_unannounced_session(void)
+{
+	struct hsm_fw *fw = start(&acfg_fast);
+	unsigned int i, malformed = 0;
+	uint16_t so, su, sid;
+	struct rsp r;
+	struct rq q;
+	long st;
+
+	setup(fw, &so, &su);
+	rq_begin(&q, AZIHSM_OP_CLOSE_SESSION, su);
+	mbor_enc_map(&q.e, 0);
+	tap_eq(rq_send(fw, &q, &r), 0, "RT3-1: the user's session closed");
+	for (i = 0; i < HSM_AUTH_MAX_SESSIONS; i++)
+		malformed += svc_send_sealed_x(fw, AZIHSM_OP_OPEN_SESSION, NOSESS,
+					       HSM_AUTH_MSG_OPEN, HSM_ROLE_USER, USR_ID, USR_PIN1,
+					       NULL, true, &r) == AZIHSM_STATUS_MALFORMED;
+	tap_eq(malformed, HSM_AUTH_MAX_SESSIONS,
+	       "RT3-1: %u user logins with a trailing byte: MALFORMED", HSM_AUTH_MAX_SESSIONS);
+	st = login(fw, HSM_ROLE_USER, USR_PIN1, &sid);
+	tap_eq(st, 0, "RT3-1: the user still logs in (no session left open by them)");
+	rq_begin(&q, AZIHSM_OP_OPEN_KERNEL_SESSION, NOSESS);
+	mbor_enc_map(&q.e, 0);
+	mbor_enc_u8(&q.e, 0);
+	tap_eq(rq_send(fw, &q, &r), AZIHSM_STATUS_MALFORMED,
+	       "RT3-1: OpenKernelSession with a trailing byte: MALFORMED");
+	rq_begin(&q, AZIHSM_OP_OPEN_KERNEL_SESSION, NOSESS);
+	mbor_enc_map(&q.e, 0);
+	tap_eq(rq_send(fw, &q, &r), 0, "RT3-1: the kernel session still opens");
+	hsm_fw_free(fw);
+}
+
 int main(void)
 {
 	test_rt1_ecdh_kbkdf_read();
@@ -1274,5 +1315,6 @@ int main(void)
 	test_rt2_4_key_before_domain();
 	test_rt2_5_result_after_tamper();
 	test_rt2_6_malformed();
+	test_rt3_1_unannounced_session();
 	return tap_done();
 }

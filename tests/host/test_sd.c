@@ -20,7 +20,10 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <openssl/core_names.h>
+#include <openssl/param_build.h>
 #include <openssl/rsa.h>
+#include <openssl/x509.h>
 
 #include "azihsm/msg.h"
 #include "hsm_auth.h"
@@ -77,6 +80,34 @@ static uint16_t session(struct hsm_fw *fw, uint8_t role, bool fresh)
 static EVP_PKEY *owner[N_OWN];
 static uint8_t owner_der[N_OWN][600];
 static size_t owner_len[N_OWN];
+
+/* DER SubjectPublicKeyInfo of @k's modulus with exponent 3; its length or 0. */
+static size_t same_n_other_e(EVP_PKEY *k, uint8_t *der, size_t cap)
+{
+	BIGNUM *n = NULL, *e = BN_new();
+	OSSL_PARAM_BLD *b = OSSL_PARAM_BLD_new();
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+	EVP_PKEY *out = NULL;
+	unsigned char *p = der;
+	int len = 0;
+
+	if (e && b && c && BN_set_word(e, 3) &&
+	    EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_RSA_N, &n) == 1 &&
+	    OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_N, n) &&
+	    OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_E, e) &&
+	    (params = OSSL_PARAM_BLD_to_param(b)) && EVP_PKEY_fromdata_init(c) == 1 &&
+	    EVP_PKEY_fromdata(c, &out, EVP_PKEY_PUBLIC_KEY, params) == 1 &&
+	    i2d_PUBKEY(out, NULL) <= (int)cap)
+		len = i2d_PUBKEY(out, &p);
+	EVP_PKEY_free(out);
+	EVP_PKEY_CTX_free(c);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(b);
+	BN_free(n);
+	BN_free(e);
+	return len > 0 ? (size_t)len : 0;
+}
 
 /* SdActivate with @n of @der (lengths @len) and @quorum; shares into @r. */
 static long activate(struct hsm_fw *fw, int sid, uint8_t quorum, unsigned int n,
@@ -302,6 +333,18 @@ int main(void)
 		ml[2] -= 1;
 		tap_eq(activate(a, o, 2, N_OWN, mix, ml, &r), AZIHSM_STATUS_INVALID_ARG,
 		       "A: a cut owner key refused");
+		/* Red team 3: one owner key twice, as-is and with another exponent. */
+		memcpy(mix, owner_der, sizeof(mix));
+		memcpy(ml, owner_len, sizeof(ml));
+		memcpy(mix[2], owner_der[0], owner_len[0]);
+		ml[2] = owner_len[0];
+		tap_eq(activate(a, o, 2, N_OWN, mix, ml, &r), AZIHSM_STATUS_INVALID_ARG,
+		       "A: the same owner key twice refused");
+		ml[2] = same_n_other_e(owner[0], mix[2], sizeof(mix[2]));
+		tap_ok(ml[2] && (ml[2] != owner_len[0] || memcmp(mix[2], owner_der[0], ml[2])),
+		       "A: owner 0's modulus with exponent 3 (other DER)");
+		tap_eq(activate(a, o, 2, N_OWN, mix, ml, &r), AZIHSM_STATUS_INVALID_ARG,
+		       "A: the same modulus with another exponent refused");
 	}
 	tap_ok(sd_info(a, o, id, &active) == 0 && !active, "A: refusals made no domain");
 	tap_eq(activate(a, o, 2, N_OWN, owner_der, owner_len, &r), 0, "A: activate 2 of 3");

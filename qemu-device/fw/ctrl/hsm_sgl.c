@@ -171,6 +171,12 @@ uint16_t hsm_sgl_write(struct hsm_ctrl *c, const struct hsm_sgl *sgl, const void
 	unsigned int i;
 
 	for (i = 0; i < sgl->n; i++) {
+		/*
+		 * A tamper event (or any error state) that came while the job
+		 * ran: nothing more of its output reaches the guest.
+		 */
+		if (hsm_fw_in_error_state(c->fw))
+			return AZIHSM_SC_HSM_DEVICE_ERROR;
 		if (c->ops->dma_write(c->opaque, sgl->ext[i].addr, p, sgl->ext[i].len)) {
 			hsm_ctrl_guest_error(c, "SGL data at 0x%llx+%u is not guest RAM",
 					     (unsigned long long)sgl->ext[i].addr, sgl->ext[i].len);

@@ -462,6 +462,19 @@ uint16_t hsm_fw_execute(struct hsm_fw *fw, struct hsm_fw_cmd *cmd)
 		}
 	}
 	if (st != AZIHSM_STATUS_SUCCESS) {
+		/*
+		 * A session the service opened but the answer does not give
+		 * (the error state entered meanwhile: a tamper event's
+		 * zeroize may already have closed the others; trailing bytes;
+		 * no room): closed here, so none outlives what the host was
+		 * told. A tamper after this check closes it itself.
+		 */
+		if (op && (op->opcode == AZIHSM_OP_OPEN_SESSION ||
+			   op->opcode == AZIHSM_OP_OPEN_KERNEL_SESSION) &&
+		    cmd->cqe_session_id) {
+			fw_drop_session(fw, cmd->cqe_session_id);
+			fw_cqe_session(cmd, &req);
+		}
 		/* Nothing a failed service wrote may reach the host. */
 		OPENSSL_cleanse(cmd->out, cmd->out_cap);
 		return fw_error_response(cmd, &req, st) ?
