@@ -712,7 +712,7 @@ static Property azihsm_properties[] = {
     DEFINE_PROP_UINT32("aes-queues", AzihsmState, aes_queues,
                        AZIHSM_AES_QUEUES_MAX),
     /* Quick commands on an idle queue run in the doorbell write: device.md. */
-    DEFINE_PROP_BOOL("perf-inline", AzihsmState, perf_inline, true),
+    DEFINE_PROP_BOOL("perf-inline", AzihsmState, perf_inline, false),
     /* Test only, default off: Documentation/device.md. */
     DEFINE_PROP_STRING("selftest-fail", AzihsmState, selftest_fail),
     DEFINE_PROP_STRING("fault-corrupt", AzihsmState, fault_corrupt),
