@@ -846,14 +846,13 @@ static int rt2_attested_generated(struct hsm_fw *fw, int sid, uint16_t id)
 	return -1;
 }
 
-/* The domain's masking key as the backup service splits it (hsm_svc_backup.c). */
+/* The domain's masking key as the backup service takes it (hsm_svc_backup.c sd_mk). */
 static int rt_sd_mk(const struct hsm_sd *sd, struct hsm_masking_key *mk)
 {
 	uint8_t buf[HSM_SD_MASK_LEN];
 	int ret = hsm_sd_masking_key(sd, buf);
 
-	memcpy(mk->enc, buf, sizeof(mk->enc));
-	memcpy(mk->mac, buf + sizeof(mk->enc), sizeof(mk->mac));
+	hsm_masking_key_load(mk, buf);
 	OPENSSL_cleanse(buf, sizeof(buf));
 	return ret;
 }

@@ -408,10 +408,8 @@ static uint32_t sd_mk(struct fw_req *r, struct hsm_masking_key *mk)
 		return AZIHSM_STATUS_NO_SD;
 	ret = hsm_sd_masking_key(&sd, buf);
 	OPENSSL_cleanse(&sd, sizeof(sd));
-	if (!ret) {
-		memcpy(mk->enc, buf, sizeof(mk->enc));
-		memcpy(mk->mac, buf + sizeof(mk->enc), sizeof(mk->mac));
-	}
+	if (!ret)
+		hsm_masking_key_load(mk, buf);
 	OPENSSL_cleanse(buf, sizeof(buf));
 	return ret ? AZIHSM_STATUS_INTERNAL : AZIHSM_STATUS_SUCCESS;
 }

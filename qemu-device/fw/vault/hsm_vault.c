@@ -1853,3 +1853,11 @@ int hsm_vault_deserialize(struct hsm_vault *v, const uint8_t *img, size_t len)
 	free(keys);
 	return ret;
 }
+
+void hsm_masking_key_load(struct hsm_masking_key *mk,
+			  const uint8_t bytes[sizeof(((struct hsm_masking_key *)0)->enc) +
+					      sizeof(((struct hsm_masking_key *)0)->mac)])
+{
+	memcpy(mk->enc, bytes, sizeof(mk->enc));
+	memcpy(mk->mac, bytes + sizeof(mk->enc), sizeof(mk->mac));
+}

@@ -173,6 +173,11 @@ struct hsm_masking_key {
 	uint8_t mac[48];
 };
 
+/* A masking key from 80 derived bytes: enc first, then mac. */
+void hsm_masking_key_load(struct hsm_masking_key *mk,
+			  const uint8_t bytes[sizeof(((struct hsm_masking_key *)0)->enc) +
+					      sizeof(((struct hsm_masking_key *)0)->mac)]);
+
 /* @max_keys 0 means HSM_VAULT_DEFAULT_MAX. NULL on failure. */
 struct hsm_vault *hsm_vault_new(unsigned int max_keys);
 
